@@ -1,0 +1,60 @@
+export { ShapeError } from './errors.js'
+export { rng, rngFromState } from './random/rng.js'
+export type { Rng, RngState } from './random/rng.js'
+export { choice, permutation, randn, uniform } from './random/sample.js'
+export type {
+  Evaluated,
+  Perturbed,
+  ProbeSet,
+  StopReason,
+  TrainState,
+  WithGradient,
+} from './state/types.js'
+export {
+  add,
+  argmax,
+  broadcastShape,
+  clone,
+  div,
+  exp,
+  fromData,
+  full,
+  fullLike,
+  gemm,
+  isTensor,
+  item,
+  log,
+  map,
+  matmul,
+  max,
+  mean,
+  mul,
+  neg,
+  ones,
+  onesLike,
+  reshape,
+  sizeOf,
+  sub,
+  sum,
+  tensor,
+  toArray,
+  transpose,
+  zeros,
+  zerosLike,
+  zipWith,
+} from './tensor/index.js'
+export type { NestedArray, Operand, Tensor } from './tensor/index.js'
+export {
+  assertParams,
+  flatten,
+  globalNorm,
+  mapTree,
+  pathAt,
+  treeSize,
+  unflatten,
+  unravel,
+  visit,
+  zerosLikeTree,
+  zipTree,
+} from './tree/index.js'
+export type { Params, TreePath } from './tree/index.js'

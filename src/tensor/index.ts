@@ -1,0 +1,21 @@
+export { add, broadcastShape, div, exp, log, map, mul, neg, sub, zipWith } from './elementwise.js'
+export type { Operand } from './elementwise.js'
+export { gemm, matmul, transpose } from './linalg.js'
+export { argmax, max, mean, sum } from './reduce.js'
+export {
+  clone,
+  fromData,
+  full,
+  fullLike,
+  isTensor,
+  item,
+  ones,
+  onesLike,
+  reshape,
+  sizeOf,
+  tensor,
+  toArray,
+  zeros,
+  zerosLike,
+} from './tensor.js'
+export type { NestedArray, Tensor } from './tensor.js'

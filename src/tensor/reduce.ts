@@ -1,0 +1,131 @@
+import { show, showShape } from '../errors.js'
+import type { Tensor } from './tensor.js'
+
+function resolveAxis(op: string, t: Tensor, axis: number): number {
+  const r = t.shape.length
+  const a = axis < 0 ? axis + r : axis
+  if (!Number.isInteger(axis) || a < 0 || a >= r) {
+    throw new RangeError(
+      `${op}: axis: expected an integer in [${-r}, ${r - 1}] for shape ${showShape(t.shape)}, got ${show(axis)}`,
+    )
+  }
+  return a
+}
+
+/**
+ * Folds `t` along `axis` with `step(acc, value)` starting from `init`, returning the tensor
+ * with that axis removed. The work horse of sum / max / argmax.
+ */
+function reduceAxis(
+  op: string,
+  t: Tensor,
+  axis: number,
+  init: number,
+  step: (acc: number, v: number, i: number) => number,
+): Tensor {
+  const a = resolveAxis(op, t, axis)
+  const outer = t.shape.slice(0, a).reduce((p, d) => p * d, 1)
+  const len = t.shape[a]
+  const inner = t.shape.slice(a + 1).reduce((p, d) => p * d, 1)
+  const out = new Float64Array(outer * inner)
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      let acc = init
+      for (let i = 0; i < len; i++) acc = step(acc, t.data[(o * len + i) * inner + j], i)
+      out[o * inner + j] = acc
+    }
+  }
+  return { shape: [...t.shape.slice(0, a), ...t.shape.slice(a + 1)], data: out }
+}
+
+/**
+ * The sum of all elements (a number), or along `axis` (a tensor without that axis).
+ *
+ * @example
+ * ```ts
+ * sum(tensor([[1, 2], [3, 4]])) // 10
+ * sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7]
+ * ```
+ */
+export function sum(t: Tensor): number
+export function sum(t: Tensor, axis: number): Tensor
+export function sum(t: Tensor, axis?: number): number | Tensor {
+  if (axis === undefined) {
+    let s = 0
+    for (let i = 0; i < t.data.length; i++) s += t.data[i]
+    return s
+  }
+  return reduceAxis('sum', t, axis, 0, (acc, v) => acc + v)
+}
+
+/**
+ * The mean of all elements, or along `axis`.
+ *
+ * @example
+ * ```ts
+ * mean(tensor([1, 2, 3, 4])) // 2.5
+ * ```
+ */
+export function mean(t: Tensor): number
+export function mean(t: Tensor, axis: number): Tensor
+export function mean(t: Tensor, axis?: number): number | Tensor {
+  if (axis === undefined) return sum(t) / t.data.length
+  const s = sum(t, axis)
+  const n = t.shape[resolveAxis('mean', t, axis)]
+  return { shape: s.shape, data: s.data.map((v) => v / n) }
+}
+
+/**
+ * The largest element, or the largest along `axis`. NaN propagates, as in NumPy.
+ *
+ * @example
+ * ```ts
+ * max(tensor([[1, 5], [7, 2]]), 1) // [5, 7]
+ * ```
+ */
+export function max(t: Tensor): number
+export function max(t: Tensor, axis: number): Tensor
+export function max(t: Tensor, axis?: number): number | Tensor {
+  const pick = (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc)
+  if (axis === undefined) {
+    let m = -Infinity
+    for (let i = 0; i < t.data.length; i++) m = Number.isNaN(m) ? m : pick(m, t.data[i])
+    return m
+  }
+  return reduceAxis('max', t, axis, -Infinity, (acc, v) => (Number.isNaN(acc) ? acc : pick(acc, v)))
+}
+
+/**
+ * The index of the largest element (first on ties, as NumPy), flat or along `axis`.
+ *
+ * @example
+ * ```ts
+ * argmax(tensor([[0.1, 0.8, 0.1], [0.3, 0.2, 0.5]]), 1) // [1, 2]
+ * ```
+ */
+export function argmax(t: Tensor): number
+export function argmax(t: Tensor, axis: number): Tensor
+export function argmax(t: Tensor, axis?: number): number | Tensor {
+  if (axis === undefined) {
+    let best = 0
+    for (let i = 1; i < t.data.length; i++) if (t.data[i] > t.data[best]) best = i
+    return best
+  }
+  const a = resolveAxis('argmax', t, axis)
+  const outer = t.shape.slice(0, a).reduce((p, d) => p * d, 1)
+  const len = t.shape[a]
+  const inner = t.shape.slice(a + 1).reduce((p, d) => p * d, 1)
+  const out = new Float64Array(outer * inner)
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      let best = 0
+      let bv = t.data[o * len * inner + j]
+      for (let i = 1; i < len; i++) {
+        const v = t.data[(o * len + i) * inner + j]
+        if (v > bv) ((best = i), (bv = v))
+      }
+      out[o * inner + j] = best
+    }
+  }
+  return { shape: [...t.shape.slice(0, a), ...t.shape.slice(a + 1)], data: out }
+}

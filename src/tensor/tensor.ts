@@ -1,0 +1,218 @@
+import { ShapeError, show, showShape } from '../errors.js'
+
+/**
+ * An n-dimensional array of float64 values stored row-major in `data`. A rank-0 tensor
+ * (`shape: []`) holds one value. Tensors are values: no gradstream operation writes into the
+ * `data` of a tensor it was given; each allocates its output.
+ */
+export interface Tensor {
+  readonly shape: readonly number[]
+  readonly data: Float64Array
+}
+
+/** A nested array of numbers, as `tensor` accepts and `toArray` returns. */
+export type NestedArray = number | readonly NestedArray[]
+
+/**
+ * True for a gradstream tensor: an object with a `shape` array and `data` Float64Array.
+ *
+ * @example
+ * ```ts
+ * isTensor(tensor([1, 2])) // true
+ * isTensor([1, 2]) // false
+ * ```
+ */
+export function isTensor(value: unknown): value is Tensor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Tensor).data instanceof Float64Array &&
+    Array.isArray((value as Tensor).shape)
+  )
+}
+
+/** The number of elements of a shape: the product of its dimensions (1 for `[]`). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1
+  for (const d of shape) n *= d
+  return n
+}
+
+function checkShape(fn: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(
+      `${fn}: shape: expected an array of non-negative integers, got ${show(shape)}`,
+    )
+  }
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(
+        `${fn}: shape[${i}]: expected a non-negative integer, got ${show(d)} in ${show(shape)}`,
+      )
+    }
+  }
+}
+
+/**
+ * Wraps `data` (taken as is, not copied) in a tensor of `shape`.
+ *
+ * @example
+ * ```ts
+ * fromData([2, 2], new Float64Array([1, 2, 3, 4])) // [[1, 2], [3, 4]]
+ * ```
+ * @throws {ShapeError} `fromData: shape [2,2] holds 4 values, got 3`
+ */
+export function fromData(shape: readonly number[], data: Float64Array): Tensor {
+  checkShape('fromData', shape)
+  if (!(data instanceof Float64Array)) {
+    throw new TypeError(`fromData: data: expected a Float64Array, got ${show(data)}`)
+  }
+  const n = sizeOf(shape)
+  if (n !== data.length) {
+    throw new ShapeError(
+      `fromData: shape ${showShape(shape)} holds ${n} values, got ${data.length}`,
+    )
+  }
+  return { shape: [...shape], data }
+}
+
+/**
+ * Builds a tensor from a number (rank 0) or a nested array of numbers, checking that it is
+ * rectangular.
+ *
+ * @example
+ * ```ts
+ * const W = tensor([[0.47, 0.99, 0.84], [0.85, 0.03, 0.69]])
+ * W.shape // [2, 3]
+ * ```
+ * @throws {ShapeError} `tensor: ragged nested array: at [1] expected length 3, got 2`
+ * @throws {TypeError} `tensor: at [0,1]: expected a number, got "a"`
+ */
+export function tensor(values: NestedArray): Tensor {
+  const shape: number[] = []
+  let probe: NestedArray = values
+  while (Array.isArray(probe)) {
+    shape.push(probe.length)
+    probe = probe.length > 0 ? (probe[0] as NestedArray) : 0
+  }
+  const data = new Float64Array(sizeOf(shape))
+  let k = 0
+  const walk = (v: NestedArray, depth: number, path: number[]): void => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') {
+        throw new TypeError(`tensor: at ${show(path)}: expected a number, got ${show(v)}`)
+      }
+      data[k++] = v
+      return
+    }
+    if (!Array.isArray(v)) {
+      throw new ShapeError(
+        `tensor: ragged nested array: at ${show(path)} expected an array of length ${shape[depth]}, got ${show(v)}`,
+      )
+    }
+    if (v.length !== shape[depth]) {
+      throw new ShapeError(
+        `tensor: ragged nested array: at ${show(path)} expected length ${shape[depth]}, got ${v.length}`,
+      )
+    }
+    for (let i = 0; i < v.length; i++) walk(v[i] as NestedArray, depth + 1, [...path, i])
+  }
+  walk(values, 0, [])
+  return { shape, data }
+}
+
+/**
+ * A tensor of `shape` filled with `value`.
+ *
+ * @example
+ * ```ts
+ * full([2], 7) // [7, 7]
+ * ```
+ */
+export function full(shape: readonly number[], value: number): Tensor {
+  checkShape('full', shape)
+  return { shape: [...shape], data: new Float64Array(sizeOf(shape)).fill(value) }
+}
+
+/** A tensor of zeros. @example `zeros([2, 3]).data.length // 6` */
+export function zeros(shape: readonly number[]): Tensor {
+  checkShape('zeros', shape)
+  return { shape: [...shape], data: new Float64Array(sizeOf(shape)) }
+}
+
+/** A tensor of ones. @example `ones([3]) // [1, 1, 1]` */
+export function ones(shape: readonly number[]): Tensor {
+  return full(shape, 1)
+}
+
+/** Zeros of `t`'s shape. @example `zerosLike(tensor([1, 2])) // [0, 0]` */
+export function zerosLike(t: Tensor): Tensor {
+  return zeros(t.shape)
+}
+
+/** Ones of `t`'s shape. @example `onesLike(tensor([1, 2])) // [1, 1]` */
+export function onesLike(t: Tensor): Tensor {
+  return ones(t.shape)
+}
+
+/** `value` in `t`'s shape. @example `fullLike(tensor([1, 2]), 5) // [5, 5]` */
+export function fullLike(t: Tensor, value: number): Tensor {
+  return full(t.shape, value)
+}
+
+/** A copy of `t` with its own buffer. @example `clone(t).data !== t.data // true` */
+export function clone(t: Tensor): Tensor {
+  return { shape: [...t.shape], data: t.data.slice() }
+}
+
+/**
+ * Converts back to nested arrays (a number for rank 0).
+ *
+ * @example
+ * ```ts
+ * toArray(tensor([[1, 2], [3, 4]])) // [[1, 2], [3, 4]]
+ * ```
+ */
+export function toArray(t: Tensor): NestedArray {
+  if (t.shape.length === 0) return t.data[0]
+  let k = 0
+  const build = (depth: number): NestedArray => {
+    const n = t.shape[depth]
+    const out: NestedArray[] = new Array(n)
+    if (depth === t.shape.length - 1) for (let i = 0; i < n; i++) out[i] = t.data[k++]
+    else for (let i = 0; i < n; i++) out[i] = build(depth + 1)
+    return out
+  }
+  return build(0)
+}
+
+/**
+ * The same values in another shape with the same number of elements; one dimension may be -1.
+ *
+ * @example
+ * ```ts
+ * reshape(tensor([1, 2, 3, 4]), [2, -1]).shape // [2, 2]
+ * ```
+ * @throws {ShapeError} `reshape: cannot reshape [4] into [3,-1]`
+ */
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  const n = t.data.length
+  const free = shape.indexOf(-1)
+  const known = shape.reduce((p, d, i) => (i === free ? p : p * d), 1)
+  const out = free >= 0 ? shape.map((d, i) => (i === free ? n / known : d)) : [...shape]
+  if (out.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(out) !== n) {
+    throw new ShapeError(`reshape: cannot reshape ${showShape(t.shape)} into ${showShape(shape)}`)
+  }
+  return { shape: out, data: t.data }
+}
+
+/** The single value of a rank-0 or one-element tensor. @example `item(tensor(3)) // 3` */
+export function item(t: Tensor): number {
+  if (t.data.length !== 1) {
+    throw new ShapeError(
+      `item: expected a tensor with one element, got shape ${showShape(t.shape)}`,
+    )
+  }
+  return t.data[0]
+}
