@@ -1,1 +1,9 @@
-export {}
+export { applyUpdates } from './transforms/applyUpdates.js'
+export { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
+export type {
+  GradientTransform,
+  TransformContext,
+  TransformLike,
+  TransformOperator,
+} from './transforms/transformInternals.js'
+export type { Hyperparam, Schedule } from './hyperparamInternals.js'

@@ -1,0 +1,44 @@
+import { map, type Observable } from 'rxjs'
+import type { TrainState, WithGradient } from '../../src/state/types.js'
+import { type Params, zipTree } from '../../src/tree/tree.js'
+import { freezeData } from './transformInternals.js'
+
+/**
+ * Ends a step: θ ← θ + u (the updates the transforms made, already signed to descend), then
+ * emits a plain `TrainState` with `step + 1`, `loss = baseLoss` and the gradient, learning
+ * rate, slots, hyperparameters, evaluations, generator, history and metrics carried over; the
+ * stage-only fields (probes, losses, baseLoss, updates, batch, transforms) are dropped.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByLearningRate, applyUpdates } from 'gradstream/operators'
+ *
+ * of(state) // step 0, params { w: 1 }, grad = updates = { w: 2 }, baseLoss 1
+ *   .pipe(scaleByLearningRate(0.5), applyUpdates())
+ *   .subscribe((s) => console.log(s.step, s.params.w, s.loss)) // 1 0 1
+ * ```
+ * @throws {ShapeError} `applyUpdates: at w: shapes [2] and [3] differ` when updates do not fit
+ * @see scaleByLearningRate, sgd
+ */
+export function applyUpdates() {
+  return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
+    source.pipe(
+      map((s): TrainState<P> => {
+        const params = zipTree(s.params, s.updates, (p, u) => p + u, 'applyUpdates')
+        return Object.freeze({
+          step: s.step + 1,
+          params: freezeData(params),
+          loss: s.baseLoss,
+          grad: freezeData(s.grad),
+          lr: s.lr,
+          opt: s.opt,
+          hyper: s.hyper,
+          evaluations: s.evaluations,
+          rng: s.rng,
+          history: s.history,
+          metrics: s.metrics,
+        })
+      }),
+    )
+}
