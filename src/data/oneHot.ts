@@ -1,0 +1,28 @@
+import { expectInteger, show } from '../errors.js'
+import type { Tensor } from '../tensor/tensor.js'
+
+/**
+ * One-hot rows for integer class labels: label `k` becomes a row of `classes` zeros with a 1 at
+ * `k` (the book's `one_hot_label=True`).
+ *
+ * @example
+ * ```ts
+ * oneHot([2, 0], 3) // [[0, 0, 1], [1, 0, 0]]
+ * ```
+ * @throws {RangeError} `oneHot: labels[1]: expected an integer in [0, 2], got 3`
+ */
+export function oneHot(labels: ArrayLike<number>, classes = 10): Tensor {
+  expectInteger('oneHot', 'classes', classes, 1)
+  const n = labels.length
+  const data = new Float64Array(n * classes)
+  for (let i = 0; i < n; i++) {
+    const k = labels[i]
+    if (!Number.isInteger(k) || k < 0 || k >= classes) {
+      throw new RangeError(
+        `oneHot: labels[${i}]: expected an integer in [0, ${classes - 1}], got ${show(k)}`,
+      )
+    }
+    data[i * classes + k] = 1
+  }
+  return { shape: [n, classes], data }
+}

@@ -1,0 +1,63 @@
+import { expectInteger } from '../errors.js'
+import { rng, rngFromState } from '../random/rng.js'
+import type { Dataset } from './loadMnist.js'
+import {
+  batchesFrom,
+  checkData,
+  takeRows,
+  type Batch,
+  type Batches,
+  type SamplerPosition,
+} from './batchesInternals.js'
+
+export interface RandomBatchesOptions {
+  /** examples per batch, ≥ 1 (the book: 100) */
+  readonly batchSize: number
+  /** seed of the sampler's own generator */
+  readonly seed: number
+  /** continue from a batch's `position` (a checkpoint) instead of the seed */
+  readonly from?: SamplerPosition
+}
+
+/**
+ * Endless mini-batches drawn as the book's `train_neuralnet.py` draws them:
+ * `batch_mask = np.random.choice(train_size, batch_size)` — uniformly, with replacement, each
+ * batch independently. Seeded: the same seed gives the same batches; each batch carries its
+ * `position` so a checkpoint can resume the sequence exactly.
+ *
+ * @example
+ * ```ts
+ * import { take } from 'rxjs'
+ * const { train } = loadMnist({ oneHotLabel: true })
+ * randomBatches(train, { batchSize: 100, seed: 1 })
+ *   .pipe(take(2))
+ *   .subscribe((b) => console.log(b.x.shape, b.t.shape)) // [100, 784] [100, 10], twice
+ * ```
+ * @throws {RangeError} `randomBatches: batchSize: expected a positive integer, got 0`
+ * @throws {ShapeError} `randomBatches: data.t: expected 100 rows (as data.x [100,784]), got shape [99]`
+ * @see epochBatches
+ */
+export function randomBatches(data: Dataset, options: RandomBatchesOptions): Batches {
+  const { batchSize, seed, from } = options
+  const n = checkData('randomBatches', data, batchSize)
+  if (from === undefined) expectInteger('randomBatches', 'seed', seed, -2147483648, 4294967295)
+  else if (from.sampler !== 'random') {
+    throw new TypeError(
+      `randomBatches: from.sampler: expected "random", got ${JSON.stringify(from.sampler)}`,
+    )
+  }
+  return batchesFrom(function* (): Generator<Batch> {
+    const r = from ? rngFromState(from.rng) : rng(seed)
+    let drawn = from ? from.drawn : 0
+    const idx = new Int32Array(batchSize)
+    for (;;) {
+      for (let k = 0; k < batchSize; k++) idx[k] = r.int(n)
+      drawn++
+      yield {
+        x: takeRows(data.x, idx),
+        t: takeRows(data.t, idx),
+        position: { sampler: 'random', rng: r.state(), drawn },
+      }
+    }
+  })
+}
