@@ -1,0 +1,512 @@
+/**
+ * io-ts codecs for gradstream's data: the building blocks every public entry validates its
+ * configuration with (`positiveNumber`, `strictType`, …), parameter trees, the random
+ * generator's state and the whole `TrainState`. Each codec's `name` is the `<what>` of the
+ * message `path: expected <what>, got <value>` that `decode` renders; paths use `.key` and
+ * `[i]`. Decoded objects are fresh, carry only known keys, and never contain `__proto__`,
+ * `constructor` or `prototype` keys; recursion is depth-limited.
+ */
+import * as t from 'io-ts'
+import type { RngState } from '../random/rng.js'
+import type { Tensor } from '../tensor/tensor.js'
+import type { Params } from '../tree/tree.js'
+import { FORBIDDEN_KEYS, MAX_DEPTH, describe } from './json.js'
+import type { StopReason, TrainState } from './types.js'
+
+type Codec<A> = t.Type<A, A, unknown>
+const entry = (c: t.Context, key: string, type: t.Decoder<unknown, unknown>, actual: unknown) => [
+  ...c,
+  { key, type, actual },
+]
+
+const isObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === 'object' && u !== null && !Array.isArray(u) && !ArrayBuffer.isView(u)
+
+/** A codec accepting values for which `guard` holds, named by what it expects. */
+export function where<A>(name: string, guard: (u: unknown) => u is A): Codec<A> {
+  return new t.Type<A, A, unknown>(
+    name,
+    guard,
+    (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)),
+    (a) => a,
+  )
+}
+
+const num = (name: string, ok: (n: number) => boolean) =>
+  where<number>(name, (u): u is number => typeof u === 'number' && ok(u))
+
+/** Any number, NaN and ±Infinity included. */
+export const anyNumber = num('a number', () => true)
+/** A finite number. */
+export const finiteNumber = num('a finite number', Number.isFinite)
+/** A finite number > 0. */
+export const positiveNumber = num('a positive finite number', (n) => Number.isFinite(n) && n > 0)
+/** A finite number ≥ 0. */
+export const nonNegativeNumber = num(
+  'a non-negative finite number',
+  (n) => Number.isFinite(n) && n >= 0,
+)
+/** An integer ≥ 0 (safe). */
+export const nonNegativeInteger = num(
+  'a non-negative integer',
+  (n) => Number.isSafeInteger(n) && n >= 0,
+)
+/** An integer ≥ 1 (safe). */
+export const positiveInteger = num('a positive integer', (n) => Number.isSafeInteger(n) && n >= 1)
+/** A signed 32-bit integer, as the random generator's state words are. */
+export const int32 = num('a 32-bit integer', (n) => Number.isInteger(n) && (n | 0) === n)
+
+/** An integer in [lo, hi]. */
+export function integerIn(lo: number, hi: number): Codec<number> {
+  return num(`an integer in [${lo}, ${hi}]`, (n) => Number.isInteger(n) && n >= lo && n <= hi)
+}
+
+/** A number in [lo, hi) (or [lo, hi] with `openHigh = false`), as `expectInRange` words it. */
+export function numberIn(lo: number, hi: number, openHigh = true): Codec<number> {
+  return num(`a number in [${lo}, ${hi}${openHigh ? ')' : ']'}`, (n) =>
+    openHigh ? n >= lo && n < hi : n >= lo && n <= hi,
+  )
+}
+
+/** A string. */
+export const stringC = where('a string', (u): u is string => typeof u === 'string')
+/** A boolean. */
+export const booleanC = where('a boolean', (u): u is boolean => typeof u === 'boolean')
+/** A function (configs carry objectives and schedules; checkpoints never do). */
+export const functionC = where(
+  'a function',
+  (u): u is (...args: never[]) => unknown => typeof u === 'function',
+)
+
+/** One of the given strings: `expected one of "central", "forward", got "centre"`. */
+export function oneOf<const L extends readonly string[]>(...values: L): Codec<L[number]> {
+  return where(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, (u): u is L[number] =>
+    values.includes(u as string),
+  )
+}
+
+/** `c`'s values or null. */
+export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | null> {
+  return new t.Type<A | null, A | null, unknown>(
+    name,
+    (u): u is A | null => u === null || c.is(u),
+    (u, ctx) => (u === null ? t.success(null) : c.validate(u, ctx)),
+    (a) => a,
+  )
+}
+
+/** An array whose every element decodes with `item`; errors name the index: `xs[3]: …`. */
+export function arrayOf<A>(
+  item: Codec<A>,
+  name = `an array of ${item.name.replace(/^an? /, '')}s`,
+): Codec<readonly A[]> {
+  return new t.Type<readonly A[], readonly A[], unknown>(
+    name,
+    (u): u is readonly A[] => Array.isArray(u) && u.every(item.is),
+    (u, c) => {
+      if (!Array.isArray(u)) return t.failure(u, c)
+      const errors: t.Errors = []
+      const out = new Array<A>(u.length)
+      for (let i = 0; i < u.length; i++) {
+        const r = item.validate(u[i], entry(c, `[${i}]`, item, u[i]))
+        if (r._tag === 'Left') errors.push(...r.left)
+        else out[i] = r.right
+      }
+      return errors.length > 0 ? t.failures(errors) : t.success(out)
+    },
+    (a) => a,
+  )
+}
+
+/** A record with any keys (except `__proto__`, `constructor`, `prototype`) and `value`'s values. */
+export function recordOf<A>(
+  value: Codec<A>,
+  name = `a record of ${value.name.replace(/^an? /, '')}s`,
+): Codec<{ readonly [k: string]: A }> {
+  return new t.Type<{ readonly [k: string]: A }, { readonly [k: string]: A }, unknown>(
+    name,
+    (u): u is { readonly [k: string]: A } =>
+      isObject(u) && Object.keys(u).every((k) => !FORBIDDEN_KEYS.includes(k) && value.is(u[k])),
+    (u, c) => {
+      if (!isObject(u)) return t.failure(u, c)
+      const errors: t.Errors = []
+      const out: Record<string, A> = {}
+      for (const k of Object.keys(u)) {
+        if (FORBIDDEN_KEYS.includes(k)) {
+          errors.push(forbiddenKey(c, k, u[k]))
+          continue
+        }
+        const r = value.validate(u[k], entry(c, k, value, u[k]))
+        if (r._tag === 'Left') errors.push(...r.left)
+        else out[k] = r.right
+      }
+      return errors.length > 0 ? t.failures(errors) : t.success(out)
+    },
+    (a) => a,
+  )
+}
+
+function forbiddenKey(c: t.Context, k: string, v: unknown): t.ValidationError {
+  return {
+    value: v,
+    context: entry(c, k, anyNumber, v),
+    message: `expected a key other than __proto__, constructor or prototype, got ${JSON.stringify(k)}`,
+  }
+}
+
+type Props = { readonly [k: string]: Codec<any> }
+type Decoded<P extends Props, O extends Props> = { readonly [K in keyof P]: t.TypeOf<P[K]> } & {
+  readonly [K in keyof O]?: t.TypeOf<O[K]>
+}
+
+/**
+ * An object with exactly the listed fields: `required` must be present, `optional` may be
+ * absent (or undefined), and any other key is an error naming the known ones, so a typo such as
+ * `lrr` is caught: `lrr: expected no such key (known: lr, beta1), got 0.1`. With
+ * `{ passthrough: true }` unknown keys are kept instead (TrainState does this, so stages may
+ * add fields).
+ *
+ * @example
+ * ```ts
+ * const Options = strictType('adam options', { lr: positiveNumber }, { eps: positiveNumber })
+ * decode(Options, { lr: 0.1, epss: 1 }, 'adam')
+ * // TypeError: adam: epss: expected no such key (known: lr, eps), got 1
+ * ```
+ */
+export function strictType<P extends Props, O extends Props = {}>(
+  name: string,
+  required: P,
+  optional: O = {} as O,
+  { passthrough = false } = {},
+): Codec<Decoded<P, O>> {
+  const known = [...Object.keys(required), ...Object.keys(optional)]
+  const validate = (u: unknown, c: t.Context): t.Validation<Decoded<P, O>> => {
+    if (!isObject(u)) return t.failure(u, c)
+    const errors: t.Errors = []
+    const out: Record<string, unknown> = {}
+    for (const k of known) {
+      const codec = required[k] ?? optional[k]
+      const v = Object.hasOwn(u, k) ? u[k] : undefined
+      if (v === undefined && !(k in required)) continue
+      const r = codec.validate(v, entry(c, k, codec, v))
+      if (r._tag === 'Left') errors.push(...r.left)
+      else out[k] = r.right
+    }
+    for (const k of Object.keys(u)) {
+      if (known.includes(k)) continue
+      if (FORBIDDEN_KEYS.includes(k)) errors.push(forbiddenKey(c, k, u[k]))
+      else if (passthrough) out[k] = u[k]
+      else {
+        errors.push({
+          value: u[k],
+          context: entry(c, k, anyNumber, u[k]),
+          message: `expected no such key (known: ${known.join(', ')}), got ${describe(u[k])}`,
+        })
+      }
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out as Decoded<P, O>)
+  }
+  return new t.Type<Decoded<P, O>, Decoded<P, O>, unknown>(
+    name,
+    (u): u is Decoded<P, O> => validate(u, [])._tag === 'Right',
+    validate,
+    (a) => a,
+  )
+}
+
+// ---- parameter trees ---------------------------------------------------------------------------
+
+const shapeName = 'a shape (an array of non-negative integers)'
+
+function validateTensor(u: Record<string, unknown>, c: t.Context): t.Validation<Tensor> {
+  const extra = Object.keys(u).filter((k) => k !== 'shape' && k !== 'data')
+  if (extra.length > 0) {
+    return t.failure(
+      u,
+      c,
+      `expected a tensor with only the keys shape and data, got the keys ${Object.keys(u).join(', ')}`,
+    )
+  }
+  const { shape, data } = u as { shape: unknown; data: Float64Array }
+  if (!Array.isArray(shape))
+    return t.failure(
+      shape,
+      entry(c, 'shape', TensorC, shape),
+      `expected ${shapeName}, got ${describe(shape)}`,
+    )
+  let n = 1
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      return t.failure(d, entry(entry(c, 'shape', TensorC, shape), `[${i}]`, nonNegativeInteger, d))
+    }
+    n *= d
+  }
+  if (n !== data.length) {
+    return t.failure(
+      data,
+      entry(c, 'data', TensorC, data),
+      `expected ${n} values for shape [${shape.join(',')}], got ${data.length}`,
+    )
+  }
+  return t.success({ shape: [...shape] as number[], data })
+}
+
+/**
+ * A tensor in memory: `{ shape, data }` with `data` a Float64Array holding `∏shape` values.
+ * (In a checkpoint `data` is `{"$f64le": base64}`; `fromJson` turns that into the Float64Array.)
+ */
+export const TensorC: Codec<Tensor> = new t.Type<Tensor, Tensor, unknown>(
+  'a tensor {shape, data: Float64Array}',
+  (u): u is Tensor => isObject(u) && validateTensor(u, [])._tag === 'Right',
+  (u, c) =>
+    isObject(u) && (u as { data?: unknown }).data instanceof Float64Array
+      ? validateTensor(u, c)
+      : t.failure(u, c),
+  (a) => a,
+)
+
+const paramsName = 'a number, a tensor, an array or a record'
+
+function validateParams(u: unknown, c: t.Context, depth: number): t.Validation<Params> {
+  if (depth > MAX_DEPTH) {
+    return t.failure(u, c, `expected at most ${MAX_DEPTH} levels of nesting, got a deeper tree`)
+  }
+  if (typeof u === 'number') return t.success(u)
+  if (Array.isArray(u)) {
+    const errors: t.Errors = []
+    const out = new Array<Params>(u.length)
+    for (let i = 0; i < u.length; i++) {
+      const r = validateParams(u[i], entry(c, `[${i}]`, ParamsC, u[i]), depth + 1)
+      if (r._tag === 'Left') errors.push(...r.left)
+      else out[i] = r.right
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out)
+  }
+  if (isObject(u)) {
+    if (u.data instanceof Float64Array) return validateTensor(u, c)
+    const errors: t.Errors = []
+    const out: Record<string, Params> = {}
+    for (const k of Object.keys(u)) {
+      if (FORBIDDEN_KEYS.includes(k)) {
+        errors.push(forbiddenKey(c, k, u[k]))
+        continue
+      }
+      const r = validateParams(u[k], entry(c, k, ParamsC, u[k]), depth + 1)
+      if (r._tag === 'Left') errors.push(...r.left)
+      else out[k] = r.right
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out)
+  }
+  return t.failure(u, c)
+}
+
+/**
+ * A parameter tree: a number (any double), a tensor, or arrays / records of trees. Errors name
+ * the leaf: `params.W.shape[1]: expected a non-negative integer, got -1`.
+ */
+export const ParamsC: Codec<Params> = new t.Type<Params, Params, unknown>(
+  paramsName,
+  (u): u is Params => validateParams(u, [], 0)._tag === 'Right',
+  (u, c) => validateParams(u, c, 0),
+  (a) => a,
+)
+
+/**
+ * Plain data as `toJson` can write it: numbers, strings, booleans, null, typed arrays, arrays
+ * and plain records (depth-limited, no forbidden keys). Optimizer slots are plain data.
+ */
+export const PlainDataC: Codec<unknown> = new t.Type<unknown, unknown, unknown>(
+  'plain data',
+  (u): u is unknown => validatePlain(u, [], 0)._tag === 'Right',
+  (u, c) => validatePlain(u, c, 0),
+  (a) => a,
+)
+
+function validatePlain(u: unknown, c: t.Context, depth: number): t.Validation<unknown> {
+  if (depth > MAX_DEPTH) {
+    return t.failure(u, c, `expected at most ${MAX_DEPTH} levels of nesting, got a deeper value`)
+  }
+  if (
+    typeof u === 'number' ||
+    typeof u === 'string' ||
+    typeof u === 'boolean' ||
+    u === null ||
+    u instanceof Float64Array ||
+    u instanceof Int32Array ||
+    u instanceof Uint32Array ||
+    u instanceof Uint8Array
+  ) {
+    return t.success(u)
+  }
+  if (Array.isArray(u)) {
+    const errors: t.Errors = []
+    const out = new Array<unknown>(u.length)
+    for (let i = 0; i < u.length; i++) {
+      const r = validatePlain(u[i], entry(c, `[${i}]`, PlainDataC, u[i]), depth + 1)
+      if (r._tag === 'Left') errors.push(...r.left)
+      else out[i] = r.right
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out)
+  }
+  if (isObject(u)) {
+    const proto = Object.getPrototypeOf(u)
+    if (proto !== null && proto !== Object.prototype) return t.failure(u, c)
+    const errors: t.Errors = []
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(u)) {
+      if (FORBIDDEN_KEYS.includes(k)) {
+        errors.push(forbiddenKey(c, k, u[k]))
+        continue
+      }
+      if (u[k] === undefined) continue
+      const r = validatePlain(u[k], entry(c, k, PlainDataC, u[k]), depth + 1)
+      if (r._tag === 'Left') errors.push(...r.left)
+      else out[k] = r.right
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out)
+  }
+  return t.failure(u, c)
+}
+
+// ---- random generator, stop reason, TrainState -------------------------------------------------
+
+const WordsC = new t.Type<readonly number[], readonly number[], unknown>(
+  'four 32-bit integers, not all zero',
+  (u): u is readonly number[] =>
+    Array.isArray(u) && u.length === 4 && u.every(int32.is) && u.some((w) => w !== 0),
+  (u, c) =>
+    Array.isArray(u) && u.length === 4 && u.every(int32.is) && u.some((w) => w !== 0)
+      ? t.success([...u] as number[])
+      : t.failure(u, c),
+  (a) => a,
+)
+
+/** The state of gradstream's xoroshiro128+ generator, as `rng(seed).state()` returns it. */
+export const RngStateC: Codec<RngState> = strictType('a random generator state {words, spare}', {
+  words: WordsC,
+  spare: nullable(finiteNumber),
+})
+
+/** `{ rule, …details }`, as stopping rules record it. */
+export const StopReasonC: Codec<StopReason> = strictType(
+  'a stop reason {rule, …}',
+  { rule: stringC },
+  {},
+  { passthrough: true },
+) as Codec<StopReason>
+
+const TrainStateFields = strictType(
+  'a training state',
+  {
+    step: nonNegativeInteger,
+    params: ParamsC,
+    loss: anyNumber,
+    grad: nullable(ParamsC, 'a parameter tree or null'),
+    lr: anyNumber,
+    opt: recordOf(PlainDataC, 'a record of optimizer slots'),
+    hyper: recordOf(anyNumber, 'a record of numbers'),
+    evaluations: nonNegativeInteger,
+    rng: RngStateC,
+    history: arrayOf(anyNumber, 'an array of numbers'),
+    metrics: recordOf(anyNumber, 'a record of numbers'),
+  },
+  { stopReason: StopReasonC },
+  { passthrough: true },
+)
+
+/**
+ * A whole `TrainState`: every contract field checked (a gradient must have its parameters'
+ * structure), unknown fields kept as plain data so later stages may add their own.
+ */
+export const TrainStateC: Codec<TrainState> = new t.Type<TrainState, TrainState, unknown>(
+  TrainStateFields.name,
+  (u): u is TrainState => TrainStateC.validate(u, [])._tag === 'Right',
+  (u, c) => {
+    const r = TrainStateFields.validate(u, c)
+    if (r._tag === 'Left') return r
+    const s = r.right as Record<string, unknown>
+    const errors: t.Errors = []
+    for (const k of Object.keys(s)) {
+      if (k in TrainStateFieldsProps) continue
+      const p = PlainDataC.validate(s[k], entry(c, k, PlainDataC, s[k]))
+      if (p._tag === 'Left') errors.push(...p.left)
+    }
+    const { params, grad } = r.right
+    if (grad !== null) {
+      const why = sameStructure(params, grad, '')
+      if (why !== null) {
+        errors.push({
+          value: grad,
+          context: entry(c, 'grad', ParamsC, grad),
+          message: `expected the structure of params, got ${why}`,
+        })
+      }
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(r.right as unknown as TrainState)
+  },
+  (a) => a,
+)
+
+const TrainStateFieldsProps = {
+  step: 1,
+  params: 1,
+  loss: 1,
+  grad: 1,
+  lr: 1,
+  opt: 1,
+  hyper: 1,
+  evaluations: 1,
+  rng: 1,
+  history: 1,
+  metrics: 1,
+  stopReason: 1,
+}
+
+const kind = (p: Params) =>
+  typeof p === 'number'
+    ? 'number'
+    : p && (p as Tensor).data instanceof Float64Array
+      ? 'tensor'
+      : Array.isArray(p)
+        ? 'array'
+        : 'record'
+
+/** null if `a` and `b` have the same structure, otherwise where and how they differ. */
+function sameStructure(a: Params, b: Params, path: string): string | null {
+  const ka = kind(a)
+  const kb = kind(b)
+  const at = path || '(root)'
+  if (ka !== kb) return `a ${kb} at ${at} where params has a ${ka}`
+  if (ka === 'tensor') {
+    const sa = (a as Tensor).shape
+    const sb = (b as Tensor).shape
+    return sa.length === sb.length && sa.every((d, i) => d === sb[i])
+      ? null
+      : `shape [${sb.join(',')}] at ${at} where params has [${sa.join(',')}]`
+  }
+  if (ka === 'array') {
+    const xa = a as readonly Params[]
+    const xb = b as readonly Params[]
+    if (xa.length !== xb.length) return `length ${xb.length} at ${at} where params has ${xa.length}`
+    for (let i = 0; i < xa.length; i++) {
+      const w = sameStructure(xa[i], xb[i], `${path}[${i}]`)
+      if (w !== null) return w
+    }
+    return null
+  }
+  if (ka === 'record') {
+    const ra = a as Record<string, Params>
+    const rb = b as Record<string, Params>
+    const keysA = Object.keys(ra).sort()
+    const keysB = Object.keys(rb).sort()
+    if (keysA.join('\u0000') !== keysB.join('\u0000')) {
+      return `keys ${keysB.join(', ') || '(none)'} at ${at} where params has ${keysA.join(', ') || '(none)'}`
+    }
+    for (const k of keysA) {
+      const w = sameStructure(ra[k], rb[k], path ? `${path}.${k}` : k)
+      if (w !== null) return w
+    }
+  }
+  return null
+}

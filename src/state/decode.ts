@@ -1,0 +1,73 @@
+import * as t from 'io-ts'
+import { describe } from './json.js'
+
+/**
+ * One line per problem: `path: expected <what>, got <value>`. The path joins record keys with
+ * `.` and array indices as `[i]`; the root is `(root)` unless a `root` name is given. Values are
+ * printed with `String(v)` (NaN stays NaN, −0 is -0), strings quoted, big arrays summarised.
+ * Every failure inside one `t.union` collapses into a single line naming the union.
+ *
+ * @example
+ * ```ts
+ * import * as t from 'io-ts'
+ * const C = t.type({ lr: t.number })
+ * report(C.decode({ lr: 'x' })) // ['lr: expected number, got "x"']
+ * ```
+ */
+export function report(errors: t.Errors, root = ''): string[] {
+  const lines: string[] = []
+  for (const e of errors) {
+    const ctx = e.context
+    let path = root
+    let expected = ctx.length > 0 ? ctx[ctx.length - 1].type.name : 'a value'
+    let got: unknown = e.value
+    for (let i = 1; i < ctx.length; i++) {
+      const parent = ctx[i - 1].type as t.Any & { _tag?: string }
+      if (parent._tag === 'UnionType') {
+        // the first union on the way down names the whole problem
+        expected = parent.name
+        got = ctx[i - 1].actual
+        break
+      }
+      if (parent._tag === 'IntersectionType') continue
+      const key = ctx[i].key
+      const indexed =
+        parent._tag === 'ArrayType' ||
+        parent._tag === 'ReadonlyArrayType' ||
+        parent._tag === 'TupleType' ||
+        key.startsWith('[')
+      path = indexed ? `${path}[${key.replace(/^\[|\]$/g, '')}]` : path ? `${path}.${key}` : key
+    }
+    const line = `${path || '(root)'}: ${e.message ?? `expected ${expected}, got ${describe(got)}`}`
+    if (!lines.includes(line)) lines.push(line)
+  }
+  return lines
+}
+
+/**
+ * Decodes `value` with an io-ts codec or throws one error listing every problem as
+ * `fn: path: expected <what>, got <value>` (one line each). The error is a `RangeError` when
+ * every offending value is a number of the wrong range, a `TypeError` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { decode, positiveNumber, strictType } from 'gradstream'
+ * decode(strictType('adam options', { lr: positiveNumber }), { lr: -0.1 }, 'adam')
+ * // RangeError: adam: lr: expected a positive finite number, got -0.1
+ * ```
+ * @param root a name for the value itself, prefixed to every path (`step` gives `step.lr: …`)
+ * @throws {TypeError|RangeError} one line per problem
+ */
+export function decode<A, O>(
+  codec: t.Type<A, O, unknown>,
+  value: unknown,
+  fn: string,
+  root = '',
+): A {
+  const result = codec.decode(value)
+  if (result._tag === 'Right') return result.right
+  const lines = report(result.left, root)
+  const numeric = result.left.every((e) => typeof e.value === 'number')
+  const message = lines.map((l) => `${fn}: ${l}`).join('\n')
+  throw numeric ? new RangeError(message) : new TypeError(message)
+}
