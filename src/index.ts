@@ -13,6 +13,36 @@ export { ShapeError } from './errors.js'
 export { rng, rngFromState } from './random/rng.js'
 export type { Rng, RngState } from './random/rng.js'
 export { choice, permutation, randn, uniform } from './random/sample.js'
+export { CHECKPOINT_VERSION, checkpoint, restore } from './state/checkpoint.js'
+export {
+  ParamsC,
+  PlainDataC,
+  RngStateC,
+  StopReasonC,
+  TensorC,
+  TrainStateC,
+  anyNumber,
+  arrayOf,
+  booleanC,
+  finiteNumber,
+  functionC,
+  int32,
+  integerIn,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  nullable,
+  numberIn,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
+  recordOf,
+  strictType,
+  stringC,
+  where,
+} from './state/codecs.js'
+export { decode, report } from './state/decode.js'
+export { JsonDataError, fromJson, toJson } from './state/json.js'
+export type { Json } from './state/json.js'
 export type {
   Evaluated,
   Perturbed,
