@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { Subject, lastValueFrom, toArray } from 'rxjs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseServePort } from '../../src/cli/serve.js'
+import {
+  fromServerSentStates,
+  ServerSentStatesError,
+} from '../../src/remote/fromServerSentStates.js'
+import { serveStates } from '../../src/remote/serveStates.js'
+import type { WireFrame } from '../../src/state/wireFormat.js'
+import { expectClose } from '../helpers/expectClose.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const children: ChildProcess[] = []
+afterEach(() => children.forEach((c) => c.exitCode === null && c.kill()))
+
+/** Starts a publisher process and resolves with its URL once it listens. */
+async function startPublisher(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/remote/fixtures/publisher.ts', ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  children.push(child)
+  let out = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /serving (\S+)/.exec(out)
+      if (m) resolve(m[1])
+    })
+    child.once('exit', (code) =>
+      reject(new Error(`publisher exited (${code}) before serving: ${out}`)),
+    )
+  })
+  return { child, url }
+}
+
+/**
+ * A loopback TCP proxy that cuts the first client connection after `cutAfter` bytes from the
+ * server, to force a real reconnect; counts connections.
+ */
+async function cuttingProxy(target: URL, cutAfter: number) {
+  let connections = 0
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    connections++
+    const first = connections === 1
+    const upstream = connect(Number(target.port), target.hostname)
+    sockets.add(client).add(upstream)
+    let bytes = 0
+    client.pipe(upstream)
+    upstream.on('data', (d: Buffer) => {
+      bytes += d.length
+      client.write(d)
+      if (first && bytes >= cutAfter) {
+        client.destroy()
+        upstream.destroy()
+      }
+    })
+    upstream.on('end', () => client.end())
+    const drop = () => (client.destroy(), upstream.destroy())
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}${target.pathname}`,
+    connections: () => connections,
+    close: () => {
+      sockets.forEach((s) => s.destroy())
+      return new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
+const portIsClosed = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.on('connect', () => (s.destroy(), resolve(false)))
+    s.on('error', () => resolve(true))
+  })
+
+describe('--serve: states over Server-Sent Events', () => {
+  it('a client receives ordered states from another process, survives a reconnect without duplicates or gaps, and the server stops cleanly', async () => {
+    // NOTE: the publisher is a child process running the CLI's --serve module (src/cli/serve.ts)
+    // on a paced 2-D run; see the report for the state of `gradstream train mnist --serve`.
+    const steps = 200
+    const { child, url } = await startPublisher(['--steps', String(steps), '--every', '4'])
+    const target = new URL(url)
+    const proxy = await cuttingProxy(target, 6_000) // ≈ 20 frames, then the line drops
+    const frames = await lastValueFrom(
+      fromServerSentStates(proxy.url, { retryMs: 50 }).pipe(toArray()),
+    )
+    const [code] = await once(child, 'exit')
+    await proxy.close()
+
+    expect(proxy.connections()).toBeGreaterThanOrEqual(2) // it did reconnect
+    expect(frames.map((f) => f.step)).toEqual(Array.from({ length: steps + 1 }, (_, i) => i))
+    expect(frames[0].loss).toBeNaN()
+    // x_k = 0.8^k·(3, 4), so the loss recorded at step k is f(x_{k−1}) = 25·0.64^(k−1);
+    // k roundings of relative size 2⁻⁵³ each bound the error by ~k·1.1e-16 relative.
+    for (const f of frames.slice(1)) {
+      expectClose(f.loss, 25 * 0.64 ** (f.step - 1), { atol: 0, rtol: 1e-13 }, `loss@${f.step}`)
+      expect(f.run).toBe('quadratic')
+    }
+    expect(code).toBe(0) // the server closed and the process ended by itself
+    expect(await portIsClosed(Number(target.port))).toBe(true)
+  })
+
+  it('a late client gets the whole kept run; an error ends clients with the message', async () => {
+    const frames$ = new Subject<WireFrame>()
+    const server = await serveStates(frames$, { linger: 1000 })
+    const frame = (step: number): WireFrame => ({
+      v: 1,
+      step,
+      loss: 1 / (step + 1),
+      lr: 0.1,
+      gradNorm: 1,
+      evaluations: step,
+      metrics: {},
+      hyper: {},
+    })
+    for (let k = 0; k < 5; k++) frames$.next(frame(k))
+    const early = lastValueFrom(fromServerSentStates(server.url).pipe(toArray()))
+    await new Promise((r) => setTimeout(r, 100))
+    frames$.error(new Error('objective failed at step 5'))
+    await expect(early).rejects.toThrow(
+      new ServerSentStatesError('fromServerSentStates: the run failed: objective failed at step 5'),
+    )
+    // after the end, within `linger`: replay from after step 2, then the end
+    const late = lastValueFrom(fromServerSentStates(`${server.url}?after=2`).pipe(toArray())).catch(
+      (e: Error) => e.message,
+    )
+    expect(await late).toBe('fromServerSentStates: the run failed: objective failed at step 5')
+    await server.close()
+    expect(await portIsClosed(server.port)).toBe(true)
+  })
+
+  it('serves only /events; validates ports', async () => {
+    const server = await serveStates(new Subject<WireFrame>())
+    const res = await fetch(server.url.replace('/events', '/other'))
+    expect(res.status).toBe(404)
+    await server.close()
+    await server.closed
+    expect(parseServePort('8080')).toBe(8080)
+    expect(() => parseServePort('http')).toThrow(
+      new RangeError('serve: port: expected an integer in [0, 65535], got "http"'),
+    )
+    await expect(serveStates(new Subject<WireFrame>(), { port: 70000 })).rejects.toThrow(
+      new RangeError('serveStates: port: expected an integer in [0, 65535], got 70000'),
+    )
+  })
+
+  it('gives up after maxRetries failed connections, with a message naming the url', async () => {
+    const server = await serveStates(new Subject<WireFrame>())
+    await server.close()
+    const url = server.url
+    await expect(
+      lastValueFrom(fromServerSentStates(url, { retryMs: 10, maxRetries: 2 })),
+    ).rejects.toThrow(
+      new ServerSentStatesError(
+        `fromServerSentStates: url: expected a reachable event stream, got 2 failed reconnections to ${url}`,
+      ),
+    )
+  })
+})
