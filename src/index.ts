@@ -9,7 +9,30 @@ export type { IdxArray, IdxExpectation, IdxType } from './data/parseIdx.js'
 export { randomBatches } from './data/randomBatches.js'
 export type { RandomBatchesOptions } from './data/randomBatches.js'
 export { readIdx } from './data/readIdx.js'
+export { derivative } from './diff/derivative.js'
+export type { DerivativeOptions, DerivativeResult } from './diff/derivative.js'
+export type { DiffMethod, DiffOptions } from './diff/diffInternals.js'
+export { directionalDerivative } from './diff/directionalDerivative.js'
+export { jacobian } from './diff/jacobian.js'
+export { numericalDiff } from './diff/numericalDiff.js'
+export { numericalGradient } from './diff/numericalGradient.js'
+export { partialDerivative } from './diff/partialDerivative.js'
 export { ShapeError } from './errors.js'
+export { CROSS_ENTROPY_DELTA, crossEntropyError } from './functions/crossEntropyError.js'
+export { identity } from './functions/identity.js'
+export type { TensorLike } from './functions/lossInternals.js'
+export { meanSquaredError } from './functions/meanSquaredError.js'
+export { relu } from './functions/relu.js'
+export { sigmoid } from './functions/sigmoid.js'
+export { sigmoidGrad } from './functions/sigmoidGrad.js'
+export { softmax } from './functions/softmax.js'
+export { softmaxCrossEntropy } from './functions/softmaxCrossEntropy.js'
+export { step } from './functions/step.js'
+export { tanh } from './functions/tanh.js'
+export { simpleNet } from './nn/simpleNet.js'
+export type { SimpleNet } from './nn/simpleNet.js'
+export { twoLayerNet } from './nn/twoLayerNet.js'
+export type { TwoLayerNet, TwoLayerNetConfig, TwoLayerParams } from './nn/twoLayerNet.js'
 export { rng, rngFromState } from './random/rng.js'
 export type { Rng, RngState } from './random/rng.js'
 export { choice, permutation, randn, uniform } from './random/sample.js'
@@ -73,6 +96,7 @@ export {
   neg,
   ones,
   onesLike,
+  pairwiseSum,
   reshape,
   sizeOf,
   sub,

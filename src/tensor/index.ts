@@ -1,7 +1,7 @@
 export { add, broadcastShape, div, exp, log, map, mul, neg, sub, zipWith } from './elementwise.js'
 export type { Operand } from './elementwise.js'
 export { gemm, matmul, transpose } from './linalg.js'
-export { argmax, max, mean, sum } from './reduce.js'
+export { argmax, max, mean, pairwiseSum, sum } from './reduce.js'
 export {
   clone,
   fromData,

@@ -1,0 +1,211 @@
+import { expectFunction, expectPositive, show } from '../errors.js'
+import { isTensor } from '../tensor/tensor.js'
+import { assertParams, pathAt, type Params, visit } from '../tree/tree.js'
+
+/** How to difference: the step and which side(s) of the point to probe. */
+export interface DiffOptions {
+  /** The step; default 1e-4, as the book. Must be positive and finite. */
+  readonly h?: number
+  /**
+   * `'central'` (default): (f(x+h) − f(x−h)) / 2h, error O(h²); `'forward'`:
+   * (f(x+h) − f(x)) / h and `'backward'`: (f(x) − f(x−h)) / h, error O(h).
+   */
+  readonly method?: DiffMethod
+}
+
+export type DiffMethod = 'central' | 'forward' | 'backward'
+
+const METHODS: readonly DiffMethod[] = ['central', 'forward', 'backward']
+
+/** Validates `opts` (and every field of it) for `fn`, filling in the defaults. */
+export function diffOptions(fn: string, opts: DiffOptions | undefined): Required<DiffOptions> {
+  if (opts === undefined) return { h: 1e-4, method: 'central' }
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TypeError(`${fn}: opts: expected an options object, got ${show(opts)}`)
+  }
+  const h = opts.h ?? 1e-4
+  expectPositive(fn, 'h', h)
+  const method = opts.method ?? 'central'
+  if (!METHODS.includes(method)) {
+    throw new RangeError(
+      `${fn}: method: expected "central", "forward" or "backward", got ${show(method)}`,
+    )
+  }
+  return { h, method }
+}
+
+/**
+ * Returns `v` if it is a number other than NaN; otherwise throws, naming the point where `f`
+ * was evaluated (`numericalGradient: f returned NaN at W[1,2] + h`). ±Infinity passes: it is
+ * a value f can legitimately reach, and it shows up as an infinite or NaN derivative.
+ */
+export function checkValue(fn: string, v: unknown, where: () => string): number {
+  if (typeof v !== 'number') {
+    throw new TypeError(`${fn}: f returned ${show(v)} at ${where()}; expected a number`)
+  }
+  if (Number.isNaN(v)) throw new RangeError(`${fn}: f returned NaN at ${where()}`)
+  return v
+}
+
+/** Validates the function argument. */
+export function checkFunction(fn: string, f: unknown): void {
+  expectFunction(fn, 'f', f)
+}
+
+/**
+ * How a coordinate is named in messages: `W[1,2]` inside a record, `p[0]` for a bare array or
+ * tensor, `p` for a bare number.
+ */
+export function coordinateName(path: string): string {
+  if (path === '(root)') return 'p'
+  return path.startsWith('[') ? `p${path}` : path
+}
+
+/** The name of flat coordinate `i` of tree `p` (only computed when a message needs it). */
+export const coordinateAt = (p: Params, i: number): string => coordinateName(pathAt(p, i))
+
+/**
+ * Checks that `p` is a parameter tree with finite values, naming the first bad scalar:
+ * `numericalGradient: p.W[1,2]: expected a finite number, got NaN`.
+ */
+export function checkFiniteTree(fn: string, field: string, p: unknown): asserts p is Params {
+  assertParams(fn, field, p)
+  visit(p, (v, path) => {
+    if (!Number.isFinite(v)) {
+      const name = coordinateName(path)
+      const full =
+        name === 'p' ? field : name.startsWith('p[') ? field + name.slice(1) : `${field}.${name}`
+      throw new RangeError(`${fn}: ${full}: expected a finite number, got ${show(v)}`)
+    }
+  })
+}
+
+/**
+ * A private, mutable copy of a parameter tree that `f` is evaluated on. Tensor leaves are views
+ * into one buffer and number leaves live in fresh containers, so setting coordinate `i` costs
+ * one store. The caller's tree is never touched; `f` sees exactly one coordinate moved at a time.
+ */
+export interface Scratch<P extends Params> {
+  readonly tree: P
+  /** The current values, in flattening order. */
+  readonly values: Float64Array
+  readonly size: number
+  set(i: number, v: number): void
+}
+
+interface NumberSlot {
+  readonly obj: Record<string | number, unknown>
+  readonly key: string | number
+}
+
+export function makeScratch<P extends Params>(p: P): Scratch<P> {
+  let size = 0
+  visitLeaves(p, (leaf) => {
+    size += typeof leaf === 'number' ? 1 : leaf.length
+  })
+  const values = new Float64Array(size)
+  // numberSlots[i] is where coordinate i lives when it is a bare number leaf
+  let numberSlots = null as (NumberSlot | undefined)[] | null
+  let k = 0
+  const build = (
+    q: Params,
+    holder: Record<string | number, unknown> | null,
+    key: string | number,
+  ): Params => {
+    if (typeof q === 'number') {
+      values[k] = q
+      if (holder !== null) {
+        numberSlots ??= new Array(size)
+        numberSlots[k] = { obj: holder, key }
+      }
+      k++
+      return q
+    }
+    if (isTensor(q)) {
+      const len = q.data.length
+      values.set(q.data, k)
+      const view = values.subarray(k, k + len)
+      k += len
+      return { shape: [...q.shape], data: view }
+    }
+    if (Array.isArray(q)) {
+      const arr: Params[] = new Array(q.length)
+      for (let i = 0; i < q.length; i++)
+        arr[i] = build(q[i], arr as unknown as Record<number, unknown>, i)
+      return arr
+    }
+    const rec: Record<string, Params> = {}
+    for (const name of Object.keys(q).sort())
+      rec[name] = build((q as Record<string, Params>)[name], rec, name)
+    return rec
+  }
+  const root = build(p, null, '')
+  const box = { tree: root as P }
+  const slots = numberSlots as (NumberSlot | undefined)[] | null
+  const rootIsNumber = typeof p === 'number'
+  return {
+    get tree() {
+      return box.tree
+    },
+    values,
+    size,
+    set(i, v) {
+      values[i] = v
+      if (rootIsNumber) box.tree = v as P
+      else if (slots !== null) {
+        const s = slots[i]
+        if (s !== undefined) s.obj[s.key] = v
+      }
+    },
+  }
+}
+
+function visitLeaves(p: Params, f: (leaf: number | Float64Array) => void): void {
+  if (typeof p === 'number') f(p)
+  else if (isTensor(p)) f(p.data)
+  else if (Array.isArray(p)) p.forEach((q) => visitLeaves(q, f))
+  else for (const k of Object.keys(p)) visitLeaves((p as Record<string, Params>)[k], f)
+}
+
+/**
+ * ∂f/∂p_i for every coordinate i in `indices` (default all), written to `out[i]`, on `scratch`
+ * (which is left as it was found). The book's loop, with the book's arithmetic.
+ */
+export function gradientInto<P extends Params>(
+  fn: string,
+  f: (p: P) => number,
+  p: P,
+  scratch: Scratch<P>,
+  h: number,
+  method: DiffMethod,
+  out: Float64Array,
+  indices?: readonly number[],
+): void {
+  const { values } = scratch
+  const evalAt = (i: number, side: string): number =>
+    checkValue(fn, f(scratch.tree), () => (i < 0 ? 'p' : `${coordinateAt(p, i)} ${side}`))
+  const n = indices === undefined ? scratch.size : indices.length
+  if (method === 'central') {
+    for (let k = 0; k < n; k++) {
+      const i = indices === undefined ? k : indices[k]
+      const tmp = values[i]
+      scratch.set(i, tmp + h)
+      const fxh1 = evalAt(i, '+ h')
+      scratch.set(i, tmp - h)
+      const fxh2 = evalAt(i, '- h')
+      scratch.set(i, tmp)
+      out[i] = (fxh1 - fxh2) / (2 * h)
+    }
+    return
+  }
+  const f0 = n > 0 ? evalAt(-1, '') : 0
+  const sign = method === 'forward' ? 1 : -1
+  for (let k = 0; k < n; k++) {
+    const i = indices === undefined ? k : indices[k]
+    const tmp = values[i]
+    scratch.set(i, tmp + sign * h)
+    const fx = evalAt(i, sign > 0 ? '+ h' : '- h')
+    scratch.set(i, tmp)
+    out[i] = sign > 0 ? (fx - f0) / h : (f0 - fx) / h
+  }
+}

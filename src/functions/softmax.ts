@@ -1,0 +1,42 @@
+import { ShapeError, showShape } from '../errors.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { pairwiseSum } from '../tensor/reduce.js'
+import { asTensor, type TensorLike } from './lossInternals.js'
+
+/**
+ * The softmax along the last axis: yᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x), for a vector or
+ * for every row of a batch (any rank ≥ 1). Subtracting the row maximum (the book's overflow
+ * guard) leaves the result unchanged mathematically and keeps exp from overflowing: softmax of
+ * [1010, 1000, 990] is finite and sums to 1. Same arithmetic as the book's NumPy code (NumPy's
+ * pairwise summation order), so results agree bit for bit where the elementary functions do.
+ *
+ * @example
+ * ```ts
+ * softmax(tensor([0.3, 2.9, 4.0])) // [0.01821127, 0.24519181, 0.73659691]
+ * softmax(tensor([1010, 1000, 990])) // [0.99995460, 0.00004540, 0.00000000206]
+ * ```
+ * @param x a tensor (or nested array) of rank ≥ 1
+ * @throws {ShapeError} `softmax: x: expected rank ≥ 1, got shape []`
+ */
+export function softmax(x: Tensor | TensorLike): Tensor {
+  const t = asTensor('softmax', 'x', x)
+  if (t.shape.length < 1) {
+    throw new ShapeError(`softmax: x: expected rank ≥ 1, got shape ${showShape(t.shape)}`)
+  }
+  const width = t.shape[t.shape.length - 1]
+  const out = new Float64Array(t.data.length)
+  const e = new Float64Array(width)
+  for (let r = 0; width > 0 && r < t.data.length / width; r++) {
+    const o = r * width
+    let m = -Infinity
+    for (let j = 0; j < width; j++) {
+      const v = t.data[o + j]
+      if (v > m || Number.isNaN(v)) m = v
+      if (Number.isNaN(m)) break
+    }
+    for (let j = 0; j < width; j++) e[j] = Math.exp(t.data[o + j] - m)
+    const s = pairwiseSum(e, 0, width)
+    for (let j = 0; j < width; j++) out[o + j] = e[j] / s
+  }
+  return { shape: [...t.shape], data: out }
+}

@@ -1,0 +1,147 @@
+import { expectInteger, expectPositive, show } from '../errors.js'
+import type { DiffOptions } from '../diff/diffInternals.js'
+import { numericalGradient as numericalGradientOf } from '../diff/numericalGradient.js'
+import { crossEntropyError } from '../functions/crossEntropyError.js'
+import { asTensor, readBatch, type TensorLike } from '../functions/lossInternals.js'
+import { sigmoid } from '../functions/sigmoid.js'
+import { softmax } from '../functions/softmax.js'
+import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
+import { rng } from '../random/rng.js'
+import { randn } from '../random/sample.js'
+import { add } from '../tensor/elementwise.js'
+import { matmul } from '../tensor/linalg.js'
+import { type Tensor, zeros } from '../tensor/tensor.js'
+
+/** The parameters of a two-layer net: weights and biases of both affine layers. */
+export interface TwoLayerParams {
+  readonly W1: Tensor
+  readonly b1: Tensor
+  readonly W2: Tensor
+  readonly b2: Tensor
+  readonly [name: string]: Tensor
+}
+
+/** The configuration of `twoLayerNet`. */
+export interface TwoLayerNetConfig {
+  readonly inputSize: number
+  readonly hiddenSize: number
+  readonly outputSize: number
+  /** Standard deviation of the initial weights (biases start at 0). Default 0.01. */
+  readonly weightInitStd?: number
+  /** Seed of the generator the initial weights are drawn from. Default 0. */
+  readonly seed?: number
+  /**
+   * Which loss `loss` computes: `'crossEntropy'` (default for now: the book's
+   * `crossEntropyError(softmax(a2), t)` with δ = 1e-7) or `'softmaxCrossEntropy'` (fused and
+   * stable, on the logits a2).
+   */
+  readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
+}
+
+/**
+ * A two-layer net as pure functions of its parameters, so a training loop can differentiate and
+ * update `params` without the net holding state. More methods (an analytic `gradient`) may be
+ * added; the ones here keep their meaning.
+ */
+export interface TwoLayerNet {
+  readonly config: Required<TwoLayerNetConfig>
+  /** The initial parameters. */
+  readonly params: TwoLayerParams
+  /** The logits a2 = sigmoid(x·W1 + b1)·W2 + b2, for x of shape [N, inputSize] or [inputSize]. */
+  logits(params: TwoLayerParams, x: TensorLike): Tensor
+  /** softmax of the logits: class probabilities (the book's `predict`). */
+  predict(params: TwoLayerParams, x: TensorLike): Tensor
+  /** The loss on a batch (see `config.loss`). */
+  loss(params: TwoLayerParams, x: TensorLike, t: TensorLike): number
+  /** The fraction of rows whose largest output is the target class (one-hot or labels). */
+  accuracy(params: TwoLayerParams, x: TensorLike, t: TensorLike): number
+  /** ∂loss/∂{W1, b1, W2, b2} by central differences (the book's `numerical_gradient`). */
+  numericalGradient(
+    params: TwoLayerParams,
+    x: TensorLike,
+    t: TensorLike,
+    opts?: DiffOptions,
+  ): TwoLayerParams
+}
+
+/**
+ * The book's `TwoLayerNet` (§4.5): affine → sigmoid → affine → softmax, with
+ * `W1 = weightInitStd·randn(inputSize, hiddenSize)`, `b1 = 0`, `W2 = weightInitStd·randn(hiddenSize,
+ * outputSize)`, `b2 = 0`, and predict / loss / accuracy / numericalGradient as pure functions of
+ * the parameters.
+ *
+ * @example
+ * ```ts
+ * const net = twoLayerNet({ inputSize: 784, hiddenSize: 100, outputSize: 10, seed: 1 })
+ * net.params.W1.shape // [784, 100]
+ * const loss = net.loss(net.params, xBatch, tBatch) // ≈ 2.30 (= ln 10) at the start
+ * ```
+ * @throws {RangeError} `twoLayerNet: hiddenSize: expected a positive integer, got 0`
+ * @throws {RangeError} `twoLayerNet: weightInitStd: expected a positive finite number, got -1`
+ */
+export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
+  const fn = 'twoLayerNet'
+  if (typeof config !== 'object' || config === null) {
+    throw new TypeError(`${fn}: config: expected an options object, got ${show(config)}`)
+  }
+  const { inputSize, hiddenSize, outputSize } = config
+  expectInteger(fn, 'inputSize', inputSize, 1)
+  expectInteger(fn, 'hiddenSize', hiddenSize, 1)
+  expectInteger(fn, 'outputSize', outputSize, 1)
+  const weightInitStd = config.weightInitStd ?? 0.01
+  expectPositive(fn, 'weightInitStd', weightInitStd)
+  const seed = config.seed ?? 0
+  const lossKind = config.loss ?? 'crossEntropy'
+  if (lossKind !== 'crossEntropy' && lossKind !== 'softmaxCrossEntropy') {
+    throw new RangeError(
+      `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(lossKind)}`,
+    )
+  }
+  const r = rng(seed)
+  const params: TwoLayerParams = {
+    W1: randn([inputSize, hiddenSize], r, weightInitStd),
+    b1: zeros([hiddenSize]),
+    W2: randn([hiddenSize, outputSize], r, weightInitStd),
+    b2: zeros([outputSize]),
+  }
+  const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
+    const xt = asTensor(`${fn}.predict`, 'x', x)
+    const z1 = sigmoid(add(matmul(xt, p.W1), p.b1))
+    return add(matmul(z1, p.W2), p.b2)
+  }
+  const predict = (p: TwoLayerParams, x: TensorLike): Tensor => softmax(logits(p, x))
+  const loss = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number =>
+    lossKind === 'crossEntropy'
+      ? crossEntropyError(predict(p, x), t)
+      : softmaxCrossEntropy(logits(p, x), t)
+  const accuracy = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number => {
+    const b = readBatch(`${fn}.accuracy`, predict(p, x), t)
+    let hits = 0
+    for (let i = 0; i < b.rows; i++) {
+      const o = i * b.width
+      let best = 0
+      for (let j = 1; j < b.width; j++) if (b.y[o + j] > b.y[o + best]) best = j
+      let target: number
+      if (b.t.kind === 'labels') target = b.t.labels[i]
+      else {
+        target = 0
+        for (let j = 1; j < b.width; j++) if (b.t.data[o + j] > b.t.data[o + target]) target = j
+      }
+      if (best === target) hits++
+    }
+    return hits / b.rows
+  }
+  return {
+    config: { inputSize, hiddenSize, outputSize, weightInitStd, seed, loss: lossKind },
+    params,
+    logits,
+    predict,
+    loss,
+    accuracy,
+    numericalGradient: (p, x, t, opts) => {
+      const xt = asTensor(`${fn}.numericalGradient`, 'x', x)
+      const tt = asTensor(`${fn}.numericalGradient`, 't', t)
+      return numericalGradientOf((q: TwoLayerParams) => loss(q, xt, tt), p, opts)
+    },
+  }
+}
