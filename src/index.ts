@@ -85,11 +85,13 @@ export {
   full,
   fullLike,
   gemm,
+  getKernelBackend,
   isTensor,
   item,
   log,
   map,
   matmul,
+  matmulInto,
   max,
   mean,
   mul,
@@ -98,6 +100,7 @@ export {
   onesLike,
   pairwiseSum,
   reshape,
+  setKernelBackend,
   sizeOf,
   sub,
   sum,
@@ -108,7 +111,13 @@ export {
   zerosLike,
   zipWith,
 } from './tensor/index.js'
-export type { NestedArray, Operand, Tensor } from './tensor/index.js'
+export type {
+  KernelBackend,
+  MatmulOptions,
+  NestedArray,
+  Operand,
+  Tensor,
+} from './tensor/index.js'
 export {
   assertParams,
   flatten,

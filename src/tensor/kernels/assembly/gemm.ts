@@ -1,0 +1,291 @@
+// AssemblyScript source of gradstream's WebAssembly SIMD (f64x2) matrix-product kernels.
+// `npm run build:wasm` compiles it into ../wasmBinary.ts (base64), which ../wasmKernels.ts loads.
+// This folder is excluded from the TypeScript project: it is AssemblyScript (v128, usize, load).
+//
+// Every kernel works on raw byte addresses into linear memory that the JavaScript side lays out;
+// nothing here allocates. All matrices are float64, row-major. Sums run over p = 0 … k−1 in order
+// from +0 with separate multiply and add (no fused multiply-add), so each lane reproduces the
+// scalar reference loop bit for bit.
+
+// C[m×n] = op(A)·B, op(A)(i, p) at a + 8·(i·sai + p·sap), B (k×n) and C contiguous.
+// Blocked 4 rows × 4 columns (eight f64x2 accumulators); edges fall back to 4×2, 4×1, 1×4, 1×2, 1×1.
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  sai: i32,
+  sap: i32,
+): void {
+  const m4 = m & ~3
+  const rowA = (<usize>sai) << 3
+  const stepA = (<usize>sap) << 3
+  const stepB = (<usize>n) << 3
+  const rowC = (<usize>n) << 3
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = a + <usize>i * rowA
+    const c0 = c + <usize>i * rowC
+    let j = 0
+    for (; j + 4 <= n; j += 4) {
+      let s00 = f64x2.splat(0)
+      let s01 = f64x2.splat(0)
+      let s10 = f64x2.splat(0)
+      let s11 = f64x2.splat(0)
+      let s20 = f64x2.splat(0)
+      let s21 = f64x2.splat(0)
+      let s30 = f64x2.splat(0)
+      let s31 = f64x2.splat(0)
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        const y0 = v128.load(pb)
+        const y1 = v128.load(pb, 16)
+        const x0 = v128.load64_splat(pa)
+        s00 = f64x2.add(s00, f64x2.mul(x0, y0))
+        s01 = f64x2.add(s01, f64x2.mul(x0, y1))
+        const x1 = v128.load64_splat(pa + rowA)
+        s10 = f64x2.add(s10, f64x2.mul(x1, y0))
+        s11 = f64x2.add(s11, f64x2.mul(x1, y1))
+        const x2 = v128.load64_splat(pa + 2 * rowA)
+        s20 = f64x2.add(s20, f64x2.mul(x2, y0))
+        s21 = f64x2.add(s21, f64x2.mul(x2, y1))
+        const x3 = v128.load64_splat(pa + 3 * rowA)
+        s30 = f64x2.add(s30, f64x2.mul(x3, y0))
+        s31 = f64x2.add(s31, f64x2.mul(x3, y1))
+        pa += stepA
+        pb += stepB
+      }
+      const pc = c0 + ((<usize>j) << 3)
+      v128.store(pc, s00)
+      v128.store(pc, s01, 16)
+      v128.store(pc + rowC, s10)
+      v128.store(pc + rowC, s11, 16)
+      v128.store(pc + 2 * rowC, s20)
+      v128.store(pc + 2 * rowC, s21, 16)
+      v128.store(pc + 3 * rowC, s30)
+      v128.store(pc + 3 * rowC, s31, 16)
+    }
+    if (j + 2 <= n) {
+      let s0 = f64x2.splat(0)
+      let s1 = f64x2.splat(0)
+      let s2 = f64x2.splat(0)
+      let s3 = f64x2.splat(0)
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        const y = v128.load(pb)
+        s0 = f64x2.add(s0, f64x2.mul(v128.load64_splat(pa), y))
+        s1 = f64x2.add(s1, f64x2.mul(v128.load64_splat(pa + rowA), y))
+        s2 = f64x2.add(s2, f64x2.mul(v128.load64_splat(pa + 2 * rowA), y))
+        s3 = f64x2.add(s3, f64x2.mul(v128.load64_splat(pa + 3 * rowA), y))
+        pa += stepA
+        pb += stepB
+      }
+      const pc = c0 + ((<usize>j) << 3)
+      v128.store(pc, s0)
+      v128.store(pc + rowC, s1)
+      v128.store(pc + 2 * rowC, s2)
+      v128.store(pc + 3 * rowC, s3)
+      j += 2
+    }
+    if (j < n) {
+      let s0: f64 = 0
+      let s1: f64 = 0
+      let s2: f64 = 0
+      let s3: f64 = 0
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        const y = load<f64>(pb)
+        s0 += load<f64>(pa) * y
+        s1 += load<f64>(pa + rowA) * y
+        s2 += load<f64>(pa + 2 * rowA) * y
+        s3 += load<f64>(pa + 3 * rowA) * y
+        pa += stepA
+        pb += stepB
+      }
+      const pc = c0 + ((<usize>j) << 3)
+      store<f64>(pc, s0)
+      store<f64>(pc + rowC, s1)
+      store<f64>(pc + 2 * rowC, s2)
+      store<f64>(pc + 3 * rowC, s3)
+    }
+  }
+  for (let i = m4; i < m; i++) {
+    const a0 = a + <usize>i * rowA
+    const c0 = c + <usize>i * rowC
+    let j = 0
+    for (; j + 4 <= n; j += 4) {
+      let s0 = f64x2.splat(0)
+      let s1 = f64x2.splat(0)
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        const x = v128.load64_splat(pa)
+        s0 = f64x2.add(s0, f64x2.mul(x, v128.load(pb)))
+        s1 = f64x2.add(s1, f64x2.mul(x, v128.load(pb, 16)))
+        pa += stepA
+        pb += stepB
+      }
+      const pc = c0 + ((<usize>j) << 3)
+      v128.store(pc, s0)
+      v128.store(pc, s1, 16)
+    }
+    if (j + 2 <= n) {
+      let s = f64x2.splat(0)
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        s = f64x2.add(s, f64x2.mul(v128.load64_splat(pa), v128.load(pb)))
+        pa += stepA
+        pb += stepB
+      }
+      v128.store(c0 + ((<usize>j) << 3), s)
+      j += 2
+    }
+    if (j < n) {
+      let s: f64 = 0
+      let pa = a0
+      let pb = b + ((<usize>j) << 3)
+      for (let p = 0; p < k; p++) {
+        s += load<f64>(pa) * load<f64>(pb)
+        pa += stepA
+        pb += stepB
+      }
+      store<f64>(c0 + ((<usize>j) << 3), s)
+    }
+  }
+}
+
+// C[m×n] = S·B for S (m×k) in compressed sparse rows: row i's entries are q ∈ [rowPtr[i],
+// rowPtr[i+1]) with column colIdx[q] (i32) and value vals[q] (f64); B (k×n) and C contiguous.
+// Eight columns (four f64x2 accumulators) at a time walk the row's non-zeros only.
+export function gemmCsr(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+): void {
+  const rowB = (<usize>n) << 3
+  for (let i = 0; i < m; i++) {
+    const s = load<i32>(rowPtr + ((<usize>i) << 2))
+    const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+    const c0 = c + <usize>i * rowB
+    let j = 0
+    for (; j + 8 <= n; j += 8) {
+      let s0 = f64x2.splat(0)
+      let s1 = f64x2.splat(0)
+      let s2 = f64x2.splat(0)
+      let s3 = f64x2.splat(0)
+      const bj = b + ((<usize>j) << 3)
+      for (let q = s; q < e; q++) {
+        const v = v128.load64_splat(vals + ((<usize>q) << 3))
+        const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+        s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+        s1 = f64x2.add(s1, f64x2.mul(v, v128.load(pb, 16)))
+        s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
+        s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
+      }
+      const pc = c0 + ((<usize>j) << 3)
+      v128.store(pc, s0)
+      v128.store(pc, s1, 16)
+      v128.store(pc, s2, 32)
+      v128.store(pc, s3, 48)
+    }
+    for (; j + 2 <= n; j += 2) {
+      let s0 = f64x2.splat(0)
+      const bj = b + ((<usize>j) << 3)
+      for (let q = s; q < e; q++) {
+        const v = v128.load64_splat(vals + ((<usize>q) << 3))
+        const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+        s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+      }
+      v128.store(c0 + ((<usize>j) << 3), s0)
+    }
+    if (j < n) {
+      let s0: f64 = 0
+      const bj = b + ((<usize>j) << 3)
+      for (let q = s; q < e; q++) {
+        const v = load<f64>(vals + ((<usize>q) << 3))
+        s0 += v * load<f64>(bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB)
+      }
+      store<f64>(c0 + ((<usize>j) << 3), s0)
+    }
+  }
+}
+
+// Compresses the rows of A (m×k, contiguous) into rowPtr / colIdx / vals, keeping entries ≠ 0
+// (NaN kept, ±0 dropped) and returns their count, or −1 once more than maxNnz are found. The
+// copy is branch-free: every entry is written at the cursor, which advances only past non-zeros,
+// so colIdx and vals need maxNnz + k slots.
+export function csrRows(
+  a: usize,
+  m: i32,
+  k: i32,
+  maxNnz: i32,
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+): i32 {
+  let nnz: i32 = 0
+  store<i32>(rowPtr, 0)
+  let pa = a
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const v = load<f64>(pa)
+      store<i32>(colIdx + ((<usize>nnz) << 2), p)
+      store<f64>(vals + ((<usize>nnz) << 3), v)
+      nnz += i32(v != 0)
+      pa += 8
+    }
+    store<i32>(rowPtr + ((<usize>i + 1) << 2), nnz)
+    if (nnz > maxNnz) return -1
+  }
+  return nnz
+}
+
+// C[m×n] = Sᵀ·B for S (k×m) in compressed sparse rows and B (k×n), C contiguous: for each row p
+// of S and each of its entries (i, v), C[i, :] += v·B[p, :]. C must be zeroed first. The sums
+// for C[i, j] still run over p in increasing order, as in the reference loop.
+export function gemmCsrT(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  b: usize,
+  c: usize,
+  k: i32,
+  n: i32,
+): void {
+  const rowB = (<usize>n) << 3
+  const n2 = n & ~1
+  for (let p = 0; p < k; p++) {
+    const s = load<i32>(rowPtr + ((<usize>p) << 2))
+    const e = load<i32>(rowPtr + ((<usize>p + 1) << 2))
+    const bp = b + <usize>p * rowB
+    for (let q = s; q < e; q++) {
+      const v = v128.load64_splat(vals + ((<usize>q) << 3))
+      const pc = c + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+      let j = 0
+      for (; j + 8 <= n; j += 8) {
+        const o = (<usize>j) << 3
+        v128.store(pc + o, f64x2.add(v128.load(pc + o), f64x2.mul(v, v128.load(bp + o))))
+        v128.store(pc + o, f64x2.add(v128.load(pc + o, 16), f64x2.mul(v, v128.load(bp + o, 16))), 16)
+        v128.store(pc + o, f64x2.add(v128.load(pc + o, 32), f64x2.mul(v, v128.load(bp + o, 32))), 32)
+        v128.store(pc + o, f64x2.add(v128.load(pc + o, 48), f64x2.mul(v, v128.load(bp + o, 48))), 48)
+      }
+      for (; j < n2; j += 2) {
+        const o = (<usize>j) << 3
+        v128.store(pc + o, f64x2.add(v128.load(pc + o), f64x2.mul(v, v128.load(bp + o))))
+      }
+      if (n2 < n) {
+        const o = (<usize>n2) << 3
+        store<f64>(pc + o, load<f64>(pc + o) + f64x2.extract_lane(v, 0) * load<f64>(bp + o))
+      }
+    }
+  }
+}

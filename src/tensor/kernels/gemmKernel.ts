@@ -1,0 +1,169 @@
+/**
+ * Chooses the kernel for one product: WebAssembly SIMD or JavaScript (the backend), sparse or
+ * dense (by the left operand's share of zeros), and splits very large products into chunks.
+ */
+import { buildCsr, gemmDenseJs, gemmSparseJs, gemmSparseTJs, type Csr } from './jsKernels.js'
+import { gemmDenseWasm, gemmSparseWasm, loadWasm } from './wasmKernels.js'
+
+/** Which implementation runs the matrix-product kernels. */
+export type KernelBackend = 'js' | 'wasm'
+
+/** `'auto'` finds the zeros itself; `'always'`/`'never'` force the sparse/dense kernel. */
+export type SparseMode = 'auto' | 'always' | 'never'
+
+/** The backend asked for: `GRADSTREAM_KERNELS=js|wasm|auto` in the environment, else auto. */
+export const kernelState: { requested: KernelBackend | 'auto'; resolved: KernelBackend | null } = {
+  requested: fromEnvironment(),
+  resolved: null,
+}
+
+function fromEnvironment(): KernelBackend | 'auto' {
+  const env = typeof process === 'undefined' ? undefined : process.env?.GRADSTREAM_KERNELS
+  return env === 'js' || env === 'wasm' ? env : 'auto'
+}
+
+/** The backend in force: js when asked or when WebAssembly SIMD cannot load, else wasm. */
+export function resolvedBackend(): KernelBackend {
+  if (kernelState.resolved === null) {
+    kernelState.resolved = kernelState.requested !== 'js' && loadWasm() ? 'wasm' : 'js'
+  }
+  return kernelState.resolved
+}
+
+/**
+ * Products with fewer multiply-adds than this stay in JavaScript even on the wasm backend:
+ * copying the operands in and the result out costs more than the SIMD gains. Measured with
+ * bench/kernels.bench.ts (see bench/RESULTS.md).
+ */
+export const WASM_MIN_WORK = 4096
+
+/** The sparse kernel is used when at most this share of `op(A)` is non-zero (measured). */
+export const SPARSE_MAX_DENSITY = 0.3
+
+/** Left operands above this many elements are processed in chunks on the wasm backend. */
+const CHUNK = 1 << 21
+
+const jsCsr: Csr = {
+  rowPtr: new Int32Array(0),
+  colIdx: new Int32Array(0),
+  vals: new Float64Array(0),
+}
+let jsScratch = new Float64Array(0)
+
+/** A cheap look at up to 64 evenly spaced entries: is `A` possibly sparse enough? */
+function looksSparse(A: Float64Array, size: number): boolean {
+  const step = Math.max(1, Math.floor(size / 64))
+  let seen = 0
+  let nz = 0
+  for (let q = 0; q < size; q += step, seen++) if (A[q] !== 0) nz++
+  return nz <= 2 * SPARSE_MAX_DENSITY * seen
+}
+
+/**
+ * `C = op(A)·op(B)` (`op(A)` is `m×k`, `op(B)` is `k×n`; `A` stored `k×m` when `transA`, `B`
+ * stored `n×k` when `transB`), overwriting `C`. See jsKernels.ts for the sparse path's one
+ * difference from the dense sum (a skipped `0·∞` or `0·NaN`).
+ */
+export function gemmKernel(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  sparse: SparseMode = 'auto',
+): void {
+  if (m === 0 || n === 0) return
+  if (k === 0) {
+    C.fill(0, 0, m * n)
+    return
+  }
+  const size = m * k
+  const trySparse =
+    sparse === 'always' || (sparse === 'auto' && n >= 4 && size >= 256 && looksSparse(A, size))
+  const maxNnz = sparse === 'always' ? size : Math.floor(SPARSE_MAX_DENSITY * size)
+  const work = size * n
+  if (resolvedBackend() === 'wasm' && work >= WASM_MIN_WORK) {
+    if (size > CHUNK) return chunked(A, B, C, m, k, n, transA, transB, sparse)
+    if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz)) return
+    gemmDenseWasm(A, B, C, m, k, n, transA, transB)
+    return
+  }
+  if (trySparse && sparseJs(A, B, C, m, k, n, transA, transB, maxNnz)) return
+  gemmDenseJs(A, B, C, m, k, n, transA, transB)
+}
+
+/**
+ * Splits a product whose left operand exceeds CHUNK elements: by rows of `C` when `A` is stored
+ * `m×k`, or by the shared dimension (summing partial products) when stored `k×m`. The partial
+ * sums change the order of additions, within rounding of the single sum.
+ */
+function chunked(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  sparse: SparseMode,
+): void {
+  if (!transA) {
+    const rows = Math.max(1, Math.floor(CHUNK / k))
+    for (let i0 = 0; i0 < m; i0 += rows) {
+      const i1 = Math.min(m, i0 + rows)
+      const a = A.subarray(i0 * k, i1 * k)
+      gemmKernel(a, B, C.subarray(i0 * n, i1 * n), i1 - i0, k, n, false, transB, sparse)
+    }
+    return
+  }
+  // op(B)'s rows p0…p1 must be contiguous: transpose a stored n×k B once.
+  let Bn = B
+  if (transB) {
+    Bn = new Float64Array(k * n)
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) Bn[p * n + j] = B[j * k + p]
+  }
+  const rows = Math.max(1, Math.floor(CHUNK / m))
+  const part = new Float64Array(m * n)
+  C.fill(0, 0, m * n)
+  for (let p0 = 0; p0 < k; p0 += rows) {
+    const p1 = Math.min(k, p0 + rows)
+    const a = A.subarray(p0 * m, p1 * m)
+    gemmKernel(a, Bn.subarray(p0 * n, p1 * n), part, m, p1 - p0, n, true, false, sparse)
+    for (let q = 0; q < m * n; q++) C[q] += part[q]
+  }
+}
+
+/** The JavaScript sparse path, on module-level scratch buffers reused across calls. */
+function sparseJs(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  maxNnz: number,
+): boolean {
+  const rows = transA ? k : m
+  const cols = transA ? m : k
+  if (jsCsr.rowPtr.length < rows + 1) jsCsr.rowPtr = new Int32Array(rows + 1)
+  if (jsCsr.vals.length < maxNnz + cols) {
+    jsCsr.colIdx = new Int32Array(maxNnz + cols)
+    jsCsr.vals = new Float64Array(maxNnz + cols)
+  }
+  if (buildCsr(A, rows, cols, maxNnz, jsCsr) < 0) return false
+  let Bn = B
+  if (transB) {
+    if (jsScratch.length < k * n) jsScratch = new Float64Array(k * n)
+    Bn = jsScratch
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) Bn[p * n + j] = B[j * k + p]
+  }
+  if (transA) gemmSparseTJs(jsCsr, Bn, C, m, k, n)
+  else gemmSparseJs(jsCsr, Bn, C, m, n)
+  return true
+}

@@ -1,0 +1,169 @@
+/**
+ * Loads the WebAssembly SIMD kernels (compiled from assembly/gemm.ts, embedded in wasmBinary.ts)
+ * and runs them on copies of the operands laid out in the module's linear memory.
+ *
+ * The module is compiled synchronously on first use (it is ~2 KB, well under the browsers'
+ * main-thread limit); if compiling fails — no WebAssembly, or no SIMD — `loadWasm` returns null
+ * and the JavaScript kernels serve. Memory page 0 belongs to the module; operands are laid out
+ * from byte 65,536 on, and the memory grows (never shrinks) to the largest product seen. Callers
+ * chunk very large products (see gemmKernel.ts) so that stays bounded.
+ */
+import { WASM_BASE64 } from './wasmBinary.js'
+
+interface KernelExports {
+  readonly memory: WebAssembly.Memory
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    sai: number,
+    sap: number,
+  ): void
+  gemmCsr(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+  ): void
+  gemmCsrT(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    k: number,
+    n: number,
+  ): void
+  csrRows(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+  ): number
+}
+
+let wasm: KernelExports | null | undefined
+let f64 = new Float64Array(0)
+let i32 = new Int32Array(0)
+const BASE = 65536
+
+/** The instantiated kernels, or null when this platform cannot run them (tried once). */
+export function loadWasm(): KernelExports | null {
+  if (wasm !== undefined) return wasm
+  try {
+    const bin = atob(WASM_BASE64)
+    const bytes = new Uint8Array(bin.length)
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
+    wasm = instance.exports as unknown as KernelExports
+  } catch {
+    wasm = null
+  }
+  return wasm
+}
+
+/** Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth. */
+function reserve(w: KernelExports, bytes: number): void {
+  const need = BASE + bytes
+  const have = w.memory.buffer.byteLength
+  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536))
+  if (f64.buffer !== w.memory.buffer) {
+    f64 = new Float64Array(w.memory.buffer)
+    i32 = new Int32Array(w.memory.buffer)
+  }
+}
+
+const align16 = (bytes: number): number => (bytes + 15) & ~15
+
+/** Copies `op(B)` (k×n) into memory at byte `at`, transposing a stored n×k `B` on the way. */
+function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: number): void {
+  const o = at >> 3
+  if (!transB) {
+    f64.set(B.length === k * n ? B : B.subarray(0, k * n), o)
+    return
+  }
+  for (let j = 0; j < n; j++) {
+    const src = j * k
+    for (let p = 0; p < k; p++) f64[o + p * n + j] = B[src + p]
+  }
+}
+
+/** Dense `C = op(A)·op(B)` on the SIMD kernel (the same contract as gemmDenseJs). */
+export function gemmDenseWasm(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('gemmDenseWasm: WebAssembly SIMD is unavailable')
+  const aBytes = align16(m * k * 8)
+  const bBytes = align16(k * n * 8)
+  reserve(w, aBytes + bBytes + m * n * 8)
+  const a = BASE
+  const b = a + aBytes
+  const c = b + bBytes
+  f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
+  placeB(B, k, n, transB, b)
+  w.gemm(a, b, c, m, k, n, transA ? 1 : k, transA ? m : 1)
+  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+}
+
+/**
+ * Sparse `C = op(A)·op(B)`: compresses the stored rows of `A` in linear memory (branch-free, in
+ * wasm) and runs the SIMD sparse kernel — a gather over each row's non-zeros for `A·B`, a
+ * scatter of `v·B[p, :]` into `C[i, :]` for `Aᵀ·B`. Returns false, computing nothing, when `A`
+ * has more than `maxNnz` non-zeros (the caller then takes the dense path).
+ */
+export function gemmSparseWasm(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  maxNnz: number,
+): boolean {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('gemmSparseWasm: WebAssembly SIMD is unavailable')
+  const rows = transA ? k : m
+  const cols = transA ? m : k
+  const aBytes = align16(rows * cols * 8)
+  const rpBytes = align16((rows + 1) * 4)
+  const ciBytes = align16((maxNnz + cols) * 4)
+  const vBytes = align16((maxNnz + cols) * 8)
+  const bBytes = align16(k * n * 8)
+  reserve(w, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8)
+  const a = BASE
+  const rp = a + aBytes
+  const ci = rp + rpBytes
+  const v = ci + ciBytes
+  const b = v + vBytes
+  const c = b + bBytes
+  f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
+  if (w.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
+  placeB(B, k, n, transB, b)
+  if (transA) {
+    f64.fill(0, c >> 3, (c >> 3) + m * n)
+    w.gemmCsrT(rp, ci, v, b, c, k, n)
+  } else {
+    w.gemmCsr(rp, ci, v, b, c, m, n)
+  }
+  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  return true
+}
