@@ -1,3 +1,5 @@
+export { checkpointEvery } from './checkpointEvery.js'
+export type { CheckpointInterval, CheckpointSink } from './checkpointEvery.js'
 export { evaluateEvery } from './evaluateEvery.js'
 export type { EvaluationInterval } from './evaluateEvery.js'
 export { applyUpdates } from './transforms/applyUpdates.js'

@@ -1,0 +1,111 @@
+import { asyncScheduler, defer, tap, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs'
+import { show } from '../src/errors.js'
+import { checkpoint } from '../src/state/checkpoint.js'
+import {
+  booleanC,
+  functionC,
+  positiveInteger,
+  positiveNumber,
+  strictType,
+  where,
+} from '../src/state/codecs.js'
+import { decode } from '../src/state/decode.js'
+import type { TrainState } from '../src/state/types.js'
+
+/** How often `checkpointEvery` writes: every `steps` steps, or every `ms` milliseconds. */
+export type CheckpointInterval =
+  | { readonly steps: number; readonly final?: boolean }
+  | { readonly ms: number; readonly scheduler?: SchedulerLike; readonly final?: boolean }
+
+/** Receives each checkpoint: the JSON text `restore` reads, and the state it holds. */
+export type CheckpointSink<S extends TrainState = TrainState> = (json: string, state: S) => void
+
+const SchedulerC = where(
+  'a scheduler (with now() and schedule())',
+  (u): u is SchedulerLike =>
+    typeof u === 'object' &&
+    u !== null &&
+    typeof (u as SchedulerLike).now === 'function' &&
+    typeof (u as SchedulerLike).schedule === 'function',
+)
+const StepsC = strictType('{ steps } or { ms }', { steps: positiveInteger }, { final: booleanC })
+const MsC = strictType(
+  '{ steps } or { ms }',
+  { ms: positiveNumber },
+  { scheduler: SchedulerC, final: booleanC },
+)
+
+/**
+ * Hands a checkpoint of the training state to `sink` at regular intervals, passing every state
+ * through unchanged. With `{ steps: k }` it writes each state whose `step` is a multiple of k
+ * (not the first state it sees: that is where the run started); with `{ ms: t }` the first
+ * state at least t ms (by `scheduler.now()`, default `asyncScheduler`) after the previous
+ * write or the subscription. Unless `final: false`, the last state is written too when the
+ * stream completes, errors (a `TrainError`'s last good state) or is unsubscribed (Ctrl-C), if
+ * it was not written already — nothing computed is lost.
+ *
+ * The sink runs synchronously; an error it throws becomes the stream's error (on unsubscribe,
+ * RxJS reports it as unhandled). Checkpoints are `checkpoint(state)` JSON: `restore` and
+ * `resume` read them.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs'
+ * import { checkpointEvery } from 'gradstream/operators'
+ *
+ * train(config)
+ *   .pipe(maxSteps(1000), checkpointEvery({ steps: 100 }, (json) => writeFileSync('run.json', json)))
+ *   .subscribe() // writes at steps 100, 200, …, 1000
+ * ```
+ * @param every `{ steps: k }` (k a positive integer) or `{ ms: t }` (t > 0), each with `final?` (default true)
+ * @param sink `(json, state) => void`
+ * @throws {RangeError} `checkpointEvery: every.steps: expected a positive integer, got 0`
+ * @throws {TypeError} `checkpointEvery: sink: expected a function, got undefined`
+ * @see restore, resume, evaluateEvery
+ */
+export function checkpointEvery<S extends TrainState>(
+  every: CheckpointInterval,
+  sink: CheckpointSink<S>,
+): MonoTypeOperatorFunction<S> {
+  if (typeof every !== 'object' || every === null || !('steps' in every || 'ms' in every)) {
+    throw new TypeError(`checkpointEvery: every: expected { steps } or { ms }, got ${show(every)}`)
+  }
+  const byTime = 'ms' in every
+  const opts = byTime
+    ? decode(MsC, every, 'checkpointEvery', 'every')
+    : decode(StepsC, every, 'checkpointEvery', 'every')
+  decode(functionC, sink, 'checkpointEvery', 'sink')
+  const final = opts.final !== false
+  const steps = byTime ? 0 : (opts as { steps: number }).steps
+  const ms = byTime ? (opts as { ms: number }).ms : 0
+  const scheduler = (byTime && (opts as { scheduler?: SchedulerLike }).scheduler) || asyncScheduler
+
+  return (source) =>
+    defer(() => {
+      let first = true
+      let last: S | null = null
+      let written: S | null = null
+      let since = scheduler.now()
+      const write = (s: S) => {
+        sink(checkpoint(s), s)
+        written = s
+        since = scheduler.now()
+      }
+      const writeLast = () => {
+        if (final && last !== null && written !== last) write(last)
+      }
+      return source.pipe(
+        tap({
+          next: (s) => {
+            last = s
+            const due = byTime ? scheduler.now() - since >= ms : !first && s.step % steps === 0
+            first = false
+            if (due) write(s)
+          },
+          complete: writeLast,
+          error: writeLast,
+          unsubscribe: writeLast,
+        }),
+      )
+    })
+}
