@@ -27,8 +27,9 @@ export interface GradientTransform<S = unknown> {
   readonly hyper: { readonly [field: string]: HyperSpec }
   /** the hyperparameter field that is recorded as `state.lr` too (scaleByLearningRate's) */
   readonly lrField?: string
-  readonly init: (params: Params) => S
-  readonly update: (updates: Params, slot: S, ctx: TransformContext) => readonly [Params, S]
+  // method syntax: a GradientTransform<ScaleByAdamState> is usable as a GradientTransform<unknown>
+  init(params: Params): S
+  update(updates: Params, slot: S, ctx: TransformContext): readonly [Params, S]
 }
 
 /**
@@ -61,16 +62,22 @@ export function slotName(fn: string, name: unknown): string {
 }
 
 /** The pair inside a transform operator or optimizer (or the pair itself). */
-export function toTransform(fn: string, field: string, x: unknown): GradientTransform {
+export function toTransform<S = unknown>(
+  fn: string,
+  field: string,
+  x: TransformLike<S> | unknown,
+): GradientTransform<S> {
   const isPair = (y: unknown): y is GradientTransform =>
     typeof y === 'object' &&
     y !== null &&
     typeof (y as GradientTransform).name === 'string' &&
     typeof (y as GradientTransform).init === 'function' &&
     typeof (y as GradientTransform).update === 'function'
-  if (isPair(x)) return x
+  if (isPair(x)) return x as GradientTransform<S>
   const inner = (x as { transform?: unknown } | null)?.transform
-  if ((typeof x === 'function' || typeof x === 'object') && isPair(inner)) return inner
+  if ((typeof x === 'function' || typeof x === 'object') && isPair(inner)) {
+    return inner as GradientTransform<S>
+  }
   throw new TypeError(
     `${fn}: ${field}: expected a gradient transform such as scaleByAdam() or an optimizer such as adam(1e-3), got ${show(x)}`,
   )
@@ -166,4 +173,53 @@ export function asOperator<S>(t: GradientTransform<S>): TransformOperator<S> {
       ),
     )
   return Object.assign(op, { transform: t })
+}
+
+/** The slot of a chain: each child's slot under the child's name (stateless children omitted). */
+export type ChainState = { readonly [child: string]: unknown }
+
+/**
+ * The pair behind `chain`: children applied in order, their slots kept in one record by
+ * child name, their hyperparameters exposed as `child.field`. Used by the optimizers.
+ */
+export function chainTransform(
+  fn: string,
+  name: string,
+  children: readonly GradientTransform[],
+): GradientTransform<ChainState> {
+  const seen = new Set<string>()
+  for (const c of children) {
+    if (seen.has(c.name)) {
+      throw new Error(
+        `${fn}: transforms: expected distinct slot names, got ${show(c.name)} twice (pass { name } to tell them apart)`,
+      )
+    }
+    seen.add(c.name)
+  }
+  const hyper = Object.assign({}, ...children.map((c) => prefixHyper(c.name, c.hyper)))
+  const withLr = children.filter((c) => c.lrField !== undefined)
+  const last = withLr[withLr.length - 1]
+  return {
+    name,
+    hyper,
+    lrField: last === undefined ? undefined : `${last.name}.${last.lrField}`,
+    init: (params) => {
+      const slots: Record<string, unknown> = {}
+      for (const c of children) {
+        const s = c.init(params)
+        if (s !== undefined) slots[c.name] = s
+      }
+      return slots
+    },
+    update: (updates, slots, ctx) => {
+      let u: Params = updates
+      const next: Record<string, unknown> = {}
+      for (const c of children) {
+        const [v, s] = c.update(u, slots[c.name], childContext(ctx, c.name, ctx.params))
+        u = v
+        if (s !== undefined) next[c.name] = s
+      }
+      return [u, next]
+    },
+  }
 }

@@ -1,0 +1,29 @@
+import type { Hyperparam } from '../hyperparamInternals.js'
+import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
+import { type Optimizer, optimizer } from './optimizerInternals.js'
+
+/**
+ * Adam as torch.optim.Adam and optax's `adam` compute it (t = 1, 2, …):
+ * μ ← β₁μ + (1 − β₁)g, ν ← β₂ν + (1 − β₂)g², θ ← θ − η·μ̂/(√ν̂ + ε) with μ̂ = μ/(1 − β₁ᵗ),
+ * ν̂ = ν/(1 − β₂ᵗ). It is `pipe(scaleByAdam(options), scaleByLearningRate(lr), applyUpdates())`.
+ * `{ efficient: true, eps: 1e-7 }` gives the book's `Adam` (ε added before the bias correction).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { adam, gradient } from 'gradstream/operators'
+ *
+ * // the book's ch. 6 setting
+ * const step = pipe(gradient(([x, y]) => [x / 10, 2 * y]), adam(0.3, { efficient: true, eps: 1e-7 }))
+ * train({ params: [-7, 2], step })
+ * ```
+ * @param lr η: a positive number, a schedule or an Observable
+ * @param options b1 (0.9), b2 (0.999), eps (1e-8), efficient (false)
+ * @throws {RangeError} `scaleByLearningRate: lr: expected a positive finite number, got -0.1`
+ * @see adamw, rmsprop
+ */
+export function adam(lr: Hyperparam, options: Omit<ScaleByAdamOptions, 'name'> = {}): Optimizer {
+  return optimizer('adam', scaleByAdam(options), scaleByLearningRate(lr))
+}

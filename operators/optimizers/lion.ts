@@ -1,0 +1,42 @@
+import type { Hyperparam } from '../hyperparamInternals.js'
+import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
+import type { Mask } from '../transforms/maskInternals.js'
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
+import { scaleByLion } from '../transforms/scaleByLion.js'
+import { type Optimizer, optimizer } from './optimizerInternals.js'
+
+/**
+ * Lion (Chen et al. 2023) as optax's `lion` computes it: c = sign(β₁μ + (1 − β₁)g),
+ * μ ← β₂μ + (1 − β₂)g, θ ← θ − η·(c + λ·θ). It is
+ * `pipe(scaleByLion({ b1, b2 }), addDecayedWeights(weightDecay, { mask }), scaleByLearningRate(lr), applyUpdates())`.
+ * Lion's steps have magnitude η in every coordinate: use a learning rate 3–10× smaller than
+ * AdamW's.
+ *
+ * @example
+ * ```ts
+ * import { lion } from 'gradstream/operators'
+ *
+ * lion(1e-4, { weightDecay: 1e-2 })
+ * ```
+ * @param lr η: a positive number, a schedule or an Observable
+ * @param options b1 (0.9), b2 (0.99), weightDecay λ (default 1e-3, optax's), mask
+ * @throws {RangeError} `scaleByLion: b1: expected a number in [0, 1), got 1`
+ * @see adamw
+ */
+export function lion(
+  lr: Hyperparam,
+  options: {
+    readonly b1?: Hyperparam
+    readonly b2?: Hyperparam
+    readonly weightDecay?: Hyperparam
+    readonly mask?: Mask
+  } = {},
+): Optimizer {
+  const { b1, b2, weightDecay = 1e-3, mask } = options
+  return optimizer(
+    'lion',
+    scaleByLion({ b1, b2 }),
+    addDecayedWeights(weightDecay, { mask }),
+    scaleByLearningRate(lr),
+  )
+}

@@ -1,0 +1,28 @@
+import type { Hyperparam } from '../hyperparamInternals.js'
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
+import { scaleByMomentum } from '../transforms/scaleByMomentum.js'
+import { type Optimizer, optimizer } from './optimizerInternals.js'
+
+/**
+ * The book's `Momentum` (heavy ball): v ← β·v − η·g, θ ← θ + v, bit for bit; it is
+ * `pipe(scaleByLearningRate(lr), scaleByMomentum(beta), applyUpdates())`. For a constant η
+ * this equals torch.optim.SGD(momentum=β) (v ← β·v + g, θ ← θ − η·v) up to rounding; with a
+ * schedule, η here scales each gradient as it arrives (torch's form is
+ * `pipe(scaleByMomentum(beta), scaleByLearningRate(lr), applyUpdates())`).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { gradient, momentum } from 'gradstream/operators'
+ *
+ * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), momentum(0.1, 0.9)) })
+ * ```
+ * @param lr η: a positive number, a schedule or an Observable
+ * @param beta β in [0, 1), default 0.9
+ * @throws {RangeError} `scaleByMomentum: beta: expected a number in [0, 1), got 1`
+ * @see nesterov, sgd
+ */
+export function momentum(lr: Hyperparam, beta: Hyperparam = 0.9): Optimizer {
+  return optimizer('momentum', scaleByLearningRate(lr), scaleByMomentum(beta))
+}

@@ -1,0 +1,35 @@
+import type { Observable } from 'rxjs'
+import type { TrainState, WithGradient } from '../../src/state/types.js'
+import type { Params } from '../../src/tree/tree.js'
+import { applyUpdates } from '../transforms/applyUpdates.js'
+import {
+  type ChainState,
+  chainTransform,
+  type GradientTransform,
+  type TransformOperator,
+} from '../transforms/transformInternals.js'
+
+/**
+ * An optimizer: the pipe of its transforms followed by `applyUpdates()`, so it ends the step
+ * (WithGradient in, TrainState out). Its transforms keep their own slots side by side in
+ * `state.opt` (`opt.scaleByAdam`), exactly as if piped by hand. It also carries them as one
+ * pair, `transform` (a chain named after the optimizer, without applyUpdates), so that it can
+ * be wrapped by `lookahead`, `masked` or `perParameter`.
+ */
+export interface Optimizer {
+  <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>>
+  readonly transform: GradientTransform<ChainState>
+}
+
+/** Builds an optimizer from transform operators, in order. */
+export function optimizer(name: string, ...ops: readonly TransformOperator<unknown>[]): Optimizer {
+  const pair = chainTransform(
+    name,
+    name,
+    ops.map((o) => o.transform),
+  )
+  const apply = applyUpdates()
+  const op = <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
+    apply(ops.reduce((s, o) => o(s), source))
+  return Object.assign(op, { transform: pair })
+}

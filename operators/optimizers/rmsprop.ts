@@ -1,0 +1,32 @@
+import type { Hyperparam } from '../hyperparamInternals.js'
+import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
+import { scaleByRms } from '../transforms/scaleByRms.js'
+import { type Optimizer, optimizer } from './optimizerInternals.js'
+
+/**
+ * RMSprop as torch.optim.RMSprop (centered false, momentum 0) and the book's `RMSprop` compute
+ * it: ν ← ρ·ν + (1 − ρ)·g², θ ← θ − η·g / (√ν + ε). It is
+ * `pipe(scaleByRms(decay, eps), scaleByLearningRate(lr), applyUpdates())`; optax's ε-in-root
+ * form is `scaleByRms(decay, eps, { epsInSqrt: true })`.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { gradient, rmsprop } from 'gradstream/operators'
+ *
+ * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), rmsprop(0.01)) })
+ * ```
+ * @param lr η: a positive number, a schedule or an Observable
+ * @param decay ρ in [0, 1), default 0.99 (torch's α, the book's decay_rate)
+ * @param eps ε ≥ 0, default 1e-8 (torch's; the book's is 1e-7)
+ * @throws {RangeError} `scaleByRms: decay: expected a number in [0, 1), got 1`
+ * @see adagrad, adam
+ */
+export function rmsprop(
+  lr: Hyperparam,
+  decay: Hyperparam = 0.99,
+  eps: Hyperparam = 1e-8,
+): Optimizer {
+  return optimizer('rmsprop', scaleByRms(decay, eps), scaleByLearningRate(lr))
+}

@@ -1,0 +1,45 @@
+import { type Params, zipTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/**
+ * Decoupled weight decay (Loshchilov & Hutter 2019; optax's `add_decayed_weights`):
+ * u ← u + λ·θ on the leaves `mask` selects (all by default). Placed before
+ * `scaleByLearningRate(η)` it gives θ ← θ − η·(u + λ·θ), AdamW's decay. Stateless.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { addDecayedWeights } from 'gradstream/operators'
+ *
+ * of(state) // params { W: 2, b: 2 }, updates { W: 1, b: 1 }
+ *   .pipe(addDecayedWeights(0.1, { mask: (path) => path !== 'b' }))
+ *   .subscribe((s) => console.log(s.updates)) // { W: 1.2, b: 1 }
+ * ```
+ * @param weightDecay λ ≥ 0 (a number, schedule or Observable)
+ * @param options.mask which leaves decay: a predicate on the leaf path or a tree of booleans
+ * @param options.name slot name (default `addDecayedWeights`)
+ * @throws {RangeError} `addDecayedWeights: weightDecay: expected a non-negative finite number, got -1`
+ * @see adamw, masked
+ */
+export function addDecayedWeights(
+  weightDecay: Hyperparam,
+  options: { readonly mask?: Mask; readonly name?: string } = {},
+): TransformOperator<undefined> {
+  const fn = 'addDecayedWeights'
+  const { mask } = options
+  if (mask !== undefined) checkMask(fn, mask)
+  const decay = (u: Params, p: Params, wd: number) => zipTree(u, p, (g, w) => g + wd * w, fn)
+  return asOperator<undefined>({
+    name: slotName(fn, options.name),
+    hyper: { weightDecay: hyperparam(fn, 'weightDecay', weightDecay, nonNegative) },
+    init: () => undefined,
+    update: (u, _, { params, hyper: { weightDecay: wd } }) => {
+      if (mask === undefined) return [decay(u, params, wd), undefined]
+      const paths = maskedPaths(fn, params, mask)
+      const decayed = decay(pickLeaves(u, paths), pickLeaves(params, paths), wd)
+      return [replaceLeaves(u, decayed as Record<string, Params>), undefined]
+    },
+  })
+}

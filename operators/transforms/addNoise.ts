@@ -1,0 +1,59 @@
+import { expectInteger } from '../../src/errors.js'
+import { rng, rngFromState, type RngState } from '../../src/random/rng.js'
+import { mapTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `addNoise`: steps taken and where the generator stands. */
+export interface AddNoiseState {
+  readonly count: number
+  readonly rng: RngState
+}
+
+/**
+ * Annealed Gaussian gradient noise (Neelakantan et al. 2015; optax's `add_noise`): with
+ * t = count + 1, u ← u + σₜ·n, n ~ N(0, I), σₜ² = η / tᵞ. The generator's state lives in the
+ * slot, so the same seed gives the same noise and a resumed run continues the sequence.
+ * Normals are drawn in the tree's flattening order.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { addNoise } from 'gradstream/operators'
+ *
+ * of(state) // updates { w: 0 }
+ *   .pipe(addNoise({ eta: 0.01, gamma: 0.55, seed: 1 }))
+ *   .subscribe((s) => console.log(s.updates.w)) // 0.1·n for one standard normal n
+ * ```
+ * @param options.eta η ≥ 0, default 0.01
+ * @param options.gamma γ ≥ 0, default 0.55
+ * @param options.seed an integer seed (rng's range)
+ * @param options.name slot name (default `addNoise`)
+ * @throws {RangeError} `addNoise: seed: expected an integer in [-2147483648, 4294967295], got 0.5`
+ * @see clipByGlobalNorm
+ */
+export function addNoise(options: {
+  readonly eta?: Hyperparam
+  readonly gamma?: Hyperparam
+  readonly seed: number
+  readonly name?: string
+}): TransformOperator<AddNoiseState> {
+  const fn = 'addNoise'
+  const seed = options?.seed
+  expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
+  return asOperator<AddNoiseState>({
+    name: slotName(fn, options.name),
+    hyper: {
+      eta: hyperparam(fn, 'eta', options.eta ?? 0.01, nonNegative),
+      gamma: hyperparam(fn, 'gamma', options.gamma ?? 0.55, nonNegative),
+    },
+    init: () => ({ count: 0, rng: rng(seed).state() }),
+    update: (u, s, { hyper: { eta, gamma } }) => {
+      const t = s.count + 1
+      const sigma = Math.sqrt(eta / t ** gamma)
+      const r = rngFromState(s.rng)
+      const out = mapTree(u, (v) => v + sigma * r.normal())
+      return [out, { count: t, rng: r.state() }]
+    },
+  })
+}

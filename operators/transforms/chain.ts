@@ -1,0 +1,40 @@
+import {
+  asOperator,
+  type ChainState,
+  chainTransform,
+  slotName,
+  toTransform,
+  type TransformLike,
+  type TransformOperator,
+} from './transformInternals.js'
+
+/**
+ * Several transforms as one, applied in order: `chain(a, b)` maps updates as `a` then `b`
+ * would. Unlike piping `a` and `b`, it is one stage with one slot (`state.opt.chain`, holding
+ * each child's slot by its name), so it can be wrapped whole by `masked`, `perParameter` or
+ * `lookahead`. Hyperparameters are recorded as `chain.child.field`.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { chain, clipByGlobalNorm, scaleByAdam, masked } from 'gradstream/operators'
+ *
+ * const clippedAdam = chain(clipByGlobalNorm(1), scaleByAdam())
+ * of(state).pipe(masked(clippedAdam, { W: true, b: false })) // Adam on W only
+ * ```
+ * @param args transform operators (or pairs) with distinct slot names, then optionally
+ *   `{ name }` for the chain's own slot name (default `chain`)
+ * @throws {Error} `chain: transforms: expected distinct slot names, got "scaleByAdam" twice (pass { name } to tell them apart)`
+ * @see masked, lookahead
+ */
+export function chain(
+  ...args: readonly (TransformLike | { readonly name: string })[]
+): TransformOperator<ChainState> {
+  const last = args[args.length - 1]
+  const isOptions =
+    typeof last === 'object' && last !== null && Object.keys(last).length === 1 && 'name' in last
+  const transforms = isOptions ? args.slice(0, -1) : args
+  const name = slotName('chain', isOptions ? last.name : undefined)
+  const children = transforms.map((t, i) => toTransform('chain', `transforms[${i}]`, t))
+  return asOperator(chainTransform('chain', name, children))
+}

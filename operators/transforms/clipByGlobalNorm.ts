@@ -1,0 +1,40 @@
+import { globalNorm, mapTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/**
+ * Rescales the updates when their global norm ‖u‖ = √Σu² exceeds c: u ← u unchanged if
+ * ‖u‖ < c, else u ← u·(c/‖u‖) (optax's `clip_by_global_norm`, which computes (u/‖u‖)·c; the
+ * factor c/‖u‖ ≤ 1 is rounded once, so no coordinate and hence no norm ever grows). Stateless.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { clipByGlobalNorm } from 'gradstream/operators'
+ *
+ * of(state) // updates { a: 3, b: 4 }: norm 5
+ *   .pipe(clipByGlobalNorm(1))
+ *   .subscribe((s) => console.log(s.updates)) // { a: 0.6, b: 0.8 }
+ * ```
+ * @param maxNorm c > 0 (a number; a schedule or Observable value ≥ 0)
+ * @param options.name slot name (default `clipByGlobalNorm`)
+ * @throws {RangeError} `clipByGlobalNorm: maxNorm: expected a positive finite number, got 0`
+ * @see clipByValue
+ */
+export function clipByGlobalNorm(
+  maxNorm: Hyperparam,
+  options: { readonly name?: string } = {},
+): TransformOperator<undefined> {
+  const fn = 'clipByGlobalNorm'
+  return asOperator<undefined>({
+    name: slotName(fn, options.name),
+    hyper: { maxNorm: hyperparam(fn, 'maxNorm', maxNorm, nonNegative, positive) },
+    init: () => undefined,
+    update: (u, _, { hyper: { maxNorm: c } }) => {
+      const norm = globalNorm(u)
+      if (!(norm >= c)) return [u, undefined] // small (or NaN: left for stopOnNonFinite)
+      const factor = c / norm
+      return [mapTree(u, (v) => v * factor), undefined]
+    },
+  })
+}

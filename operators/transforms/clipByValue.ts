@@ -1,0 +1,37 @@
+import { mapTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/**
+ * Clips every coordinate to [−δ, δ]: u ← min(max(u, −δ), δ) (optax's `clip`,
+ * torch's `clip_grad_value_`). NaN stays NaN. Stateless.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { clipByValue } from 'gradstream/operators'
+ *
+ * of(state) // updates [3, -0.5, -7]
+ *   .pipe(clipByValue(1))
+ *   .subscribe((s) => console.log(s.updates)) // [1, -0.5, -1]
+ * ```
+ * @param maxDelta δ ≥ 0 (a number, schedule or Observable)
+ * @param options.name slot name (default `clipByValue`)
+ * @throws {RangeError} `clipByValue: maxDelta: expected a non-negative finite number, got -1`
+ * @see clipByGlobalNorm
+ */
+export function clipByValue(
+  maxDelta: Hyperparam,
+  options: { readonly name?: string } = {},
+): TransformOperator<undefined> {
+  const fn = 'clipByValue'
+  return asOperator<undefined>({
+    name: slotName(fn, options.name),
+    hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },
+    init: () => undefined,
+    update: (u, _, { hyper: { maxDelta: d } }) => [
+      mapTree(u, (v) => (v > d ? d : v < -d ? -d : v)),
+      undefined,
+    ],
+  })
+}

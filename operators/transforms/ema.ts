@@ -1,0 +1,72 @@
+import type { Observable } from 'rxjs'
+import { show } from '../../src/errors.js'
+import type { TrainState } from '../../src/state/types.js'
+import { type Params, zipTree } from '../../src/tree/tree.js'
+import {
+  type Hyperparam,
+  hyperparam,
+  withHyperparams,
+  unitInterval,
+} from '../hyperparamInternals.js'
+import { freezeData, slotName } from './transformInternals.js'
+
+/** The slot of `ema`: the running average of the parameters and the step it was last updated. */
+export interface EmaState {
+  readonly average: Params
+  readonly step: number
+}
+
+/**
+ * An exponential moving average of the parameters (Polyak averaging), kept beside them in
+ * `state.opt.ema.average` for evaluation: after each update, θ̄ ← β·θ̄ + (1 − β)·θ, starting from
+ * θ̄ = θ at the first state it sees (so no bias correction is needed). It reads and returns
+ * `TrainState`s: put it in the step pipeline after `applyUpdates()` (outside the step its slot
+ * would not be fed back into the next one). Records `hyper['ema.decay']`.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { applyUpdates, ema, scaleByLearningRate } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient(f), scaleByLearningRate(0.1), applyUpdates(), ema(0.99))
+ * // each emitted state: s.opt.ema.average, the smoothed parameters
+ * ```
+ * @param decay β in [0, 1), default 0.999 (a number, schedule or Observable)
+ * @param options.name slot name (default `ema`)
+ * @throws {RangeError} `ema: decay: expected a number in [0, 1), got 1`
+ * @throws {Error} `ema: name: expected a slot name no other ema in this step uses, got "ema" (pass { name } to tell them apart)`
+ * @see lookahead
+ */
+export function ema(
+  decay: Hyperparam = 0.999,
+  options: { readonly name?: string } = {},
+): <T extends TrainState>(source: Observable<T>) => Observable<T> {
+  const fn = 'ema'
+  const name = slotName(fn, options.name)
+  const specs = { decay: hyperparam(fn, 'decay', decay, unitInterval) }
+  return <T extends TrainState>(source: Observable<T>) =>
+    source.pipe(
+      withHyperparams(
+        specs,
+        (s: T) => s.step,
+        (s, { decay: beta }) => {
+          const prev = s.opt[name] as EmaState | undefined
+          if (prev !== undefined && prev.step === s.step) {
+            throw new Error(
+              `${name}: name: expected a slot name no other ema in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
+            )
+          }
+          const average =
+            prev === undefined
+              ? s.params
+              : zipTree(prev.average, s.params, (a, p) => beta * a + (1 - beta) * p, fn)
+          const slot: EmaState = { average, step: s.step }
+          return Object.freeze({
+            ...s,
+            opt: Object.freeze({ ...s.opt, [name]: freezeData(slot) }),
+            hyper: Object.freeze({ ...s.hyper, [`${name}.decay`]: beta }),
+          })
+        },
+      ),
+    )
+}

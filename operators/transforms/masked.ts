@@ -1,0 +1,56 @@
+import type { Params } from '../../src/tree/tree.js'
+import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
+import {
+  asOperator,
+  slotName,
+  toTransform,
+  type TransformLike,
+  type TransformOperator,
+} from './transformInternals.js'
+
+/**
+ * Applies `transform` only to the leaves `mask` selects (optax's `masked`): for a selected
+ * leaf u ← T(u); every other leaf's update passes through untouched (the same object, bit
+ * for bit). The inner transform sees, and keeps its slot over, only the selected leaves, as a
+ * flat record keyed by leaf path (`opt.scaleByAdam.mu['W1']`). The slot name defaults to the
+ * inner transform's; its hyperparameters are recorded under it as they would be unmasked.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { masked, addDecayedWeights, scaleByAdam } from 'gradstream/operators'
+ *
+ * const notBiases = (path: string) => !path.startsWith('b')
+ * of(state).pipe(masked(scaleByAdam(), notBiases)) // W1, W2 scaled by Adam; b1, b2 as they were
+ * of(state).pipe(masked(addDecayedWeights(1e-4), { W1: true, b1: false, W2: true, b2: false }))
+ * ```
+ * @param transform a transform operator, chain or optimizer (its pair is taken)
+ * @param mask a predicate `(path, leaf) => boolean` or a tree of booleans shaped like (a
+ *   prefix of) the parameters
+ * @param options.name slot name (default: the inner transform's)
+ * @throws {TypeError} `masked: mask.b1: expected a boolean or a subtree of booleans, got undefined`
+ * @see perParameter, addDecayedWeights
+ */
+export function masked<S>(
+  transform: TransformLike<S>,
+  mask: Mask,
+  options: { readonly name?: string } = {},
+): TransformOperator<S> {
+  const fn = 'masked'
+  const inner = toTransform<S>(fn, 'transform', transform)
+  checkMask(fn, mask)
+  return asOperator<S>({
+    name: options.name === undefined ? inner.name : slotName(fn, options.name),
+    hyper: inner.hyper,
+    lrField: inner.lrField,
+    init: (params) => inner.init(pickLeaves(params, maskedPaths(fn, params, mask))),
+    update: (u, slot, ctx) => {
+      const paths = maskedPaths(fn, ctx.params, mask)
+      const [out, next] = inner.update(pickLeaves(u, paths), slot, {
+        ...ctx,
+        params: pickLeaves(ctx.params, paths),
+      })
+      return [replaceLeaves(u, out as Record<string, Params>), next]
+    },
+  })
+}

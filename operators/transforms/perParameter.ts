@@ -1,0 +1,89 @@
+import { show } from '../../src/errors.js'
+import { isTensor } from '../../src/tensor/tensor.js'
+import type { Params } from '../../src/tree/tree.js'
+import {
+  asOperator,
+  childContext,
+  type GradientTransform,
+  prefixHyper,
+  slotName,
+  toTransform,
+  type TransformLike,
+  type TransformOperator,
+} from './transformInternals.js'
+
+/** The slot of `perParameter`: each listed parameter's inner slot under its key. */
+export type PerParameterState = { readonly [key: string]: unknown }
+
+/**
+ * A different transform for each top-level parameter (optax's `partition`, keyed by name):
+ * `perParameter({ W1: a, b1: b })` maps `updates.W1` with `a` and `updates.b1` with `b`;
+ * parameters not listed pass through unchanged. Each inner slot is kept under its parameter's
+ * key and each hyperparameter recorded as `perParameter.W1.field`.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { perParameter, scaleByAdam, scaleByMomentum } from 'gradstream/operators'
+ *
+ * of(state) // params { W1, b1, W2, b2 }
+ *   .pipe(perParameter({ W1: scaleByAdam(), W2: scaleByAdam(), b1: scaleByMomentum(0.5) }))
+ *   // b2 untouched
+ * ```
+ * @param transforms by top-level parameter key: transform operators, chains or optimizers
+ * @param options.name slot name (default `perParameter`)
+ * @throws {TypeError} `perParameter: W3: expected a key of the parameters (W1, b1), got "W3"`
+ * @see masked, chain
+ */
+export function perParameter(
+  transforms: { readonly [key: string]: TransformLike },
+  options: { readonly name?: string } = {},
+): TransformOperator<PerParameterState> {
+  const fn = 'perParameter'
+  if (typeof transforms !== 'object' || transforms === null || Array.isArray(transforms)) {
+    throw new TypeError(
+      `${fn}: transforms: expected a record of transforms by parameter key, got ${show(transforms)}`,
+    )
+  }
+  const keys = Object.keys(transforms).sort()
+  const inner: Record<string, GradientTransform> = {}
+  for (const k of keys) inner[k] = toTransform(fn, k, transforms[k])
+  const record = (p: Params): Record<string, Params> => {
+    if (typeof p !== 'object' || isTensor(p) || Array.isArray(p)) {
+      throw new TypeError(`${fn}: params: expected a record of parameters, got ${show(p)}`)
+    }
+    const rec = p as Record<string, Params>
+    for (const k of keys) {
+      if (!(k in rec)) {
+        throw new TypeError(
+          `${fn}: ${k}: expected a key of the parameters (${Object.keys(rec).sort().join(', ')}), got ${show(k)}`,
+        )
+      }
+    }
+    return rec
+  }
+  return asOperator<PerParameterState>({
+    name: slotName(fn, options.name),
+    hyper: Object.assign({}, ...keys.map((k) => prefixHyper(k, inner[k].hyper))),
+    init: (params) => {
+      const p = record(params)
+      const slots: Record<string, unknown> = {}
+      for (const k of keys) {
+        const s = inner[k].init(p[k])
+        if (s !== undefined) slots[k] = s
+      }
+      return slots
+    },
+    update: (updates, slots, ctx) => {
+      const p = record(ctx.params)
+      const u = { ...record(updates) }
+      const next: Record<string, unknown> = {}
+      for (const k of keys) {
+        const [v, s] = inner[k].update(u[k], slots[k], childContext(ctx, k, p[k]))
+        u[k] = v
+        if (s !== undefined) next[k] = s
+      }
+      return [u, next]
+    },
+  })
+}

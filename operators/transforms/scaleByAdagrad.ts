@@ -1,0 +1,47 @@
+import { mapTree, type Params, zipTree } from '../../src/tree/tree.js'
+import { expectNonNegative } from '../../src/errors.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `scaleByAdagrad`: the running sum of squared updates. */
+export interface ScaleByAdagradState {
+  readonly sumOfSquares: Params
+}
+
+/**
+ * AdaGrad (Duchi et al. 2011) as torch.optim.Adagrad and the book's `AdaGrad` compute it:
+ * h ← h + u²; the update is u / (√h + ε), ε outside the root. (optax's `scale_by_rss` puts ε
+ * inside, 1/√(h + ε), and starts h at 0.1.)
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByAdagrad } from 'gradstream/operators'
+ *
+ * of(state) // updates { w: 2 }, first step: h = 4
+ *   .pipe(scaleByAdagrad(0))
+ *   .subscribe((s) => console.log(s.updates.w)) // 2 / √4 = 1
+ * ```
+ * @param eps ε ≥ 0, default 1e-10 (torch's; the book uses 1e-7)
+ * @param options.initialAccumulator h₀ ≥ 0, default 0
+ * @param options.name slot name (default `scaleByAdagrad`)
+ * @throws {RangeError} `scaleByAdagrad: eps: expected a non-negative finite number, got -1`
+ * @see adagrad, scaleByRms
+ */
+export function scaleByAdagrad(
+  eps: Hyperparam = 1e-10,
+  options: { readonly initialAccumulator?: number; readonly name?: string } = {},
+): TransformOperator<ScaleByAdagradState> {
+  const fn = 'scaleByAdagrad'
+  const h0 = options.initialAccumulator ?? 0
+  expectNonNegative(fn, 'initialAccumulator', h0)
+  return asOperator<ScaleByAdagradState>({
+    name: slotName(fn, options.name),
+    hyper: { eps: hyperparam(fn, 'eps', eps, nonNegative) },
+    init: (params) => ({ sumOfSquares: mapTree(params, () => h0) }),
+    update: (u, { sumOfSquares }, { hyper: { eps } }) => {
+      const h = zipTree(sumOfSquares, u, (h, g) => h + g * g, fn)
+      return [zipTree(u, h, (g, h) => g / (Math.sqrt(h) + eps), fn), { sumOfSquares: h }]
+    },
+  })
+}

@@ -1,0 +1,75 @@
+import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
+export interface ScaleByAdamState {
+  readonly count: number
+  readonly mu: Params
+  readonly nu: Params
+}
+
+/** Options of `scaleByAdam` (and of `adam`, `adamw`). */
+export interface ScaleByAdamOptions {
+  /** β₁ in [0, 1), default 0.9 */
+  readonly b1?: Hyperparam
+  /** β₂ in [0, 1), default 0.999 */
+  readonly b2?: Hyperparam
+  /** ε ≥ 0, default 1e-8 (the book uses 1e-7) */
+  readonly eps?: Hyperparam
+  /**
+   * The paper's "efficient" form (Kingma & Ba, end of §2), which the book's `Adam` uses: ε is
+   * added to the uncorrected √ν, and the bias corrections fold into one step factor. Default
+   * false (torch.optim.Adam / optax form).
+   */
+  readonly efficient?: boolean
+  /** slot name, default `scaleByAdam` */
+  readonly name?: string
+}
+
+/**
+ * Adam's scaling (Kingma & Ba 2015), as torch.optim.Adam and optax's `scale_by_adam` compute
+ * it. With t = count + 1:
+ *
+ *     μ ← β₁·μ + (1 − β₁)·u        ν ← β₂·ν + (1 − β₂)·u²
+ *     update = μ̂ / (√ν̂ + ε),   μ̂ = μ / (1 − β₁ᵗ),  ν̂ = ν / (1 − β₂ᵗ)
+ *
+ * With `efficient: true` (the book's form): update = √(1 − β₂ᵗ)/(1 − β₁ᵗ) · μ / (√ν + ε).
+ * The first update is ±1·|u|/(|u| + ε) per coordinate: magnitude η after the learning rate.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByAdam } from 'gradstream/operators'
+ *
+ * of(state) // updates { w: 2 }
+ *   .pipe(scaleByAdam({ eps: 0 }))
+ *   .subscribe((s) => console.log(s.updates.w, s.opt.scaleByAdam.count)) // 1 1
+ * ```
+ * @throws {RangeError} `scaleByAdam: b1: expected a number in [0, 1), got 1`
+ * @see adam, adamw, scaleByRms
+ */
+export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator<ScaleByAdamState> {
+  const fn = 'scaleByAdam'
+  const efficient = options.efficient === true
+  return asOperator<ScaleByAdamState>({
+    name: slotName(fn, options.name),
+    hyper: {
+      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', options.b2 ?? 0.999, unitInterval),
+      eps: hyperparam(fn, 'eps', options.eps ?? 1e-8, nonNegative),
+    },
+    init: (params) => ({ count: 0, mu: zerosLikeTree(params), nu: zerosLikeTree(params) }),
+    update: (u, s, { hyper: { b1, b2, eps } }) => {
+      const t = s.count + 1
+      const mu = zipTree(s.mu, u, (m, g) => b1 * m + (1 - b1) * g, fn)
+      const nu = zipTree(s.nu, u, (n, g) => b2 * n + (1 - b2) * g * g, fn)
+      const c1 = 1 - b1 ** t
+      const c2 = 1 - b2 ** t
+      const out = efficient
+        ? zipTree(mu, nu, (m, n) => ((Math.sqrt(c2) / c1) * m) / (Math.sqrt(n) + eps), fn)
+        : zipTree(mu, nu, (m, n) => m / c1 / (Math.sqrt(n / c2) + eps), fn)
+      return [out, { count: t, mu, nu }]
+    },
+  })
+}

@@ -1,0 +1,46 @@
+import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `scaleByLion`: the momentum, shaped like the parameters. */
+export interface ScaleByLionState {
+  readonly mu: Params
+}
+
+/**
+ * Lion's scaling (Chen et al. 2023, "Symbolic discovery of optimization algorithms"), as
+ * optax's `scale_by_lion`: the update is sign(β₁·μ + (1 − β₁)·u), then μ ← β₂·μ + (1 − β₂)·u.
+ * Every coordinate moves by exactly 1 (0 where the interpolation is 0).
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByLion } from 'gradstream/operators'
+ *
+ * of(state) // updates { w: -0.3 }
+ *   .pipe(scaleByLion())
+ *   .subscribe((s) => console.log(s.updates.w)) // -1
+ * ```
+ * @param options.b1 β₁ in [0, 1), default 0.9
+ * @param options.b2 β₂ in [0, 1), default 0.99
+ * @param options.name slot name (default `scaleByLion`)
+ * @throws {RangeError} `scaleByLion: b2: expected a number in [0, 1), got 2`
+ * @see lion
+ */
+export function scaleByLion(
+  options: { readonly b1?: Hyperparam; readonly b2?: Hyperparam; readonly name?: string } = {},
+): TransformOperator<ScaleByLionState> {
+  const fn = 'scaleByLion'
+  return asOperator<ScaleByLionState>({
+    name: slotName(fn, options.name),
+    hyper: {
+      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', options.b2 ?? 0.99, unitInterval),
+    },
+    init: (params) => ({ mu: zerosLikeTree(params) }),
+    update: (u, { mu }, { hyper: { b1, b2 } }) => {
+      const out = zipTree(mu, u, (m, g) => Math.sign(b1 * m + (1 - b1) * g), fn)
+      return [out, { mu: zipTree(mu, u, (m, g) => b2 * m + (1 - b2) * g, fn) }]
+    },
+  })
+}

@@ -1,0 +1,47 @@
+import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
+export interface ScaleByMomentumState {
+  readonly velocity: Params
+}
+
+/**
+ * Heavy-ball momentum (Polyak): v ← β·v + u; the update is v.
+ *
+ * Where the learning rate is applied decides which classic form this is. After
+ * `scaleByLearningRate` (u = −η·g) it is the book's `Momentum`, v ← β·v − η·g, θ ← θ + v (bit
+ * for bit; this is `momentum(η, β)`); before it, it is torch.optim.SGD's momentum (dampening 0)
+ * and optax's `trace`, v ← β·v + g, θ ← θ − η·v. The two agree for a constant η.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByLearningRate, scaleByMomentum, applyUpdates } from 'gradstream/operators'
+ *
+ * // the book's Momentum, one step from v = 0: v = −0.1·2, w = 1 + v
+ * of(state) // params { w: 1 }, grad { w: 2 }
+ *   .pipe(scaleByLearningRate(0.1), scaleByMomentum(0.9), applyUpdates())
+ *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum)) // 0.8 { velocity: { w: -0.2 } }
+ * ```
+ * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
+ * @param options.name slot name (default `scaleByMomentum`)
+ * @throws {RangeError} `scaleByMomentum: beta: expected a number in [0, 1), got 1`
+ * @see scaleByNesterov, momentum
+ */
+export function scaleByMomentum(
+  beta: Hyperparam = 0.9,
+  options: { readonly name?: string } = {},
+): TransformOperator<ScaleByMomentumState> {
+  const fn = 'scaleByMomentum'
+  return asOperator<ScaleByMomentumState>({
+    name: slotName(fn, options.name),
+    hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
+    init: (params) => ({ velocity: zerosLikeTree(params) }),
+    update: (u, { velocity }, { hyper: { beta } }) => {
+      const v = zipTree(velocity, u, (v, g) => beta * v + g, fn)
+      return [v, { velocity: v }]
+    },
+  })
+}

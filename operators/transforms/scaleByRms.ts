@@ -1,0 +1,53 @@
+import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
+import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+
+/** The slot of `scaleByRms`: the decaying average of squared updates. */
+export interface ScaleByRmsState {
+  readonly nu: Params
+}
+
+/**
+ * RMSprop's scaling (Tieleman & Hinton 2012): ν ← ρ·ν + (1 − ρ)·u²; the update is
+ * u / (√ν + ε) as torch.optim.RMSprop and the book's `RMSprop` compute it, or u / √(ν + ε)
+ * with `epsInSqrt` (optax's `scale_by_rms` default). No bias correction; ν starts at 0.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs'
+ * import { scaleByRms } from 'gradstream/operators'
+ *
+ * of(state) // updates { w: 2 }, first step: ν = 0.01·4 = 0.04
+ *   .pipe(scaleByRms(0.99, 0))
+ *   .subscribe((s) => console.log(s.updates.w)) // 2 / 0.2 = 10
+ * ```
+ * @param decay ρ in [0, 1), default 0.99 (torch's α and the book's decay_rate)
+ * @param eps ε ≥ 0, default 1e-8 (torch's; the book uses 1e-7)
+ * @param options.epsInSqrt put ε under the root (optax), default false
+ * @param options.name slot name (default `scaleByRms`)
+ * @throws {RangeError} `scaleByRms: decay: expected a number in [0, 1), got 1`
+ * @see rmsprop, scaleByAdam
+ */
+export function scaleByRms(
+  decay: Hyperparam = 0.99,
+  eps: Hyperparam = 1e-8,
+  options: { readonly epsInSqrt?: boolean; readonly name?: string } = {},
+): TransformOperator<ScaleByRmsState> {
+  const fn = 'scaleByRms'
+  const inSqrt = options.epsInSqrt === true
+  return asOperator<ScaleByRmsState>({
+    name: slotName(fn, options.name),
+    hyper: {
+      decay: hyperparam(fn, 'decay', decay, unitInterval),
+      eps: hyperparam(fn, 'eps', eps, nonNegative),
+    },
+    init: (params) => ({ nu: zerosLikeTree(params) }),
+    update: (u, { nu }, { hyper: { decay, eps } }) => {
+      const n = zipTree(nu, u, (n, g) => decay * n + (1 - decay) * g * g, fn)
+      const out = inSqrt
+        ? zipTree(u, n, (g, n) => g / Math.sqrt(n + eps), fn)
+        : zipTree(u, n, (g, n) => g / (Math.sqrt(n) + eps), fn)
+      return [out, { nu: n }]
+    },
+  })
+}
