@@ -477,7 +477,8 @@ function sameStructure(a: Params, b: Params, path: string): string | null {
   const ka = kind(a)
   const kb = kind(b)
   const at = path || '(root)'
-  if (ka !== kb) return `a ${kb} at ${at} where params has a ${ka}`
+  const an = (k: string) => (k === 'array' ? 'an array' : `a ${k}`)
+  if (ka !== kb) return `${an(kb)} at ${at} where params has ${an(ka)}`
   if (ka === 'tensor') {
     const sa = (a as Tensor).shape
     const sb = (b as Tensor).shape

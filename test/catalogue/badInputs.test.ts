@@ -1,0 +1,425 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { describe as group, expect, it } from 'vitest'
+import {
+  ShapeError,
+  add,
+  checkpoint,
+  crossEntropyError,
+  decode,
+  epochBatches,
+  fromData,
+  matmul,
+  numericalDiff,
+  numericalGradient,
+  oneHot,
+  parseIdx,
+  partialDerivative,
+  randomBatches,
+  readIdx,
+  reshape,
+  restore,
+  rng,
+  softmax,
+  tensor,
+  twoLayerNet,
+  unflatten,
+  zeros,
+  zipTree,
+  ParamsC,
+  TrainStateC,
+} from 'gradstream'
+import { checkpointEvery, evaluateEvery, scaleByLearningRate } from 'gradstream/operators'
+import { decodeWireLine } from '../../src/state/wireFormat.js'
+
+/**
+ * The catalogue of bad inputs: every row is an input a person could plausibly give gradstream,
+ * and the exact message they get back. A row failing means a message changed: update the row
+ * only if the new message is at least as clear (names the function, the field, what was
+ * expected and what was given).
+ */
+interface Row {
+  /** what the user did */
+  readonly input: string
+  readonly run: () => unknown
+  readonly kind: new (...args: never[]) => Error
+  readonly message: string
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'gradstream-catalogue-'))
+const file = (name: string, bytes: Uint8Array | string): string => {
+  const p = join(dir, name)
+  writeFileSync(p, bytes)
+  return p
+}
+// IDX: 00 00 08 01 = ubyte, rank 1; then the length as a big-endian uint32, then the bytes
+const labels3 = Uint8Array.of(0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3)
+const goodState = {
+  step: 1,
+  params: { w: 1 },
+  loss: 0.5,
+  grad: { w: 2 },
+  lr: 0.1,
+  opt: {},
+  hyper: {},
+  evaluations: 2,
+  rng: rng(1).state(),
+  history: [],
+  metrics: {},
+}
+const good = checkpoint(goodState)
+const data = { x: zeros([4, 2]), t: zeros([4, 3]) }
+const noop = () => {}
+
+const rows: Row[] = [
+  // ---- tensors and shapes
+  {
+    input: 'tensor([[1, 2, 3], [4, 5]])',
+    run: () =>
+      tensor([
+        [1, 2, 3],
+        [4, 5],
+      ]),
+    kind: ShapeError,
+    message: 'tensor: ragged nested array: at [1] expected length 3, got 2',
+  },
+  {
+    input: "tensor([[1, 'a']])",
+    run: () => tensor([[1, 'a' as never]]),
+    kind: TypeError,
+    message: 'tensor: at [0,1]: expected a number, got "a"',
+  },
+  {
+    input: 'fromData([2, 2], Float64Array(3))',
+    run: () => fromData([2, 2], new Float64Array(3)),
+    kind: ShapeError,
+    message: 'fromData: shape [2,2] holds 4 values, got 3',
+  },
+  {
+    input: 'fromData([2, -1], …)',
+    run: () => fromData([2, -1], new Float64Array(0)),
+    kind: RangeError,
+    message: 'fromData: shape[1]: expected a non-negative integer, got -1 in [2,-1]',
+  },
+  {
+    input: 'matmul([2,3], [4,1])',
+    run: () => matmul(zeros([2, 3]), zeros([4, 1])),
+    kind: ShapeError,
+    message: 'matmul: shapes [2,3] and [4,1] do not align',
+  },
+  {
+    input: 'add([2,3], [2])',
+    run: () => add(zeros([2, 3]), zeros([2])),
+    kind: ShapeError,
+    message: 'add: shapes [2,3] and [2] do not broadcast',
+  },
+  {
+    input: 'reshape([4] → [3,-1])',
+    run: () => reshape(zeros([4]), [3, -1]),
+    kind: ShapeError,
+    message: 'reshape: cannot reshape [4] into [3,-1]',
+  },
+  {
+    input: 'softmax(scalar tensor)',
+    run: () => softmax(tensor(1)),
+    kind: ShapeError,
+    message: 'softmax: x: expected rank ≥ 1, got shape []',
+  },
+  {
+    input: 'crossEntropyError with one-hot t of the wrong width',
+    run: () => crossEntropyError(zeros([2, 3]), zeros([2, 4])),
+    kind: ShapeError,
+    message:
+      'crossEntropyError: t: expected shape [2,3] (one-hot) or [2] (labels) to match y [2,3], got [2,4]',
+  },
+  {
+    input: 'crossEntropyError with label 3 of 3 classes',
+    run: () => crossEntropyError(zeros([2, 3]), tensor([0, 3])),
+    kind: RangeError,
+    message: 'crossEntropyError: t[1]: expected an integer label in [0, 2], got 3',
+  },
+  // ---- parameter trees
+  {
+    input: 'zipTree of [2,3] and [3,2] tensors',
+    run: () => zipTree({ W: zeros([2, 3]) }, { W: zeros([3, 2]) }, (a, b) => a + b),
+    kind: ShapeError,
+    message: 'zipTree: at W: shapes [2,3] and [3,2] differ',
+  },
+  {
+    input: 'unflatten with too few values',
+    run: () => unflatten({ W: zeros([2]), b: 0 }, new Float64Array(2)),
+    kind: ShapeError,
+    message: 'unflatten: template holds 3 values, got 2',
+  },
+  {
+    input: 'params with a string leaf',
+    run: () => decode(ParamsC, { W: 'x' }, 'train', 'params'),
+    kind: TypeError,
+    message: 'train: params.W: expected a number, a tensor, an array or a record, got "x"',
+  },
+  {
+    input: 'params tensor with 5 values for shape [2,3]',
+    run: () =>
+      decode(ParamsC, { W: { shape: [2, 3], data: new Float64Array(5) } }, 'train', 'params'),
+    kind: TypeError,
+    message: 'train: params.W.data: expected 6 values for shape [2,3], got 5',
+  },
+  // ---- numerical differentiation
+  {
+    input: 'numericalDiff(f, Infinity)',
+    run: () => numericalDiff((x) => x, Infinity),
+    kind: RangeError,
+    message: 'numericalDiff: x: expected a finite number, got Infinity',
+  },
+  {
+    input: 'numericalDiff(f, 1, { h: 0 })',
+    run: () => numericalDiff((x) => x, 1, { h: 0 }),
+    kind: RangeError,
+    message: 'numericalDiff: h: expected a positive finite number, got 0',
+  },
+  {
+    input: 'numericalDiff of a function returning NaN',
+    run: () => numericalDiff(() => NaN, 1),
+    kind: RangeError,
+    message: 'numericalDiff: f returned NaN at x + h',
+  },
+  {
+    input: 'numericalGradient at a NaN parameter',
+    run: () => numericalGradient((p) => (p as number[])[0], [NaN]),
+    kind: RangeError,
+    message: 'numericalGradient: p[0]: expected a finite number, got NaN',
+  },
+  {
+    input: 'partialDerivative coordinate out of range',
+    run: () => partialDerivative((p: number[]) => p[0], [1, 2], 2),
+    kind: RangeError,
+    message: 'partialDerivative: coordinate: expected an integer in [0, 1], got 2',
+  },
+  // ---- models
+  {
+    input: 'twoLayerNet({ hiddenSize: 0 })',
+    run: () => twoLayerNet({ inputSize: 2, hiddenSize: 0, outputSize: 2 }),
+    kind: RangeError,
+    message: 'twoLayerNet: hiddenSize: expected a positive integer, got 0',
+  },
+  {
+    input: 'twoLayerNet({ weightInitStd: -1 })',
+    run: () => twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2, weightInitStd: -1 }),
+    kind: RangeError,
+    message: 'twoLayerNet: weightInitStd: expected a positive finite number, got -1',
+  },
+  {
+    input: 'rng(0.5)',
+    run: () => rng(0.5),
+    kind: RangeError,
+    message: 'rng: seed: expected an integer in [-2147483648, 4294967295], got 0.5',
+  },
+  // ---- data
+  {
+    input: 'oneHot([0, 3], 3)',
+    run: () => oneHot([0, 3], 3),
+    kind: RangeError,
+    message: 'oneHot: labels[1]: expected an integer in [0, 2], got 3',
+  },
+  {
+    input: 'randomBatches(batchSize 0)',
+    run: () => randomBatches(data, { batchSize: 0, seed: 1 }),
+    kind: RangeError,
+    message: 'randomBatches: batchSize: expected a positive integer, got 0',
+  },
+  {
+    input: 'randomBatches with 3 target rows for 4 inputs',
+    run: () => randomBatches({ x: zeros([4, 2]), t: zeros([3, 3]) }, { batchSize: 2, seed: 1 }),
+    kind: ShapeError,
+    message: 'randomBatches: data.t: expected 4 rows (as data.x [4,2]), got shape [3,3]',
+  },
+  {
+    input: 'epochBatches(batchSize 1.5)',
+    run: () => epochBatches(data, { batchSize: 1.5, seed: 1 }),
+    kind: RangeError,
+    message: 'epochBatches: batchSize: expected a positive integer, got 1.5',
+  },
+  {
+    input: 'readIdx of a missing file',
+    run: () => readIdx(join(dir, 'missing')),
+    kind: Error,
+    message: `readIdx: ${join(dir, 'missing')}: file: expected a readable IDX file, got ENOENT`,
+  },
+  {
+    input: 'readIdx of a PNG',
+    run: () => readIdx(file('image.png', Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0, 0))),
+    kind: RangeError,
+    message: `readIdx: ${join(dir, 'image.png')}: magic number: expected 0x0000 followed by a type code (0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e) and a rank, got 0x89504e47`,
+  },
+  {
+    input: 'readIdx of a truncated label file',
+    run: () => readIdx(file('short.idx', labels3.subarray(0, 10))),
+    kind: RangeError,
+    message: `readIdx: ${join(dir, 'short.idx')}: length: expected 8 + 3 = 11 bytes for ubyte dimensions [3], got 10 (truncated)`,
+  },
+  {
+    input: 'readIdx of labels where images were expected',
+    run: () => readIdx(file('labels.idx', labels3), { rank: 3 }),
+    kind: RangeError,
+    message: `readIdx: ${join(dir, 'labels.idx')}: magic number: expected 0x00000803 (ubyte, rank 3), got 0x00000801 (ubyte, rank 1)`,
+  },
+  {
+    input: 'readIdx of a corrupt .gz',
+    run: () => readIdx(file('bad.gz', gzipSync(labels3).subarray(0, 15))),
+    kind: RangeError,
+    message: `readIdx: ${join(dir, 'bad.gz')}: gzip: expected a complete gzip stream, got unexpected end of file`,
+  },
+  {
+    input: 'parseIdx of 2 bytes',
+    run: () => parseIdx(Uint8Array.of(0, 0), 'x.idx'),
+    kind: RangeError,
+    message: 'parseIdx: x.idx: header: expected at least 4 bytes, got 2 bytes',
+  },
+  // ---- checkpoints (files)
+  {
+    input: 'restore of a checkpoint cut at byte 40',
+    run: () => restore(good.slice(0, 40)),
+    kind: TypeError,
+    message: `restore: json: expected a complete JSON checkpoint, got invalid JSON (${jsonError(good.slice(0, 40))})`,
+  },
+  {
+    input: 'restore of an empty file',
+    run: () => restore(''),
+    kind: TypeError,
+    message:
+      'restore: json: expected a complete JSON checkpoint, got invalid JSON (Unexpected end of JSON input)',
+  },
+  {
+    input: 'restore of a checkpoint from a future version',
+    run: () => restore(good.replace('"version":1', '"version":2')),
+    kind: RangeError,
+    message: 'restore: version: expected 1, got 2',
+  },
+  {
+    input: 'restore of some other JSON file',
+    run: () => restore('{"name":"gradstream","version":"0.1.0"}'),
+    kind: TypeError,
+    message: 'restore: format: expected "gradstream-checkpoint", got undefined',
+  },
+  {
+    input: 'restore with a __proto__ key',
+    run: () => restore(good.replace('"opt":{}', '"opt":{"__proto__":{"admin":true}}')),
+    kind: TypeError,
+    message:
+      'restore: state.opt.__proto__: expected a key other than __proto__, constructor or prototype, got "__proto__"',
+  },
+  {
+    input: 'restore with a negative step',
+    run: () => restore(good.replace('"step":1', '"step":-1')),
+    kind: RangeError,
+    message: 'restore: state.step: expected a non-negative integer, got -1',
+  },
+  {
+    input: 'restore with a hand-edited NaN',
+    run: () => restore(good.replace('"loss":0.5', '"loss":"NaN"')),
+    kind: TypeError,
+    message: 'restore: state.loss: expected a number, got "NaN"',
+  },
+  {
+    input: 'restore with a gradient of another shape',
+    run: () => restore(good.replace('"grad":{"w":2}', '"grad":[2]')),
+    kind: TypeError,
+    message:
+      'restore: state.grad: expected the structure of params, got an array at (root) where params has a record',
+  },
+  {
+    input: 'restore with an all-zero generator',
+    run: () => restore(good.replace(/"words":\[[^\]]*\]/, '"words":[0,0,0,0]')),
+    kind: TypeError,
+    message: 'restore: state.rng.words: expected four 32-bit integers, not all zero, got [0,0,0,0]',
+  },
+  {
+    input: 'checkpoint of a state holding a function',
+    run: () => checkpoint({ ...goodState, opt: { f: noop } }),
+    kind: TypeError,
+    message: 'checkpoint: state.opt.f: expected plain data, got a function',
+  },
+  {
+    input: 'TrainState missing its generator',
+    run: () => decode(TrainStateC, { ...goodState, rng: undefined }, 'resume', 'state'),
+    kind: TypeError,
+    message: 'resume: state.rng: expected a random generator state {words, spare}, got undefined',
+  },
+  {
+    input: 'a wire line that is not JSON',
+    run: () => decodeWireLine('{"v":1,'),
+    kind: TypeError,
+    message: wireMessage('{"v":1,'),
+  },
+  // ---- operator configs
+  {
+    input: 'checkpointEvery({ steps: 0 })',
+    run: () => checkpointEvery({ steps: 0 }, noop),
+    kind: RangeError,
+    message: 'checkpointEvery: every.steps: expected a positive integer, got 0',
+  },
+  {
+    input: 'checkpointEvery({ ms: NaN })',
+    run: () => checkpointEvery({ ms: NaN }, noop),
+    kind: RangeError,
+    message: 'checkpointEvery: every.ms: expected a positive finite number, got NaN',
+  },
+  {
+    input: 'checkpointEvery({ stpes: 10 })',
+    run: () => checkpointEvery({ stpes: 10 } as never, noop),
+    kind: TypeError,
+    message: 'checkpointEvery: every: expected { steps } or { ms }, got an object',
+  },
+  {
+    input: 'evaluateEvery({ steps: 0 })',
+    run: () => evaluateEvery({ steps: 0 }, () => ({})),
+    kind: RangeError,
+    message: 'evaluateEvery: every.steps: expected a positive integer, got 0',
+  },
+  {
+    input: 'scaleByLearningRate(-0.1)',
+    run: () => scaleByLearningRate(-0.1),
+    kind: RangeError,
+    message: 'scaleByLearningRate: lr: expected a positive finite number, got -0.1',
+  },
+  {
+    input: "scaleByLearningRate('x')",
+    run: () => scaleByLearningRate('x' as never),
+    kind: TypeError,
+    message:
+      'scaleByLearningRate: lr: expected a number, a schedule (step) => number or an Observable<number>, got "x"',
+  },
+]
+
+/** What JSON.parse says about `text` (V8's wording, which the message quotes). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text)
+  } catch (e) {
+    return (e as Error).message
+  }
+  return ''
+}
+
+function wireMessage(line: string): string {
+  return `decodeWireLine: line: expected one JSON object, got ${JSON.stringify(line)}`
+}
+
+group('catalogue of bad inputs', () => {
+  it('has at least 40 rows', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(40)
+  })
+
+  it.each(rows.map((r) => [r.input, r] as const))('%s', (_, row) => {
+    let thrown: unknown = undefined
+    try {
+      row.run()
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown, 'expected an error').toBeInstanceOf(row.kind)
+    expect((thrown as Error).message).toBe(row.message)
+  })
+})
