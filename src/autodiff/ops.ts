@@ -1,0 +1,339 @@
+/**
+ * The differentiable ops of the reverse-mode tape. Each takes `Var`s, tensors or numbers
+ * (tensors and numbers are constants), computes its value with gradstream's tensor ops, and
+ * records one vector–Jacobian product per input — the forward formula and its derivative side
+ * by side, micrograd-style, so each can be checked against the math on one screen.
+ */
+import { ShapeError, show, showShape } from '../errors.js'
+import { meanSquaredError as mseValue } from '../functions/meanSquaredError.js'
+import { softmaxCrossEntropy as sceValue } from '../functions/softmaxCrossEntropy.js'
+import { zipWith } from '../tensor/elementwise.js'
+import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
+import { sum as sumT } from '../tensor/reduce.js'
+import { reshape as reshapeT, sizeOf, isTensor, type Tensor } from '../tensor/tensor.js'
+import { constant, Var } from './tape.js'
+
+/** What an op accepts: a tape node, or a constant tensor or number. */
+export type VarLike = Var | Tensor | number
+
+/** A node for `x`: itself if it is one, else a constant. */
+export function lift(fn: string, x: VarLike): Var {
+  if (x instanceof Var) return x
+  if (typeof x === 'number') return constant({ shape: [], data: Float64Array.of(x) })
+  if (isTensor(x)) return constant(x)
+  throw new TypeError(`${fn}: expected a Var, a tensor or a number, got ${show(x)}`)
+}
+
+const unary = (x: Var, value: Tensor, vjp: (g: Tensor, y: Tensor) => Tensor): Var =>
+  new Var(value, [x], [(g) => vjp(g, value)])
+
+const each = (t: Tensor, f: (v: number, i: number) => number): Tensor => {
+  const out = new Float64Array(t.data.length)
+  for (let i = 0; i < out.length; i++) out[i] = f(t.data[i], i)
+  return { shape: [...t.shape], data: out }
+}
+
+/**
+ * Sums `g` down to `shape`, undoing NumPy broadcasting: leading axes `g` has beyond `shape`,
+ * and axes where `shape` has 1, are summed. The adjoint of broadcasting.
+ */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g
+  let out = g
+  while (out.shape.length > shape.length) out = sumT(out, 0)
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1 && out.shape[d] !== 1) {
+      const s = sumT(out, d)
+      out = { shape: [...s.shape.slice(0, d), 1, ...s.shape.slice(d)], data: s.data }
+    }
+  }
+  return out
+}
+
+// ── elementwise, broadcasting ────────────────────────────────────────────────
+
+/** a + b (broadcasting; a bias row `[n]` adds to every row of `[m, n]`). ∂/∂a = g, ∂/∂b = g summed to b's shape. */
+export function add(a: VarLike, b: VarLike): Var {
+  const x = lift('ad.add', a)
+  const y = lift('ad.add', b)
+  const value = zipWith(x.value, y.value, (u, v) => u + v, 'ad.add')
+  return new Var(value, [x, y], [(g) => sumTo(g, x.shape), (g) => sumTo(g, y.shape)])
+}
+
+/** a − b. ∂/∂a = g, ∂/∂b = −g (each summed to its shape). */
+export function sub(a: VarLike, b: VarLike): Var {
+  const x = lift('ad.sub', a)
+  const y = lift('ad.sub', b)
+  const value = zipWith(x.value, y.value, (u, v) => u - v, 'ad.sub')
+  return new Var(
+    value,
+    [x, y],
+    [
+      (g) => sumTo(g, x.shape),
+      (g) =>
+        sumTo(
+          each(g, (v) => -v),
+          y.shape,
+        ),
+    ],
+  )
+}
+
+/** a ⊙ b. ∂/∂a = g ⊙ b, ∂/∂b = g ⊙ a. */
+export function mul(a: VarLike, b: VarLike): Var {
+  const x = lift('ad.mul', a)
+  const y = lift('ad.mul', b)
+  const value = zipWith(x.value, y.value, (u, v) => u * v, 'ad.mul')
+  return new Var(
+    value,
+    [x, y],
+    [
+      (g) =>
+        sumTo(
+          zipWith(g, y.value, (u, v) => u * v),
+          x.shape,
+        ),
+      (g) =>
+        sumTo(
+          zipWith(g, x.value, (u, v) => u * v),
+          y.shape,
+        ),
+    ],
+  )
+}
+
+/** a / b. ∂/∂a = g / b, ∂/∂b = −g·a / b². */
+export function div(a: VarLike, b: VarLike): Var {
+  const x = lift('ad.div', a)
+  const y = lift('ad.div', b)
+  const value = zipWith(x.value, y.value, (u, v) => u / v, 'ad.div')
+  return new Var(
+    value,
+    [x, y],
+    [
+      (g) =>
+        sumTo(
+          zipWith(g, y.value, (u, v) => u / v),
+          x.shape,
+        ),
+      (g) =>
+        sumTo(
+          zipWith(
+            g,
+            zipWith(value, y.value, (q, v) => q / v),
+            (u, r) => -u * r,
+          ),
+          y.shape,
+        ),
+    ],
+  )
+}
+
+/** −a. ∂ = −g. */
+export const neg = (a: VarLike): Var => {
+  const x = lift('ad.neg', a)
+  return unary(
+    x,
+    each(x.value, (v) => -v),
+    (g) => each(g, (v) => -v),
+  )
+}
+
+/** eᵃ. ∂ = g·eᵃ. */
+export const exp = (a: VarLike): Var => {
+  const x = lift('ad.exp', a)
+  return unary(x, each(x.value, Math.exp), (g, y) => each(g, (v, i) => v * y.data[i]))
+}
+
+/** ln a. ∂ = g / a. */
+export const log = (a: VarLike): Var => {
+  const x = lift('ad.log', a)
+  return unary(x, each(x.value, Math.log), (g) => each(g, (v, i) => v / x.value.data[i]))
+}
+
+/** σ(a) = 1 / (1 + e⁻ᵃ), the book's sigmoid. ∂ = g·σ(1 − σ) (the book's Sigmoid.backward). */
+export const sigmoid = (a: VarLike): Var => {
+  const x = lift('ad.sigmoid', a)
+  const y = each(x.value, (v) => 1 / (1 + Math.exp(-v)))
+  return unary(x, y, (g) => each(g, (v, i) => v * (1 - y.data[i]) * y.data[i]))
+}
+
+/** max(0, a). ∂ = g where a > 0, else 0 (the book's Relu.backward: the mask is a ≤ 0). */
+export const relu = (a: VarLike): Var => {
+  const x = lift('ad.relu', a)
+  return unary(
+    x,
+    each(x.value, (v) => (v > 0 ? v : 0)),
+    (g) => each(g, (v, i) => (x.value.data[i] > 0 ? v : 0)),
+  )
+}
+
+/** tanh a. ∂ = g·(1 − tanh² a). */
+export const tanh = (a: VarLike): Var => {
+  const x = lift('ad.tanh', a)
+  const y = each(x.value, Math.tanh)
+  return unary(x, y, (g) => each(g, (v, i) => v * (1 - y.data[i] * y.data[i])))
+}
+
+// ── linear algebra and shapes ────────────────────────────────────────────────
+
+const as2d = (t: Tensor, vectorAsRow: boolean): Tensor =>
+  t.shape.length === 2 ? t : reshapeT(t, vectorAsRow ? [1, t.data.length] : [t.data.length, 1])
+
+/**
+ * The matrix product with `np.dot`'s vector rules. For Y = A·B: ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G (the
+ * book's Affine.backward), computed with transposed-operand matmuls, no transposed copies.
+ */
+export function matmul(a: VarLike, b: VarLike): Var {
+  const x = lift('ad.matmul', a)
+  const y = lift('ad.matmul', b)
+  const value = mm(x.value, y.value)
+  const A = () => as2d(x.value, true)
+  const B = () => as2d(y.value, false)
+  const G = (g: Tensor) => reshapeT(g, [A().shape[0], B().shape[1]])
+  return new Var(
+    value,
+    [x, y],
+    [
+      (g) => reshapeT(mm(G(g), B(), { transposeB: true }), x.shape),
+      (g) => reshapeT(mm(A(), G(g), { transposeA: true }), y.shape),
+    ],
+  )
+}
+
+/** The transpose of a matrix. ∂ = gᵀ. */
+export const transpose = (a: VarLike): Var => {
+  const x = lift('ad.transpose', a)
+  return unary(x, tr(x.value), (g) => tr(g))
+}
+
+/** The same values in another shape (one dimension may be −1). ∂ = g in a's shape. */
+export const reshape = (a: VarLike, shape: readonly number[]): Var => {
+  const x = lift('ad.reshape', a)
+  return unary(x, reshapeT(x.value, shape), (g) => reshapeT(g, x.shape))
+}
+
+/** g (without `axis`) stretched back over `shape`, times `scale`: the adjoint of a sum. */
+function spread(
+  g: Tensor,
+  shape: readonly number[],
+  axis: number | undefined,
+  scale: number,
+): Tensor {
+  const out = new Float64Array(sizeOf(shape))
+  if (axis === undefined) return { shape: [...shape], data: out.fill(g.data[0] * scale) }
+  const a = axis < 0 ? axis + shape.length : axis
+  const outer = sizeOf(shape.slice(0, a))
+  const len = shape[a]
+  const inner = sizeOf(shape.slice(a + 1))
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < len; i++)
+      for (let j = 0; j < inner; j++) out[(o * len + i) * inner + j] = g.data[o * inner + j] * scale
+  return { shape: [...shape], data: out }
+}
+
+/** Σ of all elements (a rank-0 node), or along `axis`. ∂ = g spread over the summed axis. */
+export function sum(a: VarLike, axis?: number): Var {
+  const x = lift('ad.sum', a)
+  const value: Tensor =
+    axis === undefined ? { shape: [], data: Float64Array.of(sumT(x.value)) } : sumT(x.value, axis)
+  return unary(x, value, (g) => spread(g, x.shape, axis, 1))
+}
+
+/** The mean of all elements, or along `axis`. ∂ = g / n spread over the averaged axis. */
+export function mean(a: VarLike, axis?: number): Var {
+  const x = lift('ad.mean', a)
+  const n = axis === undefined ? sizeOf(x.shape) : x.shape[axis < 0 ? axis + x.shape.length : axis]
+  const s = axis === undefined ? sumT(x.value) : null
+  const value: Tensor =
+    s !== null
+      ? { shape: [], data: Float64Array.of(s / n) }
+      : each(sumT(x.value, axis!), (v) => v / n)
+  return unary(x, value, (g) => spread(g, x.shape, axis, 1 / n))
+}
+
+// ── losses ───────────────────────────────────────────────────────────────────
+
+/**
+ * The fused, numerically stable softmax + cross-entropy, averaged over the batch (the book's
+ * SoftmaxWithLoss without its δ = 1e-7): for logits row aᵢ and target row tᵢ,
+ * Lᵢ = Σⱼ tᵢⱼ (lse(aᵢ) − aᵢⱼ) with lse(a) = max a + ln Σ e^(a − max a); L = mean Lᵢ. Targets are
+ * class labels (`[m]`, or a number for one row) or rows of `a`'s shape (one-hot or soft).
+ * ∂L/∂aᵢ = (softmax(aᵢ)·Σⱼtᵢⱼ − tᵢ) / m — for one-hot targets the book's (y − t) / batch_size.
+ */
+export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): Var {
+  const x = lift('ad.softmaxCrossEntropy', logits)
+  const a = x.value
+  if (a.shape.length < 1 || a.shape.length > 2) {
+    throw new ShapeError(
+      `ad.softmaxCrossEntropy: logits: expected a vector or a matrix, got shape ${showShape(a.shape)}`,
+    )
+  }
+  const k = a.shape[a.shape.length - 1]
+  const m = a.shape.length === 2 ? a.shape[0] : 1
+  const t: Tensor =
+    typeof target === 'number' ? { shape: [], data: Float64Array.of(target) } : target
+  const labels = t.shape.length === a.shape.length - 1
+  const fits = labels
+    ? t.data.length === m
+    : t.shape.length === a.shape.length && t.shape.every((d, i) => d === a.shape[i])
+  if (!fits) {
+    throw new ShapeError(
+      `ad.softmaxCrossEntropy: shapes ${showShape(a.shape)} and ${showShape(t.shape)} do not match (targets: labels of shape ${showShape(a.shape.slice(0, -1))} or rows of shape ${showShape(a.shape)})`,
+    )
+  }
+  const y = new Float64Array(a.data.length)
+  const tsum = new Float64Array(m)
+  for (let i = 0; i < m; i++) {
+    const row = i * k
+    let mx = -Infinity
+    for (let j = 0; j < k; j++) if (a.data[row + j] > mx) mx = a.data[row + j]
+    let z = 0
+    for (let j = 0; j < k; j++) z += y[row + j] = Math.exp(a.data[row + j] - mx)
+    for (let j = 0; j < k; j++) y[row + j] /= z
+    if (labels) {
+      const c = t.data[i]
+      if (!Number.isInteger(c) || c < 0 || c >= k) {
+        throw new RangeError(
+          `ad.softmaxCrossEntropy: target[${i}]: expected an integer in [0, ${k - 1}], got ${show(c)}`,
+        )
+      }
+      tsum[i] = 1
+    } else for (let j = 0; j < k; j++) tsum[i] += t.data[row + j]
+  }
+  // the value exactly as the plain `softmaxCrossEntropy` computes it (same summation order)
+  const loss = sceValue(a, t.shape.length === 0 ? t.data[0] : t)
+  const value: Tensor = { shape: [], data: Float64Array.of(loss) }
+  return unary(x, value, (g) => {
+    const s = g.data[0] / m
+    const d = new Float64Array(a.data.length)
+    for (let i = 0; i < m; i++) {
+      const row = i * k
+      for (let j = 0; j < k; j++) d[row + j] = y[row + j] * tsum[i]
+      if (labels) d[row + t.data[i]] -= 1
+      else for (let j = 0; j < k; j++) d[row + j] -= t.data[row + j]
+      for (let j = 0; j < k; j++) d[row + j] *= s
+    }
+    return { shape: [...a.shape], data: d }
+  })
+}
+
+/**
+ * The book's mean squared error, E = ½ Σ (y − t)² over all elements (not divided by the batch,
+ * as in the book's `mean_squared_error`). ∂E/∂y = g·(y − t), ∂E/∂t = −g·(y − t).
+ */
+export function meanSquaredError(y: VarLike, t: VarLike): Var {
+  const p = lift('ad.meanSquaredError', y)
+  const q = lift('ad.meanSquaredError', t)
+  if (p.shape.length !== q.shape.length || p.shape.some((d, i) => d !== q.shape[i])) {
+    throw new ShapeError(
+      `ad.meanSquaredError: shapes ${showShape(p.shape)} and ${showShape(q.shape)} differ`,
+    )
+  }
+  const diff = zipWith(p.value, q.value, (u, v) => u - v)
+  return new Var(
+    { shape: [], data: Float64Array.of(mseValue(p.value, q.value)) },
+    [p, q],
+    [(g) => each(diff, (d) => g.data[0] * d), (g) => each(diff, (d) => -g.data[0] * d)],
+  )
+}

@@ -1,0 +1,81 @@
+import { sizeOf, type Tensor } from '../tensor/tensor.js'
+
+/**
+ * A node of the reverse-mode tape: a value computed by a gradstream op, the nodes it was
+ * computed from, and for each of them the vector–Jacobian product that carries this node's
+ * gradient back to it (micrograd's `_backward`, one closure per parent). A `Var` never changes
+ * after it is made; gradients live in the map `backward` returns, so a graph can be
+ * differentiated twice without reset.
+ */
+export class Var {
+  constructor(
+    readonly value: Tensor,
+    /** the inputs this node was computed from */
+    readonly parents: readonly Var[] = [],
+    /** `vjps[i](g)`: ∂L/∂parents[i] given g = ∂L/∂this, in parents[i]'s shape */
+    readonly vjps: readonly ((g: Tensor) => Tensor)[] = [],
+    /** false for constants (data): no gradient flows into or through them */
+    readonly requiresGrad = parents.some((p) => p.requiresGrad),
+  ) {}
+
+  get shape(): readonly number[] {
+    return this.value.shape
+  }
+}
+
+/** A differentiable leaf (a parameter). */
+export const param = (value: Tensor): Var => new Var(value, [], [], true)
+
+/** A constant (input data, targets). */
+export const constant = (value: Tensor): Var => new Var(value, [], [], false)
+
+/**
+ * Back-propagates from `out` (∂out/∂out = `seed`, ones by default): visits the graph in reverse
+ * topological order (an explicit stack, so deep graphs do not overflow), summing each node's
+ * contributions, and returns ∂out/∂v for every node that requires a gradient.
+ */
+export function backward(out: Var, seed?: Tensor): Map<Var, Tensor> {
+  const order: Var[] = []
+  const seen = new Set<Var>()
+  const stack: [Var, number][] = [[out, 0]]
+  seen.add(out)
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]
+    const [node, i] = top
+    if (i < node.parents.length) {
+      top[1]++
+      const p = node.parents[i]
+      if (p.requiresGrad && !seen.has(p)) {
+        seen.add(p)
+        stack.push([p, 0])
+      }
+    } else {
+      stack.pop()
+      order.push(node)
+    }
+  }
+  const grads = new Map<Var, Tensor>()
+  grads.set(
+    out,
+    seed ?? { shape: [...out.shape], data: new Float64Array(sizeOf(out.shape)).fill(1) },
+  )
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k]
+    const g = grads.get(node)
+    if (g === undefined) continue
+    for (let i = 0; i < node.parents.length; i++) {
+      const p = node.parents[i]
+      if (!p.requiresGrad) continue
+      const contribution = node.vjps[i](g)
+      const prev = grads.get(p)
+      if (prev === undefined) grads.set(p, contribution)
+      else {
+        // a fresh buffer: contributions may share data with other tensors (reshape views)
+        const sum = new Float64Array(prev.data.length)
+        for (let j = 0; j < sum.length; j++) sum[j] = prev.data[j] + contribution.data[j]
+        grads.set(p, { shape: prev.shape, data: sum })
+      }
+    }
+  }
+  return grads
+}
