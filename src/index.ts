@@ -42,6 +42,15 @@ export type { TwoLayerNet, TwoLayerNetConfig, TwoLayerParams } from './nn/twoLay
 export { rng, rngFromState } from './random/rng.js'
 export type { Rng, RngState } from './random/rng.js'
 export { choice, permutation, randn, uniform } from './random/sample.js'
+export { fromServerSentStates, ServerSentStatesError } from './remote/fromServerSentStates.js'
+export type { ServerSentStatesOptions } from './remote/fromServerSentStates.js'
+export { exposeTraining } from './remote/exposeTraining.js'
+export type { TrainingFactory, WorkerControls } from './remote/exposeTraining.js'
+export { sampleFrames } from './remote/sampleFrames.js'
+export { toStore } from './remote/toStore.js'
+export type { ObservableStore } from './remote/toStore.js'
+export { trainInWorker, WorkerRunError } from './remote/trainInWorker.js'
+export type { WorkerLike, WorkerRun } from './remote/trainInWorker.js'
 export { CHECKPOINT_VERSION, checkpoint, restore } from './state/checkpoint.js'
 export {
   ParamsC,
@@ -72,6 +81,14 @@ export {
 export { decode, report } from './state/decode.js'
 export { JsonDataError, fromJson, toJson } from './state/json.js'
 export type { Json } from './state/json.js'
+export {
+  WIRE_VERSION,
+  decodeWireLine,
+  encodeWireLine,
+  toWireFrame,
+  wireFrame,
+} from './state/wireFormat.js'
+export type { ToWireFrameOptions, WireFrame } from './state/wireFormat.js'
 export type {
   Evaluated,
   Perturbed,
