@@ -35,6 +35,12 @@ export { softmax } from './functions/softmax.js'
 export { softmaxCrossEntropy } from './functions/softmaxCrossEntropy.js'
 export { step } from './functions/step.js'
 export { tanh } from './functions/tanh.js'
+export { gradientDescent } from './gradientDescent.js'
+export { chunked } from './loop/chunked.js'
+export type { TrainMode } from './loop/mode.js'
+export { pausable } from './loop/pausable.js'
+export { sync } from './loop/sync.js'
+export { TrainError } from './loop/TrainError.js'
 export { simpleNet } from './nn/simpleNet.js'
 export type { SimpleNet } from './nn/simpleNet.js'
 export { twoLayerNet } from './nn/twoLayerNet.js'
@@ -89,6 +95,7 @@ export {
   wireFrame,
 } from './state/wireFormat.js'
 export type { ToWireFrameOptions, WireFrame } from './state/wireFormat.js'
+export { freezeTree } from './state/freeze.js'
 export type {
   Evaluated,
   Perturbed,
@@ -141,6 +148,8 @@ export type {
   Operand,
   Tensor,
 } from './tensor/index.js'
+export { train } from './train.js'
+export type { TrainConfig } from './train.js'
 export {
   assertParams,
   flatten,

@@ -48,6 +48,11 @@ export interface TrainState<P extends Params = Params> {
   readonly metrics: { readonly [name: string]: number }
   /** Set on the last state by the stopping rule that ended the run. */
   readonly stopReason?: StopReason
+  /**
+   * The step's mini-batch: present only on the state the driver feeds into the step (when
+   * `train` was given `data`), never on emitted states, so a kept history pins no batches.
+   */
+  readonly batch?: unknown
 }
 
 /**

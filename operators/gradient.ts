@@ -1,0 +1,110 @@
+import { map, type Observable } from 'rxjs'
+import { expectFunction, show } from '../src/errors.js'
+import { freezeTree } from '../src/state/freeze.js'
+import type { Evaluated, TrainState, WithGradient } from '../src/state/types.js'
+import { treeSize, unflatten, zipTree, type Params } from '../src/tree/tree.js'
+import { estimate } from './perturbations/perturbationInternals.js'
+
+/**
+ * An analytic gradient: the loss and its gradient at `params` on `batch`. Any of three shapes
+ * is accepted: `{ loss, grad }`, `{ value, grad }` (what a `valueAndGrad(f)` from
+ * gradstream's reverse-mode autodiff returns) or the tuple `[loss, grad]` (JAX's
+ * `value_and_grad`). `grad` must have the structure of `params`.
+ */
+export type AnalyticGradient<P extends Params, B = unknown> = (
+  params: P,
+  batch: B,
+) =>
+  | { readonly loss: number; readonly grad: P }
+  | { readonly value: number; readonly grad: P }
+  | readonly [number, P]
+
+/**
+ * The third stage. Without an argument: turns the losses `loss` measured at the probes into
+ * the gradient estimate that matches the design (central / forward differences, SPSA,
+ * Gaussian smoothing; see each design for its formula). With `fn`: calls the analytic
+ * gradient `fn(params, batch)` instead, and `perturb`/`loss` are left out of the pipe (one
+ * evaluation counted per step).
+ *
+ * Emits a `WithGradient` state: `grad` (the parameters' structure), `updates` (initially the
+ * gradient itself: the optimizer transforms rewrite it, `applyUpdates` adds it to the
+ * parameters), `baseLoss` = `loss`. Probe fields are dropped. Completes and errors with its
+ * source; an error thrown by `fn` errors the stream.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { centralDifference, gradient, loss, perturb, update } from 'gradstream/operators'
+ *
+ * pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1))      // estimated
+ * pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), update(0.1)) // analytic
+ * ```
+ * @param fn optional analytic gradient (see `AnalyticGradient` for the accepted shapes)
+ * @throws {TypeError} `gradient: fn: expected a function, got 1`
+ * @throws {ShapeError} (in the stream) `gradient: at W: shapes [2,3] and [3,2] differ`
+ * @see perturb, loss, update
+ */
+export function gradient(): <P extends Params>(
+  source: Observable<Evaluated<P>>,
+) => Observable<WithGradient<P>>
+export function gradient<P extends Params, B = unknown>(
+  fn: AnalyticGradient<P, B>,
+): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>>
+export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
+  if (fn === undefined) {
+    return (source: Observable<Evaluated<P>>) =>
+      source.pipe(
+        map((s) => {
+          const flat = estimate(s.probes, s.baseLoss, s.losses, treeSize(s.params))
+          const grad = freezeTree(unflatten(s.params, flat, true))
+          return withGradient(s, grad, s.baseLoss, s.evaluations)
+        }),
+      )
+  }
+  expectFunction('gradient', 'fn', fn)
+  return (source: Observable<TrainState<P>>) =>
+    source.pipe(
+      map((s) => {
+        const r = fn(s.params, s.batch as B)
+        let value: unknown
+        let g: unknown
+        if (Array.isArray(r)) [value, g] = r
+        else if (typeof r === 'object' && r !== null) {
+          value = 'loss' in r ? r.loss : (r as { value?: unknown }).value
+          g = (r as { grad?: unknown }).grad
+        }
+        if (typeof value !== 'number' || g === undefined) {
+          throw new TypeError(
+            `gradient: fn: expected { loss, grad }, { value, grad } or [loss, grad], got ${show(r)}`,
+          )
+        }
+        const grad = freezeTree(zipTree(s.params, g as Params, (_, y) => y, 'gradient'))
+        return withGradient(s, grad, value, s.evaluations + 1)
+      }),
+    )
+}
+
+function withGradient<P extends Params>(
+  s: TrainState<P>,
+  grad: P,
+  baseLoss: number,
+  evaluations: number,
+): WithGradient<P> {
+  const out: WithGradient<P> = {
+    step: s.step,
+    params: s.params,
+    loss: baseLoss,
+    grad,
+    lr: s.lr,
+    opt: s.opt,
+    hyper: s.hyper,
+    evaluations,
+    rng: s.rng,
+    history: s.history,
+    metrics: s.metrics,
+    baseLoss,
+    updates: grad,
+  }
+  if (s.batch !== undefined) (out as { batch?: unknown }).batch = s.batch
+  return Object.freeze(out)
+}

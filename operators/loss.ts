@@ -1,0 +1,85 @@
+import { map, type Observable } from 'rxjs'
+import { expectFunction, show } from '../src/errors.js'
+import type { Perturbed, ProbeSet } from '../src/state/types.js'
+import { treeSize, type Params } from '../src/tree/tree.js'
+import { probeCount, Scratch } from './perturbations/perturbationInternals.js'
+
+/** What `loss` adds to a perturbed state. */
+export interface LossFields {
+  /** f at the base point (also written to `loss`) */
+  readonly baseLoss: number
+  readonly loss: number
+  /** f at every probe, in the design's order */
+  readonly losses: Float64Array
+  readonly evaluations: number
+}
+
+/**
+ * The second stage: evaluates `objective(params, batch)` at the base point and at every probe
+ * `perturb` described, on the step's mini-batch (`state.batch`, from `train({ data })`).
+ * Every point is written into one private scratch copy of the parameters, in the book's
+ * order (`x[i] = tmp + h`, f, `x[i] = tmp − h`, f, `x[i] = tmp`), so the objective never sees
+ * the state's own tree nor a half-restored one. The objective must not keep its argument
+ * (it is overwritten by the next probe). Adds `baseLoss` (= `loss`) and `losses`, and counts
+ * the calls into `evaluations` (1 + the number of probes).
+ *
+ * Emits one state per state received; an error thrown by the objective errors the stream
+ * (and `train` reports it with the step). A non-finite value is passed on (see
+ * `stopOnNonFinite`).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { centralDifference, gradient, loss, perturb } from 'gradstream/operators'
+ *
+ * pipe(perturb(centralDifference()), loss((x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2), gradient())
+ * // with data: loss((p, batch) => net.loss(p, batch.x, batch.t))
+ * ```
+ * @param objective `(params, batch) => number`, pure
+ * @throws {TypeError} `loss: objective: expected a function, got undefined`
+ * @throws {TypeError} (in the stream) `loss: objective: expected a number, got "1"`
+ * @see perturb, gradient
+ */
+export function loss<P extends Params, B = unknown>(objective: (params: P, batch: B) => number) {
+  expectFunction('loss', 'objective', objective)
+  return <S extends Perturbed<P>>(source: Observable<S>): Observable<S & LossFields> =>
+    source.pipe(
+      map((s) => {
+        const probes: ProbeSet = s.probes
+        const batch = s.batch as B
+        const f = (p: P): number => {
+          const v = objective(p, batch)
+          if (typeof v !== 'number') {
+            throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
+          }
+          return v
+        }
+        const scratch = new Scratch(s.params, treeSize(s.params))
+        const base = f(scratch.tree)
+        const losses = new Float64Array(probeCount(probes))
+        if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
+          const t = probes.scale
+          let j = 0
+          for (const u of probes.directions) {
+            scratch.move(u, t)
+            losses[j++] = f(scratch.tree)
+            if (probes.antithetic) {
+              scratch.move(u, -t)
+              losses[j++] = f(scratch.tree)
+            }
+          }
+          scratch.move(null, 0)
+        } else {
+          const axis = probes as Extract<ProbeSet, { readonly h: number }>
+          scratch.axes(axis.kind, axis.h, f, losses)
+        }
+        return Object.freeze({
+          ...s,
+          baseLoss: base,
+          loss: base,
+          losses,
+          evaluations: s.evaluations + 1 + losses.length,
+        })
+      }),
+    )
+}

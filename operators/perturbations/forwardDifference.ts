@@ -1,0 +1,25 @@
+import { expectPositive } from '../../src/errors.js'
+import { checkOptions } from './centralDifference.js'
+import type { PerturbationDesign } from './perturbationInternals.js'
+
+/**
+ * One-sided differences: probe x + h·eᵢ for every coordinate (N probes, N + 1 evaluations with
+ * the base point) and estimate gᵢ = (f(x + h·eᵢ) − f(x)) / h. Half the evaluations of central
+ * differences, truncation error O(h·|f″|) instead of O(h²); the book's first, "bad" example
+ * of numerical differentiation. Draws no randomness.
+ *
+ * @example
+ * ```ts
+ * import { perturb, forwardDifference } from 'gradstream/operators'
+ *
+ * perturb(forwardDifference({ h: 1e-7 }))
+ * ```
+ * @param h step, a positive finite number (default 1e-4)
+ * @throws {RangeError} `forwardDifference: h: expected a positive finite number, got -1`
+ * @see centralDifference
+ */
+export function forwardDifference({ h = 1e-4 }: { readonly h?: number } = {}): PerturbationDesign {
+  checkOptions('forwardDifference', { h })
+  expectPositive('forwardDifference', 'h', h)
+  return { name: 'forwardDifference', probe: (_, n) => ({ probes: { kind: 'forward', h, n } }) }
+}

@@ -1,0 +1,61 @@
+import { expectInteger, expectPositive, show } from '../../src/errors.js'
+import { checkOptions } from './centralDifference.js'
+import type { PerturbationDesign } from './perturbationInternals.js'
+import { drawDirections } from './randomDesignInternals.js'
+
+/**
+ * Gaussian smoothing (the evolution-strategies estimator): draw u ~ N(0, I) and probe
+ * x ± σu (antithetic) or x + σu, then estimate
+ * g = (1/S) Σₖ (f(x + σuₖ) − f(x − σuₖ)) / (2σ) · uₖ   (antithetic), or
+ * g = (1/S) Σₖ (f(x + σuₖ) − f(x)) / σ · uₖ            (one-sided).
+ * Unbiased on quadratics (E[uuᵀ] = I, odd moments vanish); the antithetic form has variance
+ * |g|² + gᵢ² per coordinate and sample.
+ *
+ * Directions come from the run's generator (`train({ seed })`), or from the design's own when
+ * `seed` is given (kept in `state.opt.gaussian`).
+ *
+ * @example
+ * ```ts
+ * import { perturb, gaussian } from 'gradstream/operators'
+ *
+ * perturb(gaussian({ sigma: 1e-2, samples: 8 })) // 16 evaluations a step
+ * ```
+ * @param sigma smoothing scale, positive finite (default 1e-2)
+ * @param samples directions per step, a positive integer (default 1)
+ * @param antithetic probe both x + σu and x − σu (default true)
+ * @param seed optional integer: use a generator of the design's own
+ * @throws {RangeError} `gaussian: sigma: expected a positive finite number, got 0`
+ * @see spsa
+ */
+export function gaussian({
+  sigma = 1e-2,
+  samples = 1,
+  antithetic = true,
+  seed,
+}: {
+  readonly sigma?: number
+  readonly samples?: number
+  readonly antithetic?: boolean
+  readonly seed?: number
+} = {}): PerturbationDesign {
+  checkOptions('gaussian', { sigma })
+  expectPositive('gaussian', 'sigma', sigma)
+  expectInteger('gaussian', 'samples', samples, 1)
+  if (typeof antithetic !== 'boolean') {
+    throw new TypeError(`gaussian: antithetic: expected a boolean, got ${show(antithetic)}`)
+  }
+  if (seed !== undefined) expectInteger('gaussian', 'seed', seed, -2147483648, 4294967295)
+  return {
+    name: 'gaussian',
+    probe: (state, n) =>
+      drawDirections(
+        state,
+        'gaussian',
+        seed,
+        samples,
+        n,
+        (r) => r.normal(),
+        (directions) => ({ kind: 'gaussian', scale: sigma, directions, antithetic }),
+      ),
+  }
+}

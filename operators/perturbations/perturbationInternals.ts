@@ -1,0 +1,201 @@
+import type { RngState } from '../../src/random/rng.js'
+import type { ProbeSet, TrainState } from '../../src/state/types.js'
+import { isTensor, type Tensor } from '../../src/tensor/tensor.js'
+import type { Params } from '../../src/tree/tree.js'
+
+/**
+ * A perturbation design: where `perturb` should probe the objective around a state's
+ * parameters. `probe` is pure: it reads the state (its size, its generator) and returns the
+ * probe description plus what changed (the generator after drawing directions, an optimizer
+ * slot for a design with its own seed).
+ */
+export interface PerturbationDesign {
+  readonly name: string
+  readonly probe: (state: TrainState, n: number) => ProbeResult
+}
+
+/** What a design's `probe` returns. */
+export interface ProbeResult {
+  readonly probes: ProbeSet
+  /** the run generator after drawing, when the design drew from it */
+  readonly rng?: RngState
+  /** the state's `opt`, when the design keeps its own generator there */
+  readonly opt?: TrainState['opt']
+}
+
+/** How many objective values (besides the base point) a probe set asks for. */
+export function probeCount(p: ProbeSet): number {
+  switch (p.kind) {
+    case 'central':
+      return 2 * p.n
+    case 'forward':
+    case 'backward':
+      return p.n
+    default:
+      return p.directions.length * (p.antithetic ? 2 : 1)
+  }
+}
+
+/**
+ * The gradient estimate a probe set's losses give, as one flat array in flattening order.
+ *
+ * - central:  gᵢ = (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h)   (the book's numerical_gradient, bit for bit)
+ * - forward:  gᵢ = (f(x + h·eᵢ) − f(x)) / h
+ * - backward: gᵢ = (f(x) − f(x − h·eᵢ)) / h
+ * - spsa (Δ ∈ {±1}ⁿ, S samples): gᵢ = (1/S) Σₖ (f(x + cΔₖ) − f(x − cΔₖ)) / (2c) · Δₖᵢ
+ *   (Δₖᵢ = 1/Δₖᵢ for ±1 entries)
+ * - gaussian (u ~ N(0, I)): antithetic gᵢ = (1/S) Σₖ (f(x + σuₖ) − f(x − σuₖ)) / (2σ) · uₖᵢ,
+ *   one-sided gᵢ = (1/S) Σₖ (f(x + σuₖ) − f(x)) / σ · uₖᵢ
+ *
+ * Both random estimators are unbiased for quadratics: the even part of f cancels (antithetic)
+ * or averages to zero against the odd moments of u.
+ */
+export function estimate(p: ProbeSet, base: number, losses: Float64Array, n: number): Float64Array {
+  const g = new Float64Array(n)
+  switch (p.kind) {
+    case 'central': {
+      const h = p.h
+      for (let i = 0; i < n; i++) g[i] = (losses[2 * i] - losses[2 * i + 1]) / (2 * h)
+      return g
+    }
+    case 'forward':
+      for (let i = 0; i < n; i++) g[i] = (losses[i] - base) / p.h
+      return g
+    case 'backward':
+      for (let i = 0; i < n; i++) g[i] = (base - losses[i]) / p.h
+      return g
+    default: {
+      const s = p.scale
+      const S = p.directions.length
+      for (let k = 0; k < S; k++) {
+        const u = p.directions[k]
+        const d = p.antithetic
+          ? (losses[2 * k] - losses[2 * k + 1]) / (2 * s)
+          : (losses[k] - base) / s
+        for (let i = 0; i < n; i++) g[i] += d * u[i]
+      }
+      if (S > 1) for (let i = 0; i < n; i++) g[i] /= S
+      return g
+    }
+  }
+}
+
+type Holder = { [key: string]: Params } | Params[]
+
+/** One leaf of a scratch tree: a tensor's buffer, or a number held by its parent container. */
+type Leaf =
+  | { readonly data: Float64Array; readonly holder?: undefined; readonly key?: undefined }
+  | { readonly data?: undefined; readonly holder: Holder; readonly key: string | number }
+
+/**
+ * A private, mutable copy of a parameter tree the loss stage writes probe points into. The
+ * objective only ever sees this copy, fully written for the current point; the state's own
+ * (frozen) parameters are never touched.
+ */
+export class Scratch<P extends Params> {
+  private root: Params
+  private readonly box: { value: Params }
+  readonly leaves: Leaf[] = []
+  readonly base: Float64Array
+
+  constructor(params: P, n: number) {
+    this.box = { value: 0 }
+    this.base = new Float64Array(n)
+    let k = 0
+    const copy = (q: Params, holder: Holder, key: string | number): Params => {
+      if (typeof q === 'number') {
+        this.base[k++] = q
+        this.leaves.push({ holder, key })
+        return q
+      }
+      if (isTensor(q)) {
+        const data = Float64Array.from(q.data)
+        this.base.set(data, k)
+        k += data.length
+        this.leaves.push({ data })
+        return { shape: q.shape, data } satisfies Tensor
+      }
+      if (Array.isArray(q)) {
+        const out: Params[] = new Array(q.length)
+        for (let i = 0; i < q.length; i++) out[i] = copy(q[i], out, i)
+        return out
+      }
+      const out: { [key: string]: Params } = {}
+      for (const name of Object.keys(q).sort())
+        out[name] = copy((q as { [key: string]: Params })[name], out, name)
+      return out
+    }
+    this.root = copy(params, this.box as unknown as Holder, 'value')
+  }
+
+  /** The tree to hand to the objective (a number root lives in a box). */
+  get tree(): P {
+    return (typeof this.root === 'number' ? this.box.value : this.root) as P
+  }
+
+  /**
+   * Evaluates the axis probes, exactly as the book's `numerical_gradient` does per coordinate:
+   * `x[i] = tmp + h; f(x); x[i] = tmp − h; f(x); x[i] = tmp` (central), or one side only.
+   */
+  axes(
+    kind: 'central' | 'forward' | 'backward',
+    h: number,
+    f: (p: P) => number,
+    out: Float64Array,
+  ): void {
+    const two = kind === 'central'
+    const sign = kind === 'backward' ? -1 : 1
+    let i = 0
+    for (const leaf of this.leaves) {
+      if (leaf.data !== undefined) {
+        const data = leaf.data
+        for (let j = 0; j < data.length; j++, i++) {
+          const tmp = data[j]
+          if (two) {
+            data[j] = tmp + h
+            out[2 * i] = f(this.tree)
+            data[j] = tmp - h
+            out[2 * i + 1] = f(this.tree)
+          } else {
+            data[j] = sign > 0 ? tmp + h : tmp - h
+            out[i] = f(this.tree)
+          }
+          data[j] = tmp
+        }
+      } else {
+        const { holder, key } = leaf
+        const tmp = (holder as Record<string | number, number>)[key]
+        const set = (v: number) => ((holder as Record<string | number, number>)[key] = v)
+        if (two) {
+          set(tmp + h)
+          out[2 * i] = f(this.tree)
+          set(tmp - h)
+          out[2 * i + 1] = f(this.tree)
+        } else {
+          set(sign > 0 ? tmp + h : tmp - h)
+          out[i] = f(this.tree)
+        }
+        set(tmp)
+        i++
+      }
+    }
+  }
+
+  /** Writes `base + t·u` into every coordinate (t = 0 restores the base point). */
+  move(u: Float64Array | null, t: number): void {
+    const base = this.base
+    let i = 0
+    for (const leaf of this.leaves) {
+      if (leaf.data !== undefined) {
+        const data = leaf.data
+        if (u === null) data.set(base.subarray(i, i + data.length))
+        else for (let j = 0; j < data.length; j++) data[j] = base[i + j] + t * u[i + j]
+        i += data.length
+      } else {
+        ;(leaf.holder as Record<string | number, number>)[leaf.key] =
+          u === null ? base[i] : base[i] + t * u[i]
+        i++
+      }
+    }
+  }
+}

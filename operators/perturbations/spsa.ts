@@ -1,0 +1,54 @@
+import { expectInteger, expectPositive } from '../../src/errors.js'
+import { checkOptions } from './centralDifference.js'
+import type { PerturbationDesign } from './perturbationInternals.js'
+import { drawDirections } from './randomDesignInternals.js'
+
+/**
+ * Simultaneous perturbation (Spall's SPSA): draw Δ with independent ±1 entries and probe
+ * x + cΔ and x − cΔ — two evaluations at any dimension — then estimate
+ * gᵢ = (f(x + cΔ) − f(x − cΔ)) / (2c) · Δᵢ, averaged over `samples` draws. Unbiased on
+ * quadratics (E[ΔΔᵀ] = I), with variance Σⱼ≠ᵢ gⱼ² per coordinate and draw.
+ *
+ * Directions come from the run's generator (`train({ seed })`), or from the design's own when
+ * `seed` is given (kept in `state.opt.spsa`), so the same seed gives the same stream.
+ *
+ * @example
+ * ```ts
+ * import { perturb, spsa } from 'gradstream/operators'
+ *
+ * perturb(spsa({ c: 1e-3 }))            // 2 evaluations a step, any dimension
+ * perturb(spsa({ c: 1e-3, samples: 4 })) // 8, lower variance
+ * ```
+ * @param c perturbation size, positive finite (default 1e-3)
+ * @param samples draws averaged per step, a positive integer (default 1)
+ * @param seed optional integer: use a generator of the design's own
+ * @throws {RangeError} `spsa: c: expected a positive finite number, got 0`
+ * @see gaussian, centralDifference
+ */
+export function spsa({
+  c = 1e-3,
+  samples = 1,
+  seed,
+}: {
+  readonly c?: number
+  readonly samples?: number
+  readonly seed?: number
+} = {}): PerturbationDesign {
+  checkOptions('spsa', { c })
+  expectPositive('spsa', 'c', c)
+  expectInteger('spsa', 'samples', samples, 1)
+  if (seed !== undefined) expectInteger('spsa', 'seed', seed, -2147483648, 4294967295)
+  return {
+    name: 'spsa',
+    probe: (state, n) =>
+      drawDirections(
+        state,
+        'spsa',
+        seed,
+        samples,
+        n,
+        (r) => 2 * r.int(2) - 1,
+        (directions) => ({ kind: 'spsa', scale: c, directions, antithetic: true }),
+      ),
+  }
+}

@@ -1,0 +1,53 @@
+import { expectFinite, expectInteger, expectPositive, show } from '../../src/errors.js'
+import type { Schedule } from '../hyperparamInternals.js'
+import { checkOptions, schedule } from './scheduleInternals.js'
+
+/**
+ * Exponential decay (optax's `exponential_decay`): `init · rate^(t / steps)`, or with
+ * `staircase` `init · rate^⌊t / steps⌋`; then clamped at `end` (a floor when rate < 1, a
+ * ceiling when rate > 1). Monotone: non-increasing for rate ≤ 1, non-decreasing for rate ≥ 1.
+ *
+ * @example
+ * ```ts
+ * import { exponentialDecay } from 'gradstream/operators'
+ *
+ * const s = exponentialDecay({ init: 1, rate: 0.5, steps: 10 })
+ * s(0) // 1
+ * s(10) // 0.5
+ * s(20) // 0.25
+ * ```
+ * @param init value at step 0, positive finite
+ * @param rate factor per `steps` steps, positive finite
+ * @param steps transition steps, a positive integer
+ * @param staircase decay in whole periods (default false)
+ * @param end optional bound the value does not pass, positive finite
+ * @throws {RangeError} `exponentialDecay: rate: expected a positive finite number, got 0`
+ * @see stepDecay, cosineDecay
+ */
+export function exponentialDecay(options: {
+  readonly init: number
+  readonly rate: number
+  readonly steps: number
+  readonly staircase?: boolean
+  readonly end?: number
+}): Schedule {
+  const fn = 'exponentialDecay'
+  checkOptions(fn, options)
+  const { init, rate, steps, staircase = false, end } = options
+  expectPositive(fn, 'init', init)
+  expectPositive(fn, 'rate', rate)
+  expectInteger(fn, 'steps', steps, 1)
+  if (typeof staircase !== 'boolean') {
+    throw new TypeError(`${fn}: staircase: expected a boolean, got ${show(staircase)}`)
+  }
+  if (end !== undefined) {
+    expectFinite(fn, 'end', end)
+    expectPositive(fn, 'end', end)
+  }
+  return schedule(fn, (t) => {
+    const p = staircase ? Math.floor(t / steps) : t / steps
+    const v = init * rate ** p
+    if (end === undefined) return v
+    return rate < 1 ? Math.max(v, end) : Math.min(v, end)
+  })
+}

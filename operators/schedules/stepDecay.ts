@@ -1,0 +1,35 @@
+import { expectInteger, expectPositive } from '../../src/errors.js'
+import type { Schedule } from '../hyperparamInternals.js'
+import { checkOptions, schedule } from './scheduleInternals.js'
+
+/**
+ * Step decay: `init · factor^⌊t / every⌋` (drop by `factor` every `every` steps).
+ * Non-increasing for factor ≤ 1.
+ *
+ * @example
+ * ```ts
+ * import { stepDecay } from 'gradstream/operators'
+ *
+ * const s = stepDecay({ init: 0.1, factor: 0.5, every: 100 })
+ * s(99) // 0.1
+ * s(100) // 0.05
+ * ```
+ * @param init value at step 0, positive finite
+ * @param factor multiplier per drop, positive finite (usually < 1)
+ * @param every steps between drops, a positive integer
+ * @throws {RangeError} `stepDecay: every: expected a positive integer, got 0`
+ * @see exponentialDecay, piecewise
+ */
+export function stepDecay(options: {
+  readonly init: number
+  readonly factor: number
+  readonly every: number
+}): Schedule {
+  const fn = 'stepDecay'
+  checkOptions(fn, options)
+  const { init, factor, every } = options
+  expectPositive(fn, 'init', init)
+  expectPositive(fn, 'factor', factor)
+  expectInteger(fn, 'every', every, 1)
+  return schedule(fn, (t) => init * factor ** Math.floor(t / every))
+}

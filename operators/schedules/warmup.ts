@@ -1,0 +1,46 @@
+import { expectFinite, expectFunction, expectInteger } from '../../src/errors.js'
+import type { Schedule } from '../hyperparamInternals.js'
+import { checkOptions, schedule } from './scheduleInternals.js'
+
+/**
+ * Linear warmup: `from + (to − from) · t / steps` for t < steps, then `then(t − steps)` (the
+ * next schedule, restarted at its own step 0), or `to` without one. Composes: warmup then
+ * cosine is `warmup({ to: 0.1, steps: 100, then: cosineDecay({ init: 0.1, steps: 900 }) })`.
+ * Monotone (non-decreasing for from ≤ to) during the warmup; hits `from` at 0 and `to` at
+ * `steps` when `then(0) = to`.
+ *
+ * @example
+ * ```ts
+ * import { cosineDecay, warmup } from 'gradstream/operators'
+ *
+ * const s = warmup({ to: 0.1, steps: 10, then: cosineDecay({ init: 0.1, steps: 90 }) })
+ * s(0) // 0
+ * s(5) // 0.05
+ * s(10) // 0.1
+ * s(100) // 0
+ * ```
+ * @param from value at step 0, finite (default 0)
+ * @param to value at the end of the warmup, finite
+ * @param steps warmup length, a positive integer
+ * @param then schedule after the warmup, called with `t − steps`
+ * @throws {RangeError} `warmup: steps: expected a positive integer, got 0`
+ * @see cosineDecay, oneCycle, piecewise
+ */
+export function warmup(options: {
+  readonly from?: number
+  readonly to: number
+  readonly steps: number
+  readonly then?: Schedule
+}): Schedule {
+  const fn = 'warmup'
+  checkOptions(fn, options)
+  const { from = 0, to, steps, then } = options
+  expectFinite(fn, 'from', from)
+  expectFinite(fn, 'to', to)
+  expectInteger(fn, 'steps', steps, 1)
+  if (then !== undefined) expectFunction(fn, 'then', then)
+  return schedule(fn, (t) => {
+    if (t < steps) return from + ((to - from) * t) / steps
+    return then === undefined ? to : then(t - steps)
+  })
+}

@@ -1,0 +1,73 @@
+import {
+  concatWith,
+  defer,
+  EMPTY,
+  map,
+  type MonoTypeOperatorFunction,
+  type Observable,
+  of,
+  takeUntil,
+  takeWhile,
+  tap,
+} from 'rxjs'
+import type { StopReason, TrainState } from '../../src/state/types.js'
+
+/** `s` with `reason` recorded (a new frozen state; `s` is unchanged). */
+export function withStopReason<S extends TrainState>(s: S, reason: StopReason): S {
+  return Object.freeze({ ...s, stopReason: Object.freeze({ ...reason }) })
+}
+
+/**
+ * The shape every stopping rule has: a state for which `check` returns a reason is emitted
+ * with it and the stream completes (upstream unsubscribed at once, so a synchronous driver
+ * stops computing); an upstream state that already carries a reason ends it too.
+ */
+export function stopWhen<S extends TrainState>(
+  check: (s: S) => StopReason | null,
+): MonoTypeOperatorFunction<S> {
+  return (source) =>
+    source.pipe(
+      map((s) => {
+        if (s.stopReason !== undefined) return s
+        const reason = check(s)
+        return reason === null ? s : withStopReason(s, reason)
+      }),
+      takeWhile((s) => s.stopReason === undefined, true),
+    )
+}
+
+/**
+ * For rules that fire between states (a timer, a notifier): when `notifier$` emits, the
+ * stream completes at once, re-emitting the last state it passed on, now carrying `reason`,
+ * so the run's final emission always says why it stopped. Nothing is re-emitted if no state
+ * came yet, or if the source ended first.
+ */
+export function stopOnSignal<S extends TrainState>(
+  notifier$: Observable<unknown>,
+  reason: () => StopReason,
+): MonoTypeOperatorFunction<S> {
+  return (source) =>
+    defer(() => {
+      let last: S | undefined
+      let fired = false
+      return source.pipe(
+        tap((s) => {
+          last = s
+        }),
+        takeUntil(
+          notifier$.pipe(
+            tap(() => {
+              fired = true
+            }),
+          ),
+        ),
+        concatWith(
+          defer(() =>
+            fired && last !== undefined && last.stopReason === undefined
+              ? of(withStopReason(last, reason()))
+              : EMPTY,
+          ),
+        ),
+      )
+    })
+}

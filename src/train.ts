@@ -1,0 +1,231 @@
+import { Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs'
+import { expectFunction, expectInteger, show } from './errors.js'
+import { checkData, openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
+import type { TrainMode } from './loop/mode.js'
+import { TrainError } from './loop/TrainError.js'
+import { rng } from './random/rng.js'
+import { freezeTree } from './state/freeze.js'
+import type { TrainState } from './state/types.js'
+import { assertParams, mapTree, type Params } from './tree/tree.js'
+
+/** What `train` takes. */
+export interface TrainConfig<P extends Params, B = unknown> {
+  /** the initial parameters (copied: later changes to the caller's tree do not reach the run) */
+  readonly params: P
+  /**
+   * One training step: an operator from the state entering the step to the state after it
+   * (e.g. `pipe(perturb(…), loss(…), gradient(), update(0.1))`). Subscribed once per run;
+   * it must emit exactly one state (`step + 1`) per state it receives, synchronously or later.
+   */
+  readonly step: OperatorFunction<TrainState<P>, TrainState<P>>
+  /** batches, one per step, put on the state entering the step as `batch`; the run completes when they end */
+  readonly data?: DataSource<B>
+  /** seeds `state.rng` (random designs, samplers); default 0 */
+  readonly seed?: number
+  /** `sync()` (default), `chunked({ … })`, `pausable(paused$, mode)` */
+  readonly mode?: TrainMode
+}
+
+/**
+ * Runs training as a cold Observable of states: each subscription is an independent run that
+ * emits the initial state (step 0: the parameters, `loss` and `lr` NaN, `grad` null), then
+ * the state after every step, feeding each back into `step`. Every state is frozen, parameter
+ * trees included; a kept state stays valid forever.
+ *
+ * The loop is a trampoline: steps that complete synchronously run in a `while` loop (no
+ * recursion, constant stack, constant memory when nothing keeps old states), and the loop
+ * checks after every step whether the subscriber is still there, so `take`, `takeWhile`, the
+ * stopping rules and `unsubscribe` halt computation at once. A step or data source that
+ * delivers later simply resumes the loop when it does.
+ *
+ * Completes when the data ends or the step completes (or a downstream stopping rule ends
+ * it). Errors thrown by user code (the objective, a schedule, the data source, the step)
+ * error the stream with a `TrainError` carrying the failing step, the last good state and
+ * the cause.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { tensor, train } from 'gradstream'
+ * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ *
+ * train({
+ *   params: tensor([-3, 4]),
+ *   step: pipe(
+ *     perturb(centralDifference()),
+ *     loss((x) => x.data[0] ** 2 + x.data[1] ** 2),
+ *     gradient(),
+ *     update(0.1),
+ *   ),
+ * })
+ *   .pipe(maxSteps(100))
+ *   .subscribe((s) => console.log(s.step, s.params.data)) // … 100 Float64Array [-6.1e-10, 8.1e-10]
+ * ```
+ * @throws {TypeError} `train: step: expected a function, got undefined` (when called)
+ * @see gradientDescent, chunked, pausable, TrainError
+ */
+export function train<P extends Params, B = unknown>(
+  config: TrainConfig<P, B>,
+): Observable<TrainState<P>> {
+  if (typeof config !== 'object' || config === null) {
+    throw new TypeError(`train: config: expected an object, got ${show(config)}`)
+  }
+  const { params, step, data, seed = 0, mode = { kind: 'sync' } } = config
+  assertParams('train', 'params', params)
+  expectFunction('train', 'step', step)
+  expectInteger('train', 'seed', seed, -2147483648, 4294967295)
+  if (data !== undefined) checkData('train', data)
+  if (
+    typeof mode !== 'object' ||
+    mode === null ||
+    (mode.kind !== 'sync' && mode.kind !== 'chunked')
+  ) {
+    throw new TypeError(
+      `train: mode: expected sync(), chunked({ … }) or pausable(paused$, mode), got ${show(mode)}`,
+    )
+  }
+  const chunk = mode.kind === 'chunked' ? (mode.steps ?? 100) : Infinity
+
+  return new Observable<TrainState<P>>((subscriber) => {
+    let state = initialState(params, seed)
+    /** a state was fed into the step and its successor has not come back yet */
+    let outstanding = false
+    /** inside the pump loop (so a synchronous result does not re-enter it) */
+    let running = false
+    let started = false
+    let paused = false
+    let inChunk = 0
+    let pending: Subscription | null = null
+    let batches: Batches | null = null
+    const subs: Subscription[] = []
+
+    const fail = (e: unknown) => {
+      if (!subscriber.closed) {
+        subscriber.error(e instanceof TrainError ? e : new TrainError(e, state.step + 1, state))
+      }
+    }
+
+    const scheduleChunk = () => {
+      if (pending !== null || subscriber.closed) return
+      pending = mode.scheduler!.schedule(() => {
+        pending = null
+        inChunk = 0
+        pump()
+      }, mode.delay ?? 0)
+    }
+
+    const pump = () => {
+      if (running || outstanding || !started) return
+      running = true
+      try {
+        while (!subscriber.closed && !outstanding && !paused) {
+          if (inChunk >= chunk) {
+            scheduleChunk()
+            break
+          }
+          let input: TrainState<P> = state
+          if (batches !== null) {
+            const b = batches.take()
+            if (b === 'wait') break
+            if (b === 'done') {
+              subscriber.complete()
+              break
+            }
+            input = Object.freeze({ ...state, batch: b.value })
+          }
+          outstanding = true
+          inChunk++
+          feed.next(input)
+        }
+      } catch (e) {
+        fail(e)
+      } finally {
+        running = false
+      }
+    }
+
+    const resume = () => {
+      if (mode.kind === 'chunked') scheduleChunk()
+      else pump()
+    }
+
+    subscriber.next(state)
+    if (subscriber.closed) return
+
+    const feed = new Subject<TrainState<P>>()
+    subs.push(
+      step(feed.asObservable()).subscribe({
+        next: (s) => {
+          if (!outstanding) {
+            fail(
+              new Error(`step: expected one state per step, got another after step ${state.step}`),
+            )
+            return
+          }
+          if (typeof s !== 'object' || s === null || s.step !== state.step + 1) {
+            fail(
+              new TypeError(
+                `step: expected the state of step ${state.step + 1} (does the step end with update() or applyUpdates()?), got ${show(typeof s === 'object' && s !== null ? `step ${String(s.step)}` : s)}`,
+              ),
+            )
+            return
+          }
+          if (!Object.isFrozen(s)) {
+            freezeTree(s.params)
+            Object.freeze(s)
+          }
+          outstanding = false
+          state = s
+          subscriber.next(s)
+          if (!running) resume()
+        },
+        error: fail,
+        complete: () => subscriber.complete(),
+      }),
+    )
+    if (mode.paused$ !== undefined && !subscriber.closed) {
+      subs.push(
+        mode.paused$.subscribe({
+          next: (p) => {
+            const was = paused
+            paused = p === true
+            if (was && !paused && !running && !outstanding) resume()
+          },
+          error: fail,
+        }),
+      )
+    }
+    if (data !== undefined && !subscriber.closed) {
+      batches = openBatches(data, () => !running && !outstanding && !paused && pump(), fail)
+    }
+    started = true
+    if (mode.kind === 'chunked') scheduleChunk()
+    else pump()
+
+    return () => {
+      pending?.unsubscribe()
+      pending = null
+      for (const s of subs) s.unsubscribe()
+      batches?.close()
+    }
+  })
+}
+
+/** Step 0: a frozen copy of the parameters, nothing evaluated yet, the seeded generator. */
+function initialState<P extends Params>(params: P, seed: number): TrainState<P> {
+  const r = rng(seed).state()
+  Object.freeze(r.words)
+  return Object.freeze({
+    step: 0,
+    params: freezeTree(mapTree(params, (v) => v)),
+    loss: NaN,
+    grad: null,
+    lr: NaN,
+    opt: Object.freeze({}),
+    hyper: Object.freeze({}),
+    evaluations: 0,
+    rng: Object.freeze(r),
+    history: Object.freeze([]),
+    metrics: Object.freeze({}),
+  })
+}
