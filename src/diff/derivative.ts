@@ -6,8 +6,8 @@ export interface DerivativeOptions {
   /**
    * The first (largest) step. Default `0.1·max(|x|, 1)`: large enough that rounding is
    * negligible at the first steps, scaled so that x ± h stays meaningful whatever x's size.
-   * If f is not finite at x ± h (outside its domain, e.g. ln at 0.5 − 1) the step is shrunk
-   * tenfold until it is.
+   * If f is not finite at x ± h (outside its domain, e.g. ln at 0.05 − 0.1) the step is shrunk
+   * eightfold until it is, then halved once more to keep clear of the domain's edge.
    */
   readonly h?: number
   /** The step shrinks by this factor between tableau columns. Default 1.4 (Ridders). */
@@ -52,7 +52,7 @@ const SAFE = 2
  * @param f a smooth function of one number
  * @param x a finite number
  * @throws {RangeError} `derivative: x: expected a finite number, got NaN`
- * @throws {RangeError} `derivative: f returned NaN at every step down to 1e-300 around x = 0`
+ * @throws {RangeError} `derivative: f returned NaN at every step down to 1.1945774316841202e-300 around x = 0`
  * @see numericalDiff (the book's fixed-step central difference)
  */
 export function derivative(
@@ -96,15 +96,22 @@ export function derivative(
     return [d, (EPS * (Math.abs(a) + Math.abs(b))) / (2 * s) + EPS * Math.abs(d)]
   }
 
-  // The first column: shrink the step until f is finite on both sides (stay in the domain).
+  // The first column: shrink the step until f is finite on both sides (stay in the domain),
+  // then halve it once more so the probes keep clear of the domain's edge, where f is usually
+  // singular (√x at x − h = 0). Shrinking by 8 (not 10) avoids landing exactly on an edge at
+  // a power of ten.
   let [d0, n0] = central(h)
-  while (!Number.isFinite(d0)) {
-    h /= 10
-    if (h < 1e-300 || x + h === x) {
-      throw new RangeError(
-        `${fn}: f returned ${show(d0)} at every step down to ${show(h * 10)} around x = ${show(x)}`,
-      )
+  if (!Number.isFinite(d0)) {
+    while (!Number.isFinite(d0)) {
+      if (h / 8 < 1e-300 || x + h / 8 === x) {
+        throw new RangeError(
+          `${fn}: f returned ${show(d0)} at every step down to ${show(h)} around x = ${show(x)}`,
+        )
+      }
+      h /= 8
+      ;[d0, n0] = central(h)
     }
+    h /= 2
     ;[d0, n0] = central(h)
   }
 

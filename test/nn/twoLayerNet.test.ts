@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest'
+import {
+  flatten,
+  randn,
+  rng,
+  sum,
+  tensor,
+  toArray,
+  twoLayerNet,
+  type TwoLayerParams,
+} from 'gradstream'
+
+const x = tensor([
+  [0.1, -0.4, 0.9],
+  [0.5, 0.2, -0.3],
+  [-0.7, 0.8, 0.05],
+  [0.3, 0.3, 0.3],
+])
+const labels = [0, 1, 2, 1]
+const oneHot = labels.map((l) => [0, 1, 2].map((j) => (j === l ? 1 : 0)))
+
+/** Backprop for affine → sigmoid → affine → softmax + cross-entropy, written anew (book §5.7). */
+function analyticGradient(p: TwoLayerParams, xs: number[][], t: number[][]) {
+  const [I, H] = p.W1.shape
+  const O = p.W2.shape[1]
+  const N = xs.length
+  const g = {
+    W1: new Float64Array(I * H),
+    b1: new Float64Array(H),
+    W2: new Float64Array(H * O),
+    b2: new Float64Array(O),
+  }
+  for (let n = 0; n < N; n++) {
+    const z = Array.from({ length: H }, (_, j) => {
+      let a = p.b1.data[j]
+      for (let i = 0; i < I; i++) a += xs[n][i] * p.W1.data[i * H + j]
+      return 1 / (1 + Math.exp(-a))
+    })
+    const a2 = Array.from({ length: O }, (_, k) => {
+      let a = p.b2.data[k]
+      for (let j = 0; j < H; j++) a += z[j] * p.W2.data[j * O + k]
+      return a
+    })
+    const m = Math.max(...a2)
+    const e = a2.map((v) => Math.exp(v - m))
+    const s = e.reduce((u, v) => u + v, 0)
+    const dy = e.map((v, k) => (v / s - t[n][k]) / N)
+    for (let k = 0; k < O; k++) g.b2[k] += dy[k]
+    for (let j = 0; j < H; j++) {
+      let dz = 0
+      for (let k = 0; k < O; k++) {
+        g.W2[j * O + k] += z[j] * dy[k]
+        dz += dy[k] * p.W2.data[j * O + k]
+      }
+      const da = dz * (1 - z[j]) * z[j]
+      g.b1[j] += da
+      for (let i = 0; i < I; i++) g.W1[i * H + j] += xs[n][i] * da
+    }
+  }
+  return g
+}
+
+describe('twoLayerNet', () => {
+  const config = { inputSize: 3, hiddenSize: 5, outputSize: 3, weightInitStd: 0.5, seed: 3 }
+  const net = twoLayerNet(config)
+
+  it('initialises W = std·randn (W1 then W2 from one generator) and b = 0', () => {
+    const r = rng(3)
+    const W1 = randn([3, 5], r, 0.5)
+    const W2 = randn([5, 3], r, 0.5)
+    expect([...net.params.W1.data]).toEqual([...W1.data])
+    expect([...net.params.W2.data]).toEqual([...W2.data])
+    expect(toArray(net.params.b1)).toEqual([0, 0, 0, 0, 0])
+    expect(toArray(net.params.b2)).toEqual([0, 0, 0])
+    expect(net.config).toEqual({ ...config, loss: 'crossEntropy' })
+  })
+
+  it('defaults: weightInitStd 0.01, seed 0; the same seed gives the same net', () => {
+    const a = twoLayerNet({ inputSize: 4, hiddenSize: 2, outputSize: 2 })
+    expect(a.config.weightInitStd).toBe(0.01)
+    expect([...a.params.W1.data]).toEqual([...twoLayerNet({ ...a.config }).params.W1.data])
+    expect([...a.params.W1.data]).toEqual([...randn([4, 2], rng(0), 0.01).data])
+  })
+
+  it('predict gives rows of probabilities; loss is ≈ ln C for tiny weights', () => {
+    const y = net.predict(net.params, x)
+    expect(y.shape).toEqual([4, 3])
+    for (const row of toArray(y) as number[][])
+      expect(Math.abs(row.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(4 * Number.EPSILON)
+    const tiny = twoLayerNet({ inputSize: 3, hiddenSize: 5, outputSize: 3, weightInitStd: 1e-6 })
+    // logits are O(1e-6), so softmax = 1/3 + O(1e-6) and the loss ln 3 + O(1e-6)
+    expect(Math.abs(tiny.loss(tiny.params, x, labels) - Math.log(3))).toBeLessThan(1e-5)
+  })
+
+  it('loss takes one-hot or labels, and is the book composition', () => {
+    const p = net.params
+    expect(net.loss(p, x, labels)).toBe(net.loss(p, x, oneHot))
+    const sce = twoLayerNet({ ...config, loss: 'softmaxCrossEntropy' })
+    // fused vs δ-form differ by mean(log1p(δ/y_target)) ≤ δ/min y ≈ 1e-7/0.05
+    expect(Math.abs(sce.loss(p, x, labels) - net.loss(p, x, labels))).toBeLessThan(3e-6)
+  })
+
+  it('accuracy is the fraction of rows whose argmax is the target', () => {
+    const p = net.params
+    const predicted = (toArray(net.predict(p, x)) as number[][]).map((r) =>
+      r.indexOf(Math.max(...r)),
+    )
+    const hits = predicted.filter((c, i) => c === labels[i]).length
+    expect(net.accuracy(p, x, labels)).toBe(hits / 4)
+    expect(net.accuracy(p, x, oneHot)).toBe(hits / 4)
+    expect(net.accuracy(p, x, predicted)).toBe(1)
+  })
+
+  it('numericalGradient matches backprop and has the params structure', () => {
+    const p = net.params
+    const g = net.numericalGradient(p, x, labels)
+    expect(Object.keys(g).sort()).toEqual(['W1', 'W2', 'b1', 'b2'])
+    expect(g.W1.shape).toEqual([3, 5])
+    expect(g.b2.shape).toEqual([3])
+    const a = analyticGradient(p, toArray(x) as number[][], oneHot)
+    // central differences, h = 1e-4: truncation h²·|f‴|/6 ≲ 1e-8·O(1); rounding ε·|f|/h ≈ 1e-12;
+    // the δ = 1e-7 in the loss shifts the gradient by O(δ/y) ≈ 1e-6·|∂y| — bounded by 1e-6
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
+      g[k].data.forEach((v, i) => expect(Math.abs(v - a[k][i]), `${k}[${i}]`).toBeLessThan(2e-6))
+    const fused = twoLayerNet({ ...config, loss: 'softmaxCrossEntropy' })
+    const gf = fused.numericalGradient(p, x, labels)
+    // without δ only the h² truncation and rounding remain
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
+      gf[k].data.forEach((v, i) => expect(Math.abs(v - a[k][i]), `${k}[${i}]`).toBeLessThan(1e-8))
+  })
+
+  it('is pure: params are never changed', () => {
+    const before = [...flatten(net.params)]
+    net.numericalGradient(net.params, x, labels)
+    net.loss(net.params, x, labels)
+    expect([...flatten(net.params)]).toEqual(before)
+    expect(sum(net.params.b1)).toBe(0)
+  })
+
+  it('rejects bad configurations and inputs', () => {
+    expect(() => twoLayerNet({ ...config, hiddenSize: 0 })).toThrow(
+      new RangeError('twoLayerNet: hiddenSize: expected a positive integer, got 0'),
+    )
+    expect(() => twoLayerNet({ ...config, weightInitStd: -1 })).toThrow(
+      new RangeError('twoLayerNet: weightInitStd: expected a positive finite number, got -1'),
+    )
+    expect(() => twoLayerNet({ ...config, loss: 'mse' as never })).toThrow(
+      new RangeError(
+        'twoLayerNet: loss: expected "crossEntropy" or "softmaxCrossEntropy", got "mse"',
+      ),
+    )
+    expect(() => net.loss(net.params, x, [[0, 1]])).toThrow(
+      'crossEntropyError: t: expected shape [4,3] (one-hot) or [4] (labels) to match y [4,3], got [1,2]',
+    )
+    expect(() => net.predict(net.params, [[1, 2]])).toThrow(
+      'matmul: shapes [1,2] and [3,5] do not align',
+    )
+  })
+})
