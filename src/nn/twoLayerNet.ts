@@ -11,6 +11,7 @@ import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
 import { matmul } from '../tensor/linalg.js'
 import { type Tensor, zeros } from '../tensor/tensor.js'
+import { twoLayerGradient } from './twoLayerGradient.js'
 
 /** The parameters of a two-layer net: weights and biases of both affine layers. */
 export interface TwoLayerParams {
@@ -62,6 +63,17 @@ export interface TwoLayerNet {
     t: TensorLike,
     opts?: DiffOptions,
   ): TwoLayerParams
+  /**
+   * ∂loss/∂{W1, b1, W2, b2} by backpropagation (the book's `gradient`, §5.7), of the fused
+   * softmax-cross-entropy loss; see `twoLayerGradient`.
+   */
+  gradient(params: TwoLayerParams, x: TensorLike, t: TensorLike): TwoLayerParams
+  /** The fused loss and its backprop gradient in one pass: what the loop's `gradient(fn)` takes. */
+  lossAndGradient(
+    params: TwoLayerParams,
+    x: TensorLike,
+    t: TensorLike,
+  ): { loss: number; grad: TwoLayerParams }
 }
 
 /**
@@ -143,5 +155,7 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
       const tt = asTensor(`${fn}.numericalGradient`, 't', t)
       return numericalGradientOf((q: TwoLayerParams) => loss(q, xt, tt), p, opts)
     },
+    gradient: (p, x, t) => twoLayerGradient(p, x, t).grad,
+    lossAndGradient: (p, x, t) => twoLayerGradient(p, x, t, `${fn}.lossAndGradient`),
   }
 }

@@ -1,0 +1,134 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ad } from '../../src/autodiff/ad.js'
+import type { Var } from '../../src/autodiff/tape.js'
+import { valueAndGrad } from '../../src/autodiff/valueAndGrad.js'
+import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
+import { twoLayerNet, type TwoLayerParams } from '../../src/nn/twoLayerNet.js'
+import type { Tensor } from '../../src/tensor/tensor.js'
+import { flatten, pathAt, unflatten } from '../../src/tree/tree.js'
+import { expectGradientsAgree, richardsonGradient } from '../autodiff/numeric.js'
+import { expectAllClose } from '../helpers/expectClose.js'
+
+const T = (shape: number[], data: number[]): Tensor => ({ shape, data: Float64Array.from(data) })
+
+const p: TwoLayerParams = {
+  W1: T([3, 2], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]),
+  b1: T([2], [0.01, -0.02]),
+  W2: T([2, 3], [0.7, -0.8, 0.9, -1.0, 1.1, -1.2]),
+  b2: T([3], [0.05, 0.0, -0.05]),
+}
+const x = T([2, 3], [1, 2, 3, -1, 0.5, 2])
+const oneHot = T([2, 3], [0, 0, 1, 1, 0, 0])
+const labels = T([2], [2, 0])
+
+describe('twoLayerNet.gradient (backprop)', () => {
+  it('equals the book’s TwoLayerNet.gradient run in NumPy', () => {
+    // python3 bench/book_two_layer_gradient.py (the book's code verbatim, NumPy float64)
+    const book = {
+      W1: [
+        -0.032790683765617196, -0.03331087059569045, -0.30902038183624303, 0.17447043649694147,
+        -0.585250079906869, 0.38225174358957337,
+      ],
+      b1: [-0.22754189520962412, 0.15956287155496746],
+      W2: [
+        -0.08772641137128685, 0.20129417209939152, -0.11356776072810466, -0.2594935721671803,
+        0.5920559291322172, -0.33256235696503683,
+      ],
+      b2: [-0.3217814021248472, 0.6780239201483571, -0.35624251802351],
+    }
+    const net = twoLayerNet({ inputSize: 3, hiddenSize: 2, outputSize: 3 })
+    const g = net.gradient(p, x, oneHot)
+    // Same float64 formulas; only exp (≤ 1 ulp apart between V8 and glibc) and summation order
+    // differ, each a few ulp of values O(0.1–1): 1e-14 absolute is ~50 ulp of margin.
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
+      expectAllClose(g[k].data, book[k], { atol: 1e-14 }, k)
+    expect(g.W1.shape).toEqual([3, 2])
+    expect(g.b2.shape).toEqual([3])
+  })
+
+  it('takes labels or one-hot rows alike, and one example as a batch of one', () => {
+    const a = twoLayerGradient(p, x, oneHot)
+    const b = twoLayerGradient(p, x, labels)
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
+      expectAllClose(b.grad[k].data, a.grad[k].data, { atol: 1e-17 }, k)
+    const row = T([3], [1, 2, 3])
+    const single = twoLayerGradient(p, row, 2)
+    const batch1 = twoLayerGradient(p, T([1, 3], [1, 2, 3]), T([1], [2]))
+    expect(single).toEqual(batch1)
+    expect(twoLayerGradient(p, row, T([3], [0, 0, 1]))).toEqual(batch1)
+  })
+
+  it('returns the fused loss the net computes, bit for bit, and changes no input', () => {
+    const net = twoLayerNet({
+      inputSize: 3,
+      hiddenSize: 2,
+      outputSize: 3,
+      loss: 'softmaxCrossEntropy',
+    })
+    const before = flatten(p).slice()
+    const { loss } = net.lossAndGradient(p, x, oneHot)
+    expect(loss).toBe(net.loss(p, x, oneHot))
+    expect(flatten(p)).toEqual(before)
+    expect(Array.from(x.data)).toEqual([1, 2, 3, -1, 0.5, 2])
+  })
+
+  it('agrees with the numerical gradient of the fused loss (gradient check) and with autodiff', () => {
+    const value = fc.double({ min: -2, max: 2, noNaN: true })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.array(value, { minLength: 12, maxLength: 12 }),
+        (d, h, k, n, seed, xs) => {
+          const net = twoLayerNet({
+            inputSize: d,
+            hiddenSize: h,
+            outputSize: k,
+            weightInitStd: 1,
+            seed,
+            loss: 'softmaxCrossEntropy',
+          })
+          const xb = T(
+            [n, d],
+            Array.from({ length: n * d }, (_, i) => xs[i % 12]),
+          )
+          const tb = T(
+            [n],
+            Array.from({ length: n }, (_, i) => (seed + i) % k),
+          )
+          const { loss, grad } = net.lossAndGradient(net.params, xb, tb)
+          const numerical = richardsonGradient(
+            (q) => net.loss(unflatten(net.params, q), xb, tb),
+            flatten(net.params),
+          )
+          expectGradientsAgree(flatten(grad), numerical, loss, (i) => pathAt(net.params, i))
+          const viaTape = valueAndGrad((q: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
+            ad.softmaxCrossEntropy(
+              ad.add(ad.matmul(ad.sigmoid(ad.add(ad.matmul(b.x, q.W1), q.b1)), q.W2), q.b2),
+              b.t,
+            ),
+          )(net.params, { x: xb, t: tb })
+          // two exact gradients of the same float64 function: 1e-13 absolute is ample for O(1) values
+          expectAllClose(
+            flatten(viaTape.grad),
+            flatten(grad),
+            { atol: 1e-13 },
+            'autodiff vs backprop',
+          )
+          expect(viaTape.value).toBe(loss)
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('names the mismatched input shape', () => {
+    expect(() => twoLayerGradient(p, T([2, 4], [0, 0, 0, 0, 0, 0, 0, 0]), labels)).toThrow(
+      'twoLayerNet.gradient: x: expected shape [N,3] to match W1 [3,2], got [2,4]',
+    )
+  })
+})
