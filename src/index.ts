@@ -41,6 +41,10 @@ export type { TrainMode } from './loop/mode.js'
 export { pausable } from './loop/pausable.js'
 export { sync } from './loop/sync.js'
 export { TrainError } from './loop/TrainError.js'
+export { accuracy } from './nn/accuracy.js'
+export type { Classifier } from './nn/accuracy.js'
+export { mlp } from './nn/mlp.js'
+export type { Activation, Init, Mlp, MlpConfig, MlpParams } from './nn/mlp.js'
 export { simpleNet } from './nn/simpleNet.js'
 export type { SimpleNet } from './nn/simpleNet.js'
 export { twoLayerGradient } from './nn/twoLayerGradient.js'
@@ -89,6 +93,8 @@ export {
 export { decode, report } from './state/decode.js'
 export { JsonDataError, fromJson, toJson } from './state/json.js'
 export type { Json } from './state/json.js'
+export { resume } from './state/resume.js'
+export type { ResumeConfig } from './state/resume.js'
 export {
   WIRE_VERSION,
   decodeWireLine,

@@ -1,0 +1,126 @@
+import { ad } from '../autodiff/ad.js'
+import type { Var } from '../autodiff/tape.js'
+import { valueAndGrad } from '../autodiff/valueAndGrad.js'
+import { show } from '../errors.js'
+import { softmax } from '../functions/softmax.js'
+import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
+import { rng } from '../random/rng.js'
+import { randn } from '../random/sample.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { zeros } from '../tensor/tensor.js'
+
+/** Hidden-layer activation of an `mlp`. */
+export type Activation = 'relu' | 'sigmoid' | 'tanh'
+
+/** Weight initialisation: He (√(2/fan-in), for relu), Xavier (√(1/fan-in), the book's for sigmoid/tanh), or a fixed std. */
+export type Init = 'he' | 'xavier' | number
+
+export interface MlpConfig {
+  /** layer widths from input to output, e.g. [784, 100, 100, 10]; at least two */
+  readonly sizes: readonly number[]
+  /** hidden activation; default 'relu' */
+  readonly activation?: Activation
+  /** default: 'he' for relu, 'xavier' otherwise (the book's MultiLayerNet choice) */
+  readonly init?: Init
+  /** seed of the initial weights; default 0 */
+  readonly seed?: number
+}
+
+/** An mlp's parameters, named as the book's MultiLayerNet: `W1, b1, …, WL, bL`. */
+export type MlpParams = { readonly [name: string]: Tensor }
+
+/** A fully connected net with softmax-cross-entropy loss, as pure functions of its parameters. */
+export interface Mlp {
+  readonly config: Required<MlpConfig>
+  readonly params: MlpParams
+  /** the output layer's scores before softmax */
+  logits(params: MlpParams, x: Tensor): Tensor
+  /** class probabilities */
+  predict(params: MlpParams, x: Tensor): Tensor
+  /** fused softmax-cross-entropy, averaged over the batch */
+  loss(params: MlpParams, x: Tensor, t: Tensor): number
+  /** the loss and its gradient by reverse-mode autodiff (for the loop's `gradient(fn)`) */
+  lossAndGradient(params: MlpParams, x: Tensor, t: Tensor): { loss: number; grad: MlpParams }
+  /** the gradient alone */
+  gradient(params: MlpParams, x: Tensor, t: Tensor): MlpParams
+}
+
+/**
+ * A multi-layer perceptron (the book's `MultiLayerNet`, ch. 6): affine layers with `activation`
+ * between them, softmax-cross-entropy on the last; weights drawn `std·randn` with `std` from
+ * `init` and the layer's fan-in, biases zero. Its gradient comes from the autodiff tape.
+ *
+ * @example
+ * ```ts
+ * const net = mlp({ sizes: [784, 100, 100, 10], activation: 'relu', init: 'he', seed: 1 })
+ * Object.keys(net.params) // ['W1', 'b1', 'W2', 'b2', 'W3', 'b3']
+ * const { loss, grad } = net.lossAndGradient(net.params, batch.x, batch.t)
+ * ```
+ * @throws {RangeError} `mlp: sizes[1]: expected a positive integer, got 0`
+ * @throws {RangeError} `mlp: init: expected "he", "xavier" or a positive finite number, got -1`
+ */
+export function mlp(config: MlpConfig): Mlp {
+  if (typeof config !== 'object' || config === null) {
+    throw new TypeError(`mlp: config: expected an options object, got ${show(config)}`)
+  }
+  const { sizes, activation = 'relu', seed = 0 } = config
+  if (!Array.isArray(sizes) || sizes.length < 2) {
+    throw new RangeError(`mlp: sizes: expected at least two layer widths, got ${show(sizes)}`)
+  }
+  sizes.forEach((s, i) => {
+    if (!Number.isInteger(s) || s < 1) {
+      throw new RangeError(`mlp: sizes[${i}]: expected a positive integer, got ${show(s)}`)
+    }
+  })
+  if (activation !== 'relu' && activation !== 'sigmoid' && activation !== 'tanh') {
+    throw new RangeError(
+      `mlp: activation: expected "relu", "sigmoid" or "tanh", got ${show(activation)}`,
+    )
+  }
+  const init = config.init ?? (activation === 'relu' ? 'he' : 'xavier')
+  if (
+    init !== 'he' &&
+    init !== 'xavier' &&
+    !(typeof init === 'number' && init > 0 && Number.isFinite(init))
+  ) {
+    throw new RangeError(
+      `mlp: init: expected "he", "xavier" or a positive finite number, got ${show(init)}`,
+    )
+  }
+  const r = rng(seed)
+  const params: Record<string, Tensor> = {}
+  const layers = sizes.length - 1
+  for (let l = 1; l <= layers; l++) {
+    const fanIn = sizes[l - 1]
+    const std =
+      init === 'he' ? Math.sqrt(2 / fanIn) : init === 'xavier' ? Math.sqrt(1 / fanIn) : init
+    params[`W${l}`] = randn([fanIn, sizes[l]], r, std)
+    params[`b${l}`] = zeros([sizes[l]])
+  }
+  const act = ad[activation]
+  const forward = (p: { readonly [name: string]: Var | Tensor }, x: Tensor): Var => {
+    let h: Var | Tensor = x
+    for (let l = 1; l <= layers; l++) {
+      const z = ad.add(ad.matmul(h, p[`W${l}`]), p[`b${l}`])
+      h = l < layers ? act(z) : z
+    }
+    return h as Var
+  }
+  const logits = (p: MlpParams, x: Tensor): Tensor => forward(p, x).value
+  const grad = valueAndGrad((p: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
+    ad.softmaxCrossEntropy(forward(p, b.x), b.t),
+  )
+  const lossAndGradient = (p: MlpParams, x: Tensor, t: Tensor) => {
+    const { value, grad: g } = grad(p, { x, t })
+    return { loss: value, grad: g }
+  }
+  return {
+    config: { sizes: [...sizes], activation, init, seed },
+    params,
+    logits,
+    predict: (p, x) => softmax(logits(p, x)),
+    loss: (p, x, t) => softmaxCrossEntropy(logits(p, x), t),
+    lossAndGradient,
+    gradient: (p, x, t) => lossAndGradient(p, x, t).grad,
+  }
+}
