@@ -58,6 +58,18 @@ describe('evaluateEvery', () => {
     expect(steps).toEqual([0, 300, 600])
   })
 
+  it('with final: true also measures the state a stopping rule marked as last', () => {
+    const last = Object.freeze({ ...state(7), stopReason: { rule: 'maxSteps', steps: 7 } })
+    const fn = (s: TrainState) => ({ at: s.step })
+    const [a, b] = run(of(state(5), last), evaluateEvery({ steps: 4, final: true }, fn))
+    expect([a.metrics, b.metrics]).toEqual([{}, { at: 7 }])
+    const [, c] = run(of(state(5), last), evaluateEvery({ steps: 4 }, fn))
+    expect(c.metrics).toEqual({})
+    expect(() => evaluateEvery({ steps: 4, final: 1 as never }, fn)).toThrow(
+      new TypeError('evaluateEvery: every.final: expected a boolean, got 1'),
+    )
+  })
+
   it('passes an upstream error on, and makes a throwing fn the stream error', () => {
     let caught: unknown
     throwError(() => new Error('up'))

@@ -67,7 +67,7 @@ describe('scaleByLearningRate', () => {
   })
 
   it('then applyUpdates: a plain TrainState one step on', () => {
-    const s = runSync(withGradientState({ w: 1 }, { w: 2 }, { probes: undefined } as never), (s$) =>
+    const s = runSync(withGradientState({ w: 1 }, { w: 2 }), (s$) =>
       s$.pipe(scaleByLearningRate(0.5), applyUpdates()),
     )
     expect(s).toEqual({
