@@ -4,19 +4,24 @@ import { expectFunction, expectInteger, show } from '../src/errors.js'
 import type { TrainState } from '../src/state/types.js'
 
 /** How often `evaluateEvery` measures: every so many steps, or every so many epochs. */
-export type EvaluationInterval =
+export type EvaluationInterval = (
   | { readonly steps: number }
   | {
       readonly epochs: number
       /** steps one epoch takes: the book's `iter_per_epoch = max(train_size / batch_size, 1)` */
       readonly stepsPerEpoch: number
     }
+) & {
+  /** also measure the last state, the one a stopping rule marks with `stopReason` (default false) */
+  readonly final?: boolean
+}
 
 /**
  * Measures the state at regular intervals and adds the measurements to `state.metrics`, as the
  * book's `train_neuralnet.py` records train and test accuracy once per epoch. A state whose
  * `step` is a multiple of the interval (the initial state, step 0, included) passes through
- * `fn`, and its `metrics` gain `fn`'s result; every other state passes unchanged, so
+ * `fn`, and its `metrics` gain `fn`'s result (with `final: true`, so does a state carrying a
+ * `stopReason`: the run's last); every other state passes unchanged, so
  * `metrics` keeps the latest measurement the upstream state carried. Emits exactly what it
  * receives, one for one; completes and errors with its source; an error thrown by `fn`
  * becomes the stream's error.
@@ -30,7 +35,7 @@ export type EvaluationInterval =
  *   .pipe(evaluateEvery({ steps: 2 }, (s) => ({ double: 2 * s.step })))
  *   .subscribe((s) => console.log(s.step, s.metrics)) // 0 {double: 0}, 1 {}, 2 {double: 4}, 3 {}, 4 {double: 8}
  * ```
- * @param every `{ steps: k }` (k ≥ 1) or `{ epochs: e, stepsPerEpoch: m }` (the interval is e·m steps, rounded)
+ * @param every `{ steps: k }` (k ≥ 1) or `{ epochs: e, stepsPerEpoch: m }` (the interval is e·m steps, rounded), each with `final?`
  * @param fn pure measurement: state → `{ name: number }` (e.g. `{ trainAcc, testAcc }`)
  * @throws {RangeError} `evaluateEvery: every.steps: expected a positive integer, got 0`
  * @see accuracy
@@ -40,9 +45,13 @@ export function evaluateEvery<S extends TrainState>(
   fn: (state: S) => { readonly [name: string]: number },
 ): OperatorFunction<S, S> {
   const interval = intervalOf(every)
+  const final = every.final ?? false
+  if (typeof final !== 'boolean') {
+    throw new TypeError(`evaluateEvery: every.final: expected a boolean, got ${show(final)}`)
+  }
   expectFunction('evaluateEvery', 'fn', fn)
   return map((state: S) => {
-    if (state.step % interval !== 0) return state
+    if (state.step % interval !== 0 && !(final && state.stopReason !== undefined)) return state
     const measured = fn(state)
     return produce(state, (draft) => {
       draft.metrics = { ...state.metrics, ...measured }

@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander'
+import { pathToFileURL } from 'node:url'
+import type { CliIO } from './report.js'
+import { registerTrainMnist, type TrainMnistSummary } from './trainMnistCommand.js'
+
+/**
+ * The `gradstream` command line: `gradstream train mnist [flags]` (see `--help`). Returns the
+ * exit code instead of exiting, so tests can call it; `bin/gradstream.js` and `npm start` run it.
+ *
+ * @example
+ * ```ts
+ * await main(['train', 'mnist', '--iters', '50', '--train-size', '1000', '--json'])
+ * ```
+ */
+export async function main(
+  argv: readonly string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const program = new Command('gradstream')
+    .description('neural-network training as a reactive stream')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+  const trainCmd = program.command('train').description('train a network').exitOverride()
+  let summary: TrainMnistSummary | null = null
+  registerTrainMnist(trainCmd, io, (s) => (summary = s)).exitOverride()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    void summary
+    return 0
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode
+    io.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2))
+}

