@@ -35,7 +35,7 @@ function wrap(gen: JumpableRandomGenerator, spareIn: number | null): Rng {
     uniform,
     int(n) {
       // rejection sampling on 32 bits keeps the draw exactly uniform
-      if (n <= 0 || n > TWO_POW_32)
+      if (!Number.isInteger(n) || n <= 0 || n > TWO_POW_32)
         throw new RangeError(`rng.int: n: expected an integer in [1, 2^32], got ${show(n)}`)
       const limit = TWO_POW_32 - (TWO_POW_32 % n)
       let v = u32()
@@ -85,5 +85,19 @@ export function rng(seed: number): Rng {
  * ```
  */
 export function rngFromState(state: RngState): Rng {
-  return wrap(xoroshiro128plusFromState(state.words), state.spare)
+  const words = (state as RngState | null)?.words
+  if (
+    !Array.isArray(words) ||
+    words.length !== 4 ||
+    !words.every((w) => Number.isInteger(w) && w >= -2147483648 && w <= 4294967295)
+  ) {
+    throw new TypeError(`rngFromState: state.words: expected 4 32-bit integers, got ${show(words)}`)
+  }
+  const spare = state.spare
+  if (spare !== null && !Number.isFinite(spare)) {
+    throw new TypeError(
+      `rngFromState: state.spare: expected null or a finite number, got ${show(spare)}`,
+    )
+  }
+  return wrap(xoroshiro128plusFromState(words), spare)
 }

@@ -1,5 +1,5 @@
 import { expectInteger } from '../errors.js'
-import { sizeOf, type Tensor } from '../tensor/tensor.js'
+import { checkShape, sizeOf, type Tensor } from '../tensor/tensor.js'
 import type { Rng } from './rng.js'
 
 /**
@@ -11,6 +11,7 @@ import type { Rng } from './rng.js'
  * ```
  */
 export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
+  checkShape('randn', shape)
   const data = new Float64Array(sizeOf(shape))
   for (let i = 0; i < data.length; i++) data[i] = std * r.normal()
   return { shape: [...shape], data }
@@ -25,6 +26,7 @@ export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
  * ```
  */
 export function uniform(shape: readonly number[], r: Rng, lo = 0, hi = 1): Tensor {
+  checkShape('uniform', shape)
   const data = new Float64Array(sizeOf(shape))
   for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * r.uniform()
   return { shape: [...shape], data }

@@ -1,4 +1,4 @@
-import { show, showShape } from '../errors.js'
+import { ShapeError, show, showShape } from '../errors.js'
 import type { Tensor } from './tensor.js'
 
 function resolveAxis(op: string, t: Tensor, axis: number): number {
@@ -148,22 +148,33 @@ export function max(t: Tensor, axis?: number): number | Tensor {
 }
 
 /**
- * The index of the largest element (first on ties, as NumPy), flat or along `axis`.
+ * The index of the largest element (first on ties, as NumPy; the first NaN counts as the
+ * largest, as NumPy), flat or along `axis`.
  *
  * @example
  * ```ts
  * argmax(tensor([[0.1, 0.8, 0.1], [0.3, 0.2, 0.5]]), 1) // [1, 2]
  * ```
+ * @throws {ShapeError} `argmax: expected a non-empty tensor, got shape [0]`
  */
 export function argmax(t: Tensor): number
 export function argmax(t: Tensor, axis: number): Tensor
 export function argmax(t: Tensor, axis?: number): number | Tensor {
   if (axis === undefined) {
+    if (t.data.length === 0) {
+      throw new ShapeError(`argmax: expected a non-empty tensor, got shape ${showShape(t.shape)}`)
+    }
     let best = 0
-    for (let i = 1; i < t.data.length; i++) if (t.data[i] > t.data[best]) best = i
+    for (let i = 1; i < t.data.length && !Number.isNaN(t.data[best]); i++)
+      if (t.data[i] > t.data[best] || Number.isNaN(t.data[i])) best = i
     return best
   }
   const a = resolveAxis('argmax', t, axis)
+  if (t.shape[a] === 0) {
+    throw new ShapeError(
+      `argmax: expected a non-empty axis ${axis}, got shape ${showShape(t.shape)}`,
+    )
+  }
   const outer = t.shape.slice(0, a).reduce((p, d) => p * d, 1)
   const len = t.shape[a]
   const inner = t.shape.slice(a + 1).reduce((p, d) => p * d, 1)
@@ -172,9 +183,9 @@ export function argmax(t: Tensor, axis?: number): number | Tensor {
     for (let j = 0; j < inner; j++) {
       let best = 0
       let bv = t.data[o * len * inner + j]
-      for (let i = 1; i < len; i++) {
+      for (let i = 1; i < len && !Number.isNaN(bv); i++) {
         const v = t.data[(o * len + i) * inner + j]
-        if (v > bv) ((best = i), (bv = v))
+        if (v > bv || Number.isNaN(v)) ((best = i), (bv = v))
       }
       out[o * inner + j] = best
     }

@@ -38,7 +38,11 @@ export function sizeOf(shape: readonly number[]): number {
   return n
 }
 
-function checkShape(fn: string, shape: readonly number[]): void {
+/**
+ * Checks that `shape` is an array of non-negative integers, naming `fn` and the bad dimension:
+ * `zeros: shape[1]: expected a non-negative integer, got -1 in [2,-1]`.
+ */
+export function checkShape(fn: string, shape: readonly number[]): void {
   if (!Array.isArray(shape)) {
     throw new TypeError(
       `${fn}: shape: expected an array of non-negative integers, got ${show(shape)}`,

@@ -18,9 +18,15 @@ function kindOf(p: unknown): 'number' | 'tensor' | 'array' | 'record' | 'other' 
   if (typeof p === 'number') return 'number'
   if (isTensor(p)) return 'tensor'
   if (Array.isArray(p)) return 'array'
-  if (typeof p === 'object' && p !== null) return 'record'
+  if (typeof p === 'object' && p !== null) {
+    // only plain objects are records: a typed array, Map or Date is not a parameter tree
+    const proto = Object.getPrototypeOf(p)
+    if (proto === Object.prototype || proto === null) return 'record'
+  }
   return 'other'
 }
+
+const withArticle = (kind: string): string => (kind === 'array' ? 'an array' : `a ${kind}`)
 
 const ownKeys = (o: object): string[] => Object.keys(o).sort()
 
@@ -97,7 +103,11 @@ export function zipTree<P extends Params>(
   const go = (x: Params, y: Params, path: string): Params => {
     const kx = kindOf(x)
     const ky = kindOf(y)
-    if (kx !== ky) throw new ShapeError(`${fn}: at ${path || '(root)'}: a ${kx} and a ${ky} differ`)
+    if (kx !== ky) {
+      throw new ShapeError(
+        `${fn}: at ${path || '(root)'}: ${withArticle(kx)} and ${withArticle(ky)} differ`,
+      )
+    }
     if (kx === 'number') return f(x as number, y as number)
     if (kx === 'tensor') {
       const tx = x as Tensor
@@ -156,8 +166,10 @@ export function visit(p: Params, f: (value: number, path: TreePath, index: numbe
     if (typeof q === 'number') f(q, path || '(root)', k++)
     else if (isTensor(q)) {
       const { shape, data } = q
-      for (let i = 0; i < data.length; i++)
-        f(data[i], `${path}[${unravel(i, shape).join(',')}]`, k++)
+      if (shape.length === 0) f(data[0], path || '(root)', k++)
+      else
+        for (let i = 0; i < data.length; i++)
+          f(data[i], `${path}[${unravel(i, shape).join(',')}]`, k++)
     } else if (Array.isArray(q)) q.forEach((v, i) => go(v, joinIndex(path, i)))
     else for (const key of ownKeys(q)) go((q as Record<string, Params>)[key], joinKey(path, key))
   }
