@@ -22,8 +22,10 @@ export function checkMask(fn: string, mask: unknown): asserts mask is Mask {
   const walk = (m: unknown, path: string): void => {
     if (typeof m === 'boolean') return
     if (Array.isArray(m)) return m.forEach((x, i) => walk(x, `${path}[${i}]`))
-    if (typeof m === 'object' && m !== null && Object.getPrototypeOf(m) === Object.prototype) {
-      for (const k of ownKeys(m)) walk((m as Record<string, unknown>)[k], joinKey(path, k))
+    const proto = typeof m === 'object' && m !== null ? Object.getPrototypeOf(m) : undefined
+    if (proto === null || proto === Object.prototype) {
+      const r = m as Record<string, unknown>
+      for (const k of ownKeys(r)) walk(r[k], joinKey(path, k))
       return
     }
     throw new TypeError(
