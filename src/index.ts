@@ -51,6 +51,11 @@ export { twoLayerGradient } from './nn/twoLayerGradient.js'
 export type { TwoLayerWeights } from './nn/twoLayerGradient.js'
 export { twoLayerNet } from './nn/twoLayerNet.js'
 export type { TwoLayerNet, TwoLayerNetConfig, TwoLayerParams } from './nn/twoLayerNet.js'
+export { twoLayerNetNumericalGradient } from './nn/twoLayerNetNumericalGradient.js'
+export type {
+  TwoLayerNetNumericalGradientOptions,
+  TwoLayerNetWeights,
+} from './nn/twoLayerNetNumericalGradient.js'
 export { rng, rngFromState } from './random/rng.js'
 export type { Rng, RngState } from './random/rng.js'
 export { choice, permutation, randn, uniform } from './random/sample.js'

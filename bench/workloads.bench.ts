@@ -1,0 +1,123 @@
+// gradstream's side of W1, W3, W4 (fallback) and W5 of `npm run bench`; each export runs one
+// workload and returns { seconds (the measured work only, data loading excluded), units, …extras }.
+import { last, lastValueFrom, pipe } from 'rxjs'
+import {
+  loadMnist,
+  mlp,
+  numericalGradient,
+  randomBatches,
+  epochBatches,
+  tensor,
+  train,
+  twoLayerNet,
+  twoLayerNetNumericalGradient,
+  type Tensor,
+} from 'gradstream'
+import { adam, gradient, maxSteps, update } from 'gradstream/operators'
+
+const now = () => performance.now() / 1000
+
+/** W1: the book's gradient descent on x0² + x1² from (−3, 4), lr 0.1, numerical gradient. */
+export function w1({ iters = 100_000 }: { iters?: number }) {
+  const f = (x: Tensor) => x.data[0] * x.data[0] + x.data[1] * x.data[1]
+  let x = tensor([-3, 4])
+  const t0 = now()
+  for (let i = 0; i < iters; i++) {
+    const g = numericalGradient(f, x)
+    x = { shape: x.shape, data: x.data.map((v, j) => v - 0.1 * g.data[j]) }
+  }
+  return { seconds: now() - t0, units: iters, x: `${x.data[0]}, ${x.data[1]}` }
+}
+
+/**
+ * W2: the numerical gradient (central differences, h = 1e-4) of TwoLayerNet's loss (784–50–10,
+ * the book's cross-entropy) over all 39,760 parameters on the first 100 training images,
+ * computed incrementally (twoLayerNetNumericalGradient).
+ */
+export function w2() {
+  const mnist = loadMnist({ oneHotLabel: true, trainSize: 100, testSize: 1 })
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  const t0 = now()
+  const g = twoLayerNetNumericalGradient(net.params, mnist.train.x, mnist.train.t)
+  const seconds = now() - t0
+  let sq = 0
+  for (const t of [g.W1, g.b1, g.W2, g.b2]) for (const v of t.data) sq += v * v
+  return { seconds, units: 1, gradNorm: Math.sqrt(sq) }
+}
+
+/**
+ * W3: the book's training (ch. 4 train_neuralnet.py with TwoLayerNet.gradient): 784–50–10,
+ * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy.
+ */
+export async function w3({ iters = 10_000 }: { iters?: number }) {
+  const mnist = loadMnist({ oneHotLabel: true })
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  const t0 = now()
+  const final = await lastValueFrom(
+    train({
+      params: net.params,
+      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      step: pipe(
+        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+          net.lossAndGradient(p, b.x, b.t),
+        ),
+        update(0.1),
+      ),
+    }).pipe(maxSteps(iters), last()),
+  )
+  const t1 = now()
+  const trainAcc = net.accuracy(final.params, mnist.train.x, mnist.train.t)
+  const testAcc = net.accuracy(final.params, mnist.test.x, mnist.test.t)
+  const t2 = now()
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    units: iters,
+    loss: final.loss,
+    trainAcc,
+    testAcc,
+  }
+}
+
+/** W5: mlp 784–256–128–10 (ReLU, He), Adam lr 0.001, batch 128, one epoch, through `train`. */
+export async function w5({ iters = Infinity }: { iters?: number }) {
+  const mnist = loadMnist({ oneHotLabel: true })
+  const net = mlp({ sizes: [784, 256, 128, 10], seed: 0 })
+  const steps = Math.min(iters, Math.ceil(mnist.train.x.shape[0] / 128))
+  const t0 = now()
+  const final = await lastValueFrom(
+    train({
+      params: net.params,
+      data: epochBatches(mnist.train, { batchSize: 128, seed: 0 }),
+      step: pipe(
+        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+          net.lossAndGradient(p, b.x, b.t),
+        ),
+        adam(0.001),
+      ),
+    }).pipe(maxSteps(steps), last()),
+  )
+  const t1 = now()
+  const y = net.predict(final.params, mnist.test.x)
+  let hits = 0
+  const t = mnist.test.t
+  for (let i = 0; i < y.shape[0]; i++) {
+    let best = 0
+    let label = 0
+    for (let j = 1; j < 10; j++) {
+      if (y.data[i * 10 + j] > y.data[i * 10 + best]) best = j
+      if (t.data[i * 10 + j] > t.data[i * 10 + label]) label = j
+    }
+    if (best === label) hits++
+  }
+  const t2 = now()
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    units: final.step,
+    loss: final.loss,
+    testAcc: hits / y.shape[0],
+  }
+}
