@@ -154,7 +154,9 @@ export function MnistPage() {
     ],
     [],
   )
-  const testAcc = s?.metrics.testAcc
+  // the latest measurement (only every evalEvery-th state carries one)
+  const testAcc = view.testAcc.length > 0 ? view.testAcc[view.testAcc.length - 1] : undefined
+  const trainAcc = view.trainAcc.length > 0 ? view.trainAcc[view.trainAcc.length - 1] : undefined
   const running = view.status === 'training' || view.status === 'loading'
 
   return (
@@ -229,7 +231,7 @@ export function MnistPage() {
             <tr>
               <td>train accuracy</td>
               <td data-testid="mnist-train-acc">
-                {s?.metrics.trainAcc !== undefined ? s.metrics.trainAcc.toFixed(3) : '—'}
+                {trainAcc !== undefined ? trainAcc.toFixed(3) : '—'}
               </td>
             </tr>
             <tr>
