@@ -49,7 +49,7 @@ describe.skipIf(!hasNumpy)('examples/python/publish_numpy_run.py', () => {
       .forEach((f, i) =>
         expectClose(f.loss, ref.losses[i], { atol: 0, rtol: 1e-12 }, `loss@${f.step}`),
       )
-    const w = (frames[40].params as { w: { data: Float64Array } }).w.data
+    const w = (frames[40].params as unknown as { w: { data: Float64Array } }).w.data
     expectClose(w[0], ref.w, { atol: 0, rtol: 1e-12 }, 'slope')
     expectClose(w[1], ref.b, { atol: 0, rtol: 1e-12 }, 'intercept')
     expect(frames[40].run).toBe('numpy')
