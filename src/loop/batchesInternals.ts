@@ -29,21 +29,82 @@ export function checkData(fn: string, data: unknown): void {
 
 /**
  * Opens `data` for one run. `wake` is called when a batch (or the end) arrives after `take`
- * said 'wait'; `fail` when the source errors. An Observable's batches are queued as they come
- * (a synchronous Observable is drained at once: prefer an iterable for endless synchronous
- * data); an iterator is pulled one batch per step and `return()`ed on close.
+ * said 'wait'; `fail` when the source errors. A source that is both iterable and an
+ * Observable (gradstream's samplers) is pulled as an iterable, one batch per step, and
+ * `return()`ed on close. A plain Observable's batches are queued as they come (a synchronous
+ * one is drained at once: prefer an iterable for endless synchronous data).
  */
 export function openBatches<B>(
   data: DataSource<B>,
   wake: () => void,
   fail: (e: unknown) => void,
 ): Batches {
-  if (isObservable(data)) {
+  if (typeof (data as Iterable<B>)[Symbol.iterator] === 'function') {
+    const it = (data as Iterable<B>)[Symbol.iterator]()
+    let done = false
+    return {
+      take() {
+        if (done) return 'done'
+        const r = it.next()
+        if (r.done) {
+          done = true
+          return 'done'
+        }
+        return { value: r.value }
+      },
+      close() {
+        if (!done) {
+          done = true
+          it.return?.()
+        }
+      },
+    }
+  }
+  if (typeof (data as AsyncIterable<B>)[Symbol.asyncIterator] === 'function') {
+    const it = (data as AsyncIterable<B>)[Symbol.asyncIterator]()
+    let ready: { value: unknown } | null = null
+    let pending = false
+    let done = false
+    let closed = false
+    return {
+      take() {
+        if (ready !== null) {
+          const r = ready
+          ready = null
+          return r
+        }
+        if (done) return 'done'
+        if (!pending) {
+          pending = true
+          it.next().then(
+            (r) => {
+              pending = false
+              if (closed) return
+              if (r.done) done = true
+              else ready = { value: r.value }
+              wake()
+            },
+            (e) => {
+              pending = false
+              if (!closed) fail(e)
+            },
+          )
+        }
+        return 'wait'
+      },
+      close() {
+        if (closed) return
+        closed = true
+        if (!done) it.return?.()?.catch(() => undefined)
+      },
+    }
+  }
+  {
+    const data$ = data as Observable<B>
     const queue: unknown[] = []
     let head = 0
     let done = false
-    let sub: Subscription | undefined
-    sub = data.subscribe({
+    const sub: Subscription = data$.subscribe({
       next: (b) => {
         queue.push(b)
         if (queue.length - head === 1) wake()
@@ -67,65 +128,7 @@ export function openBatches<B>(
         }
         return done ? 'done' : 'wait'
       },
-      close: () => sub?.unsubscribe(),
+      close: () => sub.unsubscribe(),
     }
-  }
-  if (typeof (data as Iterable<B>)[Symbol.iterator] === 'function') {
-    const it = (data as Iterable<B>)[Symbol.iterator]()
-    let done = false
-    return {
-      take() {
-        if (done) return 'done'
-        const r = it.next()
-        if (r.done) {
-          done = true
-          return 'done'
-        }
-        return { value: r.value }
-      },
-      close() {
-        if (!done) {
-          done = true
-          it.return?.()
-        }
-      },
-    }
-  }
-  const it = (data as AsyncIterable<B>)[Symbol.asyncIterator]()
-  let ready: { value: unknown } | null = null
-  let pending = false
-  let done = false
-  let closed = false
-  return {
-    take() {
-      if (ready !== null) {
-        const r = ready
-        ready = null
-        return r
-      }
-      if (done) return 'done'
-      if (!pending) {
-        pending = true
-        it.next().then(
-          (r) => {
-            pending = false
-            if (closed) return
-            if (r.done) done = true
-            else ready = { value: r.value }
-            wake()
-          },
-          (e) => {
-            pending = false
-            if (!closed) fail(e)
-          },
-        )
-      }
-      return 'wait'
-    },
-    close() {
-      if (closed) return
-      closed = true
-      if (!done) it.return?.()?.catch(() => undefined)
-    },
   }
 }
