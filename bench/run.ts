@@ -17,6 +17,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
+import { build } from 'esbuild'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -54,12 +55,38 @@ interface Workload {
   contenders: Contender[]
 }
 
+/**
+ * Each bench file is bundled once with esbuild (as an application bundler would ship gradstream)
+ * into bench/out/<name>.mjs with a tiny entry that awaits `export(options)` and prints
+ * `RESULT <json>`; measurements then run on plain node. (Running the sources through tsx would
+ * time its transform's `keepNames` wrappers too: every closure created in a hot loop gets named.)
+ */
+const bundled = new Set<string>()
+async function bundle(file: string): Promise<void> {
+  if (bundled.has(file)) return
+  await build({
+    stdin: {
+      contents: `import * as m from './${file}'
+const r = await m[process.argv[2]](JSON.parse(process.argv[3] ?? '{}'))
+console.log('RESULT ' + JSON.stringify(r))`,
+      resolveDir: here,
+      loader: 'ts',
+      sourcefile: `${file}.entry.ts`,
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: join(here, 'out', file.replace(/\.ts$/, '.mjs')),
+    alias: { gradstream: join(root, 'src/index.ts'), 'gradstream/operators': join(root, 'operators/index.ts') },
+    packages: 'external',
+    logLevel: 'warning',
+  })
+  bundled.add(file)
+}
 const node = (file: string, fn: string, opts: object = {}): string[] => [
   process.execPath,
-  '--import',
-  'tsx',
-  join(here, 'measure.ts'),
-  join(here, file),
+  join(here, 'out', file.replace(/\.ts$/, '.mjs')),
   fn,
   JSON.stringify(opts),
 ]
@@ -77,6 +104,15 @@ const numpyInfo = hasNumpy
     )
   : null
 const py = (work: string, extra: string[] = []) => () => ['python3', join(here, 'book_numpy.py'), work, ...extra]
+/** OpenBLAS's spinning threads suffer most when the machine is shared: also time it on one thread. */
+const numpy1Env: NodeJS.ProcessEnv = { ...numpyEnv, OPENBLAS_NUM_THREADS: '1' }
+const numpyPeers = (work: string, extra: string[] = []): Contender[] =>
+  hasNumpy
+    ? [
+        { name: 'numpy (book)', cmd: py(work, extra), env: numpyEnv },
+        { name: 'numpy (book, 1 BLAS thread)', cmd: py(work, extra), env: numpy1Env },
+      ]
+    : []
 
 let hasTfjs = existsSync(join(here, 'node_modules/@tensorflow/tfjs-backend-wasm'))
 if (!hasTfjs) {
@@ -127,15 +163,7 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream (incremental)', cmd: () => node('workloads.bench.ts', 'w2', {}) },
       ...discovered('W2'),
-      ...(hasNumpy
-        ? [
-            {
-              name: 'numpy (book)',
-              cmd: py('W2', full ? [] : ['--probes', quick ? '1000' : '4000']),
-              env: numpyEnv,
-            },
-          ]
-        : []),
+      ...numpyPeers('W2', full ? [] : ['--probes', quick ? '1000' : '4000']),
     ],
   },
   {
@@ -146,7 +174,7 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters }) },
       ...discovered('W3'),
-      ...(hasNumpy ? [{ name: 'numpy (book)', cmd: py('W3', ['--iters', String(w3Iters)]), env: numpyEnv }] : []),
+      ...numpyPeers('W3', ['--iters', String(w3Iters)]),
       ...(hasTfjs
         ? [
             {
@@ -176,7 +204,7 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}) },
       ...discovered('W5'),
-      ...(hasNumpy ? [{ name: 'numpy (book)', cmd: py('W5'), env: numpyEnv }] : []),
+      ...numpyPeers('W5'),
       ...(hasTfjs
         ? [
             { name: 'tfjs wasm', cmd: () => node('tfjs.bench.ts', 'w5', { backend: 'wasm', iters: quick ? 100 : 469 }) },
@@ -226,6 +254,11 @@ const sections: string[] = []
 
 for (const w of workloads) {
   if (only && !only.includes(w.id)) continue
+  for (const c of w.contenders) {
+    const [, script] = c.cmd()
+    const m = /bench\/out\/(.+)\.mjs$/.exec(script)
+    if (m) await bundle(`${m[1]}.ts`)
+  }
   console.log(`\n${w.title}`)
   if (w.contenders.length === 0) {
     const note = `${w.id}: no contender yet (expects a bench/*.bench.ts declaring \`export const workload = '${w.id}'\`)`
