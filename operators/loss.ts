@@ -1,6 +1,6 @@
 import { map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
-import type { Perturbed, ProbeSet } from '../src/state/types.js'
+import type { Evaluated, Perturbed, ProbeSet } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { probeCount, Scratch } from './perturbations/perturbationInternals.js'
 
@@ -42,7 +42,7 @@ export interface LossFields {
  */
 export function loss<P extends Params, B = unknown>(objective: (params: P, batch: B) => number) {
   expectFunction('loss', 'objective', objective)
-  return <S extends Perturbed<P>>(source: Observable<S>): Observable<S & LossFields> =>
+  return (source: Observable<Perturbed<P>>): Observable<Evaluated<P>> =>
     source.pipe(
       map((s) => {
         const probes: ProbeSet = s.probes

@@ -1,7 +1,7 @@
-import { map, type Observable } from 'rxjs'
+import { map, type Observable, type OperatorFunction } from 'rxjs'
 import { show } from '../src/errors.js'
-import type { ProbeSet, TrainState } from '../src/state/types.js'
-import { treeSize } from '../src/tree/tree.js'
+import type { Perturbed, TrainState } from '../src/state/types.js'
+import { treeSize, type Params } from '../src/tree/tree.js'
 import type { PerturbationDesign } from './perturbations/perturbationInternals.js'
 
 /**
@@ -18,25 +18,29 @@ import type { PerturbationDesign } from './perturbations/perturbationInternals.j
  * import { pipe } from 'rxjs'
  * import { centralDifference, gradient, loss, perturb, update } from 'gradstream/operators'
  *
- * const step = pipe(perturb(centralDifference({ h: 1e-4 })), loss(f), gradient(), update(0.1))
+ * train({ params, step: pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1)) })
+ * // a pipe built on its own line needs the parameter type once, at its start:
+ * const step = pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), update(0.1))
  * ```
+ * @typeParam P the parameter tree type; inferred inside `train({ step })`, give it explicitly
+ *   (`perturb<Tensor>(…)`) for a pipe built on its own
  * @param design `centralDifference`, `forwardDifference`, `spsa` or `gaussian`
  * @throws {TypeError} `perturb: design: expected a perturbation design such as centralDifference(), got undefined`
  * @see loss, gradient
  */
-export function perturb(design: PerturbationDesign) {
+export function perturb<P extends Params = Params>(
+  design: PerturbationDesign,
+): OperatorFunction<TrainState<P>, Perturbed<P>> {
   if (typeof design !== 'object' || design === null || typeof design.probe !== 'function') {
     throw new TypeError(
       `perturb: design: expected a perturbation design such as centralDifference(), got ${show(design)}`,
     )
   }
-  return <S extends TrainState>(
-    source: Observable<S>,
-  ): Observable<S & { readonly probes: ProbeSet }> =>
+  return (source: Observable<TrainState<P>>): Observable<Perturbed<P>> =>
     source.pipe(
       map((s) => {
         const r = design.probe(s, treeSize(s.params))
-        const next = { ...s, probes: r.probes } as S & { probes: ProbeSet }
+        const next: Perturbed<P> = { ...s, probes: r.probes }
         if (r.rng !== undefined) (next as { rng: unknown }).rng = r.rng
         if (r.opt !== undefined) (next as { opt: unknown }).opt = r.opt
         return Object.freeze(next)

@@ -62,7 +62,7 @@ describe('gradientDescent reproduces the book (ch. 4, gradient_method.py) bit fo
   it('works on plain arrays too, and never mutates init', async () => {
     const init = [-3, 4]
     const s = await lastValueFrom(
-      gradientDescent((x: readonly number[]) => x[0] ** 2 + x[1] ** 2, init, { lr: 0.1 }),
+      gradientDescent((x: number[]) => x[0] ** 2 + x[1] ** 2, init, { lr: 0.1 }),
     )
     expect(s.params).toEqual([-6.111107928998789e-10, 8.148143905314271e-10])
     expect(init).toEqual([-3, 4])

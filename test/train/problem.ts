@@ -15,6 +15,6 @@ export function counted() {
 
 /** One book step: central differences, x −= lr·g. Five objective calls (base + 2·2 probes). */
 export const bookStep = (f: (x: Tensor) => number, lr = 0.1) =>
-  pipe(perturb(centralDifference()), loss(f), gradient(), update(lr))
+  pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), update(lr))
 
 export const start = () => tensor([-3, 4])

@@ -80,9 +80,11 @@ describe('train', () => {
     it('unsubscribing inside next at step 3: no call after it', () => {
       const { calls, f } = counted()
       const sub: Subscriber<TrainState<Tensor>> = new Subscriber({
-        next: (s) => {
+        next: (s: TrainState<Tensor>) => {
           if (s.step === 3) sub.unsubscribe()
         },
+        error: () => undefined,
+        complete: () => undefined,
       })
       train({ params: start(), step: bookStep(f) }).subscribe(sub)
       expect(calls.n).toBe(3 * 5)
@@ -105,7 +107,7 @@ describe('train', () => {
 
   it('1e5 synchronous steps: no stack overflow, heap growth under 2 MB without history', () => {
     const step = pipe(
-      gradient((x: readonly number[]) => ({
+      gradient((x: number[]) => ({
         loss: x[0] ** 2 + x[1] ** 2,
         grad: [2 * x[0], 2 * x[1]],
       })),
@@ -181,9 +183,7 @@ describe('train', () => {
             data: batches(seed),
             step: pipe(
               perturb(spsa()),
-              loss((p: readonly number[], b: number[]) =>
-                b.reduce((s, y) => s + (p[0] - y) ** 2, 0),
-              ),
+              loss((p: number[], b: number[]) => b.reduce((s, y) => s + (p[0] - y) ** 2, 0)),
               gradient(),
               update(0.05),
             ),
@@ -228,7 +228,7 @@ describe('train', () => {
         train({
           params: [1],
           step: pipe(
-            gradient((x: readonly number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })),
+            gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })),
             update(10),
           ),
         }).pipe(stopOnNonFinite(), maxSteps(10_000)),
@@ -277,7 +277,7 @@ describe('train', () => {
 
   describe('data', () => {
     const fitMean = pipe(
-      gradient((p: readonly number[], b: number) => ({
+      gradient((p: number[], b: number) => ({
         loss: (p[0] - b) ** 2,
         grad: [2 * (p[0] - b)],
       })),
@@ -285,7 +285,7 @@ describe('train', () => {
     )
     it('one batch per step from an iterable; completes when it ends', () => {
       // x ← x − 0.5·2(x − b) = b: each step jumps to its batch
-      const states: TrainState<readonly number[]>[] = []
+      const states: TrainState<number[]>[] = []
       train({ params: [0], data: [3, 1, 4], step: fitMean }).subscribe((s) => states.push(s))
       expect(states.map((s) => s.params[0])).toEqual([0, 3, 1, 4])
       expect(states.map((s) => s.loss)).toEqual([NaN, 9, 4, 9])
@@ -324,8 +324,8 @@ describe('train', () => {
     })
 
     it('an asynchronous step resumes the loop when it delivers', async () => {
-      const delayed = (source: Observable<TrainState<readonly number[]>>) =>
-        new Observable<TrainState<readonly number[]>>((s) =>
+      const delayed = (source: Observable<TrainState<number[]>>) =>
+        new Observable<TrainState<number[]>>((s) =>
           source.subscribe({
             next: (v) => setTimeout(() => s.next(v), 0),
             error: (e) => s.error(e),
