@@ -1,4 +1,4 @@
-import { map, type Observable } from 'rxjs'
+import { Subject, finalize, map, tap, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
 import { expectInteger } from '../errors.js'
 import { serveStates, type StateServer } from '../remote/serveStates.js'
 import type { TrainState } from '../state/types.js'
@@ -11,7 +11,10 @@ export interface ServeRunOptions {
   readonly host?: string
   /** names the run in every frame */
   readonly run?: string
-  /** milliseconds to keep serving after the run ends (default 0) */
+  /**
+   * milliseconds to keep serving after the run ends, so that a client caught reconnecting
+   * still gets the last states and the end (default 1000)
+   */
   readonly linger?: number
   /** include parameters in the frames (default false) */
   readonly params?: boolean
@@ -21,7 +24,7 @@ export interface ServeRunOptions {
  * The CLI's `--serve PORT`: publishes a run's states as Server-Sent Events (wire format v1) on
  * `http://HOST:PORT/events` while it trains, so the playground's Live page or
  * `fromServerSentStates` can plot it from another process. The run is subscribed at once;
- * the server closes by itself when the run ends (after `linger` ms).
+ * the server closes by itself `linger` ms after the run ends.
  *
  * @example
  * ```ts
@@ -51,9 +54,44 @@ export function serveRun(
     {
       port: options.port,
       host: options.host ?? '127.0.0.1',
-      linger: options.linger ?? 0,
+      linger: options.linger ?? 1000,
     },
   )
+}
+
+/**
+ * `--serve` for a command that already subscribes to its run (to report progress): returns an
+ * operator to put on that run, which publishes every state it sees, and the server. The run is
+ * not subscribed a second time; when it completes, errors or is unsubscribed, clients get the
+ * end of the stream and the server closes (after `linger` ms).
+ *
+ * @example
+ * ```ts
+ * const serving = serveAlongside({ port: 8080 })
+ * void serving.server.then((s) => console.error(`serving ${s.url}`))
+ * run$.pipe(serving.operator).subscribe(report)
+ * ```
+ * @throws {RangeError} `serveRun: port: expected an integer in [0, 65535], got -1`
+ */
+export function serveAlongside<S extends TrainState>(
+  options: ServeRunOptions,
+): { readonly operator: MonoTypeOperatorFunction<S>; readonly server: Promise<StateServer> } {
+  const states = new Subject<TrainState>()
+  const server = serveRun(states, options)
+  let ended = false
+  const end = () => {
+    if (!ended) ((ended = true), states.complete())
+  }
+  const operator: MonoTypeOperatorFunction<S> = (source) =>
+    source.pipe(
+      tap({
+        next: (s) => states.next(s),
+        error: (e: unknown) => ((ended = true), states.error(e)),
+        complete: end,
+      }),
+      finalize(end),
+    )
+  return { operator, server }
 }
 
 /**

@@ -2,6 +2,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { lossCurveSvg } from './lossCurveSvg.js'
 import { OPTIMIZERS } from './optimizers.js'
 import { reporter, type CliIO, type ReportMode } from './report.js'
+import { parseServePort, serveAlongside } from './serve.js'
+import type { TwoLayerParams } from '../nn/twoLayerNet.js'
 import type { TrainState } from '../state/types.js'
 import {
   BOOK_DEFAULTS,
@@ -29,6 +31,9 @@ export interface TrainMnistFlags {
   out: string
   logEvery?: number
   progress: boolean
+  /** `--serve PORT`: publish the states as Server-Sent Events (src/cli/serve.ts) */
+  serve?: number
+  host: string
 }
 
 /** What a finished run reports (also the value `runTrainMnist` resolves to). */
@@ -160,6 +165,19 @@ export function registerTrainMnist(
       ).argParser(positiveInt('--log-every')),
     )
     .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .addOption(
+      new Option(
+        '--serve <port>',
+        'publish the states as Server-Sent Events on http://HOST:PORT/events',
+      ).argParser((v) => {
+        try {
+          return parseServePort(v)
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message)
+        }
+      }),
+    )
+    .addOption(new Option('--host <host>', 'interface --serve listens on').default('127.0.0.1'))
     .action(async (flags: TrainMnistFlags) => {
       done(await runTrainMnist(flags, io))
     })
@@ -202,8 +220,20 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
   })
   let last: TrainState | null = null
   let prevMetrics: TrainState['metrics'] | null = null
+  const serving =
+    flags.serve !== undefined
+      ? serveAlongside<TrainState<TwoLayerParams>>({
+          port: flags.serve,
+          host: flags.host,
+          run: 'mnist',
+        })
+      : null
+  serving?.server.then(
+    (server) => say(`serving ${server.url}`),
+    (e: Error) => say(`--serve: ${e.message}`),
+  )
   return new Promise((resolve, reject) => {
-    t.run$.subscribe({
+    ;(serving ? t.run$.pipe(serving.operator) : t.run$).subscribe({
       next: (s) => {
         if (s.step >= 1 && s.step <= t.iters) losses[s.step - 1] = s.loss
         const evaluated = s.metrics !== prevMetrics && s.metrics.testAcc !== undefined

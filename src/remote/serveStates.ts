@@ -34,7 +34,8 @@ export interface StateServer {
  * gets every kept frame after that step and then the live ones, so it neither misses nor
  * repeats a step. The run is subscribed at once (clients watch it, they do not drive it).
  * CORS is open (`Access-Control-Allow-Origin: *`) so a page on another port can plot it; it
- * listens on loopback unless told otherwise. Node only (node:http).
+ * listens on loopback unless told otherwise. Node only (node:http). The run is subscribed at
+ * once, before the server listens: a cold run starts, a hot one is not missed.
  *
  * @example
  * ```ts
@@ -104,15 +105,6 @@ export async function serveStates(
   // a half-dead client must not keep the process alive once the run is over
   server.keepAliveTimeout = 1000
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const actual = (server.address() as AddressInfo).port
-
   let resolveClosed!: () => void
   const closed = new Promise<void>((r) => (resolveClosed = r))
   let closing: Promise<void> | null = null
@@ -128,13 +120,14 @@ export async function serveStates(
     }
     return closing
   }
+  let listening = false
   const finish = (how: 'complete' | 'error', message = '') => {
     ended = how
     errorText = message
     const end = endEvent()
     for (const c of clients) c.end(end)
     clients.clear()
-    setTimeout(() => void close(), linger)
+    if (listening) setTimeout(() => void close(), linger)
   }
 
   run = frames$.subscribe({
@@ -147,6 +140,23 @@ export async function serveStates(
     error: (e: unknown) => finish('error', e instanceof Error ? e.message : String(e)),
     complete: () => finish('complete'),
   })
+
+  // the run is subscribed before the server listens, so no state is missed while it starts
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (e) {
+    run.unsubscribe()
+    throw e
+  }
+  listening = true
+  if (ended) setTimeout(() => void close(), linger)
+  const actual = (server.address() as AddressInfo).port
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}/events`,

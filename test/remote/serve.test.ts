@@ -17,12 +17,17 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const children: ChildProcess[] = []
 afterEach(() => children.forEach((c) => c.exitCode === null && c.kill()))
 
-/** Starts a publisher process and resolves with its URL once it listens. */
-async function startPublisher(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/remote/fixtures/publisher.ts', ...args],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+/** Starts a publisher process and resolves with its URL once it prints `serving <url>`. */
+async function startPublisher(
+  args: string[],
+  command = ['--import', 'tsx', 'test/remote/fixtures/publisher.ts'],
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...command, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stderr!.on('data', (d: Buffer) =>
+    (child.stdout as unknown as { emit: (e: string, d: Buffer) => void }).emit('data', d),
   )
   children.push(child)
   let out = ''
@@ -86,9 +91,54 @@ const portIsClosed = (port: number) =>
   })
 
 describe('--serve: states over Server-Sent Events', () => {
-  it('a client receives ordered states from another process, survives a reconnect without duplicates or gaps, and the server stops cleanly', async () => {
-    // NOTE: the publisher is a child process running the CLI's --serve module (src/cli/serve.ts)
-    // on a paced 2-D run; see the report for the state of `gradstream train mnist --serve`.
+  it('gradstream train mnist --serve: a client gets ordered states from the real CLI across a dropped connection, and the server stops with the run', async () => {
+    const iters = 60
+    const { child, url } = await startPublisher(
+      [
+        'train',
+        'mnist',
+        '--serve',
+        '0',
+        '--iters',
+        String(iters),
+        '--batch',
+        '50',
+        '--train-size',
+        '2000',
+        '--test-size',
+        '200',
+        '--eval-every',
+        '20',
+        '--no-progress',
+        '--out',
+        'examples/out/serve-test-loss.svg',
+      ],
+      ['bin/gradstream.js'],
+    )
+    const target = new URL(url)
+    expect(target.hostname).toBe('127.0.0.1') // loopback by default
+    const proxy = await cuttingProxy(target, 4_000) // ≈ 10 frames, then the line drops
+    const frames = await lastValueFrom(
+      fromServerSentStates(proxy.url, { retryMs: 50 }).pipe(toArray()),
+    )
+    const [code] = await once(child, 'exit')
+    await proxy.close()
+
+    expect(proxy.connections()).toBeGreaterThanOrEqual(2)
+    expect(frames.map((f) => f.step)).toEqual(Array.from({ length: iters + 1 }, (_, i) => i))
+    expect(frames.every((f) => f.run === 'mnist')).toBe(true)
+    expect(frames.slice(1).every((f) => Number.isFinite(f.loss) && f.lr === 0.1)).toBe(true)
+    // accuracy measured at steps 0, 20, 40 and the last
+    expect(frames.filter((f) => f.metrics.testAcc !== undefined).map((f) => f.step)).toEqual(
+      expect.arrayContaining([0, 20, 40, 60]),
+    )
+    expect(code).toBe(0)
+    expect(await portIsClosed(Number(target.port))).toBe(true)
+  }, 60_000)
+
+  it('serveRun: a client receives ordered states from another process, survives a reconnect without duplicates or gaps, and the server stops cleanly', async () => {
+    // a child process running the --serve module (src/cli/serve.ts) on a paced 2-D run whose
+    // losses the formula below predicts
     const steps = 200
     const { child, url } = await startPublisher(['--steps', String(steps), '--every', '4'])
     const target = new URL(url)
