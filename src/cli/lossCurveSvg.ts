@@ -12,7 +12,7 @@ const fmt = (v: number) =>
   Math.abs(v) >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2)
 
 /**
- * A self-contained SVG line chart of a loss curve (step on x, loss on y, like the book's
+ * A self-contained SVG line chart of a loss curve (iteration 1…n on x, loss on y, like the book's
  * figure 4-11), with axes, a few ticks and the title. Long runs are drawn as the means of
  * equal runs of steps, at most `points` of them; non-finite losses are skipped.
  *
@@ -32,7 +32,7 @@ export function lossCurveSvg(losses: ArrayLike<number>, options: LossCurveOption
     let c = 0
     for (let i = start; i < Math.min(n, start + per); i++)
       if (Number.isFinite(losses[i])) ((s += losses[i]), c++)
-    if (c > 0) (xs.push(start + (Math.min(n, start + per) - start - 1) / 2), ys.push(s / c))
+    if (c > 0) (xs.push(start + (Math.min(n, start + per) - start + 1) / 2), ys.push(s / c))
   }
   const left = 60
   const right = 20
@@ -42,7 +42,7 @@ export function lossCurveSvg(losses: ArrayLike<number>, options: LossCurveOption
   const h = height - top - bottom
   const yMax = ys.length ? Math.max(...ys) : 1
   const yMin = Math.min(0, ...ys)
-  const xMax = Math.max(1, n - 1)
+  const xMax = Math.max(1, n)
   const X = (x: number) => left + (x / xMax) * w
   const Y = (y: number) => top + h - ((y - yMin) / (yMax - yMin || 1)) * h
   const path = xs.map((x, i) => `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(' ')
