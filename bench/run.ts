@@ -300,7 +300,7 @@ for (const w of workloads) {
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.units < w.units ? '~' : ''}${fmt(r.med)} | ${fmt(r.min)} | ${r.n} | ${r.units} | ${
+        `| ${r.name} | ${r.units < w.units ? '~' : ''}${fmt(r.med)} | ${fmt(r.min)} | ${r.n} | ${Number.isInteger(r.units) ? r.units : r.units.toPrecision(3)} | ${
           base ? `${(r.med / base.med).toFixed(r.med / base.med >= 10 ? 0 : 2)}×` : '–'
         } | ${r.extras} |`,
     ),
@@ -308,6 +308,26 @@ for (const w of workloads) {
   ].join('\n')
   console.log(`\n${table}`)
   sections.push(`### ${w.title}\n\n${table}\n`)
+}
+
+// ---- self-contained bench scripts of other parts (no `run` export): run once, output kept --
+if (!only || only.includes('extra')) {
+  for (const f of extraBench) {
+    const text = readFileSync(join(here, f), 'utf8')
+    if (/export (async )?function run\b/.test(text)) continue
+    console.log(`\n${f}`)
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, f)], {
+      cwd: root,
+      encoding: 'utf8',
+      env: numpyEnv,
+    })
+    const out = (r.stdout ?? '')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('appended to'))
+      .join('\n')
+    console.log(out || `failed (exit ${r.status})`)
+    sections.push(`### ${f} (\`npx tsx bench/${f}\`)\n\n\`\`\`\n${out || `failed (exit ${r.status})`}\n\`\`\`\n`)
+  }
 }
 
 // ---- the machine ------------------------------------------------------------------------
