@@ -86,6 +86,7 @@ export function checkFiniteTree(fn: string, field: string, p: unknown): asserts 
  * one store. The caller's tree is never touched; `f` sees exactly one coordinate moved at a time.
  */
 export interface Scratch<P extends Params> {
+  /** The tree `f` is called with (replaced, not mutated, when `p` is a bare number). */
   readonly tree: P
   /** The current values, in flattening order. */
   readonly values: Float64Array
@@ -98,11 +99,8 @@ interface NumberSlot {
   readonly key: string | number
 }
 
-export function makeScratch<P extends Params>(p: P): Scratch<P> {
-  let size = 0
-  visitLeaves(p, (leaf) => {
-    size += typeof leaf === 'number' ? 1 : leaf.length
-  })
+export function makeScratch<P extends Params>(fn: string, field: string, p: P): Scratch<P> {
+  const size = countScalars(fn, field, p)
   const values = new Float64Array(size)
   // numberSlots[i] is where coordinate i lives when it is a bare number leaf
   let numberSlots = null as (NumberSlot | undefined)[] | null
@@ -140,31 +138,52 @@ export function makeScratch<P extends Params>(p: P): Scratch<P> {
     return rec
   }
   const root = build(p, null, '')
-  const box = { tree: root as P }
+  for (let i = 0; i < size; i++) {
+    // the slow walk only runs to name the offending scalar
+    if (!Number.isFinite(values[i])) checkFiniteTree(fn, field, p)
+  }
   const slots = numberSlots as (NumberSlot | undefined)[] | null
   const rootIsNumber = typeof p === 'number'
-  return {
-    get tree() {
-      return box.tree
-    },
+  const scratch = {
+    tree: root as P,
     values,
     size,
-    set(i, v) {
+    set(i: number, v: number) {
       values[i] = v
-      if (rootIsNumber) box.tree = v as P
+      if (rootIsNumber) scratch.tree = v as P
       else if (slots !== null) {
         const s = slots[i]
         if (s !== undefined) s.obj[s.key] = v
       }
     },
   }
+  return scratch
 }
 
-function visitLeaves(p: Params, f: (leaf: number | Float64Array) => void): void {
-  if (typeof p === 'number') f(p)
-  else if (isTensor(p)) f(p.data)
-  else if (Array.isArray(p)) p.forEach((q) => visitLeaves(q, f))
-  else for (const k of Object.keys(p)) visitLeaves((p as Record<string, Params>)[k], f)
+/**
+ * The number of scalars in `p`, checking on the way that it is a parameter tree (plain records,
+ * arrays, tensors, numbers); on anything else `assertParams` throws, naming the path.
+ */
+function countScalars(fn: string, field: string, p: unknown): number {
+  let n = 0
+  const go = (q: unknown): boolean => {
+    if (typeof q === 'number') {
+      n++
+      return true
+    }
+    if (isTensor(q)) {
+      n += q.data.length
+      return true
+    }
+    if (Array.isArray(q)) return q.every(go)
+    if (typeof q !== 'object' || q === null) return false
+    const proto = Object.getPrototypeOf(q)
+    if (proto !== Object.prototype && proto !== null) return false
+    for (const key of Object.keys(q)) if (!go((q as Record<string, unknown>)[key])) return false
+    return true
+  }
+  if (!go(p)) assertParams(fn, field, p)
+  return n
 }
 
 /**

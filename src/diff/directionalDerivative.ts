@@ -33,10 +33,9 @@ export function directionalDerivative<P extends Params>(
   const fn = 'directionalDerivative'
   checkFunction(fn, f)
   const { h, method } = diffOptions(fn, opts)
-  checkFiniteTree(fn, 'p', p)
+  const scratch = makeScratch(fn, 'p', p)
   checkFiniteTree(fn, 'v', v)
   zipTree(p, v, () => 0, fn) // same structure, or a ShapeError naming where
-  const scratch = makeScratch(p)
   const base = scratch.values.slice()
   const dir = flatten(v)
   const evalAlong = (s: number, where: string): number => {

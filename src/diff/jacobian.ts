@@ -2,7 +2,6 @@ import { ShapeError, show } from '../errors.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { assertParams, flatten, type Params } from '../tree/tree.js'
 import {
-  checkFiniteTree,
   checkFunction,
   coordinateAt,
   diffOptions,
@@ -30,8 +29,7 @@ export function jacobian<P extends Params>(f: (p: P) => Params, p: P, opts?: Dif
   const fn = 'jacobian'
   checkFunction(fn, f)
   const { h, method } = diffOptions(fn, opts)
-  checkFiniteTree(fn, 'p', p)
-  const scratch = makeScratch(p)
+  const scratch = makeScratch(fn, 'p', p)
   const n = scratch.size
   let m = -1
   let firstWhere = ''

@@ -1,11 +1,5 @@
 import type { Params } from '../tree/tree.js'
-import {
-  checkFiniteTree,
-  checkFunction,
-  diffOptions,
-  type DiffOptions,
-  makeScratch,
-} from './diffInternals.js'
+import { checkFunction, diffOptions, type DiffOptions, makeScratch } from './diffInternals.js'
 import { gradientInto } from './diffInternals.js'
 import { unflatten } from '../tree/tree.js'
 
@@ -43,8 +37,7 @@ export function numericalGradient<P extends Params>(
   const fn = 'numericalGradient'
   checkFunction(fn, f)
   const { h, method } = diffOptions(fn, opts)
-  checkFiniteTree(fn, 'p', p)
-  const scratch = makeScratch(p)
+  const scratch = makeScratch(fn, 'p', p)
   const grad = new Float64Array(scratch.size)
   gradientInto(fn, f, p, scratch, h, method, grad)
   return unflatten(p, grad)

@@ -1,7 +1,6 @@
 import { show } from '../errors.js'
 import { type Params, type TreePath, visit } from '../tree/tree.js'
 import {
-  checkFiniteTree,
   checkFunction,
   coordinateName,
   diffOptions,
@@ -36,8 +35,7 @@ export function partialDerivative<P extends Params>(
   const fn = 'partialDerivative'
   checkFunction(fn, f)
   const { h, method } = diffOptions(fn, opts)
-  checkFiniteTree(fn, 'p', p)
-  const scratch = makeScratch(p)
+  const scratch = makeScratch(fn, 'p', p)
   let i = -1
   if (typeof coordinate === 'number') {
     if (!Number.isInteger(coordinate) || coordinate < 0 || coordinate >= scratch.size) {
