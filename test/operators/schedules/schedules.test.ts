@@ -227,7 +227,11 @@ describe('schedules', () => {
 })
 
 describe('reduceLrOnPlateau', () => {
-  const wg = (step: number, baseLoss: number, opt: object = {}): WithGradient<number[]> =>
+  const wg = (
+    step: number,
+    baseLoss: number,
+    opt: WithGradient['opt'] = {},
+  ): WithGradient<number[]> =>
     Object.freeze({
       step,
       params: [0],
@@ -248,7 +252,7 @@ describe('reduceLrOnPlateau', () => {
     const op = reduceLrOnPlateau({ factor: 0.5, patience: 2, minDelta: 0 })
     // feed states one at a time, carrying opt forward as a step pipeline would
     const losses = [3, 2, 2, 2, 2, 2, 1]
-    let opt: object = {}
+    let opt: WithGradient['opt'] = {}
     const scales: number[] = []
     for (let i = 0; i < losses.length; i++) {
       const [out] = await lastValueFrom(of(wg(i, losses[i], opt)).pipe(op, toArray()))
