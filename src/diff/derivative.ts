@@ -46,7 +46,7 @@ const SAFE = 2
  * @example
  * ```ts
  * const { value, error, evaluations } = derivative(Math.exp, 1)
- * // value ≈ 2.718281828459045 (relative error ≤ 1e-13), error ≈ 1e-13, evaluations ≈ 16
+ * // value 2.718281828459052 (true relative error 3e-15), error 1.7e-13 (a bound), evaluations 22
  * derivative(Math.log, 0.5).value // ≈ 2: the first step stays inside x > 0
  * ```
  * @param f a smooth function of one number

@@ -16,8 +16,8 @@ import {
  *
  * @example
  * ```ts
- * // F(x, y) = (x·y, x + y) at (2, 3): [[3, 2], [1, 1]]
- * jacobian((p) => [p[0] * p[1], p[0] + p[1]], [2, 3])
+ * // F(x, y) = (x·y, x + y) at (2, 3)
+ * toArray(jacobian((p) => [p[0] * p[1], p[0] + p[1]], [2, 3])) // ≈ [[3, 2], [1, 1]]
  * ```
  * @param f returns a parameter tree (a number, a tensor, arrays / records of them) of the same
  *   size at every point, with no NaN

@@ -84,9 +84,11 @@ export interface TwoLayerNet {
  *
  * @example
  * ```ts
- * const net = twoLayerNet({ inputSize: 784, hiddenSize: 100, outputSize: 10, seed: 1 })
- * net.params.W1.shape // [784, 100]
- * const loss = net.loss(net.params, xBatch, tBatch) // ≈ 2.30 (= ln 10) at the start
+ * const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 1 })
+ * net.params.W1.shape // [784, 50]
+ * const x = zeros([2, 784]) // a batch of two (blank) images
+ * net.loss(net.params, x, [3, 7]) // 2.3078553569804123 ≈ ln 10: tiny weights, near-uniform outputs
+ * net.accuracy(net.params, x, [3, 7]) // 0
  * ```
  * @throws {RangeError} `twoLayerNet: hiddenSize: expected a positive integer, got 0`
  * @throws {RangeError} `twoLayerNet: weightInitStd: expected a positive finite number, got -1`
