@@ -98,6 +98,8 @@ export {
 export { decode, report } from './state/decode.js'
 export { JsonDataError, fromJson, toJson } from './state/json.js'
 export type { Json } from './state/json.js'
+export { resume } from './state/resume.js'
+export type { ResumeConfig } from './state/resume.js'
 export {
   WIRE_VERSION,
   decodeWireLine,

@@ -1,9 +1,12 @@
+import { freeze } from 'immer'
 import { Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs'
 import { expectFunction, expectInteger, show } from './errors.js'
 import { checkData, openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
+import { seedRng } from './loop/seedRng.js'
 import { TrainError } from './loop/TrainError.js'
-import { rng } from './random/rng.js'
+import { TrainStateC } from './state/codecs.js'
+import { decode } from './state/decode.js'
 import { freezeTree } from './state/freeze.js'
 import type { TrainState } from './state/types.js'
 import { assertParams, mapTree, type Params } from './tree/tree.js'
@@ -24,6 +27,12 @@ export interface TrainConfig<P extends Params, B = unknown> {
   readonly seed?: number
   /** `sync()` (default), `chunked({ … })`, `pausable(paused$, mode)` */
   readonly mode?: TrainMode
+  /**
+   * Start from this state instead of step 0 — a restored checkpoint (`restore(json)`), as
+   * `resume` does: the run emits it first, then feeds it into `step`; `params` and `seed` are
+   * not used. It is validated (`train: from.step: expected …`) and copied.
+   */
+  readonly from?: TrainState<P>
 }
 
 /**
@@ -70,8 +79,9 @@ export function train<P extends Params, B = unknown>(
   if (typeof config !== 'object' || config === null) {
     throw new TypeError(`train: config: expected an object, got ${show(config)}`)
   }
-  const { params, step, data, seed = 0, mode = { kind: 'sync' } } = config
+  const { params, step, data, seed = 0, mode = { kind: 'sync' }, from } = config
   assertParams('train', 'params', params)
+  const start = from === undefined ? undefined : startFrom(from)
   expectFunction('train', 'step', step)
   expectInteger('train', 'seed', seed, -2147483648, 4294967295)
   if (data !== undefined) checkData('train', data)
@@ -87,7 +97,7 @@ export function train<P extends Params, B = unknown>(
   const chunk = mode.kind === 'chunked' ? (mode.steps ?? 100) : Infinity
 
   return new Observable<TrainState<P>>((subscriber) => {
-    let state = initialState(params, seed)
+    let state = start ?? initialState(params, seed)
     /** a state was fed into the step and its successor has not come back yet */
     let outstanding = false
     /** inside the pump loop (so a synchronous result does not re-enter it) */
@@ -211,9 +221,15 @@ export function train<P extends Params, B = unknown>(
   })
 }
 
+/** A validated, frozen copy of a state to continue from (its `stopReason` and `batch` dropped). */
+function startFrom<P extends Params>(from: TrainState<P>): TrainState<P> {
+  const { stopReason: _stop, batch: _batch, ...rest } = decode(TrainStateC, from, 'train', 'from')
+  return freeze(rest, true) as TrainState<P>
+}
+
 /** Step 0: a frozen copy of the parameters, nothing evaluated yet, the seeded generator. */
 function initialState<P extends Params>(params: P, seed: number): TrainState<P> {
-  const r = rng(seed).state()
+  const r = seedRng(seed).state()
   Object.freeze(r.words)
   return Object.freeze({
     step: 0,

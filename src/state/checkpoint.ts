@@ -55,47 +55,52 @@ const prefix = (root: string, message: string) =>
  * ```ts
  * restore(checkpoint(state)).step === state.step // true
  * restore('{"format":"gradstream-checkpoint","version":9,"state":{}}')
- * // TypeError: restore: version: expected 1, got 9
+ * // RangeError: restore: version: expected 1, got 9
  * ```
  * @throws {TypeError} `restore: json: expected a complete JSON checkpoint, got invalid JSON (Unexpected end of JSON input)`
  */
 export function restore(json: string): TrainState {
+  return parseCheckpoint(json, 'restore')
+}
+
+/** `restore` with another function's name in its messages (`resume: state.step: …`). */
+export function parseCheckpoint(json: string, fn: string): TrainState {
   if (typeof json !== 'string') {
-    throw new TypeError(`restore: json: expected a string, got ${describe(json)}`)
+    throw new TypeError(`${fn}: json: expected a string, got ${describe(json)}`)
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(json)
   } catch (e) {
     throw new TypeError(
-      `restore: json: expected a complete JSON checkpoint, got invalid JSON (${(e as Error).message})`,
+      `${fn}: json: expected a complete JSON checkpoint, got invalid JSON (${(e as Error).message})`,
     )
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new TypeError(`restore: (root): expected a checkpoint object, got ${describe(parsed)}`)
+    throw new TypeError(`${fn}: (root): expected a checkpoint object, got ${describe(parsed)}`)
   }
   const env = parsed as Record<string, unknown>
   if (env.format !== CHECKPOINT_FORMAT) {
     throw new TypeError(
-      `restore: format: expected ${JSON.stringify(CHECKPOINT_FORMAT)}, got ${describe(env.format)}`,
+      `${fn}: format: expected ${JSON.stringify(CHECKPOINT_FORMAT)}, got ${describe(env.format)}`,
     )
   }
   if (env.version !== CHECKPOINT_VERSION) {
     const r = typeof env.version === 'number' ? RangeError : TypeError
-    throw new r(`restore: version: expected ${CHECKPOINT_VERSION}, got ${describe(env.version)}`)
+    throw new r(`${fn}: version: expected ${CHECKPOINT_VERSION}, got ${describe(env.version)}`)
   }
   const extra = Object.keys(env).filter((k) => !['format', 'version', 'state'].includes(k))
   if (extra.length > 0) {
     throw new TypeError(
-      `restore: ${extra[0]}: expected no such key (known: format, version, state), got ${describe(env[extra[0]])}`,
+      `${fn}: ${extra[0]}: expected no such key (known: format, version, state), got ${describe(env[extra[0]])}`,
     )
   }
   let data: unknown
   try {
     data = fromJson(env.state)
   } catch (e) {
-    if (e instanceof JsonDataError) throw new TypeError(`restore: ${prefix('state', e.message)}`)
+    if (e instanceof JsonDataError) throw new TypeError(`${fn}: ${prefix('state', e.message)}`)
     throw e
   }
-  return freeze(decode(TrainStateC, data, 'restore', 'state'), true)
+  return freeze(decode(TrainStateC, data, fn, 'state'), true)
 }
