@@ -1,4 +1,5 @@
-import { rng as makeRng, rngFromState, type Rng, type RngState } from '../../src/random/rng.js'
+import { seedRng } from '../../src/loop/seedRng.js'
+import { rngFromState, type Rng, type RngState } from '../../src/random/rng.js'
 import type { ProbeSet, TrainState } from '../../src/state/types.js'
 import type { ProbeResult } from './perturbationInternals.js'
 
@@ -22,7 +23,7 @@ export function drawDirections(
     seed === undefined
       ? rngFromState(state.rng)
       : own === undefined
-        ? makeRng(seed)
+        ? seedRng(seed)
         : rngFromState(own.rng)
   const directions: Float64Array[] = []
   for (let k = 0; k < samples; k++) {

@@ -47,7 +47,7 @@ export function spsa({
         seed,
         samples,
         n,
-        (r) => 2 * r.int(2) - 1,
+        (r) => (r.uniform() < 0.5 ? -1 : 1), // a high bit: xoroshiro128+'s lowest bit is weak
         (directions) => ({ kind: 'spsa', scale: c, directions, antithetic: true }),
       ),
   }
