@@ -39,7 +39,11 @@ export type TrainingFactory<C = unknown, S extends TrainState = TrainState> = (
  * import { startWith } from 'rxjs'
  * import { exposeTraining, train } from 'gradstream'
  * exposeTraining((config: { lr: number }, { lr$, paused$ }) =>
- *   train({ params, step: pipe(..., sgd(lr$.pipe(startWith(config.lr)))), mode: chunked({ steps: 10, paused$ }) }),
+ *   train({
+ *     params,
+ *     step: pipe(gradient(f), sgd(lr$.pipe(startWith(config.lr)))),
+ *     mode: pausable(paused$, chunked({ steps: 10 })), // messages are read between chunks
+ *   }),
  * )
  * // In Node: exposeTraining(factory, parentPort) in a worker_threads module.
  * ```
@@ -69,7 +73,6 @@ export function exposeTraining<C, S extends TrainState>(
   let run: Subscription | null = null
   let lr$ = new Subject<number>()
   let paused$ = new BehaviorSubject(false)
-  let lastStep: number | undefined
 
   const onMessage = (data: unknown) => {
     const m = data as ToWorker
@@ -85,16 +88,15 @@ export function exposeTraining<C, S extends TrainState>(
             paused$: paused$.asObservable(),
           })
         } catch (e) {
-          post(errorMessage(e, undefined))
+          post(errorMessage(e))
           return
         }
         run = source.subscribe({
           next: (s) => {
-            lastStep = s.step
             const { state, transfer } = packState(s)
             post({ gs: 'state', state }, transfer)
           },
-          error: (e) => post(errorMessage(e, lastStep)),
+          error: (e) => post(errorMessage(e)),
           complete: () => post({ gs: 'complete' }),
         })
         return
@@ -122,13 +124,14 @@ export function exposeTraining<C, S extends TrainState>(
   }
 }
 
-function errorMessage(e: unknown, step: number | undefined): FromWorker {
+/** The error for the page: its name, message and, for a `TrainError`, the step that failed. */
+function errorMessage(e: unknown): FromWorker {
   const err = e instanceof Error ? e : new Error(String(e))
-  const s = (err as { step?: unknown }).step
+  const step = (err as { step?: unknown }).step
   return {
     gs: 'error',
     name: err.name,
     message: err.message,
-    ...(typeof s === 'number' ? { step: s } : step !== undefined ? { step } : {}),
+    ...(typeof step === 'number' ? { step } : {}),
   }
 }

@@ -26,13 +26,20 @@ export interface WorkerRun<S extends TrainState = TrainState> extends Observable
   setLr(lr: number): void
 }
 
-/** An error the run raised inside the worker, with the step of the last good state. */
-export class WorkerRunError extends Error {
+/**
+ * An error the run raised inside the worker (or the worker's own crash), with the step that
+ * failed and the last state this thread received, so nothing already received is invalidated.
+ */
+export class WorkerRunError<S extends TrainState = TrainState> extends Error {
   override name = 'WorkerRunError'
   constructor(
     message: string,
+    /** the step being computed when it failed (the remote error's, else the last state's + 1) */
     readonly step: number | undefined,
+    /** the error's name inside the worker (`TrainError`, `RangeError`, …) */
     readonly remoteName: string,
+    /** the last state received on this thread, if any */
+    readonly lastState?: S,
   ) {
     super(message)
   }
@@ -43,8 +50,8 @@ export class WorkerRunError extends Error {
  * subscription spawns its own worker with `spawn()`, sends it `config`, and emits every state
  * the worker's `exposeTraining` posts (tensors arrive in transferred buffers, deeply frozen
  * again). Commands (`pause`, `resume`, `stop`, `setLr`) go to every live subscription's worker.
- * Completes when the run completes or is stopped; errors with a `WorkerRunError` (carrying the
- * step) when the run errors or the worker crashes. Unsubscribing terminates the worker, so no
+ * Completes when the run completes or is stopped; errors with a `WorkerRunError` (the failing
+ * step, the last state received) when the run errors or the worker crashes. Unsubscribing terminates the worker, so no
  * computation outlives the subscription.
  *
  * @example
@@ -77,7 +84,8 @@ export function trainInWorker<S extends TrainState = TrainState>(
     const worker = spawn()
     live.add(worker)
     let done = false
-    let lastStep: number | undefined
+    let last: S | undefined
+    const failedStep = (remote?: number) => remote ?? (last ? last.step + 1 : undefined)
     const finish = () => {
       done = true
       unlisten()
@@ -90,21 +98,20 @@ export function trainInWorker<S extends TrainState = TrainState>(
         const m = data as FromWorker
         if (done) return
         if (m?.gs === 'state') {
-          const s = unpackState<S>(m.state)
-          lastStep = s.step
-          subscriber.next(s)
+          last = unpackState<S>(m.state)
+          subscriber.next(last)
         } else if (m?.gs === 'complete') {
           finish()
           subscriber.complete()
         } else if (m?.gs === 'error') {
           finish()
-          subscriber.error(new WorkerRunError(m.message, m.step ?? lastStep, m.name))
+          subscriber.error(new WorkerRunError(m.message, failedStep(m.step), m.name, last))
         }
       },
       (error) => {
         if (done) return
         finish()
-        subscriber.error(new WorkerRunError(error.message, lastStep, error.name))
+        subscriber.error(new WorkerRunError(error.message, failedStep(), error.name, last))
       },
       (code) => {
         if (done) return
@@ -112,8 +119,9 @@ export function trainInWorker<S extends TrainState = TrainState>(
         subscriber.error(
           new WorkerRunError(
             `trainInWorker: the worker exited with code ${code}`,
-            lastStep,
+            failedStep(),
             'Exit',
+            last,
           ),
         )
       },

@@ -102,7 +102,7 @@ describe('trainInWorker (worker_threads)', () => {
     expect(workers.every((w) => w.threadId === -1)).toBe(true)
   })
 
-  it('runs complete by themselves; errors carry the step of the last good state', async () => {
+  it('runs complete by themselves; errors carry the failing step and the last good state', async () => {
     const ok = await lastValueFrom(
       trainInWorker<S>(spawner().spawn, { x0: [1], lr: 0.1, steps: 4 }).pipe(toArray()),
     )
@@ -111,13 +111,19 @@ describe('trainInWorker (worker_threads)', () => {
     const failed = lastValueFrom(
       trainInWorker<S>(spawner().spawn, { x0: [1], lr: 0.1, steps: 10, throwAt: 3 }),
     )
-    await expect(failed).rejects.toThrow(
-      new WorkerRunError('objective failed at step 3', 2, 'RangeError'),
+    // the objective is evaluated once per step: its 3rd call computes step 3 (from state 2)
+    const e = await failed.then(
+      () => null,
+      (err: unknown) => err,
     )
-    await failed.catch((e: WorkerRunError) => {
-      expect(e.step).toBe(2)
-      expect(e.remoteName).toBe('RangeError')
-    })
+    expect(e).toBeInstanceOf(WorkerRunError)
+    expect((e as Error).message).toBe('train: step 3: objective failed at evaluation 3')
+    const w = e as WorkerRunError<S>
+    expect(w.step).toBe(3)
+    expect(w.remoteName).toBe('TrainError')
+    expect(w.lastState?.step).toBe(2) // the last good state, as received here
+    const x1 = 1 - 0.1 * 2 * 1 // x ← x − lr·2x, twice
+    expect(Array.from(w.lastState!.params.x.data)).toEqual([x1 - 0.1 * 2 * x1])
   })
 
   it('validates its arguments', () => {
