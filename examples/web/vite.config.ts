@@ -68,7 +68,7 @@ function mnistSubset(): Plugin {
 
 // gradstream's entry also exports Node-only helpers (loadMnist reads files); the page never calls
 // them, so Vite's notice that it stubbed node:fs & co. for the browser is expected: keep it quiet.
-const logger = createLogger('warn')
+const logger = createLogger('info')
 const warn = logger.warn.bind(logger)
 logger.warn = (msg, options) => {
   if (/Module "node:\w+" has been externalized for browser compatibility/.test(msg)) return
@@ -91,5 +91,4 @@ export default defineConfig({
   build: { outDir: here('dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
   preview: { host: '127.0.0.1', port: 5173 },
   server: { host: '127.0.0.1' },
-  logLevel: 'warn',
 })
