@@ -65,6 +65,14 @@ describe('numericalGradient', () => {
     })
   })
 
+  it('works on a frozen tree (as the training loop holds its parameters)', () => {
+    const p = Object.freeze({ W: tensor([[1, 2]]), b: Object.freeze([3]) })
+    const g = numericalGradient((q: typeof p) => q.W.data[0] * q.b[0], p)
+    // d/dW00 = b = 3, d/db = W00 = 1; exact on this bilinear f up to rounding ε·3/1e-4 ≈ 7e-12
+    expect(Math.abs(g.W.data[0] - 3)).toBeLessThan(1e-11)
+    expect(Math.abs(g.b[0] - 1)).toBeLessThan(1e-11)
+  })
+
   it('forward differences evaluate f(p) once, then once per coordinate', () => {
     let calls = 0
     const g = numericalGradient((x: readonly number[]) => (calls++, f2(x)), [3, 4], {

@@ -82,6 +82,12 @@ describe('crossEntropyError', () => {
     expect(() => crossEntropyError(yGood, 1.5)).toThrow(
       new RangeError('crossEntropyError: t: expected an integer label in [0, 9], got 1.5'),
     )
+    expect(() => crossEntropyError([[0.5, 0.5], [1]], [0, 1])).toThrow(
+      new ShapeError('crossEntropyError: y: ragged nested array: at [1] expected length 2, got 1'),
+    )
+    expect(() => crossEntropyError([0.5, 0.5], ['a'] as never)).toThrow(
+      new TypeError('crossEntropyError: t: at [0]: expected a number, got "a"'),
+    )
     expect(() => crossEntropyError(tensor([[[1]]]), 0)).toThrow(
       new ShapeError('crossEntropyError: y: expected shape [C] or [N,C], got [1,1,1]'),
     )
