@@ -33,7 +33,7 @@ export async function main(
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode
     io.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
-    return 1
+    return (e as { exitCode?: number } | null)?.exitCode ?? 1
   }
 }
 

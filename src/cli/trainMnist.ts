@@ -13,6 +13,7 @@ import { chunked } from '../loop/chunked.js'
 import { accuracy } from '../nn/accuracy.js'
 import { twoLayerNet, type TwoLayerParams } from '../nn/twoLayerNet.js'
 import type { TrainState } from '../state/types.js'
+import { resume } from '../state/resume.js'
 import { train } from '../train.js'
 import { OPTIMIZERS } from './optimizers.js'
 
@@ -78,7 +79,12 @@ export interface MnistTraining {
  */
 export function mnistTraining(
   opts: TrainMnistOptions,
-  extra: { checkpoint?: (json: string) => void; data?: Mnist } = {},
+  extra: {
+    checkpoint?: (json: string) => void
+    data?: Mnist
+    /** continue this run (`--resume`): a restored checkpoint of the same configuration */
+    from?: TrainState<TwoLayerParams>
+  } = {},
 ): MnistTraining {
   const make = OPTIMIZERS[opts.optimizer]
   if (make === undefined) {
@@ -124,14 +130,14 @@ export function mnistTraining(
     gradient((p: TwoLayerParams, b: Batch) => net.lossAndGradient(p, b.x, b.t)),
     make(opts.lr),
   )
-  let run$ = train({
-    params: net.params,
-    step,
-    data: batches,
-    seed: opts.seed,
-    // chunks of 25 steps on setTimeout: Ctrl-C, timers and a --serve server stay live
-    mode: chunked({ steps: 25, scheduler: asyncScheduler }),
-  }).pipe(maxSteps(iters), evaluateEvery({ steps: evalEvery, final: true }, evaluate))
+  // chunks of 25 steps on setTimeout: Ctrl-C, timers and a --serve server stay live
+  const mode = chunked({ steps: 25, scheduler: asyncScheduler })
+  let run$ = (
+    extra.from !== undefined
+      ? // --resume: the checkpoint's state, the sampler past the batches already used
+        resume(extra.from, { step, data: batches, mode })
+      : train({ params: net.params, step, data: batches, seed: opts.seed, mode })
+  ).pipe(maxSteps(iters), evaluateEvery({ steps: evalEvery, final: true }, evaluate))
   const sink = extra.checkpoint
   if (sink) {
     run$ = run$.pipe(

@@ -1,4 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
+import {
+  InterruptedError,
+  onInterrupt,
+  readCheckpointFile,
+  resumeOption,
+  writeFileAtomic,
+} from './checkpointing.js'
 import { lossCurveSvg } from './lossCurveSvg.js'
 import { OPTIMIZERS } from './optimizers.js'
 import { reporter, type CliIO, type ReportMode } from './report.js'
@@ -28,6 +35,8 @@ export interface TrainMnistFlags {
   dataDir?: string
   json?: boolean
   checkpoint?: string
+  /** `--resume FILE`: continue a checkpointed run (src/cli/checkpointing.ts) */
+  resume?: string
   out: string
   logEvery?: number
   progress: boolean
@@ -151,8 +160,12 @@ export function registerTrainMnist(
     )
     .addOption(new Option('--json', 'one JSON line (wire format v1) per sampled state on stdout'))
     .addOption(
-      new Option('--checkpoint <file>', 'write a checkpoint every evaluation and at the end'),
+      new Option(
+        '--checkpoint <file>',
+        'write a checkpoint (atomically) every evaluation, at the end and on Ctrl-C',
+      ),
     )
+    .addOption(resumeOption())
     .addOption(
       new Option('--out <file>', 'where the loss curve SVG goes').default(
         'examples/out/mnist-loss.svg',
@@ -201,10 +214,13 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
   }
   const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
   const checkpointFile = flags.checkpoint
-  const t = mnistTraining(
-    opts,
-    checkpointFile ? { checkpoint: (json) => writeFileMkdir(checkpointFile, json) } : {},
-  )
+  const from = flags.resume !== undefined ? readCheckpointFile(flags.resume) : undefined
+  const t = mnistTraining(opts, {
+    ...(checkpointFile
+      ? { checkpoint: (json: string) => writeFileAtomic(checkpointFile, json) }
+      : {}),
+    ...(from !== undefined ? { from: from as TrainState<TwoLayerParams> } : {}),
+  })
   const say = (text: string) => (mode === 'json' ? io.stderr : io.stdout).write(`${text}\n`)
   say(
     `gradstream train mnist: TwoLayerNet 784-${opts.hidden}-10, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}, ${t.iters} iterations (${(t.iters / t.stepsPerEpoch).toFixed(2)} epochs of ${t.stepsPerEpoch}), seed ${opts.seed}, ${t.data.train.x.shape[0]} train / ${t.data.test.x.shape[0]} test images`,
@@ -233,7 +249,16 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
     (e: Error) => say(`--serve: ${e.message}`),
   )
   return new Promise((resolve, reject) => {
-    ;(serving ? t.run$.pipe(serving.operator) : t.run$).subscribe({
+    // with --checkpoint, Ctrl-C unsubscribes: checkpointEvery writes the last state, then we exit
+    const offInterrupt = checkpointFile
+      ? onInterrupt(() => {
+          sub.unsubscribe()
+          offInterrupt?.()
+          report.done()
+          reject(new InterruptedError(last?.step ?? 0, checkpointFile))
+        })
+      : null
+    const sub = (serving ? t.run$.pipe(serving.operator) : t.run$).subscribe({
       next: (s) => {
         if (s.step >= 1 && s.step <= t.iters) losses[s.step - 1] = s.loss
         const evaluated = s.metrics !== prevMetrics && s.metrics.testAcc !== undefined
@@ -242,10 +267,12 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
         report.state(s, evaluated)
       },
       error: (e) => {
+        offInterrupt?.()
         report.done()
         reject(e)
       },
       complete: () => {
+        offInterrupt?.()
         report.done()
         const totalMs = performance.now() - t0
         const s = last!
