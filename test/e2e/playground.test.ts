@@ -86,6 +86,18 @@ describe.skipIf(!available)('playground in Chromium', () => {
     // sgd with lr 0.05 on x0² + x1²: the loss at step k is 25·0.9^(2(k−1)), so from step ≥ 3
     // to ≥ 40 it has fallen below 25·0.81^39 / 25·0.81^2 ≈ 5e-4 of its first reading's value
     expect(later[0]).toBeLessThan(first[0] * 1e-2)
+    const racing = (await page.evaluate(`(async () => {
+      let n = 0
+      const t0 = performance.now()
+      await new Promise((resolve) => {
+        const tick = (now) => { n++; if (now - t0 < 1000) requestAnimationFrame(tick); else resolve() }
+        requestAnimationFrame(tick)
+      })
+      return n / ((performance.now() - t0) / 1000)
+    })()`)) as number
+    console.log(
+      `e2e: Descent race: ${racing.toFixed(1)} frames/s (6 runs, one step each per frame)`,
+    )
     await screenshot(page, 'descent-race')
   }, 60_000)
 
@@ -175,6 +187,13 @@ describe.skipIf(!available)('playground in Chromium', () => {
     const held = await valueOf(page, 'mnist-step')
     await sleep(800)
     expect(await valueOf(page, 'mnist-step')).toBe(held)
+    await page.getByTestId('mnist-resume').click()
+    await waitFor(
+      () => valueOf(page, 'mnist-step'),
+      (s) => s > held,
+      10_000,
+      'training to resume',
+    )
     await page.getByTestId('mnist-stop').click()
     await waitFor(
       () => page.getByTestId('mnist-status').textContent(),
@@ -182,6 +201,9 @@ describe.skipIf(!available)('playground in Chromium', () => {
       5_000,
       'stopped',
     )
+    const stoppedAt = await valueOf(page, 'mnist-step')
+    await sleep(500)
+    expect(await valueOf(page, 'mnist-step')).toBe(stoppedAt) // the worker is gone
   }, 150_000)
 
   it('Live: plots a run served as Server-Sent Events from another port', async () => {
