@@ -1,0 +1,73 @@
+import { lastValueFrom, of, pipe, toArray } from 'rxjs'
+import { describe, expect, it } from 'vitest'
+import { tensor, train, type Tensor, type WithGradient } from 'gradstream'
+import {
+  applyUpdates,
+  centralDifference,
+  gradient,
+  loss,
+  perturb,
+  scaleByLearningRate,
+  update,
+} from 'gradstream/operators'
+
+const wg: WithGradient<number[]> = Object.freeze({
+  step: 4,
+  params: [1, -2],
+  loss: 3,
+  grad: [0.3, -0.7],
+  updates: [0.3, -0.7],
+  baseLoss: 3,
+  lr: NaN,
+  opt: {},
+  hyper: {},
+  evaluations: 10,
+  rng: { words: [1, 2, 3, 4], spare: null },
+  history: [],
+  metrics: {},
+})
+
+describe('update(lr)', () => {
+  it('is x − lr·g bit for bit, and equals pipe(scaleByLearningRate(lr), applyUpdates())', async () => {
+    const [a] = await lastValueFrom(of(wg).pipe(update(0.1), toArray()))
+    const [b] = await lastValueFrom(
+      of(wg).pipe(scaleByLearningRate(0.1), applyUpdates(), toArray()),
+    )
+    expect(a).toEqual(b)
+    expect(a.params).toEqual([1 - 0.1 * 0.3, -2 - 0.1 * -0.7])
+    expect(a.step).toBe(5)
+    expect(a.lr).toBe(0.1)
+    expect(a.loss).toBe(3)
+    expect(a.evaluations).toBe(10)
+    expect('updates' in a || 'baseLoss' in a).toBe(false)
+  })
+
+  it('validates on build', () => {
+    expect(() => update(-0.1)).toThrow(
+      new RangeError('scaleByLearningRate: lr: expected a positive finite number, got -0.1'),
+    )
+  })
+
+  it('a mis-ordered pipe does not compile', () => {
+    const f = (x: Tensor) => x.data[0] ** 2
+    const ok = train({
+      params: tensor([1]),
+      step: pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1)),
+    })
+    const wrong = () =>
+      train({
+        params: tensor([1]),
+        // @ts-expect-error loss needs the probes perturb adds: loss before perturb is rejected
+        step: pipe(loss(f), perturb(centralDifference()), gradient(), update(0.1)),
+      })
+    const noGradient = () =>
+      train({
+        params: tensor([1]),
+        // @ts-expect-error update needs a gradient
+        step: pipe(perturb(centralDifference()), loss(f), update(0.1)),
+      })
+    expect(ok).toBeDefined()
+    expect(typeof wrong).toBe('function')
+    expect(typeof noGradient).toBe('function')
+  })
+})
