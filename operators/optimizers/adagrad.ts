@@ -10,12 +10,15 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { adagrad, gradient } from 'gradstream/operators'
+ * import { adagrad, gradient, maxSteps } from 'gradstream/operators'
  *
- * // the book's ch. 6 setting (ε = 1e-7 as in common/optimizer.py)
- * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), adagrad(1.5, 1e-7)) })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps; the book's AdaGrad ends exactly here
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), adagrad(1.5, 1e-7)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ -0.12016232231416045, 2.486389893984459e-17 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param eps ε ≥ 0, default 1e-10 (torch's; the book's is 1e-7)

@@ -11,13 +11,16 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { adam, gradient } from 'gradstream/operators'
+ * import { adam, gradient, maxSteps } from 'gradstream/operators'
  *
- * // the book's ch. 6 setting
- * const step = pipe(gradient(([x, y]) => [x / 10, 2 * y]), adam(0.3, { efficient: true, eps: 1e-7 }))
- * train({ params: [-7, 2], step })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
+ * // the book's Adam (ε beside the uncorrected √ν) ends at (0.13600685239498186, 0.31824537553721943)
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), adam(0.3, { efficient: true, eps: 1e-7 })) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ 0.13600685239498125, 0.3182453755372196 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.999), eps (1e-8), efficient (false)

@@ -14,9 +14,16 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { lion } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { lion, gradient, maxSteps } from 'gradstream/operators'
  *
- * lion(1e-4, { weightDecay: 1e-2 })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
+ * // each step moves each coordinate by 0.1·(±1 + λ·θ)
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), lion(0.1)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ -3.98337636433825, -1.0016453653754462 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.99), weightDecay λ (default 1e-3, optax's), mask

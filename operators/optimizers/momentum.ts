@@ -12,11 +12,15 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { gradient, momentum } from 'gradstream/operators'
+ * import { momentum, gradient, maxSteps } from 'gradstream/operators'
  *
- * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), momentum(0.1, 0.9)) })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps; the book's Momentum ends exactly here
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), momentum(0.1, 0.9)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ 0.896413858493733, 0.08808560171506971 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param beta β in [0, 1), default 0.9

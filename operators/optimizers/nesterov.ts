@@ -11,11 +11,15 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { gradient, nesterov } from 'gradstream/operators'
+ * import { nesterov, gradient, maxSteps } from 'gradstream/operators'
  *
- * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), nesterov(0.1)) })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), nesterov(0.1, 0.9)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ 0.6896149016966202, -0.000679905836117203 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param beta β in [0, 1), default 0.9

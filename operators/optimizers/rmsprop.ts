@@ -11,11 +11,15 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { gradient, rmsprop } from 'gradstream/operators'
+ * import { rmsprop, gradient, maxSteps } from 'gradstream/operators'
  *
- * train({ params: [-7, 2], step: pipe(gradient(([x, y]) => [x / 10, 2 * y]), rmsprop(0.01)) })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), rmsprop(0.1)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ -0.697418435961914, 1.4834509826897896e-8 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param decay ρ in [0, 1), default 0.99 (torch's α, the book's decay_rate)

@@ -8,11 +8,15 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { gradient, sgd } from 'gradstream/operators'
+ * import { sgd, gradient, maxSteps } from 'gradstream/operators'
  *
- * train({ params: [-3, 4], step: pipe(gradient(([x, y]) => [2 * x, 2 * y]), sgd(0.1)) })
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps; the book's SGD ends exactly here
+ * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
+ * train({ params: [-7, 2], step: pipe(gradient(f), sgd(0.95)) })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.params)) // [ -0.3503929957523197, 0.0847823165504322 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @throws {RangeError} `scaleByLearningRate: lr: expected a positive finite number, got -0.1`

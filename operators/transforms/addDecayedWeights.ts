@@ -10,12 +10,19 @@ import { asOperator, slotName, type TransformOperator } from './transformInterna
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { addDecayedWeights } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { addDecayedWeights, applyUpdates, gradient, maxSteps } from 'gradstream/operators'
  *
- * of(state) // params { W: 2, b: 2 }, updates { W: 1, b: 1 }
- *   .pipe(addDecayedWeights(0.1, { mask: (path) => path !== 'b' }))
- *   .subscribe((s) => console.log(s.updates)) // { W: 1.2, b: 1 }
+ * const f = () => ({ loss: 0, grad: { W: 1, b: 1 } })
+ * // u + λ·θ on W, not on b
+ * const step = pipe(
+ *   gradient(f),
+ *   addDecayedWeights(0.1, { mask: (path) => path !== 'b' }),
+ *   tap((s) => console.log(s.updates)), // { W: 1.2, b: 1 }
+ *   applyUpdates(),
+ * )
+ * train({ params: { W: 2, b: 2 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param weightDecay λ ≥ 0 (a number, schedule or Observable)
  * @param options.mask which leaves decay: a predicate on the leaf path or a tree of booleans

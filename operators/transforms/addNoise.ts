@@ -18,12 +18,19 @@ export interface AddNoiseState {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { addNoise } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { addNoise, applyUpdates, gradient, maxSteps } from 'gradstream/operators'
  *
- * of(state) // updates { w: 0 }
- *   .pipe(addNoise({ eta: 0.01, gamma: 0.55, seed: 1 }))
- *   .subscribe((s) => console.log(s.updates.w)) // 0.1·n for one standard normal n
+ * const f = () => ({ loss: 0, grad: { w: 0 } })
+ * // step 1: 0 + √0.01·n, n the first normal of rng(1)
+ * const step = pipe(
+ *   gradient(f),
+ *   addNoise({ eta: 0.01, seed: 1 }),
+ *   tap((s) => console.log(s.updates.w)), // 7.657856049603339e-7
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 0 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param options.eta η ≥ 0, default 0.01
  * @param options.gamma γ ≥ 0, default 0.55

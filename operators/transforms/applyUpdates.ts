@@ -11,11 +11,18 @@ import { freezeData } from './transformInternals.js'
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByLearningRate, applyUpdates } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByLearningRate } from 'gradstream/operators'
  *
- * of(state) // step 0, params { w: 1 }, grad = updates = { w: 2 }, baseLoss 1
- *   .pipe(scaleByLearningRate(0.5), applyUpdates())
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByLearningRate(0.5),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.step, s.params.w, s.loss)) // 1 0 1
  * ```
  * @throws {ShapeError} `applyUpdates: at w: shapes [2] and [3] differ` when updates do not fit

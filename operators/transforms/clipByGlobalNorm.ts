@@ -9,12 +9,18 @@ import { asOperator, slotName, type TransformOperator } from './transformInterna
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { clipByGlobalNorm } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, clipByGlobalNorm, gradient, maxSteps } from 'gradstream/operators'
  *
- * of(state) // updates { a: 3, b: 4 }: norm 5
- *   .pipe(clipByGlobalNorm(1))
- *   .subscribe((s) => console.log(s.updates)) // { a: 0.6, b: 0.8 }
+ * const f = () => ({ loss: 0, grad: { a: 3, b: 4 } }) // norm 5
+ * const step = pipe(
+ *   gradient(f),
+ *   clipByGlobalNorm(1),
+ *   tap((s) => console.log(s.updates)), // { a: 0.6000000000000001, b: 0.8 }
+ *   applyUpdates(),
+ * )
+ * train({ params: { a: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param maxNorm c > 0 (a number; a schedule or Observable value ≥ 0)
  * @param options.name slot name (default `clipByGlobalNorm`)

@@ -8,12 +8,18 @@ import { asOperator, slotName, type TransformOperator } from './transformInterna
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { clipByValue } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, clipByValue, gradient, maxSteps } from 'gradstream/operators'
  *
- * of(state) // updates [3, -0.5, -7]
- *   .pipe(clipByValue(1))
- *   .subscribe((s) => console.log(s.updates)) // [1, -0.5, -1]
+ * const f = (x: number[]) => ({ loss: 0, grad: x })
+ * const step = pipe(
+ *   gradient(f),
+ *   clipByValue(1),
+ *   tap((s) => console.log(s.updates)), // [ 1, -0.5, -1 ]
+ *   applyUpdates(),
+ * )
+ * train({ params: [3, -0.5, -7], step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param maxDelta δ ≥ 0 (a number, schedule or Observable)
  * @param options.name slot name (default `clipByValue`)

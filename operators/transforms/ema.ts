@@ -25,11 +25,20 @@ export interface EmaState {
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { applyUpdates, ema, scaleByLearningRate } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { ema, type EmaState, gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * const step = pipe(gradient(f), scaleByLearningRate(0.1), applyUpdates(), ema(0.99))
- * // each emitted state: s.opt.ema.average, the smoothed parameters
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // θ: 1 → 0.8 → 0.64; average: 0.8, then 0.5·0.8 + 0.5·0.64
+ * const step = pipe(
+ *   gradient(f),
+ *   sgd(0.1),
+ *   ema(0.5),
+ * )
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log((s.opt.ema as EmaState).average)) // { w: 0.72 }
  * ```
  * @param decay β in [0, 1), default 0.999 (a number, schedule or Observable)
  * @param options.name slot name (default `ema`)

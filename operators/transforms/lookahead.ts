@@ -31,10 +31,20 @@ export interface LookaheadState {
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { adam, applyUpdates, lookahead } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, lookahead, maxSteps, sgd } from 'gradstream/operators'
  *
- * const step = pipe(gradient(f), lookahead(adam(1e-3), { k: 5, alpha: 0.5 }), applyUpdates())
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // fast: 1 → 0.8 → 0.64; then the slow weights: 1 + 0.5·(0.64 − 1)
+ * const step = pipe(
+ *   gradient(f),
+ *   lookahead(sgd(0.1), { k: 2, alpha: 0.5 }),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log(s.params.w)) // 0.8200000000000001
  * ```
  * @param inner the fast optimizer (its transforms; its applyUpdates is not used)
  * @param options.k sync period, a positive integer, default 5

@@ -17,12 +17,19 @@ import {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { masked, addDecayedWeights, scaleByAdam } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, masked, maxSteps, scaleByAdam } from 'gradstream/operators'
  *
- * const notBiases = (path: string) => !path.startsWith('b')
- * of(state).pipe(masked(scaleByAdam(), notBiases)) // W1, W2 scaled by Adam; b1, b2 as they were
- * of(state).pipe(masked(addDecayedWeights(1e-4), { W1: true, b1: false, W2: true, b2: false }))
+ * const f = () => ({ loss: 0, grad: { W: 4, b: 4 } })
+ * const notBiases = (path: string) => !path.startsWith('b') // or the tree { W: true, b: false }
+ * const step = pipe(
+ *   gradient(f),
+ *   masked(scaleByAdam({ eps: 0 }), notBiases),
+ *   tap((s) => console.log(s.updates)), // { W: 1, b: 4 }
+ *   applyUpdates(),
+ * )
+ * train({ params: { W: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param transform a transform operator, chain or optimizer (its pair is taken)
  * @param mask a predicate `(path, leaf) => boolean` or a tree of booleans shaped like (a

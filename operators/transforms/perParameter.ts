@@ -23,12 +23,18 @@ export type PerParameterState = { readonly [key: string]: unknown }
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { perParameter, scaleByAdam, scaleByMomentum } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, perParameter, scale, scaleByAdam } from 'gradstream/operators'
  *
- * of(state) // params { W1, b1, W2, b2 }
- *   .pipe(perParameter({ W1: scaleByAdam(), W2: scaleByAdam(), b1: scaleByMomentum(0.5) }))
- *   // b2 untouched
+ * const f = () => ({ loss: 0, grad: { W: 4, b: 4, c: 4 } }) // c is not listed: untouched
+ * const step = pipe(
+ *   gradient(f),
+ *   perParameter({ W: scaleByAdam({ eps: 0 }), b: scale(0.5) }),
+ *   tap((s) => console.log(s.updates)), // { W: 1, b: 2, c: 4 }
+ *   applyUpdates(),
+ * )
+ * train({ params: { W: 0, b: 0, c: 0 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param transforms by top-level parameter key: transform operators, chains or optimizers
  * @param options.name slot name (default `perParameter`)

@@ -8,12 +8,19 @@ import { asOperator, slotName, type TransformOperator } from './transformInterna
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scale } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scale } from 'gradstream/operators'
  *
- * of(state) // updates { w: 2 }
- *   .pipe(scale(-0.5))
- *   .subscribe((s) => console.log(s.updates.w)) // -1
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * const step = pipe(
+ *   gradient(f),
+ *   scale(-0.25),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.params.w)) // 0.5
  * ```
  * @param factor a finite number (may be negative), a schedule or an Observable
  * @param options.name slot name (default `scale`)

@@ -15,12 +15,20 @@ export interface ScaleByAdagradState {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByAdagrad } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByAdagrad, scaleByLearningRate } from 'gradstream/operators'
  *
- * of(state) // updates { w: 2 }, first step: h = 4
- *   .pipe(scaleByAdagrad(0))
- *   .subscribe((s) => console.log(s.updates.w)) // 2 / √4 = 1
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // first step: h = 2², update 2/√4
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByAdagrad(0),
+ *   tap((s) => console.log(s.updates.w)), // 1
+ *   scaleByLearningRate(0.1),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param eps ε ≥ 0, default 1e-10 (torch's; the book uses 1e-7)
  * @param options.initialAccumulator h₀ ≥ 0, default 0

@@ -39,12 +39,22 @@ export interface ScaleByAdamOptions {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByAdam } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { tensor, type Tensor } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByAdam, scaleByLearningRate } from 'gradstream/operators'
  *
- * of(state) // updates { w: 2 }
- *   .pipe(scaleByAdam({ eps: 0 }))
- *   .subscribe((s) => console.log(s.updates.w, s.opt.scaleByAdam.count)) // 1 1
+ * const f = ({ W }: { W: Tensor }) => ({ loss: 0, grad: { W } })
+ * // the first step moves every coordinate by η = 0.1, whatever the gradient's size
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByAdam({ eps: 0 }),
+ *   scaleByLearningRate(0.1),
+ *   applyUpdates(),
+ * )
+ * train({ params: { W: tensor([3, -0.002]) }, step })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(Array.from(s.params.W.data))) // [ 2.9, 0.098 ]
  * ```
  * @throws {RangeError} `scaleByAdam: b1: expected a number in [0, 1), got 1`
  * @see adam, adamw, scaleByRms

@@ -9,12 +9,20 @@ import { asOperator, slotName, type TransformOperator } from './transformInterna
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByLearningRate, applyUpdates } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByLearningRate } from 'gradstream/operators'
  *
- * of(state) // params { w: 1 }, updates = grad = { w: 2 }
- *   .pipe(scaleByLearningRate(0.1), applyUpdates())
- *   .subscribe((s) => console.log(s.params.w, s.lr)) // 0.8 0.1
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // η = 0.1 at step 0, then 0.05: w = 1 → 0.8 → 0.8 − 0.05·1.6
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByLearningRate((k) => 0.1 / (k + 1)),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log(s.params.w, s.lr, s.hyper)) // 0.72 0.05 { 'scaleByLearningRate.lr': 0.05 }
  * ```
  * @param lr η: a positive number, a schedule `(step) => number` (≥ 0) or an Observable of
  *   numbers ≥ 0 (its latest value; see `Hyperparam` for before its first emission)

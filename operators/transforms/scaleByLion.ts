@@ -14,12 +14,20 @@ export interface ScaleByLionState {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByLion } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByLion } from 'gradstream/operators'
  *
- * of(state) // updates { w: -0.3 }
- *   .pipe(scaleByLion())
- *   .subscribe((s) => console.log(s.updates.w)) // -1
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // sign(0.9·0 + 0.1·2w) at w = −0.15
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByLion(),
+ *   tap((s) => console.log(s.updates.w)), // -1
+ *   scaleByLearningRate(0.1),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: -0.15 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param options.b1 β₁ in [0, 1), default 0.9
  * @param options.b2 β₂ in [0, 1), default 0.99

@@ -14,12 +14,20 @@ export interface ScaleByNesterovState {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByNesterov } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByNesterov } from 'gradstream/operators'
  *
- * of(state) // updates { w: 2 }, no velocity yet
- *   .pipe(scaleByNesterov(0.9))
- *   .subscribe((s) => console.log(s.updates.w)) // 2 + 0.9·2 = 3.8
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // first step from v = 0: v = g = 2, update g + 0.9·v
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByNesterov(0.9),
+ *   tap((s) => console.log(s.updates.w)), // 3.8
+ *   scaleByLearningRate(0.1),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByNesterov`)

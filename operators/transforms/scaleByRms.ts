@@ -14,12 +14,20 @@ export interface ScaleByRmsState {
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { scaleByRms } from 'gradstream/operators'
+ * import { pipe, tap } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByRms } from 'gradstream/operators'
  *
- * of(state) // updates { w: 2 }, first step: ν = 0.01·4 = 0.04
- *   .pipe(scaleByRms(0.99, 0))
- *   .subscribe((s) => console.log(s.updates.w)) // 2 / 0.2 = 10
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
+ * // first step: ν = 0.01·2², update 2/√ν (up to rounding)
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByRms(0.99, 0),
+ *   tap((s) => console.log(s.updates.w)), // 9.999999999999995
+ *   scaleByLearningRate(0.1),
+ *   applyUpdates(),
+ * )
+ * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
  * ```
  * @param decay ρ in [0, 1), default 0.99 (torch's α and the book's decay_rate)
  * @param eps ε ≥ 0, default 1e-8 (torch's; the book uses 1e-7)
