@@ -84,6 +84,18 @@ console.log('RESULT ' + JSON.stringify(r))`,
   })
   bundled.add(file)
 }
+/**
+ * A peer's harness (TensorFlow.js) runs under tsx instead: its own code is plain JS either way,
+ * and tfjs-core's gradient modules load only through tsx's CommonJS interop.
+ */
+const tsx = (file: string, fn: string, opts: object = {}): string[] => [
+  process.execPath,
+  '--import',
+  'tsx',
+  '-e',
+  `import(${JSON.stringify(join(here, file))}).then((m) => m.${fn}(JSON.parse(process.argv[1]))).then((r) => console.log('RESULT ' + JSON.stringify(r)))`,
+  JSON.stringify(opts),
+]
 const node = (file: string, fn: string, opts: object = {}): string[] => [
   process.execPath,
   join(here, 'out', file.replace(/\.ts$/, '.mjs')),
@@ -179,11 +191,11 @@ const workloads: Workload[] = [
         ? [
             {
               name: 'tfjs wasm',
-              cmd: () => node('tfjs.bench.ts', 'w3', { backend: 'wasm', iters: full ? 10_000 : quick ? 300 : 1_000 }),
+              cmd: () => tsx('tfjs.bench.ts', 'w3', { backend: 'wasm', iters: full ? 10_000 : quick ? 300 : 1_000 }),
             },
             {
               name: 'tfjs cpu',
-              cmd: () => node('tfjs.bench.ts', 'w3', { backend: 'cpu', iters: full ? 10_000 : quick ? 100 : 300 }),
+              cmd: () => tsx('tfjs.bench.ts', 'w3', { backend: 'cpu', iters: full ? 10_000 : quick ? 100 : 300 }),
             },
           ]
         : []),
@@ -207,8 +219,8 @@ const workloads: Workload[] = [
       ...numpyPeers('W5'),
       ...(hasTfjs
         ? [
-            { name: 'tfjs wasm', cmd: () => node('tfjs.bench.ts', 'w5', { backend: 'wasm', iters: quick ? 100 : 469 }) },
-            { name: 'tfjs cpu', cmd: () => node('tfjs.bench.ts', 'w5', { backend: 'cpu', iters: full ? 469 : 50 }) },
+            { name: 'tfjs wasm', cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'wasm', iters: quick ? 100 : 469 }) },
+            { name: 'tfjs cpu', cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'cpu', iters: full ? 469 : 50 }) },
           ]
         : []),
     ],
