@@ -93,6 +93,8 @@ describe('numericalGradient', () => {
     expect(() => numericalGradient(f, p)).toThrow(
       new RangeError('numericalGradient: f returned NaN at W[1,2] + h'),
     )
+    // and the failed call changed nothing
+    expect([...p.W.data]).toEqual([0, 0, 0, 0, 0, 0.5])
     expect(() => numericalGradient((x: readonly number[]) => (x[1] < 2 ? NaN : 0), [1, 2])).toThrow(
       new RangeError('numericalGradient: f returned NaN at p[1] - h'),
     )
