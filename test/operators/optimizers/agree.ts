@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
 import { flatten } from 'gradstream'
-import type { Optimizer } from 'gradstream/operators'
+import type { OperatorFunction } from 'rxjs'
+import type { TrainState, WithGradient } from 'gradstream'
 import { expectClose } from '../../helpers/expectClose.js'
 import { runSteps, template, treesLike, type TreeT } from '../transforms/fixture.js'
 import { type Ref, refTrajectory } from './reference.js'
@@ -27,7 +28,7 @@ export const STEPS = 30
  */
 export function expectAgreement<H>(
   hyper: fc.Arbitrary<H>,
-  make: (h: H) => Optimizer,
+  make: (h: H) => OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>>,
   ref: (h: H) => Ref,
   { exact = false, numRuns }: { exact?: boolean; numRuns?: number } = {},
 ): void {

@@ -1,6 +1,13 @@
 import fc from 'fast-check'
 import { describe, it } from 'vitest'
-import { momentum, nesterov } from 'gradstream/operators'
+import { pipe } from 'rxjs'
+import {
+  applyUpdates,
+  momentum,
+  nesterov,
+  scaleByLearningRate,
+  scaleByMomentum,
+} from 'gradstream/operators'
 import { expectAgreement, lr, unit } from './agree.js'
 import { bookMomentum, torchSgd } from './reference.js'
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { flatten, tensor } from 'gradstream'
+import { flatten, mapTree, tensor } from 'gradstream'
 import { scaleByAdam } from 'gradstream/operators'
 import { expectClose } from '../../helpers/expectClose.js'
 import { runSync, template, treesLike, withGradientState } from './fixture.js'
@@ -87,6 +87,28 @@ describe('scaleByAdam', () => {
               `u${i}`,
             ),
           )
+        },
+      ),
+    )
+  })
+
+  it('with b1 = 0 it is bias-corrected RMSprop: u / (√(ν/(1−β2ᵗ)) + ε)', () => {
+    fc.assert(
+      fc.property(
+        template.chain((tpl) => fc.tuple(treesLike(tpl, 2), fc.integer({ min: 0, max: 50 }))),
+        unit,
+        ([[g, nu0], count], b2) => {
+          const nu = mapTree(nu0, Math.abs)
+          const mu = mapTree(nu0, () => 123) // ignored when b1 = 0
+          const state = withGradientState(g, g, { opt: { scaleByAdam: { count, mu, nu } } })
+          const U = flatten(runSync(state, scaleByAdam({ b1: 0, b2, eps: 1e-8 })).updates)
+          const N = flatten(nu)
+          const t = count + 1
+          flatten(g).forEach((gi, i) => {
+            const n = b2 * N[i] + (1 - b2) * gi * gi
+            const u = gi / (Math.sqrt(n / (1 - b2 ** t)) + 1e-8)
+            expectClose(U[i], u, { atol: 1e-12 * (1 + Math.abs(u)), rtol: 1e-12 }, `u[${i}]`)
+          })
         },
       ),
     )
