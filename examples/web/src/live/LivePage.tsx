@@ -14,15 +14,17 @@ interface View {
   readonly message: string
 }
 
-const initial: View = {
-  status: 'idle',
+/** A new empty view: the arrays are appended to in place, so every run needs its own. */
+const fresh = (status: View['status']): View => ({
+  status,
   last: null,
   steps: [],
   losses: [],
   metricNames: [],
   metrics: {},
   message: '',
-}
+})
+const initial = fresh('idle')
 const COLORS = ['#4363d8', '#3cb44b', '#f58231', '#911eb4', '#000075']
 
 /** The URL to connect to: `#/live?url=…` when given, else a local `gradstream train mnist --serve 8080`. */
@@ -37,10 +39,16 @@ export function LivePage() {
   const [url, setUrl] = useState(defaultUrl)
   const sub = useRef<Subscription | null>(null)
   useEffect(() => () => sub.current?.unsubscribe(), [])
+  // a new #/live?url=… (a link, the address bar) replaces the URL in the box
+  useEffect(() => {
+    const on = () => setUrl(defaultUrl())
+    addEventListener('hashchange', on)
+    return () => removeEventListener('hashchange', on)
+  }, [])
 
   const connect = () => {
     sub.current?.unsubscribe()
-    view$.next({ ...initial, status: 'connecting', metrics: {} })
+    view$.next(fresh('connecting'))
     sub.current = fromServerSentStates(url).subscribe({
       next: (f) => {
         const v = view$.value

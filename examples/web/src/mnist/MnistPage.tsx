@@ -28,8 +28,9 @@ interface View {
   readonly message: string
 }
 
-const initial: View = {
-  status: 'idle',
+/** A new empty view: the arrays are appended to in place, so every run needs its own. */
+const fresh = (status: View['status']): View => ({
+  status,
   state: null,
   steps: [],
   losses: [],
@@ -37,7 +38,8 @@ const initial: View = {
   testAcc: [],
   trainAcc: [],
   message: '',
-}
+})
+const initial = fresh('idle')
 
 /** Draws one 28×28 digit. */
 function Digit(props: {
@@ -103,7 +105,7 @@ export function MnistPage() {
       () => new Worker(new URL('./mnist.worker.ts', import.meta.url), { type: 'module' }),
       config,
     )
-    view$.next({ ...initial, status: 'loading' })
+    view$.next(fresh('loading'))
     // every state arrives (the worker posts them all); the view keeps the curves and the
     // latest state, and the store hands React at most one snapshot per animation frame
     const sub = r.subscribe({
