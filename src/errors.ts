@@ -9,11 +9,15 @@ export class ShapeError extends Error {
   override name = 'ShapeError'
 }
 
-/** Renders a value for an error message: NaN stays NaN, arrays are bracketed, strings quoted. */
+/**
+ * Renders a value for an error message: NaN stays NaN, arrays are bracketed, strings quoted,
+ * functions as `a function`.
+ */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (Array.isArray(value)) return `[${value.map(show).join(',')}]`
   if (value instanceof Float64Array) return `Float64Array(${value.length})`
+  if (typeof value === 'function') return 'a function' // never its source text
   if (typeof value === 'object' && value !== null) {
     const name = value.constructor?.name
     return name && name !== 'Object' ? name : 'an object'

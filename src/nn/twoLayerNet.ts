@@ -105,9 +105,11 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   const weightInitStd = config.weightInitStd ?? 0.01
   expectPositive(fn, 'weightInitStd', weightInitStd)
   const seed = config.seed ?? 0
+  expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
   const lossKind = config.loss ?? 'crossEntropy'
   if (lossKind !== 'crossEntropy' && lossKind !== 'softmaxCrossEntropy') {
-    throw new RangeError(
+    const E = typeof lossKind === 'string' ? RangeError : TypeError
+    throw new E(
       `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(lossKind)}`,
     )
   }

@@ -22,18 +22,30 @@ const entry = (c: t.Context, key: string, type: t.Decoder<unknown, unknown>, act
 const isObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === 'object' && u !== null && !Array.isArray(u) && !ArrayBuffer.isView(u)
 
-/** A codec accepting values for which `guard` holds, named by what it expects. */
-export function where<A>(name: string, guard: (u: unknown) => u is A): Codec<A> {
-  return new t.Type<A, A, unknown>(
+/**
+ * The JavaScript kind (`typeof`) a leaf codec expects. `decode` throws a `RangeError` when the
+ * first bad value has that kind (a number out of range, a string not in the list) and a
+ * `TypeError` when it has another.
+ */
+export const expectedKind = new WeakMap<t.Decoder<unknown, unknown>, string>()
+
+/**
+ * A codec accepting values for which `guard` holds, named by what it expects; `kind` is the
+ * `typeof` of acceptable values, if they share one (see `expectedKind`).
+ */
+export function where<A>(name: string, guard: (u: unknown) => u is A, kind?: string): Codec<A> {
+  const c = new t.Type<A, A, unknown>(
     name,
     guard,
-    (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)),
+    (u, ctx) => (guard(u) ? t.success(u) : t.failure(u, ctx)),
     (a) => a,
   )
+  if (kind !== undefined) expectedKind.set(c, kind)
+  return c
 }
 
 const num = (name: string, ok: (n: number) => boolean) =>
-  where<number>(name, (u): u is number => typeof u === 'number' && ok(u))
+  where<number>(name, (u): u is number => typeof u === 'number' && ok(u), 'number')
 
 /** Any number, NaN and ±Infinity included. */
 export const anyNumber = num('a number', () => true)
@@ -69,9 +81,9 @@ export function numberIn(lo: number, hi: number, openHigh = true): Codec<number>
 }
 
 /** A string. */
-export const stringC = where('a string', (u): u is string => typeof u === 'string')
+export const stringC = where('a string', (u): u is string => typeof u === 'string', 'string')
 /** A boolean. */
-export const booleanC = where('a boolean', (u): u is boolean => typeof u === 'boolean')
+export const booleanC = where('a boolean', (u): u is boolean => typeof u === 'boolean', 'boolean')
 /** A function (configs carry objectives and schedules; checkpoints never do). */
 export const functionC = where(
   'a function',
@@ -80,9 +92,15 @@ export const functionC = where(
 
 /** One of the given strings: `expected one of "central", "forward", got "centre"`. */
 export function oneOf<const L extends readonly string[]>(...values: L): Codec<L[number]> {
-  return where(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, (u): u is L[number] =>
-    values.includes(u as string),
-  )
+  return oneOfNamed(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, values)
+}
+
+/** `oneOf` with its own wording: `oneOfNamed('"sgd" or "adam"', ['sgd', 'adam'])`. */
+export function oneOfNamed<const L extends readonly string[]>(
+  name: string,
+  values: L,
+): Codec<L[number]> {
+  return where(name, (u): u is L[number] => values.includes(u as string), 'string')
 }
 
 /** `c`'s values or null. */
@@ -179,7 +197,62 @@ export function strictType<P extends Props, O extends Props = {}>(
   optional: O = {} as O,
   { passthrough = false } = {},
 ): Codec<Decoded<P, O>> {
-  const known = [...Object.keys(required), ...Object.keys(optional)]
+  return fieldsType(name, required, optional, { passthrough }, [
+    ...Object.keys(required),
+    ...Object.keys(optional),
+  ])
+}
+
+/** A field `configType` may omit (or set to undefined, which means its default). */
+export interface Optional<A> {
+  readonly optional: Codec<A>
+}
+
+/** Marks a `configType` field as optional. */
+export const optional = <A>(c: Codec<A>): Optional<A> => ({ optional: c })
+
+type Fields = { readonly [k: string]: Codec<any> | Optional<any> }
+type FieldsDecoded<F extends Fields> = {
+  readonly [K in keyof F as F[K] extends Optional<any> ? never : K]: F[K] extends Codec<infer A>
+    ? A
+    : never
+} & {
+  readonly [K in keyof F as F[K] extends Optional<any> ? K : never]?: F[K] extends Optional<infer A>
+    ? A
+    : never
+}
+
+/**
+ * `strictType` with the fields in one list, checked in the order written (so the first line of
+ * a message names the same field a hand-written check would): wrap optional ones in
+ * `optional(…)`.
+ *
+ * @example
+ * ```ts
+ * const CosineDecayOptions = configType('cosineDecay options', {
+ *   init: nonNegativeNumber,
+ *   steps: positiveInteger,
+ *   alpha: optional(numberIn(0, 1, false)),
+ * })
+ * ```
+ */
+export function configType<F extends Fields>(name: string, fields: F): Codec<FieldsDecoded<F>> {
+  const required: Record<string, Codec<any>> = {}
+  const opt: Record<string, Codec<any>> = {}
+  for (const [k, c] of Object.entries(fields)) {
+    if ('optional' in c && !(c instanceof t.Type)) opt[k] = c.optional
+    else required[k] = c as Codec<any>
+  }
+  return fieldsType(name, required, opt, {}, Object.keys(fields)) as Codec<FieldsDecoded<F>>
+}
+
+function fieldsType<P extends Props, O extends Props>(
+  name: string,
+  required: P,
+  optional: O,
+  { passthrough = false },
+  known: readonly string[],
+): Codec<Decoded<P, O>> {
   const validate = (u: unknown, c: t.Context): t.Validation<Decoded<P, O>> => {
     if (!isObject(u)) return t.failure(u, c)
     const errors: t.Errors = []

@@ -1,4 +1,5 @@
 import * as t from 'io-ts'
+import { expectedKind } from './codecs.js'
 import { describe } from './json.js'
 
 /**
@@ -47,7 +48,8 @@ export function report(errors: t.Errors, root = ''): string[] {
 /**
  * Decodes `value` with an io-ts codec or throws one error listing every problem as
  * `fn: path: expected <what>, got <value>` (one line each). The error is a `RangeError` when
- * every offending value is a number of the wrong range, a `TypeError` otherwise.
+ * the first problem's value has the kind its codec expects (a number out of range, a string not
+ * in the list), a `TypeError` otherwise.
  *
  * @example
  * ```ts
@@ -67,7 +69,16 @@ export function decode<A, O>(
   const result = codec.decode(value)
   if (result._tag === 'Right') return result.right
   const lines = report(result.left, root)
-  const numeric = result.left.every((e) => typeof e.value === 'number')
+  // the kind of the first problem, as a hand-written check stopping there would throw: a number
+  // where a number was expected is out of range, anything else is of the wrong kind
+  const first = result.left[0]
+  const type = first.context[first.context.length - 1]?.type
+  const kind = type !== undefined ? expectedKind.get(type) : undefined
+  const expected = /: expected (.*), got /.exec(lines[0])?.[1] ?? ''
+  const inRange =
+    kind !== undefined
+      ? typeof first.value === kind
+      : typeof first.value === 'number' && /number|integer/.test(expected)
   const message = lines.map((l) => `${fn}: ${l}`).join('\n')
-  throw numeric ? new RangeError(message) : new TypeError(message)
+  throw inRange ? new RangeError(message) : new TypeError(message)
 }

@@ -1,3 +1,5 @@
+import { show } from '../errors.js'
+
 /**
  * The exact JSON encoding of gradstream's plain data (format version 1), used by checkpoints.
  *
@@ -52,32 +54,26 @@ export class Words {
   constructor(readonly text: string) {}
 }
 
-/** A short rendering of any value for messages: NaN stays NaN, big things are summarised. */
+/**
+ * A short rendering of any value for messages, as `show` in src/errors.ts renders it (NaN stays
+ * NaN, `String(v)` for numbers, class instances by name, functions as `a function`), except that
+ * long strings are cut at 40 characters and long arrays summarised as `an array of length n`.
+ */
 export function describe(v: unknown): string {
   if (v instanceof Words) return v.text
-  if (typeof v === 'string') {
-    return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
-  }
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v)
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
   if (typeof v === 'bigint') return `${v}n`
-  if (typeof v === 'function') return 'a function'
   if (typeof v === 'symbol') return 'a symbol'
   if (Array.isArray(v)) {
-    if (v.length > 8 || v.some((x) => typeof x === 'object' && x !== null)) {
-      return `an array of length ${v.length}`
-    }
-    return `[${v.map(describe).join(',')}]`
+    const flat = v.length <= 16 && v.every((x) => typeof x !== 'object' || x === null)
+    const s = flat ? show(v) : ''
+    return s !== '' && s.length <= 60 ? s : `an array of length ${v.length}`
   }
   if (ArrayBuffer.isView(v)) {
     return `${v.constructor.name}(${(v as unknown as { length: number }).length})`
   }
-  if (typeof v === 'object' && v !== null) {
-    const proto = Object.getPrototypeOf(v)
-    if (proto === null || proto === Object.prototype) return 'an object'
-    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object'
-  }
-  return String(v)
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === null) return 'an object'
+  return show(v)
 }
 
 const joinKey = (path: string, key: string) => (path ? `${path}.${key}` : key)

@@ -126,7 +126,7 @@ group('TrainStateC', () => {
       'restore: state.opt.mine.f: expected plain data, got a function',
     )
     expect(msg(() => decode(PlainDataC, { when: new Date(0) }, 'f', 'x'))).toBe(
-      'f: x.when: expected plain data, got a Date',
+      'f: x.when: expected plain data, got Date',
     )
   })
 })

@@ -80,7 +80,7 @@ group('decode', () => {
       [
         'adam: lr: expected a positive finite number, got NaN',
         'adam: beta1: expected a number in [0, 1), got 1',
-        'adam: eps: expected a positive finite number, got -0',
+        'adam: eps: expected a positive finite number, got 0',
       ].join('\n'),
     )
   })

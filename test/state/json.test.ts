@@ -97,7 +97,7 @@ group('toJson / fromJson', () => {
       'opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function',
     )
     expect(() => toJson({ d: new Date(0) })).toThrow(
-      'd: expected plain data (number, string, boolean, null, typed array, array or plain object), got a Date',
+      'd: expected plain data (number, string, boolean, null, typed array, array or plain object), got Date',
     )
     const cyc: Record<string, unknown> = {}
     cyc.self = cyc

@@ -1,0 +1,296 @@
+/**
+ * io-ts codecs for gradstream's public configuration objects, one per options object, with the
+ * fields in the order their functions check them. Decoding one with
+ * `decode(codec, options, fn)` yields the function's own first message for the first bad field
+ * (`cosineDecay: steps: expected a positive integer, got 0`) and also names fields the
+ * function does not know (`cosineDecay: alpah: expected no such key (known: init, steps,
+ * alpha), got 0.1`), which a destructuring function silently ignores. A configuration file
+ * (the CLI's `--config`) or a UI form is validated with these before anything is built.
+ * `test/state/configCodecs.test.ts` checks that each codec accepts exactly what its function
+ * accepts.
+ */
+import { isObservable } from 'rxjs'
+import { describe } from './json.js'
+import * as T from 'io-ts'
+import type * as t from 'io-ts'
+import {
+  ParamsC,
+  RngStateC,
+  booleanC,
+  configType,
+  expectedKind,
+  finiteNumber,
+  functionC,
+  integerIn,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  numberIn,
+  oneOf,
+  oneOfNamed,
+  optional,
+  positiveInteger,
+  positiveNumber,
+  strictType,
+  where,
+} from './codecs.js'
+
+/** A seed: an integer in [-2147483648, 4294967295], as `rng` takes it. */
+export const seedC = integerIn(-2147483648, 4294967295)
+
+/**
+ * A hyperparameter: a number (validated by `constant`), a schedule `(step) => number` or an
+ * Observable<number> (validated at each step).
+ */
+export function hyperparamC(
+  constant: t.Type<number, number, unknown>,
+): t.Type<unknown, unknown, unknown> {
+  const name = 'a number, a schedule (step) => number or an Observable<number>'
+  const varying = (u: unknown) => typeof u === 'function' || isObservable(u)
+  const c = new T.Type<unknown, unknown, unknown>(
+    name,
+    (u): u is unknown => varying(u) || constant.is(u),
+    (u, c) =>
+      typeof u === 'number'
+        ? constant.is(u)
+          ? T.success(u)
+          : T.failure(u, c, `expected ${constant.name}, got ${describe(u)}`)
+        : varying(u)
+          ? T.success(u)
+          : T.failure(u, c),
+    (a) => a,
+  )
+  expectedKind.set(c, 'number') // only a number can be out of range
+  return c
+}
+
+/** Values both codecs accept; the first one that fails names the problem. */
+function firstOf<A>(a: T.Type<A, A, unknown>, b: T.Type<A, A, unknown>): T.Type<A, A, unknown> {
+  const c = new T.Type<A, A, unknown>(
+    b.name,
+    (u): u is A => a.is(u) && b.is(u),
+    (u, ctx) => {
+      const r = a.validate(u, ctx)
+      if (r._tag === 'Left') return T.failure(u, ctx, `expected ${a.name}, got ${describe(u)}`)
+      const r2 = b.validate(u, ctx)
+      return r2._tag === 'Left' ? T.failure(u, ctx, `expected ${b.name}, got ${describe(u)}`) : r2
+    },
+    (x) => x,
+  )
+  expectedKind.set(c, 'number')
+  return c
+}
+
+// ---- perturbation designs ----------------------------------------------------------------------
+
+/** `centralDifference(options)` / `forwardDifference(options)`. */
+export const FiniteDifferenceOptionsC = configType('finite-difference options { h? }', {
+  h: optional(positiveNumber),
+})
+
+/** `spsa(options)`. */
+export const SpsaOptionsC = configType('spsa options { c?, samples?, seed? }', {
+  c: optional(positiveNumber),
+  samples: optional(positiveInteger),
+  seed: optional(seedC),
+})
+
+/** `gaussian(options)`. */
+export const GaussianOptionsC = configType(
+  'gaussian options { sigma?, samples?, antithetic?, seed? }',
+  {
+    sigma: optional(positiveNumber),
+    samples: optional(positiveInteger),
+    antithetic: optional(booleanC),
+    seed: optional(seedC),
+  },
+)
+
+// ---- schedules ---------------------------------------------------------------------------------
+
+/** `constant(value)` takes a bare number: `finiteNumber`. */
+export const ConstantValueC = finiteNumber
+
+/** `cosineDecay(options)`. */
+export const CosineDecayOptionsC = configType('cosineDecay options { init, steps, alpha? }', {
+  init: nonNegativeNumber,
+  steps: positiveInteger,
+  alpha: optional(numberIn(0, 1, false)),
+})
+
+/** `exponentialDecay(options)`. */
+export const ExponentialDecayOptionsC = configType(
+  'exponentialDecay options { init, rate, steps, staircase?, end? }',
+  {
+    init: positiveNumber,
+    rate: positiveNumber,
+    steps: positiveInteger,
+    staircase: optional(booleanC),
+    end: optional(firstOf(finiteNumber, positiveNumber)),
+  },
+)
+
+/** `oneCycle(options)`. */
+export const OneCycleOptionsC = configType(
+  'oneCycle options { maxLr, steps, pctStart?, divFactor?, finalDivFactor? }',
+  {
+    maxLr: positiveNumber,
+    steps: positiveInteger,
+    pctStart: optional(numberIn(0, 1)),
+    divFactor: optional(positiveNumber),
+    finalDivFactor: optional(positiveNumber),
+  },
+)
+
+/** `stepDecay(options)`. */
+export const StepDecayOptionsC = configType('stepDecay options { init, factor, every }', {
+  init: positiveNumber,
+  factor: positiveNumber,
+  every: positiveInteger,
+})
+
+/** `warmup(options)`. */
+export const WarmupOptionsC = configType('warmup options { from?, to, steps, then? }', {
+  from: optional(finiteNumber),
+  to: finiteNumber,
+  steps: positiveInteger,
+  then: optional(functionC),
+})
+
+/** `reduceLrOnPlateau(options)`. */
+export const ReduceLrOnPlateauOptionsC = configType(
+  'reduceLrOnPlateau options { factor?, patience?, minDelta?, minScale? }',
+  {
+    factor: optional(numberIn(0, 1)),
+    patience: optional(positiveInteger),
+    minDelta: optional(nonNegativeNumber),
+    minScale: optional(numberIn(0, 1, false)),
+  },
+)
+
+// ---- stopping rules ----------------------------------------------------------------------------
+
+/** `earlyStopping(options)`. */
+export const EarlyStoppingOptionsC = configType(
+  'earlyStopping options { patience, minDelta?, restoreBest?, monitor? }',
+  {
+    patience: positiveInteger,
+    minDelta: optional(nonNegativeNumber),
+    restoreBest: optional(booleanC),
+    monitor: optional(functionC),
+  },
+)
+
+// ---- optimizers --------------------------------------------------------------------------------
+
+const unitHyper = hyperparamC(numberIn(0, 1))
+const nonNegativeHyper = hyperparamC(nonNegativeNumber)
+
+const nonEmptyString = where(
+  'a non-empty string',
+  (u): u is string => typeof u === 'string' && u !== '',
+)
+
+/** `scaleByAdam(options)` and the options of `adam(lr, options)`. */
+export const ScaleByAdamOptionsC = configType(
+  'scaleByAdam options { b1?, b2?, eps?, efficient?, name? }',
+  {
+    b1: optional(unitHyper),
+    b2: optional(unitHyper),
+    eps: optional(nonNegativeHyper),
+    efficient: optional(booleanC),
+    name: optional(nonEmptyString),
+  },
+)
+
+/** A learning rate as `sgd(lr)`, `adam(lr)`, `scaleByLearningRate(lr)` take it. */
+export const LearningRateC = hyperparamC(positiveNumber)
+
+// ---- models and data ---------------------------------------------------------------------------
+
+/** `twoLayerNet(config)`. */
+export const TwoLayerNetConfigC = configType(
+  'twoLayerNet config { inputSize, hiddenSize, outputSize, weightInitStd?, seed?, loss? }',
+  {
+    inputSize: positiveInteger,
+    hiddenSize: positiveInteger,
+    outputSize: positiveInteger,
+    weightInitStd: optional(positiveNumber),
+    seed: optional(seedC),
+    loss: optional(
+      oneOfNamed('"crossEntropy" or "softmaxCrossEntropy"', [
+        'crossEntropy',
+        'softmaxCrossEntropy',
+      ]),
+    ),
+  },
+)
+
+const RandomPositionC = strictType('a random sampler position', {
+  sampler: oneOf('random'),
+  rng: RngStateC,
+  drawn: nonNegativeInteger,
+})
+const EpochPositionC = strictType('an epoch sampler position', {
+  sampler: oneOf('epoch'),
+  rng: RngStateC,
+  drawn: nonNegativeInteger,
+  epoch: nonNegativeInteger,
+  index: nonNegativeInteger,
+})
+
+/** Where a batch sampler stands (`Batch.position`), as a checkpoint holds it. */
+export const SamplerPositionC = where(
+  'a sampler position { sampler: "random" | "epoch", rng, drawn, … }',
+  (u): u is unknown => RandomPositionC.is(u) || EpochPositionC.is(u),
+)
+
+/** `randomBatches(data, options)`. */
+export const RandomBatchesOptionsC = configType(
+  'randomBatches options { batchSize, seed, from? }',
+  {
+    batchSize: positiveInteger,
+    seed: seedC,
+    from: optional(SamplerPositionC),
+  },
+)
+
+/** `epochBatches(data, options)`. */
+export const EpochBatchesOptionsC = configType(
+  'epochBatches options { batchSize, seed, dropLast?, from? }',
+  {
+    batchSize: positiveInteger,
+    seed: seedC,
+    dropLast: optional(booleanC),
+    from: optional(SamplerPositionC),
+  },
+)
+
+// ---- the loop ----------------------------------------------------------------------------------
+
+const DataSourceC = where(
+  'an iterable, an async iterable or an Observable of batches',
+  (u): u is unknown =>
+    u !== null &&
+    typeof u !== 'string' &&
+    (typeof u === 'object' || typeof u === 'function') &&
+    (isObservable(u) ||
+      typeof (u as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'),
+)
+
+const ModeC = where(
+  'sync(), chunked({ … }) or pausable(paused$, mode)',
+  (u): u is unknown =>
+    typeof u === 'object' &&
+    u !== null &&
+    ((u as { kind?: unknown }).kind === 'sync' || (u as { kind?: unknown }).kind === 'chunked'),
+)
+
+/** `train(config)`. */
+export const TrainConfigC = configType('train config { params, step, data?, seed?, mode? }', {
+  params: ParamsC,
+  step: functionC,
+  data: optional(DataSourceC),
+  seed: optional(seedC),
+  mode: optional(ModeC),
+})

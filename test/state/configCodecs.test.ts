@@ -1,0 +1,205 @@
+import fc from 'fast-check'
+import type { Type } from 'io-ts'
+import { of } from 'rxjs'
+import { describe as group, expect, it } from 'vitest'
+import { twoLayerNet } from 'gradstream'
+import {
+  centralDifference,
+  cosineDecay,
+  earlyStopping,
+  exponentialDecay,
+  forwardDifference,
+  gaussian,
+  oneCycle,
+  reduceLrOnPlateau,
+  spsa,
+  stepDecay,
+  warmup,
+} from 'gradstream/operators'
+import {
+  CosineDecayOptionsC,
+  EarlyStoppingOptionsC,
+  ExponentialDecayOptionsC,
+  FiniteDifferenceOptionsC,
+  GaussianOptionsC,
+  OneCycleOptionsC,
+  ReduceLrOnPlateauOptionsC,
+  SpsaOptionsC,
+  StepDecayOptionsC,
+  TwoLayerNetConfigC,
+  WarmupOptionsC,
+} from '../../src/state/configCodecs.js'
+import { decode } from '../../src/state/decode.js'
+
+// Values a person might put in any field: good ones, edges, and wrong kinds.
+const anyValue = fc.oneof(
+  fc.constantFrom<unknown>(
+    undefined,
+    0,
+    -0,
+    1,
+    2,
+    0.5,
+    0.999,
+    1e-4,
+    3,
+    10,
+    100,
+    -1,
+    -0.1,
+    NaN,
+    Infinity,
+    -Infinity,
+    1.5,
+    2 ** 53,
+    4294967295,
+    4294967296,
+    -2147483649,
+    'x',
+    '1',
+    true,
+    false,
+    null,
+    [],
+    {},
+    () => 0,
+    of(0.1),
+  ),
+  fc.double({ min: -5, max: 5 }),
+  fc.integer({ min: -3, max: 50 }),
+)
+
+interface Case {
+  readonly fn: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly codec: Type<any, any, unknown>
+  readonly build: (options: unknown) => unknown
+  readonly fields: readonly string[]
+}
+
+const cases: Case[] = [
+  {
+    fn: 'centralDifference',
+    codec: FiniteDifferenceOptionsC,
+    build: (o) => centralDifference(o as never),
+    fields: ['h'],
+  },
+  {
+    fn: 'forwardDifference',
+    codec: FiniteDifferenceOptionsC,
+    build: (o) => forwardDifference(o as never),
+    fields: ['h'],
+  },
+  {
+    fn: 'spsa',
+    codec: SpsaOptionsC,
+    build: (o) => spsa(o as never),
+    fields: ['c', 'samples', 'seed'],
+  },
+  {
+    fn: 'gaussian',
+    codec: GaussianOptionsC,
+    build: (o) => gaussian(o as never),
+    fields: ['sigma', 'samples', 'antithetic', 'seed'],
+  },
+  {
+    fn: 'cosineDecay',
+    codec: CosineDecayOptionsC,
+    build: (o) => cosineDecay(o as never),
+    fields: ['init', 'steps', 'alpha'],
+  },
+  {
+    fn: 'exponentialDecay',
+    codec: ExponentialDecayOptionsC,
+    build: (o) => exponentialDecay(o as never),
+    fields: ['init', 'rate', 'steps', 'staircase', 'end'],
+  },
+  {
+    fn: 'oneCycle',
+    codec: OneCycleOptionsC,
+    build: (o) => oneCycle(o as never),
+    fields: ['maxLr', 'steps', 'pctStart', 'divFactor', 'finalDivFactor'],
+  },
+  {
+    fn: 'stepDecay',
+    codec: StepDecayOptionsC,
+    build: (o) => stepDecay(o as never),
+    fields: ['init', 'factor', 'every'],
+  },
+  {
+    fn: 'warmup',
+    codec: WarmupOptionsC,
+    build: (o) => warmup(o as never),
+    fields: ['from', 'to', 'steps', 'then'],
+  },
+  {
+    fn: 'reduceLrOnPlateau',
+    codec: ReduceLrOnPlateauOptionsC,
+    build: (o) => reduceLrOnPlateau(o as never),
+    fields: ['factor', 'patience', 'minDelta', 'minScale'],
+  },
+  {
+    fn: 'earlyStopping',
+    codec: EarlyStoppingOptionsC,
+    build: (o) => earlyStopping(o as never),
+    fields: ['patience', 'minDelta', 'restoreBest', 'monitor'],
+  },
+
+  {
+    fn: 'twoLayerNet',
+    codec: TwoLayerNetConfigC,
+    build: (o) => twoLayerNet(o as never),
+    fields: ['inputSize', 'hiddenSize', 'outputSize', 'weightInitStd', 'seed', 'loss'],
+  },
+]
+
+const outcome = (f: () => unknown): { kind: string; message: string } | null => {
+  try {
+    f()
+    return null
+  } catch (e) {
+    return { kind: (e as Error).name, message: (e as Error).message }
+  }
+}
+
+group('config codecs agree with the functions they describe', () => {
+  it.each(cases.map((c) => [c.fn, c] as const))(
+    '%s: the codec accepts exactly what the function accepts, with its first message (property)',
+    (_, c) => {
+      const options = fc.record(Object.fromEntries(c.fields.map((f) => [f, anyValue])), {
+        requiredKeys: [],
+        noNullPrototype: true,
+      })
+      fc.assert(
+        fc.property(options, (o) => {
+          // keep twoLayerNet's weight matrices small: sizes above 50 are valid but slow
+          fc.pre(
+            !(
+              c.fn === 'twoLayerNet' &&
+              [o.inputSize, o.hiddenSize, o.outputSize].some((v) => typeof v === 'number' && v > 50)
+            ),
+          )
+          const byFunction = outcome(() => c.build(o))
+          const byCodec = outcome(() => decode(c.codec, o, c.fn))
+          expect(
+            byCodec === null,
+            `function: ${byFunction?.message}, codec: ${byCodec?.message}`,
+          ).toBe(byFunction === null)
+          if (byCodec !== null && byFunction !== null) {
+            expect(byCodec.message.split('\n')[0]).toBe(byFunction.message)
+            expect(byCodec.kind).toBe(byFunction.kind)
+          }
+        }),
+      )
+    },
+  )
+
+  it('also names fields the functions silently ignore', () => {
+    expect(() =>
+      decode(CosineDecayOptionsC, { init: 0.1, steps: 100, alpah: 0.1 }, 'cosineDecay'),
+    ).toThrow('cosineDecay: alpah: expected no such key (known: init, steps, alpha), got 0.1')
+    expect(() => decode(SpsaOptionsC, { C: 0.1 }, 'spsa')).toThrow(
+      'spsa: C: expected no such key (known: c, samples, seed), got 0.1',
+    )
+  })
+})
