@@ -11,7 +11,7 @@ import { gemmDenseWasm } from '../src/tensor/kernels/wasmKernels.js'
 import { setKernelBackend } from '../src/tensor/kernels/setKernelBackend.js'
 
 let seed = 12345
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32
 const fill = (len: number, density: number) =>
   Float64Array.from({ length: len }, () => (rand() < density ? rand() - 0.5 : 0))
 
@@ -67,10 +67,14 @@ for (const [name, m, k, n, tA, tB, density] of shapes) {
     via('wasm', 'always')(),
     via('wasm', 'auto')(),
   ]
-  rows.push(`| ${name} | ${density} | ${cells.map((c) => (Number.isNaN(c) ? '–' : c.toFixed(2))).join(' | ')} |`)
+  rows.push(
+    `| ${name} | ${density} | ${cells.map((c) => (Number.isNaN(c) ? '–' : c.toFixed(2))).join(' | ')} |`,
+  )
 }
 setKernelBackend('auto')
 console.log('GFLOP/s (2·m·k·n per product, counted as dense; median of 5)')
-console.log('| product | density of A | naive | js blocked | wasm SIMD | js sparse | wasm sparse | matmul (auto) |')
+console.log(
+  '| product | density of A | naive | js blocked | wasm SIMD | js sparse | wasm sparse | matmul (auto) |',
+)
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const r of rows) console.log(r)

@@ -78,7 +78,10 @@ console.log('RESULT ' + JSON.stringify(r))`,
     format: 'esm',
     target: 'node20',
     outfile: join(here, 'out', file.replace(/\.ts$/, '.mjs')),
-    alias: { gradstream: join(root, 'src/index.ts'), 'gradstream/operators': join(root, 'operators/index.ts') },
+    alias: {
+      gradstream: join(root, 'src/index.ts'),
+      'gradstream/operators': join(root, 'operators/index.ts'),
+    },
     packages: 'external',
     logLevel: 'warning',
   })
@@ -112,10 +115,15 @@ const hasNumpy = python.status === 0
 if (!hasNumpy) console.log('bench: python3 with numpy not found: the NumPy peer is skipped')
 const numpyInfo = hasNumpy
   ? JSON.parse(
-      execFileSync('python3', [join(here, 'book_numpy.py'), 'info'], { env: numpyEnv, encoding: 'utf8' }),
+      execFileSync('python3', [join(here, 'book_numpy.py'), 'info'], {
+        env: numpyEnv,
+        encoding: 'utf8',
+      }),
     )
   : null
-const py = (work: string, extra: string[] = []) => () => ['python3', join(here, 'book_numpy.py'), work, ...extra]
+const py =
+  (work: string, extra: string[] = []) =>
+  () => ['python3', join(here, 'book_numpy.py'), work, ...extra]
 /** OpenBLAS's spinning threads suffer most when the machine is shared: also time it on one thread. */
 const numpy1Env: NodeJS.ProcessEnv = { ...numpyEnv, OPENBLAS_NUM_THREADS: '1' }
 const numpyPeers = (work: string, extra: string[] = []): Contender[] =>
@@ -129,9 +137,12 @@ const numpyPeers = (work: string, extra: string[] = []): Contender[] =>
 let hasTfjs = existsSync(join(here, 'node_modules/@tensorflow/tfjs-backend-wasm'))
 if (!hasTfjs) {
   console.log('bench: installing the TensorFlow.js peer (npm --prefix bench ci)…')
-  const r = spawnSync('npm', ['--prefix', here, 'ci', '--no-audit', '--no-fund'], { stdio: 'inherit' })
+  const r = spawnSync('npm', ['--prefix', here, 'ci', '--no-audit', '--no-fund'], {
+    stdio: 'inherit',
+  })
   hasTfjs = r.status === 0
-  if (!hasTfjs) console.log('bench: could not install bench/ dependencies: the TensorFlow.js peer is skipped')
+  if (!hasTfjs)
+    console.log('bench: could not install bench/ dependencies: the TensorFlow.js peer is skipped')
 }
 
 // ---- the workloads ----------------------------------------------------------------------
@@ -164,7 +175,9 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w1', { iters: w1Steps }) },
       ...discovered('W1'),
-      ...(hasNumpy ? [{ name: 'numpy (book)', cmd: py('W1', ['--iters', String(w1Steps)]), env: numpyEnv }] : []),
+      ...(hasNumpy
+        ? [{ name: 'numpy (book)', cmd: py('W1', ['--iters', String(w1Steps)]), env: numpyEnv }]
+        : []),
     ],
   },
   {
@@ -185,17 +198,29 @@ const workloads: Workload[] = [
     unitName: 'iterations',
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters }) },
+      {
+        name: 'gradstream (bare loop, same step)',
+        cmd: () => node('workloads.bench.ts', 'w3bare', { iters: w3Iters }),
+      },
       ...discovered('W3'),
       ...numpyPeers('W3', ['--iters', String(w3Iters)]),
       ...(hasTfjs
         ? [
             {
               name: 'tfjs wasm',
-              cmd: () => tsx('tfjs.bench.ts', 'w3', { backend: 'wasm', iters: full ? 10_000 : quick ? 300 : 1_000 }),
+              cmd: () =>
+                tsx('tfjs.bench.ts', 'w3', {
+                  backend: 'wasm',
+                  iters: full ? 10_000 : quick ? 300 : 1_000,
+                }),
             },
             {
               name: 'tfjs cpu',
-              cmd: () => tsx('tfjs.bench.ts', 'w3', { backend: 'cpu', iters: full ? 10_000 : quick ? 100 : 300 }),
+              cmd: () =>
+                tsx('tfjs.bench.ts', 'w3', {
+                  backend: 'cpu',
+                  iters: full ? 10_000 : quick ? 100 : 300,
+                }),
             },
           ]
         : []),
@@ -214,13 +239,22 @@ const workloads: Workload[] = [
     units: 469,
     unitName: 'steps',
     contenders: [
-      { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}) },
+      {
+        name: 'gradstream',
+        cmd: () => node('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}),
+      },
       ...discovered('W5'),
       ...numpyPeers('W5'),
       ...(hasTfjs
         ? [
-            { name: 'tfjs wasm', cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'wasm', iters: quick ? 100 : 469 }) },
-            { name: 'tfjs cpu', cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'cpu', iters: full ? 469 : 50 }) },
+            {
+              name: 'tfjs wasm',
+              cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'wasm', iters: quick ? 100 : 469 }),
+            },
+            {
+              name: 'tfjs cpu',
+              cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'cpu', iters: full ? 469 : 50 }),
+            },
           ]
         : []),
     ],
@@ -259,7 +293,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-const fmt = (s: number) => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s >= 0.1 ? s.toFixed(2) : s.toPrecision(2))
+const fmt = (s: number) =>
+  s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s >= 0.1 ? s.toFixed(2) : s.toPrecision(2)
 const load0 = loadavg()
 const started = new Date()
 const sections: string[] = []
@@ -291,7 +326,9 @@ for (const w of workloads) {
         continue
       }
       results.set(c.name, [...(results.get(c.name) ?? []), r])
-      console.log(`  rep ${rep + 1} ${c.name}: ${fmt(fullSeconds(w, r))} s${r.units < w.units ? ` (~ from ${r.units} ${w.unitName})` : ''}`)
+      console.log(
+        `  rep ${rep + 1} ${c.name}: ${fmt(fullSeconds(w, r))} s${r.units < w.units ? ` (~ from ${r.units} ${w.unitName})` : ''}`,
+      )
     }
   }
   const rows = w.contenders
@@ -302,9 +339,19 @@ for (const w of workloads) {
       const lastR = rs[rs.length - 1]
       const extras = Object.entries(lastR)
         .filter(([k]) => !['seconds', 'units', 'trainSeconds', 'evalSeconds'].includes(k))
-        .map(([k, v]) => `${k} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toPrecision(4)) : v}`)
+        .map(
+          ([k, v]) =>
+            `${k} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toPrecision(4)) : v}`,
+        )
         .join(', ')
-      return { name: c.name, med: median(times), min: Math.min(...times), n: times.length, units: lastR.units, extras }
+      return {
+        name: c.name,
+        med: median(times),
+        min: Math.min(...times),
+        n: times.length,
+        units: lastR.units,
+        extras,
+      }
     })
   const base = rows.find((r) => r.name.startsWith('gradstream'))
   const table = [
@@ -338,7 +385,9 @@ if (!only || only.includes('extra')) {
       .filter((l) => l.trim() && !l.startsWith('appended to'))
       .join('\n')
     console.log(out || `failed (exit ${r.status})`)
-    sections.push(`### ${f} (\`npx tsx bench/${f}\`)\n\n\`\`\`\n${out || `failed (exit ${r.status})`}\n\`\`\`\n`)
+    sections.push(
+      `### ${f} (\`npx tsx bench/${f}\`)\n\n\`\`\`\n${out || `failed (exit ${r.status})`}\n\`\`\`\n`,
+    )
   }
 }
 
@@ -352,7 +401,9 @@ const sh = (cmd: string) => {
 }
 const machine = [
   `- date: ${started.toISOString()}; command: \`npm run bench${args.length ? ' -- ' + args.join(' ') : ''}\` (${reps} repetitions, interleaved, one process per measurement)`,
-  `- CPU: ${cpus()[0]?.model ?? '?'}, nproc ${sh('nproc')}; load average at start ${load0.map((l) => l.toFixed(1)).join(' / ')}, at end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`,
+  `- CPU: ${cpus()[0]?.model ?? '?'}, nproc ${sh('nproc')}; load average at start ${load0.map((l) => l.toFixed(1)).join(' / ')}, at end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')}`,
   `- node ${process.version}; gradstream kernels: ${sh(`cd ${root} && ${process.execPath} --import tsx -e "import('./src/index.ts').then(g=>console.log(g.getKernelBackend()))"`)}`,
   numpyInfo
     ? `- numpy ${numpyInfo.numpy} (python ${numpyInfo.python}), BLAS ${numpyInfo.blasBuild ?? '?'}; threadpoolctl: ${typeof numpyInfo.blas === 'string' ? numpyInfo.blas : JSON.stringify(numpyInfo.blas)}; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed for the numpy process (parent had ${process.env.OPENBLAS_CORETYPE ?? 'unset'} / ${process.env.OPENBLAS_L2_SIZE ?? 'unset'})`

@@ -26,14 +26,22 @@ function lcg(seed: number) {
 
 const now = () => performance.now() / 1000
 
-function accuracy(tf: any, predict: (x: any) => any, x: Float32Array, labels: Float32Array, n: number) {
+function accuracy(
+  tf: any,
+  predict: (x: any) => any,
+  x: Float32Array,
+  labels: Float32Array,
+  n: number,
+) {
   let hits = 0
   for (let s = 0; s < n; s += 5000) {
     const e = Math.min(n, s + 5000)
     hits += tf.tidy(() => {
       const xb = tf.tensor2d(x.subarray(s * 784, e * 784), [e - s, 784])
       const tb = tf.tensor2d(labels.subarray(s * 10, e * 10), [e - s, 10])
-      return tf.sum(tf.cast(tf.equal(tf.argMax(predict(xb), 1), tf.argMax(tb, 1)), 'int32')).dataSync()[0]
+      return tf
+        .sum(tf.cast(tf.equal(tf.argMax(predict(xb), 1), tf.argMax(tb, 1)), 'int32'))
+        .dataSync()[0]
     })
   }
   return hits / n
@@ -52,7 +60,13 @@ function data() {
 }
 
 /** W3: 784–50–10 sigmoid, SGD lr 0.1, batch 100, random batches, loss read every step (as the book). */
-export async function w3({ backend = 'wasm', iters = 10_000 }: { backend?: 'wasm' | 'cpu'; iters?: number }) {
+export async function w3({
+  backend = 'wasm',
+  iters = 10_000,
+}: {
+  backend?: 'wasm' | 'cpu'
+  iters?: number
+}) {
   const tf = await tfjs(backend)
   const d = data()
   const xTrain = tf.tensor2d(d.xTrain, [d.n, 784])
@@ -81,11 +95,25 @@ export async function w3({ backend = 'wasm', iters = 10_000 }: { backend?: 'wasm
   const trainAcc = accuracy(tf, predict, d.xTrain, d.tTrain, d.n)
   const testAcc = accuracy(tf, predict, d.xTest, d.tTest, d.nTest)
   const t2 = now()
-  return { seconds: t2 - t0, trainSeconds: t1 - t0, evalSeconds: t2 - t1, units: iters, loss, trainAcc, testAcc }
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    units: iters,
+    loss,
+    trainAcc,
+    testAcc,
+  }
 }
 
 /** W5: 784–256–128–10 ReLU (He init), Adam lr 0.001, batch 128, one shuffled epoch. */
-export async function w5({ backend = 'wasm', iters = Infinity }: { backend?: 'wasm' | 'cpu'; iters?: number }) {
+export async function w5({
+  backend = 'wasm',
+  iters = Infinity,
+}: {
+  backend?: 'wasm' | 'cpu'
+  iters?: number
+}) {
   const tf = await tfjs(backend)
   const d = data()
   const xTrain = tf.tensor2d(d.xTrain, [d.n, 784])
@@ -94,7 +122,11 @@ export async function w5({ backend = 'wasm', iters = Infinity }: { backend?: 'wa
   const W: any[] = []
   const b: any[] = []
   for (let l = 0; l < 3; l++) {
-    W.push(tf.variable(tf.randomNormal([sizes[l], sizes[l + 1]], 0, Math.sqrt(2 / sizes[l]), 'float32', l + 1)))
+    W.push(
+      tf.variable(
+        tf.randomNormal([sizes[l], sizes[l + 1]], 0, Math.sqrt(2 / sizes[l]), 'float32', l + 1),
+      ),
+    )
     b.push(tf.variable(tf.zeros([sizes[l + 1]])))
   }
   const predict = (x: any) => {
@@ -128,5 +160,12 @@ export async function w5({ backend = 'wasm', iters = Infinity }: { backend?: 'wa
   const t1 = now()
   const testAcc = accuracy(tf, predict, d.xTest, d.tTest, d.nTest)
   const t2 = now()
-  return { seconds: t2 - t0, trainSeconds: t1 - t0, evalSeconds: t2 - t1, units: steps, loss, testAcc }
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    units: steps,
+    loss,
+    testAcc,
+  }
 }

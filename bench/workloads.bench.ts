@@ -80,6 +80,47 @@ export async function w3({ iters = 10_000 }: { iters?: number }) {
   }
 }
 
+/**
+ * W3 without the stream: the same batches, the same `net.lossAndGradient`, and the SGD update
+ * as a plain loop into new parameter tensors — what the kernels and the net deliver on their
+ * own, to compare with `w3` (through `train`).
+ */
+export function w3bare({ iters = 10_000 }: { iters?: number }) {
+  const mnist = loadMnist({ oneHotLabel: true })
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  const batches = randomBatches(mnist.train, { batchSize: 100, seed: 0 })[Symbol.iterator]()
+  let p = net.params
+  let loss = NaN
+  const t0 = now()
+  for (let i = 0; i < iters; i++) {
+    const b = batches.next().value as { x: Tensor; t: Tensor }
+    const r = net.lossAndGradient(p, b.x, b.t)
+    loss = r.loss
+    const next: Record<string, Tensor> = {}
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const) {
+      const w = p[k].data
+      const g = r.grad[k].data
+      const out = new Float64Array(w.length)
+      for (let q = 0; q < w.length; q++) out[q] = w[q] - 0.1 * g[q]
+      next[k] = { shape: p[k].shape, data: out }
+    }
+    p = next as typeof p
+  }
+  const t1 = now()
+  const trainAcc = net.accuracy(p, mnist.train.x, mnist.train.t)
+  const testAcc = net.accuracy(p, mnist.test.x, mnist.test.t)
+  const t2 = now()
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    units: iters,
+    loss,
+    trainAcc,
+    testAcc,
+  }
+}
+
 /** W5: mlp 784–256–128–10 (ReLU, He), Adam lr 0.001, batch 128, one epoch, through `train`. */
 export async function w5({ iters = Infinity }: { iters?: number }) {
   const mnist = loadMnist({ oneHotLabel: true })
