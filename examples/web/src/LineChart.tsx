@@ -57,7 +57,10 @@ export function LineChart(props: {
     const draw = () => {
       timer.current = null
       drawn.current = performance.now()
-      plot.current?.setData(latest.current as unknown as uPlot.AlignedData)
+      // uPlot reads null as a gap; a NaN (the initial state's loss) would break its y range
+      const [x, ...ys] = latest.current
+      const gaps = ys.map((y) => y.map((v) => (Number.isFinite(v) ? v : null)))
+      plot.current?.setData([x, ...gaps] as unknown as uPlot.AlignedData)
     }
     const wait = drawn.current + 100 - performance.now()
     if (wait <= 0) draw()
