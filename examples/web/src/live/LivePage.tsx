@@ -169,7 +169,6 @@ export function LivePage() {
           title="loss"
           series={lossSeries}
           data={lossData}
-          scale="asinh"
           testId="live-loss-chart"
         />
         {metricSeries.length > 0 ? (
