@@ -6,6 +6,7 @@
 //   npm run bench -- --quick               shorter runs (extrapolated to the full workload)
 //   npm run bench -- --full                peers that are normally run shorter (tfjs cpu, the book's
 //                                          numerical_gradient over 39,760 probes) run in full
+//   npm run bench -- --who gradstream      only contenders whose name contains this
 //   npm run bench -- --write               also write the tables to bench/RESULTS.md
 //
 // Peers: the book's NumPy code (bench/book_numpy.py; skipped with a notice without python3 +
@@ -28,6 +29,8 @@ const flag = (name: string) => args.includes(name)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
 const reps = Number(option('--reps') ?? 3)
 const only = option('--only')?.split(',')
+/** `--who gradstream`: only contenders whose name contains one of these (comma-separated) */
+const who = option('--who')?.split(',')
 const quick = flag('--quick')
 const full = flag('--full')
 
@@ -301,6 +304,7 @@ const sections: string[] = []
 
 for (const w of workloads) {
   if (only && !only.includes(w.id)) continue
+  if (who) w.contenders = w.contenders.filter((c) => who.some((x) => c.name.includes(x)))
   for (const c of w.contenders) {
     const [, script] = c.cmd()
     const m = /bench\/out\/(.+)\.mjs$/.exec(script)
