@@ -7,6 +7,7 @@ import {
   ShapeError,
   add,
   checkpoint,
+  decodeWireLine,
   crossEntropyError,
   decode,
   epochBatches,
@@ -30,9 +31,30 @@ import {
   zipTree,
   ParamsC,
   TrainStateC,
+  chunked,
+  resume,
+  train,
 } from 'gradstream'
-import { checkpointEvery, evaluateEvery, scaleByLearningRate } from 'gradstream/operators'
-import { decodeWireLine } from '../../src/state/wireFormat.js'
+import {
+  centralDifference,
+  checkpointEvery,
+  cosineDecay,
+  earlyStopping,
+  evaluateEvery,
+  gaussian,
+  loss,
+  lossBelow,
+  maxSteps,
+  perturb,
+  piecewise,
+  reduceLrOnPlateau,
+  scaleByLearningRate,
+  spsa,
+  stepDecay,
+  timeLimit,
+  warmup,
+} from 'gradstream/operators'
+import { main } from '../../src/cli/main.js'
 
 /**
  * The catalogue of bad inputs: every row is an input a person could plausibly give gradstream,
@@ -391,6 +413,233 @@ const rows: Row[] = [
     message:
       'scaleByLearningRate: lr: expected a number, a schedule (step) => number or an Observable<number>, got "x"',
   },
+  // ---- perturbation designs, schedules, stopping rules
+  {
+    input: 'spsa({ c: 0 })',
+    run: () => spsa({ c: 0 }),
+    kind: RangeError,
+    message: 'spsa: c: expected a positive finite number, got 0',
+  },
+  {
+    input: 'gaussian({ samples: 0 })',
+    run: () => gaussian({ samples: 0 }),
+    kind: RangeError,
+    message: 'gaussian: samples: expected a positive integer, got 0',
+  },
+  {
+    input: 'centralDifference({ h: -1 })',
+    run: () => centralDifference({ h: -1 }),
+    kind: RangeError,
+    message: 'centralDifference: h: expected a positive finite number, got -1',
+  },
+  {
+    input: "perturb('central')",
+    run: () => perturb('central' as never),
+    kind: TypeError,
+    message:
+      'perturb: design: expected a perturbation design such as centralDifference(), got "central"',
+  },
+  {
+    input: 'loss() without an objective',
+    run: () => loss(undefined as never),
+    kind: TypeError,
+    message: 'loss: objective: expected a function, got undefined',
+  },
+  {
+    input: 'cosineDecay({ steps: 0 })',
+    run: () => cosineDecay({ init: 0.1, steps: 0 }),
+    kind: RangeError,
+    message: 'cosineDecay: steps: expected a positive integer, got 0',
+  },
+  {
+    input: 'cosineDecay({ alpha: 2 })',
+    run: () => cosineDecay({ init: 0.1, steps: 10, alpha: 2 }),
+    kind: RangeError,
+    message: 'cosineDecay: alpha: expected a number in [0, 1], got 2',
+  },
+  {
+    input: 'warmup without to',
+    run: () => warmup({ steps: 10 } as never),
+    kind: TypeError,
+    message: 'warmup: to: expected a finite number, got undefined',
+  },
+  {
+    input: 'piecewise with as many values as boundaries',
+    run: () => piecewise({ boundaries: [10, 20], values: [1, 2] }),
+    kind: RangeError,
+    message: 'piecewise: values: expected 3 values (one more than boundaries), got 2',
+  },
+  {
+    input: 'piecewise with decreasing boundaries',
+    run: () => piecewise({ boundaries: [10, 5], values: [1, 2, 3] }),
+    kind: RangeError,
+    message: 'piecewise: boundaries[1]: expected an integer ≥ 11, got 5',
+  },
+  {
+    input: 'stepDecay({ every: 0 })',
+    run: () => stepDecay({ init: 0.1, factor: 0.5, every: 0 }),
+    kind: RangeError,
+    message: 'stepDecay: every: expected a positive integer, got 0',
+  },
+  {
+    input: 'reduceLrOnPlateau({ factor: 1 })',
+    run: () => reduceLrOnPlateau({ factor: 1 }),
+    kind: RangeError,
+    message: 'reduceLrOnPlateau: factor: expected a number in [0, 1), got 1',
+  },
+  {
+    input: 'earlyStopping({ patience: 0 })',
+    run: () => earlyStopping({ patience: 0 }),
+    kind: RangeError,
+    message: 'earlyStopping: patience: expected a positive integer, got 0',
+  },
+  {
+    input: 'maxSteps(-1)',
+    run: () => maxSteps(-1),
+    kind: RangeError,
+    message: 'maxSteps: n: expected a non-negative integer, got -1',
+  },
+  {
+    input: 'lossBelow(NaN)',
+    run: () => lossBelow(NaN),
+    kind: RangeError,
+    message: 'lossBelow: threshold: expected a finite number, got NaN',
+  },
+  {
+    input: 'timeLimit(-1)',
+    run: () => timeLimit(-1),
+    kind: RangeError,
+    message: 'timeLimit: ms: expected a non-negative finite number, got -1',
+  },
+  // ---- the loop
+  {
+    input: "train({ params: { W: 'x' } })",
+    run: () => train({ params: { W: 'x' } as never, step: noop as never }),
+    kind: TypeError,
+    message: 'train: params.W: expected a number, a tensor, an array or a record, got "x"',
+  },
+  {
+    input: 'train without a step',
+    run: () => train({ params: 1 } as never),
+    kind: TypeError,
+    message: 'train: step: expected a function, got undefined',
+  },
+  {
+    input: 'train({ seed: 1.5 })',
+    run: () => train({ params: 1, step: noop as never, seed: 1.5 }),
+    kind: RangeError,
+    message: 'train: seed: expected an integer in [-2147483648, 4294967295], got 1.5',
+  },
+  {
+    input: 'train({ data: 5 })',
+    run: () => train({ params: 1, step: noop as never, data: 5 as never }),
+    kind: TypeError,
+    message:
+      'train: data: expected an iterable, an async iterable or an Observable of batches, got 5',
+  },
+  {
+    input: 'train({ from: a state with a negative step })',
+    run: () => train({ params: 1, step: noop as never, from: { ...goodState, step: -1 } as never }),
+    kind: RangeError,
+    message: 'train: from.step: expected a non-negative integer, got -1',
+  },
+  {
+    input: 'chunked({ steps: 0 })',
+    run: () => chunked({ steps: 0 }),
+    kind: RangeError,
+    message: 'chunked: steps: expected a positive integer, got 0',
+  },
+  {
+    input: 'resume(checkpoint, {}) without a step',
+    run: () => resume(good, {} as never),
+    kind: TypeError,
+    message: 'resume: step: expected a function, got undefined',
+  },
+  {
+    input: 'resume of a checkpoint cut in half',
+    run: () => resume(good.slice(0, good.length >> 1), { step: noop as never }),
+    kind: TypeError,
+    message: `resume: json: expected a complete JSON checkpoint, got invalid JSON (${jsonError(good.slice(0, good.length >> 1))})`,
+  },
+  {
+    input: 'twoLayerNet({ seed: 0.5 })',
+    run: () => twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2, seed: 0.5 }),
+    kind: RangeError,
+    message: 'twoLayerNet: seed: expected an integer in [-2147483648, 4294967295], got 0.5',
+  },
+  {
+    input: "twoLayerNet({ loss: 'mse' })",
+    run: () => twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2, loss: 'mse' as never }),
+    kind: RangeError,
+    message: 'twoLayerNet: loss: expected "crossEntropy" or "softmaxCrossEntropy", got "mse"',
+  },
+  {
+    input: 'a wire frame of version 2',
+    run: () => decodeWireLine('{"v":2,"step":1}'),
+    kind: TypeError,
+    message: 'decodeWireLine: v: expected 1, got 2',
+  },
+]
+
+/** `gradstream train mnist …` with bad flags: exit code 1 and exactly this on stderr. */
+const cliRows: { readonly args: readonly string[]; readonly stderr: string }[] = [
+  {
+    args: ['--lr', '-1'],
+    stderr: `error: option '--lr <x>' argument '-1' is invalid. --lr: expected a positive number, got "-1"`,
+  },
+  {
+    args: ['--lr', 'abc'],
+    stderr: `error: option '--lr <x>' argument 'abc' is invalid. --lr: expected a positive number, got "abc"`,
+  },
+  {
+    args: ['--hidden', '0'],
+    stderr: `error: option '--hidden <n>' argument '0' is invalid. --hidden: expected a positive integer, got "0"`,
+  },
+  {
+    args: ['--batch', '1.5'],
+    stderr: `error: option '--batch <n>' argument '1.5' is invalid. --batch: expected a positive integer, got "1.5"`,
+  },
+  {
+    args: ['--iters', '-3'],
+    stderr: `error: option '--iters <n>' argument '-3' is invalid. --iters: expected a non-negative integer, got "-3"`,
+  },
+  {
+    args: ['--seed', 'x'],
+    stderr: `error: option '--seed <n>' argument 'x' is invalid. --seed: expected a non-negative integer, got "x"`,
+  },
+  {
+    args: ['--optimizer', 'sgdd'],
+    stderr: `error: option '--optimizer <name>' argument 'sgdd' is invalid. Allowed choices are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lion.`,
+  },
+  {
+    args: ['--sampler', 'shuffle'],
+    stderr: `error: option '--sampler <kind>' argument 'shuffle' is invalid. Allowed choices are random, epoch.`,
+  },
+  {
+    args: ['--serve', 'http'],
+    stderr: `error: option '--serve <port>' argument 'http' is invalid. serve: port: expected an integer in [0, 65535], got "http"`,
+  },
+  {
+    args: ['--epochs', '2', '--iters', '5'],
+    stderr: `error: option '--epochs <n>' cannot be used with option '--iters <n>'`,
+  },
+  {
+    args: ['--eval-every', '0'],
+    stderr: `error: option '--eval-every <n>' argument '0' is invalid. --eval-every: expected a positive integer, got "0"`,
+  },
+  { args: ['--bogus'], stderr: `error: unknown option '--bogus'` },
+  {
+    args: ['--resume', join(dir, 'nope.json')],
+    stderr: `--resume ${join(dir, 'nope.json')}: file: expected a readable checkpoint file, got ENOENT`,
+  },
+  {
+    args: ['--resume', file('cut.json', good.slice(0, 99))],
+    stderr: `--resume ${join(dir, 'cut.json')}: json: expected a complete JSON checkpoint, got invalid JSON (${jsonError(good.slice(0, 99))})`,
+  },
+  {
+    args: ['--resume', file('v2.json', good.replace('"version":1', '"version":2'))],
+    stderr: `--resume ${join(dir, 'v2.json')}: version: expected 1, got 2`,
+  },
 ]
 
 /** What JSON.parse says about `text` (V8's wording, which the message quotes). */
@@ -409,8 +658,23 @@ function wireMessage(line: string): string {
 
 group('catalogue of bad inputs', () => {
   it('has at least 40 rows', () => {
-    expect(rows.length).toBeGreaterThanOrEqual(40)
+    expect(rows.length + cliRows.length).toBeGreaterThanOrEqual(40)
+    console.log(`catalogue: ${rows.length} library rows + ${cliRows.length} CLI rows`)
   })
+
+  it.each(cliRows.map((r) => [`gradstream train mnist ${r.args.join(' ')}`, r] as const))(
+    '%s',
+    async (_, row) => {
+      let stderr = ''
+      const io = {
+        stdout: { write: () => true, isTTY: false },
+        stderr: { write: (text: string) => ((stderr += text), true) },
+      }
+      const code = await main(['train', 'mnist', ...row.args], io as never)
+      expect(code).toBe(1)
+      expect(stderr).toBe(`${row.stderr}\n`)
+    },
+  )
 
   it.each(rows.map((r) => [r.input, r] as const))('%s', (_, row) => {
     let thrown: unknown = undefined
