@@ -10,7 +10,15 @@ import {
   TensorC,
   TrainStateC,
 } from '../../src/state/codecs.js'
+import {
+  CosineDecayOptionsC,
+  RandomBatchesOptionsC,
+  SpsaOptionsC,
+  TrainConfigC,
+  TwoLayerNetConfigC,
+} from '../../src/state/configCodecs.js'
 import { decode } from '../../src/state/decode.js'
+import { decodeWireLine } from '../../src/state/wireFormat.js'
 import { fromJson } from '../../src/state/json.js'
 import type { TrainState } from '../../src/state/types.js'
 import { tensor } from '../../src/tensor/tensor.js'
@@ -38,6 +46,15 @@ const decoders: Record<string, (json: string) => unknown> = {
   StopReasonC: (json) => decode(StopReasonC, fromJsonSafe(json), 'StopReasonC'),
   PlainDataC: (json) => decode(PlainDataC, fromJsonSafe(json), 'PlainDataC'),
   TrainStateC: (json) => decode(TrainStateC, fromJsonSafe(json), 'TrainStateC'),
+  // configuration codecs, as a config file or a UI form would be checked
+  TrainConfigC: (json) => decode(TrainConfigC, JSON.parse(json), 'TrainConfigC'),
+  CosineDecayOptionsC: (json) => decode(CosineDecayOptionsC, JSON.parse(json), 'cosineDecay'),
+  SpsaOptionsC: (json) => decode(SpsaOptionsC, JSON.parse(json), 'spsa'),
+  TwoLayerNetConfigC: (json) => decode(TwoLayerNetConfigC, JSON.parse(json), 'twoLayerNet'),
+  RandomBatchesOptionsC: (json) =>
+    decode(RandomBatchesOptionsC, fromJsonSafe(json), 'randomBatches'),
+  // the live wire format (issue 7) reuses the JSON encoding: one more decoder of untrusted text
+  decodeWireLine: (json) => decodeWireLine(json),
   // the io-ts codecs must also survive raw JSON.parse output (own __proto__ keys, deep nesting)
   'TrainStateC(raw)': (json) => decode(TrainStateC, JSON.parse(json), 'TrainStateC'),
   'ParamsC(raw)': (json) => decode(ParamsC, JSON.parse(json), 'ParamsC'),
