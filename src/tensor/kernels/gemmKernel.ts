@@ -87,9 +87,15 @@ export function gemmKernel(
   const work = size * n
   if (resolvedBackend() === 'wasm' && work >= WASM_MIN_WORK) {
     if (size > CHUNK) return chunked(A, B, C, m, k, n, transA, transB, sparse)
-    if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz)) return
-    gemmDenseWasm(A, B, C, m, k, n, transA, transB)
-    return
+    try {
+      if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz)) return
+      gemmDenseWasm(A, B, C, m, k, n, transA, transB)
+      return
+    } catch (e) {
+      // linear memory could not grow (a right operand of gigabytes): the JavaScript kernels
+      // work on the arrays in place
+      if (!(e instanceof RangeError)) throw e
+    }
   }
   if (trySparse && sparseJs(A, B, C, m, k, n, transA, transB, maxNnz)) return
   gemmDenseJs(A, B, C, m, k, n, transA, transB)
