@@ -1,9 +1,10 @@
 import { map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import { freezeTree } from '../src/state/freeze.js'
-import type { Evaluated, TrainState, WithGradient } from '../src/state/types.js'
-import { treeSize, unflatten, zipTree, type Params } from '../src/tree/tree.js'
+import type { Evaluated, ProbeSet, TrainState, WithGradient } from '../src/state/types.js'
+import { treeSize, zipTree, type Params } from '../src/tree/tree.js'
 import { estimate } from './perturbations/perturbationInternals.js'
+import { treeFromFlat } from './stageInternals.js'
 
 /**
  * An analytic gradient: the loss and its gradient at `params` on `batch`. Any of three shapes
@@ -55,8 +56,8 @@ export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
     return (source: Observable<Evaluated<P>>) =>
       source.pipe(
         map((s) => {
-          const flat = estimate(s.probes, s.baseLoss, s.losses, treeSize(s.params))
-          const grad = freezeTree(unflatten(s.params, flat, true))
+          const flat = estimate(s.probes, s.baseLoss, s.losses, sizeOf(s.probes, s.params))
+          const grad = freezeTree(treeFromFlat(s.params, flat))
           return withGradient(s, grad, s.baseLoss, s.evaluations)
         }),
       )
@@ -84,6 +85,14 @@ export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
     )
 }
 
+/** The number of coordinates: the probe description knows it (no walk over the tree). */
+function sizeOf(p: ProbeSet, params: Params): number {
+  if (p.kind === 'spsa' || p.kind === 'gaussian') {
+    return p.directions.length > 0 ? p.directions[0].length : treeSize(params)
+  }
+  return (p as { n: number }).n
+}
+
 function withGradient<P extends Params>(
   s: TrainState<P>,
   grad: P,
@@ -102,9 +111,9 @@ function withGradient<P extends Params>(
     rng: s.rng,
     history: s.history,
     metrics: s.metrics,
+    batch: s.batch,
     baseLoss,
     updates: grad,
   }
-  if (s.batch !== undefined) (out as { batch?: unknown }).batch = s.batch
   return Object.freeze(out)
 }

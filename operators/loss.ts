@@ -1,8 +1,9 @@
-import { map, type Observable } from 'rxjs'
+import { defer, map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import type { Evaluated, Perturbed, ProbeSet } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { probeCount, Scratch } from './perturbations/perturbationInternals.js'
+import { evaluatedState } from './stageInternals.js'
 
 /** What `loss` adds to a perturbed state. */
 export interface LossFields {
@@ -43,43 +44,44 @@ export interface LossFields {
 export function loss<P extends Params, B = unknown>(objective: (params: P, batch: B) => number) {
   expectFunction('loss', 'objective', objective)
   return (source: Observable<Perturbed<P>>): Observable<Evaluated<P>> =>
-    source.pipe(
-      map((s) => {
-        const probes: ProbeSet = s.probes
-        const batch = s.batch as B
-        const f = (p: P): number => {
-          const v = objective(p, batch)
-          if (typeof v !== 'number') {
-            throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
-          }
-          return v
-        }
-        const scratch = new Scratch(s.params, treeSize(s.params))
-        const base = f(scratch.tree)
-        const losses = new Float64Array(probeCount(probes))
-        if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
-          const t = probes.scale
-          let j = 0
-          for (const u of probes.directions) {
-            scratch.move(u, t)
-            losses[j++] = f(scratch.tree)
-            if (probes.antithetic) {
-              scratch.move(u, -t)
-              losses[j++] = f(scratch.tree)
+    defer(() => {
+      // one scratch copy per subscription, reloaded with each step's parameters
+      let scratch: Scratch<P> | undefined
+      return source.pipe(
+        map((s) => {
+          const probes: ProbeSet = s.probes
+          const batch = s.batch as B
+          const f = (p: P): number => {
+            const v = objective(p, batch)
+            if (typeof v !== 'number') {
+              throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
             }
+            return v
           }
-          scratch.move(null, 0)
-        } else {
-          const axis = probes as Extract<ProbeSet, { readonly h: number }>
-          scratch.axes(axis.kind, axis.h, f, losses)
-        }
-        return Object.freeze({
-          ...s,
-          baseLoss: base,
-          loss: base,
-          losses,
-          evaluations: s.evaluations + 1 + losses.length,
-        })
-      }),
-    )
+          if (scratch === undefined || !scratch.reload(s.params)) {
+            scratch = new Scratch(s.params, treeSize(s.params))
+          }
+          const sc = scratch
+          const base = f(sc.tree)
+          const losses = new Float64Array(probeCount(probes))
+          if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
+            const t = probes.scale
+            let j = 0
+            for (const u of probes.directions) {
+              sc.move(u, t)
+              losses[j++] = f(sc.tree)
+              if (probes.antithetic) {
+                sc.move(u, -t)
+                losses[j++] = f(sc.tree)
+              }
+            }
+            sc.move(null, 0)
+          } else {
+            const axis = probes as Extract<ProbeSet, { readonly h: number }>
+            sc.axes(axis.kind, axis.h, f, losses)
+          }
+          return evaluatedState(s, base, losses)
+        }),
+      )
+    })
 }

@@ -3,6 +3,7 @@ import { show } from '../src/errors.js'
 import type { Perturbed, TrainState } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import type { PerturbationDesign } from './perturbations/perturbationInternals.js'
+import { perturbedState } from './stageInternals.js'
 
 /**
  * The first stage of a step: decides where the objective is probed around the parameters and
@@ -40,10 +41,7 @@ export function perturb<P extends Params = Params>(
     source.pipe(
       map((s) => {
         const r = design.probe(s, treeSize(s.params))
-        const next: Perturbed<P> = { ...s, probes: r.probes }
-        if (r.rng !== undefined) (next as { rng: unknown }).rng = r.rng
-        if (r.opt !== undefined) (next as { opt: unknown }).opt = r.opt
-        return Object.freeze(next)
+        return perturbedState(s, r.probes, r.rng ?? s.rng, r.opt ?? s.opt)
       }),
     )
 }

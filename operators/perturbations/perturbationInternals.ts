@@ -109,7 +109,7 @@ export class Scratch<P extends Params> {
         return q
       }
       if (isTensor(q)) {
-        const data = Float64Array.from(q.data)
+        const data = q.data.slice()
         this.base.set(data, k)
         k += data.length
         this.leaves.push({ data })
@@ -126,6 +126,46 @@ export class Scratch<P extends Params> {
       return out
     }
     this.root = copy(params, this.box as unknown as Holder, 'value')
+  }
+
+  /**
+   * Loads another parameter tree of the same structure (the next step's), reusing this copy:
+   * false (and nothing usable) if the structure differs, so the caller builds a new one.
+   */
+  reload(params: P): boolean {
+    if ((typeof params === 'number') !== (typeof this.root === 'number')) return false
+    const base = this.base
+    const leaves = this.leaves
+    let i = 0
+    let j = 0
+    const go = (q: Params): boolean => {
+      if (typeof q === 'number') {
+        const leaf = leaves[j++]
+        if (leaf === undefined || leaf.data !== undefined) return false
+        ;(leaf.holder as Record<string | number, number>)[leaf.key] = q
+        base[i++] = q
+        return true
+      }
+      if (isTensor(q)) {
+        const leaf = leaves[j++]
+        if (leaf === undefined || leaf.data === undefined || leaf.data.length !== q.data.length) {
+          return false
+        }
+        leaf.data.set(q.data)
+        base.set(q.data, i)
+        i += q.data.length
+        return true
+      }
+      if (Array.isArray(q)) {
+        for (let k = 0; k < q.length; k++) if (!go(q[k])) return false
+        return true
+      }
+      for (const name of Object.keys(q).sort()) {
+        if (!go((q as { [key: string]: Params })[name])) return false
+      }
+      return true
+    }
+    return go(params) && i === base.length && j === leaves.length
   }
 
   /** The tree to hand to the objective (a number root lives in a box). */

@@ -15,7 +15,7 @@ import type { Params } from '../tree/tree.js'
 export function freezeTree<P extends Params>(p: P): P {
   if (typeof p !== 'object' || p === null || Object.isFrozen(p)) return p
   if (isTensor(p)) {
-    Object.freeze(p.shape)
+    if (!Object.isFrozen(p.shape)) Object.freeze(p.shape)
     return Object.freeze(p)
   }
   if (Array.isArray(p)) {

@@ -1,0 +1,132 @@
+import type { RngState } from '../src/random/rng.js'
+import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
+import { isTensor } from '../src/tensor/tensor.js'
+import { zipTree, type Params } from '../src/tree/tree.js'
+
+// The stage states are built as object literals with one fixed field order (one hidden class
+// per stage, so property reads stay monomorphic) and frozen: spreading a state (`{ ...s }`) or
+// rest-destructuring one costs several times more per step (bench/loop.bench.ts).
+
+/** The state after `perturb`. */
+export function perturbedState<P extends Params>(
+  s: TrainState<P>,
+  probes: ProbeSet,
+  rng: RngState,
+  opt: TrainState['opt'],
+): Perturbed<P> {
+  return Object.freeze({
+    step: s.step,
+    params: s.params,
+    loss: s.loss,
+    grad: s.grad,
+    lr: s.lr,
+    opt,
+    hyper: s.hyper,
+    evaluations: s.evaluations,
+    rng,
+    history: s.history,
+    metrics: s.metrics,
+    batch: s.batch,
+    probes,
+  })
+}
+
+/** The state after `loss`. */
+export function evaluatedState<P extends Params>(
+  s: Perturbed<P>,
+  baseLoss: number,
+  losses: Float64Array,
+): Evaluated<P> {
+  return Object.freeze({
+    step: s.step,
+    params: s.params,
+    loss: baseLoss,
+    grad: s.grad,
+    lr: s.lr,
+    opt: s.opt,
+    hyper: s.hyper,
+    evaluations: s.evaluations + 1 + losses.length,
+    rng: s.rng,
+    history: s.history,
+    metrics: s.metrics,
+    batch: s.batch,
+    probes: s.probes,
+    baseLoss,
+    losses,
+  })
+}
+
+/**
+ * p + a·u over two trees, for the update step: the same values and structure as
+ * `zipTree(p, u, (x, y) => x + a * y)`, without its per-node bookkeeping; a tree that does not
+ * match falls back to `zipTree`, which throws its message naming the path.
+ */
+export function addScaled<P extends Params>(p: P, u: Params, a: number, fn: string): P {
+  const out = addScaledOrNull(p, u, a)
+  if (out !== null) return out as P
+  return zipTree(p, u, (x, y) => x + a * y, fn)
+}
+
+function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
+  if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
+  if (isTensor(p)) {
+    if (!isTensor(u) || u.data.length !== p.data.length || !sameShape(p.shape, u.shape)) return null
+    const x = p.data
+    const y = u.data
+    const data = new Float64Array(x.length)
+    for (let i = 0; i < x.length; i++) data[i] = x[i] + a * y[i]
+    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data }
+  }
+  if (Array.isArray(p)) {
+    if (!Array.isArray(u) || u.length !== p.length) return null
+    const out = new Array<Params>(p.length)
+    for (let i = 0; i < p.length; i++) {
+      const v = addScaledOrNull(p[i], u[i], a)
+      if (v === null) return null
+      out[i] = v
+    }
+    return out
+  }
+  if (typeof u !== 'object' || u === null || Array.isArray(u) || isTensor(u)) return null
+  const keys = Object.keys(p).sort()
+  if (Object.keys(u).length !== keys.length) return null
+  const out: { [k: string]: Params } = {}
+  for (const k of keys) {
+    const w = (u as { [k: string]: Params })[k]
+    if (w === undefined) return null
+    const v = addScaledOrNull((p as { [k: string]: Params })[k], w, a)
+    if (v === null) return null
+    out[k] = v
+  }
+  return out
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * A tree of `template`'s structure over the flat values (flattening order: records by sorted
+ * key, arrays by index, tensors row-major): tensors are views into `flat` sharing the
+ * template's frozen shapes. What `unflatten(template, flat, true)` gives, with less copying.
+ */
+export function treeFromFlat<P extends Params>(template: P, flat: Float64Array): P {
+  let k = 0
+  const go = (q: Params): Params => {
+    if (typeof q === 'number') return flat[k++]
+    if (isTensor(q)) {
+      const n = q.data.length
+      // a view costs an allocation of its own: a tensor that is the whole tree takes flat itself
+      const data = k === 0 && n === flat.length ? flat : flat.subarray(k, k + n)
+      k += n
+      return { shape: Object.isFrozen(q.shape) ? q.shape : [...q.shape], data }
+    }
+    if (Array.isArray(q)) return q.map(go)
+    const out: { [key: string]: Params } = {}
+    for (const key of Object.keys(q).sort()) out[key] = go((q as { [key: string]: Params })[key])
+    return out
+  }
+  return go(template) as P
+}
