@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByAdagrad } from '../transforms/scaleByAdagrad.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * AdaGrad as torch.optim.Adagrad (lr_decay 0, weight_decay 0) and the book's `AdaGrad` compute
@@ -26,5 +26,6 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  * @see rmsprop, adam
  */
 export function adagrad(lr: Hyperparam, eps: Hyperparam = 1e-10): Optimizer {
+  checkLr('adagrad', lr)
   return optimizer('adagrad', scaleByAdagrad(eps), scaleByLearningRate(lr))
 }

@@ -1,7 +1,8 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkOptions } from '../transforms/transformInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * Adam as torch.optim.Adam and optax's `adam` compute it (t = 1, 2, …):
@@ -24,9 +25,11 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.999), eps (1e-8), efficient (false)
- * @throws {RangeError} `scaleByLearningRate: lr: expected a positive finite number, got -0.1`
+ * @throws {RangeError} `adam: lr: expected a positive finite number, got -0.1`
  * @see adamw, rmsprop
  */
 export function adam(lr: Hyperparam, options: Omit<ScaleByAdamOptions, 'name'> = {}): Optimizer {
+  checkLr('adam', lr)
+  checkOptions('adam', options, ['b1', 'b2', 'eps', 'efficient'])
   return optimizer('adam', scaleByAdam(options), scaleByLearningRate(lr))
 }

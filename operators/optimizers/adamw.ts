@@ -3,7 +3,8 @@ import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
 import type { Mask } from '../transforms/maskInternals.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkOptions } from '../transforms/transformInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * AdamW (Loshchilov & Hutter 2019), Adam with decoupled weight decay, as optax's `adamw` and
@@ -37,6 +38,8 @@ export function adamw(
     readonly mask?: Mask
   } = {},
 ): Optimizer {
+  checkLr('adamw', lr)
+  checkOptions('adamw', options, ['b1', 'b2', 'eps', 'efficient', 'weightDecay', 'mask'])
   const { weightDecay = 0.01, mask, ...adamOptions } = options
   return optimizer(
     'adamw',

@@ -3,7 +3,8 @@ import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
 import type { Mask } from '../transforms/maskInternals.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByLion } from '../transforms/scaleByLion.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkOptions } from '../transforms/transformInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * Lion (Chen et al. 2023) as optax's `lion` computes it: c = sign(β₁μ + (1 − β₁)g),
@@ -39,6 +40,8 @@ export function lion(
     readonly mask?: Mask
   } = {},
 ): Optimizer {
+  checkLr('lion', lr)
+  checkOptions('lion', options, ['b1', 'b2', 'weightDecay', 'mask'])
   const { b1, b2, weightDecay = 1e-3, mask } = options
   return optimizer(
     'lion',

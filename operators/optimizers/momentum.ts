@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByMomentum } from '../transforms/scaleByMomentum.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * The book's `Momentum` (heavy ball): v ← β·v − η·g, θ ← θ + v, bit for bit; it is
@@ -28,5 +28,6 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  * @see nesterov, sgd
  */
 export function momentum(lr: Hyperparam, beta: Hyperparam = 0.9): Optimizer {
+  checkLr('momentum', lr)
   return optimizer('momentum', scaleByLearningRate(lr), scaleByMomentum(beta))
 }

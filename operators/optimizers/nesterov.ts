@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByNesterov } from '../transforms/scaleByNesterov.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * Nesterov momentum as torch.optim.SGD(momentum=β, nesterov=True) and optax's
@@ -27,5 +27,6 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  * @see momentum
  */
 export function nesterov(lr: Hyperparam, beta: Hyperparam = 0.9): Optimizer {
+  checkLr('nesterov', lr)
   return optimizer('nesterov', scaleByNesterov(beta), scaleByLearningRate(lr))
 }

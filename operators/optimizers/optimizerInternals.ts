@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
+import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
 import { applyUpdates } from '../transforms/applyUpdates.js'
 import {
   type ChainState,
@@ -32,4 +33,13 @@ export function optimizer(name: string, ...ops: readonly TransformOperator<unkno
   const op = <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
     apply(ops.reduce((s, o) => o(s), source))
   return Object.assign(op, { transform: pair })
+}
+
+/**
+ * Checks an optimizer's learning rate when it is built, in the optimizer's name (`adam: lr:
+ * expected a positive finite number, got -0.1`); values a schedule or Observable gives are
+ * checked at each step by `scaleByLearningRate`.
+ */
+export function checkLr(fn: string, lr: unknown): Hyperparam {
+  return hyperparam(fn, 'lr', lr, nonNegative, positive).value
 }

@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByRms } from '../transforms/scaleByRms.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * RMSprop as torch.optim.RMSprop (centered false, momentum 0) and the book's `RMSprop` compute
@@ -32,5 +32,6 @@ export function rmsprop(
   decay: Hyperparam = 0.99,
   eps: Hyperparam = 1e-8,
 ): Optimizer {
+  checkLr('rmsprop', lr)
   return optimizer('rmsprop', scaleByRms(decay, eps), scaleByLearningRate(lr))
 }

@@ -1,6 +1,6 @@
 import type { Hyperparam } from '../hyperparamInternals.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**
  * Plain gradient descent, the book's `SGD`: θ ← θ − η·g. It is
@@ -19,9 +19,10 @@ import { type Optimizer, optimizer } from './optimizerInternals.js'
  *   .subscribe((s) => console.log(s.params)) // [ -0.3503929957523197, 0.0847823165504322 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
- * @throws {RangeError} `scaleByLearningRate: lr: expected a positive finite number, got -0.1`
+ * @throws {RangeError} `sgd: lr: expected a positive finite number, got -0.1`
  * @see momentum, adam
  */
 export function sgd(lr: Hyperparam): Optimizer {
+  checkLr('sgd', lr)
   return optimizer('sgd', scaleByLearningRate(lr))
 }

@@ -1,7 +1,7 @@
 import { type Params, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
  * Decoupled weight decay (Loshchilov & Hutter 2019; optax's `add_decayed_weights`):
@@ -35,6 +35,7 @@ export function addDecayedWeights(
   options: { readonly mask?: Mask; readonly name?: string } = {},
 ): TransformOperator<undefined> {
   const fn = 'addDecayedWeights'
+  checkOptions(fn, options, ['mask', 'name'])
   const { mask } = options
   if (mask !== undefined) checkMask(fn, mask)
   const decay = (u: Params, p: Params, wd: number) => zipTree(u, p, (g, w) => g + wd * w, fn)

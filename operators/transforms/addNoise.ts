@@ -2,7 +2,7 @@ import { expectInteger } from '../../src/errors.js'
 import { rng, rngFromState, type RngState } from '../../src/random/rng.js'
 import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, checkOptions, slotName, type TransformOperator } from './transformInternals.js'
 
 /** The slot of `addNoise`: steps taken and where the generator stands. */
 export interface AddNoiseState {
@@ -46,7 +46,11 @@ export function addNoise(options: {
   readonly name?: string
 }): TransformOperator<AddNoiseState> {
   const fn = 'addNoise'
-  const seed = options?.seed
+  if (options === undefined) {
+    throw new TypeError(`${fn}: options: expected an object with a seed, got undefined`)
+  }
+  checkOptions(fn, options, ['eta', 'gamma', 'seed', 'name'])
+  const seed = options.seed
   expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
   return asOperator<AddNoiseState>({
     name: slotName(fn, options.name),

@@ -1,6 +1,6 @@
 import { globalNorm, mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
  * Rescales the updates when their global norm ‖u‖ = √Σu² exceeds c: u ← u unchanged if
@@ -32,6 +32,7 @@ export function clipByGlobalNorm(
   options: { readonly name?: string } = {},
 ): TransformOperator<undefined> {
   const fn = 'clipByGlobalNorm'
+  checkOptions(fn, options, ['name'])
   return asOperator<undefined>({
     name: slotName(fn, options.name),
     hyper: { maxNorm: hyperparam(fn, 'maxNorm', maxNorm, nonNegative, positive) },

@@ -1,6 +1,6 @@
 import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
  * Clips every coordinate to [−δ, δ]: u ← min(max(u, −δ), δ) (optax's `clip`,
@@ -31,6 +31,7 @@ export function clipByValue(
   options: { readonly name?: string } = {},
 ): TransformOperator<undefined> {
   const fn = 'clipByValue'
+  checkOptions(fn, options, ['name'])
   return asOperator<undefined>({
     name: slotName(fn, options.name),
     hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },

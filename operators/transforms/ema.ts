@@ -8,7 +8,7 @@ import {
   withHyperparams,
   unitInterval,
 } from '../hyperparamInternals.js'
-import { freezeData, slotName } from './transformInternals.js'
+import { freezeData, slotName, checkOptions } from './transformInternals.js'
 
 /** The slot of `ema`: the running average of the parameters and the step it was last updated. */
 export interface EmaState {
@@ -51,6 +51,7 @@ export function ema(
   options: { readonly name?: string } = {},
 ): <T extends TrainState>(source: Observable<T>) => Observable<T> {
   const fn = 'ema'
+  checkOptions(fn, options, ['name'])
   const name = slotName(fn, options.name)
   const specs = { decay: hyperparam(fn, 'decay', decay, unitInterval) }
   return <T extends TrainState>(source: Observable<T>) =>

@@ -9,6 +9,7 @@ import {
   toTransform,
   type TransformLike,
   type TransformOperator,
+  checkOptions,
 } from './transformInternals.js'
 
 /** The slot of `lookahead`: the slow weights, fast steps since the last sync, the inner slot. */
@@ -58,6 +59,7 @@ export function lookahead(
   options: { readonly k?: number; readonly alpha?: Hyperparam; readonly name?: string } = {},
 ): TransformOperator<LookaheadState> {
   const fn = 'lookahead'
+  checkOptions(fn, options, ['k', 'alpha', 'name'])
   const fast = toTransform(fn, 'inner', inner)
   const k = options.k ?? 5
   expectInteger(fn, 'k', k, 1)

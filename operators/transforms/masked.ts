@@ -6,6 +6,7 @@ import {
   toTransform,
   type TransformLike,
   type TransformOperator,
+  checkOptions,
 } from './transformInternals.js'
 
 /**
@@ -44,6 +45,7 @@ export function masked<S>(
   options: { readonly name?: string } = {},
 ): TransformOperator<S> {
   const fn = 'masked'
+  checkOptions(fn, options, ['name'])
   const inner = toTransform<S>(fn, 'transform', transform)
   checkMask(fn, mask)
   return asOperator<S>({

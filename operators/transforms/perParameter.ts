@@ -10,6 +10,7 @@ import {
   toTransform,
   type TransformLike,
   type TransformOperator,
+  checkOptions,
 } from './transformInternals.js'
 
 /** The slot of `perParameter`: each listed parameter's inner slot under its key. */
@@ -46,6 +47,7 @@ export function perParameter(
   options: { readonly name?: string } = {},
 ): TransformOperator<PerParameterState> {
   const fn = 'perParameter'
+  checkOptions(fn, options, ['name'])
   if (typeof transforms !== 'object' || transforms === null || Array.isArray(transforms)) {
     throw new TypeError(
       `${fn}: transforms: expected a record of transforms by parameter key, got ${show(transforms)}`,

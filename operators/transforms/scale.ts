@@ -1,6 +1,6 @@
 import { mapTree } from '../../src/tree/tree.js'
 import { finite, type Hyperparam, hyperparam } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, checkOptions, slotName, type TransformOperator } from './transformInternals.js'
 
 /**
  * Multiplies the updates by a constant factor, u ← a·u (optax's `scale`). Stateless; records
@@ -31,6 +31,7 @@ export function scale(
   factor: Hyperparam,
   options: { readonly name?: string } = {},
 ): TransformOperator<undefined> {
+  checkOptions('scale', options, ['name'])
   return asOperator<undefined>({
     name: slotName('scale', options.name),
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },

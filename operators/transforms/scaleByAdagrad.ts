@@ -1,7 +1,7 @@
 import { mapTree, type Params, zipTree } from '../../src/tree/tree.js'
 import { expectNonNegative } from '../../src/errors.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
 export interface ScaleByAdagradState {
@@ -41,6 +41,7 @@ export function scaleByAdagrad(
   options: { readonly initialAccumulator?: number; readonly name?: string } = {},
 ): TransformOperator<ScaleByAdagradState> {
   const fn = 'scaleByAdagrad'
+  checkOptions(fn, options, ['initialAccumulator', 'name'])
   const h0 = options.initialAccumulator ?? 0
   expectNonNegative(fn, 'initialAccumulator', h0)
   return asOperator<ScaleByAdagradState>({

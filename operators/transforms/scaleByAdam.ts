@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
 export interface ScaleByAdamState {
@@ -61,6 +61,7 @@ export interface ScaleByAdamOptions {
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator<ScaleByAdamState> {
   const fn = 'scaleByAdam'
+  checkOptions(fn, options, ['b1', 'b2', 'eps', 'efficient', 'name'])
   const efficient = options.efficient === true
   return asOperator<ScaleByAdamState>({
     name: slotName(fn, options.name),

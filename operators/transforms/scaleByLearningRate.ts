@@ -1,6 +1,6 @@
 import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
  * Scales the updates by minus the learning rate, u ← −η·u, so that `applyUpdates` descends
@@ -35,6 +35,7 @@ export function scaleByLearningRate(
   options: { readonly name?: string } = {},
 ): TransformOperator<undefined> {
   const fn = 'scaleByLearningRate'
+  checkOptions(fn, options, ['name'])
   return asOperator<undefined>({
     name: slotName(fn, options.name),
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },

@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByLion`: the momentum, shaped like the parameters. */
 export interface ScaleByLionState {
@@ -39,6 +39,7 @@ export function scaleByLion(
   options: { readonly b1?: Hyperparam; readonly b2?: Hyperparam; readonly name?: string } = {},
 ): TransformOperator<ScaleByLionState> {
   const fn = 'scaleByLion'
+  checkOptions(fn, options, ['b1', 'b2', 'name'])
   return asOperator<ScaleByLionState>({
     name: slotName(fn, options.name),
     hyper: {

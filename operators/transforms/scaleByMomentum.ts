@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
 export interface ScaleByMomentumState {
@@ -43,6 +43,7 @@ export function scaleByMomentum(
   options: { readonly name?: string } = {},
 ): TransformOperator<ScaleByMomentumState> {
   const fn = 'scaleByMomentum'
+  checkOptions(fn, options, ['name'])
   return asOperator<ScaleByMomentumState>({
     name: slotName(fn, options.name),
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },

@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByNesterov`: the velocity, shaped like the parameters. */
 export interface ScaleByNesterovState {
@@ -39,6 +39,7 @@ export function scaleByNesterov(
   options: { readonly name?: string } = {},
 ): TransformOperator<ScaleByNesterovState> {
   const fn = 'scaleByNesterov'
+  checkOptions(fn, options, ['name'])
   return asOperator<ScaleByNesterovState>({
     name: slotName(fn, options.name),
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },

@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
-import { asOperator, slotName, type TransformOperator } from './transformInternals.js'
+import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
 export interface ScaleByRmsState {
@@ -42,6 +42,7 @@ export function scaleByRms(
   options: { readonly epsInSqrt?: boolean; readonly name?: string } = {},
 ): TransformOperator<ScaleByRmsState> {
   const fn = 'scaleByRms'
+  checkOptions(fn, options, ['epsInSqrt', 'name'])
   const inSqrt = options.epsInSqrt === true
   return asOperator<ScaleByRmsState>({
     name: slotName(fn, options.name),

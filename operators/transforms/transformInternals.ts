@@ -52,6 +52,26 @@ export type TransformLike<S = unknown> =
  */
 export type Tracked = WithGradient & { readonly transforms?: readonly string[] }
 
+/**
+ * Checks an options argument when an operator is built: an object (or undefined) with no key
+ * outside `known`, so that a misspelt option (`beta1` for `b1`) is an error, not a default.
+ *
+ * @throws {TypeError} `scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9`
+ */
+export function checkOptions(fn: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${fn}: options: expected an object, got ${show(options)}`)
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      throw new TypeError(
+        `${fn}: options.${k}: expected no such key (known: ${known.join(', ')}), got ${show((options as Record<string, unknown>)[k])}`,
+      )
+    }
+  }
+}
+
 /** The default slot name, or the user's, checked. */
 export function slotName(fn: string, name: unknown): string {
   if (name === undefined) return fn

@@ -56,6 +56,29 @@ describe('adam', () => {
   })
 })
 
+describe('option checks', () => {
+  it('rejects misspelt options', () => {
+    expect(() => adam(0.1, { beta1: 0.9 } as never)).toThrow(
+      new TypeError(
+        'adam: options.beta1: expected no such key (known: b1, b2, eps, efficient), got 0.9',
+      ),
+    )
+    expect(() => adamw(0.1, { weight_decay: 0.1 } as never)).toThrow(
+      new TypeError(
+        'adamw: options.weight_decay: expected no such key (known: b1, b2, eps, efficient, weightDecay, mask), got 0.1',
+      ),
+    )
+    expect(() => lion(0.1, { wd: 0.1 } as never)).toThrow(
+      new TypeError(
+        'lion: options.wd: expected no such key (known: b1, b2, weightDecay, mask), got 0.1',
+      ),
+    )
+    expect(() => adam(-0.1)).toThrow(
+      new RangeError('adam: lr: expected a positive finite number, got -0.1'),
+    )
+  })
+})
+
 describe('adamw', () => {
   it('equals torch.optim.AdamW within 1e-12 over 30 steps', () => {
     const h = fc.tuple(lr, betas, eps, fc.double({ min: 0, max: 0.1, noNaN: true }))

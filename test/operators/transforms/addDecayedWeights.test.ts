@@ -43,13 +43,19 @@ describe('addDecayedWeights', () => {
         addDecayedWeights(0.1, { mask: { W: true } }),
       ),
     ).toThrow(
-      'addDecayedWeights: mask.b: expected a boolean or a subtree of booleans, got undefined',
+      new TypeError(
+        'addDecayedWeights: mask.b: expected a boolean or a subtree of booleans, got undefined',
+      ),
     )
     expect(() => addDecayedWeights(0.1, { mask: { W: 1 } as never })).toThrow(
-      'addDecayedWeights: mask.W: expected a function (path, leaf) => boolean or a tree of booleans, got 1',
+      new TypeError(
+        'addDecayedWeights: mask.W: expected a function (path, leaf) => boolean or a tree of booleans, got 1',
+      ),
     )
     expect(() => addDecayedWeights(-1)).toThrow(
-      'addDecayedWeights: weightDecay: expected a non-negative finite number, got -1',
+      new RangeError(
+        'addDecayedWeights: weightDecay: expected a non-negative finite number, got -1',
+      ),
     )
   })
 })

@@ -39,10 +39,10 @@ describe('addNoise', () => {
 
   it('validates', () => {
     expect(() => addNoise({ seed: 0.5 })).toThrow(
-      'addNoise: seed: expected an integer in [-2147483648, 4294967295], got 0.5',
+      new RangeError('addNoise: seed: expected an integer in [-2147483648, 4294967295], got 0.5'),
     )
     expect(() => addNoise({ seed: 1, eta: -1 })).toThrow(
-      'addNoise: eta: expected a non-negative finite number, got -1',
+      new RangeError('addNoise: eta: expected a non-negative finite number, got -1'),
     )
   })
 })

@@ -55,7 +55,9 @@ describe('chain', () => {
 
   it('rejects duplicate children', () => {
     expect(() => chain(scaleByAdam(), scaleByAdam())).toThrow(
-      'chain: transforms: expected distinct slot names, got "scaleByAdam" twice (pass { name } to tell them apart)',
+      new Error(
+        'chain: transforms: expected distinct slot names, got "scaleByAdam" twice (pass { name } to tell them apart)',
+      ),
     )
   })
 })

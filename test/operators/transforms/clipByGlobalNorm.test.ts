@@ -52,7 +52,7 @@ describe('clipByGlobalNorm', () => {
 
   it('validates', () => {
     expect(() => clipByGlobalNorm(0)).toThrow(
-      'clipByGlobalNorm: maxNorm: expected a positive finite number, got 0',
+      new RangeError('clipByGlobalNorm: maxNorm: expected a positive finite number, got 0'),
     )
   })
 })
@@ -82,7 +82,7 @@ describe('clipByValue', () => {
 
   it('validates', () => {
     expect(() => clipByValue(-1)).toThrow(
-      'clipByValue: maxDelta: expected a non-negative finite number, got -1',
+      new RangeError('clipByValue: maxDelta: expected a non-negative finite number, got -1'),
     )
   })
 })

@@ -29,8 +29,10 @@ describe('ema', () => {
         1,
       ),
     ).toThrow(
-      'ema: name: expected a slot name no other ema in this step uses, got "ema" (pass { name } to tell them apart)',
+      new Error(
+        'ema: name: expected a slot name no other ema in this step uses, got "ema" (pass { name } to tell them apart)',
+      ),
     )
-    expect(() => ema(1)).toThrow('ema: decay: expected a number in [0, 1), got 1')
+    expect(() => ema(1)).toThrow(new RangeError('ema: decay: expected a number in [0, 1), got 1'))
   })
 })

@@ -35,10 +35,10 @@ describe('lookahead', () => {
 
   it('validates', () => {
     expect(() => lookahead(sgd(0.1), { k: 0 })).toThrow(
-      'lookahead: k: expected a positive integer, got 0',
+      new RangeError('lookahead: k: expected a positive integer, got 0'),
     )
     expect(() => lookahead(sgd(0.1), { alpha: 2 })).toThrow(
-      'lookahead: alpha: expected a number in [0, 1], got 2',
+      new RangeError('lookahead: alpha: expected a number in [0, 1], got 2'),
     )
   })
 })

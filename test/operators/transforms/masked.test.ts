@@ -62,16 +62,20 @@ describe('masked', () => {
 
   it('names a mask problem', () => {
     expect(() => masked(scaleByAdam(), 3 as never)).toThrow(
-      'masked: mask: expected a function (path, leaf) => boolean or a tree of booleans, got 3',
+      new TypeError(
+        'masked: mask: expected a function (path, leaf) => boolean or a tree of booleans, got 3',
+      ),
     )
     expect(() =>
       runSync(
         withGradientState({ w: 1 }, { w: 1 }),
         masked(scaleByAdam(), () => 1 as never),
       ),
-    ).toThrow('masked: mask("w"): expected a boolean, got 1')
+    ).toThrow(new TypeError('masked: mask("w"): expected a boolean, got 1'))
     expect(() => masked({} as never, () => true)).toThrow(
-      'masked: transform: expected a gradient transform such as scaleByAdam() or an optimizer such as adam(1e-3), got an object',
+      new TypeError(
+        'masked: transform: expected a gradient transform such as scaleByAdam() or an optimizer such as adam(1e-3), got an object',
+      ),
     )
   })
 

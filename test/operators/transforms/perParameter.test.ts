@@ -50,10 +50,14 @@ describe('perParameter', () => {
 
   it('names a missing key', () => {
     expect(() => runSync(withGradientState(p, g), perParameter({ W3: scaleByAdam() }))).toThrow(
-      'perParameter: W3: expected a key of the parameters (W1, W2, b1, b2), got "W3"',
+      new TypeError(
+        'perParameter: W3: expected a key of the parameters (W1, W2, b1, b2), got "W3"',
+      ),
     )
     expect(() => perParameter([] as never)).toThrow(
-      'perParameter: transforms: expected a record of transforms by parameter key, got []',
+      new TypeError(
+        'perParameter: transforms: expected a record of transforms by parameter key, got []',
+      ),
     )
   })
 })

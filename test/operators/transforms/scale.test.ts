@@ -59,6 +59,8 @@ describe('scale', () => {
   })
 
   it('validates', () => {
-    expect(() => scale(NaN)).toThrow('scale: factor: expected a finite number, got NaN')
+    expect(() => scale(NaN)).toThrow(
+      new RangeError('scale: factor: expected a finite number, got NaN'),
+    )
   })
 })

@@ -45,10 +45,12 @@ describe('scaleByAdagrad', () => {
     )
     expect(s.updates).toEqual({ w: 3 / 5 })
     expect(() => scaleByAdagrad(-1)).toThrow(
-      'scaleByAdagrad: eps: expected a non-negative finite number, got -1',
+      new RangeError('scaleByAdagrad: eps: expected a non-negative finite number, got -1'),
     )
     expect(() => scaleByAdagrad(0, { initialAccumulator: -1 })).toThrow(
-      'scaleByAdagrad: initialAccumulator: expected a non-negative finite number, got -1',
+      new RangeError(
+        'scaleByAdagrad: initialAccumulator: expected a non-negative finite number, got -1',
+      ),
     )
   })
 })
@@ -86,6 +88,8 @@ describe('scaleByRms', () => {
   })
 
   it('validates', () => {
-    expect(() => scaleByRms(1)).toThrow('scaleByRms: decay: expected a number in [0, 1), got 1')
+    expect(() => scaleByRms(1)).toThrow(
+      new RangeError('scaleByRms: decay: expected a number in [0, 1), got 1'),
+    )
   })
 })

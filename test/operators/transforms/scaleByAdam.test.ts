@@ -125,13 +125,21 @@ describe('scaleByAdam', () => {
 
   it('validates', () => {
     expect(() => scaleByAdam({ b1: 1 })).toThrow(
-      'scaleByAdam: b1: expected a number in [0, 1), got 1',
+      new RangeError('scaleByAdam: b1: expected a number in [0, 1), got 1'),
     )
     expect(() => scaleByAdam({ eps: -1 })).toThrow(
-      'scaleByAdam: eps: expected a non-negative finite number, got -1',
+      new RangeError('scaleByAdam: eps: expected a non-negative finite number, got -1'),
+    )
+    expect(() => scaleByAdam({ beta1: 0.9 } as never)).toThrow(
+      new TypeError(
+        'scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9',
+      ),
+    )
+    expect(() => scaleByAdam(3 as never)).toThrow(
+      new TypeError('scaleByAdam: options: expected an object, got 3'),
     )
     expect(() => scaleByAdam({ name: '' })).toThrow(
-      'scaleByAdam: name: expected a non-empty string, got ""',
+      new TypeError('scaleByAdam: name: expected a non-empty string, got ""'),
     )
   })
 })

@@ -37,23 +37,31 @@ describe('scaleByLearningRate', () => {
     expect(() =>
       runSync(withGradientState({ w: 1 }, { w: 2 }), scaleByLearningRate(new Subject<number>())),
     ).toThrow(
-      'scaleByLearningRate: lr at step 0: expected the Observable to have emitted, got nothing yet (give it a first value: startWith(x) or a BehaviorSubject)',
+      new Error(
+        'scaleByLearningRate: lr at step 0: expected the Observable to have emitted, got nothing yet (give it a first value: startWith(x) or a BehaviorSubject)',
+      ),
     )
   })
 
   it('validates', () => {
     expect(() => scaleByLearningRate(-0.1)).toThrow(
-      'scaleByLearningRate: lr: expected a positive finite number, got -0.1',
+      new RangeError('scaleByLearningRate: lr: expected a positive finite number, got -0.1'),
     )
     expect(() => scaleByLearningRate('x' as never)).toThrow(
-      'scaleByLearningRate: lr: expected a number, a schedule (step) => number or an Observable<number>, got "x"',
+      new TypeError(
+        'scaleByLearningRate: lr: expected a number, a schedule (step) => number or an Observable<number>, got "x"',
+      ),
     )
     expect(() =>
       runSync(
         withGradientState({ w: 1 }, { w: 2 }, { step: 3 }),
         scaleByLearningRate(() => NaN),
       ),
-    ).toThrow('scaleByLearningRate: lr at step 3: expected a non-negative finite number, got NaN')
+    ).toThrow(
+      new RangeError(
+        'scaleByLearningRate: lr at step 3: expected a non-negative finite number, got NaN',
+      ),
+    )
   })
 
   it('rejects a duplicate slot name', () => {
@@ -62,7 +70,9 @@ describe('scaleByLearningRate', () => {
         s$.pipe(scaleByLearningRate(0.1), scaleByLearningRate(0.2)),
       ),
     ).toThrow(
-      'scaleByLearningRate: name: expected a slot name no other transform in this step uses, got "scaleByLearningRate" (pass { name } to tell them apart)',
+      new Error(
+        'scaleByLearningRate: name: expected a slot name no other transform in this step uses, got "scaleByLearningRate" (pass { name } to tell them apart)',
+      ),
     )
   })
 

@@ -36,7 +36,7 @@ describe('scaleByLion', () => {
 
   it('validates', () => {
     expect(() => scaleByLion({ b2: 2 })).toThrow(
-      'scaleByLion: b2: expected a number in [0, 1), got 2',
+      new RangeError('scaleByLion: b2: expected a number in [0, 1), got 2'),
     )
   })
 })

@@ -37,7 +37,7 @@ describe('scaleByMomentum', () => {
 
   it('validates', () => {
     expect(() => scaleByMomentum(1)).toThrow(
-      'scaleByMomentum: beta: expected a number in [0, 1), got 1',
+      new RangeError('scaleByMomentum: beta: expected a number in [0, 1), got 1'),
     )
   })
 })
@@ -73,7 +73,7 @@ describe('scaleByNesterov', () => {
 
   it('validates', () => {
     expect(() => scaleByNesterov(-0.5)).toThrow(
-      'scaleByNesterov: beta: expected a number in [0, 1), got -0.5',
+      new RangeError('scaleByNesterov: beta: expected a number in [0, 1), got -0.5'),
     )
   })
 })
