@@ -294,3 +294,29 @@ export const TrainConfigC = configType('train config { params, step, data?, seed
   seed: optional(seedC),
   mode: optional(ModeC),
 })
+
+// ---- the command line ----------------------------------------------------------------------------
+
+/**
+ * The options of `gradstream train mnist` (src/cli/trainMnist.ts `TrainMnistOptions`), e.g. read
+ * from a JSON file of flags: `decode(TrainMnistOptionsC, JSON.parse(text), 'train mnist')`.
+ */
+export const TrainMnistOptionsC = configType(
+  'train mnist options { hidden, batch, lr, iters, optimizer, seed, sampler, … }',
+  {
+    hidden: positiveInteger,
+    batch: positiveInteger,
+    lr: positiveNumber,
+    iters: nonNegativeInteger,
+    epochs: optional(positiveNumber),
+    optimizer: oneOf('sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw', 'lion'),
+    seed: nonNegativeInteger,
+    sampler: oneOf('random', 'epoch'),
+    evalEvery: optional(positiveInteger),
+    trainSize: optional(positiveInteger),
+    testSize: optional(positiveInteger),
+    dataDir: optional(
+      where('a folder path', (u): u is string => typeof u === 'string' && u !== '', 'string'),
+    ),
+  },
+)

@@ -26,6 +26,7 @@ import {
   ReduceLrOnPlateauOptionsC,
   SpsaOptionsC,
   StepDecayOptionsC,
+  TrainMnistOptionsC,
   TwoLayerNetConfigC,
   WarmupOptionsC,
 } from '../../src/state/configCodecs.js'
@@ -200,6 +201,33 @@ group('config codecs agree with the functions they describe', () => {
     ).toThrow('cosineDecay: alpah: expected no such key (known: init, steps, alpha), got 0.1')
     expect(() => decode(SpsaOptionsC, { C: 0.1 }, 'spsa')).toThrow(
       'spsa: C: expected no such key (known: c, samples, seed), got 0.1',
+    )
+  })
+})
+
+group('TrainMnistOptionsC (the CLI flags as a config file)', () => {
+  it('accepts the book defaults and names every bad flag', async () => {
+    const { BOOK_DEFAULTS } = await import('../../src/cli/trainMnist.js')
+    const { OPTIMIZERS } = await import('../../src/cli/optimizers.js')
+    expect(decode(TrainMnistOptionsC, BOOK_DEFAULTS, 'train mnist')).toEqual(BOOK_DEFAULTS)
+    // the codec lists exactly the CLI's optimizers
+    for (const name of Object.keys(OPTIMIZERS)) {
+      expect(() =>
+        decode(TrainMnistOptionsC, { ...BOOK_DEFAULTS, optimizer: name }, 'train mnist'),
+      ).not.toThrow()
+    }
+    expect(() =>
+      decode(
+        TrainMnistOptionsC,
+        { ...BOOK_DEFAULTS, lr: 0, optimizer: 'sgdd', hiden: 5 },
+        'train mnist',
+      ),
+    ).toThrow(
+      [
+        'train mnist: lr: expected a positive finite number, got 0',
+        'train mnist: optimizer: expected one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lion", got "sgdd"',
+        'train mnist: hiden: expected no such key (known: hidden, batch, lr, iters, epochs, optimizer, seed, sampler, evalEvery, trainSize, testSize, dataDir), got 5',
+      ].join('\n'),
     )
   })
 })
