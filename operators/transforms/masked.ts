@@ -16,6 +16,11 @@ import {
  * flat record keyed by leaf path (`opt.scaleByAdam.mu['W1']`). The slot name defaults to the
  * inner transform's; its hyperparameters are recorded under it as they would be unmasked.
  *
+ * Unselected leaves keep their incoming updates (optax's semantics): with a whole optimizer
+ * inside (`masked(adam(1e-3), mask)`, learning rate included), the other leaves still carry
+ * the raw gradient, so give them their own treatment (`perParameter`, or a second `masked`
+ * with the complementary mask) before `applyUpdates()`.
+ *
  * @example
  * ```ts
  * import { pipe, tap } from 'rxjs'

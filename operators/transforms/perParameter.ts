@@ -21,6 +21,9 @@ export type PerParameterState = { readonly [key: string]: unknown }
  * `perParameter({ W1: a, b1: b })` maps `updates.W1` with `a` and `updates.b1` with `b`;
  * parameters not listed pass through unchanged. Each inner slot is kept under its parameter's
  * key and each hyperparameter recorded as `perParameter.W1.field`.
+ * `state.lr` is left as it was (each parameter may have its own rate; see `state.hyper`).
+ * Unlisted parameters keep their incoming updates, as in `masked`: list every parameter when
+ * the listed transforms include the learning rate.
  *
  * @example
  * ```ts
