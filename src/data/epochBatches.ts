@@ -1,5 +1,6 @@
 import { expectInteger } from '../errors.js'
-import { rng, rngFromState } from '../random/rng.js'
+import { seedRng } from '../loop/seedRng.js'
+import { rngFromState } from '../random/rng.js'
 import { permutation } from '../random/sample.js'
 import type { Dataset } from './loadMnist.js'
 import {
@@ -61,7 +62,8 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
   }
   const perEpoch = batchesPerEpoch(n, batchSize, dropLast)
   return batchesFrom(function* (): Generator<Batch> {
-    const r = from ? rngFromState(from.rng) : rng(seed)
+    // seedRng: rng(seed) past its seed-dominated first outputs
+    const r = from ? rngFromState(from.rng) : seedRng(seed)
     let drawn = from ? from.drawn : 0
     let epoch = from ? from.epoch : 0
     let index = from ? from.index : 0

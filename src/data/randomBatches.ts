@@ -1,5 +1,6 @@
 import { expectInteger } from '../errors.js'
-import { rng, rngFromState } from '../random/rng.js'
+import { seedRng } from '../loop/seedRng.js'
+import { rngFromState } from '../random/rng.js'
 import type { Dataset } from './loadMnist.js'
 import {
   batchesFrom,
@@ -47,7 +48,8 @@ export function randomBatches(data: Dataset, options: RandomBatchesOptions): Bat
     )
   }
   return batchesFrom(function* (): Generator<Batch> {
-    const r = from ? rngFromState(from.rng) : rng(seed)
+    // seedRng: rng(seed) past its seed-dominated first outputs
+    const r = from ? rngFromState(from.rng) : seedRng(seed)
     let drawn = from ? from.drawn : 0
     const idx = new Int32Array(batchSize)
     for (;;) {
