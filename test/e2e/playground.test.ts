@@ -143,6 +143,29 @@ describe.skipIf(!available)('playground in Chromium', () => {
     await screenshot(page, 'descent-paused')
   }, 30_000)
 
+  it('Descent: another function (Himmelblau) races from a clicked point; reset returns to step 0', async () => {
+    await page.goto(`${site.url}#/descent`)
+    await page.getByTestId('fn-select').selectOption('himmelblau')
+    expect(await valueOf(page, 'lr-value')).toBe(0.01) // the function's own rate
+    await page.getByTestId('contour').click({ position: { x: 120, y: 330 } })
+    await waitFor(
+      () => valueOf(page, 'race-step'),
+      (s) => s >= 60,
+      20_000,
+      'the Himmelblau race',
+    )
+    for (const r of racers)
+      expect(Number.isFinite(await valueOf(page, `readout-${r}-loss`)), r).toBe(true)
+    await screenshot(page, 'descent-himmelblau')
+    await page.getByTestId('reset').click()
+    await waitFor(
+      () => valueOf(page, 'race-step'),
+      (s) => s === 0,
+      5_000,
+      'the reset',
+    )
+  }, 30_000)
+
   it('MNIST: trains in a worker to ≥ 0.85 test accuracy while the page keeps ≥ 50 frames/s', async () => {
     await page.goto(`${site.url}#/mnist`)
     await page.getByTestId('digit-strip').waitFor()

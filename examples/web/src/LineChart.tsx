@@ -28,7 +28,18 @@ export function LineChart(props: {
       title,
       width,
       height,
-      scales: { x: { time: false }, y: scale === 'asinh' ? { distr: 4, log: 10 } : {} },
+      scales: {
+        x: { time: false },
+        y:
+          scale === 'asinh'
+            ? // from 0 unless something is negative (a saddle), so the axis is not padded below 0
+              {
+                distr: 4,
+                log: 10,
+                range: (_u, lo, hi) => [lo < 0 ? lo * 1.1 : 0, hi > 0 ? hi * 1.1 : 1],
+              }
+            : {},
+      },
       series: [
         { label: 'step' },
         ...series.map((s) => ({
