@@ -187,7 +187,7 @@ export function train<P extends Params, B = unknown>(
           outstanding = false
           state = s
           subscriber.next(s)
-          if (!running) resume()
+          if (!running) pump() // a late (asynchronous) result: carry on within the chunk budget
         },
         error: fail,
         complete: () => subscriber.complete(),

@@ -13,7 +13,16 @@ import {
   toArray,
 } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { rng, tensor, train, TrainError, type Tensor, type TrainState } from 'gradstream'
+import {
+  randomBatches,
+  rng,
+  tensor,
+  train,
+  TrainError,
+  type Batch,
+  type Tensor,
+  type TrainState,
+} from 'gradstream'
 import {
   gaussian,
   gradient,
@@ -289,6 +298,35 @@ describe('train', () => {
       train({ params: [0], data: [3, 1, 4], step: fitMean }).subscribe((s) => states.push(s))
       expect(states.map((s) => s.params[0])).toEqual([0, 3, 1, 4])
       expect(states.map((s) => s.loss)).toEqual([NaN, 9, 4, 9])
+    })
+
+    it("gradstream's samplers (endless, both Observable and iterable) are pulled one batch a step", () => {
+      const x = tensor([[0], [1], [2], [3]])
+      const t = tensor([0, 2, 4, 6]) // t = 2x
+      const seen: number[] = []
+      let out: TrainState<number[]> | undefined
+      train({
+        params: [0],
+        data: randomBatches({ x, t }, { batchSize: 2, seed: 3 }),
+        step: pipe(
+          gradient((p: number[], b: Batch) => {
+            seen.push(b.x.data.length)
+            let loss = 0
+            let g = 0
+            for (let i = 0; i < 2; i++) {
+              const e = p[0] * b.x.data[i] - b.t.data[i]
+              loss += e * e
+              g += 2 * e * b.x.data[i]
+            }
+            return { loss, grad: [g] }
+          }),
+          update(0.05),
+        ),
+      })
+        .pipe(maxSteps(200))
+        .subscribe((s) => (out = s))
+      expect(seen).toHaveLength(200) // one batch a step, not a drained endless Observable
+      expect(out!.params[0]).toBeCloseTo(2, 6)
     })
 
     it('an async iterable', async () => {
