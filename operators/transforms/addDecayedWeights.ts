@@ -1,6 +1,7 @@
-import { type Params, zipTree } from '../../src/tree/tree.js'
+import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
@@ -38,7 +39,10 @@ export function addDecayedWeights(
   checkOptions(fn, options, ['mask', 'name'])
   const { mask } = options
   if (mask !== undefined) checkMask(fn, mask)
-  const decay = (u: Params, p: Params, wd: number) => zipTree(u, p, (g, w) => g + wd * w, fn)
+  const decay = (u: Params, p: Params, wd: number) =>
+    leafwise(fn, [u, p], 1, ([g, w], [o]) => {
+      for (let i = 0; i < o.length; i++) o[i] = g[i] + wd * w[i]
+    })[0]
   return asOperator<undefined>({
     name: slotName(fn, options.name),
     hyper: { weightDecay: hyperparam(fn, 'weightDecay', weightDecay, nonNegative) },

@@ -1,6 +1,7 @@
 import { map, type Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
-import { type Params, zipTree } from '../../src/tree/tree.js'
+import type { Params } from '../../src/tree/tree.js'
+import { leafwise } from './kernelInternals.js'
 import { freezeData } from './transformInternals.js'
 
 /**
@@ -32,7 +33,9 @@ export function applyUpdates() {
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
     source.pipe(
       map((s): TrainState<P> => {
-        const params = zipTree(s.params, s.updates, (p, u) => p + u, 'applyUpdates')
+        const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) => {
+          for (let i = 0; i < o.length; i++) o[i] = p[i] + u[i]
+        }) as P[]
         return Object.freeze({
           step: s.step + 1,
           params: freezeData(params),

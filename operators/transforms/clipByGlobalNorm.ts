@@ -1,5 +1,6 @@
-import { globalNorm, mapTree } from '../../src/tree/tree.js'
+import { globalNorm } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
@@ -41,7 +42,10 @@ export function clipByGlobalNorm(
       const norm = globalNorm(u)
       if (!(norm >= c)) return [u, undefined] // small (or NaN: left for stopOnNonFinite)
       const factor = c / norm
-      return [mapTree(u, (v) => v * factor), undefined]
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
+        for (let i = 0; i < o.length; i++) o[i] = g[i] * factor
+      })
+      return [out, undefined]
     },
   })
 }

@@ -1,5 +1,5 @@
-import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
@@ -36,9 +36,11 @@ export function clipByValue(
     name: slotName(fn, options.name),
     hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },
     init: () => undefined,
-    update: (u, _, { hyper: { maxDelta: d } }) => [
-      mapTree(u, (v) => (v > d ? d : v < -d ? -d : v)),
-      undefined,
-    ],
+    update: (u, _, { hyper: { maxDelta: d } }) => {
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
+        for (let i = 0; i < o.length; i++) o[i] = g[i] > d ? d : g[i] < -d ? -d : g[i]
+      })
+      return [out, undefined]
+    },
   })
 }

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs'
 import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
-import { type Params, zipTree } from '../../src/tree/tree.js'
+import type { Params } from '../../src/tree/tree.js'
+import { leafwise } from './kernelInternals.js'
 import {
   type Hyperparam,
   hyperparam,
@@ -69,7 +70,9 @@ export function ema(
           const average =
             prev === undefined
               ? s.params
-              : zipTree(prev.average, s.params, (a, p) => beta * a + (1 - beta) * p, fn)
+              : leafwise(fn, [prev.average, s.params], 1, ([a, p], [o]) => {
+                  for (let i = 0; i < o.length; i++) o[i] = beta * a[i] + (1 - beta) * p[i]
+                })[0]
           const slot: EmaState = { average, step: s.step }
           return Object.freeze({
             ...s,

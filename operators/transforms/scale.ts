@@ -1,5 +1,5 @@
-import { mapTree } from '../../src/tree/tree.js'
 import { finite, type Hyperparam, hyperparam } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, checkOptions, slotName, type TransformOperator } from './transformInternals.js'
 
 /**
@@ -36,6 +36,11 @@ export function scale(
     name: slotName('scale', options.name),
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },
     init: () => undefined,
-    update: (u, _, { hyper }) => [mapTree(u, (v) => hyper.factor * v), undefined],
+    update: (u, _, { hyper: { factor } }) => {
+      const [out] = leafwise('scale', [u], 1, ([g], [o]) => {
+        for (let i = 0; i < o.length; i++) o[i] = factor * g[i]
+      })
+      return [out, undefined]
+    },
   })
 }

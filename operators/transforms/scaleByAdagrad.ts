@@ -1,6 +1,7 @@
-import { mapTree, type Params, zipTree } from '../../src/tree/tree.js'
+import { mapTree, type Params } from '../../src/tree/tree.js'
 import { expectNonNegative } from '../../src/errors.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
@@ -49,8 +50,13 @@ export function scaleByAdagrad(
     hyper: { eps: hyperparam(fn, 'eps', eps, nonNegative) },
     init: (params) => ({ sumOfSquares: mapTree(params, () => h0) }),
     update: (u, { sumOfSquares }, { hyper: { eps } }) => {
-      const h = zipTree(sumOfSquares, u, (h, g) => h + g * g, fn)
-      return [zipTree(u, h, (g, h) => g / (Math.sqrt(h) + eps), fn), { sumOfSquares: h }]
+      const [h, out] = leafwise(fn, [sumOfSquares, u], 2, ([h0, g], [h, o]) => {
+        for (let i = 0; i < h.length; i++) {
+          h[i] = h0[i] + g[i] * g[i]
+          o[i] = g[i] / (Math.sqrt(h[i]) + eps)
+        }
+      })
+      return [out, { sumOfSquares: h }]
     },
   })
 }

@@ -1,5 +1,6 @@
-import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
@@ -73,13 +74,18 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator
     init: (params) => ({ count: 0, mu: zerosLikeTree(params), nu: zerosLikeTree(params) }),
     update: (u, s, { hyper: { b1, b2, eps } }) => {
       const t = s.count + 1
-      const mu = zipTree(s.mu, u, (m, g) => b1 * m + (1 - b1) * g, fn)
-      const nu = zipTree(s.nu, u, (n, g) => b2 * n + (1 - b2) * g * g, fn)
       const c1 = 1 - b1 ** t
       const c2 = 1 - b2 ** t
-      const out = efficient
-        ? zipTree(mu, nu, (m, n) => ((Math.sqrt(c2) / c1) * m) / (Math.sqrt(n) + eps), fn)
-        : zipTree(mu, nu, (m, n) => m / c1 / (Math.sqrt(n / c2) + eps), fn)
+      const step = Math.sqrt(c2) / c1 // the efficient form's factor
+      const [mu, nu, out] = leafwise(fn, [s.mu, s.nu, u], 3, ([m0, n0, g], [m, n, o]) => {
+        for (let i = 0; i < m.length; i++) {
+          m[i] = b1 * m0[i] + (1 - b1) * g[i]
+          n[i] = b2 * n0[i] + (1 - b2) * g[i] * g[i]
+          o[i] = efficient
+            ? (step * m[i]) / (Math.sqrt(n[i]) + eps)
+            : m[i] / c1 / (Math.sqrt(n[i] / c2) + eps)
+        }
+      })
       return [out, { count: t, mu, nu }]
     },
   })

@@ -1,5 +1,5 @@
-import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /**
@@ -41,6 +41,11 @@ export function scaleByLearningRate(
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },
     lrField: 'lr',
     init: () => undefined,
-    update: (u, _, { hyper }) => [mapTree(u, (v) => -hyper.lr * v), undefined],
+    update: (u, _, { hyper: { lr } }) => {
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
+        for (let i = 0; i < o.length; i++) o[i] = -lr * g[i]
+      })
+      return [out, undefined]
+    },
   })
 }

@@ -1,5 +1,6 @@
-import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByLion`: the momentum, shaped like the parameters. */
@@ -48,8 +49,13 @@ export function scaleByLion(
     },
     init: (params) => ({ mu: zerosLikeTree(params) }),
     update: (u, { mu }, { hyper: { b1, b2 } }) => {
-      const out = zipTree(mu, u, (m, g) => Math.sign(b1 * m + (1 - b1) * g), fn)
-      return [out, { mu: zipTree(mu, u, (m, g) => b2 * m + (1 - b2) * g, fn) }]
+      const [out, m] = leafwise(fn, [mu, u], 2, ([m0, g], [o, m]) => {
+        for (let i = 0; i < o.length; i++) {
+          o[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
+          m[i] = b2 * m0[i] + (1 - b2) * g[i]
+        }
+      })
+      return [out, { mu: m }]
     },
   })
 }

@@ -1,5 +1,6 @@
-import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
@@ -49,7 +50,9 @@ export function scaleByMomentum(
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: (u, { velocity }, { hyper: { beta } }) => {
-      const v = zipTree(velocity, u, (v, g) => beta * v + g, fn)
+      const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => {
+        for (let i = 0; i < v.length; i++) v[i] = beta * v0[i] + g[i]
+      })
       return [v, { velocity: v }]
     },
   })

@@ -1,5 +1,6 @@
-import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByNesterov`: the velocity, shaped like the parameters. */
@@ -45,8 +46,13 @@ export function scaleByNesterov(
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: (u, { velocity }, { hyper: { beta } }) => {
-      const v = zipTree(velocity, u, (v, g) => beta * v + g, fn)
-      return [zipTree(u, v, (g, v) => g + beta * v, fn), { velocity: v }]
+      const [v, out] = leafwise(fn, [velocity, u], 2, ([v0, g], [v, o]) => {
+        for (let i = 0; i < v.length; i++) {
+          v[i] = beta * v0[i] + g[i]
+          o[i] = g[i] + beta * v[i]
+        }
+      })
+      return [out, { velocity: v }]
     },
   })
 }

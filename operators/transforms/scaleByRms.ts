@@ -1,5 +1,6 @@
-import { type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
+import { leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
@@ -52,10 +53,12 @@ export function scaleByRms(
     },
     init: (params) => ({ nu: zerosLikeTree(params) }),
     update: (u, { nu }, { hyper: { decay, eps } }) => {
-      const n = zipTree(nu, u, (n, g) => decay * n + (1 - decay) * g * g, fn)
-      const out = inSqrt
-        ? zipTree(u, n, (g, n) => g / Math.sqrt(n + eps), fn)
-        : zipTree(u, n, (g, n) => g / (Math.sqrt(n) + eps), fn)
+      const [n, out] = leafwise(fn, [nu, u], 2, ([n0, g], [n, o]) => {
+        for (let i = 0; i < n.length; i++) {
+          n[i] = decay * n0[i] + (1 - decay) * g[i] * g[i]
+          o[i] = inSqrt ? g[i] / Math.sqrt(n[i] + eps) : g[i] / (Math.sqrt(n[i]) + eps)
+        }
+      })
       return [out, { nu: n }]
     },
   })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { flatten, mapTree, tensor } from 'gradstream'
+import { flatten, mapTree, ShapeError, tensor } from 'gradstream'
 import { scaleByAdam } from 'gradstream/operators'
 import { expectClose } from '../../helpers/expectClose.js'
 import { runSync, template, treesLike, withGradientState } from './fixture.js'
@@ -121,6 +121,18 @@ describe('scaleByAdam', () => {
     )
     expect(s.hyper['scaleByAdam.b1']).toBe(0.45)
     expect(Array.from(s.updates.W.data)).toEqual([1, -1])
+  })
+
+  it('names the leaf where a slot does not fit the parameters (a checkpoint of another model)', () => {
+    const slot = { count: 1, mu: { W: tensor([0, 0, 0]) }, nu: { W: tensor([0, 0, 0]) } }
+    const state = withGradientState(
+      { W: tensor([1, 2]) },
+      { W: tensor([1, 2]) },
+      { opt: { scaleByAdam: slot } },
+    )
+    expect(() => runSync(state, scaleByAdam())).toThrow(
+      new ShapeError('scaleByAdam: at W: shapes [3] and [2] differ'),
+    )
   })
 
   it('validates', () => {
