@@ -2,9 +2,9 @@ import { map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import { freezeTree } from '../src/state/freeze.js'
 import type { Evaluated, ProbeSet, TrainState, WithGradient } from '../src/state/types.js'
-import { treeSize, zipTree, type Params } from '../src/tree/tree.js'
+import { treeSize, type Params } from '../src/tree/tree.js'
 import { estimate } from './perturbations/perturbationInternals.js'
-import { treeFromFlat } from './stageInternals.js'
+import { copyLike, treeFromFlat } from './stageInternals.js'
 
 /**
  * An analytic gradient: the loss and its gradient at `params` on `batch`. Any of three shapes
@@ -79,7 +79,7 @@ export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
             `gradient: fn: expected { loss, grad }, { value, grad } or [loss, grad], got ${show(r)}`,
           )
         }
-        const grad = freezeTree(zipTree(s.params, g as Params, (_, y) => y, 'gradient'))
+        const grad = freezeTree(copyLike(s.params, g as Params, 'gradient'))
         return withGradient(s, grad, value, s.evaluations + 1)
       }),
     )

@@ -130,3 +130,43 @@ export function treeFromFlat<P extends Params>(template: P, flat: Float64Array):
   }
   return go(template) as P
 }
+
+/**
+ * A copy of `g` (fresh buffers, `template`'s frozen shapes) if it has `template`'s structure,
+ * else `zipTree`'s ShapeError naming the path: how `gradient(fn)` takes a user's gradient.
+ */
+export function copyLike<P extends Params>(template: P, g: Params, fn: string): P {
+  const out = copyOrNull(template, g)
+  if (out !== null) return out as P
+  return zipTree(template, g, (_, y) => y, fn)
+}
+
+function copyOrNull(p: Params, g: Params): Params | null {
+  if (typeof p === 'number') return typeof g === 'number' ? g : null
+  if (isTensor(p)) {
+    if (!isTensor(g) || g.data.length !== p.data.length || !sameShape(p.shape, g.shape)) return null
+    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data: g.data.slice() }
+  }
+  if (Array.isArray(p)) {
+    if (!Array.isArray(g) || g.length !== p.length) return null
+    const out = new Array<Params>(p.length)
+    for (let i = 0; i < p.length; i++) {
+      const v = copyOrNull(p[i], g[i])
+      if (v === null) return null
+      out[i] = v
+    }
+    return out
+  }
+  if (typeof g !== 'object' || g === null || Array.isArray(g) || isTensor(g)) return null
+  const keys = Object.keys(p).sort()
+  if (Object.keys(g).length !== keys.length) return null
+  const out: { [k: string]: Params } = {}
+  for (const k of keys) {
+    const w = (g as { [k: string]: Params })[k]
+    if (w === undefined) return null
+    const v = copyOrNull((p as { [k: string]: Params })[k], w)
+    if (v === null) return null
+    out[k] = v
+  }
+  return out
+}
