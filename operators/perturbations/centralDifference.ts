@@ -1,5 +1,5 @@
 import { expectPositive, show } from '../../src/errors.js'
-import type { PerturbationDesign } from './perturbationInternals.js'
+import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
 
 /**
  * The book's numerical gradient: for every coordinate i, probe x + h·eᵢ and x − h·eᵢ (2N
@@ -21,7 +21,17 @@ import type { PerturbationDesign } from './perturbationInternals.js'
 export function centralDifference({ h = 1e-4 }: { readonly h?: number } = {}): PerturbationDesign {
   checkOptions('centralDifference', { h })
   expectPositive('centralDifference', 'h', h)
-  return { name: 'centralDifference', probe: (_, n) => ({ probes: { kind: 'central', h, n } }) }
+  // the description only depends on the size: reuse it while the size stays (no allocation a step)
+  let last: ProbeResult = { probes: Object.freeze({ kind: 'central', h, n: 0 }) }
+  return {
+    name: 'centralDifference',
+    probe: (_, n) => {
+      if ((last.probes as { n: number }).n !== n) {
+        last = { probes: Object.freeze({ kind: 'central', h, n }) }
+      }
+      return last
+    },
+  }
 }
 
 export function checkOptions(fn: string, opts: unknown): void {

@@ -1,6 +1,6 @@
 import { expectPositive } from '../../src/errors.js'
 import { checkOptions } from './centralDifference.js'
-import type { PerturbationDesign } from './perturbationInternals.js'
+import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
 
 /**
  * One-sided differences: probe x + h·eᵢ for every coordinate (N probes, N + 1 evaluations with
@@ -21,5 +21,15 @@ import type { PerturbationDesign } from './perturbationInternals.js'
 export function forwardDifference({ h = 1e-4 }: { readonly h?: number } = {}): PerturbationDesign {
   checkOptions('forwardDifference', { h })
   expectPositive('forwardDifference', 'h', h)
-  return { name: 'forwardDifference', probe: (_, n) => ({ probes: { kind: 'forward', h, n } }) }
+  // the description only depends on the size: reuse it while the size stays (no allocation a step)
+  let last: ProbeResult = { probes: Object.freeze({ kind: 'forward', h, n: 0 }) }
+  return {
+    name: 'forwardDifference',
+    probe: (_, n) => {
+      if ((last.probes as { n: number }).n !== n) {
+        last = { probes: Object.freeze({ kind: 'forward', h, n }) }
+      }
+      return last
+    },
+  }
 }
