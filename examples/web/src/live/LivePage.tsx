@@ -165,12 +165,7 @@ export function LivePage() {
         </p>
       </div>
       <div className="panel">
-        <LineChart
-          title="loss"
-          series={lossSeries}
-          data={lossData}
-          testId="live-loss-chart"
-        />
+        <LineChart title="loss" series={lossSeries} data={lossData} testId="live-loss-chart" />
         {metricSeries.length > 0 ? (
           <LineChart
             title="metrics"

@@ -225,6 +225,18 @@ export function MnistPage() {
               </td>
             </tr>
             <tr>
+              <td>lr</td>
+              <td data-testid="mnist-lr-used">
+                {s && !Number.isNaN(s.lr) ? s.lr.toPrecision(3) : '—'}
+              </td>
+            </tr>
+            <tr>
+              <td>‖∇‖</td>
+              <td data-testid="mnist-gradnorm">
+                {s?.metrics.gradNorm !== undefined ? s.metrics.gradNorm.toPrecision(4) : '—'}
+              </td>
+            </tr>
+            <tr>
               <td>test accuracy</td>
               <td data-testid="mnist-test-acc" data-value={String(testAcc ?? NaN)}>
                 {testAcc !== undefined ? testAcc.toFixed(3) : '—'}

@@ -2,10 +2,11 @@
 // Trains a two-layer net on the MNIST subset inside a Web Worker, so the page's main thread
 // never runs a step: the page starts it with `trainInWorker(…)` and steers it with
 // pause / resume / stop / setLr; this module is the other half (`exposeTraining`).
-import { from, map, pipe, startWith, switchMap, takeWhile } from 'rxjs'
+import { filter, from, map, pipe, startWith, switchMap, takeWhile } from 'rxjs'
 import {
   ad,
   chunked,
+  globalNorm,
   exposeTraining,
   pausable,
   randomBatches,
@@ -51,6 +52,7 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
         ),
       )
       const lr = lr$.pipe(startWith(config.lr))
+      let lastPost = -Infinity
       // train accuracy on the first 1,000 training examples (all 10,000 would slow the run)
       const probe = Math.min(1000, trainSet.x.shape[0])
       const trainProbe = { x: firstRows(trainSet.x, probe), t: firstRows(trainSet.t, probe) }
@@ -73,8 +75,22 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
           trainAcc: net.accuracy(s.params, trainProbe.x, trainProbe.t),
         })),
         takeWhile((s) => s.step < config.maxSteps, true),
-        // the optimizer's moments stay in the worker: the page needs params, loss and metrics
-        map((s) => ({ ...s, opt: {} })),
+        // what the page draws, and no more (every message is decoded on the page's main thread):
+        // at most one state per 50 ms, plus every measured one and the last; the gradient becomes
+        // its norm and the optimizer's moments stay here
+        filter((s) => {
+          const now = performance.now()
+          const keep =
+            s.step % config.evalEvery === 0 || s.step >= config.maxSteps || now - lastPost >= 50
+          if (keep) lastPost = now
+          return keep
+        }),
+        map((s) => ({
+          ...s,
+          grad: null,
+          opt: {},
+          metrics: { ...s.metrics, gradNorm: s.grad ? globalNorm(s.grad) : 0 },
+        })),
       )
     }),
   ),
