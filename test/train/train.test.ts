@@ -252,6 +252,27 @@ describe('train', () => {
       })
     })
 
+    it('a data source that throws errors the stream with the step it was fetching for', () => {
+      function* batches() {
+        yield 1
+        yield 2
+        throw new Error('disk gone')
+      }
+      let error: unknown
+      const seen: number[] = []
+      train({
+        params: [0],
+        data: batches(),
+        step: pipe(
+          gradient((p: number[], b: number) => ({ loss: (p[0] - b) ** 2, grad: [2 * (p[0] - b)] })),
+          update(0.5),
+        ),
+      }).subscribe({ next: (s) => seen.push(s.step), error: (e) => (error = e) })
+      expect(seen).toEqual([0, 1, 2])
+      expect((error as TrainError).message).toBe('train: step 3: disk gone')
+      expect((error as TrainError).lastState.params).toEqual([2])
+    })
+
     it('validates its config', () => {
       const step = bookStep(counted().f)
       expect(() => train({ params: 'x' as never, step })).toThrow(
