@@ -58,15 +58,20 @@ export type Tracked = WithGradient & { readonly transforms?: readonly string[] }
  *
  * @throws {TypeError} `scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9`
  */
-export function checkOptions(fn: string, options: unknown, known: readonly string[]): void {
+export function checkOptions(
+  fn: string,
+  options: unknown,
+  known: readonly string[],
+  field = 'options',
+): void {
   if (options === undefined) return
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${fn}: options: expected an object, got ${show(options)}`)
+    throw new TypeError(`${fn}: ${field}: expected an object, got ${show(options)}`)
   }
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) {
       throw new TypeError(
-        `${fn}: options.${k}: expected no such key (known: ${known.join(', ')}), got ${show((options as Record<string, unknown>)[k])}`,
+        `${fn}: ${field}.${k}: expected no such key (known: ${known.join(', ')}), got ${show((options as Record<string, unknown>)[k])}`,
       )
     }
   }

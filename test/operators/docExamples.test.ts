@@ -29,7 +29,7 @@ describe('doc examples of operators/transforms and operators/optimizers', () => 
   afterEach(() => vi.restoreAllMocks())
 
   it('every public file has one', () => {
-    expect(all.length).toBe(26)
+    expect(all.length).toBe(27)
     for (const e of all) expect(e.code, e.name).toContain('console.log(')
   })
 

@@ -1,0 +1,81 @@
+import { show } from '../../src/errors.js'
+import type { Params } from '../../src/tree/tree.js'
+import { finite, type Hyperparam, hyperparam, type HyperSpec } from '../hyperparamInternals.js'
+import {
+  asOperator,
+  checkOptions,
+  type TransformContext,
+  type TransformOperator,
+} from './transformInternals.js'
+
+/** What `gradientTransform` takes: your transform as plain functions. */
+export interface GradientTransformDefinition<S> {
+  /** slot name: `state.opt[name]`, and the prefix of its `state.hyper` entries */
+  readonly name: string
+  /** hyperparameters by field: numbers, schedules or Observables (finite values) */
+  readonly hyper?: { readonly [field: string]: Hyperparam }
+  /** the slot from the parameters' structure (default: no slot) */
+  readonly init?: (params: Params) => S
+  /** this step's updates and slot → new updates and slot; pure */
+  readonly update: (updates: Params, slot: S, ctx: TransformContext) => readonly [Params, S]
+}
+
+/**
+ * Makes a step-pipeline stage from your own transform, with everything the built-in ones have:
+ * its slot in `state.opt[name]` (initialised on first use, kept as plain data so checkpoints
+ * hold it), hyperparameters resolved at each step (number, schedule or Observable) and recorded
+ * in `state.hyper['name.field']`, duplicate names rejected. The result can be wrapped by
+ * `masked`, `perParameter`, `chain` or `lookahead`.
+ *
+ * @example
+ * ```ts
+ * import { last, pipe } from 'rxjs'
+ * import { mapTree, train } from 'gradstream'
+ * import { applyUpdates, gradient, gradientTransform, maxSteps, scaleByLearningRate } from 'gradstream/operators'
+ *
+ * // signSGD with a step counter in its slot: u ← sign(u)·c, c a hyperparameter
+ * const signum = gradientTransform({
+ *   name: 'signum',
+ *   hyper: { c: (k: number) => 1 / (k + 1) },
+ *   init: () => ({ count: 0 }),
+ *   update: (u, slot: { count: number }, { hyper }) => [
+ *     mapTree(u, (v) => Math.sign(v) * hyper.c),
+ *     { count: slot.count + 1 },
+ *   ],
+ * })
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } })
+ * const step = pipe(gradient(f), signum, scaleByLearningRate(0.5), applyUpdates())
+ * train({ params: { w: 3 }, step })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log(s.params.w, s.opt.signum, s.hyper)) // 2.25 { count: 2 } { 'signum.c': 0.5, 'scaleByLearningRate.lr': 0.5 }
+ * ```
+ * @throws {TypeError} `gradientTransform: update: expected a function, got undefined`
+ * @see chain, masked
+ */
+export function gradientTransform<S = undefined>(
+  definition: GradientTransformDefinition<S>,
+): TransformOperator<S> {
+  const fn = 'gradientTransform'
+  if (typeof definition !== 'object' || definition === null) {
+    throw new TypeError(`${fn}: definition: expected an object, got ${show(definition)}`)
+  }
+  checkOptions(fn, definition, ['name', 'hyper', 'init', 'update'], 'definition')
+  const { name, hyper = {}, init = () => undefined as S, update } = definition
+  if (typeof update !== 'function') {
+    throw new TypeError(`${fn}: update: expected a function, got ${show(update)}`)
+  }
+  if (typeof init !== 'function') {
+    throw new TypeError(`${fn}: init: expected a function, got ${show(init)}`)
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError(`${fn}: name: expected a non-empty string, got ${show(name)}`)
+  }
+  const specs: Record<string, HyperSpec> = {}
+  for (const k of Object.keys(hyper)) specs[k] = hyperparam(name, k, hyper[k], finite)
+  return asOperator<S>({
+    name,
+    hyper: specs,
+    init,
+    update,
+  })
+}
