@@ -1,9 +1,14 @@
 import { pipe, startWith, Subject, take, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { type Params, train, type TrainState } from 'gradstream'
+import { checkpoint, restore } from '../../../src/state/checkpoint.js'
 import {
   adam,
+  addNoise,
   applyUpdates,
+  clipByGlobalNorm,
+  ema,
+  lookahead,
   gradient,
   maxSteps,
   scaleByAdam,
@@ -88,6 +93,29 @@ describe('optimizers inside train', () => {
     )
     const { out } = collect(train({ params: { w: 1 } as W, step: ok }).pipe(maxSteps(1)))
     expect(Object.keys(out[1].opt).sort()).toEqual(['adam2', 'scaleByAdam'])
+  })
+
+  it('a run resumed from a JSON checkpoint (train({ from })) continues bit for bit', () => {
+    const step = () =>
+      pipe(
+        gradient(f),
+        addNoise({ seed: 5, eta: 0.1 }),
+        clipByGlobalNorm(1),
+        lookahead(adam(0.05), { k: 4 }),
+        applyUpdates(),
+        ema(0.9),
+      )
+    const whole = collect(train({ params: { w: 1 } as W, step: step() }).pipe(maxSteps(12))).out
+    const json = checkpoint(whole[5] as TrainState)
+    const resumed = collect(
+      train({ params: { w: 0 } as W, from: restore(json) as TrainState<W>, step: step() }).pipe(
+        maxSteps(12),
+      ),
+    ).out
+    expect(resumed.map((s) => s.step)).toEqual([5, 6, 7, 8, 9, 10, 11, 12])
+    expect(resumed.map((s) => s.params.w)).toEqual(whole.slice(5).map((s) => s.params.w))
+    expect(resumed[7].opt).toEqual(whole[12].opt)
+    expect(resumed[7].hyper).toEqual(whole[12].hyper)
   })
 
   it('a mis-ordered pipe does not type-check', () => {
