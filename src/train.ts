@@ -105,6 +105,11 @@ export function train<P extends Params, B = unknown>(
     let started = false
     let paused = false
     let inChunk = 0
+    /**
+     * steps may start now: always in sync mode; in chunked mode only inside a chunk the
+     * scheduler ran (a batch or a late result arriving between chunks waits for the next one)
+     */
+    let open = mode.kind !== 'chunked'
     let pending: Subscription | null = null
     let batches: Batches | null = null
     const subs: Subscription[] = []
@@ -120,16 +125,18 @@ export function train<P extends Params, B = unknown>(
       pending = mode.scheduler!.schedule(() => {
         pending = null
         inChunk = 0
+        open = true
         pump()
       }, mode.delay ?? 0)
     }
 
     const pump = () => {
-      if (running || outstanding || !started) return
+      if (running || outstanding || !started || !open) return
       running = true
       try {
         while (!subscriber.closed && !outstanding && !paused) {
           if (inChunk >= chunk) {
+            open = false
             scheduleChunk()
             break
           }

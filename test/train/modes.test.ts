@@ -2,7 +2,7 @@ import { BehaviorSubject, map, pipe, take } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { chunked, pausable, train, type TrainState } from 'gradstream'
-import { gradient, update } from 'gradstream/operators'
+import { gradient, maxSteps, update } from 'gradstream/operators'
 
 // x ← x − lr·2x on f(x) = x², with an analytic gradient: one evaluation a step.
 const quadratic = (lr: Parameters<typeof update>[0]) =>
@@ -23,6 +23,29 @@ describe('train modes (marbles)', () => {
         mode: chunked({ steps: 2, delay: 10 }), // default scheduler (asyncScheduler), virtualised
       })
       expectObservable(run$.pipe(steps, take(7))).toBe('a 9ms (bc) 6ms (de) 6ms (fg|)', digits)
+    })
+  })
+
+  it('chunked with an Observable data source: one batch a step, only inside chunks; data unsubscribed with the run', () => {
+    ts().run(({ cold, expectObservable, expectSubscriptions }) => {
+      // all six batches arrive at frame 0, before the first chunk: they wait for it
+      const data = cold('(uvwxyz)', { u: 1, v: 2, w: 3, x: 4, y: 5, z: 6 })
+      const run$ = train({
+        params: [0],
+        data,
+        step: pipe(
+          gradient((p: number[], b: number) => ({ loss: (p[0] - b) ** 2, grad: [2 * (p[0] - b)] })),
+          update(0.5), // x ← b: each step lands on its batch
+        ),
+        mode: chunked({ steps: 2, delay: 10 }),
+      })
+      expectObservable(
+        run$.pipe(
+          maxSteps(6),
+          map((s) => s.params[0]),
+        ),
+      ).toBe('a 9ms (bc) 6ms (de) 6ms (fg|)', { a: 0, b: 1, c: 2, d: 3, e: 4, f: 5, g: 6 })
+      expectSubscriptions(data.subscriptions).toBe('^ 29ms !')
     })
   })
 
