@@ -10,6 +10,9 @@ import { freezeData } from './transformInternals.js'
  * rate, slots, hyperparameters, evaluations, generator, history and metrics carried over; the
  * stage-only fields (probes, losses, baseLoss, updates, batch, transforms) are dropped.
  *
+ * The sign lives in the transforms: `scaleByLearningRate` (or `scale` with a negative factor)
+ * must come before it, or it adds the raw gradient (`pipe(gradient(f), applyUpdates())` climbs).
+ *
  * @example
  * ```ts
  * import { last, pipe } from 'rxjs'
