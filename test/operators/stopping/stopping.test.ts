@@ -287,3 +287,28 @@ describe('rules combine', () => {
     expect(last.stopReason!.rule).toBe('lossBelow')
   })
 })
+
+describe('every stopping rule: empty, upstream error, never-ending, early unsubscribe', () => {
+  const rules = {
+    maxSteps: () => maxSteps(3),
+    lossBelow: () => lossBelow(0.5),
+    gradNormBelow: () => gradNormBelow(0.5),
+    paramChangeBelow: () => paramChangeBelow(0.5),
+    earlyStopping: () => earlyStopping({ patience: 2 }),
+    stopOnNonFinite: () => stopOnNonFinite(),
+    timeLimit: () => timeLimit(60_000),
+    stopOn: () => stopOn(new Subject<void>()),
+  }
+  it.each(Object.entries(rules))('%s', (_, rule) => {
+    ts().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const empty = cold<TrainState>('|')
+      expectObservable(empty.pipe(rule())).toBe('|')
+      expectSubscriptions(empty.subscriptions).toBe('(^!)')
+      const failing = cold<TrainState>('a-#', { a: st(0, NaN) })
+      expectObservable(failing.pipe(rule())).toBe('a-#', { a: st(0, NaN) })
+      const endless = cold<TrainState>('a---', { a: st(0, NaN) })
+      expectObservable(endless.pipe(rule()), '^--!').toBe('a---', { a: st(0, NaN) })
+      expectSubscriptions(endless.subscriptions).toBe('^--!')
+    })
+  })
+})
