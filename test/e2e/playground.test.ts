@@ -72,13 +72,16 @@ describe.skipIf(!available)('playground in Chromium', () => {
       Promise.all(racers.map((r) => valueOf(page, `readout-${r}-step`))).then((v) => Math.min(...v))
     await waitFor(minStep, (s) => s >= 3, 10_000, 'every racer to take 3 steps')
     const first = await Promise.all(racers.map((r) => valueOf(page, `readout-${r}-loss`)))
-    await waitFor(minStep, (s) => s >= 40, 20_000, 'every racer at step 40')
+    // momentum's loss oscillates on the way down (β = 0.9), so compare with a reading well after
+    // its swings have decayed: by step 150 every racer is far below anything it showed early on
+    await waitFor(minStep, (s) => s >= 150, 30_000, 'every racer at step 150')
     const later = await Promise.all(racers.map((r) => valueOf(page, `readout-${r}-loss`)))
     racers.forEach((r, i) =>
       expect(later[i], `${r}: loss ${first[i]} → ${later[i]}`).toBeLessThan(first[i]),
     )
-    // sgd with lr 0.05 on x0² + x1²: the loss at step k is 25·0.9^(2(k−1)), so from step ≥ 3
-    // to ≥ 40 it has fallen below 25·0.81^39 / 25·0.81^2 ≈ 5e-4 of its first reading's value
+    // sgd with lr 0.05 on x0² + x1²: the loss at step k is 25·0.81^(k−1), so between a first
+    // reading at step k₀ ≥ 3 and one at step ≥ 150 it has fallen by far more than 100×, as
+    // long as k₀ < 100 (0.81^50 ≈ 3e-5)
     expect(later[0]).toBeLessThan(first[0] * 1e-2)
     const racing = (await page.evaluate(`(async () => {
       let n = 0

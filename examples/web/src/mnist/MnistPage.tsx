@@ -18,7 +18,8 @@ import type { MnistConfig } from './mnist.worker.js'
 const STRIP = 16
 
 interface View {
-  readonly status: 'idle' | 'loading' | 'training' | 'paused' | 'stopped' | 'done' | 'error'
+  readonly status:
+    'idle' | 'loading' | 'training' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error'
   readonly state: TrainState<TwoLayerParams> | null
   readonly steps: number[]
   readonly losses: number[]
@@ -122,7 +123,8 @@ export function MnistPage() {
         }
         view$.next({ ...v, state: s, status: v.status === 'loading' ? 'training' : v.status })
       },
-      complete: () => set({ status: view$.value.status === 'stopped' ? 'stopped' : 'done' }),
+      // after Stop, the states the worker had already sent still arrive; then it completes
+      complete: () => set({ status: view$.value.status === 'stopping' ? 'stopped' : 'done' }),
       error: (e: unknown) =>
         set({ status: 'error', message: e instanceof Error ? e.message : String(e) }),
     })
@@ -185,7 +187,7 @@ export function MnistPage() {
           <button
             data-testid="mnist-stop"
             disabled={!(running || view.status === 'paused')}
-            onClick={() => (set({ status: 'stopped' }), run.current?.run.stop())}
+            onClick={() => (set({ status: 'stopping' }), run.current?.run.stop())}
           >
             Stop
           </button>
