@@ -47,17 +47,18 @@ export function loss<P extends Params, B = unknown>(objective: (params: P, batch
     defer(() => {
       // one scratch copy per subscription, reloaded with each step's parameters
       let scratch: Scratch<P> | undefined
+      let batch: B
+      const f = (p: P): number => {
+        const v = objective(p, batch)
+        if (typeof v !== 'number') {
+          throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
+        }
+        return v
+      }
       return source.pipe(
         map((s) => {
           const probes: ProbeSet = s.probes
-          const batch = s.batch as B
-          const f = (p: P): number => {
-            const v = objective(p, batch)
-            if (typeof v !== 'number') {
-              throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
-            }
-            return v
-          }
+          batch = s.batch as B
           if (scratch === undefined || !scratch.reload(s.params)) {
             scratch = new Scratch(s.params, treeSize(s.params))
           }

@@ -75,7 +75,7 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
     const y = u.data
     const data = new Float64Array(x.length)
     for (let i = 0; i < x.length; i++) data[i] = x[i] + a * y[i]
-    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data }
+    return Object.freeze({ shape: frozenShape(p.shape), data })
   }
   if (Array.isArray(p)) {
     if (!Array.isArray(u) || u.length !== p.length) return null
@@ -85,7 +85,7 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
       if (v === null) return null
       out[i] = v
     }
-    return out
+    return Object.freeze(out)
   }
   if (typeof u !== 'object' || u === null || Array.isArray(u) || isTensor(u)) return null
   const keys = Object.keys(p).sort()
@@ -98,8 +98,12 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
     if (v === null) return null
     out[k] = v
   }
-  return out
+  return Object.freeze(out)
 }
+
+/** A frozen shape: the same array when it already is (states' shapes are), else a frozen copy. */
+const frozenShape = (shape: readonly number[]) =>
+  Object.isFrozen(shape) ? shape : Object.freeze([...shape])
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false
@@ -121,12 +125,12 @@ export function treeFromFlat<P extends Params>(template: P, flat: Float64Array):
       // a view costs an allocation of its own: a tensor that is the whole tree takes flat itself
       const data = k === 0 && n === flat.length ? flat : flat.subarray(k, k + n)
       k += n
-      return { shape: Object.isFrozen(q.shape) ? q.shape : [...q.shape], data }
+      return Object.freeze({ shape: frozenShape(q.shape), data })
     }
-    if (Array.isArray(q)) return q.map(go)
+    if (Array.isArray(q)) return Object.freeze(q.map(go))
     const out: { [key: string]: Params } = {}
     for (const key of Object.keys(q).sort()) out[key] = go((q as { [key: string]: Params })[key])
-    return out
+    return Object.freeze(out)
   }
   return go(template) as P
 }
