@@ -203,8 +203,16 @@ describe.skipIf(!available)('playground in Chromium', () => {
     console.log(`e2e: MNIST test accuracy ${acc} at step ${await valueOf(page, 'mnist-step')}`)
     await screenshot(page, 'mnist')
     await page.getByTestId('mnist-pause').click()
-    await sleep(300)
-    const held = await valueOf(page, 'mnist-step')
+    // states the worker posted before it read the pause still arrive: wait for a quiet 500 ms
+    // (while training, a state arrives at least every ~100 ms), then check the step stays put
+    let held = await valueOf(page, 'mnist-step')
+    for (let t0 = Date.now(); ;) {
+      await sleep(500)
+      const now = await valueOf(page, 'mnist-step')
+      if (now === held) break
+      if (Date.now() - t0 > 10_000) throw new Error(`e2e: MNIST did not pause; step ${now}`)
+      held = now
+    }
     await sleep(800)
     expect(await valueOf(page, 'mnist-step')).toBe(held)
     await page.getByTestId('mnist-resume').click()

@@ -26,6 +26,18 @@ function spawner() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Waits until `read()` has not changed for `quietMs`, failing after `timeoutMs`. */
+async function settle<T>(read: () => T, quietMs: number, timeoutMs: number): Promise<T> {
+  const t0 = Date.now()
+  for (;;) {
+    const v = read()
+    await sleep(quietMs)
+    if (read() === v) return v
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`still changing after ${timeoutMs} ms: ${String(read())}`)
+  }
+}
+
 describe('trainInWorker (worker_threads)', () => {
   it('receives states, uses a learning rate set mid-run, and unsubscribing ends the worker', async () => {
     const { spawn, workers } = spawner()
@@ -87,12 +99,13 @@ describe('trainInWorker (worker_threads)', () => {
     )
     while (last < 3) await sleep(10)
     run.pause()
-    await sleep(100) // commands in flight land; the worker reads them between steps
-    const held = last
-    await sleep(200)
+    // states already posted still arrive: wait for a quiet 150 ms (a running worker steps every
+    // ~1 ms, so this only happens once it is paused), then check that it stays put
+    const held = await settle(() => last, 150, 10_000)
+    await sleep(300)
     expect(last).toBe(held)
     run.resume()
-    await sleep(100)
+    for (let t = 0; t < 100 && last === held; t++) await sleep(50)
     expect(last).toBeGreaterThan(held)
     run.stop()
     await done
