@@ -3,7 +3,7 @@ import { Observable, Subject, type OperatorFunction, type Subscription } from 'r
 import { expectFunction, expectInteger, show } from './errors.js'
 import { checkData, openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
-import { seedRng } from './loop/seedRng.js'
+import { rng } from './random/rng.js'
 import { TrainError } from './loop/TrainError.js'
 import { TrainStateC } from './state/codecs.js'
 import { decode } from './state/decode.js'
@@ -236,7 +236,7 @@ function startFrom<P extends Params>(from: TrainState<P>): TrainState<P> {
 
 /** Step 0: a frozen copy of the parameters, nothing evaluated yet, the seeded generator. */
 function initialState<P extends Params>(params: P, seed: number): TrainState<P> {
-  const r = seedRng(seed).state()
+  const r = rng(seed).state()
   Object.freeze(r.words)
   return Object.freeze({
     step: 0,

@@ -1,5 +1,4 @@
-import { seedRng } from '../../src/loop/seedRng.js'
-import { rngFromState, type Rng, type RngState } from '../../src/random/rng.js'
+import { rng, rngFromState, type Rng, type RngState } from '../../src/random/rng.js'
 import type { ProbeSet, TrainState } from '../../src/state/types.js'
 import type { ProbeResult } from './perturbationInternals.js'
 
@@ -23,7 +22,7 @@ export function drawDirections(
     seed === undefined
       ? rngFromState(state.rng)
       : own === undefined
-        ? seedRng(seed)
+        ? rng(seed)
         : rngFromState(own.rng)
   const directions: Float64Array[] = []
   for (let k = 0; k < samples; k++) {

@@ -1,6 +1,5 @@
 import { expectInteger } from '../errors.js'
-import { seedRng } from '../loop/seedRng.js'
-import { rngFromState } from '../random/rng.js'
+import { rng, rngFromState } from '../random/rng.js'
 import { permutation } from '../random/sample.js'
 import type { Dataset } from './loadMnist.js'
 import {
@@ -62,8 +61,7 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
   }
   const perEpoch = batchesPerEpoch(n, batchSize, dropLast)
   return batchesFrom(function* (): Generator<Batch> {
-    // seedRng: rng(seed) past its seed-dominated first outputs
-    const r = from ? rngFromState(from.rng) : seedRng(seed)
+    const r = from ? rngFromState(from.rng) : rng(seed)
     let drawn = from ? from.drawn : 0
     let epoch = from ? from.epoch : 0
     let index = from ? from.index : 0

@@ -1,6 +1,5 @@
 import { expectInteger } from '../errors.js'
-import { seedRng } from '../loop/seedRng.js'
-import { rngFromState } from '../random/rng.js'
+import { rng, rngFromState } from '../random/rng.js'
 import type { Dataset } from './loadMnist.js'
 import {
   batchesFrom,
@@ -48,8 +47,7 @@ export function randomBatches(data: Dataset, options: RandomBatchesOptions): Bat
     )
   }
   return batchesFrom(function* (): Generator<Batch> {
-    // seedRng: rng(seed) past its seed-dominated first outputs
-    const r = from ? rngFromState(from.rng) : seedRng(seed)
+    const r = from ? rngFromState(from.rng) : rng(seed)
     let drawn = from ? from.drawn : 0
     const idx = new Int32Array(batchSize)
     for (;;) {

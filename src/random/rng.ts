@@ -1,4 +1,4 @@
-import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator'
 import { expectInteger, show } from '../errors.js'
 
@@ -60,7 +60,24 @@ function wrap(gen: JumpableRandomGenerator, spareIn: number | null): Rng {
 }
 
 /**
+ * splitmix32's output function: a bijection of 32-bit words with full avalanche, so seeds
+ * that differ in one bit give unrelated states.
+ */
+function splitmix32(x: number): number {
+  let z = (x + 0x9e3779b9) | 0
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
+  return (z ^ (z >>> 16)) | 0
+}
+
+/**
  * A new generator from an integer seed. The same seed always gives the same sequence.
+ *
+ * The four 32-bit words of xoroshiro128+'s state are the seed run through splitmix32 (as the
+ * generator's authors recommend), not pure-rand's own seeding `(−1, ~seed, seed, 0)`, whose
+ * first outputs are nearly equal for every seed (the first `uniform()` was 0.99999… whatever
+ * the seed) and correlated between adjacent seeds. The seed is taken modulo 2³², so `-1` and
+ * `4294967295` name the same stream.
  *
  * @example
  * ```ts
@@ -71,7 +88,11 @@ function wrap(gen: JumpableRandomGenerator, spareIn: number | null): Rng {
  */
 export function rng(seed: number): Rng {
   expectInteger('rng', 'seed', seed, -2147483648, 4294967295)
-  return wrap(xoroshiro128plus(seed | 0), null)
+  const w0 = splitmix32(seed | 0)
+  const w1 = splitmix32(w0 ^ 0x6a09e667)
+  const w2 = splitmix32(w1 ^ 0xbb67ae85)
+  const w3 = splitmix32(w2 ^ 0x3c6ef372)
+  return wrap(xoroshiro128plusFromState([w0, w1, w2, w3]), null)
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   spsa,
   update,
 } from 'gradstream/operators'
-import { seedRng } from '../../../src/loop/seedRng.js'
+import { rng } from '../../../src/random/rng.js'
 
 type Net = { W: Tensor; b: number; layers: number[] }
 const params = (): Net => ({
@@ -33,7 +33,7 @@ const state = <P extends Params>(p: P): TrainState<P> =>
     opt: {},
     hyper: {},
     evaluations: 7,
-    rng: seedRng(1).state(),
+    rng: rng(1).state(),
     history: [],
     metrics: {},
   })

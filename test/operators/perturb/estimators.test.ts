@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { of } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { tensor, type Tensor, type TrainState } from 'gradstream'
-import { seedRng } from '../../../src/loop/seedRng.js'
+import { rng } from '../../../src/random/rng.js'
 import {
   centralDifference,
   forwardDifference,
@@ -43,7 +43,7 @@ const state = (x: number[], seed: number): TrainState<Tensor> =>
     opt: {},
     hyper: {},
     evaluations: 0,
-    rng: seedRng(seed).state(), // as train({ seed }) starts its runs
+    rng: rng(seed).state(), // as train({ seed }) starts its runs
     history: [],
     metrics: {},
   })
