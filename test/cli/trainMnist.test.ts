@@ -102,6 +102,39 @@ describe('gradstream train mnist', () => {
     expect(lines.at(-1)).toBe(`loss curve: ${path.join(dir, 'plain.svg')}`)
   })
 
+  it('--activation relu / --layers train an mlp by autodiff instead of the sigmoid TwoLayerNet', async () => {
+    const { code, out } = await cli([
+      'train',
+      'mnist',
+      '--activation',
+      'relu',
+      '--layers',
+      '30,20',
+      '--iters',
+      '20',
+      '--train-size',
+      '500',
+      '--test-size',
+      '100',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.01',
+      '--out',
+      path.join(dir, 'mlp.svg'),
+    ])
+    expect(code).toBe(0)
+    expect(out).toMatch(
+      /^gradstream train mnist: MLP 784-30-20-10 relu, adam lr 0.01, batch 100, 20 iterations/,
+    )
+    const last = out
+      .split('\n')
+      .filter((l) => l.startsWith('epoch '))
+      .at(-1)!
+    // 20 Adam steps on 500 images: well above the 0.1 of chance
+    expect(Number(/test acc (0\.\d+)/.exec(last)![1])).toBeGreaterThan(0.3)
+  })
+
   it('rejects bad flags with the flag, what it expects and the value', async () => {
     const bad = await cli(['train', 'mnist', '--hidden', 'abc'])
     expect(bad.code).toBe(1)
