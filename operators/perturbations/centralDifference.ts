@@ -1,4 +1,5 @@
-import { expectPositive, show } from '../../src/errors.js'
+import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
 
 /**
@@ -16,11 +17,11 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  * ```
  * @param h step, a positive finite number (default 1e-4)
  * @throws {RangeError} `centralDifference: h: expected a positive finite number, got 0`
+ * @throws {TypeError} `centralDifference: options.H: expected no such key (known: h), got 0.1`
  * @see forwardDifference, spsa, gaussian
  */
-export function centralDifference({ h = 1e-4 }: { readonly h?: number } = {}): PerturbationDesign {
-  checkOptions('centralDifference', { h })
-  expectPositive('centralDifference', 'h', h)
+export function centralDifference(options: { readonly h?: number } = {}): PerturbationDesign {
+  const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'centralDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'central', h, n: 0 }) }
   return {
@@ -31,11 +32,5 @@ export function centralDifference({ h = 1e-4 }: { readonly h?: number } = {}): P
       }
       return last
     },
-  }
-}
-
-export function checkOptions(fn: string, opts: unknown): void {
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options: expected an object, got ${show(opts)}`)
   }
 }

@@ -1,5 +1,5 @@
-import { expectPositive } from '../../src/errors.js'
-import { checkOptions } from './centralDifference.js'
+import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
 
 /**
@@ -18,9 +18,8 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  * @throws {RangeError} `forwardDifference: h: expected a positive finite number, got -1`
  * @see centralDifference
  */
-export function forwardDifference({ h = 1e-4 }: { readonly h?: number } = {}): PerturbationDesign {
-  checkOptions('forwardDifference', { h })
-  expectPositive('forwardDifference', 'h', h)
+export function forwardDifference(options: { readonly h?: number } = {}): PerturbationDesign {
+  const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'forwardDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'forward', h, n: 0 }) }
   return {

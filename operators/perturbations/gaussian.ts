@@ -1,5 +1,5 @@
-import { expectInteger, expectPositive, show } from '../../src/errors.js'
-import { checkOptions } from './centralDifference.js'
+import { GaussianOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign } from './perturbationInternals.js'
 import { drawDirections } from './randomDesignInternals.js'
 
@@ -25,26 +25,23 @@ import { drawDirections } from './randomDesignInternals.js'
  * @param antithetic probe both x + σu and x − σu (default true)
  * @param seed optional integer: use a generator of the design's own
  * @throws {RangeError} `gaussian: sigma: expected a positive finite number, got 0`
+ * @throws {TypeError} `gaussian: options: expected an object, got null`
  * @see spsa
  */
-export function gaussian({
-  sigma = 1e-2,
-  samples = 1,
-  antithetic = true,
-  seed,
-}: {
-  readonly sigma?: number
-  readonly samples?: number
-  readonly antithetic?: boolean
-  readonly seed?: number
-} = {}): PerturbationDesign {
-  checkOptions('gaussian', { sigma })
-  expectPositive('gaussian', 'sigma', sigma)
-  expectInteger('gaussian', 'samples', samples, 1)
-  if (typeof antithetic !== 'boolean') {
-    throw new TypeError(`gaussian: antithetic: expected a boolean, got ${show(antithetic)}`)
-  }
-  if (seed !== undefined) expectInteger('gaussian', 'seed', seed, -2147483648, 4294967295)
+export function gaussian(
+  options: {
+    readonly sigma?: number
+    readonly samples?: number
+    readonly antithetic?: boolean
+    readonly seed?: number
+  } = {},
+): PerturbationDesign {
+  const {
+    sigma = 1e-2,
+    samples = 1,
+    antithetic = true,
+    seed,
+  } = decodeOptions(GaussianOptionsC, options, 'gaussian')
   return {
     name: 'gaussian',
     probe: (state, n) =>

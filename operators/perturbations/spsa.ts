@@ -1,5 +1,5 @@
-import { expectInteger, expectPositive } from '../../src/errors.js'
-import { checkOptions } from './centralDifference.js'
+import { SpsaOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign } from './perturbationInternals.js'
 import { drawDirections } from './randomDesignInternals.js'
 
@@ -23,21 +23,17 @@ import { drawDirections } from './randomDesignInternals.js'
  * @param samples draws averaged per step, a positive integer (default 1)
  * @param seed optional integer: use a generator of the design's own
  * @throws {RangeError} `spsa: c: expected a positive finite number, got 0`
+ * @throws {TypeError} `spsa: options.C: expected no such key (known: c, samples, seed), got 0.1`
  * @see gaussian, centralDifference
  */
-export function spsa({
-  c = 1e-3,
-  samples = 1,
-  seed,
-}: {
-  readonly c?: number
-  readonly samples?: number
-  readonly seed?: number
-} = {}): PerturbationDesign {
-  checkOptions('spsa', { c })
-  expectPositive('spsa', 'c', c)
-  expectInteger('spsa', 'samples', samples, 1)
-  if (seed !== undefined) expectInteger('spsa', 'seed', seed, -2147483648, 4294967295)
+export function spsa(
+  options: {
+    readonly c?: number
+    readonly samples?: number
+    readonly seed?: number
+  } = {},
+): PerturbationDesign {
+  const { c = 1e-3, samples = 1, seed } = decodeOptions(SpsaOptionsC, options, 'spsa')
   return {
     name: 'spsa',
     probe: (state, n) =>

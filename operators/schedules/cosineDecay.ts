@@ -1,6 +1,7 @@
-import { expectInRange, expectInteger, expectNonNegative } from '../../src/errors.js'
+import { CosineDecayOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * Cosine decay (optax's `cosine_decay_schedule`, SGDR without restarts):
@@ -28,11 +29,8 @@ export function cosineDecay(options: {
   readonly alpha?: number
 }): Schedule {
   const fn = 'cosineDecay'
-  checkOptions(fn, options)
+  decodeOptions(CosineDecayOptionsC, options, fn)
   const { init, steps, alpha = 0 } = options
-  expectNonNegative(fn, 'init', init)
-  expectInteger(fn, 'steps', steps, 1)
-  expectInRange(fn, 'alpha', alpha, 0, 1, false)
   return schedule(fn, (t) => {
     const cosine = 0.5 * (1 + Math.cos((Math.PI * Math.min(t, steps)) / steps))
     return init * ((1 - alpha) * cosine + alpha)

@@ -1,6 +1,7 @@
-import { expectFinite, expectInteger, expectPositive, show } from '../../src/errors.js'
+import { ExponentialDecayOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * Exponential decay (optax's `exponential_decay`): `init · rate^(t / steps)`, or with
@@ -32,18 +33,8 @@ export function exponentialDecay(options: {
   readonly end?: number
 }): Schedule {
   const fn = 'exponentialDecay'
-  checkOptions(fn, options)
+  decodeOptions(ExponentialDecayOptionsC, options, fn)
   const { init, rate, steps, staircase = false, end } = options
-  expectPositive(fn, 'init', init)
-  expectPositive(fn, 'rate', rate)
-  expectInteger(fn, 'steps', steps, 1)
-  if (typeof staircase !== 'boolean') {
-    throw new TypeError(`${fn}: staircase: expected a boolean, got ${show(staircase)}`)
-  }
-  if (end !== undefined) {
-    expectFinite(fn, 'end', end)
-    expectPositive(fn, 'end', end)
-  }
   return schedule(fn, (t) => {
     const p = staircase ? Math.floor(t / steps) : t / steps
     const v = init * rate ** p

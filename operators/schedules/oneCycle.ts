@@ -1,6 +1,7 @@
-import { expectInRange, expectInteger, expectPositive } from '../../src/errors.js'
+import { OneCycleOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * The one-cycle policy (Smith; optax's `cosine_onecycle_schedule`): rises from
@@ -34,13 +35,8 @@ export function oneCycle(options: {
   readonly finalDivFactor?: number
 }): Schedule {
   const fn = 'oneCycle'
-  checkOptions(fn, options)
+  decodeOptions(OneCycleOptionsC, options, fn)
   const { maxLr, steps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4 } = options
-  expectPositive(fn, 'maxLr', maxLr)
-  expectInteger(fn, 'steps', steps, 1)
-  expectInRange(fn, 'pctStart', pctStart, 0, 1)
-  expectPositive(fn, 'divFactor', divFactor)
-  expectPositive(fn, 'finalDivFactor', finalDivFactor)
   const start = maxLr / divFactor
   const final = start / finalDivFactor
   const peak = pctStart * steps

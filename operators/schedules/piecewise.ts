@@ -1,6 +1,8 @@
-import { expectFinite, expectInteger, show } from '../../src/errors.js'
+import { expectFinite, expectInteger } from '../../src/errors.js'
+import { PiecewiseOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * Piecewise constant: `values[k]` where k is the number of `boundaries` ≤ t. So `values[0]`
@@ -25,14 +27,8 @@ export function piecewise(options: {
   readonly values: readonly number[]
 }): Schedule {
   const fn = 'piecewise'
-  checkOptions(fn, options)
+  decodeOptions(PiecewiseOptionsC, options, fn)
   const { boundaries, values } = options
-  if (!Array.isArray(boundaries)) {
-    throw new TypeError(`${fn}: boundaries: expected an array of integers, got ${show(boundaries)}`)
-  }
-  if (!Array.isArray(values)) {
-    throw new TypeError(`${fn}: values: expected an array of numbers, got ${show(values)}`)
-  }
   boundaries.forEach((b, i) => {
     expectInteger(fn, `boundaries[${i}]`, b, i === 0 ? 0 : boundaries[i - 1] + 1)
   })

@@ -1,8 +1,8 @@
 import { map, type Observable } from 'rxjs'
-import { expectInRange, expectInteger, expectNonNegative } from '../../src/errors.js'
+import { ReduceLrOnPlateauOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { WithGradient } from '../../src/state/types.js'
 import { mapTree } from '../../src/tree/tree.js'
-import { checkOptions } from './scheduleInternals.js'
 
 /** What `reduceLrOnPlateau` remembers, in `state.opt.reduceLrOnPlateau`. */
 export interface ReduceLrOnPlateauState {
@@ -47,12 +47,8 @@ export function reduceLrOnPlateau(
   } = {},
 ) {
   const fn = 'reduceLrOnPlateau'
-  checkOptions(fn, options)
+  decodeOptions(ReduceLrOnPlateauOptionsC, options, fn)
   const { factor = 0.1, patience = 10, minDelta = 1e-4, minScale = 0 } = options
-  expectInRange(fn, 'factor', factor, 0, 1)
-  expectInteger(fn, 'patience', patience, 1)
-  expectNonNegative(fn, 'minDelta', minDelta)
-  expectInRange(fn, 'minScale', minScale, 0, 1, false)
   return <S extends WithGradient>(source: Observable<S>): Observable<S> =>
     source.pipe(
       map((s) => {

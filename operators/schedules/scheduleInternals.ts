@@ -1,13 +1,6 @@
 import { show } from '../../src/errors.js'
 import type { Schedule } from '../hyperparamInternals.js'
 
-/** Throws unless the options argument is an object. */
-export function checkOptions(fn: string, opts: unknown): void {
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options: expected an object, got ${show(opts)}`)
-  }
-}
-
 /**
  * Wraps a schedule body with the check every schedule makes of its argument: a step is a
  * non-negative finite number (the number of updates completed).

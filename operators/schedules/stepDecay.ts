@@ -1,6 +1,7 @@
-import { expectInteger, expectPositive } from '../../src/errors.js'
+import { StepDecayOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * Step decay: `init · factor^⌊t / every⌋` (drop by `factor` every `every` steps).
@@ -26,10 +27,7 @@ export function stepDecay(options: {
   readonly every: number
 }): Schedule {
   const fn = 'stepDecay'
-  checkOptions(fn, options)
+  decodeOptions(StepDecayOptionsC, options, fn)
   const { init, factor, every } = options
-  expectPositive(fn, 'init', init)
-  expectPositive(fn, 'factor', factor)
-  expectInteger(fn, 'every', every, 1)
   return schedule(fn, (t) => init * factor ** Math.floor(t / every))
 }

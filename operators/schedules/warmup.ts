@@ -1,6 +1,7 @@
-import { expectFinite, expectFunction, expectInteger } from '../../src/errors.js'
+import { WarmupOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../hyperparamInternals.js'
-import { checkOptions, schedule } from './scheduleInternals.js'
+import { schedule } from './scheduleInternals.js'
 
 /**
  * Linear warmup: `from + (to − from) · t / steps` for t < steps, then `then(t − steps)` (the
@@ -33,12 +34,8 @@ export function warmup(options: {
   readonly then?: Schedule
 }): Schedule {
   const fn = 'warmup'
-  checkOptions(fn, options)
+  decodeOptions(WarmupOptionsC, options, fn)
   const { from = 0, to, steps, then } = options
-  expectFinite(fn, 'from', from)
-  expectFinite(fn, 'to', to)
-  expectInteger(fn, 'steps', steps, 1)
-  if (then !== undefined) expectFunction(fn, 'then', then)
   return schedule(fn, (t) => {
     if (t < steps) return from + ((to - from) * t) / steps
     return then === undefined ? to : then(t - steps)

@@ -1,5 +1,6 @@
 import { defer, map, type Observable } from 'rxjs'
-import { expectFunction, expectInteger, expectNonNegative, show } from '../../src/errors.js'
+import { EarlyStoppingOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import type { TrainState } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import { stopWhen, withStopReason } from './stoppingInternals.js'
@@ -24,24 +25,15 @@ import { stopWhen, withStopReason } from './stoppingInternals.js'
  * @throws {RangeError} `earlyStopping: patience: expected a positive integer, got 0`
  * @see lossBelow, reduceLrOnPlateau
  */
-export function earlyStopping({
-  patience,
-  minDelta = 0,
-  restoreBest = false,
-  monitor,
-}: {
+export function earlyStopping(options: {
   readonly patience: number
   readonly minDelta?: number
   readonly restoreBest?: boolean
   readonly monitor?: (s: TrainState) => number
 }) {
   const fn = 'earlyStopping'
-  expectInteger(fn, 'patience', patience, 1)
-  expectNonNegative(fn, 'minDelta', minDelta)
-  if (typeof restoreBest !== 'boolean') {
-    throw new TypeError(`${fn}: restoreBest: expected a boolean, got ${show(restoreBest)}`)
-  }
-  if (monitor !== undefined) expectFunction(fn, 'monitor', monitor)
+  decodeOptions(EarlyStoppingOptionsC, options, fn)
+  const { patience, minDelta = 0, restoreBest = false, monitor } = options
   const watch = monitor ?? ((s: TrainState) => s.loss)
   return <S extends TrainState>(source: Observable<S>): Observable<S> =>
     defer(() => {

@@ -164,10 +164,18 @@ export function recordOf<A>(
   )
 }
 
+/**
+ * The codec a key error (an unknown or forbidden key) is reported under: `report` recognises it
+ * (a top-level unknown key of a function's options is `options.k`, as `checkOptions` words it),
+ * and `decode` always throws a `TypeError` for it, whatever the key's value.
+ */
+export const keyC = where('a known key', (u): u is never => false)
+expectedKind.set(keyC, 'no value has this kind')
+
 function forbiddenKey(c: t.Context, k: string, v: unknown): t.ValidationError {
   return {
     value: v,
-    context: entry(c, k, anyNumber, v),
+    context: entry(c, k, keyC, v),
     message: `expected a key other than __proto__, constructor or prototype, got ${JSON.stringify(k)}`,
   }
 }
@@ -243,18 +251,25 @@ export function configType<F extends Fields>(name: string, fields: F): Codec<Fie
     if ('optional' in c && !(c instanceof t.Type)) opt[k] = c.optional
     else required[k] = c as Codec<any>
   }
-  return fieldsType(name, required, opt, {}, Object.keys(fields)) as Codec<FieldsDecoded<F>>
+  return fieldsType(name, required, opt, { object: 'an object' }, Object.keys(fields)) as Codec<
+    FieldsDecoded<F>
+  >
 }
 
 function fieldsType<P extends Props, O extends Props>(
   name: string,
   required: P,
   optional: O,
-  { passthrough = false },
+  { passthrough = false, object }: { passthrough?: boolean; object?: string },
   known: readonly string[],
 ): Codec<Decoded<P, O>> {
   const validate = (u: unknown, c: t.Context): t.Validation<Decoded<P, O>> => {
-    if (!isObject(u)) return t.failure(u, c)
+    // a config that is not an object is named as `checkOptions` names it: `expected an object`
+    if (!isObject(u)) {
+      return object === undefined
+        ? t.failure(u, c)
+        : t.failure(u, c, `expected ${object}, got ${describe(u)}`)
+    }
     const errors: t.Errors = []
     const out: Record<string, unknown> = {}
     for (const k of known) {
@@ -272,7 +287,7 @@ function fieldsType<P extends Props, O extends Props>(
       else {
         errors.push({
           value: u[k],
-          context: entry(c, k, anyNumber, u[k]),
+          context: entry(c, k, keyC, u[k]),
           message: `expected no such key (known: ${known.join(', ')}), got ${describe(u[k])}`,
         })
       }

@@ -156,6 +156,15 @@ export const WarmupOptionsC = configType('warmup options { from?, to, steps, the
   then: optional(functionC),
 })
 
+/**
+ * `piecewise(options)`: the arrays' kinds; the function checks their elements (increasing
+ * integer boundaries, finite values, one value more than boundaries).
+ */
+export const PiecewiseOptionsC = configType('piecewise options { boundaries, values }', {
+  boundaries: where('an array of integers', (u): u is readonly number[] => Array.isArray(u)),
+  values: where('an array of numbers', (u): u is readonly number[] => Array.isArray(u)),
+})
+
 /** `reduceLrOnPlateau(options)`. */
 export const ReduceLrOnPlateauOptionsC = configType(
   'reduceLrOnPlateau options { factor?, patience?, minDelta?, minScale? }',

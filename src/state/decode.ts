@@ -1,12 +1,14 @@
 import * as t from 'io-ts'
-import { expectedKind } from './codecs.js'
+import { expectedKind, keyC } from './codecs.js'
 import { describe } from './json.js'
 
 /**
  * One line per problem: `path: expected <what>, got <value>`. The path joins record keys with
  * `.` and array indices as `[i]`; the root is `(root)` unless a `root` name is given. Values are
  * printed with `String(v)` (NaN stays NaN, −0 is -0), strings quoted, big arrays summarised.
- * Every failure inside one `t.union` collapses into a single line naming the union.
+ * Every failure inside one `t.union` collapses into a single line naming the union. With an
+ * `argument` name (`options`), the value itself is called by it and its unknown keys are
+ * `options.k` (fields keep their own names: `c: …`), as `checkOptions` words them.
  *
  * @example
  * ```ts
@@ -15,11 +17,13 @@ import { describe } from './json.js'
  * report(C.decode({ lr: 'x' })) // ['lr: expected number, got "x"']
  * ```
  */
-export function report(errors: t.Errors, root = ''): string[] {
+export function report(errors: t.Errors, root = '', argument = ''): string[] {
   const lines: string[] = []
   for (const e of errors) {
     const ctx = e.context
     let path = root
+    // an unknown key of the argument itself: `options.C`, as checkOptions words it
+    if (argument !== '' && ctx.length === 2 && ctx[1].type === keyC) path = argument
     let expected = ctx.length > 0 ? ctx[ctx.length - 1].type.name : 'a value'
     let got: unknown = e.value
     for (let i = 1; i < ctx.length; i++) {
@@ -39,7 +43,7 @@ export function report(errors: t.Errors, root = ''): string[] {
         key.startsWith('[')
       path = indexed ? `${path}[${key.replace(/^\[|\]$/g, '')}]` : path ? `${path}.${key}` : key
     }
-    const line = `${path || '(root)'}: ${e.message ?? `expected ${expected}, got ${describe(got)}`}`
+    const line = `${path || argument || '(root)'}: ${e.message ?? `expected ${expected}, got ${describe(got)}`}`
     if (!lines.includes(line)) lines.push(line)
   }
   return lines
@@ -66,9 +70,45 @@ export function decode<A, O>(
   fn: string,
   root = '',
 ): A {
+  return decodeAs(codec, value, fn, root, '')
+}
+
+/**
+ * Validates a public function's options argument when the function is called (never per
+ * step), with the same wording as the transforms' `checkOptions`: fields by their own name,
+ * the argument by its name when it is not an object, and unknown keys under it.
+ *
+ * @example
+ * ```ts
+ * decodeOptions(SpsaOptionsC, { C: 0.1 }, 'spsa')
+ * // TypeError: spsa: options.C: expected no such key (known: c, samples, seed), got 0.1
+ * decodeOptions(SpsaOptionsC, null, 'spsa')
+ * // TypeError: spsa: options: expected an object, got null
+ * decodeOptions(SpsaOptionsC, { c: 0 }, 'spsa')
+ * // RangeError: spsa: c: expected a positive finite number, got 0
+ * ```
+ * @param argument the argument's name (`options`, `config`)
+ * @throws {TypeError|RangeError} one line per problem, as `decode`
+ */
+export function decodeOptions<A, O>(
+  codec: t.Type<A, O, unknown>,
+  value: unknown,
+  fn: string,
+  argument = 'options',
+): A {
+  return decodeAs(codec, value, fn, '', argument)
+}
+
+function decodeAs<A, O>(
+  codec: t.Type<A, O, unknown>,
+  value: unknown,
+  fn: string,
+  root: string,
+  argument: string,
+): A {
   const result = codec.decode(value)
   if (result._tag === 'Right') return result.right
-  const lines = report(result.left, root)
+  const lines = report(result.left, root, argument)
   // the kind of the first problem, as a hand-written check stopping there would throw: a number
   // where a number was expected is out of range, anything else is of the wrong kind
   const first = result.left[0]
