@@ -2,6 +2,8 @@ import { ad } from '../autodiff/ad.js'
 import type { Var } from '../autodiff/tape.js'
 import { valueAndGrad } from '../autodiff/valueAndGrad.js'
 import { show } from '../errors.js'
+import { MlpConfigC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { softmax } from '../functions/softmax.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
@@ -60,33 +62,14 @@ export interface Mlp {
  * @throws {RangeError} `mlp: init: expected "he", "xavier" or a positive finite number, got -1`
  */
 export function mlp(config: MlpConfig): Mlp {
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`mlp: config: expected an options object, got ${show(config)}`)
-  }
+  decodeOptions(MlpConfigC, config, 'mlp', 'config')
   const { sizes, activation = 'relu', seed = 0 } = config
-  if (!Array.isArray(sizes) || sizes.length < 2) {
-    throw new RangeError(`mlp: sizes: expected at least two layer widths, got ${show(sizes)}`)
-  }
   sizes.forEach((s, i) => {
     if (!Number.isInteger(s) || s < 1) {
       throw new RangeError(`mlp: sizes[${i}]: expected a positive integer, got ${show(s)}`)
     }
   })
-  if (activation !== 'relu' && activation !== 'sigmoid' && activation !== 'tanh') {
-    throw new RangeError(
-      `mlp: activation: expected "relu", "sigmoid" or "tanh", got ${show(activation)}`,
-    )
-  }
   const init = config.init ?? (activation === 'relu' ? 'he' : 'xavier')
-  if (
-    init !== 'he' &&
-    init !== 'xavier' &&
-    !(typeof init === 'number' && init > 0 && Number.isFinite(init))
-  ) {
-    throw new RangeError(
-      `mlp: init: expected "he", "xavier" or a positive finite number, got ${show(init)}`,
-    )
-  }
   const r = rng(seed)
   const params: Record<string, Tensor> = {}
   const layers = sizes.length - 1

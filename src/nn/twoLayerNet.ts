@@ -1,4 +1,3 @@
-import { expectInteger, expectPositive, show } from '../errors.js'
 import type { DiffOptions } from '../diff/diffInternals.js'
 import { numericalGradient as numericalGradientOf } from '../diff/numericalGradient.js'
 import { crossEntropyError } from '../functions/crossEntropyError.js'
@@ -7,6 +6,8 @@ import { sigmoid } from '../functions/sigmoid.js'
 import { softmax } from '../functions/softmax.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
+import { TwoLayerNetConfigC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
 import { matmul } from '../tensor/linalg.js'
@@ -95,24 +96,11 @@ export interface TwoLayerNet {
  */
 export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   const fn = 'twoLayerNet'
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`${fn}: config: expected an options object, got ${show(config)}`)
-  }
+  decodeOptions(TwoLayerNetConfigC, config, fn, 'config')
   const { inputSize, hiddenSize, outputSize } = config
-  expectInteger(fn, 'inputSize', inputSize, 1)
-  expectInteger(fn, 'hiddenSize', hiddenSize, 1)
-  expectInteger(fn, 'outputSize', outputSize, 1)
   const weightInitStd = config.weightInitStd ?? 0.01
-  expectPositive(fn, 'weightInitStd', weightInitStd)
   const seed = config.seed ?? 0
-  expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
   const lossKind = config.loss ?? 'crossEntropy'
-  if (lossKind !== 'crossEntropy' && lossKind !== 'softmaxCrossEntropy') {
-    const E = typeof lossKind === 'string' ? RangeError : TypeError
-    throw new E(
-      `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(lossKind)}`,
-    )
-  }
   const r = rng(seed)
   const params: TwoLayerParams = {
     W1: randn([inputSize, hiddenSize], r, weightInitStd),

@@ -234,6 +234,27 @@ export const TwoLayerNetConfigC = configType(
   },
 )
 
+/**
+ * `mlp(config)`: the widths' list (the function checks each width: `sizes[1]: expected a positive
+ * integer, got 0`), the activation, the initialisation and the seed.
+ */
+export const MlpConfigC = configType('mlp config { sizes, activation?, init?, seed? }', {
+  sizes: where(
+    'at least two layer widths',
+    (u): u is readonly number[] => Array.isArray(u) && u.length >= 2,
+    'object',
+  ),
+  activation: optional(oneOfNamed('"relu", "sigmoid" or "tanh"', ['relu', 'sigmoid', 'tanh'])),
+  init: optional(
+    where(
+      '"he", "xavier" or a positive finite number',
+      (u): u is 'he' | 'xavier' | number =>
+        u === 'he' || u === 'xavier' || (typeof u === 'number' && u > 0 && Number.isFinite(u)),
+    ),
+  ),
+  seed: optional(seedC),
+})
+
 const RandomPositionC = strictType('a random sampler position', {
   sampler: oneOf('random'),
   rng: RngStateC,

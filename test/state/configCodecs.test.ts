@@ -30,7 +30,7 @@ import {
   TwoLayerNetConfigC,
   WarmupOptionsC,
 } from '../../src/state/configCodecs.js'
-import { decode } from '../../src/state/decode.js'
+import { decode, decodeOptions } from '../../src/state/decode.js'
 
 // Values a person might put in any field: good ones, edges, and wrong kinds.
 const anyValue = fc.oneof(
@@ -76,6 +76,8 @@ interface Case {
   readonly codec: Type<any, any, unknown>
   readonly build: (options: unknown) => unknown
   readonly fields: readonly string[]
+  /** the options argument's name in messages (default `options`) */
+  readonly argument?: string
 }
 
 const cases: Case[] = [
@@ -151,6 +153,7 @@ const cases: Case[] = [
     codec: TwoLayerNetConfigC,
     build: (o) => twoLayerNet(o as never),
     fields: ['inputSize', 'hiddenSize', 'outputSize', 'weightInitStd', 'seed', 'loss'],
+    argument: 'config',
   },
 ]
 
@@ -181,13 +184,14 @@ group('config codecs agree with the functions they describe', () => {
             ),
           )
           const byFunction = outcome(() => c.build(o))
-          const byCodec = outcome(() => decode(c.codec, o, c.fn))
+          // the functions validate with these codecs (decodeOptions), so the messages are equal
+          const byCodec = outcome(() => decodeOptions(c.codec, o, c.fn, c.argument))
           expect(
             byCodec === null,
             `function: ${byFunction?.message}, codec: ${byCodec?.message}`,
           ).toBe(byFunction === null)
           if (byCodec !== null && byFunction !== null) {
-            expect(byCodec.message.split('\n')[0]).toBe(byFunction.message)
+            expect(byCodec.message).toBe(byFunction.message)
             expect(byCodec.kind).toBe(byFunction.kind)
           }
         }),
@@ -195,12 +199,29 @@ group('config codecs agree with the functions they describe', () => {
     },
   )
 
-  it('also names fields the functions silently ignore', () => {
+  it('the functions name fields they do not know and options that are not objects', () => {
+    for (const c of cases) {
+      const arg = c.argument ?? 'options'
+      const unknown = outcome(() => c.build({ zz: 1 }))
+      expect(unknown?.message.split('\n')).toContain(
+        `${c.fn}: ${arg}.zz: expected no such key (known: ${c.fields.join(', ')}), got 1`,
+      )
+      for (const bad of [null, 3, 'x', [1]]) {
+        expect(outcome(() => c.build(bad))).toEqual({
+          kind: 'TypeError',
+          message: `${c.fn}: ${arg}: expected an object, got ${bad === null ? 'null' : JSON.stringify(bad)}`,
+        })
+      }
+    }
+  })
+
+  it('plain decode names unknown keys by their path', () => {
     expect(() =>
       decode(CosineDecayOptionsC, { init: 0.1, steps: 100, alpah: 0.1 }, 'cosineDecay'),
     ).toThrow('cosineDecay: alpah: expected no such key (known: init, steps, alpha), got 0.1')
+    // a key error is a TypeError whatever the key's value (0.1 is a number, but not out of range)
     expect(() => decode(SpsaOptionsC, { C: 0.1 }, 'spsa')).toThrow(
-      'spsa: C: expected no such key (known: c, samples, seed), got 0.1',
+      new TypeError('spsa: C: expected no such key (known: c, samples, seed), got 0.1'),
     )
   })
 })
