@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs'
-import { ShapeError, expectInteger, show, showShape } from '../errors.js'
+import { ShapeError, show, showShape } from '../errors.js'
 import type { RngState } from '../random/rng.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import type { Dataset } from './loadMnist.js'
@@ -74,11 +74,10 @@ export function takeRows(t: Tensor, idx: ArrayLike<number>, start = 0, end = idx
 }
 
 /** Validates `{ x, t }` and the batch size; returns the number of examples. */
-export function checkData(fn: string, data: Dataset, batchSize: number): number {
+export function checkData(fn: string, data: Dataset): number {
   if (!data || !isTensor(data.x) || !isTensor(data.t)) {
     throw new TypeError(`${fn}: data: expected { x: Tensor, t: Tensor }, got ${show(data)}`)
   }
-  expectInteger(fn, 'batchSize', batchSize, 1)
   const n = data.x.shape[0]
   if (data.x.shape.length < 1 || n < 1) {
     throw new ShapeError(

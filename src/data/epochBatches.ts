@@ -1,5 +1,7 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
+import { EpochBatchesOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { permutation } from '../random/sample.js'
 import type { Dataset } from './loadMnist.js'
 import {
@@ -47,12 +49,14 @@ export function batchesPerEpoch(n: number, batchSize: number, dropLast = false):
  * const [a, b] = epochBatches(data, { batchSize: 2, seed: 7 })  // iterable too
  * // a.t and b.t together hold 0, 1, 2, 3, each once
  * ```
+ * @throws {TypeError} `epochBatches: options: expected an object, got null`
  * @throws {RangeError} `epochBatches: batchSize: expected a positive integer, got 0`
  * @see randomBatches, batchesPerEpoch
  */
 export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batches {
+  const n = checkData('epochBatches', data)
+  decodeOptions(EpochBatchesOptionsC, options, 'epochBatches')
   const { batchSize, seed, dropLast = false, from } = options
-  const n = checkData('epochBatches', data, batchSize)
   if (from === undefined) expectInteger('epochBatches', 'seed', seed, -2147483648, 4294967295)
   else if (from.sampler !== 'epoch') {
     throw new TypeError(

@@ -1,5 +1,7 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
+import { RandomBatchesOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import type { Dataset } from './loadMnist.js'
 import {
   batchesFrom,
@@ -33,13 +35,15 @@ export interface RandomBatchesOptions {
  *   .pipe(take(2))
  *   .subscribe((b) => console.log(b.x.shape, b.t.shape)) // [100, 784] [100, 10], twice
  * ```
+ * @throws {TypeError} `randomBatches: options.batch: expected no such key (known: batchSize, seed, from), got 10`
  * @throws {RangeError} `randomBatches: batchSize: expected a positive integer, got 0`
  * @throws {ShapeError} `randomBatches: data.t: expected 100 rows (as data.x [100,784]), got shape [99]`
  * @see epochBatches
  */
 export function randomBatches(data: Dataset, options: RandomBatchesOptions): Batches {
+  const n = checkData('randomBatches', data)
+  decodeOptions(RandomBatchesOptionsC, options, 'randomBatches')
   const { batchSize, seed, from } = options
-  const n = checkData('randomBatches', data, batchSize)
   if (from === undefined) expectInteger('randomBatches', 'seed', seed, -2147483648, 4294967295)
   else if (from.sampler !== 'random') {
     throw new TypeError(

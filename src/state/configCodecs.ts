@@ -279,7 +279,7 @@ export const RandomBatchesOptionsC = configType(
   'randomBatches options { batchSize, seed, from? }',
   {
     batchSize: positiveInteger,
-    seed: seedC,
+    seed: optional(seedC), // required unless `from` is given: the function checks that
     from: optional(SamplerPositionC),
   },
 )
@@ -289,7 +289,7 @@ export const EpochBatchesOptionsC = configType(
   'epochBatches options { batchSize, seed, dropLast?, from? }',
   {
     batchSize: positiveInteger,
-    seed: seedC,
+    seed: optional(seedC), // required unless `from` is given: the function checks that
     dropLast: optional(booleanC),
     from: optional(SamplerPositionC),
   },
