@@ -57,7 +57,7 @@ export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
       source.pipe(
         map((s) => {
           const flat = estimate(s.probes, s.baseLoss, s.losses, sizeOf(s.probes, s.params))
-          const grad = freezeTree(treeFromFlat(s.params, flat))
+          const grad = treeFromFlat(s.params, flat) // built frozen: no freezeTree walk
           return withGradient(s, grad, s.baseLoss, s.evaluations)
         }),
       )

@@ -125,13 +125,16 @@ export function withHyperparams<S, R>(
   body: (s: S, values: { readonly [key: string]: number }) => R,
 ): OperatorFunction<S, R> {
   const keys = Object.keys(specs)
+  const list = keys.map((k) => specs[k])
   const observed = keys.filter((k) => isObservable(specs[k].value))
+  // worked out once, not per step: where each key's latest value sits (−1: not an Observable)
+  const slot = keys.map((k) => observed.indexOf(k))
   const compute = (s: S, latest: readonly Latest[]) => {
     const step = stepOf(s)
     const values: Record<string, number> = {}
-    for (const k of keys) {
-      const i = observed.indexOf(k)
-      values[k] = resolve(specs[k], step, i < 0 ? undefined : latest[i])
+    for (let j = 0; j < keys.length; j++) {
+      const i = slot[j]
+      values[keys[j]] = resolve(list[j], step, i < 0 ? undefined : latest[i])
     }
     return body(s, values)
   }

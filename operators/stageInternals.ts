@@ -1,6 +1,7 @@
 import type { RngState } from '../src/random/rng.js'
 import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
 import { isTensor } from '../src/tensor/tensor.js'
+import { freezeTree } from '../src/state/freeze.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
 
 // The stage states are built as object literals with one fixed field order (one hidden class
@@ -59,12 +60,13 @@ export function evaluatedState<P extends Params>(
 /**
  * p + a·u over two trees, for the update step: the same values and structure as
  * `zipTree(p, u, (x, y) => x + a * y)`, without its per-node bookkeeping; a tree that does not
- * match falls back to `zipTree`, which throws its message naming the path.
+ * match falls back to `zipTree`, which throws its message naming the path. The result is deeply
+ * frozen (built frozen, so callers need no `freezeTree` walk).
  */
 export function addScaled<P extends Params>(p: P, u: Params, a: number, fn: string): P {
   const out = addScaledOrNull(p, u, a)
   if (out !== null) return out as P
-  return zipTree(p, u, (x, y) => x + a * y, fn)
+  return freezeTree(zipTree(p, u, (x, y) => x + a * y, fn))
 }
 
 function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
@@ -101,9 +103,21 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
   return Object.freeze(out)
 }
 
+/**
+ * The last shape array known to be frozen. `Object.isFrozen` is a call into the engine's C++
+ * side (tens of ns, as much as building a small object); the parameters' shape arrays are the
+ * same frozen arrays step after step, so one identity check usually answers instead. Sound
+ * because a frozen array never becomes unfrozen.
+ */
+let knownFrozenShape: readonly number[] | null = null
+
 /** A frozen shape: the same array when it already is (states' shapes are), else a frozen copy. */
-const frozenShape = (shape: readonly number[]) =>
-  Object.isFrozen(shape) ? shape : Object.freeze([...shape])
+function frozenShape(shape: readonly number[]): readonly number[] {
+  if (shape === knownFrozenShape) return shape
+  const out = Object.isFrozen(shape) ? shape : Object.freeze([...shape])
+  knownFrozenShape = out
+  return out
+}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false
@@ -117,6 +131,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * template's frozen shapes. What `unflatten(template, flat, true)` gives, with less copying.
  */
 export function treeFromFlat<P extends Params>(template: P, flat: Float64Array): P {
+  // hot path: a tree that is one tensor (the 2-D problem, most small models) takes flat itself,
+  // without the walk's closure
+  if (isTensor(template) && template.data.length === flat.length) {
+    return Object.freeze({ shape: frozenShape(template.shape), data: flat }) as Params as P
+  }
   let k = 0
   const go = (q: Params): Params => {
     if (typeof q === 'number') return flat[k++]

@@ -2,8 +2,7 @@ import { map, type Observable } from 'rxjs'
 import { freezeTree } from '../src/state/freeze.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import type { Params } from '../src/tree/tree.js'
-import type { Hyperparam } from './hyperparamInternals.js'
-import { applyUpdates } from './transforms/applyUpdates.js'
+import { type Hyperparam, withHyperparams } from './hyperparamInternals.js'
 import { addScaled } from './stageInternals.js'
 import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 
@@ -14,9 +13,9 @@ import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
  * `state.lr` and `state.hyper['scaleByLearningRate.lr']`. For other optimizers put their
  * transforms before `applyUpdates()` instead.
  *
- * A constant `lr` takes a fused path (one pass over the parameters, no intermediate state)
- * that emits the very states the two-operator pipe emits (a test compares them field by
- * field); a schedule or an Observable goes through the pipe.
+ * It runs fused (one pass over the parameters, no intermediate state) and emits the very
+ * states the two-operator pipe emits (a test compares them field by field); a schedule or an
+ * Observable is resolved and checked at each step exactly as `scaleByLearningRate` does.
  *
  * @example
  * ```ts
@@ -31,41 +30,62 @@ import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
  * @see scaleByLearningRate, applyUpdates
  */
 export function update(lr: Hyperparam) {
-  const scale = scaleByLearningRate(lr)
-  const apply = applyUpdates()
-  if (typeof lr === 'number') {
-    const name = scale.transform.name
-    const key = `${name}.lr`
-    return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-      source.pipe(
-        map((s): TrainState<P> => {
-          const used = (s as { transforms?: readonly string[] }).transforms
-          if (used !== undefined && used.includes(name)) {
-            throw new Error(
-              `${name}: name: expected a slot name no other transform in this step uses, got "${name}" (pass { name } to tell them apart)`,
-            )
-          }
-          const params = addScaled(s.params, s.updates, -lr, 'applyUpdates')
-          const hyper =
-            s.hyper[key] === lr && Object.isFrozen(s.hyper)
-              ? s.hyper
-              : Object.freeze({ ...s.hyper, [key]: lr })
-          return Object.freeze({
-            step: s.step + 1,
-            params: freezeTree(params),
-            loss: s.baseLoss,
-            grad: freezeTree(s.grad),
-            lr,
-            opt: s.opt,
-            hyper,
-            evaluations: s.evaluations,
-            rng: s.rng,
-            history: s.history,
-            metrics: s.metrics,
-          })
-        }),
+  const scale = scaleByLearningRate(lr) // validates lr (its messages) and names the slot
+  const t = scale.transform
+  const name = t.name
+  const key = `${name}.${t.lrField}`
+  /** the last `hyper` record this operator built (frozen): reused while η stays the same */
+  let lastHyper: TrainState['hyper'] | null = null
+  /**
+   * The fused step: θ + (−η)·u in one pass, and the very state `applyUpdates` would build after
+   * `scaleByLearningRate` (same fields, same values: x + (−η)·g is what u ← −η·u then θ + u
+   * computes). One object a step; the new parameters come back frozen from `addScaled`.
+   */
+  const finish = <P extends Params>(s: WithGradient<P>, eta: number): TrainState<P> => {
+    const used = (s as { transforms?: readonly string[] }).transforms
+    if (used !== undefined && used.includes(name)) {
+      throw new Error(
+        `${name}: name: expected a slot name no other transform in this step uses, got "${name}" (pass { name } to tell them apart)`,
       )
+    }
+    const params = addScaled(s.params, s.updates, -eta, 'applyUpdates')
+    let hyper = s.hyper
+    // Reuse the incoming record when it already says η and is frozen. The identity check comes
+    // first because Object.isFrozen is an engine call and hyper is usually the record built
+    // last step (frozen by construction). Object.is keeps −0 and 0 apart.
+    if (hyper !== lastHyper || !Object.is(hyper[key], eta)) {
+      hyper =
+        Object.is(hyper[key], eta) && Object.isFrozen(hyper)
+          ? hyper
+          : Object.freeze({ ...hyper, [key]: eta })
+      lastHyper = hyper
+    }
+    return Object.freeze({
+      step: s.step + 1,
+      params,
+      loss: s.baseLoss,
+      grad: freezeTree(s.grad),
+      lr: eta,
+      opt: s.opt,
+      hyper,
+      evaluations: s.evaluations,
+      rng: s.rng,
+      history: s.history,
+      metrics: s.metrics,
+    })
   }
+  if (typeof lr === 'number') {
+    return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
+      source.pipe(map((s) => finish(s, lr)))
+  }
+  // a schedule or an Observable: resolved (and checked) per step exactly as scaleByLearningRate
+  // does, then the same fused step
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    apply(scale(source))
+    source.pipe(
+      withHyperparams(
+        t.hyper,
+        (s: WithGradient<P>) => s.step,
+        (s, values) => finish(s, values[t.lrField!]),
+      ),
+    )
 }

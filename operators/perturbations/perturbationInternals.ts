@@ -136,6 +136,14 @@ export class Scratch<P extends Params> {
     if ((typeof params === 'number') !== (typeof this.root === 'number')) return false
     const base = this.base
     const leaves = this.leaves
+    // hot path, taken every step by a model that is one tensor: two copies, no closure
+    if (leaves.length === 1 && isTensor(params)) {
+      const data = leaves[0].data
+      if (data === undefined || data.length !== params.data.length) return false
+      data.set(params.data)
+      base.set(params.data)
+      return true
+    }
     let i = 0
     let j = 0
     const go = (q: Params): boolean => {

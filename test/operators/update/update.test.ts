@@ -1,6 +1,6 @@
-import { lastValueFrom, of, pipe, toArray } from 'rxjs'
+import { lastValueFrom, of, pipe, take, toArray, type OperatorFunction } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { tensor, train, type Tensor, type WithGradient } from 'gradstream'
+import { tensor, train, type Tensor, type TrainState, type WithGradient } from 'gradstream'
 import {
   applyUpdates,
   centralDifference,
@@ -40,6 +40,30 @@ describe('update(lr)', () => {
     expect(a.loss).toBe(3)
     expect(a.evaluations).toBe(10)
     expect('updates' in a || 'baseLoss' in a).toBe(false)
+  })
+
+  it('a schedule or an Observable lr emits the states of pipe(scaleByLearningRate(lr), applyUpdates())', () => {
+    // the fused path must not change a single value: compare whole runs field by field
+    const f = (x: Tensor) => x.data[0] ** 2 + 3 * x.data[1] ** 2
+    const schedule = (k: number) => 0.1 / (k + 1)
+    const run = (last: OperatorFunction<WithGradient<Tensor>, TrainState<Tensor>>) => {
+      const out: TrainState<Tensor>[] = []
+      train({
+        params: tensor([-3, 4]),
+        step: pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), last),
+      })
+        .pipe(take(6))
+        .subscribe((s) => out.push(s))
+      return out
+    }
+    const viaSchedule = run(update(schedule))
+    expect(viaSchedule).toEqual(run(pipe(scaleByLearningRate(schedule), applyUpdates())))
+    expect(viaSchedule.map((s) => s.lr).slice(1)).toEqual([0.1, 0.05, 0.1 / 3, 0.025, 0.02])
+    const lr$ = () => of(0.2, 0.05) // the latest value (0.05) is used from the first step on
+    const viaObservable = run(update(lr$()))
+    expect(viaObservable).toEqual(run(pipe(scaleByLearningRate(lr$()), applyUpdates())))
+    expect(viaObservable[5].hyper).toEqual({ 'scaleByLearningRate.lr': 0.05 })
+    for (const s of viaObservable) expect(Object.isFrozen(s) && Object.isFrozen(s.hyper)).toBe(true)
   })
 
   it('validates on build', () => {
