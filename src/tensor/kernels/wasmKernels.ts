@@ -31,16 +31,16 @@ interface KernelExports {
     m: number,
     n: number,
   ): void
-  gemmCsrT(
+  csrRows(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
     rowPtr: number,
     colIdx: number,
     vals: number,
-    b: number,
-    c: number,
-    k: number,
-    n: number,
-  ): void
-  csrRows(
+  ): number
+  csrCols(
     a: number,
     m: number,
     k: number,
@@ -123,9 +123,9 @@ export function gemmDenseWasm(
 }
 
 /**
- * Sparse `C = op(A)·op(B)`: compresses the stored rows of `A` in linear memory (branch-free, in
- * wasm) and runs the SIMD sparse kernel — a gather over each row's non-zeros for `A·B`, a
- * scatter of `v·B[p, :]` into `C[i, :]` for `Aᵀ·B`. Returns false, computing nothing, when `A`
+ * Sparse `C = op(A)·op(B)`: compresses the rows of `op(A)` in linear memory (in wasm: `A`'s
+ * rows, or for `Aᵀ·B` its columns) and runs the SIMD sparse kernel, which walks each row's
+ * non-zeros with sixteen columns of `C` in registers. Returns false, computing nothing, when `A`
  * has more than `maxNnz` non-zeros (the caller then takes the dense path).
  */
 export function gemmSparseWasm(
@@ -144,7 +144,7 @@ export function gemmSparseWasm(
   const rows = transA ? k : m
   const cols = transA ? m : k
   const aBytes = align16(rows * cols * 8)
-  const rpBytes = align16((rows + 1) * 4)
+  const rpBytes = align16((m + 1) * 4)
   const ciBytes = align16((maxNnz + cols) * 4)
   const vBytes = align16((maxNnz + cols) * 8)
   const bBytes = align16(k * n * 8)
@@ -156,14 +156,13 @@ export function gemmSparseWasm(
   const b = v + vBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  if (w.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
+  // compressed rows of op(A): A's rows, or (transposed) A's columns
+  const nnz = transA
+    ? w.csrCols(a, rows, cols, maxNnz, rp, ci, v)
+    : w.csrRows(a, rows, cols, maxNnz, rp, ci, v)
+  if (nnz < 0) return false
   placeB(B, k, n, transB, b)
-  if (transA) {
-    f64.fill(0, c >> 3, (c >> 3) + m * n)
-    w.gemmCsrT(rp, ci, v, b, c, k, n)
-  } else {
-    w.gemmCsr(rp, ci, v, b, c, m, n)
-  }
+  w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
 }

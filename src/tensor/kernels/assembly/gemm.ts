@@ -296,43 +296,85 @@ export function csrRows(
   return nnz
 }
 
-// C[m×n] = Sᵀ·B for S (k×m) in compressed sparse rows and B (k×n), C contiguous: for each row p
-// of S and each of its entries (i, v), C[i, :] += v·B[p, :]. C must be zeroed first. The sums
-// for C[i, j] still run over p in increasing order, as in the reference loop.
-export function gemmCsrT(
+// Compresses the COLUMNS of A (m×k, contiguous) — the rows of Aᵀ — into rowPtr (k + 1 slots) /
+// colIdx / vals, entries ≠ 0 (NaN kept, ±0 dropped) in increasing row order, and returns their
+// count, or −1 when more than maxNnz. Two passes in storage order: count per column, then place
+// with rowPtr as moving cursors (shifted back at the end). Pairs of zeros are skipped with one
+// SIMD test in both passes.
+export function csrCols(
+  a: usize,
+  m: i32,
+  k: i32,
+  maxNnz: i32,
   rowPtr: usize,
   colIdx: usize,
   vals: usize,
-  b: usize,
-  c: usize,
-  k: i32,
-  n: i32,
-): void {
-  const rowB = (<usize>n) << 3
-  const n2 = n & ~1
-  for (let p = 0; p < k; p++) {
-    const s = load<i32>(rowPtr + ((<usize>p) << 2))
-    const e = load<i32>(rowPtr + ((<usize>p + 1) << 2))
-    const bp = b + <usize>p * rowB
-    for (let q = s; q < e; q++) {
-      const v = v128.load64_splat(vals + ((<usize>q) << 3))
-      const pc = c + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
-      let j = 0
-      for (; j + 8 <= n; j += 8) {
-        const o = (<usize>j) << 3
-        v128.store(pc + o, f64x2.add(v128.load(pc + o), f64x2.mul(v, v128.load(bp + o))))
-        v128.store(pc + o, f64x2.add(v128.load(pc + o, 16), f64x2.mul(v, v128.load(bp + o, 16))), 16)
-        v128.store(pc + o, f64x2.add(v128.load(pc + o, 32), f64x2.mul(v, v128.load(bp + o, 32))), 32)
-        v128.store(pc + o, f64x2.add(v128.load(pc + o, 48), f64x2.mul(v, v128.load(bp + o, 48))), 48)
+): i32 {
+  memory.fill(rowPtr, 0, (<usize>k + 1) << 2)
+  let pa = a
+  for (let i = 0; i < m; i++) {
+    let p = 0
+    for (; p + 2 <= k; p += 2) {
+      const v = v128.load(pa)
+      pa += 16
+      if (!v128.any_true(f64x2.ne(v, f64x2.splat(0)))) continue
+      const c0 = rowPtr + ((<usize>p + 1) << 2)
+      store<i32>(c0, load<i32>(c0) + i32(f64x2.extract_lane(v, 0) != 0))
+      store<i32>(c0, load<i32>(c0, 4) + i32(f64x2.extract_lane(v, 1) != 0), 4)
+    }
+    for (; p < k; p++) {
+      const c0 = rowPtr + ((<usize>p + 1) << 2)
+      store<i32>(c0, load<i32>(c0) + i32(load<f64>(pa) != 0))
+      pa += 8
+    }
+  }
+  let nnz: i32 = 0
+  for (let p = 1; p <= k; p++) {
+    const c = rowPtr + ((<usize>p) << 2)
+    nnz += load<i32>(c)
+    store<i32>(c, nnz)
+  }
+  if (nnz > maxNnz) return -1
+  // rowPtr[p + 1] now ends column p; place column p's entries from rowPtr[p] (its start)
+  pa = a
+  for (let i = 0; i < m; i++) {
+    let p = 0
+    for (; p + 2 <= k; p += 2) {
+      const v = v128.load(pa)
+      pa += 16
+      if (!v128.any_true(f64x2.ne(v, f64x2.splat(0)))) continue
+      const v0 = f64x2.extract_lane(v, 0)
+      if (v0 != 0) {
+        const c = rowPtr + ((<usize>p) << 2)
+        const q = load<i32>(c)
+        store<i32>(colIdx + ((<usize>q) << 2), i)
+        store<f64>(vals + ((<usize>q) << 3), v0)
+        store<i32>(c, q + 1)
       }
-      for (; j < n2; j += 2) {
-        const o = (<usize>j) << 3
-        v128.store(pc + o, f64x2.add(v128.load(pc + o), f64x2.mul(v, v128.load(bp + o))))
+      const v1 = f64x2.extract_lane(v, 1)
+      if (v1 != 0) {
+        const c = rowPtr + ((<usize>p + 1) << 2)
+        const q = load<i32>(c)
+        store<i32>(colIdx + ((<usize>q) << 2), i)
+        store<f64>(vals + ((<usize>q) << 3), v1)
+        store<i32>(c, q + 1)
       }
-      if (n2 < n) {
-        const o = (<usize>n2) << 3
-        store<f64>(pc + o, load<f64>(pc + o) + f64x2.extract_lane(v, 0) * load<f64>(bp + o))
+    }
+    for (; p < k; p++) {
+      const v = load<f64>(pa)
+      pa += 8
+      if (v != 0) {
+        const c = rowPtr + ((<usize>p) << 2)
+        const q = load<i32>(c)
+        store<i32>(colIdx + ((<usize>q) << 2), i)
+        store<f64>(vals + ((<usize>q) << 3), v)
+        store<i32>(c, q + 1)
       }
     }
   }
+  // each cursor now sits at its column's end = the next column's start: shift back by one
+  for (let p = k; p > 0; p--)
+    store<i32>(rowPtr + ((<usize>p) << 2), load<i32>(rowPtr + ((<usize>p - 1) << 2)))
+  store<i32>(rowPtr, 0)
+  return nnz
 }
