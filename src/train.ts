@@ -1,15 +1,15 @@
 import { freeze } from 'immer'
 import { Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs'
-import { expectFunction, expectInteger, show } from './errors.js'
-import { checkData, openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
+import { show } from './errors.js'
+import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
 import { rng } from './random/rng.js'
 import { TrainError } from './loop/TrainError.js'
-import { TrainStateC } from './state/codecs.js'
-import { decode } from './state/decode.js'
+import { TrainConfigC } from './state/configCodecs.js'
+import { decodeOptions } from './state/decode.js'
 import { freezeTree } from './state/freeze.js'
 import type { TrainState } from './state/types.js'
-import { assertParams, mapTree, type Params } from './tree/tree.js'
+import { mapTree, type Params } from './tree/tree.js'
 
 /** What `train` takes. */
 export interface TrainConfig<P extends Params, B = unknown> {
@@ -71,29 +71,16 @@ export interface TrainConfig<P extends Params, B = unknown> {
  *   .subscribe((s) => console.log(s.step, s.params.data)) // … 100 Float64Array [-6.1e-10, 8.1e-10]
  * ```
  * @throws {TypeError} `train: step: expected a function, got undefined` (when called)
+ * @throws {TypeError} `train: config.lr: expected no such key (known: params, from, step, seed, data, mode), got 0.1`
  * @see gradientDescent, chunked, pausable, TrainError
  */
 export function train<P extends Params, B = unknown>(
   config: TrainConfig<P, B>,
 ): Observable<TrainState<P>> {
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`train: config: expected an object, got ${show(config)}`)
-  }
-  const { params, step, data, seed = 0, mode = { kind: 'sync' }, from } = config
-  assertParams('train', 'params', params)
-  const start = from === undefined ? undefined : startFrom(from)
-  expectFunction('train', 'step', step)
-  expectInteger('train', 'seed', seed, -2147483648, 4294967295)
-  if (data !== undefined) checkData('train', data)
-  if (
-    typeof mode !== 'object' ||
-    mode === null ||
-    (mode.kind !== 'sync' && mode.kind !== 'chunked')
-  ) {
-    throw new TypeError(
-      `train: mode: expected sync(), chunked({ … }) or pausable(paused$, mode), got ${show(mode)}`,
-    )
-  }
+  // once, when the run is built (never per step): kinds, ranges and unknown keys of the config
+  const valid = decodeOptions(TrainConfigC, config, 'train', 'config')
+  const { params, step, data, seed = 0, mode = { kind: 'sync' } } = config
+  const start = valid.from === undefined ? undefined : startFrom(valid.from as TrainState<P>)
   const chunk = mode.kind === 'chunked' ? (mode.steps ?? 100) : Infinity
 
   return new Observable<TrainState<P>>((subscriber) => {
@@ -228,9 +215,9 @@ export function train<P extends Params, B = unknown>(
   })
 }
 
-/** A validated, frozen copy of a state to continue from (its `stopReason` and `batch` dropped). */
+/** A frozen copy of a (decoded) state to continue from, its `stopReason` and `batch` dropped. */
 function startFrom<P extends Params>(from: TrainState<P>): TrainState<P> {
-  const { stopReason: _stop, batch: _batch, ...rest } = decode(TrainStateC, from, 'train', 'from')
+  const { stopReason: _stop, batch: _batch, ...rest } = from
   return freeze(rest, true) as TrainState<P>
 }
 

@@ -16,6 +16,7 @@ import type * as t from 'io-ts'
 import {
   ParamsC,
   RngStateC,
+  TrainStateC,
   booleanC,
   configType,
   expectedKind,
@@ -316,14 +317,18 @@ const ModeC = where(
     ((u as { kind?: unknown }).kind === 'sync' || (u as { kind?: unknown }).kind === 'chunked'),
 )
 
-/** `train(config)`. */
-export const TrainConfigC = configType('train config { params, step, data?, seed?, mode? }', {
-  params: ParamsC,
-  step: functionC,
-  data: optional(DataSourceC),
-  seed: optional(seedC),
-  mode: optional(ModeC),
-})
+/** `train(config)`; `from` is a state to start from (a restored checkpoint), as `resume` passes it. */
+export const TrainConfigC = configType(
+  'train config { params, from?, step, seed?, data?, mode? }',
+  {
+    params: ParamsC,
+    from: optional(TrainStateC),
+    step: functionC,
+    seed: optional(seedC),
+    data: optional(DataSourceC),
+    mode: optional(ModeC),
+  },
+)
 
 // ---- the command line ----------------------------------------------------------------------------
 
