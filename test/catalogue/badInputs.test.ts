@@ -26,6 +26,7 @@ import {
   softmax,
   tensor,
   twoLayerNet,
+  mlp,
   unflatten,
   zeros,
   zipTree,
@@ -41,13 +42,16 @@ import {
   cosineDecay,
   earlyStopping,
   evaluateEvery,
+  forwardDifference,
   gaussian,
+  oneCycle,
   loss,
   lossBelow,
   maxSteps,
   perturb,
   piecewise,
   reduceLrOnPlateau,
+  scaleByAdam,
   scaleByLearningRate,
   spsa,
   stepDecay,
@@ -578,6 +582,151 @@ const rows: Row[] = [
     run: () => decodeWireLine('{"v":2,"step":1}'),
     kind: TypeError,
     message: 'decodeWireLine: v: expected 1, got 2',
+  },
+  // ---- options objects: unknown keys and non-objects (decodeOptions with the config codecs;
+  // the transforms' checkOptions words them the same)
+  {
+    input: 'spsa({ C: 0.1 }) (c misspelt)',
+    run: () => spsa({ C: 0.1 } as never),
+    kind: TypeError,
+    message: 'spsa: options.C: expected no such key (known: c, samples, seed), got 0.1',
+  },
+  {
+    input: 'spsa(null)',
+    run: () => spsa(null as never),
+    kind: TypeError,
+    message: 'spsa: options: expected an object, got null',
+  },
+  {
+    input: 'gaussian(null)',
+    run: () => gaussian(null as never),
+    kind: TypeError,
+    message: 'gaussian: options: expected an object, got null',
+  },
+  {
+    input: 'centralDifference(null)',
+    run: () => centralDifference(null as never),
+    kind: TypeError,
+    message: 'centralDifference: options: expected an object, got null',
+  },
+  {
+    input: 'forwardDifference({ H: 1e-5 }) (h misspelt)',
+    run: () => forwardDifference({ H: 1e-5 } as never),
+    kind: TypeError,
+    message: 'forwardDifference: options.H: expected no such key (known: h), got 0.00001',
+  },
+  {
+    input: 'cosineDecay({ init, steps, alpah })',
+    run: () => cosineDecay({ init: 0.1, steps: 100, alpah: 0.1 } as never),
+    kind: TypeError,
+    message:
+      'cosineDecay: options.alpah: expected no such key (known: init, steps, alpha), got 0.1',
+  },
+  {
+    input: 'warmup(null)',
+    run: () => warmup(null as never),
+    kind: TypeError,
+    message: 'warmup: options: expected an object, got null',
+  },
+  {
+    input: 'oneCycle({ maxlr: 0.1, steps: 100 }) (maxLr misspelt: two problems)',
+    run: () => oneCycle({ maxlr: 0.1, steps: 100 } as never),
+    kind: TypeError,
+    message:
+      'oneCycle: maxLr: expected a positive finite number, got undefined\noneCycle: options.maxlr: expected no such key (known: maxLr, steps, pctStart, divFactor, finalDivFactor), got 0.1',
+  },
+  {
+    input: 'stepDecay({ …, staircase: true }) (an exponentialDecay option)',
+    run: () => stepDecay({ init: 0.1, factor: 0.5, every: 10, staircase: true } as never),
+    kind: TypeError,
+    message:
+      'stepDecay: options.staircase: expected no such key (known: init, factor, every), got true',
+  },
+  {
+    input: 'piecewise({ boundaries, values, default: 0 })',
+    run: () => piecewise({ boundaries: [10], values: [1, 0.1], default: 0 } as never),
+    kind: TypeError,
+    message: 'piecewise: options.default: expected no such key (known: boundaries, values), got 0',
+  },
+  {
+    input: 'reduceLrOnPlateau({ patiance: 5 })',
+    run: () => reduceLrOnPlateau({ patiance: 5 } as never),
+    kind: TypeError,
+    message:
+      'reduceLrOnPlateau: options.patiance: expected no such key (known: factor, patience, minDelta, minScale), got 5',
+  },
+  {
+    input: 'earlyStopping(null)',
+    run: () => earlyStopping(null as never),
+    kind: TypeError,
+    message: 'earlyStopping: options: expected an object, got null',
+  },
+  {
+    input: 'earlyStopping({ patience: 5, mindelta: 0.01 })',
+    run: () => earlyStopping({ patience: 5, mindelta: 0.01 } as never),
+    kind: TypeError,
+    message:
+      'earlyStopping: options.mindelta: expected no such key (known: patience, minDelta, restoreBest, monitor), got 0.01',
+  },
+  {
+    input: 'train({ params, step, sed: 1 })',
+    run: () => train({ params: { w: 1 }, step: noop as never, sed: 1 } as never),
+    kind: TypeError,
+    message:
+      'train: config.sed: expected no such key (known: params, from, step, seed, data, mode), got 1',
+  },
+  {
+    input: 'train(null)',
+    run: () => train(null as never),
+    kind: TypeError,
+    message: 'train: config: expected an object, got null',
+  },
+  {
+    input: 'randomBatches(data, { batch: 2, seed: 1 }) (batchSize misspelt: two problems)',
+    run: () => randomBatches(data, { batch: 2, seed: 1 } as never),
+    kind: TypeError,
+    message:
+      'randomBatches: batchSize: expected a positive integer, got undefined\nrandomBatches: options.batch: expected no such key (known: batchSize, seed, from), got 2',
+  },
+  {
+    input: 'epochBatches(data, null)',
+    run: () => epochBatches(data, null as never),
+    kind: TypeError,
+    message: 'epochBatches: options: expected an object, got null',
+  },
+  {
+    input: 'twoLayerNet({ …, weightInitStdev: 0.1 })',
+    run: () =>
+      twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2, weightInitStdev: 0.1 } as never),
+    kind: TypeError,
+    message:
+      'twoLayerNet: config.weightInitStdev: expected no such key (known: inputSize, hiddenSize, outputSize, weightInitStd, seed, loss), got 0.1',
+  },
+  {
+    input: "mlp({ sizes, activations: 'tanh' })",
+    run: () => mlp({ sizes: [2, 2], activations: 'tanh' } as never),
+    kind: TypeError,
+    message:
+      'mlp: config.activations: expected no such key (known: sizes, activation, init, seed), got "tanh"',
+  },
+  {
+    input: 'mlp(null)',
+    run: () => mlp(null as never),
+    kind: TypeError,
+    message: 'mlp: config: expected an object, got null',
+  },
+  {
+    input: 'mlp({ sizes, seed: -1.5 })',
+    run: () => mlp({ sizes: [2, 2], seed: -1.5 }),
+    kind: RangeError,
+    message: 'mlp: seed: expected an integer in [-2147483648, 4294967295], got -1.5',
+  },
+  {
+    input: 'scaleByAdam({ beta1: 0.9 }) (checkOptions: the same wording)',
+    run: () => scaleByAdam({ beta1: 0.9 } as never),
+    kind: TypeError,
+    message:
+      'scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9',
   },
 ]
 
