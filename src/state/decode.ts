@@ -40,7 +40,7 @@ export function report(errors: t.Errors, root = '', argument = ''): string[] {
         parent._tag === 'ArrayType' ||
         parent._tag === 'ReadonlyArrayType' ||
         parent._tag === 'TupleType' ||
-        key.startsWith('[')
+        (key.startsWith('[') && ctx[i].type !== keyC) // an object's key `[x` is no index
       path = indexed ? `${path}[${key.replace(/^\[|\]$/g, '')}]` : path ? `${path}.${key}` : key
     }
     const line = `${path || argument || '(root)'}: ${e.message ?? `expected ${expected}, got ${describe(got)}`}`

@@ -1,8 +1,14 @@
+import fc from 'fast-check'
 import * as t from 'io-ts'
 import { describe as group, expect, it } from 'vitest'
+import { checkOptions } from '../../operators/transforms/transformInternals.js'
+import { FORBIDDEN_KEYS } from '../../src/state/json.js'
 import {
+  anyNumber,
   arrayOf,
+  configType,
   finiteNumber,
+  optional,
   nullable,
   numberIn,
   oneOf,
@@ -10,7 +16,7 @@ import {
   recordOf,
   strictType,
 } from '../../src/state/codecs.js'
-import { decode, report } from '../../src/state/decode.js'
+import { decode, decodeOptions, report } from '../../src/state/decode.js'
 
 const Adam = strictType(
   'adam options',
@@ -134,5 +140,62 @@ group('decode', () => {
       'f: m.constructor: expected a key other than __proto__, constructor or prototype, got "constructor"',
     )
     expect(Object.prototype).not.toHaveProperty('polluted')
+  })
+})
+
+group("decodeOptions and the transforms' checkOptions word options problems alike", () => {
+  const failure = (f: () => unknown) => {
+    try {
+      f()
+      return null
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`
+    }
+  }
+  // values whose rendering is short (describe summarises long strings and big arrays; show does not)
+  const value = fc.oneof(
+    fc.double(),
+    fc.string({ maxLength: 10 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 3 }),
+    fc.constant(() => 0),
+  )
+  const known = fc.uniqueArray(fc.constantFrom('lr', 'b1', 'eps', 'name', 'seed'), {
+    minLength: 1,
+  })
+  const codecOf = (keys: readonly string[]) =>
+    configType('f options', Object.fromEntries(keys.map((k) => [k, optional(anyNumber)])))
+
+  it('one unknown key: the same line, a TypeError (property)', () => {
+    fc.assert(
+      fc.property(
+        known,
+        fc.string({ maxLength: 8 }),
+        value,
+        fc.constantFrom('f', 'scaleByAdam'),
+        (keys, key, v, fn) => {
+          fc.pre(!(keys as readonly string[]).includes(key) && !FORBIDDEN_KEYS.includes(key))
+          const options = { [key]: v }
+          const byHand = failure(() => checkOptions(fn, options, keys))
+          expect(
+            byHand?.startsWith(
+              `TypeError: ${fn}: options.${key}: expected no such key (known: ${keys.join(', ')}), got `,
+            ),
+          ).toBe(true)
+          expect(failure(() => decodeOptions(codecOf(keys), options, fn))).toBe(byHand)
+        },
+      ),
+    )
+  })
+
+  it('options that are not an object: the same line, a TypeError (property)', () => {
+    fc.assert(
+      fc.property(known, value, (keys, v) => {
+        const byHand = failure(() => checkOptions('f', v, keys))
+        expect(byHand?.startsWith('TypeError: f: options: expected an object, got ')).toBe(true)
+        expect(failure(() => decodeOptions(codecOf(keys), v, 'f'))).toBe(byHand)
+      }),
+    )
   })
 })
