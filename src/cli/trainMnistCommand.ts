@@ -96,7 +96,7 @@ export function registerTrainMnist(
   return trainCmd
     .command('mnist')
     .description(
-      "train the book's TwoLayerNet (784–hidden–10, sigmoid) on MNIST, as train_neuralnet.py",
+      "train the book's TwoLayerNet (784–hidden–10, sigmoid) on MNIST as train_neuralnet.py does (or an mlp: --activation, --layers)",
     )
     .addOption(
       new Option('--hidden <n>', 'hidden units')
