@@ -1,7 +1,8 @@
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import * as path from 'node:path'
-import { expectInteger, show } from '../errors.js'
+import { LoadMnistOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { oneHot } from './oneHot.js'
 import { readIdx } from './readIdx.js'
@@ -99,10 +100,12 @@ function loadSplit(
  * train.x.shape // [60000, 784]
  * test.t.shape // [10000, 10]
  * ```
+ * @throws {TypeError} `loadMnist: options.normalise: expected no such key (known: normalize, flatten, oneHotLabel, dir, trainSize, testSize), got true`
  * @throws {RangeError} `loadMnist: data/t10k-labels-idx1-ubyte: count: expected 10000 labels (one per image in data/t10k-images-idx3-ubyte), got 9999`
  * @throws {RangeError} `readIdx: data/train-images-idx3-ubyte: length: expected …, got 1000 (truncated)`
  */
 export function loadMnist(options: LoadMnistOptions = {}): Mnist {
+  decodeOptions(LoadMnistOptionsC, options, 'loadMnist')
   const {
     normalize = true,
     flatten = true,
@@ -111,11 +114,6 @@ export function loadMnist(options: LoadMnistOptions = {}): Mnist {
     trainSize,
     testSize,
   } = options
-  if (typeof dir !== 'string') {
-    throw new TypeError(`loadMnist: dir: expected a folder path, got ${show(dir)}`)
-  }
-  if (trainSize !== undefined) expectInteger('loadMnist', 'trainSize', trainSize, 1)
-  if (testSize !== undefined) expectInteger('loadMnist', 'testSize', testSize, 1)
   const opts = { normalize, flatten, oneHotLabel }
   return {
     train: loadSplit(dir, FILES.train, trainSize, opts),

@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
-import { expectInteger, expectNonNegative, show } from '../errors.js'
+import { ChunkedOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import type { TrainMode } from './mode.js'
 
 /**
@@ -18,22 +19,18 @@ import type { TrainMode } from './mode.js'
  * @param steps steps per chunk, a positive integer (default 100)
  * @param scheduler where chunks run (default `asyncScheduler`, i.e. setTimeout)
  * @param delay ms before each chunk, ≥ 0 (default 0)
+ * @throws {TypeError} `chunked: options.step: expected no such key (known: steps, scheduler, delay), got 5`
  * @throws {RangeError} `chunked: steps: expected a positive integer, got 0`
  * @see sync, pausable
  */
-export function chunked({
-  steps = 100,
-  scheduler = asyncScheduler,
-  delay = 0,
-}: {
-  readonly steps?: number
-  readonly scheduler?: SchedulerLike
-  readonly delay?: number
-} = {}): TrainMode {
-  expectInteger('chunked', 'steps', steps, 1)
-  expectNonNegative('chunked', 'delay', delay)
-  if (typeof scheduler?.schedule !== 'function') {
-    throw new TypeError(`chunked: scheduler: expected an RxJS scheduler, got ${show(scheduler)}`)
-  }
+export function chunked(
+  options: {
+    readonly steps?: number
+    readonly scheduler?: SchedulerLike
+    readonly delay?: number
+  } = {},
+): TrainMode {
+  decodeOptions(ChunkedOptionsC, options, 'chunked')
+  const { steps = 100, scheduler = asyncScheduler, delay = 0 } = options
   return { kind: 'chunked', steps, scheduler, delay }
 }

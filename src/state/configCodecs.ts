@@ -256,6 +256,19 @@ export const MlpConfigC = configType('mlp config { sizes, activation?, init?, se
   seed: optional(seedC),
 })
 
+/** `loadMnist(options)`. */
+export const LoadMnistOptionsC = configType(
+  'loadMnist options { normalize?, flatten?, oneHotLabel?, dir?, trainSize?, testSize? }',
+  {
+    normalize: optional(booleanC),
+    flatten: optional(booleanC),
+    oneHotLabel: optional(booleanC),
+    dir: optional(where('a folder path', (u): u is string => typeof u === 'string', 'string')),
+    trainSize: optional(positiveInteger),
+    testSize: optional(positiveInteger),
+  },
+)
+
 const RandomPositionC = strictType('a random sampler position', {
   sampler: oneOf('random'),
   rng: RngStateC,
@@ -316,6 +329,21 @@ const ModeC = where(
     u !== null &&
     ((u as { kind?: unknown }).kind === 'sync' || (u as { kind?: unknown }).kind === 'chunked'),
 )
+
+/** `chunked(options)`: train's chunked driver mode. */
+export const ChunkedOptionsC = configType('chunked options { steps?, scheduler?, delay? }', {
+  steps: optional(positiveInteger),
+  scheduler: optional(
+    where(
+      'an RxJS scheduler',
+      (u): u is unknown =>
+        typeof u === 'object' &&
+        u !== null &&
+        typeof (u as { schedule?: unknown }).schedule === 'function',
+    ),
+  ),
+  delay: optional(nonNegativeNumber),
+})
 
 /** `train(config)`; `from` is a state to start from (a restored checkpoint), as `resume` passes it. */
 export const TrainConfigC = configType(

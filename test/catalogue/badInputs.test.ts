@@ -12,6 +12,7 @@ import {
   decode,
   epochBatches,
   fromData,
+  loadMnist,
   matmul,
   numericalDiff,
   numericalGradient,
@@ -727,6 +728,37 @@ const rows: Row[] = [
     kind: TypeError,
     message:
       'scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9',
+  },
+  {
+    input: 'chunked({ step: 5 }) (steps misspelt)',
+    run: () => chunked({ step: 5 } as never),
+    kind: TypeError,
+    message: 'chunked: options.step: expected no such key (known: steps, scheduler, delay), got 5',
+  },
+  {
+    input: 'chunked(null)',
+    run: () => chunked(null as never),
+    kind: TypeError,
+    message: 'chunked: options: expected an object, got null',
+  },
+  {
+    input: 'loadMnist({ normalise: true }) (British spelling)',
+    run: () => loadMnist({ normalise: true } as never),
+    kind: TypeError,
+    message:
+      'loadMnist: options.normalise: expected no such key (known: normalize, flatten, oneHotLabel, dir, trainSize, testSize), got true',
+  },
+  {
+    input: 'loadMnist(null)',
+    run: () => loadMnist(null as never),
+    kind: TypeError,
+    message: 'loadMnist: options: expected an object, got null',
+  },
+  {
+    input: "loadMnist({ flatten: 'yes' })",
+    run: () => loadMnist({ flatten: 'yes' } as never),
+    kind: TypeError,
+    message: 'loadMnist: flatten: expected a boolean, got "yes"',
   },
 ]
 

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { Type } from 'io-ts'
 import { of } from 'rxjs'
 import { describe as group, expect, it } from 'vitest'
-import { twoLayerNet } from 'gradstream'
+import { chunked, twoLayerNet } from 'gradstream'
 import {
   centralDifference,
   cosineDecay,
@@ -17,6 +17,7 @@ import {
   warmup,
 } from 'gradstream/operators'
 import {
+  ChunkedOptionsC,
   CosineDecayOptionsC,
   EarlyStoppingOptionsC,
   ExponentialDecayOptionsC,
@@ -148,6 +149,12 @@ const cases: Case[] = [
     fields: ['patience', 'minDelta', 'restoreBest', 'monitor'],
   },
 
+  {
+    fn: 'chunked',
+    codec: ChunkedOptionsC,
+    build: (o) => chunked(o as never),
+    fields: ['steps', 'scheduler', 'delay'],
+  },
   {
     fn: 'twoLayerNet',
     codec: TwoLayerNetConfigC,
