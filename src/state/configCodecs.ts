@@ -358,6 +358,19 @@ export const TrainConfigC = configType(
   },
 )
 
+/**
+ * `resume(checkpoint, config)`: `data` is a data source (its first `state.step` batches are
+ * skipped) or a function of the restored state returning one (the function checks what it
+ * returns).
+ */
+export const ResumeConfigC = configType('resume config { step, data?, mode? }', {
+  step: functionC,
+  data: optional(
+    where(DataSourceC.name, (u): u is unknown => typeof u === 'function' || DataSourceC.is(u)),
+  ),
+  mode: optional(ModeC),
+})
+
 // ---- the command line ----------------------------------------------------------------------------
 
 /**

@@ -1,12 +1,12 @@
 import { isObservable, skip, type Observable, type OperatorFunction } from 'rxjs'
-import { show } from '../errors.js'
 import { checkData, type DataSource } from '../loop/batchesInternals.js'
 import type { TrainMode } from '../loop/mode.js'
 import { train } from '../train.js'
 import type { Params } from '../tree/tree.js'
 import { parseCheckpoint } from './checkpoint.js'
 import { TrainStateC } from './codecs.js'
-import { decode } from './decode.js'
+import { ResumeConfigC } from './configCodecs.js'
+import { decode, decodeOptions } from './decode.js'
 import type { TrainState } from './types.js'
 
 /** What `resume` needs besides the checkpoint: the same pipeline the run was started with. */
@@ -45,6 +45,7 @@ export interface ResumeConfig<P extends Params, B = unknown> {
  * @param checkpoint the JSON text `checkpoint(state)` wrote, or a state (e.g. `restore(json)`)
  * @throws {TypeError} `resume: json: expected a complete JSON checkpoint, got invalid JSON (…)`
  * @throws {TypeError} `resume: step: expected a function, got undefined`
+ * @throws {TypeError} `resume: config.dat: expected no such key (known: step, data, mode), got []`
  * @see checkpoint, restore, checkpointEvery, train
  */
 export function resume<P extends Params = Params, B = unknown>(
@@ -56,19 +57,13 @@ export function resume<P extends Params = Params, B = unknown>(
       ? parseCheckpoint(checkpoint, 'resume')
       : decode(TrainStateC, checkpoint, 'resume', 'checkpoint')
   ) as TrainState<P>
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(`resume: config: expected { step, data?, mode? }, got ${show(config)}`)
-  }
+  decodeOptions(ResumeConfigC, config, 'resume', 'config')
   const { step, data, mode } = config
-  if (typeof step !== 'function') {
-    throw new TypeError(`resume: step: expected a function, got ${show(step)}`)
-  }
   let source: DataSource<B> | undefined
   if (typeof data === 'function' && !isObservable(data)) {
     source = (data as (from: TrainState<P>) => DataSource<B>)(state)
     checkData('resume', source)
   } else if (data !== undefined) {
-    checkData('resume', data)
     source = skipBatches(data as DataSource<B>, state.step)
   }
   return train<P, B>({

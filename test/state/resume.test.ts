@@ -317,6 +317,12 @@ group('resume', () => {
     expect(() => resume(json, { step, data: 5 as never })).toThrow(
       'resume: data: expected an iterable, an async iterable or an Observable of batches, got 5',
     )
+    expect(() => resume(json, { step, dat: [] } as never)).toThrow(
+      new TypeError('resume: config.dat: expected no such key (known: step, data, mode), got []'),
+    )
+    expect(() => resume(json, null as never)).toThrow(
+      new TypeError('resume: config: expected an object, got null'),
+    )
   })
 })
 
