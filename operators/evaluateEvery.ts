@@ -1,6 +1,8 @@
 import { produce } from 'immer'
 import { map, type OperatorFunction } from 'rxjs'
-import { expectFunction, expectInteger, show } from '../src/errors.js'
+import { expectFunction, show } from '../src/errors.js'
+import { EvaluateEveryEpochsC, EvaluateEveryStepsC } from '../src/state/configCodecs.js'
+import { decode } from '../src/state/decode.js'
 import type { TrainState } from '../src/state/types.js'
 
 /** How often `evaluateEvery` measures: every so many steps, or every so many epochs. */
@@ -46,9 +48,6 @@ export function evaluateEvery<S extends TrainState>(
 ): OperatorFunction<S, S> {
   const interval = intervalOf(every)
   const final = every.final ?? false
-  if (typeof final !== 'boolean') {
-    throw new TypeError(`evaluateEvery: every.final: expected a boolean, got ${show(final)}`)
-  }
   expectFunction('evaluateEvery', 'fn', fn)
   return map((state: S) => {
     if (state.step % interval !== 0 && !(final && state.stopReason !== undefined)) return state
@@ -65,16 +64,11 @@ function intervalOf(every: EvaluationInterval): number {
       `evaluateEvery: every: expected { steps } or { epochs, stepsPerEpoch }, got ${show(every)}`,
     )
   }
+  // the form is chosen by `steps`; the codec names bad fields and unknown keys (`every.step`)
   if ('steps' in every) {
-    expectInteger('evaluateEvery', 'every.steps', every.steps, 1)
+    decode(EvaluateEveryStepsC, every, 'evaluateEvery', 'every')
     return every.steps
   }
-  const { epochs, stepsPerEpoch } = every
-  if (typeof epochs !== 'number' || !(epochs > 0) || !Number.isFinite(epochs)) {
-    throw new RangeError(
-      `evaluateEvery: every.epochs: expected a positive finite number, got ${show(epochs)}`,
-    )
-  }
-  expectInteger('evaluateEvery', 'every.stepsPerEpoch', stepsPerEpoch, 1)
-  return Math.max(1, Math.round(epochs * stepsPerEpoch))
+  decode(EvaluateEveryEpochsC, every, 'evaluateEvery', 'every')
+  return Math.max(1, Math.round(every.epochs * every.stepsPerEpoch))
 }

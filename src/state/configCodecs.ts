@@ -215,6 +215,24 @@ export const ScaleByAdamOptionsC = configType(
 /** A learning rate as `sgd(lr)`, `adam(lr)`, `scaleByLearningRate(lr)` take it. */
 export const LearningRateC = hyperparamC(positiveNumber)
 
+// ---- evaluation -------------------------------------------------------------------------------
+
+/** `evaluateEvery({ steps, final? }, fn)`. */
+export const EvaluateEveryStepsC = configType('evaluateEvery interval { steps, final? }', {
+  steps: positiveInteger,
+  final: optional(booleanC),
+})
+
+/** `evaluateEvery({ epochs, stepsPerEpoch, final? }, fn)`. */
+export const EvaluateEveryEpochsC = configType(
+  'evaluateEvery interval { epochs, stepsPerEpoch, final? }',
+  {
+    epochs: positiveNumber,
+    stepsPerEpoch: positiveInteger,
+    final: optional(booleanC),
+  },
+)
+
 // ---- models and data ---------------------------------------------------------------------------
 
 /** `twoLayerNet(config)`. */

@@ -760,6 +760,19 @@ const rows: Row[] = [
     kind: TypeError,
     message: 'loadMnist: flatten: expected a boolean, got "yes"',
   },
+  {
+    input: 'evaluateEvery({ steps: 5, finall: true }, fn)',
+    run: () => evaluateEvery({ steps: 5, finall: true } as never, () => ({})),
+    kind: TypeError,
+    message: 'evaluateEvery: every.finall: expected no such key (known: steps, final), got true',
+  },
+  {
+    input: 'evaluateEvery({ step: 5 }, fn) (steps misspelt: read as the epochs form)',
+    run: () => evaluateEvery({ step: 5 } as never, () => ({})),
+    kind: TypeError,
+    message:
+      'evaluateEvery: every.epochs: expected a positive finite number, got undefined\nevaluateEvery: every.stepsPerEpoch: expected a positive integer, got undefined\nevaluateEvery: every.step: expected no such key (known: epochs, stepsPerEpoch, final), got 5',
+  },
 ]
 
 /** `gradstream train mnist …` with bad flags: exit code 1 and exactly this on stderr. */
