@@ -2,6 +2,7 @@ import type { Params } from '../tree/tree.js'
 import { checkFunction, diffOptions, type DiffOptions, makeScratch } from './diffInternals.js'
 import { gradientInto } from './diffInternals.js'
 import { unflatten } from '../tree/tree.js'
+import { flatCentralGradient } from './flatGradient.js'
 
 /**
  * The gradient of a scalar function of a parameter tree by finite differences, one coordinate
@@ -38,6 +39,11 @@ export function numericalGradient<P extends Params>(
   const fn = 'numericalGradient'
   checkFunction(fn, f)
   const { h, method } = diffOptions(fn, opts)
+  if (method === 'central') {
+    // a single tensor or a flat array of numbers (W1's case): same loop, no tree walks
+    const fast = flatCentralGradient(fn, f, p, h)
+    if (fast !== null) return fast
+  }
   const scratch = makeScratch(fn, 'p', p)
   const grad = new Float64Array(scratch.size)
   gradientInto(fn, f, p, scratch, h, method, grad)
