@@ -1,4 +1,6 @@
-import { expectFinite, expectInteger, expectPositive, show } from '../errors.js'
+import { expectFinite, show } from '../errors.js'
+import { DerivativeOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { checkFunction } from './diffInternals.js'
 
 /** Options of `derivative`. */
@@ -67,16 +69,10 @@ export function derivative(
   const fn = 'derivative'
   checkFunction(fn, f)
   expectFinite(fn, 'x', x)
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: opts: expected an options object, got ${show(opts)}`)
-  }
+  decodeOptions(DerivativeOptionsC, opts, fn, 'opts')
   const c = opts.factor ?? 1.4
-  expectPositive(fn, 'factor', c)
-  if (c <= 1) throw new RangeError(`${fn}: factor: expected a number > 1, got ${show(c)}`)
   const steps = opts.maxSteps ?? 12
-  expectInteger(fn, 'maxSteps', steps, 2, 100)
   let h = opts.h ?? 0.1 * Math.max(Math.abs(x), 1)
-  expectPositive(fn, 'h', h)
 
   let evaluations = 0
   const call = (v: number): number => {

@@ -1,4 +1,6 @@
-import { expectFunction, expectPositive, show } from '../errors.js'
+import { expectFunction, show } from '../errors.js'
+import { DiffOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { isTensor } from '../tensor/tensor.js'
 import { assertParams, pathAt, type Params, visit } from '../tree/tree.js'
 
@@ -15,23 +17,11 @@ export interface DiffOptions {
 
 export type DiffMethod = 'central' | 'forward' | 'backward'
 
-const METHODS: readonly DiffMethod[] = ['central', 'forward', 'backward']
-
 /** Validates `opts` (and every field of it) for `fn`, filling in the defaults. */
 export function diffOptions(fn: string, opts: DiffOptions | undefined): Required<DiffOptions> {
   if (opts === undefined) return { h: 1e-4, method: 'central' }
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: opts: expected an options object, got ${show(opts)}`)
-  }
-  const h = opts.h ?? 1e-4
-  expectPositive(fn, 'h', h)
-  const method = opts.method ?? 'central'
-  if (!METHODS.includes(method)) {
-    throw new RangeError(
-      `${fn}: method: expected "central", "forward" or "backward", got ${show(method)}`,
-    )
-  }
-  return { h, method }
+  decodeOptions(DiffOptionsC, opts, fn, 'opts')
+  return { h: opts.h ?? 1e-4, method: opts.method ?? 'central' }
 }
 
 /**

@@ -773,6 +773,18 @@ const rows: Row[] = [
     message:
       'evaluateEvery: every.epochs: expected a positive finite number, got undefined\nevaluateEvery: every.stepsPerEpoch: expected a positive integer, got undefined\nevaluateEvery: every.step: expected no such key (known: epochs, stepsPerEpoch, final), got 5',
   },
+  {
+    input: 'numericalGradient(f, x, { step: 1e-5 }) (h misspelt)',
+    run: () => numericalGradient(() => 0, { w: 1 }, { step: 1e-5 } as never),
+    kind: TypeError,
+    message: 'numericalGradient: opts.step: expected no such key (known: h, method), got 0.00001',
+  },
+  {
+    input: 'numericalDiff(f, 1, null)',
+    run: () => numericalDiff((x) => x, 1, null as never),
+    kind: TypeError,
+    message: 'numericalDiff: opts: expected an object, got null',
+  },
 ]
 
 /** `gradstream train mnist …` with bad flags: exit code 1 and exactly this on stderr. */

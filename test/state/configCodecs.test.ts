@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { Type } from 'io-ts'
 import { of } from 'rxjs'
 import { describe as group, expect, it } from 'vitest'
-import { chunked, twoLayerNet } from 'gradstream'
+import { chunked, derivative, numericalDiff, twoLayerNet } from 'gradstream'
 import {
   centralDifference,
   cosineDecay,
@@ -19,6 +19,8 @@ import {
 import {
   ChunkedOptionsC,
   CosineDecayOptionsC,
+  DerivativeOptionsC,
+  DiffOptionsC,
   EarlyStoppingOptionsC,
   ExponentialDecayOptionsC,
   FiniteDifferenceOptionsC,
@@ -149,6 +151,28 @@ const cases: Case[] = [
     fields: ['patience', 'minDelta', 'restoreBest', 'monitor'],
   },
 
+  {
+    fn: 'numericalDiff',
+    codec: DiffOptionsC,
+    build: (o) => numericalDiff((x) => x * x, 1, o as never),
+    fields: ['h', 'method'],
+    argument: 'opts',
+  },
+  {
+    fn: 'derivative',
+    codec: DerivativeOptionsC,
+    // valid options can still fail to converge (h = 5e-324): only validation is compared here
+    build: (o) => {
+      try {
+        return derivative((x) => 2 * x, 1, o as never)
+      } catch (e) {
+        if (/: f returned /.test((e as Error).message)) return null
+        throw e
+      }
+    },
+    fields: ['factor', 'maxSteps', 'h'],
+    argument: 'opts',
+  },
   {
     fn: 'chunked',
     codec: ChunkedOptionsC,
