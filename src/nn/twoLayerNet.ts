@@ -1,4 +1,4 @@
-import type { DiffOptions } from '../diff/diffInternals.js'
+import { diffOptions, type DiffOptions } from '../diff/diffInternals.js'
 import { numericalGradient as numericalGradientOf } from '../diff/numericalGradient.js'
 import { crossEntropyError } from '../functions/crossEntropyError.js'
 import { asTensor, readBatch, type TensorLike } from '../functions/lossInternals.js'
@@ -11,8 +11,9 @@ import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
 import { matmul } from '../tensor/linalg.js'
-import { type Tensor, zeros } from '../tensor/tensor.js'
+import { isTensor, type Tensor, zeros } from '../tensor/tensor.js'
 import { twoLayerGradient } from './twoLayerGradient.js'
+import { twoLayerNetNumericalGradient } from './twoLayerNetNumericalGradient.js'
 
 /** The parameters of a two-layer net: weights and biases of both affine layers. */
 export interface TwoLayerParams {
@@ -57,7 +58,13 @@ export interface TwoLayerNet {
   loss(params: TwoLayerParams, x: TensorLike, t: TensorLike): number
   /** The fraction of rows whose largest output is the target class (one-hot or labels). */
   accuracy(params: TwoLayerParams, x: TensorLike, t: TensorLike): number
-  /** ∂loss/∂{W1, b1, W2, b2} by central differences (the book's `numerical_gradient`). */
+  /**
+   * ∂loss/∂{W1, b1, W2, b2} by central differences (the book's `numerical_gradient`), each probe
+   * evaluated incrementally (`twoLayerNetNumericalGradient`): equal to the book's probe loop up
+   * to the rounding the difference quotient amplifies (≈ ε·|f|/h). With `method: 'forward'` or
+   * `'backward'`, extra parameters, or a non-finite point or loss, it runs the plain probe loop
+   * (`numericalGradient` of `loss`), which is also the way to get the book's loop bit for bit.
+   */
   numericalGradient(
     params: TwoLayerParams,
     x: TensorLike,
@@ -145,9 +152,40 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     numericalGradient: (p, x, t, opts) => {
       const xt = asTensor(`${fn}.numericalGradient`, 'x', x)
       const tt = asTensor(`${fn}.numericalGradient`, 't', t)
-      return numericalGradientOf((q: TwoLayerParams) => loss(q, xt, tt), p, opts)
+      const f = (q: TwoLayerParams): number => loss(q, xt, tt)
+      return incrementalGradient(p, xt, tt, f, lossKind, opts) ?? numericalGradientOf(f, p, opts)
     },
     gradient: (p, x, t) => twoLayerGradient(p, x, t).grad,
     lossAndGradient: (p, x, t) => twoLayerGradient(p, x, t, `${fn}.lossAndGradient`),
   }
+}
+
+const PARAM_KEYS = ['W1', 'W2', 'b1', 'b2'] as const
+const allFinite = (d: Float64Array): boolean => {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false
+  return true
+}
+
+/**
+ * `twoLayerNetNumericalGradient` where it applies — central differences, exactly the four
+ * parameters, finite values, a finite loss at `p` and a finite result — otherwise `null`, and the
+ * caller runs the plain probe loop, which then also words any error as it always has.
+ */
+function incrementalGradient(
+  p: TwoLayerParams,
+  x: Tensor,
+  t: Tensor,
+  f: (q: TwoLayerParams) => number,
+  loss: 'crossEntropy' | 'softmaxCrossEntropy',
+  opts: DiffOptions | undefined,
+): TwoLayerParams | null {
+  const { h, method } = diffOptions('numericalGradient', opts)
+  if (method !== 'central' || typeof p !== 'object' || p === null) return null
+  const keys = Object.keys(p).sort()
+  if (keys.length !== 4 || keys.some((k, i) => k !== PARAM_KEYS[i])) return null
+  for (const k of PARAM_KEYS) if (!isTensor(p[k]) || !allFinite(p[k].data)) return null
+  if (!Number.isFinite(f(p))) return null // shape errors surface here, worded as the loop would
+  const g = twoLayerNetNumericalGradient(p, x, t, { h, loss })
+  for (const k of PARAM_KEYS) if (!allFinite(g[k].data)) return null
+  return g
 }

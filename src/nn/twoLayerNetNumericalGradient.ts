@@ -59,7 +59,7 @@ export interface TwoLayerNetNumericalGradientOptions {
  * @param t one-hot targets `[N,C]` or labels `[N]`
  * @throws {ShapeError} `twoLayerNetNumericalGradient: x: expected shape [N,784] to match W1 [784,50], got [100,783]`
  * @throws {RangeError} `twoLayerNetNumericalGradient: h: expected a positive finite number, got 0`
- * @see twoLayerNet (its `numericalGradient` is the naive probe loop)
+ * @see twoLayerNet (its `numericalGradient` calls this one where it applies)
  */
 export function twoLayerNetNumericalGradient(
   params: TwoLayerNetWeights,
