@@ -49,6 +49,16 @@ interface KernelExports {
     colIdx: number,
     vals: number,
   ): number
+  csrTranspose(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    rows: number,
+    cols: number,
+    tRowPtr: number,
+    tColIdx: number,
+    tVals: number,
+  ): void
 }
 
 let wasm: KernelExports | null | undefined
@@ -124,9 +134,10 @@ export function gemmDenseWasm(
 
 /**
  * Sparse `C = op(A)·op(B)`: compresses the rows of `op(A)` in linear memory (in wasm: `A`'s
- * rows, or for `Aᵀ·B` its columns) and runs the SIMD sparse kernel, which walks each row's
- * non-zeros with sixteen columns of `C` in registers. Returns false, computing nothing, when `A`
- * has more than `maxNnz` non-zeros (the caller then takes the dense path).
+ * rows, or for `Aᵀ·B` its columns — `A`'s rows compressed, then transposed by a counting sort)
+ * and runs the SIMD sparse kernel, which walks each row's non-zeros with sixteen columns of `C`
+ * in registers. Returns false, computing nothing, when `A` has more than `maxNnz` non-zeros
+ * (the caller then takes the dense path).
  */
 export function gemmSparseWasm(
   A: Float64Array,
@@ -148,19 +159,25 @@ export function gemmSparseWasm(
   const ciBytes = align16((maxNnz + cols) * 4)
   const vBytes = align16((maxNnz + cols) * 8)
   const bBytes = align16(k * n * 8)
-  reserve(w, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8)
+  // Aᵀ·B: A's rows are compressed first (one pass in storage order, into the t* region), then
+  // transposed by a counting sort over the non-zeros — far cheaper than csrCols' two strided
+  // scans of the dense A, and the same entries in the same order
+  const tBytes = transA ? align16((k + 1) * 4) + ciBytes + vBytes : 0
+  reserve(w, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
   const a = BASE
   const rp = a + aBytes
   const ci = rp + rpBytes
   const v = ci + ciBytes
   const b = v + vBytes
   const c = b + bBytes
-  f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  // compressed rows of op(A): A's rows, or (transposed) A's columns
-  const nnz = transA
-    ? w.csrCols(a, rows, cols, maxNnz, rp, ci, v)
-    : w.csrRows(a, rows, cols, maxNnz, rp, ci, v)
-  if (nnz < 0) return false
+  f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
+  if (transA) {
+    const trp = c + align16(m * n * 8)
+    const tci = trp + align16((k + 1) * 4)
+    const tv = tci + ciBytes
+    if (w.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
+    w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
+  } else if (w.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
   placeB(B, k, n, transB, b)
   w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))

@@ -378,3 +378,47 @@ export function csrCols(
   store<i32>(rowPtr, 0)
   return nnz
 }
+
+// The CSR of Aᵀ from the CSR of A (rows × cols): the same entries csrCols finds, in the same
+// order (each output row lists its entries in increasing input row), by a counting sort over the
+// nnz stored entries instead of two scans of the dense A — for an image batch (~19% non-zero)
+// the work drops from 2·rows·cols loads to nnz + cols. tRowPtr needs cols + 1 slots, tColIdx /
+// tVals nnz slots.
+export function csrTranspose(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  rows: i32,
+  cols: i32,
+  tRowPtr: usize,
+  tColIdx: usize,
+  tVals: usize,
+): void {
+  memory.fill(tRowPtr, 0, (<usize>cols + 1) << 2)
+  const nnz = load<i32>(rowPtr + ((<usize>rows) << 2))
+  for (let q = 0; q < nnz; q++) {
+    const c = tRowPtr + ((<usize>load<i32>(colIdx + ((<usize>q) << 2)) + 1) << 2)
+    store<i32>(c, load<i32>(c) + 1)
+  }
+  let s: i32 = 0
+  for (let p = 1; p <= cols; p++) {
+    const c = tRowPtr + ((<usize>p) << 2)
+    s += load<i32>(c)
+    store<i32>(c, s)
+  }
+  // tRowPtr[p] is now column p's start: place each row's entries at their column's cursor
+  for (let i = 0; i < rows; i++) {
+    const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+    for (let q = load<i32>(rowPtr + ((<usize>i) << 2)); q < e; q++) {
+      const c = tRowPtr + ((<usize>load<i32>(colIdx + ((<usize>q) << 2))) << 2)
+      const t = load<i32>(c)
+      store<i32>(tColIdx + ((<usize>t) << 2), i)
+      store<f64>(tVals + ((<usize>t) << 3), load<f64>(vals + ((<usize>q) << 3)))
+      store<i32>(c, t + 1)
+    }
+  }
+  // each cursor now sits at its column's end = the next column's start: shift back by one
+  for (let p = cols; p > 0; p--)
+    store<i32>(tRowPtr + ((<usize>p) << 2), load<i32>(tRowPtr + ((<usize>p - 1) << 2)))
+  store<i32>(tRowPtr, 0)
+}
