@@ -1,13 +1,14 @@
 /**
  * io-ts codecs for gradstream's public configuration objects, one per options object, with the
- * fields in the order their functions check them. Decoding one with
- * `decode(codec, options, fn)` yields the function's own first message for the first bad field
- * (`cosineDecay: steps: expected a positive integer, got 0`) and also names fields the
- * function does not know (`cosineDecay: alpah: expected no such key (known: init, steps,
- * alpha), got 0.1`), which a destructuring function silently ignores. A configuration file
- * (the CLI's `--config`) or a UI form is validated with these before anything is built.
- * `test/state/configCodecs.test.ts` checks that each codec accepts exactly what its function
- * accepts.
+ * fields in the order their functions check them. The functions validate with them when they
+ * are called (never per step) through `decodeOptions(codec, options, fn)` (src/state/decode.ts),
+ * so each is the one source of truth for its function's kinds, ranges and keys: a bad field is
+ * `cosineDecay: steps: expected a positive integer, got 0`, a key the function does not know is
+ * `cosineDecay: options.alpah: expected no such key (known: init, steps, alpha), got 0.1` and a
+ * non-object is `cosineDecay: options: expected an object, got null` — the wording of the
+ * transforms' `checkOptions`. A configuration file (the CLI's `--config`) or a UI form can be
+ * validated with the same codecs before anything is built. `test/state/configCodecs.test.ts`
+ * checks that each function accepts exactly what its codec accepts, with the same message.
  */
 import { isObservable } from 'rxjs'
 import { describe } from './json.js'
