@@ -1,11 +1,27 @@
 import fc from 'fast-check'
 import type { Type } from 'io-ts'
 import { of } from 'rxjs'
-import { describe as group, expect, it } from 'vitest'
-import { chunked, derivative, numericalDiff, twoLayerNet } from 'gradstream'
+import { pipe } from 'rxjs'
+import { describe as group, expect, it, vi } from 'vitest'
+import {
+  chunked,
+  derivative,
+  numericalDiff,
+  randomBatches,
+  tensor,
+  train,
+  twoLayerNet,
+  type Batch,
+  type TrainState,
+} from 'gradstream'
 import {
   centralDifference,
   cosineDecay,
+  gradient,
+  loss,
+  maxSteps,
+  perturb,
+  update,
   earlyStopping,
   exponentialDecay,
   forwardDifference,
@@ -26,9 +42,11 @@ import {
   FiniteDifferenceOptionsC,
   GaussianOptionsC,
   OneCycleOptionsC,
+  RandomBatchesOptionsC,
   ReduceLrOnPlateauOptionsC,
   SpsaOptionsC,
   StepDecayOptionsC,
+  TrainConfigC,
   TrainMnistOptionsC,
   TwoLayerNetConfigC,
   WarmupOptionsC,
@@ -281,5 +299,39 @@ group('TrainMnistOptionsC (the CLI flags as a config file)', () => {
         'train mnist: hiden: expected no such key (known: hidden, batch, lr, iters, epochs, optimizer, seed, sampler, evalEvery, trainSize, testSize, dataDir), got 5',
       ].join('\n'),
     )
+  })
+})
+
+group('validation happens when a run is built, never per step', () => {
+  it('a 60-step run with randomBatches, spsa, cosineDecay and earlyStopping decodes each config once', () => {
+    const codecs = [
+      TrainConfigC,
+      SpsaOptionsC,
+      CosineDecayOptionsC,
+      EarlyStoppingOptionsC,
+      RandomBatchesOptionsC,
+    ]
+    const spies = codecs.map((c) => vi.spyOn(c, 'decode'))
+    try {
+      const data = { x: tensor([[1], [2], [3], [4]]), t: tensor([[2], [4], [6], [8]]) }
+      const states: TrainState[] = []
+      train({
+        params: [0],
+        data: randomBatches(data, { batchSize: 2, seed: 1 }),
+        step: pipe(
+          perturb(spsa({ c: 1e-3, seed: 2 })),
+          loss((p: number[], b: Batch) => (p[0] * b.x.data[0] - b.t.data[0]) ** 2),
+          gradient(),
+          update(cosineDecay({ init: 0.01, steps: 100 })),
+        ),
+      })
+        .pipe(earlyStopping({ patience: 1000 }), maxSteps(60))
+        .subscribe((st) => states.push(st))
+      expect(states.at(-1)?.step).toBe(60)
+      // one decode per config, at build time: none per step
+      expect(spies.map((sp) => sp.mock.calls.length)).toEqual([1, 1, 1, 1, 1])
+    } finally {
+      for (const sp of spies) sp.mockRestore()
+    }
   })
 })
