@@ -18,6 +18,7 @@ import {
   ParamsC,
   RngStateC,
   TrainStateC,
+  arrayOf,
   booleanC,
   configType,
   expectedKind,
@@ -419,7 +420,7 @@ export const ResumeConfigC = configType('resume config { step, data?, mode? }', 
  * from a JSON file of flags: `decode(TrainMnistOptionsC, JSON.parse(text), 'train mnist')`.
  */
 export const TrainMnistOptionsC = configType(
-  'train mnist options { hidden, batch, lr, iters, optimizer, seed, sampler, … }',
+  'train mnist options { hidden, batch, lr, iters, optimizer, seed, sampler, …, layers? }',
   {
     hidden: positiveInteger,
     batch: positiveInteger,
@@ -435,5 +436,14 @@ export const TrainMnistOptionsC = configType(
     dataDir: optional(
       where('a folder path', (u): u is string => typeof u === 'string' && u !== '', 'string'),
     ),
+    init: optional(
+      where(
+        '"xavier", "he" or a positive finite number',
+        (u): u is 'xavier' | 'he' | number =>
+          u === 'xavier' || u === 'he' || (typeof u === 'number' && u > 0 && Number.isFinite(u)),
+      ),
+    ),
+    activation: optional(oneOf('sigmoid', 'relu', 'tanh')),
+    layers: optional(arrayOf(positiveInteger, 'an array of positive integers')),
   },
 )
