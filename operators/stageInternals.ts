@@ -72,7 +72,9 @@ export function addScaled<P extends Params>(p: P, u: Params, a: number, fn: stri
 function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
   if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
   if (isTensor(p)) {
-    if (!isTensor(u) || u.data.length !== p.data.length || !sameShape(p.shape, u.shape)) return null
+    if (!isTensor(u) || u.data.length !== p.data.length) return null
+    // the gradient's tensors share the parameters' shape arrays: identity answers without a loop
+    if (u.shape !== p.shape && !sameShape(p.shape, u.shape)) return null
     const x = p.data
     const y = u.data
     const data = new Float64Array(x.length)
@@ -134,8 +136,11 @@ export function treeFromFlat<P extends Params>(template: P, flat: Float64Array):
   // hot path: a tree that is one tensor (the 2-D problem, most small models) takes flat itself,
   // without the walk's closure
   if (isTensor(template) && template.data.length === flat.length) {
-    return Object.freeze({ shape: frozenShape(template.shape), data: flat }) as Params as P
+    const t = Object.freeze({ shape: frozenShape(template.shape), data: flat }) as Params as P
+    lastBuiltTree = t
+    return t
   }
+  lastBuiltTree = null
   let k = 0
   const go = (q: Params): Params => {
     if (typeof q === 'number') return flat[k++]
@@ -151,7 +156,22 @@ export function treeFromFlat<P extends Params>(template: P, flat: Float64Array):
     for (const key of Object.keys(q).sort()) out[key] = go((q as { [key: string]: Params })[key])
     return Object.freeze(out)
   }
-  return go(template) as P
+  const out = go(template) as P
+  lastBuiltTree = out
+  return out
+}
+
+/** The last tree `treeFromFlat` built: deeply frozen by construction (see `frozenTree`). */
+let lastBuiltTree: Params | null = null
+
+/**
+ * `freezeTree(p)`, answered by an identity check when `p` is the tree `treeFromFlat` built last
+ * (the gradient `gradient()` just made, arriving at the update): `freezeTree` would call
+ * `Object.isFrozen`, an engine call costing about as much as building a small object. Any
+ * other tree gets the full `freezeTree`.
+ */
+export function frozenTree<P extends Params>(p: P): P {
+  return p === lastBuiltTree ? p : freezeTree(p)
 }
 
 /**

@@ -1,9 +1,8 @@
 import { map, type Observable } from 'rxjs'
-import { freezeTree } from '../src/state/freeze.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import type { Params } from '../src/tree/tree.js'
 import { type Hyperparam, withHyperparams } from './hyperparamInternals.js'
-import { addScaled } from './stageInternals.js'
+import { addScaled, frozenTree } from './stageInternals.js'
 import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 
 /**
@@ -64,7 +63,7 @@ export function update(lr: Hyperparam) {
       step: s.step + 1,
       params,
       loss: s.baseLoss,
-      grad: freezeTree(s.grad),
+      grad: frozenTree(s.grad),
       lr: eta,
       opt: s.opt,
       hyper,

@@ -82,6 +82,17 @@ export function estimate(p: ProbeSet, base: number, losses: Float64Array, n: num
 
 type Holder = { [key: string]: Params } | Params[]
 
+/**
+ * `dst.set(src, offset)`, with a plain loop for short arrays: `TypedArray.prototype.set` is an
+ * engine call costing about as much as copying 50 numbers, and the loss stage copies the
+ * parameters twice a step (bench/loop.bench.ts: a 2-parameter model spends more in the call
+ * than in the copy). Long arrays keep `set` (a memcpy).
+ */
+function copyInto(dst: Float64Array, src: Float64Array, offset: number): void {
+  if (src.length > 32) dst.set(src, offset)
+  else for (let i = 0; i < src.length; i++) dst[offset + i] = src[i]
+}
+
 /** One leaf of a scratch tree: a tensor's buffer, or a number held by its parent container. */
 type Leaf =
   | { readonly data: Float64Array; readonly holder?: undefined; readonly key?: undefined }
@@ -140,8 +151,8 @@ export class Scratch<P extends Params> {
     if (leaves.length === 1 && isTensor(params)) {
       const data = leaves[0].data
       if (data === undefined || data.length !== params.data.length) return false
-      data.set(params.data)
-      base.set(params.data)
+      copyInto(data, params.data, 0)
+      copyInto(base, params.data, 0)
       return true
     }
     let i = 0
@@ -159,8 +170,8 @@ export class Scratch<P extends Params> {
         if (leaf === undefined || leaf.data === undefined || leaf.data.length !== q.data.length) {
           return false
         }
-        leaf.data.set(q.data)
-        base.set(q.data, i)
+        copyInto(leaf.data, q.data, 0)
+        copyInto(base, q.data, i)
         i += q.data.length
         return true
       }
@@ -236,7 +247,8 @@ export class Scratch<P extends Params> {
     for (const leaf of this.leaves) {
       if (leaf.data !== undefined) {
         const data = leaf.data
-        if (u === null) data.set(base.subarray(i, i + data.length))
+        // a loop, not data.set(base.subarray(…)): no view allocated a step (see copyInto)
+        if (u === null) for (let j = 0; j < data.length; j++) data[j] = base[i + j]
         else for (let j = 0; j < data.length; j++) data[j] = base[i + j] + t * u[i + j]
         i += data.length
       } else {
