@@ -13,9 +13,17 @@ import { loadavg } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { produce } from 'immer'
-import { pipe } from 'rxjs'
+import { BehaviorSubject, pipe } from 'rxjs'
 import { rng, tensor, train, twoLayerNet, type Tensor, type TrainState } from 'gradstream'
-import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+import {
+  centralDifference,
+  gradient,
+  type Hyperparam,
+  loss,
+  maxSteps,
+  perturb,
+  update,
+} from 'gradstream/operators'
 import { randn } from '../src/random/sample.js'
 
 export const workload = 'W4'
@@ -50,12 +58,16 @@ function plainLoop(steps: number): number[] {
   return [x[0], x[1], last]
 }
 
-/** The same through the stream. */
-function streamed(steps: number): number[] {
+/**
+ * The same through the stream. `rate` gives η as a constant (default), a schedule that
+ * returns 0.1 at every step, or a BehaviorSubject holding 0.1: the three must give the bare
+ * loop's numbers bit for bit, and cost about the same.
+ */
+function streamed(steps: number, rate: () => Hyperparam = () => lr): number[] {
   let out: TrainState<Tensor> | undefined
   train({
     params: tensor([-3, 4]),
-    step: pipe(perturb(centralDifference({ h })), loss(f), gradient(), update(lr)),
+    step: pipe(perturb(centralDifference({ h })), loss(f), gradient(), update(rate())),
   })
     .pipe(maxSteps(steps))
     .subscribe((s) => (out = s))
@@ -135,6 +147,10 @@ export interface LoopBenchResult {
   loopCpuUsPerStep: number
   trainCpuUsPerStep: number
   overheadCpuUsPerStep: number
+  cpuRatio: number
+  trainCpuStepsPerSecond: number
+  scheduleOverheadCpuUsPerStep: number
+  observableOverheadCpuUsPerStep: number
   loadAverage: number
   sameResult: string
   immerUsPerStep: number
@@ -155,12 +171,17 @@ export async function run(options: { quick?: boolean } = {}): Promise<LoopBenchR
   plainLoop(20_000)
   streamed(20_000)
   const a = plainLoop(steps)
-  const b = streamed(steps)
-  const sameResult = a.every((v, i) => v === b[i]) ? 'bit-identical' : `DIFFERENT ${a} vs ${b}`
+  const schedule = () => (_step: number) => lr
+  const observable = () => new BehaviorSubject(lr)
+  const bs = [streamed(steps), streamed(steps, schedule), streamed(steps, observable)]
+  const same = bs.every((b) => a.every((v, i) => v === b[i]))
+  const sameResult = same ? 'bit-identical' : `DIFFERENT ${a} vs ${bs.join(' / ')}`
   const tLoop: number[] = []
   const tTrain: number[] = []
   const cLoop: number[] = []
   const cTrain: number[] = []
+  const cSchedule: number[] = []
+  const cObservable: number[] = []
   for (let r = 0; r < reps; r++) {
     const l = timeBoth(() => plainLoop(steps))
     const t = timeBoth(() => streamed(steps))
@@ -168,6 +189,8 @@ export async function run(options: { quick?: boolean } = {}): Promise<LoopBenchR
     cLoop.push(l.cpu)
     tTrain.push(t.wall)
     cTrain.push(t.cpu)
+    cSchedule.push(timeBoth(() => streamed(steps, schedule)).cpu)
+    cObservable.push(timeBoth(() => streamed(steps, observable)).cpu)
   }
   const loopUs = (median(tLoop) * 1000) / steps
   const trainUs = (median(tTrain) * 1000) / steps
@@ -246,6 +269,10 @@ export async function run(options: { quick?: boolean } = {}): Promise<LoopBenchR
     loopCpuUsPerStep: loopCpuUs,
     trainCpuUsPerStep: trainCpuUs,
     overheadCpuUsPerStep: trainCpuUs - loopCpuUs,
+    cpuRatio: trainCpuUs / loopCpuUs,
+    trainCpuStepsPerSecond: Math.round(1e6 / trainCpuUs),
+    scheduleOverheadCpuUsPerStep: (median(cSchedule) * 1000) / steps - loopCpuUs,
+    observableOverheadCpuUsPerStep: (median(cObservable) * 1000) / steps - loopCpuUs,
     loadAverage: loadavg()[0],
     sameResult,
     immerUsPerStep: immerUs,
@@ -272,12 +299,13 @@ function report(r: LoopBenchResult): string {
     '',
     `2-D problem (x0² + x1², central differences, lr 0.1), ${r.steps} steps, medians; load average ${r.loadAverage.toFixed(1)}:`,
     '',
-    '| | wall µs / step | CPU µs / step | steps / s (wall) | vs bare loop (wall) |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    `| bare for-loop | ${f2(r.loopUsPerStep)} | ${f2(r.loopCpuUsPerStep)} | ${Math.round(1e6 / r.loopUsPerStep)} | 1× |`,
-    `| train (perturb → loss → gradient → update) | ${f2(r.trainUsPerStep)} | ${f2(r.trainCpuUsPerStep)} | ${r.trainStepsPerSecond} | ${r.ratio.toFixed(0)}× |`,
+    '| | wall µs / step | CPU µs / step | steps / s (wall) | steps / s (CPU) | vs bare loop (wall) | vs bare loop (CPU) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| bare for-loop | ${f2(r.loopUsPerStep)} | ${f2(r.loopCpuUsPerStep)} | ${Math.round(1e6 / r.loopUsPerStep)} | ${Math.round(1e6 / r.loopCpuUsPerStep)} | 1× | 1× |`,
+    `| train (perturb → loss → gradient → update) | ${f2(r.trainUsPerStep)} | ${f2(r.trainCpuUsPerStep)} | ${r.trainStepsPerSecond} | ${r.trainCpuStepsPerSecond} | ${r.ratio.toFixed(0)}× | ${r.cpuRatio.toFixed(0)}× |`,
     '',
     `- stream overhead: **${f2(r.overheadCpuUsPerStep)} µs / step of CPU** (${f2(r.overheadUsPerStep)} µs wall); target ≤ 2 µs; results ${r.sameResult}`,
+    `- with η from a schedule: ${f2(r.scheduleOverheadCpuUsPerStep)} µs / step of CPU over the bare loop; from a BehaviorSubject: ${f2(r.observableOverheadCpuUsPerStep)} µs`,
     `- state transitions alone (4 a step, CPU): immer produce ${f2(r.immerUsPerStep)} µs / step, Object.freeze on spread objects ${f2(r.freezeUsPerStep)} µs / step (the loop builds fixed-shape literals instead, cheaper still)`,
     `- ${r.millionSteps} steps in ${f2(r.millionSeconds)} s, heap growth ${r.heapGrowthMB.toFixed(2)} MB (no history kept)`,
     `- MNIST-sized step (TwoLayerNet 784–50–10, batch 100, backprop): ${r.mnistStepMs.toFixed(2)} ms CPU; stream share ${r.mnistShare}`,
