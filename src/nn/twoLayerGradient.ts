@@ -2,7 +2,7 @@ import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals
 import { softmax } from '../functions/softmax.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { ShapeError, showShape } from '../errors.js'
-import { matmul } from '../tensor/linalg.js'
+import { heldLeft, matmul } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 
 /** The parameters backprop reads: the book's `W1, b1, W2, b2`. */
@@ -59,44 +59,51 @@ export function twoLayerGradient(
     )
   }
   const n = x.shape[0]
-  // forward
-  const a1 = matmul(x, p.W1)
-  const z1 = new Float64Array(n * h)
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < h; j++)
-      z1[i * h + j] = 1 / (1 + Math.exp(-(a1.data[i * h + j] + p.b1.data[j])))
-  const z1t: Tensor = { shape: [n, h], data: z1 }
-  const a2 = matmul(z1t, p.W2)
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) a2.data[i * k + j] += p.b2.data[j]
-  // one example ([D]) is a batch of one: its target becomes one row ([K]) or one label
-  const t0 = asTensor(fn, 't', tIn)
-  const t =
-    x0.shape.length === 1 && t0.shape.length <= 1
-      ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
-      : t0
-  const loss = softmaxCrossEntropy(a2, t)
-  // backward
-  const y = softmax(a2).data
-  const targets = readBatch(fn, a2, t).t
-  const dy = new Float64Array(n * k)
-  for (let i = 0; i < n; i++) {
-    const o = i * k
-    if (targets.kind === 'labels') {
-      for (let j = 0; j < k; j++) dy[o + j] = y[o + j] / n
-      dy[o + targets.labels[i]] -= 1 / n
-    } else {
-      let s = 0
-      for (let j = 0; j < k; j++) s += targets.data[o + j]
-      for (let j = 0; j < k; j++) dy[o + j] = (y[o + j] * s - targets.data[o + j]) / n
+  // x is the left operand of x·W1 and xᵀ·δ1: on the wasm backend it is copied and compressed
+  // once for both (released below, whatever happens in between)
+  const xs = heldLeft(x)
+  try {
+    // forward
+    const a1 = xs.times(p.W1)
+    const z1 = new Float64Array(n * h)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < h; j++)
+        z1[i * h + j] = 1 / (1 + Math.exp(-(a1.data[i * h + j] + p.b1.data[j])))
+    const z1t: Tensor = { shape: [n, h], data: z1 }
+    const a2 = matmul(z1t, p.W2)
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) a2.data[i * k + j] += p.b2.data[j]
+    // one example ([D]) is a batch of one: its target becomes one row ([K]) or one label
+    const t0 = asTensor(fn, 't', tIn)
+    const t =
+      x0.shape.length === 1 && t0.shape.length <= 1
+        ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
+        : t0
+    const loss = softmaxCrossEntropy(a2, t)
+    // backward
+    const y = softmax(a2).data
+    const targets = readBatch(fn, a2, t).t
+    const dy = new Float64Array(n * k)
+    for (let i = 0; i < n; i++) {
+      const o = i * k
+      if (targets.kind === 'labels') {
+        for (let j = 0; j < k; j++) dy[o + j] = y[o + j] / n
+        dy[o + targets.labels[i]] -= 1 / n
+      } else {
+        let s = 0
+        for (let j = 0; j < k; j++) s += targets.data[o + j]
+        for (let j = 0; j < k; j++) dy[o + j] = (y[o + j] * s - targets.data[o + j]) / n
+      }
     }
+    const dyt: Tensor = { shape: [n, k], data: dy }
+    const W2 = matmul(z1t, dyt, { transposeA: true })
+    const b2 = columnSums(dy, n, k)
+    const da1 = matmul(dyt, p.W2, { transposeB: true })
+    const dz1 = da1.data
+    for (let i = 0; i < dz1.length; i++) dz1[i] *= z1[i] * (1 - z1[i])
+    const W1 = xs.transposeTimes(da1)
+    const b1 = columnSums(dz1, n, h)
+    return { loss, grad: { W1, b1, W2, b2 } }
+  } finally {
+    xs.release()
   }
-  const dyt: Tensor = { shape: [n, k], data: dy }
-  const W2 = matmul(z1t, dyt, { transposeA: true })
-  const b2 = columnSums(dy, n, k)
-  const da1 = matmul(dyt, p.W2, { transposeB: true })
-  const dz1 = da1.data
-  for (let i = 0; i < dz1.length; i++) dz1[i] *= z1[i] * (1 - z1[i])
-  const W1 = matmul(x, da1, { transposeA: true })
-  const b1 = columnSums(dz1, n, h)
-  return { loss, grad: { W1, b1, W2, b2 } }
 }

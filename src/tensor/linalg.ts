@@ -1,5 +1,5 @@
 import { ShapeError, show, showShape } from '../errors.js'
-import { gemmKernel } from './kernels/gemmKernel.js'
+import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
 import type { Tensor } from './tensor.js'
 
 /** Options of `matmul` and `matmulInto`. */
@@ -113,6 +113,46 @@ export function matmulInto(a: Tensor, b: Tensor, out: Tensor, opts?: MatmulOptio
   }
   gemmKernel(a.data, b.data, out.data, p.m, p.k, p.n, p.transA, p.transB)
   return out
+}
+
+/** A left operand used in several products of one step (see `heldLeft`). */
+export interface HeldLeft {
+  /** `a·b` (a `matmul`), `b` [k,n]. */
+  times(b: Tensor): Tensor
+  /** `aᵀ·b` (a `matmul` with `transposeA`), `b` [m,n]. */
+  transposeTimes(b: Tensor): Tensor
+  /** Frees the held copy; products after it are plain `matmul`s. Call it in a `finally`. */
+  release(): void
+}
+
+/**
+ * Internal (not exported from the package): a matrix `a` [m,k] used as the left operand of
+ * `a·B` and `aᵀ·D` in one step — backprop's `x·W1` and `xᵀ·δ1`. When `matmul` would take the
+ * WebAssembly sparse path for `a`, `a` is copied into linear memory and compressed (rows, and
+ * columns by a transpose of the compressed rows) once, and both products use that copy until
+ * `release()`; otherwise each product is an ordinary `matmul`. Results equal `matmul`'s bit for
+ * bit. The copy is taken here, so `a` must not change until `release()` — the caller holds it
+ * for the few lines of one function, never across calls (no cache that could go stale).
+ */
+export function heldLeft(a: Tensor): HeldLeft {
+  let h = a.shape.length === 2 ? holdLeft(a.data, a.shape[0], a.shape[1]) : null
+  const product = (b: Tensor, transposeA: boolean): Tensor => {
+    const opts = transposeA ? { transposeA } : undefined
+    if (h === null) return matmul(a, b, opts)
+    const p = plan('matmul', a, b, opts)
+    if (p.transB || b.shape.length !== 2) return matmul(a, b, opts)
+    const out = new Float64Array(p.m * p.n)
+    gemmHeld(h, a.data, b.data, out, p.n, transposeA, false)
+    return { shape: p.shape, data: out }
+  }
+  return {
+    times: (b) => product(b, false),
+    transposeTimes: (b) => product(b, true),
+    release: () => {
+      if (h !== null) releaseHeld(h)
+      h = null
+    },
+  }
 }
 
 function overlaps(x: Float64Array, y: Float64Array): boolean {

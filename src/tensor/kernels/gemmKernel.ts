@@ -3,7 +3,15 @@
  * dense (by the left operand's share of zeros), and splits very large products into chunks.
  */
 import { buildCsr, gemmDenseJs, gemmSparseJs, gemmSparseTJs, type Csr } from './jsKernels.js'
-import { gemmDenseWasm, gemmSparseWasm, loadWasm } from './wasmKernels.js'
+import {
+  gemmDenseWasm,
+  gemmHeldWasm,
+  gemmSparseWasm,
+  holdSparse,
+  loadWasm,
+  releaseSparse,
+  type HeldSparse,
+} from './wasmKernels.js'
 
 /** Which implementation runs the matrix-product kernels. */
 export type KernelBackend = 'js' | 'wasm'
@@ -172,4 +180,53 @@ function sparseJs(
   if (transA) gemmSparseTJs(jsCsr, Bn, C, m, k, n)
   else gemmSparseJs(jsCsr, Bn, C, m, n)
   return true
+}
+
+/**
+ * Holds `A` (m×k) compressed in wasm memory for several products when `gemmKernel` would take
+ * the wasm sparse path for it (wasm backend, small enough not to chunk, sampled and counted
+ * sparse); else null, and the caller multiplies with `gemmKernel`. End with `releaseHeld`.
+ */
+export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | null {
+  const size = m * k
+  if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK || !looksSparse(A, size))
+    return null
+  try {
+    return holdSparse(A, m, k, Math.floor(SPARSE_MAX_DENSITY * size))
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    return null
+  }
+}
+
+/**
+ * `C = A·op(B)` or `Aᵀ·op(B)` for a held `A`, exactly as `gemmKernel` would compute it (the
+ * same sparse kernel on the same compressed rows); products `gemmKernel` would not send to
+ * the wasm sparse kernel (too little work, n < 4) and memory that cannot grow go to it.
+ */
+export function gemmHeld(
+  h: HeldSparse,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const m = transA ? h.cols : h.rows
+  const k = transA ? h.rows : h.cols
+  if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0) {
+    try {
+      gemmHeldWasm(h, B, C, n, transA, transB)
+      return
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e
+    }
+  }
+  gemmKernel(A, B, C, m, k, n, transA, transB)
+}
+
+/** Ends a hold from `holdLeft`. */
+export function releaseHeld(h: HeldSparse): void {
+  releaseSparse(h)
 }

@@ -65,6 +65,8 @@ let wasm: KernelExports | null | undefined
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
 const BASE = 65536
+/** Where a product lays out its operands: BASE, or past a held sparse operand (holdSparse). */
+let floor = BASE
 
 /** The instantiated kernels, or null when this platform cannot run them (tried once). */
 export function loadWasm(): KernelExports | null {
@@ -122,8 +124,8 @@ export function gemmDenseWasm(
   if (!w) throw new Error('gemmDenseWasm: WebAssembly SIMD is unavailable')
   const aBytes = align16(m * k * 8)
   const bBytes = align16(k * n * 8)
-  reserve(w, aBytes + bBytes + m * n * 8)
-  const a = BASE
+  reserve(w, floor - BASE + aBytes + bBytes + m * n * 8)
+  const a = floor
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
@@ -163,8 +165,8 @@ export function gemmSparseWasm(
   // transposed by a counting sort over the non-zeros — far cheaper than csrCols' two strided
   // scans of the dense A, and the same entries in the same order
   const tBytes = transA ? align16((k + 1) * 4) + ciBytes + vBytes : 0
-  reserve(w, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
-  const a = BASE
+  reserve(w, floor - BASE + aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
+  const a = floor
   const rp = a + aBytes
   const ci = rp + rpBytes
   const v = ci + ciBytes
@@ -182,4 +184,79 @@ export function gemmSparseWasm(
   w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
+}
+
+/** A left operand compressed once and kept in linear memory (byte offsets of its two CSRs). */
+export interface HeldSparse {
+  readonly rows: number
+  readonly cols: number
+  readonly rp: number
+  readonly ci: number
+  readonly v: number
+  readonly trp: number
+  readonly tci: number
+  readonly tv: number
+  readonly end: number
+}
+
+/**
+ * Copies `A` (rows×cols) into linear memory once, compresses its rows and (by csrTranspose)
+ * its columns, and keeps both compressed forms there until `releaseSparse`: products run in
+ * between lay their operands out above them. For an operand used as `A·B` and `Aᵀ·D` in one
+ * step (backprop's x·W1 and xᵀ·δ1) this saves a copy and a compression. Returns null, holding
+ * nothing, when `A` has more than `maxNnz` non-zeros or another operand is held.
+ */
+export function holdSparse(
+  A: Float64Array,
+  rows: number,
+  cols: number,
+  maxNnz: number,
+): HeldSparse | null {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
+  if (floor !== BASE) return null
+  const ciBytes = align16((maxNnz + cols) * 4)
+  const vBytes = align16((maxNnz + cols) * 8)
+  const rp = BASE
+  const ci = rp + align16((rows + 1) * 4)
+  const v = ci + ciBytes
+  const trp = v + vBytes
+  const tci = trp + align16((cols + 1) * 4)
+  const tv = tci + ciBytes
+  const end = tv + vBytes
+  // the dense copy sits above the compressed forms: scratch, free again once compressed
+  reserve(w, end - BASE + rows * cols * 8)
+  f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), end >> 3)
+  if (w.csrRows(end, rows, cols, maxNnz, rp, ci, v) < 0) return null
+  w.csrTranspose(rp, ci, v, rows, cols, trp, tci, tv)
+  floor = end
+  return { rows, cols, rp, ci, v, trp, tci, tv, end }
+}
+
+/** Ends a hold: later products lay out from the start again. */
+export function releaseSparse(h: HeldSparse): void {
+  if (floor === h.end) floor = BASE
+}
+
+/** `C = A·op(B)` (or `Aᵀ·op(B)` when `transA`) for a held `A`; `op(B)` is k×n. */
+export function gemmHeldWasm(
+  h: HeldSparse,
+  B: Float64Array,
+  C: Float64Array,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const w = wasm ?? loadWasm()
+  if (!w || floor !== h.end) throw new Error('gemmHeldWasm: expected a held operand')
+  const m = transA ? h.cols : h.rows
+  const k = transA ? h.rows : h.cols
+  const bBytes = align16(k * n * 8)
+  reserve(w, floor - BASE + bBytes + m * n * 8)
+  const b = floor
+  const c = b + bBytes
+  placeB(B, k, n, transB, b)
+  if (transA) w.gemmCsr(h.trp, h.tci, h.tv, b, c, m, n)
+  else w.gemmCsr(h.rp, h.ci, h.v, b, c, m, n)
+  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }
