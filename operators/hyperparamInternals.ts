@@ -127,24 +127,27 @@ export function withHyperparams<S, R>(
   const keys = Object.keys(specs)
   const list = keys.map((k) => specs[k])
   const observed = keys.filter((k) => isObservable(specs[k].value))
-  // worked out once, not per step: where each key's latest value sits (−1: not an Observable)
-  const slot = keys.map((k) => observed.indexOf(k))
-  const compute = (s: S, latest: readonly Latest[]) => {
+  // worked out once, not per step: where each key's latest value sits in withLatestFrom's
+  // tuple [s, ...latest] (0: not an Observable, index 0 being the state itself)
+  const slot = keys.map((k) => observed.indexOf(k) + 1)
+  const NO_LATEST: readonly Latest[] = []
+  /** `latest` is withLatestFrom's tuple as it comes (no per-step copy without its first item) */
+  const compute = (s: S, latest: readonly unknown[]) => {
     const step = stepOf(s)
     const values: Record<string, number> = {}
     for (let j = 0; j < keys.length; j++) {
       const i = slot[j]
-      values[keys[j]] = resolve(list[j], step, i < 0 ? undefined : latest[i])
+      values[keys[j]] = resolve(list[j], step, i === 0 ? undefined : (latest[i] as Latest))
     }
     return body(s, values)
   }
-  if (observed.length === 0) return map((s: S) => compute(s, []))
+  if (observed.length === 0) return map((s: S) => compute(s, NO_LATEST))
   const sources = observed.map((k) =>
     (specs[k].value as Observable<number>).pipe(startWith<Latest>(NONE)),
   )
   return (source: Observable<S>) =>
     source.pipe(
       withLatestFrom(...sources),
-      map(([s, ...latest]) => compute(s as S, latest as Latest[])),
+      map((tuple) => compute(tuple[0] as S, tuple)),
     )
 }
