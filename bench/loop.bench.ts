@@ -4,8 +4,12 @@
 // transitions; the heap growth of a 1,000,000-step run that keeps no history; and the stream's
 // share of an MNIST-sized step (TwoLayerNet 784–50–10, batch 100, backprop gradient).
 //
-//   npx tsx bench/loop.bench.ts            prints the table and appends it to bench/RESULTS.md
+//   npx tsx bench/loop.bench.ts            prints the table
+//   npx tsx bench/loop.bench.ts --write    also appends it to bench/RESULTS.md
 //   npx tsx bench/loop.bench.ts --quick    fewer steps
+//
+// tsx wraps functions (keepNames), which costs extra per call; for the build users run, see
+// bench/loopCompiled.mjs (tsc build, plain node).
 //
 // `npm run bench` (bench/run.ts) discovers this file as the W4 contender and calls `run`.
 import { appendFileSync } from 'node:fs'
@@ -317,6 +321,8 @@ if (process.argv[1]?.endsWith('loop.bench.ts')) {
   const r = await run({ quick: process.argv.includes('--quick') })
   const text = report(r)
   console.log(text)
-  appendFileSync(new URL('./RESULTS.md', import.meta.url), `\n${text}`)
-  console.log('appended to bench/RESULTS.md')
+  if (process.argv.includes('--write')) {
+    appendFileSync(new URL('./RESULTS.md', import.meta.url), `\n${text}`)
+    console.log('appended to bench/RESULTS.md')
+  }
 }
