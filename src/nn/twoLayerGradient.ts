@@ -65,13 +65,20 @@ export function twoLayerGradient(
   try {
     // forward
     const a1 = xs.times(p.W1)
+    // the loops read locals (not a1.data, p.b1.data, …): params arrive as frozen trees of many
+    // shapes, and a property load the compiler cannot hoist would run per element
+    const A1 = a1.data
+    const B1 = p.b1.data
     const z1 = new Float64Array(n * h)
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < h; j++)
-        z1[i * h + j] = 1 / (1 + Math.exp(-(a1.data[i * h + j] + p.b1.data[j])))
+    for (let i = 0; i < n; i++) {
+      const o = i * h
+      for (let j = 0; j < h; j++) z1[o + j] = 1 / (1 + Math.exp(-(A1[o + j] + B1[j])))
+    }
     const z1t: Tensor = { shape: [n, h], data: z1 }
     const a2 = matmul(z1t, p.W2)
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) a2.data[i * k + j] += p.b2.data[j]
+    const A2 = a2.data
+    const B2 = p.b2.data
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) A2[i * k + j] += B2[j]
     // one example ([D]) is a batch of one: its target becomes one row ([K]) or one label
     const t0 = asTensor(fn, 't', tIn)
     const t =
@@ -83,15 +90,20 @@ export function twoLayerGradient(
     const y = softmax(a2).data
     const targets = readBatch(fn, a2, t).t
     const dy = new Float64Array(n * k)
-    for (let i = 0; i < n; i++) {
-      const o = i * k
-      if (targets.kind === 'labels') {
+    if (targets.kind === 'labels') {
+      const L = targets.labels
+      for (let i = 0; i < n; i++) {
+        const o = i * k
         for (let j = 0; j < k; j++) dy[o + j] = y[o + j] / n
-        dy[o + targets.labels[i]] -= 1 / n
-      } else {
+        dy[o + L[i]] -= 1 / n
+      }
+    } else {
+      const T = targets.data
+      for (let i = 0; i < n; i++) {
+        const o = i * k
         let s = 0
-        for (let j = 0; j < k; j++) s += targets.data[o + j]
-        for (let j = 0; j < k; j++) dy[o + j] = (y[o + j] * s - targets.data[o + j]) / n
+        for (let j = 0; j < k; j++) s += T[o + j]
+        for (let j = 0; j < k; j++) dy[o + j] = (y[o + j] * s - T[o + j]) / n
       }
     }
     const dyt: Tensor = { shape: [n, k], data: dy }
