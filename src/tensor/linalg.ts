@@ -55,8 +55,8 @@ function plan(fn: string, a: Tensor, b: Tensor, opts: MatmulOptions | undefined)
  *
  * Runs on WebAssembly SIMD kernels where available, else on blocked JavaScript ones (see
  * `setKernelBackend`); when `a` is mostly zeros (MNIST images are ~80% zeros) a sparse kernel
- * skips its zero entries. The result equals the dense sum in the same order, bit for bit, except
- * that a skipped `0·∞` or `0·NaN` contributes nothing instead of NaN.
+ * skips its zero entries, only while `b` is all finite, so the result equals the dense sum in
+ * the same order bit for bit, NaN and ∞ included (diverged weights show as NaN, as in NumPy).
  *
  * @example
  * ```ts

@@ -68,9 +68,24 @@ function looksSparse(A: Float64Array, size: number): boolean {
 }
 
 /**
+ * True when every entry of `B` is finite. The automatic sparse path needs it: skipping a zero
+ * of `A` drops `0·∞` or `0·NaN`, which the dense sum turns into NaN — so with a non-finite `B`
+ * (diverged weights) the product goes dense and the NaN shows, as in NumPy. One read per entry
+ * of `B`, small next to the product it guards. (`v − v` is NaN exactly for ±∞ and NaN.)
+ */
+export function allFinite(B: Float64Array): boolean {
+  for (let i = 0; i < B.length; i++) {
+    const v = B[i]
+    if (v - v !== 0) return false
+  }
+  return true
+}
+
+/**
  * `C = op(A)·op(B)` (`op(A)` is `m×k`, `op(B)` is `k×n`; `A` stored `k×m` when `transA`, `B`
- * stored `n×k` when `transB`), overwriting `C`. See jsKernels.ts for the sparse path's one
- * difference from the dense sum (a skipped `0·∞` or `0·NaN`).
+ * stored `n×k` when `transB`), overwriting `C`. With `sparse = 'auto'` the result is the dense
+ * sum's bit for bit, NaN and ∞ included; a forced `'always'` skips zeros of `A` even when `B`
+ * holds ∞ or NaN (see jsKernels.ts: a skipped `0·∞` or `0·NaN` then contributes nothing).
  */
 export function gemmKernel(
   A: Float64Array,
@@ -90,7 +105,8 @@ export function gemmKernel(
   }
   const size = m * k
   const trySparse =
-    sparse === 'always' || (sparse === 'auto' && n >= 4 && size >= 256 && looksSparse(A, size))
+    sparse === 'always' ||
+    (sparse === 'auto' && n >= 4 && size >= 256 && looksSparse(A, size) && allFinite(B))
   const maxNnz = sparse === 'always' ? size : Math.floor(SPARSE_MAX_DENSITY * size)
   const work = size * n
   if (resolvedBackend() === 'wasm' && work >= WASM_MIN_WORK) {
@@ -202,7 +218,8 @@ export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | nu
 /**
  * `C = A·op(B)` or `Aᵀ·op(B)` for a held `A`, exactly as `gemmKernel` would compute it (the
  * same sparse kernel on the same compressed rows); products `gemmKernel` would not send to
- * the wasm sparse kernel (too little work, n < 4) and memory that cannot grow go to it.
+ * the wasm sparse kernel (too little work, n < 4, a non-finite `B`) and memory that cannot grow
+ * go to it.
  */
 export function gemmHeld(
   h: HeldSparse,
@@ -215,7 +232,7 @@ export function gemmHeld(
 ): void {
   const m = transA ? h.cols : h.rows
   const k = transA ? h.rows : h.cols
-  if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0) {
+  if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0 && allFinite(B)) {
     try {
       gemmHeldWasm(h, B, C, n, transA, transB)
       return
