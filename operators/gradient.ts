@@ -1,9 +1,10 @@
-import { map, type Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import { freezeTree } from '../src/state/freeze.js'
 import type { Evaluated, ProbeSet, TrainState, WithGradient } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { estimate } from './perturbations/perturbationInternals.js'
+import { stage } from './fusionInternals.js'
 import { copyLike, treeFromFlat } from './stageInternals.js'
 
 /**
@@ -52,37 +53,32 @@ export function gradient<P extends Params, B = unknown>(
   fn: AnalyticGradient<P, B>,
 ): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>>
 export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
+  // stages: fused with their neighbours into one hop (see fusionInternals)
   if (fn === undefined) {
-    return (source: Observable<Evaluated<P>>) =>
-      source.pipe(
-        map((s) => {
-          const flat = estimate(s.probes, s.baseLoss, s.losses, sizeOf(s.probes, s.params))
-          const grad = treeFromFlat(s.params, flat) // built frozen: no freezeTree walk
-          return withGradient(s, grad, s.baseLoss, s.evaluations)
-        }),
-      )
+    return stage<Evaluated<P>, WithGradient<P>>(() => (s) => {
+      const flat = estimate(s.probes, s.baseLoss, s.losses, sizeOf(s.probes, s.params))
+      const grad = treeFromFlat(s.params, flat) // built frozen: no freezeTree walk
+      return withGradient(s, grad, s.baseLoss, s.evaluations)
+    })
   }
   expectFunction('gradient', 'fn', fn)
-  return (source: Observable<TrainState<P>>) =>
-    source.pipe(
-      map((s) => {
-        const r = fn(s.params, s.batch as B)
-        let value: unknown
-        let g: unknown
-        if (Array.isArray(r)) [value, g] = r
-        else if (typeof r === 'object' && r !== null) {
-          value = 'loss' in r ? r.loss : (r as { value?: unknown }).value
-          g = (r as { grad?: unknown }).grad
-        }
-        if (typeof value !== 'number' || g === undefined) {
-          throw new TypeError(
-            `gradient: fn: expected { loss, grad }, { value, grad } or [loss, grad], got ${show(r)}`,
-          )
-        }
-        const grad = freezeTree(copyLike(s.params, g as Params, 'gradient'))
-        return withGradient(s, grad, value, s.evaluations + 1)
-      }),
-    )
+  return stage<TrainState<P>, WithGradient<P>>(() => (s) => {
+    const r = fn(s.params, s.batch as B)
+    let value: unknown
+    let g: unknown
+    if (Array.isArray(r)) [value, g] = r
+    else if (typeof r === 'object' && r !== null) {
+      value = 'loss' in r ? r.loss : (r as { value?: unknown }).value
+      g = (r as { grad?: unknown }).grad
+    }
+    if (typeof value !== 'number' || g === undefined) {
+      throw new TypeError(
+        `gradient: fn: expected { loss, grad }, { value, grad } or [loss, grad], got ${show(r)}`,
+      )
+    }
+    const grad = freezeTree(copyLike(s.params, g as Params, 'gradient'))
+    return withGradient(s, grad, value, s.evaluations + 1)
+  })
 }
 
 /** The number of coordinates: the probe description knows it (no walk over the tree). */

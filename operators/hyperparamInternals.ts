@@ -7,6 +7,7 @@ import {
   withLatestFrom,
 } from 'rxjs'
 import { show } from '../src/errors.js'
+import type { StageRun } from './fusionInternals.js'
 
 /**
  * A schedule: the value a hyperparameter takes at a step (the number of updates completed
@@ -150,4 +151,27 @@ export function withHyperparams<S, R>(
       withLatestFrom(...sources),
       map((tuple) => compute(tuple[0] as S, tuple)),
     )
+}
+
+/**
+ * For a fused stage (see fusionInternals): `spec`'s validated value at a step, as
+ * `withHyperparams` resolves it (a constant as it is, a schedule called, an Observable's latest
+ * value), without an operator hop. An Observable is subscribed now, once per run, and
+ * unsubscribed with the run; its error becomes the run's error, and its last value stays in use
+ * after it completes.
+ */
+export function hyperAt(spec: HyperSpec, run: StageRun): (step: number) => number {
+  const { value } = spec
+  if (typeof value === 'number') return () => value
+  if (typeof value === 'function') return (step) => resolve(spec, step, undefined)
+  let latest: Latest = NONE
+  run.add(
+    value.subscribe({
+      next: (v) => {
+        latest = v
+      },
+      error: (e: unknown) => run.error(e),
+    }),
+  )
+  return (step) => resolve(spec, step, latest)
 }

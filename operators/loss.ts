@@ -1,8 +1,8 @@
-import { defer, map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import type { Evaluated, Perturbed, ProbeSet } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { probeCount, Scratch } from './perturbations/perturbationInternals.js'
+import { stage } from './fusionInternals.js'
 import { evaluatedState } from './stageInternals.js'
 
 /** What `loss` adds to a perturbed state. */
@@ -43,46 +43,44 @@ export interface LossFields {
  */
 export function loss<P extends Params, B = unknown>(objective: (params: P, batch: B) => number) {
   expectFunction('loss', 'objective', objective)
-  return (source: Observable<Perturbed<P>>): Observable<Evaluated<P>> =>
-    defer(() => {
-      // one scratch copy per subscription, reloaded with each step's parameters
-      let scratch: Scratch<P> | undefined
-      let batch: B
-      const f = (p: P): number => {
-        const v = objective(p, batch)
-        if (typeof v !== 'number') {
-          throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
-        }
-        return v
+  // a stage (fused with its neighbours, see fusionInternals); the factory runs once per
+  // subscription: one scratch copy per subscription, reloaded with each step's parameters
+  return stage<Perturbed<P>, Evaluated<P>>(() => {
+    let scratch: Scratch<P> | undefined
+    let batch: B
+    const f = (p: P): number => {
+      const v = objective(p, batch)
+      if (typeof v !== 'number') {
+        throw new TypeError(`loss: objective: expected a number, got ${show(v)}`)
       }
-      return source.pipe(
-        map((s) => {
-          const probes: ProbeSet = s.probes
-          batch = s.batch as B
-          if (scratch === undefined || !scratch.reload(s.params)) {
-            scratch = new Scratch(s.params, treeSize(s.params))
+      return v
+    }
+    return (s) => {
+      const probes: ProbeSet = s.probes
+      batch = s.batch as B
+      if (scratch === undefined || !scratch.reload(s.params)) {
+        scratch = new Scratch(s.params, treeSize(s.params))
+      }
+      const sc = scratch
+      const base = f(sc.tree)
+      const losses = new Float64Array(probeCount(probes))
+      if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
+        const t = probes.scale
+        let j = 0
+        for (const u of probes.directions) {
+          sc.move(u, t)
+          losses[j++] = f(sc.tree)
+          if (probes.antithetic) {
+            sc.move(u, -t)
+            losses[j++] = f(sc.tree)
           }
-          const sc = scratch
-          const base = f(sc.tree)
-          const losses = new Float64Array(probeCount(probes))
-          if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
-            const t = probes.scale
-            let j = 0
-            for (const u of probes.directions) {
-              sc.move(u, t)
-              losses[j++] = f(sc.tree)
-              if (probes.antithetic) {
-                sc.move(u, -t)
-                losses[j++] = f(sc.tree)
-              }
-            }
-            sc.move(null, 0)
-          } else {
-            const axis = probes as Extract<ProbeSet, { readonly h: number }>
-            sc.axes(axis.kind, axis.h, f, losses)
-          }
-          return evaluatedState(s, base, losses)
-        }),
-      )
-    })
+        }
+        sc.move(null, 0)
+      } else {
+        const axis = probes as Extract<ProbeSet, { readonly h: number }>
+        sc.axes(axis.kind, axis.h, f, losses)
+      }
+      return evaluatedState(s, base, losses)
+    }
+  })
 }

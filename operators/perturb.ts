@@ -1,8 +1,9 @@
-import { map, type Observable, type OperatorFunction } from 'rxjs'
+import type { OperatorFunction } from 'rxjs'
 import { show } from '../src/errors.js'
 import type { Perturbed, TrainState } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import type { PerturbationDesign } from './perturbations/perturbationInternals.js'
+import { stage } from './fusionInternals.js'
 import { perturbedState } from './stageInternals.js'
 
 /**
@@ -37,11 +38,9 @@ export function perturb<P extends Params = Params>(
       `perturb: design: expected a perturbation design such as centralDifference(), got ${show(design)}`,
     )
   }
-  return (source: Observable<TrainState<P>>): Observable<Perturbed<P>> =>
-    source.pipe(
-      map((s) => {
-        const r = design.probe(s, treeSize(s.params))
-        return perturbedState(s, r.probes, r.rng ?? s.rng, r.opt ?? s.opt)
-      }),
-    )
+  // a stage: fused with the stages around it into one hop (see fusionInternals)
+  return stage<TrainState<P>, Perturbed<P>>(() => (s) => {
+    const r = design.probe(s, treeSize(s.params))
+    return perturbedState(s, r.probes, r.rng ?? s.rng, r.opt ?? s.opt)
+  })
 }

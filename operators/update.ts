@@ -1,7 +1,8 @@
-import { map, type Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import type { Params } from '../src/tree/tree.js'
-import { type Hyperparam, withHyperparams } from './hyperparamInternals.js'
+import { stage } from './fusionInternals.js'
+import { type Hyperparam, hyperAt } from './hyperparamInternals.js'
 import { addScaled, frozenTree } from './stageInternals.js'
 import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 
@@ -73,18 +74,13 @@ export function update(lr: Hyperparam) {
       metrics: s.metrics,
     })
   }
-  if (typeof lr === 'number') {
-    return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-      source.pipe(map((s) => finish(s, lr)))
-  }
-  // a schedule or an Observable: resolved (and checked) per step exactly as scaleByLearningRate
-  // does, then the same fused step
+  // a stage: fused with the stages before it into one hop (see fusionInternals). A schedule or
+  // an Observable is resolved (and checked) per step exactly as scaleByLearningRate does.
+  const spec = t.hyper[t.lrField!]
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    source.pipe(
-      withHyperparams(
-        t.hyper,
-        (s: WithGradient<P>) => s.step,
-        (s, values) => finish(s, values[t.lrField!]),
-      ),
-    )
+    stage<WithGradient<P>, TrainState<P>>((run) => {
+      if (typeof lr === 'number') return (s) => finish(s, lr)
+      const at = hyperAt(spec, run)
+      return (s) => finish(s, at(s.step))
+    })(source)
 }

@@ -1,5 +1,6 @@
 import { freeze } from 'immer'
-import { Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs'
+import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs'
+import { FusedStages, instantiate } from '../operators/fusionInternals.js'
 import { show } from './errors.js'
 import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
@@ -139,7 +140,8 @@ export function train<P extends Params, B = unknown>(
           }
           outstanding = true
           inChunk++
-          feed.next(input)
+          if (direct !== null) accept(direct(input), true)
+          else for (const f of feeders) f.next(input)
         }
       } catch (e) {
         fail(e)
@@ -156,37 +158,64 @@ export function train<P extends Params, B = unknown>(
     subscriber.next(state)
     if (subscriber.closed) return
 
-    const feed = new Subject<TrainState<P>>()
-    subs.push(
-      step(feed.asObservable()).subscribe({
-        next: (s) => {
-          if (!outstanding) {
-            fail(
-              new Error(`step: expected one state per step, got another after step ${state.step}`),
-            )
-            return
-          }
-          if (typeof s !== 'object' || s === null || s.step !== state.step + 1) {
-            fail(
-              new TypeError(
-                `step: expected the state of step ${state.step + 1} (does the step end with update() or applyUpdates()?), got ${show(typeof s === 'object' && s !== null ? `step ${String(s.step)}` : s)}`,
-              ),
-            )
-            return
-          }
-          if (!Object.isFrozen(s)) {
-            freezeTree(s.params)
-            Object.freeze(s)
-          }
-          outstanding = false
-          state = s
-          subscriber.next(s)
-          if (!running) pump() // a late (asynchronous) result: carry on within the chunk budget
-        },
-        error: fail,
-        complete: () => subscriber.complete(),
-      }),
-    )
+    /**
+     * The step's result: checked, frozen if the step did not freeze it (`fused`: built by
+     * gradstream's stages, frozen by construction), emitted.
+     */
+    const accept = (s: TrainState<P>, fused: boolean) => {
+      if (!outstanding) {
+        fail(new Error(`step: expected one state per step, got another after step ${state.step}`))
+        return
+      }
+      if (typeof s !== 'object' || s === null || s.step !== state.step + 1) {
+        fail(
+          new TypeError(
+            `step: expected the state of step ${state.step + 1} (does the step end with update() or applyUpdates()?), got ${show(typeof s === 'object' && s !== null ? `step ${String(s.step)}` : s)}`,
+          ),
+        )
+        return
+      }
+      if (!fused && !Object.isFrozen(s)) {
+        freezeTree(s.params)
+        Object.freeze(s)
+      }
+      outstanding = false
+      state = s
+      subscriber.next(s)
+      if (!running) pump() // a late (asynchronous) result: carry on within the chunk budget
+    }
+
+    // The step's input: a plain Observable whose subscribers the loop calls directly (a Subject
+    // would allocate a closure per `next`); copy-on-write, so (un)subscribing mid-step is safe.
+    let feeders: readonly Subscriber<TrainState<P>>[] = []
+    const feed = new Observable<TrainState<P>>((f) => {
+      feeders = [...feeders, f]
+      return () => {
+        feeders = feeders.filter((g) => g !== f)
+      }
+    })
+    const out = step(feed)
+    /**
+     * A step made only of gradstream's stages (`pipe(perturb, loss, gradient, update)`) is one
+     * function of the state (fusionInternals): the loop calls it directly, no RxJS hop a step.
+     * Errors it throws are caught by `pump` as the step's error, as they would be in a `map`.
+     */
+    const direct =
+      out instanceof FusedStages && out.base === feed
+        ? instantiate<TrainState<P>, TrainState<P>>(out.factories, {
+            add: (t) => subs.push(t),
+            error: fail,
+          })
+        : null
+    if (direct === null) {
+      subs.push(
+        out.subscribe({
+          next: (s) => accept(s, false),
+          error: fail,
+          complete: () => subscriber.complete(),
+        }),
+      )
+    }
     if (mode.paused$ !== undefined && !subscriber.closed) {
       subs.push(
         mode.paused$.subscribe({
