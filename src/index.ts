@@ -56,6 +56,9 @@ export type {
   TwoLayerNetNumericalGradientOptions,
   TwoLayerNetWeights,
 } from './nn/twoLayerNetNumericalGradient.js'
+export { closeWorkers } from './parallel/closeWorkers.js'
+export { twoLayerNetNumericalGradientParallel } from './parallel/twoLayerNetNumericalGradientParallel.js'
+export type { TwoLayerNetNumericalGradientParallelOptions } from './parallel/twoLayerNetNumericalGradientParallel.js'
 export { rng, rngFromState } from './random/rng.js'
 export type { Rng, RngState } from './random/rng.js'
 export { choice, permutation, randn, uniform } from './random/sample.js'
