@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fromData, setKernelBackend } from 'gradstream'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
@@ -48,6 +49,57 @@ describe('sparse products with a non-finite right operand', () => {
       } finally {
         held.release()
       }
+    })
+  }
+
+  // The wasm kernels check B on their copy of it, in blocks of four with a scalar tail: one
+  // non-finite entry anywhere (block or tail) must send the product dense. Then every row of
+  // C has a non-finite term in that entry's column (0·∞ and 0·NaN are NaN, a·∞ is ±∞ or NaN),
+  // and the other columns, all of whose terms are finite, stay finite.
+  for (const backend of ['js', 'wasm'] as const) {
+    it(`one non-finite entry anywhere in B reaches its whole column of C (${backend})`, () => {
+      setKernelBackend(backend)
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 20, max: 90 }),
+          fc.integer({ min: 4, max: 13 }),
+          fc.nat(),
+          fc.constantFrom(NaN, Infinity, -Infinity),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          (k, n, at, bad, seed) => {
+            let s = seed
+            const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+            const m = 24
+            const A = Float64Array.from({ length: m * k }, () => (next() < 0.1 ? next() + 0.5 : 0))
+            const B = Float64Array.from({ length: k * n }, () => next() - 0.5)
+            const q = at % (k * n)
+            B[q] = bad
+            const col = q % n
+            const a = fromData([m, k], A)
+            const b = fromData([k, n], B)
+            // the entries whose finiteness is wrong, as [row, column] (expected: none)
+            const check = (c: Float64Array, rows: number) => {
+              const wrong: number[][] = []
+              for (let i = 0; i < rows; i++)
+                for (let j = 0; j < n; j++)
+                  if (Number.isFinite(c[i * n + j]) !== (j !== col)) wrong.push([i, j])
+              expect(wrong).toEqual([])
+            }
+            check(matmul(a, b).data, m)
+            const held = heldLeft(a)
+            try {
+              check(held.times(b).data, m)
+              // aᵀ·D with the bad entry in D (m×n): every row of aᵀ·D, a column of a, sums
+              // over all m rows of D, so column `col` is non-finite throughout as well
+              const D = Float64Array.from({ length: m * n }, () => next() - 0.5)
+              D[(at % m) * n + col] = bad
+              check(held.transposeTimes(fromData([m, n], D)).data, k)
+            } finally {
+              held.release()
+            }
+          },
+        ),
+      )
     })
   }
 })

@@ -104,15 +104,16 @@ export function gemmKernel(
     return
   }
   const size = m * k
-  const trySparse =
-    sparse === 'always' ||
-    (sparse === 'auto' && n >= 4 && size >= 256 && looksSparse(A, size) && allFinite(B))
+  // 'auto' also needs a finite B (see allFinite): the wasm kernels check it on their copy of B,
+  // the JavaScript path below with allFinite
+  const auto = sparse === 'auto'
+  const trySparse = sparse === 'always' || (auto && n >= 4 && size >= 256 && looksSparse(A, size))
   const maxNnz = sparse === 'always' ? size : Math.floor(SPARSE_MAX_DENSITY * size)
   const work = size * n
   if (resolvedBackend() === 'wasm' && work >= WASM_MIN_WORK) {
     if (size > CHUNK) return chunked(A, B, C, m, k, n, transA, transB, sparse)
     try {
-      if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz)) return
+      if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz, auto)) return
       gemmDenseWasm(A, B, C, m, k, n, transA, transB)
       return
     } catch (e) {
@@ -121,7 +122,8 @@ export function gemmKernel(
       if (!(e instanceof RangeError)) throw e
     }
   }
-  if (trySparse && sparseJs(A, B, C, m, k, n, transA, transB, maxNnz)) return
+  if (trySparse && (!auto || allFinite(B)) && sparseJs(A, B, C, m, k, n, transA, transB, maxNnz))
+    return
   gemmDenseJs(A, B, C, m, k, n, transA, transB)
 }
 
@@ -232,10 +234,10 @@ export function gemmHeld(
 ): void {
   const m = transA ? h.cols : h.rows
   const k = transA ? h.rows : h.cols
-  if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0 && allFinite(B)) {
+  if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0) {
     try {
-      gemmHeldWasm(h, B, C, n, transA, transB)
-      return
+      // false: B holds ±∞ or NaN, and gemmKernel takes the dense path for it
+      if (gemmHeldWasm(h, B, C, n, transA, transB, true)) return
     } catch (e) {
       if (!(e instanceof RangeError)) throw e
     }

@@ -59,6 +59,7 @@ interface KernelExports {
     tColIdx: number,
     tVals: number,
   ): void
+  allFinite(a: number, len: number): number
 }
 
 let wasm: KernelExports | null | undefined
@@ -138,8 +139,9 @@ export function gemmDenseWasm(
  * Sparse `C = op(A)·op(B)`: compresses the rows of `op(A)` in linear memory (in wasm: `A`'s
  * rows, or for `Aᵀ·B` its columns — `A`'s rows compressed, then transposed by a counting sort)
  * and runs the SIMD sparse kernel, which walks each row's non-zeros with sixteen columns of `C`
- * in registers. Returns false, computing nothing, when `A` has more than `maxNnz` non-zeros
- * (the caller then takes the dense path).
+ * in registers. Returns false, computing nothing, when `A` has more than `maxNnz` non-zeros,
+ * or when `finiteB` and `B` holds ±∞ or NaN (checked in wasm on the copy of `B`): the caller
+ * then takes the dense path.
  */
 export function gemmSparseWasm(
   A: Float64Array,
@@ -151,6 +153,7 @@ export function gemmSparseWasm(
   transA: boolean,
   transB: boolean,
   maxNnz: number,
+  finiteB = false,
 ): boolean {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('gemmSparseWasm: WebAssembly SIMD is unavailable')
@@ -172,6 +175,8 @@ export function gemmSparseWasm(
   const v = ci + ciBytes
   const b = v + vBytes
   const c = b + bBytes
+  placeB(B, k, n, transB, b)
+  if (finiteB && w.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
   if (transA) {
     const trp = c + align16(m * n * 8)
@@ -180,7 +185,6 @@ export function gemmSparseWasm(
     if (w.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
     w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
   } else if (w.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
-  placeB(B, k, n, transB, b)
   w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
@@ -238,7 +242,10 @@ export function releaseSparse(h: HeldSparse): void {
   if (floor === h.end) floor = BASE
 }
 
-/** `C = A·op(B)` (or `Aᵀ·op(B)` when `transA`) for a held `A`; `op(B)` is k×n. */
+/**
+ * `C = A·op(B)` (or `Aᵀ·op(B)` when `transA`) for a held `A`; `op(B)` is k×n. Returns false,
+ * computing nothing, when `finiteB` and `B` holds ±∞ or NaN (checked in wasm on its copy).
+ */
 export function gemmHeldWasm(
   h: HeldSparse,
   B: Float64Array,
@@ -246,7 +253,8 @@ export function gemmHeldWasm(
   n: number,
   transA: boolean,
   transB: boolean,
-): void {
+  finiteB = false,
+): boolean {
   const w = wasm ?? loadWasm()
   if (!w || floor !== h.end) throw new Error('gemmHeldWasm: expected a held operand')
   const m = transA ? h.cols : h.rows
@@ -256,7 +264,9 @@ export function gemmHeldWasm(
   const b = floor
   const c = b + bBytes
   placeB(B, k, n, transB, b)
+  if (finiteB && w.allFinite(b, k * n) === 0) return false
   if (transA) w.gemmCsr(h.trp, h.tci, h.tv, b, c, m, n)
   else w.gemmCsr(h.rp, h.ci, h.v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  return true
 }

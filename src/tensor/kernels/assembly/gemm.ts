@@ -422,3 +422,26 @@ export function csrTranspose(
     store<i32>(tRowPtr + ((<usize>p) << 2), load<i32>(tRowPtr + ((<usize>p - 1) << 2)))
   store<i32>(tRowPtr, 0)
 }
+
+// 1 when every one of the len f64 from a on is finite, else 0: Σ (x − x) over the entries is 0
+// exactly when none is ±∞ or NaN (x − x is +0 for a finite x and NaN otherwise). Run on a right
+// operand just copied into memory (still in cache), it replaces a separate JavaScript scan.
+export function allFinite(a: usize, len: i32): i32 {
+  let acc0 = f64x2.splat(0)
+  let acc1 = f64x2.splat(0)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const p = a + ((<usize>i) << 3)
+    const x = v128.load(p)
+    const y = v128.load(p, 16)
+    acc0 = f64x2.add(acc0, f64x2.sub(x, x))
+    acc1 = f64x2.add(acc1, f64x2.sub(y, y))
+  }
+  let s: f64 = f64x2.extract_lane(f64x2.add(acc0, acc1), 0)
+  s += f64x2.extract_lane(f64x2.add(acc0, acc1), 1)
+  for (; i < len; i++) {
+    const x = load<f64>(a + ((<usize>i) << 3))
+    s += x - x
+  }
+  return i32(s == 0)
+}
