@@ -1,9 +1,9 @@
 import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals.js'
-import { softmax } from '../functions/softmax.js'
-import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { ShapeError, showShape } from '../errors.js'
-import { heldLeft, matmul } from '../tensor/linalg.js'
+import { gemm, heldLeft } from '../tensor/linalg.js'
+import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
+import { handOver } from '../tree/handOver.js'
 
 /** The parameters backprop reads: the book's `W1, b1, W2, b2`. */
 export interface TwoLayerWeights {
@@ -22,6 +22,24 @@ function columnSums(d: Float64Array, n: number, m: number): Tensor {
   }
   return { shape: [m], data: out }
 }
+
+/**
+ * The step's intermediates, reused from call to call (the module is single-threaded and nothing
+ * here calls out to user code, so one set serves every net): `hidden` holds a1 and then z1 in
+ * place, `out` a2 and then δ2, `back` δ2·W2ᵀ and then δ1; `e` one row's exponentials, `rowLoss`
+ * the rows' losses. None of them is ever returned: the gradients are fresh arrays.
+ */
+const scratch: Record<'hidden' | 'out' | 'back' | 'e' | 'rowLoss', Float64Array> = {
+  hidden: new Float64Array(0),
+  out: new Float64Array(0),
+  back: new Float64Array(0),
+  e: new Float64Array(0),
+  rowLoss: new Float64Array(0),
+}
+
+/** `buf` if it holds exactly `len` numbers, else a new array of that length. */
+const sized = (buf: Float64Array, len: number): Float64Array =>
+  buf.length === len ? buf : new Float64Array(len)
 
 /**
  * The book's `TwoLayerNet.gradient` (§5.7) — backpropagation through affine → sigmoid → affine
@@ -59,62 +77,85 @@ export function twoLayerGradient(
     )
   }
   const n = x.shape[0]
+  // one example ([D]) is a batch of one: its target becomes one row ([K]) or one label
+  const t0 = asTensor(fn, 't', tIn)
+  const t =
+    x0.shape.length === 1 && t0.shape.length <= 1
+      ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
+      : t0
+  // the targets are read against a2's shape [n, k] (a2 itself is not needed for that)
+  const targets = readBatch(fn, { shape: [n, k], data: new Float64Array(0) }, t).t
+  const Z = (scratch.hidden = sized(scratch.hidden, n * h))
+  const Y = (scratch.out = sized(scratch.out, n * k))
+  const D1 = (scratch.back = sized(scratch.back, n * h))
+  const e = (scratch.e = sized(scratch.e, k))
+  const rowLoss = (scratch.rowLoss = sized(scratch.rowLoss, n))
   // x is the left operand of x·W1 and xᵀ·δ1: on the wasm backend it is copied and compressed
   // once for both (released below, whatever happens in between)
   const xs = heldLeft(x)
   try {
-    // forward
-    const a1 = xs.times(p.W1)
-    // the loops read locals (not a1.data, p.b1.data, …): params arrive as frozen trees of many
-    // shapes, and a property load the compiler cannot hoist would run per element
-    const A1 = a1.data
+    // forward: a1 = x·W1 into Z, then z1 = σ(a1 + b1) in place. The loops read locals (not
+    // p.b1.data, …): params arrive as frozen trees of many shapes, and a property load the
+    // compiler cannot hoist would run per element
+    xs.times(p.W1, Z)
     const B1 = p.b1.data
-    const z1 = new Float64Array(n * h)
     for (let i = 0; i < n; i++) {
       const o = i * h
-      for (let j = 0; j < h; j++) z1[o + j] = 1 / (1 + Math.exp(-(A1[o + j] + B1[j])))
+      for (let j = 0; j < h; j++) Z[o + j] = 1 / (1 + Math.exp(-(Z[o + j] + B1[j])))
     }
-    const z1t: Tensor = { shape: [n, h], data: z1 }
-    const a2 = matmul(z1t, p.W2)
-    const A2 = a2.data
+    // a2 = z1·W2 + b2 into Y
+    gemm(Z, p.W2.data, Y, n, h, k)
     const B2 = p.b2.data
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) A2[i * k + j] += B2[j]
-    // one example ([D]) is a batch of one: its target becomes one row ([K]) or one label
-    const t0 = asTensor(fn, 't', tIn)
-    const t =
-      x0.shape.length === 1 && t0.shape.length <= 1
-        ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
-        : t0
-    const loss = softmaxCrossEntropy(a2, t)
-    // backward
-    const y = softmax(a2).data
-    const targets = readBatch(fn, a2, t).t
-    const dy = new Float64Array(n * k)
-    if (targets.kind === 'labels') {
-      const L = targets.labels
-      for (let i = 0; i < n; i++) {
-        const o = i * k
-        for (let j = 0; j < k; j++) dy[o + j] = y[o + j] / n
-        dy[o + L[i]] -= 1 / n
-      }
-    } else {
-      const T = targets.data
-      for (let i = 0; i < n; i++) {
-        const o = i * k
-        let s = 0
-        for (let j = 0; j < k; j++) s += T[o + j]
-        for (let j = 0; j < k; j++) dy[o + j] = (y[o + j] * s - T[o + j]) / n
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] += B2[j]
+    // loss and δ2 in one pass over each row of a2: the arithmetic of softmaxCrossEntropy(a2, t)
+    // (the row's max m, e = exp(a2 − m), log Σe, the row loss) and of softmax(a2) (y = e / Σe),
+    // then δ2 = (y·Σⱼtⱼ − t) / n written over the row
+    const labels = targets.kind === 'labels' ? targets.labels : null
+    const T = targets.kind === 'labels' ? null : targets.data
+    for (let i = 0; i < n; i++) {
+      const o = i * k
+      let m = -Infinity
+      for (let j = 0; j < k; j++) if (Y[o + j] > m || Number.isNaN(Y[o + j])) m = Y[o + j]
+      for (let j = 0; j < k; j++) e[j] = Math.exp(Y[o + j] - m)
+      const s = pairwiseSum(e, 0, k)
+      const logS = Math.log(s)
+      if (labels !== null) {
+        const L = labels[i]
+        rowLoss[i] = logS - (Y[o + L] - m)
+        for (let j = 0; j < k; j++) Y[o + j] = e[j] / s / n
+        Y[o + L] -= 1 / n
+      } else if (T !== null) {
+        let r = 0
+        let st = 0
+        for (let j = 0; j < k; j++) {
+          const tj = T[o + j]
+          if (tj !== 0) r += tj * (logS - (Y[o + j] - m))
+          st += tj
+        }
+        rowLoss[i] = r
+        for (let j = 0; j < k; j++) Y[o + j] = ((e[j] / s) * st - T[o + j]) / n
       }
     }
-    const dyt: Tensor = { shape: [n, k], data: dy }
-    const W2 = matmul(z1t, dyt, { transposeA: true })
-    const b2 = columnSums(dy, n, k)
-    const da1 = matmul(dyt, p.W2, { transposeB: true })
-    const dz1 = da1.data
-    for (let i = 0; i < dz1.length; i++) dz1[i] *= z1[i] * (1 - z1[i])
-    const W1 = xs.transposeTimes(da1)
-    const b1 = columnSums(dz1, n, h)
-    return { loss, grad: { W1, b1, W2, b2 } }
+    const loss = pairwiseSum(rowLoss, 0, n) / n
+    // backward
+    const W2 = new Float64Array(h * k)
+    gemm(Z, Y, W2, h, n, k, true)
+    const b2 = columnSums(Y, n, k)
+    // δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1) into D1
+    gemm(Y, p.W2.data, D1, n, k, h, false, true)
+    for (let i = 0; i < D1.length; i++) D1[i] *= Z[i] * (1 - Z[i])
+    const W1 = xs.transposeTimes({ shape: [n, h], data: D1 })
+    const b1 = columnSums(D1, n, h)
+    // the four gradients are fresh arrays nobody else holds: the gradient stage may keep them
+    return {
+      loss,
+      grad: {
+        W1: handOver(W1),
+        b1: handOver(b1),
+        W2: handOver({ shape: [h, k], data: W2 }),
+        b2: handOver(b2),
+      },
+    }
   } finally {
     xs.release()
   }

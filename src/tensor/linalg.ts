@@ -117,10 +117,10 @@ export function matmulInto(a: Tensor, b: Tensor, out: Tensor, opts?: MatmulOptio
 
 /** A left operand used in several products of one step (see `heldLeft`). */
 export interface HeldLeft {
-  /** `a·b` (a `matmul`), `b` [k,n]. */
-  times(b: Tensor): Tensor
-  /** `aᵀ·b` (a `matmul` with `transposeA`), `b` [m,n]. */
-  transposeTimes(b: Tensor): Tensor
+  /** `a·b` (a `matmul`), `b` [k,n]; into `out` (exactly m·n long, apart from `a` and `b`) if given. */
+  times(b: Tensor, out?: Float64Array): Tensor
+  /** `aᵀ·b` (a `matmul` with `transposeA`), `b` [m,n]; into `out` (k·n long) if given. */
+  transposeTimes(b: Tensor, out?: Float64Array): Tensor
   /** Frees the held copy; products after it are plain `matmul`s. Call it in a `finally`. */
   release(): void
 }
@@ -136,18 +136,22 @@ export interface HeldLeft {
  */
 export function heldLeft(a: Tensor): HeldLeft {
   let h = a.shape.length === 2 ? holdLeft(a.data, a.shape[0], a.shape[1]) : null
-  const product = (b: Tensor, transposeA: boolean): Tensor => {
-    const opts = transposeA ? { transposeA } : undefined
-    if (h === null) return matmul(a, b, opts)
-    const p = plan('matmul', a, b, opts)
-    if (p.transB || b.shape.length !== 2) return matmul(a, b, opts)
-    const out = new Float64Array(p.m * p.n)
-    gemmHeld(h, a.data, b.data, out, p.n, transposeA, false)
+  const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
+    const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined)
+    const out = into ?? new Float64Array(p.m * p.n)
+    if (out.length !== p.m * p.n) {
+      throw new ShapeError(
+        `matmul: out: expected ${p.m * p.n} elements (${showShape(p.shape)}), got ${out.length}`,
+      )
+    }
+    if (h === null || b.shape.length !== 2) {
+      gemmKernel(a.data, b.data, out, p.m, p.k, p.n, p.transA, p.transB)
+    } else gemmHeld(h, a.data, b.data, out, p.n, transposeA, false)
     return { shape: p.shape, data: out }
   }
   return {
-    times: (b) => product(b, false),
-    transposeTimes: (b) => product(b, true),
+    times: (b, out) => product(b, false, out),
+    transposeTimes: (b, out) => product(b, true, out),
     release: () => {
       if (h !== null) releaseHeld(h)
       h = null

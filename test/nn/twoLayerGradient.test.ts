@@ -6,6 +6,7 @@ import { valueAndGrad } from '../../src/autodiff/valueAndGrad.js'
 import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
 import { twoLayerNet, type TwoLayerParams } from '../../src/nn/twoLayerNet.js'
 import type { Tensor } from '../../src/tensor/tensor.js'
+import { adopt } from '../../src/tree/handOver.js'
 import { flatten, pathAt, unflatten } from '../../src/tree/tree.js'
 import { expectGradientsAgree, richardsonGradient } from '../autodiff/numeric.js'
 import { expectAllClose } from '../helpers/expectClose.js'
@@ -130,5 +131,31 @@ describe('twoLayerNet.gradient (backprop)', () => {
     expect(() => twoLayerGradient(p, T([2, 4], [0, 0, 0, 0, 0, 0, 0, 0]), labels)).toThrow(
       'twoLayerNet.gradient: x: expected shape [N,3] to match W1 [3,2], got [2,4]',
     )
+  })
+
+  it('names a target that fits neither one-hot rows nor labels', () => {
+    expect(() => twoLayerGradient(p, x, T([3], [0, 1, 2]))).toThrow(
+      'twoLayerNet.gradient: t: expected shape [2,3] (one-hot) or [2] (labels) to match y [2,3], got [3]',
+    )
+    expect(() => twoLayerGradient(p, x, T([2], [0, 3]))).toThrow(
+      'twoLayerNet.gradient: t[1]: expected an integer label in [0, 2], got 3',
+    )
+  })
+
+  it('returns fresh gradients that later calls leave alone, handed over to the gradient stage', () => {
+    // the intermediates live in buffers reused from call to call: a result must not be one
+    const first = twoLayerGradient(p, x, oneHot)
+    const kept = flatten(first.grad).slice()
+    const other = twoLayerGradient(p, T([2, 3], [3, -2, 1, 0.5, 0.5, -1]), labels)
+    const wider = twoLayerGradient(p, T([1, 3], [1, 0, 0]), T([1], [1]))
+    expect(flatten(first.grad)).toEqual(kept)
+    expect(flatten(other.grad)).not.toEqual(kept)
+    expect(wider.grad.W1.shape).toEqual([3, 2])
+    const leaves = (g: typeof first.grad) => [g.W1, g.b1, g.W2, g.b2]
+    const buffers = new Set([...leaves(first.grad), ...leaves(other.grad)].map((t) => t.data))
+    expect(buffers.size).toBe(8)
+    // each gradient is marked once as the producer's to give away (adopt consumes the mark)
+    for (const t of leaves(first.grad)) expect(adopt(t)).toBe(true)
+    for (const t of leaves(first.grad)) expect(adopt(t)).toBe(false)
   })
 })

@@ -107,4 +107,36 @@ describe('heldLeft (x·W1 and xᵀ·δ1 on one compressed copy of x)', () => {
     )
     again.release()
   })
+
+  for (const backend of ['wasm', 'js'] as const) {
+    it(`${backend}: products into a caller's buffer equal the fresh ones and return that buffer`, () => {
+      setKernelBackend(backend)
+      fc.assert(
+        fc.property(sparseMatrix, ({ a, w, d }) => {
+          const held = heldLeft(a)
+          try {
+            const into = new Float64Array(a.shape[0] * w.shape[1]).fill(NaN)
+            const y = held.times(w, into)
+            expect(y.data).toBe(into)
+            expect(y.shape).toEqual([a.shape[0], w.shape[1]])
+            expect(Array.from(into)).toEqual(Array.from(matmul(a, w).data))
+            // the buffer is overwritten, not added to: a second product into it gives the same
+            const intoT = new Float64Array(a.shape[1] * d.shape[1]).fill(7)
+            held.transposeTimes(d, intoT)
+            expect(Array.from(intoT)).toEqual(Array.from(matmul(a, d, { transposeA: true }).data))
+            held.transposeTimes(d, intoT)
+            expect(Array.from(intoT)).toEqual(Array.from(matmul(a, d, { transposeA: true }).data))
+          } finally {
+            held.release()
+          }
+        }),
+        { numRuns: 50 },
+      )
+      const held = heldLeft({ shape: [2, 3], data: new Float64Array(6) })
+      expect(() =>
+        held.times({ shape: [3, 4], data: new Float64Array(12) }, new Float64Array(7)),
+      ).toThrow('matmul: out: expected 8 elements ([2,4]), got 7')
+      held.release()
+    })
+  }
 })
