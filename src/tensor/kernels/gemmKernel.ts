@@ -48,6 +48,33 @@ export const WASM_MIN_WORK = 4096
 /** The sparse kernel is used when at most this share of `op(A)` is non-zero (measured). */
 export const SPARSE_MAX_DENSITY = 0.3
 
+/**
+ * The hook for products split across threads (src/parallel's `setKernelThreads(2)` installs it;
+ * `run` is null otherwise): on the wasm backend, a product of at least `minWork` multiply-adds
+ * that needs no chunking goes to `run` first, with this function's own sparse decision
+ * (`trySparse`, `maxNnz`, and `finiteB`: sparse only while B is finite). `run` computes the same
+ * bits as the kernels below (the same wasm kernels, rows split between threads) or returns false
+ * to leave the product to them.
+ */
+export const largeProducts: {
+  minWork: number
+  run:
+    | ((
+        A: Float64Array,
+        B: Float64Array,
+        C: Float64Array,
+        m: number,
+        k: number,
+        n: number,
+        transA: boolean,
+        transB: boolean,
+        trySparse: boolean,
+        maxNnz: number,
+        finiteB: boolean,
+      ) => boolean)
+    | null
+} = { minWork: Infinity, run: null }
+
 /** Left operands above this many elements are processed in chunks on the wasm backend. */
 const CHUNK = 1 << 21
 
@@ -112,6 +139,9 @@ export function gemmKernel(
   const work = size * n
   if (resolvedBackend() === 'wasm' && work >= WASM_MIN_WORK) {
     if (size > CHUNK) return chunked(A, B, C, m, k, n, transA, transB, sparse)
+    if (work >= largeProducts.minWork && largeProducts.run !== null) {
+      if (largeProducts.run(A, B, C, m, k, n, transA, transB, trySparse, maxNnz, auto)) return
+    }
     try {
       if (trySparse && gemmSparseWasm(A, B, C, m, k, n, transA, transB, maxNnz, auto)) return
       gemmDenseWasm(A, B, C, m, k, n, transA, transB)
