@@ -24,8 +24,12 @@ export interface StageRun {
 /**
  * A stage as fusion sees it: called once per subscription (so per-run memory, such as `loss`'s
  * scratch copy, lives in its closure), it returns the state → state function of every step.
+ * That function returns a new, unfrozen state object (whatever it puts in it is frozen, or a
+ * typed array); the chain freezes the state it emits. `emits` says whether this stage's states
+ * leave the chain: when false, only the next stage of the chain reads them, during the same
+ * step, so a stage may reuse a per-run buffer for what only that next stage reads.
  */
-export type StageFactory<A, B> = (run: StageRun) => (a: A) => B
+export type StageFactory<A, B> = (run: StageRun, emits: boolean) => (a: A) => B
 
 /**
  * `source` with a chain of stages applied: subscribing subscribes `source` once and maps each
@@ -63,32 +67,36 @@ export function stage<A, B>(factory: StageFactory<A, B>): (source: Observable<A>
 }
 
 /**
- * The composed function of a chain for one run: each factory is called once, in order (so
- * their subscriptions happen in the order of the pipe). Chains of up to four stages (the whole
- * gradient-descent step) get a closure with direct calls, no loop.
+ * The composed function of a chain for one run, which freezes the state it returns: each
+ * factory is called once, in order (so their subscriptions happen in the order of the pipe),
+ * only the last one told that it emits. Chains of up to four stages (the whole gradient-descent
+ * step) get a closure with direct calls, no loop.
  */
 export function instantiate<A, B>(
   factories: readonly StageFactory<never, unknown>[],
   run: StageRun,
 ): (a: A) => B {
-  const fns = factories.map((f) => f(run)) as ((a: unknown) => unknown)[]
-  const n = fns.length
-  if (n === 1) return fns[0] as (a: A) => B
+  const n = factories.length
+  const fns = factories.map((f, i) => f(run, i === n - 1)) as ((a: unknown) => object)[]
+  if (n === 1) {
+    const [f0] = fns
+    return (a) => Object.freeze(f0(a)) as B
+  }
   if (n === 2) {
     const [f0, f1] = fns
-    return (a) => f1(f0(a)) as B
+    return (a) => Object.freeze(f1(f0(a))) as B
   }
   if (n === 3) {
     const [f0, f1, f2] = fns
-    return (a) => f2(f1(f0(a))) as B
+    return (a) => Object.freeze(f2(f1(f0(a)))) as B
   }
   if (n === 4) {
     const [f0, f1, f2, f3] = fns
-    return (a) => f3(f2(f1(f0(a)))) as B
+    return (a) => Object.freeze(f3(f2(f1(f0(a))))) as B
   }
   return (a) => {
     let v: unknown = a
     for (let i = 0; i < n; i++) v = fns[i](v)
-    return v as B
+    return Object.freeze(v) as B
   }
 }

@@ -95,7 +95,8 @@ function withGradient<P extends Params>(
   baseLoss: number,
   evaluations: number,
 ): WithGradient<P> {
-  const out: WithGradient<P> = {
+  // unfrozen: the chain that emits it freezes it (stageInternals, fusionInternals)
+  return {
     step: s.step,
     params: s.params,
     loss: baseLoss,
@@ -111,5 +112,4 @@ function withGradient<P extends Params>(
     baseLoss,
     updates: grad,
   }
-  return Object.freeze(out)
 }

@@ -45,8 +45,13 @@ export function loss<P extends Params, B = unknown>(objective: (params: P, batch
   expectFunction('loss', 'objective', objective)
   // a stage (fused with its neighbours, see fusionInternals); the factory runs once per
   // subscription: one scratch copy per subscription, reloaded with each step's parameters
-  return stage<Perturbed<P>, Evaluated<P>>(() => {
+  return stage<Perturbed<P>, Evaluated<P>>((_, emits) => {
     let scratch: Scratch<P> | undefined
+    /**
+     * the losses array, reused from step to step when the next stage of a fused chain is the
+     * only reader (it is done with it before the next step); a fresh one when states leave
+     */
+    let reused = new Float64Array(0)
     let batch: B
     const f = (p: P): number => {
       const v = objective(p, batch)
@@ -63,7 +68,12 @@ export function loss<P extends Params, B = unknown>(objective: (params: P, batch
       }
       const sc = scratch
       const base = f(sc.tree)
-      const losses = new Float64Array(probeCount(probes))
+      const count = probeCount(probes)
+      let losses = reused
+      if (emits || losses.length !== count) {
+        losses = new Float64Array(count)
+        if (!emits) reused = losses
+      }
       if (probes.kind === 'spsa' || probes.kind === 'gaussian') {
         const t = probes.scale
         let j = 0

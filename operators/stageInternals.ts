@@ -5,17 +5,21 @@ import { freezeTree } from '../src/state/freeze.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
 
 // The stage states are built as object literals with one fixed field order (one hidden class
-// per stage, so property reads stay monomorphic) and frozen: spreading a state (`{ ...s }`) or
-// rest-destructuring one costs several times more per step (bench/loop.bench.ts).
+// per stage, so property reads stay monomorphic): spreading a state (`{ ...s }`) or
+// rest-destructuring one costs several times more per step (bench/loop.bench.ts). They are
+// returned unfrozen (their parts are frozen): a stage's state is frozen by the chain of fused
+// stages that emits it (fusionInternals), and a state one stage hands to the next inside that
+// chain is never seen outside it, so it is not frozen at all (`Object.freeze` is an engine call
+// costing about 0.1 µs, as much as the rest of a small step).
 
-/** The state after `perturb`. */
+/** The state after `perturb` (unfrozen: see above). */
 export function perturbedState<P extends Params>(
   s: TrainState<P>,
   probes: ProbeSet,
   rng: RngState,
   opt: TrainState['opt'],
 ): Perturbed<P> {
-  return Object.freeze({
+  return {
     step: s.step,
     params: s.params,
     loss: s.loss,
@@ -29,16 +33,16 @@ export function perturbedState<P extends Params>(
     metrics: s.metrics,
     batch: s.batch,
     probes,
-  })
+  }
 }
 
-/** The state after `loss`. */
+/** The state after `loss` (unfrozen: see above). */
 export function evaluatedState<P extends Params>(
   s: Perturbed<P>,
   baseLoss: number,
   losses: Float64Array,
 ): Evaluated<P> {
-  return Object.freeze({
+  return {
     step: s.step,
     params: s.params,
     loss: baseLoss,
@@ -54,7 +58,7 @@ export function evaluatedState<P extends Params>(
     probes: s.probes,
     baseLoss,
     losses,
-  })
+  }
 }
 
 /**

@@ -60,7 +60,8 @@ export function update(lr: Hyperparam) {
           : Object.freeze({ ...hyper, [key]: eta })
       lastHyper = hyper
     }
-    return Object.freeze({
+    // unfrozen: the chain that emits it freezes it (fusionInternals)
+    return {
       step: s.step + 1,
       params,
       loss: s.baseLoss,
@@ -72,7 +73,7 @@ export function update(lr: Hyperparam) {
       rng: s.rng,
       history: s.history,
       metrics: s.metrics,
-    })
+    }
   }
   // a stage: fused with the stages before it into one hop (see fusionInternals). A schedule or
   // an Observable is resolved (and checked) per step exactly as scaleByLearningRate does.
