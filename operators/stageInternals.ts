@@ -2,6 +2,7 @@ import type { RngState } from '../src/random/rng.js'
 import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
 import { isTensor } from '../src/tensor/tensor.js'
 import { freezeTree } from '../src/state/freeze.js'
+import { adopt } from '../src/tree/handOver.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
 
 // The stage states are built as object literals with one fixed field order (one hidden class
@@ -188,7 +189,8 @@ export function frozenTree<P extends Params>(p: P): P {
 }
 
 /**
- * A copy of `g` (fresh buffers, `template`'s frozen shapes) if it has `template`'s structure,
+ * A copy of `g` (fresh buffers, `template`'s frozen shapes; a tensor marked by `handOver`
+ * keeps its buffer, once) if it has `template`'s structure,
  * else `zipTree`'s ShapeError naming the path: how `gradient(fn)` takes a user's gradient.
  */
 export function copyLike<P extends Params>(template: P, g: Params, fn: string): P {
@@ -201,7 +203,10 @@ function copyOrNull(p: Params, g: Params): Params | null {
   if (typeof p === 'number') return typeof g === 'number' ? g : null
   if (isTensor(p)) {
     if (!isTensor(g) || g.data.length !== p.data.length || !sameShape(p.shape, g.shape)) return null
-    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data: g.data.slice() }
+    // a buffer its producer handed over (src/tree/handOver.ts) is kept, not copied: nobody else
+    // holds it. Anything else (a user's buffer, which it may reuse) is copied.
+    const data = adopt(g) ? g.data : g.data.slice()
+    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data }
   }
   if (Array.isArray(p)) {
     if (!Array.isArray(g) || g.length !== p.length) return null
