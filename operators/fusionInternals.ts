@@ -1,4 +1,4 @@
-import { map, Observable, type Subscription } from 'rxjs'
+import { map, Observable, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs'
 
 // Stage fusion. Each of gradstream's stages (perturb, loss, gradient, update) is a function from
 // one frozen state to the next; as four RxJS `map`s a step costs four operator hops (a subscriber
@@ -98,5 +98,41 @@ export function instantiate<A, B>(
     let v: unknown = a
     for (let i = 0; i < n; i++) v = fns[i](v)
     return Object.freeze(v) as B
+  }
+}
+
+/**
+ * The run `train` returns, which the stopping rules built on `stopWhen` recognise. Applied to
+ * it, such a rule does not add its two hops (`map` + `takeWhile`) to every state: it returns
+ * the same run with one more `stop` function, which the driver applies to each state it emits
+ * (in the order the rules were piped), completing after the first state that carries a
+ * `stopReason`: exactly what the rule's `map` + `takeWhile(…, true)` would do. Applied to any
+ * other Observable, a rule is its plain operators.
+ */
+export class StoppableRun<S extends { readonly stopReason?: unknown }> extends Observable<S> {
+  constructor(
+    private readonly start: (
+      subscriber: Subscriber<S>,
+      stop: ((s: S) => S) | null,
+    ) => TeardownLogic,
+    readonly stops: readonly ((s: S) => S)[] = [],
+  ) {
+    super((subscriber) => start(subscriber, composeStops(stops)))
+  }
+
+  /** The same run with `stop` applied to its states after the stops it has. */
+  stoppedBy(stop: (s: S) => S): StoppableRun<S> {
+    return new StoppableRun(this.start, [...this.stops, stop])
+  }
+}
+
+function composeStops<S>(stops: readonly ((s: S) => S)[]): ((s: S) => S) | null {
+  const n = stops.length
+  if (n === 0) return null
+  if (n === 1) return stops[0]
+  return (s) => {
+    let v = s
+    for (let i = 0; i < n; i++) v = stops[i](v)
+    return v
   }
 }

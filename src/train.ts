@@ -1,6 +1,6 @@
 import { freeze } from 'immer'
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs'
-import { FusedStages, instantiate } from '../operators/fusionInternals.js'
+import { FusedStages, instantiate, StoppableRun } from '../operators/fusionInternals.js'
 import { show } from './errors.js'
 import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
@@ -84,7 +84,8 @@ export function train<P extends Params, B = unknown>(
   const start = valid.from === undefined ? undefined : startFrom(valid.from as TrainState<P>)
   const chunk = mode.kind === 'chunked' ? (mode.steps ?? 100) : Infinity
 
-  return new Observable<TrainState<P>>((subscriber) => {
+  // a StoppableRun: stopping rules piped onto it run inside the loop (see fusionInternals)
+  return new StoppableRun<TrainState<P>>((subscriber, stop) => {
     let state = start ?? initialState(params, seed)
     /** a state was fed into the step and its successor has not come back yet */
     let outstanding = false
@@ -155,7 +156,27 @@ export function train<P extends Params, B = unknown>(
       else pump()
     }
 
-    subscriber.next(state)
+    /**
+     * Emits a state, through the stopping rules piped onto the run (`stop`): after a state that
+     * carries a reason the run completes. An error thrown by a rule is the stream's error as it
+     * is (not a TrainError: the rule runs downstream of the step, as its operators would).
+     */
+    const emit =
+      stop === null
+        ? (s: TrainState<P>) => subscriber.next(s)
+        : (s: TrainState<P>) => {
+            let out: TrainState<P>
+            try {
+              out = stop(s)
+            } catch (e) {
+              subscriber.error(e)
+              return
+            }
+            subscriber.next(out)
+            if (out.stopReason !== undefined) subscriber.complete()
+          }
+
+    emit(state)
     if (subscriber.closed) return
 
     /**
@@ -181,7 +202,7 @@ export function train<P extends Params, B = unknown>(
       }
       outstanding = false
       state = s
-      subscriber.next(s)
+      emit(s)
       if (!running) pump() // a late (asynchronous) result: carry on within the chunk budget
     }
 

@@ -11,6 +11,7 @@ import {
   tap,
 } from 'rxjs'
 import type { StopReason, TrainState } from '../../src/state/types.js'
+import { StoppableRun } from '../fusionInternals.js'
 
 /** `s` with `reason` recorded (a new frozen state; `s` is unchanged). */
 export function withStopReason<S extends TrainState>(s: S, reason: StopReason): S {
@@ -25,15 +26,20 @@ export function withStopReason<S extends TrainState>(s: S, reason: StopReason): 
 export function stopWhen<S extends TrainState>(
   check: (s: S) => StopReason | null,
 ): MonoTypeOperatorFunction<S> {
+  const stop = (s: S): S => {
+    if (s.stopReason !== undefined) return s
+    const reason = check(s)
+    return reason === null ? s : withStopReason(s, reason)
+  }
+  // on `train`'s run, the driver applies `stop` itself and completes after a state with a
+  // reason (no operator hop per state, see fusionInternals); elsewhere the same as operators
   return (source) =>
-    source.pipe(
-      map((s) => {
-        if (s.stopReason !== undefined) return s
-        const reason = check(s)
-        return reason === null ? s : withStopReason(s, reason)
-      }),
-      takeWhile((s) => s.stopReason === undefined, true),
-    )
+    source instanceof StoppableRun
+      ? (source as StoppableRun<S>).stoppedBy(stop)
+      : source.pipe(
+          map(stop),
+          takeWhile((s) => s.stopReason === undefined, true),
+        )
 }
 
 /**
