@@ -13,7 +13,9 @@ import { perturbedState } from './stageInternals.js'
  * point into one private scratch copy. Random designs advance `state.rng` (or their own
  * generator in `state.opt`), so the same seed gives the same probes.
  *
- * Emits one state per state received; completes and errors with its source.
+ * Emits one state per state received; completes and errors with its source. Next to other
+ * stages it runs fused with them (one function per step, no operator hop between stages); any
+ * operator may still go between stages.
  *
  * @example
  * ```ts

@@ -48,6 +48,12 @@ export interface TrainConfig<P extends Params, B = unknown> {
  * stopping rules and `unsubscribe` halt computation at once. A step or data source that
  * delivers later simply resumes the loop when it does.
  *
+ * A step made only of gradstream's stages (`perturb`, `loss`, `gradient`, `update`) runs as
+ * one function call per step, with no RxJS operator between the stages, and the stopping rules
+ * piped straight onto the run (`maxSteps`, `lossBelow`, …) are checked inside the loop; with any
+ * other operator in between, everything works the same through ordinary operators, only a
+ * little slower (operators/fusionInternals.ts).
+ *
  * Completes when the data ends or the step completes (or a downstream stopping rule ends
  * it). Errors thrown by user code (the objective, a schedule, the data source, the step)
  * error the stream with a `TrainError` carrying the failing step, the last good state and
