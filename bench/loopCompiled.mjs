@@ -1,10 +1,12 @@
 // W4 on the tsc build with plain node (no tsx, no bundler): the 2-D problem (x0² + x1², central
 // differences, η = 0.1) through `train` with η constant, from a schedule and from a
-// BehaviorSubject, against the bare loop, in CPU time (process.cpuUsage: on a shared machine
-// wall time also counts waiting for a core). Each build is measured in its own process (two
-// builds in one process would share rxjs's code and slow each other down), alternating builds
-// for `--rounds` rounds; inside a process the bare loop and the three streams are interleaved
-// and each figure is the median of `--reps` repetitions. Prints medians over the rounds.
+// BehaviorSubject, and with η constant but a user's identity `map` between loss and gradient
+// (`cut`: the stages are not fused into one function there), against the bare loop, in CPU
+// time (process.cpuUsage: on a shared machine wall time also counts waiting for a core). Each
+// build is measured in its own process (two builds in one process would share rxjs's code and
+// slow each other down), alternating builds for `--rounds` rounds; inside a process the bare
+// loop and the four streams are interleaved and each figure is the median of `--reps`
+// repetitions. Prints medians over the rounds.
 //
 //   npx tsc -p tsconfig.build.json --outDir .cache/loop-dist
 //   node bench/loopCompiled.mjs .cache/loop-dist                     one build
@@ -27,7 +29,7 @@ if (process.env.LOOP_CHILD !== undefined) {
   const dir = pathToFileURL(resolve(process.env.LOOP_CHILD)).href
   const { tensor, train } = await import(`${dir}/src/index.js`)
   const ops = await import(`${dir}/operators/index.js`)
-  const { BehaviorSubject, pipe } = await import('rxjs')
+  const { BehaviorSubject, map, pipe } = await import('rxjs')
   const h = 1e-4
   const lr = 0.1
   const f = (x) => x.data[0] ** 2 + x.data[1] ** 2
@@ -51,22 +53,28 @@ if (process.env.LOOP_CHILD !== undefined) {
     }
     return [x[0], x[1], last]
   }
-  const streamed = (rate) => (n) => {
-    let out
-    const { centralDifference, gradient, loss, maxSteps, perturb, update } = ops
-    train({
-      params: tensor([-3, 4]),
-      step: pipe(perturb(centralDifference({ h })), loss(f), gradient(), update(rate())),
-    })
-      .pipe(maxSteps(n))
-      .subscribe((s) => (out = s))
-    return [out.params.data[0], out.params.data[1], out.loss]
-  }
+  // `cut`: a user's operator (an identity map) between loss and gradient, so the stages are not
+  // fused into one function there (the path any custom operator between stages takes)
+  const streamed =
+    (rate, cut = false) =>
+    (n) => {
+      let out
+      const { centralDifference, gradient, loss, maxSteps, perturb, update } = ops
+      const between = cut ? map((s) => s) : (s$) => s$
+      train({
+        params: tensor([-3, 4]),
+        step: pipe(perturb(centralDifference({ h })), loss(f), between, gradient(), update(rate())),
+      })
+        .pipe(maxSteps(n))
+        .subscribe((s) => (out = s))
+      return [out.params.data[0], out.params.data[1], out.loss]
+    }
   const subjects = {
     bare,
     const: streamed(() => lr),
     schedule: streamed(() => () => lr),
     observable: streamed(() => new BehaviorSubject(lr)),
+    cut: streamed(() => lr, true),
   }
   const want = bare(steps)
   for (const [k, run] of Object.entries(subjects)) {
@@ -110,7 +118,7 @@ if (process.env.LOOP_CHILD !== undefined) {
   for (const d of dirs) {
     const m = (k) => median(results[d].map((x) => x[k]))
     const bare = m('bare')
-    for (const k of ['const', 'schedule', 'observable']) {
+    for (const k of ['const', 'schedule', 'observable', 'cut']) {
       const t = m(k)
       console.log(
         `| ${d} | ${bare.toFixed(3)} | ${k} | ${t.toFixed(3)} | ${(t - bare).toFixed(2)} | ${(t / bare).toFixed(0)}× | ${Math.round(1e6 / t)} |`,
