@@ -1,5 +1,6 @@
 import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals.js'
 import { ShapeError, showShape } from '../errors.js'
+import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { gemm, heldLeft } from '../tensor/linalg.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -94,15 +95,11 @@ export function twoLayerGradient(
   // once for both (released below, whatever happens in between)
   const xs = heldLeft(x)
   try {
-    // forward: a1 = x·W1 into Z, then z1 = σ(a1 + b1) in place. The loops read locals (not
-    // p.b1.data, …): params arrive as frozen trees of many shapes, and a property load the
-    // compiler cannot hoist would run per element
+    // forward: a1 = x·W1 into Z, then z1 = σ(a1 + b1) in place (in wasm on that backend, the
+    // same bits as Math.exp). The loops read locals (not p.b2.data, …): params arrive as frozen
+    // trees of many shapes, and a property load the compiler cannot hoist would run per element
     xs.times(p.W1, Z)
-    const B1 = p.b1.data
-    for (let i = 0; i < n; i++) {
-      const o = i * h
-      for (let j = 0; j < h; j++) Z[o + j] = 1 / (1 + Math.exp(-(Z[o + j] + B1[j])))
-    }
+    sigmoidBiasKernel(Z, p.b1.data, n, h)
     // a2 = z1·W2 + b2 into Y
     gemm(Z, p.W2.data, Y, n, h, k)
     const B2 = p.b2.data

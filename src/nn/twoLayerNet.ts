@@ -10,6 +10,7 @@ import { TwoLayerNetConfigC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
+import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { matmul } from '../tensor/linalg.js'
 import { isTensor, type Tensor, zeros } from '../tensor/tensor.js'
 import { twoLayerGradient } from './twoLayerGradient.js'
@@ -117,7 +118,14 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   }
   const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
     const xt = asTensor(`${fn}.predict`, 'x', x)
-    const z1 = sigmoid(add(matmul(xt, p.W1), p.b1))
+    const a1 = matmul(xt, p.W1)
+    const h = a1.shape[a1.shape.length - 1]
+    // σ(a1 + b1) in place on the fresh product (the same bits as sigmoid(add(a1, b1)), one pass
+    // and no second array); any other b1 shape goes through add's broadcasting and its errors
+    const z1 =
+      h > 0 && isTensor(p.b1) && p.b1.shape.length === 1 && p.b1.shape[0] === h
+        ? (sigmoidBiasKernel(a1.data, p.b1.data, a1.data.length / h, h), a1)
+        : sigmoid(add(a1, p.b1))
     return add(matmul(z1, p.W2), p.b2)
   }
   const predict = (p: TwoLayerParams, x: TensorLike): Tensor => softmax(logits(p, x))

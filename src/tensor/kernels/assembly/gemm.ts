@@ -485,3 +485,154 @@ export function allFinite(a: usize, len: i32): i32 {
   }
   return i32(s == 0)
 }
+
+// e^x exactly as V8's Math.exp computes it (fdlibm's __ieee754_exp, as ported in V8's
+// src/base/ieee754.cc, including its special case exp(1) = E): the same reduction, polynomial
+// and scaling, operation for operation, so a sigmoid computed here equals JavaScript's bit for
+// bit (test/tensor/wasmExp.test.ts compares them on millions of arguments).
+// @ts-ignore: decorator
+@inline
+function fdlibmExp(x: f64): f64 {
+  const bits = reinterpret<u64>(x)
+  let hx = <u32>(bits >> 32)
+  const xsb = <i32>(hx >> 31)
+  hx &= 0x7fffffff
+  if (hx >= 0x40862e42) {
+    // |x| ≥ 709.78…: NaN, ±∞, overflow or underflow
+    if (hx >= 0x7ff00000) {
+      if (((hx & 0xfffff) | <u32>bits) != 0) return x + x
+      return xsb == 0 ? x : 0.0
+    }
+    if (x > 7.09782712893383973096e2) return Infinity
+    if (x < -7.45133219101941108420e2) return 0.0
+  }
+  let hi: f64 = 0
+  let lo: f64 = 0
+  let k: i32 = 0
+  if (hx > 0x3fd62e42) {
+    // |x| > 0.5·ln2
+    if (hx < 0x3ff0a2b2) {
+      // and |x| < 1.5·ln2
+      if (x == 1.0) return 2.718281828459045
+      hi = xsb == 0 ? x - 6.93147180369123816490e-1 : x + 6.93147180369123816490e-1
+      lo = xsb == 0 ? 1.90821492927058770002e-10 : -1.90821492927058770002e-10
+      k = 1 - xsb - xsb
+    } else {
+      k = <i32>(1.44269504088896338700 * x + (xsb == 0 ? 0.5 : -0.5))
+      const t = <f64>k
+      hi = x - t * 6.93147180369123816490e-1
+      lo = t * 1.90821492927058770002e-10
+    }
+    x = hi - lo
+  } else if (hx < 0x3e300000) {
+    // |x| < 2⁻²⁸
+    return 1.0 + x
+  }
+  const t = x * x
+  const twopk =
+    k >= -1021
+      ? reinterpret<f64>(<u64>(<u32>(0x3ff00000 + (k << 20))) << 32)
+      : reinterpret<f64>(<u64>(<u32>(0x3ff00000 + ((k + 1000) << 20))) << 32)
+  const c =
+    x -
+    t *
+      (1.66666666666666019037e-1 +
+        t *
+          (-2.77777777770155933842e-3 +
+            t *
+              (6.61375632143793436117e-5 +
+                t * (-1.65339022054652515390e-6 + t * 4.13813679705723846039e-8))))
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x)
+  const y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi)
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.988465674311579539e307
+    return y * twopk
+  }
+  return y * twopk * 9.33263618503218878990e-302
+}
+
+// e^x for two arguments at once, each lane exactly fdlibmExp's: a lane with 2⁻²⁸ ≤ |x| < 512 and
+// x ≠ 1 takes one of fdlibm's three reductions (k = 0; k = ±1 for 0.5·ln2 < |x| < 1.5·ln2; k =
+// trunc(x/ln2 ± 0.5) beyond), all written as hi = x − k·ln2HI, lo = k·ln2LO, which is what each
+// computes (k = 0 gives hi = x, lo = 0, and its 1 − ((x·c)/(c − 2) − x) is 1 − ((lo − q) − hi)
+// with q = (x·c)/(2 − c), since a/(−b) = −(a/b) exactly); the scale 2^k is a normal number
+// there. When either lane is outside that range the pair goes through fdlibmExp one by one.
+// @ts-ignore: decorator
+@inline
+function fdlibmExp2(x: v128): v128 {
+  const hx0 = <u32>(i64x2.extract_lane(x, 0) >>> 32) & 0x7fffffff
+  const hx1 = <u32>(i64x2.extract_lane(x, 1) >>> 32) & 0x7fffffff
+  if (
+    hx0 - 0x3e300000 >= 0x40800000 - 0x3e300000 ||
+    hx1 - 0x3e300000 >= 0x40800000 - 0x3e300000 ||
+    v128.any_true(f64x2.eq(x, f64x2.splat(1.0)))
+  ) {
+    return f64x2(fdlibmExp(f64x2.extract_lane(x, 0)), fdlibmExp(f64x2.extract_lane(x, 1)))
+  }
+  const big = i64x2(i64(hx0 >= 0x3ff0a2b2), i64(hx1 >= 0x3ff0a2b2))
+  const mid = i64x2(
+    i64(hx0 > 0x3fd62e42 && hx0 < 0x3ff0a2b2),
+    i64(hx1 > 0x3fd62e42 && hx1 < 0x3ff0a2b2),
+  )
+  // ±0.5 and ±1 with x's sign
+  const sign = v128.and(x, i64x2.splat(0x8000000000000000))
+  const half = v128.or(f64x2.splat(0.5), sign)
+  const one = v128.or(f64x2.splat(1.0), sign)
+  const kBig = f64x2.trunc(f64x2.add(f64x2.mul(f64x2.splat(1.44269504088896338700), x), half))
+  // lanes: big → kBig, mid → ±1, else 0 (masks are all-ones where set)
+  const kf = v128.or(
+    v128.and(kBig, i64x2.ne(big, i64x2.splat(0))),
+    v128.and(one, i64x2.ne(mid, i64x2.splat(0))),
+  )
+  const hi = f64x2.sub(x, f64x2.mul(kf, f64x2.splat(6.93147180369123816490e-1)))
+  const lo = f64x2.mul(kf, f64x2.splat(1.90821492927058770002e-10))
+  const r = f64x2.sub(hi, lo)
+  const t = f64x2.mul(r, r)
+  let p = f64x2.add(
+    f64x2.splat(-1.65339022054652515390e-6),
+    f64x2.mul(t, f64x2.splat(4.13813679705723846039e-8)),
+  )
+  p = f64x2.add(f64x2.splat(6.61375632143793436117e-5), f64x2.mul(t, p))
+  p = f64x2.add(f64x2.splat(-2.77777777770155933842e-3), f64x2.mul(t, p))
+  p = f64x2.add(f64x2.splat(1.66666666666666019037e-1), f64x2.mul(t, p))
+  const c = f64x2.sub(r, f64x2.mul(t, p))
+  const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2.0), c))
+  const y = f64x2.sub(f64x2.splat(1.0), f64x2.sub(f64x2.sub(lo, q), hi))
+  // 2^k: (k + 1023) << 52, k from the exact integer in kf
+  const k = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(kf))
+  const twopk = i64x2.shl(i64x2.add(k, i64x2.splat(1023)), 52)
+  return f64x2.mul(y, twopk)
+}
+
+// out[i] = e^(x[i]) for len numbers (V8's Math.exp bit for bit; in place when out = x).
+export function expInto(x: usize, out: usize, len: i32): void {
+  let i = 0
+  for (; i + 2 <= len; i += 2) {
+    const o = (<usize>i) << 3
+    v128.store(out + o, fdlibmExp2(v128.load(x + o)))
+  }
+  if (i < len) {
+    const o = (<usize>i) << 3
+    store<f64>(out + o, fdlibmExp(load<f64>(x + o)))
+  }
+}
+
+// z[i, j] = 1 / (1 + e^−(z[i, j] + bias[j])) in place for an n×h z and h biases: the sigmoid
+// of an affine layer, as JavaScript's `1 / (1 + Math.exp(-(z + b)))`, bit for bit.
+export function sigmoidBias(z: usize, bias: usize, n: i32, h: i32): void {
+  let p = z
+  for (let i = 0; i < n; i++) {
+    let j = 0
+    for (; j + 2 <= h; j += 2) {
+      const v = f64x2.add(v128.load(p), v128.load(bias + ((<usize>j) << 3)))
+      const e = fdlibmExp2(f64x2.neg(v))
+      v128.store(p, f64x2.div(f64x2.splat(1.0), f64x2.add(f64x2.splat(1.0), e)))
+      p += 16
+    }
+    if (j < h) {
+      const v = load<f64>(p) + load<f64>(bias + ((<usize>j) << 3))
+      store<f64>(p, 1.0 / (1.0 + fdlibmExp(-v)))
+      p += 8
+    }
+  }
+}
