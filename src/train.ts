@@ -147,8 +147,11 @@ export function train<P extends Params, B = unknown>(
           }
           outstanding = true
           inChunk++
+          // the feed's subscribers: the step's operators, unless it runs `direct`, and anything
+          // else the step subscribed to its input
+          const fs = feeders
+          for (let i = 0; i < fs.length; i++) fs[i].next(input)
           if (direct !== null) accept(direct(input), true)
-          else for (const f of feeders) f.next(input)
         }
       } catch (e) {
         fail(e)

@@ -147,6 +147,22 @@ describe('stage fusion', () => {
     }
   })
 
+  it('a step that also subscribes its input elsewhere: that subscriber sees every state fed in', () => {
+    const fed: number[] = []
+    const states: number[] = []
+    train({
+      params: start(),
+      step: (s$) => {
+        s$.subscribe((s) => fed.push(s.step))
+        return bookStep(bowl)(s$)
+      },
+    })
+      .pipe(take(4))
+      .subscribe((s) => states.push(s.step))
+    expect(states).toEqual([0, 1, 2, 3])
+    expect(fed).toEqual([0, 1, 2])
+  })
+
   it('a chain that ends before update emits frozen states, each with its own losses array', async () => {
     const s0 = await lastValueFrom(train({ params: start(), step: bookStep(bowl) }).pipe(take(1)))
     const out = await lastValueFrom(
