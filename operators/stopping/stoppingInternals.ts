@@ -21,7 +21,9 @@ export function withStopReason<S extends TrainState>(s: S, reason: StopReason): 
 /**
  * The shape every stopping rule has: a state for which `check` returns a reason is emitted
  * with it and the stream completes (upstream unsubscribed at once, so a synchronous driver
- * stops computing); an upstream state that already carries a reason ends it too.
+ * stops computing); an upstream state that already carries a reason ends it too. Piped straight
+ * onto `train`'s run, the loop itself applies the rule and completes (StoppableRun), with the
+ * same states, completion and errors.
  */
 export function stopWhen<S extends TrainState>(
   check: (s: S) => StopReason | null,
