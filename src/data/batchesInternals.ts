@@ -2,6 +2,7 @@ import { Observable } from 'rxjs'
 import { ShapeError, show, showShape } from '../errors.js'
 import type { RngState } from '../random/rng.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
+import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Dataset } from './loadMnist.js'
 
 /**
@@ -64,7 +65,8 @@ export function batchesFrom(iterate: () => Iterator<Batch>): Batches {
 /** The rows of `t` listed in `idx`, as a new tensor with `idx.length` rows. */
 export function takeRows(t: Tensor, idx: ArrayLike<number>, start = 0, end = idx.length): Tensor {
   const row = t.shape.length === 0 ? 1 : t.data.length / t.shape[0]
-  const out = new Float64Array((end - start) * row)
+  // every element is written below (row by row), so the array need not be zeroed first
+  const out = uninitializedF64((end - start) * row)
   for (let k = start; k < end; k++) {
     const i = idx[k]
     if (row === 1) out[k - start] = t.data[i]

@@ -1,6 +1,7 @@
 import { ShapeError, show, showShape } from '../errors.js'
 import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
 import type { Tensor } from './tensor.js'
+import { uninitializedF64 } from './uninitialized.js'
 
 /** Options of `matmul` and `matmulInto`. */
 export interface MatmulOptions {
@@ -138,7 +139,8 @@ export function heldLeft(a: Tensor): HeldLeft {
   let h = a.shape.length === 2 ? holdLeft(a.data, a.shape[0], a.shape[1]) : null
   const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
     const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined)
-    const out = into ?? new Float64Array(p.m * p.n)
+    // the kernels overwrite every element of out (gemmKernel's contract): no need to zero it
+    const out = into ?? uninitializedF64(p.m * p.n)
     if (out.length !== p.m * p.n) {
       throw new ShapeError(
         `matmul: out: expected ${p.m * p.n} elements (${showShape(p.shape)}), got ${out.length}`,
