@@ -89,6 +89,20 @@ console.log('RESULT ' + JSON.stringify(r))`,
     logLevel: 'warning',
   })
   bundled.add(file)
+  // src/parallel's worker modules go beside the bundles, where the bundled code looks for them
+  if (!bundled.has('(workers)')) {
+    await build({
+      entryPoints: [join(root, 'src/parallel/probeWorker.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outdir: join(here, 'out'),
+      packages: 'external',
+      logLevel: 'warning',
+    })
+    bundled.add('(workers)')
+  }
 }
 /**
  * A peer's harness (TensorFlow.js) runs under tsx instead: its own code is plain JS either way,

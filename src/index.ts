@@ -57,6 +57,8 @@ export type {
   TwoLayerNetWeights,
 } from './nn/twoLayerNetNumericalGradient.js'
 export { closeWorkers } from './parallel/closeWorkers.js'
+export { getKernelThreads } from './parallel/getKernelThreads.js'
+export { setKernelThreads } from './parallel/setKernelThreads.js'
 export { twoLayerNetNumericalGradientParallel } from './parallel/twoLayerNetNumericalGradientParallel.js'
 export type { TwoLayerNetNumericalGradientParallelOptions } from './parallel/twoLayerNetNumericalGradientParallel.js'
 export { rng, rngFromState } from './random/rng.js'

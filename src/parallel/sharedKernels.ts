@@ -1,0 +1,381 @@
+/**
+ * Products on two threads: the caller's and one helper worker, both running the same WebAssembly
+ * kernels (gemm.ts compiled for a shared memory, sharedWasmBinary.ts) over one shared
+ * WebAssembly.Memory. The caller lays the operands out (as wasmKernels.ts does in its own memory),
+ * posts the helper's half of C's rows in a control block, computes its own half, and waits for
+ * the helper with Atomics.wait. Each row of C is computed by the same kernel code as on one
+ * thread, so the result is the same bit for bit.
+ *
+ * Blocking waits need a thread that may block: Node's main thread and workers may; a browser's
+ * main thread may not (and has no worker_threads): there `startHelper` fails and products stay
+ * on one thread.
+ */
+import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
+
+interface SharedExports {
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    sai: number,
+    sap: number,
+  ): void
+  gemmCsr(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+  ): void
+  csrRows(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
+    rp: number,
+    ci: number,
+    v: number,
+  ): number
+  csrTranspose(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    rows: number,
+    cols: number,
+    tRowPtr: number,
+    tColIdx: number,
+    tVals: number,
+  ): void
+  allFinite(a: number, len: number): number
+}
+
+/** Operands are laid out from byte 65,536 on (page 0 is the module's). */
+const BASE = 65536
+/** The shared memory's maximum, as compiled (build.mjs SHARED_ASC_ARGS): 1 GiB. */
+const MAX_PAGES = 16384
+
+// The control block (Int32Array): the helper sleeps on SEQ, runs OP with ARGS, stores the SEQ it
+// ran in DONE and wakes the caller.
+const SEQ = 0
+const OP = 1
+const ARGS = 2
+const DONE = 10
+const READY = 11
+const FAILED = 12
+const OP_GEMM = 1
+const OP_CSR = 2
+const OP_EXIT = 3
+
+/**
+ * Polls before sleeping: a product's halves finish within microseconds of each other, and a
+ * futex wake costs tens of microseconds on a VM. About 20–50 µs of polling.
+ */
+const SPIN = 4000
+
+/** The helper thread's program (a CommonJS script run with `eval`). */
+const HELPER = `
+const { workerData } = require('node:worker_threads')
+const { module, memory, ctrl: sab, spin } = workerData
+const c = new Int32Array(sab)
+let k
+try {
+  k = new WebAssembly.Instance(module, { env: { memory } }).exports
+} catch (e) {
+  Atomics.store(c, ${FAILED}, 1)
+  Atomics.store(c, ${READY}, 1)
+  Atomics.notify(c, ${READY})
+  throw e
+}
+Atomics.store(c, ${READY}, 1)
+Atomics.notify(c, ${READY})
+let seen = 0 // the caller posts job 1 first, possibly before this line runs
+for (;;) {
+  let s = Atomics.load(c, ${SEQ})
+  for (let i = 0; s === seen && i < spin; i++) s = Atomics.load(c, ${SEQ})
+  while (s === seen) {
+    Atomics.wait(c, ${SEQ}, seen)
+    s = Atomics.load(c, ${SEQ})
+  }
+  seen = s
+  const op = c[${OP}]
+  if (op === ${OP_EXIT}) break
+  try {
+    if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
+    else k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+  } catch (e) {
+    Atomics.store(c, ${FAILED}, 1)
+  }
+  Atomics.store(c, ${DONE}, seen)
+  Atomics.notify(c, ${DONE})
+}
+`
+
+interface Helper {
+  readonly worker: { terminate(): unknown }
+  readonly ctrl: Int32Array
+  readonly memory: WebAssembly.Memory
+  readonly k: SharedExports
+  seq: number
+}
+
+let helper: Helper | null = null
+let f64 = new Float64Array(0)
+let i32 = new Int32Array(0)
+
+/** Tuning knobs, read by every product (the crossover bench changes them). */
+export const tuning = {
+  /** dense products of fewer multiply-adds (m·k·n) stay on the caller's thread */
+  denseMinWork: 1 << 21,
+  /** sparse products of fewer (non-zeros + rows)·n stay on the caller's thread */
+  sparseMinWork: 1 << 19,
+}
+
+/**
+ * Starts the helper thread and waits (blocking, at most `timeoutMs`) until it has instantiated
+ * the kernels. Returns false where that is impossible (no worker_threads, no shared memory or
+ * wasm threads, a thread that may not block) or it failed; products then stay on one thread.
+ */
+export function startHelper(timeoutMs = 10_000): boolean {
+  if (helper !== null) return true
+  try {
+    const proc = (globalThis as { process?: NodeJS.Process }).process
+    if (typeof proc?.getBuiltinModule !== 'function') return false
+    const wt = proc.getBuiltinModule('node:worker_threads')
+    const bin = atob(SHARED_WASM_BASE64)
+    const bytes = new Uint8Array(bin.length)
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
+    const module = new WebAssembly.Module(bytes)
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true })
+    const k = new WebAssembly.Instance(module, { env: { memory } })
+      .exports as unknown as SharedExports
+    const ctrl = new Int32Array(new SharedArrayBuffer(64))
+    const worker = new wt.Worker(HELPER, {
+      eval: true,
+      execArgv: [],
+      workerData: { module, memory, ctrl: ctrl.buffer, spin: SPIN },
+    })
+    worker.unref()
+    // a failure is reported in FAILED as well; the listener only keeps it from being unhandled
+    worker.on('error', () => Atomics.store(ctrl, FAILED, 1))
+    const t0 = Date.now()
+    while (Atomics.load(ctrl, READY) !== 1 && Date.now() - t0 < timeoutMs) {
+      Atomics.wait(ctrl, READY, 0, 50)
+    }
+    if (Atomics.load(ctrl, READY) !== 1 || ctrl[FAILED] !== 0) {
+      void worker.terminate()
+      return false
+    }
+    helper = { worker, ctrl, memory, k, seq: 0 }
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Ends the helper thread (it exits at once; no wait). */
+export function stopHelper(): void {
+  const h = helper
+  if (h === null) return
+  helper = null
+  f64 = new Float64Array(0)
+  i32 = new Int32Array(0)
+  h.ctrl[OP] = OP_EXIT
+  Atomics.store(h.ctrl, SEQ, h.seq + 1)
+  Atomics.notify(h.ctrl, SEQ)
+  void h.worker.terminate()
+}
+
+/** True while the helper runs. */
+export function helperRunning(): boolean {
+  return helper !== null
+}
+
+/** Makes the memory hold `bytes` from BASE on and refreshes the views after growth. */
+function reserve(h: Helper, bytes: number): void {
+  const need = BASE + bytes
+  const have = h.memory.buffer.byteLength
+  if (need > have) h.memory.grow(Math.ceil((need - have) / 65536))
+  if (f64.length * 8 !== h.memory.buffer.byteLength) {
+    f64 = new Float64Array(h.memory.buffer)
+    i32 = new Int32Array(h.memory.buffer)
+  }
+}
+
+const align16 = (bytes: number): number => (bytes + 15) & ~15
+
+/** Copies `op(B)` (k×n) into memory at byte `at`, transposing a stored n×k `B` on the way. */
+function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: number): void {
+  const o = at >> 3
+  if (!transB) {
+    f64.set(B.length === k * n ? B : B.subarray(0, k * n), o)
+    return
+  }
+  for (let j = 0; j < n; j++) {
+    const src = j * k
+    for (let p = 0; p < k; p++) f64[o + p * n + j] = B[src + p]
+  }
+}
+
+function post(h: Helper, op: number, args: readonly number[]): void {
+  const c = h.ctrl
+  c[OP] = op
+  for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i]
+  h.seq = (h.seq + 1) | 0 || 1 // never 0, the helper's starting value
+  Atomics.store(c, SEQ, h.seq)
+  Atomics.notify(c, SEQ, 1)
+}
+
+function join(h: Helper): void {
+  const c = h.ctrl
+  for (let i = 0; i < SPIN && Atomics.load(c, DONE) !== h.seq; i++);
+  for (let d = Atomics.load(c, DONE); d !== h.seq; d = Atomics.load(c, DONE)) {
+    Atomics.wait(c, DONE, d)
+  }
+  if (c[FAILED] !== 0) throw new Error('gemm: the helper thread failed')
+}
+
+/**
+ * `C = op(A)·op(B)` with C's rows split between this thread and the helper (the contract of
+ * gemmKernel's `largeProducts.run`): the sparse kernel when `trySparse` and `op(A)` has at most
+ * `maxNnz` non-zeros (and, with `finiteB`, B is finite), else the dense one. Returns false,
+ * computing nothing, when the helper is not running or the memory cannot grow.
+ */
+export function gemmTwoThreads(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  trySparse: boolean,
+  maxNnz: number,
+  finiteB: boolean,
+): boolean {
+  const h = helper
+  if (h === null) return false
+  try {
+    if (!(trySparse && sparse(h, A, B, C, m, k, n, transA, transB, maxNnz, finiteB))) {
+      dense(h, A, B, C, m, k, n, transA, transB)
+    }
+    return true
+  } catch (e) {
+    if (e instanceof RangeError) return false // the memory could not grow
+    throw e
+  }
+}
+
+function dense(
+  h: Helper,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const aBytes = align16(m * k * 8)
+  const bBytes = align16(k * n * 8)
+  reserve(h, aBytes + bBytes + m * n * 8)
+  const a = BASE
+  const b = a + aBytes
+  const c = b + bBytes
+  f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
+  placeB(B, k, n, transB, b)
+  const sai = transA ? 1 : k
+  const sap = transA ? m : 1
+  // the helper's rows start at a multiple of 4: every row stays in the same 4-row block
+  const i0 = m * k * n < tuning.denseMinWork ? m : Math.min(m, Math.round(m / 8) * 4)
+  if (i0 < m) post(h, OP_GEMM, [a + i0 * sai * 8, b, c + i0 * n * 8, m - i0, k, n, sai, sap])
+  h.k.gemm(a, b, c, i0, k, n, sai, sap)
+  if (i0 < m) join(h)
+  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+}
+
+function sparse(
+  h: Helper,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  maxNnz: number,
+  finiteB: boolean,
+): boolean {
+  const rows = transA ? k : m
+  const cols = transA ? m : k
+  const aBytes = align16(rows * cols * 8)
+  const rpBytes = align16((m + 1) * 4)
+  const ciBytes = align16((maxNnz + cols) * 4)
+  const vBytes = align16((maxNnz + cols) * 8)
+  const bBytes = align16(k * n * 8)
+  const tBytes = transA ? align16((k + 1) * 4) + ciBytes + vBytes : 0
+  reserve(h, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
+  const a = BASE
+  const rp = a + aBytes
+  const ci = rp + rpBytes
+  const v = ci + ciBytes
+  const b = v + vBytes
+  const c = b + bBytes
+  placeB(B, k, n, transB, b)
+  if (finiteB && h.k.allFinite(b, k * n) === 0) return false
+  f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
+  if (transA) {
+    const trp = c + align16(m * n * 8)
+    const tci = trp + align16((k + 1) * 4)
+    const tv = tci + ciBytes
+    if (h.k.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
+    h.k.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
+  } else if (h.k.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
+  // cut C's rows where the cost (non-zeros + rows, each times n) is half done
+  const p = rp >> 2
+  const total = i32[p + m] + m
+  let i0 = m
+  if (total * n >= tuning.sparseMinWork) {
+    let lo = 0
+    let hi = m
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
+      else hi = mid
+    }
+    i0 = lo
+  }
+  if (i0 < m) post(h, OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
+  h.k.gemmCsr(rp, ci, v, b, c, i0, n)
+  if (i0 < m) join(h)
+  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  return true
+}
+
+/** What `setKernelThreads` asked for, and whether the helper could start. */
+export const threadState = { requested: 1 as 1 | 2, available: false }
+
+/** gemmKernel's `largeProducts.run` while two threads are asked for (restarts a closed helper). */
+export function runLarge(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  trySparse: boolean,
+  maxNnz: number,
+  finiteB: boolean,
+): boolean {
+  if (helper === null && !(threadState.requested === 2 && startHelper())) return false
+  return gemmTwoThreads(A, B, C, m, k, n, transA, transB, trySparse, maxNnz, finiteB)
+}
