@@ -556,34 +556,31 @@ function fdlibmExp(x: f64): f64 {
 // trunc(x/ln2 ± 0.5) beyond), all written as hi = x − k·ln2HI, lo = k·ln2LO, which is what each
 // computes (k = 0 gives hi = x, lo = 0, and its 1 − ((x·c)/(c − 2) − x) is 1 − ((lo − q) − hi)
 // with q = (x·c)/(2 − c), since a/(−b) = −(a/b) exactly); the scale 2^k is a normal number
-// there. When either lane is outside that range the pair goes through fdlibmExp one by one.
+// there. fdlibm picks the branch by the high word of |x|; for positive doubles that order is the
+// order of the values, so the bounds are compared as the doubles 0x3fd62e43_00000000 (first |x|
+// above 0.5·ln2's word), 0x3ff0a2b2_00000000 and 0x3e300000_00000000 (2⁻²⁸). When either lane is
+// outside the fast range (or NaN) the pair goes through fdlibmExp one by one.
 // @ts-ignore: decorator
 @inline
 function fdlibmExp2(x: v128): v128 {
-  const hx0 = <u32>(i64x2.extract_lane(x, 0) >>> 32) & 0x7fffffff
-  const hx1 = <u32>(i64x2.extract_lane(x, 1) >>> 32) & 0x7fffffff
-  if (
-    hx0 - 0x3e300000 >= 0x40800000 - 0x3e300000 ||
-    hx1 - 0x3e300000 >= 0x40800000 - 0x3e300000 ||
-    v128.any_true(f64x2.eq(x, f64x2.splat(1.0)))
-  ) {
+  const ax = f64x2.abs(x)
+  // NaN fails every ≥ and so falls back as well
+  const fast = v128.and(
+    v128.and(f64x2.ge(ax, f64x2.splat(3.725290298461914e-9)), f64x2.lt(ax, f64x2.splat(512.0))),
+    f64x2.ne(x, f64x2.splat(1.0)),
+  )
+  if (!i64x2.all_true(fast)) {
     return f64x2(fdlibmExp(f64x2.extract_lane(x, 0)), fdlibmExp(f64x2.extract_lane(x, 1)))
   }
-  const big = i64x2(i64(hx0 >= 0x3ff0a2b2), i64(hx1 >= 0x3ff0a2b2))
-  const mid = i64x2(
-    i64(hx0 > 0x3fd62e42 && hx0 < 0x3ff0a2b2),
-    i64(hx1 > 0x3fd62e42 && hx1 < 0x3ff0a2b2),
-  )
+  const big = f64x2.ge(ax, f64x2.splat(reinterpret<f64>(0x3ff0a2b200000000)))
+  const notSmall = f64x2.ge(ax, f64x2.splat(reinterpret<f64>(0x3fd62e4300000000)))
   // ±0.5 and ±1 with x's sign
   const sign = v128.and(x, i64x2.splat(0x8000000000000000))
   const half = v128.or(f64x2.splat(0.5), sign)
   const one = v128.or(f64x2.splat(1.0), sign)
   const kBig = f64x2.trunc(f64x2.add(f64x2.mul(f64x2.splat(1.44269504088896338700), x), half))
-  // lanes: big → kBig, mid → ±1, else 0 (masks are all-ones where set)
-  const kf = v128.or(
-    v128.and(kBig, i64x2.ne(big, i64x2.splat(0))),
-    v128.and(one, i64x2.ne(mid, i64x2.splat(0))),
-  )
+  // lanes: big → kBig, mid → ±1, small → +0 (masks are all-ones where set)
+  const kf = v128.and(v128.bitselect(kBig, one, big), notSmall)
   const hi = f64x2.sub(x, f64x2.mul(kf, f64x2.splat(6.93147180369123816490e-1)))
   const lo = f64x2.mul(kf, f64x2.splat(1.90821492927058770002e-10))
   const r = f64x2.sub(hi, lo)
@@ -598,9 +595,10 @@ function fdlibmExp2(x: v128): v128 {
   const c = f64x2.sub(r, f64x2.mul(t, p))
   const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2.0), c))
   const y = f64x2.sub(f64x2.splat(1.0), f64x2.sub(f64x2.sub(lo, q), hi))
-  // 2^k: (k + 1023) << 52, k from the exact integer in kf
-  const k = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(kf))
-  const twopk = i64x2.shl(i64x2.add(k, i64x2.splat(1023)), 52)
+  // 2^k = (k + 1023) << 52: adding 2⁵² puts the integer k + 1023 (0 < k + 1023 < 2⁵²) in the
+  // low bits of the double's pattern, exactly
+  const biased = f64x2.add(kf, f64x2.splat(4503599627371519.0))
+  const twopk = i64x2.shl(biased, 52)
   return f64x2.mul(y, twopk)
 }
 
