@@ -5,12 +5,14 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
 
 /**
  * Runs large matrix products on two threads (`2`) or one (`1`, the default). With two, a product
- * on the wasm backend above the measured crossover (about 2·10⁶ multiply-adds dense, 5·10⁵
- * sparse; below it the hand-over costs more than half the product) has its rows split between
+ * on the wasm backend above the crossover (4·2²⁰ multiply-adds dense; sparse, 2·2²⁰ counted as
+ * (non-zeros + rows)·n — about a 550×784 image batch times 784×50) has its rows split between
  * the calling thread and one helper worker, both running the same WebAssembly kernels over one
  * shared memory. Each row is computed by the same code as on one thread, so results are the
- * same bit for bit; only the time changes. Smaller products (a training step's 100×784·784×50)
- * stay on the calling thread.
+ * same bit for bit; only the time changes. Below the crossover the hand-over (a futex wake, tens
+ * to hundreds of microseconds on a shared VM) costs more than half the product saves, so a
+ * training step's 100×784·784×50 stays on the calling thread; `net.accuracy` over 60,000 images
+ * splits every chunk. Whether it pays depends on a second core being free (see bench/RESULTS.md).
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

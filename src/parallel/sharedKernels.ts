@@ -127,12 +127,17 @@ let helper: Helper | null = null
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
 
-/** Tuning knobs, read by every product (the crossover bench changes them). */
+/**
+ * The crossover, below which a product stays on the caller's thread (bench/parallelKernels.bench.ts
+ * measures it; see bench/RESULTS.md "Both cores"). On this project's 2-vCPU VM a hand-over costs
+ * 30–300 µs (futex wake and scheduling), so a split pays only for products of several
+ * milliseconds; a training step's 100×784·784×50 (about 0.5 ms) stays on one thread.
+ */
 export const tuning = {
   /** dense products of fewer multiply-adds (m·k·n) stay on the caller's thread */
-  denseMinWork: 1 << 21,
+  denseMinWork: 1 << 22,
   /** sparse products of fewer (non-zeros + rows)·n stay on the caller's thread */
-  sparseMinWork: 1 << 19,
+  sparseMinWork: 1 << 21,
 }
 
 /**
