@@ -40,6 +40,15 @@ interface KernelExports {
     colIdx: number,
     vals: number,
   ): number
+  csrRowsFrom(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+  ): number
   csrCols(
     a: number,
     m: number,
@@ -98,6 +107,43 @@ function reserve(w: KernelExports, bytes: number): void {
 }
 
 const align16 = (bytes: number): number => (bytes + 15) & ~15
+
+/** Bytes of a dense left operand copied into memory per block before it is compressed. */
+const BLOCK_BYTES = 65536
+
+/** Bytes of scratch `compressRows` needs for a rows×cols operand (one block of rows). */
+const blockBytes = (rows: number, cols: number): number =>
+  align16(Math.min(rows, Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))) * cols * 8)
+
+/**
+ * Compresses the rows of `A` (rows×cols, row-major, in JavaScript memory) into `rp` / `ci` /
+ * `v` in linear memory, as csrRows on a copy of the whole of `A` would (the same entries in the
+ * same order), but copying a block of about 64 KB at a time into the scratch at `at` and
+ * compressing it while it is still in cache: a 627 KB batch then never passes through memory
+ * twice. Returns the count of non-zeros, or −1 past `maxNnz`.
+ */
+function compressRows(
+  w: KernelExports,
+  A: Float64Array,
+  rows: number,
+  cols: number,
+  maxNnz: number,
+  at: number,
+  rp: number,
+  ci: number,
+  v: number,
+): number {
+  const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
+  i32[rp >> 2] = 0
+  let nnz = 0
+  for (let i0 = 0; i0 < rows; i0 += step) {
+    const i1 = Math.min(rows, i0 + step)
+    f64.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
+    nnz = w.csrRowsFrom(at, i1 - i0, cols, maxNnz, rp + 4 * i0, ci, v)
+    if (nnz < 0) return -1
+  }
+  return nnz
+}
 
 /** Copies `op(B)` (k×n) into memory at byte `at`, transposing a stored n×k `B` on the way. */
 function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: number): void {
@@ -161,7 +207,7 @@ export function gemmSparseWasm(
   if (!w) throw new Error('gemmSparseWasm: WebAssembly SIMD is unavailable')
   const rows = transA ? k : m
   const cols = transA ? m : k
-  const aBytes = align16(rows * cols * 8)
+  const aBytes = blockBytes(rows, cols)
   const rpBytes = align16((m + 1) * 4)
   const ciBytes = align16((maxNnz + cols) * 4)
   const vBytes = align16((maxNnz + cols) * 8)
@@ -179,14 +225,13 @@ export function gemmSparseWasm(
   const c = b + bBytes
   placeB(B, k, n, transB, b)
   if (finiteB && w.allFinite(b, k * n) === 0) return false
-  f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
   if (transA) {
     const trp = c + align16(m * n * 8)
     const tci = trp + align16((k + 1) * 4)
     const tv = tci + ciBytes
-    if (w.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
+    if (compressRows(w, A, rows, cols, maxNnz, a, trp, tci, tv) < 0) return false
     w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
-  } else if (w.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
+  } else if (compressRows(w, A, rows, cols, maxNnz, a, rp, ci, v) < 0) return false
   w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
@@ -206,7 +251,7 @@ export interface HeldSparse {
 }
 
 /**
- * Copies `A` (rows×cols) into linear memory once, compresses its rows and (by csrTranspose)
+ * Copies `A` (rows×cols) into linear memory once (block by block), compresses its rows and (by csrTranspose)
  * its columns, and keeps both compressed forms there until `releaseSparse`: products run in
  * between lay their operands out above them. For an operand used as `A·B` and `Aᵀ·D` in one
  * step (backprop's x·W1 and xᵀ·δ1) this saves a copy and a compression. Returns null, holding
@@ -230,10 +275,9 @@ export function holdSparse(
   const tci = trp + align16((cols + 1) * 4)
   const tv = tci + ciBytes
   const end = tv + vBytes
-  // the dense copy sits above the compressed forms: scratch, free again once compressed
-  reserve(w, end - BASE + rows * cols * 8)
-  f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), end >> 3)
-  if (w.csrRows(end, rows, cols, maxNnz, rp, ci, v) < 0) return null
+  // the dense copy's block sits above the compressed forms: scratch, free again once compressed
+  reserve(w, end - BASE + blockBytes(rows, cols))
+  if (compressRows(w, A, rows, cols, maxNnz, end, rp, ci, v) < 0) return null
   w.csrTranspose(rp, ci, v, rows, cols, trp, tci, tv)
   floor = end
   return { rows, cols, rp, ci, v, trp, tci, tv, end }

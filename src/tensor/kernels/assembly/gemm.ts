@@ -304,8 +304,37 @@ export function csrRows(
   colIdx: usize,
   vals: usize,
 ): i32 {
-  let nnz: i32 = 0
   store<i32>(rowPtr, 0)
+  return compressRows(a, m, k, maxNnz, rowPtr, colIdx, vals)
+}
+
+// csrRows for rows appended to a CSR under construction: the count so far is read from
+// rowPtr[0] (the previous block's last row end) and entries continue from there, so a matrix can
+// be copied into memory and compressed a cache-sized block of rows at a time.
+export function csrRowsFrom(
+  a: usize,
+  m: i32,
+  k: i32,
+  maxNnz: i32,
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+): i32 {
+  return compressRows(a, m, k, maxNnz, rowPtr, colIdx, vals)
+}
+
+// @ts-ignore: decorator
+@inline
+function compressRows(
+  a: usize,
+  m: i32,
+  k: i32,
+  maxNnz: i32,
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+): i32 {
+  let nnz: i32 = load<i32>(rowPtr)
   let pa = a
   for (let i = 0; i < m; i++) {
     let p = 0
