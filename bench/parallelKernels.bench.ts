@@ -65,7 +65,7 @@ cases.push({ name: 'dense [500×500]·[500×500]', a: dense(500, 500), b: dense(
  */
 function coresCheck(): string {
   const loop =
-    'let a=0,b=0,c=0,d=0;const x=1.0000001,t=performance.now();for(let i=0;i<1e8;i++){a=a*x+1;b=b*x+2;c=c*x+3;d=d*x+4}console.log(performance.now()-t,a+b+c+d>0)'
+    'function f(){let a=0,b=0,c=0,d=0;const x=1.0000001;for(let i=0;i<2e8;i++){a=a*x+1;b=b*x+2;c=c*x+3;d=d*x+4}return a+b+c+d}const t=performance.now();f();console.log(performance.now()-t)'
   const one = () =>
     Number(execFileSync(process.execPath, ['-e', loop], { encoding: 'utf8' }).split(' ')[0])
   const t1 = one()
