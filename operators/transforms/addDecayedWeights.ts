@@ -40,9 +40,7 @@ export function addDecayedWeights(
   const { mask } = options
   if (mask !== undefined) checkMask(fn, mask)
   const decay = (u: Params, p: Params, wd: number) =>
-    leafwise(fn, [u, p], 1, ([g, w], [o]) => {
-      for (let i = 0; i < o.length; i++) o[i] = g[i] + wd * w[i]
-    })[0]
+    leafwise(fn, [u, p], 1, ([g, w], [o]) => decayLeaf(g, w, o, wd))[0]
   return asOperator<undefined>({
     name: slotName(fn, options.name),
     hyper: { weightDecay: hyperparam(fn, 'weightDecay', weightDecay, nonNegative) },
@@ -54,4 +52,9 @@ export function addDecayedWeights(
       return [replaceLeaves(u, decayed as Record<string, Params>), undefined]
     },
   })
+}
+
+/** o = g + wd·w on one leaf. */
+function decayLeaf(g: Float64Array, w: Float64Array, o: Float64Array, wd: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = g[i] + wd * w[i]
 }

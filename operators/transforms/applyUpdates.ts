@@ -36,9 +36,9 @@ export function applyUpdates() {
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
     source.pipe(
       map((s): TrainState<P> => {
-        const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) => {
-          for (let i = 0; i < o.length; i++) o[i] = p[i] + u[i]
-        }) as P[]
+        const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) =>
+          addLeaf(p, u, o),
+        ) as P[]
         return Object.freeze({
           step: s.step + 1,
           params: freezeData(params),
@@ -54,4 +54,9 @@ export function applyUpdates() {
         })
       }),
     )
+}
+
+/** o = p + u on one leaf. */
+function addLeaf(p: Float64Array, u: Float64Array, o: Float64Array): void {
+  for (let i = 0; i < o.length; i++) o[i] = p[i] + u[i]
 }

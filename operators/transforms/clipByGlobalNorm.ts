@@ -42,10 +42,13 @@ export function clipByGlobalNorm(
       const norm = globalNorm(u)
       if (!(norm >= c)) return [u, undefined] // small (or NaN: left for stopOnNonFinite)
       const factor = c / norm
-      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
-        for (let i = 0; i < o.length; i++) o[i] = g[i] * factor
-      })
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => timesLeaf(g, o, factor))
       return [out, undefined]
     },
   })
+}
+
+/** o = g·factor on one leaf. */
+function timesLeaf(g: Float64Array, o: Float64Array, factor: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = g[i] * factor
 }

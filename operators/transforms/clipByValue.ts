@@ -37,10 +37,16 @@ export function clipByValue(
     hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },
     init: () => undefined,
     update: (u, _, { hyper: { maxDelta: d } }) => {
-      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
-        for (let i = 0; i < o.length; i++) o[i] = g[i] > d ? d : g[i] < -d ? -d : g[i]
-      })
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => clipLeaf(g, o, d))
       return [out, undefined]
     },
   })
+}
+
+/** g clipped to [−d, d] on one leaf (NaN kept). */
+function clipLeaf(g: Float64Array, o: Float64Array, d: number): void {
+  for (let i = 0; i < o.length; i++) {
+    const x = g[i]
+    o[i] = x > d ? d : x < -d ? -d : x
+  }
 }

@@ -70,9 +70,9 @@ export function ema(
           const average =
             prev === undefined
               ? s.params
-              : leafwise(fn, [prev.average, s.params], 1, ([a, p], [o]) => {
-                  for (let i = 0; i < o.length; i++) o[i] = beta * a[i] + (1 - beta) * p[i]
-                })[0]
+              : leafwise(fn, [prev.average, s.params], 1, ([a, p], [o]) =>
+                  emaLeaf(a, p, o, beta),
+                )[0]
           const slot: EmaState = { average, step: s.step }
           return Object.freeze({
             ...s,
@@ -82,4 +82,9 @@ export function ema(
         },
       ),
     )
+}
+
+/** o = β·a + (1 − β)·p on one leaf. */
+function emaLeaf(a: Float64Array, p: Float64Array, o: Float64Array, beta: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = beta * a[i] + (1 - beta) * p[i]
 }

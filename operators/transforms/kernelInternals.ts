@@ -1,26 +1,173 @@
 import { ShapeError } from '../../src/errors.js'
 import { isTensor, type Tensor } from '../../src/tensor/tensor.js'
+import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
 
 /**
- * A loop over whole leaves: reads `ins[k][i]`, writes `outs[j][i]` for every i < `outs[0].length`.
- * Written as a plain `for` loop over local Float64Arrays, it runs without a function call per
- * scalar (which is what makes `zipTree(a, b, (x, y) => …)` ~20× slower on large trees).
+ * A loop over whole leaves: reads `ins[k][i]`, writes `outs[j][i]` for EVERY i < `outs[0].length`
+ * (the outputs are not zeroed). Keep the loop itself in a top-level function that only ever
+ * sees Float64Arrays and numbers (`adamLeaf(m0, n0, g, m, n, o, b1, …)`) and call it from the
+ * kernel: V8 then optimizes it once for every transform instance, every leaf and every step.
+ * A loop written inside a closure created per step, or inlined into the polymorphic tree walk,
+ * kept being deoptimized and ran in the interpreter (≈ 70 ns per element for Adam on W5).
  */
 export type Kernel = (ins: readonly Float64Array[], outs: readonly Float64Array[]) => void
 
-const ownKeys = (o: object) => Object.keys(o).sort()
+/**
+ * Leaves of trees of one structure, in flattening order (records by sorted key, arrays by
+ * index): `data[k][j]` is input k's j-th leaf (a number leaf as a Float64Array of length 1).
+ * `build(outs)` makes a tree of the inputs' structure over new leaf arrays, deeply frozen,
+ * tensors sharing the first input's (frozen) shape arrays.
+ */
+export interface LeafSet {
+  readonly data: readonly (readonly Float64Array[])[]
+  readonly count: number
+  build(outs: readonly Float64Array[]): Params
+}
+
+const sortedKeys = (o: object) => Object.keys(o).sort()
 
 /**
- * Applies `kernel` leaf by leaf to trees of one structure and returns `nOut` new trees of that
- * structure (records by sorted key, as `mapTree`/`zipTree` build them). A number leaf is seen
- * as a Float64Array of length 1. Inputs are never written to.
+ * The last shape array known to be frozen: parameters' shapes are the same frozen arrays step
+ * after step, so an identity check usually answers instead of `Object.isFrozen` (an engine
+ * call). Sound because a frozen array never becomes unfrozen.
+ */
+let knownFrozenShape: readonly number[] | null = null
+
+function frozenShape(shape: readonly number[]): readonly number[] {
+  if (shape === knownFrozenShape) return shape
+  const out = Object.isFrozen(shape) ? shape : Object.freeze([...shape])
+  knownFrozenShape = out
+  return out
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Collects the leaves of `qs` (trees of one structure) into `data`; false on a mismatch. */
+function collect(qs: readonly Params[], data: Float64Array[][]): boolean {
+  const q = qs[0]
+  const k = qs.length
+  if (typeof q === 'number') {
+    for (let i = 0; i < k; i++) {
+      const x = qs[i]
+      if (typeof x !== 'number') return false
+      data[i].push(Float64Array.of(x))
+    }
+    return true
+  }
+  if (isTensor(q)) {
+    for (let i = 0; i < k; i++) {
+      const x = qs[i]
+      if (!isTensor(x) || x.data.length !== q.data.length || !sameShape(x.shape, q.shape)) {
+        return false
+      }
+      data[i].push(x.data)
+    }
+    return true
+  }
+  if (Array.isArray(q)) {
+    for (let i = 1; i < k; i++) {
+      const x = qs[i]
+      if (!Array.isArray(x) || x.length !== q.length) return false
+    }
+    for (let j = 0; j < q.length; j++) {
+      if (
+        !collect(
+          qs.map((x) => (x as readonly Params[])[j]),
+          data,
+        )
+      )
+        return false
+    }
+    return true
+  }
+  const keys = sortedKeys(q)
+  for (let i = 1; i < k; i++) {
+    const x = qs[i]
+    if (typeof x !== 'object' || x === null || isTensor(x) || Array.isArray(x)) return false
+    const xk = Object.keys(x)
+    if (xk.length !== keys.length) return false
+    for (const key of keys) if (!Object.hasOwn(x, key)) return false
+  }
+  for (const key of keys) {
+    if (
+      !collect(
+        qs.map((x) => (x as Record<string, Params>)[key]),
+        data,
+      )
+    )
+      return false
+  }
+  return true
+}
+
+/** A deeply frozen tree of `template`'s structure over `outs` (from leaf `at.k` on). */
+function rebuild(template: Params, outs: readonly Float64Array[], at: { k: number }): Params {
+  if (typeof template === 'number') return outs[at.k++][0]
+  if (isTensor(template)) {
+    const t: Tensor = { shape: frozenShape(template.shape), data: outs[at.k++] }
+    return Object.freeze(t)
+  }
+  if (Array.isArray(template)) {
+    const out = new Array<Params>(template.length)
+    for (let i = 0; i < template.length; i++) out[i] = rebuild(template[i], outs, at)
+    return Object.freeze(out)
+  }
+  const out: Record<string, Params> = {}
+  for (const key of sortedKeys(template)) {
+    out[key] = rebuild((template as Record<string, Params>)[key], outs, at)
+  }
+  return Object.freeze(out)
+}
+
+/**
+ * The leaves of `inputs` (trees of one structure), checked; see `LeafSet`.
  *
  * @example
  * ```ts
- * const [mu] = leafwise('scaleByAdam', [s.mu, u], 1, ([m, g], [out]) => {
- *   for (let i = 0; i < out.length; i++) out[i] = b1 * m[i] + (1 - b1) * g[i]
- * })
+ * const { data: [m0, g], count, build } = leavesOf('scaleByMomentum', [velocity, u])
+ * ```
+ * @throws {ShapeError} `scaleByAdam: at W: shapes [2,3] and [3,2] differ` (zipTree's message)
+ */
+export function leavesOf(fn: string, inputs: readonly Params[]): LeafSet {
+  const data: Float64Array[][] = inputs.map(() => [])
+  if (!collect(inputs, data)) {
+    for (let k = 1; k < inputs.length; k++) zipTree(inputs[0], inputs[k], () => 0, fn)
+    throw new ShapeError(`${fn}: the trees' structures differ`)
+  }
+  const template = inputs[0]
+  const count = data[0].length
+  return {
+    data,
+    count,
+    // a tree that is one tensor (a flat parameter vector) skips the walk
+    build: isTensor(template)
+      ? (outs) => Object.freeze({ shape: frozenShape(template.shape), data: outs[0] }) as Params
+      : (outs) => rebuild(template, outs, { k: 0 }),
+  }
+}
+
+/** `n` new arrays of `length` for a kernel's outputs (not zeroed: the kernel writes them all). */
+export function outputs(n: number, length: number): Float64Array[] {
+  const outs = new Array<Float64Array>(n)
+  for (let j = 0; j < n; j++) outs[j] = uninitializedF64(length)
+  return outs
+}
+
+/**
+ * Applies `kernel` leaf by leaf to trees of one structure and returns `nOut` new trees of that
+ * structure (deeply frozen; records by sorted key, as `mapTree`/`zipTree` build them). A number
+ * leaf is seen as a Float64Array of length 1. Inputs are never written to; the kernel must
+ * write every element of its outputs.
+ *
+ * @example
+ * ```ts
+ * const [mu] = leafwise('scaleByAdam', [s.mu, u], 1, ([m, g], [out]) => emaLeaf(m, g, out, b1))
  * ```
  * @throws {ShapeError} `scaleByAdam: at W: shapes [2,3] and [3,2] differ` (zipTree's message)
  */
@@ -30,55 +177,20 @@ export function leafwise(
   nOut: number,
   kernel: Kernel,
 ): Params[] {
-  const mismatch = (): never => {
-    for (let k = 1; k < inputs.length; k++) zipTree(inputs[0], inputs[k], () => 0, fn)
-    throw new ShapeError(`${fn}: the trees' structures differ`)
+  const leaves = leavesOf(fn, inputs)
+  const { data, count } = leaves
+  const nIn = data.length
+  const outs: Float64Array[][] = []
+  for (let j = 0; j < nOut; j++) outs.push(new Array<Float64Array>(count))
+  const ins = new Array<Float64Array>(nIn)
+  const o = new Array<Float64Array>(nOut)
+  for (let leaf = 0; leaf < count; leaf++) {
+    for (let k = 0; k < nIn; k++) ins[k] = data[k][leaf]
+    const length = data[0][leaf].length
+    for (let j = 0; j < nOut; j++) o[j] = outs[j][leaf] = uninitializedF64(length)
+    kernel(ins, o)
   }
-  const go = (qs: readonly Params[]): Params[] => {
-    const q = qs[0]
-    if (typeof q === 'number') {
-      if (!qs.every((x) => typeof x === 'number')) mismatch()
-      const outs = Array.from({ length: nOut }, () => new Float64Array(1))
-      kernel(
-        qs.map((x) => Float64Array.of(x as number)),
-        outs,
-      )
-      return outs.map((o) => o[0])
-    }
-    if (isTensor(q)) {
-      const ok = qs.every(
-        (x) =>
-          isTensor(x) &&
-          x.data.length === q.data.length &&
-          x.shape.length === q.shape.length &&
-          x.shape.every((d, i) => d === q.shape[i]),
-      )
-      if (!ok) mismatch()
-      const outs = Array.from({ length: nOut }, () => new Float64Array(q.data.length))
-      kernel(
-        qs.map((x) => (x as Tensor).data),
-        outs,
-      )
-      return outs.map((data): Tensor => ({ shape: [...q.shape], data }))
-    }
-    if (Array.isArray(q)) {
-      if (!qs.every((x) => Array.isArray(x) && x.length === q.length)) mismatch()
-      const cols = q.map((_, i) => go(qs.map((x) => (x as readonly Params[])[i])))
-      return Array.from({ length: nOut }, (_, j) => cols.map((c) => c[j]))
-    }
-    const keys = ownKeys(q)
-    const sameKeys = (x: Params) =>
-      typeof x === 'object' &&
-      !isTensor(x) &&
-      !Array.isArray(x) &&
-      ownKeys(x).join('\u0000') === keys.join('\u0000')
-    if (!qs.every(sameKeys)) mismatch()
-    const outs = Array.from({ length: nOut }, (): Record<string, Params> => ({}))
-    for (const k of keys) {
-      const r = go(qs.map((x) => (x as Record<string, Params>)[k]))
-      for (let j = 0; j < nOut; j++) outs[j][k] = r[j]
-    }
-    return outs
-  }
-  return go(inputs)
+  const trees = new Array<Params>(nOut)
+  for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
+  return trees
 }

@@ -37,10 +37,13 @@ export function scale(
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },
     init: () => undefined,
     update: (u, _, { hyper: { factor } }) => {
-      const [out] = leafwise('scale', [u], 1, ([g], [o]) => {
-        for (let i = 0; i < o.length; i++) o[i] = factor * g[i]
-      })
+      const [out] = leafwise('scale', [u], 1, ([g], [o]) => scaleLeaf(g, o, factor))
       return [out, undefined]
     },
   })
+}
+
+/** o = factor·g on one leaf. */
+export function scaleLeaf(g: Float64Array, o: Float64Array, factor: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = factor * g[i]
 }

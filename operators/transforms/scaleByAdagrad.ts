@@ -50,13 +50,26 @@ export function scaleByAdagrad(
     hyper: { eps: hyperparam(fn, 'eps', eps, nonNegative) },
     init: (params) => ({ sumOfSquares: mapTree(params, () => h0) }),
     update: (u, { sumOfSquares }, { hyper: { eps } }) => {
-      const [h, out] = leafwise(fn, [sumOfSquares, u], 2, ([h0, g], [h, o]) => {
-        for (let i = 0; i < h.length; i++) {
-          h[i] = h0[i] + g[i] * g[i]
-          o[i] = g[i] / (Math.sqrt(h[i]) + eps)
-        }
-      })
+      const [h, out] = leafwise(fn, [sumOfSquares, u], 2, ([h0, g], [h, o]) =>
+        adagradLeaf(h0, g, h, o, eps),
+      )
       return [out, { sumOfSquares: h }]
     },
   })
+}
+
+/** h = h₀ + g² and o = g / (√h + ε) on one leaf. */
+function adagradLeaf(
+  h0: Float64Array,
+  g: Float64Array,
+  h: Float64Array,
+  o: Float64Array,
+  eps: number,
+): void {
+  for (let i = 0; i < h.length; i++) {
+    const gi = g[i]
+    const hi = h0[i] + gi * gi
+    h[i] = hi
+    o[i] = gi / (Math.sqrt(hi) + eps)
+  }
 }

@@ -77,16 +77,63 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator
       const c1 = 1 - b1 ** t
       const c2 = 1 - b2 ** t
       const step = Math.sqrt(c2) / c1 // the efficient form's factor
-      const [mu, nu, out] = leafwise(fn, [s.mu, s.nu, u], 3, ([m0, n0, g], [m, n, o]) => {
-        for (let i = 0; i < m.length; i++) {
-          m[i] = b1 * m0[i] + (1 - b1) * g[i]
-          n[i] = b2 * n0[i] + (1 - b2) * g[i] * g[i]
-          o[i] = efficient
-            ? (step * m[i]) / (Math.sqrt(n[i]) + eps)
-            : m[i] / c1 / (Math.sqrt(n[i] / c2) + eps)
-        }
-      })
+      const [mu, nu, out] = leafwise(fn, [s.mu, s.nu, u], 3, ([m0, n0, g], [m, n, o]) =>
+        efficient
+          ? adamEfficientLeaf(m0, n0, g, m, n, o, b1, b2, eps, step)
+          : adamLeaf(m0, n0, g, m, n, o, b1, b2, eps, c1, c2),
+      )
       return [out, { count: t, mu, nu }]
     },
   })
+}
+
+/** Adam's moments and update on one leaf (torch/optax form): μ, ν written to m, n; the update to o. */
+export function adamLeaf(
+  m0: Float64Array,
+  n0: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  n: Float64Array,
+  o: Float64Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  c1: number,
+  c2: number,
+): void {
+  const a1 = 1 - b1
+  const a2 = 1 - b2
+  for (let i = 0; i < m.length; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + a1 * gi
+    const ni = b2 * n0[i] + a2 * gi * gi
+    m[i] = mi
+    n[i] = ni
+    o[i] = mi / c1 / (Math.sqrt(ni / c2) + eps)
+  }
+}
+
+/** `adamLeaf` in the efficient form (ε beside the uncorrected √ν, one step factor). */
+export function adamEfficientLeaf(
+  m0: Float64Array,
+  n0: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  n: Float64Array,
+  o: Float64Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  step: number,
+): void {
+  const a1 = 1 - b1
+  const a2 = 1 - b2
+  for (let i = 0; i < m.length; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + a1 * gi
+    const ni = b2 * n0[i] + a2 * gi * gi
+    m[i] = mi
+    n[i] = ni
+    o[i] = (step * mi) / (Math.sqrt(ni) + eps)
+  }
 }

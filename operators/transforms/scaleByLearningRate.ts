@@ -42,10 +42,13 @@ export function scaleByLearningRate(
     lrField: 'lr',
     init: () => undefined,
     update: (u, _, { hyper: { lr } }) => {
-      const [out] = leafwise(fn, [u], 1, ([g], [o]) => {
-        for (let i = 0; i < o.length; i++) o[i] = -lr * g[i]
-      })
+      const [out] = leafwise(fn, [u], 1, ([g], [o]) => negScaleLeaf(g, o, lr))
       return [out, undefined]
     },
   })
+}
+
+/** o = −lr·g on one leaf. */
+function negScaleLeaf(g: Float64Array, o: Float64Array, lr: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = -lr * g[i]
 }

@@ -49,13 +49,23 @@ export function scaleByLion(
     },
     init: (params) => ({ mu: zerosLikeTree(params) }),
     update: (u, { mu }, { hyper: { b1, b2 } }) => {
-      const [out, m] = leafwise(fn, [mu, u], 2, ([m0, g], [o, m]) => {
-        for (let i = 0; i < o.length; i++) {
-          o[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
-          m[i] = b2 * m0[i] + (1 - b2) * g[i]
-        }
-      })
+      const [out, m] = leafwise(fn, [mu, u], 2, ([m0, g], [o, m]) => lionLeaf(m0, g, o, m, b1, b2))
       return [out, { mu: m }]
     },
   })
+}
+
+/** Lion's update sign(β₁μ + (1 − β₁)g) into o and its momentum β₂μ + (1 − β₂)g into m, on one leaf. */
+function lionLeaf(
+  m0: Float64Array,
+  g: Float64Array,
+  o: Float64Array,
+  m: Float64Array,
+  b1: number,
+  b2: number,
+): void {
+  for (let i = 0; i < o.length; i++) {
+    o[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
+    m[i] = b2 * m0[i] + (1 - b2) * g[i]
+  }
 }

@@ -50,10 +50,18 @@ export function scaleByMomentum(
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: (u, { velocity }, { hyper: { beta } }) => {
-      const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => {
-        for (let i = 0; i < v.length; i++) v[i] = beta * v0[i] + g[i]
-      })
+      const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => momentumLeaf(v0, g, v, beta))
       return [v, { velocity: v }]
     },
   })
+}
+
+/** v = β·v₀ + g on one leaf. */
+export function momentumLeaf(
+  v0: Float64Array,
+  g: Float64Array,
+  v: Float64Array,
+  beta: number,
+): void {
+  for (let i = 0; i < v.length; i++) v[i] = beta * v0[i] + g[i]
 }

@@ -46,13 +46,26 @@ export function scaleByNesterov(
     hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: (u, { velocity }, { hyper: { beta } }) => {
-      const [v, out] = leafwise(fn, [velocity, u], 2, ([v0, g], [v, o]) => {
-        for (let i = 0; i < v.length; i++) {
-          v[i] = beta * v0[i] + g[i]
-          o[i] = g[i] + beta * v[i]
-        }
-      })
+      const [v, out] = leafwise(fn, [velocity, u], 2, ([v0, g], [v, o]) =>
+        nesterovLeaf(v0, g, v, o, beta),
+      )
       return [out, { velocity: v }]
     },
   })
+}
+
+/** v = β·v₀ + g and o = g + β·v on one leaf. */
+function nesterovLeaf(
+  v0: Float64Array,
+  g: Float64Array,
+  v: Float64Array,
+  o: Float64Array,
+  beta: number,
+): void {
+  for (let i = 0; i < v.length; i++) {
+    const gi = g[i]
+    const vi = beta * v0[i] + gi
+    v[i] = vi
+    o[i] = gi + beta * vi
+  }
 }

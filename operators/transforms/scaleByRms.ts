@@ -53,13 +53,46 @@ export function scaleByRms(
     },
     init: (params) => ({ nu: zerosLikeTree(params) }),
     update: (u, { nu }, { hyper: { decay, eps } }) => {
-      const [n, out] = leafwise(fn, [nu, u], 2, ([n0, g], [n, o]) => {
-        for (let i = 0; i < n.length; i++) {
-          n[i] = decay * n0[i] + (1 - decay) * g[i] * g[i]
-          o[i] = inSqrt ? g[i] / Math.sqrt(n[i] + eps) : g[i] / (Math.sqrt(n[i]) + eps)
-        }
-      })
+      const [n, out] = leafwise(fn, [nu, u], 2, ([n0, g], [n, o]) =>
+        inSqrt ? rmsInSqrtLeaf(n0, g, n, o, decay, eps) : rmsLeaf(n0, g, n, o, decay, eps),
+      )
       return [out, { nu: n }]
     },
   })
+}
+
+/** n = ρ·n₀ + (1 − ρ)·g² and o = g / (√n + ε) on one leaf. */
+function rmsLeaf(
+  n0: Float64Array,
+  g: Float64Array,
+  n: Float64Array,
+  o: Float64Array,
+  decay: number,
+  eps: number,
+): void {
+  const a = 1 - decay
+  for (let i = 0; i < n.length; i++) {
+    const gi = g[i]
+    const ni = decay * n0[i] + a * gi * gi
+    n[i] = ni
+    o[i] = gi / (Math.sqrt(ni) + eps)
+  }
+}
+
+/** `rmsLeaf` with ε inside the root: o = g / √(n + ε). */
+function rmsInSqrtLeaf(
+  n0: Float64Array,
+  g: Float64Array,
+  n: Float64Array,
+  o: Float64Array,
+  decay: number,
+  eps: number,
+): void {
+  const a = 1 - decay
+  for (let i = 0; i < n.length; i++) {
+    const gi = g[i]
+    const ni = decay * n0[i] + a * gi * gi
+    n[i] = ni
+    o[i] = gi / Math.sqrt(ni + eps)
+  }
 }
