@@ -2,8 +2,8 @@ import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
-import { applyUpdates } from '../transforms/applyUpdates.js'
 import {
+  applyingStage,
   type ChainState,
   chainTransform,
   type GradientTransform,
@@ -22,16 +22,15 @@ export interface Optimizer {
   readonly transform: GradientTransform<ChainState>
 }
 
-/** Builds an optimizer from transform operators, in order. */
+/**
+ * Builds an optimizer from transform operators, in order: one fusible stage (see
+ * fusionInternals) computing what piping them and `applyUpdates()` computes, state for state
+ * and bit for bit, without the last updates' intermediate trees (`applyingStage`).
+ */
 export function optimizer(name: string, ...ops: readonly TransformOperator<unknown>[]): Optimizer {
-  const pair = chainTransform(
-    name,
-    name,
-    ops.map((o) => o.transform),
-  )
-  const apply = applyUpdates()
-  const op = <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    apply(ops.reduce((s, o) => o(s), source))
+  const children = ops.map((o) => o.transform)
+  const pair = chainTransform(name, name, children)
+  const op = applyingStage(children)
   return Object.assign(op, { transform: pair })
 }
 

@@ -1,6 +1,7 @@
-import { map, type Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
+import { stage } from '../fusionInternals.js'
 import { leafwise } from './kernelInternals.js'
 import { freezeData } from './transformInternals.js'
 
@@ -33,27 +34,27 @@ import { freezeData } from './transformInternals.js'
  * @see scaleByLearningRate, sgd
  */
 export function applyUpdates() {
+  // a fusible stage (see fusionInternals): after gradient and the transforms, in the same hop
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    source.pipe(
-      map((s): TrainState<P> => {
-        const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) =>
-          addLeaf(p, u, o),
-        ) as P[]
-        return Object.freeze({
-          step: s.step + 1,
-          params: freezeData(params),
-          loss: s.baseLoss,
-          grad: freezeData(s.grad),
-          lr: s.lr,
-          opt: s.opt,
-          hyper: s.hyper,
-          evaluations: s.evaluations,
-          rng: s.rng,
-          history: s.history,
-          metrics: s.metrics,
-        })
-      }),
-    )
+    stage<WithGradient<P>, TrainState<P>>(() => (s): TrainState<P> => {
+      const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) =>
+        addLeaf(p, u, o),
+      ) as P[]
+      // unfrozen: the chain that emits it freezes it; params are built frozen
+      return {
+        step: s.step + 1,
+        params,
+        loss: s.baseLoss,
+        grad: freezeData(s.grad),
+        lr: s.lr,
+        opt: s.opt,
+        hyper: s.hyper,
+        evaluations: s.evaluations,
+        rng: s.rng,
+        history: s.history,
+        metrics: s.metrics,
+      }
+    })(source)
 }
 
 /** o = p + u on one leaf. */

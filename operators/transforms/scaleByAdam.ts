@@ -1,6 +1,7 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
+import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
+import { leafwise, leavesOf } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
@@ -84,6 +85,31 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator
       )
       return [out, { count: t, mu, nu }]
     },
+    // the optimizers' fused ending: θ + a·update in the same pass (same bits: see adamApplyLeaf)
+    applyTo: (params, u, s, { hyper: { b1, b2, eps } }, a) => {
+      const t = s.count + 1
+      const c1 = 1 - b1 ** t
+      const c2 = 1 - b2 ** t
+      const step = Math.sqrt(c2) / c1
+      const moments = leavesOf(fn, [s.mu, s.nu, u])
+      const theta = leavesOf('applyUpdates', [params, u])
+      const [m0, n0, g] = moments.data
+      const [p0] = theta.data
+      const count = moments.count
+      const ms = new Array<Float64Array>(count)
+      const ns = new Array<Float64Array>(count)
+      const ps = new Array<Float64Array>(count)
+      for (let j = 0; j < count; j++) {
+        const len = g[j].length
+        const m = (ms[j] = uninitializedF64(len))
+        const n = (ns[j] = uninitializedF64(len))
+        const q = (ps[j] = uninitializedF64(len))
+        if (efficient)
+          adamEfficientApplyLeaf(m0[j], n0[j], g[j], p0[j], m, n, q, b1, b2, eps, step, a)
+        else adamApplyLeaf(m0[j], n0[j], g[j], p0[j], m, n, q, b1, b2, eps, c1, c2, a)
+      }
+      return [theta.build(ps), { count: t, mu: moments.build(ms), nu: moments.build(ns) }]
+    },
   })
 }
 
@@ -135,5 +161,64 @@ export function adamEfficientLeaf(
     m[i] = mi
     n[i] = ni
     o[i] = (step * mi) / (Math.sqrt(ni) + eps)
+  }
+}
+
+/**
+ * `adamLeaf` followed by θ + a·update (a = −η in adam): μ, ν to m, n and the new parameters
+ * to q. The update is computed as in `adamLeaf` and added as `applyUpdates` adds the
+ * learning-rate-scaled one: p + a·u is p + (−η·u), the same number.
+ */
+function adamApplyLeaf(
+  m0: Float64Array,
+  n0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  m: Float64Array,
+  n: Float64Array,
+  q: Float64Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  c1: number,
+  c2: number,
+  a: number,
+): void {
+  const a1 = 1 - b1
+  const a2 = 1 - b2
+  for (let i = 0; i < m.length; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + a1 * gi
+    const ni = b2 * n0[i] + a2 * gi * gi
+    m[i] = mi
+    n[i] = ni
+    q[i] = p[i] + a * (mi / c1 / (Math.sqrt(ni / c2) + eps))
+  }
+}
+
+/** `adamApplyLeaf` in the efficient form. */
+function adamEfficientApplyLeaf(
+  m0: Float64Array,
+  n0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  m: Float64Array,
+  n: Float64Array,
+  q: Float64Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  step: number,
+  a: number,
+): void {
+  const a1 = 1 - b1
+  const a2 = 1 - b2
+  for (let i = 0; i < m.length; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + a1 * gi
+    const ni = b2 * n0[i] + a2 * gi * gi
+    m[i] = mi
+    n[i] = ni
+    q[i] = p[i] + a * ((step * mi) / (Math.sqrt(ni) + eps))
   }
 }

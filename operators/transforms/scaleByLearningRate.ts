@@ -40,6 +40,7 @@ export function scaleByLearningRate(
     name: slotName(fn, options.name),
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },
     lrField: 'lr',
+    scalesByLr: true,
     init: () => undefined,
     update: (u, _, { hyper: { lr } }) => {
       const [out] = leafwise(fn, [u], 1, ([g], [o]) => negScaleLeaf(g, o, lr))

@@ -1,8 +1,11 @@
 import type { Observable } from 'rxjs'
 import { show } from '../../src/errors.js'
-import type { WithGradient } from '../../src/state/types.js'
+import type { TrainState, WithGradient } from '../../src/state/types.js'
+import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { Params } from '../../src/tree/tree.js'
-import { type HyperSpec, withHyperparams } from '../hyperparamInternals.js'
+import { stage, type StageRun } from '../fusionInternals.js'
+import { hyperAt, type HyperSpec } from '../hyperparamInternals.js'
+import { leavesOf } from './kernelInternals.js'
 
 /** What a transform's `update` is told besides the updates and its own slot. */
 export interface TransformContext {
@@ -30,6 +33,25 @@ export interface GradientTransform<S = unknown> {
   // method syntax: a GradientTransform<ScaleByAdamState> is usable as a GradientTransform<unknown>
   init(params: Params): S
   update(updates: Params, slot: S, ctx: TransformContext): readonly [Params, S]
+  /**
+   * Optional fused form of `update` followed by θ ← θ + a·u, which the optimizers use when
+   * this transform makes their last updates: the new parameters (deeply frozen; structure
+   * checked as `applyUpdates` checks it) and slot, in one pass, with the same arithmetic in the
+   * same order as `update` then `params + a·updates` (so the same bits).
+   */
+  applyTo?(
+    params: Params,
+    updates: Params,
+    slot: S,
+    ctx: TransformContext,
+    a: number,
+  ): readonly [Params, S]
+  /**
+   * True when `update` is exactly u ↦ −η·u with η = `hyper[lrField]` and no slot
+   * (scaleByLearningRate): an optimizer ending with it computes θ + (−η)·u directly, which is
+   * the same number as θ + (−η·u).
+   */
+  readonly scalesByLr?: boolean
 }
 
 /**
@@ -131,41 +153,19 @@ export function childContext(
   return { step: ctx.step, params, hyper }
 }
 
-/** One transform applied to one state: slot init on first use, duplicate check, records. */
-function step<S>(
-  t: GradientTransform<S>,
-  s: Tracked,
-  values: { readonly [k: string]: number },
-): Tracked {
-  const used = s.transforms ?? []
-  if (used.includes(t.name)) {
-    throw new Error(
-      `${t.name}: name: expected a slot name no other transform in this step uses, got ${show(t.name)} (pass { name } to tell them apart)`,
-    )
-  }
-  const prev = s.opt[t.name] as S | undefined
-  const slot = prev === undefined ? t.init(s.params) : prev
-  const [updates, next] = t.update(s.updates, slot, {
-    step: s.step,
-    params: s.params,
-    hyper: values,
-  })
-  const hyper: Record<string, number> = { ...s.hyper }
-  for (const k of Object.keys(values)) hyper[`${t.name}.${k}`] = values[k]
-  return Object.freeze({
-    ...s,
-    updates: freezeData(updates) as Params,
-    opt: next === undefined ? s.opt : Object.freeze({ ...s.opt, [t.name]: freezeData(next) }),
-    hyper: Object.freeze(hyper),
-    lr: t.lrField === undefined ? s.lr : values[t.lrField],
-    transforms: Object.freeze([...used, t.name]),
-  })
+const NO_TRANSFORMS: readonly string[] = Object.freeze([])
+
+function duplicate(name: string): Error {
+  return new Error(
+    `${name}: name: expected a slot name no other transform in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
+  )
 }
 
 /**
  * Deeply freezes plain data in place (records, arrays, tensor objects; a tensor's Float64Array
  * cannot be frozen and is never written to) and returns it. States are built as plain objects
  * and frozen rather than with immer, which costs microseconds a step (see src/state/freeze.ts).
+ * The built-in transforms return their trees frozen already: the walk stops at the root.
  */
 export function freezeData<T>(x: T): T {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x) || ArrayBuffer.isView(x)) return x
@@ -173,12 +173,179 @@ export function freezeData<T>(x: T): T {
   return Object.freeze(x)
 }
 
+/** θ + a·u over two trees (checked as `applyUpdates` checks them), built frozen. */
+export function addScaledTree(params: Params, updates: Params, a: number): Params {
+  const { data, count, build } = leavesOf('applyUpdates', [params, updates])
+  const [p, u] = data
+  const outs = new Array<Float64Array>(count)
+  for (let j = 0; j < count; j++) {
+    const o = uninitializedF64(p[j].length)
+    axpyLeaf(p[j], u[j], o, a)
+    outs[j] = o
+  }
+  return build(outs)
+}
+
+/** o = p + a·u on one leaf. */
+function axpyLeaf(p: Float64Array, u: Float64Array, o: Float64Array, a: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = p[i] + a * u[i]
+}
+
+/**
+ * The per-step function of transforms `ts` applied in order (as a pipe of their operators
+ * would), for one run: hyperparameters resolved per step through `hyperAt` (an Observable is
+ * subscribed once per run), slots initialised on first use, duplicate slot names rejected, and
+ * each transform's `state.hyper['name.field']` (and `state.lr`) recorded. With `apply`, it
+ * also ends the step as `applyUpdates` does and returns its TrainState; then the last updates
+ * are never built: an ending `scaleByLearningRate` folds into θ + (−η)·u, and the transform
+ * before it (or the last one) runs its fused `applyTo` when it has one.
+ *
+ * No whole-state spread on the optimizer path: its TrainState is built field by field, and the
+ * `hyper` record it emitted last step is reused while the incoming record and the values are
+ * the same (in a steady run: every step).
+ */
+function transformsStep(
+  ts: readonly GradientTransform[],
+  apply: boolean,
+  run: StageRun,
+): (s: Tracked) => object {
+  const n = ts.length
+  const keys = ts.map((t) => Object.keys(t.hyper))
+  const ats = ts.map((t, j) => keys[j].map((k) => hyperAt(t.hyper[k], run)))
+  const hyperNames = ts.map((t, j) => keys[j].map((k) => `${t.name}.${k}`))
+  const folds = apply && n > 0 && ts[n - 1].scalesByLr === true
+  /** the transform whose updates θ receives (−1: the state's own updates) */
+  const applier = !apply ? -1 : folds ? n - 2 : n - 1
+  let lastIn: object | null = null
+  let lastOut: TrainState['hyper'] | null = null
+  const lastValues: number[] = []
+  const values: number[] = []
+
+  return (s) => {
+    const step = s.step
+    let used = s.transforms ?? NO_TRANSFORMS
+    let updates = s.updates
+    let opt: Record<string, unknown> | null = null
+    let lr = s.lr
+    let params: Params | null = null
+    let a = 1
+    values.length = 0
+    // pending: the applier, run after the transforms behind it have resolved their values
+    let pending: (() => void) | null = null
+    for (let j = 0; j < n; j++) {
+      const t = ts[j]
+      try {
+        if (used.includes(t.name)) throw duplicate(t.name)
+        used = [...used, t.name]
+        const hyper: Record<string, number> = {}
+        const at = ats[j]
+        const ks = keys[j]
+        for (let k = 0; k < ks.length; k++) {
+          const v = at[k](step)
+          hyper[ks[k]] = v
+          values.push(v)
+        }
+        if (t.lrField !== undefined) lr = hyper[t.lrField]
+        if (folds && j === n - 1) {
+          a = -hyper[t.lrField!]
+          continue
+        }
+        const prev = (opt ?? s.opt)[t.name]
+        const slot = prev === undefined ? t.init(s.params) : prev
+        const ctx: TransformContext = { step, params: s.params, hyper }
+        if (j === applier) {
+          pending = () => {
+            const [p, next] =
+              t.applyTo !== undefined
+                ? t.applyTo(s.params, updates, slot, ctx, a)
+                : (() => {
+                    const [u, nx] = t.update(updates, slot, ctx)
+                    return [addScaledTree(s.params, freezeData(u), a), nx] as const
+                  })()
+            params = p
+            if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
+          }
+          continue
+        }
+        const [u, next] = t.update(updates, slot, ctx)
+        updates = freezeData(u)
+        if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
+      } catch (e) {
+        // the applier's own error came first in the unfused pipe
+        if (pending !== null) pending()
+        throw e
+      }
+    }
+    if (pending !== null) pending()
+    // the hyper record: reused when it would be equal (same incoming record, same values)
+    let hyper: TrainState['hyper']
+    const h = s.hyper
+    if ((h === lastIn || h === lastOut) && sameValues(values, lastValues)) hyper = lastOut!
+    else {
+      const out: Record<string, number> = { ...h }
+      let q = 0
+      for (let j = 0; j < n; j++) {
+        const names = hyperNames[j]
+        for (let k = 0; k < names.length; k++) out[names[k]] = values[q++]
+      }
+      hyper = Object.freeze(out)
+      lastIn = h
+      lastOut = hyper
+      lastValues.length = 0
+      for (let k = 0; k < values.length; k++) lastValues.push(values[k])
+    }
+    const nextOpt = opt === null ? s.opt : Object.freeze(opt)
+    if (!apply) {
+      return {
+        ...s,
+        updates,
+        opt: nextOpt,
+        hyper,
+        lr,
+        transforms: Object.freeze(used),
+      }
+    }
+    return {
+      step: step + 1,
+      params: params ?? addScaledTree(s.params, updates, a),
+      loss: s.baseLoss,
+      grad: freezeData(s.grad),
+      lr,
+      opt: nextOpt,
+      hyper,
+      evaluations: s.evaluations,
+      rng: s.rng,
+      history: s.history,
+      metrics: s.metrics,
+    }
+  }
+}
+
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
+  return true
+}
+
+/**
+ * Transforms `ts` then `applyUpdates()` as ONE fusible stage (see fusionInternals): what
+ * `pipe(...ts operators, applyUpdates())` computes, state for state and bit for bit, in one
+ * hop and without the intermediate updates of its last transforms.
+ */
+export function applyingStage(ts: readonly GradientTransform[]) {
+  return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
+    stage<WithGradient<P>, TrainState<P>>(
+      (run) => transformsStep(ts, true, run) as (s: WithGradient<P>) => TrainState<P>,
+    )(source)
+}
+
 /**
  * Turns a transform pair into a step-pipeline operator. Per state: resolves the pair's
  * hyperparameters at `state.step` and records each as `state.hyper['name.field']` (and
  * `state.lr` for the `lrField`), initialises `state.opt[name]` from `state.params` when it is
  * absent (first step, not after a resume), rejects a slot name already used in this step,
- * then stores the new `updates` and slot.
+ * then stores the new `updates` and slot. It is a fusible stage: piped after `gradient` (or
+ * another stage) it runs in the same hop.
  *
  * @example
  * ```ts
@@ -189,14 +356,9 @@ export function freezeData<T>(x: T): T {
  * @throws {Error} `scaleByAdam: name: expected a slot name no other transform in this step uses, got "scaleByAdam" (pass { name } to tell them apart)`
  */
 export function asOperator<S>(t: GradientTransform<S>): TransformOperator<S> {
+  const ts = [t as GradientTransform]
   const op = <T extends WithGradient>(source: Observable<T>): Observable<T> =>
-    source.pipe(
-      withHyperparams(
-        t.hyper,
-        (s: T) => s.step,
-        (s, values) => step(t, s as Tracked, values) as unknown as T,
-      ),
-    )
+    stage<T, T>((run) => transformsStep(ts, false, run) as (s: T) => T)(source)
   return Object.assign(op, { transform: t })
 }
 
