@@ -1,5 +1,6 @@
 import { show, showShape } from '../errors.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
+import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
 import { backward, param, Var } from './tape.js'
 
@@ -9,7 +10,6 @@ export type Traced<P> = P extends number | Tensor
   : P extends readonly (infer Q)[]
     ? readonly Traced<Q>[]
     : { readonly [K in keyof P]: Traced<P[K]> }
-
 
 /**
  * Reverse-mode differentiation of a scalar loss written with the `ad` ops: returns a function
@@ -69,8 +69,12 @@ export function valueAndGrad<T = never, B = unknown>(
       }
       if (isTensor(p)) {
         const g = grads.get(leaves[k++])
-        // a fresh buffer: a gradient may share data with a tensor the loss computed
-        return { shape: [...p.shape], data: g ? g.data.slice() : new Float64Array(p.data.length) }
+        // a fresh buffer: a gradient may share data with a tensor the loss computed. Handed
+        // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
+        return handOver({
+          shape: [...p.shape],
+          data: g ? g.data.slice() : new Float64Array(p.data.length),
+        })
       }
       if (Array.isArray(p)) return p.map(rebuild)
       const o: Record<string, Params> = {}
