@@ -1,7 +1,9 @@
 import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals.js'
 import { ShapeError, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
+import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
 import { gemm, heldLeft } from '../tensor/linalg.js'
+import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
@@ -92,18 +94,38 @@ export function twoLayerGradient(
   const e = (scratch.e = sized(scratch.e, k))
   const rowLoss = (scratch.rowLoss = sized(scratch.rowLoss, n))
   // x is the left operand of x·W1 and xᵀ·δ1: on the wasm backend it is copied and compressed
-  // once for both (released below, whatever happens in between)
+  // once for both (released below, whatever happens in between), and the whole step then runs
+  // on it in wasm memory (twoLayerForwardWasm / twoLayerBackwardWasm: the same kernels on the
+  // same operands, without copying z1 and δ1 in and out between them)
   const xs = heldLeft(x)
   try {
-    // forward: a1 = x·W1 into Z, then z1 = σ(a1 + b1) in place (in wasm on that backend, the
-    // same bits as Math.exp). The loops read locals (not p.b2.data, …): params arrive as frozen
-    // trees of many shapes, and a property load the compiler cannot hoist would run per element
-    xs.times(p.W1, Z)
-    sigmoidBiasKernel(Z, p.b1.data, n, h)
-    // a2 = z1·W2 + b2 into Y
-    gemm(Z, p.W2.data, Y, n, h, k)
-    const B2 = p.b2.data
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] += B2[j]
+    const hs = xs.held()
+    let inWasm = false
+    if (
+      hs !== null &&
+      p.W1.data.length === d * h &&
+      p.W2.data.length === h * k &&
+      p.b1.data.length >= h &&
+      p.b2.data.length >= k
+    ) {
+      try {
+        inWasm = twoLayerForwardWasm(hs, p.W1.data, p.b1.data, p.W2.data, p.b2.data, h, k, Y)
+      } catch (e) {
+        // linear memory could not grow: the products below go one by one
+        if (!(e instanceof RangeError)) throw e
+      }
+    }
+    if (!inWasm) {
+      // forward: a1 = x·W1 into Z, then z1 = σ(a1 + b1) in place (in wasm on that backend, the
+      // same bits as Math.exp); a2 = z1·W2 + b2 into Y. The loops read locals (not p.b2.data,
+      // …): params arrive as frozen trees of many shapes, and a property load the compiler
+      // cannot hoist would run per element
+      xs.times(p.W1, Z)
+      sigmoidBiasKernel(Z, p.b1.data, n, h)
+      gemm(Z, p.W2.data, Y, n, h, k)
+      const B2 = p.b2.data
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] += B2[j]
+    }
     // loss and δ2 in one pass over each row of a2: the arithmetic of softmaxCrossEntropy(a2, t)
     // (the row's max m, e = exp(a2 − m), log Σe, the row loss) and of softmax(a2) (y = e / Σe),
     // then δ2 = (y·Σⱼtⱼ − t) / n written over the row
@@ -134,15 +156,31 @@ export function twoLayerGradient(
       }
     }
     const loss = pairwiseSum(rowLoss, 0, n) / n
-    // backward
+    // backward: ∂W2 = z1ᵀ·δ2, ∂b2 = Σᵢ δ2ᵢ, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂W1 = xᵀ·δ1, ∂b1 = Σᵢ δ1ᵢ
+    let W1: Tensor
     const W2 = new Float64Array(h * k)
-    gemm(Z, Y, W2, h, n, k, true)
-    const b2 = columnSums(Y, n, k)
-    // δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1) into D1
-    gemm(Y, p.W2.data, D1, n, k, h, false, true)
-    for (let i = 0; i < D1.length; i++) D1[i] *= Z[i] * (1 - Z[i])
-    const W1 = xs.transposeTimes({ shape: [n, h], data: D1 })
-    const b1 = columnSums(D1, n, h)
+    let b1: Tensor
+    let b2: Tensor
+    if (inWasm && hs !== null) {
+      const g1 = uninitializedF64(d * h)
+      const gb1 = new Float64Array(h)
+      const gb2 = new Float64Array(k)
+      // false: δ1 holds ±∞ or NaN and came back in D1 for the dense product
+      if (!twoLayerBackwardWasm(hs, p.W2.data, Y, g1, W2, gb1, gb2, D1)) {
+        gemm(x.data, D1, g1, d, n, h, true)
+      }
+      W1 = { shape: [d, h], data: g1 }
+      b1 = { shape: [h], data: gb1 }
+      b2 = { shape: [k], data: gb2 }
+    } else {
+      gemm(Z, Y, W2, h, n, k, true)
+      b2 = columnSums(Y, n, k)
+      // δ1 into D1
+      gemm(Y, p.W2.data, D1, n, k, h, false, true)
+      for (let i = 0; i < D1.length; i++) D1[i] *= Z[i] * (1 - Z[i])
+      W1 = xs.transposeTimes({ shape: [n, h], data: D1 })
+      b1 = columnSums(D1, n, h)
+    }
     // the four gradients are fresh arrays nobody else holds: the gradient stage may keep them
     return {
       loss,

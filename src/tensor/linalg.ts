@@ -1,5 +1,6 @@
 import { ShapeError, show, showShape } from '../errors.js'
 import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
+import type { HeldSparse } from './kernels/wasmKernels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
 
@@ -124,6 +125,8 @@ export interface HeldLeft {
   transposeTimes(b: Tensor, out?: Float64Array): Tensor
   /** Frees the held copy; products after it are plain `matmul`s. Call it in a `finally`. */
   release(): void
+  /** The compressed copy in wasm memory, for kernels that work on it directly; null if none. */
+  held(): HeldSparse | null
 }
 
 /**
@@ -158,6 +161,7 @@ export function heldLeft(a: Tensor): HeldLeft {
       if (h !== null) releaseHeld(h)
       h = null
     },
+    held: () => h,
   }
 }
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { setKernelBackend } from 'gradstream'
 import { ad } from '../../src/autodiff/ad.js'
 import type { Var } from '../../src/autodiff/tape.js'
 import { valueAndGrad } from '../../src/autodiff/valueAndGrad.js'
@@ -157,5 +158,76 @@ describe('twoLayerNet.gradient (backprop)', () => {
     // each gradient is marked once as the producer's to give away (adopt consumes the mark)
     for (const t of leaves(first.grad)) expect(adopt(t)).toBe(true)
     for (const t of leaves(first.grad)) expect(adopt(t)).toBe(false)
+  })
+
+  describe('on an MNIST-sized sparse batch (the step runs in wasm memory on that backend)', () => {
+    afterAll(() => setKernelBackend('auto'))
+    // 100 × 784 inputs with ~19% non-zeros, as MNIST images: x is compressed and held, and the
+    // whole step runs on it in wasm; the js backend runs the same arithmetic product by product
+    function batch(seed: number) {
+      let s = seed
+      const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+      const xb = T(
+        [100, 784],
+        Array.from({ length: 78400 }, () => (next() < 0.19 ? next() : 0)),
+      )
+      const tb = T(
+        [100],
+        Array.from({ length: 100 }, () => Math.floor(next() * 10)),
+      )
+      const net = twoLayerNet({
+        inputSize: 784,
+        hiddenSize: 50,
+        outputSize: 10,
+        seed,
+        weightInitStd: 0.1,
+      })
+      return { xb, tb, params: net.params }
+    }
+    const bits = (r: { loss: number; grad: TwoLayerParams }) => [r.loss, ...flatten(r.grad)]
+    /** Positions where two runs differ as values (Object.is: NaN = NaN, +0 ≠ −0); expect none. */
+    const differing = (a: number[], b: number[]) =>
+      a.length !== b.length ? [-1] : a.flatMap((v, i) => (Object.is(v, b[i]) ? [] : [i]))
+
+    it('gives the js backend’s loss and gradients bit for bit, and autodiff’s within rounding', () => {
+      for (const seed of [1, 2]) {
+        const { xb, tb, params } = batch(seed)
+        setKernelBackend('wasm')
+        const wasm = twoLayerGradient(params, xb, tb)
+        setKernelBackend('js')
+        const js = twoLayerGradient(params, xb, tb)
+        expect(differing(bits(wasm), bits(js))).toEqual([])
+        const viaTape = valueAndGrad((q: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
+          ad.softmaxCrossEntropy(
+            ad.add(ad.matmul(ad.sigmoid(ad.add(ad.matmul(b.x, q.W1), q.b1)), q.W2), q.b2),
+            b.t,
+          ),
+        )(params, { x: xb, t: tb })
+        // the same float64 function, sums in another order: gradients are O(0.01–1), 1e-13 absolute
+        expectAllClose(flatten(viaTape.grad), flatten(wasm.grad), { atol: 1e-13 }, 'autodiff')
+        expect(Math.abs(viaTape.value - wasm.loss)).toBeLessThan(1e-13)
+      }
+    })
+
+    it('shows ∞ and NaN in the weights as the js backend does (dense products where needed)', () => {
+      const { xb, tb, params } = batch(3)
+      // NaN in W1 (x·W1 must go dense), ∞ in W2 (δ1 turns NaN: xᵀ·δ1 must go dense), NaN in
+      // b2; −∞ in b1 only saturates one hidden unit's sigmoid to 0 (everything stays finite)
+      for (const [key, at, v, nonFinite] of [
+        ['W1', 5, NaN, true],
+        ['W2', 7, Infinity, true],
+        ['b1', 0, -Infinity, false],
+        ['b2', 3, NaN, true],
+      ] as const) {
+        const q = { ...params, [key]: T([...params[key].shape], Array.from(params[key].data)) }
+        q[key].data[at] = v
+        setKernelBackend('wasm')
+        const wasm = bits(twoLayerGradient(q, xb, tb))
+        setKernelBackend('js')
+        const js = bits(twoLayerGradient(q, xb, tb))
+        expect(differing(wasm, js)).toEqual([])
+        expect(wasm.some((u) => !Number.isFinite(u))).toBe(nonFinite)
+      }
+    })
   })
 })

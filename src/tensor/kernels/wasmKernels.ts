@@ -71,6 +71,9 @@ interface KernelExports {
   allFinite(a: number, len: number): number
   expInto(x: number, out: number, len: number): void
   sigmoidBias(z: number, bias: number, n: number, h: number): void
+  addRowBias(y: number, bias: number, n: number, k: number): void
+  colSums(d: number, n: number, m: number, out: number): void
+  mulSigmoidGrad(d: number, z: number, len: number): void
 }
 
 let wasm: KernelExports | null | undefined
@@ -285,7 +288,8 @@ export function holdSparse(
 
 /** Ends a hold: later products lay out from the start again. */
 export function releaseSparse(h: HeldSparse): void {
-  if (floor === h.end) floor = BASE
+  if (floor === h.end || (layer !== null && layer.held === h)) floor = BASE
+  layer = null
 }
 
 /**
@@ -333,4 +337,125 @@ export function sigmoidBiasWasm(Z: Float64Array, bias: Float64Array, n: number, 
   f64.set(bias.length === h ? bias : bias.subarray(0, h), b >> 3)
   w.sigmoidBias(z, b, n, h)
   Z.set(f64.subarray(z >> 3, (z >> 3) + n * h))
+}
+
+/**
+ * Where a two-layer step keeps its operands in linear memory between `twoLayerForwardWasm` and
+ * `twoLayerBackwardWasm` (byte offsets above the held x), or null when no step is under way.
+ */
+interface LayerState {
+  readonly held: HeldSparse
+  readonly h: number
+  readonly k: number
+  readonly w1: number
+  readonly b1: number
+  readonly w2: number
+  readonly w2t: number
+  readonly b2: number
+  readonly z: number
+  readonly y: number
+  readonly d1: number
+  readonly g1: number
+  readonly g2: number
+  readonly gb1: number
+  readonly gb2: number
+}
+let layer: LayerState | null = null
+
+/**
+ * The forward pass of affine → sigmoid → affine on a held x (n×d), all in linear memory:
+ * a1 = x·W1 (the sparse kernel), z1 = σ(a1 + b1) in place, a2 = z1·W2 + b2 (the dense kernel);
+ * a2 is copied into `Y` (n×k). z1 and the weights stay in memory for `twoLayerBackwardWasm`,
+ * which must follow (or `releaseSparse`). The same kernels on the same operands as the separate
+ * products, so the same bits. Returns false, computing nothing, when W1 holds ±∞ or NaN (the
+ * sparse product would hide them): the caller then multiplies densely.
+ */
+export function twoLayerForwardWasm(
+  held: HeldSparse,
+  W1: Float64Array,
+  b1: Float64Array,
+  W2: Float64Array,
+  b2: Float64Array,
+  h: number,
+  k: number,
+  Y: Float64Array,
+): boolean {
+  const w = wasm ?? loadWasm()
+  if (!w || floor !== held.end) throw new Error('twoLayerForwardWasm: expected a held operand')
+  const n = held.rows
+  const d = held.cols
+  const w1 = held.end
+  const b1o = w1 + align16(d * h * 8)
+  const w2 = b1o + align16(h * 8)
+  const w2t = w2 + align16(h * k * 8)
+  const b2o = w2t + align16(h * k * 8)
+  const z = b2o + align16(k * 8)
+  const y = z + align16(n * h * 8)
+  const d1 = y + align16(n * k * 8)
+  const g1 = d1 + align16(n * h * 8)
+  const g2 = g1 + align16(d * h * 8)
+  const gb1 = g2 + align16(h * k * 8)
+  const gb2 = gb1 + align16(h * 8)
+  const end = gb2 + align16(k * 8)
+  reserve(w, end - BASE)
+  f64.set(W1.length === d * h ? W1 : W1.subarray(0, d * h), w1 >> 3)
+  if (w.allFinite(w1, d * h) === 0) return false
+  f64.set(b1.subarray(0, h), b1o >> 3)
+  f64.set(W2.length === h * k ? W2 : W2.subarray(0, h * k), w2 >> 3)
+  f64.set(b2.subarray(0, k), b2o >> 3)
+  w.gemmCsr(held.rp, held.ci, held.v, w1, z, n, h)
+  w.sigmoidBias(z, b1o, n, h)
+  w.gemm(z, w2, y, n, h, k, h, 1)
+  w.addRowBias(y, b2o, n, k)
+  Y.set(f64.subarray(y >> 3, (y >> 3) + n * k))
+  layer = { held, h, k, w1, b1: b1o, w2, w2t, b2: b2o, z, y, d1, g1, g2, gb1, gb2 }
+  floor = end
+  return true
+}
+
+/**
+ * The backward pass after `twoLayerForwardWasm`, from δ2 (`dY`, n×k): ∂W2 = z1ᵀ·δ2 into `G2`,
+ * ∂b2 = Σᵢ δ2ᵢ into `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂b1 = Σᵢ δ1ᵢ into `gb1`, and
+ * ∂W1 = xᵀ·δ1 (the sparse kernel on the held x's columns) into `G1` — returning true; or, when
+ * δ1 holds ±∞ or NaN, δ1 into `D1` instead of ∂W1 and false (the caller multiplies densely).
+ * Ends the step: later products lay out above the held x again.
+ */
+export function twoLayerBackwardWasm(
+  held: HeldSparse,
+  W2: Float64Array,
+  dY: Float64Array,
+  G1: Float64Array,
+  G2: Float64Array,
+  gb1: Float64Array,
+  gb2: Float64Array,
+  D1: Float64Array,
+): boolean {
+  const w = wasm ?? loadWasm()
+  const L = layer
+  if (!w || L === null || L.held !== held) throw new Error('twoLayerBackwardWasm: no forward')
+  const n = held.rows
+  const d = held.cols
+  const { h, k } = L
+  try {
+    f64.set(dY.subarray(0, n * k), L.y >> 3)
+    w.gemm(L.z, L.y, L.g2, h, n, k, 1, h)
+    w.colSums(L.y, n, k, L.gb2)
+    placeB(W2, k, h, true, L.w2t)
+    w.gemm(L.y, L.w2t, L.d1, n, k, h, k, 1)
+    w.mulSigmoidGrad(L.d1, L.z, n * h)
+    w.colSums(L.d1, n, h, L.gb1)
+    G2.set(f64.subarray(L.g2 >> 3, (L.g2 >> 3) + h * k))
+    gb2.set(f64.subarray(L.gb2 >> 3, (L.gb2 >> 3) + k))
+    gb1.set(f64.subarray(L.gb1 >> 3, (L.gb1 >> 3) + h))
+    if (w.allFinite(L.d1, n * h) === 0) {
+      D1.set(f64.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
+      return false
+    }
+    w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
+    G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
+    return true
+  } finally {
+    layer = null
+    floor = held.end
+  }
 }
