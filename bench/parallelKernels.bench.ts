@@ -14,6 +14,7 @@ import {
   type Tensor,
 } from 'gradstream'
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { largeProducts } from '../src/tensor/kernels/gemmKernel.js'
 import { runLarge, tuning } from '../src/parallel/sharedKernels.js'
@@ -80,6 +81,7 @@ setKernelThreads(2)
 const two = largeProducts.run
 tuning.denseMinWork = 0
 tuning.sparseMinWork = 0
+tuning.sparseSplitMinWork = 0
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]
 
 /** Products per timed block: enough for ~5 ms on one thread. */
@@ -157,6 +159,63 @@ if (!quick) {
   console.log(
     `| net.accuracy, 60,000 training images (ms) | 2.36e+9 | ${t1.toFixed(0)} (${m1.toFixed(0)}) | ${t2.toFixed(0)} (${m2.toFixed(0)}) | ${(t1 / t2).toFixed(2)}× (${(m1 / m2).toFixed(2)}×) | ${acc[0] === acc[1] ? 'yes' : 'NO'} |`,
   )
+}
+
+/**
+ * CPU time per call, ms: of the whole process and of the calling thread alone (Linux
+ * /proc/self/task/<pid>/stat, 10 ms ticks, so over ≥ 1 s of calls). With two threads the rest is
+ * the helper's; max(caller, helper) is how long the call would take on two free cores — an
+ * estimate of the speed-up independent of the other engineers' load.
+ */
+function cpuSplit(f: () => unknown, calls: number): { all: number; caller: number } {
+  const tick = () => {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+      .split(') ')[1]
+      .split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10 // utime + stime, ms at 100 Hz
+  }
+  const c0 = process.cpuUsage()
+  const m0 = tick()
+  for (let i = 0; i < calls; i++) f()
+  const c = process.cpuUsage(c0)
+  return { all: (c.user + c.system) / 1000 / calls, caller: (tick() - m0) / calls }
+}
+
+if (!quick && process.platform === 'linux') {
+  console.log('\nCPU split (two threads, default crossover; ms of CPU per call):')
+  console.log(
+    '| call | 1 thread CPU | 2 threads: caller CPU | helper CPU | two-core estimate | estimated speed-up |',
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+  Object.assign(tuning, defaults)
+  largeProducts.minWork = Math.min(defaults.denseMinWork, defaults.sparseMinWork)
+  const full = loadMnist({ oneHotLabel: true })
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  const calls: [string, () => unknown, number][] = [
+    ...cases
+      .filter((c) => c.a.data.length * c.b.shape[1] >= 1e7)
+      .map((c): [string, () => unknown, number] => [
+        c.name,
+        () => matmul(c.a, c.b, c.opts),
+        Math.max(20, Math.round(2e9 / (c.a.data.length * c.b.shape[1]))),
+      ]),
+    [
+      'net.accuracy, 60,000 training images',
+      () => net.accuracy(net.params, full.train.x, full.train.t),
+      4,
+    ],
+  ]
+  for (const [name, f, n] of calls) {
+    largeProducts.run = null
+    const one = cpuSplit(f, n)
+    largeProducts.run = two
+    const split = cpuSplit(f, n)
+    const helperCpu = split.all - split.caller
+    const est = Math.max(split.caller, helperCpu)
+    console.log(
+      `| ${name} | ${one.all.toFixed(1)} | ${split.caller.toFixed(1)} | ${helperCpu.toFixed(1)} | ${est.toFixed(1)} | ${(one.all / est).toFixed(2)}× |`,
+    )
+  }
 }
 console.log(
   `load after: ${loadavg()

@@ -63,13 +63,17 @@ const MAX_PAGES = 16384
 // ran in DONE and wakes the caller.
 const SEQ = 0
 const OP = 1
-const ARGS = 2
-const DONE = 10
-const READY = 11
-const FAILED = 12
+const ARGS = 2 // … 13
+const DONE = 14
+const READY = 15
+const FAILED = 16
+/** csrRows' count from the helper's OP_CSR_ROWS (−1: over maxNnz) */
+const RESULT = 17
 const OP_GEMM = 1
 const OP_CSR = 2
 const OP_EXIT = 3
+/** compress rows (csrRows), then multiply them (gemmCsr) unless over maxNnz */
+const OP_CSR_ROWS = 4
 
 /**
  * Polls before sleeping: a product's halves finish within microseconds of each other, and a
@@ -106,7 +110,12 @@ for (;;) {
   if (op === ${OP_EXIT}) break
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
-    else k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+    else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+    else {
+      const r = k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+      if (r >= 0) k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
+      c[${RESULT}] = r
+    }
   } catch (e) {
     Atomics.store(c, ${FAILED}, 1)
   }
@@ -138,6 +147,11 @@ export const tuning = {
   denseMinWork: 1 << 22,
   /** sparse products of fewer (non-zeros + rows)·n stay on the caller's thread */
   sparseMinWork: 1 << 21,
+  /**
+   * sparse A·B (A not transposed) of at least this many m·k·n: both threads compress their own
+   * half of A's rows as well (about a 214×784 image batch times 784×50)
+   */
+  sparseSplitMinWork: 1 << 23,
 }
 
 /**
@@ -158,7 +172,7 @@ export function startHelper(timeoutMs = 10_000): boolean {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true })
     const k = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as SharedExports
-    const ctrl = new Int32Array(new SharedArrayBuffer(64))
+    const ctrl = new Int32Array(new SharedArrayBuffer(128))
     const worker = new wt.Worker(HELPER, {
       eval: true,
       execArgv: [],
@@ -336,6 +350,24 @@ function sparse(
   placeB(B, k, n, transB, b)
   if (finiteB && h.k.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
+  if (!transA && m >= 2 && m * k * n >= tuning.sparseSplitMinWork) {
+    // each thread compresses and multiplies its own half of A's rows (compressing costs about
+    // as much as multiplying); the halves' counts then decide as csrRows over all rows would
+    const i0 = m >> 1
+    const rp2 = c + align16(m * n * 8)
+    const ci2 = rp2 + rpBytes
+    const v2 = ci2 + ciBytes
+    reserve(h, v2 + vBytes - BASE)
+    const args = [a + i0 * k * 8, m - i0, k, maxNnz, rp2, ci2, v2, b, c + i0 * n * 8, n]
+    post(h, OP_CSR_ROWS, args)
+    const nnz1 = h.k.csrRows(a, i0, k, maxNnz, rp, ci, v)
+    if (nnz1 >= 0) h.k.gemmCsr(rp, ci, v, b, c, i0, n)
+    join(h)
+    const nnz2 = h.ctrl[RESULT]
+    if (nnz1 < 0 || nnz2 < 0 || nnz1 + nnz2 > maxNnz) return false
+    C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+    return true
+  }
   if (transA) {
     const trp = c + align16(m * n * 8)
     const tci = trp + align16((k + 1) * 4)

@@ -24,10 +24,14 @@ afterAll(async () => {
   await closeWorkers()
 })
 
-/** Every product split, however small: the hook for all work, both halves non-empty. */
-function forceSplit() {
+/**
+ * Every product split, however small (the hook for all work); a sparse A·B split either after
+ * compressing all rows on the caller's thread or with each thread compressing its own half.
+ */
+function forceSplit(compressHalves = false) {
   tuning.denseMinWork = 0
   tuning.sparseMinWork = 0
+  tuning.sparseSplitMinWork = compressHalves ? 0 : Infinity
   largeProducts.minWork = 0
 }
 
@@ -99,9 +103,9 @@ describe('setKernelThreads', () => {
   })
 
   it('random shapes and sparsity, all transposes, split on two threads: the one-thread bits', () => {
-    forceSplit()
     fc.assert(
-      fc.property(product, ({ d, a, b }) => {
+      fc.property(product, fc.boolean(), ({ d, a, b }, compressHalves) => {
+        forceSplit(compressHalves)
         const opts = { transposeA: d.transposeA, transposeB: d.transposeB }
         const [one, two] = oneAndTwo(() => matmul(a, b, opts))
         expectSameBits(two, one)
