@@ -1,0 +1,236 @@
+import fc from 'fast-check'
+import {
+  BehaviorSubject,
+  map,
+  type Observable,
+  type OperatorFunction,
+  pipe,
+  Subject,
+  toArray,
+} from 'rxjs'
+import { describe, expect, it } from 'vitest'
+import {
+  mapTree,
+  tensor,
+  train,
+  TrainError,
+  type TrainState,
+  type WithGradient,
+} from 'gradstream'
+import {
+  adagrad,
+  adam,
+  adamw,
+  addDecayedWeights,
+  applyUpdates,
+  gradient,
+  lion,
+  maxSteps,
+  momentum,
+  nesterov,
+  rmsprop,
+  scaleByAdagrad,
+  scaleByAdam,
+  scaleByLearningRate,
+  scaleByLion,
+  scaleByMomentum,
+  scaleByNesterov,
+  scaleByRms,
+  sgd,
+} from 'gradstream/operators'
+import { FusedStages } from '../../../operators/fusionInternals.js'
+import { template, type TreeT, treesLike } from '../transforms/fixture.js'
+
+// An optimizer is ONE fused stage (operators/transforms/transformInternals.ts, applyingStage):
+// it never builds its last updates (an ending scaleByLearningRate folds into θ + (−η)·u, and
+// scaleByAdam's applyTo computes the moments and θ in one pass) and builds its TrainState field
+// by field. These tests pin that this is invisible: the same optimizer written out as its
+// transforms, each cut from the next by a user's `map` (so each runs alone, through the generic
+// per-transform path) and ended by applyUpdates(), gives the same stream, state for state and
+// bit for bit (toEqual compares every number with Object.is semantics).
+
+type Hyper = number | ((k: number) => number) | Observable<number>
+type Kind = 'number' | 'schedule' | 'observable'
+const hyperOf = (kind: Kind, v: number): Hyper =>
+  kind === 'number' ? v : kind === 'schedule' ? (k: number) => v / (1 + k) : new BehaviorSubject(v)
+
+/** A user's operator that changes nothing: between two transforms it stops fusion there. */
+const cut = <T>(): OperatorFunction<T, T> => map((s: T) => s)
+
+type Op = OperatorFunction<WithGradient<TreeT>, WithGradient<TreeT>>
+/** The transforms piped by hand, a cut before each, then applyUpdates(). */
+const byHand = (...ts: Op[]): OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>> =>
+  pipe(
+    ts.reduce<Op>((acc, t) => pipe(acc, cut(), t), cut()),
+    cut(),
+    applyUpdates(),
+  ) as OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>>
+
+/** Each optimizer with its fused and its written-out form, for η = lr (and its other hyper h). */
+const cases: Record<
+  string,
+  (
+    lr: () => Hyper,
+    h: () => Hyper,
+    flag: boolean,
+  ) => [
+    OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>>,
+    OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>>,
+  ]
+> = {
+  adam: (lr, h, efficient) => [
+    adam(lr(), { b1: h(), efficient }) as never,
+    byHand(scaleByAdam({ b1: h(), efficient }), scaleByLearningRate(lr())),
+  ],
+  adamw: (lr, h, efficient) => [
+    adamw(lr(), { weightDecay: h(), efficient }) as never,
+    byHand(scaleByAdam({ efficient }), addDecayedWeights(h()), scaleByLearningRate(lr())),
+  ],
+  sgd: (lr) => [sgd(lr()) as never, byHand(scaleByLearningRate(lr()))],
+  momentum: (lr, h) => [
+    momentum(lr(), h()) as never,
+    byHand(scaleByLearningRate(lr()), scaleByMomentum(h())),
+  ],
+  nesterov: (lr, h) => [
+    nesterov(lr(), h()) as never,
+    byHand(scaleByNesterov(h()), scaleByLearningRate(lr())),
+  ],
+  rmsprop: (lr, h) => [
+    rmsprop(lr(), h()) as never,
+    byHand(scaleByRms(h()), scaleByLearningRate(lr())),
+  ],
+  adagrad: (lr) => [adagrad(lr()) as never, byHand(scaleByAdagrad(), scaleByLearningRate(lr()))],
+  lion: (lr, h) => [
+    lion(lr(), { b1: h() }) as never,
+    byHand(scaleByLion({ b1: h() }), addDecayedWeights(1e-3), scaleByLearningRate(lr())),
+  ],
+}
+
+/** A gradient that depends on θ (so a wrong θ shows in later steps), on any tree. */
+const f = (p: TreeT) => ({
+  loss: 0,
+  grad: mapTree(p, (v) => Math.sin(3 * v) + 0.5) as TreeT,
+})
+
+function run(
+  params: TreeT,
+  opt: OperatorFunction<WithGradient<TreeT>, TrainState<TreeT>>,
+  n: number,
+) {
+  let out: TrainState<TreeT>[] = []
+  let error: unknown
+  train({ params, step: pipe(gradient(f), opt) })
+    .pipe(maxSteps(n), toArray())
+    .subscribe({ next: (v) => (out = v), error: (e) => (error = e) })
+  return { out, error }
+}
+
+describe('an optimizer as one fused stage', () => {
+  it('is one stage: pipe(gradient(f), adam(lr)) is a single chain of two stages', () => {
+    const s = new Subject<WithGradient<TreeT>>()
+    const fused = pipe(gradient(f), adam(0.1))(s as never)
+    expect(fused).toBeInstanceOf(FusedStages)
+    expect((fused as FusedStages<unknown>).factories).toHaveLength(2)
+  })
+
+  it('gives the stream of its transforms written out and cut apart (all optimizers, η and hyper kinds)', () => {
+    fc.assert(
+      fc.property(
+        template.chain((t) => treesLike(t, 1)),
+        fc.constantFrom(...Object.keys(cases)),
+        fc.constantFrom<Kind>('number', 'schedule', 'observable'),
+        fc.constantFrom<Kind>('number', 'schedule', 'observable'),
+        fc.double({ min: 1e-3, max: 0.5, noNaN: true }),
+        fc.double({ min: 0, max: 0.95, noNaN: true }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 5 }),
+        ([p], name, lrKind, hKind, lr, h, flag, n) => {
+          const [fusedOp, handOp] = cases[name](
+            () => hyperOf(lrKind, lr),
+            () => hyperOf(hKind, h),
+            flag,
+          )
+          const fused = run(p, fusedOp, n)
+          const hand = run(p, handOp, n)
+          expect(fused.error).toBeUndefined()
+          expect(hand.error).toBeUndefined()
+          expect(fused.out).toEqual(hand.out)
+          // the emitted states are deeply frozen, as the written-out pipe's are
+          const last = fused.out[fused.out.length - 1]
+          expect(Object.isFrozen(last)).toBe(true)
+          expect(Object.isFrozen(last.params)).toBe(true)
+          expect(Object.isFrozen(last.hyper)).toBe(true)
+          expect(Object.isFrozen(last.opt)).toBe(true)
+          for (const slot of Object.values(last.opt)) expect(Object.isFrozen(slot)).toBe(true)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('reports a bad scheduled value with the step and the last good state, as the written-out pipe', () => {
+    // b1 = 1 at step 2 is outside [0, 1)
+    const b1 = (k: number) => (k < 2 ? 0.9 : 1)
+    const p: TreeT = { W: tensor([[0.5]]), b: [1], s: 2 }
+    const fused = run(p, adam(0.1, { b1 }) as never, 5)
+    const hand = run(p, byHand(scaleByAdam({ b1 }), scaleByLearningRate(0.1)), 5)
+    expect(fused.error).toBeInstanceOf(TrainError)
+    const e = fused.error as TrainError<TrainState<TreeT>>
+    const h = hand.error as TrainError<TrainState<TreeT>>
+    expect(e.message).toBe(h.message)
+    expect(e.message).toContain('scaleByAdam: b1 at step 2: expected a number in [0, 1), got 1')
+    expect(e.step).toBe(h.step)
+    expect(e.lastState.step).toBe(2)
+    expect(e.lastState).toEqual(h.lastState)
+    expect(fused.out).toEqual(hand.out)
+  })
+
+  it('rejects a slot name used twice in the step (the transform before it, then its own)', () => {
+    const p: TreeT = { W: tensor([[0.5]]), b: [], s: 2 }
+    const twice = run(p, pipe(scaleByAdam(), adam(0.1) as never) as never, 2)
+    expect((twice.error as Error).message).toContain(
+      'scaleByAdam: name: expected a slot name no other transform in this step uses, got "scaleByAdam" (pass { name } to tell them apart)',
+    )
+    const lrTwice = run(p, pipe(scaleByLearningRate(0.1), sgd(0.1) as never) as never, 2)
+    expect((lrTwice.error as Error).message).toContain(
+      'scaleByLearningRate: name: expected a slot name no other transform in this step uses, got "scaleByLearningRate"',
+    )
+  })
+
+  it('subscribes an Observable hyperparameter once per run and unsubscribes it when the run stops', () => {
+    const eta = new BehaviorSubject(0.1)
+    const b1 = new BehaviorSubject(0.9)
+    const p: TreeT = { W: tensor([[0.5, -1]]), b: [], s: 0 }
+    const { out } = run(p, adam(eta, { b1 }) as never, 3)
+    expect(out.map((s) => s.hyper['scaleByLearningRate.lr'])).toEqual([undefined, 0.1, 0.1, 0.1])
+    expect(eta.observed).toBe(false)
+    expect(b1.observed).toBe(false)
+  })
+
+  it('records a changed η at the very step it changes (the reused hyper record is not stale)', () => {
+    const eta = new BehaviorSubject(0.1)
+    const p: TreeT = { W: tensor([[1]]), b: [], s: 0 }
+    let out: TrainState<TreeT>[] = []
+    train({ params: p, step: pipe(gradient(f), sgd(eta)) })
+      .pipe(
+        map((s) => {
+          if (s.step === 2) eta.next(0.25)
+          return s
+        }),
+        maxSteps(4),
+        toArray(),
+      )
+      .subscribe((v) => (out = v))
+    expect(out.map((s) => s.lr)).toEqual([NaN, 0.1, 0.1, 0.25, 0.25])
+    expect(out.map((s) => s.hyper['scaleByLearningRate.lr'])).toEqual([
+      undefined,
+      0.1,
+      0.1,
+      0.25,
+      0.25,
+    ])
+    // θ₃ = θ₂ − 0.25·(sin 3θ₂ + 0.5), computed anew here from the emitted θ₂
+    const w2 = out[2].params.s
+    expect(out[3].params.s).toBe(w2 - 0.25 * (Math.sin(3 * w2) + 0.5))
+  })
+})
