@@ -55,7 +55,10 @@ const sized = (buf: Float64Array, len: number): Float64Array =>
  * `loss` is `softmaxCrossEntropy(a2, t)`, so loss and gradient are exactly consistent. Targets
  * are one-hot rows (as the book trains), labels, or any rows of weights; for rows that do not
  * sum to 1, δ2 = (y·Σⱼtⱼ − t) / N, the exact gradient. The transposed products run as
- * transposed-operand matmuls (no transposed copies).
+ * transposed-operand matmuls (no transposed copies). On the WebAssembly backend, for a mostly
+ * zero x (images), x is compressed once and the whole step runs in wasm memory; every backend
+ * and path gives the same bits (the same sums in the same order, exp as `Math.exp`).
+ * Intermediates live in buffers reused from call to call; the returned gradients are fresh.
  *
  * @example
  * ```ts
