@@ -1,8 +1,14 @@
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { applyLeafwise, leafwise } from './kernelInternals.js'
+import {
+  asOperator,
+  checkOptions,
+  slotName,
+  type TransformContext,
+  type TransformOperator,
+} from './transformInternals.js'
 
 /**
  * Decoupled weight decay (Loshchilov & Hutter 2019; optax's `add_decayed_weights`):
@@ -51,10 +57,39 @@ export function addDecayedWeights(
       const decayed = decay(pickLeaves(u, paths), pickLeaves(params, paths), wd)
       return [replaceLeaves(u, decayed as Record<string, Params>), undefined]
     },
+    // unmasked, the optimizers' fused ending (adamw, lion): θ + a·(u + λ·θ) in one pass
+    ...(mask === undefined
+      ? {
+          applyTo: (
+            params: Params,
+            u: Params,
+            _: undefined,
+            { hyper: { weightDecay: wd } }: TransformContext,
+            a: number,
+          ) => {
+            const [theta] = applyLeafwise(fn, [u, params], 0, params, u, ([g, w], p, _o, q) =>
+              decayApplyLeaf(g, w, p, q, wd, a),
+            )
+            return [theta, undefined] as const
+          },
+        }
+      : {}),
   })
 }
 
 /** o = g + wd·w on one leaf. */
 function decayLeaf(g: Float64Array, w: Float64Array, o: Float64Array, wd: number): void {
   for (let i = 0; i < o.length; i++) o[i] = g[i] + wd * w[i]
+}
+
+/** `decayLeaf` and then q = p + a·o, in one pass. */
+function decayApplyLeaf(
+  g: Float64Array,
+  w: Float64Array,
+  p: Float64Array,
+  q: Float64Array,
+  wd: number,
+  a: number,
+): void {
+  for (let i = 0; i < q.length; i++) q[i] = p[i] + a * (g[i] + wd * w[i])
 }

@@ -194,3 +194,51 @@ export function leafwise(
   for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
   return trees
 }
+
+/**
+ * For a transform's fused `applyTo`: like `leafwise` over `inputs` (checked in `fn`'s name),
+ * with the parameters alongside (checked against `updates` as `applyUpdates` checks them):
+ * `kernel(ins, p, outs, q)` writes the slot's outputs and the new parameters q of one leaf.
+ * Returns the new parameters and the `nOut` output trees, deeply frozen.
+ *
+ * @example
+ * ```ts
+ * const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
+ *   momentumApplyLeaf(v0, g, p, v, q, beta, a))
+ * ```
+ * @throws {ShapeError} `applyUpdates: at w: shapes [2] and [3] differ` when the updates do not fit
+ */
+export function applyLeafwise(
+  fn: string,
+  inputs: readonly Params[],
+  nOut: number,
+  params: Params,
+  updates: Params,
+  kernel: (
+    ins: readonly Float64Array[],
+    p: Float64Array,
+    outs: readonly Float64Array[],
+    q: Float64Array,
+  ) => void,
+): [Params, Params[]] {
+  const leaves = leavesOf(fn, inputs)
+  const theta = leavesOf('applyUpdates', [params, updates])
+  const { data, count } = leaves
+  const [p] = theta.data
+  const nIn = data.length
+  const outs: Float64Array[][] = []
+  for (let j = 0; j < nOut; j++) outs.push(new Array<Float64Array>(count))
+  const qs = new Array<Float64Array>(count)
+  const ins = new Array<Float64Array>(nIn)
+  const o = new Array<Float64Array>(nOut)
+  for (let leaf = 0; leaf < count; leaf++) {
+    for (let k = 0; k < nIn; k++) ins[k] = data[k][leaf]
+    const length = p[leaf].length
+    for (let j = 0; j < nOut; j++) o[j] = outs[j][leaf] = uninitializedF64(length)
+    const q = (qs[leaf] = uninitializedF64(length))
+    kernel(ins, p[leaf], o, q)
+  }
+  const trees = new Array<Params>(nOut)
+  for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
+  return [theta.build(qs), trees]
+}

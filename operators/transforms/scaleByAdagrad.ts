@@ -1,7 +1,7 @@
 import { mapTree, type Params } from '../../src/tree/tree.js'
 import { expectNonNegative } from '../../src/errors.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
+import { applyLeafwise, leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
@@ -55,6 +55,17 @@ export function scaleByAdagrad(
       )
       return [out, { sumOfSquares: h }]
     },
+    applyTo: (params, u, { sumOfSquares }, { hyper: { eps } }, a) => {
+      const [theta, [h]] = applyLeafwise(
+        fn,
+        [sumOfSquares, u],
+        1,
+        params,
+        u,
+        ([h0, g], p, [h], q) => adagradApplyLeaf(h0, g, p, h, q, eps, a),
+      )
+      return [theta, { sumOfSquares: h }]
+    },
   })
 }
 
@@ -71,5 +82,23 @@ function adagradLeaf(
     const hi = h0[i] + gi * gi
     h[i] = hi
     o[i] = gi / (Math.sqrt(hi) + eps)
+  }
+}
+
+/** `adagradLeaf` and then q = p + a·o, in one pass. */
+function adagradApplyLeaf(
+  h0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  h: Float64Array,
+  q: Float64Array,
+  eps: number,
+  a: number,
+): void {
+  for (let i = 0; i < h.length; i++) {
+    const gi = g[i]
+    const hi = h0[i] + gi * gi
+    h[i] = hi
+    q[i] = p[i] + a * (gi / (Math.sqrt(hi) + eps))
   }
 }

@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
+import { applyLeafwise, leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
@@ -53,6 +53,12 @@ export function scaleByMomentum(
       const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => momentumLeaf(v0, g, v, beta))
       return [v, { velocity: v }]
     },
+    applyTo: (params, u, { velocity }, { hyper: { beta } }, a) => {
+      const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
+        momentumApplyLeaf(v0, g, p, v, q, beta, a),
+      )
+      return [theta, { velocity: v }]
+    },
   })
 }
 
@@ -64,4 +70,21 @@ export function momentumLeaf(
   beta: number,
 ): void {
   for (let i = 0; i < v.length; i++) v[i] = beta * v0[i] + g[i]
+}
+
+/** `momentumLeaf` and then q = p + a·v, in one pass. */
+function momentumApplyLeaf(
+  v0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  v: Float64Array,
+  q: Float64Array,
+  beta: number,
+  a: number,
+): void {
+  for (let i = 0; i < v.length; i++) {
+    const vi = beta * v0[i] + g[i]
+    v[i] = vi
+    q[i] = p[i] + a * vi
+  }
 }

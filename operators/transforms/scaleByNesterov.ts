@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
+import { applyLeafwise, leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByNesterov`: the velocity, shaped like the parameters. */
@@ -51,6 +51,12 @@ export function scaleByNesterov(
       )
       return [out, { velocity: v }]
     },
+    applyTo: (params, u, { velocity }, { hyper: { beta } }, a) => {
+      const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
+        nesterovApplyLeaf(v0, g, p, v, q, beta, a),
+      )
+      return [theta, { velocity: v }]
+    },
   })
 }
 
@@ -67,5 +73,23 @@ function nesterovLeaf(
     const vi = beta * v0[i] + gi
     v[i] = vi
     o[i] = gi + beta * vi
+  }
+}
+
+/** `nesterovLeaf` and then q = p + a·o, in one pass. */
+function nesterovApplyLeaf(
+  v0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  v: Float64Array,
+  q: Float64Array,
+  beta: number,
+  a: number,
+): void {
+  for (let i = 0; i < v.length; i++) {
+    const gi = g[i]
+    const vi = beta * v0[i] + gi
+    v[i] = vi
+    q[i] = p[i] + a * (gi + beta * vi)
   }
 }

@@ -1,6 +1,6 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
+import { applyLeafwise, leafwise } from './kernelInternals.js'
 import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
@@ -58,6 +58,14 @@ export function scaleByRms(
       )
       return [out, { nu: n }]
     },
+    applyTo: (params, u, { nu }, { hyper: { decay, eps } }, a) => {
+      const [theta, [n]] = applyLeafwise(fn, [nu, u], 1, params, u, ([n0, g], p, [n], q) =>
+        inSqrt
+          ? rmsInSqrtApplyLeaf(n0, g, p, n, q, decay, eps, a)
+          : rmsApplyLeaf(n0, g, p, n, q, decay, eps, a),
+      )
+      return [theta, { nu: n }]
+    },
   })
 }
 
@@ -94,5 +102,45 @@ function rmsInSqrtLeaf(
     const ni = decay * n0[i] + a * gi * gi
     n[i] = ni
     o[i] = gi / Math.sqrt(ni + eps)
+  }
+}
+
+/** `rmsLeaf` and then q = p + a·o, in one pass. */
+function rmsApplyLeaf(
+  n0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  n: Float64Array,
+  q: Float64Array,
+  decay: number,
+  eps: number,
+  a: number,
+): void {
+  const c = 1 - decay
+  for (let i = 0; i < n.length; i++) {
+    const gi = g[i]
+    const ni = decay * n0[i] + c * gi * gi
+    n[i] = ni
+    q[i] = p[i] + a * (gi / (Math.sqrt(ni) + eps))
+  }
+}
+
+/** `rmsInSqrtLeaf` and then q = p + a·o, in one pass. */
+function rmsInSqrtApplyLeaf(
+  n0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  n: Float64Array,
+  q: Float64Array,
+  decay: number,
+  eps: number,
+  a: number,
+): void {
+  const c = 1 - decay
+  for (let i = 0; i < n.length; i++) {
+    const gi = g[i]
+    const ni = decay * n0[i] + c * gi * gi
+    n[i] = ni
+    q[i] = p[i] + a * (gi / Math.sqrt(ni + eps))
   }
 }

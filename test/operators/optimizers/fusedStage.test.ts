@@ -9,14 +9,7 @@ import {
   toArray,
 } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import {
-  mapTree,
-  tensor,
-  train,
-  TrainError,
-  type TrainState,
-  type WithGradient,
-} from 'gradstream'
+import { mapTree, tensor, train, TrainError, type TrainState, type WithGradient } from 'gradstream'
 import {
   adagrad,
   adam,
@@ -85,6 +78,15 @@ const cases: Record<
   adamw: (lr, h, efficient) => [
     adamw(lr(), { weightDecay: h(), efficient }) as never,
     byHand(scaleByAdam({ efficient }), addDecayedWeights(h()), scaleByLearningRate(lr())),
+  ],
+  // masked decay has no fused applyTo: the generic ending (update, then θ + (−η)·u)
+  adamwMasked: (lr, h) => [
+    adamw(lr(), { weightDecay: h(), mask: { W: true, b: false, s: true } }) as never,
+    byHand(
+      scaleByAdam(),
+      addDecayedWeights(h(), { mask: { W: true, b: false, s: true } }),
+      scaleByLearningRate(lr()),
+    ),
   ],
   sgd: (lr) => [sgd(lr()) as never, byHand(scaleByLearningRate(lr()))],
   momentum: (lr, h) => [
