@@ -3,6 +3,12 @@
 // beside the one-thread row and NumPy; alone: `npx tsx bench/parallel.bench.ts`.
 import { availableParallelism } from 'node:os'
 import {
+  planProbes,
+  probeCount,
+  runProbes,
+} from '../src/nn/twoLayerNetNumericalGradientInternals.js'
+import { costCuts, TASKS_PER_THREAD } from '../src/parallel/poolInternals.js'
+import {
   closeWorkers,
   loadMnist,
   twoLayerNet,
@@ -30,6 +36,7 @@ export async function run() {
   await grad()
   const warmSeconds = now() - t1
   await closeWorkers()
+  const estimate = twoCoreEstimate(net.params, mnist.train.x, mnist.train.t)
   let sq = 0
   for (const t of [g.W1, g.b1, g.W2, g.b2]) for (const v of t.data) sq += v * v
   return {
@@ -37,8 +44,48 @@ export async function run() {
     units: 1,
     warmSeconds,
     threads: availableParallelism(),
+    ...estimate,
     gradNorm: Math.sqrt(sq),
   }
+}
+
+/**
+ * What two free cores would give, measured on this thread alone so that other processes' load
+ * matters less: the whole gradient once (`oneThreadSeconds`), then each of the parallel call's
+ * slices timed in turn (after one warm-up run; medians of 5 rounds), assigned to two threads as the pool does (the next slice to the thread
+ * free first) — `twoCoreEstimate` is when the later thread would finish (worker start-up and
+ * the copy into shared memory not included).
+ */
+function twoCoreEstimate(...args: Parameters<typeof twoLayerNetNumericalGradientParallel>) {
+  const [params, x, t] = args
+  const plan = planProbes('bench', params, x, t, {})
+  const P = probeCount(plan)
+  const out = () => ({
+    W1: new Float64Array(plan.D * plan.H),
+    b1: new Float64Array(plan.H),
+    W2: new Float64Array(plan.H * plan.C),
+    b2: new Float64Array(plan.C),
+  })
+  runProbes(plan, 0, P, out()) // warm-up (this thread has not run the probes yet)
+  const cuts = costCuts(plan, 2 * TASKS_PER_THREAD)
+  const ones: number[] = []
+  const twos: number[] = []
+  for (let round = 0; round < 5; round++) {
+    let t0 = now()
+    runProbes(plan, 0, P, out())
+    ones.push(now() - t0)
+    const free = [0, 0]
+    for (let i = 1; i < cuts.length; i++) {
+      t0 = now()
+      runProbes(plan, cuts[i - 1], cuts[i], out())
+      free[free[0] <= free[1] ? 0 : 1] += now() - t0
+    }
+    twos.push(Math.max(...free))
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+  const oneThreadSeconds = median(ones)
+  const twoCoreEstimate = median(twos)
+  return { oneThreadSeconds, twoCoreEstimate, estimatedSpeedUp: oneThreadSeconds / twoCoreEstimate }
 }
 
 if (process.argv[1]?.endsWith('parallel.bench.ts')) console.log(await run())

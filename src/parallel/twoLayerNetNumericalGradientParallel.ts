@@ -3,12 +3,11 @@ import type { TensorLike } from '../functions/lossInternals.js'
 import {
   planProbes,
   probeCount,
-  type ProbePlan,
   type TwoLayerNetNumericalGradientOptions,
   type TwoLayerNetWeights,
 } from '../nn/twoLayerNetNumericalGradientInternals.js'
 import type { Tensor } from '../tensor/tensor.js'
-import { defaultThreads, probePool } from './poolInternals.js'
+import { costCuts, defaultThreads, probePool, TASKS_PER_THREAD } from './poolInternals.js'
 import { views, type ProbeTask } from './probeWorker.js'
 
 /** Options of `twoLayerNetNumericalGradientParallel`. */
@@ -16,15 +15,6 @@ export interface TwoLayerNetNumericalGradientParallelOptions extends TwoLayerNet
   /** worker threads, 1…256; default the machine's (`os.availableParallelism()`) */
   readonly threads?: number
 }
-
-/**
- * Relative cost of one probe of W2 or b2 per sample (two softmax row losses of C terms) against
- * one of W1 or b1 (one Taylor-series difference): measured 4–6 on MNIST 784–50–10, batch 100.
- */
-const LOGIT_PROBE_COST = 5
-
-/** Tasks per thread: a little slack so that a thread finishing early takes another slice. */
-const TASKS_PER_THREAD = 2
 
 /**
  * `twoLayerNetNumericalGradient` with its probes split across worker threads: the same central
@@ -102,32 +92,4 @@ export async function twoLayerNetNumericalGradientParallel(
     W2: { shape: [H, C], data: new Float64Array(gW2) },
     b2: { shape: [C], data: new Float64Array(gb2) },
   }
-}
-
-/**
- * `tasks + 1` flat indices 0 = c₀ ≤ c₁ ≤ … = P cutting the probes into slices of about equal
- * estimated cost: a W1[i][·] probe visits the samples where pixel i is non-zero, a b1 probe
- * every sample, a W2 or b2 probe every sample at LOGIT_PROBE_COST.
- */
-function costCuts(plan: ProbePlan, tasks: number): number[] {
-  const { D, H, C, N, X } = plan
-  const P = probeCount(plan)
-  const cum = new Float64Array(P + 1)
-  let q = 0
-  for (let i = 0; i < D; i++) {
-    let nz = 0
-    for (let s = 0; s < N; s++) if (X[s * D + i] !== 0) nz++
-    for (let j = 0; j < H; j++, q++) cum[q + 1] = cum[q] + nz + 1
-  }
-  for (let j = 0; j < H; j++, q++) cum[q + 1] = cum[q] + N + 1
-  for (let r = 0; r < H * C + C; r++, q++) cum[q + 1] = cum[q] + LOGIT_PROBE_COST * N + 1
-  const cuts = [0]
-  let at = 0
-  for (let k = 1; k < tasks; k++) {
-    const goal = (cum[P] * k) / tasks
-    while (at < P && cum[at] < goal) at++
-    cuts.push(at)
-  }
-  cuts.push(P)
-  return cuts
 }
