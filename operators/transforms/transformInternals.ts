@@ -216,6 +216,8 @@ function transformsStep(
   const folds = apply && n > 0 && ts[n - 1].scalesByLr === true
   /** the transform whose updates θ receives (−1: the state's own updates) */
   const applier = !apply ? -1 : folds ? n - 2 : n - 1
+  let lastUsedIn: readonly string[] | undefined = undefined
+  let lastUsedOut: readonly string[] | null = null
   let lastIn: object | null = null
   let lastOut: TrainState['hyper'] | null = null
   const lastValues: number[] = []
@@ -277,18 +279,24 @@ function transformsStep(
       }
     }
     if (pending !== null) pending()
-    // the hyper record: reused when it would be equal (same incoming record, same values)
+    // the hyper record: reused when it would be equal. Either it is the one built last step
+    // from the same incoming record and values, or the incoming record already holds these
+    // values under these names (then spreading it and setting them changes nothing, not even
+    // the key order): after the first steps, every transform of a pipe reuses its input's.
     let hyper: TrainState['hyper']
     const h = s.hyper
     if ((h === lastIn || h === lastOut) && sameValues(values, lastValues)) hyper = lastOut!
     else {
-      const out: Record<string, number> = { ...h }
-      let q = 0
-      for (let j = 0; j < n; j++) {
-        const names = hyperNames[j]
-        for (let k = 0; k < names.length; k++) out[names[k]] = values[q++]
+      if (holds(h, hyperNames, values) && Object.isFrozen(h)) hyper = h
+      else {
+        const out: Record<string, number> = { ...h }
+        let q = 0
+        for (let j = 0; j < n; j++) {
+          const names = hyperNames[j]
+          for (let k = 0; k < names.length; k++) out[names[k]] = values[q++]
+        }
+        hyper = Object.freeze(out)
       }
-      hyper = Object.freeze(out)
       lastIn = h
       lastOut = hyper
       lastValues.length = 0
@@ -296,14 +304,15 @@ function transformsStep(
     }
     const nextOpt = opt === null ? s.opt : Object.freeze(opt)
     if (!apply) {
-      return {
-        ...s,
-        updates,
-        opt: nextOpt,
-        hyper,
-        lr,
-        transforms: Object.freeze(used),
+      // the slot names so far: the list built last step when the incoming one is the same
+      let names: readonly string[]
+      if (s.transforms === lastUsedIn && lastUsedOut !== null) names = lastUsedOut
+      else {
+        names = Object.freeze(used)
+        lastUsedIn = s.transforms
+        lastUsedOut = names
       }
+      return trackedState(s, updates, nextOpt, hyper, lr, names)
     }
     return {
       step: step + 1,
@@ -319,6 +328,75 @@ function transformsStep(
       metrics: s.metrics,
     }
   }
+}
+
+/** The fields a transform's state is built with, in this order (the others are copied after). */
+const BUILT: { readonly [field: string]: true } = {
+  step: true,
+  params: true,
+  loss: true,
+  grad: true,
+  lr: true,
+  opt: true,
+  hyper: true,
+  evaluations: true,
+  rng: true,
+  history: true,
+  metrics: true,
+  baseLoss: true,
+  updates: true,
+  transforms: true,
+}
+
+/**
+ * `{ ...s, updates, opt, hyper, lr, transforms }` without the spread, which cost microseconds
+ * a step here (V8's object clone then five redefinitions): the fields every WithGradient state
+ * has, by name, then any other own field of `s` (batch, a user's own) copied as it is.
+ */
+function trackedState(
+  s: Tracked,
+  updates: Params,
+  opt: TrainState['opt'],
+  hyper: TrainState['hyper'],
+  lr: number,
+  transforms: readonly string[],
+): Tracked {
+  const out: Record<string, unknown> = {
+    step: s.step,
+    params: s.params,
+    loss: s.loss,
+    grad: s.grad,
+    lr,
+    opt,
+    hyper,
+    evaluations: s.evaluations,
+    rng: s.rng,
+    history: s.history,
+    metrics: s.metrics,
+    baseLoss: s.baseLoss,
+    updates,
+    transforms,
+  }
+  for (const k in s) {
+    if (BUILT[k] !== true && Object.hasOwn(s, k)) out[k] = (s as Record<string, unknown>)[k]
+  }
+  return out as unknown as Tracked
+}
+
+/** Whether `h` records `values` under `names` (in order), by Object.is. */
+function holds(
+  h: { readonly [k: string]: number },
+  names: readonly (readonly string[])[],
+  values: readonly number[],
+): boolean {
+  let q = 0
+  for (let j = 0; j < names.length; j++) {
+    const ns = names[j]
+    for (let k = 0; k < ns.length; k++) {
+      if (!Object.hasOwn(h, ns[k]) || !Object.is(h[ns[k]], values[q++])) return false
+    }
+  }
+  return true
 }
 
 function sameValues(a: readonly number[], b: readonly number[]): boolean {
