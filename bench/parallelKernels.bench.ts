@@ -81,7 +81,6 @@ setKernelThreads(2)
 const two = largeProducts.run
 tuning.denseMinWork = 0
 tuning.sparseMinWork = 0
-tuning.sparseSplitMinWork = 0
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]
 
 /** Products per timed block: enough for ~5 ms on one thread. */

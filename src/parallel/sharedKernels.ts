@@ -140,18 +140,17 @@ let i32 = new Int32Array(0)
  * The crossover, below which a product stays on the caller's thread (bench/parallelKernels.bench.ts
  * measures it; see bench/RESULTS.md "Both cores"). On this project's 2-vCPU VM a hand-over costs
  * 30–300 µs (futex wake and scheduling), so a split pays only for products of several
- * milliseconds; a training step's 100×784·784×50 (about 0.5 ms) stays on one thread.
+ * milliseconds; a training step's 100×784·784×50 (about 0.5 ms) stays on one thread. Products
+ * below these go back to gemmKernel's single-thread kernels (`gemmTwoThreads` returns false).
  */
 export const tuning = {
-  /** dense products of fewer multiply-adds (m·k·n) stay on the caller's thread */
+  /** dense products of fewer multiply-adds (m·k·n) stay on the single-thread kernels */
   denseMinWork: 1 << 22,
-  /** sparse products of fewer (non-zeros + rows)·n stay on the caller's thread */
-  sparseMinWork: 1 << 21,
   /**
-   * sparse A·B (A not transposed) of at least this many m·k·n: both threads compress their own
-   * half of A's rows as well (about a 214×784 image batch times 784×50)
+   * products tried sparse of fewer m·k·n (counted dense) stay on the single-thread kernels
+   * (8·2²⁰: a 214×784 image batch times 784×50)
    */
-  sparseSplitMinWork: 1 << 23,
+  sparseMinWork: 1 << 23,
 }
 
 /**
@@ -262,7 +261,8 @@ function join(h: Helper): void {
  * `C = op(A)·op(B)` with C's rows split between this thread and the helper (the contract of
  * gemmKernel's `largeProducts.run`): the sparse kernel when `trySparse` and `op(A)` has at most
  * `maxNnz` non-zeros (and, with `finiteB`, B is finite), else the dense one. Returns false,
- * computing nothing, when the helper is not running or the memory cannot grow.
+ * computing nothing, when the helper is not running, the product is below the crossover
+ * (`tuning`) or the memory cannot grow.
  */
 export function gemmTwoThreads(
   A: Float64Array,
@@ -279,6 +279,7 @@ export function gemmTwoThreads(
 ): boolean {
   const h = helper
   if (h === null) return false
+  if (m * k * n < (trySparse ? tuning.sparseMinWork : tuning.denseMinWork)) return false
   try {
     if (!(trySparse && sparse(h, A, B, C, m, k, n, transA, transB, maxNnz, finiteB))) {
       dense(h, A, B, C, m, k, n, transA, transB)
@@ -350,7 +351,7 @@ function sparse(
   placeB(B, k, n, transB, b)
   if (finiteB && h.k.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
-  if (!transA && m >= 2 && m * k * n >= tuning.sparseSplitMinWork) {
+  if (!transA) {
     // each thread compresses and multiplies its own half of A's rows (compressing costs about
     // as much as multiplying); the halves' counts then decide as csrRows over all rows would
     const i0 = m >> 1
@@ -368,27 +369,23 @@ function sparse(
     C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
     return true
   }
-  if (transA) {
-    const trp = c + align16(m * n * 8)
-    const tci = trp + align16((k + 1) * 4)
-    const tv = tci + ciBytes
-    if (h.k.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
-    h.k.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
-  } else if (h.k.csrRows(a, rows, cols, maxNnz, rp, ci, v) < 0) return false
-  // cut C's rows where the cost (non-zeros + rows, each times n) is half done
+  // Aᵀ·B: A's rows compressed and transposed here (a counting sort over all rows), then C's
+  // rows cut where the cost (non-zeros + rows, each times n) is half done
+  const trp = c + align16(m * n * 8)
+  const tci = trp + align16((k + 1) * 4)
+  const tv = tci + ciBytes
+  if (h.k.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
+  h.k.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
   const p = rp >> 2
   const total = i32[p + m] + m
-  let i0 = m
-  if (total * n >= tuning.sparseMinWork) {
-    let lo = 0
-    let hi = m
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
-      else hi = mid
-    }
-    i0 = lo
+  let lo = 0
+  let hi = m
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
+    else hi = mid
   }
+  const i0 = lo
   if (i0 < m) post(h, OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
   h.k.gemmCsr(rp, ci, v, b, c, i0, n)
   if (i0 < m) join(h)

@@ -24,14 +24,10 @@ afterAll(async () => {
   await closeWorkers()
 })
 
-/**
- * Every product split, however small (the hook for all work); a sparse A·B split either after
- * compressing all rows on the caller's thread or with each thread compressing its own half.
- */
-function forceSplit(compressHalves = false) {
+/** Every product split, however small: the hook for all work. */
+function forceSplit() {
   tuning.denseMinWork = 0
   tuning.sparseMinWork = 0
-  tuning.sparseSplitMinWork = compressHalves ? 0 : Infinity
   largeProducts.minWork = 0
 }
 
@@ -104,8 +100,8 @@ describe('setKernelThreads', () => {
 
   it('random shapes and sparsity, all transposes, split on two threads: the one-thread bits', () => {
     fc.assert(
-      fc.property(product, fc.boolean(), ({ d, a, b }, compressHalves) => {
-        forceSplit(compressHalves)
+      fc.property(product, ({ d, a, b }) => {
+        forceSplit()
         const opts = { transposeA: d.transposeA, transposeB: d.transposeB }
         const [one, two] = oneAndTwo(() => matmul(a, b, opts))
         expectSameBits(two, one)
@@ -190,6 +186,15 @@ describe('setKernelThreads', () => {
     const [one, two] = oneAndTwo(() => matmul(a, a))
     expectSameBits(two, one)
     expect(helperRunning()).toBe(true)
+  })
+
+  it('runLarge declines products below the crossover (tuning), leaving them to one thread', () => {
+    const C = new Float64Array(4)
+    const args = [new Float64Array(4), new Float64Array(4), C, 2, 2, 2, false, false] as const
+    expect(runLarge(...args, false, 4, true)).toBe(false)
+    expect(runLarge(...args, true, 4, true)).toBe(false)
+    tuning.denseMinWork = 0
+    expect(runLarge(...args, false, 4, true)).toBe(true)
   })
 
   it('runLarge declines when the helper cannot be had (one thread asked for)', () => {
