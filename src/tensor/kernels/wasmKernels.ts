@@ -189,7 +189,7 @@ export function gemmDenseWasm(
 /**
  * Sparse `C = op(A)·op(B)`: compresses the rows of `op(A)` in linear memory (in wasm: `A`'s
  * rows, or for `Aᵀ·B` its columns — `A`'s rows compressed, then transposed by a counting sort)
- * and runs the SIMD sparse kernel, which walks each row's non-zeros with sixteen columns of `C`
+ * and runs the SIMD sparse kernel, which walks each row's non-zeros with fourteen columns of `C`
  * in registers. Returns false, computing nothing, when `A` has more than `maxNnz` non-zeros,
  * or when `finiteB` and `B` holds ±∞ or NaN (checked in wasm on the copy of `B`): the caller
  * then takes the dense path.
