@@ -3,12 +3,8 @@ import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import { leafwise } from './kernelInternals.js'
-import {
-  type Hyperparam,
-  hyperparam,
-  withHyperparams,
-  unitInterval,
-} from '../hyperparamInternals.js'
+import { stage } from '../fusionInternals.js'
+import { type Hyperparam, hyperAt, hyperparam, unitInterval } from '../hyperparamInternals.js'
 import { freezeData, slotName, checkOptions } from './transformInternals.js'
 
 /** The slot of `ema`: the running average of the parameters and the step it was last updated. */
@@ -54,34 +50,86 @@ export function ema(
   const fn = 'ema'
   checkOptions(fn, options, ['name'])
   const name = slotName(fn, options.name)
-  const specs = { decay: hyperparam(fn, 'decay', decay, unitInterval) }
+  const spec = hyperparam(fn, 'decay', decay, unitInterval)
+  const key = `${name}.decay`
+  // a fusible stage (see fusionInternals): after the optimizer, in the same hop
   return <T extends TrainState>(source: Observable<T>) =>
-    source.pipe(
-      withHyperparams(
-        specs,
-        (s: T) => s.step,
-        (s, { decay: beta }) => {
-          const prev = s.opt[name] as EmaState | undefined
-          if (prev !== undefined && prev.step === s.step) {
-            throw new Error(
-              `${name}: name: expected a slot name no other ema in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
-            )
-          }
-          const average =
-            prev === undefined
-              ? s.params
-              : leafwise(fn, [prev.average, s.params], 1, ([a, p], [o]) =>
-                  emaLeaf(a, p, o, beta),
-                )[0]
-          const slot: EmaState = { average, step: s.step }
-          return Object.freeze({
-            ...s,
-            opt: Object.freeze({ ...s.opt, [name]: freezeData(slot) }),
-            hyper: Object.freeze({ ...s.hyper, [`${name}.decay`]: beta }),
-          })
-        },
-      ),
-    )
+    stage<T, T>((run) => {
+      const at = hyperAt(spec, run)
+      /** the hyper record built last step, and the one it was built from */
+      let lastIn: TrainState['hyper'] | null = null
+      let lastOut: TrainState['hyper'] | null = null
+      return (s) => {
+        const beta = at(s.step)
+        const prev = s.opt[name] as EmaState | undefined
+        if (prev !== undefined && prev.step === s.step) {
+          throw new Error(
+            `${name}: name: expected a slot name no other ema in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
+          )
+        }
+        const average =
+          prev === undefined
+            ? s.params
+            : leafwise(fn, [prev.average, s.params], 1, ([a, p], [o]) => emaLeaf(a, p, o, beta))[0]
+        const slot: EmaState = Object.freeze({ average: freezeData(average), step: s.step })
+        // reused when it would be equal: { ...h, [key]: β } with h already saying β is h
+        const h = s.hyper
+        let hyper: TrainState['hyper']
+        if ((h === lastIn || h === lastOut) && Object.is(lastOut![key], beta)) hyper = lastOut!
+        else {
+          hyper =
+            Object.hasOwn(h, key) && Object.is(h[key], beta) && Object.isFrozen(h)
+              ? h
+              : Object.freeze({ ...h, [key]: beta })
+          lastIn = h
+          lastOut = hyper
+        }
+        return withSlot(s, Object.freeze({ ...s.opt, [name]: slot }), hyper)
+      }
+    })(source)
+}
+
+/** The fields a TrainState is built with, in this order (the others are copied after). */
+const BUILT: { readonly [field: string]: true } = {
+  step: true,
+  params: true,
+  loss: true,
+  grad: true,
+  lr: true,
+  opt: true,
+  hyper: true,
+  evaluations: true,
+  rng: true,
+  history: true,
+  metrics: true,
+}
+
+/**
+ * `{ ...s, opt, hyper }` without the spread (costly here, see transformInternals'
+ * trackedState): TrainState's fields by name, then any other own field of `s` as it is.
+ */
+function withSlot<T extends TrainState>(
+  s: T,
+  opt: TrainState['opt'],
+  hyper: TrainState['hyper'],
+): T {
+  const out: Record<string, unknown> = {
+    step: s.step,
+    params: s.params,
+    loss: s.loss,
+    grad: s.grad,
+    lr: s.lr,
+    opt,
+    hyper,
+    evaluations: s.evaluations,
+    rng: s.rng,
+    history: s.history,
+    metrics: s.metrics,
+  }
+  for (const k in s) {
+    if (BUILT[k] !== true && Object.hasOwn(s, k)) out[k] = (s as Record<string, unknown>)[k]
+  }
+  return out as T
 }
 
 /** o = β·a + (1 − β)·p on one leaf. */

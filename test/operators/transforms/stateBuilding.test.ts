@@ -5,13 +5,21 @@ import { type Tensor, tensor, train, type TrainState, type WithGradient } from '
 import {
   applyUpdates,
   clipByValue,
+  ema,
   gradient,
   maxSteps,
   scale,
   scaleByLearningRate,
   scaleByMomentum,
 } from 'gradstream/operators'
-import { runSync, template, type TreeT, treesLike, withGradientState } from './fixture.js'
+import {
+  initialState,
+  runSync,
+  template,
+  type TreeT,
+  treesLike,
+  withGradientState,
+} from './fixture.js'
 
 // A transform builds its state field by field (operators/transforms/transformInternals.ts,
 // trackedState) instead of spreading the incoming one, and reuses hyper records and slot-name
@@ -44,12 +52,13 @@ describe('a transform on a state', () => {
             which === 'scale'
               ? scale(c)
               : which === 'momentum'
-                ? scaleByMomentum(Math.abs(c) / 2)
+                ? scaleByMomentum(Math.abs(c) / 2.5)
                 : clipByValue(Math.abs(c))
           const out = runSync(input, t) as WithGradient<TreeT> & { transforms: string[] }
           const name = t.transform.name
           const field = Object.keys(t.transform.hyper)[0]
-          const value = which === 'scale' ? c : which === 'momentum' ? Math.abs(c) / 2 : Math.abs(c)
+          const value =
+            which === 'scale' ? c : which === 'momentum' ? Math.abs(c) / 2.5 : Math.abs(c)
           // the spread the transform replaces, written out
           const expected = {
             ...input,
@@ -71,6 +80,34 @@ describe('a transform on a state', () => {
           expect(Object.isFrozen(out)).toBe(true)
           expect(Object.isFrozen(out.hyper)).toBe(true)
           expect(Object.isFrozen(out.transforms)).toBe(true)
+        },
+      ),
+    )
+  })
+
+  it('ema keeps every field of the incoming TrainState (as `{ ...s, opt, hyper }` would)', () => {
+    fc.assert(
+      fc.property(
+        template.chain((t) => treesLike(t, 1)),
+        extraField,
+        ([p], extra) => {
+          const input = {
+            ...initialState(p),
+            opt: { other: 1 },
+            hyper: { 'other.x': 3 },
+            ...extra,
+          } as TrainState<TreeT>
+          const out = runSync(input, ema(0.5))
+          const expected = {
+            ...input,
+            opt: { other: 1, ema: { average: p, step: 0 } },
+            hyper: { 'other.x': 3, 'ema.decay': 0.5 },
+          }
+          expect(Object.keys(out).sort()).toEqual(Object.keys(expected).sort())
+          expect(out).toEqual(expected)
+          expect(Object.isFrozen(out)).toBe(true)
+          expect(Object.isFrozen(out.opt)).toBe(true)
+          expect(Object.isFrozen(out.hyper)).toBe(true)
         },
       ),
     )
