@@ -1,11 +1,4 @@
-import {
-  isObservable,
-  map,
-  type Observable,
-  type OperatorFunction,
-  startWith,
-  withLatestFrom,
-} from 'rxjs'
+import { isObservable, type Observable } from 'rxjs'
 import { show } from '../src/errors.js'
 import type { StageRun } from './fusionInternals.js'
 
@@ -114,49 +107,9 @@ function resolve(spec: HyperSpec, step: number, latest: Latest | undefined): num
 }
 
 /**
- * Wires hyperparameters into an operator: for each source value `s`, resolves every spec at
- * `stepOf(s)` (constants as they are, schedules called, Observables at their latest value) and
- * calls `body(s, values)` with the values by key. Observables are subscribed with the result
- * (via `withLatestFrom`) and unsubscribed when it is; errors thrown by `body` or a schedule
- * become the stream's error.
- */
-export function withHyperparams<S, R>(
-  specs: { readonly [key: string]: HyperSpec },
-  stepOf: (s: S) => number,
-  body: (s: S, values: { readonly [key: string]: number }) => R,
-): OperatorFunction<S, R> {
-  const keys = Object.keys(specs)
-  const list = keys.map((k) => specs[k])
-  const observed = keys.filter((k) => isObservable(specs[k].value))
-  // worked out once, not per step: where each key's latest value sits in withLatestFrom's
-  // tuple [s, ...latest] (0: not an Observable, index 0 being the state itself)
-  const slot = keys.map((k) => observed.indexOf(k) + 1)
-  const NO_LATEST: readonly Latest[] = []
-  /** `latest` is withLatestFrom's tuple as it comes (no per-step copy without its first item) */
-  const compute = (s: S, latest: readonly unknown[]) => {
-    const step = stepOf(s)
-    const values: Record<string, number> = {}
-    for (let j = 0; j < keys.length; j++) {
-      const i = slot[j]
-      values[keys[j]] = resolve(list[j], step, i === 0 ? undefined : (latest[i] as Latest))
-    }
-    return body(s, values)
-  }
-  if (observed.length === 0) return map((s: S) => compute(s, NO_LATEST))
-  const sources = observed.map((k) =>
-    (specs[k].value as Observable<number>).pipe(startWith<Latest>(NONE)),
-  )
-  return (source: Observable<S>) =>
-    source.pipe(
-      withLatestFrom(...sources),
-      map((tuple) => compute(tuple[0] as S, tuple)),
-    )
-}
-
-/**
- * For a fused stage (see fusionInternals): `spec`'s validated value at a step, as
- * `withHyperparams` resolves it (a constant as it is, a schedule called, an Observable's latest
- * value), without an operator hop. An Observable is subscribed now, once per run, and
+ * For a fused stage (see fusionInternals; every stage and transform resolves its
+ * hyperparameters this way): `spec`'s validated value at a step (a constant as it is, a
+ * schedule called, an Observable's latest value), without an operator hop. An Observable is subscribed now, once per run, and
  * unsubscribed with the run; its error becomes the run's error, and its last value stays in use
  * after it completes.
  */
