@@ -53,9 +53,13 @@ export function scaleByMomentum(
       const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => momentumLeaf(v0, g, v, beta))
       return [v, { velocity: v }]
     },
-    applyTo: (params, u, { velocity }, { hyper: { beta } }, a) => {
+    // the optimizers' fused ending (momentum: −η·g, v and θ in one pass)
+    prescales: true,
+    applyTo: (params, u, { velocity }, { hyper: { beta } }, a, c = 1) => {
       const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
-        momentumApplyLeaf(v0, g, p, v, q, beta, a),
+        c === 1
+          ? momentumApplyLeaf(v0, g, p, v, q, beta, a)
+          : momentumScaledApplyLeaf(v0, g, p, v, q, beta, a, c),
       )
       return [theta, { velocity: v }]
     },
@@ -84,6 +88,27 @@ function momentumApplyLeaf(
 ): void {
   for (let i = 0; i < v.length; i++) {
     const vi = beta * v0[i] + g[i]
+    v[i] = vi
+    q[i] = p[i] + a * vi
+  }
+}
+
+/**
+ * `momentumApplyLeaf` on updates c·g: v = β·v₀ + c·g, q = p + a·v (c = −η: the value
+ * scaleByLearningRate would have stored, computed in place).
+ */
+function momentumScaledApplyLeaf(
+  v0: Float64Array,
+  g: Float64Array,
+  p: Float64Array,
+  v: Float64Array,
+  q: Float64Array,
+  beta: number,
+  a: number,
+  c: number,
+): void {
+  for (let i = 0; i < v.length; i++) {
+    const vi = beta * v0[i] + c * g[i]
     v[i] = vi
     q[i] = p[i] + a * vi
   }

@@ -45,7 +45,14 @@ export interface GradientTransform<S = unknown> {
     slot: S,
     ctx: TransformContext,
     a: number,
+    c?: number,
   ): readonly [Params, S]
+  /**
+   * True when `applyTo` also takes `c` and reads the updates as c·u, computed per element
+   * (what a `scaleByLearningRate` before it would have stored, c = −η): the optimizers then
+   * fold a leading scaleByLearningRate (momentum's) into the same pass.
+   */
+  readonly prescales?: boolean
   /**
    * True when `update` is exactly u ↦ −η·u with η = `hyper[lrField]` and no slot
    * (scaleByLearningRate): an optimizer ending with it computes θ + (−η)·u directly, which is
@@ -216,6 +223,12 @@ function transformsStep(
   const folds = apply && n > 0 && ts[n - 1].scalesByLr === true
   /** the transform whose updates θ receives (−1: the state's own updates) */
   const applier = !apply ? -1 : folds ? n - 2 : n - 1
+  /** a leading scaleByLearningRate read by the applier as c·u (momentum: −η·g, then v) */
+  const leads =
+    applier === 1 &&
+    ts[0].scalesByLr === true &&
+    ts[1].applyTo !== undefined &&
+    ts[1].prescales === true
   let lastUsedIn: readonly string[] | undefined = undefined
   let lastUsedOut: readonly string[] | null = null
   let lastIn: object | null = null
@@ -231,6 +244,7 @@ function transformsStep(
     let lr = s.lr
     let params: Params | null = null
     let a = 1
+    let c = 1
     values.length = 0
     // pending: the applier, run after the transforms behind it have resolved their values
     let pending: (() => void) | null = null
@@ -252,6 +266,10 @@ function transformsStep(
           a = -hyper[t.lrField!]
           continue
         }
+        if (leads && j === 0) {
+          c = -hyper[t.lrField!]
+          continue
+        }
         const prev = (opt ?? s.opt)[t.name]
         const slot = prev === undefined ? t.init(s.params) : prev
         const ctx: TransformContext = { step, params: s.params, hyper }
@@ -259,7 +277,7 @@ function transformsStep(
           pending = () => {
             const [p, next] =
               t.applyTo !== undefined
-                ? t.applyTo(s.params, updates, slot, ctx, a)
+                ? t.applyTo(s.params, updates, slot, ctx, a, c)
                 : (() => {
                     const [u, nx] = t.update(updates, slot, ctx)
                     return [addScaledTree(s.params, freezeData(u), a), nx] as const
