@@ -1,6 +1,7 @@
 import type { RngState } from '../src/random/rng.js'
 import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
 import { isTensor } from '../src/tensor/tensor.js'
+import { uninitializedF64 } from '../src/tensor/uninitialized.js'
 import { freezeTree } from '../src/state/freeze.js'
 import { adopt } from '../src/tree/handOver.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
@@ -82,7 +83,7 @@ export function addScaled<P extends Params>(p: P, u: Params, a: number, fn: stri
  * so it is optimized once. Same arithmetic, same order as before (bit-identical).
  */
 function addScaledData(x: Float64Array, y: Float64Array, a: number): Float64Array {
-  const data = new Float64Array(x.length)
+  const data = uninitializedF64(x.length) // every element is written below
   for (let i = 0; i < x.length; i++) data[i] = x[i] + a * y[i]
   return data
 }
