@@ -81,6 +81,7 @@ setKernelThreads(2)
 const two = largeProducts.run
 tuning.denseMinWork = 0
 tuning.sparseMinWork = 0
+tuning.transposedSparseMinWork = 0
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]
 
 /** Products per timed block: enough for ~5 ms on one thread. */
@@ -139,7 +140,11 @@ for (const c of cases) {
 // 2,674 rows, z1·W2 in chunks of 41,943: each chunk split), interleaved
 if (!quick) {
   Object.assign(tuning, defaults)
-  largeProducts.minWork = Math.min(defaults.denseMinWork, defaults.sparseMinWork)
+  largeProducts.minWork = Math.min(
+    defaults.denseMinWork,
+    defaults.sparseMinWork,
+    defaults.transposedSparseMinWork,
+  )
   const full = loadMnist({ oneHotLabel: true })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
   const one: number[] = []
@@ -187,7 +192,11 @@ if (!quick && process.platform === 'linux') {
   )
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
   Object.assign(tuning, defaults)
-  largeProducts.minWork = Math.min(defaults.denseMinWork, defaults.sparseMinWork)
+  largeProducts.minWork = Math.min(
+    defaults.denseMinWork,
+    defaults.sparseMinWork,
+    defaults.transposedSparseMinWork,
+  )
   const full = loadMnist({ oneHotLabel: true })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
   const calls: [string, () => unknown, number][] = [

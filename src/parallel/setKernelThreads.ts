@@ -5,15 +5,15 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
 
 /**
  * Runs large matrix products on two threads (`2`) or one (`1`, the default). With two, a product
- * on the wasm backend above the crossover (m·k·n ≥ 4·2²⁰ multiply-adds dense, ≥ 8·2²⁰ when the
- * left operand is sparse — about a 214×784 image batch times 784×50) has its rows split between
- * the calling thread and one helper worker, both running the same WebAssembly kernels over one
- * shared memory (for a sparse A·B each thread also compresses its own half of A's rows). Each
- * row is computed by the same code as on one thread, so results are the same bit for bit; only
- * the time changes. Below the crossover the hand-over (a futex wake: tens to hundreds of
- * microseconds on a shared VM) costs more than half the product saves, so a training step's
- * 100×784·784×50 stays on one thread; `net.accuracy` over 60,000 images splits every chunk.
- * Whether it pays depends on a second core being free (see bench/RESULTS.md, "Both cores").
+ * on the wasm backend above the crossover (m·k·n ≥ 2²⁰ multiply-adds dense, ≥ 2·2²⁰ for A·B with
+ * a sparse A — about 54 images times 784×50 —, ≥ 8·2²⁰ for Aᵀ·B with a sparse A) has its rows
+ * split between the calling thread and one helper worker, both running the same WebAssembly
+ * kernels over one shared memory (for a sparse A·B each thread also compresses its own half of
+ * A's rows). Each row is computed by the same code as on one thread, so results are the same bit
+ * for bit; only the time changes. On an idle two-core machine products from ~10⁶ multiply-adds
+ * ran 1.3–1.9× faster; on a busy one (other processes on both cores) the hand-over costs
+ * 30–300 µs and splits lost up to 30%, so ask for two threads only with a core to spare. A
+ * training step's backprop products (`twoLayerGradient`'s held x) stay on one thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.
@@ -48,7 +48,11 @@ export function setKernelThreads(threads: 1 | 2): void {
   closers.add(stopHelper)
   threadState.available = startHelper()
   if (threadState.available) {
-    largeProducts.minWork = Math.min(tuning.denseMinWork, tuning.sparseMinWork)
+    largeProducts.minWork = Math.min(
+      tuning.denseMinWork,
+      tuning.sparseMinWork,
+      tuning.transposedSparseMinWork,
+    )
     largeProducts.run = runLarge
   }
 }

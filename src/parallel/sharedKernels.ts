@@ -137,20 +137,21 @@ let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
 
 /**
- * The crossover, below which a product stays on the caller's thread (bench/parallelKernels.bench.ts
- * measures it; see bench/RESULTS.md "Both cores"). On this project's 2-vCPU VM a hand-over costs
- * 30–300 µs (futex wake and scheduling), so a split pays only for products of several
- * milliseconds; a training step's 100×784·784×50 (about 0.5 ms) stays on one thread. Products
- * below these go back to gemmKernel's single-thread kernels (`gemmTwoThreads` returns false).
+ * The crossover, below which a product goes back to gemmKernel's single-thread kernels
+ * (`gemmTwoThreads` returns false). Measured with bench/parallelKernels.bench.ts on this project's
+ * 2-vCPU VM when it was quiet (bench/RESULTS.md, "Both cores"): dense products from 25×784·784×50
+ * ran 1.4–1.7× faster split, sparse image batches from 50 rows 1.3–1.4×, while Aᵀ·B with a sparse
+ * A (compressed and transposed on the caller alone) lost up to 100×784 images. On a loaded
+ * machine the hand-over (a futex wake) costs 30–300 µs and every split under ~10⁸
+ * multiply-adds lost 10–30%: that is what `setKernelThreads(1)` is for.
  */
 export const tuning = {
   /** dense products of fewer multiply-adds (m·k·n) stay on the single-thread kernels */
-  denseMinWork: 1 << 22,
-  /**
-   * products tried sparse of fewer m·k·n (counted dense) stay on the single-thread kernels
-   * (8·2²⁰: a 214×784 image batch times 784×50)
-   */
-  sparseMinWork: 1 << 23,
+  denseMinWork: 1 << 20,
+  /** A·B with a sparse A: fewer m·k·n (counted dense; 2·2²⁰ ≈ 54×784 images times 784×50) */
+  sparseMinWork: 1 << 21,
+  /** Aᵀ·B with a sparse A: fewer m·k·n stay (8·2²⁰ ≈ 214 images) */
+  transposedSparseMinWork: 1 << 23,
 }
 
 /**
@@ -279,7 +280,12 @@ export function gemmTwoThreads(
 ): boolean {
   const h = helper
   if (h === null) return false
-  if (m * k * n < (trySparse ? tuning.sparseMinWork : tuning.denseMinWork)) return false
+  const min = !trySparse
+    ? tuning.denseMinWork
+    : transA
+      ? tuning.transposedSparseMinWork
+      : tuning.sparseMinWork
+  if (m * k * n < min) return false
   try {
     if (!(trySparse && sparse(h, A, B, C, m, k, n, transA, transB, maxNnz, finiteB))) {
       dense(h, A, B, C, m, k, n, transA, transB)

@@ -28,6 +28,7 @@ afterAll(async () => {
 function forceSplit() {
   tuning.denseMinWork = 0
   tuning.sparseMinWork = 0
+  tuning.transposedSparseMinWork = 0
   largeProducts.minWork = 0
 }
 
