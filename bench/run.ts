@@ -216,6 +216,10 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters }) },
       {
+        name: 'gradstream (2 threads)',
+        cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters, threads: 2 }),
+      },
+      {
         name: 'gradstream (bare loop, same step)',
         cmd: () => node('workloads.bench.ts', 'w3bare', { iters: w3Iters }),
       },

@@ -2,11 +2,14 @@
 // workload and returns { seconds (the measured work only, data loading excluded), units, …extras }.
 import { last, lastValueFrom, pipe } from 'rxjs'
 import {
+  closeWorkers,
+  getKernelThreads,
   loadMnist,
   mlp,
   numericalGradient,
   randomBatches,
   epochBatches,
+  setKernelThreads,
   tensor,
   train,
   twoLayerNet,
@@ -47,9 +50,23 @@ export function w2() {
 
 /**
  * W3: the book's training (ch. 4 train_neuralnet.py with TwoLayerNet.gradient): 784–50–10,
- * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy.
+ * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy. With
+ * `threads: 2`, on two kernel threads (`setKernelThreads(2)`: the step's heavy kernels split
+ * with a helper thread), closed again at the end.
  */
-export async function w3({ iters = 10_000 }: { iters?: number }) {
+export async function w3({ iters = 10_000, threads = 1 }: { iters?: number; threads?: 1 | 2 }) {
+  if (threads === 2) setKernelThreads(2)
+  try {
+    return { ...(await w3run(iters)), threads: getKernelThreads() }
+  } finally {
+    if (threads === 2) {
+      setKernelThreads(1)
+      await closeWorkers()
+    }
+  }
+}
+
+async function w3run(iters: number) {
   const mnist = loadMnist({ oneHotLabel: true })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
   const t0 = now()

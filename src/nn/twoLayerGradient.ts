@@ -3,6 +3,12 @@ import { ShapeError, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
 import { gemm, heldLeft } from '../tensor/linalg.js'
+import { getKernelThreads } from '../parallel/getKernelThreads.js'
+import {
+  endShared,
+  twoLayerBackwardShared,
+  twoLayerForwardShared,
+} from '../parallel/twoLayerShared.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -56,8 +62,10 @@ const sized = (buf: Float64Array, len: number): Float64Array =>
  * are one-hot rows (as the book trains), labels, or any rows of weights; for rows that do not
  * sum to 1, δ2 = (y·Σⱼtⱼ − t) / N, the exact gradient. The transposed products run as
  * transposed-operand matmuls (no transposed copies). On the WebAssembly backend, for a mostly
- * zero x (images), x is compressed once and the whole step runs in wasm memory; every backend
- * and path gives the same bits (the same sums in the same order, exp as `Math.exp`).
+ * zero x (images), x is compressed once and the whole step runs in wasm memory — with
+ * `setKernelThreads(2)` in a shared memory, its compression and large products split by rows
+ * with a helper thread; every backend, path and thread count gives the same bits (the same
+ * sums in the same order, exp as `Math.exp`).
  * Intermediates live in buffers reused from call to call; the returned gradients are fresh.
  *
  * @example
@@ -100,17 +108,33 @@ export function twoLayerGradient(
   // once for both (released below, whatever happens in between), and the whole step then runs
   // on it in wasm memory (twoLayerForwardWasm / twoLayerBackwardWasm: the same kernels on the
   // same operands, without copying z1 and δ1 in and out between them)
-  const xs = heldLeft(x)
+  // with two kernel threads the same step runs on the shared instance, its heavy kernels split
+  // between this thread and the helper (src/parallel/twoLayerShared.ts), x never held here
+  const weightsFit =
+    p.W1.data.length === d * h &&
+    p.W2.data.length === h * k &&
+    p.b1.data.length >= h &&
+    p.b2.data.length >= k
+  let inShared = false
+  if (weightsFit && getKernelThreads() === 2) {
+    inShared = twoLayerForwardShared(
+      x.data,
+      n,
+      d,
+      p.W1.data,
+      p.b1.data,
+      p.W2.data,
+      p.b2.data,
+      h,
+      k,
+      Y,
+    )
+  }
+  const xs = inShared ? null : heldLeft(x)
   try {
-    const hs = xs.held()
-    let inWasm = false
-    if (
-      hs !== null &&
-      p.W1.data.length === d * h &&
-      p.W2.data.length === h * k &&
-      p.b1.data.length >= h &&
-      p.b2.data.length >= k
-    ) {
+    const hs = xs === null ? null : xs.held()
+    let inWasm = inShared
+    if (hs !== null && weightsFit) {
       try {
         inWasm = twoLayerForwardWasm(hs, p.W1.data, p.b1.data, p.W2.data, p.b2.data, h, k, Y)
       } catch (e) {
@@ -123,7 +147,7 @@ export function twoLayerGradient(
       // same bits as Math.exp); a2 = z1·W2 + b2 into Y. The loops read locals (not p.b2.data,
       // …): params arrive as frozen trees of many shapes, and a property load the compiler
       // cannot hoist would run per element
-      xs.times(p.W1, Z)
+      xs!.times(p.W1, Z)
       sigmoidBiasKernel(Z, p.b1.data, n, h)
       gemm(Z, p.W2.data, Y, n, h, k)
       const B2 = p.b2.data
@@ -164,12 +188,15 @@ export function twoLayerGradient(
     const W2 = new Float64Array(h * k)
     let b1: Tensor
     let b2: Tensor
-    if (inWasm && hs !== null) {
+    if (inWasm && (inShared || hs !== null)) {
       const g1 = uninitializedF64(d * h)
       const gb1 = new Float64Array(h)
       const gb2 = new Float64Array(k)
       // false: δ1 holds ±∞ or NaN and came back in D1 for the dense product
-      if (!twoLayerBackwardWasm(hs, p.W2.data, Y, g1, W2, gb1, gb2, D1)) {
+      const done = inShared
+        ? twoLayerBackwardShared(p.W2.data, Y, g1, W2, gb1, gb2, D1)
+        : twoLayerBackwardWasm(hs!, p.W2.data, Y, g1, W2, gb1, gb2, D1)
+      if (!done) {
         gemm(x.data, D1, g1, d, n, h, true)
       }
       W1 = { shape: [d, h], data: g1 }
@@ -181,7 +208,7 @@ export function twoLayerGradient(
       // δ1 into D1
       gemm(Y, p.W2.data, D1, n, k, h, false, true)
       for (let i = 0; i < D1.length; i++) D1[i] *= Z[i] * (1 - Z[i])
-      W1 = xs.transposeTimes({ shape: [n, h], data: D1 })
+      W1 = xs!.transposeTimes({ shape: [n, h], data: D1 })
       b1 = columnSums(D1, n, h)
     }
     // the four gradients are fresh arrays nobody else holds: the gradient stage may keep them
@@ -195,6 +222,7 @@ export function twoLayerGradient(
       },
     }
   } finally {
-    xs.release()
+    if (xs !== null) xs.release()
+    if (inShared) endShared()
   }
 }

@@ -41,6 +41,15 @@ interface SharedExports {
     ci: number,
     v: number,
   ): number
+  csrRowsFrom(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
+    rp: number,
+    ci: number,
+    v: number,
+  ): number
   csrTranspose(
     rowPtr: number,
     colIdx: number,
@@ -52,6 +61,10 @@ interface SharedExports {
     tVals: number,
   ): void
   allFinite(a: number, len: number): number
+  sigmoidBias(z: number, bias: number, n: number, h: number): void
+  addRowBias(y: number, bias: number, n: number, k: number): void
+  colSums(d: number, n: number, m: number, out: number): void
+  mulSigmoidGrad(d: number, z: number, len: number): void
 }
 
 /** Operands are laid out from byte 65,536 on (page 0 is the module's). */
@@ -69,11 +82,22 @@ const READY = 15
 const FAILED = 16
 /** csrRows' count from the helper's OP_CSR_ROWS (−1: over maxNnz) */
 const RESULT = 17
+/**
+ * Extra polls the helper makes after the job it is given (set before `post`, read when the job
+ * starts): for a caller that will post again soon (a training step's next kernel) and would
+ * rather not pay a futex wake.
+ */
+export const SPIN_AFTER = 18
 const OP_GEMM = 1
 const OP_CSR = 2
 const OP_EXIT = 3
 /** compress rows (csrRows), then multiply them (gemmCsr) unless over maxNnz */
 const OP_CSR_ROWS = 4
+/** twoLayerShared's forward half: csrRows, then (unless over maxNnz) gemmCsr and sigmoidBias */
+export const OP_LAYER_ROWS = 5
+/** csrTranspose */
+export const OP_TRANSPOSE = 6
+export { OP_CSR, RESULT }
 
 /**
  * Polls before sleeping: a product's halves finish within microseconds of each other, and a
@@ -98,19 +122,29 @@ try {
 Atomics.store(c, ${READY}, 1)
 Atomics.notify(c, ${READY})
 let seen = 0 // the caller posts job 1 first, possibly before this line runs
+let extra = 0
 for (;;) {
   let s = Atomics.load(c, ${SEQ})
-  for (let i = 0; s === seen && i < spin; i++) s = Atomics.load(c, ${SEQ})
+  for (let i = 0, e = spin + extra; s === seen && i < e; i++) s = Atomics.load(c, ${SEQ})
   while (s === seen) {
     Atomics.wait(c, ${SEQ}, seen)
     s = Atomics.load(c, ${SEQ})
   }
   seen = s
   const op = c[${OP}]
+  extra = c[${SPIN_AFTER}]
   if (op === ${OP_EXIT}) break
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+    else if (op === ${OP_LAYER_ROWS}) {
+      const r = k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+      if (r >= 0) {
+        k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
+        k.sigmoidBias(c[${ARGS + 8}], c[${ARGS + 10}], c[${ARGS + 1}], c[${ARGS + 9}])
+      }
+      c[${RESULT}] = r
+    } else if (op === ${OP_TRANSPOSE}) k.csrTranspose(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else {
       const r = k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
       if (r >= 0) k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
@@ -124,7 +158,7 @@ for (;;) {
 }
 `
 
-interface Helper {
+export interface Helper {
   readonly worker: { terminate(): unknown }
   readonly ctrl: Int32Array
   readonly memory: WebAssembly.Memory
@@ -209,6 +243,23 @@ export function stopHelper(): void {
   void h.worker.terminate()
 }
 
+/** The running helper (null if none), for kernels that lay out their own operands. */
+export function runningHelper(): Helper | null {
+  return helper
+}
+
+/**
+ * Makes the shared memory hold `bytes` from BASE on and returns fresh views of it (valid until
+ * the next growth) with the caller's instance of the kernels.
+ */
+export function sharedViews(
+  h: Helper,
+  bytes: number,
+): { k: SharedExports; f64: Float64Array; i32: Int32Array; base: number } {
+  reserve(h, bytes)
+  return { k: h.k, f64, i32, base: BASE }
+}
+
 /** True while the helper runs. */
 export function helperRunning(): boolean {
   return helper !== null
@@ -240,7 +291,7 @@ function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: numb
   }
 }
 
-function post(h: Helper, op: number, args: readonly number[]): void {
+export function post(h: Helper, op: number, args: readonly number[]): void {
   const c = h.ctrl
   c[OP] = op
   for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i]
@@ -249,7 +300,7 @@ function post(h: Helper, op: number, args: readonly number[]): void {
   Atomics.notify(c, SEQ, 1)
 }
 
-function join(h: Helper): void {
+export function join(h: Helper): void {
   const c = h.ctrl
   for (let i = 0; i < SPIN && Atomics.load(c, DONE) !== h.seq; i++);
   for (let d = Atomics.load(c, DONE); d !== h.seq; d = Atomics.load(c, DONE)) {
