@@ -17,7 +17,12 @@
  * same order as on one thread, so the step's result equals the single-thread one bit for bit.
  * Which batches take this path is decided exactly as `holdLeft` decides (gemmKernel.ts).
  */
-import { resolvedBackend, SPARSE_MAX_DENSITY } from '../tensor/kernels/gemmKernel.js'
+import {
+  CHUNK, // larger left operands are not held (and not taken here)
+  looksSparse, // the same sample and threshold as the one-thread path
+  resolvedBackend,
+  SPARSE_MAX_DENSITY,
+} from '../tensor/kernels/gemmKernel.js'
 import {
   join,
   OP_CSR,
@@ -43,18 +48,6 @@ export const sharedStats = { steps: 0 }
  * busy one. Only while two threads are asked for, which is worth it only with a core to spare.
  */
 export const layerTuning = { spinAfter: 100_000 }
-
-/** gemmKernel.ts's CHUNK: larger left operands are not held (and not taken here). */
-const CHUNK = 1 << 21
-
-/** gemmKernel.ts's `looksSparse`, the same sample and the same threshold. */
-function looksSparse(A: Float64Array, size: number): boolean {
-  const step = Math.max(1, Math.floor(size / 64))
-  let seen = 0
-  let nz = 0
-  for (let q = 0; q < size; q += step, seen++) if (A[q] !== 0) nz++
-  return nz <= 2 * SPARSE_MAX_DENSITY * seen
-}
 
 const align16 = (bytes: number): number => (bytes + 15) & ~15
 

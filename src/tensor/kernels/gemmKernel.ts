@@ -76,7 +76,7 @@ export const largeProducts: {
 } = { minWork: Infinity, run: null }
 
 /** Left operands above this many elements are processed in chunks on the wasm backend. */
-const CHUNK = 1 << 21
+export const CHUNK = 1 << 21
 
 const jsCsr: Csr = {
   rowPtr: new Int32Array(0),
@@ -86,7 +86,7 @@ const jsCsr: Csr = {
 let jsScratch = new Float64Array(0)
 
 /** A cheap look at up to 64 evenly spaced entries: is `A` possibly sparse enough? */
-function looksSparse(A: Float64Array, size: number): boolean {
+export function looksSparse(A: Float64Array, size: number): boolean {
   const step = Math.max(1, Math.floor(size / 64))
   let seen = 0
   let nz = 0
