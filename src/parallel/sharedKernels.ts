@@ -10,62 +10,14 @@
  * main thread may not (and has no worker_threads): there `startHelper` fails and products stay
  * on one thread.
  */
+import type { KernelExports } from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
-interface SharedExports {
-  gemm(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    sai: number,
-    sap: number,
-  ): void
-  gemmCsr(
-    rowPtr: number,
-    colIdx: number,
-    vals: number,
-    b: number,
-    c: number,
-    m: number,
-    n: number,
-  ): void
-  csrRows(
-    a: number,
-    m: number,
-    k: number,
-    maxNnz: number,
-    rp: number,
-    ci: number,
-    v: number,
-  ): number
-  csrRowsFrom(
-    a: number,
-    m: number,
-    k: number,
-    maxNnz: number,
-    rp: number,
-    ci: number,
-    v: number,
-  ): number
-  csrTranspose(
-    rowPtr: number,
-    colIdx: number,
-    vals: number,
-    rows: number,
-    cols: number,
-    tRowPtr: number,
-    tColIdx: number,
-    tVals: number,
-  ): void
-  allFinite(a: number, len: number): number
-  sigmoidBias(z: number, bias: number, n: number, h: number): void
-  addRowBias(y: number, bias: number, n: number, k: number): void
-  colSums(d: number, n: number, m: number, out: number): void
-  mulSigmoidGrad(d: number, z: number, len: number): void
-}
+/**
+ * The shared module's exports: the same functions as the private one's (gemm.ts compiled twice),
+ * without its own memory (the shared one is imported).
+ */
+type SharedExports = Omit<KernelExports, 'memory'>
 
 /** Operands are laid out from byte 65,536 on (page 0 is the module's). */
 const BASE = 65536

@@ -10,7 +10,8 @@
  */
 import { WASM_BASE64 } from './wasmBinary.js'
 
-interface KernelExports {
+/** The kernels module's exports (src/parallel instantiates the same module over a shared memory). */
+export interface KernelExports {
   readonly memory: WebAssembly.Memory
   gemm(
     a: number,
