@@ -10,7 +10,7 @@
  * main thread may not (and has no worker_threads): there `startHelper` fails and products stay
  * on one thread.
  */
-import type { KernelExports } from '../tensor/kernels/wasmKernels.js'
+import { align16, placeB, type KernelExports } from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
 /**
@@ -228,21 +228,6 @@ function reserve(h: Helper, bytes: number): void {
   }
 }
 
-const align16 = (bytes: number): number => (bytes + 15) & ~15
-
-/** Copies `op(B)` (k×n) into memory at byte `at`, transposing a stored n×k `B` on the way. */
-function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: number): void {
-  const o = at >> 3
-  if (!transB) {
-    f64.set(B.length === k * n ? B : B.subarray(0, k * n), o)
-    return
-  }
-  for (let j = 0; j < n; j++) {
-    const src = j * k
-    for (let p = 0; p < k; p++) f64[o + p * n + j] = B[src + p]
-  }
-}
-
 export function post(h: Helper, op: number, args: readonly number[]): void {
   const c = h.ctrl
   c[OP] = op
@@ -318,7 +303,7 @@ function dense(
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  placeB(B, k, n, transB, b)
+  placeB(f64, B, k, n, transB, b)
   const sai = transA ? 1 : k
   const sap = transA ? m : 1
   // the helper's rows start at a multiple of 4: every row stays in the same 4-row block
@@ -357,7 +342,7 @@ function sparse(
   const v = ci + ciBytes
   const b = v + vBytes
   const c = b + bBytes
-  placeB(B, k, n, transB, b)
+  placeB(f64, B, k, n, transB, b)
   if (finiteB && h.k.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
   if (!transA) {

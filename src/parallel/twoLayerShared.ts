@@ -23,6 +23,7 @@ import {
   resolvedBackend,
   SPARSE_MAX_DENSITY,
 } from '../tensor/kernels/gemmKernel.js'
+import { align16 } from '../tensor/kernels/wasmKernels.js'
 import {
   join,
   OP_CSR,
@@ -48,8 +49,6 @@ export const sharedStats = { steps: 0 }
  * busy one. Only while two threads are asked for, which is worth it only with a core to spare.
  */
 export const layerTuning = { spinAfter: 100_000 }
-
-const align16 = (bytes: number): number => (bytes + 15) & ~15
 
 interface Step {
   readonly h: Helper

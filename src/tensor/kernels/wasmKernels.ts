@@ -110,7 +110,8 @@ function reserve(w: KernelExports, bytes: number): void {
   }
 }
 
-const align16 = (bytes: number): number => (bytes + 15) & ~15
+/** `bytes` rounded up to a multiple of 16 (operands start on 16-byte boundaries). */
+export const align16 = (bytes: number): number => (bytes + 15) & ~15
 
 /** Bytes of a dense left operand copied into memory per block before it is compressed. */
 const BLOCK_BYTES = 65536
@@ -149,16 +150,26 @@ function compressRows(
   return nnz
 }
 
-/** Copies `op(B)` (k×n) into memory at byte `at`, transposing a stored n×k `B` on the way. */
-function placeB(B: Float64Array, k: number, n: number, transB: boolean, at: number): void {
+/**
+ * Copies `op(B)` (k×n) into `dst` (a view of a module's memory) at byte `at`, transposing a
+ * stored n×k `B` on the way. Shared with src/parallel's kernels on the shared memory.
+ */
+export function placeB(
+  dst: Float64Array,
+  B: Float64Array,
+  k: number,
+  n: number,
+  transB: boolean,
+  at: number,
+): void {
   const o = at >> 3
   if (!transB) {
-    f64.set(B.length === k * n ? B : B.subarray(0, k * n), o)
+    dst.set(B.length === k * n ? B : B.subarray(0, k * n), o)
     return
   }
   for (let j = 0; j < n; j++) {
     const src = j * k
-    for (let p = 0; p < k; p++) f64[o + p * n + j] = B[src + p]
+    for (let p = 0; p < k; p++) dst[o + p * n + j] = B[src + p]
   }
 }
 
@@ -182,7 +193,7 @@ export function gemmDenseWasm(
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  placeB(B, k, n, transB, b)
+  placeB(f64, B, k, n, transB, b)
   w.gemm(a, b, c, m, k, n, transA ? 1 : k, transA ? m : 1)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }
@@ -227,7 +238,7 @@ export function gemmSparseWasm(
   const v = ci + ciBytes
   const b = v + vBytes
   const c = b + bBytes
-  placeB(B, k, n, transB, b)
+  placeB(f64, B, k, n, transB, b)
   if (finiteB && w.allFinite(b, k * n) === 0) return false
   if (transA) {
     const trp = c + align16(m * n * 8)
@@ -314,7 +325,7 @@ export function gemmHeldWasm(
   reserve(w, floor - BASE + bBytes + m * n * 8)
   const b = floor
   const c = b + bBytes
-  placeB(B, k, n, transB, b)
+  placeB(f64, B, k, n, transB, b)
   if (finiteB && w.allFinite(b, k * n) === 0) return false
   if (transA) w.gemmCsr(h.trp, h.tci, h.tv, b, c, m, n)
   else w.gemmCsr(h.rp, h.ci, h.v, b, c, m, n)
@@ -441,7 +452,7 @@ export function twoLayerBackwardWasm(
     f64.set(dY.subarray(0, n * k), L.y >> 3)
     w.gemm(L.z, L.y, L.g2, h, n, k, 1, h)
     w.colSums(L.y, n, k, L.gb2)
-    placeB(W2, k, h, true, L.w2t)
+    placeB(f64, W2, k, h, true, L.w2t)
     w.gemm(L.y, L.w2t, L.d1, n, k, h, k, 1)
     w.mulSigmoidGrad(L.d1, L.z, n * h)
     w.colSums(L.d1, n, h, L.gb1)
