@@ -1,7 +1,7 @@
 import type { RngState } from '../src/random/rng.js'
 import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
 import { isTensor } from '../src/tensor/tensor.js'
-import { uninitializedF64 } from '../src/tensor/uninitialized.js'
+import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
 import { freezeTree } from '../src/state/freeze.js'
 import { adopt } from '../src/tree/handOver.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
@@ -73,19 +73,6 @@ export function addScaled<P extends Params>(p: P, u: Params, a: number, fn: stri
   const out = addScaledOrNull(p, u, a)
   if (out !== null) return out as P
   return freezeTree(zipTree(p, u, (x, y) => x + a * y, fn))
-}
-
-/**
- * `x + a·y` elementwise into a new array. Kept apart from the tree walk on purpose: inside
- * `addScaledOrNull` the loop shared a function with the polymorphic Params dispatch, and V8
- * kept deoptimizing the whole thing ("Insufficient type feedback for generic named access"),
- * re-running the hot loop in the interpreter; here it only ever sees Float64Arrays and a number,
- * so it is optimized once. Same arithmetic, same order as before (bit-identical).
- */
-function addScaledData(x: Float64Array, y: Float64Array, a: number): Float64Array {
-  const data = uninitializedF64(x.length) // every element is written below
-  for (let i = 0; i < x.length; i++) data[i] = x[i] + a * y[i]
-  return data
 }
 
 function addScaledOrNull(p: Params, u: Params, a: number): Params | null {

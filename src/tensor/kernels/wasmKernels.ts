@@ -75,6 +75,7 @@ export interface KernelExports {
   addRowBias(y: number, bias: number, n: number, k: number): void
   colSums(d: number, n: number, m: number, out: number): void
   mulSigmoidGrad(d: number, z: number, len: number): void
+  addScaled(x: number, y: number, a: number, out: number, len: number): void
 }
 
 let wasm: KernelExports | null | undefined
@@ -470,4 +471,28 @@ export function twoLayerBackwardWasm(
     layer = null
     floor = held.end
   }
+}
+
+/**
+ * `out[i] = x[i] + a·y[i]` for the first `out.length` entries, on the SIMD kernel: the same
+ * bits as the JavaScript loop (one rounded multiply, one rounded add), laid out above any held
+ * operand. `out` may be `x`.
+ */
+export function addScaledWasm(
+  x: Float64Array,
+  y: Float64Array,
+  a: number,
+  out: Float64Array,
+): void {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('addScaledWasm: WebAssembly SIMD is unavailable')
+  const len = out.length
+  const bytes = align16(len * 8)
+  reserve(w, floor - BASE + 2 * bytes)
+  const xo = floor
+  const yo = xo + bytes
+  f64.set(x.length === len ? x : x.subarray(0, len), xo >> 3)
+  f64.set(y.length === len ? y : y.subarray(0, len), yo >> 3)
+  w.addScaled(xo, yo, a, xo, len)
+  out.set(f64.subarray(xo >> 3, (xo >> 3) + len))
 }

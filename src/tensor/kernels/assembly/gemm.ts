@@ -676,3 +676,22 @@ export function mulSigmoidGrad(d: usize, z: usize, len: i32): void {
     store<f64>(d + o, load<f64>(d + o) * (zs * (1.0 - zs)))
   }
 }
+
+// out[i] = x[i] + a · y[i] for len entries (out may be x): an SGD step's p + a·u. One multiply
+// and one add, each rounded, in that order — JavaScript's `x[i] + a * y[i]` bit for bit (wasm
+// never fuses them).
+export function addScaled(x: usize, y: usize, a: f64, out: usize, len: i32): void {
+  const av = f64x2.splat(a)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const o = (<usize>i) << 3
+    const s0 = f64x2.add(v128.load(x + o), f64x2.mul(av, v128.load(y + o)))
+    const s1 = f64x2.add(v128.load(x + o, 16), f64x2.mul(av, v128.load(y + o, 16)))
+    v128.store(out + o, s0)
+    v128.store(out + o, s1, 16)
+  }
+  for (; i < len; i++) {
+    const o = (<usize>i) << 3
+    store<f64>(out + o, load<f64>(x + o) + a * load<f64>(y + o))
+  }
+}
