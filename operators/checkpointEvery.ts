@@ -50,12 +50,23 @@ const MsC = strictType(
  *
  * @example
  * ```ts
- * import { writeFileSync } from 'node:fs'
- * import { checkpointEvery } from 'gradstream/operators'
+ * import { pipe } from 'rxjs'
+ * import { restore, train } from 'gradstream'
+ * import { checkpointEvery, gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * train(config)
- *   .pipe(maxSteps(1000), checkpointEvery({ steps: 100 }, (json) => writeFileSync('run.json', json)))
- *   .subscribe() // writes at steps 100, 200, …, 1000
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * const written: number[] = []
+ * let latest = ''
+ * train({ params: [1], step })
+ *   .pipe(
+ *     maxSteps(1000),
+ *     checkpointEvery({ steps: 250 }, (json, s) => {
+ *       latest = json // e.g. writeFileSync('run.json', json)
+ *       written.push(s.step)
+ *     }),
+ *   )
+ *   .subscribe()
+ * console.log(written, restore(latest).step) // → [ 250, 500, 750, 1000 ] 1000
  * ```
  * @param every `{ steps: k }` (k a positive integer) or `{ ms: t }` (t > 0), each with `final?` (default true)
  * @param sink `(json, state) => void`

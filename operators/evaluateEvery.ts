@@ -30,12 +30,18 @@ export type EvaluationInterval = (
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { evaluateEvery } from 'gradstream/operators'
+ * import { pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { evaluateEvery, gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * of(s0, s1, s2, s3, s4) // steps 0…4, metrics {}
- *   .pipe(evaluateEvery({ steps: 2 }, (s) => ({ double: 2 * s.step })))
- *   .subscribe((s) => console.log(s.step, s.metrics)) // 0 {double: 0}, 1 {}, 2 {double: 4}, 3 {}, 4 {double: 8}
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.25))
+ * train({ params: [1], step })
+ *   .pipe(
+ *     maxSteps(4),
+ *     evaluateEvery({ steps: 2 }, (s) => ({ w: (s.params as number[])[0] })),
+ *   )
+ *   .subscribe((s) => console.log(s.step, s.metrics))
+ * // → 0 { w: 1 }, 1 {}, 2 { w: 0.25 }, 3 {}, 4 { w: 0.0625 }
  * ```
  * @param every `{ steps: k }` (k ≥ 1) or `{ epochs: e, stepsPerEpoch: m }` (the interval is e·m steps, rounded), each with `final?`
  * @param fn pure measurement: state → `{ name: number }` (e.g. `{ trainAcc, testAcc }`)

@@ -35,11 +35,26 @@ export type AnalyticGradient<P extends Params, B = unknown> = (
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { centralDifference, gradient, loss, perturb, update } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { tensor, train, type Tensor } from 'gradstream'
+ * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
- * pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1))      // estimated
- * pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), update(0.1)) // analytic
+ * // estimated: perturb the parameters, evaluate the loss at each probe, combine
+ * const estimated = pipe(
+ *   perturb<Tensor>(centralDifference()),
+ *   loss((x) => x.data[0] ** 2),
+ *   gradient(),
+ *   update(0.1),
+ * )
+ * // analytic: a function returning the loss and its gradient
+ * const analytic = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), update(0.1))
+ *
+ * train({ params: tensor([1]), step: estimated })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.params.data[0].toFixed(12), s.evaluations)) // → 0.800000000000 3
+ * train({ params: [1], step: analytic })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.params, s.evaluations)) // → [ 0.8 ] 1
  * ```
  * @param fn optional analytic gradient (see `AnalyticGradient` for the accepted shapes)
  * @throws {TypeError} `gradient: fn: expected a function, got 1`

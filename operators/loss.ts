@@ -30,11 +30,20 @@ export interface LossFields {
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { centralDifference, gradient, loss, perturb } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { tensor, train, type Tensor } from 'gradstream'
+ * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
- * pipe(perturb(centralDifference()), loss((x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2), gradient())
- * // with data: loss((p, batch) => net.loss(p, batch.x, batch.t))
+ * const step = pipe(
+ *   perturb<Tensor>(centralDifference()),
+ *   loss((x) => x.data[0] ** 2 + x.data[1] ** 2), // with data: loss((p, batch) => net.loss(p, batch.x, batch.t))
+ *   gradient(),
+ *   update(0.1),
+ * )
+ * train({ params: tensor([3, 4]), step })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.loss)) // → 25
+ * // the loss at the parameters the step started from
  * ```
  * @param objective `(params, batch) => number`, pure
  * @throws {TypeError} `loss: objective: expected a function, got undefined`

@@ -4,7 +4,20 @@
  * `[2,3]`.
  */
 
-/** A tensor operation received operands whose shapes do not fit together. */
+/**
+ * A tensor operation received operands whose shapes do not fit together.
+ *
+ * @example
+ * ```ts
+ * import { ShapeError, matmul, tensor } from 'gradstream'
+ *
+ * try {
+ *   matmul(tensor([[1, 2, 3]]), tensor([[1], [2]]))
+ * } catch (e) {
+ *   if (e instanceof ShapeError) console.log(e.message) // → matmul: shapes [1,3] and [2,1] do not align
+ * }
+ * ```
+ */
 export class ShapeError extends Error {
   override name = 'ShapeError'
 }

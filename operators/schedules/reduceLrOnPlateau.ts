@@ -26,10 +26,27 @@ export interface ReduceLrOnPlateauState {
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { applyUpdates, gradient, reduceLrOnPlateau, scaleByLearningRate } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   reduceLrOnPlateau,
+ *   scaleByLearningRate,
+ * } from 'gradstream/operators'
  *
- * pipe(gradient(fg), scaleByLearningRate(0.1), reduceLrOnPlateau({ factor: 0.5, patience: 5 }), applyUpdates())
+ * // a loss with a floor: once w < 1 it stops improving, and the rate is halved every 5 steps
+ * const f = ([w]: number[]) => ({ loss: Math.max(w, 1) ** 2, grad: [2 * w] })
+ * const step = pipe(
+ *   gradient(f),
+ *   scaleByLearningRate(0.1),
+ *   reduceLrOnPlateau({ factor: 0.5, patience: 5 }),
+ *   applyUpdates(),
+ * )
+ * train({ params: [2], step })
+ *   .pipe(maxSteps(30), last())
+ *   .subscribe((s) => console.log(s.step, s.opt)) // → 30 { reduceLrOnPlateau: { scale: 0.03125, best: 1, bad: 0 } }
  * ```
  * @param factor multiplier per reduction, in (0, 1) (default 0.1)
  * @param patience steps without improvement before reducing, a positive integer (default 10)

@@ -16,7 +16,15 @@ import { stopWhen, withStopReason } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * train({ params, step, data }).pipe(earlyStopping({ patience: 200, minDelta: 1e-6, restoreBest: true }))
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { earlyStopping, gradient, sgd } from 'gradstream/operators'
+ *
+ * // w = 3 → 1.5 → 0.75 → …, but the loss has a floor: max(w, 1)² stops improving at w = 0.75
+ * const f = ([w]: number[]) => ({ loss: Math.max(w, 1) ** 2, grad: [w] })
+ * train({ params: [3], step: pipe(gradient(f), sgd(0.5)) })
+ *   .pipe(earlyStopping({ patience: 5, minDelta: 1e-6, restoreBest: true }), last())
+ *   .subscribe((s) => console.log(s.step, s.params, s.stopReason?.rule)) // → 8 [ 0.75 ] earlyStopping
  * ```
  * @param patience states without improvement before stopping, a positive integer
  * @param minDelta least decrease that counts as improvement, ≥ 0 (default 0)

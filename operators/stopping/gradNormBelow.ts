@@ -11,7 +11,14 @@ import { stopWhen } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * gradientDescent(f, init, { lr: 0.1, stepNum: 10_000 }).pipe(gradNormBelow(1e-6))
+ * import { last } from 'rxjs'
+ * import { gradientDescent, tensor } from 'gradstream'
+ * import { gradNormBelow } from 'gradstream/operators'
+ *
+ * const f = (x: { data: Float64Array }) => x.data[0] ** 2 + x.data[1] ** 2
+ * gradientDescent(f, tensor([-3, 4]), { lr: 0.1, stepNum: 10_000 })
+ *   .pipe(gradNormBelow(1e-6), last())
+ *   .subscribe((s) => console.log(s.step)) // → 74
  * ```
  * @param threshold a positive finite number
  * @throws {RangeError} `gradNormBelow: threshold: expected a positive finite number, got 0`

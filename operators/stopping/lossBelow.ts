@@ -10,12 +10,15 @@ import { stopWhen } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * import { of } from 'rxjs'
- * import { lossBelow } from 'gradstream/operators'
+ * import { pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { gradient, lossBelow, sgd } from 'gradstream/operators'
  *
- * of(s0, s1, s2) // losses NaN, 0.02, 0.01
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.25))
+ * // losses: NaN (nothing evaluated yet), 1, 0.25, 0.0625, 0.015625
+ * train({ params: [1], step })
  *   .pipe(lossBelow(0.05))
- *   .subscribe((s) => console.log(s.step)) // 0, then 1
+ *   .subscribe((s) => console.log(s.step, s.loss)) // → 0 NaN, 1 1, 2 0.25, 3 0.0625, 4 0.015625
  * ```
  * @param threshold a finite number
  * @throws {RangeError} `lossBelow: threshold: expected a finite number, got NaN`

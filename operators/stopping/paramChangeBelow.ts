@@ -12,7 +12,14 @@ import { stopWhen } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * gradientDescent(f, init, { lr: 0.1, stepNum: 10_000 }).pipe(paramChangeBelow(1e-9))
+ * import { last } from 'rxjs'
+ * import { gradientDescent, tensor } from 'gradstream'
+ * import { paramChangeBelow } from 'gradstream/operators'
+ *
+ * const f = (x: { data: Float64Array }) => x.data[0] ** 2 + x.data[1] ** 2
+ * gradientDescent(f, tensor([-3, 4]), { lr: 0.1, stepNum: 10_000 })
+ *   .pipe(paramChangeBelow(1e-9), last())
+ *   .subscribe((s) => console.log(s.step, s.stopReason?.rule)) // → 94 paramChangeBelow
  * ```
  * @param threshold a positive finite number
  * @throws {RangeError} `paramChangeBelow: threshold: expected a positive finite number, got -1`

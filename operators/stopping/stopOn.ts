@@ -11,9 +11,15 @@ import { stopOnSignal } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * import { fromEvent } from 'rxjs'
+ * import { lastValueFrom, pipe, Subject } from 'rxjs'
+ * import { chunked, train } from 'gradstream'
+ * import { gradient, sgd, stopOn } from 'gradstream/operators'
  *
- * train({ params, step, mode: chunked() }).pipe(stopOn(fromEvent(stopButton, 'click')))
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.01))
+ * const stop$ = new Subject<void>() // in a page: fromEvent(stopButton, 'click')
+ * const run = lastValueFrom(train({ params: [1], step, mode: chunked() }).pipe(stopOn(stop$)))
+ * setTimeout(() => stop$.next(), 20)
+ * console.log((await run).stopReason) // → { rule: 'stopOn' }
  * ```
  * @param notifier$ any Observable
  * @throws {TypeError} `stopOn: notifier$: expected an Observable, got undefined`

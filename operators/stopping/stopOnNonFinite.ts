@@ -13,7 +13,15 @@ import { stopWhen } from './stoppingInternals.js'
  *
  * @example
  * ```ts
- * gradientDescent(f, init, { lr: 10, stepNum: 10_000 }).pipe(stopOnNonFinite())
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { gradient, sgd, stopOnNonFinite } from 'gradstream/operators'
+ *
+ * // lr 10 on x²: each step multiplies x by −19 until the loss overflows
+ * const f = (x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })
+ * train({ params: [1], step: pipe(gradient(f), sgd(10)) })
+ *   .pipe(stopOnNonFinite(), last())
+ *   .subscribe((s) => console.log(s.stopReason?.message)) // → loss is Infinity at step 122
  * ```
  * @see lossBelow, maxSteps
  */

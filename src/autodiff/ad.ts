@@ -25,9 +25,15 @@ import {
  *
  * @example
  * ```ts
- * const loss = (p, { x, t }) =>
- *   ad.softmaxCrossEntropy(ad.add(ad.matmul(ad.sigmoid(ad.add(ad.matmul(x, p.W1), p.b1)), p.W2), p.b2), t)
- * const { value, grad } = valueAndGrad(loss)(params, batch) // grad has params' structure
+ * import { ad, tensor, valueAndGrad, type Tensor, type Var } from 'gradstream'
+ *
+ * // a one-layer softmax classifier's loss, differentiated in one backward pass
+ * type P = { W: Var; b: Var }
+ * const loss = (p: P, { x, t }: { x: Tensor; t: Tensor }) =>
+ *   ad.softmaxCrossEntropy(ad.add(ad.matmul(x, p.W), p.b), t)
+ * const params = { W: tensor([[0.1, -0.2], [0.3, 0.4]]), b: tensor([0, 0]) }
+ * const { value, grad } = valueAndGrad(loss)(params, { x: tensor([[1, 2]]), t: tensor([1]) })
+ * console.log(value.toFixed(6), grad.b.shape) // → 0.744397 [ 2 ]
  * ```
  */
 export const ad = {

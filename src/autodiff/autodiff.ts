@@ -11,13 +11,23 @@ import { valueAndGrad } from './valueAndGrad.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { ad, autodiff, train } from 'gradstream'
- * import { gradient, sgd } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { ad, autodiff, tensor, train, type Tensor, type Var } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * const loss = (p, b) => ad.softmaxCrossEntropy(ad.add(ad.matmul(b.x, p.W), p.b), b.t)
- * train({ params, data: randomBatches(mnist.train, { batchSize: 100, seed: 1 }),
- *         step: pipe(gradient(autodiff(loss)), sgd(0.1)) })
+ * // a linear softmax classifier; one backward pass per step, however many parameters
+ * type Batch = { x: Tensor; t: Tensor }
+ * const loss = (p: { W: Var; b: Var }, { x, t }: Batch) =>
+ *   ad.softmaxCrossEntropy(ad.add(ad.matmul(x, p.W), p.b), t)
+ * const params = { W: tensor([[0, 0], [0, 0]]), b: tensor([0, 0]) }
+ * const batch: Batch = { x: tensor([[1, 0], [0, 1]]), t: tensor([0, 1]) }
+ * train({
+ *   params,
+ *   data: Array.from({ length: 50 }, () => batch), // any iterable or Observable of batches
+ *   step: pipe(gradient<typeof params, Batch>(autodiff(loss)), sgd(0.5)),
+ * })
+ *   .pipe(maxSteps(50), last())
+ *   .subscribe((s) => console.log(s.step, s.loss.toFixed(3))) // → 50 0.043
  * ```
  * @see valueAndGrad, ad
  */

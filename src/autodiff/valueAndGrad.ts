@@ -20,9 +20,11 @@ export type Traced<P> = P extends number | Tensor
  *
  * @example
  * ```ts
- * const f = (p, x) => ad.sum(ad.mul(ad.mul(p.a, x), x)) // a·Σx²
+ * import { ad, tensor, valueAndGrad, type Tensor, type Var } from 'gradstream'
+ *
+ * const f = (p: { a: Var }, x: Tensor) => ad.sum(ad.mul(ad.mul(p.a, x), x)) // a·Σx²
  * const { value, grad } = valueAndGrad(f)({ a: 3 }, tensor([1, 2]))
- * // value 15, grad { a: 5 }
+ * console.log(value, grad) // → 15 { a: 5 }
  * ```
  * @throws {TypeError} `valueAndGrad: f: expected a function, got 3`
  * @throws {TypeError} `valueAndGrad: result: expected a scalar Var (a loss built with the ad ops), got …`

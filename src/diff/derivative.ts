@@ -51,9 +51,13 @@ const PATIENCE = 3
  *
  * @example
  * ```ts
+ * import { derivative } from 'gradstream'
+ *
  * const { value, error, evaluations } = derivative(Math.exp, 1)
- * // value 2.718281828459052 (true relative error 3e-15), error 3.2e-13 (a bound), evaluations 16
- * derivative(Math.log, 0.5).value // ≈ 2: the first step stays inside x > 0
+ * console.log(value, error.toExponential(1), evaluations) // → 2.718281828459052 3.2e-13 16
+ * // (true relative error 3e-15; `error` is a bound)
+ * console.log(derivative(Math.log, 0.5).value.toFixed(12)) // → 2.000000000000
+ * // ≈ 2: the first step stays inside x > 0
  * ```
  * @param f a smooth function of one number
  * @param x a finite number

@@ -15,6 +15,7 @@ export interface DiffOptions {
   readonly method?: DiffMethod
 }
 
+/** Which side(s) of the point a finite difference probes (see `DiffOptions.method`). */
 export type DiffMethod = 'central' | 'forward' | 'backward'
 
 /** Validates `opts` (and every field of it) for `fn`, filling in the defaults. */

@@ -16,8 +16,11 @@ import {
  *
  * @example
  * ```ts
- * // F(x, y) = (x·y, x + y) at (2, 3)
- * toArray(jacobian((p) => [p[0] * p[1], p[0] + p[1]], [2, 3])) // ≈ [[3, 2], [1, 1]]
+ * import { jacobian } from 'gradstream'
+ *
+ * // F(x, y) = (x·y, x + y) at (2, 3): rows are outputs, columns inputs
+ * const J = jacobian((p: number[]) => [p[0] * p[1], p[0] + p[1]], [2, 3])
+ * console.log(J.shape, Array.from(J.data, (v) => +v.toFixed(9))) // → [ 2, 2 ] [ 3, 2, 1, 1 ]
  * ```
  * @param f returns a parameter tree (a number, a tensor, arrays / records of them) of the same
  *   size at every point, with no NaN

@@ -12,8 +12,10 @@ import { checkFunction, checkValue, diffOptions, type DiffOptions } from './diff
  *
  * @example
  * ```ts
- * numericalDiff((x) => 0.01 * x ** 2 + 0.1 * x, 5) // 0.1999999999990898
- * numericalDiff(Math.exp, 0, { method: 'forward' }) // 1.000050001667141
+ * import { numericalDiff } from 'gradstream'
+ *
+ * console.log(numericalDiff((x) => 0.01 * x ** 2 + 0.1 * x, 5)) // → 0.1999999999990898
+ * console.log(numericalDiff(Math.exp, 0, { method: 'forward' })) // → 1.000050001667141
  * ```
  * @param f a function of one number returning a number (not NaN)
  * @param x the point: a finite number

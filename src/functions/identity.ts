@@ -8,7 +8,10 @@ const f = (v: number): number => v
  *
  * @example
  * ```ts
- * identity(3) // 3
+ * import { identity, tensor } from 'gradstream'
+ *
+ * console.log(identity(3)) // → 3
+ * console.log(identity(tensor([1, 2])).data) // → Float64Array(2) [ 1, 2 ]
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `identity: x: expected a number or a tensor, got "a"`

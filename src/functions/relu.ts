@@ -8,7 +8,9 @@ const f = (v: number): number => Math.max(0, v)
  *
  * @example
  * ```ts
- * relu(tensor([-1, 0, 2])) // [0, 0, 2]
+ * import { relu, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(relu(tensor([-1, 0, 2])))) // → [ 0, 0, 2 ]
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `relu: x: expected a number or a tensor, got "a"`

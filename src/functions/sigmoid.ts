@@ -8,7 +8,9 @@ const f = (v: number): number => 1 / (1 + Math.exp(-v))
  *
  * @example
  * ```ts
- * sigmoid(0) // 0.5
+ * import { sigmoid } from 'gradstream'
+ *
+ * console.log(sigmoid(0)) // → 0.5
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `sigmoid: x: expected a number or a tensor, got "a"`

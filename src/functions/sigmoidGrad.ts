@@ -11,7 +11,9 @@ const f = (v: number): number => {
  *
  * @example
  * ```ts
- * sigmoidGrad(0) // 0.25
+ * import { sigmoidGrad } from 'gradstream'
+ *
+ * console.log(sigmoidGrad(0)) // → 0.25
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `sigmoidGrad: x: expected a number or a tensor, got "a"`

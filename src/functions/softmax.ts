@@ -12,8 +12,11 @@ import { asTensor, type TensorLike } from './lossInternals.js'
  *
  * @example
  * ```ts
- * softmax(tensor([0.3, 2.9, 4.0])) // [0.01821127, 0.24519181, 0.73659691]
- * softmax(tensor([1010, 1000, 990])) // [0.99995460, 0.00004540, 0.00000000206]
+ * import { softmax, tensor } from 'gradstream'
+ *
+ * const show = (y: { data: Float64Array }) => Array.from(y.data, (v) => v.toPrecision(6)).join(' ')
+ * console.log(show(softmax(tensor([0.3, 2.9, 4.0])))) // → 0.0182113 0.245192 0.736597
+ * console.log(show(softmax(tensor([1010, 1000, 990])))) // → 0.999955 0.0000453979 2.06106e-9
  * ```
  * @param x a tensor (or nested array) of rank ≥ 1
  * @throws {ShapeError} `softmax: x: expected rank ≥ 1, got shape []`

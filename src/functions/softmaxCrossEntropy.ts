@@ -11,8 +11,12 @@ import { readBatch, type TensorLike } from './lossInternals.js'
  *
  * @example
  * ```ts
- * softmaxCrossEntropy([[2, 1, 0]], [0]) // log(1 + e⁻¹ + e⁻²) ≈ 0.40760596444438
- * softmaxCrossEntropy([1000, 0, 0], 2) // 1000 (crossEntropyError(softmax(z), 2) gives 16.118)
+ * import { softmaxCrossEntropy } from 'gradstream'
+ *
+ * console.log(softmaxCrossEntropy([[2, 1, 0]], [0])) // → 0.4076059644443804
+ * // log(1 + e⁻¹ + e⁻²)
+ * console.log(softmaxCrossEntropy([1000, 0, 0], 2)) // → 1000
+ * // crossEntropyError(softmax(z), 2) gives 16.118
  * ```
  * @param z logits, [C] or [N, C]
  * @param t one-hot (or distribution) targets of `z`'s shape, or labels ([N], or a number)

@@ -8,7 +8,9 @@ const f = (v: number): number => (v > 0 ? 1 : 0)
  *
  * @example
  * ```ts
- * step(tensor([-1, 0, 2])) // [0, 0, 1]
+ * import { step, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(step(tensor([-1, 0, 2])))) // → [ 0, 0, 1 ]
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `step: x: expected a number or a tensor, got "a"`

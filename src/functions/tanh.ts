@@ -8,7 +8,9 @@ const f = Math.tanh
  *
  * @example
  * ```ts
- * tanh(0) // 0
+ * import { tanh } from 'gradstream'
+ *
+ * console.log(tanh(0)) // → 0
  * ```
  * @param x a number, or a tensor (a new tensor of its shape is returned)
  * @throws {TypeError} `tanh: x: expected a number or a tensor, got "a"`

@@ -8,9 +8,18 @@ import type { TrainState } from '../state/types.js'
  *
  * @example
  * ```ts
- * run$.subscribe({
+ * import { pipe } from 'rxjs'
+ * import { TrainError, train } from 'gradstream'
+ * import { gradient, sgd } from 'gradstream/operators'
+ *
+ * const f = (x: number[]) => {
+ *   if (x[0] < 0.5) throw new Error('out of range')
+ *   return { loss: x[0] ** 2, grad: [2 * x[0]] }
+ * }
+ * train({ params: [1], step: pipe(gradient(f), sgd(0.2)) }).subscribe({
  *   error: (e) => {
- *     if (e instanceof TrainError) console.log(e.step, e.lastState.params, e.cause)
+ *     if (e instanceof TrainError) console.log(e.step, e.lastState.params, e.message)
+ *     // → 3 [ 0.36 ] train: step 3: out of range
  *   },
  * })
  * ```

@@ -11,10 +11,15 @@ import type { TrainMode } from './mode.js'
  *
  * @example
  * ```ts
- * import { animationFrameScheduler } from 'rxjs'
+ * import { lastValueFrom, pipe } from 'rxjs'
  * import { chunked, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * train({ params, step, mode: chunked({ steps: 200, scheduler: animationFrameScheduler }) })
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * // 200 steps per setTimeout turn; in a page, `scheduler: animationFrameScheduler` paints between chunks
+ * const run$ = train({ params: [1], step, mode: chunked({ steps: 200 }) }).pipe(maxSteps(1000))
+ * const last = await lastValueFrom(run$)
+ * console.log(last.step) // → 1000
  * ```
  * @param steps steps per chunk, a positive integer (default 100)
  * @param scheduler where chunks run (default `asyncScheduler`, i.e. setTimeout)

@@ -11,12 +11,18 @@ import type { TrainMode } from './mode.js'
  *
  * @example
  * ```ts
- * import { BehaviorSubject } from 'rxjs'
+ * import { BehaviorSubject, lastValueFrom, pipe, tap } from 'rxjs'
  * import { chunked, pausable, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * const paused$ = new BehaviorSubject(false)
- * train({ params, step, mode: pausable(paused$, chunked({ steps: 50 })) }).subscribe(draw)
- * pauseButton.onclick = () => paused$.next(!paused$.value)
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * const paused$ = new BehaviorSubject(false) // in a page: pauseButton.onclick = () => paused$.next(!paused$.value)
+ * const run$ = train({ params: [1], step, mode: pausable(paused$, chunked({ steps: 50 })) }).pipe(
+ *   tap((s) => s.step === 100 && paused$.next(true)), // pause after step 100 …
+ *   maxSteps(200),
+ * )
+ * setTimeout(() => paused$.next(false), 20) // … and resume 20 ms later
+ * console.log((await lastValueFrom(run$)).step) // → 200
  * ```
  * @param paused$ Observable<boolean>: true pauses, false resumes
  * @param mode the mode to pause (default `sync()`)

@@ -7,9 +7,17 @@ import type { TrainMode } from './mode.js'
  *
  * @example
  * ```ts
+ * import { pipe } from 'rxjs'
  * import { sync, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
- * train({ params, step, mode: sync() }) // same as leaving mode out
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * let steps = 0
+ * train({ params: [1], step, mode: sync() }) // same as leaving mode out
+ *   .pipe(maxSteps(1000))
+ *   .subscribe(() => steps++)
+ * console.log(steps) // → 1001
+ * // all of it ran inside subscribe: states 0…1000
  * ```
  * @see chunked, pausable
  */

@@ -81,8 +81,11 @@ function splitmix32(x: number): number {
  *
  * @example
  * ```ts
+ * import { rng } from 'gradstream'
+ *
  * const r = rng(42)
- * r.uniform() === rng(42).uniform() // true
+ * console.log(r.uniform() === rng(42).uniform()) // → true
+ * // same seed, same numbers: uniform, int(n), normal, and state() to save the position
  * ```
  * @throws {RangeError} `rng: seed: expected an integer in [-2147483648, 4294967295], got 0.5`
  */
@@ -100,9 +103,12 @@ export function rng(seed: number): Rng {
  *
  * @example
  * ```ts
- * const a = rng(1); a.uniform()
+ * import { rng, rngFromState } from 'gradstream'
+ *
+ * const a = rng(1)
+ * a.uniform()
  * const b = rngFromState(a.state())
- * a.uniform() === b.uniform() // true
+ * console.log(a.uniform() === b.uniform()) // → true
  * ```
  */
 export function rngFromState(state: RngState): Rng {

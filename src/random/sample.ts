@@ -7,7 +7,10 @@ import type { Rng } from './rng.js'
  *
  * @example
  * ```ts
- * const W = randn([2, 3], rng(1)) // 2×3, N(0, 1)
+ * import { randn, rng } from 'gradstream'
+ *
+ * const W = randn([2, 3], rng(1)) // 2×3, each N(0, 1)
+ * console.log(W.shape) // → [ 2, 3 ]
  * ```
  */
 export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
@@ -22,7 +25,10 @@ export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
  *
  * @example
  * ```ts
- * uniform([3], rng(1), -1, 1)
+ * import { rng, uniform } from 'gradstream'
+ *
+ * const u = uniform([3], rng(1), -1, 1) // 3 numbers in [−1, 1)
+ * console.log(u.shape, u.data.every((v) => v >= -1 && v < 1)) // → [ 3 ] true
  * ```
  */
 export function uniform(shape: readonly number[], r: Rng, lo = 0, hi = 1): Tensor {
@@ -37,7 +43,10 @@ export function uniform(shape: readonly number[], r: Rng, lo = 0, hi = 1): Tenso
  *
  * @example
  * ```ts
- * choice(60000, 100, rng(1)) // Int32Array of 100 indices
+ * import { choice, rng } from 'gradstream'
+ *
+ * const idx = choice(60000, 100, rng(1)) // 100 indices in [0, 60000), with replacement
+ * console.log(idx.constructor.name, idx.length) // → Int32Array 100
  * ```
  */
 export function choice(n: number, k: number, r: Rng): Int32Array {
@@ -53,7 +62,10 @@ export function choice(n: number, k: number, r: Rng): Int32Array {
  *
  * @example
  * ```ts
- * permutation(5, rng(1)) // e.g. Int32Array [3, 0, 4, 1, 2]
+ * import { permutation, rng } from 'gradstream'
+ *
+ * const p = permutation(5, rng(1)) // 0…4 in a random order
+ * console.log([...p].sort()) // → [ 0, 1, 2, 3, 4 ]
  * ```
  */
 export function permutation(n: number, r: Rng): Int32Array {

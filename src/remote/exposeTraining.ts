@@ -35,12 +35,16 @@ export type TrainingFactory<C = unknown, S extends TrainState = TrainState> = (
  *
  * @example
  * ```ts
- * // mnist.worker.ts (bundled by Vite as `new Worker(new URL('./mnist.worker.ts', import.meta.url), { type: 'module' })`)
- * import { startWith } from 'rxjs'
- * import { exposeTraining, train } from 'gradstream'
+ * // mnist.worker.ts, started by the page as
+ * // new Worker(new URL('./mnist.worker.ts', import.meta.url), { type: 'module' })
+ * import { pipe, startWith } from 'rxjs'
+ * import { chunked, exposeTraining, pausable, train } from 'gradstream'
+ * import { gradient, sgd } from 'gradstream/operators'
+ *
+ * const f = (x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })
  * exposeTraining((config: { lr: number }, { lr$, paused$ }) =>
  *   train({
- *     params,
+ *     params: [1],
  *     step: pipe(gradient(f), sgd(lr$.pipe(startWith(config.lr)))),
  *     mode: pausable(paused$, chunked({ steps: 10 })), // messages are read between chunks
  *   }),

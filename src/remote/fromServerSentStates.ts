@@ -28,8 +28,27 @@ export class ServerSentStatesError extends Error {
  *
  * @example
  * ```ts
- * import { fromServerSentStates } from 'gradstream'
- * fromServerSentStates('http://127.0.0.1:8080/events').subscribe((f) => console.log(f.step, f.loss))
+ * import { lastValueFrom, toArray } from 'rxjs'
+ * import { encodeWireLine, fromServerSentStates, ServerSentStatesError } from 'gradstream'
+ *
+ * // what `serveStates` (or `gradstream train … --serve`) sends: one wire frame per event, then `end`
+ * const frame = (step: number, loss: number) =>
+ *   encodeWireLine({ v: 1, step, loss, lr: 0.1, gradNorm: 1, evaluations: 1, metrics: {}, hyper: {} })
+ * const events = (end: string) => `data: ${frame(0, 0.9)}\n\ndata: ${frame(1, 0.5)}\n\nevent: end\ndata: ${end}\n\n`
+ * // a canned server for this example; leave `fetch` out to use the real one
+ * const fakeServer = (end: string) => async () => new Response(events(end))
+ *
+ * const url = 'http://127.0.0.1:8080/events'
+ * const frames = await lastValueFrom(
+ *   fromServerSentStates(url, { fetch: fakeServer('{}') }).pipe(toArray()),
+ * )
+ * console.log(frames.map((f) => [f.step, f.loss])) // → [ [ 0, 0.9 ], [ 1, 0.5 ] ]
+ * try {
+ *   await lastValueFrom(fromServerSentStates(url, { fetch: fakeServer('{"error":"NaN loss"}') }))
+ * } catch (e) {
+ *   if (e instanceof ServerSentStatesError) console.log(e.message)
+ *   // → fromServerSentStates: the run failed: NaN loss
+ * }
  * ```
  * @throws {RangeError} `fromServerSentStates: retryMs: expected a non-negative finite number, got -1`
  * @see serveStates, decodeWireLine

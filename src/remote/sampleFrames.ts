@@ -16,10 +16,20 @@ import {
  *
  * @example
  * ```ts
- * import { sampleFrames, trainInWorker } from 'gradstream'
- * trainInWorker(spawn, config)
- *   .pipe(sampleFrames())
- *   .subscribe((s) => draw(s)) // ≤ 60 redraws a second however fast the run steps
+ * import { lastValueFrom, pipe, tap } from 'rxjs'
+ * import { chunked, sampleFrames, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.01))
+ * let redraws = 0
+ * const last = await lastValueFrom(
+ *   train({ params: [1], step, mode: chunked({ steps: 100 }) }).pipe(
+ *     maxSteps(2000),
+ *     sampleFrames(), // ≤ 60 values a second however fast the run steps; the last always arrives
+ *     tap(() => redraws++), // draw(s) here
+ *   ),
+ * )
+ * console.log(last.step, redraws < 2001) // → 2000 true
  * ```
  * @param frames$ a frame source to use instead (a test scheduler's, or a slower timer)
  * @see toStore

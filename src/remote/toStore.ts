@@ -15,14 +15,36 @@ export interface ObservableStore<T> {
 /**
  * Wraps an Observable as an external store for UI frameworks: the source is subscribed while at
  * least one listener is registered (and unsubscribed, stopping a run, when the last one leaves);
- * `getSnapshot` returns the latest value. In React, a run is then two lines:
+ * `getSnapshot` returns the latest value. In React, a run is then two lines (the second example).
  *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs'
+ * import { chunked, toStore, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * const run$ = train({ params: [1], step, mode: chunked() }).pipe(maxSteps(300))
+ * const store = toStore(run$, null) // the run starts with the first listener, not before
+ * console.log(store.getSnapshot()) // → null
+ * await new Promise<void>((done) => {
+ *   const leave = store.subscribe(() => {
+ *     if (store.getSnapshot()?.step === 300) leave(), done() // the last listener leaves: the run stops
+ *   })
+ * })
+ * console.log(store.getSnapshot()?.step) // → 300
+ * ```
  * @example
  * ```tsx
  * import { useSyncExternalStore } from 'react'
- * import { sampleFrames, toStore } from 'gradstream'
+ * import { pipe } from 'rxjs'
+ * import { chunked, sampleFrames, toStore, train } from 'gradstream'
+ * import { gradient, sgd } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * const run$ = train({ params: [1], step, mode: chunked() })
  * const store = toStore(run$.pipe(sampleFrames()), null) // once, outside render
- * function Readout() {
+ * export function Readout() {
  *   const s = useSyncExternalStore(store.subscribe, store.getSnapshot)
  *   return <span>{s ? `step ${s.step}: loss ${s.loss}` : 'starting…'}</span>
  * }

@@ -56,14 +56,20 @@ export class WorkerRunError<S extends TrainState = TrainState> extends Error {
  *
  * @example
  * ```ts
- * import { trainInWorker } from 'gradstream'
+ * import { trainInWorker, WorkerRunError } from 'gradstream'
+ *
+ * // the worker module calls exposeTraining (see its example)
  * const run = trainInWorker(
  *   () => new Worker(new URL('./mnist.worker.ts', import.meta.url), { type: 'module' }),
- *   { lr: 0.1, hidden: 50 },
+ *   { lr: 0.1 },
  * )
- * const sub = run.subscribe((s) => console.log(s.step, s.loss))
+ * const sub = run.subscribe({
+ *   next: (s) => console.log(s.step, s.loss),
+ *   error: (e) => e instanceof WorkerRunError && console.log(e.step, e.remoteName, e.message),
+ * })
  * run.setLr(0.05) // the next steps use 0.05
- * run.pause(); run.resume()
+ * run.pause()
+ * run.resume()
  * sub.unsubscribe() // the worker is terminated
  * ```
  * @param spawn creates a fresh worker running a module that calls `exposeTraining`

@@ -19,9 +19,17 @@ export const CHECKPOINT_VERSION = 1
  *
  * @example
  * ```ts
- * import { checkpoint, restore } from 'gradstream'
- * const json = checkpoint(state)
- * restore(json) // deep-equal to state, bit for bit
+ * import { last, pipe } from 'rxjs'
+ * import { checkpoint, restore, train, type TrainState } from 'gradstream'
+ * import { gradient, maxSteps, momentum } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), momentum(0.1))
+ * let state!: TrainState
+ * train({ params: [1], step }).pipe(maxSteps(5), last()).subscribe((s) => (state = s))
+ * const json = checkpoint(state) // a string: params, optimizer slots, rng, history…
+ * console.log(json.slice(0, 46)) // → {"format":"gradstream-checkpoint","version":1,
+ * const back = restore(json)
+ * console.log(back.step, back.params, checkpoint(back) === json) // → 5 [ -0.5804200000000004 ] true
  * ```
  * @throws {TypeError} `checkpoint: state.opt.f: expected plain data (…), got a function`
  */
@@ -53,9 +61,19 @@ const prefix = (root: string, message: string) =>
  *
  * @example
  * ```ts
- * restore(checkpoint(state)).step === state.step // true
- * restore('{"format":"gradstream-checkpoint","version":9,"state":{}}')
- * // RangeError: restore: version: expected 1, got 9
+ * import { last, pipe } from 'rxjs'
+ * import { checkpoint, restore, train, type TrainState } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
+ *
+ * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
+ * let state!: TrainState
+ * train({ params: [1], step }).pipe(maxSteps(3), last()).subscribe((s) => (state = s))
+ * console.log(restore(checkpoint(state)).step === state.step) // → true
+ * try {
+ *   restore('{"format":"gradstream-checkpoint","version":9,"state":{}}')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: restore: version: expected 1, got 9
+ * }
  * ```
  * @throws {TypeError} `restore: json: expected a complete JSON checkpoint, got invalid JSON (Unexpected end of JSON input)`
  */

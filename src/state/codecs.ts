@@ -32,6 +32,19 @@ export const expectedKind = new WeakMap<t.Decoder<unknown, unknown>, string>()
 /**
  * A codec accepting values for which `guard` holds, named by what it expects; `kind` is the
  * `typeof` of acceptable values, if they share one (see `expectedKind`).
+ *
+ * @example
+ * ```ts
+ * import { decode, strictType, where } from 'gradstream'
+ *
+ * const isEven = (u: unknown): u is number => Number.isInteger(u) && (u as number) % 2 === 0
+ * const Options = strictType('options', { batch: where('an even integer', isEven, 'number') })
+ * try {
+ *   decode(Options, { batch: 3 }, 'loader')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: loader: batch: expected an even integer, got 3
+ * }
+ * ```
  */
 export function where<A>(name: string, guard: (u: unknown) => u is A, kind?: string): Codec<A> {
   const c = new t.Type<A, A, unknown>(
@@ -68,12 +81,41 @@ export const positiveInteger = num('a positive integer', (n) => Number.isSafeInt
 /** A signed 32-bit integer, as the random generator's state words are. */
 export const int32 = num('a 32-bit integer', (n) => Number.isInteger(n) && (n | 0) === n)
 
-/** An integer in [lo, hi]. */
+/**
+ * An integer in [lo, hi].
+ *
+ * @example
+ * ```ts
+ * import { decode, integerIn, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { digit: integerIn(0, 9) })
+ * console.log(decode(Options, { digit: 7 }, 'show')) // → { digit: 7 }
+ * try {
+ *   decode(Options, { digit: 10 }, 'show')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: show: digit: expected an integer in [0, 9], got 10
+ * }
+ * ```
+ */
 export function integerIn(lo: number, hi: number): Codec<number> {
   return num(`an integer in [${lo}, ${hi}]`, (n) => Number.isInteger(n) && n >= lo && n <= hi)
 }
 
-/** A number in [lo, hi) (or [lo, hi] with `openHigh = false`), as `expectInRange` words it. */
+/**
+ * A number in [lo, hi) (or [lo, hi] with `openHigh = false`), as `expectInRange` words it.
+ *
+ * @example
+ * ```ts
+ * import { decode, numberIn, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { beta: numberIn(0, 1) })
+ * try {
+ *   decode(Options, { beta: 1 }, 'momentum')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: momentum: beta: expected a number in [0, 1), got 1
+ * }
+ * ```
+ */
 export function numberIn(lo: number, hi: number, openHigh = true): Codec<number> {
   return num(`a number in [${lo}, ${hi}${openHigh ? ')' : ']'}`, (n) =>
     openHigh ? n >= lo && n < hi : n >= lo && n <= hi,
@@ -90,7 +132,22 @@ export const functionC = where(
   (u): u is (...args: never[]) => unknown => typeof u === 'function',
 )
 
-/** One of the given strings: `expected one of "central", "forward", got "centre"`. */
+/**
+ * One of the given strings: `expected one of "central", "forward", got "centre"`.
+ *
+ * @example
+ * ```ts
+ * import { decode, oneOf, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { method: oneOf('central', 'forward') })
+ * try {
+ *   decode(Options, { method: 'centre' }, 'numericalDiff')
+ * } catch (e) {
+ *   console.log(String(e))
+ *   // → RangeError: numericalDiff: method: expected one of "central", "forward", got "centre"
+ * }
+ * ```
+ */
 export function oneOf<const L extends readonly string[]>(...values: L): Codec<L[number]> {
   return oneOfNamed(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, values)
 }
@@ -103,7 +160,22 @@ export function oneOfNamed<const L extends readonly string[]>(
   return where(name, (u): u is L[number] => values.includes(u as string), 'string')
 }
 
-/** `c`'s values or null. */
+/**
+ * `c`'s values or null.
+ *
+ * @example
+ * ```ts
+ * import { decode, nullable, positiveInteger, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { limit: nullable(positiveInteger) })
+ * console.log(decode(Options, { limit: null }, 'run')) // → { limit: null }
+ * try {
+ *   decode(Options, { limit: 0 }, 'run')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: run: limit: expected a positive integer or null, got 0
+ * }
+ * ```
+ */
 export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | null> {
   return new t.Type<A | null, A | null, unknown>(
     name,
@@ -113,7 +185,21 @@ export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | 
   )
 }
 
-/** An array whose every element decodes with `item`; errors name the index: `xs[3]: …`. */
+/**
+ * An array whose every element decodes with `item`; errors name the index: `xs[3]: …`.
+ *
+ * @example
+ * ```ts
+ * import { arrayOf, decode, finiteNumber, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { boundaries: arrayOf(finiteNumber) })
+ * try {
+ *   decode(Options, { boundaries: [100, NaN] }, 'piecewise')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: piecewise: boundaries[1]: expected a finite number, got NaN
+ * }
+ * ```
+ */
 export function arrayOf<A>(
   item: Codec<A>,
   name = `an array of ${item.name.replace(/^an? /, '')}s`,
@@ -136,7 +222,22 @@ export function arrayOf<A>(
   )
 }
 
-/** A record with any keys (except `__proto__`, `constructor`, `prototype`) and `value`'s values. */
+/**
+ * A record with any keys (except `__proto__`, `constructor`, `prototype`) and `value`'s values.
+ *
+ * @example
+ * ```ts
+ * import { decode, positiveNumber, recordOf, strictType } from 'gradstream'
+ *
+ * const Options = strictType('options', { lr: recordOf(positiveNumber) })
+ * console.log(decode(Options, { lr: { W: 0.1, b: 0.01 } }, 'perLayer')) // → { lr: { W: 0.1, b: 0.01 } }
+ * try {
+ *   decode(Options, { lr: { W: -1 } }, 'perLayer')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: perLayer: lr.W: expected a positive finite number, got -1
+ * }
+ * ```
+ */
 export function recordOf<A>(
   value: Codec<A>,
   name = `a record of ${value.name.replace(/^an? /, '')}s`,
@@ -194,9 +295,14 @@ type Decoded<P extends Props, O extends Props> = { readonly [K in keyof P]: t.Ty
  *
  * @example
  * ```ts
+ * import { decode, positiveNumber, strictType } from 'gradstream'
+ *
  * const Options = strictType('adam options', { lr: positiveNumber }, { eps: positiveNumber })
- * decode(Options, { lr: 0.1, epss: 1 }, 'adam')
- * // TypeError: adam: epss: expected no such key (known: lr, eps), got 1
+ * try {
+ *   decode(Options, { lr: 0.1, epss: 1 }, 'adam')
+ * } catch (e) {
+ *   console.log(String(e)) // → TypeError: adam: epss: expected no such key (known: lr, eps), got 1
+ * }
  * ```
  */
 export function strictType<P extends Props, O extends Props = {}>(

@@ -13,8 +13,11 @@ import { describe } from './json.js'
  * @example
  * ```ts
  * import * as t from 'io-ts'
+ * import { report } from 'gradstream'
+ *
  * const C = t.type({ lr: t.number })
- * report(C.decode({ lr: 'x' })) // ['lr: expected number, got "x"']
+ * const r = C.decode({ lr: 'x' })
+ * if (r._tag === 'Left') console.log(report(r.left)) // → [ 'lr: expected number, got "x"' ]
  * ```
  */
 export function report(errors: t.Errors, root = '', argument = ''): string[] {
@@ -58,8 +61,14 @@ export function report(errors: t.Errors, root = '', argument = ''): string[] {
  * @example
  * ```ts
  * import { decode, positiveNumber, strictType } from 'gradstream'
- * decode(strictType('adam options', { lr: positiveNumber }), { lr: -0.1 }, 'adam')
- * // RangeError: adam: lr: expected a positive finite number, got -0.1
+ *
+ * const AdamOptions = strictType('adam options', { lr: positiveNumber })
+ * console.log(decode(AdamOptions, { lr: 0.1 }, 'adam')) // → { lr: 0.1 }
+ * try {
+ *   decode(AdamOptions, { lr: -0.1 }, 'adam')
+ * } catch (e) {
+ *   console.log(String(e)) // → RangeError: adam: lr: expected a positive finite number, got -0.1
+ * }
  * ```
  * @param root a name for the value itself, prefixed to every path (`step` gives `step.lr: …`)
  * @throws {TypeError|RangeError} one line per problem

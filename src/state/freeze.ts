@@ -8,8 +8,11 @@ import type { Params } from '../tree/tree.js'
  *
  * @example
  * ```ts
+ * import { freezeTree, tensor } from 'gradstream'
+ *
  * const p = freezeTree({ W: tensor([1, 2]), b: 0 })
- * Object.isFrozen(p.W) // true
+ * console.log(Object.isFrozen(p), Object.isFrozen(p.W), Object.isFrozen(p.W.data)) // → true true false
+ * // a typed array cannot be frozen: gradstream never writes into one it was given
  * ```
  */
 export function freezeTree<P extends Params>(p: P): P {

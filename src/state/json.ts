@@ -145,8 +145,16 @@ function encodeNumber(v: number): Json {
  *
  * @example
  * ```ts
- * JSON.stringify(toJson({ w: Float64Array.of(1), b: -0 }))
- * // '{"w":{"$f64le":"AAAAAAAA8D8="},"b":{"$f64":"-0"}}'
+ * import { JsonDataError, toJson } from 'gradstream'
+ *
+ * console.log(JSON.stringify(toJson({ w: Float64Array.of(1), b: -0 })))
+ * // → {"w":{"$f64le":"AAAAAAAA8D8="},"b":{"$f64":"-0"}}
+ * try {
+ *   toJson({ opt: { f: () => 0 } })
+ * } catch (e) {
+ *   if (e instanceof JsonDataError) console.log(e.message)
+ *   // → opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function
+ * }
  * ```
  * @throws {JsonDataError} `opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function`
  */
@@ -209,7 +217,11 @@ const F64_SPECIAL: Record<string, number> = {
  *
  * @example
  * ```ts
- * fromJson(JSON.parse('{"b":{"$f64":"-0"},"$$k":1}')) // { b: -0, $k: 1 }
+ * import { fromJson } from 'gradstream'
+ *
+ * const v = fromJson(JSON.parse('{"b":{"$f64":"-0"},"$$k":1}')) as { b: number; $k: number }
+ * console.log(Object.is(v.b, -0), v.$k) // → true 1
+ * // -0 survives; a key starting with `$` is escaped as `$$`
  * ```
  * @throws {JsonDataError} `b: expected one of "NaN", "Infinity", "-Infinity", "-0", got "nan"`
  */

@@ -33,14 +33,21 @@ export interface ResumeConfig<P extends Params, B = unknown> {
  *
  * @example
  * ```ts
- * import { take } from 'rxjs'
- * import { checkpoint, resume, tensor, train } from 'gradstream'
+ * import { pipe, take } from 'rxjs'
+ * import { checkpoint, resume, tensor, train, type Tensor } from 'gradstream'
  * import { centralDifference, gradient, loss, perturb, sgd } from 'gradstream/operators'
  *
- * const step = pipe(perturb(centralDifference()), loss((x) => x.data[0] ** 2), gradient(), sgd(0.1))
+ * const step = pipe(
+ *   perturb<Tensor>(centralDifference()),
+ *   loss((x) => x.data[0] ** 2),
+ *   gradient(),
+ *   sgd(0.1),
+ * )
  * let saved = ''
  * train({ params: tensor([3]), step }).pipe(take(11)).subscribe((s) => (saved = checkpoint(s)))
- * resume(saved, { step }).pipe(take(11)).subscribe((s) => console.log(s.step)) // 10, 11, …, 20
+ * const steps: number[] = []
+ * resume(saved, { step }).pipe(take(11)).subscribe((s) => steps.push(s.step))
+ * console.log(steps.join(' ')) // → 10 11 12 13 14 15 16 17 18 19 20
  * ```
  * @param checkpoint the JSON text `checkpoint(state)` wrote, or a state (e.g. `restore(json)`)
  * @throws {TypeError} `resume: json: expected a complete JSON checkpoint, got invalid JSON (…)`

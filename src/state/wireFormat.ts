@@ -142,9 +142,11 @@ const frameShape = t.intersection([
  *
  * @example
  * ```ts
- * import { isRight } from 'fp-ts/lib/Either.js'
- * const r = wireFrame.decode(JSON.parse('{"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":{"$f64":"NaN"},"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}'))
- * isRight(r) && r.right.loss // NaN
+ * import { wireFrame } from 'gradstream'
+ *
+ * const line = '{"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":0.1,"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}'
+ * const r = wireFrame.decode(JSON.parse(line)) // an io-ts Either
+ * if (r._tag === 'Right') console.log(r.right.step, r.right.loss) // → 0 NaN
  * ```
  */
 export const wireFrame = new t.Type<WireFrame, Json, unknown>(
@@ -208,8 +210,17 @@ function report(errors: t.Errors): string {
  *
  * @example
  * ```ts
- * decodeWireLine('{"v":1,"step":3,"loss":0.5,"lr":0.1,"gradNorm":2,"evaluations":9,"metrics":{},"hyper":{}}').loss // 0.5
- * decodeWireLine('{"v":2}') // TypeError: decodeWireLine: v: expected 1, got 2
+ * import { decodeWireLine } from 'gradstream'
+ *
+ * const frame = decodeWireLine(
+ *   '{"v":1,"step":3,"loss":0.5,"lr":0.1,"gradNorm":2,"evaluations":9,"metrics":{},"hyper":{}}',
+ * )
+ * console.log(frame.step, frame.loss) // → 3 0.5
+ * try {
+ *   decodeWireLine('{"v":2}')
+ * } catch (e) {
+ *   console.log(String(e)) // → TypeError: decodeWireLine: v: expected 1, got 2
+ * }
  * ```
  * @throws {TypeError} `decodeWireLine: <path>: expected <what>, got <value>`, or
  *   `decodeWireLine: line: expected one JSON object, got "{oops"` for text that is not JSON
@@ -234,8 +245,11 @@ export function decodeWireLine(line: string): WireFrame {
  *
  * @example
  * ```ts
- * encodeWireLine({ v: 1, step: 0, loss: NaN, lr: NaN, gradNorm: 0, evaluations: 0, metrics: {}, hyper: {} })
- * // '{"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":{"$f64":"NaN"},"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}'
+ * import { encodeWireLine } from 'gradstream'
+ *
+ * const frame = { v: 1, step: 0, loss: NaN, lr: 0.1, gradNorm: 0, evaluations: 0, metrics: {}, hyper: {} } as const
+ * console.log(encodeWireLine(frame))
+ * // → {"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":0.1,"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}
  * ```
  */
 export function encodeWireLine(frame: WireFrame): string {
@@ -258,8 +272,17 @@ export interface ToWireFrameOptions {
  *
  * @example
  * ```ts
- * toWireFrame({ step: 1, params: [1, 2], loss: 25, grad: [3, 4], lr: 0.1, opt: {}, hyper: {},
- *   evaluations: 4, rng: { words: [1, 2, 3, 4], spare: null }, history: [], metrics: {} }).gradNorm // 5
+ * import { last, pipe } from 'rxjs'
+ * import { toWireFrame, train } from 'gradstream'
+ * import { gradient, maxSteps, sgd } from 'gradstream/operators'
+ *
+ * const f = (x: number[]) => ({ loss: x[0] ** 2 + x[1] ** 2, grad: [2 * x[0], 2 * x[1]] })
+ * train({ params: [3, 4], step: pipe(gradient(f), sgd(0.25)) })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => {
+ *     const { step, loss, gradNorm, params } = toWireFrame(s) // params only with { params: true }
+ *     console.log(step, loss, gradNorm, params) // → 1 25 10 undefined
+ *   })
  * ```
  */
 export function toWireFrame(state: TrainState, options: ToWireFrameOptions = {}): WireFrame {

@@ -35,8 +35,15 @@ const ownKeys = (o: object): string[] => Object.keys(o).sort()
  *
  * @example
  * ```ts
- * assertParams('train', 'params', { W: tensor([[1]]), b: 0 }) // ok
- * assertParams('train', 'params', { W: 'x' }) // TypeError: train: params.W: expected a number, a tensor, an array or a record, got "x"
+ * import { assertParams, tensor } from 'gradstream'
+ *
+ * assertParams('train', 'params', { W: tensor([[1]]), b: 0 }) // ok: returns, and narrows to Params
+ * try {
+ *   assertParams('train', 'params', { W: 'x' })
+ * } catch (e) {
+ *   console.log(String(e))
+ *   // → TypeError: train: params.W: expected a number, a tensor, an array or a record, got "x"
+ * }
  * ```
  */
 export function assertParams(fn: string, field: string, p: unknown): asserts p is Params {
@@ -66,7 +73,10 @@ export function assertParams(fn: string, field: string, p: unknown): asserts p i
  *
  * @example
  * ```ts
- * mapTree({ w: tensor([1, 2]), b: 3 }, (v) => 2 * v) // { w: [2, 4], b: 6 }
+ * import { mapTree, tensor } from 'gradstream'
+ *
+ * const p = mapTree({ w: tensor([1, 2]), b: 3 }, (v) => 2 * v)
+ * console.log(p.w.data, p.b) // → Float64Array(2) [ 2, 4 ] 6
  * ```
  */
 export function mapTree<P extends Params>(p: P, f: (v: number) => number): P {
@@ -90,7 +100,10 @@ export function mapTree<P extends Params>(p: P, f: (v: number) => number): P {
  *
  * @example
  * ```ts
- * zipTree({ w: 1, b: 2 }, { w: 10, b: 20 }, (a, b) => a + b) // { w: 11, b: 22 }
+ * import { zipTree } from 'gradstream'
+ *
+ * console.log(zipTree({ w: 1, b: 2 }, { w: 10, b: 20 }, (a, b) => a + b)) // → { b: 22, w: 11 }
+ * // (keys in sorted order, as every tree function walks them)
  * ```
  * @throws {ShapeError} `zipTree: at W: shapes [2,3] and [3,2] differ`
  */
@@ -156,8 +169,10 @@ export function zipTree<P extends Params>(
  *
  * @example
  * ```ts
+ * import { tensor, visit } from 'gradstream'
+ *
  * visit({ W: tensor([[1, 2]]), b: 3 }, (v, path) => console.log(path, v))
- * // W[0,0] 1, W[0,1] 2, b 3
+ * // → W[0,0] 1, W[0,1] 2, b 3
  * ```
  */
 export function visit(p: Params, f: (value: number, path: TreePath, index: number) => void): void {
@@ -176,7 +191,17 @@ export function visit(p: Params, f: (value: number, path: TreePath, index: numbe
   go(p, '')
 }
 
-/** The multi-index of flat position `i` in `shape`. */
+/**
+ * The multi-index of flat position `i` in `shape`.
+ *
+ * @example
+ * ```ts
+ * import { unravel } from 'gradstream'
+ *
+ * console.log(unravel(4, [2, 3])) // → [ 1, 1 ]
+ * // row-major: flat position 4 of a 2×3 tensor is row 1, column 1
+ * ```
+ */
 export function unravel(i: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length)
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -191,7 +216,9 @@ export function unravel(i: number, shape: readonly number[]): number[] {
  *
  * @example
  * ```ts
- * pathAt({ W: zeros([2, 3]), b: zeros([3]) }, 4) // 'W[1,1]'
+ * import { pathAt, zeros } from 'gradstream'
+ *
+ * console.log(pathAt({ W: zeros([2, 3]), b: zeros([3]) }, 4)) // → W[1,1]
  * ```
  */
 export function pathAt(p: Params, index: number): TreePath {
@@ -207,7 +234,9 @@ export function pathAt(p: Params, index: number): TreePath {
  *
  * @example
  * ```ts
- * treeSize({ W: zeros([2, 3]), b: 0 }) // 7
+ * import { treeSize, zeros } from 'gradstream'
+ *
+ * console.log(treeSize({ W: zeros([2, 3]), b: 0 })) // → 7
  * ```
  */
 export function treeSize(p: Params): number {
@@ -225,7 +254,10 @@ export function treeSize(p: Params): number {
  *
  * @example
  * ```ts
- * flatten({ b: 3, W: tensor([1, 2]) }) // Float64Array [1, 2, 3]
+ * import { flatten, tensor } from 'gradstream'
+ *
+ * console.log(flatten({ b: 3, W: tensor([1, 2]) })) // → Float64Array(3) [ 1, 2, 3 ]
+ * // keys in sorted order: W before b
  * ```
  */
 export function flatten(p: Params, out = new Float64Array(treeSize(p))): Float64Array {
@@ -248,7 +280,10 @@ export function flatten(p: Params, out = new Float64Array(treeSize(p))): Float64
  *
  * @example
  * ```ts
- * unflatten({ W: zeros([2]), b: 0 }, Float64Array.of(1, 2, 3)) // { W: [1, 2], b: 3 }
+ * import { unflatten, zeros } from 'gradstream'
+ *
+ * const p = unflatten({ W: zeros([2]), b: 0 }, Float64Array.of(1, 2, 3))
+ * console.log(p.W.data, p.b) // → Float64Array(2) [ 1, 2 ] 3
  * ```
  * @throws {ShapeError} `unflatten: template holds 3 values, got 2`
  */
@@ -279,7 +314,10 @@ export function unflatten<P extends Params>(template: P, flat: Float64Array, sha
  *
  * @example
  * ```ts
- * zerosLikeTree({ W: tensor([1, 2]), b: 5 }) // { W: [0, 0], b: 0 }
+ * import { tensor, zerosLikeTree } from 'gradstream'
+ *
+ * const z = zerosLikeTree({ W: tensor([1, 2]), b: 5 })
+ * console.log(z.W.data, z.b) // → Float64Array(2) [ 0, 0 ] 0
  * ```
  */
 export function zerosLikeTree<P extends Params>(p: P): P {
@@ -293,7 +331,9 @@ export function zerosLikeTree<P extends Params>(p: P): P {
  *
  * @example
  * ```ts
- * globalNorm({ a: 3, b: tensor([4]) }) // 5
+ * import { globalNorm, tensor } from 'gradstream'
+ *
+ * console.log(globalNorm({ a: 3, b: tensor([4]) })) // → 5
  * ```
  */
 export function globalNorm(p: Params): number {
