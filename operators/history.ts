@@ -14,7 +14,7 @@ import type { Params } from '../src/tree/tree.js'
  *
  * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), { lr: 0.1, stepNum: 20 })
  *   .pipe(history())
- *   .subscribe((path) => console.log(path.length)) // 21
+ *   .subscribe((path) => console.log(path.length)) // → 21
  * ```
  * @see gradientDescent
  */

@@ -25,7 +25,8 @@ import type { Params } from './tree/tree.js'
  *
  * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), { lr: 0.1, stepNum: 100 })
  *   .pipe(last())
- *   .subscribe((s) => console.log(s.params.data)) // Float64Array [-6.111107928998789e-10, 8.148143905314271e-10]
+ *   .subscribe((s) => console.log(s.params.data))
+ * // → Float64Array(2) [ -6.111107928998789e-10, 8.148143905314271e-10 ]
  * ```
  * @param lr learning rate, positive finite (default 0.01)
  * @param stepNum number of updates, a non-negative integer (default 100)

@@ -61,7 +61,7 @@ export interface TrainConfig<P extends Params, B = unknown> {
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
+ * import { last, pipe } from 'rxjs'
  * import { tensor, train } from 'gradstream'
  * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
@@ -74,8 +74,9 @@ export interface TrainConfig<P extends Params, B = unknown> {
  *     update(0.1),
  *   ),
  * })
- *   .pipe(maxSteps(100))
- *   .subscribe((s) => console.log(s.step, s.params.data)) // … 100 Float64Array [-6.1e-10, 8.1e-10]
+ *   .pipe(maxSteps(100), last())
+ *   .subscribe((s) => console.log(s.step, s.params.data))
+ * // → 100 Float64Array(2) [ -6.111107928998789e-10, 8.148143905314271e-10 ]
  * ```
  * @throws {TypeError} `train: step: expected a function, got undefined` (when called)
  * @throws {TypeError} `train: config.lr: expected no such key (known: params, from, step, seed, data, mode), got 0.1`

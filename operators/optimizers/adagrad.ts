@@ -18,7 +18,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), adagrad(1.5, 1e-7)) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ -0.12016232231416045, 2.486389893984459e-17 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ -0.12016232231416045, 2.486389893984459e-17 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param eps ε ≥ 0, default 1e-10 (torch's; the book's is 1e-7)

@@ -21,7 +21,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), adam(0.3, { efficient: true, eps: 1e-7 })) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ 0.13600685239498125, 0.3182453755372196 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ 0.13600685239498125, 0.3182453755372196 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.999), eps (1e-8), efficient (false)

@@ -23,7 +23,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), adamw(0.3, { weightDecay: 0.1, mask: (path) => path !== '[1]' })) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ 0.6693157786138848, 0.3182453888963097 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ 0.6693157786138848, 0.3182453888963097 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1, b2, eps, efficient as `adam`; weightDecay λ ≥ 0 (default 0.01, torch's);

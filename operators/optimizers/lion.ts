@@ -24,7 +24,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), lion(0.1)) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ -3.98337636433825, -1.0016453653754462 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ -3.98337636433825, -1.0016453653754462 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.99), weightDecay λ (default 1e-3, optax's), mask

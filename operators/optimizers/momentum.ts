@@ -20,7 +20,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), momentum(0.1, 0.9)) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ 0.896413858493733, 0.08808560171506971 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ 0.896413858493733, 0.08808560171506971 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param beta β in [0, 1), default 0.9

@@ -19,7 +19,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), rmsprop(0.1)) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ -0.697418435961914, 1.4834509826897896e-8 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ -0.697418435961914, 1.4834509826897896e-8 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param decay ρ in [0, 1), default 0.99 (torch's α, the book's decay_rate)

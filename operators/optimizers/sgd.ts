@@ -16,7 +16,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), sgd(0.95)) })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.params)) // [ -0.3503929957523197, 0.0847823165504322 ]
+ *   .subscribe((s) => console.log(s.params)) // → [ -0.3503929957523197, 0.0847823165504322 ]
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @throws {RangeError} `sgd: lr: expected a positive finite number, got -0.1`

@@ -10,9 +10,17 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  *
  * @example
  * ```ts
- * import { perturb, forwardDifference } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { tensor, train, type Tensor } from 'gradstream'
+ * import { forwardDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
- * perturb(forwardDifference({ h: 1e-7 }))
+ * const f = (x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2 + x.data[2] ** 2 // ∇f = 2x
+ * const step = pipe(perturb<Tensor>(forwardDifference({ h: 1e-7 })), loss(f), gradient(), update(0.1))
+ * train({ params: tensor([1, 2, 3]), step })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.evaluations, s.grad?.data.map((g) => +g.toFixed(6))))
+ * // → 4 Float64Array(3) [ 2, 4, 6 ]
+ * // 1 probe per parameter plus the base point; error O(h), so a smaller h than central differences
  * ```
  * @param h step, a positive finite number (default 1e-4)
  * @throws {RangeError} `forwardDifference: h: expected a positive finite number, got -1`

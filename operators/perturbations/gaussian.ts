@@ -16,9 +16,16 @@ import { drawDirections } from './randomDesignInternals.js'
  *
  * @example
  * ```ts
- * import { perturb, gaussian } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { tensor, train, type Tensor } from 'gradstream'
+ * import { gaussian, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
- * perturb(gaussian({ sigma: 1e-2, samples: 8 })) // 16 evaluations a step
+ * const f = (x: Tensor) => x.data.reduce((sum, v) => sum + v * v, 0)
+ * const step = pipe(perturb<Tensor>(gaussian({ sigma: 1e-2, samples: 8 })), loss(f), gradient(), update(0.1))
+ * train({ params: tensor([1, 2, 3]), step, seed: 1 })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.evaluations)) // → 17
+ * // 8 directions, each probed at x ± σu, plus the base point: the cost does not grow with the dimension
  * ```
  * @param sigma smoothing scale, positive finite (default 1e-2)
  * @param samples directions per step, a positive integer (default 1)

@@ -14,10 +14,17 @@ import { drawDirections } from './randomDesignInternals.js'
  *
  * @example
  * ```ts
- * import { perturb, spsa } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { tensor, train, type Tensor } from 'gradstream'
+ * import { gradient, loss, maxSteps, perturb, spsa, update } from 'gradstream/operators'
  *
- * perturb(spsa({ c: 1e-3 }))            // 2 evaluations a step, any dimension
- * perturb(spsa({ c: 1e-3, samples: 4 })) // 8, lower variance
+ * const f = (x: Tensor) => x.data.reduce((sum, v) => sum + v * v, 0)
+ * for (const design of [spsa({ c: 1e-3 }), spsa({ c: 1e-3, samples: 4 })]) {
+ *   train({ params: tensor([1, 2, 3]), step: pipe(perturb(design), loss(f), gradient(), update(0.1)) })
+ *     .pipe(maxSteps(1), last())
+ *     .subscribe((s) => console.log(s.evaluations)) // → 3, 9
+ * }
+ * // 2 probes a draw (x ± cΔ) plus the base point, in any dimension; more draws, lower variance
  * ```
  * @param c perturbation size, positive finite (default 1e-3)
  * @param samples draws averaged per step, a positive integer (default 1)

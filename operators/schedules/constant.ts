@@ -9,8 +9,8 @@ import { schedule } from './scheduleInternals.js'
  * ```ts
  * import { constant } from 'gradstream/operators'
  *
- * constant(0.1)(0) // 0.1
- * constant(0.1)(1e6) // 0.1
+ * console.log(constant(0.1)(0)) // → 0.1
+ * console.log(constant(0.1)(1e6)) // → 0.1
  * ```
  * @param value a finite number
  * @throws {RangeError} `constant: value: expected a finite number, got NaN`

@@ -13,9 +13,9 @@ import { schedule } from './scheduleInternals.js'
  * import { cosineDecay } from 'gradstream/operators'
  *
  * const s = cosineDecay({ init: 0.1, steps: 100 })
- * s(0) // 0.1
- * s(50) // 0.05 (within rounding)
- * s(100) // 0
+ * console.log(s(0)) // → 0.1
+ * console.log(s(50)) // → 0.05
+ * console.log(s(100)) // → 0
  * ```
  * @param init value at step 0, ≥ 0 finite
  * @param steps decay steps, a positive integer

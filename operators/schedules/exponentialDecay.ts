@@ -13,9 +13,9 @@ import { schedule } from './scheduleInternals.js'
  * import { exponentialDecay } from 'gradstream/operators'
  *
  * const s = exponentialDecay({ init: 1, rate: 0.5, steps: 10 })
- * s(0) // 1
- * s(10) // 0.5
- * s(20) // 0.25
+ * console.log(s(0)) // → 1
+ * console.log(s(10)) // → 0.5
+ * console.log(s(20)) // → 0.25
  * ```
  * @param init value at step 0, positive finite
  * @param rate factor per `steps` steps, positive finite

@@ -15,9 +15,9 @@ import { schedule } from './scheduleInternals.js'
  * import { oneCycle } from 'gradstream/operators'
  *
  * const s = oneCycle({ maxLr: 0.1, steps: 100 })
- * s(0) // 0.004
- * s(30) // 0.1
- * s(100) // 4e-7
+ * console.log(s(0)) // → 0.004
+ * console.log(s(30)) // → 0.1
+ * console.log(s(100)) // → 4e-7
  * ```
  * @param maxLr peak value, positive finite
  * @param steps cycle length, a positive integer

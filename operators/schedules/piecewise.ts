@@ -13,9 +13,9 @@ import { schedule } from './scheduleInternals.js'
  * import { piecewise } from 'gradstream/operators'
  *
  * const s = piecewise({ boundaries: [100, 200], values: [0.1, 0.01, 0.001] })
- * s(99) // 0.1
- * s(100) // 0.01
- * s(250) // 0.001
+ * console.log(s(99)) // → 0.1
+ * console.log(s(100)) // → 0.01
+ * console.log(s(250)) // → 0.001
  * ```
  * @param boundaries strictly increasing non-negative integers
  * @param values finite numbers, one more than boundaries

@@ -12,8 +12,8 @@ import { schedule } from './scheduleInternals.js'
  * import { stepDecay } from 'gradstream/operators'
  *
  * const s = stepDecay({ init: 0.1, factor: 0.5, every: 100 })
- * s(99) // 0.1
- * s(100) // 0.05
+ * console.log(s(99)) // → 0.1
+ * console.log(s(100)) // → 0.05
  * ```
  * @param init value at step 0, positive finite
  * @param factor multiplier per drop, positive finite (usually < 1)

@@ -15,10 +15,10 @@ import { schedule } from './scheduleInternals.js'
  * import { cosineDecay, warmup } from 'gradstream/operators'
  *
  * const s = warmup({ to: 0.1, steps: 10, then: cosineDecay({ init: 0.1, steps: 90 }) })
- * s(0) // 0
- * s(5) // 0.05
- * s(10) // 0.1
- * s(100) // 0
+ * console.log(s(0)) // → 0
+ * console.log(s(5)) // → 0.05
+ * console.log(s(10)) // → 0.1
+ * console.log(s(100)) // → 0
  * ```
  * @param from value at step 0, finite (default 0)
  * @param to value at the end of the warmup, finite

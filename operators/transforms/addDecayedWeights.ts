@@ -26,7 +26,7 @@ import {
  * const step = pipe(
  *   gradient(f),
  *   addDecayedWeights(0.1, { mask: (path) => path !== 'b' }),
- *   tap((s) => console.log(s.updates)), // { W: 1.2, b: 1 }
+ *   tap((s) => console.log(s.updates)), // → { W: 1.2, b: 1 }
  *   applyUpdates(),
  * )
  * train({ params: { W: 2, b: 2 }, step }).pipe(maxSteps(1)).subscribe()

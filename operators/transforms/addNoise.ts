@@ -27,7 +27,7 @@ export interface AddNoiseState {
  * const step = pipe(
  *   gradient(f),
  *   addNoise({ eta: 0.01, seed: 1 }),
- *   tap((s) => console.log(s.updates.w)), // 0.0828875260208238
+ *   tap((s) => console.log(s.updates.w)), // → 0.0828875260208238
  *   applyUpdates(),
  * )
  * train({ params: { w: 0 }, step }).pipe(maxSteps(1)).subscribe()

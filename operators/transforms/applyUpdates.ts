@@ -28,7 +28,7 @@ import { freezeData } from './transformInternals.js'
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(1), last())
- *   .subscribe((s) => console.log(s.step, s.params.w, s.loss)) // 1 0 1
+ *   .subscribe((s) => console.log(s.step, s.params.w, s.loss)) // → 1 0 1
  * ```
  * @throws {ShapeError} `applyUpdates: at w: shapes [2] and [3] differ` when updates do not fit
  * @see scaleByLearningRate, sgd

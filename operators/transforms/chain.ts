@@ -24,7 +24,7 @@ import {
  * const step = pipe(
  *   gradient(f),
  *   masked(chain(clipByGlobalNorm(1), scaleByMomentum(0.9)), { W: true, b: false }),
- *   tap((s) => console.log(s.updates, s.opt.chain)), // { W: 1, b: 4 } { scaleByMomentum: { velocity: { W: 1 } } }
+ *   tap((s) => console.log(s.updates, s.opt.chain)), // → { W: 1, b: 4 } { scaleByMomentum: { velocity: { W: 1 } } }
  *   applyUpdates(),
  * )
  * train({ params: { W: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()

@@ -18,7 +18,7 @@ import { asOperator, slotName, type TransformOperator, checkOptions } from './tr
  * const step = pipe(
  *   gradient(f),
  *   clipByGlobalNorm(1),
- *   tap((s) => console.log(s.updates)), // { a: 0.6000000000000001, b: 0.8 }
+ *   tap((s) => console.log(s.updates)), // → { a: 0.6000000000000001, b: 0.8 }
  *   applyUpdates(),
  * )
  * train({ params: { a: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()

@@ -16,7 +16,7 @@ import { asOperator, slotName, type TransformOperator, checkOptions } from './tr
  * const step = pipe(
  *   gradient(f),
  *   clipByValue(1),
- *   tap((s) => console.log(s.updates)), // [ 1, -0.5, -1 ]
+ *   tap((s) => console.log(s.updates)), // → [ 1, -0.5, -1 ]
  *   applyUpdates(),
  * )
  * train({ params: [3, -0.5, -7], step }).pipe(maxSteps(1)).subscribe()

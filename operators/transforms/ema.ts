@@ -35,7 +35,7 @@ export interface EmaState {
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log((s.opt.ema as EmaState).average)) // { w: 0.72 }
+ *   .subscribe((s) => console.log((s.opt.ema as EmaState).average)) // → { w: 0.72 }
  * ```
  * @param decay β in [0, 1), default 0.999 (a number, schedule or Observable)
  * @param options.name slot name (default `ema`)

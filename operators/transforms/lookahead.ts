@@ -45,7 +45,7 @@ export interface LookaheadState {
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log(s.params.w)) // 0.8200000000000001
+ *   .subscribe((s) => console.log(s.params.w)) // → 0.8200000000000001
  * ```
  * @param inner the fast optimizer (its transforms; its applyUpdates is not used)
  * @param options.k sync period, a positive integer, default 5

@@ -32,7 +32,7 @@ import {
  * const step = pipe(
  *   gradient(f),
  *   masked(scaleByAdam({ eps: 0 }), notBiases),
- *   tap((s) => console.log(s.updates)), // { W: 1, b: 4 }
+ *   tap((s) => console.log(s.updates)), // → { W: 1, b: 4 }
  *   applyUpdates(),
  * )
  * train({ params: { W: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()

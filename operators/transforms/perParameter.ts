@@ -35,7 +35,7 @@ export type PerParameterState = { readonly [key: string]: unknown }
  * const step = pipe(
  *   gradient(f),
  *   perParameter({ W: scaleByAdam({ eps: 0 }), b: scale(0.5) }),
- *   tap((s) => console.log(s.updates)), // { W: 1, b: 2, c: 4 }
+ *   tap((s) => console.log(s.updates)), // → { W: 1, b: 2, c: 4 }
  *   applyUpdates(),
  * )
  * train({ params: { W: 0, b: 0, c: 0 }, step }).pipe(maxSteps(1)).subscribe()

@@ -20,7 +20,7 @@ import { asOperator, checkOptions, slotName, type TransformOperator } from './tr
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(1), last())
- *   .subscribe((s) => console.log(s.params.w)) // 0.5
+ *   .subscribe((s) => console.log(s.params.w)) // → 0.5
  * ```
  * @param factor a finite number (may be negative), a schedule or an Observable
  * @param options.name slot name (default `scale`)

@@ -25,7 +25,7 @@ export interface ScaleByAdagradState {
  * const step = pipe(
  *   gradient(f),
  *   scaleByAdagrad(0),
- *   tap((s) => console.log(s.updates.w)), // 1
+ *   tap((s) => console.log(s.updates.w)), // → 1
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )

@@ -56,7 +56,7 @@ export interface ScaleByAdamOptions {
  * )
  * train({ params: { W: tensor([3, -0.002]) }, step })
  *   .pipe(maxSteps(1), last())
- *   .subscribe((s) => console.log(Array.from(s.params.W.data))) // [ 2.9, 0.098 ]
+ *   .subscribe((s) => console.log(Array.from(s.params.W.data))) // → [ 2.9, 0.098 ]
  * ```
  * @throws {RangeError} `scaleByAdam: b1: expected a number in [0, 1), got 1`
  * @see adam, adamw, scaleByRms

@@ -24,7 +24,7 @@ export interface ScaleByLionState {
  * const step = pipe(
  *   gradient(f),
  *   scaleByLion(),
- *   tap((s) => console.log(s.updates.w)), // -1
+ *   tap((s) => console.log(s.updates.w)), // → -1
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )

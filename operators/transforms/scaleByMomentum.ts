@@ -32,7 +32,7 @@ export interface ScaleByMomentumState {
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum)) // 0.45999999999999996 { velocity: { w: -0.3400000000000001 } }
+ *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum)) // → 0.45999999999999996 { velocity: { w: -0.3400000000000001 } }
  * ```
  * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByMomentum`)

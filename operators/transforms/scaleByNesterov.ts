@@ -24,7 +24,7 @@ export interface ScaleByNesterovState {
  * const step = pipe(
  *   gradient(f),
  *   scaleByNesterov(0.9),
- *   tap((s) => console.log(s.updates.w)), // 3.8
+ *   tap((s) => console.log(s.updates.w)), // → 3.8
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )

@@ -24,7 +24,7 @@ export interface ScaleByRmsState {
  * const step = pipe(
  *   gradient(f),
  *   scaleByRms(0.99, 0),
- *   tap((s) => console.log(s.updates.w)), // 9.999999999999995
+ *   tap((s) => console.log(s.updates.w)), // → 9.999999999999995
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )
