@@ -37,7 +37,14 @@ export type AnalyticGradient<P extends Params, B = unknown> = (
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train, type Tensor } from 'gradstream'
- * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   centralDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * // estimated: perturb the parameters, evaluate the loss at each probe, combine
  * const estimated = pipe(
@@ -47,11 +54,15 @@ export type AnalyticGradient<P extends Params, B = unknown> = (
  *   update(0.1),
  * )
  * // analytic: a function returning the loss and its gradient
- * const analytic = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), update(0.1))
+ * const analytic = pipe(
+ *   gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })),
+ *   update(0.1),
+ * )
  *
  * train({ params: tensor([1]), step: estimated })
  *   .pipe(maxSteps(1), last())
- *   .subscribe((s) => console.log(s.params.data[0].toFixed(12), s.evaluations)) // → 0.800000000000 3
+ *   .subscribe((s) => console.log(s.params.data[0].toFixed(12), s.evaluations))
+ * // → 0.800000000000 3
  * train({ params: [1], step: analytic })
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.params, s.evaluations)) // → [ 0.8 ] 1

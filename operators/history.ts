@@ -12,7 +12,10 @@ import type { Params } from '../src/tree/tree.js'
  * import { gradientDescent, tensor } from 'gradstream'
  * import { history } from 'gradstream/operators'
  *
- * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), { lr: 0.1, stepNum: 20 })
+ * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), {
+ *   lr: 0.1,
+ *   stepNum: 20,
+ * })
  *   .pipe(history())
  *   .subscribe((path) => console.log(path.length)) // → 21
  * ```

@@ -32,11 +32,19 @@ export interface LossFields {
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train, type Tensor } from 'gradstream'
- * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   centralDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * const step = pipe(
  *   perturb<Tensor>(centralDifference()),
- *   loss((x) => x.data[0] ** 2 + x.data[1] ** 2), // with data: loss((p, batch) => net.loss(p, batch.x, batch.t))
+ *   // with data: loss((p, batch) => net.loss(p, batch.x, batch.t))
+ *   loss((x) => x.data[0] ** 2 + x.data[1] ** 2),
  *   gradient(),
  *   update(0.1),
  * )

@@ -21,14 +21,25 @@ import { perturbedState } from './stageInternals.js'
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train, type Tensor } from 'gradstream'
- * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   centralDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * const f = (x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2
  * // inside train({ step }) the parameter type is inferred from `params`
- * train({ params: tensor([3, 4]), step: pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1)) })
+ * train({
+ *   params: tensor([3, 4]),
+ *   step: pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1)),
+ * })
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.evaluations)) // → 5
- * // (the loss at θ and at θ ± h·eᵢ for each parameter) A pipe built on its own line needs the parameter type once, at its start:
+ * // the loss at θ and at θ ± h·eᵢ for each parameter
+ * // a pipe built on its own line needs the parameter type once, at its start:
  * const step = pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), update(0.1))
  * ```
  * @typeParam P the parameter tree type; inferred inside `train({ step })`, give it explicitly

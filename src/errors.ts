@@ -14,7 +14,8 @@
  * try {
  *   matmul(tensor([[1, 2, 3]]), tensor([[1], [2]]))
  * } catch (e) {
- *   if (e instanceof ShapeError) console.log(e.message) // → matmul: shapes [1,3] and [2,1] do not align
+ *   if (e instanceof ShapeError) console.log(e.message)
+ *   // → matmul: shapes [1,3] and [2,1] do not align
  * }
  * ```
  */

@@ -23,7 +23,10 @@ import type { Params } from './tree/tree.js'
  * import { last } from 'rxjs'
  * import { gradientDescent, tensor } from 'gradstream'
  *
- * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), { lr: 0.1, stepNum: 100 })
+ * gradientDescent((x) => x.data[0] ** 2 + x.data[1] ** 2, tensor([-3, 4]), {
+ *   lr: 0.1,
+ *   stepNum: 100,
+ * })
  *   .pipe(last())
  *   .subscribe((s) => console.log(s.params.data))
  * // → Float64Array(2) [ -6.111107928998789e-10, 8.148143905314271e-10 ]

@@ -63,7 +63,14 @@ export interface TrainConfig<P extends Params, B = unknown> {
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train } from 'gradstream'
- * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   centralDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * train({
  *   params: tensor([-3, 4]),

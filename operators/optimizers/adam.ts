@@ -17,7 +17,8 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * import { adam, gradient, maxSteps } from 'gradstream/operators'
  *
  * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
- * // the book's Adam (ε beside the uncorrected √ν) ends at (0.13600685239498186, 0.31824537553721943)
+ * // the book's Adam (ε beside the uncorrected √ν) ends at
+ * // (0.13600685239498186, 0.31824537553721943)
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), adam(0.3, { efficient: true, eps: 1e-7 })) })
  *   .pipe(maxSteps(30), last())

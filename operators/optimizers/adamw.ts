@@ -21,7 +21,10 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps
  * // weight decay on x only (an array's leaf paths are [0] and [1])
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
- * train({ params: [-7, 2], step: pipe(gradient(f), adamw(0.3, { weightDecay: 0.1, mask: (path) => path !== '[1]' })) })
+ * train({
+ *   params: [-7, 2],
+ *   step: pipe(gradient(f), adamw(0.3, { weightDecay: 0.1, mask: (path) => path !== '[1]' })),
+ * })
  *   .pipe(maxSteps(30), last())
  *   .subscribe((s) => console.log(s.params)) // → [ 0.6693157786138848, 0.3182453888963097 ]
  * ```

@@ -16,7 +16,8 @@ import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
  * import { train } from 'gradstream'
  * import { momentum, gradient, maxSteps } from 'gradstream/operators'
  *
- * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps; the book's Momentum ends exactly here
+ * // the book's ch. 6 problem: f(x, y) = x²/20 + y² from (−7, 2), 30 steps;
+ * // the book's Momentum ends exactly here
  * const f = ([x, y]: number[]) => ({ loss: x ** 2 / 20 + y ** 2, grad: [x / 10, 2 * y] })
  * train({ params: [-7, 2], step: pipe(gradient(f), momentum(0.1, 0.9)) })
  *   .pipe(maxSteps(30), last())

@@ -12,7 +12,14 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train, type Tensor } from 'gradstream'
- * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   centralDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * const f = (x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2 + x.data[2] ** 2 // ∇f = 2x
  * const step = pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), update(0.1))
@@ -20,7 +27,8 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.evaluations, s.grad?.data.map((g) => +g.toFixed(6))))
  * // → 7 Float64Array(3) [ 2, 4, 6 ]
- * // 2 probes per parameter plus the base point; h = 1e-4 as numerical_gradient, or centralDifference({ h: 1e-5 })
+ * // 2 probes per parameter plus the base point; h = 1e-4 as the book's numerical_gradient
+ * // (another step: centralDifference({ h: 1e-5 }))
  * ```
  * @param h step, a positive finite number (default 1e-4)
  * @throws {RangeError} `centralDifference: h: expected a positive finite number, got 0`

@@ -12,10 +12,22 @@ import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { tensor, train, type Tensor } from 'gradstream'
- * import { forwardDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ * import {
+ *   forwardDifference,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
  * const f = (x: Tensor) => x.data[0] ** 2 + x.data[1] ** 2 + x.data[2] ** 2 // ∇f = 2x
- * const step = pipe(perturb<Tensor>(forwardDifference({ h: 1e-7 })), loss(f), gradient(), update(0.1))
+ * const step = pipe(
+ *   perturb<Tensor>(forwardDifference({ h: 1e-7 })),
+ *   loss(f),
+ *   gradient(),
+ *   update(0.1),
+ * )
  * train({ params: tensor([1, 2, 3]), step })
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.evaluations, s.grad?.data.map((g) => +g.toFixed(6))))

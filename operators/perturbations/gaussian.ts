@@ -21,11 +21,16 @@ import { drawDirections } from './randomDesignInternals.js'
  * import { gaussian, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
  *
  * const f = (x: Tensor) => x.data.reduce((sum, v) => sum + v * v, 0)
- * const step = pipe(perturb<Tensor>(gaussian({ sigma: 1e-2, samples: 8 })), loss(f), gradient(), update(0.1))
+ * const step = pipe(
+ *   perturb<Tensor>(gaussian({ sigma: 1e-2, samples: 8 })),
+ *   loss(f),
+ *   gradient(),
+ *   update(0.1),
+ * )
  * train({ params: tensor([1, 2, 3]), step, seed: 1 })
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(s.evaluations)) // → 17
- * // 8 directions, each probed at x ± σu, plus the base point: the cost does not grow with the dimension
+ * // 8 directions, each probed at x ± σu, plus the base point, in any dimension
  * ```
  * @param sigma smoothing scale, positive finite (default 1e-2)
  * @param samples directions per step, a positive integer (default 1)

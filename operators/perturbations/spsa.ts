@@ -20,7 +20,10 @@ import { drawDirections } from './randomDesignInternals.js'
  *
  * const f = (x: Tensor) => x.data.reduce((sum, v) => sum + v * v, 0)
  * for (const design of [spsa({ c: 1e-3 }), spsa({ c: 1e-3, samples: 4 })]) {
- *   train({ params: tensor([1, 2, 3]), step: pipe(perturb(design), loss(f), gradient(), update(0.1)) })
+ *   train({
+ *     params: tensor([1, 2, 3]),
+ *     step: pipe(perturb(design), loss(f), gradient(), update(0.1)),
+ *   })
  *     .pipe(maxSteps(1), last())
  *     .subscribe((s) => console.log(s.evaluations)) // → 3, 9
  * }

@@ -46,7 +46,8 @@ export interface ReduceLrOnPlateauState {
  * )
  * train({ params: [2], step })
  *   .pipe(maxSteps(30), last())
- *   .subscribe((s) => console.log(s.step, s.opt)) // → 30 { reduceLrOnPlateau: { scale: 0.03125, best: 1, bad: 0 } }
+ *   .subscribe((s) => console.log(s.step, s.opt))
+ *   // → 30 { reduceLrOnPlateau: { scale: 0.03125, best: 1, bad: 0 } }
  * ```
  * @param factor multiplier per reduction, in (0, 1) (default 0.1)
  * @param patience steps without improvement before reducing, a positive integer (default 10)

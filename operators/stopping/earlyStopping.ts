@@ -24,7 +24,8 @@ import { stopWhen, withStopReason } from './stoppingInternals.js'
  * const f = ([w]: number[]) => ({ loss: Math.max(w, 1) ** 2, grad: [w] })
  * train({ params: [3], step: pipe(gradient(f), sgd(0.5)) })
  *   .pipe(earlyStopping({ patience: 5, minDelta: 1e-6, restoreBest: true }), last())
- *   .subscribe((s) => console.log(s.step, s.params, s.stopReason?.rule)) // → 8 [ 0.75 ] earlyStopping
+ *   .subscribe((s) => console.log(s.step, s.params, s.stopReason?.rule))
+ *   // → 8 [ 0.75 ] earlyStopping
  * ```
  * @param patience states without improvement before stopping, a positive integer
  * @param minDelta least decrease that counts as improvement, ≥ 0 (default 0)

@@ -17,7 +17,8 @@ import { stopWhen } from './stoppingInternals.js'
  * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
  * train({ params: [1], step })
  *   .pipe(maxSteps(100), toArray())
- *   .subscribe((states) => console.log(states.length, states.at(-1)?.stopReason)) // → 101 { rule: 'maxSteps', steps: 100 }
+ *   .subscribe((states) => console.log(states.length, states.at(-1)?.stopReason))
+ *   // → 101 { rule: 'maxSteps', steps: 100 }
  * // states 0…100: the initial one and 100 updates
  * ```
  * @param n a non-negative integer

@@ -17,9 +17,14 @@ import { stopOnSignal, stopWhen } from './stoppingInternals.js'
  * import { chunked, train } from 'gradstream'
  * import { gradient, sgd, timeLimit } from 'gradstream/operators'
  *
- * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.01))
+ * const step = pipe(
+ *   gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })),
+ *   sgd(0.01),
+ * )
  * // an endless run, stopped after 50 ms (a real one: timeLimit(60_000), at most a minute)
- * const last = await lastValueFrom(train({ params: [1], step, mode: chunked() }).pipe(timeLimit(50)))
+ * const last = await lastValueFrom(
+ *   train({ params: [1], step, mode: chunked() }).pipe(timeLimit(50)),
+ * )
  * console.log(last.stopReason?.rule, last.step > 0) // → timeLimit true
  * ```
  * @param ms ≥ 0, finite

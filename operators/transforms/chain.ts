@@ -18,16 +18,27 @@ import {
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, chain, clipByGlobalNorm, gradient, masked, maxSteps, scaleByMomentum } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   chain,
+ *   clipByGlobalNorm,
+ *   gradient,
+ *   masked,
+ *   maxSteps,
+ *   scaleByMomentum,
+ * } from 'gradstream/operators'
  *
  * const f = () => ({ loss: 0, grad: { W: 4, b: 4 } })
  * const step = pipe(
  *   gradient(f),
  *   masked(chain(clipByGlobalNorm(1), scaleByMomentum(0.9)), { W: true, b: false }),
- *   tap((s) => console.log(s.updates, s.opt.chain)), // → { W: 1, b: 4 } { scaleByMomentum: { velocity: { W: 1 } } }
+ *   tap((s) => console.log(s.updates, s.opt.chain)),
+ *   // → { W: 1, b: 4 } { scaleByMomentum: { velocity: { W: 1 } } }
  *   applyUpdates(),
  * )
- * train({ params: { W: 0, b: 0 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { W: 0, b: 0 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param args transform operators (or pairs) with distinct slot names, then optionally
  *   `{ name }` for the chain's own slot name (default `chain`)

@@ -31,7 +31,13 @@ export interface GradientTransformDefinition<S> {
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { mapTree, train } from 'gradstream'
- * import { applyUpdates, gradient, gradientTransform, maxSteps, scaleByLearningRate } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   gradientTransform,
+ *   maxSteps,
+ *   scaleByLearningRate,
+ * } from 'gradstream/operators'
  *
  * // signSGD with a step counter in its slot: u ← sign(u)·c, c a hyperparameter
  * const signum = gradientTransform({
@@ -47,7 +53,8 @@ export interface GradientTransformDefinition<S> {
  * const step = pipe(gradient(f), signum, scaleByLearningRate(0.5), applyUpdates())
  * train({ params: { w: 3 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log(s.params.w, s.opt.signum, s.hyper)) // → 2.25 { count: 2 } { 'signum.c': 0.5, 'scaleByLearningRate.lr': 0.5 }
+ *   .subscribe((s) => console.log(s.params.w, s.opt.signum, s.hyper))
+ * // → 2.25 { count: 2 } { 'signum.c': 0.5, 'scaleByLearningRate.lr': 0.5 }
  * ```
  * @throws {TypeError} `gradientTransform: update: expected a function, got undefined`
  * @see chain, masked

@@ -29,7 +29,14 @@ export type PerParameterState = { readonly [key: string]: unknown }
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, perParameter, scale, scaleByAdam } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   perParameter,
+ *   scale,
+ *   scaleByAdam,
+ * } from 'gradstream/operators'
  *
  * const f = () => ({ loss: 0, grad: { W: 4, b: 4, c: 4 } }) // c is not listed: untouched
  * const step = pipe(
@@ -38,7 +45,9 @@ export type PerParameterState = { readonly [key: string]: unknown }
  *   tap((s) => console.log(s.updates)), // → { W: 1, b: 2, c: 4 }
  *   applyUpdates(),
  * )
- * train({ params: { W: 0, b: 0, c: 0 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { W: 0, b: 0, c: 0 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param transforms by top-level parameter key: transform operators, chains or optimizers
  * @param options.name slot name (default `perParameter`)

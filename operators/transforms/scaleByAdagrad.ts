@@ -18,7 +18,13 @@ export interface ScaleByAdagradState {
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByAdagrad, scaleByLearningRate } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByAdagrad,
+ *   scaleByLearningRate,
+ * } from 'gradstream/operators'
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // first step: h = 2², update 2/√4
@@ -29,7 +35,9 @@ export interface ScaleByAdagradState {
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )
- * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param eps ε ≥ 0, default 1e-10 (torch's; the book uses 1e-7)
  * @param options.initialAccumulator h₀ ≥ 0, default 0

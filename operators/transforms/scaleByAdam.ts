@@ -44,16 +44,17 @@ export interface ScaleByAdamOptions {
  * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
  * import { tensor, type Tensor } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByAdam, scaleByLearningRate } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByAdam,
+ *   scaleByLearningRate,
+ * } from 'gradstream/operators'
  *
  * const f = ({ W }: { W: Tensor }) => ({ loss: 0, grad: { W } })
  * // the first step moves every coordinate by η = 0.1, whatever the gradient's size
- * const step = pipe(
- *   gradient(f),
- *   scaleByAdam({ eps: 0 }),
- *   scaleByLearningRate(0.1),
- *   applyUpdates(),
- * )
+ * const step = pipe(gradient(f), scaleByAdam({ eps: 0 }), scaleByLearningRate(0.1), applyUpdates())
  * train({ params: { W: tensor([3, -0.002]) }, step })
  *   .pipe(maxSteps(1), last())
  *   .subscribe((s) => console.log(Array.from(s.params.W.data))) // → [ 2.9, 0.098 ]

@@ -22,7 +22,8 @@ import { asOperator, slotName, type TransformOperator, checkOptions } from './tr
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log(s.params.w, s.lr, s.hyper)) // → 0.72 0.05 { 'scaleByLearningRate.lr': 0.05 }
+ *   .subscribe((s) => console.log(s.params.w, s.lr, s.hyper))
+ *   // → 0.72 0.05 { 'scaleByLearningRate.lr': 0.05 }
  * ```
  * @param lr η: a positive number, a schedule `(step) => number` (≥ 0) or an Observable of
  *   numbers ≥ 0 (its latest value; see `Hyperparam` for before its first emission)

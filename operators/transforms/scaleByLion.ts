@@ -17,7 +17,13 @@ export interface ScaleByLionState {
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByLion } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByLearningRate,
+ *   scaleByLion,
+ * } from 'gradstream/operators'
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // sign(0.9·0 + 0.1·2w) at w = −0.15
@@ -28,7 +34,9 @@ export interface ScaleByLionState {
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )
- * train({ params: { w: -0.15 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { w: -0.15 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param options.b1 β₁ in [0, 1), default 0.9
  * @param options.b2 β₂ in [0, 1), default 0.99

@@ -20,19 +20,21 @@ export interface ScaleByMomentumState {
  * ```ts
  * import { last, pipe } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByMomentum } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByLearningRate,
+ *   scaleByMomentum,
+ * } from 'gradstream/operators'
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // the book's Momentum: v ← 0.9·v − 0.1·∇f, w ← w + v
- * const step = pipe(
- *   gradient(f),
- *   scaleByLearningRate(0.1),
- *   scaleByMomentum(0.9),
- *   applyUpdates(),
- * )
+ * const step = pipe(gradient(f), scaleByLearningRate(0.1), scaleByMomentum(0.9), applyUpdates())
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
- *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum)) // → 0.45999999999999996 { velocity: { w: -0.3400000000000001 } }
+ *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum))
+ * // → 0.45999999999999996 { velocity: { w: -0.3400000000000001 } }
  * ```
  * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByMomentum`)

@@ -17,7 +17,13 @@ export interface ScaleByNesterovState {
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByNesterov } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByLearningRate,
+ *   scaleByNesterov,
+ * } from 'gradstream/operators'
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // first step from v = 0: v = g = 2, update g + 0.9·v
@@ -28,7 +34,9 @@ export interface ScaleByNesterovState {
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )
- * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByNesterov`)

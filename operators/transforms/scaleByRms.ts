@@ -17,7 +17,13 @@ export interface ScaleByRmsState {
  * ```ts
  * import { pipe, tap } from 'rxjs'
  * import { train } from 'gradstream'
- * import { applyUpdates, gradient, maxSteps, scaleByLearningRate, scaleByRms } from 'gradstream/operators'
+ * import {
+ *   applyUpdates,
+ *   gradient,
+ *   maxSteps,
+ *   scaleByLearningRate,
+ *   scaleByRms,
+ * } from 'gradstream/operators'
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // first step: ν = 0.01·2², update 2/√ν (up to rounding)
@@ -28,7 +34,9 @@ export interface ScaleByRmsState {
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
  * )
- * train({ params: { w: 1 }, step }).pipe(maxSteps(1)).subscribe()
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1))
+ *   .subscribe()
  * ```
  * @param decay ρ in [0, 1), default 0.99 (torch's α and the book's decay_rate)
  * @param eps ε ≥ 0, default 1e-8 (torch's; the book uses 1e-7)

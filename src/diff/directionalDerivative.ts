@@ -19,7 +19,8 @@ import { zipTree } from '../tree/tree.js'
  * ```ts
  * import { directionalDerivative } from 'gradstream'
  *
- * console.log(directionalDerivative((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4], [1, 0])) // → 6.00000000000378
+ * console.log(directionalDerivative((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4], [1, 0]))
+ * // → 6.00000000000378
  * ```
  * @param v the direction: finite, same structure as `p`
  * @throws {ShapeError} `directionalDerivative: at W: shapes [2,3] and [3,2] differ`

@@ -21,9 +21,14 @@ import { flatCentralGradient } from './flatGradient.js'
  * ```ts
  * import { numericalGradient, sum, tensor, type Tensor } from 'gradstream'
  *
- * console.log(numericalGradient((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4])) // → [ 6.00000000000378, 7.999999999999119 ]
- * const g = numericalGradient(({ W, b }: { W: Tensor; b: number }) => sum(W) * b, { W: tensor([1, 2]), b: 3 })
- * console.log(g.W.data, g.b) // → Float64Array(2) [ 2.9999999999930083, 3.00000000000189 ] 3.000000000010772
+ * console.log(numericalGradient((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4]))
+ * // → [ 6.00000000000378, 7.999999999999119 ]
+ * const g = numericalGradient(({ W, b }: { W: Tensor; b: number }) => sum(W) * b, {
+ *   W: tensor([1, 2]),
+ *   b: 3,
+ * })
+ * console.log(g.W.data, g.b)
+ * // → Float64Array(2) [ 2.9999999999930083, 3.00000000000189 ] 3.000000000010772
  * ```
  * @param f a function of a tree shaped like `p`, returning a number (not NaN)
  * @param p the point: a parameter tree of finite numbers

@@ -20,8 +20,12 @@ import {
  * import { partialDerivative, sum, tensor, type Tensor } from 'gradstream'
  *
  * // the book's ∂f/∂x0 of x0² + x1² at (3, 4)
- * console.log(partialDerivative((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4], 0)) // → 6.00000000000378
- * console.log(partialDerivative(({ W }: { W: Tensor }) => sum(W), { W: tensor([[1, 2]]) }, 'W[0,1]')) // → 0.9999999999998899
+ * console.log(partialDerivative((x: number[]) => x[0] ** 2 + x[1] ** 2, [3, 4], 0))
+ * // → 6.00000000000378
+ * console.log(
+ *   partialDerivative(({ W }: { W: Tensor }) => sum(W), { W: tensor([[1, 2]]) }, 'W[0,1]'),
+ * )
+ * // → 0.9999999999998899
  * ```
  * @param coordinate a flat index in [0, size) or a coordinate name
  * @throws {RangeError} `partialDerivative: coordinate: expected an integer in [0, 1], got 2`

@@ -15,8 +15,10 @@ export const CROSS_ENTROPY_DELTA = 1e-7
  * import { crossEntropyError } from 'gradstream'
  *
  * const t = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
- * console.log(crossEntropyError([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], t)) // → 0.510825457099338
- * console.log(crossEntropyError([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0], 2)) // → 2.302584092994546
+ * console.log(crossEntropyError([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], t))
+ * // → 0.510825457099338
+ * console.log(crossEntropyError([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0], 2))
+ * // → 2.302584092994546
  * ```
  * @param y probabilities, [C] or [N, C]
  * @param t one-hot targets of `y`'s shape, or labels: [N] for a batch, a number for one row

@@ -11,8 +11,10 @@ import { asTensor, type TensorLike } from './lossInternals.js'
  * import { meanSquaredError } from 'gradstream'
  *
  * const t = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
- * console.log(meanSquaredError([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], t)) // → 0.09750000000000003
- * console.log(meanSquaredError([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0], t)) // → 0.5975
+ * console.log(meanSquaredError([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0], t))
+ * // → 0.09750000000000003
+ * console.log(meanSquaredError([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0], t))
+ * // → 0.5975
  * ```
  * @param y predictions, a tensor or nested array
  * @param t targets of exactly `y`'s shape

@@ -16,7 +16,8 @@ import type { TrainMode } from './mode.js'
  * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
  * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
- * // 200 steps per setTimeout turn; in a page, `scheduler: animationFrameScheduler` paints between chunks
+ * // 200 steps per setTimeout turn; in a page, `scheduler: animationFrameScheduler`
+ * // lets the browser paint between chunks
  * const run$ = train({ params: [1], step, mode: chunked({ steps: 200 }) }).pipe(maxSteps(1000))
  * const last = await lastValueFrom(run$)
  * console.log(last.step) // → 1000

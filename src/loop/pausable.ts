@@ -16,7 +16,8 @@ import type { TrainMode } from './mode.js'
  * import { gradient, maxSteps, sgd } from 'gradstream/operators'
  *
  * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
- * const paused$ = new BehaviorSubject(false) // in a page: pauseButton.onclick = () => paused$.next(!paused$.value)
+ * // in a page: pauseButton.onclick = () => paused$.next(!paused$.value)
+ * const paused$ = new BehaviorSubject(false)
  * const run$ = train({ params: [1], step, mode: pausable(paused$, chunked({ steps: 50 })) }).pipe(
  *   tap((s) => s.step === 100 && paused$.next(true)), // pause after step 100 …
  *   maxSteps(200),

@@ -29,7 +29,8 @@ export interface ObservableStore<T> {
  * console.log(store.getSnapshot()) // → null
  * await new Promise<void>((done) => {
  *   const leave = store.subscribe(() => {
- *     if (store.getSnapshot()?.step === 300) leave(), done() // the last listener leaves: the run stops
+ *     // the last listener leaves: the run stops
+ *     if (store.getSnapshot()?.step === 300) leave(), done()
  *   })
  * })
  * console.log(store.getSnapshot()?.step) // → 300

@@ -23,13 +23,19 @@ export const CHECKPOINT_VERSION = 1
  * import { checkpoint, restore, train, type TrainState } from 'gradstream'
  * import { gradient, maxSteps, momentum } from 'gradstream/operators'
  *
- * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), momentum(0.1))
+ * const step = pipe(
+ *   gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })),
+ *   momentum(0.1),
+ * )
  * let state!: TrainState
- * train({ params: [1], step }).pipe(maxSteps(5), last()).subscribe((s) => (state = s))
+ * train({ params: [1], step })
+ *   .pipe(maxSteps(5), last())
+ *   .subscribe((s) => (state = s))
  * const json = checkpoint(state) // a string: params, optimizer slots, rng, history…
  * console.log(json.slice(0, 46)) // → {"format":"gradstream-checkpoint","version":1,
  * const back = restore(json)
- * console.log(back.step, back.params, checkpoint(back) === json) // → 5 [ -0.5804200000000004 ] true
+ * console.log(back.step, back.params, checkpoint(back) === json)
+ * // → 5 [ -0.5804200000000004 ] true
  * ```
  * @throws {TypeError} `checkpoint: state.opt.f: expected plain data (…), got a function`
  */

@@ -196,7 +196,8 @@ export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | 
  * try {
  *   decode(Options, { boundaries: [100, NaN] }, 'piecewise')
  * } catch (e) {
- *   console.log(String(e)) // → RangeError: piecewise: boundaries[1]: expected a finite number, got NaN
+ *   console.log(String(e))
+ *   // → RangeError: piecewise: boundaries[1]: expected a finite number, got NaN
  * }
  * ```
  */
@@ -230,11 +231,13 @@ export function arrayOf<A>(
  * import { decode, positiveNumber, recordOf, strictType } from 'gradstream'
  *
  * const Options = strictType('options', { lr: recordOf(positiveNumber) })
- * console.log(decode(Options, { lr: { W: 0.1, b: 0.01 } }, 'perLayer')) // → { lr: { W: 0.1, b: 0.01 } }
+ * console.log(decode(Options, { lr: { W: 0.1, b: 0.01 } }, 'perLayer'))
+ * // → { lr: { W: 0.1, b: 0.01 } }
  * try {
  *   decode(Options, { lr: { W: -1 } }, 'perLayer')
  * } catch (e) {
- *   console.log(String(e)) // → RangeError: perLayer: lr.W: expected a positive finite number, got -1
+ *   console.log(String(e))
+ *   // → RangeError: perLayer: lr.W: expected a positive finite number, got -1
  * }
  * ```
  */

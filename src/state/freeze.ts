@@ -11,7 +11,8 @@ import type { Params } from '../tree/tree.js'
  * import { freezeTree, tensor } from 'gradstream'
  *
  * const p = freezeTree({ W: tensor([1, 2]), b: 0 })
- * console.log(Object.isFrozen(p), Object.isFrozen(p.W), Object.isFrozen(p.W.data)) // → true true false
+ * console.log(Object.isFrozen(p), Object.isFrozen(p.W), Object.isFrozen(p.W.data))
+ * // → true true false
  * // a typed array cannot be frozen: gradstream never writes into one it was given
  * ```
  */

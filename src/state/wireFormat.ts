@@ -144,7 +144,8 @@ const frameShape = t.intersection([
  * ```ts
  * import { wireFrame } from 'gradstream'
  *
- * const line = '{"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":0.1,"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}'
+ * const line =
+ *   '{"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":0.1,"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}'
  * const r = wireFrame.decode(JSON.parse(line)) // an io-ts Either
  * if (r._tag === 'Right') console.log(r.right.step, r.right.loss) // → 0 NaN
  * ```
@@ -247,7 +248,16 @@ export function decodeWireLine(line: string): WireFrame {
  * ```ts
  * import { encodeWireLine } from 'gradstream'
  *
- * const frame = { v: 1, step: 0, loss: NaN, lr: 0.1, gradNorm: 0, evaluations: 0, metrics: {}, hyper: {} } as const
+ * const frame = {
+ *   v: 1,
+ *   step: 0,
+ *   loss: NaN,
+ *   lr: 0.1,
+ *   gradNorm: 0,
+ *   evaluations: 0,
+ *   metrics: {},
+ *   hyper: {},
+ * } as const
  * console.log(encodeWireLine(frame))
  * // → {"v":1,"step":0,"loss":{"$f64":"NaN"},"lr":0.1,"gradNorm":0,"evaluations":0,"metrics":{},"hyper":{}}
  * ```
