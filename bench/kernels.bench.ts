@@ -3,11 +3,13 @@
  * of the naive i-k-j loop, the blocked JavaScript kernel, the WebAssembly SIMD kernel, and the
  * sparse paths at MNIST-like density, for `A·B`, `Aᵀ·B` and `A·Bᵀ`. Self-contained (no peers):
  * `npx tsx bench/kernels.bench.ts`; `npm run bench` runs it once and keeps its table. Justifies
- * WASM_MIN_WORK and SPARSE_MAX_DENSITY in src/tensor/kernels/gemmKernel.ts.
+ * WASM_MIN_WORK and SPARSE_MAX_DENSITY in src/tensor/kernels/gemmKernel.ts, and (its second
+ * table) WASM_MIN_LENGTH in addScaledKernel.ts.
  */
 import { gemmDenseJs } from '../src/tensor/kernels/jsKernels.js'
 import { gemmKernel, type SparseMode } from '../src/tensor/kernels/gemmKernel.js'
-import { gemmDenseWasm } from '../src/tensor/kernels/wasmKernels.js'
+import { addScaledJs } from '../src/tensor/kernels/addScaledKernel.js'
+import { addScaledWasm, gemmDenseWasm } from '../src/tensor/kernels/wasmKernels.js'
 import { setKernelBackend } from '../src/tensor/kernels/setKernelBackend.js'
 
 let seed = 12345
@@ -78,3 +80,30 @@ console.log(
 )
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const r of rows) console.log(r)
+
+// The update's p + a·u (src/tensor/kernels/addScaledKernel.ts) into a fresh array, as the
+// update stage calls it: the JavaScript loop against the wasm kernel (copies in and out
+// included), by length — where the two cross justifies WASM_MIN_LENGTH.
+const axpyRows: string[] = []
+for (const len of [512, 1024, 2048, 4096, 8192, 39_200]) {
+  const x = fill(len, 1)
+  const y = fill(len, 1)
+  const viaAxpy = (backend: 'js' | 'wasm') => {
+    setKernelBackend(backend)
+    // 2 flops an entry; addScaledData takes the wasm path only from WASM_MIN_LENGTH on, so the
+    // kernels are called directly here
+    return gflops(() => {
+      const out = new Float64Array(len)
+      if (backend === 'wasm') addScaledWasm(x, y, -0.1, out)
+      else addScaledJs(x, y, -0.1, out)
+    }, 2 * len)
+  }
+  const js = viaAxpy('js')
+  const wasm = viaAxpy('wasm')
+  axpyRows.push(`| ${len} | ${js.toFixed(2)} | ${wasm.toFixed(2)} | ${(wasm / js).toFixed(2)}× |`)
+}
+setKernelBackend('auto')
+console.log('\nGFLOP/s of p + a·u into a new array (2 flops an entry; median of 5)')
+console.log('| length | JavaScript | wasm SIMD (copies included) | wasm / JS |')
+console.log('| ---: | ---: | ---: | ---: |')
+for (const r of axpyRows) console.log(r)
