@@ -32,17 +32,8 @@ export class ServerSentStatesError extends Error {
  * import { encodeWireLine, fromServerSentStates, ServerSentStatesError } from 'gradstream'
  *
  * // what `serveStates` (or `gradstream train … --serve`) sends: a wire frame per event, then `end`
- * const frame = (step: number, loss: number) =>
- *   encodeWireLine({
- *     v: 1,
- *     step,
- *     loss,
- *     lr: 0.1,
- *     gradNorm: 1,
- *     evaluations: 1,
- *     metrics: {},
- *     hyper: {},
- *   })
+ * const base = { v: 1, lr: 0.1, gradNorm: 1, evaluations: 1, metrics: {}, hyper: {} } as const
+ * const frame = (step: number, loss: number) => encodeWireLine({ ...base, step, loss })
  * const events = (end: string) =>
  *   `data: ${frame(0, 0.9)}\n\ndata: ${frame(1, 0.5)}\n\nevent: end\ndata: ${end}\n\n`
  * // a canned server for this example; leave `fetch` out to use the real one

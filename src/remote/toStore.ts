@@ -29,8 +29,9 @@ export interface ObservableStore<T> {
  * console.log(store.getSnapshot()) // → null
  * await new Promise<void>((done) => {
  *   const leave = store.subscribe(() => {
- *     // the last listener leaves: the run stops
- *     if (store.getSnapshot()?.step === 300) leave(), done()
+ *     if (store.getSnapshot()?.step !== 300) return
+ *     leave() // the last listener leaves: the run is unsubscribed
+ *     done()
  *   })
  * })
  * console.log(store.getSnapshot()?.step) // → 300
