@@ -1,13 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { loadMnist, twoLayerNet, type Tensor } from 'gradstream'
+import { quotientTolerance, smallTwoLayerCase, type Kind } from '../helpers/smallTwoLayerNets.js'
 import {
   twoLayerNetNumericalGradient,
   type TwoLayerNetWeights,
 } from '../../src/nn/twoLayerNetNumericalGradient.js'
 
-type Kind = 'crossEntropy' | 'softmaxCrossEntropy'
-const EPS = 2 ** -52
 const h = 1e-4
 
 /**
@@ -35,21 +34,6 @@ function naive(
   return out
 }
 
-/**
- * Both sides compute the same difference quotient (same h, same perturbed values), so they
- * differ by rounding only. Each f± carries an absolute rounding error of a few ε times the
- * magnitudes it is built from: the row losses (|f|) and the logits that log-sum-exp subtracts
- * (|a2|, at most max|a2|); summing N rows adds log₂N·ε·|f|. So |f₊ − f₋|'s error is below
- * c·ε·(|f| + max|a2|) with c ≈ 2·(C + log₂N + 5) ≤ 32 here, and the quotient's below
- * 32·ε·(|f| + max|a2|)/(2h). The incremental side's own rounding is of the same order or
- * smaller (it never forms f±), so the bound used is 32·ε·(|f| + max|a2|)/h.
- */
-function tolerance(f: number, logits: Tensor): number {
-  let amax = 0
-  for (const v of logits.data) amax = Math.max(amax, Math.abs(v))
-  return (32 * EPS * (Math.abs(f) + amax)) / h
-}
-
 const all = (_: string, size: number) => Array.from({ length: size }, (_, k) => k)
 
 function check(
@@ -67,7 +51,7 @@ function check(
   })
   const loss = (q: TwoLayerNetWeights) => net.loss({ ...q }, x, t)
   const g = twoLayerNetNumericalGradient(p, x, t, { loss: kind })
-  const tol = tolerance(loss(p), net.logits({ ...p }, x))
+  const tol = quotientTolerance(loss(p), net.logits({ ...p }, x))
   for (const [where, want] of naive(loss, p, pick)) {
     const [, name, k] = /^(\w+)\[(\d+)\]$/.exec(where)!
     const got = g[name as keyof TwoLayerNetWeights].data[Number(k)]
@@ -78,53 +62,14 @@ function check(
   return g
 }
 
-const finite = (lo: number, hi: number) => fc.double({ min: lo, max: hi, noNaN: true })
-const array = (len: number, v: fc.Arbitrary<number>) =>
-  fc.array(v, { minLength: len, maxLength: len }).map((a) => Float64Array.from(a))
-
 /** Small nets: D, H, C ≤ 6, N ≤ 7, inputs ~60% zeros, one-hot, label or soft targets. */
-const smallCase = fc
-  .record({
-    D: fc.integer({ min: 1, max: 6 }),
-    H: fc.integer({ min: 1, max: 5 }),
-    C: fc.integer({ min: 2, max: 6 }),
-    N: fc.integer({ min: 1, max: 7 }),
-    targets: fc.constantFrom('oneHot', 'labels', 'soft'),
-    kind: fc.constantFrom<Kind>('crossEntropy', 'softmaxCrossEntropy'),
-  })
-  .chain((d) =>
-    fc.record({
-      d: fc.constant(d),
-      W1: array(d.D * d.H, finite(-2, 2)),
-      b1: array(d.H, finite(-1, 1)),
-      W2: array(d.H * d.C, finite(-2, 2)),
-      b2: array(d.C, finite(-1, 1)),
-      x: array(
-        d.N * d.D,
-        fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: finite(0, 1), weight: 2 }),
-      ),
-      labels: fc.array(fc.nat({ max: d.C - 1 }), { minLength: d.N, maxLength: d.N }),
-      soft: array(d.N * d.C, finite(0, 1)),
-    }),
-  )
+const smallCase = smallTwoLayerCase({ D: 6, H: 5, C: 6, N: 7 })
 
 describe('twoLayerNetNumericalGradient', () => {
   it('agrees with the naive probe loop on random small nets (every parameter)', () => {
     fc.assert(
-      fc.property(smallCase, ({ d, W1, b1, W2, b2, x, labels, soft }) => {
-        const p: TwoLayerNetWeights = {
-          W1: { shape: [d.D, d.H], data: W1 },
-          b1: { shape: [d.H], data: b1 },
-          W2: { shape: [d.H, d.C], data: W2 },
-          b2: { shape: [d.C], data: b2 },
-        }
-        const oneHot = new Float64Array(d.N * d.C)
-        labels.forEach((l, s) => (oneHot[s * d.C + l] = 1))
-        const t: Tensor =
-          d.targets === 'labels'
-            ? { shape: [d.N], data: Float64Array.from(labels) }
-            : { shape: [d.N, d.C], data: d.targets === 'soft' ? soft : oneHot }
-        check(p, { shape: [d.N, d.D], data: x }, t, d.kind)
+      fc.property(smallCase, (c) => {
+        check(c.params, c.x, c.t, c.kind)
       }),
       { numRuns: 60 },
     )

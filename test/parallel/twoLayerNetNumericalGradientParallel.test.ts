@@ -14,8 +14,8 @@ import {
   probeCount,
   runProbes,
 } from '../../src/nn/twoLayerNetNumericalGradientInternals.js'
+import { smallTwoLayerCase } from '../helpers/smallTwoLayerNets.js'
 
-type Kind = 'crossEntropy' | 'softmaxCrossEntropy'
 type Grad = { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor }
 
 afterAll(() => closeWorkers())
@@ -33,50 +33,8 @@ function expectSameBits(got: Grad, want: Grad) {
   }
 }
 
-const finite = (lo: number, hi: number) => fc.double({ min: lo, max: hi, noNaN: true })
-const array = (len: number, v: fc.Arbitrary<number>) =>
-  fc.array(v, { minLength: len, maxLength: len }).map((a) => Float64Array.from(a))
-
 /** Small nets: D, H, C ≤ 6, N ≤ 7, inputs ~60% zeros, one-hot, label or soft targets. */
-const smallCase = fc
-  .record({
-    D: fc.integer({ min: 1, max: 6 }),
-    H: fc.integer({ min: 1, max: 5 }),
-    C: fc.integer({ min: 2, max: 6 }),
-    N: fc.integer({ min: 1, max: 7 }),
-    targets: fc.constantFrom('oneHot', 'labels', 'soft'),
-    kind: fc.constantFrom<Kind>('crossEntropy', 'softmaxCrossEntropy'),
-  })
-  .chain((d) =>
-    fc.record({
-      d: fc.constant(d),
-      W1: array(d.D * d.H, finite(-2, 2)),
-      b1: array(d.H, finite(-1, 1)),
-      W2: array(d.H * d.C, finite(-2, 2)),
-      b2: array(d.C, finite(-1, 1)),
-      x: array(
-        d.N * d.D,
-        fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: finite(0, 1), weight: 2 }),
-      ),
-      labels: fc.array(fc.nat({ max: d.C - 1 }), { minLength: d.N, maxLength: d.N }),
-      soft: array(d.N * d.C, finite(0, 1)),
-    }),
-  )
-  .map(({ d, W1, b1, W2, b2, x, labels, soft }) => {
-    const params = {
-      W1: { shape: [d.D, d.H], data: W1 },
-      b1: { shape: [d.H], data: b1 },
-      W2: { shape: [d.H, d.C], data: W2 },
-      b2: { shape: [d.C], data: b2 },
-    }
-    const oneHot = new Float64Array(d.N * d.C)
-    labels.forEach((c, s) => (oneHot[s * d.C + c] = 1))
-    const t =
-      d.targets === 'labels'
-        ? { shape: [d.N], data: Float64Array.from(labels) }
-        : { shape: [d.N, d.C], data: d.targets === 'soft' ? soft : oneHot }
-    return { params, x: { shape: [d.N, d.D], data: x }, t, kind: d.kind }
-  })
+const smallCase = smallTwoLayerCase({ D: 6, H: 5, C: 6, N: 7 })
 
 describe('runProbes (the split the workers use)', () => {
   it('any cut of the flat parameter range gives the full run bit for bit', () => {
