@@ -23,7 +23,7 @@ import {
   resolvedBackend,
   SPARSE_MAX_DENSITY,
 } from '../tensor/kernels/gemmKernel.js'
-import { align16 } from '../tensor/kernels/wasmKernels.js'
+import { align16, backwardToDelta1 } from '../tensor/kernels/wasmKernels.js'
 import {
   join,
   OP_CSR,
@@ -247,21 +247,7 @@ export function twoLayerBackwardShared(
   try {
     const { h, n, d, hid, k } = s
     const { k: w, f64, i32 } = sharedViews(h, 0)
-    f64.set(dY.subarray(0, n * k), s.y >> 3)
-    w.gemm(s.z, s.y, s.g2, hid, n, k, 1, hid)
-    w.colSums(s.y, n, k, s.gb2)
-    const o = s.w2t >> 3
-    for (let j = 0; j < hid; j++) for (let p = 0; p < k; p++) f64[o + p * hid + j] = W2[j * k + p]
-    w.gemm(s.y, s.w2t, s.d1, n, k, hid, k, 1)
-    w.mulSigmoidGrad(s.d1, s.z, n * hid)
-    w.colSums(s.d1, n, hid, s.gb1)
-    G2.set(f64.subarray(s.g2 >> 3, (s.g2 >> 3) + hid * k))
-    gb2.set(f64.subarray(s.gb2 >> 3, (s.gb2 >> 3) + k))
-    gb1.set(f64.subarray(s.gb1 >> 3, (s.gb1 >> 3) + hid))
-    if (w.allFinite(s.d1, n * hid) === 0) {
-      D1.set(f64.subarray(s.d1 >> 3, (s.d1 >> 3) + n * hid))
-      return false
-    }
+    if (!backwardToDelta1(w, f64, s, n, hid, k, W2, dY, G2, gb1, gb2, D1)) return false
     s.pending = false
     join(h)
     // ∂W1's rows (pixels) cut where the work (non-zeros + rows) is half done

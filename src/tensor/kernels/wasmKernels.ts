@@ -426,6 +426,53 @@ export function twoLayerForwardWasm(
   return true
 }
 
+/** Where a two-layer step's backward pass finds its operands in a module's memory (byte offsets). */
+export interface BackwardOffsets {
+  readonly z: number
+  readonly y: number
+  readonly w2t: number
+  readonly d1: number
+  readonly g2: number
+  readonly gb1: number
+  readonly gb2: number
+}
+
+/**
+ * The backward pass up to δ1, on a module (`w`, its memory viewed as `mem`) that holds z1 (n×h)
+ * from the forward pass: δ2 (`dY`, n×k) copied in; ∂W2 = z1ᵀ·δ2 into `G2`, ∂b2 = Σᵢ δ2ᵢ into
+ * `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1) in memory and ∂b1 = Σᵢ δ1ᵢ into `gb1`. Returns false, with
+ * δ1 copied into `D1`, when δ1 holds ±∞ or NaN (∂W1 must then be multiplied densely). Shared by
+ * the one-thread step and src/parallel's two-thread one.
+ */
+export function backwardToDelta1(
+  w: Omit<KernelExports, 'memory'>,
+  mem: Float64Array,
+  L: BackwardOffsets,
+  n: number,
+  h: number,
+  k: number,
+  W2: Float64Array,
+  dY: Float64Array,
+  G2: Float64Array,
+  gb1: Float64Array,
+  gb2: Float64Array,
+  D1: Float64Array,
+): boolean {
+  mem.set(dY.subarray(0, n * k), L.y >> 3)
+  w.gemm(L.z, L.y, L.g2, h, n, k, 1, h)
+  w.colSums(L.y, n, k, L.gb2)
+  placeB(mem, W2, k, h, true, L.w2t)
+  w.gemm(L.y, L.w2t, L.d1, n, k, h, k, 1)
+  w.mulSigmoidGrad(L.d1, L.z, n * h)
+  w.colSums(L.d1, n, h, L.gb1)
+  G2.set(mem.subarray(L.g2 >> 3, (L.g2 >> 3) + h * k))
+  gb2.set(mem.subarray(L.gb2 >> 3, (L.gb2 >> 3) + k))
+  gb1.set(mem.subarray(L.gb1 >> 3, (L.gb1 >> 3) + h))
+  if (w.allFinite(L.d1, n * h) !== 0) return true
+  D1.set(mem.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
+  return false
+}
+
 /**
  * The backward pass after `twoLayerForwardWasm`, from δ2 (`dY`, n×k): ∂W2 = z1ᵀ·δ2 into `G2`,
  * ∂b2 = Σᵢ δ2ᵢ into `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂b1 = Σᵢ δ1ᵢ into `gb1`, and
@@ -450,20 +497,7 @@ export function twoLayerBackwardWasm(
   const d = held.cols
   const { h, k } = L
   try {
-    f64.set(dY.subarray(0, n * k), L.y >> 3)
-    w.gemm(L.z, L.y, L.g2, h, n, k, 1, h)
-    w.colSums(L.y, n, k, L.gb2)
-    placeB(f64, W2, k, h, true, L.w2t)
-    w.gemm(L.y, L.w2t, L.d1, n, k, h, k, 1)
-    w.mulSigmoidGrad(L.d1, L.z, n * h)
-    w.colSums(L.d1, n, h, L.gb1)
-    G2.set(f64.subarray(L.g2 >> 3, (L.g2 >> 3) + h * k))
-    gb2.set(f64.subarray(L.gb2 >> 3, (L.gb2 >> 3) + k))
-    gb1.set(f64.subarray(L.gb1 >> 3, (L.gb1 >> 3) + h))
-    if (w.allFinite(L.d1, n * h) === 0) {
-      D1.set(f64.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
-      return false
-    }
+    if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
     w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
     G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
     return true
