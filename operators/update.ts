@@ -19,11 +19,35 @@ import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
  *
  * @example
  * ```ts
- * import { pipe } from 'rxjs'
- * import { centralDifference, cosineDecay, gradient, loss, perturb, update } from 'gradstream/operators'
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import {
+ *   centralDifference,
+ *   cosineDecay,
+ *   gradient,
+ *   loss,
+ *   maxSteps,
+ *   perturb,
+ *   update,
+ * } from 'gradstream/operators'
  *
- * pipe(perturb(centralDifference()), loss(f), gradient(), update(0.1))
- * pipe(perturb(centralDifference()), loss(f), gradient(), update(cosineDecay({ init: 0.1, steps: 1000 })))
+ * type P = { w: number }
+ * const f = ({ w }: P) => w * w // f = w², ∇f = 2w: each step w ← w − 0.1·2w = 0.8·w
+ * const step = pipe(perturb<P>(centralDifference()), loss(f), gradient(), update(0.1))
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log(s.step, s.params.w, s.lr)) // → 2 0.6400000000000841 0.1
+ * // η from a schedule, read at each step
+ * const decayed = pipe(
+ *   perturb<P>(centralDifference()),
+ *   loss(f),
+ *   gradient(),
+ *   update(cosineDecay({ init: 0.1, steps: 4 })),
+ * )
+ * train({ params: { w: 1 }, step: decayed })
+ *   .pipe(maxSteps(2), last())
+ *   .subscribe((s) => console.log(s.step, s.lr)) // → 2 0.08535533905932738
+ * // the second update's η: the schedule at step 1, 0.1·(1 + cos(π/4))/2
  * ```
  * @param lr η: a positive number, a schedule `(step) => number` or an `Observable<number>` (latest value)
  * @throws {RangeError} `scaleByLearningRate: lr: expected a positive finite number, got -0.1`

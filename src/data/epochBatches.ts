@@ -30,7 +30,12 @@ export interface EpochBatchesOptions {
  *
  * @example
  * ```ts
- * batchesPerEpoch(60000, 100) // 600
+ * import { batchesPerEpoch } from 'gradstream'
+ *
+ * console.log(batchesPerEpoch(60000, 100)) // → 600
+ * console.log(batchesPerEpoch(10, 4)) // → 3
+ * console.log(batchesPerEpoch(10, 4, true)) // → 2
+ * // 4 + 4 + 2: with dropLast the smaller last batch is skipped
  * ```
  */
 export function batchesPerEpoch(n: number, batchSize: number, dropLast = false): number {
@@ -45,9 +50,15 @@ export function batchesPerEpoch(n: number, batchSize: number, dropLast = false):
  *
  * @example
  * ```ts
+ * import { epochBatches, tensor } from 'gradstream'
+ *
  * const data = { x: tensor([[0], [1], [2], [3]]), t: tensor([0, 1, 2, 3]) }
- * const [a, b] = epochBatches(data, { batchSize: 2, seed: 7 })  // iterable too
- * // a.t and b.t together hold 0, 1, 2, 3, each once
+ * const [a, b, c] = epochBatches(data, { batchSize: 2, seed: 7 }) // an Iterable too
+ * console.log(a.t.data, b.t.data)
+ * // → Float64Array(2) [ 3, 1 ] Float64Array(2) [ 0, 2 ]
+ * // the first epoch: 0, 1, 2 and 3, each once
+ * const { position } = c // the second epoch's first batch (a fresh shuffle)
+ * if (position.sampler === 'epoch') console.log(position.epoch, position.index) // → 1 1
  * ```
  * @throws {TypeError} `epochBatches: options: expected an object, got null`
  * @throws {RangeError} `epochBatches: batchSize: expected a positive integer, got 0`

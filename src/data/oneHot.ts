@@ -7,7 +7,15 @@ import type { Tensor } from '../tensor/tensor.js'
  *
  * @example
  * ```ts
- * oneHot([2, 0], 3) // [[0, 0, 1], [1, 0, 0]]
+ * import { oneHot, toArray } from 'gradstream'
+ *
+ * console.log(toArray(oneHot([2, 0], 3))) // → [ [ 0, 0, 1 ], [ 1, 0, 0 ] ]
+ * try {
+ *   oneHot([2, 3], 3)
+ * } catch (e) {
+ *   console.log(String(e))
+ *   // → RangeError: oneHot: labels[1]: expected an integer in [0, 2], got 3
+ * }
  * ```
  * @throws {RangeError} `oneHot: labels[1]: expected an integer in [0, 2], got 3`
  */

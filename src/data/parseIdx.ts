@@ -45,9 +45,12 @@ const describe = (magic: number): string => {
  *
  * @example
  * ```ts
- * // a 2×3 ubyte matrix
+ * import { parseIdx } from 'gradstream'
+ *
+ * // a 2×3 ubyte matrix: magic 0x00000802 (ubyte, rank 2), dimensions 2 and 3, then 6 bytes
  * const bytes = Uint8Array.of(0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6)
- * parseIdx(bytes, 'm.idx') // { type: 'ubyte', shape: [2, 3], data: Uint8Array [1, 2, 3, 4, 5, 6] }
+ * const m = parseIdx(bytes, 'm.idx')
+ * console.log(m.type, m.shape, m.data) // → ubyte [ 2, 3 ] Uint8Array(6) [ 1, 2, 3, 4, 5, 6 ]
  * ```
  * @param expect optional required type and rank (MNIST images are `{ type: 'ubyte', rank: 3 }`)
  * @throws {RangeError} `parseIdx: m.idx: magic number: expected 0x0000 followed by a type code (0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e) and a rank, got 0x89504e47`

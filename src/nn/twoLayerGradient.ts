@@ -70,8 +70,25 @@ const sized = (buf: Float64Array, len: number): Float64Array =>
  *
  * @example
  * ```ts
- * const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10 })
- * const { loss, grad } = twoLayerGradient(net.params, xBatch, tBatch) // grad: { W1, b1, W2, b2 }
+ * import { tensor, twoLayerGradient, twoLayerNet } from 'gradstream'
+ *
+ * // MNIST's would be 784–50–10 with a batch of 100 images
+ * const net = twoLayerNet({ inputSize: 3, hiddenSize: 4, outputSize: 2, seed: 1 })
+ * const x = tensor([
+ *   [0.5, 0, 1],
+ *   [0, 0.3, 0.2],
+ * ])
+ * const t = tensor([
+ *   [1, 0],
+ *   [0, 1],
+ * ])
+ * const { loss, grad } = twoLayerGradient(net.params, x, t) // grad: { W1, b1, W2, b2 }
+ * console.log(loss, grad.W1.shape) // → 0.6931493503400235 [ 3, 4 ]
+ * console.log(...grad.b2.data) // → -0.0005947609494426631 0.0005947609494426076
+ * // the book's gradient check: backprop against central differences
+ * const numerical = net.numericalGradient(net.params, x, t)
+ * const gap = Math.max(...grad.W1.data.map((g, i) => Math.abs(g - numerical.W1.data[i])))
+ * console.log(gap < 1e-9) // → true
  * ```
  * @throws {ShapeError} `twoLayerNet.gradient: x: expected shape [N,784] to match W1 [784,50], got [100,783]`
  */

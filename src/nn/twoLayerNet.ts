@@ -93,11 +93,15 @@ export interface TwoLayerNet {
  *
  * @example
  * ```ts
+ * import { twoLayerNet, zeros } from 'gradstream'
+ *
  * const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 1 })
- * net.params.W1.shape // [784, 50]
- * const x = zeros([2, 784]) // a batch of two (blank) images
- * net.loss(net.params, x, [3, 7]) // 2.3078553569804123 ≈ ln 10: tiny weights, near-uniform outputs
- * net.accuracy(net.params, x, [3, 7]) // 0
+ * console.log(net.params.W1.shape, net.params.b2.shape) // → [ 784, 50 ] [ 10 ]
+ * const x = zeros([2, 784]) // a batch of two (blank) images, labels 3 and 7
+ * console.log(net.loss(net.params, x, [3, 7])) // → 2.2779012175203226
+ * // ≈ ln 10: tiny weights, near-uniform outputs
+ * console.log(net.accuracy(net.params, x, [3, 7])) // → 0.5
+ * // both rows score class 3 highest (same input, same output): one hit in two
  * ```
  * @throws {RangeError} `twoLayerNet: hiddenSize: expected a positive integer, got 0`
  * @throws {RangeError} `twoLayerNet: weightInitStd: expected a positive finite number, got -1`

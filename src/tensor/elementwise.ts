@@ -9,7 +9,9 @@ export type Operand = Tensor | number
  *
  * @example
  * ```ts
- * map(tensor([1, 2]), (v) => v * v) // [1, 4]
+ * import { map, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(map(tensor([1, 2]), (v) => v * v))) // → [ 1, 4 ]
  * ```
  */
 export function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
@@ -19,7 +21,23 @@ export function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
   return { shape: [...t.shape], data: out }
 }
 
-/** The shape both operands broadcast to (NumPy's rule: align right, 1 stretches). */
+/**
+ * The shape both operands broadcast to (NumPy's rule: align right, 1 stretches); `op` names the
+ * operation in the error.
+ *
+ * @example
+ * ```ts
+ * import { broadcastShape } from 'gradstream'
+ *
+ * console.log(broadcastShape('add', [2, 1, 3], [4, 1])) // → [ 2, 4, 3 ]
+ * try {
+ *   broadcastShape('add', [2, 3], [2])
+ * } catch (e) {
+ *   console.log(String(e)) // → ShapeError: add: shapes [2,3] and [2] do not broadcast
+ * }
+ * ```
+ * @throws {ShapeError} `add: shapes [2,3] and [2] do not broadcast`
+ */
 export function broadcastShape(op: string, a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length)
   const out = new Array<number>(n)
@@ -55,7 +73,14 @@ function stridesIn(shape: readonly number[], out: readonly number[]): number[] {
  *
  * @example
  * ```ts
- * zipWith(tensor([[1, 2], [3, 4]]), tensor([10, 20]), (a, b) => a + b) // [[11, 22], [13, 24]]
+ * import { tensor, toArray, zipWith } from 'gradstream'
+ *
+ * const x = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * const y = zipWith(x, tensor([10, 20]), (a, b) => a * a + b) // the row [10, 20] broadcast
+ * console.log(toArray(y)) // → [ [ 11, 24 ], [ 19, 36 ] ]
  * ```
  * @throws {ShapeError} `add: shapes [2,3] and [2] do not broadcast`
  */
@@ -117,17 +142,88 @@ export function zipWith(
   return { shape, data: out }
 }
 
-/** `a + b` with broadcasting. @example `add(tensor([1, 2]), 1) // [2, 3]` */
+/**
+ * `a + b` with broadcasting (see `zipWith`): a number, a bias row `[n]` against a batch `[m, n]`,
+ * or NumPy's general rule.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(add(tensor([1, 2]), 1))) // → [ 2, 3 ]
+ * const batch = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * console.log(toArray(add(batch, tensor([10, 20])))) // → [ [ 11, 22 ], [ 13, 24 ] ]
+ * ```
+ */
 export const add = (a: Operand, b: Operand): Tensor => zipWith(a, b, (x, y) => x + y, 'add')
-/** `a − b` with broadcasting. @example `sub(tensor([1, 2]), 1) // [0, 1]` */
+/**
+ * `a − b` with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { sub, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(sub(tensor([1, 2]), 1))) // → [ 0, 1 ]
+ * console.log(toArray(sub(1, tensor([1, 2])))) // → [ 0, -1 ]
+ * ```
+ */
 export const sub = (a: Operand, b: Operand): Tensor => zipWith(a, b, (x, y) => x - y, 'sub')
-/** `a · b` elementwise with broadcasting. @example `mul(tensor([1, 2]), 3) // [3, 6]` */
+/**
+ * `a · b` elementwise with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { mul, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(mul(tensor([1, 2]), 3))) // → [ 3, 6 ]
+ * console.log(toArray(mul(tensor([1, 2]), tensor([3, 4])))) // → [ 3, 8 ]
+ * ```
+ */
 export const mul = (a: Operand, b: Operand): Tensor => zipWith(a, b, (x, y) => x * y, 'mul')
-/** `a / b` elementwise with broadcasting. @example `div(tensor([1, 2]), 2) // [0.5, 1]` */
+/**
+ * `a / b` elementwise with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { div, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(div(tensor([1, 2]), 2))) // → [ 0.5, 1 ]
+ * ```
+ */
 export const div = (a: Operand, b: Operand): Tensor => zipWith(a, b, (x, y) => x / y, 'div')
-/** `−t`. @example `neg(tensor([1, -2])) // [-1, 2]` */
+/**
+ * `−t`.
+ *
+ * @example
+ * ```ts
+ * import { neg, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(neg(tensor([1, -2])))) // → [ -1, 2 ]
+ * ```
+ */
 export const neg = (t: Tensor): Tensor => map(t, (v) => -v)
-/** `eᵗ` elementwise. @example `exp(tensor([0])) // [1]` */
+/**
+ * `eᵗ` elementwise.
+ *
+ * @example
+ * ```ts
+ * import { exp, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(exp(tensor([0, 1])))) // → [ 1, 2.718281828459045 ]
+ * ```
+ */
 export const exp = (t: Tensor): Tensor => map(t, Math.exp)
-/** `ln t` elementwise. @example `log(tensor([1])) // [0]` */
+/**
+ * `ln t` elementwise (0 gives −∞, a negative NaN, as `Math.log`).
+ *
+ * @example
+ * ```ts
+ * import { log, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(log(tensor([1, Math.E, 0])))) // → [ 0, 1, -Infinity ]
+ * ```
+ */
 export const log = (t: Tensor): Tensor => map(t, Math.log)

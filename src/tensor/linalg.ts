@@ -62,9 +62,19 @@ function plan(fn: string, a: Tensor, b: Tensor, opts: MatmulOptions | undefined)
  *
  * @example
  * ```ts
- * matmul(tensor([0.6, 0.9]), tensor([[1, 2, 3], [4, 5, 6]])) // [4.2, 5.7, 7.2]
- * const x = tensor([[1, 2], [3, 4]])
- * matmul(x, x, { transposeA: true }) // xᵀ·x = [[10, 14], [14, 20]]
+ * import { matmul, tensor, toArray } from 'gradstream'
+ *
+ * const W = tensor([
+ *   [1, 2, 3],
+ *   [4, 5, 6],
+ * ])
+ * console.log(toArray(matmul(tensor([0.6, 0.9]), W))) // → [ 4.2, 5.7, 7.2 ]
+ * const x = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * const xtx = matmul(x, x, { transposeA: true }) // xᵀ·x, no transposed copy
+ * console.log(toArray(xtx)) // → [ [ 10, 14 ], [ 14, 20 ] ]
  * ```
  * @throws {ShapeError} `matmul: shapes [2,3] and [4,1] do not align`
  * @throws {ShapeError} `matmul: shapes [2,3]ᵀ and [4,1] do not align`
@@ -85,8 +95,15 @@ export function matmul(a: Tensor, b: Tensor, opts?: MatmulOptions): Tensor {
  *
  * @example
  * ```ts
+ * import { matmulInto, tensor, toArray, zeros } from 'gradstream'
+ *
  * const out = zeros([2])
- * matmulInto(tensor([[1, 2], [3, 4]]), tensor([1, 1]), out) // out is now [3, 7]
+ * const A = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * matmulInto(A, tensor([1, 1]), out)
+ * console.log(toArray(out)) // → [ 3, 7 ]
  * ```
  * @throws {ShapeError} `matmulInto: out: expected shape [2], got [3]`
  * @throws {RangeError} `matmulInto: out: expected memory apart from a and b, got a view overlapping a`
@@ -177,8 +194,15 @@ function overlaps(x: Float64Array, y: Float64Array): boolean {
  *
  * @example
  * ```ts
+ * import { gemm } from 'gradstream'
+ *
  * const out = new Float64Array(1)
- * gemm(new Float64Array([1, 2]), new Float64Array([3, 4]), out, 1, 2, 1) // out[0] = 11
+ * gemm(Float64Array.of(1, 2), Float64Array.of(3, 4), out, 1, 2, 1) // [1, 2]·[3, 4]ᵀ
+ * console.log(out) // → Float64Array(1) [ 11 ]
+ * const A = Float64Array.of(1, 2, 3, 4) // [[1, 2], [3, 4]]
+ * const AtA = new Float64Array(4)
+ * gemm(A, A, AtA, 2, 2, 2, true) // Aᵀ·A, A read transposed in place
+ * console.log(AtA) // → Float64Array(4) [ 10, 14, 14, 20 ]
  * ```
  */
 export function gemm(
@@ -200,7 +224,13 @@ export function gemm(
  *
  * @example
  * ```ts
- * transpose(tensor([[1, 2, 3], [4, 5, 6]])) // [[1, 4], [2, 5], [3, 6]]
+ * import { tensor, toArray, transpose } from 'gradstream'
+ *
+ * const t = tensor([
+ *   [1, 2, 3],
+ *   [4, 5, 6],
+ * ])
+ * console.log(toArray(transpose(t))) // → [ [ 1, 4 ], [ 2, 5 ], [ 3, 6 ] ]
  * ```
  */
 export function transpose(t: Tensor): Tensor {

@@ -43,8 +43,15 @@ function reduceAxis(
  *
  * @example
  * ```ts
- * sum(tensor([[1, 2], [3, 4]])) // 10
- * sum(tensor([[1, 2], [3, 4]]), 1) // [3, 7]
+ * import { sum, tensor, toArray } from 'gradstream'
+ *
+ * const t = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * console.log(sum(t)) // → 10
+ * console.log(toArray(sum(t, 1))) // → [ 3, 7 ]
+ * console.log(toArray(sum(t, 0))) // → [ 4, 6 ]
  * ```
  */
 export function sum(t: Tensor): number
@@ -75,8 +82,11 @@ const sizeOfShape = (shape: readonly number[]): number => shape.reduce((p, d) =>
  *
  * @example
  * ```ts
+ * import { pairwiseSum } from 'gradstream'
+ *
  * const xs = [1, ...Array(199).fill(1e-16)]
- * pairwiseSum(xs, 0, xs.length) // 1.0000000000000189, as np.sum (a plain loop gives 1)
+ * console.log(pairwiseSum(xs, 0, xs.length)) // → 1.0000000000000189
+ * // as np.sum; a plain loop gives 1 (each 1e-16 is lost against the 1)
  * ```
  */
 export function pairwiseSum(data: ArrayLike<number>, start: number, n: number): number {
@@ -121,7 +131,14 @@ export function pairwiseSum(data: ArrayLike<number>, start: number, n: number): 
  *
  * @example
  * ```ts
- * mean(tensor([1, 2, 3, 4])) // 2.5
+ * import { mean, tensor, toArray } from 'gradstream'
+ *
+ * console.log(mean(tensor([1, 2, 3, 4]))) // → 2.5
+ * const t = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ])
+ * console.log(toArray(mean(t, 0))) // → [ 2, 3 ]
  * ```
  */
 export function mean(t: Tensor): number
@@ -138,7 +155,15 @@ export function mean(t: Tensor, axis?: number): number | Tensor {
  *
  * @example
  * ```ts
- * max(tensor([[1, 5], [7, 2]]), 1) // [5, 7]
+ * import { max, tensor, toArray } from 'gradstream'
+ *
+ * const t = tensor([
+ *   [1, 5],
+ *   [7, 2],
+ * ])
+ * console.log(max(t)) // → 7
+ * console.log(toArray(max(t, 1))) // → [ 5, 7 ]
+ * console.log(max(tensor([1, NaN, 3]))) // → NaN
  * ```
  */
 export function max(t: Tensor): number
@@ -159,7 +184,15 @@ export function max(t: Tensor, axis?: number): number | Tensor {
  *
  * @example
  * ```ts
- * argmax(tensor([[0.1, 0.8, 0.1], [0.3, 0.2, 0.5]]), 1) // [1, 2]
+ * import { argmax, tensor, toArray } from 'gradstream'
+ *
+ * const y = tensor([
+ *   [0.1, 0.8, 0.1],
+ *   [0.3, 0.2, 0.5],
+ * ])
+ * console.log(toArray(argmax(y, 1))) // → [ 1, 2 ]
+ * console.log(argmax(tensor([3, 9, 9]))) // → 1
+ * // flat index; ties go to the first, as np.argmax
  * ```
  * @throws {ShapeError} `argmax: expected a non-empty tensor, got shape [0]`
  */

@@ -18,8 +18,10 @@ export type NestedArray = number | readonly NestedArray[]
  *
  * @example
  * ```ts
- * isTensor(tensor([1, 2])) // true
- * isTensor([1, 2]) // false
+ * import { isTensor, tensor } from 'gradstream'
+ *
+ * console.log(isTensor(tensor([1, 2]))) // → true
+ * console.log(isTensor([1, 2])) // → false
  * ```
  */
 export function isTensor(value: unknown): value is Tensor {
@@ -31,7 +33,17 @@ export function isTensor(value: unknown): value is Tensor {
   )
 }
 
-/** The number of elements of a shape: the product of its dimensions (1 for `[]`). */
+/**
+ * The number of elements of a shape: the product of its dimensions (1 for `[]`).
+ *
+ * @example
+ * ```ts
+ * import { sizeOf } from 'gradstream'
+ *
+ * console.log(sizeOf([2, 3, 4])) // → 24
+ * console.log(sizeOf([])) // → 1
+ * ```
+ */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1
   for (const d of shape) n *= d
@@ -63,7 +75,16 @@ export function checkShape(fn: string, shape: readonly number[]): void {
  *
  * @example
  * ```ts
- * fromData([2, 2], new Float64Array([1, 2, 3, 4])) // [[1, 2], [3, 4]]
+ * import { fromData, toArray } from 'gradstream'
+ *
+ * const data = new Float64Array([1, 2, 3, 4])
+ * const t = fromData([2, 2], data)
+ * console.log(toArray(t), t.data === data) // → [ [ 1, 2 ], [ 3, 4 ] ] true
+ * try {
+ *   fromData([2, 2], new Float64Array(3))
+ * } catch (e) {
+ *   console.log(String(e)) // → ShapeError: fromData: shape [2,2] holds 4 values, got 3
+ * }
  * ```
  * @throws {ShapeError} `fromData: shape [2,2] holds 4 values, got 3`
  */
@@ -87,8 +108,15 @@ export function fromData(shape: readonly number[], data: Float64Array): Tensor {
  *
  * @example
  * ```ts
- * const W = tensor([[0.47, 0.99, 0.84], [0.85, 0.03, 0.69]])
- * W.shape // [2, 3]
+ * import { tensor } from 'gradstream'
+ *
+ * const W = tensor([
+ *   [0.47, 0.99, 0.84],
+ *   [0.85, 0.03, 0.69],
+ * ])
+ * console.log(W.shape, W.data)
+ * // → [ 2, 3 ] Float64Array(6) [ 0.47, 0.99, 0.84, 0.85, 0.03, 0.69 ]
+ * console.log(tensor(3).shape) // → []
  * ```
  * @throws {ShapeError} `tensor: ragged nested array: at [1] expected length 3, got 2`
  * @throws {TypeError} `tensor: at [0,1]: expected a number, got "a"`
@@ -131,7 +159,9 @@ export function tensor(values: NestedArray): Tensor {
  *
  * @example
  * ```ts
- * full([2], 7) // [7, 7]
+ * import { full, toArray } from 'gradstream'
+ *
+ * console.log(toArray(full([2], 7))) // → [ 7, 7 ]
  * ```
  */
 export function full(shape: readonly number[], value: number): Tensor {
@@ -139,33 +169,89 @@ export function full(shape: readonly number[], value: number): Tensor {
   return { shape: [...shape], data: new Float64Array(sizeOf(shape)).fill(value) }
 }
 
-/** A tensor of zeros. @example `zeros([2, 3]).data.length // 6` */
+/**
+ * A tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import { toArray, zeros } from 'gradstream'
+ *
+ * console.log(toArray(zeros([2, 3]))) // → [ [ 0, 0, 0 ], [ 0, 0, 0 ] ]
+ * ```
+ */
 export function zeros(shape: readonly number[]): Tensor {
   checkShape('zeros', shape)
   return { shape: [...shape], data: new Float64Array(sizeOf(shape)) }
 }
 
-/** A tensor of ones. @example `ones([3]) // [1, 1, 1]` */
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import { ones, toArray } from 'gradstream'
+ *
+ * console.log(toArray(ones([3]))) // → [ 1, 1, 1 ]
+ * ```
+ */
 export function ones(shape: readonly number[]): Tensor {
   return full(shape, 1)
 }
 
-/** Zeros of `t`'s shape. @example `zerosLike(tensor([1, 2])) // [0, 0]` */
+/**
+ * Zeros of `t`'s shape.
+ *
+ * @example
+ * ```ts
+ * import { tensor, toArray, zerosLike } from 'gradstream'
+ *
+ * console.log(toArray(zerosLike(tensor([1, 2])))) // → [ 0, 0 ]
+ * ```
+ */
 export function zerosLike(t: Tensor): Tensor {
   return zeros(t.shape)
 }
 
-/** Ones of `t`'s shape. @example `onesLike(tensor([1, 2])) // [1, 1]` */
+/**
+ * Ones of `t`'s shape.
+ *
+ * @example
+ * ```ts
+ * import { onesLike, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(onesLike(tensor([1, 2])))) // → [ 1, 1 ]
+ * ```
+ */
 export function onesLike(t: Tensor): Tensor {
   return ones(t.shape)
 }
 
-/** `value` in `t`'s shape. @example `fullLike(tensor([1, 2]), 5) // [5, 5]` */
+/**
+ * `value` in `t`'s shape.
+ *
+ * @example
+ * ```ts
+ * import { fullLike, tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(fullLike(tensor([1, 2]), 5))) // → [ 5, 5 ]
+ * ```
+ */
 export function fullLike(t: Tensor, value: number): Tensor {
   return full(t.shape, value)
 }
 
-/** A copy of `t` with its own buffer. @example `clone(t).data !== t.data // true` */
+/**
+ * A copy of `t` with its own buffer.
+ *
+ * @example
+ * ```ts
+ * import { clone, tensor, toArray } from 'gradstream'
+ *
+ * const t = tensor([1, 2])
+ * const c = clone(t)
+ * console.log(toArray(c), c.data !== t.data) // → [ 1, 2 ] true
+ * ```
+ */
 export function clone(t: Tensor): Tensor {
   return { shape: [...t.shape], data: t.data.slice() }
 }
@@ -175,7 +261,10 @@ export function clone(t: Tensor): Tensor {
  *
  * @example
  * ```ts
- * toArray(tensor([[1, 2], [3, 4]])) // [[1, 2], [3, 4]]
+ * import { tensor, toArray } from 'gradstream'
+ *
+ * console.log(toArray(tensor([[1, 2], [3, 4]]))) // → [ [ 1, 2 ], [ 3, 4 ] ]
+ * console.log(toArray(tensor(5))) // → 5
  * ```
  */
 export function toArray(t: Tensor): NestedArray {
@@ -193,10 +282,19 @@ export function toArray(t: Tensor): NestedArray {
 
 /**
  * The same values in another shape with the same number of elements; one dimension may be -1.
+ * The result shares `t`'s `data` (no copy).
  *
  * @example
  * ```ts
- * reshape(tensor([1, 2, 3, 4]), [2, -1]).shape // [2, 2]
+ * import { reshape, tensor, toArray } from 'gradstream'
+ *
+ * const t = reshape(tensor([1, 2, 3, 4]), [2, -1])
+ * console.log(t.shape, toArray(t)) // → [ 2, 2 ] [ [ 1, 2 ], [ 3, 4 ] ]
+ * try {
+ *   reshape(tensor([1, 2, 3, 4]), [3, -1])
+ * } catch (e) {
+ *   console.log(String(e)) // → ShapeError: reshape: cannot reshape [4] into [3,-1]
+ * }
  * ```
  * @throws {ShapeError} `reshape: cannot reshape [4] into [3,-1]`
  */
@@ -211,7 +309,16 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   return { shape: out, data: t.data }
 }
 
-/** The single value of a rank-0 or one-element tensor. @example `item(tensor(3)) // 3` */
+/**
+ * The single value of a rank-0 or one-element tensor.
+ *
+ * @example
+ * ```ts
+ * import { item, tensor } from 'gradstream'
+ *
+ * console.log(item(tensor(3)), item(tensor([[4]]))) // → 3 4
+ * ```
+ */
 export function item(t: Tensor): number {
   if (t.data.length !== 1) {
     throw new ShapeError(

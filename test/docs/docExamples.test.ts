@@ -42,63 +42,14 @@ const typeCheckOnly: Record<string, string> = {
  * rooms). Each is still run, and must fail with this text: when it is fixed, the test says so
  * and the entry goes.
  */
-const awaitingFix: Record<string, string> = {
-  operators_update_update: 'ReferenceError: f is not defined',
-  src_data_epochBatches_batchesPerEpoch: 'ReferenceError: batchesPerEpoch is not defined',
-  src_data_epochBatches_epochBatches: 'ReferenceError: tensor is not defined',
-  src_data_loadMnist_loadMnist: 'ReferenceError: loadMnist is not defined',
-  src_data_oneHot_oneHot: 'ReferenceError: oneHot is not defined',
-  src_data_parseIdx_parseIdx: 'ReferenceError: parseIdx is not defined',
-  src_data_randomBatches_randomBatches: 'ReferenceError: loadMnist is not defined',
-  src_data_readIdx_readIdx: 'ReferenceError: readIdx is not defined',
-  src_nn_accuracy_accuracy: 'ReferenceError: twoLayerNet is not defined',
-  src_nn_mlp_mlp: 'ReferenceError: mlp is not defined',
-  src_nn_simpleNet_simpleNet: 'ReferenceError: simpleNet is not defined',
-  src_nn_twoLayerGradient_twoLayerGradient: 'ReferenceError: twoLayerNet is not defined',
-  src_nn_twoLayerNet_twoLayerNet: 'ReferenceError: twoLayerNet is not defined',
-  src_tensor_elementwise_map: 'ReferenceError: map is not defined',
-  src_tensor_elementwise_zipWith: 'ReferenceError: zipWith is not defined',
-  src_tensor_linalg_gemm: 'ReferenceError: gemm is not defined',
-  src_tensor_linalg_matmul: 'ReferenceError: matmul is not defined',
-  src_tensor_linalg_matmulInto: 'ReferenceError: zeros is not defined',
-  src_tensor_linalg_transpose: 'ReferenceError: transpose is not defined',
-  src_tensor_reduce_argmax: 'ReferenceError: argmax is not defined',
-  src_tensor_reduce_max: 'ReferenceError: max is not defined',
-  src_tensor_reduce_mean: 'ReferenceError: mean is not defined',
-  src_tensor_reduce_pairwiseSum: 'ReferenceError: pairwiseSum is not defined',
-  src_tensor_reduce_sum: 'ReferenceError: sum is not defined',
-  src_tensor_tensor_fromData: 'ReferenceError: fromData is not defined',
-  src_tensor_tensor_full: 'ReferenceError: full is not defined',
-  src_tensor_tensor_isTensor: 'ReferenceError: isTensor is not defined',
-  src_tensor_tensor_reshape: 'ReferenceError: reshape is not defined',
-  src_tensor_tensor_tensor: 'ReferenceError: tensor is not defined',
-  src_tensor_tensor_toArray: 'ReferenceError: toArray is not defined',
-}
+const awaitingFix: Record<string, string> = {}
 
 /**
  * Public functions without a fenced ```ts example, in files this test's author was not allowed
  * to edit. The test asserts they are still missing, so a fix shows up as a failure to remove
  * the entry.
  */
-const exampleAwaitingFix: Record<string, string> = {
-  mnistDataDir: 'src/data/loadMnist.ts: no @example',
-  add: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  sub: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  mul: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  div: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  neg: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  exp: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  log: 'src/tensor/elementwise.ts: inline `@example` (`…`), not a fenced ```ts block',
-  broadcastShape: 'src/tensor/elementwise.ts: no @example',
-  clone: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  fullLike: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  item: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  ones: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  onesLike: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  sizeOf: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  zeros: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-  zerosLike: 'src/tensor/tensor.ts: inline `@example` (`…`), not a fenced ```ts block',
-}
+const exampleAwaitingFix: Record<string, string> = {}
 
 /** Public types without any doc comment, in files this test's author was not allowed to edit. */
 const docAwaitingFix: Record<string, string> = {
