@@ -10,7 +10,7 @@
  * main thread may not (and has no worker_threads): there `startHelper` fails and products stay
  * on one thread.
  */
-import { align16, placeB, type KernelExports } from '../tensor/kernels/wasmKernels.js'
+import { align16, placeB, sparseLayout, type KernelExports } from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
 /**
@@ -314,6 +314,24 @@ function dense(
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }
 
+/**
+ * The row at which a CSR product's work — each row's non-zeros plus one for the row — is half
+ * done: rows before it go to one thread, the rest to the other. `rp` is the byte offset of the
+ * m + 1 row pointers in the memory `i32` views.
+ */
+export function halfWorkRow(i32: Int32Array, rp: number, m: number): number {
+  const p = rp >> 2
+  const total = i32[p + m] + m
+  let lo = 0
+  let hi = m
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 function sparse(
   h: Helper,
   A: Float64Array,
@@ -329,19 +347,16 @@ function sparse(
 ): boolean {
   const rows = transA ? k : m
   const cols = transA ? m : k
-  const aBytes = align16(rows * cols * 8)
-  const rpBytes = align16((m + 1) * 4)
-  const ciBytes = align16((maxNnz + cols) * 4)
-  const vBytes = align16((maxNnz + cols) * 8)
-  const bBytes = align16(k * n * 8)
-  const tBytes = transA ? align16((k + 1) * 4) + ciBytes + vBytes : 0
-  reserve(h, aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
-  const a = BASE
-  const rp = a + aBytes
-  const ci = rp + rpBytes
-  const v = ci + ciBytes
-  const b = v + vBytes
-  const c = b + bBytes
+  const { a, rp, ci, v, b, c, trp, tci, tv, rpBytes, ciBytes, vBytes, bytes } = sparseLayout(
+    m,
+    k,
+    n,
+    transA,
+    maxNnz,
+    BASE,
+    align16(rows * cols * 8),
+  )
+  reserve(h, bytes)
   placeB(f64, B, k, n, transB, b)
   if (finiteB && h.k.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
@@ -365,21 +380,9 @@ function sparse(
   }
   // Aᵀ·B: A's rows compressed and transposed here (a counting sort over all rows), then C's
   // rows cut where the cost (non-zeros + rows, each times n) is half done
-  const trp = c + align16(m * n * 8)
-  const tci = trp + align16((k + 1) * 4)
-  const tv = tci + ciBytes
   if (h.k.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
   h.k.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
-  const p = rp >> 2
-  const total = i32[p + m] + m
-  let lo = 0
-  let hi = m
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
-    else hi = mid
-  }
-  const i0 = lo
+  const i0 = halfWorkRow(i32, rp, m)
   if (i0 < m) post(h, OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
   h.k.gemmCsr(rp, ci, v, b, c, i0, n)
   if (i0 < m) join(h)

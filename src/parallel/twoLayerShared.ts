@@ -25,6 +25,7 @@ import {
 } from '../tensor/kernels/gemmKernel.js'
 import { align16, backwardToDelta1 } from '../tensor/kernels/wasmKernels.js'
 import {
+  halfWorkRow,
   join,
   OP_CSR,
   OP_LAYER_ROWS,
@@ -251,16 +252,7 @@ export function twoLayerBackwardShared(
     s.pending = false
     join(h)
     // ∂W1's rows (pixels) cut where the work (non-zeros + rows) is half done
-    const p = s.trp >> 2
-    const total = i32[p + d] + d
-    let lo = 0
-    let hi = d
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
-      else hi = mid
-    }
-    const c0 = lo
+    const c0 = halfWorkRow(i32, s.trp, d)
     if (c0 < d)
       post(h, OP_CSR, [s.trp + c0 * 4, s.tci, s.tv, s.d1, s.g1 + c0 * hid * 8, d - c0, hid])
     w.gemmCsr(s.trp, s.tci, s.tv, s.d1, s.g1, c0, hid)

@@ -174,6 +174,41 @@ export function placeB(
   }
 }
 
+/**
+ * Where a sparse product `C = op(A)·op(B)` (C m×n, op(B) k×n, op(A)'s compressed rows holding at
+ * most maxNnz non-zeros) lays out its operands from byte `at`: `aBytes` for the dense A (or a
+ * block of it), op(A)'s CSR (rp / ci / v: the kernels write up to maxNnz + cols entries), B, C,
+ * and for `Aᵀ·B` the CSR of A's rows (trp / tci / tv), compressed first and then transposed by a
+ * counting sort into rp / ci / v — far cheaper than csrCols' two strided scans of the dense A,
+ * and the same entries in the same order. `bytes` is the whole extent. Shared by the one-thread
+ * kernel here and src/parallel's two-thread one.
+ */
+export function sparseLayout(
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  maxNnz: number,
+  at: number,
+  aBytes: number,
+) {
+  const cols = transA ? m : k
+  const rpBytes = align16((m + 1) * 4)
+  const ciBytes = align16((maxNnz + cols) * 4)
+  const vBytes = align16((maxNnz + cols) * 8)
+  const a = at
+  const rp = a + aBytes
+  const ci = rp + rpBytes
+  const v = ci + ciBytes
+  const b = v + vBytes
+  const c = b + align16(k * n * 8)
+  const trp = c + align16(m * n * 8)
+  const tci = trp + align16((k + 1) * 4)
+  const tv = tci + ciBytes
+  const end = transA ? tv + vBytes : c + m * n * 8
+  return { a, rp, ci, v, b, c, trp, tci, tv, rpBytes, ciBytes, vBytes, bytes: end - at }
+}
+
 /** Dense `C = op(A)·op(B)` on the SIMD kernel (the same contract as gemmDenseJs). */
 export function gemmDenseWasm(
   A: Float64Array,
@@ -223,28 +258,19 @@ export function gemmSparseWasm(
   if (!w) throw new Error('gemmSparseWasm: WebAssembly SIMD is unavailable')
   const rows = transA ? k : m
   const cols = transA ? m : k
-  const aBytes = blockBytes(rows, cols)
-  const rpBytes = align16((m + 1) * 4)
-  const ciBytes = align16((maxNnz + cols) * 4)
-  const vBytes = align16((maxNnz + cols) * 8)
-  const bBytes = align16(k * n * 8)
-  // Aᵀ·B: A's rows are compressed first (one pass in storage order, into the t* region), then
-  // transposed by a counting sort over the non-zeros — far cheaper than csrCols' two strided
-  // scans of the dense A, and the same entries in the same order
-  const tBytes = transA ? align16((k + 1) * 4) + ciBytes + vBytes : 0
-  reserve(w, floor - BASE + aBytes + rpBytes + ciBytes + vBytes + bBytes + m * n * 8 + tBytes)
-  const a = floor
-  const rp = a + aBytes
-  const ci = rp + rpBytes
-  const v = ci + ciBytes
-  const b = v + vBytes
-  const c = b + bBytes
+  const { a, rp, ci, v, b, c, trp, tci, tv, bytes } = sparseLayout(
+    m,
+    k,
+    n,
+    transA,
+    maxNnz,
+    floor,
+    blockBytes(rows, cols),
+  )
+  reserve(w, floor - BASE + bytes)
   placeB(f64, B, k, n, transB, b)
   if (finiteB && w.allFinite(b, k * n) === 0) return false
   if (transA) {
-    const trp = c + align16(m * n * 8)
-    const tci = trp + align16((k + 1) * 4)
-    const tv = tci + ciBytes
     if (compressRows(w, A, rows, cols, maxNnz, a, trp, tci, tv) < 0) return false
     w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
   } else if (compressRows(w, A, rows, cols, maxNnz, a, rp, ci, v) < 0) return false
