@@ -13,6 +13,7 @@ import {
   type SamplerPosition,
 } from './batchesInternals.js'
 
+/** `epochBatches`' batch size and seed, what to do with a short last batch, or a checkpoint's position. */
 export interface EpochBatchesOptions {
   /** examples per batch, ≥ 1 */
   readonly batchSize: number

@@ -21,6 +21,7 @@ export interface Mnist {
   readonly test: Dataset
 }
 
+/** How `loadMnist` shapes the data it reads: every field optional, the book's defaults. */
 export interface LoadMnistOptions {
   /** pixels scaled to [0, 1] (÷255); otherwise 0…255. Default true, as the book. */
   readonly normalize?: boolean

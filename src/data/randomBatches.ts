@@ -12,6 +12,7 @@ import {
   type SamplerPosition,
 } from './batchesInternals.js'
 
+/** `randomBatches`' batch size and seed, or the position of a checkpoint to resume from. */
 export interface RandomBatchesOptions {
   /** examples per batch, ≥ 1 (the book: 100) */
   readonly batchSize: number

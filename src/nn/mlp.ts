@@ -17,6 +17,7 @@ export type Activation = 'relu' | 'sigmoid' | 'tanh'
 /** Weight initialisation: He (√(2/fan-in), for relu), Xavier (√(1/fan-in), the book's for sigmoid/tanh), or a fixed std. */
 export type Init = 'he' | 'xavier' | number
 
+/** An `mlp`'s layer widths, hidden activation, weight initialisation and seed. */
 export interface MlpConfig {
   /** layer widths from input to output, e.g. [784, 100, 100, 10]; at least two */
   readonly sizes: readonly number[]
