@@ -318,6 +318,7 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
  *
  * console.log(item(tensor(3)), item(tensor([[4]]))) // → 3 4
  * ```
+ * @throws {ShapeError} `item: expected a tensor with one element, got shape [2]`
  */
 export function item(t: Tensor): number {
   if (t.data.length !== 1) {
