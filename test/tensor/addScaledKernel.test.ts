@@ -79,6 +79,17 @@ describe.skipIf(loadWasm() === null)('addScaled kernel (the update’s p + a·u)
     )
   })
 
+  it('an array longer than a wasm call takes (2¹⁸ entries) goes through in chunks, same bits', () => {
+    const n = 3 * 2 ** 18 + 5
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3)
+    const y = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.7))
+    setKernelBackend('wasm')
+    expect(bitDiffs(addScaledData(x, y, -0.01), reference(x, y, -0.01))).toEqual([])
+    // two 2 MB operands at a time, not two 6.3 MB ones: linear memory stays small (it never
+    // shrinks); this file's other products need well under 1 MB
+    expect(loadWasm()!.memory.buffer.byteLength).toBeLessThan(8 * 2 ** 20)
+  })
+
   it('in place (out = x) gives the same bits', () => {
     const x = Float64Array.from({ length: 9001 }, (_, i) => Math.sin(i))
     const y = Float64Array.from({ length: 9001 }, (_, i) => Math.cos(i) * 1e-3)

@@ -9,25 +9,48 @@ import { addScaledWasm } from './wasmKernels.js'
 
 /**
  * Arrays at least this long go to wasm. bench/kernels.bench.ts ("p + a·u", copies included)
- * measured wasm 1.3× the JavaScript loop at 512 entries, 1.6× at 1,024 and 2.3–4× from 2,048
- * on (10:20 UTC, load ≈ 2.5); shorter arrays (biases) stay in JavaScript, where a call costs less.
+ * measured wasm 1.3× the JavaScript loop at 512 entries, 2.4× at 1,024 and 2.0–4.3× from 2,048
+ * on (10:47 UTC, load ≈ 1.7); shorter arrays (biases) stay in JavaScript, where a call costs less.
  */
 export const WASM_MIN_LENGTH = 1024
 
+/** Entries per wasm call (2 MB of float64 an operand): linear memory never grows past that. */
+const CHUNK = 1 << 18
+
 /** `x + a·y` into a new array of `x.length` (`y` at least as long). */
 export function addScaledData(x: Float64Array, y: Float64Array, a: number): Float64Array {
-  const data = uninitializedF64(x.length) // every element is written below
-  if (x.length >= WASM_MIN_LENGTH && resolvedBackend() === 'wasm') addScaledWasm(x, y, a, data)
-  else addScaledJs(x, y, a, data)
+  const len = x.length
+  const data = uninitializedF64(len) // every element is written below
+  let from = 0
+  if (len >= WASM_MIN_LENGTH && resolvedBackend() === 'wasm') {
+    try {
+      for (; from < len; from += CHUNK) {
+        const to = Math.min(len, from + CHUNK)
+        addScaledWasm(x.subarray(from, to), y.subarray(from, to), a, data.subarray(from, to))
+      }
+      return data
+    } catch (e) {
+      // linear memory could not grow (before the chunk was touched): JavaScript does the rest
+      if (!(e instanceof RangeError)) throw e
+    }
+  }
+  addScaledJs(x, y, a, data, from)
   return data
 }
 
 /**
- * The JavaScript loop, kept apart from any polymorphic caller on purpose: inside the update's
- * tree walk the loop shared a function with the Params dispatch, and V8 kept deoptimizing the
- * whole thing ("Insufficient type feedback for generic named access"), re-running the hot loop
- * in the interpreter; here it only ever sees Float64Arrays and a number.
+ * The JavaScript loop over `[from, out.length)`, kept apart from any polymorphic caller on
+ * purpose: inside the update's tree walk the loop shared a function with the Params dispatch,
+ * and V8 kept deoptimizing the whole thing ("Insufficient type feedback for generic named
+ * access"), re-running the hot loop in the interpreter; here it only ever sees Float64Arrays
+ * and numbers.
  */
-export function addScaledJs(x: Float64Array, y: Float64Array, a: number, out: Float64Array): void {
-  for (let i = 0; i < out.length; i++) out[i] = x[i] + a * y[i]
+export function addScaledJs(
+  x: Float64Array,
+  y: Float64Array,
+  a: number,
+  out: Float64Array,
+  from = 0,
+): void {
+  for (let i = from; i < out.length; i++) out[i] = x[i] + a * y[i]
 }
