@@ -237,6 +237,11 @@ export function post(h: Helper, op: number, args: readonly number[]): void {
   Atomics.notify(c, SEQ, 1)
 }
 
+/** Whether the helper has finished the job posted last (join would return at once). */
+export function helperDone(h: Helper): boolean {
+  return Atomics.load(h.ctrl, DONE) === h.seq
+}
+
 export function join(h: Helper): void {
   const c = h.ctrl
   for (let i = 0; i < SPIN && Atomics.load(c, DONE) !== h.seq; i++);
@@ -315,18 +320,18 @@ function dense(
 }
 
 /**
- * The row at which a CSR product's work — each row's non-zeros plus one for the row — is half
- * done: rows before it go to one thread, the rest to the other. `rp` is the byte offset of the
- * m + 1 row pointers in the memory `i32` views.
+ * The row at which `share` of a CSR product's work — each row's non-zeros plus one for the row —
+ * is done (half by default): rows before it go to one thread, the rest to the other. `rp` is the
+ * byte offset of the m + 1 row pointers in the memory `i32` views.
  */
-export function halfWorkRow(i32: Int32Array, rp: number, m: number): number {
+export function workCutRow(i32: Int32Array, rp: number, m: number, share = 0.5): number {
   const p = rp >> 2
   const total = i32[p + m] + m
   let lo = 0
   let hi = m
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (2 * (i32[p + mid] + mid) < total) lo = mid + 1
+    if (i32[p + mid] + mid < share * total) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -382,7 +387,7 @@ function sparse(
   // rows cut where the cost (non-zeros + rows, each times n) is half done
   if (h.k.csrRows(a, rows, cols, maxNnz, trp, tci, tv) < 0) return false
   h.k.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
-  const i0 = halfWorkRow(i32, rp, m)
+  const i0 = workCutRow(i32, rp, m)
   if (i0 < m) post(h, OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
   h.k.gemmCsr(rp, ci, v, b, c, i0, n)
   if (i0 < m) join(h)

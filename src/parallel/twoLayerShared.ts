@@ -25,7 +25,7 @@ import {
 } from '../tensor/kernels/gemmKernel.js'
 import { align16, backwardToDelta1 } from '../tensor/kernels/wasmKernels.js'
 import {
-  halfWorkRow,
+  helperDone,
   join,
   OP_CSR,
   OP_LAYER_ROWS,
@@ -37,6 +37,7 @@ import {
   SPIN_AFTER,
   startHelper,
   threadState,
+  workCutRow,
   type Helper,
 } from './sharedKernels.js'
 
@@ -50,6 +51,20 @@ export const sharedStats = { steps: 0 }
  * busy one. Only while two threads are asked for, which is worth it only with a core to spare.
  */
 export const layerTuning = { spinAfter: 100_000 }
+
+/**
+ * The helper's shares of a step's split work: of the batch rows in the forward pass, and of ∂W1's
+ * work (non-zeros + rows) in the backward. After each step each moves one percentage point toward
+ * the thread that finished last (up when the helper was done before the caller joined it, down
+ * otherwise), within [0.2, 0.8]: the caller also copies W1 and x into shared memory and ∂W1 out of
+ * it, and the second vCPU of a shared machine is not always a whole core, so even splits leave one
+ * of them waiting. Any split gives the same bits.
+ */
+export const layerSplit = { forward: 0.5, backward: 0.5, adapt: true }
+
+/** `share` moved one point toward the thread that finished last, within [0.2, 0.8]. */
+const adapted = (share: number, h: Helper): number =>
+  Math.min(0.8, Math.max(0.2, share + (helperDone(h) ? 0.01 : -0.01)))
 
 interface Step {
   readonly h: Helper
@@ -103,7 +118,7 @@ export function twoLayerForwardShared(
   if (!looksSparse(X, size)) return false
   endShared()
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
-  const i0 = n >> 1
+  const i0 = Math.min(n - 1, Math.max(1, Math.round(n * (1 - layerSplit.forward))))
   const ciBytes = align16((maxNnz + d) * 4)
   const vBytes = align16((maxNnz + d) * 8)
   let at = 0
@@ -178,6 +193,7 @@ export function twoLayerForwardShared(
   }
   f64.set(W2.length === hid * k ? W2 : W2.subarray(0, hid * k), B(w2) >> 3)
   f64.set(b2.subarray(0, k), B(b2o) >> 3)
+  if (layerSplit.adapt) layerSplit.forward = adapted(layerSplit.forward, h)
   join(h)
   const nnz2 = h.ctrl[RESULT]
   if (nnz1 < 0 || nnz2 < 0 || nnz1 + nnz2 > maxNnz) {
@@ -251,13 +267,19 @@ export function twoLayerBackwardShared(
     if (!backwardToDelta1(w, f64, s, n, hid, k, W2, dY, G2, gb1, gb2, D1)) return false
     s.pending = false
     join(h)
-    // ∂W1's rows (pixels) cut where the work (non-zeros + rows) is half done
-    const c0 = halfWorkRow(i32, s.trp, d)
+    // ∂W1's rows (pixels) cut where the helper's share of the work (non-zeros + rows) is left;
+    // this thread copies its rows out while the helper finishes its own
+    const c0 = workCutRow(i32, s.trp, d, 1 - layerSplit.backward)
     if (c0 < d)
       post(h, OP_CSR, [s.trp + c0 * 4, s.tci, s.tv, s.d1, s.g1 + c0 * hid * 8, d - c0, hid])
     w.gemmCsr(s.trp, s.tci, s.tv, s.d1, s.g1, c0, hid)
-    if (c0 < d) join(h)
-    G1.set(f64.subarray(s.g1 >> 3, (s.g1 >> 3) + d * hid))
+    const g1 = s.g1 >> 3
+    G1.set(f64.subarray(g1, g1 + c0 * hid))
+    if (c0 < d) {
+      if (layerSplit.adapt) layerSplit.backward = adapted(layerSplit.backward, h)
+      join(h)
+      G1.set(f64.subarray(g1 + c0 * hid, g1 + d * hid), c0 * hid)
+    }
     return true
   } finally {
     endShared()

@@ -10,7 +10,7 @@ import {
   type Tensor,
 } from 'gradstream'
 import { helperRunning, threadState } from '../../src/parallel/sharedKernels.js'
-import { sharedStats } from '../../src/parallel/twoLayerShared.js'
+import { layerSplit, sharedStats } from '../../src/parallel/twoLayerShared.js'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 
 beforeAll(() => setKernelThreads(2))
@@ -108,6 +108,45 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
         },
       ),
     )
+  })
+
+  it('any split of the rows between the threads, fixed or adapting: the same bits', () => {
+    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 5 })
+    const saved = { ...layerSplit }
+    try {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          fc.integer({ min: 2, max: 110 }),
+          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+          fc.boolean(),
+          (seed, n, forward, backward, adapt) => {
+            Object.assign(layerSplit, { forward, backward, adapt })
+            const x = batch(seed, n, 784, 0.81)
+            const r = rng(seed + 1)
+            const t = { shape: [n], data: Float64Array.from({ length: n }, () => r.int(10)) }
+            const before = sharedStats.steps
+            const [one, two] = oneAndTwo(() => net.lossAndGradient(net.params, x, t))
+            expect(sharedStats.steps).toBe(before + 1)
+            expectSameBits(two, one)
+            // an adapting split moved one point, within its bounds; a fixed one stayed
+            for (const [got, was] of [
+              [layerSplit.forward, forward],
+              [layerSplit.backward, backward],
+            ]) {
+              if (!adapt) expect(got).toBe(was)
+              else {
+                expect(Math.abs(got - was)).toBeLessThanOrEqual(0.01 + 1e-12)
+                expect(got >= 0.2 && got <= 0.8).toBe(true)
+              }
+            }
+          },
+        ),
+      )
+    } finally {
+      Object.assign(layerSplit, saved)
+    }
   })
 
   it('random shapes around it, dense batches, and non-finite weights: the same bits', () => {
