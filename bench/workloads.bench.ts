@@ -17,6 +17,8 @@ import {
   type Tensor,
 } from 'gradstream'
 import { adam, gradient, maxSteps, update } from 'gradstream/operators'
+// internal: the kernel update(lr) runs on each tensor, for the bare loop's identical step
+import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
 
 const now = () => performance.now() / 1000
 
@@ -98,9 +100,9 @@ async function w3run(iters: number) {
 }
 
 /**
- * W3 without the stream: the same batches, the same `net.lossAndGradient`, and the SGD update
- * as a plain loop into new parameter tensors — what the kernels and the net deliver on their
- * own, to compare with `w3` (through `train`).
+ * W3 without the stream: the same batches, the same `net.lossAndGradient`, and the same SGD
+ * update kernel `update(0.1)` runs (p + a·u into new parameter tensors) — what the kernels and
+ * the net deliver on their own, to compare with `w3` (through `train`).
  */
 export function w3bare({ iters = 10_000 }: { iters?: number }) {
   const mnist = loadMnist({ oneHotLabel: true })
@@ -115,11 +117,7 @@ export function w3bare({ iters = 10_000 }: { iters?: number }) {
     loss = r.loss
     const next: Record<string, Tensor> = {}
     for (const k of ['W1', 'b1', 'W2', 'b2'] as const) {
-      const w = p[k].data
-      const g = r.grad[k].data
-      const out = new Float64Array(w.length)
-      for (let q = 0; q < w.length; q++) out[q] = w[q] - 0.1 * g[q]
-      next[k] = { shape: p[k].shape, data: out }
+      next[k] = { shape: p[k].shape, data: addScaledData(p[k].data, r.grad[k].data, -0.1) }
     }
     p = next as typeof p
   }
