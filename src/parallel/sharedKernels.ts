@@ -195,8 +195,15 @@ export function stopHelper(): void {
   void h.worker.terminate()
 }
 
-/** The running helper (null if none), for kernels that lay out their own operands. */
-export function runningHelper(): Helper | null {
+/** What `setKernelThreads` asked for, and whether the helper could start. */
+export const threadState = { requested: 1 as 1 | 2, available: false }
+
+/**
+ * The helper for a split piece of work: the running one, or — while two threads are asked for —
+ * one started again after `closeWorkers` closed it; null when there is none to be had.
+ */
+export function wantedHelper(): Helper | null {
+  if (helper === null && threadState.requested === 2) startHelper()
   return helper
 }
 
@@ -252,13 +259,13 @@ export function join(h: Helper): void {
 }
 
 /**
- * `C = op(A)·op(B)` with C's rows split between this thread and the helper (the contract of
- * gemmKernel's `largeProducts.run`): the sparse kernel when `trySparse` and `op(A)` has at most
- * `maxNnz` non-zeros (and, with `finiteB`, B is finite), else the dense one. Returns false,
- * computing nothing, when the helper is not running, the product is below the crossover
- * (`tuning`) or the memory cannot grow.
+ * gemmKernel's `largeProducts.run` while two threads are asked for: `C = op(A)·op(B)` with C's
+ * rows split between this thread and the helper (restarted if `closeWorkers` closed it), the
+ * sparse kernel when `trySparse` and `op(A)` has at most `maxNnz` non-zeros (and, with `finiteB`,
+ * B is finite), else the dense one. Returns false, computing nothing, when there is no helper, the
+ * product is below the crossover (`tuning`) or the memory cannot grow.
  */
-export function gemmTwoThreads(
+export function runLarge(
   A: Float64Array,
   B: Float64Array,
   C: Float64Array,
@@ -271,7 +278,7 @@ export function gemmTwoThreads(
   maxNnz: number,
   finiteB: boolean,
 ): boolean {
-  const h = helper
+  const h = wantedHelper()
   if (h === null) return false
   const min = !trySparse
     ? tuning.denseMinWork
@@ -393,25 +400,4 @@ function sparse(
   if (i0 < m) join(h)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
-}
-
-/** What `setKernelThreads` asked for, and whether the helper could start. */
-export const threadState = { requested: 1 as 1 | 2, available: false }
-
-/** gemmKernel's `largeProducts.run` while two threads are asked for (restarts a closed helper). */
-export function runLarge(
-  A: Float64Array,
-  B: Float64Array,
-  C: Float64Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
-  trySparse: boolean,
-  maxNnz: number,
-  finiteB: boolean,
-): boolean {
-  if (helper === null && !(threadState.requested === 2 && startHelper())) return false
-  return gemmTwoThreads(A, B, C, m, k, n, transA, transB, trySparse, maxNnz, finiteB)
 }

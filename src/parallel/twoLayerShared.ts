@@ -32,11 +32,9 @@ import {
   OP_TRANSPOSE,
   post,
   RESULT,
-  runningHelper,
   sharedViews,
   SPIN_AFTER,
-  startHelper,
-  threadState,
+  wantedHelper,
   workCutRow,
   type Helper,
 } from './sharedKernels.js'
@@ -109,8 +107,7 @@ export function twoLayerForwardShared(
   Y: Float64Array,
 ): boolean {
   // a helper closed by closeWorkers starts again, as for the split products (runLarge)
-  const h =
-    runningHelper() ?? (threadState.requested === 2 && startHelper() ? runningHelper() : null)
+  const h = wantedHelper()
   const size = n * d
   if (h === null || n < 2 || resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) {
     return false
