@@ -2,6 +2,7 @@ import type { RngState } from '../src/random/rng.js'
 import type { Evaluated, Perturbed, ProbeSet, TrainState } from '../src/state/types.js'
 import { isTensor } from '../src/tensor/tensor.js'
 import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
+import { frozenShape, sameShape } from './transforms/kernelInternals.js'
 import { freezeTree } from '../src/state/freeze.js'
 import { adopt } from '../src/tree/handOver.js'
 import { zipTree, type Params } from '../src/tree/tree.js'
@@ -105,28 +106,6 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
     out[k] = v
   }
   return Object.freeze(out)
-}
-
-/**
- * The last shape array known to be frozen. `Object.isFrozen` is a call into the engine's C++
- * side (tens of ns, as much as building a small object); the parameters' shape arrays are the
- * same frozen arrays step after step, so one identity check usually answers instead. Sound
- * because a frozen array never becomes unfrozen.
- */
-let knownFrozenShape: readonly number[] | null = null
-
-/** A frozen shape: the same array when it already is (states' shapes are), else a frozen copy. */
-function frozenShape(shape: readonly number[]): readonly number[] {
-  if (shape === knownFrozenShape) return shape
-  const out = Object.isFrozen(shape) ? shape : Object.freeze([...shape])
-  knownFrozenShape = out
-  return out
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /**

@@ -29,19 +29,21 @@ const sortedKeys = (o: object) => Object.keys(o).sort()
 
 /**
  * The last shape array known to be frozen: parameters' shapes are the same frozen arrays step
- * after step, so an identity check usually answers instead of `Object.isFrozen` (an engine
- * call). Sound because a frozen array never becomes unfrozen.
+ * after step, so an identity check usually answers instead of `Object.isFrozen` (a call into the
+ * engine's C++ side, tens of ns). Sound because a frozen array never becomes unfrozen.
  */
 let knownFrozenShape: readonly number[] | null = null
 
-function frozenShape(shape: readonly number[]): readonly number[] {
+/** A frozen shape: the same array when it already is (states' shapes are), else a frozen copy. */
+export function frozenShape(shape: readonly number[]): readonly number[] {
   if (shape === knownFrozenShape) return shape
   const out = Object.isFrozen(shape) ? shape : Object.freeze([...shape])
   knownFrozenShape = out
   return out
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
+/** Equal dimensions (the same array answers at once). */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a === b) return true
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
