@@ -2,8 +2,9 @@ import { Observable } from 'rxjs'
 import { ShapeError, show, showShape } from '../errors.js'
 import type { RngState } from '../random/rng.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
-import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Dataset } from './loadMnist.js'
+
+export { takeRows } from '../tensor/gatheredRows.js'
 
 /**
  * Where a sampler stands after drawing a batch: plain data (JSON-safe), so a checkpoint can hold
@@ -60,19 +61,6 @@ export function batchesFrom(iterate: () => Iterator<Batch>): Batches {
     }
   })
   return Object.assign(source$, { [Symbol.iterator]: iterate })
-}
-
-/** The rows of `t` listed in `idx`, as a new tensor with `idx.length` rows. */
-export function takeRows(t: Tensor, idx: ArrayLike<number>, start = 0, end = idx.length): Tensor {
-  const row = t.shape.length === 0 ? 1 : t.data.length / t.shape[0]
-  // every element is written below (row by row), so the array need not be zeroed first
-  const out = uninitializedF64((end - start) * row)
-  for (let k = start; k < end; k++) {
-    const i = idx[k]
-    if (row === 1) out[k - start] = t.data[i]
-    else out.set(t.data.subarray(i * row, (i + 1) * row), (k - start) * row)
-  }
-  return { shape: [end - start, ...t.shape.slice(1)], data: out }
 }
 
 /** Validates `{ x, t }` and the batch size; returns the number of examples. */

@@ -1,5 +1,6 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
+import { rowCache } from '../tensor/gatheredRows.js'
 import { EpochBatchesOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { permutation } from '../random/sample.js'
@@ -49,6 +50,12 @@ export function batchesPerEpoch(n: number, batchSize: number, dropLast = false):
  * once per epoch. Each batch carries its `position` (epoch, index in the epoch, and the
  * generator at the epoch's start) so a checkpoint can resume mid-epoch exactly.
  *
+ * `data` is read as a value (tensors are values): rows of a mostly-zero `x` (images) are
+ * compressed the first time a batch draws them and kept for the rest of the iteration, and a
+ * batch's dense `x` is built only when its `data` is read — backprop on the wasm kernels
+ * multiplies by the compressed rows directly. So do not write into `data`'s arrays while
+ * batches are drawn from them.
+ *
  * @example
  * ```ts
  * import { epochBatches, tensor } from 'gradstream'
@@ -81,6 +88,8 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
     let drawn = from ? from.drawn : 0
     let epoch = from ? from.epoch : 0
     let index = from ? from.index : 0
+    // mostly-zero rows (images) are compressed as batches first draw them (gatheredRows.ts)
+    const xRows = rowCache(data.x)
     if (index >= perEpoch) {
       // resumed at an epoch's last batch: pass over that epoch's shuffle
       permutation(n, r)
@@ -96,7 +105,7 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
         index++
         drawn++
         yield {
-          x: takeRows(data.x, order, lo, hi),
+          x: takeRows(data.x, order, lo, hi, xRows),
           t: takeRows(data.t, order, lo, hi),
           position: { sampler: 'epoch', rng: start, drawn, epoch, index },
         }

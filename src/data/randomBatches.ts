@@ -1,5 +1,6 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
+import { rowCache } from '../tensor/gatheredRows.js'
 import { RandomBatchesOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import type { Dataset } from './loadMnist.js'
@@ -27,6 +28,12 @@ export interface RandomBatchesOptions {
  * `batch_mask = np.random.choice(train_size, batch_size)` — uniformly, with replacement, each
  * batch independently. Seeded: the same seed gives the same batches; each batch carries its
  * `position` so a checkpoint can resume the sequence exactly.
+ *
+ * `data` is read as a value (tensors are values): rows of a mostly-zero `x` (images) are
+ * compressed the first time a batch draws them and kept for the rest of the iteration, and a
+ * batch's dense `x` is built only when its `data` is read — backprop on the wasm kernels
+ * multiplies by the compressed rows directly. So do not write into `data`'s arrays while
+ * batches are drawn from them.
  *
  * @example
  * ```ts
@@ -64,11 +71,13 @@ export function randomBatches(data: Dataset, options: RandomBatchesOptions): Bat
     const r = from ? rngFromState(from.rng) : rng(seed)
     let drawn = from ? from.drawn : 0
     const idx = new Int32Array(batchSize)
+    // mostly-zero rows (images) are compressed as batches first draw them (gatheredRows.ts)
+    const xRows = rowCache(data.x)
     for (;;) {
       for (let k = 0; k < batchSize; k++) idx[k] = r.int(n)
       drawn++
       yield {
-        x: takeRows(data.x, idx),
+        x: takeRows(data.x, idx, 0, batchSize, xRows),
         t: takeRows(data.t, idx),
         position: { sampler: 'random', rng: r.state(), drawn },
       }

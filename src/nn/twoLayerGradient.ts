@@ -2,6 +2,7 @@ import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals
 import { ShapeError, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
+import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemm, heldLeft } from '../tensor/linalg.js'
 import { getKernelThreads } from '../parallel/getKernelThreads.js'
 import {
@@ -98,7 +99,9 @@ export function twoLayerGradient(
   tIn: TensorLike,
   fn = 'twoLayerNet.gradient',
 ): { loss: number; grad: { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor } } {
-  const x0 = asTensor(fn, 'x', xIn)
+  // a batch drawn as compressed rows is a tensor whose dense rows are built on first read of
+  // its data (which asTensor's check would do): the wasm path below never needs them
+  const x0 = gatheredFrom(xIn as Tensor) === undefined ? asTensor(fn, 'x', xIn) : (xIn as Tensor)
   const x = x0.shape.length === 1 ? { shape: [1, x0.shape[0]], data: x0.data } : x0
   const [d, h] = p.W1.shape
   const k = p.W2.shape[1]

@@ -1,5 +1,6 @@
 import { ShapeError, show, showShape } from '../errors.js'
-import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
+import { gatheredFrom } from './gatheredRows.js'
+import { gemmHeld, gemmKernel, holdGathered, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
 import type { HeldSparse } from './kernels/wasmKernels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
@@ -153,10 +154,17 @@ export interface HeldLeft {
  * columns by a transpose of the compressed rows) once, and both products use that copy until
  * `release()`; otherwise each product is an ordinary `matmul`. Results equal `matmul`'s bit for
  * bit. The copy is taken here, so `a` must not change until `release()` — the caller holds it
- * for the few lines of one function, never across calls (no cache that could go stale).
+ * for the few lines of one function, never across calls (no cache that could go stale). A batch
+ * drawn as compressed rows (gatheredRows.ts) is held from those rows, its dense `data` unread.
  */
 export function heldLeft(a: Tensor): HeldLeft {
-  let h = a.shape.length === 2 ? holdLeft(a.data, a.shape[0], a.shape[1]) : null
+  const rows = gatheredFrom(a)
+  let h =
+    a.shape.length !== 2
+      ? null
+      : rows !== undefined
+        ? holdGathered(rows)
+        : holdLeft(a.data, a.shape[0], a.shape[1])
   const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
     const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined)
     // the kernels overwrite every element of out (gemmKernel's contract): no need to zero it
@@ -168,7 +176,7 @@ export function heldLeft(a: Tensor): HeldLeft {
     }
     if (h === null || b.shape.length !== 2) {
       gemmKernel(a.data, b.data, out, p.m, p.k, p.n, p.transA, p.transB)
-    } else gemmHeld(h, a.data, b.data, out, p.n, transposeA, false)
+    } else gemmHeld(h, () => a.data, b.data, out, p.n, transposeA, false)
     return { shape: p.shape, data: out }
   }
   return {

@@ -8,10 +8,12 @@ import {
   gemmHeldWasm,
   gemmSparseWasm,
   holdSparse,
+  holdSparseRows,
   loadWasm,
   releaseSparse,
   type HeldSparse,
 } from './wasmKernels.js'
+import type { Gathered } from '../gatheredRows.js'
 
 /** Which implementation runs the matrix-product kernels. */
 export type KernelBackend = 'js' | 'wasm'
@@ -248,14 +250,32 @@ export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | nu
 }
 
 /**
+ * `holdLeft` for a batch drawn as compressed rows (gatheredRows.ts): its rows' entries are
+ * gathered into wasm memory, with no dense copy, when `gemmKernel` would take the wasm sparse
+ * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
+ * where `holdLeft` first samples); else null.
+ */
+export function holdGathered(g: Gathered): HeldSparse | null {
+  const size = g.pick.length * g.cache.cols
+  if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
+  if (g.nnz > Math.floor(SPARSE_MAX_DENSITY * size)) return null
+  try {
+    return holdSparseRows(g.cache, g.pick, g.cache.cols, g.nnz)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    return null
+  }
+}
+
+/**
  * `C = A·op(B)` or `Aᵀ·op(B)` for a held `A`, exactly as `gemmKernel` would compute it (the
  * same sparse kernel on the same compressed rows); products `gemmKernel` would not send to
  * the wasm sparse kernel (too little work, n < 4, a non-finite `B`) and memory that cannot grow
- * go to it.
+ * go to it (`A` gives the dense A for that: a gathered batch is built only then).
  */
 export function gemmHeld(
   h: HeldSparse,
-  A: Float64Array,
+  A: () => Float64Array,
   B: Float64Array,
   C: Float64Array,
   n: number,
@@ -272,7 +292,7 @@ export function gemmHeld(
       if (!(e instanceof RangeError)) throw e
     }
   }
-  gemmKernel(A, B, C, m, k, n, transA, transB)
+  gemmKernel(A(), B, C, m, k, n, transA, transB)
 }
 
 /** Ends a hold from `holdLeft`. */

@@ -308,6 +308,17 @@ export function holdSparse(
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
   if (floor !== BASE) return null
+  const L = heldLayout(rows, cols, maxNnz)
+  // the dense copy's block sits above the compressed forms: scratch, free again once compressed
+  reserve(w, L.end - BASE + blockBytes(rows, cols))
+  if (compressRows(w, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v) < 0) return null
+  w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  floor = L.end
+  return L
+}
+
+/** Where a held operand's two CSRs go, from BASE (see holdSparse). */
+function heldLayout(rows: number, cols: number, maxNnz: number): HeldSparse {
   const ciBytes = align16((maxNnz + cols) * 4)
   const vBytes = align16((maxNnz + cols) * 8)
   const rp = BASE
@@ -316,13 +327,61 @@ export function holdSparse(
   const trp = v + vBytes
   const tci = trp + align16((cols + 1) * 4)
   const tv = tci + ciBytes
-  const end = tv + vBytes
-  // the dense copy's block sits above the compressed forms: scratch, free again once compressed
-  reserve(w, end - BASE + blockBytes(rows, cols))
-  if (compressRows(w, A, rows, cols, maxNnz, end, rp, ci, v) < 0) return null
-  w.csrTranspose(rp, ci, v, rows, cols, trp, tci, tv)
-  floor = end
-  return { rows, cols, rp, ci, v, trp, tci, tv, end }
+  return { rows, cols, rp, ci, v, trp, tci, tv, end: tv + vBytes }
+}
+
+/**
+ * Rows compressed elsewhere (src/tensor/gatheredRows.ts): row r's column indices and values
+ * are `colIdx` / `vals` from `start[r]`, `count[r]` of them, in increasing column order.
+ */
+export interface RowEntries {
+  readonly start: Int32Array
+  readonly count: Int32Array
+  readonly colIdx: Int32Array
+  readonly vals: Float64Array
+}
+
+/**
+ * `holdSparse` for the matrix whose rows are `src`'s rows `pick` (rows×cols, `nnz` entries in
+ * all): their compressed entries are gathered straight into linear memory — the CSR that
+ * compressing the dense rows would give, entry for entry — and transposed as holdSparse does.
+ * Returns null when another operand is held.
+ */
+export function holdSparseRows(
+  src: RowEntries,
+  pick: Int32Array,
+  cols: number,
+  nnz: number,
+): HeldSparse | null {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('holdSparseRows: WebAssembly SIMD is unavailable')
+  if (floor !== BASE) return null
+  const rows = pick.length
+  const L = heldLayout(rows, cols, nnz)
+  reserve(w, L.end - BASE)
+  const { start, count, colIdx, vals } = src
+  const I = i32
+  const F = f64
+  const rp = L.rp >> 2
+  const ci = L.ci >> 2
+  const v = L.v >> 3
+  let at = 0
+  I[rp] = 0
+  for (let i = 0; i < rows; i++) {
+    const r = pick[i]
+    const s = start[r]
+    const e = s + count[r]
+    // element by element: a row holds ~150 entries, too few for subarray + set to pay
+    for (let q = s, c = ci + at, o = v + at; q < e; q++, c++, o++) {
+      I[c] = colIdx[q]
+      F[o] = vals[q]
+    }
+    at += e - s
+    I[rp + i + 1] = at
+  }
+  w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  floor = L.end
+  return L
 }
 
 /** Ends a hold: later products lay out from the start again. */

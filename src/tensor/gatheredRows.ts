@@ -1,0 +1,179 @@
+// Internal (not exported from src/index.ts): mini-batches of a mostly-zero dataset drawn as
+// compressed rows. A sampler keeps one RowCache per run; each batch it draws is a tensor whose
+// dense rows are copied only when someone reads its `data`, while a product with the batch on
+// the left (backprop's x·W1 and xᵀ·δ1) gathers the batch's compressed rows straight into wasm
+// memory (gemmKernel's holdGathered). On MNIST (19% non-zero) that replaces a 627 KB copy and
+// its compression with a ~120 KB gather each step.
+//
+// Tensors are values (tensor.ts): the rows are read once, when a batch first draws them, so
+// writing into the dataset's array during a run would leave the cache behind. One cache per run
+// (not per dataset) bounds that to the run that is drawing.
+import { SPARSE_MAX_DENSITY } from './kernels/gemmKernel.js'
+import type { RowEntries } from './kernels/wasmKernels.js'
+import type { Tensor } from './tensor.js'
+import { uninitializedF64 } from './uninitialized.js'
+
+/** Rows narrower than this are copied as they are: too little to skip. */
+const MIN_COLS = 64
+
+/** Rows up to this long are copied number by number (a batch's one-hot targets: 10). */
+const NARROW_ROW = 32
+
+/** Rows compressed before the cache judges the dataset's density. */
+const JUDGE_AFTER_ROWS = 256
+
+/**
+ * The non-zero entries of the rows of a matrix (rows×cols, row-major in `source`), each row
+ * compressed the first time a batch draws it and kept: row r's column indices and values are
+ * `colIdx` / `vals` from `start[r]`, `count[r]` of them (−1: not yet drawn). Entries are the
+ * row's ≠ 0 in increasing column order (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
+ * Gives up (`dense`, arenas dropped) once the rows it has seen are not sparse enough for the
+ * sparse kernels to pay.
+ */
+export class RowCache implements RowEntries {
+  readonly start: Int32Array
+  readonly count: Int32Array
+  colIdx = new Int32Array(0)
+  vals = new Float64Array(0)
+  dense = false
+  private used = 0
+  private rowsSeen = 0
+
+  constructor(
+    readonly source: Float64Array,
+    readonly rows: number,
+    readonly cols: number,
+  ) {
+    this.start = new Int32Array(rows)
+    this.count = new Int32Array(rows).fill(-1)
+  }
+
+  /** Compresses the rows of `pick` not seen yet; false once the cache has given up. */
+  admit(pick: Int32Array): boolean {
+    if (this.dense) return false
+    const { source, cols, start, count } = this
+    for (let i = 0; i < pick.length; i++) {
+      const r = pick[i]
+      if (count[r] >= 0) continue
+      if (this.used + cols > this.vals.length) this.grow(this.used + cols)
+      const ci = this.colIdx
+      const v = this.vals
+      let at = this.used
+      const o = r * cols
+      for (let j = 0; j < cols; j++) {
+        const x = source[o + j]
+        if (x !== 0) {
+          ci[at] = j
+          v[at++] = x
+        }
+      }
+      start[r] = this.used
+      count[r] = at - this.used
+      this.used = at
+      this.rowsSeen++
+    }
+    if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
+      if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) {
+        this.dense = true
+        this.colIdx = new Int32Array(0)
+        this.vals = new Float64Array(0)
+      }
+    }
+    return !this.dense
+  }
+
+  /**
+   * Room for at least `need` entries: the first time, for every row at the density the cache
+   * gives up above (a large array's pages are only mapped when first written, so room never
+   * used costs no memory); after that (rows denser than that on average, until judged), doubling.
+   */
+  private grow(need: number): void {
+    let cap =
+      this.rowsSeen === 0
+        ? Math.ceil(SPARSE_MAX_DENSITY * this.rows * this.cols)
+        : 2 * this.vals.length
+    while (cap < need) cap *= 2
+    const ci = new Int32Array(cap)
+    ci.set(this.colIdx.subarray(0, this.used))
+    const v = new Float64Array(cap)
+    v.set(this.vals.subarray(0, this.used))
+    this.colIdx = ci
+    this.vals = v
+  }
+}
+
+/** A cache for drawing batches of `t`'s rows, or null when `t` is not a matrix worth one. */
+export function rowCache(t: Tensor): RowCache | null {
+  if (t.shape.length !== 2 || t.shape[1] < MIN_COLS || t.shape[0] < 1) return null
+  return new RowCache(t.data, t.shape[0], t.shape[1])
+}
+
+/** A batch drawn through a RowCache: its rows (`pick`) and their non-zero count. */
+export interface Gathered {
+  readonly cache: RowCache
+  readonly pick: Int32Array
+  readonly nnz: number
+}
+
+const gathered = new WeakMap<Tensor, Gathered>()
+
+/** How `t` was drawn, if it is a batch from `takeRows` with a cache (and the cache still holds). */
+export function gatheredFrom(t: Tensor): Gathered | undefined {
+  const g = gathered.get(t)
+  return g !== undefined && !g.cache.dense ? g : undefined
+}
+
+/**
+ * The rows of `t` listed in `idx[start..end)`, as a new tensor with `end − start` rows. With a
+ * `cache` for `t` (and while it holds), the rows are compressed into it and the dense tensor is
+ * built only when its `data` is first read (an enumerable accessor: spreading, cloning and
+ * posting the tensor read it as usual); `gatheredFrom` finds the compressed rows.
+ */
+export function takeRows(
+  t: Tensor,
+  idx: ArrayLike<number>,
+  start = 0,
+  end = idx.length,
+  cache: RowCache | null = null,
+): Tensor {
+  const shape = [end - start, ...t.shape.slice(1)]
+  if (cache === null || cache.source !== t.data)
+    return { shape, data: denseRows(t, idx, start, end) }
+  const pick = new Int32Array(end - start)
+  for (let k = start; k < end; k++) pick[k - start] = idx[k]
+  if (!cache.admit(pick)) return { shape, data: denseRows(t, idx, start, end) }
+  let nnz = 0
+  for (let i = 0; i < pick.length; i++) nnz += cache.count[pick[i]]
+  let data: Float64Array | undefined
+  const batch: Tensor = Object.defineProperty(
+    { shape } as { shape: number[]; data: Float64Array },
+    'data',
+    {
+      enumerable: true,
+      get: () => (data ??= denseRows(t, pick, 0, pick.length)),
+    },
+  )
+  gathered.set(batch, { cache, pick, nnz })
+  return batch
+}
+
+/** The rows themselves, copied into a fresh array. */
+function denseRows(t: Tensor, idx: ArrayLike<number>, start: number, end: number): Float64Array {
+  const row = t.shape.length === 0 ? 1 : t.data.length / t.shape[0]
+  // every element is written below (row by row), so the array need not be zeroed first
+  const out = uninitializedF64((end - start) * row)
+  const src = t.data
+  if (row > NARROW_ROW) {
+    for (let k = start; k < end; k++) {
+      const i = idx[k]
+      out.set(src.subarray(i * row, (i + 1) * row), (k - start) * row)
+    }
+    return out
+  }
+  // a subarray costs about as much as copying a few dozen numbers one by one
+  for (let k = start, o = 0; k < end; k++) {
+    const s = idx[k] * row
+    for (let j = 0; j < row; j++) out[o++] = src[s + j]
+  }
+  return out
+}
