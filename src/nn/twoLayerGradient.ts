@@ -138,7 +138,7 @@ export function twoLayerGradient(
   let inShared = false
   if (weightsFit && getKernelThreads() === 2) {
     inShared = twoLayerForwardShared(
-      x.data,
+      gatheredFrom(x) ?? x.data,
       n,
       d,
       p.W1.data,

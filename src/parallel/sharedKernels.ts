@@ -45,7 +45,7 @@ const OP_CSR = 2
 const OP_EXIT = 3
 /** compress rows (csrRows), then multiply them (gemmCsr) unless over maxNnz */
 const OP_CSR_ROWS = 4
-/** twoLayerShared's forward half: csrRows, then (unless over maxNnz) gemmCsr and sigmoidBias */
+/** twoLayerShared's forward half: csrRows (skipped for maxNnz < 0: already compressed), then (unless over maxNnz) gemmCsr and sigmoidBias */
 export const OP_LAYER_ROWS = 5
 /** csrTranspose */
 export const OP_TRANSPOSE = 6
@@ -90,7 +90,8 @@ for (;;) {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
     else if (op === ${OP_LAYER_ROWS}) {
-      const r = k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
+      // maxNnz < 0: the rows are compressed already (gathered by the caller)
+      const r = c[${ARGS + 3}] < 0 ? 0 : k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
       if (r >= 0) {
         k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
         k.sigmoidBias(c[${ARGS + 8}], c[${ARGS + 10}], c[${ARGS + 1}], c[${ARGS + 9}])

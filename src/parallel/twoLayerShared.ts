@@ -6,7 +6,9 @@
  * - forward: the caller copies the helper's half of x's rows into shared memory and posts it;
  *   each thread compresses its half (the caller a cache-sized block at a time, as it copies),
  *   multiplies it by W1 (gemmCsr) and applies σ(· + b1) (sigmoidBias) to its rows of z1;
- *   a2 = z1·W2 + b2 is small and runs on the caller;
+ *   a2 = z1·W2 + b2 is small and runs on the caller; a batch drawn as compressed rows
+ *   (src/tensor/gatheredRows.ts) is not copied or compressed: the caller gathers the helper's
+ *   rows of its CSR into shared memory, posts them, then gathers its own;
  * - the two compressed halves are joined into the one CSR a single csrRows would have made,
  *   and the helper transposes it (csrTranspose) while the caller computes the loss and δ2 in
  *   JavaScript;
@@ -23,7 +25,8 @@ import {
   resolvedBackend,
   SPARSE_MAX_DENSITY,
 } from '../tensor/kernels/gemmKernel.js'
-import { align16, backwardToDelta1 } from '../tensor/kernels/wasmKernels.js'
+import type { Gathered } from '../tensor/gatheredRows.js'
+import { align16, backwardToDelta1, gatherRows } from '../tensor/kernels/wasmKernels.js'
 import {
   helperDone,
   join,
@@ -95,7 +98,7 @@ let step: Step | null = null
  * single-thread path. After true, `twoLayerBackwardShared` (or `endShared`) must follow.
  */
 export function twoLayerForwardShared(
-  X: Float64Array,
+  X: Float64Array | Gathered,
   n: number,
   d: number,
   W1: Float64Array,
@@ -112,9 +115,11 @@ export function twoLayerForwardShared(
   if (h === null || n < 2 || resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) {
     return false
   }
-  if (!looksSparse(X, size)) return false
-  endShared()
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
+  // a batch of compressed rows is taken when it has few enough non-zeros (holdGathered's rule)
+  const rows = X instanceof Float64Array ? null : X
+  if (rows === null ? !looksSparse(X as Float64Array, size) : rows.nnz > maxNnz) return false
+  endShared()
   const i0 = Math.min(n - 1, Math.max(1, Math.round(n * (1 - layerSplit.forward))))
   const ciBytes = align16((maxNnz + d) * 4)
   const vBytes = align16((maxNnz + d) * 8)
@@ -124,13 +129,14 @@ export function twoLayerForwardShared(
     at += align16(bytes)
     return o
   }
-  const xa = take(size * 8)
+  const xa = take(rows === null ? size * 8 : 0)
   const rp = take((n + 1) * 4)
   const rp2 = take((n - i0 + 1) * 4)
   const ci = take(ciBytes)
   const v = take(vBytes)
-  const ci2 = take(ciBytes)
-  const v2 = take(vBytes)
+  // the helper's own compressed half (dense x only: gathered rows are one CSR from the start)
+  const ci2 = take(rows === null ? ciBytes : 0)
+  const v2 = take(rows === null ? vBytes : 0)
   const trp = take((d + 1) * 4)
   const tci = take(ciBytes)
   const tv = take(vBytes)
@@ -159,39 +165,64 @@ export function twoLayerForwardShared(
   if (w.allFinite(B(w1), d * hid) === 0) return false
   f64.set(b1.subarray(0, hid), B(b1o) >> 3)
   h.ctrl[SPIN_AFTER] = layerTuning.spinAfter
-  // the helper's half of x first, so it starts while the caller copies its own
-  f64.set(X.subarray(i0 * d, size), (B(xa) >> 3) + i0 * d)
-  post(h, OP_LAYER_ROWS, [
-    B(xa) + i0 * d * 8,
-    n - i0,
-    d,
-    maxNnz,
-    B(rp2),
-    B(ci2),
-    B(v2),
-    B(w1),
-    B(z) + i0 * hid * 8,
-    hid,
-    B(b1o),
-  ])
-  // this thread's half a cache-sized block at a time (as wasmKernels.ts's compressRows): the
-  // same entries in the same order as csrRows over the half
-  const blockRows = Math.max(1, Math.floor(65536 / (d * 8)))
-  i32[B(rp) >> 2] = 0
   let nnz1 = 0
-  for (let r0 = 0; r0 < i0 && nnz1 >= 0; r0 += blockRows) {
-    const r1 = Math.min(i0, r0 + blockRows)
-    f64.set(X.subarray(r0 * d, r1 * d), B(xa) >> 3)
-    nnz1 = w.csrRowsFrom(B(xa), r1 - r0, d, maxNnz, B(rp) + 4 * r0, B(ci), B(v))
-  }
-  if (nnz1 >= 0) {
+  if (rows !== null) {
+    // compressed rows: the helper's rows of the batch's CSR are gathered first (after the
+    // caller's count of entries), so it starts on them while the caller gathers its own
+    for (let i = 0; i < i0; i++) nnz1 += rows.cache.count[rows.pick[i]]
+    gatherRows(i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), i0, n, nnz1)
+    post(h, OP_LAYER_ROWS, [
+      0,
+      n - i0,
+      d,
+      -1,
+      B(rp) + 4 * i0,
+      B(ci),
+      B(v),
+      B(w1),
+      B(z) + i0 * hid * 8,
+      hid,
+      B(b1o),
+    ])
+    gatherRows(i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), 0, i0, 0)
     w.gemmCsr(B(rp), B(ci), B(v), B(w1), B(z), i0, hid)
     w.sigmoidBias(B(z), B(b1o), i0, hid)
+  } else {
+    const Xd = X as Float64Array
+    // the helper's half of x first, so it starts while the caller copies its own
+    f64.set(Xd.subarray(i0 * d, size), (B(xa) >> 3) + i0 * d)
+    post(h, OP_LAYER_ROWS, [
+      B(xa) + i0 * d * 8,
+      n - i0,
+      d,
+      maxNnz,
+      B(rp2),
+      B(ci2),
+      B(v2),
+      B(w1),
+      B(z) + i0 * hid * 8,
+      hid,
+      B(b1o),
+    ])
+    // this thread's half a cache-sized block at a time (as wasmKernels.ts's compressRows): the
+    // same entries in the same order as csrRows over the half
+    const blockRows = Math.max(1, Math.floor(65536 / (d * 8)))
+    i32[B(rp) >> 2] = 0
+    for (let r0 = 0; r0 < i0 && nnz1 >= 0; r0 += blockRows) {
+      const r1 = Math.min(i0, r0 + blockRows)
+      f64.set(Xd.subarray(r0 * d, r1 * d), B(xa) >> 3)
+      nnz1 = w.csrRowsFrom(B(xa), r1 - r0, d, maxNnz, B(rp) + 4 * r0, B(ci), B(v))
+    }
+    if (nnz1 >= 0) {
+      w.gemmCsr(B(rp), B(ci), B(v), B(w1), B(z), i0, hid)
+      w.sigmoidBias(B(z), B(b1o), i0, hid)
+    }
   }
   f64.set(W2.length === hid * k ? W2 : W2.subarray(0, hid * k), B(w2) >> 3)
   f64.set(b2.subarray(0, k), B(b2o) >> 3)
   if (layerSplit.adapt) layerSplit.forward = adapted(layerSplit.forward, h)
   join(h)
+  // the helper's count of its rows' entries (0 for gathered rows: counted above)
   const nnz2 = h.ctrl[RESULT]
   if (nnz1 < 0 || nnz2 < 0 || nnz1 + nnz2 > maxNnz) {
     h.ctrl[SPIN_AFTER] = 0
@@ -201,13 +232,15 @@ export function twoLayerForwardShared(
   w.addRowBias(B(y), B(b2o), n, k)
   Y.set(f64.subarray(B(y) >> 3, (B(y) >> 3) + n * k))
   // one CSR, as csrRows over all rows makes it: the second half's entries after the first's
-  const c2 = B(ci2) >> 2
-  i32.copyWithin((B(ci) >> 2) + nnz1, c2, c2 + nnz2)
-  const v2o = B(v2) >> 3
-  f64.copyWithin((B(v) >> 3) + nnz1, v2o, v2o + nnz2)
-  const r = B(rp) >> 2
-  const r2 = B(rp2) >> 2
-  for (let i = 1; i <= n - i0; i++) i32[r + i0 + i] = i32[r2 + i] + nnz1
+  if (rows === null) {
+    const c2 = B(ci2) >> 2
+    i32.copyWithin((B(ci) >> 2) + nnz1, c2, c2 + nnz2)
+    const v2o = B(v2) >> 3
+    f64.copyWithin((B(v) >> 3) + nnz1, v2o, v2o + nnz2)
+    const r = B(rp) >> 2
+    const r2 = B(rp2) >> 2
+    for (let i = 1; i <= n - i0; i++) i32[r + i0 + i] = i32[r2 + i] + nnz1
+  }
   post(h, OP_TRANSPOSE, [B(rp), B(ci), B(v), n, d, B(trp), B(tci), B(tv)])
   step = {
     h,

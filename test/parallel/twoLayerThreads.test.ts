@@ -11,6 +11,7 @@ import {
 } from 'gradstream'
 import { helperRunning, threadState } from '../../src/parallel/sharedKernels.js'
 import { layerSplit, sharedStats } from '../../src/parallel/twoLayerShared.js'
+import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 
 beforeAll(() => setKernelThreads(2))
@@ -141,6 +142,40 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
                 expect(got >= 0.2 && got <= 0.8).toBe(true)
               }
             }
+          },
+        ),
+      )
+    } finally {
+      Object.assign(layerSplit, saved)
+    }
+  })
+
+  it('batches of compressed rows (randomBatches on images), any split: the bits of the plain rows on one thread', () => {
+    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 7 })
+    const data = batch(11, 400, 784, 0.81) // a dataset of 400 images
+    const saved = { ...layerSplit }
+    try {
+      fc.assert(
+        fc.property(
+          fc.array(fc.nat({ max: 399 }), { minLength: 2, maxLength: 110 }),
+          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+          (idx, forward, backward) => {
+            Object.assign(layerSplit, { forward, backward, adapt: false })
+            const n = idx.length
+            const gathered = takeRows(data, idx, 0, n, rowCache(data))
+            expect(gatheredFrom(gathered)).toBeDefined()
+            // the plain rows, copied here
+            const plain = { shape: [n, 784], data: new Float64Array(n * 784) }
+            idx.forEach((r, i) =>
+              plain.data.set(data.data.subarray(r * 784, (r + 1) * 784), i * 784),
+            )
+            const t = { shape: [n], data: Float64Array.from(idx, (r) => r % 10) }
+            const [one] = oneAndTwo(() => net.lossAndGradient(net.params, plain, t))
+            const before = sharedStats.steps
+            const two = net.lossAndGradient(net.params, gathered, t)
+            expect(sharedStats.steps).toBe(before + 1)
+            expectSameBits(two, one)
           },
         ),
       )
