@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs'
 import { show } from '../../src/errors.js'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
-import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
+import { addScaledData } from '../../src/tensor/kernels/addScaledKernel.js'
 import type { Params } from '../../src/tree/tree.js'
 import { stage, type StageRun } from '../fusionInternals.js'
 import { hyperAt, type HyperSpec } from '../hyperparamInternals.js'
@@ -185,17 +185,9 @@ export function addScaledTree(params: Params, updates: Params, a: number): Param
   const { data, count, build } = leavesOf('applyUpdates', [params, updates])
   const [p, u] = data
   const outs = new Array<Float64Array>(count)
-  for (let j = 0; j < count; j++) {
-    const o = uninitializedF64(p[j].length)
-    axpyLeaf(p[j], u[j], o, a)
-    outs[j] = o
-  }
+  // the update stage's kernel (wasm for long leaves, the same bits as the JavaScript loop)
+  for (let j = 0; j < count; j++) outs[j] = addScaledData(p[j], u[j], a)
   return build(outs)
-}
-
-/** o = p + a·u on one leaf. */
-function axpyLeaf(p: Float64Array, u: Float64Array, o: Float64Array, a: number): void {
-  for (let i = 0; i < o.length; i++) o[i] = p[i] + a * u[i]
 }
 
 /**
