@@ -63,7 +63,9 @@ const sized = (buf: Float64Array, len: number): Float64Array =>
  * are one-hot rows (as the book trains), labels, or any rows of weights; for rows that do not
  * sum to 1, δ2 = (y·Σⱼtⱼ − t) / N, the exact gradient. The transposed products run as
  * transposed-operand matmuls (no transposed copies). On the WebAssembly backend, for a mostly
- * zero x (images), x is compressed once and the whole step runs in wasm memory — with
+ * zero x (images), x is compressed once (a batch from `randomBatches` / `epochBatches` arrives
+ * compressed: its rows are gathered, its dense `data` never built) and the whole step runs in
+ * wasm memory — with
  * `setKernelThreads(2)` in a shared memory, its compression and large products split by rows
  * with a helper thread; every backend, path and thread count gives the same bits (the same
  * sums in the same order, exp as `Math.exp`).
