@@ -55,6 +55,12 @@ const draws = (rows: number) =>
         .map(([a, b]) => ({ idx, start: Math.min(a, b), end: Math.max(a, b) + 1 })),
     )
 
+/** Numbers in [−0.5, 0.5) from a small LCG on a drawn seed (no Math.random). */
+function lcg(seed: number): () => number {
+  let s = seed
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
+}
+
 /** The rows `idx[start..end)` of x, copied here entry by entry (the reference). */
 function rowsOf(x: Tensor, idx: number[], start: number, end: number): Float64Array {
   const cols = x.shape[1]
@@ -114,8 +120,7 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
             ),
           ),
           ([x, { idx, start, end }, n, seed]) => {
-            let s = seed
-            const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
+            const next = lcg(seed)
             const w: Tensor = {
               shape: [x.shape[1], n],
               data: Float64Array.from({ length: x.shape[1] * n }, next),
@@ -162,8 +167,7 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
             ),
           ),
           ([x, { idx, start, end }, h, k, seed]) => {
-            let s = seed
-            const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
+            const next = lcg(seed)
             const D = x.shape[1]
             const N = end - start
             const t = (i: number) => (i * 7 + seed) % k
