@@ -216,6 +216,10 @@ const workloads: Workload[] = [
     contenders: [
       { name: 'gradstream', cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters }) },
       {
+        name: 'gradstream (1 thread)',
+        cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters, threads: 1 }),
+      },
+      {
         name: 'gradstream (2 threads)',
         cmd: () => node('workloads.bench.ts', 'w3', { iters: w3Iters, threads: 2 }),
       },

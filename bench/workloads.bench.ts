@@ -52,19 +52,24 @@ export function w2() {
 
 /**
  * W3: the book's training (ch. 4 train_neuralnet.py with TwoLayerNet.gradient): 784–50–10,
- * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy. With
- * `threads: 2`, on two kernel threads (`setKernelThreads(2)`: the step's heavy kernels split
- * with a helper thread), closed again at the end.
+ * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy. By default
+ * on gradstream's default thread setting (`'auto'`: the step measures whether two threads pay);
+ * with `threads: 1` or `2`, on that many (`setKernelThreads`), set back to `'auto'` at the end.
+ * `threads` in the result: the count in use at the end.
  */
-export async function w3({ iters = 10_000, threads = 1 }: { iters?: number; threads?: 1 | 2 }) {
-  if (threads === 2) setKernelThreads(2)
+export async function w3({
+  iters = 10_000,
+  threads = 'auto',
+}: {
+  iters?: number
+  threads?: 1 | 2 | 'auto'
+}) {
+  if (threads !== 'auto') setKernelThreads(threads)
   try {
     return { ...(await w3run(iters)), threads: getKernelThreads() }
   } finally {
-    if (threads === 2) {
-      setKernelThreads(1)
-      await closeWorkers()
-    }
+    setKernelThreads('auto')
+    await closeWorkers()
   }
 }
 

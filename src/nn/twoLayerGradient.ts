@@ -4,7 +4,7 @@ import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemm, heldLeft } from '../tensor/linalg.js'
-import { getKernelThreads } from '../parallel/getKernelThreads.js'
+import { recordStep, stepThreads } from '../parallel/autoThreads.js'
 import {
   endShared,
   twoLayerBackwardShared,
@@ -138,7 +138,10 @@ export function twoLayerGradient(
     p.b1.data.length >= h &&
     p.b2.data.length >= k
   let inShared = false
-  if (weightsFit && getKernelThreads() === 2) {
+  // the thread count: as asked, or under 'auto' (the default) whichever measures faster
+  const started = performance.now()
+  const threads = weightsFit ? stepThreads(n * d) : 1
+  if (threads === 2) {
     inShared = twoLayerForwardShared(
       gatheredFrom(x) ?? x.data,
       n,
@@ -233,6 +236,7 @@ export function twoLayerGradient(
       W1 = xs!.transposeTimes({ shape: [n, h], data: D1 })
       b1 = columnSums(D1, n, h)
     }
+    recordStep(n * d, threads, inShared ? 2 : 1, performance.now() - started)
     // the four gradients are fresh arrays nobody else holds: the gradient stage may keep them
     return {
       loss,

@@ -1,17 +1,22 @@
+import { autoThreads } from './autoThreads.js'
 import { threadState } from './sharedKernels.js'
 
 /**
- * The number of threads large matrix products run on: 2 after `setKernelThreads(2)` where the
- * helper thread could start, else 1.
+ * The number of threads the kernels run on now: 2 after `setKernelThreads(2)` where the helper
+ * thread could start; under `'auto'` (the default) 2 while the two-layer training step has
+ * measured two threads faster (large products outside it stay on one); else 1.
  *
  * @example
  * ```ts
- * import { getKernelThreads } from 'gradstream'
+ * import { getKernelThreads, setKernelThreads } from 'gradstream'
  *
- * getKernelThreads() // 1 until setKernelThreads(2)
+ * setKernelThreads(1)
+ * console.log(getKernelThreads()) // → 1
+ * setKernelThreads('auto') // the default again
  * ```
  * @see setKernelThreads
  */
 export function getKernelThreads(): 1 | 2 {
+  if (threadState.requested === 'auto') return autoThreads()
   return threadState.requested === 2 && threadState.available ? 2 : 1
 }

@@ -196,8 +196,11 @@ export function stopHelper(): void {
   void h.worker.terminate()
 }
 
-/** What `setKernelThreads` asked for, and whether the helper could start. */
-export const threadState = { requested: 1 as 1 | 2, available: false }
+/**
+ * What `setKernelThreads` asked for (`'auto'`, the default: the two-layer step measures which
+ * is faster, autoThreads.ts), and whether the helper could start for an explicit 2.
+ */
+export const threadState = { requested: 'auto' as 1 | 2 | 'auto', available: false }
 
 /**
  * The helper for a split piece of work: the running one, or — while two threads are asked for —

@@ -207,12 +207,12 @@ describe('setKernelThreads', () => {
     setKernelThreads(2)
   })
 
-  it('rejects anything but 1 or 2', () => {
+  it('rejects anything but 1, 2 or "auto"', () => {
     expect(() => setKernelThreads(4 as 2)).toThrow(
-      new TypeError('setKernelThreads: threads: expected 1 or 2, got 4'),
+      new TypeError('setKernelThreads: threads: expected 1, 2 or "auto", got 4'),
     )
     expect(() => setKernelThreads('2' as unknown as 2)).toThrow(
-      new TypeError('setKernelThreads: threads: expected 1 or 2, got "2"'),
+      new TypeError('setKernelThreads: threads: expected 1, 2 or "auto", got "2"'),
     )
     expect(getKernelThreads()).toBe(2)
   })

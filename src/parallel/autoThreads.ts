@@ -1,0 +1,127 @@
+// Internal: `setKernelThreads('auto')` (the default) for the two-layer step of
+// `twoLayerGradient`: the step runs on one thread or on two (twoLayerShared.ts), whichever a
+// measurement shows faster, since both give the same bits and only the time differs. A second
+// vCPU of a shared machine comes and goes (bench/RESULTS.md: two threads ran W3 at 0.75× one
+// thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
+// assumed, and measured again from time to time.
+import { closers } from './poolInternals.js'
+import { helperRunning, startHelper, stopHelper, threadState } from './sharedKernels.js'
+
+/**
+ * The knobs of the choice (tests make them small). A probe runs `warmup` unmeasured steps and
+ * then `probe` measured ones on each thread count; steps of fewer than `minSize` input entries
+ * (n·d) never take part.
+ */
+export const autoTuning = {
+  /** input entries (batch rows × inputs) below which a step always runs on one thread */
+  minSize: 16_384,
+  /** steps on one thread before the first probe (a run that short never starts the helper) */
+  firstProbeAfter: 100,
+  /**
+   * unmeasured steps before each half of a probe: a new helper's code warms up and the
+   * two-thread step's split (twoLayerShared.ts's layerSplit, one point a step) settles; with 10,
+   * a first probe on W3 measured two threads at 0.96× one thread where later ones found 0.5–0.8×
+   */
+  warmup: 30,
+  /** measured steps per thread count in a probe */
+  probe: 60,
+  /** steps between probes once a choice is made */
+  every: 2_000,
+  /** the other thread count is chosen only if its mean step takes at most this share */
+  margin: 0.9,
+}
+
+/** Where the chooser stands: the thread count in use, and the probe under way (if any). */
+export class ThreadChooser {
+  /** the thread count in use outside probes */
+  mode: 1 | 2 = 1
+  private calls = 0
+  private probeAt = autoTuning.firstProbeAfter
+  /** position in the probe under way, or −1 */
+  private pos = -1
+  private sums: [number, number] = [0, 0]
+
+  /** Whether a probe is under way. */
+  get probing(): boolean {
+    return this.pos >= 0
+  }
+
+  /** The thread count the next step should run on. */
+  want(): 1 | 2 {
+    if (this.pos < 0 && this.calls >= this.probeAt) {
+      this.pos = 0
+      this.sums = [0, 0]
+    }
+    if (this.pos < 0) return this.mode
+    const half = autoTuning.warmup + autoTuning.probe
+    return this.pos < half ? this.mode : this.other()
+  }
+
+  /**
+   * A step ran on `ran` threads in `ms` milliseconds, having been asked for `asked`. A step that
+   * could not run on two (no helper, a batch the shared path does not take) ends a probe on one
+   * thread.
+   */
+  record(asked: 1 | 2, ran: 1 | 2, ms: number): void {
+    this.calls++
+    if (this.pos < 0) return
+    if (ran !== asked) {
+      this.mode = 1
+      this.end()
+      return
+    }
+    const { warmup, probe, margin } = autoTuning
+    const half = warmup + probe
+    const inHalf = this.pos % half
+    if (inHalf >= warmup) this.sums[this.pos < half ? 0 : 1] += ms
+    this.pos++
+    if (this.pos < 2 * half) return
+    // the sums are over the same number of steps: compare them directly
+    if (this.sums[1] <= margin * this.sums[0]) this.mode = this.other()
+    this.end()
+  }
+
+  private other(): 1 | 2 {
+    return this.mode === 1 ? 2 : 1
+  }
+
+  private end(): void {
+    this.pos = -1
+    this.probeAt = this.calls + autoTuning.every
+  }
+}
+
+let chooser = new ThreadChooser()
+
+/** A fresh choice (`setKernelThreads('auto')`): one thread until the next probe. */
+export function resetChooser(): void {
+  chooser = new ThreadChooser()
+}
+
+/**
+ * The thread count a two-layer step of `size` input entries (n·d) should run on: 2 after
+ * `setKernelThreads(2)` (where the helper runs), 1 after `setKernelThreads(1)`, and under
+ * `'auto'` the chooser's (starting the helper for a probe or a choice of two, ending it once
+ * one thread is chosen).
+ */
+export function stepThreads(size: number): 1 | 2 {
+  const requested = threadState.requested
+  if (requested !== 'auto') return requested === 2 && threadState.available ? 2 : 1
+  if (size < autoTuning.minSize) return 1
+  const want = chooser.want()
+  if (want === 2 && !helperRunning()) {
+    closers.add(stopHelper)
+    startHelper() // if it cannot start, the step runs on one thread and the probe ends
+  } else if (want === 1 && !chooser.probing && helperRunning()) stopHelper()
+  return want
+}
+
+/** After a step `stepThreads` was asked about: it ran on `ran` threads in `ms` milliseconds. */
+export function recordStep(size: number, asked: 1 | 2, ran: 1 | 2, ms: number): void {
+  if (threadState.requested === 'auto' && size >= autoTuning.minSize) chooser.record(asked, ran, ms)
+}
+
+/** The thread count the two-layer step runs on now under `'auto'` (outside probes). */
+export function autoThreads(): 1 | 2 {
+  return chooser.mode === 2 && helperRunning() ? 2 : 1
+}

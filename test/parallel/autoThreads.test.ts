@@ -1,0 +1,129 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { closeWorkers, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
+import { autoTuning, ThreadChooser } from '../../src/parallel/autoThreads.js'
+import { helperRunning } from '../../src/parallel/sharedKernels.js'
+import { sharedStats } from '../../src/parallel/twoLayerShared.js'
+
+// setKernelThreads('auto'), the default: the two-layer step runs on whichever thread count a
+// measurement shows faster. The chooser is tested on made-up timings (exact sequences of
+// choices); the wiring on real steps (the same bits whatever it chooses).
+
+const defaults = { ...autoTuning }
+afterEach(() => Object.assign(autoTuning, defaults))
+afterAll(async () => {
+  setKernelThreads('auto')
+  await closeWorkers()
+})
+
+/** Runs `steps` steps through a chooser, timing each as `ms(threads, step)`; returns the choices. */
+function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: number) => number) {
+  const asked: number[] = []
+  for (let s = 0; s < steps; s++) {
+    const t = c.want()
+    asked.push(t)
+    c.record(t, t, ms(t, s))
+  }
+  return asked
+}
+
+const small = { firstProbeAfter: 3, warmup: 1, probe: 4, every: 10, margin: 0.9 }
+const ones = (n: number) => Array<number>(n).fill(1)
+const twos = (n: number) => Array<number>(n).fill(2)
+
+describe('ThreadChooser (made-up timings)', () => {
+  it('probes one thread then two after firstProbeAfter steps, and keeps two when 10% faster', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    const asked = drive(c, 3 + 10 + 10 + 10, (t) => (t === 2 ? 0.89 : 1))
+    // 3 steps on one thread; the probe: 1 + 4 on one, 1 + 4 on two; two from then on; after
+    // `every` (10) steps the next probe starts on the thread count in use (two), then one
+    expect(asked).toEqual([...ones(3), ...ones(5), ...twos(5), ...twos(10), ...twos(5), ...ones(5)])
+    expect(c.mode).toBe(2)
+  })
+
+  it('stays on one thread when two are slower, or not 10% faster', () => {
+    Object.assign(autoTuning, small)
+    for (const two of [1.3, 0.95]) {
+      const c = new ThreadChooser()
+      const asked = drive(c, 13 + 10, (t) => (t === 2 ? two : 1))
+      expect(asked).toEqual([...ones(3), ...ones(5), ...twos(5), ...ones(10)])
+      expect(c.mode).toBe(1)
+    }
+  })
+
+  it('only the measured steps count (a slow warm-up step, as a helper starting, does not)', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    // step 8 is the first of the two-thread half: its warm-up, 50 ms (the helper starting)
+    drive(c, 13, (t, s) => (s === 8 ? 50 : t === 2 ? 0.5 : 1))
+    expect(c.mode).toBe(2)
+  })
+
+  it('goes back to one thread when a later probe finds two slower', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    drive(c, 13, (t) => (t === 2 ? 0.5 : 1))
+    expect(c.mode).toBe(2)
+    const asked = drive(c, 10 + 10 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
+    expect(asked).toEqual([...twos(10), ...twos(5), ...ones(5), ...ones(3)])
+    expect(c.mode).toBe(1)
+  })
+
+  it('a step that could not run on two threads ends the probe on one', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    for (let s = 0; s < 9; s++) {
+      const t = c.want()
+      c.record(t, 1, 1) // the helper never starts
+    }
+    expect(c.mode).toBe(1)
+    expect(c.probing).toBe(false)
+    expect(drive(c, 9, () => 1)).toEqual(ones(9)) // no probe until `every` steps later
+  })
+})
+
+/** A net and MNIST-sized image batches (81% zeros), and SGD steps through lossAndGradient. */
+function training(steps: number): { W1: Float64Array; loss: number } {
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 2 })
+  const r = rng(9)
+  let p = net.params
+  let loss = NaN
+  for (let s = 0; s < steps; s++) {
+    const x: Tensor = {
+      shape: [100, 784],
+      data: Float64Array.from({ length: 78400 }, () => (r.uniform() < 0.81 ? 0 : r.uniform())),
+    }
+    const t: Tensor = { shape: [100], data: Float64Array.from({ length: 100 }, () => r.int(10)) }
+    const g = net.lossAndGradient(p, x, t)
+    loss = g.loss
+    const next = {} as Record<keyof typeof p, Tensor>
+    for (const k of ['W1', 'b1', 'W2', 'b2'] as const) {
+      next[k] = { shape: p[k].shape, data: p[k].data.map((v, i) => v - 0.1 * g.grad[k].data[i]) }
+    }
+    p = next as typeof p
+  }
+  return { W1: p.W1.data, loss }
+}
+
+describe("setKernelThreads('auto') on real steps", () => {
+  it('probes two threads in a long enough run, with the bits of one thread throughout', () => {
+    setKernelThreads(1)
+    const one = training(40)
+    Object.assign(autoTuning, { firstProbeAfter: 5, warmup: 2, probe: 5, every: 15 })
+    setKernelThreads('auto')
+    const before = sharedStats.steps
+    const auto = training(40)
+    expect(sharedStats.steps).toBeGreaterThan(before) // some steps ran on two threads
+    expect(Object.is(auto.loss, one.loss)).toBe(true)
+    expect(auto.W1.every((v, i) => Object.is(v, one.W1[i]))).toBe(true)
+  })
+
+  it('a short run never starts the helper (defaults: the first probe after 100 steps)', async () => {
+    await closeWorkers()
+    setKernelThreads('auto')
+    const before = sharedStats.steps
+    training(30)
+    expect(helperRunning()).toBe(false)
+    expect(sharedStats.steps).toBe(before)
+  })
+})
