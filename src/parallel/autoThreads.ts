@@ -39,7 +39,8 @@ export class ThreadChooser {
   private probeAt = autoTuning.firstProbeAfter
   /** position in the probe under way, or −1 */
   private pos = -1
-  private sums: [number, number] = [0, 0]
+  /** the measured steps' times of the probe's two halves (ms) */
+  private times: [number[], number[]] = [[], []]
 
   /** Whether a probe is under way. */
   get probing(): boolean {
@@ -50,7 +51,7 @@ export class ThreadChooser {
   want(): 1 | 2 {
     if (this.pos < 0 && this.calls >= this.probeAt) {
       this.pos = 0
-      this.sums = [0, 0]
+      this.times = [[], []]
     }
     if (this.pos < 0) return this.mode
     const half = autoTuning.warmup + autoTuning.probe
@@ -73,11 +74,11 @@ export class ThreadChooser {
     const { warmup, probe, margin } = autoTuning
     const half = warmup + probe
     const inHalf = this.pos % half
-    if (inHalf >= warmup) this.sums[this.pos < half ? 0 : 1] += ms
+    if (inHalf >= warmup) this.times[this.pos < half ? 0 : 1].push(ms)
     this.pos++
     if (this.pos < 2 * half) return
-    // the sums are over the same number of steps: compare them directly
-    if (this.sums[1] <= margin * this.sums[0]) this.mode = this.other()
+    // medians: a garbage collection or a stolen time slice in one half does not decide
+    if (median(this.times[1]) <= margin * median(this.times[0])) this.mode = this.other()
     this.end()
   }
 
@@ -124,4 +125,11 @@ export function recordStep(size: number, asked: 1 | 2, ran: 1 | 2, ms: number): 
 /** The thread count the two-layer step runs on now under `'auto'` (outside probes). */
 export function autoThreads(): 1 | 2 {
   return chooser.mode === 2 && helperRunning() ? 2 : 1
+}
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }

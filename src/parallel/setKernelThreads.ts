@@ -17,9 +17,10 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
  * threads can be slower than one.
  *
  * With `'auto'`, `twoLayerGradient` measures: after 100 steps of at least 16,384 input entries
- * on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps two threads only if they were at
- * least 10% faster, and measures again every 2,000 steps (a short run never starts the helper;
- * other products stay on one thread). `1` keeps everything on the calling thread.
+ * on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps two
+ * threads only if their median step was at least 10% faster, and measures again every 2,000
+ * steps (a short run never starts the helper; other products stay on one thread). `1` keeps
+ * everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

@@ -59,6 +59,14 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(c.mode).toBe(2)
   })
 
+  it('compares medians: one slow measured step (a garbage collection) does not decide', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    // step 10 is a measured step of the two-thread half: 50 ms (a sum would say two are slower)
+    drive(c, 13, (t, s) => (s === 10 ? 50 : t === 2 ? 0.5 : 1))
+    expect(c.mode).toBe(2)
+  })
+
   it('goes back to one thread when a later probe finds two slower', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
