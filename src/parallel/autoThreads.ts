@@ -25,7 +25,13 @@ export const autoTuning = {
   warmup: 30,
   /** measured steps per thread count in a probe */
   probe: 60,
-  /** steps between probes once a choice is made */
+  /**
+   * steps before the second probe: the first comes while a new helper and the run's caches are
+   * still warming (W3 at 11:50 UTC: 1.02 ms a step on two threads in the first probe, 0.66–0.77 in
+   * later ones), so its choice is checked soon
+   */
+  second: 400,
+  /** steps between probes after that */
   every: 2_000,
   /** the other thread count is chosen only if its mean step takes at most this share */
   margin: 0.9,
@@ -36,6 +42,7 @@ export class ThreadChooser {
   /** the thread count in use outside probes */
   mode: 1 | 2 = 1
   private calls = 0
+  private probes = 0
   private probeAt = autoTuning.firstProbeAfter
   /** position in the probe under way, or −1 */
   private pos = -1
@@ -88,7 +95,8 @@ export class ThreadChooser {
 
   private end(): void {
     this.pos = -1
-    this.probeAt = this.calls + autoTuning.every
+    this.probes++
+    this.probeAt = this.calls + (this.probes === 1 ? autoTuning.second : autoTuning.every)
   }
 }
 

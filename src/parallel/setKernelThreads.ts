@@ -18,8 +18,9 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
  *
  * With `'auto'`, `twoLayerGradient` measures: after 100 steps of at least 16,384 input entries
  * on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps two
- * threads only if their median step was at least 10% faster, and measures again every 2,000
- * steps (a short run never starts the helper; other products stay on one thread). `1` keeps
+ * threads only if their median step was at least 10% faster, and measures again 400 steps later
+ * and then every 2,000 (a short run never starts the helper; other products stay on one
+ * thread). `1` keeps
  * everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The

@@ -26,7 +26,7 @@ function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: numbe
   return asked
 }
 
-const small = { firstProbeAfter: 3, warmup: 1, probe: 4, every: 10, margin: 0.9 }
+const small = { firstProbeAfter: 3, warmup: 1, probe: 4, second: 10, every: 10, margin: 0.9 }
 const ones = (n: number) => Array<number>(n).fill(1)
 const twos = (n: number) => Array<number>(n).fill(2)
 
@@ -75,6 +75,20 @@ describe('ThreadChooser (made-up timings)', () => {
     const asked = drive(c, 10 + 10 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
     expect(asked).toEqual([...twos(10), ...twos(5), ...ones(5), ...ones(3)])
     expect(c.mode).toBe(1)
+  })
+
+  it('checks the first choice soon (after `second` steps), then every `every` steps', () => {
+    Object.assign(autoTuning, { ...small, second: 6, every: 10 })
+    const c = new ThreadChooser()
+    const probe = [...ones(5), ...twos(5)] // one thread kept: each probe's second half on two
+    expect(drive(c, 3 + 10 + 6 + 10 + 10 + 10, () => 1)).toEqual([
+      ...ones(3),
+      ...probe,
+      ...ones(6),
+      ...probe,
+      ...ones(10),
+      ...probe,
+    ])
   })
 
   it('a step that could not run on two threads ends the probe on one', () => {
