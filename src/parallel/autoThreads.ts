@@ -27,13 +27,13 @@ export const autoTuning = {
   probe: 60,
   /**
    * steps before the second probe: the first comes while a new helper and the run's caches are
-   * still warming (W3 at 11:50 UTC: 1.02 ms a step on two threads in the first probe, 0.66–0.77 in
+   * still warming (W3 at 13:10 UTC: 1.02 ms a step on two threads in the first probe, 0.66–0.77 in
    * later ones), so its choice is checked soon
    */
   second: 400,
   /** steps between probes after that */
   every: 2_000,
-  /** the other thread count is chosen only if its mean step takes at most this share */
+  /** the other thread count is chosen only if its median step takes at most this share */
   margin: 0.9,
 }
 
