@@ -5,7 +5,13 @@
 // thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
 // assumed, and measured again from time to time.
 import { closers } from './poolInternals.js'
-import { helperRunning, startHelper, stopHelper, threadState } from './sharedKernels.js'
+import {
+  explicitThreads,
+  helperRunning,
+  startHelper,
+  stopHelper,
+  threadState,
+} from './sharedKernels.js'
 
 /**
  * The knobs of the choice (tests make them small). A probe runs `warmup` unmeasured steps and
@@ -115,7 +121,7 @@ export function resetChooser(): void {
  */
 export function stepThreads(size: number): 1 | 2 {
   const requested = threadState.requested
-  if (requested !== 'auto') return requested === 2 && threadState.available ? 2 : 1
+  if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
   const want = chooser.want()
   if (want === 2 && !helperRunning()) {

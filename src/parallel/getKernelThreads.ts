@@ -1,5 +1,5 @@
 import { autoThreads } from './autoThreads.js'
-import { threadState } from './sharedKernels.js'
+import { explicitThreads, threadState } from './sharedKernels.js'
 
 /**
  * The number of threads the kernels run on now: 2 after `setKernelThreads(2)` where the helper
@@ -17,6 +17,5 @@ import { threadState } from './sharedKernels.js'
  * @see setKernelThreads
  */
 export function getKernelThreads(): 1 | 2 {
-  if (threadState.requested === 'auto') return autoThreads()
-  return threadState.requested === 2 && threadState.available ? 2 : 1
+  return threadState.requested === 'auto' ? autoThreads() : explicitThreads()
 }

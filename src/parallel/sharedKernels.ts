@@ -202,6 +202,11 @@ export function stopHelper(): void {
  */
 export const threadState = { requested: 'auto' as 1 | 2 | 'auto', available: false }
 
+/** The thread count an explicit `setKernelThreads(1 | 2)` gives: 2 where the helper started. */
+export function explicitThreads(): 1 | 2 {
+  return threadState.requested === 2 && threadState.available ? 2 : 1
+}
+
 /**
  * The helper for a split piece of work: the running one, or — while two threads are asked for —
  * one started again after `closeWorkers` closed it; null when there is none to be had.

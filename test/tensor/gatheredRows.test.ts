@@ -61,6 +61,9 @@ function lcg(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
 }
 
+/** A dataset and one batch's draws from it. */
+const drawn = dataset.chain((x) => fc.tuple(fc.constant(x), draws(x.shape[0])))
+
 /** The rows `idx[start..end)` of x, copied here entry by entry (the reference). */
 function rowsOf(x: Tensor, idx: number[], start: number, end: number): Float64Array {
   const cols = x.shape[1]
@@ -111,15 +114,10 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
       let heldRuns = 0 // cases where the batch was held as gathered rows
       fc.assert(
         fc.property(
-          dataset.chain((x) =>
-            fc.tuple(
-              fc.constant(x),
-              draws(x.shape[0]),
-              fc.integer({ min: 1, max: 20 }),
-              fc.integer({ min: 0, max: 2 ** 30 }),
-            ),
-          ),
-          ([x, { idx, start, end }, n, seed]) => {
+          drawn,
+          fc.integer({ min: 1, max: 20 }),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          ([x, { idx, start, end }], n, seed) => {
             const next = lcg(seed)
             const w: Tensor = {
               shape: [x.shape[1], n],
@@ -157,16 +155,11 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
       setKernelBackend(backend)
       fc.assert(
         fc.property(
-          dataset.chain((x) =>
-            fc.tuple(
-              fc.constant(x),
-              draws(x.shape[0]),
-              fc.integer({ min: 1, max: 12 }),
-              fc.integer({ min: 2, max: 6 }),
-              fc.integer({ min: 0, max: 2 ** 30 }),
-            ),
-          ),
-          ([x, { idx, start, end }, h, k, seed]) => {
+          drawn,
+          fc.integer({ min: 1, max: 12 }),
+          fc.integer({ min: 2, max: 6 }),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          ([x, { idx, start, end }], h, k, seed) => {
             const next = lcg(seed)
             const D = x.shape[1]
             const N = end - start
