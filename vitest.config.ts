@@ -5,6 +5,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 
 const alias = [
   { find: /^gradstream\/operators$/, replacement: here('./operators/index.ts') },
+  { find: /^gradstream\/node$/, replacement: here('./src/node.ts') },
   { find: /^gradstream$/, replacement: here('./src/index.ts') },
 ]
 

@@ -8,12 +8,8 @@ import {
   runProbes,
 } from '../src/nn/twoLayerNetNumericalGradientInternals.js'
 import { costCuts, TASKS_PER_THREAD } from '../src/parallel/poolInternals.js'
-import {
-  closeWorkers,
-  loadMnist,
-  twoLayerNet,
-  twoLayerNetNumericalGradientParallel,
-} from 'gradstream'
+import { twoLayerNet } from 'gradstream'
+import { closeWorkers, loadMnist, twoLayerNetNumericalGradientParallel } from 'gradstream/node'
 
 export const workload = 'W2'
 export const label = 'incremental, worker threads'

@@ -5,14 +5,8 @@
 //
 //   npx tsx bench/parallelKernels.bench.ts [--reps 7] [--quick]
 // (tsx is fine here: the time is inside the wasm kernels.)
-import {
-  loadMnist,
-  matmul,
-  setKernelThreads,
-  closeWorkers,
-  twoLayerNet,
-  type Tensor,
-} from 'gradstream'
+import { matmul, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
+import { loadMnist, closeWorkers } from 'gradstream/node'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'

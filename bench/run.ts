@@ -84,6 +84,7 @@ console.log('RESULT ' + JSON.stringify(r))`,
     alias: {
       gradstream: join(root, 'src/index.ts'),
       'gradstream/operators': join(root, 'operators/index.ts'),
+      'gradstream/node': join(root, 'src/node.ts'),
     },
     packages: 'external',
     logLevel: 'warning',

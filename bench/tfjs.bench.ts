@@ -3,7 +3,7 @@
 // hyperparameters as gradstream's side; float32, as TensorFlow.js computes. The wasm backend's .wasm
 // files ship inside @tensorflow/tfjs-backend-wasm, so nothing downloads at run time.
 import { createRequire } from 'node:module'
-import { loadMnist } from 'gradstream'
+import { loadMnist } from 'gradstream/node'
 
 // Non-literal specifiers: the library's type-check must not need bench/'s packages installed.
 const load = (name: string): Promise<any> => import(name)

@@ -2,9 +2,7 @@
 // workload and returns { seconds (the measured work only, data loading excluded), units, …extras }.
 import { last, lastValueFrom, pipe } from 'rxjs'
 import {
-  closeWorkers,
   getKernelThreads,
-  loadMnist,
   mlp,
   numericalGradient,
   randomBatches,
@@ -16,6 +14,7 @@ import {
   twoLayerNetNumericalGradient,
   type Tensor,
 } from 'gradstream'
+import { closeWorkers, loadMnist } from 'gradstream/node'
 import { adam, gradient, maxSteps, update } from 'gradstream/operators'
 // internal: the kernel update(lr) runs on each tensor, for the bare loop's identical step
 import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'

@@ -8,7 +8,8 @@
  */
 import { pathToFileURL } from 'node:url'
 import { pipe } from 'rxjs'
-import { accuracy, batchesPerEpoch, epochBatches, loadMnist, mlp, train } from 'gradstream'
+import { accuracy, batchesPerEpoch, epochBatches, mlp, train } from 'gradstream'
+import { loadMnist } from 'gradstream/node'
 import type { Batch, MlpParams, TrainState } from 'gradstream'
 import { adam, evaluateEvery, gradient, maxSteps } from 'gradstream/operators'
 

@@ -48,7 +48,7 @@ const FILES = {
  * @example
  * ```ts
  * import { readdirSync } from 'node:fs'
- * import { mnistDataDir } from 'gradstream'
+ * import { mnistDataDir } from 'gradstream/node'
  *
  * console.log(readdirSync(mnistDataDir()).sort())
  * // → [ 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte' ]
@@ -108,7 +108,8 @@ function loadSplit(
  *
  * @example
  * ```ts
- * import { argmax, loadMnist, toArray } from 'gradstream'
+ * import { argmax, toArray } from 'gradstream'
+ * import { loadMnist } from 'gradstream/node'
  *
  * // the first 1,000 training and 5 test examples; without the sizes, all 60,000 and 10,000
  * const { train, test } = loadMnist({ oneHotLabel: true, trainSize: 1000, testSize: 5 })

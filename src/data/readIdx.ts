@@ -9,7 +9,7 @@ import { parseIdx, type IdxArray, type IdxExpectation } from './parseIdx.js'
  * @example
  * ```ts
  * import { join } from 'node:path'
- * import { mnistDataDir, readIdx } from 'gradstream'
+ * import { mnistDataDir, readIdx } from 'gradstream/node'
  *
  * const labels = readIdx(join(mnistDataDir(), 't10k-labels-idx1-ubyte'), { rank: 1 })
  * console.log(labels.type, labels.shape, labels.data[0]) // → ubyte [ 10000 ] 7

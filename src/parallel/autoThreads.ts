@@ -4,7 +4,7 @@
 // vCPU of a shared machine comes and goes (bench/RESULTS.md: two threads ran W3 at 0.75× one
 // thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
 // assumed, and measured again from time to time.
-import { closers } from './poolInternals.js'
+import { closers } from './closerInternals.js'
 import {
   explicitThreads,
   helperRunning,

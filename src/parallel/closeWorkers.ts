@@ -8,7 +8,8 @@ import { closeAll } from './poolInternals.js'
  *
  * @example
  * ```ts
- * import { closeWorkers, tensor, twoLayerNetNumericalGradientParallel } from 'gradstream'
+ * import { tensor } from 'gradstream'
+ * import { closeWorkers, twoLayerNetNumericalGradientParallel } from 'gradstream/node'
  *
  * const params = {
  *   W1: tensor([[0.1, -0.2]]),

@@ -10,6 +10,7 @@
  */
 import type { Piscina } from 'piscina'
 import { probeCount, type ProbePlan } from '../nn/twoLayerNetNumericalGradientInternals.js'
+import { closers } from './closerInternals.js'
 
 let pool: Promise<Piscina> | null = null
 let poolThreads = 0
@@ -48,8 +49,6 @@ export function probePool(threads: number): Promise<Piscina> {
   return pool
 }
 
-/** Other holders of threads (the product helper) register their teardown here. */
-export const closers = new Set<() => void>()
 
 /** Ends the probe pool and every registered holder (closeWorkers' body). */
 export async function closeAll(): Promise<void> {

@@ -1,7 +1,7 @@
 import { show } from '../errors.js'
 import { largeProducts } from '../tensor/kernels/gemmKernel.js'
 import { resetChooser } from './autoThreads.js'
-import { closers } from './poolInternals.js'
+import { closers } from './closerInternals.js'
 import { runLarge, startHelper, stopHelper, threadState, tuning } from './sharedKernels.js'
 
 /**

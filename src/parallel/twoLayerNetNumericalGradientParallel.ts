@@ -30,13 +30,8 @@ export interface TwoLayerNetNumericalGradientParallelOptions extends TwoLayerNet
  *
  * @example
  * ```ts
- * import {
- *   closeWorkers,
- *   tensor,
- *   twoLayerNet,
- *   twoLayerNetNumericalGradient,
- *   twoLayerNetNumericalGradientParallel,
- * } from 'gradstream'
+ * import { tensor, twoLayerNet, twoLayerNetNumericalGradient } from 'gradstream'
+ * import { closeWorkers, twoLayerNetNumericalGradientParallel } from 'gradstream/node'
  *
  * const net = twoLayerNet({ inputSize: 3, hiddenSize: 2, outputSize: 2, seed: 1 })
  * const x = tensor([[0.5, 0, 1], [0, 0, 0.2]])

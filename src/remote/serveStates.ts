@@ -39,10 +39,23 @@ export interface StateServer {
  *
  * @example
  * ```ts
- * import { map } from 'rxjs'
- * const server = await serveStates(train(...).pipe(map((s) => toWireFrame(s))), { port: 8080 })
- * console.log(server.url) // http://127.0.0.1:8080/events
- * await server.closed // after the run ends
+ * import { map, pipe } from 'rxjs'
+ * import { tensor, toWireFrame, train } from 'gradstream'
+ * import { serveStates } from 'gradstream/node'
+ * import { centralDifference, gradient, loss, maxSteps, perturb, update } from 'gradstream/operators'
+ *
+ * const run$ = train({
+ *   params: tensor([-3, 4]),
+ *   step: pipe(
+ *     perturb(centralDifference()),
+ *     loss((x) => x.data[0] ** 2 + x.data[1] ** 2),
+ *     gradient(),
+ *     update(0.1),
+ *   ),
+ * }).pipe(maxSteps(100))
+ * const server = await serveStates(run$.pipe(map((s) => toWireFrame(s))))
+ * console.log(server.url.startsWith('http://127.0.0.1:')) // → true
+ * await server.closed // resolves when the run has ended
  * ```
  * @throws {RangeError} `serveStates: port: expected an integer in [0, 65535], got 70000`
  * @see fromServerSentStates, toWireFrame

@@ -12,7 +12,6 @@ import {
   decode,
   epochBatches,
   fromData,
-  loadMnist,
   matmul,
   numericalDiff,
   numericalGradient,
@@ -20,7 +19,6 @@ import {
   parseIdx,
   partialDerivative,
   randomBatches,
-  readIdx,
   reshape,
   restore,
   rng,
@@ -37,6 +35,7 @@ import {
   resume,
   train,
 } from 'gradstream'
+import { loadMnist, readIdx } from 'gradstream/node'
 import {
   centralDifference,
   checkpointEvery,

@@ -4,18 +4,13 @@ import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { formatWithOptions } from 'node:util'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import {
-  closeWorkers,
-  getKernelBackend,
-  getKernelThreads,
-  setKernelBackend,
-  setKernelThreads,
-} from 'gradstream'
+import { getKernelBackend, getKernelThreads, setKernelBackend, setKernelThreads } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
 import { claimsIn, needsExample, publicNames, root } from './publicDocs.js'
 
 // The project's rule: every public function has a doc comment with a runnable @example. This
-// file makes the rule checkable. For every name exported from src/index.ts and
-// operators/index.ts it finds the declaration's doc comment (publicDocs.ts), asserts that
+// file makes the rule checkable. For every name exported from src/index.ts,
+// operators/index.ts and src/node.ts it finds the declaration's doc comment (publicDocs.ts), asserts that
 // functions and classes have a fenced ```ts example, writes every example to
 // test-results/doc-examples/<file>_<name>.ts, imports it (vitest maps `gradstream` and
 // `gradstream/operators` to the sources), checks each `// → text` claim against what the line
@@ -134,7 +129,7 @@ describe('doc comments of the public names', () => {
 
   it('every example imports what it uses from gradstream (a complete program)', () => {
     for (const e of examples.filter((x) => known(x) === undefined))
-      expect(e.code, e.id).toMatch(/from 'gradstream(\/operators)?'/)
+      expect(e.code, e.id).toMatch(/from 'gradstream(\/operators|\/node)?'/)
   })
 
   it('lists of exceptions name existing examples', () => {

@@ -21,7 +21,7 @@ export interface Example {
 export interface PublicName {
   /** the exported name */
   readonly name: string
-  /** `gradstream` or `gradstream/operators` */
+  /** `gradstream`, `gradstream/operators` or `gradstream/node` */
   readonly entry: string
   /** `export type { … }`: nothing to run */
   readonly typeOnly: boolean
@@ -149,11 +149,12 @@ function describeName(name: string, typeOnly: boolean, entry: string, file: stri
   }
 }
 
-/** Every public name of both entry points, in index order. */
+/** Every public name of the three entry points, in index order. */
 export function publicNames(): PublicName[] {
   const entries = [
     { entry: 'gradstream', index: join(root, 'src', 'index.ts') },
     { entry: 'gradstream/operators', index: join(root, 'operators', 'index.ts') },
+    { entry: 'gradstream/node', index: join(root, 'src', 'node.ts') },
   ]
   const out: PublicName[] = []
   for (const { entry, index } of entries) {

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { loadMnist, twoLayerNet, type Tensor } from 'gradstream'
+import { twoLayerNet, type Tensor } from 'gradstream'
+import { loadMnist } from 'gradstream/node'
 import { quotientTolerance, smallTwoLayerCase, type Kind } from '../helpers/smallTwoLayerNets.js'
 import {
   twoLayerNetNumericalGradient,

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { closeWorkers, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
+import { rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
 import { autoTuning, ThreadChooser } from '../../src/parallel/autoThreads.js'
 import { helperRunning } from '../../src/parallel/sharedKernels.js'
 import { sharedStats } from '../../src/parallel/twoLayerShared.js'

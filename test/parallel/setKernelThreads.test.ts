@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  closeWorkers,
   getKernelThreads,
   matmul,
   setKernelBackend,
   setKernelThreads,
   type Tensor,
 } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
 import { helperRunning, runLarge, tuning } from '../../src/parallel/sharedKernels.js'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 

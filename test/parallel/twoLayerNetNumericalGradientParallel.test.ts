@@ -1,14 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  closeWorkers,
-  loadMnist,
-  tensor,
-  twoLayerNet,
-  twoLayerNetNumericalGradient,
-  twoLayerNetNumericalGradientParallel,
-  type Tensor,
-} from 'gradstream'
+import { tensor, twoLayerNet, twoLayerNetNumericalGradient, type Tensor } from 'gradstream'
+import { closeWorkers, loadMnist, twoLayerNetNumericalGradientParallel } from 'gradstream/node'
 import {
   planProbes,
   probeCount,

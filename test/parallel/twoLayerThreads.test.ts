@@ -1,7 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  closeWorkers,
   getKernelThreads,
   rng,
   setKernelBackend,
@@ -9,6 +8,7 @@ import {
   twoLayerNet,
   type Tensor,
 } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
 import { helperRunning, threadState } from '../../src/parallel/sharedKernels.js'
 import { layerSplit, sharedStats } from '../../src/parallel/twoLayerShared.js'
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'

@@ -1,0 +1,8 @@
+export { loadMnist, mnistDataDir } from './data/loadMnist.js'
+export type { LoadMnistOptions, Mnist } from './data/loadMnist.js'
+export { readIdx } from './data/readIdx.js'
+export { closeWorkers } from './parallel/closeWorkers.js'
+export { twoLayerNetNumericalGradientParallel } from './parallel/twoLayerNetNumericalGradientParallel.js'
+export type { TwoLayerNetNumericalGradientParallelOptions } from './parallel/twoLayerNetNumericalGradientParallel.js'
+export { serveStates } from './remote/serveStates.js'
+export type { ServeStatesOptions, StateServer } from './remote/serveStates.js'
