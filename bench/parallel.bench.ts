@@ -24,7 +24,10 @@ const now = () => performance.now() / 1000
 export async function run() {
   const mnist = loadMnist({ oneHotLabel: true, trainSize: 100, testSize: 1 })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
-  const grad = () => twoLayerNetNumericalGradientParallel(net.params, mnist.train.x, mnist.train.t)
+  const grad = () =>
+    twoLayerNetNumericalGradientParallel(net.params, mnist.train.x, mnist.train.t, {
+      loss: 'crossEntropy',
+    })
   const t0 = now()
   const g = await grad()
   const seconds = now() - t0
@@ -54,7 +57,7 @@ export async function run() {
  */
 function twoCoreEstimate(...args: Parameters<typeof twoLayerNetNumericalGradientParallel>) {
   const [params, x, t] = args
-  const plan = planProbes('bench', params, x, t, {})
+  const plan = planProbes('bench', params, x, t, { loss: 'crossEntropy' })
   const P = probeCount(plan)
   const out = () => ({
     W1: new Float64Array(plan.D * plan.H),

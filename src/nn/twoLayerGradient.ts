@@ -1,5 +1,6 @@
-import { readBatch, asTensor, type TensorLike } from '../functions/lossInternals.js'
-import { ShapeError, showShape } from '../errors.js'
+import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
+import { readBatch, asTensor, type Targets, type TensorLike } from '../functions/lossInternals.js'
+import { ShapeError, show, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
@@ -21,6 +22,53 @@ export interface TwoLayerWeights {
   readonly b1: Tensor
   readonly W2: Tensor
   readonly b2: Tensor
+}
+
+/** Options of `twoLayerGradient`. */
+export interface TwoLayerGradientOptions {
+  /**
+   * the loss differentiated, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default,
+   * fused) or `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)`, δ = 1e-7)
+   */
+  readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
+}
+
+/**
+ * The book's δ-form loss on the rows of a2 (in `Y`, [n, k]) and its gradient with respect to a2,
+ * written over `Y`. With y = softmax(a2) (as `softmax` computes it) and
+ * L = −Σᵢⱼ tᵢⱼ·log(yᵢⱼ + δ) / n (summed as `crossEntropyError` sums, so the same bits):
+ *
+ *     ∂L/∂yⱼ = −tⱼ / ((yⱼ + δ)·n)        wⱼ = yⱼ·∂L/∂yⱼ = −tⱼ·yⱼ / ((yⱼ + δ)·n)
+ *     ∂L/∂a2ⱼ = yⱼ·(∂L/∂yⱼ − Σₖ yₖ·∂L/∂yₖ) = wⱼ − yⱼ·Σₖ wₖ        (softmax's Jacobian)
+ *
+ * (w stays bounded where yⱼ underflows; with δ → 0 and Σt = 1 it is (y − t)/n, the fused form.)
+ */
+function crossEntropyRows(Y: Float64Array, n: number, k: number, targets: Targets): number {
+  const delta = CROSS_ENTROPY_DELTA
+  const e = new Float64Array(k)
+  const w = new Float64Array(k)
+  const T = targets.kind === 'oneHot' ? targets.data : null
+  const terms = new Float64Array(T !== null ? n * k : n)
+  for (let i = 0; i < n; i++) {
+    const o = i * k
+    let m = -Infinity
+    for (let j = 0; j < k; j++) if (Y[o + j] > m || Number.isNaN(Y[o + j])) m = Y[o + j]
+    for (let j = 0; j < k; j++) e[j] = Math.exp(Y[o + j] - m)
+    const s = pairwiseSum(e, 0, k)
+    let sw = 0
+    for (let j = 0; j < k; j++) {
+      const y = e[j] / s
+      const tj =
+        T !== null ? T[o + j] : targets.kind === 'labels' && targets.labels[i] === j ? 1 : 0
+      if (T !== null) terms[o + j] = tj * Math.log(y + delta)
+      else if (tj === 1) terms[i] = Math.log(y + delta)
+      w[j] = (-tj * y) / ((y + delta) * n)
+      sw += w[j]
+      e[j] = y
+    }
+    for (let j = 0; j < k; j++) Y[o + j] = w[j] - e[j] * sw
+  }
+  return -pairwiseSum(terms, 0, terms.length) / n
 }
 
 /** Column sums of an [n, m] buffer: the bias gradient Σᵢ δᵢ (the book's `np.sum(dy, axis=0)`). */
@@ -59,7 +107,9 @@ const sized = (buf: Float64Array, len: number): Float64Array =>
  *     δ2 = (y − t) / N              ∂W2 = z1ᵀ·δ2   ∂b2 = Σᵢ δ2ᵢ
  *     δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1)   ∂W1 = xᵀ·δ1    ∂b1 = Σᵢ δ1ᵢ
  *
- * `loss` is `softmaxCrossEntropy(a2, t)`, so loss and gradient are exactly consistent. Targets
+ * `loss` is `softmaxCrossEntropy(a2, t)`, so loss and gradient are exactly consistent; with
+ * `{ loss: 'crossEntropy' }` it is the book's `crossEntropyError(softmax(a2), t)` (δ = 1e-7, the
+ * same bits as `twoLayerNet`'s loss of that kind) and δ2 that loss's exact derivative. Targets
  * are one-hot rows (as the book trains), labels, or any rows of weights; for rows that do not
  * sum to 1, δ2 = (y·Σⱼtⱼ − t) / N, the exact gradient. The transposed products run as
  * transposed-operand matmuls (no transposed copies). On the WebAssembly backend, for a mostly
@@ -99,8 +149,15 @@ export function twoLayerGradient(
   p: TwoLayerWeights,
   xIn: TensorLike,
   tIn: TensorLike,
+  opts: TwoLayerGradientOptions = {},
   fn = 'twoLayerNet.gradient',
 ): { loss: number; grad: { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor } } {
+  const kind = (opts ?? {}).loss
+  if (kind !== undefined && kind !== 'crossEntropy' && kind !== 'softmaxCrossEntropy') {
+    throw new RangeError(
+      `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(kind)}`,
+    )
+  }
   // a batch drawn as compressed rows is a tensor whose dense rows are built on first read of
   // its data (which asTensor's check would do): the wasm path below never needs them
   const x0 = gatheredFrom(xIn as Tensor) === undefined ? asTensor(fn, 'x', xIn) : (xIn as Tensor)
@@ -181,9 +238,10 @@ export function twoLayerGradient(
     // loss and δ2 in one pass over each row of a2: the arithmetic of softmaxCrossEntropy(a2, t)
     // (the row's max m, e = exp(a2 − m), log Σe, the row loss) and of softmax(a2) (y = e / Σe),
     // then δ2 = (y·Σⱼtⱼ − t) / n written over the row
+    const book = kind === 'crossEntropy'
     const labels = targets.kind === 'labels' ? targets.labels : null
     const T = targets.kind === 'labels' ? null : targets.data
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < (book ? 0 : n); i++) {
       const o = i * k
       let m = -Infinity
       for (let j = 0; j < k; j++) if (Y[o + j] > m || Number.isNaN(Y[o + j])) m = Y[o + j]
@@ -207,7 +265,7 @@ export function twoLayerGradient(
         for (let j = 0; j < k; j++) Y[o + j] = ((e[j] / s) * st - T[o + j]) / n
       }
     }
-    const loss = pairwiseSum(rowLoss, 0, n) / n
+    const loss = book ? crossEntropyRows(Y, n, k, targets) : pairwiseSum(rowLoss, 0, n) / n
     // backward: ∂W2 = z1ᵀ·δ2, ∂b2 = Σᵢ δ2ᵢ, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂W1 = xᵀ·δ1, ∂b1 = Σᵢ δ1ᵢ
     let W1: Tensor
     const W2 = new Float64Array(h * k)

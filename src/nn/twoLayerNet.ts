@@ -35,9 +35,10 @@ export interface TwoLayerNetConfig {
   /** Seed of the generator the initial weights are drawn from. Default 0. */
   readonly seed?: number
   /**
-   * Which loss `loss` computes: `'crossEntropy'` (default for now: the book's
-   * `crossEntropyError(softmax(a2), t)` with δ = 1e-7) or `'softmaxCrossEntropy'` (fused and
-   * stable, on the logits a2).
+   * The net's one loss: `'softmaxCrossEntropy'` (default: fused and stable, on the logits a2) or
+   * `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)` with δ = 1e-7, to reproduce
+   * its printed numbers). `loss`, `numericalGradient`, `gradient` and `lossAndGradient` all use
+   * it: the gradients are this loss's gradient.
    */
   readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
 }
@@ -73,11 +74,11 @@ export interface TwoLayerNet {
     opts?: DiffOptions,
   ): TwoLayerParams
   /**
-   * ∂loss/∂{W1, b1, W2, b2} by backpropagation (the book's `gradient`, §5.7), of the fused
-   * softmax-cross-entropy loss; see `twoLayerGradient`.
+   * ∂loss/∂{W1, b1, W2, b2} by backpropagation (the book's `gradient`, §5.7), of the net's loss
+   * (`config.loss`); see `twoLayerGradient`.
    */
   gradient(params: TwoLayerParams, x: TensorLike, t: TensorLike): TwoLayerParams
-  /** The fused loss and its backprop gradient in one pass: what the loop's `gradient(fn)` takes. */
+  /** `loss` and its backprop gradient in one pass: what the loop's `gradient(fn)` takes. */
   lossAndGradient(
     params: TwoLayerParams,
     x: TensorLike,
@@ -98,7 +99,7 @@ export interface TwoLayerNet {
  * const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 1 })
  * console.log(net.params.W1.shape, net.params.b2.shape) // → [ 784, 50 ] [ 10 ]
  * const x = zeros([2, 784]) // a batch of two (blank) images, labels 3 and 7
- * console.log(net.loss(net.params, x, [3, 7])) // → 2.2779012175203226
+ * console.log(net.loss(net.params, x, [3, 7])) // → 2.2779021931623697
  * // ≈ ln 10: tiny weights, near-uniform outputs
  * console.log(net.accuracy(net.params, x, [3, 7])) // → 0.5
  * // both rows score class 3 highest (same input, same output): one hit in two
@@ -112,7 +113,7 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   const { inputSize, hiddenSize, outputSize } = config
   const weightInitStd = config.weightInitStd ?? 0.01
   const seed = config.seed ?? 0
-  const lossKind = config.loss ?? 'crossEntropy'
+  const lossKind = config.loss ?? 'softmaxCrossEntropy'
   const r = rng(seed)
   const params: TwoLayerParams = {
     W1: randn([inputSize, hiddenSize], r, weightInitStd),
@@ -167,8 +168,9 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
       const f = (q: TwoLayerParams): number => loss(q, xt, tt)
       return incrementalGradient(p, xt, tt, f, lossKind, opts) ?? numericalGradientOf(f, p, opts)
     },
-    gradient: (p, x, t) => twoLayerGradient(p, x, t).grad,
-    lossAndGradient: (p, x, t) => twoLayerGradient(p, x, t, `${fn}.lossAndGradient`),
+    gradient: (p, x, t) => twoLayerGradient(p, x, t, { loss: lossKind }).grad,
+    lossAndGradient: (p, x, t) =>
+      twoLayerGradient(p, x, t, { loss: lossKind }, `${fn}.lossAndGradient`),
   }
 }
 

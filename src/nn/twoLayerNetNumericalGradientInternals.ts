@@ -25,8 +25,8 @@ export interface TwoLayerNetNumericalGradientOptions {
   /** the central-difference step; default 1e-4, the book's */
   readonly h?: number
   /**
-   * the loss: `'crossEntropy'` (default; the book's `cross_entropy_error(softmax(a2), t)` with
-   * δ = 1e-7) or `'softmaxCrossEntropy'` (fused, on the logits), as `twoLayerNet`'s `loss` option
+   * the loss, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default; fused, on the
+   * logits) or `'crossEntropy'` (the book's `cross_entropy_error(softmax(a2), t)` with δ = 1e-7)
    */
   readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
 }
@@ -72,7 +72,7 @@ export function planProbes(
 ): ProbePlan {
   const h = opts.h ?? 1e-4
   expectPositive(fn, 'h', h)
-  const kind = opts.loss ?? 'crossEntropy'
+  const kind = opts.loss ?? 'softmaxCrossEntropy'
   if (kind !== 'crossEntropy' && kind !== 'softmaxCrossEntropy') {
     throw new RangeError(
       `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(kind)}`,

@@ -4,6 +4,7 @@ import { setKernelBackend } from 'gradstream'
 import { ad } from '../../src/autodiff/ad.js'
 import type { Var } from '../../src/autodiff/tape.js'
 import { valueAndGrad } from '../../src/autodiff/valueAndGrad.js'
+import { crossEntropyError } from '../../src/functions/crossEntropyError.js'
 import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
 import { twoLayerNet, type TwoLayerParams } from '../../src/nn/twoLayerNet.js'
 import type { Tensor } from '../../src/tensor/tensor.js'
@@ -140,6 +141,40 @@ describe('twoLayerNet.gradient (backprop)', () => {
     )
     expect(() => twoLayerGradient(p, x, T([2], [0, 3]))).toThrow(
       'twoLayerNet.gradient: t[1]: expected an integer label in [0, 2], got 3',
+    )
+  })
+
+  it('names an unknown loss', () => {
+    expect(() => twoLayerGradient(p, x, labels, { loss: 'mse' as never })).toThrow(
+      new RangeError(
+        'twoLayerNet.gradient: loss: expected "crossEntropy" or "softmaxCrossEntropy", got "mse"',
+      ),
+    )
+  })
+
+  it('the book’s δ form: its loss is crossEntropyError(softmax(a2)), its δ2 written anew', () => {
+    // δ2 = ∂L/∂a2 for L = −Σ t·log(y + δ)/N: wⱼ = −tⱼ·yⱼ/((yⱼ + δ)·N), δ2ⱼ = wⱼ − yⱼ·Σₖwₖ,
+    // so ∂b2 = Σᵢ δ2ᵢ; here from the net's own predict (softmax of the logits)
+    const net = twoLayerNet({ inputSize: 3, hiddenSize: 2, outputSize: 3, loss: 'crossEntropy' })
+    const { loss, grad } = twoLayerGradient(p, x, oneHot, { loss: 'crossEntropy' })
+    const y = net.predict(p, x).data
+    expect(loss).toBe(crossEntropyError(net.predict(p, x), oneHot))
+    const b2 = [0, 0, 0]
+    for (let i = 0; i < 2; i++) {
+      const w = [0, 1, 2].map(
+        (j) => (-oneHot.data[i * 3 + j] * y[i * 3 + j]) / ((y[i * 3 + j] + 1e-7) * 2),
+      )
+      const sw = w.reduce((a, b) => a + b, 0)
+      for (let j = 0; j < 3; j++) b2[j] += w[j] - y[i * 3 + j] * sw
+    }
+    // the same formula summed in another order: a few ulp of O(0.5) values
+    expectAllClose(grad.b2.data, b2, { atol: 1e-15 }, 'b2')
+    // labels and one-hot rows alike
+    expectAllClose(
+      twoLayerGradient(p, x, labels, { loss: 'crossEntropy' }).grad.W1.data,
+      grad.W1.data,
+      { atol: 1e-17 },
+      'W1',
     )
   })
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
+  crossEntropyError,
   flatten,
   randn,
   rng,
+  softmaxCrossEntropy,
   sum,
   tensor,
   toArray,
@@ -72,7 +74,7 @@ describe('twoLayerNet', () => {
     expect([...net.params.W2.data]).toEqual([...W2.data])
     expect(toArray(net.params.b1)).toEqual([0, 0, 0, 0, 0])
     expect(toArray(net.params.b2)).toEqual([0, 0, 0])
-    expect(net.config).toEqual({ ...config, loss: 'crossEntropy' })
+    expect(net.config).toEqual({ ...config, loss: 'softmaxCrossEntropy' })
   })
 
   it('defaults: weightInitStd 0.01, seed 0; the same seed gives the same net', () => {
@@ -92,12 +94,14 @@ describe('twoLayerNet', () => {
     expect(Math.abs(tiny.loss(tiny.params, x, labels) - Math.log(3))).toBeLessThan(1e-5)
   })
 
-  it('loss takes one-hot or labels, and is the book composition', () => {
+  it('loss takes one-hot or labels: fused by default, the book composition as an option', () => {
     const p = net.params
     expect(net.loss(p, x, labels)).toBe(net.loss(p, x, oneHot))
-    const sce = twoLayerNet({ ...config, loss: 'softmaxCrossEntropy' })
+    expect(net.loss(p, x, labels)).toBe(softmaxCrossEntropy(net.logits(p, x), labels))
+    const book = twoLayerNet({ ...config, loss: 'crossEntropy' })
+    expect(book.loss(p, x, labels)).toBe(crossEntropyError(net.predict(p, x), labels))
     // fused vs δ-form differ by mean(log1p(δ/y_target)) ≤ δ/min y ≈ 1e-7/0.05
-    expect(Math.abs(sce.loss(p, x, labels) - net.loss(p, x, labels))).toBeLessThan(3e-6)
+    expect(Math.abs(book.loss(p, x, labels) - net.loss(p, x, labels))).toBeLessThan(3e-6)
   })
 
   it('accuracy is the fraction of rows whose argmax is the target', () => {
@@ -113,7 +117,8 @@ describe('twoLayerNet', () => {
 
   it('numericalGradient matches backprop and has the params structure', () => {
     const p = net.params
-    const g = net.numericalGradient(p, x, labels)
+    const book = twoLayerNet({ ...config, loss: 'crossEntropy' })
+    const g = book.numericalGradient(p, x, labels)
     expect(Object.keys(g).sort()).toEqual(['W1', 'W2', 'b1', 'b2'])
     expect(g.W1.shape).toEqual([3, 5])
     expect(g.b2.shape).toEqual([3])
@@ -122,8 +127,7 @@ describe('twoLayerNet', () => {
     // the δ = 1e-7 in the loss shifts the gradient by O(δ/y) ≈ 1e-6·|∂y| — bounded by 1e-6
     for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
       g[k].data.forEach((v, i) => expect(Math.abs(v - a[k][i]), `${k}[${i}]`).toBeLessThan(2e-6))
-    const fused = twoLayerNet({ ...config, loss: 'softmaxCrossEntropy' })
-    const gf = fused.numericalGradient(p, x, labels)
+    const gf = net.numericalGradient(p, x, labels) // the default loss: fused
     // without δ only the h² truncation and rounding remain
     for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
       gf[k].data.forEach((v, i) => expect(Math.abs(v - a[k][i]), `${k}[${i}]`).toBeLessThan(1e-8))
@@ -150,7 +154,7 @@ describe('twoLayerNet', () => {
       ),
     )
     expect(() => net.loss(net.params, x, [[0, 1]])).toThrow(
-      'crossEntropyError: t: expected shape [4,3] (one-hot) or [4] (labels) to match y [4,3], got [1,2]',
+      'softmaxCrossEntropy: t: expected shape [4,3] (one-hot) or [4] (labels) to match y [4,3], got [1,2]',
     )
     expect(() => net.predict(net.params, [[1, 2]])).toThrow(
       'matmul: shapes [1,2] and [3,5] do not align',
