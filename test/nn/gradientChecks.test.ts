@@ -1,7 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  loadMnist,
   mlp,
   numericalGradient,
   twoLayerNet,
@@ -9,6 +8,7 @@ import {
   type Tensor,
   type TwoLayerParams,
 } from 'gradstream'
+import { loadMnist } from 'gradstream/node'
 import { flatten, unflatten } from '../../src/tree/tree.js'
 import { richardsonGradient } from '../autodiff/numeric.js'
 import { assertPrintingSeed, relativeError } from '../helpers/gradientCheck.js'
