@@ -1,0 +1,72 @@
+import { map, type Observable } from 'rxjs'
+import { expectFunction, expectNonNegative, show } from '../src/errors.js'
+import type { TrainState, WithGradient } from '../src/state/types.js'
+import { globalNorm, type Params, zipTree } from '../src/tree/tree.js'
+import { type AnalyticGradient, gradient } from './gradient.js'
+
+/**
+ * Sharpness-aware minimization (Foret et al. 2021), a gradient stage used in place of
+ * `gradient(fn)`: it takes the gradient at the worst nearby point of a ρ-ball instead of at θ.
+ * On the step's batch,
+ *
+ *     g = ∇f(θ),  e = ρ·g / (‖g‖₂ + 1e-12)
+ *     adaptive (ASAM, Kwon et al. 2021):  e = ρ·θ²⊙g / (‖|θ|⊙g‖₂ + 1e-12)
+ *     grad = updates = ∇f(θ + e),  loss = f(θ)
+ *
+ * as the reference implementation (davda54/sam) computes it; `evaluations` counts both calls.
+ * Any optimizer follows it (`pipe(sam(fn), sgd(0.1))` is SAM-SGD). ρ = 0 is `gradient(fn)`
+ * with a second, identical call.
+ *
+ * @example
+ * ```ts
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { maxSteps, sam, sgd } from 'gradstream/operators'
+ *
+ * // f = w⁴/4 (∇f = w³) from w = 1: e = ρ·g/(|g| + 1e-12) ≈ 0.5, the gradient is taken at 1.5
+ * const f = ({ w }: { w: number }) => ({ loss: w ** 4 / 4, grad: { w: w ** 3 } })
+ * train({ params: { w: 1 }, step: pipe(sam(f, { rho: 0.5 }), sgd(0.1)) })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.grad, s.params, s.loss, s.evaluations))
+ * // → { w: 3.374999999996625 } { w: 0.6625000000003375 } 0.25 2
+ * ```
+ * @param fn the analytic gradient, as `gradient(fn)` takes it
+ * @param options.rho ρ ≥ 0, the radius, default 0.05; options.adaptive ASAM, default false
+ * @throws {RangeError} `sam: rho: expected a non-negative finite number, got -1`
+ * @see gradient
+ */
+export function sam<P extends Params, B = unknown>(
+  fn: AnalyticGradient<P, B>,
+  options: { readonly rho?: number; readonly adaptive?: boolean } = {},
+): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>> {
+  expectFunction('sam', 'fn', fn)
+  const { rho = 0.05, adaptive = false } = options
+  expectNonNegative('sam', 'rho', rho)
+  if (typeof adaptive !== 'boolean') {
+    throw new TypeError(`sam: adaptive: expected a boolean, got ${show(adaptive)}`)
+  }
+  const both = (params: P, batch: B) => {
+    const [loss, g] = lossAndGrad<P>(fn(params, batch))
+    const norm = globalNorm(adaptive ? zipTree(params, g, (p, gi) => Math.abs(p) * gi) : g)
+    const scale = rho / (norm + 1e-12)
+    const climbed = zipTree(params, g, (p, gi) => p + (adaptive ? p * p * gi : gi) * scale)
+    return { loss, grad: lossAndGrad<P>(fn(climbed, batch))[1] }
+  }
+  // gradient(both) counts one evaluation; the second call is counted here
+  const second = map(<S extends WithGradient<P>>(s: S) =>
+    Object.freeze({ ...s, evaluations: s.evaluations + 1 }),
+  )
+  return (source) => source.pipe(gradient(both), second)
+}
+
+/** The loss and gradient from any shape an `AnalyticGradient` returns. */
+function lossAndGrad<P>(r: unknown): readonly [number, P] {
+  const o = r as { loss?: unknown; value?: unknown; grad?: unknown } | null
+  const [loss, grad] = Array.isArray(r) ? r : [o?.loss ?? o?.value, o?.grad]
+  if (typeof loss !== 'number' || (typeof grad !== 'object' && typeof grad !== 'number')) {
+    throw new TypeError(
+      `sam: fn: expected { loss, grad }, { value, grad } or [loss, grad], got ${show(r)}`,
+    )
+  }
+  return [loss, grad as P]
+}

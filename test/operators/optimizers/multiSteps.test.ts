@@ -1,0 +1,167 @@
+import fc from 'fast-check'
+import { lastValueFrom, pipe, toArray } from 'rxjs'
+import { describe, expect, it } from 'vitest'
+import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import {
+  adagrad,
+  adam,
+  adamw,
+  cosineDecay,
+  gradient,
+  lion,
+  maxSteps,
+  momentum,
+  multiSteps,
+  nesterov,
+  rmsprop,
+  sgd,
+  type MultiStepsState,
+} from 'gradstream/operators'
+import { expectClose } from '../../helpers/expectClose.js'
+import { sameBits, value } from '../transforms/fixture.js'
+
+type P = { readonly w: Tensor; readonly b: number }
+const flat = (p: P) => [...p.w.data, p.b]
+
+/** A gradient that changes from step to step (a "batch" per step): g = θ³ + sin(step + i). */
+const varying = (p: P, batch: number) => {
+  const g = flat(p).map((v, i) => v ** 3 + Math.sin(batch + i))
+  return { loss: 0, grad: { w: tensor(g.slice(0, 3)), b: g[3] } }
+}
+const batches = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+/** n steps with a new batch each step (the driver is synchronous: collected as they come). */
+function run(params: P, optimizer: ReturnType<typeof sgd>, n: number): TrainState<P>[] {
+  const out: TrainState<P>[] = []
+  train({ params, step: pipe(gradient(varying), optimizer), data: batches(n) })
+    .pipe(maxSteps(n))
+    .subscribe((s) => out.push(s as TrainState<P>))
+  return out
+}
+
+const P0: P = { w: tensor([0.5, -0.3, 0.2]), b: 0.1 }
+const optimizers = {
+  sgd: () => sgd(0.1),
+  sgdCosine: () => sgd(cosineDecay({ init: 0.1, steps: 5 })),
+  momentum: () => momentum(0.1),
+  nesterov: () => nesterov(0.1),
+  adagrad: () => adagrad(0.1),
+  rmsprop: () => rmsprop(0.1),
+  adam: () => adam(0.1),
+  adamw: () => adamw(0.1),
+  lion: () => lion(0.1),
+}
+const names = Object.keys(optimizers) as (keyof typeof optimizers)[]
+
+describe('multiSteps', () => {
+  it('documents its example', async () => {
+    const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } })
+    const states = await lastValueFrom(
+      train({ params: { w: 1 }, step: pipe(gradient(f), multiSteps(2, sgd(0.25))) }).pipe(
+        maxSteps(4),
+        toArray(),
+      ),
+    )
+    expect(states.map((s) => s.params.w)).toEqual([1, 1, 0.5, 0.5, 0.25])
+  })
+
+  it('k = 3 around adam: every third step adam runs once on the mean of the three gradients (written out)', async () => {
+    const k = 3
+    const states = run(P0, multiSteps(k, adam(0.1)), 12)
+    // adam on the means, by hand: m ← β1·m + (1−β1)·ḡ, v ← β2·v + (1−β2)·ḡ², θ −= η·m̂/(√v̂ + ε)
+    let x = flat(P0)
+    let m = [0, 0, 0, 0]
+    let v = [0, 0, 0, 0]
+    const acc: number[][] = []
+    for (let t = 1; t <= 12; t++) {
+      acc.push(x.map((xi, i) => xi ** 3 + Math.sin(t - 1 + i)))
+      if (t % k === 0) {
+        const g = x.map((_, i) => (acc[0][i] + acc[1][i] + acc[2][i]) / 3)
+        acc.length = 0
+        const n = t / k
+        m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i])
+        v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] ** 2)
+        x = x.map(
+          (xi, i) =>
+            xi - (0.1 * (m[i] / (1 - 0.9 ** n))) / (Math.sqrt(v[i] / (1 - 0.999 ** n)) + 1e-8),
+        )
+      }
+      // the running mean rounds differently from (a + b + c)/3 (an ulp), Adam's step is
+      // η·m̂/√v̂ ≈ η·sign: its error stays at a few ulp of η
+      x.forEach((xi, i) =>
+        expectClose(flat(states[t].params)[i], xi, { atol: 1e-14 }, `θ${t}[${i}]`),
+      )
+      const slot = states[t].opt.multiSteps as MultiStepsState
+      expect(slot.count).toBe(t % k)
+    }
+  })
+
+  it('multiSteps(1, opt) ≡ opt, bit for bit: parameters, slots, loss (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.array(value, { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        (name, x, n) => {
+          const p0: P = { w: tensor(x.slice(0, 3)), b: x[3] }
+          const plain = run(p0, optimizers[name](), n)
+          const wrapped = run(p0, multiSteps(1, optimizers[name]()), n)
+          for (let t = 1; t <= n; t++) {
+            expect(sameBits(wrapped[t].params, plain[t].params), `θ${t}`).toBe(true)
+            expect(wrapped[t].loss).toBe(plain[t].loss)
+            const inner = (wrapped[t].opt.multiSteps as MultiStepsState).inner as Record<
+              string,
+              unknown
+            >
+            const { multiSteps: _, ...rest } = wrapped[t].opt
+            expect(rest).toEqual({})
+            expect(inner).toEqual(plain[t].opt)
+          }
+        },
+      ),
+      { numRuns: 50 },
+    )
+  })
+
+  it('multiSteps(k, sgd) on a fixed batch is sgd with the same gradient every k-th step, bit for bit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        (x, k, updates, scheduled) => {
+          const p0: P = { w: tensor(x.slice(0, 3)), b: x[3] }
+          const lr = () => (scheduled ? cosineDecay({ init: 0.1, steps: 4 }) : 0.1)
+          const fixed = (p: P) => varying(p, 0) // the same batch every step
+          const go = (o: ReturnType<typeof sgd>, n: number) => {
+            const out: TrainState<P>[] = []
+            train({ params: p0, step: pipe(gradient(fixed), o) })
+              .pipe(maxSteps(n))
+              .subscribe((s) => out.push(s))
+            return out
+          }
+          const plain = go(sgd(lr()), updates)
+          const wrapped = go(multiSteps(k, sgd(lr())), updates * k)
+          for (let t = 0; t <= updates * k; t++) {
+            // in between, the parameters keep their bits (the updates are −0)
+            const ref = plain[Math.floor(t / k)].params
+            expect(sameBits(wrapped[t].params, ref), `step ${t}`).toBe(true)
+          }
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('validates', () => {
+    expect(() => multiSteps(0, sgd(1))).toThrow(
+      new RangeError('multiSteps: k: expected a positive integer, got 0'),
+    )
+    expect(() => multiSteps(2, {})).toThrow(
+      new TypeError(
+        'multiSteps: optimizer: expected an optimizer such as adam(1e-3) or a transform such as scaleByAdam(), got an object',
+      ),
+    )
+  })
+})

@@ -1,0 +1,130 @@
+import fc from 'fast-check'
+import { last, lastValueFrom, type OperatorFunction, pipe, toArray } from 'rxjs'
+import { describe, expect, it } from 'vitest'
+import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { adam, gradient, maxSteps, sam, sgd } from 'gradstream/operators'
+import { expectClose } from '../../helpers/expectClose.js'
+
+// f(θ) = Σ c_i·θ_i⁴/4 + θ_i²/2 over a tree { w: tensor, b: number }, ∇f_i = c_i·θ_i³ + θ_i:
+// not quadratic, so the gradient at θ + e really differs from the one at θ.
+type P = { readonly w: Tensor; readonly b: number }
+const c = [0.5, 1, 2, 0.25]
+const flat = (p: P) => [...p.w.data, p.b]
+const lossOf = (x: number[]) => x.reduce((s, v, i) => s + (c[i] * v ** 4) / 4 + v ** 2 / 2, 0)
+const gradOf = (x: number[]) => x.map((v, i) => c[i] * v ** 3 + v)
+const fg = (p: P) => {
+  const g = gradOf(flat(p))
+  return { loss: lossOf(flat(p)), grad: { w: tensor(g.slice(0, 3)), b: g[3] } }
+}
+const P0: P = { w: tensor([1, -2, 0.5]), b: 1.5 }
+
+/** The SAM gradient written out anew (davda54/sam's first_step, then the second gradient). */
+function samGrad(x: number[], rho: number, adaptive: boolean): number[] {
+  const g = gradOf(x)
+  const s = adaptive ? g.map((gi, i) => Math.abs(x[i]) * gi) : g
+  const norm = Math.sqrt(s.reduce((a, v) => a + v * v, 0))
+  const e = g.map((gi, i) => (rho * (adaptive ? x[i] * x[i] : 1) * gi) / (norm + 1e-12))
+  return gradOf(x.map((v, i) => v + e[i]))
+}
+
+async function steps(step: OperatorFunction<TrainState<P>, TrainState<P>>, n: number) {
+  return lastValueFrom(train({ params: P0, step }).pipe(maxSteps(n), toArray()))
+}
+
+describe('sam', () => {
+  it('documents its example: the gradient is taken at θ + ρ·g/‖g‖', async () => {
+    const f = ({ w }: { w: number }) => ({ loss: w ** 4 / 4, grad: { w: w ** 3 } })
+    const s = await lastValueFrom(
+      train({ params: { w: 1 }, step: pipe(sam(f, { rho: 0.5 }), sgd(0.1)) }).pipe(
+        maxSteps(1),
+        last(),
+      ),
+    )
+    expect(s.grad).toEqual({ w: 3.374999999996625 })
+    expect(s.params).toEqual({ w: 0.6625000000003375 })
+    expect([s.loss, s.evaluations]).toEqual([0.25, 2])
+  })
+
+  for (const adaptive of [false, true]) {
+    it(`${adaptive ? 'ASAM' : 'SAM'}-SGD, 5 steps, equals the formula written out (loss f(θ), 2 evaluations a step)`, async () => {
+      const [rho, lr] = [0.3, 0.05]
+      const states = await steps(pipe(sam(fg, { rho, adaptive }), sgd(lr)), 5)
+      let x = flat(P0)
+      for (let t = 1; t <= 5; t++) {
+        const g = samGrad(x, rho, adaptive)
+        const s = states[t]
+        // the norm is summed in another order (globalNorm vs this reduce): a few ulp in e,
+        // times f'' ≤ 3·2·3² + 1 in g, then θ − η·g: far below 1e-13
+        g.forEach((v, i) =>
+          expectClose(flat(s.grad!)[i], v, { atol: 1e-13, rtol: 1e-13 }, `g${t}[${i}]`),
+        )
+        expectClose(s.loss, lossOf(x), { rtol: 1e-13 }, `loss${t}`)
+        x = x.map((v, i) => v - lr * g[i])
+        x.forEach((v, i) =>
+          expectClose(flat(s.params)[i], v, { atol: 1e-13, rtol: 1e-13 }, `θ${t}[${i}]`),
+        )
+        expect(s.evaluations).toBe(2 * t)
+      }
+    })
+  }
+
+  it('ρ → 0 tends to the plain gradient: ‖∇f(θ + e) − ∇f(θ)‖ ≤ L·‖e‖ ≤ L·ρ (property)', () => {
+    const v = fc.double({ min: -2, max: 2, noNaN: true }).map((z) => z + 0)
+    fc.assert(
+      fc.property(
+        fc.array(v, { minLength: 4, maxLength: 4 }),
+        fc.double({ min: 0, max: 0.1, noNaN: true }),
+        fc.boolean(),
+        (x, rho, adaptive) => {
+          const p: P = { w: tensor(x.slice(0, 3)), b: x[3] }
+          let got: number[] = []
+          train({ params: p, step: pipe(sam(fg, { rho, adaptive }), sgd(1)) })
+            .pipe(maxSteps(1), last())
+            .subscribe((s) => (got = flat(s.grad!)))
+          const g = gradOf(x)
+          const diff = Math.sqrt(got.reduce((a, gi, i) => a + (gi - g[i]) ** 2, 0))
+          // ‖e‖ ≤ ρ (SAM) or ρ·max θ² ≤ 4ρ (ASAM); L = max f'' = 3·2·(2 + 4·0.1)² + 1 < 36
+          const radius = adaptive ? 4 * rho : rho
+          expect(diff).toBeLessThanOrEqual(36 * radius + 1e-12)
+          if (rho === 0) expect(got).toEqual(g)
+        },
+      ),
+    )
+  })
+
+  it('takes the { value, grad } and [loss, grad] shapes too, and any optimizer after it', async () => {
+    const value = (p: P) => ({ value: fg(p).loss, grad: fg(p).grad })
+    const tuple = (p: P) => [fg(p).loss, fg(p).grad] as const
+    const a = await steps(pipe(sam(fg), adam(0.01)), 3)
+    expect((await steps(pipe(sam(value), adam(0.01)), 3)).map((s) => s.params)).toEqual(
+      a.map((s) => s.params),
+    )
+    expect((await steps(pipe(sam(tuple), adam(0.01)), 3)).map((s) => s.params)).toEqual(
+      a.map((s) => s.params),
+    )
+  })
+
+  it('validates', () => {
+    const f = () => ({ loss: 0, grad: 0 })
+    expect(() => sam(1 as never)).toThrow(new TypeError('sam: fn: expected a function, got 1'))
+    expect(() => sam(f, { rho: -1 })).toThrow(
+      new RangeError('sam: rho: expected a non-negative finite number, got -1'),
+    )
+    expect(() => sam(f, { adaptive: 1 as never })).toThrow(
+      new TypeError('sam: adaptive: expected a boolean, got 1'),
+    )
+    let error: unknown
+    train({
+      params: 1,
+      step: pipe(
+        sam(() => ({ grad: 1 }) as never),
+        sgd(1),
+      ),
+    })
+      .pipe(maxSteps(1))
+      .subscribe({ error: (e) => (error = e) })
+    expect(String(error)).toBe(
+      'TrainError: train: step 1: sam: fn: expected { loss, grad }, { value, grad } or [loss, grad], got an object',
+    )
+  })
+})

@@ -1,0 +1,154 @@
+import fc from 'fast-check'
+import { lastValueFrom, pipe, toArray } from 'rxjs'
+import { describe, expect, it } from 'vitest'
+import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import {
+  applyUpdates,
+  gradient,
+  maxSteps,
+  scaleByBacktrackingLinesearch,
+  scaleByLearningRate,
+  type ScaleByBacktrackingLinesearchState,
+} from 'gradstream/operators'
+import { value } from './fixture.js'
+
+const sumSq = (x: Tensor) => x.data.reduce((s, v) => s + v * v, 0)
+const grad2x = (x: Tensor) => ({ loss: sumSq(x), grad: tensor([...x.data].map((v) => 2 * v)) })
+const name = 'scaleByBacktrackingLinesearch'
+
+function run<B>(
+  f: (x: Tensor, b: B) => number,
+  fg: (x: Tensor, b: B) => { loss: number; grad: Tensor },
+  x0: number[],
+  n: number,
+  options: Parameters<typeof scaleByBacktrackingLinesearch>[1] = {},
+  data?: B[],
+): TrainState<Tensor>[] {
+  const out: TrainState<Tensor>[] = []
+  const step = pipe(
+    gradient(fg),
+    scaleByLearningRate(1), // optax's sgd(learning_rate=1.)
+    scaleByBacktrackingLinesearch(f, options),
+    applyUpdates(),
+  )
+  train({ params: tensor(x0), step, ...(data ? { data } : {}) })
+    .pipe(maxSteps(n))
+    .subscribe((s) => out.push(s))
+  return out
+}
+
+describe('scaleByBacktrackingLinesearch', () => {
+  it("optax's docstring, f(x) = Σx² from [1, 2, 3] after sgd(1): 5.04, 1.81, 0.653, 0.235, 0.0847", () => {
+    const states = run(sumSq, grad2x, [1, 2, 3], 5, { maxBacktrackingSteps: 15 })
+    expect(states.slice(1).map((s) => sumSq(s.params).toPrecision(3))).toEqual([
+      '5.04',
+      '1.81',
+      '0.653',
+      '0.235',
+      '0.0847',
+    ])
+    // η = 1 fails (x → −x), 0.8 passes; the next guesses min(1.5·0.8, 1) = 1 again: 2 calls a step
+    expect(states.map((s) => s.evaluations)).toEqual([0, 3, 6, 9, 12, 15])
+    expect(states[5].hyper[`${name}.lr`]).toBe(0.8)
+    expect((states[5].opt[name] as ScaleByBacktrackingLinesearchState).learningRate).toBe(0.8)
+  })
+
+  it("optax's docstring with data, ½(x·θ − y)² on five copies of one batch: 38.6, 25.0, 13.4, 5.87, 5.81", () => {
+    type B = { x: number[]; y: number }
+    const f = (p: Tensor, b: B) => 0.5 * (b.x.reduce((s, v, i) => s + v * p.data[i], 0) - b.y) ** 2
+    const fg = (p: Tensor, b: B) => {
+      const r = b.x.reduce((s, v, i) => s + v * p.data[i], 0) - b.y
+      return { loss: 0.5 * r * r, grad: tensor(b.x.map((v) => r * v)) }
+    }
+    const batch = { x: [3, 2, 1], y: 0 }
+    const states = run(
+      f,
+      fg,
+      [1, 2, 3],
+      5,
+      {},
+      Array.from({ length: 5 }, () => batch),
+    )
+    expect(states.slice(1).map((s) => f(s.params, batch).toPrecision(3))).toEqual([
+      '38.6',
+      '25.0',
+      '13.4',
+      '5.87',
+      '5.81',
+    ])
+  })
+
+  it('the accepted η satisfies Armijo, or all steps were used (property)', () => {
+    // f = Σ a_i·x_i⁴ + x_i·sin(x_i): non-convex, smooth
+    const fOf = (a: number[]) => (x: Tensor) =>
+      x.data.reduce((s, v, i) => s + a[i] * v ** 4 + v * Math.sin(v), 0)
+    const gOf = (a: number[]) => (x: Tensor) => ({
+      loss: fOf(a)(x),
+      grad: tensor([...x.data].map((v, i) => 4 * a[i] * v ** 3 + Math.sin(v) + v * Math.cos(v))),
+    })
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }),
+        fc.array(value, { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+        (a, x0, maxBacktrackingSteps, decreaseFactor) => {
+          const slopeRtol = 0.3
+          const states = run(fOf(a), gOf(a), x0, 4, {
+            maxBacktrackingSteps,
+            decreaseFactor,
+            slopeRtol,
+          })
+          for (let t = 1; t < states.length; t++) {
+            const before = states[t - 1].params
+            const g = gOf(a)(before).grad.data
+            const eta = states[t].hyper[`${name}.lr`]
+            const calls = states[t].evaluations - states[t - 1].evaluations - 1
+            const slope = -g.reduce((s, v) => s + v * v, 0) // ⟨u, g⟩ with u = −g
+            const moved = tensor([...before.data].map((v, i) => v - eta * g[i]))
+            const armijo = fOf(a)(moved) <= fOf(a)(before) + slopeRtol * eta * slope
+            expect(armijo || calls === maxBacktrackingSteps + 1, `step ${t}: η ${eta}`).toBe(true)
+            expect(calls).toBeGreaterThanOrEqual(1)
+            expect(calls).toBeLessThanOrEqual(maxBacktrackingSteps + 1)
+          }
+        },
+      ),
+    )
+  })
+
+  it('η = 0 when f is NaN wherever it looks (optax: no step into an undefined region)', () => {
+    const f = (x: Tensor) => (x.data[0] === 1 ? 1 : NaN)
+    const states = run(f, () => ({ loss: 1, grad: tensor([1]) }), [1], 2, {
+      maxBacktrackingSteps: 3,
+    })
+    expect(states[1].params.data[0]).toBe(1)
+    expect(states[1].hyper[`${name}.lr`]).toBe(0)
+    expect(states[1].evaluations).toBe(1 + 4)
+  })
+
+  it('starts from min(η_prev·increaseFactor, maxLearningRate)', () => {
+    const states = run(sumSq, grad2x, [1, 2, 3], 2, { maxLearningRate: 0.3, increaseFactor: 1 })
+    // 0.3 passes at once on Σx²: one call each step
+    expect(states.map((s) => s.evaluations)).toEqual([0, 2, 4])
+    expect(states[2].hyper[`${name}.lr`]).toBe(0.3)
+  })
+
+  it('validates', () => {
+    const f = () => 0
+    expect(() => scaleByBacktrackingLinesearch(1 as never)).toThrow(
+      new TypeError(`${name}: fn: expected a function, got 1`),
+    )
+    expect(() => scaleByBacktrackingLinesearch(f, { decreaseFactor: 1 })).toThrow(
+      new RangeError(`${name}: decreaseFactor: expected a number in [0, 1), got 1`),
+    )
+    expect(() => scaleByBacktrackingLinesearch(f, { maxBacktrackingSteps: 1.5 })).toThrow(
+      new RangeError(`${name}: maxBacktrackingSteps: expected a non-negative integer, got 1.5`),
+    )
+    expect(() => scaleByBacktrackingLinesearch(f, { increaseFactor: 0.5 })).toThrow(
+      new RangeError(`${name}: increaseFactor: expected a number in [1, Infinity], got 0.5`),
+    )
+    expect(() => scaleByBacktrackingLinesearch(f, { maxLearningRate: 0 })).toThrow(
+      new RangeError(`${name}: maxLearningRate: expected a positive finite number, got 0`),
+    )
+  })
+})
