@@ -1,4 +1,4 @@
-// `npm run bench`: every workload (W1–W5) for gradstream and its peers in one run, interleaved,
+// `npm run bench`: every workload (W1–W6) for gradstream and its peers in one run, interleaved,
 // each measurement in a fresh process, several repetitions; prints medians and ratios.
 //
 //   npm run bench                          all workloads, 3 repetitions
@@ -228,6 +228,11 @@ const workloads: Workload[] = [
         name: 'gradstream (bare loop, same step)',
         cmd: () => node('workloads.bench.ts', 'w3bare', { iters: w3Iters }),
       },
+      {
+        // the general path: mlp's autodiff tape on the same net (sigmoid, std 0.01)
+        name: 'gradstream mlp 784–50–10 sigmoid (autodiff tape)',
+        cmd: () => node('workloads.bench.ts', 'w3mlp', { iters: w3Iters }),
+      },
       ...discovered('W3'),
       ...numpyPeers('W3', ['--iters', String(w3Iters)]),
       ...(hasTfjs
@@ -283,6 +288,20 @@ const workloads: Workload[] = [
             },
           ]
         : []),
+    ],
+  },
+  {
+    id: 'W6',
+    title: 'W6: mlp 784–1024–1024–10, Adam, batch 256, 100 steps (a wider net: the products scale)',
+    units: 100,
+    unitName: 'steps',
+    contenders: [
+      {
+        name: 'gradstream',
+        cmd: () => node('workloads.bench.ts', 'w6', quick ? { iters: 30 } : {}),
+      },
+      ...discovered('W6'),
+      ...numpyPeers('W6', quick ? ['--iters', '30'] : []),
     ],
   },
 ]
@@ -353,8 +372,12 @@ for (const w of workloads) {
         continue
       }
       results.set(c.name, [...(results.get(c.name) ?? []), r])
+      // CPU time of the training part (all the process's threads) beside the wall time: on a
+      // shared machine the wall clock also counts waiting for a core
+      const cpu =
+        typeof r.trainCpuSeconds === 'number' ? `, training CPU ${fmt(r.trainCpuSeconds)} s` : ''
       console.log(
-        `  rep ${rep + 1} ${c.name}: ${fmt(fullSeconds(w, r))} s${r.units < w.units ? ` (~ from ${r.units} ${w.unitName})` : ''}`,
+        `  rep ${rep + 1} ${c.name}: ${fmt(fullSeconds(w, r))} s${r.units < w.units ? ` (~ from ${r.units} ${w.unitName})` : ''}${cpu} (load ${loadavg()[0].toFixed(1)})`,
       )
     }
   }
@@ -364,7 +387,11 @@ for (const w of workloads) {
       const rs = results.get(c.name)!
       const times = rs.map((r) => fullSeconds(w, r))
       const lastR = rs[rs.length - 1]
-      const extras = Object.entries(lastR)
+      const cpus = rs.map((r) => r.trainCpuSeconds).filter((v) => typeof v === 'number')
+      const extras = Object.entries({
+        ...lastR,
+        ...(cpus.length > 0 ? { trainCpuSeconds: median(cpus as number[]) } : {}),
+      })
         .filter(([k]) => !['seconds', 'units', 'trainSeconds', 'evalSeconds'].includes(k))
         .map(
           ([k, v]) =>

@@ -1,4 +1,4 @@
-// gradstream's side of W1, W3, W4 (fallback) and W5 of `npm run bench`; each export runs one
+// gradstream's side of W1, W3, W4 (fallback), W5 and W6 of `npm run bench`; each export runs one
 // workload and returns { seconds (the measured work only, data loading excluded), units, …extras }.
 import { last, lastValueFrom, pipe } from 'rxjs'
 import {
@@ -78,6 +78,7 @@ export async function w3({
 async function w3run(iters: number) {
   const mnist = loadMnist({ oneHotLabel: true })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  const c0 = process.cpuUsage()
   const t0 = now()
   const final = await lastValueFrom(
     train({
@@ -92,6 +93,7 @@ async function w3run(iters: number) {
     }).pipe(maxSteps(iters), last()),
   )
   const t1 = now()
+  const c1 = process.cpuUsage(c0)
   const trainAcc = net.accuracy(final.params, mnist.train.x, mnist.train.t)
   const testAcc = net.accuracy(final.params, mnist.test.x, mnist.test.t)
   const t2 = now()
@@ -99,6 +101,7 @@ async function w3run(iters: number) {
     seconds: t2 - t0,
     trainSeconds: t1 - t0,
     evalSeconds: t2 - t1,
+    trainCpuSeconds: (c1.user + c1.system) / 1e6,
     units: iters,
     loss: final.loss,
     trainAcc,
@@ -145,14 +148,77 @@ export function w3bare({ iters = 10_000 }: { iters?: number }) {
 
 /** W5: mlp 784–256–128–10 (ReLU, He), Adam lr 0.001, batch 128, one epoch, through `train`. */
 export async function w5({ iters = Infinity }: { iters?: number }) {
+  return mlpAdam([784, 256, 128, 10], 128, iters)
+}
+
+/** W6: mlp 784–1024–1024–10 (ReLU, He), Adam lr 0.001, batch 256, 100 steps (ms per step). */
+export async function w6({ iters = 100 }: { iters?: number }) {
+  return mlpAdam([784, 1024, 1024, 10], 256, iters)
+}
+
+/**
+ * W3 with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })` (the general
+ * path: the autodiff tape) in place of twoLayerNet's hand-fused gradient: the same training.
+ */
+export async function w3mlp({ iters = 10_000 }: { iters?: number }) {
   const mnist = loadMnist({ oneHotLabel: true })
-  const net = mlp({ sizes: [784, 256, 128, 10], seed: 0 })
-  const steps = Math.min(iters, Math.ceil(mnist.train.x.shape[0] / 128))
+  const net = mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01, seed: 0 })
+  const c0 = process.cpuUsage()
   const t0 = now()
   const final = await lastValueFrom(
     train({
       params: net.params,
-      data: epochBatches(mnist.train, { batchSize: 128, seed: 0 }),
+      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      step: pipe(
+        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+          net.lossAndGradient(p, b.x, b.t),
+        ),
+        update(0.1),
+      ),
+    }).pipe(maxSteps(iters), last()),
+  )
+  const t1 = now()
+  const c1 = process.cpuUsage(c0)
+  const testAcc = accuracyOf(net, final.params, mnist.test.x, mnist.test.t)
+  const t2 = now()
+  await closeWorkers()
+  return {
+    seconds: t2 - t0,
+    trainSeconds: t1 - t0,
+    evalSeconds: t2 - t1,
+    trainCpuSeconds: (c1.user + c1.system) / 1e6,
+    units: iters,
+    loss: final.loss,
+    testAcc,
+  }
+}
+
+function accuracyOf(net: ReturnType<typeof mlp>, p: typeof net.params, x: Tensor, t: Tensor) {
+  const y = net.predict(p, x)
+  const k = y.shape[1]
+  let hits = 0
+  for (let i = 0; i < y.shape[0]; i++) {
+    let best = 0
+    let label = 0
+    for (let j = 1; j < k; j++) {
+      if (y.data[i * k + j] > y.data[i * k + best]) best = j
+      if (t.data[i * k + j] > t.data[i * k + label]) label = j
+    }
+    if (best === label) hits++
+  }
+  return hits / y.shape[0]
+}
+
+async function mlpAdam(sizes: number[], batchSize: number, iters: number) {
+  const mnist = loadMnist({ oneHotLabel: true })
+  const net = mlp({ sizes, seed: 0 })
+  const steps = Math.min(iters, Math.ceil(mnist.train.x.shape[0] / batchSize))
+  const c0 = process.cpuUsage()
+  const t0 = now()
+  const final = await lastValueFrom(
+    train({
+      params: net.params,
+      data: epochBatches(mnist.train, { batchSize, seed: 0 }),
       step: pipe(
         gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
           net.lossAndGradient(p, b.x, b.t),
@@ -162,25 +228,18 @@ export async function w5({ iters = Infinity }: { iters?: number }) {
     }).pipe(maxSteps(steps), last()),
   )
   const t1 = now()
-  const y = net.predict(final.params, mnist.test.x)
-  let hits = 0
-  const t = mnist.test.t
-  for (let i = 0; i < y.shape[0]; i++) {
-    let best = 0
-    let label = 0
-    for (let j = 1; j < 10; j++) {
-      if (y.data[i * 10 + j] > y.data[i * 10 + best]) best = j
-      if (t.data[i * 10 + j] > t.data[i * 10 + label]) label = j
-    }
-    if (best === label) hits++
-  }
+  const c1 = process.cpuUsage(c0)
+  const testAcc = accuracyOf(net, final.params, mnist.test.x, mnist.test.t)
   const t2 = now()
+  await closeWorkers()
   return {
     seconds: t2 - t0,
     trainSeconds: t1 - t0,
     evalSeconds: t2 - t1,
+    trainCpuSeconds: (c1.user + c1.system) / 1e6,
     units: final.step,
+    msPerStep: (1000 * (t1 - t0)) / final.step,
     loss: final.loss,
-    testAcc: hits / y.shape[0],
+    testAcc,
   }
 }

@@ -1,7 +1,7 @@
 export { ad } from './autodiff/ad.js'
 export { autodiff } from './autodiff/autodiff.js'
 export { Var } from './autodiff/tape.js'
-export type { VarLike } from './autodiff/ops.js'
+export type { AffineActivation, VarLike } from './autodiff/ops.js'
 export { valueAndGrad } from './autodiff/valueAndGrad.js'
 export type { Traced } from './autodiff/valueAndGrad.js'
 export { batchesPerEpoch, epochBatches } from './data/epochBatches.js'

@@ -1,5 +1,6 @@
 import {
   add,
+  affine,
   div,
   exp,
   log,
@@ -38,6 +39,7 @@ import {
  */
 export const ad = {
   add,
+  affine,
   div,
   exp,
   log,

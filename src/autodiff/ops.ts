@@ -8,10 +8,14 @@ import { ShapeError, show, showShape } from '../errors.js'
 import { meanSquaredError as mseValue } from '../functions/meanSquaredError.js'
 import { softmaxCrossEntropy as sceValue } from '../functions/softmaxCrossEntropy.js'
 import { zipWith } from '../tensor/elementwise.js'
+import { gatheredFrom } from '../tensor/gatheredRows.js'
+import { gemmKernel, largeProducts } from '../tensor/kernels/gemmKernel.js'
+import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { sum as sumT } from '../tensor/reduce.js'
 import { reshape as reshapeT, sizeOf, isTensor, type Tensor } from '../tensor/tensor.js'
 import { constant, Var } from './tape.js'
+import { gradientBuffer, scratch, tapeMemory, zeroed } from './tapeMemory.js'
 
 /** What an op accepts: a tape node, or a constant tensor or number. */
 export type VarLike = Var | Tensor | number
@@ -20,7 +24,8 @@ export type VarLike = Var | Tensor | number
 export function lift(fn: string, x: VarLike): Var {
   if (x instanceof Var) return x
   if (typeof x === 'number') return constant({ shape: [], data: Float64Array.of(x) })
-  if (isTensor(x)) return constant(x)
+  // a batch drawn as compressed rows: isTensor would read its data, building the dense rows
+  if (gatheredFrom(x as Tensor) !== undefined || isTensor(x)) return constant(x as Tensor)
   throw new TypeError(`${fn}: expected a Var, a tensor or a number, got ${show(x)}`)
 }
 
@@ -34,83 +39,96 @@ const unary = (x: Var, value: Tensor, vjp: (g: Tensor, y: Tensor) => Tensor): Va
 
 const like = (t: Tensor, data: Float64Array): Tensor => ({ shape: [...t.shape], data })
 
+/**
+ * Σᵢ d[i, ·] of an n×m matrix, summed row by row from 0 (the order of `sum(t, 0)`), into a
+ * gradient buffer for `into` if given.
+ */
+function columnSums(d: Float64Array, n: number, m: number, into?: Var): Float64Array {
+  const out = into === undefined ? zeroed(m) : gradientBuffer(into, m, true)
+  for (let i = 0; i < n; i++) {
+    const o = i * m
+    for (let j = 0; j < m; j++) out[j] += d[o + j]
+  }
+  return out
+}
+
 /** −x */
 function negData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = -x[i]
   return out
 }
 
 /** x·c */
 function timesData(x: Float64Array, c: number): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = c * x[i]
   return out
 }
 
 /** x / c */
 function overData(x: Float64Array, c: number): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = x[i] / c
   return out
 }
 
 /** g·y */
 function mulData(g: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(g.length)
+  const out = scratch(g.length)
   for (let i = 0; i < out.length; i++) out[i] = g[i] * y[i]
   return out
 }
 
 /** g / x */
 function divData(g: Float64Array, x: Float64Array): Float64Array {
-  const out = new Float64Array(g.length)
+  const out = scratch(g.length)
   for (let i = 0; i < out.length; i++) out[i] = g[i] / x[i]
   return out
 }
 
 function expData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = Math.exp(x[i])
   return out
 }
 
 function logData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = Math.log(x[i])
   return out
 }
 
 function tanhData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = Math.tanh(x[i])
   return out
 }
 
 /** 1 / (1 + e⁻ˣ) */
 function sigmoidData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]))
   return out
 }
 
 /** g·(1 − y)·y */
 function sigmoidBack(g: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(g.length)
+  const out = scratch(g.length)
   for (let i = 0; i < out.length; i++) out[i] = g[i] * (1 - y[i]) * y[i]
   return out
 }
 
 /** g·(1 − y²) */
 function tanhBack(g: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(g.length)
+  const out = scratch(g.length)
   for (let i = 0; i < out.length; i++) out[i] = g[i] * (1 - y[i] * y[i])
   return out
 }
 
 /** max(0, x) (NaN → 0, as `v > 0 ? v : 0`) */
 function reluData(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   for (let i = 0; i < out.length; i++) {
     const v = x[i]
     out[i] = v > 0 ? v : 0
@@ -120,7 +138,7 @@ function reluData(x: Float64Array): Float64Array {
 
 /** g where x > 0, else 0 */
 function reluBack(g: Float64Array, x: Float64Array): Float64Array {
-  const out = new Float64Array(g.length)
+  const out = scratch(g.length)
   for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? g[i] : 0
   return out
 }
@@ -138,9 +156,9 @@ const enum Op {
  * site, and the branch sits outside the loops.
  */
 function broadcastRight(op: Op, x: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(x.length)
+  const out = scratch(x.length)
   const m = y.length
-  if (m === 0) return out
+  if (m === 0) return out.fill(0)
   for (let r = 0; r < x.length; r += m) {
     if (op === Op.Add) for (let j = 0; j < m; j++) out[r + j] = x[r + j] + y[j]
     else if (op === Op.Sub) for (let j = 0; j < m; j++) out[r + j] = x[r + j] - y[j]
@@ -152,9 +170,9 @@ function broadcastRight(op: Op, x: Float64Array, y: Float64Array): Float64Array 
 
 /** x ∘ y where x's values repeat along y, as zipWith's `f(x[i % m], y[i])`. */
 function broadcastLeft(op: Op, x: Float64Array, y: Float64Array): Float64Array {
-  const out = new Float64Array(y.length)
+  const out = scratch(y.length)
   const m = x.length
-  if (m === 0) return out
+  if (m === 0) return out.fill(0)
   for (let r = 0; r < y.length; r += m) {
     if (op === Op.Add) for (let j = 0; j < m; j++) out[r + j] = x[j] + y[r + j]
     else if (op === Op.Sub) for (let j = 0; j < m; j++) out[r + j] = x[j] - y[r + j]
@@ -194,6 +212,10 @@ function binary(op: Op, a: Tensor, b: Tensor, name?: string): Tensor {
  */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g
+  // a bias row's gradient: the column sums of a matrix (sumT(g, 0)'s order, row by row)
+  if (g.shape.length === 2 && shape.length === 1 && shape[0] === g.shape[1]) {
+    return { shape: [...shape], data: columnSums(g.data, g.shape[0], g.shape[1]) }
+  }
   let out = g
   while (out.shape.length > shape.length) out = sumT(out, 0)
   for (let d = 0; d < shape.length; d++) {
@@ -309,12 +331,51 @@ const as2d = (t: Tensor, vectorAsRow: boolean): Tensor =>
   t.shape.length === 2 ? t : reshapeT(t, vectorAsRow ? [1, t.data.length] : [t.data.length, 1])
 
 /**
+ * `op(A)·op(B)` of two matrices into a tape buffer (m×n), with the kernels `matmul` runs. A
+ * left operand that is data (a constant: a batch) is compressed once per differentiated call
+ * and reused for its products there (x·W forward, xᵀ·δ backward): the same sums, the same bits.
+ */
+function product(
+  A: Var,
+  B: Tensor,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  into?: Var,
+): Float64Array {
+  const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
+  const memory = tapeMemory()
+  // (with two kernel threads the products go to gemmKernel, which splits the large ones)
+  if (memory !== null && !A.requiresGrad && !transB && largeProducts.run === null) {
+    const held = memory.held(A.value)
+    return (transA ? held.transposeTimes(B, out) : held.times(B, out)).data
+  }
+  gemmKernel(A.value.data, B.data, out, m, k, n, transA, transB)
+  return out
+}
+
+/**
  * The matrix product with `np.dot`'s vector rules. For Y = A·B: ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G (the
  * book's Affine.backward), computed with transposed-operand matmuls, no transposed copies.
  */
 export function matmul(a: VarLike, b: VarLike): Var {
   const x = lift('ad.matmul', a)
   const y = lift('ad.matmul', b)
+  if (x.shape.length === 2 && y.shape.length === 2 && x.shape[1] === y.shape[0]) {
+    const [m, k] = x.shape
+    const n = y.shape[1]
+    const value = { shape: [m, n], data: product(x, y.value, m, k, n, false, false) }
+    return new Var(
+      value,
+      [x, y],
+      [
+        (g) => ({ shape: [m, k], data: product(constant(g), y.value, m, n, k, false, true, x) }),
+        (g) => ({ shape: [k, n], data: product(x, g, k, m, n, true, false, y) }),
+      ],
+    )
+  }
   const value = mm(x.value, y.value)
   const A = () => as2d(x.value, true)
   const B = () => as2d(y.value, false)
@@ -325,6 +386,112 @@ export function matmul(a: VarLike, b: VarLike): Var {
     [
       (g) => reshapeT(mm(G(g), B(), { transposeB: true }), x.shape),
       (g) => reshapeT(mm(A(), G(g), { transposeA: true }), y.shape),
+    ],
+  )
+}
+
+/** An activation `ad.affine` applies after its bias. */
+export type AffineActivation = 'identity' | 'relu' | 'sigmoid' | 'tanh'
+
+const ACTIVATIONS: readonly AffineActivation[] = ['identity', 'relu', 'sigmoid', 'tanh']
+
+/** z ← act(z + b) row by row, in place (z n×h, b h): the unfused ops' arithmetic. */
+function biasActivation(
+  act: AffineActivation,
+  z: Float64Array,
+  b: Float64Array,
+  n: number,
+  h: number,
+): void {
+  if (act === 'sigmoid') return sigmoidBiasKernel(z, b, n, h)
+  for (let i = 0; i < n; i++) {
+    const o = i * h
+    if (act === 'relu') {
+      for (let j = 0; j < h; j++) {
+        const v = z[o + j] + b[j]
+        z[o + j] = v > 0 ? v : 0
+      }
+    } else if (act === 'tanh') for (let j = 0; j < h; j++) z[o + j] = Math.tanh(z[o + j] + b[j])
+    else for (let j = 0; j < h; j++) z[o + j] += b[j]
+  }
+}
+
+/** δ = g ⊙ act′, from the activation's output y (relu: y > 0 ⇔ z > 0). */
+function activationBack(act: AffineActivation, g: Float64Array, y: Float64Array): Float64Array {
+  if (act === 'identity') return g
+  const d = scratch(g.length)
+  if (act === 'relu') for (let i = 0; i < d.length; i++) d[i] = y[i] > 0 ? g[i] : 0
+  else if (act === 'sigmoid') for (let i = 0; i < d.length; i++) d[i] = g[i] * (1 - y[i]) * y[i]
+  else for (let i = 0; i < d.length; i++) d[i] = g[i] * (1 - y[i] * y[i])
+  return d
+}
+
+/**
+ * The book's Affine layer and an activation in one op: `act(x·W + b)` for x [m,k], W [k,n] and
+ * b [n] — the value, and the gradients, of `ad.relu(ad.add(ad.matmul(x, W), b))` (or sigmoid,
+ * tanh, none), bit for bit, in fewer passes and buffers. With δ = g ⊙ act′(y):
+ * ∂/∂x = δ·Wᵀ, ∂/∂W = xᵀ·δ, ∂/∂b = Σᵢ δᵢ (the book's Affine.backward after Relu.backward).
+ *
+ * @example
+ * ```ts
+ * import { ad, tensor, valueAndGrad, type Tensor, type Var } from 'gradstream'
+ *
+ * type P = { W: Var; b: Var }
+ * const loss = (p: P, x: Tensor) => ad.sum(ad.affine(x, p.W, p.b, 'relu'))
+ * const params = { W: tensor([[1, -1], [2, 0.5]]), b: tensor([0.5, -3]) }
+ * const { value, grad } = valueAndGrad(loss)(params, tensor([[1, 1]]))
+ * console.log(value, Array.from(grad.b.data)) // → 3.5 [ 1, 0 ]
+ * ```
+ * @param activation `'identity'`, `'relu'`, `'sigmoid'` or `'tanh'`; default `'identity'`
+ * @throws {ShapeError} `ad.affine: shapes [2,3], [4,5] and [5] do not align (x [m,k], W [k,n], b [n])`
+ * @throws {TypeError} `ad.affine: activation: expected "identity", "relu", "sigmoid" or "tanh", got "elu"`
+ */
+export function affine(
+  x: VarLike,
+  W: VarLike,
+  b: VarLike,
+  activation: AffineActivation = 'identity',
+): Var {
+  const xs = lift('ad.affine', x)
+  const ws = lift('ad.affine', W)
+  const bs = lift('ad.affine', b)
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new TypeError(
+      `ad.affine: activation: expected "identity", "relu", "sigmoid" or "tanh", got ${show(activation)}`,
+    )
+  }
+  const [m, k] = xs.shape
+  const n = ws.shape[1]
+  if (
+    xs.shape.length !== 2 ||
+    ws.shape.length !== 2 ||
+    bs.shape.length !== 1 ||
+    ws.shape[0] !== k ||
+    bs.shape[0] !== n
+  ) {
+    throw new ShapeError(
+      `ad.affine: shapes ${showShape(xs.shape)}, ${showShape(ws.shape)} and ${showShape(bs.shape)} do not align (x [m,k], W [k,n], b [n])`,
+    )
+  }
+  const y = product(xs, ws.value, m, k, n, false, false)
+  biasActivation(activation, y, bs.value.data, m, n)
+  // δ once per backward pass, shared by the three gradients
+  let seen: Tensor | null = null
+  let delta = y
+  const d = (g: Tensor): Tensor => {
+    if (seen !== g) {
+      seen = g
+      delta = activationBack(activation, g.data, y)
+    }
+    return { shape: [m, n], data: delta }
+  }
+  return new Var(
+    { shape: [m, n], data: y },
+    [xs, ws, bs],
+    [
+      (g) => ({ shape: [m, k], data: product(constant(d(g)), ws.value, m, n, k, false, true, xs) }),
+      (g) => ({ shape: [k, n], data: product(xs, d(g), k, m, n, true, false, ws) }),
+      (g) => ({ shape: [n], data: columnSums(d(g).data, m, n, bs) }),
     ],
   )
 }
@@ -348,7 +515,7 @@ function spread(
   axis: number | undefined,
   scale: number,
 ): Tensor {
-  const out = new Float64Array(sizeOf(shape))
+  const out = scratch(sizeOf(shape))
   if (axis === undefined) return { shape: [...shape], data: out.fill(g.data[0] * scale) }
   const a = axis < 0 ? axis + shape.length : axis
   const outer = sizeOf(shape.slice(0, a))
@@ -413,8 +580,8 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
       `ad.softmaxCrossEntropy: shapes ${showShape(a.shape)} and ${showShape(t.shape)} do not match (targets: labels of shape ${showShape(a.shape.slice(0, -1))} or rows of shape ${showShape(a.shape)})`,
     )
   }
-  const y = new Float64Array(a.data.length)
-  const tsum = new Float64Array(m)
+  const y = scratch(a.data.length)
+  const tsum = zeroed(m)
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
@@ -437,7 +604,7 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   const value: Tensor = { shape: [], data: Float64Array.of(loss) }
   return unary(x, value, (g) => {
     const s = g.data[0] / m
-    const d = new Float64Array(a.data.length)
+    const d = scratch(a.data.length)
     for (let i = 0; i < m; i++) {
       const row = i * k
       for (let j = 0; j < k; j++) d[row + j] = y[row + j] * tsum[i]

@@ -1,4 +1,5 @@
 import { sizeOf, type Tensor } from '../tensor/tensor.js'
+import { scratch } from './tapeMemory.js'
 
 /**
  * A node of the reverse-mode tape: a value computed by a gradstream op, the nodes it was
@@ -55,10 +56,7 @@ export function backward(out: Var, seed?: Tensor): Map<Var, Tensor> {
     }
   }
   const grads = new Map<Var, Tensor>()
-  grads.set(
-    out,
-    seed ?? { shape: [...out.shape], data: new Float64Array(sizeOf(out.shape)).fill(1) },
-  )
+  grads.set(out, seed ?? { shape: [...out.shape], data: scratch(sizeOf(out.shape)).fill(1) })
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]
     const g = grads.get(node)
@@ -71,7 +69,7 @@ export function backward(out: Var, seed?: Tensor): Map<Var, Tensor> {
       if (prev === undefined) grads.set(p, contribution)
       else {
         // a fresh buffer: contributions may share data with other tensors (reshape views)
-        const sum = new Float64Array(prev.data.length)
+        const sum = scratch(prev.data.length)
         for (let j = 0; j < sum.length; j++) sum[j] = prev.data[j] + contribution.data[j]
         grads.set(p, { shape: prev.shape, data: sum })
       }

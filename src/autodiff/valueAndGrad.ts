@@ -3,6 +3,7 @@ import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
 import { backward, param, Var } from './tape.js'
+import { takeFresh, TapeMemory, withTapeMemory } from './tapeMemory.js'
 
 /** `P` with every leaf (number or tensor) replaced by its tape node. */
 export type Traced<P> = P extends number | Tensor
@@ -35,54 +36,69 @@ export function valueAndGrad<T = never, B = unknown>(
   if (typeof f !== 'function') {
     throw new TypeError(`valueAndGrad: f: expected a function, got ${show(f)}`)
   }
-  return <P extends Params>(params: P, batch: B) => {
-    assertParams('valueAndGrad', 'params', params)
-    const leaves: Var[] = []
-    const trace = (p: Params): unknown => {
-      if (typeof p === 'number') {
-        const v = param({ shape: [], data: Float64Array.of(p) })
-        leaves.push(v)
-        return v
-      }
-      if (isTensor(p)) {
-        const v = param(p)
-        leaves.push(v)
-        return v
-      }
-      if (Array.isArray(p)) return p.map(trace)
-      const o: Record<string, unknown> = {}
-      for (const k of Object.keys(p)) o[k] = trace((p as Record<string, Params>)[k])
-      return o
+  // the tape's buffers, reused from call to call (tapeMemory.ts): a call's intermediates live
+  // until the next call; what it returns is copied out of them
+  const memory = new TapeMemory()
+  return <P extends Params>(params: P, batch: B) =>
+    withTapeMemory(memory, () => differentiate(f, params, batch))
+}
+
+/** One traced call of `f` and its backward pass. */
+function differentiate<T, B, P extends Params>(
+  f: (params: T, batch: B) => Var,
+  params: P,
+  batch: B,
+): { value: number; grad: P } {
+  assertParams('valueAndGrad', 'params', params)
+  const leaves: Var[] = []
+  const trace = (p: Params): unknown => {
+    if (typeof p === 'number') {
+      const v = param({ shape: [], data: Float64Array.of(p) })
+      leaves.push(v)
+      return v
     }
-    const traced = trace(params) as T
-    const out = f(traced, batch)
-    if (!(out instanceof Var) || out.value.data.length !== 1) {
-      const got = out instanceof Var ? `a Var of shape ${showShape(out.shape)}` : show(out)
-      throw new TypeError(
-        `valueAndGrad: result: expected a scalar Var (a loss built with the ad ops), got ${got}`,
-      )
+    if (isTensor(p)) {
+      const v = param(p)
+      leaves.push(v)
+      return v
     }
-    const grads = backward(out)
-    let k = 0
-    const rebuild = (p: Params): Params => {
-      if (typeof p === 'number') {
-        const g = grads.get(leaves[k++])
-        return g ? g.data[0] : 0
-      }
-      if (isTensor(p)) {
-        const g = grads.get(leaves[k++])
-        // a fresh buffer: a gradient may share data with a tensor the loss computed. Handed
-        // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
-        return handOver({
-          shape: [...p.shape],
-          data: g ? g.data.slice() : new Float64Array(p.data.length),
-        })
-      }
-      if (Array.isArray(p)) return p.map(rebuild)
-      const o: Record<string, Params> = {}
-      for (const key of Object.keys(p)) o[key] = rebuild((p as Record<string, Params>)[key])
-      return o
-    }
-    return { value: out.value.data[0], grad: rebuild(params) as P }
+    if (Array.isArray(p)) return p.map(trace)
+    const o: Record<string, unknown> = {}
+    for (const k of Object.keys(p)) o[k] = trace((p as Record<string, Params>)[k])
+    return o
   }
+  const traced = trace(params) as T
+  const out = f(traced, batch)
+  if (!(out instanceof Var) || out.value.data.length !== 1) {
+    const got = out instanceof Var ? `a Var of shape ${showShape(out.shape)}` : show(out)
+    throw new TypeError(
+      `valueAndGrad: result: expected a scalar Var (a loss built with the ad ops), got ${got}`,
+    )
+  }
+  const grads = backward(out)
+  let k = 0
+  const rebuild = (p: Params): Params => {
+    if (typeof p === 'number') {
+      const g = grads.get(leaves[k++])
+      return g ? g.data[0] : 0
+    }
+    if (isTensor(p)) {
+      const g = grads.get(leaves[k++])
+      // a fresh buffer: a gradient may share data with a tensor the loss computed (or live in
+      // the tape's reused buffers) unless the tape made it for this parameter alone. Handed
+      // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
+      const data =
+        g === undefined
+          ? new Float64Array(p.data.length)
+          : takeFresh(g.data) && g.data.length === p.data.length
+            ? g.data
+            : g.data.slice()
+      return handOver({ shape: [...p.shape], data })
+    }
+    if (Array.isArray(p)) return p.map(rebuild)
+    const o: Record<string, Params> = {}
+    for (const key of Object.keys(p)) o[key] = rebuild((p as Record<string, Params>)[key])
+    return o
+  }
+  return { value: out.value.data[0], grad: rebuild(params) as P }
 }

@@ -89,12 +89,18 @@ export function mlp(config: MlpConfig): Mlp {
     params[`W${l}`] = randn([fanIn, sizes[l]], r, std)
     params[`b${l}`] = zeros([sizes[l]])
   }
-  const act = ad[activation]
+  const activate = (act: Activation | 'identity', z: Var): Var =>
+    act === 'identity' ? z : ad[act](z)
+  // each layer one fused op: act(h·W + b), the same bits as add, matmul and act one by one
   const forward = (p: { readonly [name: string]: Var | Tensor }, x: Tensor): Var => {
     let h: Var | Tensor = x
     for (let l = 1; l <= layers; l++) {
-      const z = ad.add(ad.matmul(h, p[`W${l}`]), p[`b${l}`])
-      h = l < layers ? act(z) : z
+      const act = l < layers ? activation : 'identity'
+      // one example ([k]) goes through the unfused ops, which take vectors
+      h =
+        x.shape.length === 2
+          ? ad.affine(h, p[`W${l}`], p[`b${l}`], act)
+          : activate(act, ad.add(ad.matmul(h, p[`W${l}`]), p[`b${l}`]))
     }
     return h as Var
   }

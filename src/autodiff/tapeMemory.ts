@@ -1,0 +1,112 @@
+// Internal (not exported from src/index.ts): the buffers of one differentiated function's tape,
+// reused from call to call. A training step calls `valueAndGrad(f)` with the same shapes every
+// time, so its tape asks for the same sequence of buffer lengths every time: the i-th buffer a
+// call asks for is the i-th buffer of the call before (when its length still fits), and a step
+// allocates nothing once it has run. Fresh arrays of a few hundred kilobytes are not free: each
+// is zeroed, and large ones are mapped and faulted in page by page (W5's relu was 2.8 ms a step
+// on fresh arrays, its loop over reused ones ~0.05 ms).
+//
+// Only the tape's intermediates live here: values `valueAndGrad` returns are copied out, and ops
+// run outside a differentiated call (a net's `predict`) allocate as before. A left operand that
+// is data (a batch) is held compressed in wasm memory for the whole call (x·W in the forward
+// pass and xᵀ·δ in the backward pass), released when the call ends.
+import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { uninitializedF64 } from '../tensor/uninitialized.js'
+import type { Var } from './tape.js'
+
+/** One differentiated function's buffers, in the order its calls ask for them. */
+export class TapeMemory {
+  private readonly buffers: Float64Array[] = []
+  private next = 0
+  private holds: [Tensor, HeldLeft][] = []
+  /** true while a call runs on these buffers (a nested call of the same function gets its own) */
+  busy = false
+
+  /** The next buffer of `length` numbers; its contents are whatever the last call left. */
+  take(length: number): Float64Array {
+    let b = this.buffers[this.next]
+    if (b === undefined || b.length !== length)
+      b = this.buffers[this.next] = new Float64Array(length)
+    this.next++
+    return b
+  }
+
+  /** `a` (data: a constant left operand) held for products during this call. */
+  held(a: Tensor): HeldLeft {
+    for (const [t, h] of this.holds) if (t === a) return h
+    const h = heldLeft(a)
+    this.holds.push([a, h])
+    return h
+  }
+
+  /** Starts a call: buffers are handed out from the first again. */
+  begin(): void {
+    this.next = 0
+    this.busy = true
+  }
+
+  /** Ends a call: releases the held operands. */
+  end(): void {
+    for (const [, h] of this.holds) h.release()
+    this.holds = []
+    this.busy = false
+  }
+}
+
+let current: TapeMemory | null = null
+
+/** Fresh arrays made for one parameter's gradient: returned as they are, not copied. */
+const fresh = new WeakSet<Float64Array>()
+
+/**
+ * A buffer for a gradient flowing into `target`: for a parameter of a differentiated call (a
+ * leaf of the tape) a fresh array, which `valueAndGrad` returns without copying it (see
+ * `takeFresh`); else `scratch` (`zero`: filled with zeros, for a result accumulated into).
+ */
+export function gradientBuffer(target: Var, length: number, zero = false): Float64Array {
+  if (current === null || target.parents.length > 0 || !target.requiresGrad) {
+    return zero ? zeroed(length) : scratch(length)
+  }
+  const b = zero ? new Float64Array(length) : uninitializedF64(length)
+  fresh.add(b)
+  return b
+}
+
+/** True once for a buffer from `gradientBuffer`'s fresh arrays: the caller may keep it. */
+export function takeFresh(b: Float64Array): boolean {
+  return fresh.delete(b)
+}
+
+/** The memory of the differentiated call running now, or null outside one. */
+export const tapeMemory = (): TapeMemory | null => current
+
+/**
+ * A buffer of `length` numbers for a tape value the caller fills completely: the running call's
+ * next buffer, or a fresh array outside a call.
+ */
+export function scratch(length: number): Float64Array {
+  return current === null ? new Float64Array(length) : current.take(length)
+}
+
+/** `scratch` filled with zeros, for a result the caller accumulates into. */
+export function zeroed(length: number): Float64Array {
+  return current === null ? new Float64Array(length) : current.take(length).fill(0)
+}
+
+/**
+ * Runs `fn` (a traced call and its backward pass) with `memory` as the tape's buffers; a nested
+ * call of the function whose memory is busy runs on fresh arrays instead.
+ */
+export function withTapeMemory<R>(memory: TapeMemory, fn: () => R): R {
+  const prev = current
+  const own = memory.busy ? new TapeMemory() : memory
+  own.begin()
+  current = own
+  try {
+    return fn()
+  } finally {
+    current = prev
+    own.end()
+  }
+}
