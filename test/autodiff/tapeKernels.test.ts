@@ -2,7 +2,6 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   ad,
-  closeWorkers,
   setKernelBackend,
   setKernelThreads,
   valueAndGrad,
@@ -10,6 +9,7 @@ import {
   type Tensor,
   type Var,
 } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
 import { RowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 
 // The tape's products run on the kernels `matmul` runs (sparse for a mostly-zero batch held
