@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { Option, type Command } from 'commander'
+import { readRegularFile } from '../data/readFileInternals.js'
 import { parseCheckpoint } from '../state/checkpoint.js'
 import type { TrainState } from '../state/types.js'
 
@@ -34,9 +35,14 @@ export function writeFileAtomic(file: string, text: string): void {
   }
 }
 
+/** The largest checkpoint `--resume` reads: 256 MiB. */
+export const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
+
 /**
  * Reads a checkpoint file for `--resume`, naming the flag and the file in every message:
- * `--resume run.json: json: expected a complete JSON checkpoint, got invalid JSON (…)`.
+ * `--resume run.json: json: expected a complete JSON checkpoint, got invalid JSON (…)`. The
+ * path must be a regular file (a FIFO or `/dev/zero` is refused at once) of at most 256 MiB
+ * (`MAX_CHECKPOINT_BYTES`).
  *
  * @example
  * ```ts
@@ -44,23 +50,20 @@ export function writeFileAtomic(file: string, text: string): void {
  * from.step // where the run stood
  * ```
  * @throws {Error} `--resume nope.json: file: expected a readable checkpoint file, got ENOENT`
+ * @throws {TypeError} `--resume /dev/zero: file: expected a regular file, got a character device`
+ * @throws {RangeError} `--resume big.json: size: expected at most 256 MiB (268435456 bytes), got 300000000 bytes`
  */
 export function readCheckpointFile(file: string): TrainState {
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e)
-    throw new Error(`--resume ${file}: file: expected a readable checkpoint file, got ${code}`)
-  }
-  return parseCheckpoint(text, `--resume ${file}`)
+  const where = `--resume ${file}`
+  const bytes = readRegularFile(where, file, 'checkpoint file', MAX_CHECKPOINT_BYTES)
+  return parseCheckpoint(new TextDecoder().decode(bytes), where)
 }
 
 /** The `--resume <file>` flag (`--checkpoint <file>` is the train command's own). */
 export const resumeOption = (): Option =>
   new Option(
     '--resume <file>',
-    'continue the run saved in a --checkpoint file (same flags: the result equals an uninterrupted run)',
+    'continue the run saved in a --checkpoint file (same flags: the result equals an uninterrupted run; a regular file of at most 256 MiB)',
   )
 
 /** Adds `--resume <file>` to a command. */

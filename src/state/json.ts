@@ -224,11 +224,17 @@ const F64_SPECIAL: Record<string, number> = {
  * // -0 survives; a key starting with `$` is escaped as `$$`
  * ```
  * @throws {JsonDataError} `b: expected one of "NaN", "Infinity", "-Infinity", "-0", got "nan"`
+ * @throws {JsonDataError} `loss: expected a number within the double range (±Infinity is written tagged), got Infinity` (from the literal `1e400`)
  */
 export function fromJson(json: unknown): unknown {
   const go = (v: unknown, path: string, depth: number): unknown => {
     if (depth > MAX_DEPTH)
       fail(path, `at most ${MAX_DEPTH} levels of nesting`, new Words('a deeper value'))
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      // JSON.parse reads a literal such as 1e400 as Infinity: the encoding writes ±Infinity
+      // tagged, so a bare one is an overflowed number, not a value anyone wrote
+      return fail(path, 'a number within the double range (±Infinity is written tagged)', v)
+    }
     if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) {
       return v
     }

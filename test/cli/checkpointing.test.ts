@@ -1,11 +1,16 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe as group, expect, it } from 'vitest'
-import { readCheckpointFile, writeFileAtomic } from '../../src/cli/checkpointing.js'
-import { restore } from '../../src/state/checkpoint.js'
+import {
+  MAX_CHECKPOINT_BYTES,
+  readCheckpointFile,
+  writeFileAtomic,
+} from '../../src/cli/checkpointing.js'
+import { rng } from '../../src/random/rng.js'
+import { checkpoint, restore } from '../../src/state/checkpoint.js'
 import { toJson } from '../../src/state/json.js'
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'gradstream-ckpt-'))
@@ -132,6 +137,58 @@ group('CLI checkpoints', () => {
     expect(() => readCheckpointFile(at('missing.json'))).toThrow(
       `--resume ${at('missing.json')}: file: expected a readable checkpoint file, got ENOENT`,
     )
+  })
+
+  // issue 20: --resume on files that are not checkpoints, refused at once with the limit
+  it('readCheckpointFile refuses /dev/zero (a symlink to it), a FIFO and a sparse 1 GiB file', () => {
+    fs.symlinkSync('/dev/zero', at('zero.json'))
+    expect(() => readCheckpointFile(at('zero.json'))).toThrow(
+      new TypeError(
+        `--resume ${at('zero.json')}: file: expected a regular file, got a character device`,
+      ),
+    )
+    if (spawnSync('mkfifo', [at('fifo.json')]).status === 0) {
+      expect(() => readCheckpointFile(at('fifo.json'))).toThrow(
+        new TypeError(
+          `--resume ${at('fifo.json')}: file: expected a regular file, got a FIFO (named pipe)`,
+        ),
+      )
+    }
+    const fd = fs.openSync(at('huge.json'), 'w')
+    fs.ftruncateSync(fd, 2 ** 30)
+    fs.closeSync(fd)
+    expect(() => readCheckpointFile(at('huge.json'))).toThrow(
+      new RangeError(
+        `--resume ${at('huge.json')}: size: expected at most 256 MiB (268435456 bytes), got ${2 ** 30} bytes`,
+      ),
+    )
+    expect(MAX_CHECKPOINT_BYTES).toBe(256 * 2 ** 20)
+  })
+
+  it('readCheckpointFile refuses a loss or lr of 1e400 (JSON that overflows to Infinity)', () => {
+    const text = checkpoint({
+      step: 1,
+      params: { w: 1 },
+      loss: 0.5,
+      grad: { w: 2 },
+      lr: 0.1,
+      opt: {},
+      hyper: {},
+      evaluations: 2,
+      rng: rng(1).state(),
+      history: [],
+      metrics: {},
+    })
+    for (const field of ['loss', 'lr']) {
+      const bad = text.replace(new RegExp(`"${field}":[0-9.]+,`), `"${field}":1e400,`)
+      expect(bad).not.toBe(text)
+      fs.writeFileSync(at('inf.json'), bad)
+      expect(() => readCheckpointFile(at('inf.json'))).toThrow(
+        new TypeError(
+          `--resume ${at('inf.json')}: state.${field}: expected a number within the double range (±Infinity is written tagged), got Infinity`,
+        ),
+      )
+    }
   })
 
   it('writeFileAtomic replaces the file whole, and leaves it untouched when the write fails', () => {

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as zlib from 'node:zlib'
 
 /** Builds IDX bytes by hand from the format's definition (independent of parseIdx). */
 export function idxBytes(
@@ -49,4 +51,28 @@ export function writeMnist(
     ...overrides,
   }
   for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes)
+}
+
+/**
+ * A gzip bomb: an IDX header declaring `dims` (ubyte) followed by `megabytes` MiB of zeros, as
+ * concatenated gzip members of 16 MiB each (gunzip reads them as one stream), so building a
+ * 2 GiB bomb compresses 16 MiB once. About 16 KiB of file per 16 MiB inflated.
+ */
+export function gzipBomb(dims: readonly number[], megabytes: number): Uint8Array {
+  const block = zlib.gzipSync(Buffer.alloc(16 * 2 ** 20), { level: 9 })
+  const parts: Uint8Array[] = [zlib.gzipSync(idxBytes(0x08, dims, []))]
+  for (let m = 0; m < megabytes; m += 16) parts.push(block)
+  return Buffer.concat(parts)
+}
+
+/** Makes a FIFO (named pipe) at `file` (POSIX `mkfifo`); false where there is none. */
+export function makeFifo(file: string): boolean {
+  return spawnSync('mkfifo', [file]).status === 0
+}
+
+/** A sparse regular file of `bytes` bytes (no disk used): for size limits. */
+export function sparseFile(file: string, bytes: number): void {
+  const fd = fs.openSync(file, 'w')
+  fs.ftruncateSync(fd, bytes)
+  fs.closeSync(fd)
 }

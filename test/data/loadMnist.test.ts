@@ -1,7 +1,8 @@
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../src/data/loadMnist.js'
-import { idxBytes, tempDir, writeMnist } from './idxFixtures.js'
+import { gzipBomb, idxBytes, tempDir, writeMnist } from './idxFixtures.js'
 
 describe('loadMnist on files made here', () => {
   let dir = ''
@@ -31,6 +32,24 @@ describe('loadMnist on files made here', () => {
       new RangeError(
         `readIdx: ${file}: magic number: expected 0x00000803 (ubyte, rank 3), got 0x00000801 (ubyte, rank 1)`,
       ),
+    )
+  })
+
+  it('refuses a gzip bomb and /dev/zero in its folder (issue 20), naming the file', () => {
+    const images = path.join(dir, 'train-images-idx3-ubyte')
+    // a .gz that declares 6 images of 2×3 but inflates to 1 GiB of zeros
+    writeMnist(dir, {}, { 'train-images-idx3-ubyte': gzipBomb([6, 2, 3], 1024) })
+    expect(() => loadMnist({ dir })).toThrow(
+      new RangeError(
+        `readIdx: ${images}: gzip: expected at most 52 bytes once inflated (the size its IDX header declares), got more`,
+      ),
+    )
+    const labels = path.join(dir, 't10k-labels-idx1-ubyte')
+    writeMnist(dir)
+    fs.rmSync(labels)
+    fs.symlinkSync('/dev/zero', labels)
+    expect(() => loadMnist({ dir })).toThrow(
+      new TypeError(`readIdx: ${labels}: file: expected a regular file, got a character device`),
     )
   })
 
