@@ -5,6 +5,9 @@ import { evaluateEvery } from '../../operators/evaluateEvery.js'
 import { checkpointEvery } from '../../operators/checkpointEvery.js'
 import { gradient } from '../../operators/gradient.js'
 import { maxSteps } from '../../operators/stopping/maxSteps.js'
+import { multiSteps, type MultiStepsState } from '../../operators/optimizers/multiSteps.js'
+import { scheduleFreeEvalParams } from '../../operators/optimizers/scheduleFreeEvalParams.js'
+import { sam } from '../../operators/sam.js'
 import type { Batch } from '../data/batchesInternals.js'
 import { batchesPerEpoch, epochBatches } from '../data/epochBatches.js'
 import { loadMnist, type Mnist } from '../data/loadMnist.js'
@@ -56,6 +59,13 @@ export interface TrainMnistOptions {
   readonly activation?: 'sigmoid' | 'relu' | 'tanh'
   /** hidden layer widths of an `mlp` (e.g. [100, 100]); default one layer of `hidden` */
   readonly layers?: readonly number[]
+  /** SAM's radius ρ for the `sam-` optimizers (default 0.05) */
+  readonly rho?: number
+  /** schedule-free's interpolation b1 (default 0.9) and linear warmup steps (default none) */
+  readonly b1?: number
+  readonly warmup?: number
+  /** average the gradients of this many steps per update (`multiSteps`; default 1) */
+  readonly accumulate?: number
 }
 
 export const BOOK_DEFAULTS: TrainMnistOptions = {
@@ -171,15 +181,26 @@ export function mnistTraining(
   let evaluationMs = 0
   const evaluate = (s: TrainState<TwoLayerParams>) => {
     const t0 = performance.now()
-    const trainAcc = accuracy(net, s.params, data.train.x, data.train.t)
-    const testAcc = accuracy(net, s.params, data.test.x, data.test.t)
+    const at = evalParams(s)
+    const trainAcc = accuracy(net, at, data.train.x, data.train.t)
+    const testAcc = accuracy(net, at, data.test.x, data.test.t)
     evaluationMs += performance.now() - t0
     return { trainAcc, testAcc }
   }
+  const fg = (p: TwoLayerParams, b: Batch) => net.lossAndGradient(p, b.x, b.t)
+  const accumulate = opts.accumulate ?? 1
+  const optimizer = make(opts.lr, { b1: opts.b1, warmup: opts.warmup })
   const step = pipe(
-    gradient((p: TwoLayerParams, b: Batch) => net.lossAndGradient(p, b.x, b.t)),
-    make(opts.lr),
+    opts.optimizer.startsWith('sam-') ? sam(fg, { rho: opts.rho }) : gradient(fg),
+    accumulate > 1 ? multiSteps(accumulate, optimizer) : optimizer,
   )
+  // schedule-free runs are measured on their average x (the slot sits in multiSteps' when wrapped)
+  function evalParams(s: TrainState<TwoLayerParams>): TwoLayerParams {
+    if (!opts.optimizer.startsWith('schedule-free-')) return s.params
+    if (accumulate === 1) return scheduleFreeEvalParams(s)
+    const inner = (s.opt.multiSteps as MultiStepsState | undefined)?.inner
+    return scheduleFreeEvalParams({ ...s, opt: { scheduleFree: inner } })
+  }
   // chunks of 25 steps on setTimeout: Ctrl-C, timers and a --serve server stay live
   const mode = chunked({ steps: 25, scheduler: asyncScheduler })
   let run$ = (

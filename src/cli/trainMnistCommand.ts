@@ -36,6 +36,10 @@ export interface TrainMnistFlags {
   init?: number | 'xavier' | 'he'
   activation?: 'sigmoid' | 'relu' | 'tanh'
   layers?: number[]
+  rho?: number
+  b1?: number
+  warmup?: number
+  accumulate?: number
   json?: boolean
   checkpoint?: string
   /** `--resume FILE`: continue a checkpointed run (src/cli/checkpointing.ts) */
@@ -128,6 +132,26 @@ export function registerTrainMnist(
       new Option('--optimizer <name>', 'optimizer')
         .default(d.optimizer)
         .choices(Object.keys(OPTIMIZERS)),
+    )
+    .addOption(
+      new Option('--rho <x>', 'SAM radius for sam-sgd (default 0.05)').argParser(
+        positiveNumber('--rho'),
+      ),
+    )
+    .addOption(
+      new Option('--b1 <x>', 'schedule-free interpolation b1 in (0, 1] (default 0.9)').argParser(
+        positiveNumber('--b1'),
+      ),
+    )
+    .addOption(
+      new Option('--warmup <n>', 'schedule-free linear warmup steps (default none)').argParser(
+        positiveInt('--warmup'),
+      ),
+    )
+    .addOption(
+      new Option('--accumulate <k>', 'average the gradients of k steps per update').argParser(
+        positiveInt('--accumulate'),
+      ),
     )
     .addOption(
       new Option('--seed <n>', 'seed of the weights and batches')
@@ -235,6 +259,10 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
     ...(flags.init !== undefined ? { init: flags.init } : {}),
     ...(flags.activation !== undefined ? { activation: flags.activation } : {}),
     ...(flags.layers !== undefined ? { layers: flags.layers } : {}),
+    ...(flags.rho !== undefined ? { rho: flags.rho } : {}),
+    ...(flags.b1 !== undefined ? { b1: flags.b1 } : {}),
+    ...(flags.warmup !== undefined ? { warmup: flags.warmup } : {}),
+    ...(flags.accumulate !== undefined ? { accumulate: flags.accumulate } : {}),
   }
   const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
   const checkpointFile = flags.checkpoint
