@@ -132,3 +132,40 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function valueOf(page: Page, testId: string): Promise<number> {
   return Number(await page.getByTestId(testId).getAttribute('data-value'))
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `read` until `ok` holds, failing with the last value after `timeoutMs`. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const t0 = Date.now()
+  let v = await read()
+  while (!ok(v)) {
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`e2e: timed out waiting for ${what}; last value ${String(v)}`)
+    await sleep(100)
+    v = await read()
+  }
+  return v
+}
+
+/** Frames per second the page itself counts over `windows` one-second windows. */
+export async function frameRates(page: Page, windows: number): Promise<number[]> {
+  return (await page.evaluate(`(async () => {
+    const out = []
+    for (let w = 0; w < ${windows}; w++) {
+      let n = 0
+      const t0 = performance.now()
+      await new Promise((resolve) => {
+        const tick = (now) => { n++; if (now - t0 < 1000) requestAnimationFrame(tick); else resolve() }
+        requestAnimationFrame(tick)
+      })
+      out.push(n / ((performance.now() - t0) / 1000))
+    }
+    return out
+  })()`)) as number[]
+}

@@ -2,37 +2,85 @@
 // Trains a two-layer net on the MNIST subset inside a Web Worker, so the page's main thread
 // never runs a step: the page starts it with `trainInWorker(…)` and steers it with
 // pause / resume / stop / setLr; this module is the other half (`exposeTraining`).
-import { filter, from, map, pipe, startWith, switchMap, takeWhile } from 'rxjs'
+//
+// Besides each state, a posted message carries what the page draws and cannot cheaply compute:
+// every loss since the previous message (`losses`, so the page holds the whole curve bit for
+// bit), at each evaluation the confusion matrix and the most confidently wrong test digits
+// (`evaluation`), and, when the run pauses or ends, the state as gradstream's checkpoint JSON
+// (`checkpoint`), which the page downloads and can open later to resume.
+import {
+  filter,
+  from,
+  map,
+  merge,
+  pipe,
+  share,
+  startWith,
+  switchMap,
+  takeLast,
+  takeUntil,
+  takeWhile,
+  tap,
+  type Observable,
+} from 'rxjs'
 import {
   ad,
+  checkpoint,
   chunked,
   globalNorm,
   exposeTraining,
   pausable,
   randomBatches,
+  resume,
   train,
   twoLayerNet,
   valueAndGrad,
   type Tensor,
+  type TrainState,
   type TwoLayerParams,
   type Var,
 } from 'gradstream'
-import { adam, evaluateEvery, gradient, sgd } from 'gradstream/operators'
+import { evaluateEvery, gradient } from 'gradstream/operators'
 import { loadPart } from './mnistData.js'
+import { optimizers, type MnistSettings } from './settings.js'
 
-export interface MnistConfig {
+export interface MnistConfig extends MnistSettings {
   readonly base: string
-  readonly hidden: number
-  readonly batch: number
-  readonly lr: number
-  readonly optimizer: 'adam' | 'sgd'
-  readonly seed: number
   /** measure train/test accuracy every this many steps */
   readonly evalEvery: number
-  readonly maxSteps: number
+  /** a checkpoint's JSON to continue from (the same settings it was made with) */
+  readonly checkpoint?: string
+}
+
+/** A wrong test digit: its index in the test set, true label, guess and the guess's probability. */
+export interface WrongDigit {
+  readonly index: number
+  readonly label: number
+  readonly guess: number
+  readonly p: number
+}
+
+export interface Evaluation {
+  readonly step: number
+  /** row = true digit, column = guess; row-major 10×10; sums to the test set's size */
+  readonly confusion: readonly number[]
+  /** the most confidently wrong test digits, most confident first */
+  readonly wrong: readonly WrongDigit[]
+}
+
+/** What the page receives: a state (its gradient and optimizer slots left here) and extras. */
+export type MnistFrame = TrainState<TwoLayerParams> & {
+  /** the loss of every step from `lossesFrom` up to this state's step, in order */
+  readonly losses: readonly number[]
+  readonly lossesFrom: number
+  readonly evaluation?: Evaluation
+  readonly checkpoint?: string
 }
 
 type Batch = { readonly x: Tensor; readonly t: Tensor }
+type State = TrainState<TwoLayerParams>
+
+const WRONG = 10
 
 exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
   from(Promise.all([loadPart(config.base, 'train'), loadPart(config.base, 'test')])).pipe(
@@ -51,50 +99,112 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
           b.t,
         ),
       )
-      const lr = lr$.pipe(startWith(config.lr))
-      let lastPost = -Infinity
+      const step = pipe(
+        gradient((p: TwoLayerParams, b: Batch) => {
+          const { value, grad } = lossAndGrad(p, b)
+          return { loss: value, grad }
+        }),
+        optimizers[config.optimizer](lr$.pipe(startWith(config.lr))),
+      )
+      const data = randomBatches(trainSet, { batchSize: config.batch, seed: config.seed })
+      // one step per macrotask: pause, resume, stop and lr messages are read between steps
+      const mode = pausable(paused$, chunked({ steps: 1 }))
+      const run$ =
+        config.checkpoint !== undefined
+          ? // resume skips the batches the run already drew, so the stream goes on bit for bit
+            resume<TwoLayerParams, Batch>(config.checkpoint, { step, data, mode })
+          : train<TwoLayerParams, Batch>({ params: net.params, data, seed: config.seed, step, mode })
+
       // train accuracy on the first 1,000 training examples (all 10,000 would slow the run)
       const probe = Math.min(1000, trainSet.x.shape[0])
       const trainProbe = { x: firstRows(trainSet.x, probe), t: firstRows(trainSet.t, probe) }
-      return train({
-        params: net.params,
-        data: randomBatches(trainSet, { batchSize: config.batch, seed: config.seed }),
-        seed: config.seed,
-        step: pipe(
-          gradient((p: TwoLayerParams, b: Batch) => {
-            const { value, grad } = lossAndGrad(p, b)
-            return { loss: value, grad }
-          }),
-          config.optimizer === 'adam' ? adam(lr) : sgd(lr),
-        ),
-        // one step per macrotask: pause, resume, stop and lr messages are read between steps
-        mode: pausable(paused$, chunked({ steps: 1 })),
-      }).pipe(
-        evaluateEvery({ steps: config.evalEvery }, (s) => ({
-          testAcc: net.accuracy(s.params, testSet.x, testSet.t),
+      let evaluation: Evaluation | undefined
+      const evaluate = (s: State) => {
+        evaluation = evaluateTest(net.predict(s.params, testSet.x), testSet.labels, s.step)
+        return {
+          testAcc: evaluation.confusion.filter((_, k) => k % 11 === 0).reduce((a, b) => a + b, 0) /
+            testSet.labels.length,
           trainAcc: net.accuracy(s.params, trainProbe.x, trainProbe.t),
-        })),
-        takeWhile((s) => s.step < config.maxSteps, true),
-        // what the page draws, and no more (every message is decoded on the page's main thread):
-        // at most one state per 50 ms, plus every measured one and the last; the gradient becomes
-        // its norm and the optimizer's moments stay here
-        filter((s) => {
-          const now = performance.now()
-          const keep =
-            s.step % config.evalEvery === 0 || s.step >= config.maxSteps || now - lastPost >= 50
-          if (keep) lastPost = now
-          return keep
-        }),
-        map((s) => ({
+        }
+      }
+
+      let latest: State | undefined
+      const states$ = run$.pipe(
+        evaluateEvery({ steps: config.evalEvery }, evaluate),
+        takeWhile((s) => s.step < config.steps, true),
+        tap((s) => (latest = s)),
+        share(),
+      )
+      // a paused run posts its state as a checkpoint (the page's "download checkpoint")
+      const onPause$ = paused$.pipe(
+        filter((p) => p && latest !== undefined),
+        map(() => latest!),
+        takeUntil(states$.pipe(takeLast(1))),
+      )
+      return merge(states$, onPause$).pipe(frames(config, () => evaluation))
+    }),
+  ),
+)
+
+/**
+ * What the page draws, and no more (every message is decoded on the page's main thread): at most
+ * one state per 50 ms, plus every measured one, the last and the paused one, each carrying the
+ * losses since the previous message; the gradient becomes its norm and the optimizer's moments
+ * stay here (except inside a checkpoint).
+ */
+function frames(config: MnistConfig, evaluation: () => Evaluation | undefined) {
+  let lastPost = -Infinity
+  let pending: number[] = []
+  let pendingFrom = 0
+  let lastStep = -1
+  return (states$: Observable<State>): Observable<MnistFrame> =>
+    states$.pipe(
+      map((s) => {
+        // a state seen twice is the paused one, posted again with its checkpoint
+        const again = s.step === lastStep
+        if (!again) {
+          if (pending.length === 0) pendingFrom = s.step
+          pending.push(s.loss)
+          lastStep = s.step
+        }
+        const now = performance.now()
+        const measured = s.step % config.evalEvery === 0
+        const last = s.step >= config.steps
+        if (!(again || measured || last || now - lastPost >= 50)) return null
+        lastPost = now
+        const e = evaluation()
+        const frame: MnistFrame = {
           ...s,
           grad: null,
           opt: {},
           metrics: { ...s.metrics, gradNorm: s.grad ? globalNorm(s.grad) : 0 },
-        })),
-      )
-    }),
-  ),
-)
+          losses: pending,
+          lossesFrom: pendingFrom,
+          ...(measured && e?.step === s.step ? { evaluation: e } : {}),
+          ...(again || last ? { checkpoint: checkpoint(s) } : {}),
+        }
+        pending = []
+        return frame
+      }),
+      filter((f): f is MnistFrame => f !== null),
+    )
+}
+
+/** Confusion matrix and the most confidently wrong digits from the test set's probabilities. */
+function evaluateTest(probs: Tensor, labels: Uint8Array, step: number): Evaluation {
+  const confusion = new Array<number>(100).fill(0)
+  const wrong: WrongDigit[] = []
+  for (let i = 0; i < labels.length; i++) {
+    let guess = 0
+    for (let j = 1; j < 10; j++) if (probs.data[i * 10 + j] > probs.data[i * 10 + guess]) guess = j
+    confusion[labels[i] * 10 + guess]++
+    if (guess !== labels[i]) {
+      wrong.push({ index: i, label: labels[i], guess, p: probs.data[i * 10 + guess] })
+    }
+  }
+  wrong.sort((a, b) => b.p - a.p)
+  return { step, confusion, wrong: wrong.slice(0, WRONG) }
+}
 
 function firstRows(t: Tensor, n: number): Tensor {
   const w = t.shape[1]
