@@ -34,6 +34,8 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           sequence: { groupOrder: 1 },
+          // one browser at a time: two pages training side by side would halve each one's frames
+          fileParallelism: false,
         },
       },
     ],

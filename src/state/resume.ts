@@ -85,7 +85,8 @@ export function resume<P extends Params = Params, B = unknown>(
 /** `data` without its first `n` batches (each subscription / iterator starts afresh). */
 function skipBatches<B>(data: DataSource<B>, n: number): DataSource<B> {
   if (n === 0) return data
-  if (isObservable(data)) return data.pipe(skip(n))
+  // an Iterable first, as train reads it: a sampler (`randomBatches`) is both, and its
+  // Observable side pushes batches without end, synchronously
   if (typeof (data as Iterable<B>)[Symbol.iterator] === 'function') {
     const it = data as Iterable<B>
     return {
@@ -95,6 +96,7 @@ function skipBatches<B>(data: DataSource<B>, n: number): DataSource<B> {
       },
     }
   }
+  if (isObservable(data)) return data.pipe(skip(n))
   const ait = data as AsyncIterable<B>
   return {
     async *[Symbol.asyncIterator]() {

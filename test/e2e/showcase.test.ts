@@ -65,6 +65,8 @@ describe.skipIf(!available)('MNIST: pictures of the network', () => {
   it('weights change while training at ≥ 50 frames/s; the confusion matrix covers the test set; a drawn 1 is a 1', async () => {
     await open('#/mnist?opt=adam&lr=0.005&hidden=50&batch=100&seed=1&steps=2000')
     await page.getByTestId('digit-strip').getByRole('img').first().waitFor()
+    // the same count before training: what the shared machine lets any page draw right now
+    const idle = await frameRates(page, 3)
     await page.getByTestId('mnist-start').click()
     await waitFor(step, (s) => s >= 20, 30_000, 'training to start')
     const weights = page.getByTestId('mnist-weights')
@@ -80,7 +82,7 @@ describe.skipIf(!available)('MNIST: pictures of the network', () => {
     const s1 = await step()
     const sorted = [...rates].sort((x, y) => x - y)
     console.log(
-      `e2e: MNIST pictures while training: frames/s per one-second window ${rates.map((r) => r.toFixed(1)).join(', ')} (steps ${s0} → ${s1})`,
+      `e2e: MNIST pictures while training: frames/s per one-second window ${rates.map((r) => r.toFixed(1)).join(', ')} (steps ${s0} → ${s1}); before training ${idle.map((r) => r.toFixed(1)).join(', ')}`,
     )
     expect(s1).toBeGreaterThan(s0)
     // the median window: a second in which other processes took both cores says nothing of the page
@@ -133,4 +135,95 @@ describe.skipIf(!available)('MNIST: pictures of the network', () => {
     await screenshot(page, 'mnist-pictures')
     await page.getByTestId('mnist-stop').click()
   }, 240_000)
+})
+
+/** The doubles' bytes, as hex: equal strings mean bit-for-bit equal numbers (NaN, −0 included). */
+const bits = (xs: readonly number[]) => Buffer.from(new Float64Array(xs).buffer).toString('hex')
+
+/** Clicks "Download checkpoint" and returns the file's name and text. */
+async function download(): Promise<{ name: string; text: string }> {
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('mnist-download').click(),
+  ])
+  const path = await file.path()
+  return { name: file.suggestedFilename(), text: readFileSync(path, 'utf8') }
+}
+
+const status = () => page.getByTestId('mnist-status').textContent()
+
+describe.skipIf(!available)('MNIST: share and keep', () => {
+  it('a URL reproduces the same first 50 losses bit for bit', async () => {
+    const link = '#/mnist?opt=momentum&lr=0.05&hidden=32&batch=64&seed=7&steps=50'
+    const runs: string[] = []
+    for (let k = 0; k < 2; k++) {
+      await open(link)
+      expect(await page.getByTestId('mnist-optimizer').inputValue()).toBe('momentum')
+      expect(await page.getByTestId('mnist-hidden').inputValue()).toBe('32')
+      expect(await page.getByTestId('mnist-batch').inputValue()).toBe('64')
+      expect(await page.getByTestId('mnist-seed').inputValue()).toBe('7')
+      expect(await valueOf(page, 'mnist-lr-value')).toBe(0.05)
+      await page.getByTestId('mnist-start').click()
+      await waitFor(status, (t) => t === 'done', 60_000, 'the 50-step run')
+      const { steps, losses } = await mnistLosses()
+      expect(steps).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+      expect(losses.every(Number.isFinite)).toBe(true)
+      runs.push(bits(losses))
+    }
+    expect(runs[1]).toBe(runs[0])
+    // a setting changed in the page goes into the link
+    await page.getByTestId('mnist-optimizer').selectOption('sgd')
+    await page.getByTestId('mnist-seed').fill('12')
+    expect(await page.evaluate(() => location.hash)).toBe(
+      '#/mnist?opt=sgd&lr=0.05&hidden=32&batch=64&seed=12&steps=50',
+    )
+  }, 150_000)
+
+  it('download checkpoint → open checkpoint continues the run bit for bit', async () => {
+    const link = '#/mnist?opt=adam&lr=0.005&hidden=16&batch=64&seed=3&steps=120'
+    await open(link)
+    await page.getByTestId('mnist-start').click()
+    await waitFor(step, (s) => s >= 40, 60_000, 'step 40')
+    const mid = await download() // pauses the run, then saves its state
+    const k = Number(/step(\d+)\.json$/.exec(mid.name)![1])
+    expect(k).toBeGreaterThanOrEqual(40)
+    expect(JSON.parse(mid.text).format).toBe('gradstream-checkpoint')
+    expect(await status()).toBe('paused')
+    await page.getByTestId('mnist-resume').click()
+    await waitFor(status, (t) => t === 'done', 60_000, 'the whole run')
+    const whole = await mnistLosses()
+    const end = await download()
+    expect(end.name).toBe('gradstream-mnist-step120.json')
+
+    // a new page, the same link, the checkpoint opened: it goes on from step k to 120
+    await open(link)
+    await page.getByTestId('mnist-open').setInputFiles({
+      name: mid.name,
+      mimeType: 'application/json',
+      buffer: Buffer.from(mid.text),
+    })
+    await waitFor(status, (t) => t === 'done', 60_000, 'the resumed run')
+    const resumed = await mnistLosses()
+    expect(resumed.steps[0]).toBe(k)
+    expect(resumed.steps.at(-1)).toBe(120)
+    const from = whole.steps.indexOf(k)
+    expect(bits(resumed.losses)).toBe(bits(whole.losses.slice(from)))
+    const again = await download()
+    expect(again.text).toBe(end.text) // parameters, optimizer slots, rng, history: all equal
+    console.log(
+      `e2e: checkpoint at step ${k} (${(mid.text.length / 1024).toFixed(0)} KiB) resumed to step 120: ${120 - k} losses and the final checkpoint equal bit for bit`,
+    )
+    await screenshot(page, 'mnist-resumed')
+  }, 200_000)
+
+  it('a file that is not a checkpoint gets a message, not a run', async () => {
+    await page.getByTestId('mnist-open').setInputFiles({
+      name: 'notes.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"format":"something-else"}'),
+    })
+    await expect
+      .poll(() => page.getByTestId('mnist-message').textContent())
+      .toBe('restore: format: expected "gradstream-checkpoint", got "something-else"')
+  })
 })

@@ -189,6 +189,25 @@ group('resume', () => {
     console.log(`resume equivalence: ${tried} random pipelines and split points`)
   })
 
+  it('takes a sampler as it is (randomBatches is an Observable and an Iterable) and skips the used batches', () => {
+    const p: Pipeline = {
+      optimizer: 'momentum',
+      schedule: 'number',
+      estimator: 'central',
+      seed: 9,
+      batches: true,
+    }
+    const straight = run(p, 6)
+    const resumed: string[] = []
+    // the sampler itself, not wrapped as a plain Iterable: resume must read it as train does
+    // (its Observable side pushes batches without end, synchronously, and never lets go)
+    const data = randomBatches(dataset, { batchSize: 4, seed: p.seed ^ 0x5eed })
+    resume<P>(checkpoint(straight[2]), { step: stepOf(p), data })
+      .pipe(take(5))
+      .subscribe((s) => resumed.push(checkpoint(s)))
+    expect(resumed).toEqual(straight.slice(2).map(checkpoint))
+  })
+
   it('takes the data as a function of the restored state (no skipping)', async () => {
     const p: Pipeline = {
       optimizer: 'adam',

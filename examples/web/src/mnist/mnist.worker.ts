@@ -148,7 +148,7 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
 
 /**
  * What the page draws, and no more (every message is decoded on the page's main thread): at most
- * one state per 50 ms, plus every measured one, the last and the paused one, each carrying the
+ * one state per 100 ms, plus every measured one, the last and the paused one, each carrying the
  * losses since the previous message; the gradient becomes its norm and the optimizer's moments
  * stay here (except inside a checkpoint).
  */
@@ -170,7 +170,7 @@ function frames(config: MnistConfig, evaluation: () => Evaluation | undefined) {
         const now = performance.now()
         const measured = s.step % config.evalEvery === 0
         const last = s.step >= config.steps
-        if (!(again || measured || last || now - lastPost >= 50)) return null
+        if (!(again || measured || last || now - lastPost >= 100)) return null
         lastPost = now
         const e = evaluation()
         const frame: MnistFrame = {
