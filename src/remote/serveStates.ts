@@ -1,41 +1,84 @@
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Observable, Subscription } from 'rxjs'
-import { expectInteger } from '../errors.js'
+import { expectInteger, show } from '../errors.js'
 import { encodeWireLine, type WireFrame } from '../state/wireFormat.js'
+import { checkOrigins, hostNameOf, hostNames, isLoopback, sha256 } from './serveInternals.js'
 
 /** Options of `serveStates`. */
 export interface ServeStatesOptions {
   /** TCP port, 0 for any free one (default 0) */
   readonly port?: number
-  /** interface to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` exposes the run) */
+  /**
+   * interface to listen on (default `127.0.0.1`: loopback only). Any other (`0.0.0.0`, a LAN
+   * address) exposes the run and requires a `token`.
+   */
   readonly host?: string
-  /** frames kept for clients that reconnect or arrive late (default 100,000, oldest dropped) */
+  /** frames kept for clients that reconnect or arrive late (default 10,000, oldest dropped) */
   readonly keep?: number
   /** milliseconds to keep serving after the run ends, for late clients (default 0) */
   readonly linger?: number
+  /** `/events` clients at once (default 256); one more is answered 503 */
+  readonly maxClients?: number
+  /**
+   * milliseconds a client may go without reading (its send buffer full) before it is dropped
+   * (default 30,000)
+   */
+  readonly stallMs?: number
+  /**
+   * origins whose pages may read the stream (CORS), e.g. `http://127.0.0.1:5173`, or `'*'` for
+   * any; default none: a request carrying another `Origin` is refused (403)
+   */
+  readonly cors?: string | readonly string[]
+  /**
+   * secret a client must send as `?token=…` or `Authorization: Bearer …` (401 otherwise);
+   * required when `host` is not loopback
+   */
+  readonly token?: string
+  /**
+   * more names a client may use in its `Host` header (default: the listening address, the
+   * loopback names and, for `0.0.0.0` / `::`, this machine's addresses and name); any other
+   * Host is refused (403), which defeats DNS rebinding
+   */
+  readonly hosts?: readonly string[]
 }
 
 /** A running state server. */
 export interface StateServer {
-  /** `http://host:port/events`, the Server-Sent Events stream */
+  /** `http://host:port/events` (with `?token=…` when a token is set), the Server-Sent Events stream */
   readonly url: string
   readonly port: number
   /** Resolves when the run has ended, every client has been told and the server is closed. */
   readonly closed: Promise<void>
   /** Stops at once: ends every client's stream, stops listening, unsubscribes the run. */
   close(): Promise<void>
+  /** Clients connected to `/events`, bytes queued in this process for them, frames kept. */
+  stats(): { readonly clients: number; readonly queuedBytes: number; readonly keptFrames: number }
 }
+
+/** Bytes of kept frames written to a catching-up client in one socket write. */
+const BATCH_BYTES = 16 * 1024
 
 /**
  * Serves a run's frames as Server-Sent Events on `GET /events`: each frame is one event with
  * `id: <step>`, `event: state` and the frame's wire-format line as `data`; the end of the run is
  * an `event: end`. A client that reconnects with `Last-Event-ID: <step>` (or `?after=<step>`)
  * gets every kept frame after that step and then the live ones, so it neither misses nor
- * repeats a step. The run is subscribed at once (clients watch it, they do not drive it).
- * CORS is open (`Access-Control-Allow-Origin: *`) so a page on another port can plot it; it
- * listens on loopback unless told otherwise. Node only (node:http). The run is subscribed at
- * once, before the server listens: a cold run starts, a hot one is not missed.
+ * repeats a step. The run is subscribed at once (clients watch it, they do not drive it), before
+ * the server listens: a cold run starts, a hot one is not missed. Node only (node:http).
+ *
+ * Hostile clients cost bounded memory. Frames are encoded once and kept once (the last `keep`,
+ * shared by every client); each client has a cursor into them and is written to only while its
+ * socket accepts data (Node's high-water mark, 16 KiB, plus one write of at most 16 KiB or one
+ * frame), so per frame the server does one socket write per client that keeps up and nothing for
+ * the others. A client that falls behind catches up from the kept frames as it reads; one that
+ * falls more than `keep` frames behind, or reads nothing for `stallMs`, is dropped with a final
+ * `event: error` saying why (no frame is silently skipped). At most `maxClients` at once.
+ *
+ * Who may read: the `Host` header must name this server (see `hosts`); a browser page on
+ * another origin only if `cors` lists it; and with a `token`, only clients that send it.
+ * `GET`, `HEAD` and `OPTIONS` on `/events`; other methods 405, other paths 404.
  *
  * @example
  * ```ts
@@ -58,19 +101,61 @@ export interface StateServer {
  * await server.closed // resolves when the run has ended
  * ```
  * @throws {RangeError} `serveStates: port: expected an integer in [0, 65535], got 70000`
+ * @throws {TypeError} `serveStates: token: expected a token of at least 16 characters (host 0.0.0.0 is not loopback), got undefined`
+ * @throws {TypeError} `serveStates: cors: expected origins such as "http://127.0.0.1:5173" or "*", got "127.0.0.1:5173"`
  * @see fromServerSentStates, toWireFrame
  */
 export async function serveStates(
   frames$: Observable<WireFrame>,
   options: ServeStatesOptions = {},
 ): Promise<StateServer> {
-  const { port = 0, host = '127.0.0.1', keep = 100_000, linger = 0 } = options
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    keep = 10_000,
+    linger = 0,
+    maxClients = 256,
+    stallMs = 30_000,
+    token,
+    hosts = [],
+  } = options
   expectInteger('serveStates', 'port', port, 0, 65535)
   expectInteger('serveStates', 'keep', keep, 1)
   expectInteger('serveStates', 'linger', linger, 0)
+  expectInteger('serveStates', 'maxClients', maxClients, 1)
+  expectInteger('serveStates', 'stallMs', stallMs, 1)
+  const origins = checkOrigins(options.cors)
+  const loopback = isLoopback(host)
+  if (token !== undefined || !loopback) {
+    if (typeof token !== 'string' || token.length < 16 || !/^[\x21-\x7e]+$/.test(token)) {
+      const why = loopback ? '' : ` (host ${host} is not loopback)`
+      throw new TypeError(
+        `serveStates: token: expected a token of at least 16 characters${why}, got ${token === undefined ? 'undefined' : JSON.stringify(token)}`,
+      )
+    }
+  }
+  if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) {
+    throw new TypeError(`serveStates: hosts: expected an array of host names, got ${show(hosts)}`)
+  }
+  const tokenDigest = token !== undefined ? sha256(token) : null
+  const allowedHosts = hostNames(host, hosts)
 
-  const kept: { step: number; text: string }[] = []
-  const clients = new Set<ServerResponse>()
+  // the kept frames, a ring: frame number i (0, 1, 2, … in arrival order) is in slot i % keep
+  const texts: string[] = []
+  const steps = new Float64Array(keep)
+  let count = 0
+  const oldest = () => Math.max(0, count - keep)
+
+  interface Client {
+    readonly res: ServerResponse
+    /** the number of the next frame to write */
+    cursor: number
+    /** when its socket last refused more data (0 while it keeps up) */
+    waitingSince: number
+  }
+  const clients = new Set<Client>()
+  /** clients that have every frame so far and whose socket accepts more */
+  const live = new Set<Client>()
   let ended: 'complete' | 'error' | null = null
   let errorText = ''
   let run: Subscription | null = null
@@ -81,52 +166,162 @@ export async function serveStates(
       ? `event: end\ndata: ${JSON.stringify({ error: errorText })}\n\n`
       : 'event: end\ndata: {}\n\n'
 
+  const remove = (c: Client) => {
+    clients.delete(c)
+    live.delete(c)
+  }
+  const drop = (c: Client, why: string) => {
+    remove(c)
+    c.res.end(`event: error\ndata: ${JSON.stringify({ error: `dropped: ${why}` })}\n\n`)
+    // a client that does not read never takes the last event: free its socket anyway
+    setTimeout(() => c.res.destroy(), 1000).unref()
+  }
+  const wait = (c: Client) => {
+    live.delete(c)
+    c.waitingSince = Date.now()
+    c.res.once('drain', () => pump(c))
+  }
+  /** Writes kept frames from the client's cursor while its socket takes them. */
+  const pump = (c: Client) => {
+    if (!clients.has(c)) return
+    if (c.cursor < oldest()) {
+      drop(c, `this client fell more than ${keep} frames behind the run (it reads too slowly)`)
+      return
+    }
+    while (c.cursor < count) {
+      let batch = ''
+      while (c.cursor < count && batch.length < BATCH_BYTES) batch += texts[c.cursor++ % keep]
+      if (!c.res.write(batch)) return wait(c)
+    }
+    if (ended) {
+      remove(c)
+      c.res.end(endEvent())
+      return
+    }
+    c.waitingSince = 0
+    live.add(c)
+  }
+
+  /** First frame number whose step is after `after` (steps increase along the run). */
+  const firstAfter = (after: number) => {
+    let lo = oldest()
+    let hi = count
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (steps[mid % keep] > after) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const refuse = (status: number, text: string, headers: Record<string, string> = {}) =>
+      void res
+        .writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers })
+        .end(`gradstream: ${text}\n`)
+    const hostHeader = req.headers.host
+    if (hostHeader === undefined || !allowedHosts.has(hostNameOf(hostHeader))) {
+      return refuse(
+        403,
+        `Host ${JSON.stringify(hostHeader ?? '')} is not this server's name (add it with hosts / --allow-host)`,
+      )
+    }
+    const origin = req.headers.origin
+    const cors: Record<string, string> = {}
+    if (origin !== undefined) {
+      if (origins.has('*') || origins.has(origin)) {
+        cors['Access-Control-Allow-Origin'] = origin
+        cors.Vary = 'Origin'
+      } else if (origin !== `http://${hostHeader}`) {
+        return refuse(
+          403,
+          `pages from ${JSON.stringify(origin)} may not read this stream (allow them with cors / --cors ORIGIN)`,
+        )
+      }
+    }
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const cors = {
-      'Access-Control-Allow-Origin': '*',
-      'Access-Control-Allow-Headers': 'Last-Event-ID, Cache-Control',
-    }
+    if (url.pathname !== '/events') return refuse(404, 'GET /events', cors)
+    const allow = { Allow: 'GET, HEAD, OPTIONS' }
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, cors).end()
+      const preflight =
+        cors['Access-Control-Allow-Origin'] !== undefined
+          ? {
+              'Access-Control-Allow-Methods': 'GET, HEAD',
+              'Access-Control-Allow-Headers': 'Authorization, Cache-Control, Last-Event-ID',
+              'Access-Control-Max-Age': '600',
+            }
+          : {}
+      res.writeHead(204, { ...allow, ...cors, ...preflight }).end()
       return
     }
-    if (req.method !== 'GET' || url.pathname !== '/events') {
-      res.writeHead(404, { ...cors, 'Content-Type': 'text/plain' }).end('gradstream: GET /events\n')
-      return
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return refuse(405, `${req.method} not allowed: GET /events`, { ...allow, ...cors })
     }
-    const header = req.headers['last-event-id']
-    const raw = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('after')
-    const after = raw !== null && raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : -1
-    res.writeHead(200, {
+    if (tokenDigest !== null) {
+      const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')
+      const given = auth?.[1] ?? url.searchParams.get('token')
+      if (given === null || !timingSafeEqual(sha256(given), tokenDigest)) {
+        return refuse(401, 'a token is required (?token=… or Authorization: Bearer …)', {
+          ...cors,
+          'WWW-Authenticate': 'Bearer',
+        })
+      }
+    }
+    const head = {
       ...cors,
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
-    })
-    let text = 'retry: 500\n\n'
-    for (const f of kept) if (f.step > after) text += f.text
-    if (ended) {
-      res.end(text + endEvent())
+    }
+    if (req.method === 'HEAD') {
+      res.writeHead(200, head).end()
       return
     }
-    res.write(text)
-    clients.add(res)
-    req.on('close', () => clients.delete(res))
+    if (clients.size >= maxClients) {
+      return refuse(503, `already serving ${maxClients} clients`, { ...cors, 'Retry-After': '5' })
+    }
+    const header = req.headers['last-event-id']
+    const raw = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('after')
+    const after = raw !== null && raw !== undefined && /^\d{1,15}$/.test(raw) ? Number(raw) : -1
+    res.writeHead(200, { ...head, Connection: 'keep-alive' })
+    res.write('retry: 500\n\n')
+    const c: Client = { res, cursor: firstAfter(after), waitingSince: 0 }
+    clients.add(c)
+    req.on('close', () => remove(c))
+    pump(c)
   })
   // a half-dead client must not keep the process alive once the run is over
   server.keepAliveTimeout = 1000
+  // beyond the clients, a few connections for refusals and HEAD; the rest are not accepted
+  server.maxConnections = maxClients + 16
+
+  // clients that read nothing for stallMs, or fell behind the kept frames, are dropped
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now()
+      for (const c of clients) {
+        if (live.has(c)) continue
+        if (c.cursor < oldest()) pump(c)
+        else if (c.waitingSince > 0 && now - c.waitingSince > stallMs) {
+          drop(c, `this client read nothing for ${stallMs} ms`)
+        }
+      }
+    },
+    Math.min(1000, stallMs),
+  )
+  sweeper.unref()
 
   let resolveClosed!: () => void
   const closed = new Promise<void>((r) => (resolveClosed = r))
   let closing: Promise<void> | null = null
   const close = () => {
     if (!closing) {
+      clearInterval(sweeper)
       run?.unsubscribe()
       closing = new Promise<void>((resolve) => {
-        for (const c of clients) c.end()
+        for (const c of clients) c.res.end()
         clients.clear()
+        live.clear()
         server.close(() => resolve())
         server.closeAllConnections()
       }).then(resolveClosed)
@@ -138,17 +333,25 @@ export async function serveStates(
     ended = how
     errorText = message
     const end = endEvent()
-    for (const c of clients) c.end(end)
-    clients.clear()
+    for (const c of live) {
+      clients.delete(c)
+      c.res.end(end)
+    }
+    live.clear()
+    // the others get the end once they have read the frames before it (pump)
     if (listening) setTimeout(() => void close(), linger)
   }
 
   run = frames$.subscribe({
     next: (f) => {
       const text = eventOf(f.step, encodeWireLine(f))
-      kept.push({ step: f.step, text })
-      if (kept.length > keep) kept.splice(0, kept.length - keep)
-      for (const c of clients) c.write(text)
+      texts[count % keep] = text
+      steps[count % keep] = f.step
+      count++
+      for (const c of live) {
+        c.cursor = count
+        if (!c.res.write(text)) wait(c)
+      }
     },
     error: (e: unknown) => finish('error', e instanceof Error ? e.message : String(e)),
     complete: () => finish('complete'),
@@ -164,17 +367,24 @@ export async function serveStates(
       })
     })
   } catch (e) {
+    clearInterval(sweeper)
     run.unsubscribe()
     throw e
   }
   listening = true
   if (ended) setTimeout(() => void close(), linger)
   const actual = (server.address() as AddressInfo).port
+  const query = token !== undefined ? `?token=${encodeURIComponent(token)}` : ''
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}/events`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}/events${query}`,
     port: actual,
     closed,
     close,
+    stats: () => {
+      let queuedBytes = 0
+      for (const c of clients) queuedBytes += c.res.writableLength
+      return { clients: clients.size, queuedBytes, keptFrames: count - oldest() }
+    },
   }
 }

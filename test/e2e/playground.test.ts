@@ -236,7 +236,9 @@ describe.skipIf(!available)('playground in Chromium', () => {
 
   it('Live: plots a run served as Server-Sent Events from another port', async () => {
     const frames$ = new Subject<WireFrame>()
-    const server: StateServer = await serveStates(frames$, { linger: 5_000 })
+    // CORS is off unless asked for (issue 20): allow the playground's origin
+    const cors = new URL(site.url).origin
+    const server: StateServer = await serveStates(frames$, { linger: 5_000, cors })
     await page.goto(`${site.url}#/live?url=${encodeURIComponent(server.url)}`)
     await page.getByTestId('live-connect').click()
     for (let k = 0; k <= 30; k++) {
