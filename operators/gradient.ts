@@ -4,7 +4,8 @@ import { freezeTree } from '../src/state/freeze.js'
 import type { Evaluated, ProbeSet, TrainState, WithGradient } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { estimate } from './perturbations/perturbationInternals.js'
-import { stage } from './fusionInternals.js'
+import { stage } from '../src/engine/fusion.js'
+import { withGradientState } from '../src/engine/state.js'
 import { copyLike, treeFromFlat } from './stageInternals.js'
 
 /**
@@ -79,12 +80,12 @@ export function gradient<P extends Params, B = unknown>(
   fn: AnalyticGradient<P, B>,
 ): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>>
 export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
-  // stages: fused with their neighbours into one hop (see fusionInternals)
+  // stages: fused with their neighbours into one hop (see src/engine/fusion.ts)
   if (fn === undefined) {
     return stage<Evaluated<P>, WithGradient<P>>(() => (s) => {
       const flat = estimate(s.probes, s.baseLoss, s.losses, sizeOf(s.probes, s.params))
       const grad = treeFromFlat(s.params, flat) // built frozen: no freezeTree walk
-      return withGradient(s, grad, s.baseLoss, s.evaluations)
+      return withGradientState(s, grad, s.baseLoss, s.evaluations)
     })
   }
   expectFunction('gradient', 'fn', fn)
@@ -103,7 +104,7 @@ export function gradient<P extends Params, B>(fn?: AnalyticGradient<P, B>) {
       )
     }
     const grad = freezeTree(copyLike(s.params, g as Params, 'gradient'))
-    return withGradient(s, grad, value, s.evaluations + 1)
+    return withGradientState(s, grad, value, s.evaluations + 1)
   })
 }
 
@@ -113,29 +114,4 @@ function sizeOf(p: ProbeSet, params: Params): number {
     return p.directions.length > 0 ? p.directions[0].length : treeSize(params)
   }
   return (p as { n: number }).n
-}
-
-function withGradient<P extends Params>(
-  s: TrainState<P>,
-  grad: P,
-  baseLoss: number,
-  evaluations: number,
-): WithGradient<P> {
-  // unfrozen: the chain that emits it freezes it (stageInternals, fusionInternals)
-  return {
-    step: s.step,
-    params: s.params,
-    loss: baseLoss,
-    grad,
-    lr: s.lr,
-    opt: s.opt,
-    hyper: s.hyper,
-    evaluations,
-    rng: s.rng,
-    history: s.history,
-    metrics: s.metrics,
-    batch: s.batch,
-    baseLoss,
-    updates: grad,
-  }
 }

@@ -5,7 +5,7 @@ export type { EvaluationInterval } from './evaluateEvery.js'
 export { gradient } from './gradient.js'
 export type { AnalyticGradient } from './gradient.js'
 export { history } from './history.js'
-export type { Hyperparam, Schedule } from './hyperparamInternals.js'
+export type { Hyperparam, Schedule } from '../src/engine/hyperparams.js'
 export { loss } from './loss.js'
 export type { LossFields } from './loss.js'
 export { adagrad } from './optimizers/adagrad.js'
@@ -87,5 +87,5 @@ export type {
   TransformContext,
   TransformLike,
   TransformOperator,
-} from './transforms/transformInternals.js'
+} from '../src/engine/transform.js'
 export { update } from './update.js'

@@ -2,8 +2,8 @@ import { expectFunction, show } from '../src/errors.js'
 import type { Evaluated, Perturbed, ProbeSet } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import { probeCount, Scratch } from './perturbations/perturbationInternals.js'
-import { stage } from './fusionInternals.js'
-import { evaluatedState } from './stageInternals.js'
+import { stage } from '../src/engine/fusion.js'
+import { evaluatedState } from '../src/engine/state.js'
 
 /** What `loss` adds to a perturbed state. */
 export interface LossFields {
@@ -60,7 +60,7 @@ export interface LossFields {
  */
 export function loss<P extends Params, B = unknown>(objective: (params: P, batch: B) => number) {
   expectFunction('loss', 'objective', objective)
-  // a stage (fused with its neighbours, see fusionInternals); the factory runs once per
+  // a stage (fused with its neighbours, see src/engine/fusion.ts); the factory runs once per
   // subscription: one scratch copy per subscription, reloaded with each step's parameters
   return stage<Perturbed<P>, Evaluated<P>>((_, emits) => {
     let scratch: Scratch<P> | undefined

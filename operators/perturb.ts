@@ -3,8 +3,8 @@ import { show } from '../src/errors.js'
 import type { Perturbed, TrainState } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
 import type { PerturbationDesign } from './perturbations/perturbationInternals.js'
-import { stage } from './fusionInternals.js'
-import { perturbedState } from './stageInternals.js'
+import { stage } from '../src/engine/fusion.js'
+import { perturbedState } from '../src/engine/state.js'
 
 /**
  * The first stage of a step: decides where the objective is probed around the parameters and
@@ -56,7 +56,7 @@ export function perturb<P extends Params = Params>(
       `perturb: design: expected a perturbation design such as centralDifference(), got ${show(design)}`,
     )
   }
-  // a stage: fused with the stages around it into one hop (see fusionInternals)
+  // a stage: fused with the stages around it into one hop (see src/engine/fusion.ts)
   return stage<TrainState<P>, Perturbed<P>>(() => (s) => {
     const r = design.probe(s, treeSize(s.params))
     return perturbedState(s, r.probes, r.rng ?? s.rng, r.opt ?? s.opt)

@@ -1,9 +1,12 @@
 import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import type { Params } from '../src/tree/tree.js'
-import { stage } from './fusionInternals.js'
-import { type Hyperparam, hyperAt } from './hyperparamInternals.js'
-import { addScaled, frozenTree } from './stageInternals.js'
+import { stage } from '../src/engine/fusion.js'
+import { type Hyperparam, hyperAt } from '../src/engine/hyperparams.js'
+import { addScaled } from '../src/engine/leaves.js'
+import { steppedState } from '../src/engine/state.js'
+import { duplicateSlot } from '../src/engine/transform.js'
+import { frozenTree } from './stageInternals.js'
 import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 
 /**
@@ -68,9 +71,7 @@ export function update(lr: Hyperparam) {
   const finish = <P extends Params>(s: WithGradient<P>, eta: number): TrainState<P> => {
     const used = (s as { transforms?: readonly string[] }).transforms
     if (used !== undefined && used.includes(name)) {
-      throw new Error(
-        `${name}: name: expected a slot name no other transform in this step uses, got "${name}" (pass { name } to tell them apart)`,
-      )
+      throw duplicateSlot(name)
     }
     const params = addScaled(s.params, s.updates, -eta, 'applyUpdates')
     let hyper = s.hyper
@@ -84,22 +85,9 @@ export function update(lr: Hyperparam) {
           : Object.freeze({ ...hyper, [key]: eta })
       lastHyper = hyper
     }
-    // unfrozen: the chain that emits it freezes it (fusionInternals)
-    return {
-      step: s.step + 1,
-      params,
-      loss: s.baseLoss,
-      grad: frozenTree(s.grad),
-      lr: eta,
-      opt: s.opt,
-      hyper,
-      evaluations: s.evaluations,
-      rng: s.rng,
-      history: s.history,
-      metrics: s.metrics,
-    }
+    return steppedState(s, params, frozenTree(s.grad), eta, s.opt, hyper)
   }
-  // a stage: fused with the stages before it into one hop (see fusionInternals). A schedule or
+  // a stage: fused with the stages before it into one hop (see src/engine/fusion.ts). A schedule or
   // an Observable is resolved (and checked) per step exactly as scaleByLearningRate does.
   const spec = t.hyper[t.lrField!]
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>

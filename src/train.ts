@@ -1,6 +1,7 @@
 import { freeze } from 'immer'
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs'
-import { FusedStages, instantiate, StoppableRun } from '../operators/fusionInternals.js'
+import { FusedStages, instantiate, StoppableRun } from './engine/fusion.js'
+import { initialState as stepZero } from './engine/state.js'
 import { show } from './errors.js'
 import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
@@ -52,7 +53,7 @@ export interface TrainConfig<P extends Params, B = unknown> {
  * one function call per step, with no RxJS operator between the stages, and the stopping rules
  * piped straight onto the run (`maxSteps`, `lossBelow`, …) are checked inside the loop; with any
  * other operator in between, everything works the same through ordinary operators, only a
- * little slower (operators/fusionInternals.ts).
+ * little slower (src/engine/fusion.ts).
  *
  * Completes when the data ends or the step completes (or a downstream stopping rule ends
  * it). Errors thrown by user code (the objective, a schedule, the data source, the step)
@@ -98,7 +99,7 @@ export function train<P extends Params, B = unknown>(
   const start = valid.from === undefined ? undefined : startFrom(valid.from as TrainState<P>)
   const chunk = mode.kind === 'chunked' ? (mode.steps ?? 100) : Infinity
 
-  // a StoppableRun: stopping rules piped onto it run inside the loop (see fusionInternals)
+  // a StoppableRun: stopping rules piped onto it run inside the loop (see src/engine/fusion.ts)
   return new StoppableRun<TrainState<P>>((subscriber, stop) => {
     let state = start ?? initialState(params, seed)
     /** a state was fed into the step and its successor has not come back yet */
@@ -235,7 +236,7 @@ export function train<P extends Params, B = unknown>(
     const out = step(feed)
     /**
      * A step made only of gradstream's stages (`pipe(perturb, loss, gradient, update)`) is one
-     * function of the state (fusionInternals): the loop calls it directly, no RxJS hop a step.
+     * function of the state (src/engine/fusion.ts): the loop calls it directly, no RxJS hop a step.
      * Errors it throws are caught by `pump` as the step's error, as they would be in a `map`.
      */
     const direct =
@@ -292,17 +293,5 @@ function startFrom<P extends Params>(from: TrainState<P>): TrainState<P> {
 function initialState<P extends Params>(params: P, seed: number): TrainState<P> {
   const r = rng(seed).state()
   Object.freeze(r.words)
-  return Object.freeze({
-    step: 0,
-    params: freezeTree(mapTree(params, (v) => v)),
-    loss: NaN,
-    grad: null,
-    lr: NaN,
-    opt: Object.freeze({}),
-    hyper: Object.freeze({}),
-    evaluations: 0,
-    rng: Object.freeze(r),
-    history: Object.freeze([]),
-    metrics: Object.freeze({}),
-  })
+  return stepZero(freezeTree(mapTree(params, (v) => v)), Object.freeze(r))
 }

@@ -1,7 +1,7 @@
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkOptions } from '../transforms/transformInternals.js'
+import { checkOptions } from '../../src/engine/transform.js'
 import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**

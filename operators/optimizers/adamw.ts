@@ -1,9 +1,9 @@
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
 import type { Mask } from '../transforms/maskInternals.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkOptions } from '../transforms/transformInternals.js'
+import { checkOptions } from '../../src/engine/transform.js'
 import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 
 /**

@@ -1,14 +1,14 @@
 import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
+import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
 import {
   applyingStage,
   type ChainState,
   chainTransform,
   type GradientTransform,
   type TransformOperator,
-} from '../transforms/transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /**
  * An optimizer: the pipe of its transforms followed by `applyUpdates()`, so it ends the step
@@ -24,7 +24,7 @@ export interface Optimizer {
 
 /**
  * Builds an optimizer from transform operators, in order: one fusible stage (see
- * fusionInternals) computing what piping them and `applyUpdates()` computes, state for state
+ * src/engine/fusion.ts) computing what piping them and `applyUpdates()` computes, state for state
  * and bit for bit, without the last updates' intermediate trees (`applyingStage`).
  */
 export function optimizer(name: string, ...ops: readonly TransformOperator<unknown>[]): Optimizer {

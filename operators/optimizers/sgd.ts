@@ -1,4 +1,4 @@
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
 

@@ -1,5 +1,5 @@
 import { expectFinite } from '../../src/errors.js'
-import type { Schedule } from '../hyperparamInternals.js'
+import type { Schedule } from '../../src/engine/hyperparams.js'
 import { schedule } from './scheduleInternals.js'
 
 /**

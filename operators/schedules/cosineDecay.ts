@@ -1,6 +1,6 @@
 import { CosineDecayOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
-import type { Schedule } from '../hyperparamInternals.js'
+import type { Schedule } from '../../src/engine/hyperparams.js'
 import { schedule } from './scheduleInternals.js'
 
 /**

@@ -1,7 +1,7 @@
 import { expectFinite, expectInteger } from '../../src/errors.js'
 import { PiecewiseOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
-import type { Schedule } from '../hyperparamInternals.js'
+import type { Schedule } from '../../src/engine/hyperparams.js'
 import { schedule } from './scheduleInternals.js'
 
 /**

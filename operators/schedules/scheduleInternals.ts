@@ -1,5 +1,5 @@
 import { show } from '../../src/errors.js'
-import type { Schedule } from '../hyperparamInternals.js'
+import type { Schedule } from '../../src/engine/hyperparams.js'
 
 /**
  * Wraps a schedule body with the check every schedule makes of its argument: a step is a

@@ -11,7 +11,7 @@ import {
   tap,
 } from 'rxjs'
 import type { StopReason, TrainState } from '../../src/state/types.js'
-import { StoppableRun } from '../fusionInternals.js'
+import { StoppableRun } from '../../src/engine/fusion.js'
 
 /** `s` with `reason` recorded (a new frozen state; `s` is unchanged). */
 export function withStopReason<S extends TrainState>(s: S, reason: StopReason): S {
@@ -34,7 +34,7 @@ export function stopWhen<S extends TrainState>(
     return reason === null ? s : withStopReason(s, reason)
   }
   // on `train`'s run, the driver applies `stop` itself and completes after a state with a
-  // reason (no operator hop per state, see fusionInternals); elsewhere the same as operators
+  // reason (no operator hop per state, see src/engine/fusion.ts); elsewhere the same as operators
   return (source) =>
     source instanceof StoppableRun
       ? (source as StoppableRun<S>).stoppedBy(stop)

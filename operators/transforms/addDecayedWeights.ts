@@ -1,14 +1,14 @@
 import type { Params } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
-import { applyLeafwise, leafwise } from './kernelInternals.js'
+import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
 import {
   asOperator,
   checkOptions,
   slotName,
   type TransformContext,
   type TransformOperator,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /**
  * Decoupled weight decay (Loshchilov & Hutter 2019; optax's `add_decayed_weights`):

@@ -1,8 +1,13 @@
 import { expectInteger } from '../../src/errors.js'
 import { rng, rngFromState, type RngState } from '../../src/random/rng.js'
 import { mapTree } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { asOperator, checkOptions, slotName, type TransformOperator } from './transformInternals.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
+import {
+  asOperator,
+  checkOptions,
+  slotName,
+  type TransformOperator,
+} from '../../src/engine/transform.js'
 
 /** The slot of `addNoise`: steps taken and where the generator stands. */
 export interface AddNoiseState {

@@ -1,9 +1,10 @@
 import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
-import { stage } from '../fusionInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { freezeData } from './transformInternals.js'
+import { stage } from '../../src/engine/fusion.js'
+import { addScaled } from '../../src/engine/leaves.js'
+import { steppedState } from '../../src/engine/state.js'
+import { freezeData } from '../../src/engine/transform.js'
 
 /**
  * Ends a step: θ ← θ + u (the updates the transforms made, already signed to descend), then
@@ -34,30 +35,10 @@ import { freezeData } from './transformInternals.js'
  * @see scaleByLearningRate, sgd
  */
 export function applyUpdates() {
-  // a fusible stage (see fusionInternals): after gradient and the transforms, in the same hop
+  // a fusible stage (see src/engine/fusion.ts): after gradient and the transforms, in the same hop
   return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    stage<WithGradient<P>, TrainState<P>>(() => (s): TrainState<P> => {
-      const [params] = leafwise('applyUpdates', [s.params, s.updates], 1, ([p, u], [o]) =>
-        addLeaf(p, u, o),
-      ) as P[]
-      // unfrozen: the chain that emits it freezes it; params are built frozen
-      return {
-        step: s.step + 1,
-        params,
-        loss: s.baseLoss,
-        grad: freezeData(s.grad),
-        lr: s.lr,
-        opt: s.opt,
-        hyper: s.hyper,
-        evaluations: s.evaluations,
-        rng: s.rng,
-        history: s.history,
-        metrics: s.metrics,
-      }
+    stage<WithGradient<P>, TrainState<P>>(() => (s) => {
+      const params = addScaled(s.params, s.updates, 1)
+      return steppedState(s, params, freezeData(s.grad), s.lr, s.opt, s.hyper)
     })(source)
-}
-
-/** o = p + u on one leaf. */
-function addLeaf(p: Float64Array, u: Float64Array, o: Float64Array): void {
-  for (let i = 0; i < o.length; i++) o[i] = p[i] + u[i]
 }

@@ -6,7 +6,7 @@ import {
   toTransform,
   type TransformLike,
   type TransformOperator,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /**
  * Several transforms as one, applied in order: `chain(a, b)` maps updates as `a` then `b`

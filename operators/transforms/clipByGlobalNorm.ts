@@ -1,7 +1,12 @@
 import { globalNorm } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /**
  * Rescales the updates when their global norm ‖u‖ = √Σu² exceeds c: u ← u unchanged if

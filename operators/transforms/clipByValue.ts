@@ -1,6 +1,11 @@
-import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /**
  * Clips every coordinate to [−δ, δ]: u ← min(max(u, −δ), δ) (optax's `clip`,

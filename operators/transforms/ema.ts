@@ -2,10 +2,11 @@ import type { Observable } from 'rxjs'
 import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
-import { leafwise } from './kernelInternals.js'
-import { stage } from '../fusionInternals.js'
-import { type Hyperparam, hyperAt, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { freezeData, slotName, checkOptions } from './transformInternals.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import { stage } from '../../src/engine/fusion.js'
+import { type Hyperparam, hyperAt, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
+import { withSlots } from '../../src/engine/state.js'
+import { duplicateSlot, freezeData, slotName, checkOptions } from '../../src/engine/transform.js'
 
 /** The slot of `ema`: the running average of the parameters and the step it was last updated. */
 export interface EmaState {
@@ -52,7 +53,7 @@ export function ema(
   const name = slotName(fn, options.name)
   const spec = hyperparam(fn, 'decay', decay, unitInterval)
   const key = `${name}.decay`
-  // a fusible stage (see fusionInternals): after the optimizer, in the same hop
+  // a fusible stage (see src/engine/fusion.ts): after the optimizer, in the same hop
   return <T extends TrainState>(source: Observable<T>) =>
     stage<T, T>((run) => {
       const at = hyperAt(spec, run)
@@ -63,9 +64,7 @@ export function ema(
         const beta = at(s.step)
         const prev = s.opt[name] as EmaState | undefined
         if (prev !== undefined && prev.step === s.step) {
-          throw new Error(
-            `${name}: name: expected a slot name no other ema in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
-          )
+          throw duplicateSlot(name, 'ema')
         }
         const average =
           prev === undefined
@@ -84,52 +83,9 @@ export function ema(
           lastIn = h
           lastOut = hyper
         }
-        return withSlot(s, Object.freeze({ ...s.opt, [name]: slot }), hyper)
+        return withSlots(s, Object.freeze({ ...s.opt, [name]: slot }), hyper, s.lr)
       }
     })(source)
-}
-
-/** The fields a TrainState is built with, in this order (the others are copied after). */
-const BUILT: { readonly [field: string]: true } = {
-  step: true,
-  params: true,
-  loss: true,
-  grad: true,
-  lr: true,
-  opt: true,
-  hyper: true,
-  evaluations: true,
-  rng: true,
-  history: true,
-  metrics: true,
-}
-
-/**
- * `{ ...s, opt, hyper }` without the spread (costly here, see transformInternals'
- * trackedState): TrainState's fields by name, then any other own field of `s` as it is.
- */
-function withSlot<T extends TrainState>(
-  s: T,
-  opt: TrainState['opt'],
-  hyper: TrainState['hyper'],
-): T {
-  const out: Record<string, unknown> = {
-    step: s.step,
-    params: s.params,
-    loss: s.loss,
-    grad: s.grad,
-    lr: s.lr,
-    opt,
-    hyper,
-    evaluations: s.evaluations,
-    rng: s.rng,
-    history: s.history,
-    metrics: s.metrics,
-  }
-  for (const k in s) {
-    if (BUILT[k] !== true && Object.hasOwn(s, k)) out[k] = (s as Record<string, unknown>)[k]
-  }
-  return out as T
 }
 
 /** o = β·a + (1 − β)·p on one leaf. */

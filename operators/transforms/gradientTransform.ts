@@ -1,12 +1,17 @@
 import { show } from '../../src/errors.js'
 import type { Params } from '../../src/tree/tree.js'
-import { finite, type Hyperparam, hyperparam, type HyperSpec } from '../hyperparamInternals.js'
+import {
+  finite,
+  type Hyperparam,
+  hyperparam,
+  type HyperSpec,
+} from '../../src/engine/hyperparams.js'
 import {
   asOperator,
   checkOptions,
   type TransformContext,
   type TransformOperator,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /** What `gradientTransform` takes: your transform as plain functions. */
 export interface GradientTransformDefinition<S> {

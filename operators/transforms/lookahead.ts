@@ -1,6 +1,6 @@
 import { expectInteger } from '../../src/errors.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
-import { closedUnitInterval, type Hyperparam, hyperparam } from '../hyperparamInternals.js'
+import { closedUnitInterval, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
 import {
   asOperator,
   childContext,
@@ -10,7 +10,7 @@ import {
   type TransformLike,
   type TransformOperator,
   checkOptions,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /** The slot of `lookahead`: the slow weights, fast steps since the last sync, the inner slot. */
 export interface LookaheadState {

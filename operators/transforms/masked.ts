@@ -7,7 +7,7 @@ import {
   type TransformLike,
   type TransformOperator,
   checkOptions,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /**
  * Applies `transform` only to the leaves `mask` selects (optax's `masked`): for a selected

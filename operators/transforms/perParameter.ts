@@ -11,7 +11,7 @@ import {
   type TransformLike,
   type TransformOperator,
   checkOptions,
-} from './transformInternals.js'
+} from '../../src/engine/transform.js'
 
 /** The slot of `perParameter`: each listed parameter's inner slot under its key. */
 export type PerParameterState = { readonly [key: string]: unknown }

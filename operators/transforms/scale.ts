@@ -1,6 +1,11 @@
-import { finite, type Hyperparam, hyperparam } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { asOperator, checkOptions, slotName, type TransformOperator } from './transformInternals.js'
+import { finite, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  checkOptions,
+  slotName,
+  type TransformOperator,
+} from '../../src/engine/transform.js'
 
 /**
  * Multiplies the updates by a constant factor, u ← a·u (optax's `scale`). Stateless; records

@@ -1,8 +1,13 @@
 import { mapTree, type Params } from '../../src/tree/tree.js'
 import { expectNonNegative } from '../../src/errors.js'
-import { type Hyperparam, hyperparam, nonNegative } from '../hyperparamInternals.js'
-import { applyLeafwise, leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
+import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
 export interface ScaleByAdagradState {

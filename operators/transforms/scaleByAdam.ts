@@ -1,8 +1,18 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
+import {
+  type Hyperparam,
+  hyperparam,
+  nonNegative,
+  unitInterval,
+} from '../../src/engine/hyperparams.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
-import { leafwise, leavesOf } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { leafwise, leavesOf } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
 export interface ScaleByAdamState {

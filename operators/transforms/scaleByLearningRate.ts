@@ -1,6 +1,11 @@
-import { type Hyperparam, hyperparam, nonNegative, positive } from '../hyperparamInternals.js'
-import { leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /**
  * Scales the updates by minus the learning rate, u ← −η·u, so that `applyUpdates` descends

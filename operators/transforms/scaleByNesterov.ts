@@ -1,7 +1,12 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, unitInterval } from '../hyperparamInternals.js'
-import { applyLeafwise, leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
+import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /** The slot of `scaleByNesterov`: the velocity, shaped like the parameters. */
 export interface ScaleByNesterovState {

@@ -1,7 +1,17 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative, unitInterval } from '../hyperparamInternals.js'
-import { applyLeafwise, leafwise } from './kernelInternals.js'
-import { asOperator, slotName, type TransformOperator, checkOptions } from './transformInternals.js'
+import {
+  type Hyperparam,
+  hyperparam,
+  nonNegative,
+  unitInterval,
+} from '../../src/engine/hyperparams.js'
+import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
+import {
+  asOperator,
+  slotName,
+  type TransformOperator,
+  checkOptions,
+} from '../../src/engine/transform.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
 export interface ScaleByRmsState {

@@ -23,8 +23,8 @@ import {
   CHUNK, // larger left operands are not held (and not taken here)
   looksSparse, // the same sample and threshold as the one-thread path
   resolvedBackend,
-  SPARSE_MAX_DENSITY,
 } from '../tensor/kernels/gemmKernel.js'
+import { SPARSE_MAX_DENSITY } from '../tensor/kernels/jsKernels.js'
 import type { Gathered } from '../tensor/gatheredRows.js'
 import { align16, backwardToDelta1, gatherRows } from '../tensor/kernels/wasmKernels.js'
 import {

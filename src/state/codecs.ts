@@ -593,21 +593,24 @@ export const StopReasonC: Codec<StopReason> = strictType(
   { passthrough: true },
 ) as Codec<StopReason>
 
+/** The codec of each TrainState field (the same list, in the same order, as src/engine/state.ts builds). */
+export const trainStateFieldCodecs = {
+  step: nonNegativeInteger,
+  params: ParamsC,
+  loss: anyNumber,
+  grad: nullable(ParamsC, 'a parameter tree or null'),
+  lr: anyNumber,
+  opt: recordOf(PlainDataC, 'a record of optimizer slots'),
+  hyper: recordOf(anyNumber, 'a record of numbers'),
+  evaluations: nonNegativeInteger,
+  rng: RngStateC,
+  history: arrayOf(anyNumber, 'an array of numbers'),
+  metrics: recordOf(anyNumber, 'a record of numbers'),
+}
+
 const TrainStateFields = strictType(
   'a training state',
-  {
-    step: nonNegativeInteger,
-    params: ParamsC,
-    loss: anyNumber,
-    grad: nullable(ParamsC, 'a parameter tree or null'),
-    lr: anyNumber,
-    opt: recordOf(PlainDataC, 'a record of optimizer slots'),
-    hyper: recordOf(anyNumber, 'a record of numbers'),
-    evaluations: nonNegativeInteger,
-    rng: RngStateC,
-    history: arrayOf(anyNumber, 'an array of numbers'),
-    metrics: recordOf(anyNumber, 'a record of numbers'),
-  },
+  trainStateFieldCodecs,
   { stopReason: StopReasonC },
   { passthrough: true },
 )
@@ -625,7 +628,7 @@ export const TrainStateC: Codec<TrainState> = new t.Type<TrainState, TrainState,
     const s = r.right as Record<string, unknown>
     const errors: t.Errors = []
     for (const k of Object.keys(s)) {
-      if (k in TrainStateFieldsProps) continue
+      if (Object.hasOwn(trainStateFieldCodecs, k) || k === 'stopReason') continue
       const p = PlainDataC.validate(s[k], entry(c, k, PlainDataC, s[k]))
       if (p._tag === 'Left') errors.push(...p.left)
     }
@@ -644,21 +647,6 @@ export const TrainStateC: Codec<TrainState> = new t.Type<TrainState, TrainState,
   },
   (a) => a,
 )
-
-const TrainStateFieldsProps = {
-  step: 1,
-  params: 1,
-  loss: 1,
-  grad: 1,
-  lr: 1,
-  opt: 1,
-  hyper: 1,
-  evaluations: 1,
-  rng: 1,
-  history: 1,
-  metrics: 1,
-  stopReason: 1,
-}
 
 const kind = (p: Params) =>
   typeof p === 'number'

@@ -8,7 +8,7 @@
 // Tensors are values (tensor.ts): the rows are read once, when a batch first draws them, so
 // writing into the dataset's array during a run would leave the cache behind. One cache per run
 // (not per dataset) bounds that to the run that is drawing.
-import { SPARSE_MAX_DENSITY } from './kernels/gemmKernel.js'
+import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
 import type { RowEntries } from './kernels/wasmKernels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import * as t from 'io-ts'
 import { describe as group, expect, it } from 'vitest'
-import { checkOptions } from '../../operators/transforms/transformInternals.js'
+import { checkOptions } from '../../src/engine/transform.js'
 import { FORBIDDEN_KEYS } from '../../src/state/json.js'
 import {
   anyNumber,

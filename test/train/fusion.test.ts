@@ -25,10 +25,10 @@ import {
   update,
   type PerturbationDesign,
 } from 'gradstream/operators'
-import { FusedStages } from '../../operators/fusionInternals.js'
+import { FusedStages } from '../../src/engine/fusion.js'
 import { bookStep, counted, start } from './problem.js'
 
-// Stage fusion (operators/fusionInternals.ts): adjacent stages compose into one function, which
+// Stage fusion (src/engine/fusion.ts): adjacent stages compose into one function, which
 // `train` calls directly when the whole step is stages. These tests pin that fusion is invisible:
 // with a user's operator between stages (no fusion there) the stream is the same, state for state.
 

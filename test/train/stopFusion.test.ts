@@ -12,10 +12,10 @@ import {
   stopOnNonFinite,
   update,
 } from 'gradstream/operators'
-import { StoppableRun } from '../../operators/fusionInternals.js'
+import { StoppableRun } from '../../src/engine/fusion.js'
 
 // Stopping rules built on stopWhen run inside `train`'s loop when piped straight onto the run
-// (operators/fusionInternals.ts, StoppableRun) instead of as map + takeWhile per state. These
+// (src/engine/fusion.ts, StoppableRun) instead of as map + takeWhile per state. These
 // tests pin that this is invisible: the same rules behind a user's operator (not fused) give
 // the same states, the same completion and the same objective calls.
 

@@ -2,7 +2,14 @@
  * Chooses the kernel for one product: WebAssembly SIMD or JavaScript (the backend), sparse or
  * dense (by the left operand's share of zeros), and splits very large products into chunks.
  */
-import { buildCsr, gemmDenseJs, gemmSparseJs, gemmSparseTJs, type Csr } from './jsKernels.js'
+import {
+  buildCsr,
+  gemmDenseJs,
+  gemmSparseJs,
+  gemmSparseTJs,
+  SPARSE_MAX_DENSITY,
+  type Csr,
+} from './jsKernels.js'
 import {
   gemmDenseWasm,
   gemmHeldWasm,
@@ -47,8 +54,6 @@ export function resolvedBackend(): KernelBackend {
  */
 export const WASM_MIN_WORK = 4096
 
-/** The sparse kernel is used when at most this share of `op(A)` is non-zero (measured). */
-export const SPARSE_MAX_DENSITY = 0.3
 
 /**
  * The hook for products split across threads (src/parallel's `setKernelThreads(2)` installs it;

@@ -1,3 +1,6 @@
+/** The sparse kernel is used when at most this share of `op(A)` is non-zero (measured). */
+export const SPARSE_MAX_DENSITY = 0.3
+
 /**
  * Pure-TypeScript matrix-product kernels: the fallback when WebAssembly SIMD is unavailable and
  * the path for products too small to repay the copy into wasm memory.

@@ -31,10 +31,10 @@ import {
   scaleByRms,
   sgd,
 } from 'gradstream/operators'
-import { FusedStages } from '../../../operators/fusionInternals.js'
+import { FusedStages } from '../../../src/engine/fusion.js'
 import { template, type TreeT, treesLike } from '../transforms/fixture.js'
 
-// An optimizer is ONE fused stage (operators/transforms/transformInternals.ts, applyingStage):
+// An optimizer is ONE fused stage (src/engine/transform.ts, applyingStage):
 // it never builds its last updates (an ending scaleByLearningRate folds into θ + (−η)·u, and
 // scaleByAdam's applyTo computes the moments and θ in one pass) and builds its TrainState field
 // by field. These tests pin that this is invisible: the same optimizer written out as its

@@ -21,7 +21,7 @@ import {
   withGradientState,
 } from './fixture.js'
 
-// A transform builds its state field by field (operators/transforms/transformInternals.ts,
+// A transform builds its state field by field (src/engine/transform.ts,
 // trackedState) instead of spreading the incoming one, and reuses hyper records and slot-name
 // lists across steps. These tests pin that nothing a state carries is lost or changed: the
 // expected state is written here as the spread it replaces.

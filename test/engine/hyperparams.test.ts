@@ -2,7 +2,7 @@ import { map } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
 import { scaleByAdam, scaleByLearningRate } from 'gradstream/operators'
-import { withGradientState } from './transforms/fixture.js'
+import { withGradientState } from '../operators/transforms/fixture.js'
 
 // Marble tests for Observable hyperparameters: each state uses the latest value emitted so far;
 // the hyperparameter Observable is subscribed with the step and unsubscribed with it.

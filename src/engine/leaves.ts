@@ -1,7 +1,9 @@
-import { ShapeError } from '../../src/errors.js'
-import { isTensor, type Tensor } from '../../src/tensor/tensor.js'
-import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
-import { type Params, zipTree } from '../../src/tree/tree.js'
+import { ShapeError } from '../errors.js'
+import { freezeTree } from '../state/freeze.js'
+import { addScaledData } from '../tensor/kernels/addScaledKernel.js'
+import { isTensor, type Tensor } from '../tensor/tensor.js'
+import { uninitializedF64 } from '../tensor/uninitialized.js'
+import { type Params, zipTree } from '../tree/tree.js'
 
 /**
  * A loop over whole leaves: reads `ins[k][i]`, writes `outs[j][i]` for EVERY i < `outs[0].length`
@@ -243,4 +245,48 @@ export function applyLeafwise(
   const trees = new Array<Params>(nOut)
   for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
   return [theta.build(qs), trees]
+}
+
+/**
+ * θ + a·u over two trees, THE update of the parameters (every step ends here): the same values and structure as
+ * `zipTree(p, u, (x, y) => x + a * y)`, without its per-node bookkeeping; a tree that does not
+ * match falls back to `zipTree`, which throws its message naming the path. The result is deeply
+ * frozen (built frozen, so callers need no `freezeTree` walk).
+ */
+export function addScaled<P extends Params>(p: P, u: Params, a: number, fn = 'applyUpdates'): P {
+  const out = addScaledOrNull(p, u, a)
+  if (out !== null) return out as P
+  return freezeTree(zipTree(p, u, (x, y) => x + a * y, fn))
+}
+
+function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
+  if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
+  if (isTensor(p)) {
+    if (!isTensor(u) || u.data.length !== p.data.length) return null
+    // the gradient's tensors share the parameters' shape arrays: identity answers without a loop
+    if (u.shape !== p.shape && !sameShape(p.shape, u.shape)) return null
+    return Object.freeze({ shape: frozenShape(p.shape), data: addScaledData(p.data, u.data, a) })
+  }
+  if (Array.isArray(p)) {
+    if (!Array.isArray(u) || u.length !== p.length) return null
+    const out = new Array<Params>(p.length)
+    for (let i = 0; i < p.length; i++) {
+      const v = addScaledOrNull(p[i], u[i], a)
+      if (v === null) return null
+      out[i] = v
+    }
+    return Object.freeze(out)
+  }
+  if (typeof u !== 'object' || u === null || Array.isArray(u) || isTensor(u)) return null
+  const keys = Object.keys(p).sort()
+  if (Object.keys(u).length !== keys.length) return null
+  const out: { [k: string]: Params } = {}
+  for (const k of keys) {
+    const w = (u as { [k: string]: Params })[k]
+    if (w === undefined) return null
+    const v = addScaledOrNull((p as { [k: string]: Params })[k], w, a)
+    if (v === null) return null
+    out[k] = v
+  }
+  return Object.freeze(out)
 }

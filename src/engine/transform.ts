@@ -1,11 +1,11 @@
 import type { Observable } from 'rxjs'
-import { show } from '../../src/errors.js'
-import type { TrainState, WithGradient } from '../../src/state/types.js'
-import { addScaledData } from '../../src/tensor/kernels/addScaledKernel.js'
-import type { Params } from '../../src/tree/tree.js'
-import { stage, type StageRun } from '../fusionInternals.js'
-import { hyperAt, type HyperSpec } from '../hyperparamInternals.js'
-import { leavesOf } from './kernelInternals.js'
+import { show } from '../errors.js'
+import type { TrainState, WithGradient } from '../state/types.js'
+import type { Params } from '../tree/tree.js'
+import { stage, type StageRun } from './fusion.js'
+import { hyperAt, type HyperSpec } from './hyperparams.js'
+import { addScaled } from './leaves.js'
+import { steppedState, withSlots } from './state.js'
 
 /** What a transform's `update` is told besides the updates and its own slot. */
 export interface TransformContext {
@@ -162,9 +162,10 @@ export function childContext(
 
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
 
-function duplicate(name: string): Error {
+/** The error of a slot name used twice in one step (by two transforms, or two `ema`s). */
+export function duplicateSlot(name: string, what = 'transform'): Error {
   return new Error(
-    `${name}: name: expected a slot name no other transform in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
+    `${name}: name: expected a slot name no other ${what} in this step uses, got ${show(name)} (pass { name } to tell them apart)`,
   )
 }
 
@@ -178,16 +179,6 @@ export function freezeData<T>(x: T): T {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x) || ArrayBuffer.isView(x)) return x
   for (const k of Object.keys(x)) freezeData((x as Record<string, unknown>)[k])
   return Object.freeze(x)
-}
-
-/** θ + a·u over two trees (checked as `applyUpdates` checks them), built frozen. */
-export function addScaledTree(params: Params, updates: Params, a: number): Params {
-  const { data, count, build } = leavesOf('applyUpdates', [params, updates])
-  const [p, u] = data
-  const outs = new Array<Float64Array>(count)
-  // the update stage's kernel (wasm for long leaves, the same bits as the JavaScript loop)
-  for (let j = 0; j < count; j++) outs[j] = addScaledData(p[j], u[j], a)
-  return build(outs)
 }
 
 /**
@@ -243,7 +234,7 @@ function transformsStep(
     for (let j = 0; j < n; j++) {
       const t = ts[j]
       try {
-        if (used.includes(t.name)) throw duplicate(t.name)
+        if (used.includes(t.name)) throw duplicateSlot(t.name)
         used = [...used, t.name]
         const hyper: Record<string, number> = {}
         const at = ats[j]
@@ -272,7 +263,7 @@ function transformsStep(
                 ? t.applyTo(s.params, updates, slot, ctx, a, c)
                 : (() => {
                     const [u, nx] = t.update(updates, slot, ctx)
-                    return [addScaledTree(s.params, freezeData(u), a), nx] as const
+                    return [addScaled(s.params, freezeData(u), a), nx] as const
                   })()
             params = p
             if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
@@ -322,75 +313,17 @@ function transformsStep(
         lastUsedIn = s.transforms
         lastUsedOut = names
       }
-      return trackedState(s, updates, nextOpt, hyper, lr, names)
+      return withSlots(s, nextOpt, hyper, lr, 'updates', updates, 'transforms', names)
     }
-    return {
-      step: step + 1,
-      params: params ?? addScaledTree(s.params, updates, a),
-      loss: s.baseLoss,
-      grad: freezeData(s.grad),
+    return steppedState(
+      s,
+      params ?? addScaled(s.params, updates, a),
+      freezeData(s.grad),
       lr,
-      opt: nextOpt,
+      nextOpt,
       hyper,
-      evaluations: s.evaluations,
-      rng: s.rng,
-      history: s.history,
-      metrics: s.metrics,
-    }
+    )
   }
-}
-
-/** The fields a transform's state is built with, in this order (the others are copied after). */
-const BUILT: { readonly [field: string]: true } = {
-  step: true,
-  params: true,
-  loss: true,
-  grad: true,
-  lr: true,
-  opt: true,
-  hyper: true,
-  evaluations: true,
-  rng: true,
-  history: true,
-  metrics: true,
-  baseLoss: true,
-  updates: true,
-  transforms: true,
-}
-
-/**
- * `{ ...s, updates, opt, hyper, lr, transforms }` without the spread, which cost microseconds
- * a step here (V8's object clone then five redefinitions): the fields every WithGradient state
- * has, by name, then any other own field of `s` (batch, a user's own) copied as it is.
- */
-function trackedState(
-  s: Tracked,
-  updates: Params,
-  opt: TrainState['opt'],
-  hyper: TrainState['hyper'],
-  lr: number,
-  transforms: readonly string[],
-): Tracked {
-  const out: Record<string, unknown> = {
-    step: s.step,
-    params: s.params,
-    loss: s.loss,
-    grad: s.grad,
-    lr,
-    opt,
-    hyper,
-    evaluations: s.evaluations,
-    rng: s.rng,
-    history: s.history,
-    metrics: s.metrics,
-    baseLoss: s.baseLoss,
-    updates,
-    transforms,
-  }
-  for (const k in s) {
-    if (BUILT[k] !== true && Object.hasOwn(s, k)) out[k] = (s as Record<string, unknown>)[k]
-  }
-  return out as unknown as Tracked
 }
 
 /** Whether `h` records `values` under `names` (in order), by Object.is. */
@@ -416,7 +349,7 @@ function sameValues(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Transforms `ts` then `applyUpdates()` as ONE fusible stage (see fusionInternals): what
+ * Transforms `ts` then `applyUpdates()` as ONE fusible stage (see src/engine/fusion.ts): what
  * `pipe(...ts operators, applyUpdates())` computes, state for state and bit for bit, in one
  * hop and without the intermediate updates of its last transforms.
  */

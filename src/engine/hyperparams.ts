@@ -1,6 +1,6 @@
 import { isObservable, type Observable } from 'rxjs'
-import { show } from '../src/errors.js'
-import type { StageRun } from './fusionInternals.js'
+import { show } from '../errors.js'
+import type { StageRun } from './fusion.js'
 
 /**
  * A schedule: the value a hyperparameter takes at a step (the number of updates completed
@@ -107,7 +107,7 @@ function resolve(spec: HyperSpec, step: number, latest: Latest | undefined): num
 }
 
 /**
- * For a fused stage (see fusionInternals; every stage and transform resolves its
+ * For a fused stage (see src/engine/fusion.ts; every stage and transform resolves its
  * hyperparameters this way): `spec`'s validated value at a step (a constant as it is, a
  * schedule called, an Observable's latest value), without an operator hop. An Observable is subscribed now, once per run, and
  * unsubscribed with the run; its error becomes the run's error, and its last value stays in use
