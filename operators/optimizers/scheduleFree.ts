@@ -1,6 +1,6 @@
 import { expectFinite, show } from '../../src/errors.js'
 import { flatten, type Params, unflatten } from '../../src/tree/tree.js'
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'

@@ -1,5 +1,5 @@
 import { expectInteger, expectPositive } from '../../src/errors.js'
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { warmup } from '../schedules/warmup.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
 import { chain } from '../transforms/chain.js'

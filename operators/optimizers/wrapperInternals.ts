@@ -2,13 +2,13 @@ import type { Observable } from 'rxjs'
 import { show } from '../../src/errors.js'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
-import type { Hyperparam } from '../hyperparamInternals.js'
+import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { applyUpdates } from '../transforms/applyUpdates.js'
 import type {
   GradientTransform,
   TransformContext,
   TransformOperator,
-} from '../transforms/transformInternals.js'
+} from '../../src/engine/transform.js'
 import type { Optimizer } from './optimizerInternals.js'
 
 // What the optimizer wrappers (scheduleFree, multiSteps) share, written against the public

@@ -4,7 +4,7 @@ import { configType, optional, positiveNumber, stringC } from '../state/codecs.j
 import { decode, decodeOptions } from '../state/decode.js'
 import type { TrainState } from '../state/types.js'
 import { BufferedFile, writingTo } from './fileSinkInternals.js'
-import { recordOf } from './recordsInternals.js'
+import { recordOf } from './toRecords.js'
 
 const ToCsvOptionsC = configType('toCsv options', {
   /** milliseconds between writes of the buffer (default 2000) */

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs'
 import type { TrainState } from '../state/types.js'
-import { recordOf } from './recordsInternals.js'
+import { normOf } from './leavesInternals.js'
 
 /**
  * One row of a run's log: the step, the loss, the learning rate, the gradient's global norm and
@@ -42,4 +42,19 @@ export interface TrainRecord {
  */
 export function toRecords<S extends TrainState>(): OperatorFunction<S, TrainRecord> {
   return map((s: S) => recordOf(s))
+}
+
+const COLUMNS = new Set(['step', 'loss', 'lr', 'gradNorm'])
+
+/** The record of one state (see `toRecords`): `step, loss, lr, gradNorm` and the metrics. */
+export function recordOf(s: TrainState): TrainRecord {
+  const r: Record<string, number> = {
+    step: s.step,
+    loss: s.loss,
+    lr: s.lr,
+    gradNorm: s.grad === null ? NaN : normOf(s.grad),
+  }
+  for (const [name, v] of Object.entries(s.metrics))
+    r[COLUMNS.has(name) ? `metrics.${name}` : name] = v
+  return r as TrainRecord
 }
