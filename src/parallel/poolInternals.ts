@@ -42,7 +42,13 @@ export function probePool(threads: number): Promise<Piscina> {
   poolThreads = threads
   pool = (async () => {
     if (previous) await (await previous).destroy()
-    const { Piscina } = await import('piscina')
+    const { Piscina } = await import('piscina').catch(() => {
+      // an optional peer of gradstream: only the parallel numerical gradient needs it
+      throw new Error(
+        'twoLayerNetNumericalGradientParallel: piscina: expected the package installed ' +
+          '(npm install piscina), got none',
+      )
+    })
     const { filename, execArgv } = await workerScript('probeWorker')
     return new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads })
   })()

@@ -19,7 +19,10 @@ const at = (name: string) => join(dir, name)
 // A short MNIST run: 500 training / 100 test images, a 784-10-10 net, batches of 10.
 const ITERS = 600
 const flags = (extra: string[]) => [
-  'bin/gradstream.js',
+  // the sources under tsx (the built bin is tested on a packed copy: test/package)
+  '--import',
+  'tsx',
+  'src/cli/main.ts',
   'train',
   'mnist',
   '--train-size',

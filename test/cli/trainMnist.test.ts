@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { restore } from '../../src/state/checkpoint.js'
@@ -145,26 +143,5 @@ describe('gradstream train mnist', () => {
     expect(opt.err).toContain(
       "argument 'foo' is invalid. Allowed choices are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lion",
     )
-  })
-
-  it('bin/gradstream.js runs the TypeScript CLI without a build step', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        'bin/gradstream.js',
-        'train',
-        'mnist',
-        '--iters',
-        '3',
-        '--train-size',
-        '200',
-        '--test-size',
-        '50',
-        '--out',
-        path.join(dir, 'bin.svg'),
-      ],
-      { timeout: 60_000 },
-    )
-    expect(stdout).toMatch(/\ndone: 3 iterations in /)
   })
 })

