@@ -16,7 +16,8 @@ import { bytesUnder, installConsumer, pack, root, type Packed } from './consumer
 // The package as someone else gets it: packed from a fresh copy of the sources (prepare builds
 // dist/), installed from the tarball into a new project (offline, production dependencies
 // only), then imported, required, type-checked and bundled for a browser there. Sizes go to
-// test-results/package.json for the closing note.
+// test-results/package-size.json for the closing note (not package.json:
+// that would make test-results/ a CommonJS package for the doc examples written there).
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 const vite = join(root, 'node_modules/vite/bin/vite.js')
@@ -94,7 +95,7 @@ describe('installed from the tarball into a fresh project', () => {
       sizes,
     }
     mkdirSync(join(root, 'test-results'), { recursive: true })
-    writeFileSync(join(root, 'test-results', 'package.json'), JSON.stringify(report, null, 2))
+    writeFileSync(join(root, 'test-results', 'package-size.json'), JSON.stringify(report, null, 2))
     console.log(report)
   })
 
