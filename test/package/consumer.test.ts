@@ -76,6 +76,7 @@ describe('installed from the tarball into a fresh project', () => {
   it('installs the library and its peer rxjs, nothing for the dataset, the CLI or workers', () => {
     const installed = readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))
     expect(installed.sort()).toEqual([
+      '@bufbuild', // protobuf, for toTensorBoard's event files (gradstream/node)
       'fp-ts',
       'gradstream',
       'immer',
