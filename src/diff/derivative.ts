@@ -1,7 +1,7 @@
 import { expectFinite, show } from '../errors.js'
 import { DerivativeOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
-import { checkFunction } from './diffInternals.js'
+import { checkFunction, type NonFinite } from './diffInternals.js'
 
 /** Options of `derivative`. */
 export interface DerivativeOptions {
@@ -16,6 +16,15 @@ export interface DerivativeOptions {
   readonly factor?: number
   /** At most this many step sizes (2 evaluations each). Default 12. */
   readonly maxSteps?: number
+  /**
+   * When no step gives finite values on both sides (f non-finite at x ± h down to the
+   * smallest step): `'throw'` (default) a `RangeError` naming the probe and the value
+   * (`derivative: f returned NaN at x - h for every h down to 1.19e-300 (x = 0)`); `'propagate'`
+   * returns the IEEE quotient at the smallest step as `value` (NaN or ±Infinity) with
+   * `error: Infinity`. Non-finite values at a first, large step are not an error either way:
+   * they are a domain's edge, and the step shrinks (see `h`).
+   */
+  readonly nonFinite?: NonFinite
 }
 
 /** What `derivative` returns. */
@@ -62,7 +71,9 @@ const PATIENCE = 3
  * @param f a smooth function of one number
  * @param x a finite number
  * @throws {RangeError} `derivative: x: expected a finite number, got NaN`
- * @throws {RangeError} `derivative: f returned NaN at every step down to 1.1945774316841202e-300 around x = 0`
+ * @param opts `h`, `factor`, `maxSteps`, `nonFinite` (see `DerivativeOptions`)
+ * @throws {RangeError} `derivative: f returned NaN at x + h for every h down to 1.1945774316841202e-300 (x = 0)`
+ *   (also Infinity, -Infinity: f not finite at any step)
  * @see numericalDiff (the book's fixed-step central difference)
  */
 export function derivative(
@@ -94,10 +105,14 @@ export function derivative(
    * D itself standing in for f′. The difference divides that by 2h; the division adds ε·|D|.
    * h is first rounded so that x + h − x is exactly h (no representation error in the step).
    */
+  // the probe of the latest step where f was not finite, for the message if no step is
+  let bad: { side: string; value: number } | null = null
   const central = (step: number): [number, number] => {
     const s = x + step - x
     const a = call(x + s)
     const b = call(x - s)
+    bad =
+      a - a !== 0 ? { side: 'x + h', value: a } : b - b !== 0 ? { side: 'x - h', value: b } : null
     const d = (a - b) / (2 * s)
     const noise =
       EPS * (Math.abs(a) + Math.abs(b) + 2 * (Math.abs(x) + s) * Math.abs(d)) + 2 * Number.MIN_VALUE // values that underflow are off by up to one subnormal step
@@ -112,8 +127,12 @@ export function derivative(
   if (!Number.isFinite(d0)) {
     while (!Number.isFinite(d0)) {
       if (h / 8 < 1e-300 || x + h / 8 === x) {
+        if (opts.nonFinite === 'propagate') return { value: d0, error: Infinity, evaluations }
+        const b = bad as { side: string; value: number } | null
         throw new RangeError(
-          `${fn}: f returned ${show(d0)} at every step down to ${show(h)} around x = ${show(x)}`,
+          b === null
+            ? `${fn}: (f(x + h) − f(x − h)) / 2h is ${show(d0)} for every h down to ${show(h)} (x = ${show(x)})`
+            : `${fn}: f returned ${show(b.value)} at ${b.side} for every h down to ${show(h)} (x = ${show(x)})`,
         )
       }
       h /= 8

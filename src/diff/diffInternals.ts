@@ -13,29 +13,53 @@ export interface DiffOptions {
    * (f(x+h) − f(x)) / h and `'backward'`: (f(x) − f(x−h)) / h, error O(h).
    */
   readonly method?: DiffMethod
+  /**
+   * What a non-finite value of `f` (NaN, Infinity or −Infinity) does: `'throw'` (default) a
+   * `RangeError` naming the function, the coordinate probed and the value
+   * (`numericalGradient: f returned Infinity at W[1,2] + h`); `'propagate'` computes on with
+   * IEEE arithmetic (∞ − ∞ = NaN, finite − ∞ = −∞, …) and returns what that gives.
+   */
+  readonly nonFinite?: NonFinite
 }
+
+/** What a differentiation function does when `f` returns NaN or ±Infinity (see `DiffOptions`). */
+export type NonFinite = 'throw' | 'propagate'
 
 /** Which side(s) of the point a finite difference probes (see `DiffOptions.method`). */
 export type DiffMethod = 'central' | 'forward' | 'backward'
 
 /** Validates `opts` (and every field of it) for `fn`, filling in the defaults. */
 export function diffOptions(fn: string, opts: DiffOptions | undefined): Required<DiffOptions> {
-  if (opts === undefined) return { h: 1e-4, method: 'central' }
+  if (opts === undefined) return { h: 1e-4, method: 'central', nonFinite: 'throw' }
   decodeOptions(DiffOptionsC, opts, fn, 'opts')
-  return { h: opts.h ?? 1e-4, method: opts.method ?? 'central' }
+  return {
+    h: opts.h ?? 1e-4,
+    method: opts.method ?? 'central',
+    nonFinite: opts.nonFinite ?? 'throw',
+  }
 }
 
 /**
- * Returns `v` if it is a number other than NaN; otherwise throws, naming the point where `f`
- * was evaluated (`numericalGradient: f returned NaN at W[1,2] + h`). ±Infinity passes: it is
- * a value f can legitimately reach, and it shows up as an infinite or NaN derivative.
+ * Returns `v` if it is a finite number (or any number, with `nonFinite: 'propagate'`);
+ * otherwise throws, naming the point where `f` was evaluated and the value:
+ * `numericalGradient: f returned -Infinity at W[1,2] + h`. A non-number is a TypeError always.
  */
-export function checkValue(fn: string, v: unknown, where: () => string): number {
+export function checkValue(
+  fn: string,
+  v: unknown,
+  where: () => string,
+  nonFinite: NonFinite = 'throw',
+): number {
   if (typeof v !== 'number') {
     throw new TypeError(`${fn}: f returned ${show(v)} at ${where()}; expected a number`)
   }
-  if (Number.isNaN(v)) throw new RangeError(`${fn}: f returned NaN at ${where()}`)
+  if (v - v !== 0 && nonFinite === 'throw') nonFiniteValue(fn, v, where())
   return v
+}
+
+/** The error for a non-finite value of `f` (never returns). */
+export function nonFiniteValue(fn: string, v: number, where: string, output = ''): never {
+  throw new RangeError(`${fn}: f returned ${show(v)}${output} at ${where}`)
 }
 
 /** Validates the function argument. */
@@ -190,10 +214,16 @@ export function gradientInto<P extends Params>(
   method: DiffMethod,
   out: Float64Array,
   indices?: readonly number[],
+  nonFinite: NonFinite = 'throw',
 ): void {
   const { values } = scratch
   const evalAt = (i: number, side: string): number =>
-    checkValue(fn, f(scratch.tree), () => (i < 0 ? 'p' : `${coordinateAt(p, i)} ${side}`))
+    checkValue(
+      fn,
+      f(scratch.tree),
+      () => (i < 0 ? 'p' : `${coordinateAt(p, i)} ${side}`),
+      nonFinite,
+    )
   const n = indices === undefined ? scratch.size : indices.length
   if (method === 'central') {
     for (let k = 0; k < n; k++) {

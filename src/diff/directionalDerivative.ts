@@ -23,8 +23,9 @@ import { zipTree } from '../tree/tree.js'
  * // → 6.00000000000378
  * ```
  * @param v the direction: finite, same structure as `p`
+ * @param opts `h`, `method` and `nonFinite` as `numericalGradient`'s
  * @throws {ShapeError} `directionalDerivative: at W: shapes [2,3] and [3,2] differ`
- * @throws {RangeError} `directionalDerivative: f returned NaN at p - h·v`
+ * @throws {RangeError} `directionalDerivative: f returned NaN at p - h·v` (also Infinity, -Infinity)
  * @see numericalGradient, partialDerivative
  */
 export function directionalDerivative<P extends Params>(
@@ -35,7 +36,7 @@ export function directionalDerivative<P extends Params>(
 ): number {
   const fn = 'directionalDerivative'
   checkFunction(fn, f)
-  const { h, method } = diffOptions(fn, opts)
+  const { h, method, nonFinite } = diffOptions(fn, opts)
   const scratch = makeScratch(fn, 'p', p)
   checkFiniteTree(fn, 'v', v)
   zipTree(p, v, () => 0, fn) // same structure, or a ShapeError naming where
@@ -43,7 +44,7 @@ export function directionalDerivative<P extends Params>(
   const dir = flatten(v)
   const evalAlong = (s: number, where: string): number => {
     for (let i = 0; i < base.length; i++) scratch.set(i, base[i] + s * dir[i])
-    return checkValue(fn, f(scratch.tree), () => where)
+    return checkValue(fn, f(scratch.tree), () => where, nonFinite)
   }
   switch (method) {
     case 'central':

@@ -1,6 +1,6 @@
 import type { Params } from '../tree/tree.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
-import { checkValue, coordinateAt } from './diffInternals.js'
+import { checkValue, coordinateAt, type NonFinite } from './diffInternals.js'
 
 /**
  * `numericalGradient`'s central-difference loop for the two flat kinds of point — a single tensor,
@@ -15,12 +15,22 @@ export function flatCentralGradient<P extends Params>(
   f: (p: P) => number,
   p: P,
   h: number,
+  nonFinite: NonFinite = 'throw',
 ): P | null {
   if (isTensor(p)) {
     const values = new Float64Array(p.data)
     if (!allFinite(values)) return null
     const grad = new Float64Array(values.length)
-    centralLoop(fn, f, p, { shape: [...p.shape], data: values } as Tensor as P, values, h, grad)
+    centralLoop(
+      fn,
+      f,
+      p,
+      { shape: [...p.shape], data: values } as Tensor as P,
+      values,
+      h,
+      grad,
+      nonFinite === 'propagate',
+    )
     return { shape: [...p.shape], data: grad } as Tensor as P
   }
   if (Array.isArray(p)) {
@@ -32,7 +42,7 @@ export function flatCentralGradient<P extends Params>(
       arr[i] = v
     }
     const grad = new Float64Array(n)
-    centralLoop(fn, f, p, arr as unknown as P, arr, h, grad)
+    centralLoop(fn, f, p, arr as unknown as P, arr, h, grad, nonFinite === 'propagate')
     return Array.from(grad) as unknown as P
   }
   return null
@@ -52,16 +62,20 @@ function centralLoop<P extends Params>(
   values: Float64Array | number[],
   h: number,
   out: Float64Array,
+  propagate: boolean,
 ): void {
   const n = values.length
+  // v − v is 0 exactly for a finite v and NaN for NaN and ±Infinity: one test for all three
   for (let i = 0; i < n; i++) {
     const tmp = values[i]
     values[i] = tmp + h
     let fxh1 = f(tree)
-    if (typeof fxh1 !== 'number' || fxh1 !== fxh1) fxh1 = fail(fn, fxh1, p, i, '+ h')
+    if (typeof fxh1 !== 'number' || (fxh1 - fxh1 !== 0 && !propagate))
+      fxh1 = fail(fn, fxh1, p, i, '+ h')
     values[i] = tmp - h
     let fxh2 = f(tree)
-    if (typeof fxh2 !== 'number' || fxh2 !== fxh2) fxh2 = fail(fn, fxh2, p, i, '- h')
+    if (typeof fxh2 !== 'number' || (fxh2 - fxh2 !== 0 && !propagate))
+      fxh2 = fail(fn, fxh2, p, i, '- h')
     values[i] = tmp
     out[i] = (fxh1 - fxh2) / (2 * h)
   }

@@ -1,13 +1,20 @@
 import { ShapeError, show } from '../errors.js'
 import type { Tensor } from '../tensor/tensor.js'
-import { assertParams, flatten, type Params } from '../tree/tree.js'
+import { assertParams, flatten, type Params, pathAt } from '../tree/tree.js'
 import {
   checkFunction,
   coordinateAt,
   diffOptions,
   type DiffOptions,
   makeScratch,
+  nonFiniteValue,
 } from './diffInternals.js'
+
+/** Output coordinate `i` of f's value `y`: `3` for a flat array or vector, else its path. */
+function outputName(y: Params, i: number): string {
+  const path = pathAt(y, i)
+  return path === '(root)' ? '0' : /^\[\d+\]$/.test(path) ? String(i) : path
+}
 
 /**
  * The Jacobian of a tree-valued function by finite differences: a `[m, n]` tensor whose entry
@@ -23,15 +30,17 @@ import {
  * console.log(J.shape, Array.from(J.data, (v) => +v.toFixed(9))) // → [ 2, 2 ] [ 3, 2, 1, 1 ]
  * ```
  * @param f returns a parameter tree (a number, a tensor, arrays / records of them) of the same
- *   size at every point, with no NaN
+ *   size at every point, all finite (unless `nonFinite: 'propagate'`)
+ * @param opts `h`, `method` and `nonFinite` as `numericalGradient`'s
  * @throws {ShapeError} `jacobian: f returned 3 values at p[1] + h, but 2 at p[0] + h`
- * @throws {RangeError} `jacobian: f returned NaN in output 1 at p[0] - h`
+ * @throws {RangeError} `jacobian: f returned NaN in output 1 at p[0] - h` (also Infinity, -Infinity;
+ *   the output named by its path when f returns a tree: `in output W[0,1]`)
  * @see numericalGradient
  */
 export function jacobian<P extends Params>(f: (p: P) => Params, p: P, opts?: DiffOptions): Tensor {
   const fn = 'jacobian'
   checkFunction(fn, f)
-  const { h, method } = diffOptions(fn, opts)
+  const { h, method, nonFinite } = diffOptions(fn, opts)
   const scratch = makeScratch(fn, 'p', p)
   const n = scratch.size
   let m = -1
@@ -53,8 +62,10 @@ export function jacobian<P extends Params>(f: (p: P) => Params, p: P, opts?: Dif
         `${fn}: f returned ${flat.length} values at ${where()}, but ${m} at ${firstWhere}`,
       )
     }
-    const bad = flat.findIndex(Number.isNaN)
-    if (bad >= 0) throw new RangeError(`${fn}: f returned NaN in output ${bad} at ${where()}`)
+    if (nonFinite === 'throw') {
+      const bad = flat.findIndex((v) => v - v !== 0)
+      if (bad >= 0) nonFiniteValue(fn, flat[bad], where(), ` in output ${outputName(y, bad)}`)
+    }
     return flat
   }
   const { values } = scratch

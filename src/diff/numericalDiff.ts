@@ -17,20 +17,21 @@ import { checkFunction, checkValue, diffOptions, type DiffOptions } from './diff
  * console.log(numericalDiff((x) => 0.01 * x ** 2 + 0.1 * x, 5)) // → 0.1999999999990898
  * console.log(numericalDiff(Math.exp, 0, { method: 'forward' })) // → 1.000050001667141
  * ```
- * @param f a function of one number returning a number (not NaN)
+ * @param f a function of one number returning a number (finite, unless `nonFinite: 'propagate'`)
  * @param x the point: a finite number
- * @param opts `h` (positive, finite; default 1e-4) and `method` (default `'central'`)
+ * @param opts `h` (positive, finite; default 1e-4), `method` (default `'central'`), `nonFinite`
+ *   (`'throw'`, default, or `'propagate'`: IEEE results such as Infinity or NaN)
  * @throws {RangeError} `numericalDiff: x: expected a finite number, got Infinity`
  * @throws {RangeError} `numericalDiff: h: expected a positive finite number, got 0`
- * @throws {RangeError} `numericalDiff: f returned NaN at x - h`
+ * @throws {RangeError} `numericalDiff: f returned NaN at x - h` (also Infinity, -Infinity)
  * @see numericalGradient, derivative (error-controlled, near machine precision)
  */
 export function numericalDiff(f: (x: number) => number, x: number, opts?: DiffOptions): number {
   const fn = 'numericalDiff'
   checkFunction(fn, f)
   expectFinite(fn, 'x', x)
-  const { h, method } = diffOptions(fn, opts)
-  const at = (where: string, v: number) => checkValue(fn, f(v), () => where)
+  const { h, method, nonFinite } = diffOptions(fn, opts)
+  const at = (where: string, v: number) => checkValue(fn, f(v), () => where, nonFinite)
   switch (method) {
     case 'central':
       return (at('x + h', x + h) - at('x - h', x - h)) / (2 * h)

@@ -30,11 +30,13 @@ import { flatCentralGradient } from './flatGradient.js'
  * console.log(g.W.data, g.b)
  * // → Float64Array(2) [ 2.9999999999930083, 3.00000000000189 ] 3.000000000010772
  * ```
- * @param f a function of a tree shaped like `p`, returning a number (not NaN)
+ * @param f a function of a tree shaped like `p`, returning a number (finite, unless `nonFinite`
+ *   is `'propagate'`)
  * @param p the point: a parameter tree of finite numbers
- * @param opts `h` (positive, finite; default 1e-4) and `method` (default `'central'`)
+ * @param opts `h` (positive, finite; default 1e-4), `method` (default `'central'`) and `nonFinite`
+ *   (`'throw'`, default, or `'propagate'`: IEEE results, e.g. Infinity − Infinity = NaN)
  * @throws {RangeError} `numericalGradient: p.W[1,2]: expected a finite number, got NaN`
- * @throws {RangeError} `numericalGradient: f returned NaN at W[1,2] + h`
+ * @throws {RangeError} `numericalGradient: f returned NaN at W[1,2] + h` (also Infinity, -Infinity)
  * @throws {TypeError} `numericalGradient: f returned "a" at p[0] - h; expected a number`
  * @see numericalDiff, partialDerivative, directionalDerivative, jacobian
  */
@@ -45,14 +47,14 @@ export function numericalGradient<P extends Params>(
 ): P {
   const fn = 'numericalGradient'
   checkFunction(fn, f)
-  const { h, method } = diffOptions(fn, opts)
+  const { h, method, nonFinite } = diffOptions(fn, opts)
   if (method === 'central') {
     // a single tensor or a flat array of numbers (W1's case): same loop, no tree walks
-    const fast = flatCentralGradient(fn, f, p, h)
+    const fast = flatCentralGradient(fn, f, p, h, nonFinite)
     if (fast !== null) return fast
   }
   const scratch = makeScratch(fn, 'p', p)
   const grad = new Float64Array(scratch.size)
-  gradientInto(fn, f, p, scratch, h, method, grad)
+  gradientInto(fn, f, p, scratch, h, method, grad, undefined, nonFinite)
   return unflatten(p, grad)
 }

@@ -28,8 +28,10 @@ import {
  * // → 0.9999999999998899
  * ```
  * @param coordinate a flat index in [0, size) or a coordinate name
+ * @param opts `h`, `method` and `nonFinite` as `numericalGradient`'s
  * @throws {RangeError} `partialDerivative: coordinate: expected an integer in [0, 1], got 2`
  * @throws {RangeError} `partialDerivative: coordinate: expected one of p[0], p[1], got "x"`
+ * @throws {RangeError} `partialDerivative: f returned Infinity at p[0] + h` (also NaN, -Infinity)
  * @see numericalGradient, directionalDerivative
  */
 export function partialDerivative<P extends Params>(
@@ -40,7 +42,7 @@ export function partialDerivative<P extends Params>(
 ): number {
   const fn = 'partialDerivative'
   checkFunction(fn, f)
-  const { h, method } = diffOptions(fn, opts)
+  const { h, method, nonFinite } = diffOptions(fn, opts)
   const scratch = makeScratch(fn, 'p', p)
   let i = -1
   if (typeof coordinate === 'number') {
@@ -63,6 +65,6 @@ export function partialDerivative<P extends Params>(
     }
   }
   const out = new Float64Array(scratch.size)
-  gradientInto(fn, f, p, scratch, h, method, out, [i])
+  gradientInto(fn, f, p, scratch, h, method, out, [i], nonFinite)
   return out[i]
 }

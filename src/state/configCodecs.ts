@@ -86,24 +86,29 @@ function firstOf<A>(a: T.Type<A, A, unknown>, b: T.Type<A, A, unknown>): T.Type<
 // ---- numerical differentiation (src/diff) ----------------------------------------------------
 
 /** The `opts` of `numericalDiff`, `numericalGradient`, `partialDerivative`, `jacobian`, …. */
-export const DiffOptionsC = configType('diff options { h?, method? }', {
+export const DiffOptionsC = configType('diff options { h?, method?, nonFinite? }', {
   h: optional(positiveNumber),
   method: optional(
     oneOfNamed('"central", "forward" or "backward"', ['central', 'forward', 'backward']),
   ),
+  nonFinite: optional(oneOfNamed('"throw" or "propagate"', ['throw', 'propagate'])),
 })
 
 /** The `opts` of `derivative(f, x, opts)` (Ridders' extrapolation). */
-export const DerivativeOptionsC = configType('derivative options { factor?, maxSteps?, h? }', {
-  factor: optional(
-    firstOf(
-      positiveNumber,
-      where('a number > 1', (u): u is number => typeof u === 'number' && u > 1, 'number'),
+export const DerivativeOptionsC = configType(
+  'derivative options { factor?, maxSteps?, h?, nonFinite? }',
+  {
+    factor: optional(
+      firstOf(
+        positiveNumber,
+        where('a number > 1', (u): u is number => typeof u === 'number' && u > 1, 'number'),
+      ),
     ),
-  ),
-  maxSteps: optional(integerIn(2, 100)),
-  h: optional(positiveNumber),
-})
+    maxSteps: optional(integerIn(2, 100)),
+    h: optional(positiveNumber),
+    nonFinite: optional(oneOfNamed('"throw" or "propagate"', ['throw', 'propagate'])),
+  },
+)
 
 // ---- perturbation designs ----------------------------------------------------------------------
 
