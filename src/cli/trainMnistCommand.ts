@@ -6,6 +6,8 @@ import {
   resumeOption,
   writeFileAtomic,
 } from './checkpointing.js'
+import { toCsv } from '../logging/toCsv.js'
+import { toTensorBoard } from '../logging/toTensorBoard.js'
 import { lossCurveSvg } from './lossCurveSvg.js'
 import { OPTIMIZERS } from './optimizers.js'
 import { reporter, type CliIO, type ReportMode } from './report.js'
@@ -50,6 +52,10 @@ export interface TrainMnistFlags {
   /** `--serve PORT`: publish the states as Server-Sent Events (src/cli/serve.ts) */
   serve?: number
   host: string
+  /** `--logdir DIR`: write a TensorBoard event file there (src/logging/toTensorBoard.ts) */
+  logdir?: string
+  /** `--csv FILE`: write one CSV row per state (src/logging/toCsv.ts) */
+  csv?: string
 }
 
 /** What a finished run reports (also the value `runTrainMnist` resolves to). */
@@ -236,6 +242,10 @@ export function registerTrainMnist(
       }),
     )
     .addOption(new Option('--host <host>', 'interface --serve listens on').default('127.0.0.1'))
+    .addOption(new Option('--logdir <dir>', 'write a TensorBoard event file into this folder'))
+    .addOption(
+      new Option('--csv <file>', 'write one CSV row per step (loss, lr, gradNorm, metrics)'),
+    )
     .action(async (flags: TrainMnistFlags) => {
       done(await runTrainMnist(flags, io))
     })
@@ -296,6 +306,16 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
           run: 'mnist',
         })
       : null
+  let run$ = t.run$
+  if (flags.logdir !== undefined) {
+    const config = { network: t.network, ...opts, iters: t.iters, evalEvery: t.evalEvery }
+    run$ = run$.pipe(toTensorBoard(flags.logdir, { config }))
+    say(`TensorBoard events: ${flags.logdir} (tensorboard --logdir ${flags.logdir})`)
+  }
+  if (flags.csv !== undefined) {
+    run$ = run$.pipe(toCsv(flags.csv))
+    say(`CSV: ${flags.csv}`)
+  }
   serving?.server.then(
     (server) => say(`serving ${server.url}`),
     (e: Error) => say(`--serve: ${e.message}`),
@@ -310,7 +330,7 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
           reject(new InterruptedError(last?.step ?? 0, checkpointFile))
         })
       : null
-    const sub = (serving ? t.run$.pipe(serving.operator) : t.run$).subscribe({
+    const sub = (serving ? run$.pipe(serving.operator) : run$).subscribe({
       next: (s) => {
         if (s.step >= 1 && s.step <= t.iters) losses[s.step - 1] = s.loss
         const evaluated = s.metrics !== prevMetrics && s.metrics.testAcc !== undefined
