@@ -227,3 +227,69 @@ describe.skipIf(!available)('MNIST: share and keep', () => {
       .toBe('restore: format: expected "gradstream-checkpoint", got "something-else"')
   })
 })
+
+describe.skipIf(!available)('Your data: a CSV trains a small mlp', () => {
+  it('a CSV with a bad row gets a message naming the row and the column', async () => {
+    await open('#/data')
+    const give = (name: string, text: string) =>
+      page.getByTestId('data-file').setInputFiles({
+        name,
+        mimeType: 'text/csv',
+        buffer: Buffer.from(text),
+      })
+    await give('bad.csv', 'x,y,class\n0.1,0.2,0\n0.3,abc,1\n0.5,0.6,1\n')
+    await expect
+      .poll(() => page.getByTestId('data-message').textContent())
+      .toBe('csv: row 3, column 2 ("y"): expected a number, got "abc"')
+    expect(await page.getByTestId('data-status').textContent()).toBe('error')
+    await give('short.csv', '1,2,0\n3,4,1\n5,6\n')
+    await expect
+      .poll(() => page.getByTestId('data-message').textContent())
+      .toBe('csv: row 3: expected 3 columns, got 2')
+    await screenshot(page, 'data-bad-row')
+  })
+
+  it('a dropped 2-D CSV trains in the worker to ≥ 0.9 accuracy, its decision regions drawn', async () => {
+    // XOR on a jittered grid: no straight line separates it, a 2–8–8–2 tanh net does
+    const rows = ['a,b,label']
+    for (let i = 0; i < 20; i++)
+      for (let j = 0; j < 20; j++) {
+        const x = -1 + (2 * (i + 0.5)) / 20 + 0.02 * Math.sin(7 * i + j)
+        const y = -1 + (2 * (j + 0.5)) / 20 + 0.02 * Math.cos(3 * i - j)
+        rows.push(`${x.toFixed(3)},${y.toFixed(3)},${x * y > 0 ? 1 : 0}`)
+      }
+    const csv = rows.join('\n')
+    // a real drop: a DataTransfer holding the file, dropped on the zone
+    const transfer = await page.evaluateHandle((text) => {
+      const dt = new DataTransfer()
+      dt.items.add(new File([text], 'xor.csv', { type: 'text/csv' }))
+      return dt
+    }, csv)
+    await page.getByTestId('data-drop').dispatchEvent('drop', { dataTransfer: transfer })
+    await waitFor(
+      () => valueOf(page, 'data-step'),
+      (s) => s >= 20,
+      30_000,
+      'training to start',
+    )
+    const map = page.getByTestId('data-map')
+    const early = await map.screenshot()
+    const acc = await waitFor(
+      () => valueOf(page, 'data-accuracy'),
+      (a) => a >= 0.9,
+      60_000,
+      'accuracy ≥ 0.9',
+    )
+    await sleep(300)
+    const late = await map.screenshot()
+    expect(Buffer.compare(early, late)).not.toBe(0)
+    expect(
+      await page.getByRole('heading', { name: /400 rows · 2 features · 2 classes/ }).count(),
+    ).toBe(1)
+    console.log(
+      `e2e: Your data (XOR, 400 rows): accuracy ${acc} at step ${await valueOf(page, 'data-step')}`,
+    )
+    await screenshot(page, 'data')
+    await page.getByTestId('data-stop').click()
+  }, 120_000)
+})

@@ -1,5 +1,6 @@
 import { StrictMode, useEffect, useState } from 'react'
 import { createRoot } from 'react-dom/client'
+import { DataPage } from './data/DataPage.js'
 import { DescentPage } from './descent/DescentPage.js'
 import { LivePage } from './live/LivePage.js'
 import { MnistPage } from './mnist/MnistPage.js'
@@ -7,6 +8,7 @@ import { MnistPage } from './mnist/MnistPage.js'
 const pages = {
   descent: { title: 'Descent', Page: DescentPage },
   mnist: { title: 'MNIST', Page: MnistPage },
+  data: { title: 'Your data', Page: DataPage },
   live: { title: 'Live', Page: LivePage },
 } as const
 type PageName = keyof typeof pages

@@ -154,7 +154,8 @@ export function DrawDigit(props: {
               if (!p) return
               const c = pad.current!.getContext('2d', { willReadFrequently: true })!
               const img = c.createImageData(28, 28)
-              for (let k = 0; k < 784; k++) img.data.set([p[k] * 255, p[k] * 255, p[k] * 255, 255], 4 * k)
+              for (let k = 0; k < 784; k++)
+                img.data.set([p[k] * 255, p[k] * 255, p[k] * 255, 255], 4 * k)
               const tmp = document.createElement('canvas')
               tmp.width = 28
               tmp.height = 28

@@ -127,7 +127,7 @@ export function MnistPage() {
         const v = view$.value
         s.losses.forEach((loss, i) => {
           const step = s.lossesFrom + i
-          if (step > 0) v.steps.push(step), v.losses.push(loss)
+          if (step > 0) (v.steps.push(step), v.losses.push(loss))
         })
         if (s.metrics.testAcc !== undefined && s.step % EVAL_EVERY === 0) {
           if (v.evalSteps[v.evalSteps.length - 1] !== s.step) {
@@ -307,7 +307,10 @@ export function MnistPage() {
             />
           </label>
           <label className="wide">
-            learning rate <output data-testid="mnist-lr-value" data-value={lr}>{lr}</output>
+            learning rate{' '}
+            <output data-testid="mnist-lr-value" data-value={lr}>
+              {lr}
+            </output>
             <input
               data-testid="mnist-lr"
               type="range"
@@ -410,8 +413,8 @@ export function MnistPage() {
         <h2 id="weights-title">What each hidden unit looks for</h2>
         <WeightGrid W1={s?.params.W1 ?? null} />
         <p className="muted small">
-          Each tile is one hidden unit's 784 input weights (a column of W1) as a 28×28 image:
-          red pixels raise its activation, blue ones lower it.
+          Each tile is one hidden unit's 784 input weights (a column of W1) as a 28×28 image: red
+          pixels raise its activation, blue ones lower it.
         </p>
       </section>
       <section className="panel" aria-labelledby="draw-title">
@@ -465,7 +468,9 @@ export function MnistPage() {
                     <Digit pixels={pixels} label={`test digit ${i}, a ${test!.labels[i]}`} />
                     <figcaption
                       data-testid={`digit-pred-${i}`}
-                      className={guess === null ? 'muted' : guess === test!.labels[i] ? 'ok' : 'bad'}
+                      className={
+                        guess === null ? 'muted' : guess === test!.labels[i] ? 'ok' : 'bad'
+                      }
                     >
                       {guess ?? '·'}
                     </figcaption>

@@ -113,7 +113,13 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
         config.checkpoint !== undefined
           ? // resume skips the batches the run already drew, so the stream goes on bit for bit
             resume<TwoLayerParams, Batch>(config.checkpoint, { step, data, mode })
-          : train<TwoLayerParams, Batch>({ params: net.params, data, seed: config.seed, step, mode })
+          : train<TwoLayerParams, Batch>({
+              params: net.params,
+              data,
+              seed: config.seed,
+              step,
+              mode,
+            })
 
       // train accuracy on the first 1,000 training examples (all 10,000 would slow the run)
       const probe = Math.min(1000, trainSet.x.shape[0])
@@ -122,7 +128,8 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
       const evaluate = (s: State) => {
         evaluation = evaluateTest(net.predict(s.params, testSet.x), testSet.labels, s.step)
         return {
-          testAcc: evaluation.confusion.filter((_, k) => k % 11 === 0).reduce((a, b) => a + b, 0) /
+          testAcc:
+            evaluation.confusion.filter((_, k) => k % 11 === 0).reduce((a, b) => a + b, 0) /
             testSet.labels.length,
           trainAcc: net.accuracy(s.params, trainProbe.x, trainProbe.t),
         }

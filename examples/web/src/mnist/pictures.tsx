@@ -122,7 +122,10 @@ export const ConfusionMatrix = memo(function ConfusionMatrix(props: {
                     key={j}
                     data-testid={`confusion-${i}-${j}`}
                     data-value={v}
-                    style={{ background: c ? bg : undefined, color: share > 0.6 ? '#fff' : undefined }}
+                    style={{
+                      background: c ? bg : undefined,
+                      color: share > 0.6 ? '#fff' : undefined,
+                    }}
                   >
                     {c ? v : '·'}
                   </td>
