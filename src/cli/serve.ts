@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { InvalidArgumentError, Option } from 'commander'
 import { Subject, finalize, map, tap, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
 import { expectInteger } from '../errors.js'
+import { isLoopback } from '../remote/serveInternals.js'
 import { serveStates, type StateServer } from '../remote/serveStates.js'
 import type { TrainState } from '../state/types.js'
 import { toWireFrame } from '../state/wireFormat.js'
@@ -18,6 +21,12 @@ export interface ServeRunOptions {
   readonly linger?: number
   /** include parameters in the frames (default false) */
   readonly params?: boolean
+  /** origins whose pages may read the stream (`--cors`; default none) */
+  readonly cors?: readonly string[]
+  /** secret clients must send (`--token`); required when `host` is not loopback */
+  readonly token?: string
+  /** more names clients may use in `Host` (`--allow-host`) */
+  readonly hosts?: readonly string[]
 }
 
 /**
@@ -55,6 +64,9 @@ export function serveRun(
       port: options.port,
       host: options.host ?? '127.0.0.1',
       linger: options.linger ?? 1000,
+      ...(options.cors !== undefined ? { cors: options.cors } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
     },
   )
 }
@@ -111,4 +123,102 @@ export function parseServePort(text: string): number {
     )
   }
   return Number(text)
+}
+
+/** The flags beside `--serve PORT` and `--host HOST` that say who may read the stream. */
+export interface ServeAccessFlags {
+  readonly host: string
+  /** `--cors ORIGIN` (repeatable) */
+  readonly cors?: readonly string[]
+  /** `--token TOKEN` */
+  readonly token?: string
+  /** `--allow-host NAME` (repeatable) */
+  readonly allowHost?: readonly string[]
+  /** `--serve-optional`: train on when `--serve` cannot listen */
+  readonly serveOptional?: boolean
+}
+
+const collect = (v: string, prev: readonly string[] = []) => [...prev, v]
+
+/** `--cors ORIGIN` (repeatable): pages of that origin may read `--serve`'s stream. */
+export const corsOption = (): Option =>
+  new Option(
+    '--cors <origin>',
+    "let pages from ORIGIN (e.g. http://127.0.0.1:5173, the playground) read --serve's stream; repeatable (default: no page of another origin)",
+  ).argParser(collect)
+
+/** `--token TOKEN`: the secret `--serve` clients must send. */
+export const tokenOption = (): Option =>
+  new Option(
+    '--token <token>',
+    'a secret (16+ characters) --serve clients must send as ?token=…; generated and printed when --host is not loopback',
+  ).argParser((v) => {
+    if (!/^[\x21-\x7e]{16,}$/.test(v)) {
+      throw new InvalidArgumentError(
+        `--token: expected at least 16 printable characters without spaces, got ${v.length} characters`,
+      )
+    }
+    return v
+  })
+
+/** `--allow-host NAME` (repeatable): another name for the `--serve` host. */
+export const allowHostOption = (): Option =>
+  new Option(
+    '--allow-host <name>',
+    'another name clients may use for the --serve host (checked against the Host header); repeatable',
+  ).argParser(collect)
+
+/** `--serve-optional`: train on when `--serve` cannot listen. */
+export const serveOptionalOption = (): Option =>
+  new Option('--serve-optional', 'train on when --serve cannot listen (default: exit 1)')
+
+/**
+ * The access options of `serveRun` from the flags: a token is generated when `--host` is not
+ * loopback and none was given.
+ */
+export function serveAccess(
+  flags: ServeAccessFlags,
+): Pick<ServeRunOptions, 'cors' | 'token' | 'hosts'> {
+  const token =
+    flags.token ?? (isLoopback(flags.host) ? undefined : randomBytes(16).toString('hex'))
+  return {
+    ...(flags.cors !== undefined ? { cors: flags.cors } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(flags.allowHost !== undefined ? { hosts: flags.allowHost } : {}),
+  }
+}
+
+/**
+ * Waits for the `--serve` server to listen and says where (with a warning on stderr when it
+ * listens beyond loopback). A server that cannot listen (port in use, unknown host) rejects with
+ * `--serve: <why>`, which ends the command with exit code 1, unless `--serve-optional`: then it
+ * says so and the run trains on.
+ *
+ * @example
+ * ```ts
+ * await announceServer(serving.server, flags, io, say) // serving http://127.0.0.1:8080/events
+ * ```
+ * @throws {Error} `--serve: listen EADDRINUSE: address already in use 127.0.0.1:8080`
+ */
+export async function announceServer(
+  server: Promise<StateServer>,
+  flags: ServeAccessFlags,
+  io: { readonly stderr: { write(text: string): unknown } },
+  say: (text: string) => void,
+): Promise<void> {
+  let s: StateServer
+  try {
+    s = await server
+  } catch (e) {
+    const message = `--serve: ${e instanceof Error ? e.message : String(e)}`
+    if (!flags.serveOptional) throw new Error(message)
+    io.stderr.write(`${message} (training on without it: --serve-optional)\n`)
+    return
+  }
+  say(`serving ${s.url}`)
+  if (!isLoopback(flags.host)) {
+    io.stderr.write(
+      `warning: --host ${flags.host} serves the run beyond this machine: whoever reaches port ${s.port} with the token can read it (the URL above carries it)\n`,
+    )
+  }
 }

@@ -11,7 +11,16 @@ import { toTensorBoard } from '../logging/toTensorBoard.js'
 import { lossCurveSvg } from './lossCurveSvg.js'
 import { OPTIMIZERS } from './optimizers.js'
 import { reporter, type CliIO, type ReportMode } from './report.js'
-import { parseServePort, serveAlongside } from './serve.js'
+import {
+  allowHostOption,
+  announceServer,
+  corsOption,
+  parseServePort,
+  serveAccess,
+  serveAlongside,
+  serveOptionalOption,
+  tokenOption,
+} from './serve.js'
 import type { TwoLayerParams } from '../nn/twoLayerNet.js'
 import type { TrainState } from '../state/types.js'
 import {
@@ -56,6 +65,11 @@ export interface TrainMnistFlags {
   logdir?: string
   /** `--csv FILE`: write one CSV row per state (src/logging/toCsv.ts) */
   csv?: string
+  /** `--cors`, `--token`, `--allow-host`, `--serve-optional` (src/cli/serve.ts) */
+  cors?: string[]
+  token?: string
+  allowHost?: string[]
+  serveOptional?: boolean
 }
 
 /** What a finished run reports (also the value `runTrainMnist` resolves to). */
@@ -246,13 +260,17 @@ export function registerTrainMnist(
     .addOption(
       new Option('--csv <file>', 'write one CSV row per step (loss, lr, gradNorm, metrics)'),
     )
+    .addOption(corsOption())
+    .addOption(tokenOption())
+    .addOption(allowHostOption())
+    .addOption(serveOptionalOption())
     .action(async (flags: TrainMnistFlags) => {
       done(await runTrainMnist(flags, io))
     })
 }
 
 /** Runs `gradstream train mnist` with parsed flags, reporting to `io`; resolves to the summary. */
-export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainMnistSummary> {
+export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainMnistSummary> {
   const opts: TrainMnistOptions = {
     hidden: flags.hidden,
     batch: flags.batch,
@@ -304,6 +322,7 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
           port: flags.serve,
           host: flags.host,
           run: 'mnist',
+          ...serveAccess(flags),
         })
       : null
   let run$ = t.run$
@@ -316,10 +335,8 @@ export function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainM
     run$ = run$.pipe(toCsv(flags.csv))
     say(`CSV: ${flags.csv}`)
   }
-  serving?.server.then(
-    (server) => say(`serving ${server.url}`),
-    (e: Error) => say(`--serve: ${e.message}`),
-  )
+  // a --serve that cannot listen ends the command (exit 1) before training, unless --serve-optional
+  if (serving) await announceServer(serving.server, flags, io, say)
   return new Promise((resolve, reject) => {
     // with --checkpoint, Ctrl-C unsubscribes: checkpointEvery writes the last state, then we exit
     const offInterrupt = checkpointFile

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -82,6 +83,19 @@ const file = (name: string, bytes: Uint8Array | string): string => {
 }
 // IDX: 00 00 08 01 = ubyte, rank 1; then the length as a big-endian uint32, then the bytes
 const labels3 = Uint8Array.of(0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3)
+// hostile files (issue 20): a symlink to /dev/zero, a FIFO, and a gzip bomb whose IDX header
+// declares 3 labels in front of 1 GiB of zeros (64 gzip members of 16 MiB, read as one stream)
+const zeroLink = join(dir, 'zero.idx')
+symlinkSync('/dev/zero', zeroLink)
+const fifo =
+  spawnSync('mkfifo', [join(dir, 'fifo.idx')]).status === 0 ? join(dir, 'fifo.idx') : null
+const zeros16M = gzipSync(Buffer.alloc(16 * 2 ** 20), { level: 9 })
+const bomb = file(
+  'bomb.idx.gz',
+  Buffer.concat([gzipSync(labels3.subarray(0, 8)), ...Array.from({ length: 64 }, () => zeros16M)]),
+)
+const bombDir = mkdtempSync(join(tmpdir(), 'gradstream-catalogue-bomb-'))
+writeFileSync(join(bombDir, 'train-images-idx3-ubyte'), readFileSync(bomb))
 const goodState = {
   step: 1,
   params: { w: 1 },
@@ -296,6 +310,46 @@ const rows: Row[] = [
     run: () => readIdx(file('bad.gz', gzipSync(labels3).subarray(0, 15))),
     kind: RangeError,
     message: `readIdx: ${join(dir, 'bad.gz')}: gzip: expected a complete gzip stream, got unexpected end of file`,
+  },
+  // issue 20: files that are not what they claim
+  {
+    input: 'readIdx of a symlink to /dev/zero',
+    run: () => readIdx(zeroLink),
+    kind: TypeError,
+    message: `readIdx: ${zeroLink}: file: expected a regular file, got a character device`,
+  },
+  ...(fifo !== null
+    ? [
+        {
+          input: 'readIdx of a FIFO nobody writes to',
+          run: () => readIdx(fifo),
+          kind: TypeError,
+          message: `readIdx: ${fifo}: file: expected a regular file, got a FIFO (named pipe)`,
+        },
+      ]
+    : []),
+  {
+    input: 'readIdx of a gzip bomb (1 GiB of zeros behind a 3-label header)',
+    run: () => readIdx(bomb),
+    kind: RangeError,
+    message: `readIdx: ${bomb}: gzip: expected at most 11 bytes once inflated (the size its IDX header declares), got more`,
+  },
+  {
+    input: 'restore of a checkpoint whose loss is 1e400',
+    run: () => restore(good.replace('"loss":0.5', '"loss":1e400')),
+    kind: TypeError,
+    message:
+      'restore: state.loss: expected a number within the double range (±Infinity is written tagged), got Infinity',
+  },
+  {
+    input: 'decodeWireLine of a frame whose lr is -1e400',
+    run: () =>
+      decodeWireLine(
+        '{"v":1,"step":1,"loss":1,"lr":-1e400,"gradNorm":1,"evaluations":1,"metrics":{},"hyper":{}}',
+      ),
+    kind: TypeError,
+    message:
+      'decodeWireLine: lr: expected a number within the double range (±Infinity is written tagged), got -Infinity',
   },
   {
     input: 'parseIdx of 2 bytes',
@@ -833,6 +887,23 @@ const cliRows: { readonly args: readonly string[]; readonly stderr: string }[] =
     stderr: `error: option '--eval-every <n>' argument '0' is invalid. --eval-every: expected a positive integer, got "0"`,
   },
   { args: ['--bogus'], stderr: `error: unknown option '--bogus'` },
+  {
+    args: ['--resume', '/dev/zero'],
+    stderr: '--resume /dev/zero: file: expected a regular file, got a character device',
+  },
+  {
+    args: ['--data-dir', bombDir],
+    stderr: `readIdx: ${join(bombDir, 'train-images-idx3-ubyte')}: gzip: expected at most 11 bytes once inflated (the size its IDX header declares), got more`,
+  },
+  {
+    args: ['--token', 'short'],
+    stderr: `error: option '--token <token>' argument 'short' is invalid. --token: expected at least 16 printable characters without spaces, got 5 characters`,
+  },
+  {
+    args: ['--serve', '0', '--cors', 'localhost:5173', '--train-size', '100', '--test-size', '10'],
+    stderr:
+      '--serve: serveStates: cors: expected origins such as "http://127.0.0.1:5173" or "*", got "localhost:5173"',
+  },
   {
     args: ['--resume', join(dir, 'nope.json')],
     stderr: `--resume ${join(dir, 'nope.json')}: file: expected a readable checkpoint file, got ENOENT`,

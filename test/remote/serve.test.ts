@@ -113,7 +113,8 @@ describe('--serve: states over Server-Sent Events', () => {
         '--out',
         'examples/out/serve-test-loss.svg',
       ],
-      ['bin/gradstream.js'],
+      // the sources under tsx (the built bin is tested on a packed copy: test/package)
+      ['--import', 'tsx', 'src/cli/main.ts'],
     )
     const target = new URL(url)
     expect(target.hostname).toBe('127.0.0.1') // loopback by default
