@@ -830,7 +830,8 @@ const rows: Row[] = [
     input: 'numericalGradient(f, x, { step: 1e-5 }) (h misspelt)',
     run: () => numericalGradient(() => 0, { w: 1 }, { step: 1e-5 } as never),
     kind: TypeError,
-    message: 'numericalGradient: opts.step: expected no such key (known: h, method, nonFinite), got 0.00001',
+    message:
+      'numericalGradient: opts.step: expected no such key (known: h, method, nonFinite), got 0.00001',
   },
   {
     input: 'numericalDiff(f, 1, null)',
