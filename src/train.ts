@@ -6,6 +6,7 @@ import { show } from './errors.js'
 import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
 import { rng } from './random/rng.js'
+import { checkedEmit } from './loop/setDebug.js'
 import { TrainError } from './loop/TrainError.js'
 import { TrainConfigC } from './state/configCodecs.js'
 import { decodeOptions } from './state/decode.js'
@@ -179,7 +180,7 @@ export function train<P extends Params, B = unknown>(
      * carries a reason the run completes. An error thrown by a rule is the stream's error as it
      * is (not a TrainError: the rule runs downstream of the step, as its operators would).
      */
-    const emit =
+    const emitState =
       stop === null
         ? (s: TrainState<P>) => subscriber.next(s)
         : (s: TrainState<P>) => {
@@ -194,6 +195,8 @@ export function train<P extends Params, B = unknown>(
             if (out.stopReason !== undefined) subscriber.complete()
           }
 
+    // debug mode (setDebug): each state's arrays checked once its subscribers are done with it
+    const emit = checkedEmit(emitState, fail)
     emit(state)
     if (subscriber.closed) return
 
