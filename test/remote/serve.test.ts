@@ -4,12 +4,16 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Subject, lastValueFrom, toArray } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseServePort } from '../../src/cli/serve.js'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { main } from '../../src/cli/main.js'
+import { announceServer, parseServePort, serveAccess } from '../../src/cli/serve.js'
 import {
   fromServerSentStates,
   ServerSentStatesError,
 } from '../../src/remote/fromServerSentStates.js'
-import { serveStates } from '../../src/remote/serveStates.js'
+import { serveStates, type StateServer } from '../../src/remote/serveStates.js'
 import type { WireFrame } from '../../src/state/wireFormat.js'
 import { expectClose } from '../helpers/expectClose.js'
 
@@ -217,6 +221,75 @@ describe('--serve: states over Server-Sent Events', () => {
       new ServerSentStatesError(
         `fromServerSentStates: url: expected a reachable event stream, got 2 failed reconnections to ${url}`,
       ),
+    )
+  })
+})
+
+describe('--serve that cannot listen (issue 20)', () => {
+  /** `gradstream train mnist` in this process on a tiny run; exit code, stdout and stderr. */
+  async function cli(args: string[]) {
+    let stdout = ''
+    let stderr = ''
+    const io = {
+      stdout: { write: (t: string) => ((stdout += t), true), isTTY: false },
+      stderr: { write: (t: string) => ((stderr += t), true) },
+    }
+    const out = join(mkdtempSync(join(tmpdir(), 'gradstream-serve-')), 'loss.svg')
+    const tiny = ['--iters', '3', '--train-size', '100', '--test-size', '10', '--out', out]
+    const code = await main(['train', 'mnist', ...tiny, '--no-progress', ...args], io as never)
+    return { code, stdout, stderr }
+  }
+
+  it('a port in use ends the command with exit 1 and the reason, before training', async () => {
+    const taken = createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const r = await cli(['--serve', String(port)])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        `--serve: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      )
+      expect(r.stdout).not.toContain('done:')
+      const optional = await cli(['--serve', String(port), '--serve-optional'])
+      expect(optional.code).toBe(0)
+      expect(optional.stderr).toBe(
+        `--serve: listen EADDRINUSE: address already in use 127.0.0.1:${port} (training on without it: --serve-optional)\n`,
+      )
+      expect(optional.stdout).toContain('done: 3 iterations')
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('an unknown host ends the command with exit 1', async () => {
+    const r = await cli(['--serve', '0', '--host', 'nohost.invalid'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^--serve: getaddrinfo [A-Z_]+ nohost\.invalid\n$/)
+  })
+
+  it('beyond loopback: a token is generated when none is given, and a warning printed', async () => {
+    expect(serveAccess({ host: '127.0.0.1' })).toEqual({})
+    expect(serveAccess({ host: '0.0.0.0', token: 'given-token-0123456789' }).token).toBe(
+      'given-token-0123456789',
+    )
+    const generated = serveAccess({ host: '0.0.0.0', cors: ['http://127.0.0.1:5173'] })
+    expect(generated.token).toMatch(/^[0-9a-f]{32}$/)
+    expect(generated.cors).toEqual(['http://127.0.0.1:5173'])
+    expect(serveAccess({ host: '0.0.0.0' }).token).not.toBe(generated.token)
+    // what is printed, for a server that listened on 0.0.0.0 (not bound here: tests stay on loopback)
+    let said = ''
+    let stderr = ''
+    const url = `http://0.0.0.0:8080/events?token=${generated.token}`
+    await announceServer(
+      Promise.resolve({ url, port: 8080 } as StateServer),
+      { host: '0.0.0.0' },
+      { stderr: { write: (t: string) => (stderr += t) } },
+      (t) => (said += t),
+    )
+    expect(said).toBe(`serving ${url}`)
+    expect(stderr).toBe(
+      'warning: --host 0.0.0.0 serves the run beyond this machine: whoever reaches port 8080 with the token can read it (the URL above carries it)\n',
     )
   })
 })
