@@ -1,7 +1,8 @@
 import { map, type Observable } from 'rxjs'
 import { expectFunction, expectNonNegative, show } from '../src/errors.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
-import { globalNorm, type Params, zipTree } from '../src/tree/tree.js'
+import { leafwise, leavesOf } from '../src/engine/leaves.js'
+import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
 
 /**
@@ -47,16 +48,40 @@ export function sam<P extends Params, B = unknown>(
   }
   const both = (params: P, batch: B) => {
     const [loss, g] = lossAndGrad<P>(fn(params, batch))
-    const norm = globalNorm(adaptive ? zipTree(params, g, (p, gi) => Math.abs(p) * gi) : g)
-    const scale = rho / (norm + 1e-12)
-    const climbed = zipTree(params, g, (p, gi) => p + (adaptive ? p * p * gi : gi) * scale)
-    return { loss, grad: lossAndGrad<P>(fn(climbed, batch))[1] }
+    const { data, count } = leavesOf('sam', [params, g])
+    let sq = 0
+    for (let j = 0; j < count; j++) sq = sumSquaresLeaf(data[0][j], data[1][j], adaptive, sq)
+    const scale = rho / (Math.sqrt(sq) + 1e-12)
+    const [climbed] = leafwise('sam', [params, g], 1, ([p, gi], [o]) =>
+      climbLeaf(p, gi, o, adaptive, scale),
+    )
+    return { loss, grad: lossAndGrad<P>(fn(climbed as P, batch))[1] }
   }
   // gradient(both) counts one evaluation; the second call is counted here
   const second = map(<S extends WithGradient<P>>(s: S) =>
     Object.freeze({ ...s, evaluations: s.evaluations + 1 }),
   )
   return (source) => source.pipe(gradient(both), second)
+}
+
+/** acc + Σ (|θ|·g)² (adaptive) or Σ g² over one leaf. */
+function sumSquaresLeaf(p: Float64Array, g: Float64Array, adaptive: boolean, acc: number): number {
+  for (let i = 0; i < g.length; i++) {
+    const v = adaptive ? Math.abs(p[i]) * g[i] : g[i]
+    acc += v * v
+  }
+  return acc
+}
+
+/** One leaf of θ + e: o = θ + (θ²·g)·scale (adaptive) or θ + g·scale. */
+function climbLeaf(
+  p: Float64Array,
+  g: Float64Array,
+  o: Float64Array,
+  adaptive: boolean,
+  scale: number,
+): void {
+  for (let i = 0; i < o.length; i++) o[i] = p[i] + (adaptive ? p[i] * p[i] * g[i] : g[i]) * scale
 }
 
 /** The loss and gradient from any shape an `AnalyticGradient` returns. */

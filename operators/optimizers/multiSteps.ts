@@ -1,5 +1,6 @@
 import { expectInteger } from '../../src/errors.js'
-import { mapTree, type Params, zerosLikeTree, zipTree } from '../../src/tree/tree.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
@@ -59,11 +60,20 @@ export function multiSteps(
       init: (params) => ({ mean: zerosLikeTree(params), count: 0, inner: t.init(params) }),
       update: (g, s, ctx) => {
         const n = s.count
-        const mean = n === 0 ? g : zipTree(s.mean, g, (m, x) => m + (x - m) / (n + 1), fn)
-        if (n + 1 < k) return [mapTree(g, () => -0), { mean, count: n + 1, inner: s.inner }]
+        const mean =
+          n === 0 ? g : leafwise(fn, [s.mean, g], 1, ([m, x], [o]) => meanLeaf(m, x, o, n))[0]
+        if (n + 1 < k) {
+          const [nothing] = leafwise(fn, [g], 1, (_, [o]) => o.fill(-0)) // θ + (−0) = θ, bit for bit
+          return [nothing, { mean, count: n + 1, inner: s.inner }]
+        }
         const [u, inner] = t.update(mean, s.inner, innerContext(ctx, own(ctx.step)))
         return [u, { mean: zerosLikeTree(g), count: 0, inner }]
       },
     }),
   )
+}
+
+/** One leaf of the running mean: o = m + (x − m)/(n + 1) (optax's, Welford's). */
+function meanLeaf(m: Float64Array, x: Float64Array, o: Float64Array, n: number): void {
+  for (let i = 0; i < o.length; i++) o[i] = m[i] + (x[i] - m[i]) / (n + 1)
 }

@@ -1,5 +1,6 @@
 import { expectFinite, show } from '../../src/errors.js'
-import { flatten, type Params, unflatten } from '../../src/tree/tree.js'
+import { leafwise } from '../../src/engine/leaves.js'
+import type { Params } from '../../src/tree/tree.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizerInternals.js'
@@ -87,18 +88,29 @@ export function scheduleFree(
         // optax: NaN if either is NaN, else weight/Σ with 0/0 → 0
         const c = Number.isNaN(weight) || Number.isNaN(weightSum) ? NaN : weight / weightSum || 0
         const [u, innerSlot] = t.update(g, s.inner, innerContext(ctx))
-        const y = flatten(ctx.params)
-        const z0 = flatten(s.z)
-        const z = flatten(u) // becomes z_{t+1} in place (a fresh array)
-        const out = new Float64Array(y.length)
-        for (let i = 0; i < y.length; i++) {
-          z[i] = z0[i] + z[i]
-          const x = (1 - c) * ((y[i] - (1 - b1) * z0[i]) / b1) + c * z[i]
-          out[i] = b1 * x + (1 - b1) * z[i] - y[i]
-        }
-        const slot = { b1, weightSum, maxLr, z: unflatten(ctx.params, z), inner: innerSlot }
-        return [unflatten(ctx.params, out), slot]
+        const [updates, z] = leafwise(fn, [ctx.params, s.z, u], 2, ([y, z0, du], [o, z1]) =>
+          scheduleFreeLeaf(y, z0, du, o, z1, b1, c),
+        )
+        return [updates, { b1, weightSum, maxLr, z, inner: innerSlot }]
       },
     }),
   )
+}
+
+/** One leaf: z' = z + u, x' = (1 − c)·x + c·z' with x = (y − (1 − b1)·z)/b1, o = b1·x' + (1 − b1)·z' − y. */
+function scheduleFreeLeaf(
+  y: Float64Array,
+  z0: Float64Array,
+  u: Float64Array,
+  o: Float64Array,
+  z: Float64Array,
+  b1: number,
+  c: number,
+): void {
+  for (let i = 0; i < o.length; i++) {
+    const zi = z0[i] + u[i]
+    const x = (1 - c) * ((y[i] - (1 - b1) * z0[i]) / b1) + c * zi
+    z[i] = zi
+    o[i] = b1 * x + (1 - b1) * zi - y[i]
+  }
 }

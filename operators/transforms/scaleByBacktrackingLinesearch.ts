@@ -1,8 +1,8 @@
 import { map, type Observable } from 'rxjs'
 import { expectFunction, expectInteger, expectInRange, expectPositive } from '../../src/errors.js'
-import { freezeTree } from '../../src/state/freeze.js'
+import { leavesOf } from '../../src/engine/leaves.js'
 import type { WithGradient } from '../../src/state/types.js'
-import { flatten, type Params, unflatten } from '../../src/tree/tree.js'
+import type { Params } from '../../src/tree/tree.js'
 
 /** The slot of `scaleByBacktrackingLinesearch`: the learning rate it accepted last. */
 export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number }
@@ -74,29 +74,39 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
   return map(<T extends WithGradient<P>>(s: T): T => {
     const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
     let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)
-    const theta = flatten(s.params)
-    const u = flatten(s.updates)
-    const g = flatten(s.grad)
+    const { data, count, build } = leavesOf(name, [s.params, s.updates, s.grad])
+    const [theta, u, g] = data
     let slope = 0
-    for (let i = 0; i < u.length; i++) slope += u[i] * g[i]
-    const trial = new Float64Array(u.length)
+    for (let j = 0; j < count; j++) slope = dotLeaf(u[j], g[j], slope)
     let error = Infinity
     let calls = 0
     while (!(error <= 0) && calls <= maxBacktrackingSteps) {
       if (calls > 0) eta = decreaseFactor * eta
-      for (let i = 0; i < u.length; i++) trial[i] = theta[i] + eta * u[i]
-      const e = fn(unflatten(s.params, trial), s.batch as B) - s.baseLoss - eta * slopeRtol * slope
+      const trial = build(theta.map((p, j) => addScaledLeaf(p, u[j], eta))) as P
+      const e = fn(trial, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
       error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
       calls++
     }
     const lr = error === Infinity ? 0 : eta
-    for (let i = 0; i < u.length; i++) u[i] = lr * u[i]
     return Object.freeze({
       ...s,
-      updates: freezeTree(unflatten(s.params, u)),
+      updates: build(u.map((uj) => addScaledLeaf(new Float64Array(uj.length), uj, lr))),
       opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
       hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
       evaluations: s.evaluations + calls,
     })
   })
+}
+
+/** acc + Σ u·g over one leaf. */
+function dotLeaf(u: Float64Array, g: Float64Array, acc: number): number {
+  for (let i = 0; i < u.length; i++) acc += u[i] * g[i]
+  return acc
+}
+
+/** A new leaf p + a·u. */
+function addScaledLeaf(p: Float64Array, u: Float64Array, a: number): Float64Array {
+  const o = new Float64Array(p.length)
+  for (let i = 0; i < o.length; i++) o[i] = p[i] + a * u[i]
+  return o
 }

@@ -1,0 +1,150 @@
+// The whole-step optimizers of issue 17 against the plain optimizer they wrap, on 235,146
+// parameters (W5's mlp 784–256–128–10, ReLU, He; MNIST batches of 128), in one process,
+// interleaved (the order rotates every round), one kernel thread. Prints medians; asserts
+// nothing. (Not a W1–W5 workload: `npm run bench` skips it.)
+//
+//   npx tsx bench/wholeStep.bench.ts [rounds=5] [steps=30]
+//
+// Two measurements per pair:
+// - step: ms per whole training step through `train` (gradient + optimizer), what a user sees;
+//   SAM should cost about one extra gradient (≈ 2×), the line search one forward pass per trial.
+// - stage: ms per optimizer stage alone, on a fixed gradient (no network), the wrapper against
+//   the plain optimizer it wraps (target ≤ 1.3× for schedule-free and multiSteps).
+import { last, lastValueFrom, of, pipe, type OperatorFunction } from 'rxjs'
+import {
+  type Batch,
+  epochBatches,
+  mlp,
+  type MlpParams,
+  randn,
+  rng,
+  setKernelThreads,
+  train,
+} from 'gradstream'
+import type { Params, TrainState, WithGradient } from 'gradstream'
+import { loadMnist } from 'gradstream/node'
+import {
+  adam,
+  adamw,
+  applyUpdates,
+  gradient,
+  maxSteps,
+  multiSteps,
+  sam,
+  scaleByBacktrackingLinesearch,
+  scaleByLearningRate,
+  scheduleFreeAdamw,
+  scheduleFreeSgd,
+  sgd,
+} from 'gradstream/operators'
+
+const rounds = Number(process.argv[2] ?? 5)
+const steps = Number(process.argv[3] ?? 30)
+setKernelThreads(1)
+
+const mnist = loadMnist({ oneHotLabel: true, trainSize: 10_000, testSize: 100 })
+const net = mlp({ sizes: [784, 256, 128, 10], activation: 'relu', init: 'he', seed: 1 })
+const fg = (p: MlpParams, b: Batch) => net.lossAndGradient(p, b.x, b.t)
+const lossOf = (p: MlpParams, b: Batch) => net.loss(p, b.x, b.t)
+
+type Step = OperatorFunction<TrainState<MlpParams>, TrainState<MlpParams>>
+const whole: Record<string, () => Step> = {
+  sgd: () => pipe(gradient(fg), sgd(0.05)),
+  'sam+sgd': () => pipe(sam(fg, { rho: 0.05 }), sgd(0.05)),
+  scheduleFreeSgd: () => pipe(gradient(fg), scheduleFreeSgd(0.05)),
+  'sgd(1)+linesearch': () =>
+    pipe(
+      gradient(fg),
+      scaleByLearningRate(1),
+      scaleByBacktrackingLinesearch(lossOf),
+      applyUpdates(),
+    ),
+  adamw: () => pipe(gradient(fg), adamw(1e-3, { b1: 0, weightDecay: 0 })),
+  scheduleFreeAdamw: () => pipe(gradient(fg), scheduleFreeAdamw(1e-3)),
+  adam: () => pipe(gradient(fg), adam(1e-3)),
+  'multiSteps(4, adam)': () => pipe(gradient(fg), multiSteps(4, adam(1e-3))),
+}
+
+async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number }> {
+  const batches = epochBatches(mnist.train, { batchSize: 128, seed: 1 })
+  const t0 = performance.now()
+  const s = await lastValueFrom(
+    train({
+      params: net.params,
+      step: make(),
+      data: { [Symbol.iterator]: () => batches[Symbol.iterator]() },
+    }).pipe(maxSteps(steps), last()),
+  )
+  return { ms: (performance.now() - t0) / steps, evals: s.evaluations / steps }
+}
+
+// the optimizer stage alone: a fixed random gradient, states fed back by hand
+const r = rng(2)
+const grad = Object.fromEntries(
+  Object.entries(net.params).map(([k, v]) => [k, randn(v.shape as number[], r)]),
+) as MlpParams
+type Opt = OperatorFunction<WithGradient<Params>, TrainState<Params>>
+const stages: Record<string, () => Opt> = {
+  sgd: () => sgd(0.05) as Opt,
+  scheduleFreeSgd: () => scheduleFreeSgd(0.05) as Opt,
+  adamw: () => adamw(1e-3, { b1: 0, weightDecay: 0 }) as Opt,
+  scheduleFreeAdamw: () => scheduleFreeAdamw(1e-3) as Opt,
+  adam: () => adam(1e-3) as Opt,
+  'multiSteps(4, adam)': () => multiSteps(4, adam(1e-3)) as Opt,
+}
+function stage(make: () => Opt): number {
+  const op = make()
+  let s: TrainState<Params> = {
+    ...{ step: 0, params: net.params, loss: 0, grad: null, lr: NaN, opt: {}, hyper: {} },
+    ...{ evaluations: 0, rng: { words: [1, 2, 3, 4], spare: null }, history: [], metrics: {} },
+  }
+  const n = 4 * steps
+  const t0 = performance.now()
+  for (let k = 0; k < n; k++) {
+    of({ ...s, grad, updates: grad, baseLoss: 0 })
+      .pipe(op)
+      .subscribe((x) => (s = x))
+  }
+  return (performance.now() - t0) / n
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rotate = <T>(xs: T[], k: number) => xs.map((_, i) => xs[(i + k) % xs.length])
+const wholeMs: Record<string, number[]> = {}
+const evals: Record<string, number> = {}
+const stageMs: Record<string, number[]> = {}
+const load0 = (await import('node:os')).loadavg()[0]
+// round −1 warms the JIT up (a first run is several times slower) and is not recorded
+for (let round = -1; round < rounds; round++) {
+  for (const name of rotate(Object.keys(whole), round + 1)) {
+    const { ms, evals: e } = await wholeStep(whole[name])
+    if (round >= 0) (wholeMs[name] ??= []).push(ms)
+    evals[name] = e
+  }
+  for (const name of rotate(Object.keys(stages), round + 1)) {
+    const ms = stage(stages[name])
+    if (round >= 0) (stageMs[name] ??= []).push(ms)
+  }
+}
+const load1 = (await import('node:os')).loadavg()[0]
+const pairs: [string, string][] = [
+  ['sam+sgd', 'sgd'],
+  ['scheduleFreeSgd', 'sgd'],
+  ['sgd(1)+linesearch', 'sgd'],
+  ['scheduleFreeAdamw', 'adamw'],
+  ['multiSteps(4, adam)', 'adam'],
+]
+console.log(
+  `${new Date().toISOString().slice(0, 16)} UTC, load ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${rounds} rounds × ${steps} steps, 235,146 parameters`,
+)
+console.log(
+  '| wrapper | vs | step ms (wrapper / plain) | ratio | evaluations/step | stage ms (wrapper / plain) | ratio |',
+)
+console.log('| --- | --- | --- | --- | --- | --- | --- |')
+for (const [w, p] of pairs) {
+  const [a, b] = [median(wholeMs[w]), median(wholeMs[p])]
+  const st = stageMs[w] && stageMs[p] ? [median(stageMs[w]), median(stageMs[p])] : undefined
+  console.log(
+    `| ${w} | ${p} | ${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${evals[w].toFixed(2)} | ${st ? `${st[0].toFixed(2)} / ${st[1].toFixed(2)}` : '—'} | ${st ? `${(st[0] / st[1]).toFixed(2)}×` : '—'} |`,
+  )
+}
