@@ -324,3 +324,82 @@ describe.skipIf(!available)('playground in Chromium', () => {
     expect(pageErrors).toEqual([])
   })
 })
+
+// issue 16: the Live page draws metrics as lines, from a real `gradstream train mnist --serve`
+// run in another process (frames between evaluations carry no metrics; the page carries the
+// last measured value forward). Its own browser and build, so it runs alone with
+// `npx vitest run --project e2e -t 'Live metrics'`.
+describe.skipIf(!available)('Live metrics from a real --serve run', () => {
+  let site: { url: string; close: () => Promise<void> }
+  let browser: Awaited<ReturnType<typeof launchBrowser>>
+  const errors: string[] = []
+
+  beforeAll(async () => {
+    await buildPlayground()
+    site = await serveStatic(distDir)
+    browser = await launchBrowser()
+    browser.page.on('pageerror', (e) => errors.push(e.message))
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await site?.close()
+  })
+
+  it('Live metrics: train and test accuracy of a served MNIST run drawn as lines', async () => {
+    const page = browser.page
+    const iters = 600
+    // evaluations every 20 steps on 2,000 + 1,000 images; the run lingers 1 s after its end,
+    // and the server keeps every frame, so the page gets the whole run from step 0
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'train',
+        'mnist',
+        ...['--iters', String(iters), '--train-size', '2000', '--test-size', '1000'],
+        ...['--eval-every', '20', '--optimizer', 'adam', '--lr', '0.01'],
+        ...['--serve', '0', '--cors', new URL(site.url).origin, '--no-progress'],
+        ...['--out', 'test-results/e2e/live-metrics-loss.svg'],
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString()
+          const m = /serving (\S+)/.exec(out)
+          if (m) resolve(m[1])
+        })
+        child.once('exit', (code) => reject(new Error(`gradstream exited ${code}: ${out}`)))
+      })
+      await page.goto(`${site.url}#/live?url=${encodeURIComponent(url)}`)
+      await page.getByTestId('live-connect').click()
+      await waitFor(
+        () => page.getByTestId('live-status').textContent(),
+        (t) => t === 'ended',
+        60_000,
+        'the served run to end',
+      )
+      expect(await valueOf(page, 'live-step')).toBe(iters)
+      expect(await page.getByTestId('live-run').textContent()).toBe('mnist')
+      await page.getByTestId('live-metric-chart').waitFor()
+      const frames = await valueOf(page, 'live-count')
+      for (const name of ['trainAcc', 'testAcc']) {
+        const cell = page.getByTestId(`live-metric-${name}`)
+        // measured at step 0, so every frame from the first on has a value: a line, no gaps
+        expect(Number(await cell.getAttribute('data-points')), name).toBe(frames)
+        // 600 Adam steps on 2,000 images: well above chance (0.1)
+        expect(Number(await cell.getAttribute('data-value')), name).toBeGreaterThan(0.5)
+      }
+      await sleep(300) // the chart redraws at most every 100 ms
+      await screenshot(page, 'live-metrics-serve')
+      expect(errors).toEqual([])
+    } finally {
+      if (child.exitCode === null) child.kill()
+    }
+  }, 120_000)
+})

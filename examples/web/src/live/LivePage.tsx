@@ -10,7 +10,10 @@ interface View {
   readonly steps: number[]
   readonly losses: number[]
   readonly metricNames: string[]
+  /** one column per metric, aligned with `steps`: the last measured value carried forward */
   readonly metrics: Record<string, number[]>
+  /** each metric's latest value (frames between evaluations carry `"metrics": {}`) */
+  readonly latest: Record<string, number>
   readonly message: string
 }
 
@@ -22,6 +25,7 @@ const fresh = (status: View['status']): View => ({
   losses: [],
   metricNames: [],
   metrics: {},
+  latest: {},
   message: '',
 })
 const initial = fresh('idle')
@@ -59,8 +63,11 @@ export function LivePage() {
             v.metrics[name] = Array.from(v.steps.slice(0, -1), () => NaN)
             v.metricNames.push(name)
           }
+          v.latest[name] = f.metrics[name]
         }
-        for (const name of v.metricNames) v.metrics[name].push(f.metrics[name] ?? NaN)
+        // a metric is measured now and then (an evaluation every epoch): between measurements
+        // its line holds the last value, so the points join into a line
+        for (const name of v.metricNames) v.metrics[name].push(v.latest[name])
         view$.next({ ...v, status: 'live', last: f })
       },
       complete: () => view$.next({ ...view$.value, status: 'ended' }),
@@ -152,7 +159,13 @@ export function LivePage() {
             {view.metricNames.map((n) => (
               <tr key={n}>
                 <td>{n}</td>
-                <td data-testid={`live-metric-${n}`}>{f?.metrics[n]?.toFixed(4) ?? '—'}</td>
+                <td
+                  data-testid={`live-metric-${n}`}
+                  data-value={view.latest[n]}
+                  data-points={view.metrics[n].filter(Number.isFinite).length}
+                >
+                  {view.latest[n]?.toFixed(4) ?? '—'}
+                </td>
               </tr>
             ))}
           </tbody>
