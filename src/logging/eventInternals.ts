@@ -97,7 +97,7 @@ function writeHistogram(w: BinaryWriter, h: Histogram): BinaryWriter {
  * least and greatest (one bucket when they are all equal, none when there are no finite values).
  * TensorBoard reads bucket i as spanning (bucketLimit[i−1], bucketLimit[i]], the first from `min`.
  */
-export function histogramOf(data: ArrayLike<number>, buckets = 30): Histogram {
+export function histogramOf(data: Float64Array, buckets = 30): Histogram {
   let min = Infinity
   let max = -Infinity
   let num = 0

@@ -52,6 +52,7 @@ describe('toCsv', () => {
     expect(rows).toHaveLength(31)
     rows.forEach((r, i) => {
       const s = seen[i]
+      // two gradient values: the writer's sum of squares adds them in globalNorm's order, exactly
       const want = [s.step, s.loss, s.lr, s.grad === null ? NaN : globalNorm(s.grad)]
       want.forEach((v, k) => expect(Object.is(Number(r[k]), v), `row ${i} ${header[k]}`).toBe(true))
       expect(r[4]).toBe(s.step % 10 === 0 ? String(s.metrics.x0) : '')
