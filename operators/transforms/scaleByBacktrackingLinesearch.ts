@@ -90,7 +90,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
     const lr = error === Infinity ? 0 : eta
     return Object.freeze({
       ...s,
-      updates: build(u.map((uj) => addScaledLeaf(new Float64Array(uj.length), uj, lr))),
+      updates: build(u.map((uj) => scaledLeaf(uj, lr))),
       opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
       hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
       evaluations: s.evaluations + calls,
@@ -102,6 +102,13 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
 function dotLeaf(u: Float64Array, g: Float64Array, acc: number): number {
   for (let i = 0; i < u.length; i++) acc += u[i] * g[i]
   return acc
+}
+
+/** A new leaf a·u. */
+function scaledLeaf(u: Float64Array, a: number): Float64Array {
+  const o = new Float64Array(u.length)
+  for (let i = 0; i < o.length; i++) o[i] = a * u[i]
+  return o
 }
 
 /** A new leaf p + a·u. */
