@@ -133,6 +133,14 @@ describe('scaleByBacktrackingLinesearch', () => {
     expect(states[2].hyper[`${name}.lr`]).toBe(0.3)
   })
 
+  it('needs a gradient: placed before one, the pipe does not compile', () => {
+    const f = (x: Tensor) => sumSq(x)
+    const misordered = () =>
+      // @ts-expect-error the line search reads `grad` and `updates`, which `gradient` adds
+      train({ params: tensor([1]), step: pipe(scaleByBacktrackingLinesearch(f), applyUpdates()) })
+    expect(typeof misordered).toBe('function')
+  })
+
   it('validates', () => {
     const f = () => 0
     expect(() => scaleByBacktrackingLinesearch(1 as never)).toThrow(
