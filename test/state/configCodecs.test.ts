@@ -296,8 +296,8 @@ group('TrainMnistOptionsC (the CLI flags as a config file)', () => {
     ).toThrow(
       [
         'train mnist: lr: expected a positive finite number, got 0',
-        'train mnist: optimizer: expected one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lion", got "sgdd"',
-        'train mnist: hiden: expected no such key (known: hidden, batch, lr, iters, epochs, optimizer, seed, sampler, evalEvery, trainSize, testSize, dataDir, init, activation, layers), got 5',
+        'train mnist: optimizer: expected one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lion", "sam-sgd", "schedule-free-sgd", "schedule-free-adamw", got "sgdd"',
+        'train mnist: hiden: expected no such key (known: hidden, batch, lr, iters, epochs, optimizer, seed, sampler, evalEvery, trainSize, testSize, dataDir, init, activation, layers, rho, b1, warmup, accumulate), got 5',
       ].join('\n'),
     )
   })
