@@ -61,11 +61,16 @@ export function isDebug(): boolean {
   return debugging
 }
 
-/** The arrays of one emitted state, with copies of their bytes. */
+/**
+ * The arrays of one emitted state and copies of their bytes. The copies live in buffers the
+ * run reuses from state to state (the k-th array's copy in the k-th buffer while its size
+ * stays), so a step allocates nothing once the run has settled: a state is compared before the
+ * next one is taken.
+ */
 interface Snapshot {
   readonly paths: string[]
   readonly arrays: ArrayBufferView[]
-  readonly copies: Int32Array[] | Uint8Array[]
+  readonly copies: (Int32Array | Uint8Array)[]
 }
 
 /** An int32 (else byte) view of `a`'s bytes, to compare bit patterns (NaN, −0 included). */
@@ -82,19 +87,23 @@ const IDENT = /^[A-Za-z_$][\w$]*$/
  * one may compute, as a lazily gathered batch does), with its path from `state`; each array
  * once (the first path that reaches it), cycles ignored.
  */
-function snapshot(s: object): Snapshot {
+function snapshot(s: object, copies: (Int32Array | Uint8Array)[]): Snapshot {
   const paths: string[] = []
   const arrays: ArrayBufferView[] = []
-  const copies: (Int32Array | Uint8Array)[] = []
   const seen = new Set<object>()
   const walk = (v: unknown, path: string) => {
     if (typeof v !== 'object' || v === null || seen.has(v)) return
     seen.add(v)
     if (ArrayBuffer.isView(v)) {
       if (v instanceof DataView) return
+      const bytes = bytesOf(v)
+      const k = arrays.length
+      const old = copies[k]
+      if (old === undefined || old.length !== bytes.length || old.constructor !== bytes.constructor)
+        copies[k] = bytes.slice()
+      else old.set(bytes)
       paths.push(path)
       arrays.push(v)
-      copies.push(bytesOf(v).slice())
       return
     }
     if (Array.isArray(v)) {
@@ -108,7 +117,7 @@ function snapshot(s: object): Snapshot {
     }
   }
   walk(s, 'state')
-  return { paths, arrays, copies: copies as Int32Array[] }
+  return { paths, arrays, copies }
 }
 
 /** The path of the first array whose bytes differ from its copy, or null. */
@@ -132,9 +141,19 @@ export function checkedEmit<S extends { readonly step: number }>(
   violated: (e: Error) => void,
 ): (s: S) => void {
   if (!debugging) return emit
+  const buffers: (Int32Array | Uint8Array)[] = []
+  let emitting = false
   return (s) => {
-    const snap = snapshot(s)
-    emit(s)
+    // a state emitted from inside a subscriber of the previous one (a resumed pausable run)
+    // gets buffers of its own: the shared ones still hold the outer state's copies
+    const nested = emitting
+    const snap = snapshot(s, nested ? [] : buffers)
+    emitting = true
+    try {
+      emit(s)
+    } finally {
+      emitting = nested
+    }
     const path = changed(snap)
     if (path !== null) {
       violated(new Error(`${path} was changed by a subscriber after step ${s.step}`))
