@@ -6,13 +6,12 @@
  */
 import { ShapeError, show, showShape } from '../errors.js'
 import { meanSquaredError as mseValue } from '../functions/meanSquaredError.js'
-import { softmaxCrossEntropy as sceValue } from '../functions/softmaxCrossEntropy.js'
 import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemmKernel, largeProducts } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
-import { sum as sumT } from '../tensor/reduce.js'
+import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import { reshape as reshapeT, sizeOf, isTensor, type Tensor } from '../tensor/tensor.js'
 import { constant, Var } from './tape.js'
 import { gradientBuffer, scratch, tapeMemory, zeroed } from './tapeMemory.js'
@@ -347,6 +346,7 @@ function product(
 ): Float64Array {
   const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   const memory = tapeMemory()
+  if (memory !== null) memory.counting += m * k * n
   // (with two kernel threads the products go to gemmKernel, which splits the large ones)
   if (memory !== null && !A.requiresGrad && !transB && largeProducts.run === null) {
     const held = memory.held(A.value)
@@ -582,12 +582,18 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   }
   const y = scratch(a.data.length)
   const tsum = zeroed(m)
+  const rowLoss = scratch(m)
+  // one pass per row gives softmax(a) and the row's loss; the loss exactly as the plain
+  // `softmaxCrossEntropy` computes it (its max, its pairwise sums, in the same order)
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
-    for (let j = 0; j < k; j++) if (a.data[row + j] > mx) mx = a.data[row + j]
+    for (let j = 0; j < k; j++) {
+      if (a.data[row + j] > mx || Number.isNaN(a.data[row + j])) mx = a.data[row + j]
+    }
     let z = 0
     for (let j = 0; j < k; j++) z += y[row + j] = Math.exp(a.data[row + j] - mx)
+    const logS = Math.log(pairwiseSum(y, row, k))
     for (let j = 0; j < k; j++) y[row + j] /= z
     if (labels) {
       const c = t.data[i]
@@ -597,10 +603,18 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
         )
       }
       tsum[i] = 1
-    } else for (let j = 0; j < k; j++) tsum[i] += t.data[row + j]
+      rowLoss[i] = logS - (a.data[row + c] - mx)
+    } else {
+      let r = 0
+      for (let j = 0; j < k; j++) {
+        const tj = t.data[row + j]
+        tsum[i] += tj
+        if (tj !== 0) r += tj * (logS - (a.data[row + j] - mx))
+      }
+      rowLoss[i] = r
+    }
   }
-  // the value exactly as the plain `softmaxCrossEntropy` computes it (same summation order)
-  const loss = sceValue(a, t.shape.length === 0 ? t.data[0] : t)
+  const loss = pairwiseSum(rowLoss, 0, m) / m
   const value: Tensor = { shape: [], data: Float64Array.of(loss) }
   return unary(x, value, (g) => {
     const s = g.data[0] / m

@@ -22,6 +22,10 @@ export class TapeMemory {
   private holds: [Tensor, HeldLeft][] = []
   /** true while a call runs on these buffers (a nested call of the same function gets its own) */
   busy = false
+  /** multiply-adds of the last finished call's products (the step timer's measure of a call) */
+  work = 0
+  /** multiply-adds of the running call's products so far */
+  counting = 0
 
   /** The next buffer of `length` numbers; its contents are whatever the last call left. */
   take(length: number): Float64Array {
@@ -43,6 +47,7 @@ export class TapeMemory {
   /** Starts a call: buffers are handed out from the first again. */
   begin(): void {
     this.next = 0
+    this.counting = 0
     this.busy = true
   }
 
@@ -50,6 +55,7 @@ export class TapeMemory {
   end(): void {
     for (const [, h] of this.holds) h.release()
     this.holds = []
+    this.work = this.counting
     this.busy = false
   }
 }

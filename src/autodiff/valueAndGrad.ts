@@ -4,6 +4,7 @@ import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
 import { backward, param, Var } from './tape.js'
 import { takeFresh, TapeMemory, withTapeMemory } from './tapeMemory.js'
+import { withStepThreads } from '../parallel/tapeThreads.js'
 
 /** `P` with every leaf (number or tensor) replaced by its tape node. */
 export type Traced<P> = P extends number | Tensor
@@ -39,8 +40,11 @@ export function valueAndGrad<T = never, B = unknown>(
   // the tape's buffers, reused from call to call (tapeMemory.ts): a call's intermediates live
   // until the next call; what it returns is copied out of them
   const memory = new TapeMemory()
+  // large products on two threads when the step timer measures that they pay (tapeThreads.ts)
   return <P extends Params>(params: P, batch: B) =>
-    withTapeMemory(memory, () => differentiate(f, params, batch))
+    withStepThreads(memory.work, () =>
+      withTapeMemory(memory, () => differentiate(f, params, batch)),
+    )
 }
 
 /** One traced call of `f` and its backward pass. */

@@ -1,6 +1,8 @@
-// Internal: `setKernelThreads('auto')` (the default) for the two-layer step of
-// `twoLayerGradient`: the step runs on one thread or on two (twoLayerShared.ts), whichever a
-// measurement shows faster, since both give the same bits and only the time differs. A second
+// Internal: `setKernelThreads('auto')` (the default), the step timer of every training step that
+// can use two threads — the two-layer step of `twoLayerGradient` (twoLayerShared.ts) and any
+// `valueAndGrad` / `gradient(fn)` tape whose products are large (tapeThreads.ts): the step runs
+// on one thread or on two, whichever a measurement shows faster, since both give the same bits
+// and only the time differs. Each kind of step has its own timer. A second
 // vCPU of a shared machine comes and goes (bench/RESULTS.md: two threads ran W3 at 0.75× one
 // thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
 // assumed, and measured again from time to time.
@@ -106,12 +108,21 @@ export class ThreadChooser {
   }
 }
 
-let chooser = new ThreadChooser()
+/** A kind of step with its own timer: the two-layer step, or a differentiated tape. */
+export type StepKind = 'twoLayer' | 'tape'
+
+let choosers: Record<StepKind, ThreadChooser> = {
+  twoLayer: new ThreadChooser(),
+  tape: new ThreadChooser(),
+}
 
 /** A fresh choice (`setKernelThreads('auto')`): one thread until the next probe. */
 export function resetChooser(): void {
-  chooser = new ThreadChooser()
+  choosers = { twoLayer: new ThreadChooser(), tape: new ThreadChooser() }
 }
+
+/** Whether some kind of step runs on two threads or is measuring them. */
+const helperWanted = (): boolean => Object.values(choosers).some((c) => c.mode === 2 || c.probing)
 
 /**
  * The thread count a two-layer step of `size` input entries (n·d) should run on: 2 after
@@ -119,26 +130,35 @@ export function resetChooser(): void {
  * `'auto'` the chooser's (starting the helper for a probe or a choice of two, ending it once
  * one thread is chosen).
  */
-export function stepThreads(size: number): 1 | 2 {
+export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
   const requested = threadState.requested
   if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
+  const chooser = choosers[kind]
   const want = chooser.want()
   if (want === 2 && !helperRunning()) {
     closers.add(stopHelper)
     startHelper() // if it cannot start, the step runs on one thread and the probe ends
-  } else if (want === 1 && !chooser.probing && helperRunning()) stopHelper()
+  } else if (want === 1 && !helperWanted() && helperRunning()) stopHelper()
   return want
 }
 
 /** After a step `stepThreads` was asked about: it ran on `ran` threads in `ms` milliseconds. */
-export function recordStep(size: number, asked: 1 | 2, ran: 1 | 2, ms: number): void {
-  if (threadState.requested === 'auto' && size >= autoTuning.minSize) chooser.record(asked, ran, ms)
+export function recordStep(
+  size: number,
+  asked: 1 | 2,
+  ran: 1 | 2,
+  ms: number,
+  kind: StepKind = 'twoLayer',
+): void {
+  if (threadState.requested === 'auto' && size >= autoTuning.minSize) {
+    choosers[kind].record(asked, ran, ms)
+  }
 }
 
-/** The thread count the two-layer step runs on now under `'auto'` (outside probes). */
+/** The thread count training steps run on now under `'auto'` (outside probes). */
 export function autoThreads(): 1 | 2 {
-  return chooser.mode === 2 && helperRunning() ? 2 : 1
+  return Object.values(choosers).some((c) => c.mode === 2) && helperRunning() ? 2 : 1
 }
 
 /** The median of `xs` (the mean of the middle two for an even count). */

@@ -55,7 +55,6 @@ export function probePool(threads: number): Promise<Piscina> {
   return pool
 }
 
-
 /** Ends the probe pool and every registered holder (closeWorkers' body). */
 export async function closeAll(): Promise<void> {
   const p = pool

@@ -16,12 +16,13 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
  * thread's time; with the second core busy the hand-over costs 30–300 µs a product and two
  * threads can be slower than one.
  *
- * With `'auto'`, `twoLayerGradient` measures: after 100 steps of at least 16,384 input entries
- * on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps two
- * threads only if their median step was at least 10% faster, and measures again 400 steps later
- * and then every 2,000 (a short run never starts the helper; other products stay on one
- * thread). `1` keeps
- * everything on the calling thread.
+ * With `'auto'`, training steps measure: `twoLayerGradient`'s step (of at least 16,384 input
+ * entries) and any `valueAndGrad` / `autodiff` / mlp gradient whose products reach 2²² multiply-
+ * adds (its large products then split as with `2`), each kind with its own step timer: after 100
+ * steps on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps
+ * two threads only if their median step was at least 10% faster, and measures again 400 steps
+ * later and then every 2,000 (a short run never starts the helper; products outside such steps
+ * stay on one thread). `1` keeps everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.
