@@ -229,6 +229,21 @@ const workloads: Workload[] = [
         cmd: () => node('workloads.bench.ts', 'w3bare', { iters: w3Iters }),
       },
       {
+        // the same TypeScript sources run through tsx (as `npx tsx script.ts` runs a user's script)
+        name: 'gradstream (TypeScript under tsx)',
+        cmd: () => tsx('workloads.bench.ts', 'w3', { iters: w3Iters }),
+      },
+      {
+        // the built JavaScript under node, in a process that also loaded tsx (the tsx finding)
+        name: 'gradstream (built, node --import tsx)',
+        cmd: () => [
+          process.execPath,
+          '--import',
+          'tsx',
+          ...node('workloads.bench.ts', 'w3', { iters: w3Iters }).slice(1),
+        ],
+      },
+      {
         // the general path: mlp's autodiff tape on the same net (sigmoid, std 0.01)
         name: 'gradstream mlp 784–50–10 sigmoid (autodiff tape)',
         cmd: () => node('workloads.bench.ts', 'w3mlp', { iters: w3Iters }),
@@ -273,6 +288,10 @@ const workloads: Workload[] = [
       {
         name: 'gradstream',
         cmd: () => node('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}),
+      },
+      {
+        name: 'gradstream (TypeScript under tsx)',
+        cmd: () => tsx('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}),
       },
       ...discovered('W5'),
       ...numpyPeers('W5'),

@@ -92,13 +92,24 @@ const jsCsr: Csr = {
 }
 let jsScratch = new Float64Array(0)
 
-/** A cheap look at up to 64 evenly spaced entries: is `A` possibly sparse enough? */
+/**
+ * Is `A` (its first `size` entries) sparse enough for the sparse kernels? A cheap look at up to
+ * 64 evenly spaced entries first: clearly sparse (at most SPARSE_MAX_DENSITY of them non-zero)
+ * says yes, clearly dense (more than twice that) no; in between (a ReLU layer's output is about
+ * half zeros) the non-zeros are counted, stopping past the limit — one read per entry, where a
+ * sparse attempt that fails copies and compresses most of `A` first.
+ */
 export function looksSparse(A: Float64Array, size: number): boolean {
   const step = Math.max(1, Math.floor(size / 64))
   let seen = 0
   let nz = 0
   for (let q = 0; q < size; q += step, seen++) if (A[q] !== 0) nz++
-  return nz <= 2 * SPARSE_MAX_DENSITY * seen
+  if (nz <= SPARSE_MAX_DENSITY * seen) return true
+  if (nz > 2 * SPARSE_MAX_DENSITY * seen) return false
+  const max = Math.floor(SPARSE_MAX_DENSITY * size)
+  let count = 0
+  for (let q = 0; q < size; q++) if (A[q] !== 0 && ++count > max) return false
+  return true
 }
 
 /**
