@@ -160,7 +160,15 @@ export function registerTrainMnist(
     )
     .addOption(
       new Option('--b1 <x>', 'schedule-free interpolation b1 in (0, 1] (default 0.9)').argParser(
-        positiveNumber('--b1'),
+        (v) => {
+          const x = Number(v)
+          if (v.trim() === '' || !(x > 0 && x <= 1)) {
+            throw new InvalidArgumentError(
+              `--b1: expected a number in (0, 1], got ${JSON.stringify(v)}`,
+            )
+          }
+          return x
+        },
       ),
     )
     .addOption(

@@ -463,7 +463,13 @@ export const TrainMnistOptionsC = configType(
     activation: optional(oneOf('sigmoid', 'relu', 'tanh')),
     layers: optional(arrayOf(positiveInteger, 'an array of positive integers')),
     rho: optional(positiveNumber),
-    b1: optional(positiveNumber),
+    b1: optional(
+      where(
+        'a number in (0, 1]',
+        (u): u is number => typeof u === 'number' && u > 0 && u <= 1,
+        'number',
+      ),
+    ),
     warmup: optional(positiveInteger),
     accumulate: optional(positiveInteger),
   },

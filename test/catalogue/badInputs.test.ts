@@ -869,7 +869,23 @@ const cliRows: { readonly args: readonly string[]; readonly stderr: string }[] =
   },
   {
     args: ['--optimizer', 'sgdd'],
-    stderr: `error: option '--optimizer <name>' argument 'sgdd' is invalid. Allowed choices are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lion.`,
+    stderr: `error: option '--optimizer <name>' argument 'sgdd' is invalid. Allowed choices are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lion, sam-sgd, schedule-free-sgd, schedule-free-adamw.`,
+  },
+  {
+    args: ['--rho', 'abc'],
+    stderr: `error: option '--rho <x>' argument 'abc' is invalid. --rho: expected a positive number, got "abc"`,
+  },
+  {
+    args: ['--b1', '1.5'],
+    stderr: `error: option '--b1 <x>' argument '1.5' is invalid. --b1: expected a number in (0, 1], got "1.5"`,
+  },
+  {
+    args: ['--warmup', '0'],
+    stderr: `error: option '--warmup <n>' argument '0' is invalid. --warmup: expected a positive integer, got "0"`,
+  },
+  {
+    args: ['--accumulate', '2.5'],
+    stderr: `error: option '--accumulate <k>' argument '2.5' is invalid. --accumulate: expected a positive integer, got "2.5"`,
   },
   {
     args: ['--sampler', 'shuffle'],
