@@ -3,9 +3,9 @@
 // it on `npm install` in this repository and before `npm pack`). The command line's own
 // packages are optional peers of the library, so a missing one is named here.
 const cliPackages = ['commander', 'cli-progress']
-let main
+let runCli
 try {
-  ;({ main } = await import('../dist/src/cli/main.js'))
+  ;({ runCli } = await import('../dist/src/cli/main.js'))
 } catch (e) {
   const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String(e?.message))?.[1] ?? ''
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e
@@ -19,4 +19,4 @@ try {
   } else throw e
   process.exit(1)
 }
-process.exitCode = await main(process.argv.slice(2))
+process.exitCode = await runCli(process.argv.slice(2))

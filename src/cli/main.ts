@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { CliIO } from './report.js'
 import { registerTrainMnist, type TrainMnistSummary } from './trainMnistCommand.js'
@@ -18,6 +19,7 @@ export async function main(
 ): Promise<number> {
   const program = new Command('gradstream')
     .description('neural-network training as a reactive stream')
+    .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
@@ -37,6 +39,33 @@ export async function main(
   }
 }
 
+/** gradstream's version, from its package.json (two folders up from src/cli or dist/src/cli). */
+function version(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'))
+      if (pkg.name === 'gradstream') return String(pkg.version)
+    } catch {
+      // not this folder
+    }
+  }
+  return 'unknown'
+}
+
+/**
+ * `main` as a process runs it (`bin/gradstream.js`): a reader that goes away (`| head`) ends
+ * the command quietly with exit code 0 instead of an EPIPE stack trace; resolves to the exit code.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e
+      process.exit(0)
+    })
+  }
+  return main(argv)
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2))
+  process.exitCode = await runCli(process.argv.slice(2))
 }

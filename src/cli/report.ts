@@ -4,7 +4,7 @@ import type { TrainState } from '../state/types.js'
 
 /** Where the CLI writes: the process's streams, or strings in a test. */
 export interface CliIO {
-  readonly stdout: { write(s: string): unknown; isTTY?: boolean }
+  readonly stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number }
   readonly stderr: { write(s: string): unknown }
 }
 
@@ -38,6 +38,23 @@ export function epochLine(s: TrainState, stepsPerEpoch: number, recentLoss: numb
 }
 
 /**
+ * The progress bar's line for a run of `iters` steps on a terminal `columns` wide: the bar
+ * takes what the text leaves (10 to 30 cells), so the whole line fits, speed and ETA included
+ * (`2000/10000 ████░░░░ loss 0.2431 acc 0.9327 1069/s ETA 7s`).
+ */
+export function progressFormat(
+  iters: number,
+  columns: number,
+): { format: string; barsize: number } {
+  // the widest text: both counts, loss and acc (6 chars), speed (5 digits), ETA (`1h02m`)
+  const text = 2 * String(iters).length + ' / loss 0.0000 acc 0.0000 99999/s ETA 1h02m '.length
+  return {
+    format: '{value}/{total} {bar} loss {loss} acc {acc} {speed}/s ETA {remaining}',
+    barsize: Math.max(10, Math.min(30, columns - 1 - text)),
+  }
+}
+
+/**
  * The reporter for `mode`: `tty` draws a cli-progress bar (step, loss, test accuracy,
  * steps/s, ETA) and prints epoch lines above it; `plain` prints epoch lines and a progress line
  * every `logEvery` steps; `json` writes one wire-format line (see `toWireFrame`) per sampled
@@ -46,22 +63,30 @@ export function epochLine(s: TrainState, stepsPerEpoch: number, recentLoss: numb
 export function reporter(
   mode: ReportMode,
   io: CliIO,
-  opts: { iters: number; logEvery: number; stepsPerEpoch: number; trainingMs: () => number },
+  opts: {
+    iters: number
+    logEvery: number
+    stepsPerEpoch: number
+    trainingMs: () => number
+    /** the step the run starts from (a resumed run's), for the speed */
+    startStep?: number
+    /** losses of the steps before it (a resumed run's record), for the running mean */
+    recentLosses?: readonly number[]
+  },
 ): Reporter {
   const t0 = performance.now()
-  const recent: number[] = []
+  const start = opts.startStep ?? 0
+  const recent: number[] = (opts.recentLosses ?? []).filter(Number.isFinite).slice(-100)
   // metrics are added downstream of the loop, so only evaluated states carry them: keep the last
   let testAcc: number | undefined
   const recentLoss = () => (recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : NaN)
-  const speed = (step: number) => step / Math.max(1e-3, opts.trainingMs() / 1000)
+  const speed = (step: number) => (step - start) / Math.max(1e-3, opts.trainingMs() / 1000)
   let multi: cliProgress.MultiBar | null = null
   let bar: cliProgress.SingleBar | null = null
   if (mode === 'tty') {
     multi = new cliProgress.MultiBar(
       {
-        format:
-          'step {value}/{total} {bar} loss {loss} | test acc {acc} | {speed} steps/s | ETA {remaining}',
-        barsize: 24,
+        ...progressFormat(opts.iters, io.stdout.columns ?? 80),
         hideCursor: true,
         clearOnComplete: false,
         stream: io.stdout as NodeJS.WritableStream,
@@ -99,8 +124,8 @@ export function reporter(
         bar.update(s.step, {
           loss: f4(recentLoss()),
           acc: f4(testAcc),
-          speed: s.step > 0 ? v.toFixed(0) : '-',
-          remaining: s.step > 0 ? formatSeconds((opts.iters - s.step) / v) : '-',
+          speed: s.step > start ? v.toFixed(0) : '-',
+          remaining: s.step > start ? formatSeconds((opts.iters - s.step) / v) : '-',
         })
       } else if (s.step > 0 && s.step % opts.logEvery === 0 && !evaluated) {
         line(
@@ -110,7 +135,10 @@ export function reporter(
     },
     line,
     done() {
+      // gives the cursor and line wrapping back (the bar hid one and turned off the other)
       multi?.stop()
+      multi = null
+      bar = null
     },
   }
 }

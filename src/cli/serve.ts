@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import { InvalidArgumentError, Option } from 'commander'
-import { Subject, finalize, map, tap, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
+import {
+  EMPTY,
+  Subject,
+  concatWith,
+  defer,
+  filter,
+  finalize,
+  map,
+  of,
+  tap,
+  type MonoTypeOperatorFunction,
+  type Observable,
+} from 'rxjs'
 import { expectInteger } from '../errors.js'
 import { isLoopback } from '../remote/serveInternals.js'
 import { serveStates, type StateServer } from '../remote/serveStates.js'
@@ -27,6 +39,11 @@ export interface ServeRunOptions {
   readonly token?: string
   /** more names clients may use in `Host` (`--allow-host`) */
   readonly hosts?: readonly string[]
+  /**
+   * `serveAlongside`: at most this many states a second reach the server (default 30), plus
+   * every state with metrics (an evaluation) and the last one
+   */
+  readonly fps?: number
 }
 
 /**
@@ -73,7 +90,8 @@ export function serveRun(
 
 /**
  * `--serve` for a command that already subscribes to its run (to report progress): returns an
- * operator to put on that run, which publishes every state it sees, and the server. The run is
+ * operator to put on that run, which publishes its states at a frame rate (`fps`, plus every
+ * evaluation and the last state), and the server. The run is
  * not subscribed a second time; when it completes, errors or is unsubscribed, clients get the
  * end of the stream and the server closes (after `linger` ms).
  *
@@ -96,6 +114,7 @@ export function serveAlongside<S extends TrainState>(
   }
   const operator: MonoTypeOperatorFunction<S> = (source) =>
     source.pipe(
+      atFrameRate(options.fps ?? 30),
       tap({
         next: (s) => states.next(s),
         error: (e: unknown) => ((ended = true), states.error(e)),
@@ -104,6 +123,35 @@ export function serveAlongside<S extends TrainState>(
       finalize(end),
     )
   return { operator, server }
+}
+
+/**
+ * A frame rate's worth of a run's states, for a server (encoding and keeping every step would
+ * cost more than training it, and no screen shows more): a state passes when `1000 / fps` ms
+ * have gone by since the last one passed, or when it carries metrics (an evaluation) or a
+ * `stopReason`; on completion the last state passes if it had not.
+ *
+ * @example
+ * ```ts
+ * run$.pipe(atFrameRate(30)).subscribe(publish) // ≤ 30 states a second, evaluations and the last
+ * ```
+ */
+export function atFrameRate<S extends TrainState>(fps: number): MonoTypeOperatorFunction<S> {
+  const every = 1000 / fps
+  return (source) =>
+    defer(() => {
+      let sentAt = -Infinity
+      let unsent: S | null = null
+      const passes = (s: S) => {
+        const now = performance.now()
+        const pass =
+          now - sentAt >= every || Object.keys(s.metrics).length > 0 || s.stopReason !== undefined
+        if (pass) sentAt = now
+        unsent = pass ? null : s
+        return pass
+      }
+      return source.pipe(filter(passes), concatWith(defer(() => (unsent ? of(unsent) : EMPTY))))
+    })
 }
 
 /**

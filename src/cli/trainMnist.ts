@@ -106,7 +106,7 @@ export interface MnistTraining {
 export function mnistTraining(
   opts: TrainMnistOptions,
   extra: {
-    checkpoint?: (json: string) => void
+    checkpoint?: (json: string, state: TrainState<TwoLayerParams>) => void
     data?: Mnist
     /** continue this run (`--resume`): a restored checkpoint of the same configuration */
     from?: TrainState<TwoLayerParams>
@@ -128,6 +128,19 @@ export function mnistTraining(
       ...(opts.testSize !== undefined ? { testSize: opts.testSize } : {}),
     })
   const trainSize = data.train.x.shape[0]
+  // loadMnist reads at most what the files hold: a larger request is a mistake, not a cap
+  for (const [flag, asked, got] of [
+    ['--train-size', opts.trainSize, trainSize],
+    ['--test-size', opts.testSize, data.test.x.shape[0]],
+    ['--batch', opts.batch, trainSize],
+  ] as const) {
+    if (asked !== undefined && asked > got) {
+      const what = flag === '--test-size' ? 'test' : 'training'
+      throw new RangeError(
+        `train mnist: ${flag}: expected at most ${got} (the ${what} images), got ${asked}`,
+      )
+    }
+  }
   // the book: iter_per_epoch = max(train_size / batch_size, 1)
   const stepsPerEpoch = batchesPerEpoch(trainSize, opts.batch, opts.sampler === 'random')
   const iters = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : opts.iters
@@ -205,14 +218,15 @@ export function mnistTraining(
   const mode = chunked({ steps: 25, scheduler: asyncScheduler })
   let run$ = (
     extra.from !== undefined
-      ? // --resume: the checkpoint's state, the sampler past the batches already used
-        resume(extra.from, { step, data: batches, mode })
+      ? // --resume: the checkpoint's state, the sampler past the batches already used; its
+        // accuracies stay behind (the loop would carry them into every later state)
+        resume({ ...extra.from, metrics: {} }, { step, data: batches, mode })
       : train({ params, step, data: batches, seed: opts.seed, mode })
   ).pipe(maxSteps(iters), evaluateEvery({ steps: evalEvery, final: true }, evaluate))
   const sink = extra.checkpoint
   if (sink) {
     run$ = run$.pipe(
-      checkpointEvery<TrainState<TwoLayerParams>>({ steps: evalEvery }, (json) => sink(json)),
+      checkpointEvery<TrainState<TwoLayerParams>>({ steps: evalEvery }, (json, s) => sink(json, s)),
     )
   }
   return { network, run$, data, iters, stepsPerEpoch, evalEvery, evaluationMs: () => evaluationMs }

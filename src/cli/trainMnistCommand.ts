@@ -2,9 +2,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import {
   InterruptedError,
   onInterrupt,
-  readCheckpointFile,
+  readCheckpointRun,
   resumeOption,
+  withRunRecord,
   writeFileAtomic,
+  type RunRecord,
+  type RunValue,
 } from './checkpointing.js'
 import { toCsv } from '../logging/toCsv.js'
 import { toTensorBoard } from '../logging/toTensorBoard.js'
@@ -98,6 +101,16 @@ const nonNegativeInt = (flag: string) => (v: string) => {
   }
   return Number(v)
 }
+/** The widest hidden layer the command accepts: 784·10,000 weights are 63 MB already. */
+export const MAX_HIDDEN = 10_000
+const hiddenWidth = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_HIDDEN) {
+    throw new InvalidArgumentError(
+      `${flag}: expected an integer in [1, ${MAX_HIDDEN}], got ${JSON.stringify(v)}`,
+    )
+  }
+  return Number(v)
+}
 const positiveNumber = (flag: string) => (v: string) => {
   const x = Number(v)
   if (v.trim() === '' || !Number.isFinite(x) || x <= 0) {
@@ -125,7 +138,7 @@ export function registerTrainMnist(
     .addOption(
       new Option('--hidden <n>', 'hidden units')
         .default(d.hidden)
-        .argParser(positiveInt('--hidden')),
+        .argParser(hiddenWidth('--hidden')),
     )
     .addOption(
       new Option('--batch <n>', 'mini-batch size')
@@ -138,7 +151,7 @@ export function registerTrainMnist(
     .addOption(
       new Option('--iters <n>', 'updates to run')
         .default(d.iters)
-        .argParser(nonNegativeInt('--iters')),
+        .argParser(positiveInt('--iters')),
     )
     .addOption(
       new Option(
@@ -217,7 +230,16 @@ export function registerTrainMnist(
       new Option(
         '--init <std|xavier|he>',
         "initial weight std (default 0.01, the book's), or 'xavier' / 'he' (√(1/fan-in) / √(2/fan-in) per layer; an mlp's default)",
-      ).argParser((v) => (v === 'xavier' || v === 'he' ? v : positiveNumber('--init')(v))),
+      ).argParser((v) => {
+        if (v === 'xavier' || v === 'he') return v
+        const std = Number(v)
+        if (v.trim() === '' || !Number.isFinite(std) || std <= 0) {
+          throw new InvalidArgumentError(
+            `--init: expected a positive number (the weights' std), xavier or he, got ${JSON.stringify(v)}`,
+          )
+        }
+        return std
+      }),
     )
     .addOption(
       new Option(
@@ -229,7 +251,7 @@ export function registerTrainMnist(
       new Option(
         '--layers <widths>',
         'hidden layer widths of an mlp, e.g. 100,100 (instead of --hidden)',
-      ).argParser((v) => v.split(',').map((w) => positiveInt('--layers')(w.trim()))),
+      ).argParser((v) => v.split(',').map((w) => hiddenWidth('--layers')(w.trim()))),
     )
     .addOption(new Option('--json', 'one JSON line (wire format v1) per sampled state on stdout'))
     .addOption(
@@ -240,9 +262,7 @@ export function registerTrainMnist(
     )
     .addOption(resumeOption())
     .addOption(
-      new Option('--out <file>', 'where the loss curve SVG goes').default(
-        'examples/out/mnist-loss.svg',
-      ),
+      new Option('--out <file>', 'where the loss curve SVG goes').default('runs/mnist-loss.svg'),
     )
     .addOption(
       new Option(
@@ -272,13 +292,90 @@ export function registerTrainMnist(
     .addOption(tokenOption())
     .addOption(allowHostOption())
     .addOption(serveOptionalOption())
-    .action(async (flags: TrainMnistFlags) => {
-      done(await runTrainMnist(flags, io))
+    .action(async (flags: TrainMnistFlags, cmd: Command) => {
+      const given = Object.keys(flags).filter((k) => cmd.getOptionValueSource(k) === 'cli')
+      done(await runTrainMnist(flags, io, new Set(given)))
     })
 }
 
-/** Runs `gradstream train mnist` with parsed flags, reporting to `io`; resolves to the summary. */
-export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<TrainMnistSummary> {
+/**
+ * The flags that shape the training (key: its flag): a checkpoint records their values and
+ * `--resume` holds to them. The others (length, reporting, outputs) may change on resume.
+ */
+export const RUN_FLAGS = {
+  hidden: '--hidden',
+  batch: '--batch',
+  lr: '--lr',
+  optimizer: '--optimizer',
+  seed: '--seed',
+  sampler: '--sampler',
+  trainSize: '--train-size',
+  testSize: '--test-size',
+  init: '--init',
+  activation: '--activation',
+  layers: '--layers',
+  rho: '--rho',
+  b1: '--b1',
+  warmup: '--warmup',
+  accumulate: '--accumulate',
+} as const satisfies Partial<Record<keyof TrainMnistFlags, string>>
+
+const showValue = (v: RunValue | undefined) =>
+  v === undefined || v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v)
+const sameValue = (a: RunValue | undefined, b: RunValue | undefined) =>
+  showValue(a) === showValue(b)
+
+/** The run's configuration as a checkpoint records it. */
+function runConfig(flags: TrainMnistFlags): RunRecord['config'] {
+  const f = flags as unknown as Record<string, RunValue | undefined>
+  return Object.fromEntries(Object.keys(RUN_FLAGS).map((k) => [k, f[k] ?? null]))
+}
+
+/**
+ * `flags` for continuing `run`: a flag not given on the command line takes the checkpoint's
+ * value; a given one must equal it.
+ *
+ * @throws {RangeError} `--resume a.json: --hidden: expected 50 (the checkpointed run's; leave the flag out to keep it), got 100`
+ */
+export function resumedFlags(
+  flags: TrainMnistFlags,
+  given: ReadonlySet<string>,
+  file: string,
+  run: RunRecord,
+): { flags: TrainMnistFlags; taken: string[] } {
+  const out = { ...flags } as unknown as Record<string, RunValue | undefined>
+  const taken: string[] = []
+  for (const [key, flag] of Object.entries(RUN_FLAGS)) {
+    if (!(key in run.config)) continue
+    const recorded = run.config[key]
+    if (given.has(key)) {
+      if (!sameValue(out[key], recorded)) {
+        throw new RangeError(
+          `--resume ${file}: ${flag}: expected ${showValue(recorded)} (the checkpointed run's; leave the flag out to keep it), got ${showValue(out[key])}`,
+        )
+      }
+    } else {
+      if (!sameValue(out[key], recorded)) taken.push(`${flag} ${showValue(recorded)}`)
+      out[key] = recorded ?? undefined
+    }
+  }
+  return { flags: out as unknown as TrainMnistFlags, taken }
+}
+
+/**
+ * Runs `gradstream train mnist` with parsed flags, reporting to `io`; resolves to the summary.
+ * `given`: the flags set on the command line (a resumed run takes the others from its checkpoint).
+ */
+export async function runTrainMnist(
+  parsed: TrainMnistFlags,
+  io: CliIO,
+  given: ReadonlySet<string> = new Set(Object.keys(parsed)),
+): Promise<TrainMnistSummary> {
+  const resumed = parsed.resume !== undefined ? readCheckpointRun(parsed.resume) : undefined
+  const { flags, taken } =
+    resumed?.run !== undefined
+      ? resumedFlags(parsed, given, parsed.resume!, resumed.run)
+      : { flags: parsed, taken: [] }
   const opts: TrainMnistOptions = {
     hidden: flags.hidden,
     batch: flags.batch,
@@ -302,18 +399,42 @@ export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<
   }
   const mode: ReportMode = flags.json ? 'json' : io.stdout.isTTY && flags.progress ? 'tty' : 'plain'
   const checkpointFile = flags.checkpoint
-  const from = flags.resume !== undefined ? readCheckpointFile(flags.resume) : undefined
+  const from = resumed?.state as TrainState<TwoLayerParams> | undefined
+  const start = from?.step ?? 0
+  // losses by step (a resumed run's recorded ones before its start), for the curve and the mean
+  const before = resumed?.run?.recentLosses ?? []
+  const first = start - before.length
+  const losses: number[] = [...before]
+  const record = (s: TrainState) => {
+    if (s.step > start) losses[s.step - 1 - first] = s.loss
+  }
+  const config = runConfig(flags)
   const t = mnistTraining(opts, {
     ...(checkpointFile
-      ? { checkpoint: (json: string) => writeFileAtomic(checkpointFile, json) }
+      ? {
+          checkpoint: (json: string, s: TrainState<TwoLayerParams>) => {
+            record(s)
+            const recentLosses = losses.slice(Math.max(0, s.step - first - 100), s.step - first)
+            writeFileAtomic(checkpointFile, withRunRecord(json, { config, recentLosses }))
+          },
+        }
       : {}),
-    ...(from !== undefined ? { from: from as TrainState<TwoLayerParams> } : {}),
+    ...(from !== undefined ? { from } : {}),
   })
   const say = (text: string) => (mode === 'json' ? io.stderr : io.stdout).write(`${text}\n`)
   say(
     `gradstream train mnist: ${t.network}, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}, ${t.iters} iterations (${(t.iters / t.stepsPerEpoch).toFixed(2)} epochs of ${t.stepsPerEpoch}), seed ${opts.seed}, ${t.data.train.x.shape[0]} train / ${t.data.test.x.shape[0]} test images`,
   )
-  const losses = new Float64Array(t.iters)
+  if (flags.resume !== undefined) {
+    say(
+      `resuming ${flags.resume} at step ${start}` +
+        (resumed?.run === undefined
+          ? " (an older checkpoint without its flags: give the run's own)"
+          : taken.length > 0
+            ? ` with the checkpoint's ${taken.join(' ')}`
+            : ''),
+    )
+  }
   const t0 = performance.now()
   const trainingMs = () => performance.now() - t0 - t.evaluationMs()
   const report = reporter(mode, io, {
@@ -321,9 +442,10 @@ export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<
     logEvery: flags.logEvery ?? (mode === 'json' ? 100 : 1000),
     stepsPerEpoch: t.stepsPerEpoch,
     trainingMs,
+    startStep: start,
+    recentLosses: before,
   })
   let last: TrainState | null = null
-  let prevMetrics: TrainState['metrics'] | null = null
   const serving =
     flags.serve !== undefined
       ? serveAlongside<TrainState<TwoLayerParams>>({
@@ -346,21 +468,24 @@ export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<
   // a --serve that cannot listen ends the command (exit 1) before training, unless --serve-optional
   if (serving) await announceServer(serving.server, flags, io, say)
   return new Promise((resolve, reject) => {
-    // with --checkpoint, Ctrl-C unsubscribes: checkpointEvery writes the last state, then we exit
-    const offInterrupt = checkpointFile
-      ? onInterrupt(() => {
-          sub.unsubscribe()
-          offInterrupt?.()
-          report.done()
-          reject(new InterruptedError(last?.step ?? 0, checkpointFile))
-        })
-      : null
+    // Ctrl-C unsubscribes (with --checkpoint, checkpointEvery writes the last state), gives the
+    // terminal back (the bar hides the cursor and turns off line wrapping), then exits with 130
+    const offInterrupt = onInterrupt(() => {
+      sub.unsubscribe()
+      offInterrupt()
+      report.done()
+      reject(new InterruptedError(last?.step ?? start, checkpointFile))
+    })
     const sub = (serving ? run$.pipe(serving.operator) : run$).subscribe({
       next: (s) => {
-        if (s.step >= 1 && s.step <= t.iters) losses[s.step - 1] = s.loss
-        const evaluated = s.metrics !== prevMetrics && s.metrics.testAcc !== undefined
-        prevMetrics = s.metrics
+        record(s)
         last = s
+        // a resumed run's first state is its checkpoint's, reported by the run that wrote it
+        if (from !== undefined && s.step === start) return
+        // evaluateEvery's steps and the last
+        const evaluated =
+          s.metrics.testAcc !== undefined &&
+          (s.step % t.evalEvery === 0 || s.stopReason !== undefined)
         report.state(s, evaluated)
       },
       error: (e) => {
@@ -373,23 +498,25 @@ export async function runTrainMnist(flags: TrainMnistFlags, io: CliIO): Promise<
         report.done()
         const totalMs = performance.now() - t0
         const s = last!
-        const svg = lossCurveSvg(losses.subarray(0, s.step), {
+        const known = Float64Array.from(losses.slice(0, s.step - first))
+        const svg = lossCurveSvg(known, {
           title: `MNIST ${t.network}, ${opts.optimizer} lr ${opts.lr}, batch ${opts.batch}: training loss`,
         })
         writeFileMkdir(flags.out, svg)
-        const tail = losses.subarray(Math.max(0, s.step - 100), s.step)
+        const tail = known.subarray(Math.max(0, known.length - 100))
         const summary: TrainMnistSummary = {
           steps: s.step,
           loss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN,
-          trainAcc: s.metrics.trainAcc ?? NaN,
-          testAcc: s.metrics.testAcc ?? NaN,
+          trainAcc: s.metrics.trainAcc ?? from?.metrics.trainAcc ?? NaN,
+          testAcc: s.metrics.testAcc ?? from?.metrics.testAcc ?? NaN,
           totalMs,
           trainingMs: trainingMs(),
           evaluationMs: t.evaluationMs(),
           svg: flags.out,
         }
+        const ran = summary.steps - start
         say(
-          `done: ${summary.steps} iterations in ${(totalMs / 1000).toFixed(1)} s (training ${(summary.trainingMs / 1000).toFixed(1)} s = ${(summary.steps / (summary.trainingMs / 1000)).toFixed(0)} steps/s, accuracy measurements ${(summary.evaluationMs / 1000).toFixed(1)} s)`,
+          `done: ${summary.steps} iterations${from ? ` (${ran} after resuming)` : ''} in ${(totalMs / 1000).toFixed(1)} s (training ${(summary.trainingMs / 1000).toFixed(1)} s = ${ran > 0 ? (ran / (summary.trainingMs / 1000)).toFixed(0) : '-'} steps/s, accuracy measurements ${(summary.evaluationMs / 1000).toFixed(1)} s)`,
         )
         say(
           `final: loss ${summary.loss.toFixed(4)} (mean of the last ${tail.length} iterations), train acc ${summary.trainAcc.toFixed(4)}, test acc ${summary.testAcc.toFixed(4)}`,

@@ -113,10 +113,11 @@ export function parseCheckpoint(json: string, fn: string): TrainState {
     const r = typeof env.version === 'number' ? RangeError : TypeError
     throw new r(`${fn}: version: expected ${CHECKPOINT_VERSION}, got ${describe(env.version)}`)
   }
-  const extra = Object.keys(env).filter((k) => !['format', 'version', 'state'].includes(k))
+  // `run`: what a program records beside the state (the CLI: its flags and recent losses)
+  const extra = Object.keys(env).filter((k) => !['format', 'version', 'state', 'run'].includes(k))
   if (extra.length > 0) {
     throw new TypeError(
-      `${fn}: ${extra[0]}: expected no such key (known: format, version, state), got ${describe(env[extra[0]])}`,
+      `${fn}: ${extra[0]}: expected no such key (known: format, version, state, run), got ${describe(env[extra[0]])}`,
     )
   }
   let data: unknown

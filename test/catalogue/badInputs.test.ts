@@ -853,7 +853,7 @@ const cliRows: { readonly args: readonly string[]; readonly stderr: string }[] =
   },
   {
     args: ['--hidden', '0'],
-    stderr: `error: option '--hidden <n>' argument '0' is invalid. --hidden: expected a positive integer, got "0"`,
+    stderr: `error: option '--hidden <n>' argument '0' is invalid. --hidden: expected an integer in [1, 10000], got "0"`,
   },
   {
     args: ['--batch', '1.5'],
@@ -861,7 +861,7 @@ const cliRows: { readonly args: readonly string[]; readonly stderr: string }[] =
   },
   {
     args: ['--iters', '-3'],
-    stderr: `error: option '--iters <n>' argument '-3' is invalid. --iters: expected a non-negative integer, got "-3"`,
+    stderr: `error: option '--iters <n>' argument '-3' is invalid. --iters: expected a positive integer, got "-3"`,
   },
   {
     args: ['--seed', 'x'],

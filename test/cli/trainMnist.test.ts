@@ -136,7 +136,7 @@ describe('gradstream train mnist', () => {
   it('rejects bad flags with the flag, what it expects and the value', async () => {
     const bad = await cli(['train', 'mnist', '--hidden', 'abc'])
     expect(bad.code).toBe(1)
-    expect(bad.err).toContain('--hidden: expected a positive integer, got "abc"')
+    expect(bad.err).toContain('--hidden: expected an integer in [1, 10000], got "abc"')
     const both = await cli(['train', 'mnist', '--epochs', '1', '--iters', '5'])
     expect(both.err).toContain("option '--epochs <n>' cannot be used with option '--iters <n>'")
     const opt = await cli(['train', 'mnist', '--optimizer', 'foo'])

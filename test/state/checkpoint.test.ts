@@ -114,8 +114,10 @@ group('checkpoint / restore', () => {
       'RangeError: restore: version: expected 1, got 9',
     )
     expect(
-      msg(() => restore('{"format":"gradstream-checkpoint","version":1,"state":{},"run":1}')),
-    ).toBe('TypeError: restore: run: expected no such key (known: format, version, state), got 1')
+      msg(() => restore('{"format":"gradstream-checkpoint","version":1,"state":{},"more":1}')),
+    ).toBe(
+      'TypeError: restore: more: expected no such key (known: format, version, state, run), got 1',
+    )
     expect(msg(() => restore(42 as unknown as string))).toBe(
       'TypeError: restore: json: expected a string, got 42',
     )
