@@ -293,3 +293,79 @@ describe.skipIf(!available)('Your data: a CSV trains a small mlp', () => {
     await page.getByTestId('data-stop').click()
   }, 120_000)
 })
+
+describe.skipIf(!available)('Descent: who races, and your own transform', () => {
+  /** How many overlay pixels are this colour, opaque, each channel within 24 (a racer's path). */
+  const pixelsOf = (hex: string) =>
+    page.evaluate((hex) => {
+      const c = document.querySelector('[data-testid="contour"]') as HTMLCanvasElement
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data
+      const [r, g, b] = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16))
+      let n = 0
+      const near = (i: number) =>
+        d[i + 3] === 255 &&
+        Math.abs(d[i] - r) <= 24 &&
+        Math.abs(d[i + 1] - g) <= 24 &&
+        Math.abs(d[i + 2] - b) <= 24
+      for (let i = 0; i < d.length; i += 4) if (near(i)) n++
+      return n
+    }, hex)
+  const raceStep = () => valueOf(page, 'race-step')
+
+  it('the table keeps its width, the loss axis has no tick below 0, sgd shows beside nesterov', async () => {
+    await open('#/descent')
+    const table = page.locator('table.readouts')
+    const before = (await table.boundingBox())!.width
+    await page.getByTestId('contour').click({ position: { x: 98, y: 49 } }) // (−3, 4)
+    await waitFor(raceStep, (s) => s >= 120, 30_000, 'step 120')
+    const during = (await table.boundingBox())!.width
+    expect(during).toBe(before)
+    // a log axis on x0² + x1² (losses fall from 25 to ~1e-20): every labelled tick is a power of
+    // ten inside the plotted range, none of them "−1"
+    const ticks = (await page.getByTestId('loss-chart').getAttribute('data-y-ticks'))!
+      .split(' ')
+      .map(Number)
+    expect(ticks.length).toBeGreaterThan(2)
+    for (const t of ticks) expect(t, `tick ${t}`).toBeGreaterThan(0)
+    // sgd (#e6194b) and nesterov (#f58231) run down the same line: both must be visible
+    const sgd = await pixelsOf('#e6194b')
+    const nesterov = await pixelsOf('#f58231')
+    console.log(
+      `e2e: Descent overlay pixels: sgd ${sgd}, nesterov ${nesterov}; y ticks ${ticks.join(' ')}`,
+    )
+    // they take turns along the shared line: neither covers the other (before: 11 against 745)
+    expect(nesterov).toBeGreaterThan(100)
+    expect(sgd).toBeGreaterThan(nesterov / 4)
+    await screenshot(page, 'descent-race-fixed')
+  }, 60_000)
+
+  it('picked optimizers (SAM, schedule-free) and a transform written in the page race', async () => {
+    await page.getByTestId('pick-adagrad').uncheck()
+    await page.getByTestId('pick-sam-sgd').check()
+    await page.getByTestId('pick-schedule-free-sgd').check()
+    expect(await page.getByTestId('readout-adagrad-step').count()).toBe(0)
+    // the box starts with heavy-ball momentum written as a gradientTransform definition
+    await page.getByTestId('custom-add').click()
+    await page.getByTestId('play').click()
+    const names = ['sgd', 'sam-sgd', 'schedule-free-sgd', 'custom:mine']
+    await waitFor(raceStep, (s) => s >= 100, 30_000, 'step 100')
+    for (const r of names) {
+      const loss = await valueOf(page, `readout-${r}-loss`)
+      expect(loss, r).toBeLessThan(25) // started at (−3, 4): f = 25
+      expect(await valueOf(page, `readout-${r}-lr`), r).toBe(0.05)
+    }
+    // momentum written by hand, β = 0.8, against the built-in with β = 0.9: both descend
+    expect(await valueOf(page, 'readout-custom:mine-loss')).toBeLessThan(1e-3)
+    await screenshot(page, 'descent-picks')
+
+    // a definition without update: the library's own message, no racer added
+    await page.getByTestId('custom-code').fill("({ name: 'broken' })")
+    await page.getByTestId('custom-add').click()
+    expect(await page.getByTestId('custom-error').textContent()).toBe(
+      'TypeError: gradientTransform: update: expected a function, got undefined',
+    )
+    await page.getByTestId('custom-code').fill('({ name: ')
+    await page.getByTestId('custom-add').click()
+    expect(await page.getByTestId('custom-error').textContent()).toMatch(/^SyntaxError: /)
+  }, 60_000)
+})

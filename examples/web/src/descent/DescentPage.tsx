@@ -1,14 +1,65 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { globalNorm, sampleFrames, toStore } from 'gradstream'
+import { globalNorm, mapTree, sampleFrames, toStore } from 'gradstream'
+import type { GradientTransformDefinition } from 'gradstream/operators'
 import { LineChart } from '../LineChart.js'
+import { useWidth } from '../useWidth.js'
 import { useStore } from '../useStore.js'
 import { paintContour, viewport } from './contour.js'
 import { objectives } from './functions.js'
-import { Race, racers, type RaceSnapshot } from './race.js'
+import {
+  allRacers,
+  customRacer,
+  defaultRacers,
+  Race,
+  type Racer,
+  type RaceSnapshot,
+} from './race.js'
 
 const SIZE = 440
 /** The slider moves log10(lr) in steps of 0.05; the rate it sets is that power of ten to 3 digits. */
 const lrOf = (v: number) => Number((10 ** v).toPrecision(3))
+/** What the "write your own transform" box starts with: heavy-ball momentum, β = 0.8. */
+const EXAMPLE = `// a gradientTransform definition: the race runs
+//   gradient → yours → scaleByLearningRate(lr) → applyUpdates()
+// g, the updates, is [gx, gy]; return [new updates, new slot]
+({
+  name: 'mine',
+  init: (params) => ({ v: params.map(() => 0) }),
+  update: (g, slot) => {
+    const v = slot.v.map((vi, i) => 0.8 * vi + g[i])
+    return [v, { v }]
+  },
+})`
+
+/** Evaluates the box's text to a definition (mapTree is in scope for tree-shaped updates). */
+function definitionOf(code: string): GradientTransformDefinition<unknown> {
+  // the person's own code, run in their own page, as a console would
+  const make = new Function('mapTree', `"use strict"; return (${code}\n)`) as (
+    m: typeof mapTree,
+  ) => unknown
+  const d = make(mapTree)
+  if (typeof d !== 'object' || d === null) {
+    throw new TypeError(
+      `your transform: expected an object { name, init, update }, got ${String(d)}`,
+    )
+  }
+  return d as GradientTransformDefinition<unknown>
+}
+
+/**
+ * The learning rate a racer's last step used: `state.lr`, or, where an optimizer leaves that NaN
+ * (the schedule-free ones), the `lr` it records among its hyperparameters.
+ */
+const lrUsed = (s: { lr: number; hyper: { readonly [k: string]: number } } | undefined) => {
+  if (!s || Number.isFinite(s.lr)) return s?.lr
+  const k = Object.keys(s.hyper).find((h) => h === 'lr' || h.endsWith('.lr'))
+  return k === undefined ? s.lr : s.hyper[k]
+}
+
+/** A coordinate at a fixed width, so the table does not reflow as the numbers change. */
+const coord = (v: number) =>
+  Math.abs(v) < 1000 ? (v < 0 && v > -0.0005 ? 0 : v).toFixed(3) : v.toExponential(1)
+
 const show = (v: number | undefined, digits = 4) =>
   v === undefined || Number.isNaN(v)
     ? '—'
@@ -17,7 +68,25 @@ const show = (v: number | undefined, digits = 4) =>
       : v.toPrecision(digits)
 
 export function DescentPage() {
-  const race = useMemo(() => new Race(objectives[0]), [])
+  const race = useMemo(
+    () =>
+      new Race(
+        objectives[0],
+        allRacers.filter((r) => defaultRacers.includes(r.name)),
+      ),
+    [],
+  )
+  const [picked, setPicked] = useState<readonly string[]>(defaultRacers)
+  const [custom, setCustom] = useState<Racer | null>(null)
+  const [code, setCode] = useState(EXAMPLE)
+  const [codeError, setCodeError] = useState('')
+  const pick = (names: readonly string[], mine: Racer | null) => {
+    setPicked(names)
+    race.setRacers([
+      ...allRacers.filter((r) => names.includes(r.name)),
+      ...(mine && names.includes(mine.name) ? [mine] : []),
+    ])
+  }
   const store = useMemo(
     () => toStore(race.snapshot$.pipe(sampleFrames<RaceSnapshot>()), race.snapshot$.value),
     [race],
@@ -40,11 +109,13 @@ export function DescentPage() {
     const ctx = c.getContext('2d')!
     ctx.clearRect(0, 0, c.width, c.height)
     const { toPixel } = viewport(snap.objective.box, c.width, c.height)
-    for (const r of racers) {
-      const p = snap.paths[r.name]
-      ctx.strokeStyle = r.color
-      ctx.fillStyle = r.color
-      ctx.lineWidth = 2
+    // each path twice: a thin solid line, then (over all of them) a wider dashed one whose
+    // dashes take turns with the other racers' (racer k owns the k-th of n dash slots), so where
+    // paths run together (sgd and nesterov down a round bowl) they show as coloured stripes
+    const n = racers.length
+    const labels: [number, number][] = []
+    const DASH = 8
+    const trace = (p: number[]) => {
       ctx.beginPath()
       for (let i = 0; i < p.length; i += 2) {
         const [px, py] = toPixel(p[i], p[i + 1])
@@ -52,32 +123,69 @@ export function DescentPage() {
         else ctx.lineTo(px, py)
       }
       ctx.stroke()
-      const [hx, hy] = toPixel(p[p.length - 2], p[p.length - 1])
-      ctx.beginPath()
-      ctx.arc(hx, hy, 4, 0, 2 * Math.PI)
-      ctx.fill()
     }
+    ctx.lineJoin = 'round'
+    for (const pass of ['line', 'stripes'] as const) {
+      racers.forEach((r, k) => {
+        const p = snap.paths[r.name]
+        if (!p) return
+        ctx.strokeStyle = r.color
+        ctx.lineWidth = pass === 'line' ? 1.5 : 4
+        ctx.setLineDash(pass === 'line' || n === 1 ? [] : [DASH, DASH * (n - 1)])
+        ctx.lineDashOffset = -DASH * k
+        trace(p)
+      })
+    }
+    ctx.setLineDash([])
+    // each head with its name and the learning rate its last step used, labels kept apart
+    ctx.font = '11px system-ui, sans-serif'
+    racers.forEach((r) => {
+      const p = snap.paths[r.name]
+      if (!p) return
+      const [hx, hy] = toPixel(p[p.length - 2], p[p.length - 1])
+      ctx.fillStyle = r.color
+      ctx.strokeStyle = '#fff'
+      ctx.lineWidth = 1.5
+      ctx.beginPath()
+      ctx.arc(hx, hy, 4.5, 0, 2 * Math.PI)
+      ctx.fill()
+      ctx.stroke()
+      const lr = lrUsed(snap.states[r.name])
+      if (lr === undefined || Number.isNaN(lr)) return
+      let ly = hy - 8
+      while (labels.some(([x, y]) => Math.abs(x - hx) < 110 && Math.abs(y - ly) < 13)) ly += 13
+      labels.push([hx, ly])
+      const text = `${r.name} · lr ${show(lr, 3)}`
+      const lx = Math.min(Math.max(hx + 7, 2), c.width - ctx.measureText(text).width - 2)
+      ctx.lineWidth = 3
+      ctx.strokeText(text, lx, ly)
+      ctx.fillText(text, lx, ly)
+    })
     const [sx, sy] = toPixel(snap.start[0], snap.start[1])
     ctx.strokeStyle = '#fff'
     ctx.strokeRect(sx - 5, sy - 5, 10, 10)
   }, [snap])
 
+  const racers = snap.racers
   const chartData = useMemo(() => {
-    const n = Math.max(...racers.map((r) => snap.losses[r.name].length))
+    const n = Math.max(0, ...racers.map((r) => snap.losses[r.name]?.length ?? 0))
     const x = Array.from({ length: n }, (_, i) => i + 1)
-    return [x, ...racers.map((r) => snap.losses[r.name])]
+    return [x, ...racers.map((r) => snap.losses[r.name] ?? [])]
     // snap.version changes whenever a loss was appended
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [snap.version])
-  const series = useMemo(() => racers.map((r) => ({ label: r.name, color: r.color })), [])
+  const series = useMemo(() => racers.map((r) => ({ label: r.name, color: r.color })), [racers])
 
   const step = Math.max(0, ...racers.map((r) => snap.states[r.name]?.step ?? 0))
+  const width = useWidth()
+  const chartWidth = Math.max(300, Math.min(660, width - 560))
 
   return (
-    <div className="row">
+    <div className="descent">
       <div className="panel">
         <div className="controls">
           <select
+            aria-label="function to minimise"
             data-testid="fn-select"
             value={snap.objective.name}
             onChange={(e) => {
@@ -97,7 +205,9 @@ export function DescentPage() {
           <button
             data-testid="play"
             onClick={() =>
-              race.snapshot$.value.states.sgd ? race.play() : race.reset(undefined, undefined, true)
+              Object.keys(race.snapshot$.value.states).length > 0
+                ? race.play()
+                : race.reset(undefined, undefined, true)
             }
           >
             Play
@@ -108,7 +218,7 @@ export function DescentPage() {
           <button
             data-testid="step"
             onClick={() =>
-              race.snapshot$.value.states.sgd
+              Object.keys(race.snapshot$.value.states).length > 0
                 ? race.step()
                 : race.reset(undefined, undefined, false)
             }
@@ -119,7 +229,7 @@ export function DescentPage() {
             Reset
           </button>
         </div>
-        <div className="stack" style={{ width: SIZE, height: SIZE }}>
+        <div className="stack map">
           <canvas ref={contour} width={SIZE} height={SIZE} />
           <canvas
             ref={overlay}
@@ -130,7 +240,10 @@ export function DescentPage() {
             onClick={(e) => {
               const rect = e.currentTarget.getBoundingClientRect()
               const { toPoint } = viewport(snap.objective.box, SIZE, SIZE)
-              race.reset(snap.objective, toPoint(e.clientX - rect.left, e.clientY - rect.top), true)
+              // the canvas may be drawn smaller than SIZE (a phone): scale the click back
+              const px = ((e.clientX - rect.left) / rect.width) * SIZE
+              const py = ((e.clientY - rect.top) / rect.height) * SIZE
+              race.reset(snap.objective, toPoint(px, py), true)
             }}
           />
         </div>
@@ -164,7 +277,15 @@ export function DescentPage() {
             {snap.playing ? ' · running' : ' · paused'}
           </span>
         </div>
-        <table className="readouts">
+        <table className="readouts race" style={{ width: '42.5em' }}>
+          <colgroup>
+            <col style={{ width: '10em' }} />
+            <col style={{ width: '3.5em' }} />
+            <col style={{ width: '7.5em' }} />
+            <col style={{ width: '5.5em' }} />
+            <col style={{ width: '7.5em' }} />
+            <col style={{ width: '8.5em' }} />
+          </colgroup>
           <thead>
             <tr>
               <th>optimizer</th>
@@ -179,13 +300,14 @@ export function DescentPage() {
             {racers.map((r) => {
               const s = snap.states[r.name]
               const g = s?.grad ? globalNorm(s.grad) : NaN
+              const why = snap.finished[r.name]
               return (
                 <tr key={r.name}>
-                  <td>
+                  <td title={why ?? r.note}>
                     <span className="swatch" style={{ background: r.color }} />
                     {r.name}
-                    {snap.finished[r.name] ? (
-                      <span className="muted"> ({snap.finished[r.name]})</span>
+                    {why ? (
+                      <span className="muted"> ({why === 'done' ? 'done' : 'failed'})</span>
                     ) : null}
                   </td>
                   <td data-testid={`readout-${r.name}-step`} data-value={s?.step ?? 0}>
@@ -194,30 +316,93 @@ export function DescentPage() {
                   <td data-testid={`readout-${r.name}-loss`} data-value={String(s?.loss ?? NaN)}>
                     {show(s?.loss)}
                   </td>
-                  <td data-testid={`readout-${r.name}-lr`} data-value={String(s?.lr ?? NaN)}>
-                    {show(s?.lr, 3)}
+                  <td data-testid={`readout-${r.name}-lr`} data-value={String(lrUsed(s) ?? NaN)}>
+                    {show(lrUsed(s), 3)}
                   </td>
                   <td data-testid={`readout-${r.name}-gradnorm`} data-value={String(g)}>
                     {show(g)}
                   </td>
                   <td className="muted">
-                    {s ? `${s.params[0].toFixed(3)}, ${s.params[1].toFixed(3)}` : '—'}
+                    {s ? `${coord(s.params[0])}, ${coord(s.params[1])}` : '—'}
                   </td>
                 </tr>
               )
             })}
           </tbody>
         </table>
+        {racers
+          .filter((r) => snap.finished[r.name] && snap.finished[r.name] !== 'done')
+          .map((r) => (
+            <p key={r.name} className="bad small" role="alert" data-testid={`failed-${r.name}`}>
+              {r.name}: {snap.finished[r.name]}
+            </p>
+          ))}
         <LineChart
           title="loss"
           series={series}
           data={chartData}
-          scale="asinh"
-          width={560}
+          scale={snap.objective.name === 'saddle' ? 'asinh' : 'log'}
+          width={chartWidth}
           height={260}
           testId="loss-chart"
         />
       </div>
+      <section className="panel picks" aria-labelledby="picks-title">
+        <h2 id="picks-title">Who races</h2>
+        <fieldset className="checks" data-testid="racer-picks">
+          <legend className="sr-only">optimizers in the race</legend>
+          {[...allRacers, ...(custom ? [custom] : [])].map((r) => (
+            <label key={r.name} title={r.note}>
+              <input
+                type="checkbox"
+                data-testid={`pick-${r.name}`}
+                checked={picked.includes(r.name)}
+                onChange={(e) =>
+                  pick(
+                    e.target.checked ? [...picked, r.name] : picked.filter((n) => n !== r.name),
+                    custom,
+                  )
+                }
+              />
+              <span className="swatch" style={{ background: r.color }} />
+              {r.name}
+              {r.note ? <span className="muted small"> ({r.note})</span> : null}
+            </label>
+          ))}
+        </fieldset>
+        <label className="block">
+          Write your own transform
+          <textarea
+            data-testid="custom-code"
+            value={code}
+            rows={11}
+            spellCheck={false}
+            onChange={(e) => setCode(e.target.value)}
+          />
+        </label>
+        <div className="controls">
+          <button
+            data-testid="custom-add"
+            onClick={() => {
+              try {
+                const mine = customRacer(definitionOf(code))
+                setCustom(mine)
+                setCodeError('')
+                pick([...picked.filter((n) => !n.startsWith('custom:')), mine.name], mine)
+              } catch (e) {
+                setCodeError(e instanceof Error ? `${e.name}: ${e.message}` : String(e))
+              }
+            }}
+          >
+            Add to the race
+          </button>
+        </div>
+        {codeError ? (
+          <p className="bad small" role="alert" data-testid="custom-error">
+            {codeError}
+          </p>
+        ) : null}
+      </section>
     </div>
   )
 }

@@ -4,24 +4,104 @@ import {
   pipe,
   takeWhile,
   type Observable,
+  type OperatorFunction,
   type Subscription,
 } from 'rxjs'
 import { chunked, pausable, train, type TrainState } from 'gradstream'
-import { adagrad, adam, gradient, momentum, nesterov, rmsprop, sgd } from 'gradstream/operators'
+import {
+  adagrad,
+  adam,
+  adamw,
+  applyUpdates,
+  gradient,
+  gradientTransform,
+  lion,
+  momentum,
+  nesterov,
+  rmsprop,
+  sam,
+  scaleByLearningRate,
+  scheduleFreeAdamw,
+  scheduleFreeSgd,
+  sgd,
+  type GradientTransformDefinition,
+} from 'gradstream/operators'
 import type { Objective2D } from './functions.js'
 
-/** The racers: each is one of gradstream's optimizers, reading the learning rate from the slider. */
-export const racers = [
-  { name: 'sgd', color: '#e6194b', make: (lr$: Observable<number>) => sgd(lr$) },
-  { name: 'momentum', color: '#3cb44b', make: (lr$: Observable<number>) => momentum(lr$, 0.9) },
-  { name: 'nesterov', color: '#f58231', make: (lr$: Observable<number>) => nesterov(lr$, 0.9) },
-  { name: 'rmsprop', color: '#4363d8', make: (lr$: Observable<number>) => rmsprop(lr$, 0.9) },
-  { name: 'adagrad', color: '#911eb4', make: (lr$: Observable<number>) => adagrad(lr$) },
-  { name: 'adam', color: '#000075', make: (lr$: Observable<number>) => adam(lr$) },
-] as const
-
-export type RacerName = (typeof racers)[number]['name']
 type XY = readonly number[]
+type Fg = (p: XY) => { loss: number; grad: number[] }
+type Step = OperatorFunction<TrainState<XY>, TrainState<XY>>
+
+/**
+ * A racer: one of gradstream's optimizers on the objective's analytic gradient `fg`, reading the
+ * slider's learning rate `lr$` (the schedule-free ones take a number: the rate at the race's
+ * start, `lr`).
+ */
+export interface Racer {
+  readonly name: string
+  readonly color: string
+  readonly make: (fg: Fg, lr$: Observable<number>, lr: number) => Step
+  /** a note shown beside its name */
+  readonly note?: string
+}
+
+const plain =
+  (opt: (lr$: Observable<number>) => OperatorFunction<never, unknown>) =>
+  (fg: Fg, lr$: Observable<number>): Step =>
+    pipe(gradient(fg), opt(lr$) as never) as unknown as Step
+
+/** Every optimizer the race offers; the first six race unless the page picks others. */
+export const allRacers: readonly Racer[] = [
+  { name: 'sgd', color: '#e6194b', make: plain((lr) => sgd(lr) as never) },
+  { name: 'momentum', color: '#3cb44b', make: plain((lr) => momentum(lr, 0.9) as never) },
+  { name: 'nesterov', color: '#f58231', make: plain((lr) => nesterov(lr, 0.9) as never) },
+  { name: 'rmsprop', color: '#4363d8', make: plain((lr) => rmsprop(lr, 0.9) as never) },
+  { name: 'adagrad', color: '#911eb4', make: plain((lr) => adagrad(lr) as never) },
+  { name: 'adam', color: '#000075', make: plain((lr) => adam(lr) as never) },
+  { name: 'adamw', color: '#469990', make: plain((lr) => adamw(lr) as never) },
+  { name: 'lion', color: '#9a6324', make: plain((lr) => lion(lr) as never) },
+  {
+    name: 'sam-sgd',
+    color: '#f032e6',
+    note: 'ρ = 0.05',
+    make: (fg, lr$) => pipe(sam(fg, { rho: 0.05 }), sgd(lr$) as never) as unknown as Step,
+  },
+  {
+    name: 'schedule-free-sgd',
+    color: '#808000',
+    note: 'lr fixed at the start',
+    make: (fg, _lr$, lr) => pipe(gradient(fg), scheduleFreeSgd(lr) as never) as unknown as Step,
+  },
+  {
+    name: 'schedule-free-adamw',
+    color: '#42d4f4',
+    note: 'lr fixed at the start',
+    make: (fg, _lr$, lr) => pipe(gradient(fg), scheduleFreeAdamw(lr) as never) as unknown as Step,
+  },
+]
+export const defaultRacers = allRacers.slice(0, 6).map((r) => r.name)
+
+/**
+ * A racer from a person's own `gradientTransform` definition, followed by the slider's learning
+ * rate and the update: `gradient → yours → scaleByLearningRate(lr$) → applyUpdates()`.
+ */
+export function customRacer(definition: GradientTransformDefinition<unknown>): Racer {
+  const transform = gradientTransform(definition) // validates now: a bad definition throws here
+  return {
+    name: `custom:${definition.name}`,
+    color: '#111111',
+    note: 'your transform',
+    make: (fg, lr$) =>
+      pipe(
+        gradient(fg),
+        transform as never,
+        scaleByLearningRate(lr$) as never,
+        applyUpdates() as never,
+      ) as unknown as Step,
+  }
+}
+
+export type RacerName = string
 
 /** What the page draws: every racer's latest state, path and loss curve. */
 export interface RaceSnapshot {
@@ -29,6 +109,8 @@ export interface RaceSnapshot {
   readonly objective: Objective2D
   readonly start: readonly [number, number]
   readonly playing: boolean
+  /** who races, in drawing order */
+  readonly racers: readonly Racer[]
   readonly states: Partial<Record<RacerName, TrainState<XY>>>
   /** visited points, by racer (appended in place; `version` tells a change) */
   readonly paths: Record<RacerName, number[]>
@@ -52,8 +134,10 @@ export class Race {
   private runs: { name: RacerName; sub: Subscription; paused$: BehaviorSubject<boolean> }[] = []
   private version = 0
   private stepping = new Set<RacerName>()
+  private racers: readonly Racer[]
 
-  constructor(objective: Objective2D) {
+  constructor(objective: Objective2D, racers: readonly Racer[]) {
+    this.racers = racers
     this.lr$ = new BehaviorSubject(objective.lr)
     this.snapshot$ = new BehaviorSubject(this.empty(objective, objective.start, false))
   }
@@ -64,12 +148,13 @@ export class Race {
     playing: boolean,
   ): RaceSnapshot {
     const per = <T>(f: () => T) =>
-      Object.fromEntries(racers.map((r) => [r.name, f()])) as Record<RacerName, T>
+      Object.fromEntries(this.racers.map((r) => [r.name, f()])) as Record<RacerName, T>
     return {
       version: ++this.version,
       objective,
       start,
       playing,
+      racers: this.racers,
       states: {},
       paths: per(() => [start[0], start[1]]),
       losses: per(() => [] as number[]),
@@ -90,14 +175,19 @@ export class Race {
     this.stop()
     this.snapshot$.next(this.empty(objective, start, play))
     const { f, grad } = objective
-    for (const racer of racers) {
+    const fg: Fg = ([x, y]) => ({ loss: f(x, y), grad: grad(x, y) })
+    for (const racer of this.racers) {
       const paused$ = new BehaviorSubject(!play)
+      let step: Step
+      try {
+        step = racer.make(fg, this.lr$, this.lr$.value)
+      } catch (e) {
+        this.finish(racer.name, e instanceof Error ? e.message : String(e))
+        continue
+      }
       const run$ = train<XY>({
         params: [start[0], start[1]],
-        step: pipe(
-          gradient(([x, y]: XY) => ({ loss: f(x, y), grad: grad(x, y) })),
-          racer.make(this.lr$),
-        ),
+        step,
         mode: pausable(paused$, chunked({ steps: 1, scheduler: animationFrameScheduler })),
       }).pipe(
         takeWhile(
@@ -150,6 +240,12 @@ export class Race {
       this.stepping.add(r.name)
       r.paused$.next(false)
     }
+  }
+
+  /** Races these from now on (a new race, from the same start, paused). */
+  setRacers(racers: readonly Racer[]) {
+    this.racers = racers
+    this.reset(undefined, undefined, false)
   }
 
   setLr(lr: number) {
