@@ -71,10 +71,13 @@ const BATCH_BYTES = 16 * 1024
  * Hostile clients cost bounded memory. Frames are encoded once and kept once (the last `keep`,
  * shared by every client); each client has a cursor into them and is written to only while its
  * socket accepts data (Node's high-water mark, 16 KiB, plus one write of at most 16 KiB or one
- * frame), so per frame the server does one socket write per client that keeps up and nothing for
- * the others. A client that falls behind catches up from the kept frames as it reads; one that
- * falls more than `keep` frames behind, or reads nothing for `stallMs`, is dropped with a final
- * `event: error` saying why (no frame is silently skipped). At most `maxClients` at once.
+ * frame). The frames of one turn of the event loop go out together: per turn the server does
+ * one socket write per client that keeps up and nothing for the others. A client that falls
+ * behind catches up from the kept frames as it reads; one that falls more than `keep` frames
+ * behind, or reads nothing for `stallMs`, is dropped with a final `event: error` saying why (no
+ * frame is silently skipped). At most `maxClients` at once. A run that never yields to the event
+ * loop (the default synchronous driver) is sent when it ends; serve a run in chunks (`chunked`)
+ * to stream it live.
  *
  * Who may read: the `Host` header must name this server (see `hosts`); a browser page on
  * another origin only if `cors` lists it; and with a `token`, only clients that send it.
@@ -329,16 +332,18 @@ export async function serveStates(
     return closing
   }
   let listening = false
+  let flushing = false
+  /** Writes the frames since the last flush to every client that keeps up. */
+  const flush = () => {
+    flushing = false
+    for (const c of [...live]) pump(c)
+  }
   const finish = (how: 'complete' | 'error', message = '') => {
     ended = how
     errorText = message
-    const end = endEvent()
-    for (const c of live) {
-      clients.delete(c)
-      c.res.end(end)
-    }
-    live.clear()
-    // the others get the end once they have read the frames before it (pump)
+    // the clients that keep up get the last frames and the end now; the others once they
+    // have read the frames before it (pump, on drain)
+    flush()
     if (listening) setTimeout(() => void close(), linger)
   }
 
@@ -348,9 +353,10 @@ export async function serveStates(
       texts[count % keep] = text
       steps[count % keep] = f.step
       count++
-      for (const c of live) {
-        c.cursor = count
-        if (!c.res.write(text)) wait(c)
+      // one write per client for all the frames of this turn of the event loop, not one per frame
+      if (!flushing) {
+        flushing = true
+        setImmediate(flush)
       }
     },
     error: (e: unknown) => finish('error', e instanceof Error ? e.message : String(e)),

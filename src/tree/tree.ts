@@ -337,19 +337,38 @@ export function zerosLikeTree<P extends Params>(p: P): P {
  * ```
  */
 export function globalNorm(p: Params): number {
+  // one walk for Σv² and max|v| in flattening order (`visit`'s, without its per-value paths)
   let s = 0
   let big = 0
-  visit(p, (v) => {
-    s += v * v
-    const a = Math.abs(v)
-    if (!(a <= big)) big = a // NaN sticks
-  })
+  const add = (d: ArrayLike<number>) => {
+    let acc = s
+    let m = big
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]
+      acc += v * v
+      const a = Math.abs(v)
+      if (!(a <= m)) m = a // NaN sticks
+    }
+    s = acc
+    big = m
+  }
+  eachLeaf(p, add)
   if (Number.isNaN(big) || big === Infinity) return big
   if (big === 0 || (Number.isFinite(s) && s >= 1e-290)) return Math.sqrt(s)
   let t = 0
-  visit(p, (v) => {
-    const r = v / big
-    t += r * r
+  eachLeaf(p, (d) => {
+    for (let i = 0; i < d.length; i++) {
+      const r = d[i] / big
+      t += r * r
+    }
   })
   return big * Math.sqrt(t)
+}
+
+/** The leaves' values in flattening order, a tensor's `data` whole, a number as `[v]`. */
+function eachLeaf(p: Params, f: (values: ArrayLike<number>) => void): void {
+  if (typeof p === 'number') f([p])
+  else if (isTensor(p)) f(p.data)
+  else if (Array.isArray(p)) for (const q of p) eachLeaf(q, f)
+  else for (const key of ownKeys(p)) eachLeaf((p as Record<string, Params>)[key], f)
 }
