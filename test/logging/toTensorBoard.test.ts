@@ -209,6 +209,16 @@ describe('toTensorBoard', () => {
     expect(completed).toBe(true)
   })
 
+  it('gradNorm: false leaves the gradient norm out, every other scalar in', () => {
+    const logdir = newDir()
+    run(10)
+      .pipe(toTensorBoard(logdir, { gradNorm: false }))
+      .subscribe()
+    const scalars = scalarsOf(readEventFile(eventFile(logdir).bytes).events)
+    expect([...scalars.keys()].sort()).toEqual(['bSum', 'loss', 'lr'])
+    expect(scalars.get('loss')).toHaveLength(10)
+  })
+
   it('an empty run leaves just the file-version record', () => {
     const logdir = newDir()
     of<TrainState>().pipe(toTensorBoard(logdir)).subscribe()
@@ -306,7 +316,7 @@ describe('toTensorBoard', () => {
     )
     expect(() => toTensorBoard('x', { flush: 1 } as never)).toThrow(
       new TypeError(
-        'toTensorBoard: options.flush: expected no such key (known: histogramsEvery, config, flushEveryMs), got 1',
+        'toTensorBoard: options.flush: expected no such key (known: histogramsEvery, config, flushEveryMs, gradNorm), got 1',
       ),
     )
     expect(() => toTensorBoard(3 as never)).toThrow(
