@@ -369,3 +369,98 @@ describe.skipIf(!available)('Descent: who races, and your own transform', () => 
     expect(await page.getByTestId('custom-error').textContent()).toMatch(/^SyntaxError: /)
   }, 60_000)
 })
+
+const pages = ['descent', 'mnist', 'data', 'live'] as const
+
+describe.skipIf(!available)('Every page: accessible names, keyboard, phone width, 1280×800', () => {
+  it('every control on every page has an accessible name (Chromium accessibility tree)', async () => {
+    const cdp = await browser.context.newCDPSession(page)
+    const controls = new Set([
+      'button',
+      'checkbox',
+      'combobox',
+      'textbox',
+      'slider',
+      'spinbutton',
+      'radio',
+      'link',
+      'listbox',
+      'searchbox',
+    ])
+    const unnamed: string[] = []
+    let counted = 0
+    for (const p of pages) {
+      await open(`#/${p}`)
+      await sleep(500)
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+        nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[]
+      }
+      for (const n of nodes) {
+        if (n.ignored || !controls.has(n.role?.value ?? '')) continue
+        counted++
+        if (!n.name?.value.trim()) unnamed.push(`${p}: a ${n.role!.value} without a name`)
+      }
+    }
+    await cdp.detach()
+    console.log(`e2e: accessible names: ${counted} controls on ${pages.length} pages`)
+    expect(counted).toBeGreaterThan(40)
+    expect(unnamed).toEqual([])
+  })
+
+  it('MNIST trains, pauses and resumes from the keyboard alone', async () => {
+    await open('#/mnist?steps=2000')
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
+    const tabTo = async (id: string) => {
+      for (let k = 0; k < 40 && (await focused()) !== id; k++) await page.keyboard.press('Tab')
+      expect(await focused()).toBe(id)
+    }
+    await tabTo('mnist-start')
+    await page.keyboard.press('Enter')
+    await waitFor(step, (s) => s >= 5, 30_000, 'training to start')
+    await tabTo('mnist-pause')
+    await page.keyboard.press('Enter')
+    await waitFor(status, (t) => t === 'paused', 5_000, 'paused')
+    await tabTo('mnist-lr')
+    await page.keyboard.press('ArrowLeft') // log10(lr) down one 0.05 step
+    const position = Number(await page.getByTestId('mnist-lr').inputValue())
+    const lr = await valueOf(page, 'mnist-lr-value')
+    expect(lr).toBe(Number((10 ** position).toPrecision(3)))
+    expect(lr).toBeLessThan(0.005)
+    await tabTo('mnist-resume')
+    await page.keyboard.press('Enter')
+    const held = await step()
+    await waitFor(step, (s) => s > held, 10_000, 'training to resume')
+    await page.getByTestId('mnist-stop').click()
+  }, 60_000)
+
+  it('fits a phone (390 px): no page scrolls sideways', async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    try {
+      for (const p of pages) {
+        await open(`#/${p}`)
+        await sleep(400)
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth)
+        expect(wide, p).toBeLessThanOrEqual(390)
+        await screenshot(page, `${p}-phone`)
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 })
+    }
+  })
+
+  it('screenshots every page at 1280×800', async () => {
+    for (const p of pages) {
+      await open(`#/${p}`)
+      await sleep(400)
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth),
+        p,
+      ).toBeLessThanOrEqual(1280)
+      await screenshot(page, `${p}-1280x800`)
+    }
+  })
+
+  it('logged no page errors', () => {
+    expect(pageErrors).toEqual([])
+  })
+})

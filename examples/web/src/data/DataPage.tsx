@@ -333,6 +333,7 @@ export function DataPage() {
             <input
               data-testid="data-lr"
               type="range"
+              aria-label="learning rate (log scale)"
               min={-4}
               max={0}
               step={0.05}

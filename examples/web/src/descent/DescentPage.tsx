@@ -277,59 +277,61 @@ export function DescentPage() {
             {snap.playing ? ' · running' : ' · paused'}
           </span>
         </div>
-        <table className="readouts race" style={{ width: '42.5em' }}>
-          <colgroup>
-            <col style={{ width: '10em' }} />
-            <col style={{ width: '3.5em' }} />
-            <col style={{ width: '7.5em' }} />
-            <col style={{ width: '5.5em' }} />
-            <col style={{ width: '7.5em' }} />
-            <col style={{ width: '8.5em' }} />
-          </colgroup>
-          <thead>
-            <tr>
-              <th>optimizer</th>
-              <th>step</th>
-              <th>loss</th>
-              <th>lr</th>
-              <th>‖∇f‖</th>
-              <th>x, y</th>
-            </tr>
-          </thead>
-          <tbody>
-            {racers.map((r) => {
-              const s = snap.states[r.name]
-              const g = s?.grad ? globalNorm(s.grad) : NaN
-              const why = snap.finished[r.name]
-              return (
-                <tr key={r.name}>
-                  <td title={why ?? r.note}>
-                    <span className="swatch" style={{ background: r.color }} />
-                    {r.name}
-                    {why ? (
-                      <span className="muted"> ({why === 'done' ? 'done' : 'failed'})</span>
-                    ) : null}
-                  </td>
-                  <td data-testid={`readout-${r.name}-step`} data-value={s?.step ?? 0}>
-                    {s?.step ?? 0}
-                  </td>
-                  <td data-testid={`readout-${r.name}-loss`} data-value={String(s?.loss ?? NaN)}>
-                    {show(s?.loss)}
-                  </td>
-                  <td data-testid={`readout-${r.name}-lr`} data-value={String(lrUsed(s) ?? NaN)}>
-                    {show(lrUsed(s), 3)}
-                  </td>
-                  <td data-testid={`readout-${r.name}-gradnorm`} data-value={String(g)}>
-                    {show(g)}
-                  </td>
-                  <td className="muted">
-                    {s ? `${coord(s.params[0])}, ${coord(s.params[1])}` : '—'}
-                  </td>
-                </tr>
-              )
-            })}
-          </tbody>
-        </table>
+        <div className="scrollx">
+          <table className="readouts race" style={{ width: '42.5em' }}>
+            <colgroup>
+              <col style={{ width: '10em' }} />
+              <col style={{ width: '3.5em' }} />
+              <col style={{ width: '7.5em' }} />
+              <col style={{ width: '5.5em' }} />
+              <col style={{ width: '7.5em' }} />
+              <col style={{ width: '8.5em' }} />
+            </colgroup>
+            <thead>
+              <tr>
+                <th>optimizer</th>
+                <th>step</th>
+                <th>loss</th>
+                <th>lr</th>
+                <th>‖∇f‖</th>
+                <th>x, y</th>
+              </tr>
+            </thead>
+            <tbody>
+              {racers.map((r) => {
+                const s = snap.states[r.name]
+                const g = s?.grad ? globalNorm(s.grad) : NaN
+                const why = snap.finished[r.name]
+                return (
+                  <tr key={r.name}>
+                    <td title={why ?? r.note}>
+                      <span className="swatch" style={{ background: r.color }} />
+                      {r.name}
+                      {why ? (
+                        <span className="muted"> ({why === 'done' ? 'done' : 'failed'})</span>
+                      ) : null}
+                    </td>
+                    <td data-testid={`readout-${r.name}-step`} data-value={s?.step ?? 0}>
+                      {s?.step ?? 0}
+                    </td>
+                    <td data-testid={`readout-${r.name}-loss`} data-value={String(s?.loss ?? NaN)}>
+                      {show(s?.loss)}
+                    </td>
+                    <td data-testid={`readout-${r.name}-lr`} data-value={String(lrUsed(s) ?? NaN)}>
+                      {show(lrUsed(s), 3)}
+                    </td>
+                    <td data-testid={`readout-${r.name}-gradnorm`} data-value={String(g)}>
+                      {show(g)}
+                    </td>
+                    <td className="muted">
+                      {s ? `${coord(s.params[0])}, ${coord(s.params[1])}` : '—'}
+                    </td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </div>
         {racers
           .filter((r) => snap.finished[r.name] && snap.finished[r.name] !== 'done')
           .map((r) => (

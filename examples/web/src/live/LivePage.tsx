@@ -103,6 +103,7 @@ export function LivePage() {
         <div className="controls">
           <input
             data-testid="live-url"
+            aria-label="address of a run's Server-Sent Events stream"
             value={url}
             onChange={(e) => setUrl(e.target.value)}
             style={{ width: '22em' }}

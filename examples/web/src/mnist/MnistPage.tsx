@@ -314,6 +314,7 @@ export function MnistPage() {
             <input
               data-testid="mnist-lr"
               type="range"
+              aria-label="learning rate (log scale)"
               min={-4}
               max={0}
               step={0.05}
