@@ -107,14 +107,14 @@ export function serveAlongside<S extends TrainState>(
   options: ServeRunOptions,
 ): { readonly operator: MonoTypeOperatorFunction<S>; readonly server: Promise<StateServer> } {
   const states = new Subject<TrainState>()
-  const server = serveRun(states, options)
+  // the frame rate thins what the server gets, not the run the command itself reports
+  const server = serveRun(states.pipe(atFrameRate(options.fps ?? 30)), options)
   let ended = false
   const end = () => {
     if (!ended) ((ended = true), states.complete())
   }
   const operator: MonoTypeOperatorFunction<S> = (source) =>
     source.pipe(
-      atFrameRate(options.fps ?? 30),
       tap({
         next: (s) => states.next(s),
         error: (e: unknown) => ((ended = true), states.error(e)),

@@ -2,18 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { Subject, lastValueFrom, toArray } from 'rxjs'
+import { Subject, from, lastValueFrom, toArray } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/cli/main.js'
-import { announceServer, parseServePort, serveAccess } from '../../src/cli/serve.js'
+import { announceServer, parseServePort, serveAccess, serveAlongside } from '../../src/cli/serve.js'
 import {
   fromServerSentStates,
   ServerSentStatesError,
 } from '../../src/remote/fromServerSentStates.js'
 import { serveStates, type StateServer } from '../../src/remote/serveStates.js'
+import type { TrainState } from '../../src/state/types.js'
 import type { WireFrame } from '../../src/state/wireFormat.js'
 import { expectClose } from '../helpers/expectClose.js'
 
@@ -203,6 +204,32 @@ describe('--serve: states over Server-Sent Events', () => {
     expect(await late).toBe('fromServerSentStates: the run failed: objective failed at step 5')
     await server.close()
     expect(await portIsClosed(server.port)).toBe(true)
+  })
+
+  it('serveAlongside: the command sees every state, the server a frame rate of them', async () => {
+    const state = (step: number): TrainState => ({
+      step,
+      params: [1],
+      loss: 1 / (step + 1),
+      grad: [1],
+      lr: 0.1,
+      opt: {},
+      hyper: {},
+      evaluations: step,
+      rng: { words: [0, 0, 0, 1], spare: null },
+      history: [],
+      metrics: {},
+    })
+    const serving = serveAlongside({ port: 0, run: 'burst', fps: 1, linger: 2000 })
+    const server = await serving.server
+    const seen = await lastValueFrom(
+      from(Array.from({ length: 51 }, (_, k) => state(k))).pipe(serving.operator, toArray()),
+    )
+    expect(seen.map((s) => s.step)).toEqual(Array.from({ length: 51 }, (_, k) => k))
+    // one state a second: the first, then (all 51 within the same second) the last at the end
+    const frames = await lastValueFrom(fromServerSentStates(server.url).pipe(toArray()))
+    expect(frames.map((f) => f.step)).toEqual([0, 50])
+    await server.closed
   })
 
   it('serves only /events; validates ports', async () => {

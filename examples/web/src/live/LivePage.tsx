@@ -174,7 +174,7 @@ export function LivePage() {
         {view.message ? <p className="bad">{view.message}</p> : null}
         <p className="muted">
           Plots any run published in gradstream's wire format over Server-Sent Events:
-          <code> gradstream train mnist --serve 8080</code>, or
+          <code> gradstream train mnist --serve 8080 --cors {location.origin}</code>, or
           <code> python3 examples/python/publish_numpy_run.py --port 8081</code>.
         </p>
       </div>
