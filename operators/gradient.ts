@@ -6,7 +6,7 @@ import { treeSize, type Params } from '../src/tree/tree.js'
 import { estimate } from './perturbations/perturbationInternals.js'
 import { stage } from '../src/engine/fusion.js'
 import { withGradientState } from '../src/engine/state.js'
-import { copyLike, treeFromFlat } from './stageInternals.js'
+import { copyLike, treeFromFlat } from '../src/engine/leaves.js'
 
 /**
  * An analytic gradient: the loss and its gradient at `params` on `batch`. Any of three shapes

@@ -1,12 +1,5 @@
-import type { Observable } from 'rxjs'
-import type { TrainState, WithGradient } from '../src/state/types.js'
-import type { Params } from '../src/tree/tree.js'
-import { stage } from '../src/engine/fusion.js'
-import { type Hyperparam, hyperAt } from '../src/engine/hyperparams.js'
-import { addScaled } from '../src/engine/leaves.js'
-import { steppedState } from '../src/engine/state.js'
-import { duplicateSlot } from '../src/engine/transform.js'
-import { frozenTree } from './stageInternals.js'
+import { type Hyperparam } from '../src/engine/hyperparams.js'
+import { applyingStage } from '../src/engine/stages.js'
 import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
 
 /**
@@ -57,43 +50,6 @@ import { scaleByLearningRate } from './transforms/scaleByLearningRate.js'
  * @see scaleByLearningRate, applyUpdates
  */
 export function update(lr: Hyperparam) {
-  const scale = scaleByLearningRate(lr) // validates lr (its messages) and names the slot
-  const t = scale.transform
-  const name = t.name
-  const key = `${name}.${t.lrField}`
-  /** the last `hyper` record this operator built (frozen): reused while η stays the same */
-  let lastHyper: TrainState['hyper'] | null = null
-  /**
-   * The fused step: θ + (−η)·u in one pass, and the very state `applyUpdates` would build after
-   * `scaleByLearningRate` (same fields, same values: x + (−η)·g is what u ← −η·u then θ + u
-   * computes). One object a step; the new parameters come back frozen from `addScaled`.
-   */
-  const finish = <P extends Params>(s: WithGradient<P>, eta: number): TrainState<P> => {
-    const used = (s as { transforms?: readonly string[] }).transforms
-    if (used !== undefined && used.includes(name)) {
-      throw duplicateSlot(name)
-    }
-    const params = addScaled(s.params, s.updates, -eta, 'applyUpdates')
-    let hyper = s.hyper
-    // Reuse the incoming record when it already says η and is frozen. The identity check comes
-    // first because Object.isFrozen is an engine call and hyper is usually the record built
-    // last step (frozen by construction). Object.is keeps −0 and 0 apart.
-    if (hyper !== lastHyper || !Object.is(hyper[key], eta)) {
-      hyper =
-        Object.is(hyper[key], eta) && Object.isFrozen(hyper)
-          ? hyper
-          : Object.freeze({ ...hyper, [key]: eta })
-      lastHyper = hyper
-    }
-    return steppedState(s, params, frozenTree(s.grad), eta, s.opt, hyper)
-  }
-  // a stage: fused with the stages before it into one hop (see src/engine/fusion.ts). A schedule or
-  // an Observable is resolved (and checked) per step exactly as scaleByLearningRate does.
-  const spec = t.hyper[t.lrField!]
-  return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    stage<WithGradient<P>, TrainState<P>>((run) => {
-      if (typeof lr === 'number') return (s) => finish(s, lr)
-      const at = hyperAt(spec, run)
-      return (s) => finish(s, at(s.step))
-    })(source)
+  // the step of `sgd(lr)` (one pass: θ + (−η)·u), its messages scaleByLearningRate's
+  return applyingStage([scaleByLearningRate(lr).transform])
 }

@@ -2,8 +2,8 @@ import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
+import { applyingStage } from '../../src/engine/stages.js'
 import {
-  applyingStage,
   type ChainState,
   chainTransform,
   type GradientTransform,

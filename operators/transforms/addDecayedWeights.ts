@@ -1,14 +1,9 @@
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
-import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  checkOptions,
-  slotName,
-  type TransformContext,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { bindPlan, elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Decoupled weight decay (Loshchilov & Hutter 2019; optax's `add_decayed_weights`):
@@ -45,51 +40,33 @@ export function addDecayedWeights(
   checkOptions(fn, options, ['mask', 'name'])
   const { mask } = options
   if (mask !== undefined) checkMask(fn, mask)
-  const decay = (u: Params, p: Params, wd: number) =>
-    leafwise(fn, [u, p], 1, ([g, w], [o]) => decayLeaf(g, w, o, wd))[0]
-  return asOperator<undefined>({
+  // u + λ·θ, one rule: alone, in an optimizer's single pass, or on the masked leaves only
+  const decay = bindPlan(
+    elementwise<undefined, { weightDecay: number }>({ params: true, rule: decayRule }),
+    fn,
+  )
+  return gradientTransform<undefined>({
     name: slotName(fn, options.name),
     hyper: { weightDecay: hyperparam(fn, 'weightDecay', weightDecay, nonNegative) },
-    init: () => undefined,
-    update: (u, _, { params, hyper: { weightDecay: wd } }) => {
-      if (mask === undefined) return [decay(u, params, wd), undefined]
-      const paths = maskedPaths(fn, params, mask)
-      const decayed = decay(pickLeaves(u, paths), pickLeaves(params, paths), wd)
-      return [replaceLeaves(u, decayed as Record<string, Params>), undefined]
-    },
-    // unmasked, the optimizers' fused ending (adamw, lion): θ + a·(u + λ·θ) in one pass
-    ...(mask === undefined
-      ? {
-          applyTo: (
-            params: Params,
-            u: Params,
-            _: undefined,
-            { hyper: { weightDecay: wd } }: TransformContext,
-            a: number,
-          ) => {
-            const [theta] = applyLeafwise(fn, [u, params], 0, params, u, ([g, w], p, _o, q) =>
-              decayApplyLeaf(g, w, p, q, wd, a),
-            )
-            return [theta, undefined] as const
+    update:
+      mask === undefined
+        ? decay
+        : (u, _, ctx) => {
+            const paths = maskedPaths(fn, ctx.params, mask)
+            const params = pickLeaves(ctx.params, paths)
+            const [decayed] = decay(pickLeaves(u, paths), undefined, { ...ctx, params })
+            return [replaceLeaves(u, decayed as Record<string, Params>), undefined]
           },
-        }
-      : {}),
   })
 }
 
-/** o = g + wd·w on one leaf. */
-function decayLeaf(g: Float64Array, w: Float64Array, o: Float64Array, wd: number): void {
-  for (let i = 0; i < o.length; i++) o[i] = g[i] + wd * w[i]
-}
-
-/** `decayLeaf` and then q = p + a·o, in one pass. */
-function decayApplyLeaf(
-  g: Float64Array,
-  w: Float64Array,
-  p: Float64Array,
-  q: Float64Array,
-  wd: number,
-  a: number,
-): void {
-  for (let i = 0; i < q.length; i++) q[i] = p[i] + a * (g[i] + wd * w[i])
+/** u = g + λ·θ. */
+function decayRule(
+  { weightDecay: wd }: { weightDecay: number },
+  x: LeafArrays,
+  from: number,
+  to: number,
+) {
+  const { g, u, p } = x
+  for (let i = from; i < to; i++) u[i] = g[i] + wd * p[i]
 }

@@ -2,12 +2,8 @@ import { expectInteger } from '../../src/errors.js'
 import { rng, rngFromState, type RngState } from '../../src/random/rng.js'
 import { mapTree } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import {
-  asOperator,
-  checkOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `addNoise`: steps taken and where the generator stands. */
 export interface AddNoiseState {
@@ -57,7 +53,7 @@ export function addNoise(options: {
   checkOptions(fn, options, ['eta', 'gamma', 'seed', 'name'])
   const seed = options.seed
   expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
-  return asOperator<AddNoiseState>({
+  return gradientTransform<AddNoiseState>({
     name: slotName(fn, options.name),
     hyper: {
       eta: hyperparam(fn, 'eta', options.eta ?? 0.01, nonNegative),

@@ -1,10 +1,4 @@
-import type { Observable } from 'rxjs'
-import type { TrainState, WithGradient } from '../../src/state/types.js'
-import type { Params } from '../../src/tree/tree.js'
-import { stage } from '../../src/engine/fusion.js'
-import { addScaled } from '../../src/engine/leaves.js'
-import { steppedState } from '../../src/engine/state.js'
-import { freezeData } from '../../src/engine/transform.js'
+import { applyingStage } from '../../src/engine/stages.js'
 
 /**
  * Ends a step: θ ← θ + u (the updates the transforms made, already signed to descend), then
@@ -35,10 +29,6 @@ import { freezeData } from '../../src/engine/transform.js'
  * @see scaleByLearningRate, sgd
  */
 export function applyUpdates() {
-  // a fusible stage (see src/engine/fusion.ts): after gradient and the transforms, in the same hop
-  return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    stage<WithGradient<P>, TrainState<P>>(() => (s) => {
-      const params = addScaled(s.params, s.updates, 1)
-      return steppedState(s, params, freezeData(s.grad), s.lr, s.opt, s.hyper)
-    })(source)
+  // the end of the step; piped after transforms, it joins their single pass (src/engine/stages.ts)
+  return applyingStage([])
 }

@@ -1,5 +1,4 @@
 import {
-  asOperator,
   type ChainState,
   chainTransform,
   slotName,
@@ -7,6 +6,7 @@ import {
   type TransformLike,
   type TransformOperator,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Several transforms as one, applied in order: `chain(a, b)` maps updates as `a` then `b`
@@ -54,5 +54,5 @@ export function chain(
   const transforms = isOptions ? args.slice(0, -1) : args
   const name = slotName('chain', isOptions ? last.name : undefined)
   const children = transforms.map((t, i) => toTransform('chain', `transforms[${i}]`, t))
-  return asOperator(chainTransform('chain', name, children))
+  return gradientTransform(chainTransform('chain', name, children))
 }

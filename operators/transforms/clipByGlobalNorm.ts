@@ -1,12 +1,8 @@
 import { globalNorm } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
 import { leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  slotName,
-  type TransformOperator,
-  checkOptions,
-} from '../../src/engine/transform.js'
+import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Rescales the updates when their global norm ‖u‖ = √Σu² exceeds c: u ← u unchanged if
@@ -39,7 +35,7 @@ export function clipByGlobalNorm(
 ): TransformOperator<undefined> {
   const fn = 'clipByGlobalNorm'
   checkOptions(fn, options, ['name'])
-  return asOperator<undefined>({
+  return gradientTransform<undefined>({
     name: slotName(fn, options.name),
     hyper: { maxNorm: hyperparam(fn, 'maxNorm', maxNorm, nonNegative, positive) },
     init: () => undefined,

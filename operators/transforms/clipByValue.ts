@@ -1,11 +1,7 @@
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  slotName,
-  type TransformOperator,
-  checkOptions,
-} from '../../src/engine/transform.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Clips every coordinate to [−δ, δ]: u ← min(max(u, −δ), δ) (optax's `clip`,
@@ -37,21 +33,18 @@ export function clipByValue(
 ): TransformOperator<undefined> {
   const fn = 'clipByValue'
   checkOptions(fn, options, ['name'])
-  return asOperator<undefined>({
+  return gradientTransform<undefined>({
     name: slotName(fn, options.name),
     hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },
-    init: () => undefined,
-    update: (u, _, { hyper: { maxDelta: d } }) => {
-      const [out] = leafwise(fn, [u], 1, ([g], [o]) => clipLeaf(g, o, d))
-      return [out, undefined]
-    },
+    update: elementwise({ rule: clipRule }),
   })
 }
 
-/** g clipped to [−d, d] on one leaf (NaN kept). */
-function clipLeaf(g: Float64Array, o: Float64Array, d: number): void {
-  for (let i = 0; i < o.length; i++) {
-    const x = g[i]
-    o[i] = x > d ? d : x < -d ? -d : x
+/** u = g clipped to [−d, d] (NaN kept). */
+function clipRule({ maxDelta: d }: { maxDelta: number }, x: LeafArrays, from: number, to: number) {
+  const { g, u } = x
+  for (let i = from; i < to; i++) {
+    const v = g[i]
+    u[i] = v > d ? d : v < -d ? -d : v
   }
 }

@@ -1,13 +1,15 @@
 import { show } from '../../src/errors.js'
 import type { Params } from '../../src/tree/tree.js'
+import { bindPlan } from '../../src/engine/elementwise.js'
 import {
   finite,
   type Hyperparam,
   hyperparam,
   type HyperSpec,
+  isHyperSpec,
 } from '../../src/engine/hyperparams.js'
+import { transformStage } from '../../src/engine/stages.js'
 import {
-  asOperator,
   checkOptions,
   type TransformContext,
   type TransformOperator,
@@ -17,11 +19,17 @@ import {
 export interface GradientTransformDefinition<S> {
   /** slot name: `state.opt[name]`, and the prefix of its `state.hyper` entries */
   readonly name: string
-  /** hyperparameters by field: numbers, schedules or Observables (finite values) */
-  readonly hyper?: { readonly [field: string]: Hyperparam }
+  /**
+   * hyperparameters by field: numbers, schedules or Observables (finite values), or specs
+   * from `hyperparam` (with their own rule); one named `lr` is recorded as `state.lr` too
+   */
+  readonly hyper?: { readonly [field: string]: Hyperparam | HyperSpec }
   /** the slot from the parameters' structure (default: no slot) */
   readonly init?: (params: Params) => S
-  /** this step's updates and slot → new updates and slot; pure */
+  /**
+   * this step's updates and slot → new updates and slot; pure. Made with `elementwise` (a
+   * per-element rule) or `scaling`, it runs in the optimizer's single pass over the parameters.
+   */
   readonly update: (updates: Params, slot: S, ctx: TransformContext) => readonly [Params, S]
 }
 
@@ -83,11 +91,9 @@ export function gradientTransform<S = undefined>(
     throw new TypeError(`${fn}: name: expected a non-empty string, got ${show(name)}`)
   }
   const specs: Record<string, HyperSpec> = {}
-  for (const k of Object.keys(hyper)) specs[k] = hyperparam(name, k, hyper[k], finite)
-  return asOperator<S>({
-    name,
-    hyper: specs,
-    init,
-    update,
-  })
+  for (const k of Object.keys(hyper)) {
+    const h = hyper[k]
+    specs[k] = isHyperSpec(h) ? h : hyperparam(name, k, h, finite)
+  }
+  return transformStage<S>({ name, hyper: specs, init, update: bindPlan(update, name) })
 }

@@ -2,7 +2,6 @@ import { expectInteger } from '../../src/errors.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
 import { closedUnitInterval, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
 import {
-  asOperator,
   childContext,
   prefixHyper,
   slotName,
@@ -11,6 +10,7 @@ import {
   type TransformOperator,
   checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `lookahead`: the slow weights, fast steps since the last sync, the inner slot. */
 export interface LookaheadState {
@@ -63,13 +63,12 @@ export function lookahead(
   const fast = toTransform(fn, 'inner', inner)
   const k = options.k ?? 5
   expectInteger(fn, 'k', k, 1)
-  return asOperator<LookaheadState>({
+  return gradientTransform<LookaheadState>({
     name: slotName(fn, options.name),
     hyper: {
       alpha: hyperparam(fn, 'alpha', options.alpha ?? 0.5, closedUnitInterval),
       ...prefixHyper('inner', fast.hyper),
     },
-    lrField: fast.lrField === undefined ? undefined : `inner.${fast.lrField}`,
     init: (params) => ({ slow: params, count: 0, inner: fast.init(params) }),
     update: (updates, s, ctx) => {
       const [u, innerSlot] = fast.update(updates, s.inner, childContext(ctx, 'inner', ctx.params))

@@ -1,13 +1,13 @@
 import type { Params } from '../../src/tree/tree.js'
 import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
 import {
-  asOperator,
   slotName,
   toTransform,
   type TransformLike,
   type TransformOperator,
   checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Applies `transform` only to the leaves `mask` selects (optax's `masked`): for a selected
@@ -53,10 +53,9 @@ export function masked<S>(
   checkOptions(fn, options, ['name'])
   const inner = toTransform<S>(fn, 'transform', transform)
   checkMask(fn, mask)
-  return asOperator<S>({
+  return gradientTransform<S>({
     name: options.name === undefined ? inner.name : slotName(fn, options.name),
     hyper: inner.hyper,
-    lrField: inner.lrField,
     init: (params) => inner.init(pickLeaves(params, maskedPaths(fn, params, mask))),
     update: (u, slot, ctx) => {
       const paths = maskedPaths(fn, ctx.params, mask)

@@ -2,7 +2,6 @@ import { show } from '../../src/errors.js'
 import { isTensor } from '../../src/tensor/tensor.js'
 import type { Params } from '../../src/tree/tree.js'
 import {
-  asOperator,
   childContext,
   type GradientTransform,
   prefixHyper,
@@ -12,6 +11,7 @@ import {
   type TransformOperator,
   checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `perParameter`: each listed parameter's inner slot under its key. */
 export type PerParameterState = { readonly [key: string]: unknown }
@@ -82,7 +82,7 @@ export function perParameter(
     }
     return rec
   }
-  return asOperator<PerParameterState>({
+  return gradientTransform<PerParameterState>({
     name: slotName(fn, options.name),
     hyper: Object.assign({}, ...keys.map((k) => prefixHyper(k, inner[k].hyper))),
     init: (params) => {

@@ -1,11 +1,7 @@
 import { finite, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
-import { leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  checkOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { scaling } from '../../src/engine/elementwise.js'
+import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Multiplies the updates by a constant factor, u ← a·u (optax's `scale`). Stateless; records
@@ -37,18 +33,9 @@ export function scale(
   options: { readonly name?: string } = {},
 ): TransformOperator<undefined> {
   checkOptions('scale', options, ['name'])
-  return asOperator<undefined>({
+  return gradientTransform<undefined>({
     name: slotName('scale', options.name),
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },
-    init: () => undefined,
-    update: (u, _, { hyper: { factor } }) => {
-      const [out] = leafwise('scale', [u], 1, ([g], [o]) => scaleLeaf(g, o, factor))
-      return [out, undefined]
-    },
+    update: scaling(({ factor }) => factor),
   })
-}
-
-/** o = factor·g on one leaf. */
-export function scaleLeaf(g: Float64Array, o: Float64Array, factor: number): void {
-  for (let i = 0; i < o.length; i++) o[i] = factor * g[i]
 }

@@ -1,17 +1,28 @@
 import { mapTree, type Params } from '../../src/tree/tree.js'
 import { expectNonNegative } from '../../src/errors.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
 import {
-  asOperator,
+  checkOptions,
+  positionalOptions,
   slotName,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
 export interface ScaleByAdagradState {
   readonly sumOfSquares: Params
+}
+
+/** Options of `scaleByAdagrad`. */
+export interface ScaleByAdagradOptions {
+  /** ε ≥ 0, default 1e-10 */
+  readonly eps?: Hyperparam
+  /** the sum's starting value ≥ 0, default 0 */
+  readonly initialAccumulator?: number
+  /** slot name, default `scaleByAdagrad` */
+  readonly name?: string
 }
 
 /**
@@ -51,67 +62,34 @@ export interface ScaleByAdagradState {
  * @see adagrad, scaleByRms
  */
 export function scaleByAdagrad(
-  eps: Hyperparam = 1e-10,
-  options: { readonly initialAccumulator?: number; readonly name?: string } = {},
+  options?: ScaleByAdagradOptions | Hyperparam,
+  legacy?: { readonly initialAccumulator?: number; readonly name?: string },
 ): TransformOperator<ScaleByAdagradState> {
   const fn = 'scaleByAdagrad'
-  checkOptions(fn, options, ['initialAccumulator', 'name'])
-  const h0 = options.initialAccumulator ?? 0
+  const o = positionalOptions(['eps'], [options, legacy]) as ScaleByAdagradOptions | undefined
+  checkOptions(fn, o, ['eps', 'initialAccumulator', 'name'])
+  const h0 = o?.initialAccumulator ?? 0
   expectNonNegative(fn, 'initialAccumulator', h0)
-  return asOperator<ScaleByAdagradState>({
-    name: slotName(fn, options.name),
-    hyper: { eps: hyperparam(fn, 'eps', eps, nonNegative) },
+  return gradientTransform<ScaleByAdagradState>({
+    name: slotName(fn, o?.name),
+    hyper: { eps: hyperparam(fn, 'eps', o?.eps ?? 1e-10, nonNegative) },
     init: (params) => ({ sumOfSquares: mapTree(params, () => h0) }),
-    update: (u, { sumOfSquares }, { hyper: { eps } }) => {
-      const [h, out] = leafwise(fn, [sumOfSquares, u], 2, ([h0, g], [h, o]) =>
-        adagradLeaf(h0, g, h, o, eps),
-      )
-      return [out, { sumOfSquares: h }]
-    },
-    applyTo: (params, u, { sumOfSquares }, { hyper: { eps } }, a) => {
-      const [theta, [h]] = applyLeafwise(
-        fn,
-        [sumOfSquares, u],
-        1,
-        params,
-        u,
-        ([h0, g], p, [h], q) => adagradApplyLeaf(h0, g, p, h, q, eps, a),
-      )
-      return [theta, { sumOfSquares: h }]
-    },
+    update: elementwise({ trees: ['sumOfSquares'], rule: adagradRule }),
   })
 }
 
-/** h = h₀ + g² and o = g / (√h + ε) on one leaf. */
-function adagradLeaf(
-  h0: Float64Array,
-  g: Float64Array,
-  h: Float64Array,
-  o: Float64Array,
-  eps: number,
-): void {
-  for (let i = 0; i < h.length; i++) {
+/** h ← h + g², u = g / (√h + ε). */
+function adagradRule({ eps }: { eps: number }, x: LeafArrays, from: number, to: number) {
+  const {
+    g,
+    u,
+    slots: [h0],
+    next: [h],
+  } = x
+  for (let i = from; i < to; i++) {
     const gi = g[i]
     const hi = h0[i] + gi * gi
     h[i] = hi
-    o[i] = gi / (Math.sqrt(hi) + eps)
-  }
-}
-
-/** `adagradLeaf` and then q = p + a·o, in one pass. */
-function adagradApplyLeaf(
-  h0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  h: Float64Array,
-  q: Float64Array,
-  eps: number,
-  a: number,
-): void {
-  for (let i = 0; i < h.length; i++) {
-    const gi = g[i]
-    const hi = h0[i] + gi * gi
-    h[i] = hi
-    q[i] = p[i] + a * (gi / (Math.sqrt(hi) + eps))
+    u[i] = gi / (Math.sqrt(hi) + eps)
   }
 }

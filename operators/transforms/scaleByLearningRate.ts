@@ -1,11 +1,7 @@
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
-import { leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  slotName,
-  type TransformOperator,
-  checkOptions,
-} from '../../src/engine/transform.js'
+import { scaling } from '../../src/engine/elementwise.js'
+import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /**
  * Scales the updates by minus the learning rate, u ← −η·u, so that `applyUpdates` descends
@@ -42,20 +38,9 @@ export function scaleByLearningRate(
 ): TransformOperator<undefined> {
   const fn = 'scaleByLearningRate'
   checkOptions(fn, options, ['name'])
-  return asOperator<undefined>({
+  return gradientTransform<undefined>({
     name: slotName(fn, options.name),
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },
-    lrField: 'lr',
-    scalesByLr: true,
-    init: () => undefined,
-    update: (u, _, { hyper: { lr } }) => {
-      const [out] = leafwise(fn, [u], 1, ([g], [o]) => negScaleLeaf(g, o, lr))
-      return [out, undefined]
-    },
+    update: scaling(({ lr }) => -lr),
   })
-}
-
-/** o = −lr·g on one leaf. */
-function negScaleLeaf(g: Float64Array, o: Float64Array, lr: number): void {
-  for (let i = 0; i < o.length; i++) o[i] = -lr * g[i]
 }

@@ -1,12 +1,8 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import { leafwise } from '../../src/engine/leaves.js'
-import {
-  asOperator,
-  slotName,
-  type TransformOperator,
-  checkOptions,
-} from '../../src/engine/transform.js'
+import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByLion`: the momentum, shaped like the parameters. */
 export interface ScaleByLionState {
@@ -54,31 +50,27 @@ export function scaleByLion(
 ): TransformOperator<ScaleByLionState> {
   const fn = 'scaleByLion'
   checkOptions(fn, options, ['b1', 'b2', 'name'])
-  return asOperator<ScaleByLionState>({
+  return gradientTransform<ScaleByLionState>({
     name: slotName(fn, options.name),
     hyper: {
       b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
       b2: hyperparam(fn, 'b2', options.b2 ?? 0.99, unitInterval),
     },
     init: (params) => ({ mu: zerosLikeTree(params) }),
-    update: (u, { mu }, { hyper: { b1, b2 } }) => {
-      const [out, m] = leafwise(fn, [mu, u], 2, ([m0, g], [o, m]) => lionLeaf(m0, g, o, m, b1, b2))
-      return [out, { mu: m }]
-    },
+    update: elementwise({ trees: ['mu'], rule: lionRule }),
   })
 }
 
-/** Lion's update sign(β₁μ + (1 − β₁)g) into o and its momentum β₂μ + (1 − β₂)g into m, on one leaf. */
-function lionLeaf(
-  m0: Float64Array,
-  g: Float64Array,
-  o: Float64Array,
-  m: Float64Array,
-  b1: number,
-  b2: number,
-): void {
-  for (let i = 0; i < o.length; i++) {
-    o[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
+/** u = sign(β₁μ + (1 − β₁)g), μ ← β₂μ + (1 − β₂)g. */
+function lionRule({ b1, b2 }: { b1: number; b2: number }, x: LeafArrays, from: number, to: number) {
+  const {
+    g,
+    u,
+    slots: [m0],
+    next: [m],
+  } = x
+  for (let i = from; i < to; i++) {
+    u[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
     m[i] = b2 * m0[i] + (1 - b2) * g[i]
   }
 }

@@ -1,16 +1,25 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
 import {
-  asOperator,
+  checkOptions,
+  positionalOptions,
   slotName,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
 export interface ScaleByMomentumState {
   readonly velocity: Params
+}
+
+/** Options of `scaleByMomentum` and `scaleByNesterov`. */
+export interface ScaleByMomentumOptions {
+  /** β in [0, 1), default 0.9 */
+  readonly beta?: Hyperparam
+  /** slot name, default the transform's */
+  readonly name?: string
 }
 
 /**
@@ -47,76 +56,31 @@ export interface ScaleByMomentumState {
  * @see scaleByNesterov, momentum
  */
 export function scaleByMomentum(
-  beta: Hyperparam = 0.9,
-  options: { readonly name?: string } = {},
+  options?: ScaleByMomentumOptions | Hyperparam,
+  legacy?: { readonly name?: string },
 ): TransformOperator<ScaleByMomentumState> {
   const fn = 'scaleByMomentum'
-  checkOptions(fn, options, ['name'])
-  return asOperator<ScaleByMomentumState>({
-    name: slotName(fn, options.name),
-    hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
+  const o = positionalOptions(['beta'], [options, legacy]) as ScaleByMomentumOptions | undefined
+  checkOptions(fn, o, ['beta', 'name'])
+  return gradientTransform<ScaleByMomentumState>({
+    name: slotName(fn, o?.name),
+    hyper: { beta: hyperparam(fn, 'beta', o?.beta ?? 0.9, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
-    update: (u, { velocity }, { hyper: { beta } }) => {
-      const [v] = leafwise(fn, [velocity, u], 1, ([v0, g], [v]) => momentumLeaf(v0, g, v, beta))
-      return [v, { velocity: v }]
-    },
-    // the optimizers' fused ending (momentum: −η·g, v and θ in one pass)
-    prescales: true,
-    applyTo: (params, u, { velocity }, { hyper: { beta } }, a, c = 1) => {
-      const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
-        c === 1
-          ? momentumApplyLeaf(v0, g, p, v, q, beta, a)
-          : momentumScaledApplyLeaf(v0, g, p, v, q, beta, a, c),
-      )
-      return [theta, { velocity: v }]
-    },
+    update: elementwise({ trees: ['velocity'], rule: momentumRule }),
   })
 }
 
-/** v = β·v₀ + g on one leaf. */
-export function momentumLeaf(
-  v0: Float64Array,
-  g: Float64Array,
-  v: Float64Array,
-  beta: number,
-): void {
-  for (let i = 0; i < v.length; i++) v[i] = beta * v0[i] + g[i]
-}
-
-/** `momentumLeaf` and then q = p + a·v, in one pass. */
-function momentumApplyLeaf(
-  v0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  v: Float64Array,
-  q: Float64Array,
-  beta: number,
-  a: number,
-): void {
-  for (let i = 0; i < v.length; i++) {
+/** v ← β·v + g; the update is v. */
+function momentumRule({ beta }: { beta: number }, x: LeafArrays, from: number, to: number) {
+  const {
+    g,
+    u,
+    slots: [v0],
+    next: [v],
+  } = x
+  for (let i = from; i < to; i++) {
     const vi = beta * v0[i] + g[i]
     v[i] = vi
-    q[i] = p[i] + a * vi
-  }
-}
-
-/**
- * `momentumApplyLeaf` on updates c·g: v = β·v₀ + c·g, q = p + a·v (c = −η: the value
- * scaleByLearningRate would have stored, computed in place).
- */
-function momentumScaledApplyLeaf(
-  v0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  v: Float64Array,
-  q: Float64Array,
-  beta: number,
-  a: number,
-  c: number,
-): void {
-  for (let i = 0; i < v.length; i++) {
-    const vi = beta * v0[i] + c * g[i]
-    v[i] = vi
-    q[i] = p[i] + a * vi
+    u[i] = vi
   }
 }

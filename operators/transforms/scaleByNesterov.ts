@@ -1,12 +1,14 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
 import {
-  asOperator,
+  checkOptions,
+  positionalOptions,
   slotName,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
+import type { ScaleByMomentumOptions } from './scaleByMomentum.js'
 
 /** The slot of `scaleByNesterov`: the velocity, shaped like the parameters. */
 export interface ScaleByNesterovState {
@@ -49,60 +51,32 @@ export interface ScaleByNesterovState {
  * @see scaleByMomentum, nesterov
  */
 export function scaleByNesterov(
-  beta: Hyperparam = 0.9,
-  options: { readonly name?: string } = {},
+  options?: ScaleByMomentumOptions | Hyperparam,
+  legacy?: { readonly name?: string },
 ): TransformOperator<ScaleByNesterovState> {
   const fn = 'scaleByNesterov'
-  checkOptions(fn, options, ['name'])
-  return asOperator<ScaleByNesterovState>({
-    name: slotName(fn, options.name),
-    hyper: { beta: hyperparam(fn, 'beta', beta, unitInterval) },
+  const o = positionalOptions(['beta'], [options, legacy]) as ScaleByMomentumOptions | undefined
+  checkOptions(fn, o, ['beta', 'name'])
+  return gradientTransform<ScaleByNesterovState>({
+    name: slotName(fn, o?.name),
+    hyper: { beta: hyperparam(fn, 'beta', o?.beta ?? 0.9, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
-    update: (u, { velocity }, { hyper: { beta } }) => {
-      const [v, out] = leafwise(fn, [velocity, u], 2, ([v0, g], [v, o]) =>
-        nesterovLeaf(v0, g, v, o, beta),
-      )
-      return [out, { velocity: v }]
-    },
-    applyTo: (params, u, { velocity }, { hyper: { beta } }, a) => {
-      const [theta, [v]] = applyLeafwise(fn, [velocity, u], 1, params, u, ([v0, g], p, [v], q) =>
-        nesterovApplyLeaf(v0, g, p, v, q, beta, a),
-      )
-      return [theta, { velocity: v }]
-    },
+    update: elementwise({ trees: ['velocity'], rule: nesterovRule }),
   })
 }
 
-/** v = β·v₀ + g and o = g + β·v on one leaf. */
-function nesterovLeaf(
-  v0: Float64Array,
-  g: Float64Array,
-  v: Float64Array,
-  o: Float64Array,
-  beta: number,
-): void {
-  for (let i = 0; i < v.length; i++) {
+/** v ← β·v + g; the update is g + β·v. */
+function nesterovRule({ beta }: { beta: number }, x: LeafArrays, from: number, to: number) {
+  const {
+    g,
+    u,
+    slots: [v0],
+    next: [v],
+  } = x
+  for (let i = from; i < to; i++) {
     const gi = g[i]
     const vi = beta * v0[i] + gi
     v[i] = vi
-    o[i] = gi + beta * vi
-  }
-}
-
-/** `nesterovLeaf` and then q = p + a·o, in one pass. */
-function nesterovApplyLeaf(
-  v0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  v: Float64Array,
-  q: Float64Array,
-  beta: number,
-  a: number,
-): void {
-  for (let i = 0; i < v.length; i++) {
-    const gi = g[i]
-    const vi = beta * v0[i] + gi
-    v[i] = vi
-    q[i] = p[i] + a * (gi + beta * vi)
+    u[i] = gi + beta * vi
   }
 }

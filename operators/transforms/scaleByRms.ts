@@ -1,21 +1,34 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import {
   type Hyperparam,
   hyperparam,
   nonNegative,
   unitInterval,
 } from '../../src/engine/hyperparams.js'
-import { applyLeafwise, leafwise } from '../../src/engine/leaves.js'
 import {
-  asOperator,
+  checkOptions,
+  positionalOptions,
   slotName,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
 export interface ScaleByRmsState {
   readonly nu: Params
+}
+
+/** Options of `scaleByRms`. */
+export interface ScaleByRmsOptions {
+  /** ρ in [0, 1), default 0.99 */
+  readonly decay?: Hyperparam
+  /** ε ≥ 0, default 1e-8 */
+  readonly eps?: Hyperparam
+  /** optax's form: ε inside the root, u = g / √(ν + ε); default false */
+  readonly epsInSqrt?: boolean
+  /** slot name, default `scaleByRms` */
+  readonly name?: string
 }
 
 /**
@@ -56,109 +69,48 @@ export interface ScaleByRmsState {
  * @see rmsprop, scaleByAdam
  */
 export function scaleByRms(
-  decay: Hyperparam = 0.99,
-  eps: Hyperparam = 1e-8,
-  options: { readonly epsInSqrt?: boolean; readonly name?: string } = {},
+  options?: ScaleByRmsOptions | Hyperparam,
+  eps?: Hyperparam,
+  legacy?: { readonly epsInSqrt?: boolean; readonly name?: string },
 ): TransformOperator<ScaleByRmsState> {
   const fn = 'scaleByRms'
-  checkOptions(fn, options, ['epsInSqrt', 'name'])
-  const inSqrt = options.epsInSqrt === true
-  return asOperator<ScaleByRmsState>({
-    name: slotName(fn, options.name),
+  const o = positionalOptions(['decay', 'eps'], [options, eps, legacy]) as
+    ScaleByRmsOptions | undefined
+  checkOptions(fn, o, ['decay', 'eps', 'epsInSqrt', 'name'])
+  const inSqrt = o?.epsInSqrt === true
+  return gradientTransform<ScaleByRmsState>({
+    name: slotName(fn, o?.name),
     hyper: {
-      decay: hyperparam(fn, 'decay', decay, unitInterval),
-      eps: hyperparam(fn, 'eps', eps, nonNegative),
+      decay: hyperparam(fn, 'decay', o?.decay ?? 0.99, unitInterval),
+      eps: hyperparam(fn, 'eps', o?.eps ?? 1e-8, nonNegative),
     },
     init: (params) => ({ nu: zerosLikeTree(params) }),
-    update: (u, { nu }, { hyper: { decay, eps } }) => {
-      const [n, out] = leafwise(fn, [nu, u], 2, ([n0, g], [n, o]) =>
-        inSqrt ? rmsInSqrtLeaf(n0, g, n, o, decay, eps) : rmsLeaf(n0, g, n, o, decay, eps),
-      )
-      return [out, { nu: n }]
-    },
-    applyTo: (params, u, { nu }, { hyper: { decay, eps } }, a) => {
-      const [theta, [n]] = applyLeafwise(fn, [nu, u], 1, params, u, ([n0, g], p, [n], q) =>
-        inSqrt
-          ? rmsInSqrtApplyLeaf(n0, g, p, n, q, decay, eps, a)
-          : rmsApplyLeaf(n0, g, p, n, q, decay, eps, a),
-      )
-      return [theta, { nu: n }]
-    },
+    update: elementwise({
+      trees: ['nu'],
+      // ε beside the root or inside it: one rule, the other place given 0 (x + 0 is exact)
+      prepare: (_, { decay, eps }) => [{ decay, inner: inSqrt ? eps : 0, outer: inSqrt ? 0 : eps }],
+      rule: rmsRule,
+    }),
   })
 }
 
-/** n = ρ·n₀ + (1 − ρ)·g² and o = g / (√n + ε) on one leaf. */
-function rmsLeaf(
-  n0: Float64Array,
-  g: Float64Array,
-  n: Float64Array,
-  o: Float64Array,
-  decay: number,
-  eps: number,
-): void {
-  const a = 1 - decay
-  for (let i = 0; i < n.length; i++) {
+/** ν ← ρ·ν + (1 − ρ)·g², u = g / (√(ν + inner) + outer). */
+function rmsRule(
+  { decay, inner, outer }: { decay: number; inner: number; outer: number },
+  x: LeafArrays,
+  from: number,
+  to: number,
+) {
+  const {
+    g,
+    u,
+    slots: [n0],
+    next: [n],
+  } = x
+  for (let i = from; i < to; i++) {
     const gi = g[i]
-    const ni = decay * n0[i] + a * gi * gi
+    const ni = decay * n0[i] + (1 - decay) * gi * gi
     n[i] = ni
-    o[i] = gi / (Math.sqrt(ni) + eps)
-  }
-}
-
-/** `rmsLeaf` with ε inside the root: o = g / √(n + ε). */
-function rmsInSqrtLeaf(
-  n0: Float64Array,
-  g: Float64Array,
-  n: Float64Array,
-  o: Float64Array,
-  decay: number,
-  eps: number,
-): void {
-  const a = 1 - decay
-  for (let i = 0; i < n.length; i++) {
-    const gi = g[i]
-    const ni = decay * n0[i] + a * gi * gi
-    n[i] = ni
-    o[i] = gi / Math.sqrt(ni + eps)
-  }
-}
-
-/** `rmsLeaf` and then q = p + a·o, in one pass. */
-function rmsApplyLeaf(
-  n0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  n: Float64Array,
-  q: Float64Array,
-  decay: number,
-  eps: number,
-  a: number,
-): void {
-  const c = 1 - decay
-  for (let i = 0; i < n.length; i++) {
-    const gi = g[i]
-    const ni = decay * n0[i] + c * gi * gi
-    n[i] = ni
-    q[i] = p[i] + a * (gi / (Math.sqrt(ni) + eps))
-  }
-}
-
-/** `rmsInSqrtLeaf` and then q = p + a·o, in one pass. */
-function rmsInSqrtApplyLeaf(
-  n0: Float64Array,
-  g: Float64Array,
-  p: Float64Array,
-  n: Float64Array,
-  q: Float64Array,
-  decay: number,
-  eps: number,
-  a: number,
-): void {
-  const c = 1 - decay
-  for (let i = 0; i < n.length; i++) {
-    const gi = g[i]
-    const ni = decay * n0[i] + c * gi * gi
-    n[i] = ni
-    q[i] = p[i] + a * (gi / Math.sqrt(ni + eps))
+    u[i] = gi / (Math.sqrt(ni + inner) + outer)
   }
 }

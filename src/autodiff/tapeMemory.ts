@@ -13,7 +13,6 @@
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
-import type { Var } from './tape.js'
 
 /** One differentiated function's buffers, in the order its calls ask for them. */
 export class TapeMemory {
@@ -70,7 +69,12 @@ const fresh = new WeakSet<Float64Array>()
  * leaf of the tape) a fresh array, which `valueAndGrad` returns without copying it (see
  * `takeFresh`); else `scratch` (`zero`: filled with zeros, for a result accumulated into).
  */
-export function gradientBuffer(target: Var, length: number, zero = false): Float64Array {
+export function gradientBuffer(
+  // a tape Var, described by what is read (tape.ts imports this file: no import back)
+  target: { readonly parents: readonly unknown[]; readonly requiresGrad: boolean },
+  length: number,
+  zero = false,
+): Float64Array {
   if (current === null || target.parents.length > 0 || !target.requiresGrad) {
     return zero ? zeroed(length) : scratch(length)
   }

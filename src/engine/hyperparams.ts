@@ -82,7 +82,16 @@ export function hyperparam(
   } else if (typeof value !== 'function' && !isObservable(value)) {
     throw new TypeError(kindMessage(fn, field, value))
   }
-  return { fn, field, value: value as Hyperparam, rule }
+  const spec: HyperSpec = Object.freeze({ fn, field, value: value as Hyperparam, rule })
+  validated.add(spec)
+  return spec
+}
+
+const validated = new WeakSet<object>()
+
+/** Whether `x` came from `hyperparam` (a validated spec, not a user's raw value). */
+export function isHyperSpec(x: unknown): x is HyperSpec {
+  return typeof x === 'object' && x !== null && validated.has(x)
 }
 
 const NONE: unique symbol = Symbol('no value yet')
@@ -127,4 +136,50 @@ export function hyperAt(spec: HyperSpec, run: StageRun): (step: number) => numbe
     }),
   )
   return (step) => resolve(spec, step, latest)
+}
+
+type HyperRecord = { readonly [name: string]: number }
+
+/**
+ * For one stage of one run: `{ ...h, [names[i]]: values[i] }` (frozen), built only when it
+ * would differ from what was built last step. The record a state carries is then the same
+ * object step after step in a steady run, and `{ ...h }` is not copied per transform per step:
+ * either the incoming record is the one built last step from the same record and values, or
+ * it already holds these values under these names (reused as it is).
+ */
+export function hyperRecorder(
+  names: readonly string[],
+): (h: HyperRecord, values: readonly number[]) => HyperRecord {
+  let lastIn: HyperRecord | null = null
+  let lastOut: HyperRecord | null = null
+  const lastValues: number[] = []
+  return (h, values) => {
+    if ((h === lastIn || h === lastOut) && sameValues(values, lastValues)) return lastOut!
+    let out: HyperRecord
+    if (holds(h, names, values) && Object.isFrozen(h)) out = h
+    else {
+      const o: Record<string, number> = { ...h }
+      for (let k = 0; k < names.length; k++) o[names[k]] = values[k]
+      out = Object.freeze(o)
+    }
+    lastIn = h
+    lastOut = out
+    lastValues.length = 0
+    for (let k = 0; k < values.length; k++) lastValues.push(values[k])
+    return out
+  }
+}
+
+/** Whether `h` records `values` under `names`, by Object.is (−0 and 0 differ). */
+function holds(h: HyperRecord, names: readonly string[], values: readonly number[]): boolean {
+  for (let k = 0; k < names.length; k++) {
+    if (!Object.hasOwn(h, names[k]) || !Object.is(h[names[k]], values[k])) return false
+  }
+  return true
+}
+
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
+  return true
 }

@@ -1,11 +1,8 @@
-import type { Observable } from 'rxjs'
+import { isObservable, type Observable } from 'rxjs'
 import { show } from '../errors.js'
 import type { TrainState, WithGradient } from '../state/types.js'
 import type { Params } from '../tree/tree.js'
-import { stage, type StageRun } from './fusion.js'
-import { hyperAt, type HyperSpec } from './hyperparams.js'
-import { addScaled } from './leaves.js'
-import { steppedState, withSlots } from './state.js'
+import type { HyperSpec } from './hyperparams.js'
 
 /** What a transform's `update` is told besides the updates and its own slot. */
 export interface TransformContext {
@@ -18,47 +15,25 @@ export interface TransformContext {
 }
 
 /**
- * A gradient transform as a pair of pure functions (optax's `GradientTransformation`): `init`
- * builds its slot from the parameters' structure, `update` maps this step's updates and slot
- * to new updates and a new slot. The slot is plain data (numbers, tensors, arrays, records),
- * stored at `state.opt[name]`; a stateless transform returns `undefined` and gets no slot.
+ * A gradient transform as a pair of pure functions (optax's `GradientTransformation`), with
+ * its slot name and hyperparameters: `init` builds its slot from the parameters' structure,
+ * `update` maps this step's updates and slot to new updates and a new slot. The slot is plain
+ * data (numbers, tensors, arrays, records), stored at `state.opt[name]`; a stateless transform
+ * returns `undefined` and gets no slot. How a chain of transforms runs in one pass over the
+ * parameters is the engine's business (an `update` made by `elementwise` or `scaling` tells
+ * it the per-element rule); nothing here is a hint for it.
  */
 export interface GradientTransform<S = unknown> {
   /** the slot name: key of `state.opt` and prefix of its `state.hyper` entries */
   readonly name: string
-  /** hyperparameters resolved at each step and handed to `update` by field */
+  /**
+   * hyperparameters resolved at each step and handed to `update` by field; one named `lr` is
+   * the learning rate, recorded as `state.lr` too
+   */
   readonly hyper: { readonly [field: string]: HyperSpec }
-  /** the hyperparameter field that is recorded as `state.lr` too (scaleByLearningRate's) */
-  readonly lrField?: string
   // method syntax: a GradientTransform<ScaleByAdamState> is usable as a GradientTransform<unknown>
   init(params: Params): S
   update(updates: Params, slot: S, ctx: TransformContext): readonly [Params, S]
-  /**
-   * Optional fused form of `update` followed by θ ← θ + a·u, which the optimizers use when
-   * this transform makes their last updates: the new parameters (deeply frozen; structure
-   * checked as `applyUpdates` checks it) and slot, in one pass, with the same arithmetic in the
-   * same order as `update` then `params + a·updates` (so the same bits).
-   */
-  applyTo?(
-    params: Params,
-    updates: Params,
-    slot: S,
-    ctx: TransformContext,
-    a: number,
-    c?: number,
-  ): readonly [Params, S]
-  /**
-   * True when `applyTo` also takes `c` and reads the updates as c·u, computed per element
-   * (what a `scaleByLearningRate` before it would have stored, c = −η): the optimizers then
-   * fold a leading scaleByLearningRate (momentum's) into the same pass.
-   */
-  readonly prescales?: boolean
-  /**
-   * True when `update` is exactly u ↦ −η·u with η = `hyper[lrField]` and no slot
-   * (scaleByLearningRate): an optimizer ending with it computes θ + (−η)·u directly, which is
-   * the same number as θ + (−η·u).
-   */
-  readonly scalesByLr?: boolean
 }
 
 /**
@@ -160,8 +135,6 @@ export function childContext(
   return { step: ctx.step, params, hyper }
 }
 
-const NO_TRANSFORMS: readonly string[] = Object.freeze([])
-
 /** The error of a slot name used twice in one step (by two transforms, or two `ema`s). */
 export function duplicateSlot(name: string, what = 'transform'): Error {
   return new Error(
@@ -179,208 +152,6 @@ export function freezeData<T>(x: T): T {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x) || ArrayBuffer.isView(x)) return x
   for (const k of Object.keys(x)) freezeData((x as Record<string, unknown>)[k])
   return Object.freeze(x)
-}
-
-/**
- * The per-step function of transforms `ts` applied in order (as a pipe of their operators
- * would), for one run: hyperparameters resolved per step through `hyperAt` (an Observable is
- * subscribed once per run), slots initialised on first use, duplicate slot names rejected, and
- * each transform's `state.hyper['name.field']` (and `state.lr`) recorded. With `apply`, it
- * also ends the step as `applyUpdates` does and returns its TrainState; then the last updates
- * are never built: an ending `scaleByLearningRate` folds into θ + (−η)·u, and the transform
- * before it (or the last one) runs its fused `applyTo` when it has one.
- *
- * No whole-state spread on the optimizer path: its TrainState is built field by field, and the
- * `hyper` record it emitted last step is reused while the incoming record and the values are
- * the same (in a steady run: every step).
- */
-function transformsStep(
-  ts: readonly GradientTransform[],
-  apply: boolean,
-  run: StageRun,
-): (s: Tracked) => object {
-  const n = ts.length
-  const keys = ts.map((t) => Object.keys(t.hyper))
-  const ats = ts.map((t, j) => keys[j].map((k) => hyperAt(t.hyper[k], run)))
-  const hyperNames = ts.map((t, j) => keys[j].map((k) => `${t.name}.${k}`))
-  const folds = apply && n > 0 && ts[n - 1].scalesByLr === true
-  /** the transform whose updates θ receives (−1: the state's own updates) */
-  const applier = !apply ? -1 : folds ? n - 2 : n - 1
-  /** a leading scaleByLearningRate read by the applier as c·u (momentum: −η·g, then v) */
-  const leads =
-    applier === 1 &&
-    ts[0].scalesByLr === true &&
-    ts[1].applyTo !== undefined &&
-    ts[1].prescales === true
-  let lastUsedIn: readonly string[] | undefined = undefined
-  let lastUsedOut: readonly string[] | null = null
-  let lastIn: object | null = null
-  let lastOut: TrainState['hyper'] | null = null
-  const lastValues: number[] = []
-  const values: number[] = []
-
-  return (s) => {
-    const step = s.step
-    let used = s.transforms ?? NO_TRANSFORMS
-    let updates = s.updates
-    let opt: Record<string, unknown> | null = null
-    let lr = s.lr
-    let params: Params | null = null
-    let a = 1
-    let c = 1
-    values.length = 0
-    // pending: the applier, run after the transforms behind it have resolved their values
-    let pending: (() => void) | null = null
-    for (let j = 0; j < n; j++) {
-      const t = ts[j]
-      try {
-        if (used.includes(t.name)) throw duplicateSlot(t.name)
-        used = [...used, t.name]
-        const hyper: Record<string, number> = {}
-        const at = ats[j]
-        const ks = keys[j]
-        for (let k = 0; k < ks.length; k++) {
-          const v = at[k](step)
-          hyper[ks[k]] = v
-          values.push(v)
-        }
-        if (t.lrField !== undefined) lr = hyper[t.lrField]
-        if (folds && j === n - 1) {
-          a = -hyper[t.lrField!]
-          continue
-        }
-        if (leads && j === 0) {
-          c = -hyper[t.lrField!]
-          continue
-        }
-        const prev = (opt ?? s.opt)[t.name]
-        const slot = prev === undefined ? t.init(s.params) : prev
-        const ctx: TransformContext = { step, params: s.params, hyper }
-        if (j === applier) {
-          pending = () => {
-            const [p, next] =
-              t.applyTo !== undefined
-                ? t.applyTo(s.params, updates, slot, ctx, a, c)
-                : (() => {
-                    const [u, nx] = t.update(updates, slot, ctx)
-                    return [addScaled(s.params, freezeData(u), a), nx] as const
-                  })()
-            params = p
-            if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
-          }
-          continue
-        }
-        const [u, next] = t.update(updates, slot, ctx)
-        updates = freezeData(u)
-        if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
-      } catch (e) {
-        // the applier's own error came first in the unfused pipe
-        if (pending !== null) pending()
-        throw e
-      }
-    }
-    if (pending !== null) pending()
-    // the hyper record: reused when it would be equal. Either it is the one built last step
-    // from the same incoming record and values, or the incoming record already holds these
-    // values under these names (then spreading it and setting them changes nothing, not even
-    // the key order): after the first steps, every transform of a pipe reuses its input's.
-    let hyper: TrainState['hyper']
-    const h = s.hyper
-    if ((h === lastIn || h === lastOut) && sameValues(values, lastValues)) hyper = lastOut!
-    else {
-      if (holds(h, hyperNames, values) && Object.isFrozen(h)) hyper = h
-      else {
-        const out: Record<string, number> = { ...h }
-        let q = 0
-        for (let j = 0; j < n; j++) {
-          const names = hyperNames[j]
-          for (let k = 0; k < names.length; k++) out[names[k]] = values[q++]
-        }
-        hyper = Object.freeze(out)
-      }
-      lastIn = h
-      lastOut = hyper
-      lastValues.length = 0
-      for (let k = 0; k < values.length; k++) lastValues.push(values[k])
-    }
-    const nextOpt = opt === null ? s.opt : Object.freeze(opt)
-    if (!apply) {
-      // the slot names so far: the list built last step when the incoming one is the same
-      let names: readonly string[]
-      if (s.transforms === lastUsedIn && lastUsedOut !== null) names = lastUsedOut
-      else {
-        names = Object.freeze(used)
-        lastUsedIn = s.transforms
-        lastUsedOut = names
-      }
-      return withSlots(s, nextOpt, hyper, lr, 'updates', updates, 'transforms', names)
-    }
-    return steppedState(
-      s,
-      params ?? addScaled(s.params, updates, a),
-      freezeData(s.grad),
-      lr,
-      nextOpt,
-      hyper,
-    )
-  }
-}
-
-/** Whether `h` records `values` under `names` (in order), by Object.is. */
-function holds(
-  h: { readonly [k: string]: number },
-  names: readonly (readonly string[])[],
-  values: readonly number[],
-): boolean {
-  let q = 0
-  for (let j = 0; j < names.length; j++) {
-    const ns = names[j]
-    for (let k = 0; k < ns.length; k++) {
-      if (!Object.hasOwn(h, ns[k]) || !Object.is(h[ns[k]], values[q++])) return false
-    }
-  }
-  return true
-}
-
-function sameValues(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
-  return true
-}
-
-/**
- * Transforms `ts` then `applyUpdates()` as ONE fusible stage (see src/engine/fusion.ts): what
- * `pipe(...ts operators, applyUpdates())` computes, state for state and bit for bit, in one
- * hop and without the intermediate updates of its last transforms.
- */
-export function applyingStage(ts: readonly GradientTransform[]) {
-  return <P extends Params>(source: Observable<WithGradient<P>>): Observable<TrainState<P>> =>
-    stage<WithGradient<P>, TrainState<P>>(
-      (run) => transformsStep(ts, true, run) as (s: WithGradient<P>) => TrainState<P>,
-    )(source)
-}
-
-/**
- * Turns a transform pair into a step-pipeline operator. Per state: resolves the pair's
- * hyperparameters at `state.step` and records each as `state.hyper['name.field']` (and
- * `state.lr` for the `lrField`), initialises `state.opt[name]` from `state.params` when it is
- * absent (first step, not after a resume), rejects a slot name already used in this step,
- * then stores the new `updates` and slot. It is a fusible stage: piped after `gradient` (or
- * another stage) it runs in the same hop.
- *
- * @example
- * ```ts
- * const halve = asOperator({ name: 'halve', hyper: {}, init: () => undefined,
- *   update: (u) => [mapTree(u, (v) => v / 2), undefined] })
- * of(withGradientState).pipe(halve) // updates halved
- * ```
- * @throws {Error} `scaleByAdam: name: expected a slot name no other transform in this step uses, got "scaleByAdam" (pass { name } to tell them apart)`
- */
-export function asOperator<S>(t: GradientTransform<S>): TransformOperator<S> {
-  const ts = [t as GradientTransform]
-  const op = <T extends WithGradient>(source: Observable<T>): Observable<T> =>
-    stage<T, T>((run) => transformsStep(ts, false, run) as (s: T) => T)(source)
-  return Object.assign(op, { transform: t })
 }
 
 /** The slot of a chain: each child's slot under the child's name (stateless children omitted). */
@@ -405,12 +176,9 @@ export function chainTransform(
     seen.add(c.name)
   }
   const hyper = Object.assign({}, ...children.map((c) => prefixHyper(c.name, c.hyper)))
-  const withLr = children.filter((c) => c.lrField !== undefined)
-  const last = withLr[withLr.length - 1]
   return {
     name,
     hyper,
-    lrField: last === undefined ? undefined : `${last.name}.${last.lrField}`,
     init: (params) => {
       const slots: Record<string, unknown> = {}
       for (const c of children) {
@@ -430,4 +198,20 @@ export function chainTransform(
       return [u, next]
     },
   }
+}
+
+/**
+ * The options object of a transform whose optional hyperparameters were once positional
+ * (`scaleByRms(0.99, 1e-8, { epsInSqrt })`, kept working for one release): positional values,
+ * in `fields` order, then the options argument after them; an options object alone is as it is.
+ */
+export function positionalOptions(fields: readonly string[], args: readonly unknown[]): unknown {
+  const first = args[0]
+  const positional = typeof first === 'number' || typeof first === 'function' || isObservable(first)
+  if (!positional) return args.length <= 1 ? first : args[args.length - 1]
+  const out: Record<string, unknown> = {}
+  const rest = args[fields.length]
+  if (typeof rest === 'object' && rest !== null) Object.assign(out, rest)
+  for (let i = 0; i < fields.length; i++) if (args[i] !== undefined) out[fields[i]] = args[i]
+  return out
 }

@@ -11,19 +11,24 @@ import {
 import { describe, expect, it } from 'vitest'
 import { mapTree, tensor, train, TrainError, type TrainState, type WithGradient } from 'gradstream'
 import {
+  adabelief,
   adagrad,
   adam,
   adamw,
   addDecayedWeights,
   applyUpdates,
+  clipByGlobalNorm,
+  clipByValue,
   gradient,
   lion,
   maxSteps,
   momentum,
   nesterov,
   rmsprop,
+  scale,
   scaleByAdagrad,
   scaleByAdam,
+  scaleByBelief,
   scaleByLearningRate,
   scaleByLion,
   scaleByMomentum,
@@ -34,10 +39,10 @@ import {
 import { FusedStages } from '../../../src/engine/fusion.js'
 import { template, type TreeT, treesLike } from '../transforms/fixture.js'
 
-// An optimizer is ONE fused stage (src/engine/transform.ts, applyingStage):
-// it never builds its last updates (an ending scaleByLearningRate folds into θ + (−η)·u, and
-// scaleByAdam's applyTo computes the moments and θ in one pass) and builds its TrainState field
-// by field. These tests pin that this is invisible: the same optimizer written out as its
+// An optimizer is ONE fused stage (src/engine/stages.ts, src/engine/chainStep.ts): its
+// per-element rules run in one pass with θ + a·u, chunk by chunk, and never build their updates
+// (an ending scaling folds into θ + (−η)·u); transforms piped by hand without a cut join the same
+// pass. These tests pin that this is invisible: the same optimizer written out as its
 // transforms, each cut from the next by a user's `map` (so each runs alone, through the generic
 // per-transform path) and ended by applyUpdates(), gives the same stream, state for state and
 // bit for bit (toEqual compares every number with Object.is semantics).
@@ -102,6 +107,36 @@ const cases: Record<
     byHand(scaleByRms(h()), scaleByLearningRate(lr())),
   ],
   adagrad: (lr) => [adagrad(lr()) as never, byHand(scaleByAdagrad(), scaleByLearningRate(lr()))],
+  adabelief: (lr, h) => [
+    adabelief(lr(), { b1: h() }) as never,
+    byHand(scaleByBelief({ b1: h() }), scaleByLearningRate(lr())),
+  ],
+  // a user's composition, no cut: one pass of rms, clip, −η
+  composed: (lr, h) => [
+    pipe(scaleByRms({ decay: h() }), clipByValue(0.5), scaleByLearningRate(lr()), applyUpdates()),
+    byHand(scaleByRms({ decay: h() }), clipByValue(0.5), scaleByLearningRate(lr())),
+  ],
+  // a scaling first and in the middle, an ending scaling that is not the learning rate
+  scalings: (lr, h) => [
+    pipe(
+      scaleByLearningRate(lr()),
+      scaleByMomentum(h()),
+      scale(0.5),
+      scale(-2, { name: 'flip' }),
+      applyUpdates(),
+    ),
+    byHand(
+      scaleByLearningRate(lr()),
+      scaleByMomentum(h()),
+      scale(0.5),
+      scale(-2, { name: 'flip' }),
+    ),
+  ],
+  // a transform that is not per-element before the pass
+  clipped: (lr, h) => [
+    pipe(clipByGlobalNorm(1), adam(lr(), { b2: h() })) as never,
+    byHand(clipByGlobalNorm(1), scaleByAdam({ b2: h() }), scaleByLearningRate(lr())),
+  ],
   lion: (lr, h) => [
     lion(lr(), { b1: h() }) as never,
     byHand(scaleByLion({ b1: h() }), addDecayedWeights(1e-3), scaleByLearningRate(lr())),
@@ -168,6 +203,20 @@ describe('an optimizer as one fused stage', () => {
       ),
       { numRuns: 150 },
     )
+  })
+
+  it('a leaf longer than a chunk of the pass gives the same bits', () => {
+    const n = 5000 // the pass works 2048 elements at a time
+    const big = { W: tensor(Array.from({ length: n }, (_, i) => Math.sin(i))), b: [1], s: 2 }
+    for (const [fusedOp, handOp] of [
+      [adam(0.01) as never, byHand(scaleByAdam(), scaleByLearningRate(0.01))],
+      [momentum(0.01, 0.9) as never, byHand(scaleByLearningRate(0.01), scaleByMomentum(0.9))],
+      [adabelief(0.01) as never, byHand(scaleByBelief(), scaleByLearningRate(0.01))],
+    ] as const) {
+      const fused = run(big as never, fusedOp, 3)
+      const hand = run(big as never, handOp, 3)
+      expect(fused.out).toEqual(hand.out)
+    }
   })
 
   it('reports a bad scheduled value with the step and the last good state, as the written-out pipe', () => {

@@ -1,0 +1,104 @@
+// A/B of two source trees on the same machine in one run, interleaved: W3 (the book's training,
+// `update(0.1)`), W4 (the loop's overhead, `update(0.1)` on the 2-D problem) and the optimizer
+// stages of bench/optimizers.bench.ts, each measurement in a fresh node process, the trees
+// alternating A B A B …; prints medians and B/A ratios. Each tree's bench files are bundled with
+// esbuild as bench/run.ts bundles them (no tsx transform in the timed code).
+//
+//   npx tsx bench/ab.ts /work/wt/baseline /work/wt/i14-engine [--reps 5] [--w3-iters 1000]
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+
+const args = process.argv.slice(2)
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
+const reps = Number(option('--reps') ?? 5)
+const w3Iters = Number(option('--w3-iters') ?? 1000)
+if (trees.length !== 2) throw new Error('usage: npx tsx bench/ab.ts TREE_A TREE_B [--reps n]')
+const out = '/tmp/gradstream-ab'
+mkdirSync(out, { recursive: true })
+
+/** Bundles `entry` (a TS module body) against `tree`'s sources; returns the .mjs path. */
+async function bundle(tree: string, name: string, contents: string): Promise<string> {
+  const file = join(out, `${tree.replaceAll('/', '_')}_${name}.mjs`)
+  await build({
+    stdin: { contents, resolveDir: join(tree, 'bench'), loader: 'ts', sourcefile: `${name}.ts` },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: file,
+    alias: {
+      gradstream: join(tree, 'src/index.ts'),
+      'gradstream/operators': join(tree, 'operators/index.ts'),
+    },
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'silent',
+  })
+  return file
+}
+
+const entries = {
+  w3: `import { w3 } from './workloads.bench.ts'
+const r = await w3({ iters: ${w3Iters} }); console.log('RESULT ' + JSON.stringify(r))`,
+  w4: `import { run } from './loop.bench.ts'
+const r = await run({ quick: true }); console.log('RESULT ' + JSON.stringify(r))`,
+  opt: `import './optimizers.bench.ts'`,
+}
+
+type Figures = Record<string, number>
+
+function measure(file: string, kind: keyof typeof entries): Figures {
+  const text = execFileSync('node', [file], { encoding: 'utf8', maxBuffer: 1 << 26 })
+  if (kind === 'opt') {
+    const f: Figures = {}
+    for (const m of text.matchAll(/^(\w+)\s+stage ([\d.]+)/gm))
+      f[`opt ${m[1]} ms/step`] = Number(m[2])
+    return f
+  }
+  const r = JSON.parse(
+    text
+      .split('\n')
+      .find((l) => l.startsWith('RESULT '))!
+      .slice(7),
+  )
+  if (kind === 'w3') return { 'W3 s/1000 iters': (r.trainSeconds ?? r.seconds) * (1000 / w3Iters) }
+  return {
+    'W4 train µs/step (CPU)': r.trainCpuUsPerStep,
+    'W4 over bare µs/step (CPU)': r.overheadCpuUsPerStep,
+    'W4 schedule η, over bare µs/step': r.scheduleOverheadCpuUsPerStep,
+  }
+}
+
+const files: Record<string, Record<string, string>> = {}
+for (const t of trees) {
+  files[t] = {}
+  for (const [k, c] of Object.entries(entries)) files[t][k] = await bundle(t, k, c)
+}
+const load0 = loadavg()
+const t0 = new Date()
+const all: Record<string, Record<string, number[]>> = { [trees[0]]: {}, [trees[1]]: {} }
+for (let r = 0; r < reps; r++) {
+  for (const kind of Object.keys(entries) as (keyof typeof entries)[]) {
+    const order = r % 2 === 0 ? trees : [...trees].reverse()
+    for (const t of order) {
+      const f = measure(files[t][kind], kind)
+      for (const [k, v] of Object.entries(f)) (all[t][k] ??= []).push(v)
+    }
+  }
+  console.error(`round ${r + 1}/${reps} done, load ${loadavg()[0].toFixed(1)}`)
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+console.log(`A = ${trees[0]}\nB = ${trees[1]}`)
+console.log(
+  `${t0.toISOString().slice(0, 16)} UTC, ${reps} rounds interleaved, load average ${load0[0].toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
+)
+console.log('| figure | A (median) | B (median) | B / A |\n| --- | ---: | ---: | ---: |')
+for (const k of Object.keys(all[trees[0]])) {
+  const a = median(all[trees[0]][k])
+  const b = median(all[trees[1]][k] ?? [NaN])
+  console.log(`| ${k} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(b / a).toFixed(3)} |`)
+}

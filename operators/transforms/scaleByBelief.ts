@@ -1,0 +1,101 @@
+import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
+import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import {
+  type Hyperparam,
+  hyperparam,
+  nonNegative,
+  unitInterval,
+} from '../../src/engine/hyperparams.js'
+import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { gradientTransform } from './gradientTransform.js'
+
+/** The slot of `scaleByBelief`: the first moment, the belief in it, the number of steps taken. */
+export interface ScaleByBeliefState {
+  readonly count: number
+  readonly mu: Params
+  readonly nu: Params
+}
+
+/** Options of `scaleByBelief` (and of `adabelief`). */
+export interface ScaleByBeliefOptions {
+  /** β₁ in [0, 1), default 0.9 */
+  readonly b1?: Hyperparam
+  /** β₂ in [0, 1), default 0.999 */
+  readonly b2?: Hyperparam
+  /** ε ≥ 0 beside the root, default 1e-16 */
+  readonly eps?: Hyperparam
+  /** ε ≥ 0 added to the belief every step, default 1e-16 */
+  readonly epsRoot?: Hyperparam
+  /** slot name, default `scaleByBelief` */
+  readonly name?: string
+}
+
+/**
+ * AdaBelief's scaling (Zhuang et al. 2020), as optax's `scale_by_belief` computes it: Adam with
+ * the second moment of the gradient's surprise g − μ instead of g. With t = count + 1:
+ *
+ *     μ ← β₁·μ + (1 − β₁)·g        s ← β₂·s + (1 − β₂)·(g − μ)² + ε_root   (the new μ)
+ *     update = μ̂ / (√ŝ + ε),   μ̂ = μ / (1 − β₁ᵗ),  ŝ = s / (1 − β₂ᵗ)
+ *
+ * @example
+ * ```ts
+ * import { last, pipe } from 'rxjs'
+ * import { train } from 'gradstream'
+ * import { applyUpdates, gradient, maxSteps, scaleByBelief, scaleByLearningRate } from 'gradstream/operators'
+ *
+ * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } })
+ * // the first update: μ̂ = g, ŝ = (g − μ)² = (0.9·g)², so μ̂/√ŝ = 1/0.9 and w = 1 − 0.1/0.9
+ * const step = pipe(gradient(f), scaleByBelief(), scaleByLearningRate(0.1), applyUpdates())
+ * train({ params: { w: 1 }, step })
+ *   .pipe(maxSteps(1), last())
+ *   .subscribe((s) => console.log(s.params.w.toFixed(4))) // → 0.8889
+ * ```
+ * @throws {RangeError} `scaleByBelief: b1: expected a number in [0, 1), got 1`
+ * @see adabelief, scaleByAdam
+ */
+export function scaleByBelief(
+  options: ScaleByBeliefOptions = {},
+): TransformOperator<ScaleByBeliefState> {
+  const fn = 'scaleByBelief'
+  checkOptions(fn, options, ['b1', 'b2', 'eps', 'epsRoot', 'name'])
+  return gradientTransform<ScaleByBeliefState>({
+    name: slotName(fn, options.name),
+    hyper: {
+      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', options.b2 ?? 0.999, unitInterval),
+      eps: hyperparam(fn, 'eps', options.eps ?? 1e-16, nonNegative),
+      epsRoot: hyperparam(fn, 'epsRoot', options.epsRoot ?? 1e-16, nonNegative),
+    },
+    init: (params) => ({ count: 0, mu: zerosLikeTree(params), nu: zerosLikeTree(params) }),
+    update: elementwise({
+      trees: ['mu', 'nu'],
+      prepare: ({ count }: ScaleByBeliefState, { b1, b2, eps, epsRoot }) => {
+        const t = count + 1
+        return [{ b1, b2, eps, epsRoot, c1: 1 - b1 ** t, c2: 1 - b2 ** t }, { count: t }]
+      },
+      rule: beliefRule,
+    }),
+  })
+}
+
+type Constants = Record<'b1' | 'b2' | 'eps' | 'epsRoot' | 'c1' | 'c2', number>
+
+/** μ ← β₁μ + (1 − β₁)g, s ← β₂s + (1 − β₂)(g − μ)² + ε_root, u = μ/c₁ / (√(s/c₂) + ε). */
+function beliefRule(k: Constants, x: LeafArrays, from: number, to: number) {
+  const { b1, b2, eps, epsRoot, c1, c2 } = k
+  const {
+    g,
+    u,
+    slots: [m0, s0],
+    next: [m, s],
+  } = x
+  for (let i = from; i < to; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + (1 - b1) * gi
+    const d = gi - mi
+    const si = b2 * s0[i] + (1 - b2) * (d * d) + epsRoot
+    m[i] = mi
+    s[i] = si
+    u[i] = mi / c1 / (Math.sqrt(si / c2) + eps)
+  }
+}

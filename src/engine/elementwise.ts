@@ -1,0 +1,244 @@
+import { uninitializedF64 } from '../tensor/uninitialized.js'
+import type { Params } from '../tree/tree.js'
+import { leavesOf } from './leaves.js'
+
+// A transform whose rule is the same for every coordinate states it ONCE, as a loop over a range
+// of one leaf (`LeafRule`). The engine then runs it two ways with the same arithmetic, so with
+// the same bits: alone (the transform's `update`: whole leaves, fresh arrays), or inside an
+// optimizer's single pass, chunk by chunk alongside the other transforms of the step and the
+// final θ + a·u, its intermediate updates in a scratch buffer that never leaves the engine
+// (src/engine/chainStep.ts). A scaling (u ↦ c·u) is a rule the engine knows the algebra of: at
+// the end of a step it folds into θ + c·u.
+
+/**
+ * One leaf as a rule sees it: `g` the incoming updates, `p` the parameters (when the rule asked
+ * for them), `slots[j]` the j-th tree slot field before the step; the rule writes the outgoing
+ * updates `u` and the slot fields after the step `next[j]`, for every index in its range.
+ * Never write `g`, `p` or `slots`; `u` and `g` are different arrays.
+ */
+export interface LeafArrays {
+  g: Float64Array
+  u: Float64Array
+  p: Float64Array
+  slots: Float64Array[]
+  next: Float64Array[]
+}
+
+/**
+ * A per-element rule over indices [from, to) of one leaf, given this step's constants `k`. Keep
+ * it a top-level function with one loop over typed arrays (V8 then compiles it once for every
+ * leaf, step and instance); read everything `x` holds into locals before the loop.
+ */
+export type LeafRule<K> = (k: K, x: LeafArrays, from: number, to: number) => void
+
+/** What `elementwise` takes. */
+export interface ElementwiseRule<S, K> {
+  /** the slot fields that are trees of the parameters' structure (`['mu', 'nu']`), in `slots` order */
+  readonly trees?: readonly string[]
+  /** the rule reads the parameters (`x.p`) */
+  readonly params?: boolean
+  /**
+   * Once per step, before the loops: the rule's constants and the slot's other fields after
+   * the step (`[{ b1, c1 }, { count: t }]`). Default: the hyperparameters, the slot's other
+   * fields unchanged.
+   */
+  readonly prepare?: (
+    slot: S,
+    hyper: { readonly [field: string]: number },
+    step: number,
+  ) => readonly [K, Partial<S>?]
+  readonly rule: LeafRule<K>
+}
+
+/** How the engine sees a transform's update. */
+export type Plan =
+  | { readonly kind: 'scale'; readonly factor: (hyper: { readonly [f: string]: number }) => number }
+  | ({ readonly kind: 'rule' } & ElementwiseRule<unknown, unknown>)
+
+type Update<S> = (
+  updates: Params,
+  slot: S,
+  ctx: {
+    readonly step: number
+    readonly params: Params
+    readonly hyper: { readonly [f: string]: number }
+  },
+) => readonly [Params, S]
+
+const plans = new WeakMap<object, Plan>()
+
+/** The plan behind an update made by `elementwise` or `scaling` (undefined for any other). */
+export function planOf(update: unknown): Plan | undefined {
+  return typeof update === 'function' ? plans.get(update) : undefined
+}
+
+/**
+ * A transform's `update` from its per-element rule: the engine runs the rule on whole leaves
+ * when the transform runs alone, and in the optimizer's single pass otherwise.
+ *
+ * @example
+ * ```ts
+ * import { elementwise, gradientTransform, type LeafArrays } from 'gradstream/operators'
+ *
+ * // u = g / (|g| + δ): a soft sign
+ * function softSign(delta: number, { g, u }: LeafArrays, from: number, to: number) {
+ *   for (let i = from; i < to; i++) u[i] = g[i] / (Math.abs(g[i]) + delta)
+ * }
+ * const op = gradientTransform({
+ *   name: 'softSign',
+ *   hyper: { delta: 0.1 },
+ *   update: elementwise({ prepare: (_, { delta }) => [delta], rule: softSign }),
+ * })
+ * console.log(op.transform.name) // → softSign
+ * ```
+ */
+export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
+  return bindRule(spec as ElementwiseRule<unknown, unknown>, 'elementwise') as Update<S>
+}
+
+/**
+ * The update u ↦ c·u with c = `factor(hyper)`, a rule whose algebra the engine knows: at the
+ * end of a step it is the a of θ + a·u (no pass of its own), elsewhere one multiplication.
+ *
+ * @example
+ * ```ts
+ * import { gradientTransform, scaling } from 'gradstream/operators'
+ *
+ * // u ↦ −η·u, as scaleByLearningRate is written
+ * const descend = gradientTransform({
+ *   name: 'descend',
+ *   hyper: { lr: 0.1 },
+ *   update: scaling(({ lr }) => -lr),
+ * })
+ * console.log(Object.keys(descend.transform.hyper)) // → [ 'lr' ]
+ * ```
+ */
+export function scaling(
+  factor: (hyper: { readonly [f: string]: number }) => number,
+): Update<undefined> {
+  const update: Update<undefined> = (u, _, { hyper }) => {
+    const c = factor(hyper)
+    const leaves = leavesOf('scale', [u])
+    const [g] = leaves.data
+    const outs = new Array<Float64Array>(leaves.count)
+    for (let j = 0; j < leaves.count; j++) {
+      const o = (outs[j] = uninitializedF64(g[j].length))
+      scaleRange(c, g[j], o, 0, o.length)
+    }
+    return [leaves.build(outs), undefined]
+  }
+  plans.set(update, { kind: 'scale', factor })
+  return update
+}
+
+/** The same update, its shape errors naming `fn` (the transform's name). */
+export function bindPlan<S>(update: Update<S>, fn: string): Update<S> {
+  const plan = plans.get(update)
+  if (plan === undefined || plan.kind !== 'rule') return update
+  return bindRule(plan, fn) as Update<S>
+}
+
+function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<unknown> {
+  const plan: Plan = { kind: 'rule', ...spec }
+  const update: Update<unknown> = (u, slot, ctx) => {
+    const [k, rest] = prepared(plan, slot, ctx.hyper, ctx.step)
+    const trees = spec.trees ?? []
+    const s = slot as Record<string, Params>
+    const inputs: Params[] = trees.map((f) => s[f])
+    inputs.push(u)
+    if (spec.params === true) inputs.push(ctx.params)
+    const leaves = leavesOf(fn, inputs)
+    const nt = trees.length
+    const uOut = new Array<Float64Array>(leaves.count)
+    const nextOut = trees.map(() => new Array<Float64Array>(leaves.count))
+    const x = leafArrays(nt)
+    for (let j = 0; j < leaves.count; j++) {
+      const g = leaves.data[nt][j]
+      const len = g.length
+      x.g = g
+      x.u = uOut[j] = uninitializedF64(len)
+      x.p = spec.params === true ? leaves.data[nt + 1][j] : EMPTY
+      for (let m = 0; m < nt; m++) {
+        x.slots[m] = leaves.data[m][j]
+        x.next[m] = nextOut[m][j] = uninitializedF64(len)
+      }
+      spec.rule(k, x, 0, len)
+    }
+    return [
+      leaves.build(uOut),
+      nextSlot(
+        slot,
+        rest,
+        trees,
+        nextOut.map((o) => leaves.build(o)),
+      ),
+    ]
+  }
+  plans.set(update, plan)
+  return update
+}
+
+const EMPTY = new Float64Array(0)
+
+/** A fresh LeafArrays for a rule over `nt` tree slots. */
+export function leafArrays(nt: number): LeafArrays {
+  return {
+    g: EMPTY,
+    u: EMPTY,
+    p: EMPTY,
+    slots: new Array(nt).fill(EMPTY),
+    next: new Array(nt).fill(EMPTY),
+  }
+}
+
+/** The rule's constants and the slot's other fields for this step. */
+export function prepared(
+  plan: ElementwiseRule<unknown, unknown>,
+  slot: unknown,
+  hyper: { readonly [f: string]: number },
+  step: number,
+): readonly [unknown, object | undefined] {
+  if (plan.prepare === undefined) return [hyper, undefined]
+  const [k, rest] = plan.prepare(slot, hyper, step)
+  return [k, rest as object | undefined]
+}
+
+/**
+ * The slot after the step: the old slot's fields, then `rest`, then the new trees (a slot that
+ * is undefined and has no trees stays undefined).
+ */
+export function nextSlot(
+  slot: unknown,
+  rest: object | undefined,
+  trees: readonly string[],
+  built: readonly Params[],
+): unknown {
+  if (trees.length === 0 && rest === undefined) return slot
+  const out: Record<string, unknown> = typeof slot === 'object' && slot !== null ? { ...slot } : {}
+  if (rest !== undefined) Object.assign(out, rest)
+  for (let m = 0; m < trees.length; m++) out[trees[m]] = built[m]
+  return Object.freeze(out)
+}
+
+/** o = c·g on [from, to): the engine's scaling kernel. */
+export function scaleRange(
+  c: number,
+  g: Float64Array,
+  o: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) o[i] = c * g[i]
+}
+
+/** q = p + a·u on [from, to): THE update of the parameters, a range at a time. */
+export function addScaledRange(
+  p: Float64Array,
+  u: Float64Array,
+  a: number,
+  q: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) q[i] = p[i] + a * u[i]
+}
