@@ -138,13 +138,17 @@ console.log(
   `${new Date().toISOString().slice(0, 16)} UTC, load ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${rounds} rounds × ${steps} steps, 235,146 parameters`,
 )
 console.log(
-  '| wrapper | vs | step ms (wrapper / plain) | ratio | evaluations/step | stage ms (wrapper / plain) | ratio |',
+  '| wrapper | vs | step ms, median (wrapper / plain) | ratio | min ratio | evaluations/step | stage ms, median (wrapper / plain) | ratio | min ratio |',
 )
-console.log('| --- | --- | --- | --- | --- | --- | --- |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+const min = (xs: number[]) => Math.min(...xs)
+const cell = (xs: Record<string, number[]>, w: string, p: string) => {
+  if (!xs[w] || !xs[p]) return '— | — | —'
+  const [a, b] = [median(xs[w]), median(xs[p])]
+  return `${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${(min(xs[w]) / min(xs[p])).toFixed(2)}×`
+}
 for (const [w, p] of pairs) {
-  const [a, b] = [median(wholeMs[w]), median(wholeMs[p])]
-  const st = stageMs[w] && stageMs[p] ? [median(stageMs[w]), median(stageMs[p])] : undefined
   console.log(
-    `| ${w} | ${p} | ${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${evals[w].toFixed(2)} | ${st ? `${st[0].toFixed(2)} / ${st[1].toFixed(2)}` : '—'} | ${st ? `${(st[0] / st[1]).toFixed(2)}×` : '—'} |`,
+    `| ${w} | ${p} | ${cell(wholeMs, w, p)} | ${evals[w].toFixed(2)} | ${cell(stageMs, w, p)} |`,
   )
 }
