@@ -3,7 +3,9 @@
 // and custom transforms, and every control's accessible name. Screenshots at 1280×800 land in
 // test-results/e2e/. The file runs after playground.test.ts, never beside it (frame rates).
 import { Buffer } from 'node:buffer'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,8 +14,10 @@ import {
   distDir,
   frameRates,
   launchBrowser,
+  root,
   screenshot,
   serveStatic,
+  shotsDir,
   sleep,
   valueOf,
   waitFor,
@@ -195,19 +199,36 @@ describe.skipIf(!available)('MNIST: share and keep', () => {
     const end = await download()
     expect(end.name).toBe('gradstream-mnist-step120.json')
 
-    // a new page, the same link, the checkpoint opened: it goes on from step k to 120
-    await open(link)
+    // a new page with the default settings (but 120 steps): the checkpoint brings its own
+    // (hidden units from its weights, optimizer from its hyperparameters, lr, and batch size and
+    // seed from the run record in its envelope) and goes on from step k to 120
+    await open('#/mnist?steps=120')
     await page.getByTestId('mnist-open').setInputFiles({
       name: mid.name,
       mimeType: 'application/json',
       buffer: Buffer.from(mid.text),
     })
     await waitFor(status, (t) => t === 'done', 60_000, 'the resumed run')
+    expect(await page.evaluate(() => location.hash)).toBe(link)
     const resumed = await mnistLosses()
     expect(resumed.steps[0]).toBe(k)
     expect(resumed.steps.at(-1)).toBe(120)
     const from = whole.steps.indexOf(k)
     expect(bits(resumed.losses)).toBe(bits(whole.losses.slice(from)))
+    // the command line resumes the same file with the page's settings (its run record)
+    const file = join(shotsDir, 'mnist-checkpoint.json')
+    writeFileSync(file, mid.text)
+    const cli = spawnSync(
+      'npx',
+      ['tsx', 'src/cli/main.ts', 'train', 'mnist', '--resume', file, '--iters', String(k + 5)],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    )
+    expect(cli.status, cli.stderr).toBe(0)
+    expect(cli.stdout).toContain(
+      `TwoLayerNet 784-16-10, adam lr 0.005, batch 64, ${k + 5} iterations`,
+    )
+    expect(cli.stdout).toContain(`resuming ${file} at step ${k}`)
+    expect(cli.stdout).not.toContain('without its flags')
     const again = await download()
     expect(again.text).toBe(end.text) // parameters, optimizer slots, rng, history: all equal
     console.log(

@@ -180,11 +180,19 @@ export function MnistPage() {
           `${file.name}: expected a checkpoint of this page's 784–hidden–10 net, got parameters ${Object.keys(s.params as object).join(', ')}`,
         )
       }
+      // batch size and seed are not in the state: the envelope's run record has them (this
+      // page and the command line write one), else the page's own settings hold
+      const recorded = (JSON.parse(text) as { run?: { config?: Record<string, unknown> } }).run
+        ?.config
+      const int = (v: unknown, fallback: number) =>
+        typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback
       const next: MnistSettings = {
         ...settings,
         optimizer,
         hidden: W1.shape[1],
         lr: Number.isFinite(s.lr) ? s.lr : settings.lr,
+        batch: int(recorded?.batch, settings.batch),
+        seed: int(recorded?.seed, settings.seed),
       }
       setSettings(next)
       setLrLog(Math.log10(next.lr))

@@ -148,7 +148,8 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
         map(() => latest!),
         takeUntil(states$.pipe(takeLast(1))),
       )
-      return merge(states$, onPause$).pipe(frames(config, () => evaluation))
+      const sizes = { trainSize: trainSet.x.shape[0], testSize: testSet.x.shape[0] }
+      return merge(states$, onPause$).pipe(frames(config, sizes, () => evaluation))
     }),
   ),
 )
@@ -159,11 +160,20 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
  * losses since the previous message; the gradient becomes its norm and the optimizer's moments
  * stay here (except inside a checkpoint).
  */
-function frames(config: MnistConfig, evaluation: () => Evaluation | undefined) {
+function frames(
+  config: MnistConfig,
+  sizes: { readonly trainSize: number; readonly testSize: number },
+  evaluation: () => Evaluation | undefined,
+) {
   let lastPost = -Infinity
   let pending: number[] = []
   let pendingFrom = 0
   let lastStep = -1
+  // the last 100 losses, as the command line records them (a resumed run starts from the
+  // record it was opened with: the restored state's own loss is its last entry)
+  const opened = config.checkpoint !== undefined ? runRecordOf(config.checkpoint) : undefined
+  const recent: number[] = [...(opened?.recentLosses ?? [])]
+  const restoredStep = opened !== undefined ? opened.step : -1
   return (states$: Observable<State>): Observable<MnistFrame> =>
     states$.pipe(
       map((s) => {
@@ -173,6 +183,8 @@ function frames(config: MnistConfig, evaluation: () => Evaluation | undefined) {
           if (pending.length === 0) pendingFrom = s.step
           pending.push(s.loss)
           lastStep = s.step
+          if (s.step > 0 && s.step !== restoredStep) recent.push(s.loss)
+          if (recent.length > 100) recent.shift()
         }
         const now = performance.now()
         const measured = s.step % config.evalEvery === 0
@@ -188,13 +200,64 @@ function frames(config: MnistConfig, evaluation: () => Evaluation | undefined) {
           losses: pending,
           lossesFrom: pendingFrom,
           ...(measured && e?.step === s.step ? { evaluation: e } : {}),
-          ...(again || last ? { checkpoint: checkpoint(s) } : {}),
+          ...(again || last
+            ? { checkpoint: withRun(checkpoint(s), config, sizes, s, recent) }
+            : {}),
         }
         pending = []
         return frame
       }),
       filter((f): f is MnistFrame => f !== null),
     )
+}
+
+/**
+ * The checkpoint with the envelope's `run` record, as `gradstream train mnist --checkpoint`
+ * writes it (`withRunRecord` in src/cli/checkpointing.ts, a Node module): the flags that shape
+ * the run, so `gradstream train mnist --resume file.json` continues it with this page's settings
+ * (on the same 10,000 / 1,000 digits), and the last losses, for its running mean.
+ */
+function withRun(
+  json: string,
+  config: MnistConfig,
+  sizes: { readonly trainSize: number; readonly testSize: number },
+  s: State,
+  recent: readonly number[],
+): string {
+  const run = {
+    config: {
+      hidden: config.hidden,
+      batch: config.batch,
+      lr: Number.isFinite(s.lr) ? s.lr : config.lr,
+      optimizer: config.optimizer,
+      seed: config.seed,
+      sampler: 'random',
+      trainSize: sizes.trainSize,
+      testSize: sizes.testSize,
+      init: null,
+      activation: null,
+      layers: null,
+      rho: null,
+      b1: null,
+      warmup: null,
+      accumulate: null,
+    },
+    recentLosses: recent.map((l) => (Number.isFinite(l) ? l : null)),
+  }
+  return `${json.slice(0, -1)},"run":${JSON.stringify(run)}}`
+}
+
+/** The step and recorded losses of a checkpoint's JSON (no record: none). */
+function runRecordOf(json: string): { step: number; recentLosses: number[] } {
+  const env = JSON.parse(json) as {
+    state?: { step?: unknown }
+    run?: { recentLosses?: unknown }
+  }
+  const losses = env.run?.recentLosses
+  return {
+    step: typeof env.state?.step === 'number' ? env.state.step : -1,
+    recentLosses: Array.isArray(losses) ? losses.map((l) => (typeof l === 'number' ? l : NaN)) : [],
+  }
 }
 
 /** Confusion matrix and the most confidently wrong digits from the test set's probabilities. */
