@@ -1,6 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs'
 import type * as t from 'io-ts'
-import { configType, optional, positiveNumber, stringC } from '../state/codecs.js'
+import { booleanC, configType, optional, positiveNumber, stringC } from '../state/codecs.js'
 import { decode, decodeOptions } from '../state/decode.js'
 import type { TrainState } from '../state/types.js'
 import { BufferedFile, writingTo } from './fileSinkInternals.js'
@@ -9,6 +9,8 @@ import { recordOf } from './toRecords.js'
 const ToCsvOptionsC = configType('toCsv options', {
   /** milliseconds between writes of the buffer (default 2000) */
   flushEveryMs: optional(positiveNumber),
+  /** write the `gradNorm` column (default true; it reads the whole gradient every step) */
+  gradNorm: optional(booleanC),
 })
 
 /** Options of `toCsv`. */
@@ -49,7 +51,8 @@ const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"
  * // → step,loss,lr,gradNorm | 0,NaN,NaN,NaN | 1,1,0.25,2 | 2,0.25,0.25,1
  * ```
  * @param file where the CSV goes (replaced)
- * @param options `flushEveryMs` (positive, default 2000)
+ * @param options `flushEveryMs` (positive, default 2000), `gradNorm` (default true; false leaves
+ *   the column out, and with it most of the writer's cost: see bench/RESULTS.md)
  * @throws {Error} as the stream's error: `toCsv: cannot write <file>: <reason>`
  * @see toTensorBoard, toRecords
  */
@@ -58,13 +61,13 @@ export function toCsv<S extends TrainState>(
   options: ToCsvOptions = {},
 ): MonoTypeOperatorFunction<S> {
   decode(stringC, file, 'toCsv', 'file')
-  const { flushEveryMs = 2000 } = decodeOptions(ToCsvOptionsC, options, 'toCsv')
+  const { flushEveryMs = 2000, gradNorm = true } = decodeOptions(ToCsvOptionsC, options, 'toCsv')
   return writingTo<S>(() => {
     const sink = new BufferedFile('toCsv', file, flushEveryMs, 'w')
-    const columns = ['step', 'loss', 'lr', 'gradNorm']
+    const columns = gradNorm ? ['step', 'loss', 'lr', 'gradNorm'] : ['step', 'loss', 'lr']
     let header = false
     const write = (s: S) => {
-      const r = recordOf(s)
+      const r = recordOf(s, gradNorm)
       const added = Object.keys(r).filter((k) => !columns.includes(k))
       if (added.length > 0) {
         columns.push(...added)

@@ -46,14 +46,13 @@ export function toRecords<S extends TrainState>(): OperatorFunction<S, TrainReco
 
 const COLUMNS = new Set(['step', 'loss', 'lr', 'gradNorm'])
 
-/** The record of one state (see `toRecords`): `step, loss, lr, gradNorm` and the metrics. */
-export function recordOf(s: TrainState): TrainRecord {
-  const r: Record<string, number> = {
-    step: s.step,
-    loss: s.loss,
-    lr: s.lr,
-    gradNorm: s.grad === null ? NaN : normOf(s.grad),
-  }
+/**
+ * The record of one state (see `toRecords`): `step, loss, lr, gradNorm` and the metrics; without
+ * `gradNorm` when `withNorm` is false (`toCsv`'s `gradNorm: false`).
+ */
+export function recordOf(s: TrainState, withNorm = true): TrainRecord {
+  const r: Record<string, number> = { step: s.step, loss: s.loss, lr: s.lr }
+  if (withNorm) r.gradNorm = s.grad === null ? NaN : normOf(s.grad)
   for (const [name, v] of Object.entries(s.metrics))
     r[COLUMNS.has(name) ? `metrics.${name}` : name] = v
   return r as TrainRecord

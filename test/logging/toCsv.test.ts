@@ -104,6 +104,14 @@ describe('toCsv', () => {
     )
   })
 
+  it('gradNorm: false leaves the column out', () => {
+    const file = newFile()
+    run(1)
+      .pipe(toCsv(file, { gradNorm: false }))
+      .subscribe()
+    expect(fs.readFileSync(file, 'utf8')).toBe('step,loss,lr\n0,NaN,NaN\n1,25,0.1\n')
+  })
+
   it('an upstream error passes through after the rows before it are written', () => {
     const file = newFile()
     const boom = new Error('boom')
