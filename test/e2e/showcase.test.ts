@@ -220,7 +220,18 @@ describe.skipIf(!available)('MNIST: share and keep', () => {
     writeFileSync(file, mid.text)
     const cli = spawnSync(
       'npx',
-      ['tsx', 'src/cli/main.ts', 'train', 'mnist', '--resume', file, '--iters', String(k + 5)],
+      [
+        'tsx',
+        'src/cli/main.ts',
+        'train',
+        'mnist',
+        '--resume',
+        file,
+        '--iters',
+        String(k + 5),
+        '--out',
+        join(shotsDir, 'mnist-cli-resumed-loss.svg'),
+      ],
       { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
     )
     expect(cli.status, cli.stderr).toBe(0)
