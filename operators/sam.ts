@@ -4,6 +4,7 @@ import type { TrainState, WithGradient } from '../src/state/types.js'
 import { leafwise, leavesOf } from '../src/engine/leaves.js'
 import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
+import { checkOptions } from '../src/engine/transform.js'
 
 /**
  * Sharpness-aware minimization (Foret et al. 2021), a gradient stage used in place of
@@ -41,6 +42,7 @@ export function sam<P extends Params, B = unknown>(
   options: { readonly rho?: number; readonly adaptive?: boolean } = {},
 ): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>> {
   expectFunction('sam', 'fn', fn)
+  checkOptions('sam', options, ['rho', 'adaptive'])
   const { rho = 0.05, adaptive = false } = options
   expectNonNegative('sam', 'rho', rho)
   if (typeof adaptive !== 'boolean') {

@@ -4,6 +4,7 @@ import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /**
  * The slot of `multiSteps` (`state.opt.multiSteps`): the running mean of this cycle's gradients,
@@ -51,6 +52,7 @@ export function multiSteps(
 ): Optimizer {
   const fn = 'multiSteps'
   expectInteger(fn, 'k', k, 1)
+  checkOptions(fn, options, ['name'])
   const t = pairOf(fn, 'optimizer', optimizer)
   const own = (step: number) => Math.floor(step / k) // the wrapped optimizer's step count
   return asOptimizer(

@@ -5,6 +5,7 @@ import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /**
  * The slot of `scheduleFree` (`state.opt.scheduleFree`): z, the running weight sum Σw and the
@@ -69,6 +70,7 @@ export function scheduleFree(
 ): Optimizer {
   const fn = 'scheduleFree'
   const t = pairOf(fn, 'inner', inner)
+  checkOptions(fn, options, ['b1', 'weightLrPower'])
   const { b1 = 0.9, weightLrPower = 2 } = options
   if (typeof b1 !== 'number' || !(b1 > 0 && b1 <= 1)) {
     const E = typeof b1 === 'number' ? RangeError : TypeError

@@ -7,6 +7,7 @@ import { scaleByAdam } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { scheduleFree } from './scheduleFree.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /**
  * Schedule-free AdamW, optax's `contrib.schedule_free_adamw`: `scheduleFree` around AdamW
@@ -49,6 +50,7 @@ export function scheduleFreeAdamw(
 ): Optimizer {
   const fn = 'scheduleFreeAdamw'
   expectPositive(fn, 'lr', lr)
+  checkOptions(fn, options, ['b1', 'b2', 'eps', 'weightDecay', 'warmupSteps', 'weightLrPower'])
   const { b1, b2, eps, weightDecay = 0, warmupSteps, weightLrPower } = options
   if (warmupSteps !== undefined) expectInteger(fn, 'warmupSteps', warmupSteps, 1)
   const rate: Hyperparam = warmupSteps === undefined ? lr : warmup({ to: lr, steps: warmupSteps })

@@ -2,6 +2,7 @@ import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
 import type { ScheduleFreeState } from './scheduleFree.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /**
  * The parameters to evaluate a schedule-free run at, optax's `schedule_free_eval_params`: the
@@ -32,6 +33,7 @@ export function scheduleFreeEvalParams<P extends Params>(
   options: { readonly name?: string } = {},
 ): P {
   const fn = 'scheduleFreeEvalParams'
+  checkOptions(fn, options, ['name'])
   const name = options.name ?? 'scheduleFree'
   const slot = state.opt[name] as ScheduleFreeState | undefined
   if (slot === undefined && state.step === 0) return state.params

@@ -6,6 +6,7 @@ import { chain } from '../transforms/chain.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import type { Optimizer } from './optimizerInternals.js'
 import { scheduleFree } from './scheduleFree.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /**
  * Schedule-free SGD, optax's `contrib.schedule_free_sgd`: `scheduleFree` around plain gradient
@@ -45,6 +46,7 @@ export function scheduleFreeSgd(
 ): Optimizer {
   const fn = 'scheduleFreeSgd'
   expectPositive(fn, 'lr', lr)
+  checkOptions(fn, options, ['b1', 'weightDecay', 'warmupSteps', 'weightLrPower'])
   const { b1, weightDecay, warmupSteps, weightLrPower } = options
   if (warmupSteps !== undefined) expectInteger(fn, 'warmupSteps', warmupSteps, 1)
   const rate: Hyperparam = warmupSteps === undefined ? lr : warmup({ to: lr, steps: warmupSteps })

@@ -3,6 +3,7 @@ import { expectFunction, expectInteger, expectInRange, expectPositive } from '..
 import { leavesOf } from '../../src/engine/leaves.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
+import { checkOptions } from '../../src/engine/transform.js'
 
 /** The slot of `scaleByBacktrackingLinesearch`: the learning rate it accepted last. */
 export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number }
@@ -64,6 +65,13 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
 ): <T extends WithGradient<P>>(source: Observable<T>) => Observable<T> {
   const name = 'scaleByBacktrackingLinesearch'
   expectFunction(name, 'fn', fn)
+  checkOptions(name, options, [
+    'maxBacktrackingSteps',
+    'slopeRtol',
+    'decreaseFactor',
+    'increaseFactor',
+    'maxLearningRate',
+  ])
   const { maxBacktrackingSteps = 15, slopeRtol = 1e-4, decreaseFactor = 0.8 } = options
   const { increaseFactor = 1.5, maxLearningRate = 1 } = options
   expectInteger(name, 'maxBacktrackingSteps', maxBacktrackingSteps)

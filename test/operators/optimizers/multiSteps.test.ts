@@ -158,6 +158,9 @@ describe('multiSteps', () => {
     expect(() => multiSteps(0, sgd(1))).toThrow(
       new RangeError('multiSteps: k: expected a positive integer, got 0'),
     )
+    expect(() => multiSteps(2, sgd(1), { every: 2 } as never)).toThrow(
+      new TypeError('multiSteps: options.every: expected no such key (known: name), got 2'),
+    )
     expect(() => multiSteps(2, {})).toThrow(
       new TypeError(
         'multiSteps: optimizer: expected an optimizer such as adam(1e-3) or a transform such as scaleByAdam(), got an object',

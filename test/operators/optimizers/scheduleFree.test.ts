@@ -121,6 +121,11 @@ describe('scheduleFree', () => {
     expect(() => scheduleFreeAdamw(1, { warmupSteps: 0 })).toThrow(
       new RangeError('scheduleFreeAdamw: warmupSteps: expected a positive integer, got 0'),
     )
+    expect(() => scheduleFreeSgd(1, { warmup: 5 } as never)).toThrow(
+      new TypeError(
+        'scheduleFreeSgd: options.warmup: expected no such key (known: b1, weightDecay, warmupSteps, weightLrPower), got 5',
+      ),
+    )
     expect(() => scheduleFree(sgd(1), 1, { b1: 0 })).toThrow(
       new RangeError('scheduleFree: b1: expected a number in (0, 1], got 0'),
     )

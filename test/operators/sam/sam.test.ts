@@ -110,6 +110,9 @@ describe('sam', () => {
     expect(() => sam(f, { rho: -1 })).toThrow(
       new RangeError('sam: rho: expected a non-negative finite number, got -1'),
     )
+    expect(() => sam(f, { radius: 1 } as never)).toThrow(
+      new TypeError('sam: options.radius: expected no such key (known: rho, adaptive), got 1'),
+    )
     expect(() => sam(f, { adaptive: 1 as never })).toThrow(
       new TypeError('sam: adaptive: expected a boolean, got 1'),
     )

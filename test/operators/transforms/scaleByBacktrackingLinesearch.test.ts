@@ -146,6 +146,11 @@ describe('scaleByBacktrackingLinesearch', () => {
     expect(() => scaleByBacktrackingLinesearch(1 as never)).toThrow(
       new TypeError(`${name}: fn: expected a function, got 1`),
     )
+    expect(() => scaleByBacktrackingLinesearch(f, { maxSteps: 3 } as never)).toThrow(
+      new TypeError(
+        `${name}: options.maxSteps: expected no such key (known: maxBacktrackingSteps, slopeRtol, decreaseFactor, increaseFactor, maxLearningRate), got 3`,
+      ),
+    )
     expect(() => scaleByBacktrackingLinesearch(f, { decreaseFactor: 1 })).toThrow(
       new RangeError(`${name}: decreaseFactor: expected a number in [0, 1), got 1`),
     )
