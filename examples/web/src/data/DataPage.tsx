@@ -50,6 +50,8 @@ const COLORS = [
 ]
 const RGB = COLORS.map((c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16)))
 const MAP = 300 // the decision map's size in pixels
+/** The largest CSV file the page reads. */
+const MAX_CSV_BYTES = 16 * 2 ** 20
 const CELLS = 60 // …and its resolution in cells per side
 
 const samples = ['moons', 'circles', 'xor', 'spiral'] as const
@@ -234,6 +236,13 @@ export function DataPage() {
   }
 
   const load = async (file: File) => {
+    // checked before reading: 20,000 rows of numbers fit in far less (issue 20)
+    if (file.size > MAX_CSV_BYTES) {
+      setError(
+        `csv: ${file.name}: size: expected at most 16 MiB (${MAX_CSV_BYTES} bytes), got ${file.size} bytes`,
+      )
+      return
+    }
     const csv = await file.text()
     setText(csv)
     trainOn(csv)
