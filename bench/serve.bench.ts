@@ -10,7 +10,7 @@
  * second of this process (user + system: the server's socket writes are system time), the latter
  * steadier on a loaded machine. Not a test: nothing here asserts a time.
  *
- *   npx tsx bench/serve.bench.ts [--iters 4000] [--reps 3] [--clients 200]
+ *   npx tsx bench/serve.bench.ts [--iters 4000] [--reps 3] [--clients 200] [--fps 30]
  */
 import { spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
@@ -64,6 +64,8 @@ if (args.includes('--clients-child')) {
 const iters = option('--iters', 4000)
 const reps = option('--reps', 3)
 const clients = option('--clients', 200)
+/** states a second --serve passes to the server (the CLI's default 30; a large value: all) */
+const fps = option('--fps', 30)
 const data = loadMnist({ normalize: true, oneHotLabel: true })
 const opts = { ...BOOK_DEFAULTS, iters, evalEvery: iters } // accuracy at the start and the end
 
@@ -91,7 +93,7 @@ async function once(
   let clientsAtEnd = 0
   let closed: Promise<void> = Promise.resolve()
   if (serve) {
-    const serving = serveAlongside<TrainState<TwoLayerParams>>({ port: 0, run: 'mnist' })
+    const serving = serveAlongside<TrainState<TwoLayerParams>>({ port: 0, run: 'mnist', fps })
     const server = await serving.server
     child.stdin!.write(`${server.port}\n`)
     if ((await next()) !== 'connected') throw new Error('serve.bench: the clients did not connect')
@@ -131,7 +133,7 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ')
 console.log(
-  `serve.bench: MNIST TwoLayerNet 784-50-10, batch 100, sgd 0.1, ${iters} steps a run, ${reps} reps (A B B A …), ${clients} reading clients in a child process; load ${load()}`,
+  `serve.bench: MNIST TwoLayerNet 784-50-10, batch 100, sgd 0.1, ${iters} steps a run, ${reps} reps (A B B A …), ${clients} reading clients in a child process, --serve passing ${fps} states a second; load ${load()}`,
 )
 await once(false) // warm-up: the JIT and the kernels, not counted
 const none: number[] = []
@@ -154,10 +156,13 @@ const bytes = Number((await next()).split(' ')[1])
 child.stdin!.end()
 const ratio = median(served) / median(none)
 const cpuRatio = median(servedCpu) / median(noneCpu)
+// each rep's two runs ran back to back: their ratio cancels the load that drifts between reps
+const paired = served.map((v, i) => v / none[i])
+const pairedCpu = servedCpu.map((v, i) => v / noneCpu[i])
 console.log(
-  `median, wall: no server ${median(none).toFixed(0)} steps/s, --serve + ${clients} clients ${median(served).toFixed(0)} steps/s: ${ratio.toFixed(3)}x`,
+  `median, wall: no server ${median(none).toFixed(0)} steps/s, --serve + ${clients} clients ${median(served).toFixed(0)} steps/s: ${ratio.toFixed(3)}x; per rep ${paired.map((r) => r.toFixed(2)).join(' ')}, median ${median(paired).toFixed(3)}x`,
 )
 console.log(
-  `median, per CPU second of this process: ${median(noneCpu).toFixed(0)} vs ${median(servedCpu).toFixed(0)}: ${cpuRatio.toFixed(3)}x`,
+  `median, per CPU second of this process: ${median(noneCpu).toFixed(0)} vs ${median(servedCpu).toFixed(0)}: ${cpuRatio.toFixed(3)}x; per rep ${pairedCpu.map((r) => r.toFixed(2)).join(' ')}, median ${median(pairedCpu).toFixed(3)}x`,
 )
 console.log(`clients read ${(bytes / 2 ** 20).toFixed(0)} MB in all; load ${load()}`)
