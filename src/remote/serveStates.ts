@@ -291,6 +291,7 @@ export async function serveStates(
     const c: Client = { res, cursor: firstAfter(after), waitingSince: 0 }
     clients.add(c)
     req.on('close', () => remove(c))
+    res.on('close', () => remove(c)) // the socket went away, whichever side Node reports it on
     pump(c)
   })
   // a half-dead client must not keep the process alive once the run is over

@@ -29,6 +29,8 @@ import {
 } from './settings.js'
 
 const STRIP = 16
+/** The largest checkpoint the page opens (the command line's `--resume` limit). */
+const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const EVAL_EVERY = 25
 
 interface View {
@@ -170,6 +172,12 @@ export function MnistPage() {
   }
 
   const open = async (file: File) => {
+    // checked before reading, as the command line's --resume does (issue 20)
+    if (file.size > MAX_CHECKPOINT_BYTES) {
+      const message = `${file.name}: size: expected at most 256 MiB (${MAX_CHECKPOINT_BYTES} bytes), got ${file.size} bytes`
+      set({ status: 'error', message })
+      return
+    }
     const text = await file.text()
     try {
       const s = restore(text)
