@@ -66,19 +66,33 @@ async function open(hash: string) {
 const step = () => valueOf(page, 'mnist-step')
 
 describe.skipIf(!available)('MNIST: pictures of the network', () => {
-  it('weights change while training at ≥ 50 frames/s; the confusion matrix covers the test set; a drawn 1 is a 1', async () => {
+  // three tests on one training run, so that a slow second on the shared machine (the frame
+  // rate) does not hide the others' results
+  const training = async () => {
+    if ((await page.getByTestId('mnist-status').textContent()) !== 'training') {
+      await page.getByTestId('mnist-start').click()
+      await waitFor(step, (s) => s >= 20, 30_000, 'training to start')
+    }
+  }
+  let idle: number[] = []
+
+  it('weight images change between two screenshots while training', async () => {
     await open('#/mnist?opt=adam&lr=0.005&hidden=50&batch=100&seed=1&steps=2000')
     await page.getByTestId('digit-strip').getByRole('img').first().waitFor()
     // the same count before training: what the shared machine lets any page draw right now
-    const idle = await frameRates(page, 3)
+    idle = await frameRates(page, 3)
     await page.getByTestId('mnist-start').click()
     await waitFor(step, (s) => s >= 20, 30_000, 'training to start')
     const weights = page.getByTestId('mnist-weights')
     const a = await weights.screenshot()
     await waitFor(step, (s) => s >= 60, 30_000, 'step 60')
-    await sleep(300) // the grid redraws at most five times a second
+    await sleep(300) // the grid redraws at most four times a second
     const b = await weights.screenshot()
     expect(Buffer.compare(a, b)).not.toBe(0)
+  }, 60_000)
+
+  it('keeps ≥ 50 frames/s while training', async () => {
+    await training()
 
     // count animation frames during training, in the page itself: seven one-second windows
     const s0 = await step()
@@ -91,6 +105,10 @@ describe.skipIf(!available)('MNIST: pictures of the network', () => {
     expect(s1).toBeGreaterThan(s0)
     // the median window: a second in which other processes took both cores says nothing of the page
     expect(sorted[3]).toBeGreaterThanOrEqual(50)
+  }, 60_000)
+
+  it('the confusion matrix sums to the test set size; a drawn 1 is read as 1 at ≥ 0.9 accuracy', async () => {
+    await training()
 
     // the confusion matrix at the latest evaluation: every test digit in exactly one cell
     await waitFor(

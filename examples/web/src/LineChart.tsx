@@ -22,6 +22,8 @@ export function LineChart(props: {
    */
   readonly scale?: 'asinh' | 'log' | 'linear'
   readonly testId?: string
+  /** the least time between two redraws, ms (default 100) */
+  readonly redrawEvery?: number
 }) {
   const host = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -116,8 +118,9 @@ export function LineChart(props: {
       plot.current = null
     }
   }, [title, series, width, height, scale])
-  // redraw at most 10 times a second: a chart needs no more, and software-rendered canvases
-  // are the page's largest cost per frame (the readouts still update every frame)
+  // redraw at most 10 times a second (or as `redrawEvery` says): a chart needs no more, and
+  // software-rendered canvases are the page's largest cost per frame (the readouts still update
+  // every frame)
   const latest = useRef(props.data)
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const drawn = useRef(0)
@@ -133,7 +136,7 @@ export function LineChart(props: {
       )
       plot.current?.setData([x, ...gaps] as unknown as uPlot.AlignedData)
     }
-    const wait = drawn.current + 100 - performance.now()
+    const wait = drawn.current + (props.redrawEvery ?? 100) - performance.now()
     if (wait <= 0) draw()
     else if (timer.current === null) timer.current = setTimeout(draw, wait)
   }, [props.data, scale])

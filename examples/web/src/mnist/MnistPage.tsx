@@ -216,6 +216,8 @@ export function MnistPage() {
       test && Array.from({ length: STRIP }, (_, i) => test.x.data.subarray(i * 784, (i + 1) * 784)),
     [test],
   )
+  // the strip's guesses change with each evaluation (every 25 steps), not with every frame
+  const evaluated = view.evaluation?.step
   const guesses = useMemo(() => {
     if (!s || !test) return null
     const x = { shape: [STRIP, 784], data: test.x.data.subarray(0, STRIP * 784) }
@@ -225,7 +227,8 @@ export function MnistPage() {
       for (let j = 1; j < 10; j++) if (y.data[i * 10 + j] > y.data[i * 10 + best]) best = j
       return best
     })
-  }, [s, test, strip16])
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [evaluated, test, strip16])
 
   const lossData = useMemo(() => [view.steps, view.losses], [view])
   const accData = useMemo(() => [view.evalSteps, view.testAcc, view.trainAcc], [view])
@@ -453,6 +456,7 @@ export function MnistPage() {
           width={chartWidth}
           height={200}
           testId="mnist-loss-chart"
+          redrawEvery={250}
         />
         <LineChart
           title="accuracy"
@@ -461,6 +465,7 @@ export function MnistPage() {
           width={chartWidth}
           height={200}
           testId="mnist-acc-chart"
+          redrawEvery={250}
         />
       </section>
       <section className="panel" aria-labelledby="confusion-title">
