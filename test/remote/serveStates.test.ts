@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { request, type IncomingHttpHeaders } from 'node:http'
+import { ServerResponse, request, type IncomingHttpHeaders } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Subject, lastValueFrom, toArray } from 'rxjs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   fromServerSentStates,
   ServerSentStatesError,
@@ -233,6 +233,27 @@ describe('serveStates: bounded cost per client', () => {
     held[0].socket.destroy()
     await until(() => server.stats().clients === 2, 'a slot to free')
     expect((await ask(server, { until: 'retry: 500' })).status).toBe(200)
+  })
+
+  it('costs one socket write per client per event-loop turn, however many frames the turn made', async () => {
+    const { frames$, server } = await start()
+    const held = await Promise.all([0, 1, 2, 3, 4].map(() => rawClient(server.port)))
+    await until(() => held.every((c) => c.text().includes('retry: 500')), 'the streams to open')
+    const writes = vi.spyOn(ServerResponse.prototype, 'write')
+    try {
+      // one synchronous burst of 50 frames (~8 KB: under the 16 KiB of one write)
+      for (let k = 0; k < 50; k++) frames$.next(frame(k))
+      await new Promise((r) => setImmediate(r))
+      // the old server: 50 frames × 5 clients = 250 writes
+      expect(writes).toHaveBeenCalledTimes(5)
+    } finally {
+      writes.mockRestore()
+    }
+    await until(() => held.every((c) => c.text().includes('id: 49\n')), 'every frame to arrive')
+    for (const c of held) {
+      const ids = [...c.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+      expect(ids).toEqual(Array.from({ length: 50 }, (_, k) => k))
+    }
   })
 
   it('replays only the kept frames, in order, after Last-Event-ID', async () => {
