@@ -2,12 +2,35 @@
 // today (scaleByAdam's fused applyTo: μ, ν and θ written into three fresh arrays a step) against
 // the same loop over arrays allocated once (written in place), interleaved, CPU time: the gap
 // issue 21's item 2 asks the engine to close (the optimizer is issue 14's room; this only
-// measures). Same formula, same bits (adamLeaf from operators/transforms/scaleByAdam.ts).
+// measures). The same formula in both (Adam's torch/optax form, written once below).
 //
 //   npx tsx bench/adamPass.bench.ts
 import { loadavg } from 'node:os'
-import { adamLeaf } from '../operators/transforms/scaleByAdam.js'
 import { uninitializedF64 } from '../src/tensor/uninitialized.js'
+
+/** Adam's moments and update on one leaf (torch/optax form, as scaleByAdam states it). */
+function adamLeaf(
+  m0: Float64Array,
+  n0: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  n: Float64Array,
+  o: Float64Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  c1: number,
+  c2: number,
+): void {
+  for (let i = 0; i < m.length; i++) {
+    const gi = g[i]
+    const mi = b1 * m0[i] + (1 - b1) * gi
+    const ni = b2 * n0[i] + (1 - b2) * gi * gi
+    m[i] = mi
+    n[i] = ni
+    o[i] = mi / c1 / (Math.sqrt(ni / c2) + eps)
+  }
+}
 
 const sizes = [784 * 256, 256, 256 * 128, 128, 128 * 10, 10]
 const fill = (n: number, seed: number) => {
