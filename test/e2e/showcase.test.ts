@@ -366,7 +366,10 @@ describe.skipIf(!available)('Descent: who races, and your own transform', () => 
     await open('#/descent')
     const table = page.locator('table.readouts')
     const before = (await table.boundingBox())!.width
-    await page.getByTestId('contour').click({ position: { x: 98, y: 49 } }) // (−3, 4)
+    // (−3, 4) on x0² + x1², window [−4.5, 4.5]² drawn 440 px square
+    await page
+      .getByTestId('contour')
+      .click({ position: { x: (1.5 / 9) * 440, y: (0.5 / 9) * 440 } })
     await waitFor(raceStep, (s) => s >= 120, 30_000, 'step 120')
     const during = (await table.boundingBox())!.width
     expect(during).toBe(before)
@@ -409,6 +412,26 @@ describe.skipIf(!available)('Descent: who races, and your own transform', () => 
     await screenshot(page, 'descent-picks')
 
     // a definition without update: the library's own message, no racer added
+    // the map from the keyboard: focus it, move the start two steps right, race with Enter
+    const startOf = async () =>
+      (
+        /^start point \((\S+), (\S+)\)/.exec(
+          (await page.getByTestId('contour').getAttribute('aria-label'))!,
+        ) ?? []
+      )
+        .slice(1)
+        .map(Number)
+    const [x0, y0] = await startOf()
+    await page.getByTestId('contour').focus()
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('ArrowRight')
+    await page.keyboard.press('Enter')
+    await waitFor(raceStep, (s) => s >= 2, 10_000, 'the keyboard race')
+    // window [−4.5, 4.5]²: a step is 9/40 (the label shows 2 decimals)
+    const [x1, y1] = await startOf()
+    expect(Math.abs(x1 - (x0 + 2 * (9 / 40)))).toBeLessThanOrEqual(0.011)
+    expect(y1).toBe(y0)
+
     await page.getByTestId('custom-code').fill("({ name: 'broken' })")
     await page.getByTestId('custom-add').click()
     expect(await page.getByTestId('custom-error').textContent()).toBe(

@@ -236,7 +236,30 @@ export function DescentPage() {
             width={SIZE}
             height={SIZE}
             data-testid="contour"
+            tabIndex={0}
+            role="application"
+            aria-label={`start point (${snap.start[0].toFixed(2)}, ${snap.start[1].toFixed(2)}): click the map, or move it with the arrow keys and press Enter to race`}
             style={{ cursor: 'crosshair' }}
+            onKeyDown={(e) => {
+              // keyboard: the arrows move the start by 1/40 of the window, Enter races from it
+              const [x0, x1, y0, y1] = snap.objective.box
+              const move: Record<string, [number, number]> = {
+                ArrowLeft: [-(x1 - x0) / 40, 0],
+                ArrowRight: [(x1 - x0) / 40, 0],
+                ArrowUp: [0, (y1 - y0) / 40],
+                ArrowDown: [0, -(y1 - y0) / 40],
+              }
+              const [sx, sy] = snap.start
+              if (e.key in move) {
+                e.preventDefault()
+                const [dx, dy] = move[e.key]
+                const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
+                race.reset(snap.objective, [clamp(sx + dx, x0, x1), clamp(sy + dy, y0, y1)], false)
+              } else if (e.key === 'Enter' || e.key === ' ') {
+                e.preventDefault()
+                race.reset(snap.objective, [sx, sy], true)
+              }
+            }}
             onClick={(e) => {
               const rect = e.currentTarget.getBoundingClientRect()
               const { toPoint } = viewport(snap.objective.box, SIZE, SIZE)
@@ -247,7 +270,10 @@ export function DescentPage() {
             }}
           />
         </div>
-        <p className="muted">Click the map to start a race from that point.</p>
+        <p className="muted" style={{ maxWidth: 440 }}>
+          Click the map to start a race from that point (or focus it, move the start with the arrow
+          keys, and press Enter).
+        </p>
       </div>
       <div className="panel">
         <div className="controls">
