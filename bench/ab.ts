@@ -16,26 +16,35 @@ const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) 
 const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
 const reps = Number(option('--reps') ?? 5)
 const w3Iters = Number(option('--w3-iters') ?? 1000)
+const only = option('--only')?.split(',')
 if (trees.length !== 2) throw new Error('usage: npx tsx bench/ab.ts TREE_A TREE_B [--reps n]')
-const out = '/tmp/gradstream-ab'
-mkdirSync(out, { recursive: true })
 
 /** Bundles `entry` (a TS module body) against `tree`'s sources; returns the .mjs path. */
 async function bundle(tree: string, name: string, contents: string): Promise<string> {
-  const file = join(out, `${tree.replaceAll('/', '_')}_${name}.mjs`)
+  // inside the tree (bare imports resolve from its node_modules), its worker modules beside
+  const out = join(tree, 'bench', 'out-ab')
+  mkdirSync(out, { recursive: true })
+  const file = join(out, `${name}.mjs`)
+  await build({
+    entryPoints: [join(tree, 'src/parallel/probeWorker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outdir: out,
+    packages: 'external',
+    logLevel: 'silent',
+  })
   await build({
     stdin: { contents, resolveDir: join(tree, 'bench'), loader: 'ts', sourcefile: `${name}.ts` },
     bundle: true,
     platform: 'node',
     format: 'esm',
     outfile: file,
-    alias: {
-      gradstream: join(tree, 'src/index.ts'),
-      'gradstream/operators': join(tree, 'operators/index.ts'),
-    },
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
+    target: 'node20',
+    // `gradstream`, `gradstream/operators`, `gradstream/node`: the tree's tsconfig paths
+    tsconfig: join(tree, 'tsconfig.json'),
+    packages: 'external',
     logLevel: 'silent',
   })
   return file
@@ -83,6 +92,7 @@ const t0 = new Date()
 const all: Record<string, Record<string, number[]>> = { [trees[0]]: {}, [trees[1]]: {} }
 for (let r = 0; r < reps; r++) {
   for (const kind of Object.keys(entries) as (keyof typeof entries)[]) {
+    if (only !== undefined && !only.includes(kind)) continue
     const order = r % 2 === 0 ? trees : [...trees].reverse()
     for (const t of order) {
       const f = measure(files[t][kind], kind)

@@ -17,10 +17,18 @@ import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
 
 /** Elements per chunk of the single pass: its scratch stays in the first-level cache. */
-const CHUNK = 2048
+const CHUNK = 512
 
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
 const EMPTY = new Float64Array(0)
+
+/**
+ * The pass's scratch, shared by every run (grown to the longest leaf seen): intermediate updates
+ * only, never part of a state. A pass entered while another is running (a rule that runs a step
+ * of its own) takes fresh arrays instead.
+ */
+const shared: Float64Array[] = [EMPTY, EMPTY]
+let passing = false
 
 /**
  * The per-step function of transforms `ts` applied in order, as a pipe of their operators
@@ -69,9 +77,13 @@ export function chainStep(
   const sets: (LeafSet | null)[] = new Array(n).fill(null)
   const factors: number[] = new Array(n).fill(1)
   const values: number[] = []
-  /** the pass's scratch (per run, grown to the longest leaf) */
-  const scratch: Float64Array[] = [EMPTY, EMPTY]
+  /** per transform of the pass, its hyper record, refilled each step (it never leaves the step) */
+  const reused = keys.map(
+    (ks) => Object.fromEntries(ks.map((k) => [k, 0])) as Record<string, number>,
+  )
   const srcs: Float64Array[] = new Array(n).fill(EMPTY)
+  if (apply && n === 1 && folds)
+    return scalingStep(ts[0], ats[0], keys[0], isLr[0], reused[0], record)
   let lastUsedIn: readonly string[] | undefined = undefined
   let lastUsedOut: readonly string[] = NO_TRANSFORMS
 
@@ -87,7 +99,7 @@ export function chainStep(
       if (again[j] || incoming.includes(t.name)) throw duplicateSlot(t.name)
       const hk = keys[j]
       const at = ats[j]
-      const hyper: Record<string, number> = {}
+      const hyper: Record<string, number> = j >= first ? reused[j] : {}
       for (let q = 0; q < hk.length; q++) {
         const v = at[q](step)
         hyper[hk[q]] = v
@@ -133,49 +145,56 @@ export function chainStep(
     if (first === end) params = addScaled(s.params, updates, a)
     else {
       const theta = leavesOf('applyUpdates', [s.params, updates])
+      const nested = passing
+      const scratch = nested ? [EMPTY, EMPTY] : shared
+      passing = true
       const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array>(count)
       const outs = trees.map((f) => f.map(() => new Array<Float64Array>(count)))
-      for (let leaf = 0; leaf < count; leaf++) {
-        const len = p[leaf].length
-        if (scratch[0].length < len) {
-          scratch[0] = new Float64Array(len)
-          scratch[1] = new Float64Array(len)
-        }
-        const q = (qs[leaf] = uninitializedF64(len))
-        // wire the pass: each transform reads what the one before wrote (scratch, alternating)
-        let src = g[leaf]
-        let w = 0
-        for (let j = first; j < end; j++) {
-          const dst = scratch[w]
-          w ^= 1
-          srcs[j] = src
-          const x = xs[j]
-          if (x !== null) {
-            const data = sets[j]!.data
-            x.g = src
-            x.u = dst
-            x.p = p[leaf]
-            for (let m = 0; m < trees[j].length; m++) {
-              x.slots[m] = data[m][leaf]
-              x.next[m] = outs[j][m][leaf] = uninitializedF64(len)
-            }
+      try {
+        for (let leaf = 0; leaf < count; leaf++) {
+          const len = p[leaf].length
+          if (scratch[0].length < len) {
+            scratch[0] = new Float64Array(len)
+            scratch[1] = new Float64Array(len)
           }
-          src = dst
-        }
-        for (let from = 0; from < len; from += CHUNK) {
-          const to = from + CHUNK < len ? from + CHUNK : len
+          const q = (qs[leaf] = uninitializedF64(len))
+          // wire the pass: each transform reads what the one before wrote (scratch, alternating)
+          let src = g[leaf]
+          let w = 0
           for (let j = first; j < end; j++) {
+            const dst = scratch[w]
+            w ^= 1
+            srcs[j] = src
             const x = xs[j]
-            if (x === null) scaleRange(factors[j], srcs[j], scratch[(j - first) & 1], from, to)
-            else
-              (
-                plans[j] as { rule: (k: unknown, x: LeafArrays, f: number, t: number) => void }
-              ).rule(ks[j], x, from, to)
+            if (x !== null) {
+              const data = sets[j]!.data
+              x.g = src
+              x.u = dst
+              x.p = p[leaf]
+              for (let m = 0; m < trees[j].length; m++) {
+                x.slots[m] = data[m][leaf]
+                x.next[m] = outs[j][m][leaf] = uninitializedF64(len)
+              }
+            }
+            src = dst
           }
-          addScaledRange(p[leaf], src, a, q, from, to)
+          for (let from = 0; from < len; from += CHUNK) {
+            const to = from + CHUNK < len ? from + CHUNK : len
+            for (let j = first; j < end; j++) {
+              const x = xs[j]
+              if (x === null) scaleRange(factors[j], srcs[j], scratch[(j - first) & 1], from, to)
+              else
+                (
+                  plans[j] as { rule: (k: unknown, x: LeafArrays, f: number, t: number) => void }
+                ).rule(ks[j], x, from, to)
+            }
+            addScaledRange(p[leaf], src, a, q, from, to)
+          }
         }
+      } finally {
+        if (!nested) passing = false
       }
       params = theta.build(qs)
       for (let j = first; j < end; j++) {
@@ -190,5 +209,54 @@ export function chainStep(
     }
     const nextOpt = opt === null ? s.opt : Object.freeze(opt)
     return steppedState(s, params, frozenTree(s.grad), lr, nextOpt, hyper as TrainState['hyper'])
+  }
+}
+
+/**
+ * The step of one scaling and the end of the step (`sgd(η)`, `update(η)`): θ + c·u and the
+ * TrainState, nothing else. The loop's overhead on a small problem is mostly this function
+ * (bench/loop.bench.ts), so it does only what the general step does for this chain.
+ */
+function scalingStep(
+  t: GradientTransform,
+  at: readonly ((step: number) => number)[],
+  keys: readonly string[],
+  isLr: readonly boolean[],
+  hyper: Record<string, number>,
+  record: (h: TrainState['hyper'], values: readonly number[]) => TrainState['hyper'],
+): (s: Tracked) => object {
+  const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
+  const values = keys.map(() => 0)
+  const name = t.name
+  if (keys.every((k) => typeof t.hyper[k].value === 'number')) {
+    // constants: resolved once per run
+    let lr = NaN
+    for (let q = 0; q < keys.length; q++) {
+      values[q] = hyper[keys[q]] = t.hyper[keys[q]].value as number
+      if (isLr[q]) lr = values[q]
+    }
+    const c = factor(hyper)
+    const setsLr = isLr.includes(true)
+    return (s) => {
+      const used = s.transforms
+      if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
+      const params = addScaled(s.params, s.updates, c)
+      const h = keys.length === 0 ? s.hyper : record(s.hyper, values)
+      return steppedState(s, params, frozenTree(s.grad), setsLr ? lr : s.lr, s.opt, h)
+    }
+  }
+  return (s) => {
+    const used = s.transforms
+    if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
+    let lr = s.lr
+    for (let q = 0; q < keys.length; q++) {
+      const v = at[q](s.step)
+      hyper[keys[q]] = v
+      values[q] = v
+      if (isLr[q]) lr = v
+    }
+    const params = addScaled(s.params, s.updates, factor(hyper))
+    const h = keys.length === 0 ? s.hyper : record(s.hyper, values)
+    return steppedState(s, params, frozenTree(s.grad), lr, s.opt, h)
   }
 }
