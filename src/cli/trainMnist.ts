@@ -1,6 +1,13 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { asyncScheduler, pipe, type Observable } from 'rxjs'
+import {
+  Subscription,
+  asyncScheduler,
+  pipe,
+  type Observable,
+  type SchedulerAction,
+  type SchedulerLike,
+} from 'rxjs'
 import { evaluateEvery } from '../../operators/evaluateEvery.js'
 import { checkpointEvery } from '../../operators/checkpointEvery.js'
 import { gradient } from '../../operators/gradient.js'
@@ -214,8 +221,8 @@ export function mnistTraining(
     const inner = (s.opt.multiSteps as MultiStepsState | undefined)?.inner
     return scheduleFreeEvalParams({ ...s, opt: { scheduleFree: inner } })
   }
-  // chunks of 25 steps on setTimeout: Ctrl-C, timers and a --serve server stay live
-  const mode = chunked({ steps: 25, scheduler: asyncScheduler })
+  // chunks of 25 steps, each a turn of the event loop: Ctrl-C, timers and a --serve server stay live
+  const mode = chunked({ steps: 25, scheduler: immediateScheduler })
   let run$ = (
     extra.from !== undefined
       ? // --resume: the checkpoint's state, the sampler past the batches already used; its
@@ -230,6 +237,26 @@ export function mnistTraining(
     )
   }
   return { network, run$, data, iters, stepsPerEpoch, evalEvery, evaluationMs: () => evaluationMs }
+}
+
+/**
+ * Runs work on `setImmediate` (after the event loop's I/O, so signals and sockets are served
+ * between chunks) rather than `setTimeout`, whose 1 ms minimum puts the process to sleep at
+ * every chunk: on a loaded machine each such sleep gives the core away for a scheduler slice.
+ * The training loop schedules plain functions; a delay falls back to `asyncScheduler`.
+ */
+export const immediateScheduler: SchedulerLike = {
+  now: () => Date.now(),
+  schedule<T>(
+    work: (this: SchedulerAction<T>, state?: T) => void,
+    delay = 0,
+    state?: T,
+  ): Subscription {
+    if (delay > 0) return asyncScheduler.schedule(work, delay, state)
+    const handle = setImmediate(() => work.call(sub as SchedulerAction<T>, state))
+    const sub = new Subscription(() => clearImmediate(handle))
+    return sub
+  },
 }
 
 /** Writes `text` to `file`, creating its folder. */
