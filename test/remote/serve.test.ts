@@ -128,7 +128,9 @@ describe('--serve: states over Server-Sent Events', () => {
     )
     const target = new URL(url)
     expect(target.hostname).toBe('127.0.0.1') // loopback by default
-    const proxy = await cuttingProxy(target, 4_000) // ≈ 10 frames, then the line drops
+    // every run sends at least the states of steps 0, 20, 40 and 60 (evaluations; about 300
+    // bytes each, however fast it trains): the line drops within the second of them
+    const proxy = await cuttingProxy(target, 600)
     const frames = await lastValueFrom(
       fromServerSentStates(proxy.url, { retryMs: 50 }).pipe(toArray()),
     )
