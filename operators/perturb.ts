@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs'
 import { show } from '../src/errors.js'
 import type { Perturbed, TrainState } from '../src/state/types.js'
 import { treeSize, type Params } from '../src/tree/tree.js'
-import type { PerturbationDesign } from './perturbations/perturbationInternals.js'
+import type { PerturbationDesign } from './perturbations/perturbationDesign.js'
 import { stage } from '../src/engine/fusion.js'
 import { perturbedState } from '../src/engine/state.js'
 

@@ -6,7 +6,7 @@ export { valueAndGrad } from './autodiff/valueAndGrad.js'
 export type { Traced } from './autodiff/valueAndGrad.js'
 export { batchesPerEpoch, epochBatches } from './data/epochBatches.js'
 export type { EpochBatchesOptions } from './data/epochBatches.js'
-export type { Batch, Batches, SamplerPosition } from './data/batchesInternals.js'
+export type { Batch, Batches, SamplerPosition } from './data/batches.js'
 export type { Dataset } from './data/loadMnist.js'
 export { oneHot } from './data/oneHot.js'
 export { parseIdx } from './data/parseIdx.js'
@@ -15,7 +15,7 @@ export { randomBatches } from './data/randomBatches.js'
 export type { RandomBatchesOptions } from './data/randomBatches.js'
 export { derivative } from './diff/derivative.js'
 export type { DerivativeOptions, DerivativeResult } from './diff/derivative.js'
-export type { DiffMethod, DiffOptions, NonFinite } from './diff/diffInternals.js'
+export type { DiffMethod, DiffOptions, NonFinite } from './diff/diffOptions.js'
 export { directionalDerivative } from './diff/directionalDerivative.js'
 export { jacobian } from './diff/jacobian.js'
 export { numericalDiff } from './diff/numericalDiff.js'
@@ -24,7 +24,7 @@ export { partialDerivative } from './diff/partialDerivative.js'
 export { ShapeError } from './errors.js'
 export { CROSS_ENTROPY_DELTA, crossEntropyError } from './functions/crossEntropyError.js'
 export { identity } from './functions/identity.js'
-export type { TensorLike } from './functions/lossInternals.js'
+export type { TensorLike } from './functions/tensorLike.js'
 export { meanSquaredError } from './functions/meanSquaredError.js'
 export { relu } from './functions/relu.js'
 export { sigmoid } from './functions/sigmoid.js'
@@ -157,13 +157,7 @@ export {
   zerosLike,
   zipWith,
 } from './tensor/index.js'
-export type {
-  KernelBackend,
-  MatmulOptions,
-  NestedArray,
-  Operand,
-  Tensor,
-} from './tensor/index.js'
+export type { KernelBackend, MatmulOptions, NestedArray, Operand, Tensor } from './tensor/index.js'
 export { train } from './train.js'
 export type { TrainConfig } from './train.js'
 export {

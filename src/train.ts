@@ -3,7 +3,7 @@ import { Observable, type OperatorFunction, type Subscriber, type Subscription }
 import { FusedStages, instantiate, StoppableRun } from './engine/fusion.js'
 import { initialState as stepZero } from './engine/state.js'
 import { show } from './errors.js'
-import { openBatches, type Batches, type DataSource } from './loop/batchesInternals.js'
+import { type BatchFeed, openBatches, type DataSource } from './loop/batchesInternals.js'
 import type { TrainMode } from './loop/mode.js'
 import { rng } from './random/rng.js'
 import { checkedEmit } from './loop/setDebug.js'
@@ -116,7 +116,7 @@ export function train<P extends Params, B = unknown>(
      */
     let open = mode.kind !== 'chunked'
     let pending: Subscription | null = null
-    let batches: Batches | null = null
+    let batches: BatchFeed | null = null
     const subs: Subscription[] = []
 
     const fail = (e: unknown) => {

@@ -2,7 +2,7 @@ import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { checkOptions } from '../../src/engine/transform.js'
 import { scaleByBelief, type ScaleByBeliefOptions } from '../transforms/scaleByBelief.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * AdaBelief (Zhuang et al. 2020) as optax's `adabelief` computes it: Adam whose second moment

@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByAdagrad } from '../transforms/scaleByAdagrad.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * AdaGrad as torch.optim.Adagrad (lr_decay 0, weight_decay 0) and the book's `AdaGrad` compute

@@ -2,7 +2,7 @@ import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { checkOptions } from '../../src/engine/transform.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * Adam as torch.optim.Adam and optax's `adam` compute it (t = 1, 2, …):

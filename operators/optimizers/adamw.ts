@@ -1,10 +1,10 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
-import type { Mask } from '../transforms/maskInternals.js'
+import type { Mask } from '../transforms/mask.js'
 import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { checkOptions } from '../../src/engine/transform.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * AdamW (Loshchilov & Hutter 2019), Adam with decoupled weight decay, as optax's `adamw` and

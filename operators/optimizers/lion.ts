@@ -1,10 +1,10 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
-import type { Mask } from '../transforms/maskInternals.js'
+import type { Mask } from '../transforms/mask.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByLion } from '../transforms/scaleByLion.js'
 import { checkOptions } from '../../src/engine/transform.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * Lion (Chen et al. 2023) as optax's `lion` computes it: c = sign(β₁μ + (1 − β₁)g),

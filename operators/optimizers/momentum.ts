@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByMomentum } from '../transforms/scaleByMomentum.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * The book's `Momentum` (heavy ball): v ← β·v − η·g, θ ← θ + v, bit for bit; it is

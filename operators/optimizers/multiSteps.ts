@@ -2,7 +2,7 @@ import { expectInteger } from '../../src/errors.js'
 import { leafwise } from '../../src/engine/leaves.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
-import type { Optimizer } from './optimizerInternals.js'
+import type { Optimizer } from './optimizer.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
 import { checkOptions } from '../../src/engine/transform.js'
 

@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByNesterov } from '../transforms/scaleByNesterov.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * Nesterov momentum as torch.optim.SGD(momentum=β, nesterov=True) and optax's

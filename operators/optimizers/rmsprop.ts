@@ -1,7 +1,7 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByRms } from '../transforms/scaleByRms.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * RMSprop as torch.optim.RMSprop (centered false, momentum 0) and the book's `RMSprop` compute

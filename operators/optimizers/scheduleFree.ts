@@ -3,7 +3,7 @@ import { leafwise } from '../../src/engine/leaves.js'
 import type { Params } from '../../src/tree/tree.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
-import type { Optimizer } from './optimizerInternals.js'
+import type { Optimizer } from './optimizer.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
 import { checkOptions } from '../../src/engine/transform.js'
 

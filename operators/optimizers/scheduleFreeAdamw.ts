@@ -5,7 +5,7 @@ import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
 import { chain } from '../transforms/chain.js'
 import { scaleByAdam } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import type { Optimizer } from './optimizerInternals.js'
+import type { Optimizer } from './optimizer.js'
 import { scheduleFree } from './scheduleFree.js'
 import { checkOptions } from '../../src/engine/transform.js'
 

@@ -1,6 +1,6 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkLr, type Optimizer, optimizer } from './optimizerInternals.js'
+import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
  * Plain gradient descent, the book's `SGD`: θ ← θ − η·g. It is

@@ -9,7 +9,7 @@ import type {
   TransformContext,
   TransformOperator,
 } from '../../src/engine/transform.js'
-import type { Optimizer } from './optimizerInternals.js'
+import type { Optimizer } from './optimizer.js'
 
 // What the optimizer wrappers (scheduleFree, multiSteps) share, written against the public
 // surface only: a wrapped optimizer's pair (`adam(1e-3).transform`), `gradientTransform` and

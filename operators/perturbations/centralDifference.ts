@@ -1,6 +1,6 @@
 import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
-import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
+import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
 
 /**
  * The book's numerical gradient: for every coordinate i, probe x + h·eᵢ and x − h·eᵢ (2N

@@ -1,6 +1,6 @@
 import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
-import type { PerturbationDesign, ProbeResult } from './perturbationInternals.js'
+import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
 
 /**
  * One-sided differences: probe x + h·eᵢ for every coordinate (N probes, N + 1 evaluations with

@@ -1,6 +1,6 @@
 import { rng, rngFromState, type Rng, type RngState } from '../../src/random/rng.js'
 import type { ProbeSet, TrainState } from '../../src/state/types.js'
-import type { ProbeResult } from './perturbationInternals.js'
+import type { ProbeResult } from './perturbationDesign.js'
 
 /**
  * Draws `samples` directions for a random design. Without a `seed` the directions come from the

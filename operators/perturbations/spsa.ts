@@ -1,6 +1,6 @@
 import { SpsaOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
-import type { PerturbationDesign } from './perturbationInternals.js'
+import type { PerturbationDesign } from './perturbationDesign.js'
 import { drawDirections } from './randomDesignInternals.js'
 
 /**

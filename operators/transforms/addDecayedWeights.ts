@@ -1,6 +1,6 @@
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
+import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
 import { bindPlan, elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
 import { gradientTransform } from './gradientTransform.js'

@@ -1,5 +1,5 @@
 import type { Params } from '../../src/tree/tree.js'
-import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './maskInternals.js'
+import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
 import {
   slotName,
   toTransform,

@@ -12,7 +12,7 @@ import {
   type Batch,
   type Batches,
   type SamplerPosition,
-} from './batchesInternals.js'
+} from './batches.js'
 
 /** `epochBatches`' batch size and seed, what to do with a short last batch, or a checkpoint's position. */
 export interface EpochBatchesOptions {

@@ -11,7 +11,7 @@ import {
   type Batch,
   type Batches,
   type SamplerPosition,
-} from './batchesInternals.js'
+} from './batches.js'
 
 /** `randomBatches`' batch size and seed, or the position of a checkpoint to resume from. */
 export interface RandomBatchesOptions {

@@ -1,7 +1,8 @@
 import { expectFinite, show } from '../errors.js'
 import { DerivativeOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
-import { checkFunction, type NonFinite } from './diffInternals.js'
+import { checkFunction } from './diffInternals.js'
+import type { NonFinite } from './diffOptions.js'
 
 /** Options of `derivative`. */
 export interface DerivativeOptions {

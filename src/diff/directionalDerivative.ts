@@ -4,9 +4,9 @@ import {
   checkFunction,
   checkValue,
   diffOptions,
-  type DiffOptions,
   makeScratch,
 } from './diffInternals.js'
+import type { DiffOptions } from './diffOptions.js'
 import { zipTree } from '../tree/tree.js'
 
 /**

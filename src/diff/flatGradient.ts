@@ -1,6 +1,7 @@
 import type { Params } from '../tree/tree.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
-import { checkValue, coordinateAt, type NonFinite } from './diffInternals.js'
+import { checkValue, coordinateAt } from './diffInternals.js'
+import type { NonFinite } from './diffOptions.js'
 
 /**
  * `numericalGradient`'s central-difference loop for the two flat kinds of point — a single tensor,

@@ -5,10 +5,10 @@ import {
   checkFunction,
   coordinateAt,
   diffOptions,
-  type DiffOptions,
   makeScratch,
   nonFiniteValue,
 } from './diffInternals.js'
+import type { DiffOptions } from './diffOptions.js'
 
 /** Output coordinate `i` of f's value `y`: `3` for a flat array or vector, else its path. */
 function outputName(y: Params, i: number): string {

@@ -1,5 +1,6 @@
 import { expectFinite } from '../errors.js'
-import { checkFunction, checkValue, diffOptions, type DiffOptions } from './diffInternals.js'
+import { checkFunction, checkValue, diffOptions } from './diffInternals.js'
+import type { DiffOptions } from './diffOptions.js'
 
 /**
  * The derivative of a function of one variable by a finite difference — the book's

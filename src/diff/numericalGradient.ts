@@ -1,5 +1,6 @@
 import type { Params } from '../tree/tree.js'
-import { checkFunction, diffOptions, type DiffOptions, makeScratch } from './diffInternals.js'
+import { checkFunction, diffOptions, makeScratch } from './diffInternals.js'
+import type { DiffOptions } from './diffOptions.js'
 import { gradientInto } from './diffInternals.js'
 import { unflatten } from '../tree/tree.js'
 import { flatCentralGradient } from './flatGradient.js'

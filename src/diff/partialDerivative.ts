@@ -4,10 +4,10 @@ import {
   checkFunction,
   coordinateName,
   diffOptions,
-  type DiffOptions,
   gradientInto,
   makeScratch,
 } from './diffInternals.js'
+import type { DiffOptions } from './diffOptions.js'
 
 /**
  * ∂f/∂p_i: the derivative of `f` along one coordinate of `p` with the others held fixed, by

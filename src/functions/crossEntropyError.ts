@@ -1,5 +1,6 @@
 import { pairwiseSum } from '../tensor/reduce.js'
-import { readBatch, type TensorLike } from './lossInternals.js'
+import { readBatch } from './lossInternals.js'
+import type { TensorLike } from './tensorLike.js'
 
 /** The book's δ: keeps log away from log(0) = −∞. */
 export const CROSS_ENTROPY_DELTA = 1e-7

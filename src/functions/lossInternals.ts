@@ -1,8 +1,6 @@
 import { ShapeError, show, showShape } from '../errors.js'
 import { isTensor, type NestedArray, type Tensor, tensor } from '../tensor/tensor.js'
-
-/** What the losses accept as values: a tensor or a nested array of numbers. */
-export type TensorLike = Tensor | NestedArray
+import type { TensorLike } from './tensorLike.js'
 
 /** A tensor from a tensor or nested array; other values are a TypeError naming `field`. */
 export function asTensor(fn: string, field: string, v: unknown): Tensor {

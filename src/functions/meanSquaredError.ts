@@ -1,6 +1,7 @@
 import { ShapeError, showShape } from '../errors.js'
 import { pairwiseSum } from '../tensor/reduce.js'
-import { asTensor, type TensorLike } from './lossInternals.js'
+import { asTensor } from './lossInternals.js'
+import type { TensorLike } from './tensorLike.js'
 
 /**
  * The book's sum of squared errors: ½·Σ(y − t)², over every element (no division by the

@@ -1,7 +1,8 @@
 import { ShapeError, showShape } from '../errors.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { pairwiseSum } from '../tensor/reduce.js'
-import { asTensor, type TensorLike } from './lossInternals.js'
+import { asTensor } from './lossInternals.js'
+import type { TensorLike } from './tensorLike.js'
 
 /**
  * The softmax along the last axis: yᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x), for a vector or

@@ -1,5 +1,6 @@
 import { pairwiseSum } from '../tensor/reduce.js'
-import { readBatch, type TensorLike } from './lossInternals.js'
+import { readBatch } from './lossInternals.js'
+import type { TensorLike } from './tensorLike.js'
 
 /**
  * Softmax followed by cross-entropy, fused and stable: for each row of logits z,

@@ -2,7 +2,7 @@ import { isObservable, type Observable, type Subscription } from 'rxjs'
 import { show } from '../errors.js'
 
 /** A pull-style view of any data source: a batch now, "wait and I will wake you", or the end. */
-export interface Batches {
+export interface BatchFeed {
   take(): { readonly value: unknown } | 'wait' | 'done'
   close(): void
 }
@@ -38,7 +38,7 @@ export function openBatches<B>(
   data: DataSource<B>,
   wake: () => void,
   fail: (e: unknown) => void,
-): Batches {
+): BatchFeed {
   if (typeof (data as Iterable<B>)[Symbol.iterator] === 'function') {
     const it = (data as Iterable<B>)[Symbol.iterator]()
     let done = false

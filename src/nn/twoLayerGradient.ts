@@ -1,5 +1,6 @@
 import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
-import { readBatch, asTensor, type Targets, type TensorLike } from '../functions/lossInternals.js'
+import { readBatch, asTensor, type Targets } from '../functions/lossInternals.js'
+import type { TensorLike } from '../functions/tensorLike.js'
 import { ShapeError, show, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'

@@ -1,4 +1,4 @@
-import type { TensorLike } from '../functions/lossInternals.js'
+import type { TensorLike } from '../functions/tensorLike.js'
 import type { Tensor } from '../tensor/tensor.js'
 import {
   planProbes,

@@ -8,7 +8,8 @@
  */
 import { ShapeError, expectPositive, show, showShape } from '../errors.js'
 import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
-import { asTensor, readBatch, type TensorLike } from '../functions/lossInternals.js'
+import { asTensor, readBatch } from '../functions/lossInternals.js'
+import type { TensorLike } from '../functions/tensorLike.js'
 import { matmul } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 

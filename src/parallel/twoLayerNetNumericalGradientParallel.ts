@@ -1,5 +1,5 @@
 import { expectInteger } from '../errors.js'
-import type { TensorLike } from '../functions/lossInternals.js'
+import type { TensorLike } from '../functions/tensorLike.js'
 import {
   planProbes,
   probeCount,

@@ -3,7 +3,7 @@ import { take, toArray as collect } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { batchesPerEpoch, epochBatches } from '../../src/data/epochBatches.js'
 import { randomBatches } from '../../src/data/randomBatches.js'
-import type { Batch, Batches } from '../../src/data/batchesInternals.js'
+import type { Batch, Batches } from '../../src/data/batches.js'
 import type { Tensor } from '../../src/tensor/tensor.js'
 
 /** n examples whose x row i is [i, 10 i] and whose target is i, so a batch shows which rows it took. */

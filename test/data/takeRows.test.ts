@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { takeRows } from '../../src/data/batchesInternals.js'
+import { takeRows } from '../../src/data/batches.js'
 import type { Tensor } from '../../src/tensor/tensor.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 
