@@ -112,4 +112,12 @@ describe('the import graph', () => {
   it('has no import circle in src/ or operators/', () => {
     expect(cycles(g)).toEqual([])
   })
+
+  it('no entry point exports from an *Internals.ts file (internals hold no public type)', () => {
+    const entries = ['src/index.ts', 'src/node.ts', 'operators/index.ts']
+    const bad = entries.flatMap((e) =>
+      (g.get(e) ?? []).filter((i) => /Internals\.ts$/.test(i)).map((i) => `${e} → ${i}`),
+    )
+    expect(bad).toEqual([])
+  })
 })
