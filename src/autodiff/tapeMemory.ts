@@ -3,8 +3,8 @@
 // time, so its tape asks for the same sequence of buffer lengths every time: the i-th buffer a
 // call asks for is the i-th buffer of the call before (when its length still fits), and a step
 // allocates nothing once it has run. Fresh arrays of a few hundred kilobytes are not free: each
-// is zeroed, and large ones are mapped and faulted in page by page (W5's relu was 2.8 ms a step
-// on fresh arrays, its loop over reused ones ~0.05 ms).
+// is zeroed, and large ones are mapped and faulted in page by page (figures: bench/RESULTS.md,
+// issue 21).
 //
 // Only the tape's intermediates live here: values `valueAndGrad` returns are copied out, and ops
 // run outside a differentiated call (a net's `predict`) allocate as before. A left operand that

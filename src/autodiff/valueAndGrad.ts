@@ -18,7 +18,9 @@ export type Traced<P> = P extends number | Tensor
  * that evaluates `f(params, batch)` once while recording a tape, then walks it backwards once,
  * giving the value and ∂f/∂params with params' exact structure (a number leaf gets a number,
  * a tensor leaf a tensor of its shape; a leaf `f` ignores gets zeros). The batch is data:
- * nothing flows into it. Neither `params` nor `batch` is modified.
+ * nothing flows into it. Neither `params` nor `batch` is modified. The returned value and
+ * gradients are fresh; the tape's intermediates (a `Var`'s `value` inside `f`) live in buffers the
+ * next call of the same differentiated function reuses, so copy one out if you keep it.
  *
  * @example
  * ```ts
