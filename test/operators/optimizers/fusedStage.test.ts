@@ -206,7 +206,7 @@ describe('an optimizer as one fused stage', () => {
   })
 
   it('a leaf longer than a chunk of the pass gives the same bits', () => {
-    const n = 5000 // the pass works 2048 elements at a time
+    const n = 40_000 // the pass works 16,384 elements at a time
     const big = { W: tensor(Array.from({ length: n }, (_, i) => Math.sin(i))), b: [1], s: 2 }
     for (const [fusedOp, handOp] of [
       [adam(0.01) as never, byHand(scaleByAdam(), scaleByLearningRate(0.01))],
