@@ -28,12 +28,27 @@ export class ShapeError extends Error {
  * functions as `a function`.
  */
 export function show(value: unknown): string {
+  return showIn(value, [])
+}
+
+/** `show` with the arrays being printed (a cyclic one prints `[…]` where it recurs). */
+function showIn(value: unknown, open: unknown[]): string {
   if (typeof value === 'string') return JSON.stringify(value)
-  if (Array.isArray(value)) return `[${value.map(show).join(',')}]`
+  if (Array.isArray(value)) {
+    if (open.includes(value)) return '[…]'
+    open.push(value)
+    // a long array: its first 20 values (a message is for reading)
+    const shown = value.slice(0, 20).map((v: unknown) => showIn(v, open))
+    open.pop()
+    return `[${shown.join(',')}${value.length > 20 ? ',…' : ''}]`
+  }
   if (value instanceof Float64Array) return `Float64Array(${value.length})`
   if (typeof value === 'function') return 'a function' // never its source text
   if (typeof value === 'object' && value !== null) {
-    const name = value.constructor?.name
+    // own `constructor` keys, null prototypes and proxies are not to be trusted for a name
+    const proto = Object.getPrototypeOf(value) as { constructor?: unknown } | null
+    const name =
+      proto !== null && typeof proto.constructor === 'function' ? proto.constructor.name : ''
     return name && name !== 'Object' ? name : 'an object'
   }
   return String(value)

@@ -35,6 +35,14 @@ export function scheduleFreeEvalParams<P extends Params>(
   const fn = 'scheduleFreeEvalParams'
   checkOptions(fn, options, ['name'])
   const name = options.name ?? 'scheduleFree'
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    typeof state.opt !== 'object' ||
+    state.opt === null
+  ) {
+    throw new TypeError(`${fn}: state: expected a training state, got ${show(state)}`)
+  }
   const slot = state.opt[name] as ScheduleFreeState | undefined
   if (slot === undefined && state.step === 0) return state.params
   if (typeof slot !== 'object' || slot === null || !('z' in slot) || !('b1' in slot)) {

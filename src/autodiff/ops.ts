@@ -12,7 +12,13 @@ import { gemmKernel, largeProducts } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
-import { reshape as reshapeT, sizeOf, isTensor, type Tensor } from '../tensor/tensor.js'
+import {
+  expectTensor,
+  reshape as reshapeT,
+  sizeOf,
+  isTensor,
+  type Tensor,
+} from '../tensor/tensor.js'
 import { constant, Var } from './tape.js'
 import { gradientBuffer, scratch, tapeMemory, zeroed } from './tapeMemory.js'
 
@@ -24,7 +30,11 @@ export function lift(fn: string, x: VarLike): Var {
   if (x instanceof Var) return x
   if (typeof x === 'number') return constant({ shape: [], data: Float64Array.of(x) })
   // a batch drawn as compressed rows: isTensor would read its data, building the dense rows
-  if (gatheredFrom(x as Tensor) !== undefined || isTensor(x)) return constant(x as Tensor)
+  if (gatheredFrom(x as Tensor) !== undefined) return constant(x as Tensor)
+  if (isTensor(x)) {
+    expectTensor(fn, 'x', x) // its shape holds its data (a loop over a bogus shape never ends)
+    return constant(x)
+  }
   throw new TypeError(`${fn}: expected a Var, a tensor or a number, got ${show(x)}`)
 }
 
@@ -530,6 +540,9 @@ function spread(
 /** Σ of all elements (a rank-0 node), or along `axis`. ∂ = g spread over the summed axis. */
 export function sum(a: VarLike, axis?: number): Var {
   const x = lift('ad.sum', a)
+  if (axis !== undefined && !Number.isInteger(axis)) {
+    throw new RangeError(`ad.sum: axis: expected an integer, got ${show(axis)}`)
+  }
   const value: Tensor =
     axis === undefined ? { shape: [], data: Float64Array.of(sumT(x.value)) } : sumT(x.value, axis)
   return unary(x, value, (g) => spread(g, x.shape, axis, 1))
@@ -538,6 +551,9 @@ export function sum(a: VarLike, axis?: number): Var {
 /** The mean of all elements, or along `axis`. ∂ = g / n spread over the averaged axis. */
 export function mean(a: VarLike, axis?: number): Var {
   const x = lift('ad.mean', a)
+  if (axis !== undefined && !Number.isInteger(axis)) {
+    throw new RangeError(`ad.mean: axis: expected an integer, got ${show(axis)}`)
+  }
   const n = axis === undefined ? sizeOf(x.shape) : x.shape[axis < 0 ? axis + x.shape.length : axis]
   const s = axis === undefined ? sumT(x.value) : null
   const value: Tensor =
@@ -569,6 +585,7 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   }
   const k = a.shape[a.shape.length - 1]
   const m = a.shape.length === 2 ? a.shape[0] : 1
+  if (typeof target !== 'number') expectTensor('ad.softmaxCrossEntropy', 'target', target)
   const t: Tensor =
     typeof target === 'number' ? { shape: [], data: Float64Array.of(target) } : target
   const labels = t.shape.length === a.shape.length - 1

@@ -41,6 +41,8 @@ export interface EpochBatchesOptions {
  * ```
  */
 export function batchesPerEpoch(n: number, batchSize: number, dropLast = false): number {
+  expectInteger('batchesPerEpoch', 'n', n, 0)
+  expectInteger('batchesPerEpoch', 'batchSize', batchSize, 1)
   return Math.max(1, dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize))
 }
 

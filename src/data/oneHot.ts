@@ -21,6 +21,9 @@ import type { Tensor } from '../tensor/tensor.js'
  */
 export function oneHot(labels: ArrayLike<number>, classes = 10): Tensor {
   expectInteger('oneHot', 'classes', classes, 1)
+  if (typeof labels !== 'object' || labels === null || !Number.isInteger(labels.length)) {
+    throw new TypeError(`oneHot: labels: expected an array of integers, got ${show(labels)}`)
+  }
   const n = labels.length
   const data = new Float64Array(n * classes)
   for (let i = 0; i < n; i++) {

@@ -167,14 +167,29 @@ function countScalars(fn: string, field: string, p: unknown): number {
       n += q.data.length
       return true
     }
-    if (Array.isArray(q)) return q.every(go)
+    if (Array.isArray(q)) {
+      // an index loop, not every(): a hole is a missing value, not a skipped one
+      for (let i = 0; i < q.length; i++) if (!go(q[i])) return false
+      return true
+    }
     if (typeof q !== 'object' || q === null) return false
     const proto = Object.getPrototypeOf(q)
     if (proto !== Object.prototype && proto !== null) return false
     for (const key of Object.keys(q)) if (!go((q as Record<string, unknown>)[key])) return false
     return true
   }
-  if (!go(p)) assertParams(fn, field, p)
+  let ok: boolean
+  try {
+    ok = go(p)
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new RangeError(
+        `${fn}: ${field}: expected a tree, got one nested too deep to walk (cyclic?)`,
+      )
+    }
+    throw e
+  }
+  if (!ok) assertParams(fn, field, p)
   return n
 }
 

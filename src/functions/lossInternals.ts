@@ -1,10 +1,13 @@
 import { ShapeError, show, showShape } from '../errors.js'
-import { isTensor, type NestedArray, type Tensor, tensor } from '../tensor/tensor.js'
+import { expectTensor, isTensor, type NestedArray, type Tensor, tensor } from '../tensor/tensor.js'
 import type { TensorLike } from './tensorLike.js'
 
 /** A tensor from a tensor or nested array; other values are a TypeError naming `field`. */
 export function asTensor(fn: string, field: string, v: unknown): Tensor {
-  if (isTensor(v)) return v
+  if (isTensor(v)) {
+    expectTensor(fn, field, v) // its shape holds its data
+    return v
+  }
   if (typeof v === 'number' || Array.isArray(v)) {
     try {
       return tensor(v as NestedArray)

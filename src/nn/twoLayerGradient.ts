@@ -13,6 +13,7 @@ import {
   twoLayerForwardShared,
 } from '../parallel/twoLayerShared.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
+import { expectWeights } from './twoLayerNetNumericalGradientInternals.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
@@ -153,6 +154,7 @@ export function twoLayerGradient(
   opts: TwoLayerGradientOptions = {},
   fn = 'twoLayerNet.gradient',
 ): { loss: number; grad: { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor } } {
+  expectWeights(fn, p)
   const kind = (opts ?? {}).loss
   if (kind !== undefined && kind !== 'crossEntropy' && kind !== 'softmaxCrossEntropy') {
     throw new RangeError(
@@ -177,8 +179,13 @@ export function twoLayerGradient(
     x0.shape.length === 1 && t0.shape.length <= 1
       ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
       : t0
-  // the targets are read against a2's shape [n, k] (a2 itself is not needed for that)
-  const targets = readBatch(fn, { shape: [n, k], data: new Float64Array(0) }, t).t
+  // the targets are read against a2's shape [n, k] (a2 itself is not needed for that: the
+  // buffer a2 will live in stands in, its contents unread)
+  const targets = readBatch(
+    fn,
+    { shape: [n, k], data: (scratch.out = sized(scratch.out, n * k)) },
+    t,
+  ).t
   const Z = (scratch.hidden = sized(scratch.hidden, n * h))
   const Y = (scratch.out = sized(scratch.out, n * k))
   const D1 = (scratch.back = sized(scratch.back, n * h))

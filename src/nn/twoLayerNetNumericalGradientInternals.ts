@@ -11,7 +11,7 @@ import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
 import { asTensor, readBatch } from '../functions/lossInternals.js'
 import type { TensorLike } from '../functions/tensorLike.js'
 import { matmul } from '../tensor/linalg.js'
-import type { Tensor } from '../tensor/tensor.js'
+import { expectTensor, type Tensor } from '../tensor/tensor.js'
 
 /** The parameters probed: the book's `W1, b1, W2, b2`. */
 export interface TwoLayerNetWeights {
@@ -58,6 +58,18 @@ export interface ProbeOutput {
   readonly b2: Float64Array
 }
 
+/**
+ * Throws unless `params` holds the four tensors `W1, b1, W2, b2` (their shapes are matched
+ * against each other by the caller), naming `fn` and the field.
+ */
+export function expectWeights(fn: string, params: unknown): asserts params is TwoLayerNetWeights {
+  if (typeof params !== 'object' || params === null) {
+    throw new TypeError(`${fn}: params: expected { W1, b1, W2, b2 } tensors, got ${show(params)}`)
+  }
+  for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
+    expectTensor(fn, `params.${k}`, (params as Record<string, unknown>)[k])
+}
+
 /** The number of probes (parameters): D·H + H + H·C + C. */
 export function probeCount(p: ProbePlan): number {
   return p.D * p.H + p.H + p.H * p.C + p.C
@@ -71,6 +83,9 @@ export function planProbes(
   t: TensorLike,
   opts: TwoLayerNetNumericalGradientOptions,
 ): ProbePlan {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TypeError(`${fn}: opts: expected an object, got ${show(opts)}`)
+  }
   const h = opts.h ?? 1e-4
   expectPositive(fn, 'h', h)
   const kind = opts.loss ?? 'softmaxCrossEntropy'
@@ -79,6 +94,7 @@ export function planProbes(
       `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(kind)}`,
     )
   }
+  expectWeights(fn, params)
   const { W1, b1, W2, b2 } = params
   const [D, H] = W1.shape
   const C = W2.shape[1]

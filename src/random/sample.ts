@@ -1,6 +1,22 @@
-import { expectInteger } from '../errors.js'
-import { checkShape, sizeOf, type Tensor } from '../tensor/tensor.js'
+import { expectInteger, show } from '../errors.js'
+import { allocate, type Tensor } from '../tensor/tensor.js'
 import type { Rng } from './rng.js'
+
+/** Throws unless `r` is a generator (`rng(seed)`), naming `fn`. */
+function expectRng(fn: string, r: unknown): asserts r is Rng {
+  const g = r as Partial<Rng> | null
+  if (typeof g !== 'object' || g === null || typeof g.normal !== 'function') {
+    throw new TypeError(`${fn}: r: expected a generator (rng(seed)), got ${show(r)}`)
+  }
+}
+
+/** An index array of `n` entries, or a RangeError naming `fn` when n is too large. */
+function indices(fn: string, field: string, n: number): Int32Array {
+  if (n > 2 ** 31 - 1) {
+    throw new RangeError(`${fn}: ${field}: expected at most ${2 ** 31 - 1}, got ${show(n)}`)
+  }
+  return new Int32Array(n)
+}
 
 /**
  * A tensor of standard normal samples (NumPy's `np.random.randn`), scaled by `std`.
@@ -14,8 +30,8 @@ import type { Rng } from './rng.js'
  * ```
  */
 export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
-  checkShape('randn', shape)
-  const data = new Float64Array(sizeOf(shape))
+  expectRng('randn', r)
+  const data = allocate('randn', shape)
   for (let i = 0; i < data.length; i++) data[i] = std * r.normal()
   return { shape: [...shape], data }
 }
@@ -32,8 +48,8 @@ export function randn(shape: readonly number[], r: Rng, std = 1): Tensor {
  * ```
  */
 export function uniform(shape: readonly number[], r: Rng, lo = 0, hi = 1): Tensor {
-  checkShape('uniform', shape)
-  const data = new Float64Array(sizeOf(shape))
+  expectRng('uniform', r)
+  const data = allocate('uniform', shape)
   for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * r.uniform()
   return { shape: [...shape], data }
 }
@@ -52,7 +68,8 @@ export function uniform(shape: readonly number[], r: Rng, lo = 0, hi = 1): Tenso
 export function choice(n: number, k: number, r: Rng): Int32Array {
   expectInteger('choice', 'n', n, 1)
   expectInteger('choice', 'k', k)
-  const out = new Int32Array(k)
+  expectRng('choice', r)
+  const out = indices('choice', 'k', k)
   for (let i = 0; i < k; i++) out[i] = r.int(n)
   return out
 }
@@ -70,7 +87,8 @@ export function choice(n: number, k: number, r: Rng): Int32Array {
  */
 export function permutation(n: number, r: Rng): Int32Array {
   expectInteger('permutation', 'n', n)
-  const out = new Int32Array(n)
+  expectRng('permutation', r)
+  const out = indices('permutation', 'n', n)
   for (let i = 0; i < n; i++) out[i] = i
   for (let i = n - 1; i > 0; i--) {
     const j = r.int(i + 1)

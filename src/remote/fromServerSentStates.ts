@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs'
-import { expectInteger, expectNonNegative, expectPositive } from '../errors.js'
+import { expectInteger, expectNonNegative, expectPositive, show } from '../errors.js'
 import { describe } from '../state/json.js'
 import { decodeWireLine, type WireFrame } from '../state/wireFormat.js'
 import { LineSplitter } from './eventStreamInternals.js'
@@ -76,6 +76,9 @@ export function fromServerSentStates(
   url: string | URL,
   options: ServerSentStatesOptions = {},
 ): Observable<WireFrame> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`fromServerSentStates: options: expected an object, got ${show(options)}`)
+  }
   if (options.retryMs !== undefined) {
     expectNonNegative('fromServerSentStates', 'retryMs', options.retryMs)
   }

@@ -1,5 +1,5 @@
-import { ShapeError, showShape } from '../errors.js'
-import { sizeOf, type Tensor } from './tensor.js'
+import { expectFunction, ShapeError, showShape } from '../errors.js'
+import { checkShape, expectTensor, sizeOf, type Tensor } from './tensor.js'
 
 /** A tensor or a plain number, which broadcasts to any shape. */
 export type Operand = Tensor | number
@@ -14,7 +14,10 @@ export type Operand = Tensor | number
  * console.log(toArray(map(tensor([1, 2]), (v) => v * v))) // → [ 1, 4 ]
  * ```
  */
-export function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
+export function map(t: Tensor, f: (v: number, i: number) => number, op = 'map'): Tensor {
+  if (typeof op !== 'string' || op === '') op = 'map'
+  expectTensor(op, 't', t)
+  expectFunction(op, 'f', f)
   const src = t.data
   const out = new Float64Array(src.length)
   for (let i = 0; i < src.length; i++) out[i] = f(src[i], i)
@@ -39,6 +42,9 @@ export function map(t: Tensor, f: (v: number, i: number) => number): Tensor {
  * @throws {ShapeError} `add: shapes [2,3] and [2] do not broadcast`
  */
 export function broadcastShape(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const name = typeof op === 'string' && op !== '' ? op : 'broadcastShape'
+  checkShape(name, a)
+  checkShape(name, b)
   const n = Math.max(a.length, b.length)
   const out = new Array<number>(n)
   for (let i = 0; i < n; i++) {
@@ -90,6 +96,10 @@ export function zipWith(
   f: (x: number, y: number) => number,
   op = 'zipWith',
 ): Tensor {
+  if (typeof op !== 'string' || op === '') op = 'zipWith'
+  if (typeof a !== 'number') expectTensor(op, 'a', a, 'a tensor or a number')
+  if (typeof b !== 'number') expectTensor(op, 'b', b, 'a tensor or a number')
+  expectFunction(op, 'f', f)
   if (typeof a === 'number' && typeof b === 'number')
     return { shape: [], data: Float64Array.of(f(a, b)) }
   if (typeof b === 'number') {
@@ -204,7 +214,7 @@ export const div = (a: Operand, b: Operand): Tensor => zipWith(a, b, (x, y) => x
  * console.log(toArray(neg(tensor([1, -2])))) // → [ -1, 2 ]
  * ```
  */
-export const neg = (t: Tensor): Tensor => map(t, (v) => -v)
+export const neg = (t: Tensor): Tensor => map(t, (v) => -v, 'neg')
 /**
  * `eᵗ` elementwise.
  *
@@ -215,7 +225,7 @@ export const neg = (t: Tensor): Tensor => map(t, (v) => -v)
  * console.log(toArray(exp(tensor([0, 1])))) // → [ 1, 2.718281828459045 ]
  * ```
  */
-export const exp = (t: Tensor): Tensor => map(t, Math.exp)
+export const exp = (t: Tensor): Tensor => map(t, Math.exp, 'exp')
 /**
  * `ln t` elementwise (0 gives −∞, a negative NaN, as `Math.log`).
  *
@@ -226,4 +236,4 @@ export const exp = (t: Tensor): Tensor => map(t, Math.exp)
  * console.log(toArray(log(tensor([1, Math.E, 0])))) // → [ 0, 1, -Infinity ]
  * ```
  */
-export const log = (t: Tensor): Tensor => map(t, Math.log)
+export const log = (t: Tensor): Tensor => map(t, Math.log, 'log')

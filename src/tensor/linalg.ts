@@ -2,7 +2,7 @@ import { ShapeError, show, showShape } from '../errors.js'
 import { gatheredFrom } from './gatheredRows.js'
 import { gemmHeld, gemmKernel, holdGathered, holdLeft, releaseHeld } from './kernels/gemmKernel.js'
 import type { HeldSparse } from './kernels/wasmKernels.js'
-import type { Tensor } from './tensor.js'
+import { expectTensor, type Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
 
 /** Options of `matmul` and `matmulInto`. */
@@ -23,6 +23,8 @@ interface Plan {
 }
 
 function plan(fn: string, a: Tensor, b: Tensor, opts: MatmulOptions | undefined): Plan {
+  expectTensor(fn, 'a', a)
+  expectTensor(fn, 'b', b)
   const ra = a.shape.length
   const rb = b.shape.length
   if (ra < 1 || ra > 2 || rb < 1 || rb > 2) {
@@ -112,6 +114,7 @@ export function matmul(a: Tensor, b: Tensor, opts?: MatmulOptions): Tensor {
  */
 export function matmulInto(a: Tensor, b: Tensor, out: Tensor, opts?: MatmulOptions): Tensor {
   const p = plan('matmulInto', a, b, opts)
+  expectTensor('matmulInto', 'out', out)
   if (
     out.shape.length !== p.shape.length ||
     out.shape.some((d, i) => d !== p.shape[i]) ||
@@ -223,7 +226,30 @@ export function gemm(
   transA = false,
   transB = false,
 ): void {
-  gemmKernel(A, B, out, m, k, n, transA, transB)
+  // a few comparisons a call (nothing per element): sizes that do not fit the arrays would loop
+  // over numbers that are not there (or for ever, for m = 1e12)
+  for (const [field, v] of [
+    ['m', m],
+    ['k', k],
+    ['n', n],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 32) {
+      throw new RangeError(`gemm: ${field}: expected a non-negative integer, got ${show(v)}`)
+    }
+  }
+  for (const [field, v, len] of [
+    ['A', A, m * k],
+    ['B', B, k * n],
+    ['out', out, m * n],
+  ] as const) {
+    if (!(v instanceof Float64Array)) {
+      throw new TypeError(`gemm: ${field}: expected a Float64Array, got ${show(v)}`)
+    }
+    if (v.length < len) {
+      throw new RangeError(`gemm: ${field}: expected at least ${len} numbers, got ${v.length}`)
+    }
+  }
+  gemmKernel(A, B, out, m, k, n, transA === true, transB === true)
 }
 
 /**
@@ -242,6 +268,7 @@ export function gemm(
  * ```
  */
 export function transpose(t: Tensor): Tensor {
+  expectTensor('transpose', 't', t)
   if (t.shape.length < 2) return { shape: [...t.shape], data: t.data.slice() }
   if (t.shape.length > 2) {
     throw new ShapeError(`transpose: expected a matrix, got shape ${showShape(t.shape)}`)

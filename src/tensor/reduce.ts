@@ -1,9 +1,9 @@
 import { ShapeError, show, showShape } from '../errors.js'
-import type { Tensor } from './tensor.js'
+import { expectTensor, type Tensor } from './tensor.js'
 
 function resolveAxis(op: string, t: Tensor, axis: number): number {
   const r = t.shape.length
-  const a = axis < 0 ? axis + r : axis
+  const a = Number.isInteger(axis) && axis < 0 ? axis + r : axis
   if (!Number.isInteger(axis) || a < 0 || a >= r) {
     throw new RangeError(
       `${op}: axis: expected an integer in [${-r}, ${r - 1}] for shape ${showShape(t.shape)}, got ${show(axis)}`,
@@ -57,6 +57,7 @@ function reduceAxis(
 export function sum(t: Tensor): number
 export function sum(t: Tensor, axis: number): Tensor
 export function sum(t: Tensor, axis?: number): number | Tensor {
+  expectTensor('sum', 't', t)
   if (axis === undefined) return pairwiseSum(t.data, 0, t.data.length)
   const a = resolveAxis('sum', t, axis)
   if (a === t.shape.length - 1) {
@@ -90,6 +91,25 @@ const sizeOfShape = (shape: readonly number[]): number => shape.reduce((p, d) =>
  * ```
  */
 export function pairwiseSum(data: ArrayLike<number>, start: number, n: number): number {
+  // checked once a call (the recursion below is not): a range outside `data` would sum
+  // undefined (NaN), and a huge n would recurse for ever
+  if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
+    throw new TypeError(`pairwiseSum: data: expected an array of numbers, got ${show(data)}`)
+  }
+  if (!Number.isInteger(start) || start < 0 || start > data.length) {
+    throw new RangeError(
+      `pairwiseSum: start: expected an integer in [0, ${data.length}], got ${show(start)}`,
+    )
+  }
+  if (!Number.isInteger(n) || n < 0 || start + n > data.length) {
+    throw new RangeError(
+      `pairwiseSum: n: expected an integer in [0, ${data.length - start}], got ${show(n)}`,
+    )
+  }
+  return sumRange(data, start, n)
+}
+
+function sumRange(data: ArrayLike<number>, start: number, n: number): number {
   if (n < 8) {
     let res = 0
     for (let i = 0; i < n; i++) res += data[start + i]
@@ -123,7 +143,7 @@ export function pairwiseSum(data: ArrayLike<number>, start: number, n: number): 
   }
   let n2 = Math.floor(n / 2)
   n2 -= n2 % 8
-  return pairwiseSum(data, start, n2) + pairwiseSum(data, start + n2, n - n2)
+  return sumRange(data, start, n2) + sumRange(data, start + n2, n - n2)
 }
 
 /**
@@ -144,6 +164,7 @@ export function pairwiseSum(data: ArrayLike<number>, start: number, n: number): 
 export function mean(t: Tensor): number
 export function mean(t: Tensor, axis: number): Tensor
 export function mean(t: Tensor, axis?: number): number | Tensor {
+  expectTensor('mean', 't', t)
   if (axis === undefined) return sum(t) / t.data.length
   const s = sum(t, axis)
   const n = t.shape[resolveAxis('mean', t, axis)]
@@ -169,6 +190,7 @@ export function mean(t: Tensor, axis?: number): number | Tensor {
 export function max(t: Tensor): number
 export function max(t: Tensor, axis: number): Tensor
 export function max(t: Tensor, axis?: number): number | Tensor {
+  expectTensor('max', 't', t)
   const pick = (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc)
   if (axis === undefined) {
     let m = -Infinity
@@ -199,6 +221,7 @@ export function max(t: Tensor, axis?: number): number | Tensor {
 export function argmax(t: Tensor): number
 export function argmax(t: Tensor, axis: number): Tensor
 export function argmax(t: Tensor, axis?: number): number | Tensor {
+  expectTensor('argmax', 't', t)
   if (axis === undefined) {
     if (t.data.length === 0) {
       throw new ShapeError(`argmax: expected a non-empty tensor, got shape ${showShape(t.shape)}`)

@@ -45,6 +45,9 @@ export function isTensor(value: unknown): value is Tensor {
  * ```
  */
 export function sizeOf(shape: readonly number[]): number {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`sizeOf: shape: expected an array of numbers, got ${show(shape)}`)
+  }
   let n = 1
   for (const d of shape) n *= d
   return n
@@ -54,6 +57,49 @@ export function sizeOf(shape: readonly number[]): number {
  * Checks that `shape` is an array of non-negative integers, naming `fn` and the bad dimension:
  * `zeros: shape[1]: expected a non-negative integer, got -1 in [2,-1]`.
  */
+/**
+ * Throws unless `t` is a tensor whose shape (non-negative integers) holds exactly its data's
+ * length, naming `fn` and `field`: `add: b: expected a tensor or a number, got undefined`. For the
+ * entries of the tensor operations; O(rank), nothing per element.
+ */
+export function expectTensor(
+  fn: string,
+  field: string,
+  t: unknown,
+  what = 'a tensor',
+): asserts t is Tensor {
+  if (!isTensor(t)) throw new TypeError(`${fn}: ${field}: expected ${what}, got ${show(t)}`)
+  const { shape, data } = t
+  let n = 1
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(
+        `${fn}: ${field}.shape[${i}]: expected a non-negative integer, got ${show(d)} in ${show(shape)}`,
+      )
+    }
+    n *= d
+  }
+  if (n !== data.length) {
+    throw new ShapeError(
+      `${fn}: ${field}: shape ${showShape(shape)} holds ${n} values, got ${data.length}`,
+    )
+  }
+}
+
+/** A zero-filled array for `shape` (checked), or a RangeError naming `fn` if it cannot be made. */
+export function allocate(fn: string, shape: readonly number[]): Float64Array {
+  checkShape(fn, shape)
+  const n = sizeOf(shape)
+  try {
+    return new Float64Array(n)
+  } catch {
+    throw new RangeError(
+      `${fn}: shape: ${showShape(shape)} holds ${n} values, too many to allocate`,
+    )
+  }
+}
+
 export function checkShape(fn: string, shape: readonly number[]): void {
   if (!Array.isArray(shape)) {
     throw new TypeError(
@@ -165,8 +211,11 @@ export function tensor(values: NestedArray): Tensor {
  * ```
  */
 export function full(shape: readonly number[], value: number): Tensor {
-  checkShape('full', shape)
-  return { shape: [...shape], data: new Float64Array(sizeOf(shape)).fill(value) }
+  if (typeof value !== 'number') {
+    throw new TypeError(`full: value: expected a number, got ${show(value)}`)
+  }
+  const data = allocate('full', shape).fill(value)
+  return { shape: [...shape], data }
 }
 
 /**
@@ -180,8 +229,8 @@ export function full(shape: readonly number[], value: number): Tensor {
  * ```
  */
 export function zeros(shape: readonly number[]): Tensor {
-  checkShape('zeros', shape)
-  return { shape: [...shape], data: new Float64Array(sizeOf(shape)) }
+  const data = allocate('zeros', shape)
+  return { shape: [...shape], data }
 }
 
 /**
@@ -209,6 +258,7 @@ export function ones(shape: readonly number[]): Tensor {
  * ```
  */
 export function zerosLike(t: Tensor): Tensor {
+  expectTensor('zerosLike', 't', t)
   return zeros(t.shape)
 }
 
@@ -223,6 +273,7 @@ export function zerosLike(t: Tensor): Tensor {
  * ```
  */
 export function onesLike(t: Tensor): Tensor {
+  expectTensor('onesLike', 't', t)
   return ones(t.shape)
 }
 
@@ -237,6 +288,7 @@ export function onesLike(t: Tensor): Tensor {
  * ```
  */
 export function fullLike(t: Tensor, value: number): Tensor {
+  expectTensor('fullLike', 't', t)
   return full(t.shape, value)
 }
 
@@ -253,6 +305,7 @@ export function fullLike(t: Tensor, value: number): Tensor {
  * ```
  */
 export function clone(t: Tensor): Tensor {
+  expectTensor('clone', 't', t)
   return { shape: [...t.shape], data: t.data.slice() }
 }
 
@@ -268,6 +321,7 @@ export function clone(t: Tensor): Tensor {
  * ```
  */
 export function toArray(t: Tensor): NestedArray {
+  expectTensor('toArray', 't', t)
   if (t.shape.length === 0) return t.data[0]
   let k = 0
   const build = (depth: number): NestedArray => {
@@ -299,6 +353,10 @@ export function toArray(t: Tensor): NestedArray {
  * @throws {ShapeError} `reshape: cannot reshape [4] into [3,-1]`
  */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('reshape', 't', t)
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`reshape: shape: expected an array of numbers, got ${show(shape)}`)
+  }
   const n = t.data.length
   const free = shape.indexOf(-1)
   const known = shape.reduce((p, d, i) => (i === free ? p : p * d), 1)
@@ -321,6 +379,7 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
  * @throws {ShapeError} `item: expected a tensor with one element, got shape [2]`
  */
 export function item(t: Tensor): number {
+  expectTensor('item', 't', t)
   if (t.data.length !== 1) {
     throw new ShapeError(
       `item: expected a tensor with one element, got shape ${showShape(t.shape)}`,

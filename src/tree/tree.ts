@@ -1,4 +1,4 @@
-import { ShapeError, show, showShape } from '../errors.js'
+import { expectFunction, ShapeError, show, showShape } from '../errors.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 
 /**
@@ -31,6 +31,35 @@ const withArticle = (kind: string): string => (kind === 'array' ? 'an array' : `
 const ownKeys = (o: object): string[] => Object.keys(o).sort()
 
 /**
+ * The keys of a record met by a walker, or a TypeError naming `fn` when the value is not a
+ * parameter tree at all (undefined, a string, a Map …); checked where a walker would otherwise
+ * fail inside `Object.keys`, so a valid tree pays nothing more.
+ */
+function recordKeys(fn: string, q: unknown): string[] {
+  if (kindOf(q) !== 'record') {
+    throw new TypeError(
+      `${fn}: p: expected a number, a tensor, an array or a record, got ${show(q)}`,
+    )
+  }
+  return ownKeys(q as object)
+}
+
+/**
+ * `walk()`, with a stack overflow (a cyclic tree, or one nested absurdly deep) reported as a
+ * RangeError naming `fn`'s argument instead of the engine's "Maximum call stack size exceeded".
+ */
+function guarded<T>(fn: string, walk: () => T): T {
+  try {
+    return walk()
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new RangeError(`${fn}: p: expected a tree, got one nested too deep to walk (cyclic?)`)
+    }
+    throw e
+  }
+}
+
+/**
  * Checks that `p` is a parameter tree, naming the first path that is not.
  *
  * @example
@@ -47,13 +76,15 @@ const ownKeys = (o: object): string[] => Object.keys(o).sort()
  * ```
  */
 export function assertParams(fn: string, field: string, p: unknown): asserts p is Params {
+  if (typeof fn !== 'string' || fn === '') fn = 'assertParams'
   const walk = (q: unknown, path: string): void => {
     switch (kindOf(q)) {
       case 'number':
       case 'tensor':
         return
       case 'array':
-        ;(q as unknown[]).forEach((v, i) => walk(v, joinIndex(path, i)))
+        for (let i = 0; i < (q as unknown[]).length; i++)
+          walk((q as unknown[])[i], joinIndex(path, i)) // holes too
         return
       case 'record':
         for (const k of ownKeys(q as object))
@@ -65,7 +96,8 @@ export function assertParams(fn: string, field: string, p: unknown): asserts p i
         )
     }
   }
-  walk(p, field)
+  // fn and field name the caller's function and argument in the messages (strings, else ours)
+  guarded(fn, () => walk(p, typeof field === 'string' && field !== '' ? field : 'p'))
 }
 
 /**
@@ -80,6 +112,7 @@ export function assertParams(fn: string, field: string, p: unknown): asserts p i
  * ```
  */
 export function mapTree<P extends Params>(p: P, f: (v: number) => number): P {
+  expectFunction('mapTree', 'f', f)
   const go = (q: Params): Params => {
     if (typeof q === 'number') return f(q)
     if (isTensor(q)) {
@@ -89,10 +122,10 @@ export function mapTree<P extends Params>(p: P, f: (v: number) => number): P {
     }
     if (Array.isArray(q)) return q.map(go)
     const o: Record<string, Params> = {}
-    for (const k of ownKeys(q)) o[k] = go((q as Record<string, Params>)[k])
+    for (const k of recordKeys('mapTree', q)) o[k] = go((q as Record<string, Params>)[k])
     return o
   }
-  return go(p) as P
+  return guarded('mapTree', () => go(p)) as P
 }
 
 /**
@@ -113,12 +146,19 @@ export function zipTree<P extends Params>(
   f: (x: number, y: number) => number,
   fn = 'zipTree',
 ): P {
+  if (typeof fn !== 'string' || fn === '') fn = 'zipTree'
+  expectFunction(fn, 'f', f)
   const go = (x: Params, y: Params, path: string): Params => {
     const kx = kindOf(x)
     const ky = kindOf(y)
     if (kx !== ky) {
       throw new ShapeError(
         `${fn}: at ${path || '(root)'}: ${withArticle(kx)} and ${withArticle(ky)} differ`,
+      )
+    }
+    if (kx === 'other') {
+      throw new TypeError(
+        `${fn}: at ${path || '(root)'}: expected a number, a tensor, an array or a record, got ${show(x)}`,
       )
     }
     if (kx === 'number') return f(x as number, y as number)
@@ -161,7 +201,7 @@ export function zipTree<P extends Params>(
     for (const k of keys) o[k] = go(rx[k], ry[k], joinKey(path, k))
     return o
   }
-  return go(a, b, '') as P
+  return guarded(fn, () => go(a, b, '')) as P
 }
 
 /**
@@ -176,6 +216,7 @@ export function zipTree<P extends Params>(
  * ```
  */
 export function visit(p: Params, f: (value: number, path: TreePath, index: number) => void): void {
+  expectFunction('visit', 'f', f)
   let k = 0
   const go = (q: Params, path: string): void => {
     if (typeof q === 'number') f(q, path || '(root)', k++)
@@ -186,9 +227,11 @@ export function visit(p: Params, f: (value: number, path: TreePath, index: numbe
         for (let i = 0; i < data.length; i++)
           f(data[i], `${path}[${unravel(i, shape).join(',')}]`, k++)
     } else if (Array.isArray(q)) q.forEach((v, i) => go(v, joinIndex(path, i)))
-    else for (const key of ownKeys(q)) go((q as Record<string, Params>)[key], joinKey(path, key))
+    else
+      for (const key of recordKeys('visit', q))
+        go((q as Record<string, Params>)[key], joinKey(path, key))
   }
-  go(p, '')
+  guarded('visit', () => go(p, ''))
 }
 
 /**
@@ -203,10 +246,20 @@ export function visit(p: Params, f: (value: number, path: TreePath, index: numbe
  * ```
  */
 export function unravel(i: number, shape: readonly number[]): number[] {
+  if (!Number.isInteger(i) || i < 0) {
+    throw new RangeError(`unravel: i: expected a non-negative integer, got ${show(i)}`)
+  }
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`unravel: shape: expected an array of numbers, got ${show(shape)}`)
+  }
   const idx = new Array<number>(shape.length)
   for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d]
-    i = Math.floor(i / shape[d])
+    const n = shape[d]
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`unravel: shape[${d}]: expected a positive integer, got ${show(n)}`)
+    }
+    idx[d] = i % n
+    i = Math.floor(i / n)
   }
   return idx
 }
@@ -240,11 +293,15 @@ export function pathAt(p: Params, index: number): TreePath {
  * ```
  */
 export function treeSize(p: Params): number {
+  return guarded('treeSize', () => countScalars(p))
+}
+
+function countScalars(p: Params): number {
   if (typeof p === 'number') return 1
   if (isTensor(p)) return p.data.length
-  if (Array.isArray(p)) return p.reduce((s: number, q: Params) => s + treeSize(q), 0)
+  if (Array.isArray(p)) return p.reduce((s: number, q: Params) => s + countScalars(q), 0)
   let s = 0
-  for (const k of ownKeys(p)) s += treeSize((p as Record<string, Params>)[k])
+  for (const k of recordKeys('treeSize', p)) s += countScalars((p as Record<string, Params>)[k])
   return s
 }
 
@@ -268,9 +325,21 @@ export function flatten(p: Params, out = new Float64Array(treeSize(p))): Float64
       out.set(q.data, k)
       k += q.data.length
     } else if (Array.isArray(q)) q.forEach(go)
-    else for (const key of ownKeys(q)) go((q as Record<string, Params>)[key])
+    else for (const key of recordKeys('flatten', q)) go((q as Record<string, Params>)[key])
   }
-  go(p)
+  if (!(out instanceof Float64Array)) {
+    throw new TypeError(`flatten: out: expected a Float64Array, got ${show(out)}`)
+  }
+  try {
+    guarded('flatten', () => go(p))
+  } catch (e) {
+    if (e instanceof RangeError && /bounds/.test(e.message)) {
+      throw new RangeError(
+        `flatten: out: expected room for ${treeSize(p)} numbers, got ${out.length}`,
+      )
+    }
+    throw e
+  }
   return out
 }
 
@@ -288,6 +357,9 @@ export function flatten(p: Params, out = new Float64Array(treeSize(p))): Float64
  * @throws {ShapeError} `unflatten: template holds 3 values, got 2`
  */
 export function unflatten<P extends Params>(template: P, flat: Float64Array, share = false): P {
+  if (!(flat instanceof Float64Array)) {
+    throw new TypeError(`unflatten: flat: expected a Float64Array, got ${show(flat)}`)
+  }
   const n = treeSize(template)
   if (flat.length !== n) {
     throw new ShapeError(`unflatten: template holds ${n} values, got ${flat.length}`)
@@ -303,10 +375,10 @@ export function unflatten<P extends Params>(template: P, flat: Float64Array, sha
     }
     if (Array.isArray(q)) return q.map(go)
     const o: Record<string, Params> = {}
-    for (const key of ownKeys(q)) o[key] = go((q as Record<string, Params>)[key])
+    for (const key of recordKeys('unflatten', q)) o[key] = go((q as Record<string, Params>)[key])
     return o
   }
-  return go(template) as P
+  return guarded('unflatten', () => go(template)) as P
 }
 
 /**
@@ -352,7 +424,7 @@ export function globalNorm(p: Params): number {
     s = acc
     big = m
   }
-  eachLeaf(p, add)
+  guarded('globalNorm', () => eachLeaf(p, add))
   if (Number.isNaN(big) || big === Infinity) return big
   if (big === 0 || (Number.isFinite(s) && s >= 1e-290)) return Math.sqrt(s)
   let t = 0
@@ -370,5 +442,6 @@ function eachLeaf(p: Params, f: (values: ArrayLike<number>) => void): void {
   if (typeof p === 'number') f([p])
   else if (isTensor(p)) f(p.data)
   else if (Array.isArray(p)) for (const q of p) eachLeaf(q, f)
-  else for (const key of ownKeys(p)) eachLeaf((p as Record<string, Params>)[key], f)
+  else
+    for (const key of recordKeys('globalNorm', p)) eachLeaf((p as Record<string, Params>)[key], f)
 }
