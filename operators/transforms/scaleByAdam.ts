@@ -1,3 +1,5 @@
+import type * as t from 'io-ts'
+import { ScaleByAdamOptionsC } from '../../src/state/configCodecs.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import {
@@ -16,19 +18,8 @@ export interface ScaleByAdamState {
   readonly nu: Params
 }
 
-/** Options of `scaleByAdam` (and of `adam`, `adamw`). */
-export interface ScaleByAdamOptions {
-  /** β₁ in [0, 1), default 0.9 */
-  readonly b1?: Hyperparam
-  /** β₂ in [0, 1), default 0.999 */
-  readonly b2?: Hyperparam
-  /** ε ≥ 0, default 1e-8 (the book uses 1e-7) */
-  readonly eps?: Hyperparam
-  /** the book's form (Kingma & Ba, end of §2): ε beside the uncorrected √ν; default false */
-  readonly efficient?: boolean
-  /** slot name, default `scaleByAdam` */
-  readonly name?: string
-}
+/** Options of `scaleByAdam` (and of `adam`, `adamw`): b1, b2 in [0, 1), eps ≥ 0, efficient, name. */
+export type ScaleByAdamOptions = t.TypeOf<typeof ScaleByAdamOptionsC>
 
 /**
  * Adam's scaling (Kingma & Ba 2015), as torch.optim.Adam and optax's `scale_by_adam` compute

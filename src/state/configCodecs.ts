@@ -11,6 +11,7 @@
  * checks that each function accepts exactly what its codec accepts, with the same message.
  */
 import { isObservable } from 'rxjs'
+import type { Hyperparam } from '../engine/hyperparams.js'
 import { describe } from './json.js'
 import * as T from 'io-ts'
 import type * as t from 'io-ts'
@@ -46,19 +47,19 @@ export const seedC = integerIn(-2147483648, 4294967295)
  */
 export function hyperparamC(
   constant: t.Type<number, number, unknown>,
-): t.Type<unknown, unknown, unknown> {
+): t.Type<Hyperparam, Hyperparam, unknown> {
   const name = 'a number, a schedule (step) => number or an Observable<number>'
   const varying = (u: unknown) => typeof u === 'function' || isObservable(u)
-  const c = new T.Type<unknown, unknown, unknown>(
+  const c = new T.Type<Hyperparam, Hyperparam, unknown>(
     name,
-    (u): u is unknown => varying(u) || constant.is(u),
+    (u): u is Hyperparam => varying(u) || constant.is(u),
     (u, c) =>
       typeof u === 'number'
         ? constant.is(u)
           ? T.success(u)
           : T.failure(u, c, `expected ${constant.name}, got ${describe(u)}`)
         : varying(u)
-          ? T.success(u)
+          ? T.success(u as Hyperparam)
           : T.failure(u, c),
     (a) => a,
   )
@@ -240,9 +241,6 @@ export const ScaleByAdamOptionsC = configType(
     name: optional(nonEmptyString),
   },
 )
-
-/** A learning rate as `sgd(lr)`, `adam(lr)`, `scaleByLearningRate(lr)` take it. */
-export const LearningRateC = hyperparamC(positiveNumber)
 
 // ---- evaluation -------------------------------------------------------------------------------
 
