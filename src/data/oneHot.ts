@@ -1,5 +1,5 @@
 import { expectInteger, show } from '../errors.js'
-import type { Tensor } from '../tensor/tensor.js'
+import { allocate, type Tensor } from '../tensor/tensor.js'
 
 /**
  * One-hot rows for integer class labels: label `k` becomes a row of `classes` zeros with a 1 at
@@ -25,7 +25,7 @@ export function oneHot(labels: ArrayLike<number>, classes = 10): Tensor {
     throw new TypeError(`oneHot: labels: expected an array of integers, got ${show(labels)}`)
   }
   const n = labels.length
-  const data = new Float64Array(n * classes)
+  const data = allocate('oneHot', [n, classes])
   for (let i = 0; i < n; i++) {
     const k = labels[i]
     if (!Number.isInteger(k) || k < 0 || k >= classes) {
