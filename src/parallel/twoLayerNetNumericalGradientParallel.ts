@@ -57,8 +57,8 @@ export async function twoLayerNetNumericalGradientParallel(
   opts: TwoLayerNetNumericalGradientParallelOptions = {},
 ): Promise<{ W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor }> {
   const fn = 'twoLayerNetNumericalGradientParallel'
+  const plan = planProbes(fn, params, x, t, opts) // checks opts is an object first
   if (opts.threads !== undefined) expectInteger(fn, 'threads', opts.threads, 1, 256)
-  const plan = planProbes(fn, params, x, t, opts)
   const threads = opts.threads ?? (await defaultThreads())
   const { D, H, C, N } = plan
   const P = probeCount(plan)

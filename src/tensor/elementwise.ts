@@ -51,7 +51,7 @@ export function broadcastShape(op: string, a: readonly number[], b: readonly num
     const da = a[a.length - n + i] ?? 1
     const db = b[b.length - n + i] ?? 1
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`${op}: shapes ${showShape(a)} and ${showShape(b)} do not broadcast`)
+      throw new ShapeError(`${name}: shapes ${showShape(a)} and ${showShape(b)} do not broadcast`)
     }
     out[i] = da === 1 ? db : da
   }

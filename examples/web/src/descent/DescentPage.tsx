@@ -249,7 +249,8 @@ export function DescentPage() {
                 ArrowUp: [0, (y1 - y0) / 40],
                 ArrowDown: [0, -(y1 - y0) / 40],
               }
-              const [sx, sy] = snap.start
+              // the race's own start, not the rendered one: two keys can come within one frame
+              const [sx, sy] = race.snapshot$.value.start
               if (e.key in move) {
                 e.preventDefault()
                 const [dx, dy] = move[e.key]
