@@ -59,6 +59,17 @@ describe('npm pack', () => {
       'package.json',
     ])
     expect(readFileSync(join(root, 'bin/gradstream.js'), 'utf8')).not.toMatch(/tsx|\.ts'/)
+    // no source maps (their sources are not shipped), io-ts and fp-ts inside with their licenses
+    expect(packed.files.filter((f) => f.endsWith('.map'))).toEqual([])
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'dist/vendor/io-ts.js',
+        'dist/vendor/io-ts.d.ts',
+        'dist/vendor/fp-ts.d.ts',
+        'dist/vendor/io-ts.LICENSE',
+        'dist/vendor/fp-ts.LICENSE',
+      ]),
+    )
   })
 
   it('the built command line trains (dist/, no tsx)', () => {
@@ -77,10 +88,8 @@ describe('installed from the tarball into a fresh project', () => {
     const installed = readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))
     expect(installed.sort()).toEqual([
       '@bufbuild', // protobuf, for toTensorBoard's event files (gradstream/node)
-      'fp-ts',
-      'gradstream',
+      'gradstream', // io-ts and the part of fp-ts it uses are bundled into dist/vendor
       'immer',
-      'io-ts',
       'pure-rand',
       'rxjs',
       'tslib',
@@ -98,6 +107,34 @@ describe('installed from the tarball into a fresh project', () => {
     mkdirSync(join(root, 'test-results'), { recursive: true })
     writeFileSync(join(root, 'test-results', 'package-size.json'), JSON.stringify(report, null, 2))
     console.log(report)
+    // the issue's bound for a library user's install, beyond rxjs (and tslib, rxjs's dependency)
+    expect(report.beyondRxjsBytes).toBeLessThanOrEqual(5_000_000)
+  })
+
+  it("imports, in every shipped module, only the package's own files, node: and declared packages", () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules/gradstream/package.json'), 'utf8'))
+    const declared = new Set(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }))
+    const undeclared: string[] = []
+    for (const file of packed.files.filter((f) => /\.js$|\.d\.ts$/.test(f))) {
+      const text = readFileSync(join(app, 'node_modules/gradstream', file), 'utf8')
+      // import/export … from 'x' and import('x') outside comment lines
+      const code = text
+        .split('\n')
+        .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l))
+        .join('\n')
+      for (const m of code.matchAll(
+        /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)(['"])([^'"]+)\1/gm,
+      )) {
+        const spec = m[2]
+        const name = spec.startsWith('@')
+          ? spec.split('/').slice(0, 2).join('/')
+          : spec.split('/')[0]
+        if (!spec.startsWith('.') && !spec.startsWith('node:') && !declared.has(name)) {
+          undeclared.push(`${file}: ${spec}`)
+        }
+      }
+    }
+    expect(undeclared).toEqual([])
   })
 
   it('imports every entry as ESM under node', () => {
