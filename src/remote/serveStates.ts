@@ -19,6 +19,13 @@ export interface ServeStatesOptions {
   readonly keep?: number
   /** milliseconds to keep serving after the run ends, for late clients (default 0) */
   readonly linger?: number
+  /**
+   * milliseconds between two writes to a client that keeps up (default 100): the frames that
+   * arrive in between go out together in one write, so a fast run costs at most
+   * `1000 / flushMs` writes a second per client, however many frames it makes. A frame after a
+   * quiet spell goes out at once. 0: every turn of the event loop that made a frame.
+   */
+  readonly flushMs?: number
   /** `/events` clients at once (default 256); one more is answered 503 */
   readonly maxClients?: number
   /**
@@ -60,6 +67,12 @@ export interface StateServer {
 /** Bytes of kept frames written to a catching-up client in one socket write. */
 const BATCH_BYTES = 16 * 1024
 
+/** One write's worth of kept frames from one frame number on, and the number after them. */
+interface Batch {
+  readonly bytes: Buffer | string
+  readonly next: number
+}
+
 /**
  * Serves a run's frames as Server-Sent Events on `GET /events`: each frame is one event with
  * `id: <step>`, `event: state` and the frame's wire-format line as `data`; the end of the run is
@@ -71,8 +84,10 @@ const BATCH_BYTES = 16 * 1024
  * Hostile clients cost bounded memory. Frames are encoded once and kept once (the last `keep`,
  * shared by every client); each client has a cursor into them and is written to only while its
  * socket accepts data (Node's high-water mark, 16 KiB, plus one write of at most 16 KiB or one
- * frame). The frames of one turn of the event loop go out together: per turn the server does
- * one socket write per client that keeps up and nothing for the others. A client that falls
+ * frame). Writes are paced: the frames of `flushMs` (100 ms) go out together, encoded once into
+ * one buffer that every client at the same point in the stream is given, so each client that
+ * keeps up costs at most one socket write per `flushMs` however fast the run makes frames, and
+ * the others cost nothing until their socket drains. A client that falls
  * behind catches up from the kept frames as it reads; one that falls more than `keep` frames
  * behind, or reads nothing for `stallMs`, is dropped with a final `event: error` saying why (no
  * frame is silently skipped). At most `maxClients` at once. A run that never yields to the event
@@ -117,6 +132,7 @@ export async function serveStates(
     host = '127.0.0.1',
     keep = 10_000,
     linger = 0,
+    flushMs = 100,
     maxClients = 256,
     stallMs = 30_000,
     token,
@@ -125,6 +141,7 @@ export async function serveStates(
   expectInteger('serveStates', 'port', port, 0, 65535)
   expectInteger('serveStates', 'keep', keep, 1)
   expectInteger('serveStates', 'linger', linger, 0)
+  expectInteger('serveStates', 'flushMs', flushMs, 0)
   expectInteger('serveStates', 'maxClients', maxClients, 1)
   expectInteger('serveStates', 'stallMs', stallMs, 1)
   const origins = checkOrigins(options.cors)
@@ -184,17 +201,38 @@ export async function serveStates(
     c.waitingSince = Date.now()
     c.res.once('drain', () => pump(c))
   }
-  /** Writes kept frames from the client's cursor while its socket takes them. */
-  const pump = (c: Client) => {
+  /** The kept frames from number `from` on, up to 16 KiB (or one frame), as one text. */
+  const batchFrom = (from: number): Batch => {
+    let next = from
+    let text = ''
+    while (next < count && text.length < BATCH_BYTES) text += texts[next++ % keep]
+    return { bytes: text, next }
+  }
+  /**
+   * Writes kept frames from the client's cursor while its socket takes them. `shared`: this
+   * flush's first batch from each frame number, encoded once into a buffer that every client at
+   * that point of the stream is given (all those that keep up); the further batches of a client
+   * catching up are its own, short-lived texts (sharing those would hold them all at once).
+   */
+  const pump = (c: Client, shared?: Map<number, Batch>) => {
     if (!clients.has(c)) return
     if (c.cursor < oldest()) {
       drop(c, `this client fell more than ${keep} frames behind the run (it reads too slowly)`)
       return
     }
+    let first = true
     while (c.cursor < count) {
-      let batch = ''
-      while (c.cursor < count && batch.length < BATCH_BYTES) batch += texts[c.cursor++ % keep]
-      if (!c.res.write(batch)) return wait(c)
+      let batch = first ? shared?.get(c.cursor) : undefined
+      if (batch === undefined) {
+        batch = batchFrom(c.cursor)
+        if (first && shared) {
+          batch = { bytes: Buffer.from(batch.bytes), next: batch.next }
+          shared.set(c.cursor, batch)
+        }
+      }
+      first = false
+      c.cursor = batch.next
+      if (!c.res.write(batch.bytes)) return wait(c)
     }
     if (ended) {
       remove(c)
@@ -334,10 +372,22 @@ export async function serveStates(
   }
   let listening = false
   let flushing = false
+  let flushedAt = -Infinity
   /** Writes the frames since the last flush to every client that keeps up. */
   const flush = () => {
     flushing = false
-    for (const c of [...live]) pump(c)
+    flushedAt = performance.now()
+    const shared = new Map<number, Batch>()
+    // pump only removes the client it is given from `live`, which a Set's iteration allows
+    for (const c of live) pump(c, shared)
+  }
+  /** A flush once `flushMs` have gone by since the last one (at the next turn if they have). */
+  const scheduleFlush = () => {
+    if (flushing) return
+    flushing = true
+    const wait = flushedAt + flushMs - performance.now()
+    if (wait <= 0) setImmediate(flush)
+    else setTimeout(flush, wait)
   }
   const finish = (how: 'complete' | 'error', message = '') => {
     ended = how
@@ -354,11 +404,8 @@ export async function serveStates(
       texts[count % keep] = text
       steps[count % keep] = f.step
       count++
-      // one write per client for all the frames of this turn of the event loop, not one per frame
-      if (!flushing) {
-        flushing = true
-        setImmediate(flush)
-      }
+      // one write per client for all the frames until the next flush, not one per frame
+      scheduleFlush()
     },
     error: (e: unknown) => finish('error', e instanceof Error ? e.message : String(e)),
     complete: () => finish('complete'),

@@ -246,10 +246,42 @@ describe('serveStates: bounded cost per client', () => {
       await new Promise((r) => setImmediate(r))
       // the old server: 50 frames × 5 clients = 250 writes
       expect(writes).toHaveBeenCalledTimes(5)
+      // encoded once: every client is given the same buffer
+      const given = writes.mock.calls.map((call) => call[0])
+      expect(given[0]).toBeInstanceOf(Buffer)
+      expect(given.every((b) => b === given[0])).toBe(true)
     } finally {
       writes.mockRestore()
     }
     await until(() => held.every((c) => c.text().includes('id: 49\n')), 'every frame to arrive')
+    for (const c of held) {
+      const ids = [...c.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+      expect(ids).toEqual(Array.from({ length: 50 }, (_, k) => k))
+    }
+  })
+
+  it('paces writes: the frames of several turns within flushMs go to each client in one write', async () => {
+    // flushMs of a minute: nothing below can take that long, so which writes happen is fixed
+    const { frames$, server } = await start({ flushMs: 60_000 })
+    const held = await Promise.all([0, 1, 2].map(() => rawClient(server.port)))
+    await until(() => held.every((c) => c.text().includes('retry: 500')), 'the streams to open')
+    const writes = vi.spyOn(ServerResponse.prototype, 'write')
+    try {
+      frames$.next(frame(0)) // after a quiet spell: out at the next turn
+      await new Promise((r) => setImmediate(r))
+      expect(writes).toHaveBeenCalledTimes(3)
+      for (let k = 1; k < 50; k++) {
+        frames$.next(frame(k)) // one frame a turn, 49 turns, all within flushMs
+        await new Promise((r) => setImmediate(r))
+      }
+      // the server of session 5 wrote once per turn: 50 × 3 = 150 writes
+      expect(writes).toHaveBeenCalledTimes(3)
+      frames$.complete() // the end flushes at once: frames 1 … 49 in one write, then the end
+      await until(() => held.every((c) => c.text().includes('event: end')), 'the end')
+      expect(writes).toHaveBeenCalledTimes(6)
+    } finally {
+      writes.mockRestore()
+    }
     for (const c of held) {
       const ids = [...c.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
       expect(ids).toEqual(Array.from({ length: 50 }, (_, k) => k))
@@ -272,7 +304,8 @@ describe('serveStates: bounded cost per client', () => {
     // frames of ~110 KB (10,000 doubles in base64): 60 of them are far more than the loopback
     // socket buffers hold, so the server must stop writing to this client
     const big = tensor(Array.from({ length: 10_000 }, (_, i) => i / 7))
-    const { frames$, server } = await start({ keep: 20 })
+    // flushMs 0: a write every turn, so that this loop fills the socket in few frames
+    const { frames$, server } = await start({ keep: 20, flushMs: 0 })
     const client = await rawClient(server.port)
     await until(() => client.text().includes('retry: 500'), 'the stream to open')
     client.socket.pause()
@@ -300,7 +333,7 @@ describe('serveStates: bounded cost per client', () => {
 
   it('a client that reads nothing for stallMs is dropped (its slot freed)', async () => {
     const big = tensor(Array.from({ length: 10_000 }, (_, i) => i / 7))
-    const { frames$, server } = await start({ stallMs: 200 })
+    const { frames$, server } = await start({ stallMs: 200, flushMs: 0 })
     const client = await rawClient(server.port)
     await until(() => client.text().includes('retry: 500'), 'the stream to open')
     client.socket.pause()
