@@ -4,6 +4,8 @@
  * row-major. Pure: no file system here, so a browser can parse fetched bytes with it.
  */
 
+import { show } from '../errors.js'
+
 /** The element types IDX knows, by type code. */
 export const IDX_TYPES = {
   0x08: { name: 'ubyte', size: 1 },
@@ -53,6 +55,7 @@ const describe = (magic: number): string => {
  * console.log(m.type, m.shape, m.data) // → ubyte [ 2, 3 ] Uint8Array(6) [ 1, 2, 3, 4, 5, 6 ]
  * ```
  * @param expect optional required type and rank (MNIST images are `{ type: 'ubyte', rank: 3 }`)
+ * @throws {TypeError} `parseIdx: bytes: expected a Uint8Array, got "x"`
  * @throws {RangeError} `parseIdx: m.idx: magic number: expected 0x0000 followed by a type code (0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e) and a rank, got 0x89504e47`
  * @throws {RangeError} `parseIdx: m.idx: length: expected 16 + 784 = 800 bytes for ubyte dimensions [1,28,28], got 700 (truncated)`
  */
@@ -62,6 +65,10 @@ export function parseIdx(
   expect: IdxExpectation = {},
   fn = 'parseIdx',
 ): IdxArray {
+  if (!(bytes instanceof Uint8Array))
+    throw new TypeError(`${fn}: bytes: expected a Uint8Array, got ${show(bytes)}`)
+  if (typeof name !== 'string')
+    throw new TypeError(`${fn}: name: expected a string, got ${show(name)}`)
   const fail = (field: string, what: string, got: string): RangeError =>
     new RangeError(`${fn}: ${name}: ${field}: expected ${what}, got ${got}`)
   if (bytes.length < 4) throw fail('header', 'at least 4 bytes', `${bytes.length} bytes`)

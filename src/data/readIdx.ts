@@ -1,5 +1,6 @@
 import { IDX_TYPES, parseIdx, type IdxArray, type IdxExpectation } from './parseIdx.js'
 import { gunzipBounded, gunzipHead, isGzip, readRegularFile } from './readFileInternals.js'
+import { show } from '../errors.js'
 
 /** The largest IDX file `readIdx` reads, and the most a `.gz` one may inflate to: 1 GiB. */
 export const MAX_IDX_BYTES = 2 ** 30
@@ -20,6 +21,7 @@ export const MAX_IDX_BYTES = 2 ** 30
  * const labels = readIdx(join(mnistDataDir(), 't10k-labels-idx1-ubyte'), { rank: 1 })
  * console.log(labels.type, labels.shape, labels.data[0]) // → ubyte [ 10000 ] 7
  * ```
+ * @throws {TypeError} `readIdx: path: expected a string, got undefined`
  * @throws {Error} `readIdx: /no/such/file: file: expected a readable IDX file, got ENOENT`
  * @throws {TypeError} `readIdx: /dev/zero: file: expected a regular file, got a character device`
  * @throws {RangeError} `readIdx: big.idx: size: expected at most 1 GiB (1073741824 bytes), got 2000000000 bytes`
@@ -27,6 +29,8 @@ export const MAX_IDX_BYTES = 2 ** 30
  * @throws {RangeError} `readIdx: f.idx: magic number: expected 0x00000801 (ubyte, rank 1), got 0x00000803 (ubyte, rank 3)`
  */
 export function readIdx(path: string, expect: IdxExpectation = {}): IdxArray {
+  if (typeof path !== 'string')
+    throw new TypeError(`readIdx: path: expected a string, got ${show(path)}`)
   const where = `readIdx: ${path}`
   let bytes = readRegularFile(where, path, 'IDX file', MAX_IDX_BYTES)
   if (isGzip(bytes)) {

@@ -18,16 +18,20 @@ import type { Params } from '../tree/tree.js'
  */
 export function freezeTree<P extends Params>(p: P): P {
   if (typeof p !== 'object' || p === null || Object.isFrozen(p)) return p
+  // a typed array with elements cannot be frozen (the engine refuses): left as it is
+  if (ArrayBuffer.isView(p)) return p
+  // a node is frozen before its children, so a cycle ends where it meets a frozen node
+  Object.freeze(p)
   if (isTensor(p)) {
     if (!Object.isFrozen(p.shape)) Object.freeze(p.shape)
-    return Object.freeze(p)
+    return p
   }
   if (Array.isArray(p)) {
     for (let i = 0; i < p.length; i++) freezeTree(p[i] as Params)
-    return Object.freeze(p)
+    return p
   }
   for (const k in p) freezeTree((p as Record<string, Params>)[k])
-  return Object.freeze(p)
+  return p
 }
 
 /**

@@ -138,7 +138,6 @@ const notCovered: Record<string, string> = {
  */
 const listed: Record<string, string> = {
   Var: 'the tape node class: new Var(value, parents, vjps) reads parents.some with no check (src/autodiff)',
-  parseIdx: 'parseIdx(bytes, …) reads .length of a non-buffer (src/data; i20 owns the readers)',
   arrayOf: 'codec builders take codecs unchecked: arrayOf(undefined) reads .name (src/state)',
   nullable: 'codec builder: nullable(undefined) reads .name (src/state)',
   recordOf: 'codec builder: recordOf(undefined) reads .name (src/state)',
@@ -152,10 +151,8 @@ const listed: Record<string, string> = {
   toJson: 'as fromJson (src/state/json)',
   encodeWireLine: 'encodeWireLine(frame) reads frame.v unchecked (src/state/wireFormat)',
   toWireFrame: 'toWireFrame(state) reads state.step unchecked (src/state/wireFormat)',
-  freezeTree: 'freezeTree(cyclic) overflows the stack (src/state/freeze)',
   integerIn: 'codec builder: integerIn(lo, hi) puts its bounds in the name unchecked (src/state)',
   numberIn: 'codec builder: as integerIn (src/state)',
-  readIdx: 'readIdx(path) hands a Symbol path to fs unchecked (src/data; i20 owns the readers)',
   // the error classes behave as Error does: a message that cannot become a string (a Symbol, an
   // object without a prototype) makes the engine throw, as `new Error(Symbol())` does
   ShapeError: 'as Error: new ShapeError(Symbol()) throws the engine’s TypeError',
