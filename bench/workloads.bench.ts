@@ -1,6 +1,6 @@
 // gradstream's side of W1, W3, W4 (fallback), W5 and W6 of `npm run bench`; each export runs one
 // workload and returns { seconds (the measured work only, data loading excluded), units, …extras }.
-import { last, lastValueFrom, pipe } from 'rxjs'
+import { last, lastValueFrom, pipe, type OperatorFunction } from 'rxjs'
 import {
   getKernelThreads,
   mlp,
@@ -59,53 +59,78 @@ export function w2() {
  * with `threads: 1` or `2`, on that many (`setKernelThreads`), set back to `'auto'` at the end.
  * `threads` in the result: the count in use at the end.
  */
-export async function w3({
-  iters = 10_000,
-  threads = 'auto',
-}: {
-  iters?: number
-  threads?: 1 | 2 | 'auto'
-}) {
+export async function w3({ iters = 10_000, threads = 'auto' }: W3Options) {
+  return onThreads(threads, async () => {
+    const mnist = loadMnist({ oneHotLabel: true })
+    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+    const run = await timedTraining(
+      net.params,
+      net.lossAndGradient,
+      randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      update(0.1),
+      iters,
+    )
+    const t1 = now()
+    const trainAcc = net.accuracy(run.params, mnist.train.x, mnist.train.t)
+    const testAcc = net.accuracy(run.params, mnist.test.x, mnist.test.t)
+    const evalSeconds = now() - t1
+    return {
+      ...run.result,
+      seconds: run.result.trainSeconds + evalSeconds,
+      evalSeconds,
+      trainAcc,
+      testAcc,
+    }
+  })
+}
+
+type W3Options = { iters?: number; threads?: 1 | 2 | 'auto' }
+
+/** `fn()` on `threads` kernel threads (`'auto'`: as set), then back to `'auto'` and no workers. */
+async function onThreads<R extends object>(threads: 1 | 2 | 'auto', fn: () => Promise<R>) {
   if (threads !== 'auto') setKernelThreads(threads)
   try {
-    return { ...(await w3run(iters)), threads: getKernelThreads() }
+    return { ...(await fn()), threads: getKernelThreads() }
   } finally {
     setKernelThreads('auto')
     await closeWorkers()
   }
 }
 
-async function w3run(iters: number) {
-  const mnist = loadMnist({ oneHotLabel: true })
-  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+/**
+ * The timed part of W3, W5 and W6: `steps` steps of `train` with `gradient(lossAndGradient)`
+ * and `optimizer`, wall and CPU time (the process's, all threads) around it alone.
+ */
+async function timedTraining<P extends Record<string, Tensor>>(
+  params: P,
+  lossAndGradient: (p: P, x: Tensor, t: Tensor) => { loss: number; grad: P },
+  data: Iterable<{ x: Tensor; t: Tensor }>,
+  optimizer: OperatorFunction<any, any>,
+  steps: number,
+) {
   const c0 = process.cpuUsage()
   const t0 = now()
   const final = await lastValueFrom(
     train({
-      params: net.params,
-      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      params,
+      data,
       step: pipe(
-        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
-          net.lossAndGradient(p, b.x, b.t),
-        ),
-        update(0.1),
+        gradient((p: P, b: { x: Tensor; t: Tensor }) => lossAndGradient(p, b.x, b.t)),
+        optimizer,
       ),
-    }).pipe(maxSteps(iters), last()),
+    }).pipe(maxSteps(steps), last()),
   )
-  const t1 = now()
+  const trainSeconds = now() - t0
   const c1 = process.cpuUsage(c0)
-  const trainAcc = net.accuracy(final.params, mnist.train.x, mnist.train.t)
-  const testAcc = net.accuracy(final.params, mnist.test.x, mnist.test.t)
-  const t2 = now()
   return {
-    seconds: t2 - t0,
-    trainSeconds: t1 - t0,
-    evalSeconds: t2 - t1,
-    trainCpuSeconds: (c1.user + c1.system) / 1e6,
-    units: iters,
-    loss: final.loss,
-    trainAcc,
-    testAcc,
+    params: final.params as P,
+    result: {
+      trainSeconds,
+      trainCpuSeconds: (c1.user + c1.system) / 1e6,
+      units: final.step,
+      msPerStep: (1000 * trainSeconds) / final.step,
+      loss: final.loss,
+    },
   }
 }
 
@@ -160,37 +185,15 @@ export async function w6({ iters = 100 }: { iters?: number }) {
  * W3 with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })` (the general
  * path: the autodiff tape) in place of twoLayerNet's hand-fused gradient: the same training.
  */
-export async function w3mlp({ iters = 10_000 }: { iters?: number }) {
-  const mnist = loadMnist({ oneHotLabel: true })
-  const net = mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01, seed: 0 })
-  const c0 = process.cpuUsage()
-  const t0 = now()
-  const final = await lastValueFrom(
-    train({
-      params: net.params,
-      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
-      step: pipe(
-        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
-          net.lossAndGradient(p, b.x, b.t),
-        ),
-        update(0.1),
-      ),
-    }).pipe(maxSteps(iters), last()),
+export async function w3mlp({ iters = 10_000, threads = 'auto' }: W3Options) {
+  return onThreads(threads, () =>
+    mlpTraining(
+      { sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 },
+      (mnist) => randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      update(0.1),
+      iters,
+    ),
   )
-  const t1 = now()
-  const c1 = process.cpuUsage(c0)
-  const testAcc = accuracyOf(net, final.params, mnist.test.x, mnist.test.t)
-  const t2 = now()
-  await closeWorkers()
-  return {
-    seconds: t2 - t0,
-    trainSeconds: t1 - t0,
-    evalSeconds: t2 - t1,
-    trainCpuSeconds: (c1.user + c1.system) / 1e6,
-    units: iters,
-    loss: final.loss,
-    testAcc,
-  }
 }
 
 function accuracyOf(net: ReturnType<typeof mlp>, p: typeof net.params, x: Tensor, t: Tensor) {
@@ -210,36 +213,38 @@ function accuracyOf(net: ReturnType<typeof mlp>, p: typeof net.params, x: Tensor
 }
 
 async function mlpAdam(sizes: number[], batchSize: number, iters: number) {
+  try {
+    return await mlpTraining(
+      { sizes },
+      (mnist) => epochBatches(mnist.train, { batchSize, seed: 0 }),
+      adam(0.001),
+      (mnist) => Math.min(iters, Math.ceil(mnist.train.x.shape[0] / batchSize)),
+    )
+  } finally {
+    await closeWorkers()
+  }
+}
+
+type Mnist = ReturnType<typeof loadMnist>
+
+/** An `mlp` (seed 0) trained through `timedTraining`, then its test accuracy. */
+async function mlpTraining(
+  config: Parameters<typeof mlp>[0],
+  batches: (mnist: Mnist) => Iterable<{ x: Tensor; t: Tensor }>,
+  optimizer: OperatorFunction<any, any>,
+  steps: number | ((mnist: Mnist) => number),
+) {
   const mnist = loadMnist({ oneHotLabel: true })
-  const net = mlp({ sizes, seed: 0 })
-  const steps = Math.min(iters, Math.ceil(mnist.train.x.shape[0] / batchSize))
-  const c0 = process.cpuUsage()
-  const t0 = now()
-  const final = await lastValueFrom(
-    train({
-      params: net.params,
-      data: epochBatches(mnist.train, { batchSize, seed: 0 }),
-      step: pipe(
-        gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
-          net.lossAndGradient(p, b.x, b.t),
-        ),
-        adam(0.001),
-      ),
-    }).pipe(maxSteps(steps), last()),
+  const net = mlp({ seed: 0, ...config })
+  const run = await timedTraining(
+    net.params,
+    net.lossAndGradient,
+    batches(mnist),
+    optimizer,
+    typeof steps === 'number' ? steps : steps(mnist),
   )
   const t1 = now()
-  const c1 = process.cpuUsage(c0)
-  const testAcc = accuracyOf(net, final.params, mnist.test.x, mnist.test.t)
-  const t2 = now()
-  await closeWorkers()
-  return {
-    seconds: t2 - t0,
-    trainSeconds: t1 - t0,
-    evalSeconds: t2 - t1,
-    trainCpuSeconds: (c1.user + c1.system) / 1e6,
-    units: final.step,
-    msPerStep: (1000 * (t1 - t0)) / final.step,
-    loss: final.loss,
-    testAcc,
-  }
+  const testAcc = accuracyOf(net, run.params, mnist.test.x, mnist.test.t)
+  const evalSeconds = now() - t1
+  return { ...run.result, seconds: run.result.trainSeconds + evalSeconds, evalSeconds, testAcc }
 }

@@ -22,8 +22,16 @@ interface Plan {
   shape: number[]
 }
 
-function plan(fn: string, a: Tensor, b: Tensor, opts: MatmulOptions | undefined): Plan {
-  expectTensor(fn, 'a', a)
+function plan(
+  fn: string,
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions | undefined,
+  // a batch drawn as compressed rows: made with a shape that fits its rows, and reading its
+  // data would build the dense rows it exists to avoid
+  gatheredA = false,
+): Plan {
+  if (!gatheredA) expectTensor(fn, 'a', a)
   expectTensor(fn, 'b', b)
   const ra = a.shape.length
   const rb = b.shape.length
@@ -169,7 +177,7 @@ export function heldLeft(a: Tensor): HeldLeft {
         ? holdGathered(rows)
         : holdLeft(a.data, a.shape[0], a.shape[1])
   const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
-    const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined)
+    const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined, rows !== undefined)
     // the kernels overwrite every element of out (gemmKernel's contract): no need to zero it
     const out = into ?? uninitializedF64(p.m * p.n)
     if (out.length !== p.m * p.n) {

@@ -1,0 +1,73 @@
+// `npx tsx bench/mlpVsTwoLayer.ts [steps] [rounds] [threads]`: W3's training (784–50–10 sigmoid,
+// SGD 0.1, batch 100, through `train`) with twoLayerNet's hand-fused gradient and with
+// `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })`'s tape, alternated in one
+// process (rounds of `steps` steps each, A B B A …) so a shared machine's load falls on both
+// alike; prints each round's wall and CPU time (the process's, all threads) and the medians.
+// The two must train to the same loss bit for bit.
+import { last, lastValueFrom, pipe } from 'rxjs'
+import { mlp, randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
+import { closeWorkers, loadMnist } from 'gradstream/node'
+import { gradient, maxSteps, update } from 'gradstream/operators'
+import { loadavg } from 'node:os'
+
+const [steps = 2000, rounds = 5] = process.argv.slice(2, 4).map(Number)
+const threads =
+  (process.argv[4] ?? '1') === 'auto' ? 'auto' : (Number(process.argv[4] ?? 1) as 1 | 2)
+setKernelThreads(threads)
+const mnist = loadMnist({ oneHotLabel: true })
+const two = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+const net = mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01, seed: 0 })
+type P = Record<string, Tensor>
+const nets: Record<string, (p: P, x: Tensor, t: Tensor) => { loss: number; grad: P }> = {
+  twoLayerNet: (p, x, t) => two.lossAndGradient(p as typeof two.params, x, t),
+  mlp: net.lossAndGradient,
+}
+
+async function run(name: string) {
+  const lossAndGradient = nets[name]
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const final = await lastValueFrom(
+    train({
+      params: (name === 'mlp' ? net.params : two.params) as P,
+      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      step: pipe(
+        gradient((p: P, b: { x: Tensor; t: Tensor }) => lossAndGradient(p, b.x, b.t)),
+        update(0.1),
+      ),
+    }).pipe(maxSteps(steps), last()),
+  )
+  const wall = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
+  return { wall, cpu: (c.user + c.system) / 1e6, loss: final.loss }
+}
+
+const times: Record<string, { wall: number[]; cpu: number[] }> = {
+  twoLayerNet: { wall: [], cpu: [] },
+  mlp: { wall: [], cpu: [] },
+}
+console.log(
+  `${steps} steps a run, ${rounds} rounds, threads ${threads}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
+for (let r = 0; r < rounds; r++) {
+  for (const name of r % 2 === 0 ? ['twoLayerNet', 'mlp'] : ['mlp', 'twoLayerNet']) {
+    const { wall, cpu, loss } = await run(name)
+    times[name].wall.push(wall)
+    times[name].cpu.push(cpu)
+    console.log(
+      `  ${name.padEnd(12)} ${wall.toFixed(3)} s wall, ${cpu.toFixed(3)} s CPU, loss ${loss}`,
+    )
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const m = (n: string, k: 'wall' | 'cpu') => median(times[n][k])
+console.log(
+  `median: wall ${m('mlp', 'wall').toFixed(3)} / ${m('twoLayerNet', 'wall').toFixed(3)} = ${(m('mlp', 'wall') / m('twoLayerNet', 'wall')).toFixed(3)}x, ` +
+    `CPU ${m('mlp', 'cpu').toFixed(3)} / ${m('twoLayerNet', 'cpu').toFixed(3)} = ${(m('mlp', 'cpu') / m('twoLayerNet', 'cpu')).toFixed(3)}x; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+)
+setKernelThreads('auto')
+await closeWorkers()
