@@ -1,8 +1,8 @@
 /**
  * TensorBoard's `Event` protobuf (tensorflow/core/util/event.proto, with `Summary`,
  * `HistogramProto` and `SummaryMetadata` from tensorflow/core/framework/summary.proto and
- * `TensorProto` from tensor.proto), encoded field by field with @bufbuild/protobuf's wire
- * writer. Only the fields gradstream writes; their numbers:
+ * `TensorProto` from tensor.proto), encoded field by field. Only the fields gradstream writes;
+ * their numbers:
  *
  *     Event            wall_time 1 (double), step 2 (int64), file_version 3 (string), summary 5
  *     Summary          value 1 (repeated Value)
@@ -11,8 +11,117 @@
  *                      bucket_limit 6, bucket 7 (packed doubles)
  *     SummaryMetadata  plugin_data 1 { plugin_name 1 }
  *     TensorProto      dtype 1 (DT_STRING = 7), tensor_shape 2 (empty: a scalar), string_val 8
+ *
+ * The protobuf wire format these need is small (protobuf.dev/programming-guides/encoding): a
+ * field is its key `field << 3 | wire type` as a varint, then a varint (int32, int64), 8 or 4
+ * little-endian bytes (double, float) or a varint length and that many bytes (strings, nested
+ * messages, packed repeated doubles). Written here, in the shortest form (as protobuf's own
+ * encoders write), rather than with a protobuf package: the whole encoder is `ProtoWriter`
+ * below, where @bufbuild/protobuf would add 3 MB to every library user's install (issue 15).
+ * test/logging decodes the files with protobufjs from TensorBoard's checked-in .proto schema.
  */
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire'
+
+const VARINT = 0
+const FIXED64 = 1
+const LENGTH_DELIMITED = 2
+const FIXED32 = 5
+
+const utf8 = new TextEncoder()
+
+/**
+ * An append-only protobuf encoder into one growing buffer. A nested message or packed field is
+ * written between `fork()` and `join(at)`: its bytes first, then its length put in front of them.
+ */
+class ProtoWriter {
+  private buf = new Uint8Array(512)
+  private view = new DataView(this.buf.buffer)
+  private at = 0
+
+  /** `field`'s key with its wire type. */
+  key(field: number, wireType: number): this {
+    return this.varint(field * 8 + wireType)
+  }
+
+  /** An unsigned varint: 7 bits a byte, least significant first; `n` a safe integer ≥ 0. */
+  varint(n: number): this {
+    this.reserve(10)
+    while (n >= 0x80) {
+      this.buf[this.at++] = (n % 0x80) | 0x80
+      n = Math.floor(n / 0x80)
+    }
+    this.buf[this.at++] = n
+    return this
+  }
+
+  /** An `int64`: a varint; a negative one as its 64-bit two's complement (ten bytes). */
+  int64(n: number): this {
+    if (n >= 0) return this.varint(n)
+    let u = BigInt.asUintN(64, BigInt(n))
+    this.reserve(10)
+    for (; u >= 0x80n; u >>= 7n) this.buf[this.at++] = Number(u & 0x7fn) | 0x80
+    this.buf[this.at++] = Number(u)
+    return this
+  }
+
+  double(x: number): this {
+    this.reserve(8)
+    this.view.setFloat64(this.at, x, true)
+    this.at += 8
+    return this
+  }
+
+  float(x: number): this {
+    this.reserve(4)
+    this.view.setFloat32(this.at, x, true)
+    this.at += 4
+    return this
+  }
+
+  /** Length-delimited bytes (a string's UTF-8). */
+  bytes(b: Uint8Array): this {
+    this.varint(b.length)
+    this.reserve(b.length)
+    this.buf.set(b, this.at)
+    this.at += b.length
+    return this
+  }
+
+  string(s: string): this {
+    return this.bytes(utf8.encode(s))
+  }
+
+  /** Starts a length-delimited run of fields; returns where it starts, for `join`. */
+  fork(): number {
+    return this.at
+  }
+
+  /** Ends the run begun at `start`: its bytes move up to make room for their length. */
+  join(start: number): this {
+    const length = this.at - start
+    let size = 1
+    for (let n = length; n >= 0x80; n = Math.floor(n / 0x80)) size++
+    this.reserve(size)
+    this.buf.copyWithin(start + size, start, this.at)
+    const end = this.at + size
+    this.at = start
+    this.varint(length)
+    this.at = end
+    return this
+  }
+
+  /** A copy of everything written. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.at)
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return
+    const bigger = new Uint8Array(Math.max(2 * this.buf.length, this.at + n))
+    bigger.set(this.buf.subarray(0, this.at))
+    this.buf = bigger
+    this.view = new DataView(bigger.buffer)
+  }
+}
 
 /** TensorBoard's `HistogramProto`: bucket i spans (bucketLimit[i−1], bucketLimit[i]]. */
 export interface Histogram {
@@ -35,12 +144,20 @@ const DT_STRING = 7
 
 /** The first record of every event file: `file_version: "brain.Event:2"`. */
 export function fileVersionEvent(wallTime: number): Uint8Array {
-  return new BinaryWriter()
-    .tag(1, WireType.Bit64)
+  return new ProtoWriter()
+    .key(1, FIXED64)
     .double(wallTime)
-    .tag(3, WireType.LengthDelimited)
+    .key(3, LENGTH_DELIMITED)
     .string('brain.Event:2')
     .finish()
+}
+
+/** Tags repeat every step: their UTF-8, encoded once. */
+const tagBytes = new Map<string, Uint8Array>()
+const encodedTag = (tag: string): Uint8Array => {
+  let b = tagBytes.get(tag)
+  if (b === undefined) tagBytes.set(tag, (b = utf8.encode(tag)))
+  return b
 }
 
 /** An `Event` at `step` carrying a `Summary` of `values`. */
@@ -49,47 +166,48 @@ export function summaryEvent(
   step: number,
   values: readonly SummaryValue[],
 ): Uint8Array {
-  const w = new BinaryWriter()
-  w.tag(1, WireType.Bit64).double(wallTime)
-  w.tag(2, WireType.Varint).int64(step)
-  w.tag(5, WireType.LengthDelimited).fork()
+  const w = new ProtoWriter()
+  w.key(1, FIXED64).double(wallTime)
+  w.key(2, VARINT).int64(step)
+  const summary = w.key(5, LENGTH_DELIMITED).fork()
   for (const v of values) {
-    w.tag(1, WireType.LengthDelimited).fork()
-    w.tag(1, WireType.LengthDelimited).string(v.tag)
+    const value = w.key(1, LENGTH_DELIMITED).fork()
+    w.key(1, LENGTH_DELIMITED).bytes(encodedTag(v.tag))
     if ('scalar' in v) {
       // float32, as TensorBoard stores it; a value beyond float32's range becomes ±Infinity
-      w.tag(2, WireType.Bit32).float(Math.fround(v.scalar))
+      w.key(2, FIXED32).float(v.scalar)
     } else if ('histogram' in v) {
-      writeHistogram(w.tag(5, WireType.LengthDelimited).fork(), v.histogram).join()
+      writeHistogram(w, v.histogram)
     } else {
-      w.tag(9, WireType.LengthDelimited).fork() // metadata
-      w.tag(1, WireType.LengthDelimited).fork() // plugin_data
-      w.tag(1, WireType.LengthDelimited).string('text')
-      w.join().join()
-      w.tag(8, WireType.LengthDelimited).fork() // tensor
-      w.tag(1, WireType.Varint).int32(DT_STRING)
-      w.tag(2, WireType.LengthDelimited).bytes(new Uint8Array(0)) // shape []: a scalar
-      w.tag(8, WireType.LengthDelimited).string(v.text)
-      w.join()
+      const metadata = w.key(9, LENGTH_DELIMITED).fork()
+      const pluginData = w.key(1, LENGTH_DELIMITED).fork()
+      w.key(1, LENGTH_DELIMITED).string('text')
+      w.join(pluginData).join(metadata)
+      const tensor = w.key(8, LENGTH_DELIMITED).fork()
+      w.key(1, VARINT).varint(DT_STRING)
+      w.key(2, LENGTH_DELIMITED).varint(0) // tensor_shape {}: a scalar
+      w.key(8, LENGTH_DELIMITED).string(v.text)
+      w.join(tensor)
     }
-    w.join()
+    w.join(value)
   }
-  w.join()
-  return w.finish()
+  return w.join(summary).finish()
 }
 
-function writeHistogram(w: BinaryWriter, h: Histogram): BinaryWriter {
-  w.tag(1, WireType.Bit64).double(h.min)
-  w.tag(2, WireType.Bit64).double(h.max)
-  w.tag(3, WireType.Bit64).double(h.num)
-  w.tag(4, WireType.Bit64).double(h.sum)
-  w.tag(5, WireType.Bit64).double(h.sumSquares)
-  w.tag(6, WireType.LengthDelimited).fork()
+/** `Summary.Value.histo` (field 5): a `HistogramProto`. */
+function writeHistogram(w: ProtoWriter, h: Histogram): void {
+  const histo = w.key(5, LENGTH_DELIMITED).fork()
+  w.key(1, FIXED64).double(h.min)
+  w.key(2, FIXED64).double(h.max)
+  w.key(3, FIXED64).double(h.num)
+  w.key(4, FIXED64).double(h.sum)
+  w.key(5, FIXED64).double(h.sumSquares)
+  const limits = w.key(6, LENGTH_DELIMITED).fork()
   for (const x of h.bucketLimit) w.double(x)
-  w.join()
-  w.tag(7, WireType.LengthDelimited).fork()
+  w.join(limits)
+  const counts = w.key(7, LENGTH_DELIMITED).fork()
   for (const x of h.bucket) w.double(x)
-  return w.join()
+  w.join(counts).join(histo)
 }
 
 /**

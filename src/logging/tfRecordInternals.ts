@@ -38,7 +38,8 @@ export function maskedCrc32c(bytes: Uint8Array): number {
 export function tfRecord(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length + 4)
   const view = new DataView(out.buffer)
-  view.setBigUint64(0, BigInt(data.length), true)
+  view.setUint32(0, data.length, true) // the u64's low half; a Uint8Array is shorter than 2³²
+  view.setUint32(4, 0, true)
   view.setUint32(8, maskedCrc32c(out.subarray(0, 8)), true)
   out.set(data, 12)
   view.setUint32(12 + data.length, maskedCrc32c(data), true)

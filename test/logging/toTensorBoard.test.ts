@@ -209,6 +209,32 @@ describe('toTensorBoard', () => {
     expect(completed).toBe(true)
   })
 
+  it('long fields and large steps: multi-byte varints and lengths decode, non-ASCII tags intact', () => {
+    const logdir = newDir()
+    const initial: TrainState[] = []
+    run(0).subscribe((s) => initial.push(s))
+    const steps = [1, 127, 128, 300, 16_383, 16_384, 2 ** 21, 2 ** 40 + 1, Number.MAX_SAFE_INTEGER]
+    const long = 'λ/ü/' + 'x'.repeat(200) // 205 characters, 207 bytes of UTF-8: a 2-byte length
+    const config = { notes: 'ü'.repeat(10_000) } // a text of > 16,384 bytes: a 3-byte length
+    of(...steps.map((step, i) => ({ ...initial[0], step, metrics: { [long]: i, 'Δ loss': -i } })))
+      .pipe(toTensorBoard(logdir, { config }))
+      .subscribe()
+    const { events, problem } = readEventFile(eventFile(logdir).bytes)
+    expect(problem).toBeUndefined()
+    expect(events.slice(1).map((e) => e.step)).toEqual(steps)
+    const scalars = scalarsOf(events)
+    expect(scalars.get(long)).toEqual(steps.map((s, i) => [s, i]))
+    expect(scalars.get('Δ loss')).toEqual(steps.map((s, i) => [s, -i]))
+    const text = events[1].summary!.value.find((v) => v.tag === 'config')!.tensor!.string_val[0]
+    expect(
+      JSON.parse(
+        Buffer.from(text)
+          .toString('utf8')
+          .replace(/^```json\n|\n```$/g, ''),
+      ),
+    ).toEqual(config)
+  })
+
   it('gradNorm: false leaves the gradient norm out, every other scalar in', () => {
     const logdir = newDir()
     run(10)
