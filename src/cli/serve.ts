@@ -33,6 +33,8 @@ export interface ServeRunOptions {
   readonly linger?: number
   /** include parameters in the frames (default false) */
   readonly params?: boolean
+  /** milliseconds between two writes to a client that keeps up (`serveStates`' `flushMs`, default 100) */
+  readonly flushMs?: number
   /** origins whose pages may read the stream (`--cors`; default none) */
   readonly cors?: readonly string[]
   /** secret clients must send (`--token`); required when `host` is not loopback */
@@ -81,6 +83,7 @@ export function serveRun(
       port: options.port,
       host: options.host ?? '127.0.0.1',
       linger: options.linger ?? 1000,
+      ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
       ...(options.cors !== undefined ? { cors: options.cors } : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),

@@ -20,10 +20,11 @@ export interface ServeStatesOptions {
   /** milliseconds to keep serving after the run ends, for late clients (default 0) */
   readonly linger?: number
   /**
-   * milliseconds between two writes to a client that keeps up (default 100): the frames that
-   * arrive in between go out together in one write, so a fast run costs at most
-   * `1000 / flushMs` writes a second per client, however many frames it makes. A frame after a
-   * quiet spell goes out at once. 0: every turn of the event loop that made a frame.
+   * milliseconds between two writes to the clients that keep up (default 100; more with many
+   * clients: at least 2 ms per client, so that the server makes at most 500 socket writes a
+   * second however many read, e.g. every 400 ms for 200): the frames that arrive in between go
+   * out together in one write, however many the run makes. A frame after a quiet spell goes out
+   * at once. 0: a write every turn of the event loop that made a frame, whatever the clients.
    */
   readonly flushMs?: number
   /** `/events` clients at once (default 256); one more is answered 503 */
@@ -64,6 +65,13 @@ export interface StateServer {
   stats(): { readonly clients: number; readonly queuedBytes: number; readonly keptFrames: number }
 }
 
+/**
+ * Socket writes a second the pacing allows to the clients that keep up, in all (flushMs > 0):
+ * one write costs ~10 µs of CPU on loopback (half Node's stream code, half the send), up to
+ * ~40 µs on a loaded machine, so this is at most 5–20 ms of the training thread a second.
+ */
+const WRITES_PER_SECOND = 500
+
 /** Bytes of kept frames written to a catching-up client in one socket write. */
 const BATCH_BYTES = 16 * 1024
 
@@ -84,10 +92,11 @@ interface Batch {
  * Hostile clients cost bounded memory. Frames are encoded once and kept once (the last `keep`,
  * shared by every client); each client has a cursor into them and is written to only while its
  * socket accepts data (Node's high-water mark, 16 KiB, plus one write of at most 16 KiB or one
- * frame). Writes are paced: the frames of `flushMs` (100 ms) go out together, encoded once into
- * one buffer that every client at the same point in the stream is given, so each client that
- * keeps up costs at most one socket write per `flushMs` however fast the run makes frames, and
- * the others cost nothing until their socket drains. A client that falls
+ * frame). Writes are paced: the frames of `flushMs` (100 ms; 2 ms per client if longer) go out
+ * together, encoded once into one buffer that every client at the same point in the stream is
+ * given, so the clients that keep up cost at most `1000 / flushMs` socket writes a second each
+ * and 500 in all, however fast the run makes frames; the others cost nothing until their socket
+ * drains. A client that falls
  * behind catches up from the kept frames as it reads; one that falls more than `keep` frames
  * behind, or reads nothing for `stallMs`, is dropped with a final `event: error` saying why (no
  * frame is silently skipped). At most `maxClients` at once. A run that never yields to the event
@@ -381,11 +390,15 @@ export async function serveStates(
     // pump only removes the client it is given from `live`, which a Set's iteration allows
     for (const c of live) pump(c, shared)
   }
-  /** A flush once `flushMs` have gone by since the last one (at the next turn if they have). */
+  /**
+   * A flush once `flushMs` (or 2 ms per client that keeps up, if more) have gone by since the
+   * last one; at the next turn if they have.
+   */
   const scheduleFlush = () => {
     if (flushing) return
     flushing = true
-    const wait = flushedAt + flushMs - performance.now()
+    const every = flushMs === 0 ? 0 : Math.max(flushMs, (1000 * live.size) / WRITES_PER_SECOND)
+    const wait = flushedAt + every - performance.now()
     if (wait <= 0) setImmediate(flush)
     else setTimeout(flush, wait)
   }

@@ -288,6 +288,29 @@ describe('serveStates: bounded cost per client', () => {
     }
   })
 
+  it('paces writes by the number of clients too: 2 ms per client, 500 socket writes a second in all', async () => {
+    const { frames$, server } = await start({ flushMs: 1 })
+    const held = await Promise.all(Array.from({ length: 20 }, () => rawClient(server.port)))
+    await until(() => held.every((c) => c.text().includes('retry: 500')), 'the streams to open')
+    // the pacing's clock and timer only: the sockets run on Node's own
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const writes = vi.spyOn(ServerResponse.prototype, 'write')
+    try {
+      frames$.next(frame(0)) // after a quiet spell: out at the next turn
+      await new Promise((r) => setImmediate(r))
+      expect(writes).toHaveBeenCalledTimes(20)
+      frames$.next(frame(1)) // 20 clients: the next write 20 × 2 = 40 ms after (not flushMs, 1)
+      await vi.advanceTimersByTimeAsync(39)
+      expect(writes).toHaveBeenCalledTimes(20)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(writes).toHaveBeenCalledTimes(40)
+    } finally {
+      writes.mockRestore()
+      vi.useRealTimers()
+    }
+    await until(() => held.every((c) => c.text().includes('id: 1\n')), 'frame 1 to arrive')
+  })
+
   it('replays only the kept frames, in order, after Last-Event-ID', async () => {
     const { frames$, server } = await start({ keep: 100 })
     for (let k = 0; k < 250; k++) frames$.next(frame(k))
