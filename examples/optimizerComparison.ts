@@ -28,8 +28,8 @@ const df = ([x, y]: XY): [number, XY] => [f([x, y]), [x / 10, 2 * y]]
 /** The book's four optimizers and learning rates. */
 export const optimizers: Record<string, () => Optimizer> = {
   SGD: () => sgd(0.95),
-  Momentum: () => momentum(0.1, 0.9),
-  AdaGrad: () => adagrad(1.5, 1e-7),
+  Momentum: () => momentum(0.1, { beta: 0.9 }),
+  AdaGrad: () => adagrad(1.5, { eps: 1e-7 }),
   Adam: () => adam(0.3, { efficient: true, eps: 1e-7 }),
 }
 

@@ -1,10 +1,12 @@
 import { map, type Observable } from 'rxjs'
-import { expectFunction, expectNonNegative, show } from '../src/errors.js'
+import { expectFunction, show } from '../src/errors.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import { leafwise, leavesOf } from '../src/engine/leaves.js'
 import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
-import { checkOptions } from '../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { SamOptionsC } from '../src/state/configCodecs.js'
+import { decodeOptions } from '../src/state/decode.js'
 
 /**
  * Sharpness-aware minimization (Foret et al. 2021), a gradient stage used in place of
@@ -39,15 +41,10 @@ import { checkOptions } from '../src/engine/transform.js'
  */
 export function sam<P extends Params, B = unknown>(
   fn: AnalyticGradient<P, B>,
-  options: { readonly rho?: number; readonly adaptive?: boolean } = {},
+  options: t.TypeOf<typeof SamOptionsC> = {},
 ): (source: Observable<TrainState<P>>) => Observable<WithGradient<P>> {
   expectFunction('sam', 'fn', fn)
-  checkOptions('sam', options, ['rho', 'adaptive'])
-  const { rho = 0.05, adaptive = false } = options
-  expectNonNegative('sam', 'rho', rho)
-  if (typeof adaptive !== 'boolean') {
-    throw new TypeError(`sam: adaptive: expected a boolean, got ${show(adaptive)}`)
-  }
+  const { rho = 0.05, adaptive = false } = decodeOptions(SamOptionsC, options, 'sam')
   const both = (params: P, batch: B) => {
     const [loss, g] = lossAndGrad<P>(fn(params, batch))
     const { data, count } = leavesOf('sam', [params, g])

@@ -1,6 +1,8 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
-import { checkOptions } from '../../src/engine/transform.js'
-import { scaleByBelief, type ScaleByBeliefOptions } from '../transforms/scaleByBelief.js'
+import type * as t from 'io-ts'
+import { AdabeliefOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
+import { scaleByBelief } from '../transforms/scaleByBelief.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
@@ -28,9 +30,9 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  */
 export function adabelief(
   lr: Hyperparam,
-  options: Omit<ScaleByBeliefOptions, 'name'> = {},
+  options: t.TypeOf<typeof AdabeliefOptionsC> = {},
 ): Optimizer {
   checkLr('adabelief', lr)
-  checkOptions('adabelief', options, ['b1', 'b2', 'eps', 'epsRoot'])
-  return optimizer('adabelief', scaleByBelief(options), scaleByLearningRate(lr))
+  const o = decodeOptions(AdabeliefOptionsC, options, 'adabelief')
+  return optimizer('adabelief', scaleByBelief(o), scaleByLearningRate(lr))
 }

@@ -1,7 +1,9 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
-import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
+import { scaleByAdam } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { AdamOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
@@ -29,8 +31,7 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  * @throws {RangeError} `adam: lr: expected a positive finite number, got -0.1`
  * @see adamw, rmsprop
  */
-export function adam(lr: Hyperparam, options: Omit<ScaleByAdamOptions, 'name'> = {}): Optimizer {
+export function adam(lr: Hyperparam, options: t.TypeOf<typeof AdamOptionsC> = {}): Optimizer {
   checkLr('adam', lr)
-  checkOptions('adam', options, ['b1', 'b2', 'eps', 'efficient'])
-  return optimizer('adam', scaleByAdam(options), scaleByLearningRate(lr))
+  return optimizer('adam', scaleByAdam(decodeOptions(AdamOptionsC, options, 'adam')), scaleByLearningRate(lr))
 }

@@ -1,9 +1,10 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
-import type { Mask } from '../transforms/mask.js'
-import { scaleByAdam, type ScaleByAdamOptions } from '../transforms/scaleByAdam.js'
+import { scaleByAdam } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { AdamwOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
@@ -36,14 +37,11 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  */
 export function adamw(
   lr: Hyperparam,
-  options: Omit<ScaleByAdamOptions, 'name'> & {
-    readonly weightDecay?: Hyperparam
-    readonly mask?: Mask
-  } = {},
+  options: t.TypeOf<typeof AdamwOptionsC> = {},
 ): Optimizer {
   checkLr('adamw', lr)
-  checkOptions('adamw', options, ['b1', 'b2', 'eps', 'efficient', 'weightDecay', 'mask'])
-  const { weightDecay = 0.01, mask, ...adamOptions } = options
+  const o = decodeOptions(AdamwOptionsC, options, 'adamw')
+  const { weightDecay = 0.01, mask, ...adamOptions } = o
   return optimizer(
     'adamw',
     scaleByAdam(adamOptions),

@@ -1,9 +1,10 @@
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
-import type { Mask } from '../transforms/mask.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import { scaleByLion } from '../transforms/scaleByLion.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { LionOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { checkLr, type Optimizer, optimizer } from './optimizer.js'
 
 /**
@@ -33,16 +34,10 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  */
 export function lion(
   lr: Hyperparam,
-  options: {
-    readonly b1?: Hyperparam
-    readonly b2?: Hyperparam
-    readonly weightDecay?: Hyperparam
-    readonly mask?: Mask
-  } = {},
+  options: t.TypeOf<typeof LionOptionsC> = {},
 ): Optimizer {
   checkLr('lion', lr)
-  checkOptions('lion', options, ['b1', 'b2', 'weightDecay', 'mask'])
-  const { b1, b2, weightDecay = 1e-3, mask } = options
+  const { b1, b2, weightDecay = 1e-3, mask } = decodeOptions(LionOptionsC, options, 'lion')
   return optimizer(
     'lion',
     scaleByLion({ b1, b2 }),

@@ -4,7 +4,9 @@ import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /**
  * The slot of `multiSteps` (`state.opt.multiSteps`): the running mean of this cycle's gradients,
@@ -48,16 +50,16 @@ export type MultiStepsState = {
 export function multiSteps(
   k: number,
   optimizer: unknown,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): Optimizer {
   const fn = 'multiSteps'
   expectInteger(fn, 'k', k, 1)
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   const t = pairOf(fn, 'optimizer', optimizer)
   const own = (step: number) => Math.floor(step / k) // the wrapped optimizer's step count
   return asOptimizer(
     gradientTransform<MultiStepsState>({
-      name: options.name ?? fn,
+      name: o.name ?? fn,
       hyper: innerHyper(t, own),
       init: (params) => ({ mean: zerosLikeTree(params), count: 0, inner: t.init(params) }),
       update: (g, s, ctx) => {

@@ -1,11 +1,12 @@
-import { expectFinite, show } from '../../src/errors.js'
 import { leafwise } from '../../src/engine/leaves.js'
 import type { Params } from '../../src/tree/tree.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
 import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScheduleFreeOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /**
  * The slot of `scheduleFree` (`state.opt.scheduleFree`): z, the running weight sum Σw and the
@@ -66,17 +67,11 @@ export type ScheduleFreeState = {
 export function scheduleFree(
   inner: unknown,
   lr: Hyperparam,
-  options: { readonly b1?: number; readonly weightLrPower?: number } = {},
+  options: t.TypeOf<typeof ScheduleFreeOptionsC> = {},
 ): Optimizer {
   const fn = 'scheduleFree'
   const t = pairOf(fn, 'inner', inner)
-  checkOptions(fn, options, ['b1', 'weightLrPower'])
-  const { b1 = 0.9, weightLrPower = 2 } = options
-  if (typeof b1 !== 'number' || !(b1 > 0 && b1 <= 1)) {
-    const E = typeof b1 === 'number' ? RangeError : TypeError
-    throw new E(`${fn}: b1: expected a number in (0, 1], got ${show(b1)}`)
-  }
-  expectFinite(fn, 'weightLrPower', weightLrPower)
+  const { b1 = 0.9, weightLrPower = 2 } = decodeOptions(ScheduleFreeOptionsC, options, fn)
   const at1 = typeof lr === 'function' ? (k: number) => lr(k + 1) : lr // γ at the 1-based count
   return asOptimizer(
     gradientTransform<ScheduleFreeState>({

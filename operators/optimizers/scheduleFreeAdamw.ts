@@ -1,4 +1,4 @@
-import { expectInteger, expectPositive } from '../../src/errors.js'
+import { expectPositive } from '../../src/errors.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { warmup } from '../schedules/warmup.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
@@ -7,7 +7,9 @@ import { scaleByAdam } from '../transforms/scaleByAdam.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import type { Optimizer } from './optimizer.js'
 import { scheduleFree } from './scheduleFree.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScheduleFreeAdamwOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /**
  * Schedule-free AdamW, optax's `contrib.schedule_free_adamw`: `scheduleFree` around AdamW
@@ -39,20 +41,12 @@ import { checkOptions } from '../../src/engine/transform.js'
  */
 export function scheduleFreeAdamw(
   lr: number,
-  options: {
-    readonly b1?: number
-    readonly b2?: number
-    readonly eps?: number
-    readonly weightDecay?: number
-    readonly warmupSteps?: number
-    readonly weightLrPower?: number
-  } = {},
+  options: t.TypeOf<typeof ScheduleFreeAdamwOptionsC> = {},
 ): Optimizer {
   const fn = 'scheduleFreeAdamw'
   expectPositive(fn, 'lr', lr)
-  checkOptions(fn, options, ['b1', 'b2', 'eps', 'weightDecay', 'warmupSteps', 'weightLrPower'])
-  const { b1, b2, eps, weightDecay = 0, warmupSteps, weightLrPower } = options
-  if (warmupSteps !== undefined) expectInteger(fn, 'warmupSteps', warmupSteps, 1)
+  const o = decodeOptions(ScheduleFreeAdamwOptionsC, options, fn)
+  const { b1, b2, eps, weightDecay = 0, warmupSteps, weightLrPower } = o
   const rate: Hyperparam = warmupSteps === undefined ? lr : warmup({ to: lr, steps: warmupSteps })
   const rms = scaleByAdam({ b1: 0, b2, eps })
   // λ = 0 adds 0·y (optax does): left out, the same numbers but for −0 and 0·∞

@@ -2,7 +2,9 @@ import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
 import type { ScheduleFreeState } from './scheduleFree.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /**
  * The parameters to evaluate a schedule-free run at, optax's `schedule_free_eval_params`: the
@@ -30,11 +32,10 @@ import { checkOptions } from '../../src/engine/transform.js'
  */
 export function scheduleFreeEvalParams<P extends Params>(
   state: TrainState<P>,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): P {
   const fn = 'scheduleFreeEvalParams'
-  checkOptions(fn, options, ['name'])
-  const name = options.name ?? 'scheduleFree'
+  const name = decodeOptions(NameOptionsC, options, fn).name ?? 'scheduleFree'
   if (
     typeof state !== 'object' ||
     state === null ||

@@ -1,4 +1,4 @@
-import { expectInteger, expectPositive } from '../../src/errors.js'
+import { expectPositive } from '../../src/errors.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { warmup } from '../schedules/warmup.js'
 import { addDecayedWeights } from '../transforms/addDecayedWeights.js'
@@ -6,7 +6,9 @@ import { chain } from '../transforms/chain.js'
 import { scaleByLearningRate } from '../transforms/scaleByLearningRate.js'
 import type { Optimizer } from './optimizer.js'
 import { scheduleFree } from './scheduleFree.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScheduleFreeSgdOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /**
  * Schedule-free SGD, optax's `contrib.schedule_free_sgd`: `scheduleFree` around plain gradient
@@ -37,18 +39,12 @@ import { checkOptions } from '../../src/engine/transform.js'
  */
 export function scheduleFreeSgd(
   lr: number,
-  options: {
-    readonly b1?: number
-    readonly weightDecay?: number
-    readonly warmupSteps?: number
-    readonly weightLrPower?: number
-  } = {},
+  options: t.TypeOf<typeof ScheduleFreeSgdOptionsC> = {},
 ): Optimizer {
   const fn = 'scheduleFreeSgd'
   expectPositive(fn, 'lr', lr)
-  checkOptions(fn, options, ['b1', 'weightDecay', 'warmupSteps', 'weightLrPower'])
-  const { b1, weightDecay, warmupSteps, weightLrPower } = options
-  if (warmupSteps !== undefined) expectInteger(fn, 'warmupSteps', warmupSteps, 1)
+  const o = decodeOptions(ScheduleFreeSgdOptionsC, options, fn)
+  const { b1, weightDecay, warmupSteps, weightLrPower } = o
   const rate: Hyperparam = warmupSteps === undefined ? lr : warmup({ to: lr, steps: warmupSteps })
   const base =
     weightDecay === undefined

@@ -1,8 +1,11 @@
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
+import { maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
 import { bindPlan, elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { AddDecayedWeightsOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -34,19 +37,17 @@ import { gradientTransform } from './gradientTransform.js'
  */
 export function addDecayedWeights(
   weightDecay: Hyperparam,
-  options: { readonly mask?: Mask; readonly name?: string } = {},
+  options: t.TypeOf<typeof AddDecayedWeightsOptionsC> = {},
 ): TransformOperator<undefined> {
   const fn = 'addDecayedWeights'
-  checkOptions(fn, options, ['mask', 'name'])
-  const { mask } = options
-  if (mask !== undefined) checkMask(fn, mask)
+  const { mask, name = fn } = decodeOptions(AddDecayedWeightsOptionsC, options, fn)
   // u + λ·θ, one rule: alone, in an optimizer's single pass, or on the masked leaves only
   const decay = bindPlan(
     elementwise<undefined, { weightDecay: number }>({ params: true, rule: decayRule }),
     fn,
   )
   return gradientTransform<undefined>({
-    name: slotName(fn, options.name),
+    name,
     hyper: { weightDecay: hyperparam(fn, 'weightDecay', weightDecay, nonNegative) },
     update:
       mask === undefined

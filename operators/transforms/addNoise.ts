@@ -1,8 +1,10 @@
-import { expectInteger } from '../../src/errors.js'
 import { rng, rngFromState, type RngState } from '../../src/random/rng.js'
 import { mapTree } from '../../src/tree/tree.js'
-import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { AddNoiseOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `addNoise`: steps taken and where the generator stands. */
@@ -40,24 +42,20 @@ export interface AddNoiseState {
  * @throws {RangeError} `addNoise: seed: expected an integer in [-2147483648, 4294967295], got 0.5`
  * @see clipByGlobalNorm
  */
-export function addNoise(options: {
-  readonly eta?: Hyperparam
-  readonly gamma?: Hyperparam
-  readonly seed: number
-  readonly name?: string
-}): TransformOperator<AddNoiseState> {
+export function addNoise(
+  options: t.TypeOf<typeof AddNoiseOptionsC>,
+): TransformOperator<AddNoiseState> {
   const fn = 'addNoise'
   if (options === undefined) {
     throw new TypeError(`${fn}: options: expected an object with a seed, got undefined`)
   }
-  checkOptions(fn, options, ['eta', 'gamma', 'seed', 'name'])
-  const seed = options.seed
-  expectInteger(fn, 'seed', seed, -2147483648, 4294967295)
+  const o = decodeOptions(AddNoiseOptionsC, options, fn)
+  const seed = o.seed
   return gradientTransform<AddNoiseState>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: {
-      eta: hyperparam(fn, 'eta', options.eta ?? 0.01, nonNegative),
-      gamma: hyperparam(fn, 'gamma', options.gamma ?? 0.55, nonNegative),
+      eta: hyperparam(fn, 'eta', o.eta ?? 0.01, nonNegative),
+      gamma: hyperparam(fn, 'gamma', o.gamma ?? 0.55, nonNegative),
     },
     init: () => ({ count: 0, rng: rng(seed).state() }),
     update: (u, s, { hyper: { eta, gamma } }) => {

@@ -1,7 +1,10 @@
 import { globalNorm } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
 import { leafwise } from '../../src/engine/leaves.js'
-import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -31,12 +34,12 @@ import { gradientTransform } from './gradientTransform.js'
  */
 export function clipByGlobalNorm(
   maxNorm: Hyperparam,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<undefined> {
   const fn = 'clipByGlobalNorm'
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   return gradientTransform<undefined>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: { maxNorm: hyperparam(fn, 'maxNorm', maxNorm, nonNegative, positive) },
     init: () => undefined,
     update: (u, _, { hyper: { maxNorm: c } }) => {

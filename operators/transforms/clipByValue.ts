@@ -1,6 +1,9 @@
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
-import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -29,12 +32,12 @@ import { gradientTransform } from './gradientTransform.js'
  */
 export function clipByValue(
   maxDelta: Hyperparam,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<undefined> {
   const fn = 'clipByValue'
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   return gradientTransform<undefined>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: { maxDelta: hyperparam(fn, 'maxDelta', maxDelta, nonNegative) },
     update: elementwise({ rule: clipRule }),
   })

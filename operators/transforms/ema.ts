@@ -1,12 +1,18 @@
 import type { Observable } from 'rxjs'
-import { show } from '../../src/errors.js'
 import type { TrainState } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import { leafwise } from '../../src/engine/leaves.js'
 import { stage } from '../../src/engine/fusion.js'
 import { type Hyperparam, hyperAt, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
 import { withSlots } from '../../src/engine/state.js'
-import { duplicateSlot, freezeData, slotName, checkOptions } from '../../src/engine/transform.js'
+import {
+  duplicateSlot,
+  freezeData,
+  positionalOptions,
+} from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { EmaOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /** The slot of `ema`: the running average of the parameters and the step it was last updated. */
 export interface EmaState {
@@ -32,26 +38,33 @@ export interface EmaState {
  * const step = pipe(
  *   gradient(f),
  *   sgd(0.1),
- *   ema(0.5),
+ *   ema({ decay: 0.5 }),
  * )
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
  *   .subscribe((s) => console.log((s.opt.ema as EmaState).average)) // → { w: 0.72 }
  * ```
- * @param decay β in [0, 1), default 0.999 (a number, schedule or Observable)
+ * @param options.decay β in [0, 1), default 0.999 (a number, schedule or Observable)
  * @param options.name slot name (default `ema`)
  * @throws {RangeError} `ema: decay: expected a number in [0, 1), got 1`
  * @throws {Error} `ema: name: expected a slot name no other ema in this step uses, got "ema" (pass { name } to tell them apart)`
  * @see lookahead
  */
 export function ema(
-  decay: Hyperparam = 0.999,
-  options: { readonly name?: string } = {},
+  options?: t.TypeOf<typeof EmaOptionsC>,
+): <T extends TrainState>(source: Observable<T>) => Observable<T>
+/** @deprecated decay positional, kept for one release: write `ema({ decay, name })`. */
+export function ema(
+  decay: Hyperparam,
+  options?: { readonly name?: string },
+): <T extends TrainState>(source: Observable<T>) => Observable<T>
+export function ema(
+  ...args: unknown[]
 ): <T extends TrainState>(source: Observable<T>) => Observable<T> {
   const fn = 'ema'
-  checkOptions(fn, options, ['name'])
-  const name = slotName(fn, options.name)
-  const spec = hyperparam(fn, 'decay', decay, unitInterval)
+  const o = decodeOptions(EmaOptionsC, positionalOptions(fn, ['decay'], args), fn)
+  const name = o.name ?? fn
+  const spec = hyperparam(fn, 'decay', o.decay ?? 0.999, unitInterval)
   const key = `${name}.decay`
   // a fusible stage (see src/engine/fusion.ts): after the optimizer, in the same hop
   return <T extends TrainState>(source: Observable<T>) =>

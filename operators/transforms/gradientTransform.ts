@@ -1,4 +1,3 @@
-import { show } from '../../src/errors.js'
 import type { Params } from '../../src/tree/tree.js'
 import { bindPlan } from '../../src/engine/elementwise.js'
 import {
@@ -9,11 +8,9 @@ import {
   isHyperSpec,
 } from '../../src/engine/hyperparams.js'
 import { transformStage } from '../../src/engine/stages.js'
-import {
-  checkOptions,
-  type TransformContext,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import type { TransformContext, TransformOperator } from '../../src/engine/transform.js'
+import { GradientTransformDefinitionC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /** What `gradientTransform` takes: your transform as plain functions. */
 export interface GradientTransformDefinition<S> {
@@ -76,20 +73,9 @@ export function gradientTransform<S = undefined>(
   definition: GradientTransformDefinition<S>,
 ): TransformOperator<S> {
   const fn = 'gradientTransform'
-  if (typeof definition !== 'object' || definition === null) {
-    throw new TypeError(`${fn}: definition: expected an object, got ${show(definition)}`)
-  }
-  checkOptions(fn, definition, ['name', 'hyper', 'init', 'update'], 'definition')
+  // the codec checks the keys and their kinds; the definition's own functions keep their types
+  decodeOptions(GradientTransformDefinitionC, definition, fn, 'definition')
   const { name, hyper = {}, init = () => undefined as S, update } = definition
-  if (typeof update !== 'function') {
-    throw new TypeError(`${fn}: update: expected a function, got ${show(update)}`)
-  }
-  if (typeof init !== 'function') {
-    throw new TypeError(`${fn}: init: expected a function, got ${show(init)}`)
-  }
-  if (typeof name !== 'string' || name === '') {
-    throw new TypeError(`${fn}: name: expected a non-empty string, got ${show(name)}`)
-  }
   const specs: Record<string, HyperSpec> = {}
   for (const k of Object.keys(hyper)) {
     const h = hyper[k]

@@ -1,15 +1,15 @@
-import { expectInteger } from '../../src/errors.js'
 import { type Params, zipTree } from '../../src/tree/tree.js'
-import { closedUnitInterval, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
+import { closedUnitInterval, hyperparam } from '../../src/engine/hyperparams.js'
 import {
   childContext,
   prefixHyper,
-  slotName,
   toTransform,
   type TransformLike,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { LookaheadOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `lookahead`: the slow weights, fast steps since the last sync, the inner slot. */
@@ -56,17 +56,15 @@ export interface LookaheadState {
  */
 export function lookahead(
   inner: TransformLike,
-  options: { readonly k?: number; readonly alpha?: Hyperparam; readonly name?: string } = {},
+  options: t.TypeOf<typeof LookaheadOptionsC> = {},
 ): TransformOperator<LookaheadState> {
   const fn = 'lookahead'
-  checkOptions(fn, options, ['k', 'alpha', 'name'])
   const fast = toTransform(fn, 'inner', inner)
-  const k = options.k ?? 5
-  expectInteger(fn, 'k', k, 1)
+  const { k = 5, alpha = 0.5, name = fn } = decodeOptions(LookaheadOptionsC, options, fn)
   return gradientTransform<LookaheadState>({
-    name: slotName(fn, options.name),
+    name,
     hyper: {
-      alpha: hyperparam(fn, 'alpha', options.alpha ?? 0.5, closedUnitInterval),
+      alpha: hyperparam(fn, 'alpha', alpha, closedUnitInterval),
       ...prefixHyper('inner', fast.hyper),
     },
     init: (params) => ({ slow: params, count: 0, inner: fast.init(params) }),

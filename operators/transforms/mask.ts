@@ -1,4 +1,6 @@
+import type * as t from 'io-ts'
 import { show } from '../../src/errors.js'
+import type { MaskC, MaskTree as TreeOfBooleans } from '../../src/state/configCodecs.js'
 import { isTensor, type Tensor } from '../../src/tensor/tensor.js'
 import type { Params } from '../../src/tree/tree.js'
 
@@ -6,34 +8,17 @@ import type { Params } from '../../src/tree/tree.js'
 export type Leaf = number | Tensor
 
 /** A tree of booleans shaped like (a prefix of) the parameters: `{ W1: true, b1: false }`. */
-export type MaskTree = boolean | readonly MaskTree[] | { readonly [name: string]: MaskTree }
+export type MaskTree = TreeOfBooleans
 
 /**
  * Which leaves a transform applies to: a predicate on each leaf's path (`W1`, `layers[0].b`;
  * `(root)` for a lone leaf), or a tree of booleans where a boolean covers its whole subtree.
+ * Its codec is `MaskC` (src/state/configCodecs.ts).
  */
-export type Mask = ((path: string, leaf: Leaf) => boolean) | MaskTree
+export type Mask = t.TypeOf<typeof MaskC>
 
 const joinKey = (path: string, key: string) => (path ? `${path}.${key}` : key)
 const ownKeys = (o: object) => Object.keys(o).sort()
-
-/** Checks a mask when an operator is built. */
-export function checkMask(fn: string, mask: unknown): asserts mask is Mask {
-  const walk = (m: unknown, path: string): void => {
-    if (typeof m === 'boolean') return
-    if (Array.isArray(m)) return m.forEach((x, i) => walk(x, `${path}[${i}]`))
-    const proto = typeof m === 'object' && m !== null ? Object.getPrototypeOf(m) : undefined
-    if (proto === null || proto === Object.prototype) {
-      const r = m as Record<string, unknown>
-      for (const k of ownKeys(r)) walk(r[k], joinKey(path, k))
-      return
-    }
-    throw new TypeError(
-      `${fn}: ${path}: expected a function (path, leaf) => boolean or a tree of booleans, got ${show(m)}`,
-    )
-  }
-  if (typeof mask !== 'function') walk(mask, 'mask')
-}
 
 /**
  * The leaves `mask` selects, as a flat record keyed by path (itself a parameter tree, so any

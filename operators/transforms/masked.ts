@@ -1,12 +1,13 @@
 import type { Params } from '../../src/tree/tree.js'
-import { checkMask, type Mask, maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
+import { type Mask, maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
 import {
-  slotName,
   toTransform,
   type TransformLike,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { MaskC, NameOptionsC } from '../../src/state/configCodecs.js'
+import { decode, decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -47,14 +48,14 @@ import { gradientTransform } from './gradientTransform.js'
 export function masked<S>(
   transform: TransformLike<S>,
   mask: Mask,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<S> {
   const fn = 'masked'
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   const inner = toTransform<S>(fn, 'transform', transform)
-  checkMask(fn, mask)
+  decode(MaskC, mask, fn, 'mask')
   return gradientTransform<S>({
-    name: options.name === undefined ? inner.name : slotName(fn, options.name),
+    name: o.name ?? inner.name,
     hyper: inner.hyper,
     init: (params) => inner.init(pickLeaves(params, maskedPaths(fn, params, mask))),
     update: (u, slot, ctx) => {

@@ -5,12 +5,13 @@ import {
   childContext,
   type GradientTransform,
   prefixHyper,
-  slotName,
   toTransform,
   type TransformLike,
   type TransformOperator,
-  checkOptions,
 } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `perParameter`: each listed parameter's inner slot under its key. */
@@ -56,10 +57,10 @@ export type PerParameterState = { readonly [key: string]: unknown }
  */
 export function perParameter(
   transforms: { readonly [key: string]: TransformLike },
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<PerParameterState> {
   const fn = 'perParameter'
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   if (typeof transforms !== 'object' || transforms === null || Array.isArray(transforms)) {
     throw new TypeError(
       `${fn}: transforms: expected a record of transforms by parameter key, got ${show(transforms)}`,
@@ -83,7 +84,7 @@ export function perParameter(
     return rec
   }
   return gradientTransform<PerParameterState>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: Object.assign({}, ...keys.map((k) => prefixHyper(k, inner[k].hyper))),
     init: (params) => {
       const p = record(params)

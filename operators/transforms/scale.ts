@@ -1,6 +1,9 @@
 import { finite, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
 import { scaling } from '../../src/engine/elementwise.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -30,11 +33,11 @@ import { gradientTransform } from './gradientTransform.js'
  */
 export function scale(
   factor: Hyperparam,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<undefined> {
-  checkOptions('scale', options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, 'scale')
   return gradientTransform<undefined>({
-    name: slotName('scale', options.name),
+    name: o.name ?? 'scale',
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },
     update: scaling(({ factor }) => factor),
   })

@@ -1,13 +1,10 @@
 import { mapTree, type Params } from '../../src/tree/tree.js'
-import { expectNonNegative } from '../../src/errors.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import {
-  checkOptions,
-  positionalOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByAdagradOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByAdagrad`: the running sum of squared updates. */
@@ -15,15 +12,8 @@ export interface ScaleByAdagradState {
   readonly sumOfSquares: Params
 }
 
-/** Options of `scaleByAdagrad`. */
-export interface ScaleByAdagradOptions {
-  /** ε ≥ 0, default 1e-10 */
-  readonly eps?: Hyperparam
-  /** the sum's starting value ≥ 0, default 0 */
-  readonly initialAccumulator?: number
-  /** slot name, default `scaleByAdagrad` */
-  readonly name?: string
-}
+/** Options of `scaleByAdagrad`: ε ≥ 0 (1e-10), initialAccumulator h₀ ≥ 0 (0), name. */
+export type ScaleByAdagradOptions = t.TypeOf<typeof ScaleByAdagradOptionsC>
 
 /**
  * AdaGrad (Duchi et al. 2011) as torch.optim.Adagrad and the book's `AdaGrad` compute it:
@@ -55,24 +45,27 @@ export interface ScaleByAdagradOptions {
  *   .pipe(maxSteps(1))
  *   .subscribe()
  * ```
- * @param eps ε ≥ 0, default 1e-10 (torch's; the book uses 1e-7)
+ * @param options.eps ε ≥ 0, default 1e-10 (torch's; the book uses 1e-7)
  * @param options.initialAccumulator h₀ ≥ 0, default 0
  * @param options.name slot name (default `scaleByAdagrad`)
  * @throws {RangeError} `scaleByAdagrad: eps: expected a non-negative finite number, got -1`
  * @see adagrad, scaleByRms
  */
 export function scaleByAdagrad(
-  options?: ScaleByAdagradOptions | Hyperparam,
-  legacy?: { readonly initialAccumulator?: number; readonly name?: string },
-): TransformOperator<ScaleByAdagradState> {
+  options?: ScaleByAdagradOptions,
+): TransformOperator<ScaleByAdagradState>
+/** @deprecated ε positional, kept for one release: write `scaleByAdagrad({ eps, … })`. */
+export function scaleByAdagrad(
+  eps: Hyperparam,
+  options?: { readonly initialAccumulator?: number; readonly name?: string },
+): TransformOperator<ScaleByAdagradState>
+export function scaleByAdagrad(...args: unknown[]): TransformOperator<ScaleByAdagradState> {
   const fn = 'scaleByAdagrad'
-  const o = positionalOptions(['eps'], [options, legacy]) as ScaleByAdagradOptions | undefined
-  checkOptions(fn, o, ['eps', 'initialAccumulator', 'name'])
-  const h0 = o?.initialAccumulator ?? 0
-  expectNonNegative(fn, 'initialAccumulator', h0)
+  const o = decodeOptions(ScaleByAdagradOptionsC, positionalOptions(fn, ['eps'], args), fn)
+  const h0 = o.initialAccumulator ?? 0
   return gradientTransform<ScaleByAdagradState>({
-    name: slotName(fn, o?.name),
-    hyper: { eps: hyperparam(fn, 'eps', o?.eps ?? 1e-10, nonNegative) },
+    name: o.name ?? fn,
+    hyper: { eps: hyperparam(fn, 'eps', o.eps ?? 1e-10, nonNegative) },
     init: (params) => ({ sumOfSquares: mapTree(params, () => h0) }),
     update: elementwise({ trees: ['sumOfSquares'], rule: adagradRule }),
   })

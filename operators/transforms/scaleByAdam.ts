@@ -3,12 +3,12 @@ import { ScaleByAdamOptionsC } from '../../src/state/configCodecs.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import {
-  type Hyperparam,
   hyperparam,
   nonNegative,
   unitInterval,
 } from '../../src/engine/hyperparams.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByAdam`: first and second moments and the number of steps taken. */
@@ -50,14 +50,14 @@ export type ScaleByAdamOptions = t.TypeOf<typeof ScaleByAdamOptionsC>
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator<ScaleByAdamState> {
   const fn = 'scaleByAdam'
-  checkOptions(fn, options, ['b1', 'b2', 'eps', 'efficient', 'name'])
-  const efficient = options.efficient === true
+  const o = decodeOptions(ScaleByAdamOptionsC, options, fn)
+  const efficient = o.efficient === true
   return gradientTransform<ScaleByAdamState>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: {
-      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
-      b2: hyperparam(fn, 'b2', options.b2 ?? 0.999, unitInterval),
-      eps: hyperparam(fn, 'eps', options.eps ?? 1e-8, nonNegative),
+      b1: hyperparam(fn, 'b1', o.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', o.b2 ?? 0.999, unitInterval),
+      eps: hyperparam(fn, 'eps', o.eps ?? 1e-8, nonNegative),
     },
     init: (params) => ({ count: 0, mu: zerosLikeTree(params), nu: zerosLikeTree(params) }),
     update: elementwise({

@@ -1,9 +1,11 @@
 import { map, type Observable } from 'rxjs'
-import { expectFunction, expectInteger, expectInRange, expectPositive } from '../../src/errors.js'
+import { expectFunction } from '../../src/errors.js'
 import { leavesOf } from '../../src/engine/leaves.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
-import { checkOptions } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByBacktrackingLinesearchOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 
 /** The slot of `scaleByBacktrackingLinesearch`: the learning rate it accepted last. */
 export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number }
@@ -55,30 +57,13 @@ export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number
  */
 export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
   fn: (params: P, batch: B) => number,
-  options: {
-    readonly maxBacktrackingSteps?: number
-    readonly slopeRtol?: number
-    readonly decreaseFactor?: number
-    readonly increaseFactor?: number
-    readonly maxLearningRate?: number
-  } = {},
+  options: t.TypeOf<typeof ScaleByBacktrackingLinesearchOptionsC> = {},
 ): <T extends WithGradient<P>>(source: Observable<T>) => Observable<T> {
   const name = 'scaleByBacktrackingLinesearch'
   expectFunction(name, 'fn', fn)
-  checkOptions(name, options, [
-    'maxBacktrackingSteps',
-    'slopeRtol',
-    'decreaseFactor',
-    'increaseFactor',
-    'maxLearningRate',
-  ])
-  const { maxBacktrackingSteps = 15, slopeRtol = 1e-4, decreaseFactor = 0.8 } = options
-  const { increaseFactor = 1.5, maxLearningRate = 1 } = options
-  expectInteger(name, 'maxBacktrackingSteps', maxBacktrackingSteps)
-  expectInRange(name, 'slopeRtol', slopeRtol, 0, 1)
-  expectInRange(name, 'decreaseFactor', decreaseFactor, 0, 1)
-  expectInRange(name, 'increaseFactor', increaseFactor, 1, Infinity, false)
-  expectPositive(name, 'maxLearningRate', maxLearningRate)
+  const o = decodeOptions(ScaleByBacktrackingLinesearchOptionsC, options, name)
+  const { maxBacktrackingSteps = 15, slopeRtol = 1e-4, decreaseFactor = 0.8 } = o
+  const { increaseFactor = 1.5, maxLearningRate = 1 } = o
   return map(<T extends WithGradient<P>>(s: T): T => {
     const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
     let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)

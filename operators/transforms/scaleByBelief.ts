@@ -1,12 +1,14 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import {
-  type Hyperparam,
   hyperparam,
   nonNegative,
   unitInterval,
 } from '../../src/engine/hyperparams.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByBeliefOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByBelief`: the first moment, the belief in it, the number of steps taken. */
@@ -16,19 +18,8 @@ export interface ScaleByBeliefState {
   readonly nu: Params
 }
 
-/** Options of `scaleByBelief` (and of `adabelief`). */
-export interface ScaleByBeliefOptions {
-  /** β₁ in [0, 1), default 0.9 */
-  readonly b1?: Hyperparam
-  /** β₂ in [0, 1), default 0.999 */
-  readonly b2?: Hyperparam
-  /** ε ≥ 0 beside the root, default 1e-16 */
-  readonly eps?: Hyperparam
-  /** ε ≥ 0 added to the belief every step, default 1e-16 */
-  readonly epsRoot?: Hyperparam
-  /** slot name, default `scaleByBelief` */
-  readonly name?: string
-}
+/** Options of `scaleByBelief` (and of `adabelief`): b1, b2 in [0, 1), eps, epsRoot ≥ 0, name. */
+export type ScaleByBeliefOptions = t.TypeOf<typeof ScaleByBeliefOptionsC>
 
 /**
  * AdaBelief's scaling (Zhuang et al. 2020), as optax's `scale_by_belief` computes it: Adam with
@@ -57,14 +48,14 @@ export function scaleByBelief(
   options: ScaleByBeliefOptions = {},
 ): TransformOperator<ScaleByBeliefState> {
   const fn = 'scaleByBelief'
-  checkOptions(fn, options, ['b1', 'b2', 'eps', 'epsRoot', 'name'])
+  const o = decodeOptions(ScaleByBeliefOptionsC, options, fn)
   return gradientTransform<ScaleByBeliefState>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: {
-      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
-      b2: hyperparam(fn, 'b2', options.b2 ?? 0.999, unitInterval),
-      eps: hyperparam(fn, 'eps', options.eps ?? 1e-16, nonNegative),
-      epsRoot: hyperparam(fn, 'epsRoot', options.epsRoot ?? 1e-16, nonNegative),
+      b1: hyperparam(fn, 'b1', o.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', o.b2 ?? 0.999, unitInterval),
+      eps: hyperparam(fn, 'eps', o.eps ?? 1e-16, nonNegative),
+      epsRoot: hyperparam(fn, 'epsRoot', o.epsRoot ?? 1e-16, nonNegative),
     },
     init: (params) => ({ count: 0, mu: zerosLikeTree(params), nu: zerosLikeTree(params) }),
     update: elementwise({

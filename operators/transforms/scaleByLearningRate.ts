@@ -1,6 +1,9 @@
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
 import { scaling } from '../../src/engine/elementwise.js'
-import { slotName, type TransformOperator, checkOptions } from '../../src/engine/transform.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { NameOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /**
@@ -34,12 +37,12 @@ import { gradientTransform } from './gradientTransform.js'
  */
 export function scaleByLearningRate(
   lr: Hyperparam,
-  options: { readonly name?: string } = {},
+  options: t.TypeOf<typeof NameOptionsC> = {},
 ): TransformOperator<undefined> {
   const fn = 'scaleByLearningRate'
-  checkOptions(fn, options, ['name'])
+  const o = decodeOptions(NameOptionsC, options, fn)
   return gradientTransform<undefined>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },
     update: scaling(({ lr }) => -lr),
   })

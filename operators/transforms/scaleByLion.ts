@@ -1,7 +1,10 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
-import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import { checkOptions, slotName, type TransformOperator } from '../../src/engine/transform.js'
+import { hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
+import type { TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByLionOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByLion`: the momentum, shaped like the parameters. */
@@ -46,15 +49,15 @@ export interface ScaleByLionState {
  * @see lion
  */
 export function scaleByLion(
-  options: { readonly b1?: Hyperparam; readonly b2?: Hyperparam; readonly name?: string } = {},
+  options: t.TypeOf<typeof ScaleByLionOptionsC> = {},
 ): TransformOperator<ScaleByLionState> {
   const fn = 'scaleByLion'
-  checkOptions(fn, options, ['b1', 'b2', 'name'])
+  const o = decodeOptions(ScaleByLionOptionsC, options, fn)
   return gradientTransform<ScaleByLionState>({
-    name: slotName(fn, options.name),
+    name: o.name ?? fn,
     hyper: {
-      b1: hyperparam(fn, 'b1', options.b1 ?? 0.9, unitInterval),
-      b2: hyperparam(fn, 'b2', options.b2 ?? 0.99, unitInterval),
+      b1: hyperparam(fn, 'b1', o.b1 ?? 0.9, unitInterval),
+      b2: hyperparam(fn, 'b2', o.b2 ?? 0.99, unitInterval),
     },
     init: (params) => ({ mu: zerosLikeTree(params) }),
     update: elementwise({ trees: ['mu'], rule: lionRule }),

@@ -1,12 +1,10 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import {
-  checkOptions,
-  positionalOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByMomentumOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByMomentum`: the velocity, shaped like the parameters. */
@@ -14,13 +12,8 @@ export interface ScaleByMomentumState {
   readonly velocity: Params
 }
 
-/** Options of `scaleByMomentum` and `scaleByNesterov`. */
-export interface ScaleByMomentumOptions {
-  /** β in [0, 1), default 0.9 */
-  readonly beta?: Hyperparam
-  /** slot name, default the transform's */
-  readonly name?: string
-}
+/** Options of `scaleByMomentum` and `scaleByNesterov`: β in [0, 1) (default 0.9), the slot name. */
+export type ScaleByMomentumOptions = t.TypeOf<typeof ScaleByMomentumOptionsC>
 
 /**
  * Heavy-ball momentum (Polyak): v ← β·v + u; the update is v.
@@ -44,27 +37,32 @@ export interface ScaleByMomentumOptions {
  *
  * const f = ({ w }: { w: number }) => ({ loss: w * w, grad: { w: 2 * w } }) // f = w², ∇f = 2w
  * // the book's Momentum: v ← 0.9·v − 0.1·∇f, w ← w + v
- * const step = pipe(gradient(f), scaleByLearningRate(0.1), scaleByMomentum(0.9), applyUpdates())
+ * const momentum = scaleByMomentum({ beta: 0.9 })
+ * const step = pipe(gradient(f), scaleByLearningRate(0.1), momentum, applyUpdates())
  * train({ params: { w: 1 }, step })
  *   .pipe(maxSteps(2), last())
  *   .subscribe((s) => console.log(s.params.w, s.opt.scaleByMomentum))
  * // → 0.45999999999999996 { velocity: { w: -0.3400000000000001 } }
  * ```
- * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
+ * @param options.beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByMomentum`)
  * @throws {RangeError} `scaleByMomentum: beta: expected a number in [0, 1), got 1`
  * @see scaleByNesterov, momentum
  */
 export function scaleByMomentum(
-  options?: ScaleByMomentumOptions | Hyperparam,
-  legacy?: { readonly name?: string },
-): TransformOperator<ScaleByMomentumState> {
+  options?: ScaleByMomentumOptions,
+): TransformOperator<ScaleByMomentumState>
+/** @deprecated β positional, kept for one release: write `scaleByMomentum({ beta, name })`. */
+export function scaleByMomentum(
+  beta: Hyperparam,
+  options?: { readonly name?: string },
+): TransformOperator<ScaleByMomentumState>
+export function scaleByMomentum(...args: unknown[]): TransformOperator<ScaleByMomentumState> {
   const fn = 'scaleByMomentum'
-  const o = positionalOptions(['beta'], [options, legacy]) as ScaleByMomentumOptions | undefined
-  checkOptions(fn, o, ['beta', 'name'])
+  const o = decodeOptions(ScaleByMomentumOptionsC, positionalOptions(fn, ['beta'], args), fn)
   return gradientTransform<ScaleByMomentumState>({
-    name: slotName(fn, o?.name),
-    hyper: { beta: hyperparam(fn, 'beta', o?.beta ?? 0.9, unitInterval) },
+    name: o.name ?? fn,
+    hyper: { beta: hyperparam(fn, 'beta', o.beta ?? 0.9, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: elementwise({ trees: ['velocity'], rule: momentumRule }),
   })

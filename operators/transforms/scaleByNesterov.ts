@@ -1,12 +1,9 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
-import {
-  checkOptions,
-  positionalOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
+import { ScaleByMomentumOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 import type { ScaleByMomentumOptions } from './scaleByMomentum.js'
 
@@ -36,7 +33,7 @@ export interface ScaleByNesterovState {
  * // first step from v = 0: v = g = 2, update g + 0.9·v
  * const step = pipe(
  *   gradient(f),
- *   scaleByNesterov(0.9),
+ *   scaleByNesterov({ beta: 0.9 }),
  *   tap((s) => console.log(s.updates.w)), // → 3.8
  *   scaleByLearningRate(0.1),
  *   applyUpdates(),
@@ -45,21 +42,25 @@ export interface ScaleByNesterovState {
  *   .pipe(maxSteps(1))
  *   .subscribe()
  * ```
- * @param beta β in [0, 1), default 0.9 (a number, schedule or Observable)
+ * @param options.beta β in [0, 1), default 0.9 (a number, schedule or Observable)
  * @param options.name slot name (default `scaleByNesterov`)
  * @throws {RangeError} `scaleByNesterov: beta: expected a number in [0, 1), got -0.5`
  * @see scaleByMomentum, nesterov
  */
 export function scaleByNesterov(
-  options?: ScaleByMomentumOptions | Hyperparam,
-  legacy?: { readonly name?: string },
-): TransformOperator<ScaleByNesterovState> {
+  options?: ScaleByMomentumOptions,
+): TransformOperator<ScaleByNesterovState>
+/** @deprecated β positional, kept for one release: write `scaleByNesterov({ beta, name })`. */
+export function scaleByNesterov(
+  beta: Hyperparam,
+  options?: { readonly name?: string },
+): TransformOperator<ScaleByNesterovState>
+export function scaleByNesterov(...args: unknown[]): TransformOperator<ScaleByNesterovState> {
   const fn = 'scaleByNesterov'
-  const o = positionalOptions(['beta'], [options, legacy]) as ScaleByMomentumOptions | undefined
-  checkOptions(fn, o, ['beta', 'name'])
+  const o = decodeOptions(ScaleByMomentumOptionsC, positionalOptions(fn, ['beta'], args), fn)
   return gradientTransform<ScaleByNesterovState>({
-    name: slotName(fn, o?.name),
-    hyper: { beta: hyperparam(fn, 'beta', o?.beta ?? 0.9, unitInterval) },
+    name: o.name ?? fn,
+    hyper: { beta: hyperparam(fn, 'beta', o.beta ?? 0.9, unitInterval) },
     init: (params) => ({ velocity: zerosLikeTree(params) }),
     update: elementwise({ trees: ['velocity'], rule: nesterovRule }),
   })

@@ -6,12 +6,10 @@ import {
   nonNegative,
   unitInterval,
 } from '../../src/engine/hyperparams.js'
-import {
-  checkOptions,
-  positionalOptions,
-  slotName,
-  type TransformOperator,
-} from '../../src/engine/transform.js'
+import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
+import type * as t from 'io-ts'
+import { ScaleByRmsOptionsC } from '../../src/state/configCodecs.js'
+import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'
 
 /** The slot of `scaleByRms`: the decaying average of squared updates. */
@@ -19,17 +17,8 @@ export interface ScaleByRmsState {
   readonly nu: Params
 }
 
-/** Options of `scaleByRms`. */
-export interface ScaleByRmsOptions {
-  /** ρ in [0, 1), default 0.99 */
-  readonly decay?: Hyperparam
-  /** ε ≥ 0, default 1e-8 */
-  readonly eps?: Hyperparam
-  /** optax's form: ε inside the root, u = g / √(ν + ε); default false */
-  readonly epsInSqrt?: boolean
-  /** slot name, default `scaleByRms` */
-  readonly name?: string
-}
+/** Options of `scaleByRms`: decay ρ in [0, 1) (0.99), ε ≥ 0 (1e-8), epsInSqrt (false), name. */
+export type ScaleByRmsOptions = t.TypeOf<typeof ScaleByRmsOptionsC>
 
 /**
  * RMSprop's scaling (Tieleman & Hinton 2012): ν ← ρ·ν + (1 − ρ)·u²; the update is
@@ -61,28 +50,29 @@ export interface ScaleByRmsOptions {
  *   .pipe(maxSteps(1))
  *   .subscribe()
  * ```
- * @param decay ρ in [0, 1), default 0.99 (torch's α and the book's decay_rate)
- * @param eps ε ≥ 0, default 1e-8 (torch's; the book uses 1e-7)
+ * @param options.decay ρ in [0, 1), default 0.99 (torch's α and the book's decay_rate)
+ * @param options.eps ε ≥ 0, default 1e-8 (torch's; the book uses 1e-7)
  * @param options.epsInSqrt put ε under the root (optax), default false
  * @param options.name slot name (default `scaleByRms`)
  * @throws {RangeError} `scaleByRms: decay: expected a number in [0, 1), got 1`
  * @see rmsprop, scaleByAdam
  */
+export function scaleByRms(options?: ScaleByRmsOptions): TransformOperator<ScaleByRmsState>
+/** @deprecated decay and ε positional, kept for one release: write `scaleByRms({ decay, eps })`. */
 export function scaleByRms(
-  options?: ScaleByRmsOptions | Hyperparam,
+  decay: Hyperparam,
   eps?: Hyperparam,
-  legacy?: { readonly epsInSqrt?: boolean; readonly name?: string },
-): TransformOperator<ScaleByRmsState> {
+  options?: { readonly epsInSqrt?: boolean; readonly name?: string },
+): TransformOperator<ScaleByRmsState>
+export function scaleByRms(...args: unknown[]): TransformOperator<ScaleByRmsState> {
   const fn = 'scaleByRms'
-  const o = positionalOptions(['decay', 'eps'], [options, eps, legacy]) as
-    ScaleByRmsOptions | undefined
-  checkOptions(fn, o, ['decay', 'eps', 'epsInSqrt', 'name'])
-  const inSqrt = o?.epsInSqrt === true
+  const o = decodeOptions(ScaleByRmsOptionsC, positionalOptions(fn, ['decay', 'eps'], args), fn)
+  const inSqrt = o.epsInSqrt === true
   return gradientTransform<ScaleByRmsState>({
-    name: slotName(fn, o?.name),
+    name: o.name ?? fn,
     hyper: {
-      decay: hyperparam(fn, 'decay', o?.decay ?? 0.99, unitInterval),
-      eps: hyperparam(fn, 'eps', o?.eps ?? 1e-8, nonNegative),
+      decay: hyperparam(fn, 'decay', o.decay ?? 0.99, unitInterval),
+      eps: hyperparam(fn, 'eps', o.eps ?? 1e-8, nonNegative),
     },
     init: (params) => ({ nu: zerosLikeTree(params) }),
     update: elementwise({

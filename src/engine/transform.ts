@@ -56,31 +56,6 @@ export type TransformLike<S = unknown> =
  */
 export type Tracked = WithGradient & { readonly transforms?: readonly string[] }
 
-/**
- * Checks an options argument when an operator is built: an object (or undefined) with no key
- * outside `known`, so that a misspelt option (`beta1` for `b1`) is an error, not a default.
- *
- * @throws {TypeError} `scaleByAdam: options.beta1: expected no such key (known: b1, b2, eps, efficient, name), got 0.9`
- */
-export function checkOptions(
-  fn: string,
-  options: unknown,
-  known: readonly string[],
-  field = 'options',
-): void {
-  if (options === undefined) return
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${fn}: ${field}: expected an object, got ${show(options)}`)
-  }
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) {
-      throw new TypeError(
-        `${fn}: ${field}.${k}: expected no such key (known: ${known.join(', ')}), got ${show((options as Record<string, unknown>)[k])}`,
-      )
-    }
-  }
-}
-
 /** The default slot name, or the user's, checked. */
 export function slotName(fn: string, name: unknown): string {
   if (name === undefined) return fn
@@ -201,17 +176,33 @@ export function chainTransform(
 }
 
 /**
- * The options object of a transform whose optional hyperparameters were once positional
- * (`scaleByRms(0.99, 1e-8, { epsInSqrt })`, kept working for one release): positional values,
- * in `fields` order, then the options argument after them; an options object alone is as it is.
+ * The options object of a function whose optional hyperparameters were once positional
+ * (`scaleByRms(0.99, 1e-8, { epsInSqrt })`, kept working for one release): the positional
+ * values, in `fields` order, over the options argument after them. An options object alone is
+ * returned as it is (none is `{}`); it cannot be followed by more arguments.
+ *
+ * @throws {TypeError} `scaleByRms: options: expected one options object and nothing after it, got 1e-8`
  */
-export function positionalOptions(fields: readonly string[], args: readonly unknown[]): unknown {
+export function positionalOptions(
+  fn: string,
+  fields: readonly string[],
+  args: readonly unknown[],
+): unknown {
+  const isValue = (a: unknown) => typeof a === 'number' || typeof a === 'function' || isObservable(a)
   const first = args[0]
-  const positional = typeof first === 'number' || typeof first === 'function' || isObservable(first)
-  if (!positional) return args.length <= 1 ? first : args[args.length - 1]
+  if (!fields.some((_, i) => isValue(args[i]))) {
+    const extra = args.slice(1).find((a) => a !== undefined)
+    if (extra !== undefined) {
+      throw new TypeError(
+        `${fn}: options: expected one options object and nothing after it, got ${show(extra)}`,
+      )
+    }
+    return first === undefined ? {} : first
+  }
   const out: Record<string, unknown> = {}
   const rest = args[fields.length]
   if (typeof rest === 'object' && rest !== null) Object.assign(out, rest)
+  else if (rest !== undefined) return rest // not an object: decodeOptions names it
   for (let i = 0; i < fields.length; i++) if (args[i] !== undefined) out[fields[i]] = args[i]
   return out
 }

@@ -270,7 +270,7 @@ export function recordOf<A>(
 
 /**
  * The codec a key error (an unknown or forbidden key) is reported under: `report` recognises it
- * (a top-level unknown key of a function's options is `options.k`, as `checkOptions` words it),
+ * (a top-level unknown key of a function's options is `options.k`, see `decodeOptions`),
  * and `decode` always throws a `TypeError` for it, whatever the key's value.
  */
 export const keyC = where('a known key', (u): u is never => false)
@@ -373,7 +373,7 @@ function fieldsType<P extends Props, O extends Props>(
   known: readonly string[],
 ): Codec<Decoded<P, O>> {
   const validate = (u: unknown, c: t.Context): t.Validation<Decoded<P, O>> => {
-    // a config that is not an object is named as `checkOptions` names it: `expected an object`
+    // a config that is not an object: `options: expected an object, got null` (decodeOptions)
     if (!isObject(u)) {
       return object === undefined
         ? t.failure(u, c)

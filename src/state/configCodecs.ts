@@ -1,18 +1,21 @@
 /**
  * io-ts codecs for gradstream's public configuration objects, one per options object, with the
- * fields in the order their functions check them. The functions validate with them when they
- * are called (never per step) through `decodeOptions(codec, options, fn)` (src/state/decode.ts),
- * so each is the one source of truth for its function's kinds, ranges and keys: a bad field is
+ * fields in the order their functions check them: THE place where an options type is written
+ * (each function's options type is `t.TypeOf` of its codec, never a second interface). The
+ * functions validate with them when they are called (never per step) through
+ * `decodeOptions(codec, options, fn)` (src/state/decode.ts), the one validation path, so each
+ * codec is the one source of truth for its function's kinds, ranges and keys: a bad field is
  * `cosineDecay: steps: expected a positive integer, got 0`, a key the function does not know is
  * `cosineDecay: options.alpah: expected no such key (known: init, steps, alpha), got 0.1` and a
- * non-object is `cosineDecay: options: expected an object, got null` — the wording of the
- * transforms' `checkOptions`. A configuration file (the CLI's `--config`) or a UI form can be
+ * non-object is `cosineDecay: options: expected an object, got null`; every problem is a line
+ * of its own. A configuration file (the CLI's `--config`) or a UI form can be
  * validated with the same codecs before anything is built. `test/state/configCodecs.test.ts`
  * checks that each function accepts exactly what its codec accepts, with the same message.
  */
 import { isObservable } from 'rxjs'
 import type { Hyperparam } from '../engine/hyperparams.js'
-import { describe } from './json.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { MAX_DEPTH, describe } from './json.js'
 import * as T from 'io-ts'
 import type * as t from 'io-ts'
 import {
@@ -220,9 +223,10 @@ export const EarlyStoppingOptionsC = configType(
   },
 )
 
-// ---- optimizers --------------------------------------------------------------------------------
+// ---- transforms and optimizers ---------------------------------------------------------------
 
 const unitHyper = hyperparamC(numberIn(0, 1))
+const closedUnitHyper = hyperparamC(numberIn(0, 1, false))
 const nonNegativeHyper = hyperparamC(nonNegativeNumber)
 
 const nonEmptyString = where(
@@ -230,17 +234,305 @@ const nonEmptyString = where(
   (u): u is string => typeof u === 'string' && u !== '',
 )
 
-/** `scaleByAdam(options)` and the options of `adam(lr, options)`. */
+/** (0, 1]: the schedule-free interpolation β₁. */
+const unitIntervalOpenLow = where(
+  'a number in (0, 1]',
+  (u): u is number => typeof u === 'number' && u > 0 && u <= 1,
+  'number',
+)
+
+/** A tree of booleans shaped like (a prefix of) the parameters: `{ W1: true, b1: false }`. */
+export type MaskTree = boolean | readonly MaskTree[] | { readonly [name: string]: MaskTree }
+
+/**
+ * Which leaves a transform applies to: a predicate on each leaf's path (`W1`, `layers[0].b`;
+ * `(root)` for a lone leaf), or a tree of booleans where a boolean covers its whole subtree.
+ */
+export type Mask = ((path: string, leaf: number | Tensor) => boolean) | MaskTree
+
+const maskName = 'a function (path, leaf) => boolean or a tree of booleans'
+
+/** A mask; a bad node is named by its path (`mask.W: expected …, got 1`). */
+export const MaskC: t.Type<Mask, Mask, unknown> = new T.Type<Mask, Mask, unknown>(
+  maskName,
+  (u): u is Mask => MaskC.validate(u, [])._tag === 'Right',
+  (u, c) => {
+    if (typeof u === 'function') return T.success(u as Mask)
+    const errors: t.Errors = []
+    const walk = (m: unknown, ctx: t.Context, depth: number): void => {
+      if (typeof m === 'boolean') return
+      const at = (key: string, v: unknown) => [...ctx, { key, type: MaskC, actual: v }]
+      if (Array.isArray(m) && depth < MAX_DEPTH) {
+        m.forEach((x, i) => walk(x, at(`[${i}]`, x), depth + 1))
+        return
+      }
+      const proto = typeof m === 'object' && m !== null ? Object.getPrototypeOf(m) : undefined
+      if ((proto === null || proto === Object.prototype) && depth < MAX_DEPTH) {
+        const r = m as Record<string, unknown>
+        for (const k of Object.keys(r).sort()) walk(r[k], at(k, r[k]), depth + 1)
+        return
+      }
+      errors.push({ value: m, context: ctx })
+    }
+    walk(u, c, 0)
+    return errors.length > 0 ? T.failures(errors) : T.success(u as Mask)
+  },
+  (a) => a,
+)
+
+/** The slot name every transform takes: `{ name? }`. */
+const nameField = { name: optional(nonEmptyString) }
+
+/**
+ * `{ name? }`: the options of the transforms whose hyperparameters are all positional and
+ * required (`scale`, `scaleByLearningRate`, `clipByGlobalNorm`, `clipByValue`), of the wrappers
+ * (`masked`, `perParameter`, `multiSteps`) and of `scheduleFreeEvalParams`.
+ */
+export const NameOptionsC = configType('options { name? }', nameField)
+
+const adamFields = {
+  /** β₁ in [0, 1), default 0.9 */
+  b1: optional(unitHyper),
+  /** β₂ in [0, 1), default 0.999 */
+  b2: optional(unitHyper),
+  /** ε ≥ 0, default 1e-8 */
+  eps: optional(nonNegativeHyper),
+  /** the book's form of the bias correction (see `scaleByAdam`), default false */
+  efficient: optional(booleanC),
+}
+
+/** `scaleByAdam(options)`. */
 export const ScaleByAdamOptionsC = configType(
   'scaleByAdam options { b1?, b2?, eps?, efficient?, name? }',
+  { ...adamFields, ...nameField },
+)
+
+/** `adam(lr, options)`. */
+export const AdamOptionsC = configType('adam options { b1?, b2?, eps?, efficient? }', adamFields)
+
+const decayFields = {
+  /** decoupled weight decay λ ≥ 0 */
+  weightDecay: optional(nonNegativeHyper),
+  /** which leaves are decayed (default all) */
+  mask: optional(MaskC),
+}
+
+/** `adamw(lr, options)`. */
+export const AdamwOptionsC = configType(
+  'adamw options { b1?, b2?, eps?, efficient?, weightDecay?, mask? }',
+  { ...adamFields, ...decayFields },
+)
+
+const beliefFields = {
+  /** β₁ in [0, 1), default 0.9 */
+  b1: optional(unitHyper),
+  /** β₂ in [0, 1), default 0.999 */
+  b2: optional(unitHyper),
+  /** ε ≥ 0 added to √ŝ, default 1e-16 */
+  eps: optional(nonNegativeHyper),
+  /** ε ≥ 0 added to s inside the root, default 1e-16 */
+  epsRoot: optional(nonNegativeHyper),
+}
+
+/** `scaleByBelief(options)`. */
+export const ScaleByBeliefOptionsC = configType(
+  'scaleByBelief options { b1?, b2?, eps?, epsRoot?, name? }',
+  { ...beliefFields, ...nameField },
+)
+
+/** `adabelief(lr, options)`. */
+export const AdabeliefOptionsC = configType(
+  'adabelief options { b1?, b2?, eps?, epsRoot? }',
+  beliefFields,
+)
+
+const lionFields = {
+  /** β₁ in [0, 1) (the update's interpolation), default 0.9 */
+  b1: optional(unitHyper),
+  /** β₂ in [0, 1) (the momentum's decay), default 0.99 */
+  b2: optional(unitHyper),
+}
+
+/** `scaleByLion(options)`. */
+export const ScaleByLionOptionsC = configType('scaleByLion options { b1?, b2?, name? }', {
+  ...lionFields,
+  ...nameField,
+})
+
+/** `lion(lr, options)`. */
+export const LionOptionsC = configType('lion options { b1?, b2?, weightDecay?, mask? }', {
+  ...lionFields,
+  ...decayFields,
+})
+
+const momentumFields = {
+  /** β in [0, 1), default 0.9 */
+  beta: optional(unitHyper),
+}
+
+/** `scaleByMomentum(options)` and `scaleByNesterov(options)`. */
+export const ScaleByMomentumOptionsC = configType('scaleByMomentum options { beta?, name? }', {
+  ...momentumFields,
+  ...nameField,
+})
+
+/** `momentum(lr, options)` and `nesterov(lr, options)`. */
+export const MomentumOptionsC = configType('momentum options { beta? }', momentumFields)
+
+const rmsFields = {
+  /** the squares' decay in [0, 1), default 0.99 */
+  decay: optional(unitHyper),
+  /** ε ≥ 0, default 1e-8 */
+  eps: optional(nonNegativeHyper),
+  /** ε inside the root, √(ν + ε), as optax's `eps_in_sqrt` (default false: √ν + ε) */
+  epsInSqrt: optional(booleanC),
+}
+
+/** `scaleByRms(options)`. */
+export const ScaleByRmsOptionsC = configType(
+  'scaleByRms options { decay?, eps?, epsInSqrt?, name? }',
+  { ...rmsFields, ...nameField },
+)
+
+/** `rmsprop(lr, options)`. */
+export const RmspropOptionsC = configType('rmsprop options { decay?, eps?, epsInSqrt? }', rmsFields)
+
+const adagradFields = {
+  /** ε ≥ 0, default 1e-10 */
+  eps: optional(nonNegativeHyper),
+  /** the accumulator's first value ≥ 0, default 0 */
+  initialAccumulator: optional(nonNegativeNumber),
+}
+
+/** `scaleByAdagrad(options)`. */
+export const ScaleByAdagradOptionsC = configType(
+  'scaleByAdagrad options { eps?, initialAccumulator?, name? }',
+  { ...adagradFields, ...nameField },
+)
+
+/** `adagrad(lr, options)`. */
+export const AdagradOptionsC = configType(
+  'adagrad options { eps?, initialAccumulator? }',
+  adagradFields,
+)
+
+/** `addDecayedWeights(weightDecay, options)`. */
+export const AddDecayedWeightsOptionsC = configType('addDecayedWeights options { mask?, name? }', {
+  mask: optional(MaskC),
+  ...nameField,
+})
+
+/** `addNoise(options)`: the seed is required. */
+export const AddNoiseOptionsC = configType('addNoise options { eta?, gamma?, seed, name? }', {
+  /** the noise's variance at the first step, η ≥ 0, default 0.01 */
+  eta: optional(nonNegativeHyper),
+  /** its decay exponent, σ² = η / tᵞ, γ ≥ 0, default 0.55 */
+  gamma: optional(nonNegativeHyper),
+  /** the generator's seed */
+  seed: seedC,
+  ...nameField,
+})
+
+/** `ema(options)`. */
+export const EmaOptionsC = configType('ema options { decay?, name? }', {
+  /** the average's decay in [0, 1), default 0.999 */
+  decay: optional(unitHyper),
+  ...nameField,
+})
+
+/** `lookahead(inner, options)`. */
+export const LookaheadOptionsC = configType('lookahead options { k?, alpha?, name? }', {
+  /** inner steps between synchronisations, default 5 */
+  k: optional(positiveInteger),
+  /** how far the slow weights move, α in [0, 1], default 0.5 */
+  alpha: optional(closedUnitHyper),
+  ...nameField,
+})
+
+/** `scaleByBacktrackingLinesearch(fn, options)`. */
+export const ScaleByBacktrackingLinesearchOptionsC = configType(
+  'scaleByBacktrackingLinesearch options { maxBacktrackingSteps?, slopeRtol?, decreaseFactor?, increaseFactor?, maxLearningRate? }',
   {
-    b1: optional(unitHyper),
-    b2: optional(unitHyper),
-    eps: optional(nonNegativeHyper),
-    efficient: optional(booleanC),
-    name: optional(nonEmptyString),
+    /** halvings tried before giving up, default 15 */
+    maxBacktrackingSteps: optional(nonNegativeInteger),
+    /** Armijo's slope tolerance c in [0, 1), default 1e-4 */
+    slopeRtol: optional(numberIn(0, 1)),
+    /** the step's shrink factor in [0, 1), default 0.8 */
+    decreaseFactor: optional(numberIn(0, 1)),
+    /** the next step's first trial grows by this factor ≥ 1, default 1.5 */
+    increaseFactor: optional(numberIn(1, Infinity, false)),
+    /** the largest step tried, default 1 */
+    maxLearningRate: optional(positiveNumber),
   },
 )
+
+/** `gradientTransform(definition)`: the keys and their kinds (`update` is required). */
+export const GradientTransformDefinitionC = configType(
+  'gradientTransform definition { name, hyper?, init?, update }',
+  {
+    name: nonEmptyString,
+    hyper: optional(
+      where(
+        'a record of hyperparameters',
+        (u): u is Record<string, unknown> =>
+          typeof u === 'object' && u !== null && !Array.isArray(u),
+      ),
+    ),
+    init: optional(functionC),
+    update: functionC,
+  },
+)
+
+const scheduleFreeFields = {
+  /** the interpolation β₁ in (0, 1], default 0.9 */
+  b1: optional(unitIntervalOpenLow),
+  /** the averaging weights' exponent: cₜ ∝ γₜ^power, default 2 */
+  weightLrPower: optional(finiteNumber),
+}
+
+/** `scheduleFree(inner, lr, options)`. */
+export const ScheduleFreeOptionsC = configType(
+  'scheduleFree options { b1?, weightLrPower? }',
+  scheduleFreeFields,
+)
+
+/** `scheduleFreeSgd(lr, options)`. */
+export const ScheduleFreeSgdOptionsC = configType(
+  'scheduleFreeSgd options { b1?, weightDecay?, warmupSteps?, weightLrPower? }',
+  {
+    b1: scheduleFreeFields.b1,
+    /** λ ≥ 0, default 0 */
+    weightDecay: optional(nonNegativeNumber),
+    /** a linear warmup of the rate over this many steps, default none */
+    warmupSteps: optional(positiveInteger),
+    weightLrPower: scheduleFreeFields.weightLrPower,
+  },
+)
+
+/** `scheduleFreeAdamw(lr, options)`. */
+export const ScheduleFreeAdamwOptionsC = configType(
+  'scheduleFreeAdamw options { b1?, b2?, eps?, weightDecay?, warmupSteps?, weightLrPower? }',
+  {
+    b1: scheduleFreeFields.b1,
+    /** β₂ in [0, 1), default 0.999 */
+    b2: optional(numberIn(0, 1)),
+    /** ε ≥ 0, default 1e-8 */
+    eps: optional(nonNegativeNumber),
+    /** λ ≥ 0, default 0 */
+    weightDecay: optional(nonNegativeNumber),
+    /** a linear warmup of the rate over this many steps, default none */
+    warmupSteps: optional(positiveInteger),
+    weightLrPower: scheduleFreeFields.weightLrPower,
+  },
+)
+
+/** `sam(fn, options)`. */
+export const SamOptionsC = configType('sam options { rho?, adaptive? }', {
+  /** the neighbourhood's radius ρ ≥ 0, default 0.05 */
+  rho: optional(nonNegativeNumber),
+  /** ASAM: scale the ascent by |θ|, default false */
+  adaptive: optional(booleanC),
+})
 
 // ---- evaluation -------------------------------------------------------------------------------
 

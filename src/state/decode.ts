@@ -8,7 +8,7 @@ import { describe } from './json.js'
  * printed with `String(v)` (NaN stays NaN, −0 is -0), strings quoted, big arrays summarised.
  * Every failure inside one `t.union` collapses into a single line naming the union. With an
  * `argument` name (`options`), the value itself is called by it and its unknown keys are
- * `options.k` (fields keep their own names: `c: …`), as `checkOptions` words them.
+ * `options.k` (fields keep their own names: `c: …`), as every options-taking function words them.
  *
  * @example
  * ```ts
@@ -25,7 +25,7 @@ export function report(errors: t.Errors, root = '', argument = ''): string[] {
   for (const e of errors) {
     const ctx = e.context
     let path = root
-    // an unknown key of the argument itself: `options.C`, as checkOptions words it
+    // an unknown key of the argument itself: `options.C`, as every options-taking function words it
     if (argument !== '' && ctx.length === 2 && ctx[1].type === keyC) path = argument
     let expected = ctx.length > 0 ? ctx[ctx.length - 1].type.name : 'a value'
     let got: unknown = e.value
@@ -84,7 +84,7 @@ export function decode<A, O>(
 
 /**
  * Validates a public function's options argument when the function is called (never per
- * step), with the same wording as the transforms' `checkOptions`: fields by their own name,
+ * step), as every options-taking function does (the one path): fields by their own name,
  * the argument by its name when it is not an object, and unknown keys under it.
  *
  * @example

@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { adagrad, adam, adamw, lion, momentum, nesterov, rmsprop, sgd } from 'gradstream/operators'
 
 // Every optimizer checks its arguments when it is built, with the message naming the function
-// (the optimizer for lr, the transform that owns any other hyperparameter).
+// the user called (the optimizer, for lr and for every option: its options codec decodes them).
 const cases: [string, () => unknown, string][] = [
   // name, build, exact message
   ['sgd lr', () => sgd(-0.1), 'sgd: lr: expected a positive finite number, got -0.1'],
   ['momentum lr', () => momentum(0), 'momentum: lr: expected a positive finite number, got 0'],
   [
     'momentum beta',
-    () => momentum(0.1, 1),
-    'scaleByMomentum: beta: expected a number in [0, 1), got 1',
+    () => momentum(0.1, { beta: 1 }),
+    'momentum: beta: expected a number in [0, 1), got 1',
   ],
   ['nesterov lr', () => nesterov(NaN), 'nesterov: lr: expected a positive finite number, got NaN'],
   [
@@ -20,13 +20,13 @@ const cases: [string, () => unknown, string][] = [
   ],
   [
     'adagrad eps',
-    () => adagrad(0.1, -1),
-    'scaleByAdagrad: eps: expected a non-negative finite number, got -1',
+    () => adagrad(0.1, { eps: -1 }),
+    'adagrad: eps: expected a non-negative finite number, got -1',
   ],
   [
     'rmsprop decay',
-    () => rmsprop(0.1, 1.5),
-    'scaleByRms: decay: expected a number in [0, 1), got 1.5',
+    () => rmsprop(0.1, { decay: 1.5 }),
+    'rmsprop: decay: expected a number in [0, 1), got 1.5',
   ],
   [
     'adam lr kind',
@@ -36,19 +36,30 @@ const cases: [string, () => unknown, string][] = [
   [
     'adam b2',
     () => adam(0.1, { b2: -0.5 }),
-    'scaleByAdam: b2: expected a number in [0, 1), got -0.5',
+    'adam: b2: expected a number in [0, 1), got -0.5',
   ],
   [
     'adamw weightDecay',
     () => adamw(0.1, { weightDecay: -1 }),
-    'addDecayedWeights: weightDecay: expected a non-negative finite number, got -1',
+    'adamw: weightDecay: expected a non-negative finite number, got -1',
   ],
   [
     'adamw mask',
     () => adamw(0.1, { mask: 'W' as never }),
-    'addDecayedWeights: mask: expected a function (path, leaf) => boolean or a tree of booleans, got "W"',
+    'adamw: mask: expected a function (path, leaf) => boolean or a tree of booleans, got "W"',
   ],
-  ['lion b1', () => lion(0.1, { b1: 1 }), 'scaleByLion: b1: expected a number in [0, 1), got 1'],
+  // the positional forms of one release ago, still checked the same way
+  ['momentum beta, positional', () => momentum(0.1, 1), 'momentum: beta: expected a number in [0, 1), got 1'],
+  ['adagrad eps, positional', () => adagrad(0.1, -1), 'adagrad: eps: expected a non-negative finite number, got -1'],
+  ['rmsprop eps, positional', () => rmsprop(0.1, 0.9, -1), 'rmsprop: eps: expected a non-negative finite number, got -1'],
+  ['nesterov beta, positional', () => nesterov(0.1, -0.1), 'nesterov: beta: expected a number in [0, 1), got -0.1'],
+  // several problems: one line each, the kind of the first
+  [
+    'adam b1 and an unknown key',
+    () => adam(0.1, { b1: 1, beta2: 0.9 } as never),
+    'adam: b1: expected a number in [0, 1), got 1\nadam: options.beta2: expected no such key (known: b1, b2, eps, efficient), got 0.9',
+  ],
+  ['lion b1', () => lion(0.1, { b1: 1 }), 'lion: b1: expected a number in [0, 1), got 1'],
 ]
 
 describe('optimizer argument checks', () => {

@@ -53,9 +53,9 @@ const plain =
 /** Every optimizer the race offers; the first six race unless the page picks others. */
 export const allRacers: readonly Racer[] = [
   { name: 'sgd', color: '#e6194b', make: plain((lr) => sgd(lr) as never) },
-  { name: 'momentum', color: '#3cb44b', make: plain((lr) => momentum(lr, 0.9) as never) },
-  { name: 'nesterov', color: '#f58231', make: plain((lr) => nesterov(lr, 0.9) as never) },
-  { name: 'rmsprop', color: '#4363d8', make: plain((lr) => rmsprop(lr, 0.9) as never) },
+  { name: 'momentum', color: '#3cb44b', make: plain((lr) => momentum(lr, { beta: 0.9 }) as never) },
+  { name: 'nesterov', color: '#f58231', make: plain((lr) => nesterov(lr, { beta: 0.9 }) as never) },
+  { name: 'rmsprop', color: '#4363d8', make: plain((lr) => rmsprop(lr, { decay: 0.9 }) as never) },
   { name: 'adagrad', color: '#911eb4', make: plain((lr) => adagrad(lr) as never) },
   { name: 'adam', color: '#000075', make: plain((lr) => adam(lr) as never) },
   { name: 'adamw', color: '#469990', make: plain((lr) => adamw(lr) as never) },
