@@ -10,7 +10,14 @@
  * main thread may not (and has no worker_threads): there `startHelper` fails and products stay
  * on one thread.
  */
-import { align16, placeB, sparseLayout, type KernelExports } from '../tensor/kernels/wasmKernels.js'
+import {
+  align16,
+  packsA,
+  packsB,
+  placeB,
+  sparseLayout,
+  type KernelExports,
+} from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
 /**
@@ -49,6 +56,8 @@ const OP_CSR_ROWS = 4
 export const OP_LAYER_ROWS = 5
 /** csrTranspose */
 export const OP_TRANSPOSE = 6
+/** gemmPacked on operands the caller packed (its twelve arguments fill ARGS … ARGS + 11) */
+const OP_GEMM_PACKED = 7
 export { OP_CSR, RESULT }
 
 /**
@@ -88,6 +97,7 @@ for (;;) {
   if (op === ${OP_EXIT}) break
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
+    else if (op === ${OP_GEMM_PACKED}) k.gemmPacked(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 9}], c[${ARGS + 10}], c[${ARGS + 11}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
     else if (op === ${OP_LAYER_ROWS}) {
       // maxNnz < 0: the rows are compressed already (gathered by the caller)
@@ -319,18 +329,51 @@ function dense(
 ): void {
   const aBytes = align16(m * k * 8)
   const bBytes = align16(k * n * 8)
-  reserve(h, aBytes + bBytes + m * n * 8)
+  const cBytes = align16(m * n * 8)
+  // packed as gemmDenseWasm packs (here, before the split: both threads read the panels)
+  const pBytes = packsB(m, k, n, transA, transB) ? align16(k * (n & ~3) * 8) : 0
+  const paBytes = pBytes > 0 && packsA(m, k, transA) ? align16((m & ~3) * k * 8) : 0
+  reserve(h, aBytes + bBytes + cBytes + pBytes + paBytes)
   const a = BASE
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  placeB(f64, B, k, n, transB, b)
   const sai = transA ? 1 : k
   const sap = transA ? m : 1
   // the helper's rows start at a multiple of 4: every row stays in the same 4-row block
   const i0 = m * k * n < tuning.denseMinWork ? m : Math.min(m, Math.round(m / 8) * 4)
-  if (i0 < m) post(h, OP_GEMM, [a + i0 * sai * 8, b, c + i0 * n * 8, m - i0, k, n, sai, sap])
-  h.k.gemm(a, b, c, i0, k, n, sai, sap)
+  if (pBytes > 0) {
+    const pk = c + cBytes
+    f64.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 3)
+    const sbp = transB ? 1 : n
+    const sbj = transB ? k : 1
+    h.k.packB(b, k, n, sbp, sbj, pk)
+    const pka = paBytes > 0 ? pk + pBytes : 0
+    if (pka !== 0) h.k.packA(a, m, k, sai, sap, pka)
+    // the helper's rows from i0 (a multiple of 4): their block of packed A starts (i0 / 4)·32·k on
+    const pka2 = pka === 0 ? 0 : pka + (i0 >> 2) * 32 * k
+    if (i0 < m) {
+      post(h, OP_GEMM_PACKED, [
+        a + i0 * sai * 8,
+        pka2,
+        pk,
+        b,
+        c + i0 * n * 8,
+        m - i0,
+        k,
+        n,
+        sai,
+        sap,
+        sbp,
+        sbj,
+      ])
+    }
+    if (i0 > 0) h.k.gemmPacked(a, pka, pk, b, c, i0, k, n, sai, sap, sbp, sbj)
+  } else {
+    placeB(f64, B, k, n, transB, b)
+    if (i0 < m) post(h, OP_GEMM, [a + i0 * sai * 8, b, c + i0 * n * 8, m - i0, k, n, sai, sap])
+    h.k.gemm(a, b, c, i0, k, n, sai, sap)
+  }
   if (i0 < m) join(h)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }

@@ -23,6 +23,22 @@ export interface KernelExports {
     sai: number,
     sap: number,
   ): void
+  packB(b: number, k: number, n: number, sbp: number, sbj: number, pk: number): void
+  packA(a: number, m: number, k: number, sai: number, sap: number, pa: number): void
+  gemmPacked(
+    a: number,
+    pka: number,
+    pk: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    sai: number,
+    sap: number,
+    sbp: number,
+    sbj: number,
+  ): void
   gemmCsr(
     rowPtr: number,
     colIdx: number,
@@ -224,15 +240,67 @@ export function gemmDenseWasm(
   if (!w) throw new Error('gemmDenseWasm: WebAssembly SIMD is unavailable')
   const aBytes = align16(m * k * 8)
   const bBytes = align16(k * n * 8)
-  reserve(w, floor - BASE + aBytes + bBytes + m * n * 8)
+  const pBytes = packsB(m, k, n, transA, transB) ? align16(k * (n & ~3) * 8) : 0
+  const paBytes = pBytes > 0 && packsA(m, k, transA) ? align16((m & ~3) * k * 8) : 0
+  reserve(w, floor - BASE + aBytes + bBytes + align16(m * n * 8) + pBytes + paBytes)
   const a = floor
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
-  placeB(f64, B, k, n, transB, b)
-  w.gemm(a, b, c, m, k, n, transA ? 1 : k, transA ? m : 1)
+  if (pBytes > 0) {
+    // B as stored (a memcpy; a transposed B is read in place by packB), then packed in wasm
+    const pk = c + align16(m * n * 8)
+    f64.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 3)
+    const sbp = transB ? 1 : n
+    const sbj = transB ? k : 1
+    const sai = transA ? 1 : k
+    const sap = transA ? m : 1
+    w.packB(b, k, n, sbp, sbj, pk)
+    const pka = paBytes > 0 ? pk + pBytes : 0
+    if (pka !== 0) w.packA(a, m, k, sai, sap, pka)
+    w.gemmPacked(a, pka, pk, b, c, m, k, n, sai, sap, sbp, sbj)
+  } else {
+    placeB(f64, B, k, n, transB, b)
+    w.gemm(a, b, c, m, k, n, transA ? 1 : k, transA ? m : 1)
+  }
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }
+
+/**
+ * When a dense product packs `op(B)` into panels of four columns first (packB, gemmPacked) and,
+ * for a transposed A, `op(A)` into blocks of four rows (packA): an `op(B)` that outgrows L2, a
+ * transposed B (which the plain kernel needs transposed in JavaScript first) or a transposed A
+ * (whose rows the plain kernel reads a whole row of A apart) is then walked contiguously; for
+ * small products the packing costs more than it saves. Measured with bench/kernels.bench.ts
+ * (bench/RESULTS.md, "Issue 21, session 6"): W6's 1024-wide products 2.1–2.7× faster, W5's
+ * transposed ones 5–8%, W5's h1·W2 (B 256 KB, in L2) 10% slower packed, so left plain. Tests set
+ * every knob to 0 to send all products through the packed kernel.
+ */
+export const packing = {
+  /** k·n (op(B)'s size) from which any product packs */
+  minKn: 1 << 17,
+  /** k·n from which a product with a transposed B packs */
+  minKnTransB: 1 << 14,
+  /** m·k (op(A)'s size) from which a product with a transposed A packs both operands */
+  minMkTransA: 1 << 15,
+  /** fewer rows or columns of C than this never pack */
+  minM: 8,
+  minN: 8,
+}
+
+/** Whether `gemmDenseWasm` packs `op(B)` (see `packing`). */
+export function packsB(m: number, k: number, n: number, transA: boolean, transB: boolean): boolean {
+  if (n < Math.max(4, packing.minN) || m < packing.minM) return false
+  return (
+    k * n >= packing.minKn ||
+    (transB && k * n >= packing.minKnTransB) ||
+    (transA && m * k >= packing.minMkTransA)
+  )
+}
+
+/** Whether a packed product also packs `op(A)`'s rows (a transposed A, at least 4 rows). */
+export const packsA = (m: number, k: number, transA: boolean): boolean =>
+  transA && m >= 4 && m * k >= packing.minMkTransA
 
 /**
  * Sparse `C = op(A)·op(B)`: compresses the rows of `op(A)` in linear memory (in wasm: `A`'s

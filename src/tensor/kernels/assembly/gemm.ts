@@ -159,6 +159,250 @@ export function gemm(
   }
 }
 
+// Rows of op(B) per block of the packed product: a panel's block (KC × 4 numbers, 8 KB) stays in
+// L1 while a block of A's rows (MC × KC, 128 KB) stays in L2.
+const KC: i32 = 256
+const MC: i32 = 64
+
+// Packs columns 0 … n4−1 (n4 = n rounded down to a multiple of 4) of op(B) (k×n, op(B)(p, j) at
+// b + 8·(p·sbp + j·sbj)) into panels of 4 columns: panel q holds op(B)'s rows p = 0 … k−1, four
+// numbers each, contiguous from pk + 32·q·k. A stored B (sbj = 1) is read two panels (64 bytes
+// of a row) at a time; a transposed one (sbp = 1) as four contiguous columns.
+export function packB(b: usize, k: i32, n: i32, sbp: i32, sbj: i32, pk: usize): void {
+  const n4 = n & ~3
+  const n8 = n & ~7
+  const rowB = (<usize>sbp) << 3
+  const colB = (<usize>sbj) << 3
+  const panel = (<usize>k) << 5
+  if (sbj == 1) {
+    let j = 0
+    for (; j < n8; j += 8) {
+      let pb = b + ((<usize>j) << 3)
+      let o0 = pk + <usize>(j >> 2) * panel
+      let o1 = o0 + panel
+      for (let p = 0; p < k; p++) {
+        v128.store(o0, v128.load(pb))
+        v128.store(o0, v128.load(pb, 16), 16)
+        v128.store(o1, v128.load(pb, 32))
+        v128.store(o1, v128.load(pb, 48), 16)
+        pb += rowB
+        o0 += 32
+        o1 += 32
+      }
+    }
+    if (j < n4) {
+      let pb = b + ((<usize>j) << 3)
+      let o0 = pk + <usize>(j >> 2) * panel
+      for (let p = 0; p < k; p++) {
+        v128.store(o0, v128.load(pb))
+        v128.store(o0, v128.load(pb, 16), 16)
+        pb += rowB
+        o0 += 32
+      }
+    }
+    return
+  }
+  for (let j = 0; j < n4; j += 4) {
+    let pb = b + <usize>j * colB
+    let o = pk + <usize>(j >> 2) * panel
+    for (let p = 0; p < k; p++) {
+      store<f64>(o, load<f64>(pb))
+      store<f64>(o, load<f64>(pb + colB), 8)
+      store<f64>(o, load<f64>(pb + 2 * colB), 16)
+      store<f64>(o, load<f64>(pb + 3 * colB), 24)
+      pb += rowB
+      o += 32
+    }
+  }
+}
+
+// Packs rows 0 … m4−1 (m4 = m rounded down to a multiple of 4) of op(A) (m×k, op(A)(i, p) at
+// a + 8·(i·sai + p·sap)) into blocks of 4 rows: block r holds op(A)(4r … 4r+3, p) for p = 0 …
+// k−1, four numbers each, contiguous from pa + 32·r·k. For a transposed A (sai = 1: A stored
+// k×m), whose 4 rows' numbers at one p are adjacent but whose p's are a whole row of A apart (a
+// stride that maps every p to the same L1 cache set), read one row of A at a time.
+export function packA(a: usize, m: i32, k: i32, sai: i32, sap: i32, pa: usize): void {
+  const m4 = m & ~3
+  const rowA = (<usize>sai) << 3
+  const stepA = (<usize>sap) << 3
+  const block = (<usize>k) << 5
+  if (sai == 1) {
+    for (let p = 0; p < k; p++) {
+      let src = a + <usize>p * stepA
+      let o = pa + ((<usize>p) << 5)
+      for (let i = 0; i < m4; i += 4) {
+        v128.store(o, v128.load(src))
+        v128.store(o, v128.load(src, 16), 16)
+        src += 32
+        o += block
+      }
+    }
+    return
+  }
+  for (let i = 0; i < m4; i += 4) {
+    let src = a + <usize>i * rowA
+    let o = pa + <usize>(i >> 2) * block
+    for (let p = 0; p < k; p++) {
+      store<f64>(o, load<f64>(src))
+      store<f64>(o, load<f64>(src + rowA), 8)
+      store<f64>(o, load<f64>(src + 2 * rowA), 16)
+      store<f64>(o, load<f64>(src + 3 * rowA), 24)
+      src += stepA
+      o += 32
+    }
+  }
+}
+
+// C[m×n] = op(A)·op(B), op(A)(i, p) at a + 8·(i·sai + p·sap), op(B)(p, j) at b + 8·(p·sbp +
+// j·sbj) with its first n4 columns also packed at pk (packB), and its first m4 rows packed at pka
+// (packA) unless pka = 0; C contiguous. The same 4 × 4 blocks
+// as gemm, walking contiguous panels, in blocks of KC rows of op(B) and MC rows of A (a block
+// after the first continues from the partial sums stored in C). Each entry is still one sum over
+// p = 0 … k−1 in order from +0 with separate multiply and add: the same bits as gemm.
+export function gemmPacked(
+  a: usize,
+  pka: usize,
+  pk: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  sai: i32,
+  sap: i32,
+  sbp: i32,
+  sbj: i32,
+): void {
+  const m4 = m & ~3
+  const n4 = n & ~3
+  const rowA = (<usize>sai) << 3
+  const stepA = (<usize>sap) << 3
+  const rowB = (<usize>sbp) << 3
+  const colB = (<usize>sbj) << 3
+  const rowC = (<usize>n) << 3
+  const panel = (<usize>k) << 5
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const p1 = min(k, p0 + KC)
+    const first = p0 == 0
+    for (let i0 = 0; i0 < m4; i0 += MC) {
+      const i1 = min(m4, i0 + MC)
+      for (let j = 0; j < n4; j += 4) {
+        const pb0 = pk + <usize>(j >> 2) * panel + ((<usize>p0) << 5)
+        for (let i = i0; i < i1; i += 4) {
+          const pc = c + <usize>i * rowC + ((<usize>j) << 3)
+          let s00 = f64x2.splat(0)
+          let s01 = f64x2.splat(0)
+          let s10 = f64x2.splat(0)
+          let s11 = f64x2.splat(0)
+          let s20 = f64x2.splat(0)
+          let s21 = f64x2.splat(0)
+          let s30 = f64x2.splat(0)
+          let s31 = f64x2.splat(0)
+          if (!first) {
+            s00 = v128.load(pc)
+            s01 = v128.load(pc, 16)
+            s10 = v128.load(pc + rowC)
+            s11 = v128.load(pc + rowC, 16)
+            s20 = v128.load(pc + 2 * rowC)
+            s21 = v128.load(pc + 2 * rowC, 16)
+            s30 = v128.load(pc + 3 * rowC)
+            s31 = v128.load(pc + 3 * rowC, 16)
+          }
+          let pb = pb0
+          if (pka != 0) {
+            let pa = pka + <usize>(i >> 2) * panel + ((<usize>p0) << 5)
+            for (let p = p0; p < p1; p++) {
+              const y0 = v128.load(pb)
+              const y1 = v128.load(pb, 16)
+              const x0 = v128.load64_splat(pa)
+              s00 = f64x2.add(s00, f64x2.mul(x0, y0))
+              s01 = f64x2.add(s01, f64x2.mul(x0, y1))
+              const x1 = v128.load64_splat(pa, 8)
+              s10 = f64x2.add(s10, f64x2.mul(x1, y0))
+              s11 = f64x2.add(s11, f64x2.mul(x1, y1))
+              const x2 = v128.load64_splat(pa, 16)
+              s20 = f64x2.add(s20, f64x2.mul(x2, y0))
+              s21 = f64x2.add(s21, f64x2.mul(x2, y1))
+              const x3 = v128.load64_splat(pa, 24)
+              s30 = f64x2.add(s30, f64x2.mul(x3, y0))
+              s31 = f64x2.add(s31, f64x2.mul(x3, y1))
+              pa += 32
+              pb += 32
+            }
+          } else {
+            let pa = a + <usize>i * rowA + <usize>p0 * stepA
+            for (let p = p0; p < p1; p++) {
+              const y0 = v128.load(pb)
+              const y1 = v128.load(pb, 16)
+              const x0 = v128.load64_splat(pa)
+              s00 = f64x2.add(s00, f64x2.mul(x0, y0))
+              s01 = f64x2.add(s01, f64x2.mul(x0, y1))
+              const x1 = v128.load64_splat(pa + rowA)
+              s10 = f64x2.add(s10, f64x2.mul(x1, y0))
+              s11 = f64x2.add(s11, f64x2.mul(x1, y1))
+              const x2 = v128.load64_splat(pa + 2 * rowA)
+              s20 = f64x2.add(s20, f64x2.mul(x2, y0))
+              s21 = f64x2.add(s21, f64x2.mul(x2, y1))
+              const x3 = v128.load64_splat(pa + 3 * rowA)
+              s30 = f64x2.add(s30, f64x2.mul(x3, y0))
+              s31 = f64x2.add(s31, f64x2.mul(x3, y1))
+              pa += stepA
+              pb += 32
+            }
+          }
+          v128.store(pc, s00)
+          v128.store(pc, s01, 16)
+          v128.store(pc + rowC, s10)
+          v128.store(pc + rowC, s11, 16)
+          v128.store(pc + 2 * rowC, s20)
+          v128.store(pc + 2 * rowC, s21, 16)
+          v128.store(pc + 3 * rowC, s30)
+          v128.store(pc + 3 * rowC, s31, 16)
+        }
+      }
+    }
+    // the last m − m4 rows: one row against each panel
+    for (let i = m4; i < m; i++) {
+      const a0 = a + <usize>i * rowA + <usize>p0 * stepA
+      for (let j = 0; j < n4; j += 4) {
+        const pc = c + <usize>i * rowC + ((<usize>j) << 3)
+        let s0 = f64x2.splat(0)
+        let s1 = f64x2.splat(0)
+        if (!first) {
+          s0 = v128.load(pc)
+          s1 = v128.load(pc, 16)
+        }
+        let pa = a0
+        let pb = pk + <usize>(j >> 2) * panel + ((<usize>p0) << 5)
+        for (let p = p0; p < p1; p++) {
+          const x = v128.load64_splat(pa)
+          s0 = f64x2.add(s0, f64x2.mul(x, v128.load(pb)))
+          s1 = f64x2.add(s1, f64x2.mul(x, v128.load(pb, 16)))
+          pa += stepA
+          pb += 32
+        }
+        v128.store(pc, s0)
+        v128.store(pc, s1, 16)
+      }
+    }
+    // the last n − n4 columns, from the unpacked op(B)
+    for (let j = n4; j < n; j++) {
+      for (let i = 0; i < m; i++) {
+        const pc = c + <usize>i * rowC + ((<usize>j) << 3)
+        let s: f64 = first ? 0 : load<f64>(pc)
+        let pa = a + <usize>i * rowA + <usize>p0 * stepA
+        let pb = b + <usize>j * colB + <usize>p0 * rowB
+        for (let p = p0; p < p1; p++) {
+          s += load<f64>(pa) * load<f64>(pb)
+          pa += stepA
+          pb += rowB
+        }
+        store<f64>(pc, s)
+      }
+    }
+  }
+}
+
 // C[m×n] = S·B for S (m×k) in compressed sparse rows: row i's entries are q ∈ [rowPtr[i],
 // rowPtr[i+1]) with column colIdx[q] (i32) and value vals[q] (f64); B (k×n) and C contiguous.
 // Fourteen columns (seven f64x2 accumulators) at a time walk the row's non-zeros only, then 8, 2,

@@ -1,0 +1,208 @@
+// The packed dense kernel (gemm.ts's packB / packA / gemmPacked, used by gemmDenseWasm and the
+// two-thread split for large and transposed products) against the textbook triple loop, on every
+// path: stored and transposed A and B, packed and unpacked A, rows and columns past the 4×4 blocks,
+// more rows than one block of MC = 64 and more of op(B)'s rows than one block of KC = 256 (where a
+// block continues from the partial sums it stored in C), and split across two threads.
+import fc from 'fast-check'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { setKernelThreads } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
+import { gemmKernel } from '../../src/tensor/kernels/gemmKernel.js'
+import { gemmDenseWasm, packing, packsA, packsB } from '../../src/tensor/kernels/wasmKernels.js'
+import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
+
+const savedPacking = { ...packing }
+const savedTuning = { ...tuning }
+afterEach(() => {
+  Object.assign(packing, savedPacking)
+  Object.assign(tuning, savedTuning)
+})
+afterAll(async () => {
+  setKernelThreads('auto')
+  await closeWorkers()
+})
+
+/** Every product with n ≥ 4 goes through the packed kernel, A packed whenever transposed. */
+function packEverything() {
+  packing.minKn = 0
+  packing.minKnTransB = 0
+  packing.minMkTransA = 0
+  packing.minM = 0
+  packing.minN = 0
+}
+
+/**
+ * The reference, written here anew: C = op(A)·op(B) by the triple loop (op(A)(i, p) = A[i·k + p],
+ * or A[p·m + i] when transA; op(B) likewise), with Σₚ|a·b| per entry.
+ */
+function reference(
+  A: Float64Array,
+  B: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+) {
+  const C = new Float64Array(m * n)
+  const mag = new Float64Array(m * n)
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0
+      let t = 0
+      for (let p = 0; p < k; p++) {
+        const a = transA ? A[p * m + i] : A[i * k + p]
+        const b = transB ? B[j * k + p] : B[p * n + j]
+        s += a * b
+        t += Math.abs(a * b)
+      }
+      C[i * n + j] = s
+      mag[i * n + j] = t
+    }
+  return { C, mag }
+}
+
+/**
+ * A sum of k products computed in any order, each product and each addition rounded once, differs
+ * from the exact sum by at most γₖ·Σ|a·b| with γₖ = k·u / (1 − k·u), u = 2⁻⁵³ (Higham, Accuracy
+ * and Stability of Numerical Algorithms, §3.1); the reference's own error is bounded the same
+ * way, so two such sums differ by at most 2·γₖ·Σ|a·b|. (The kernels add in the reference's order,
+ * so they agree to the bit; the check asks only what the maths guarantees.)
+ */
+function expectMatches(got: Float64Array, ref: { C: Float64Array; mag: Float64Array }, k: number) {
+  const u = 2 ** -53
+  const gamma = (k * u) / (1 - k * u)
+  expect(got.length).toBe(ref.C.length)
+  for (let q = 0; q < ref.C.length; q++) {
+    const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
+    if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
+  }
+}
+
+/** Values from a linear congruential stream seeded by fast-check, about `density` non-zero. */
+function filled(len: number, density: number, seed: number): Float64Array {
+  let s = seed >>> 0
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
+  return Float64Array.from({ length: len }, () => (next() < density ? next() * 200 - 100 : 0))
+}
+
+const shapes = (maxM: number, maxK: number, maxN: number) =>
+  fc
+    .record({
+      m: fc.integer({ min: 1, max: maxM }),
+      k: fc.integer({ min: 1, max: maxK }),
+      n: fc.integer({ min: 4, max: maxN }),
+      transA: fc.boolean(),
+      transB: fc.boolean(),
+      density: fc.constantFrom(0.5, 1),
+      seed: fc.integer(),
+    })
+    .map((d) => ({
+      ...d,
+      A: filled(d.m * d.k, d.density, d.seed),
+      B: filled(d.k * d.n, 1, d.seed ^ 0x5bd1e995),
+    }))
+
+type Problem = {
+  m: number
+  k: number
+  n: number
+  transA: boolean
+  transB: boolean
+  A: Float64Array
+  B: Float64Array
+}
+
+function check(p: Problem, run: (C: Float64Array) => void) {
+  const C = new Float64Array(p.m * p.n).fill(NaN) // every slot must be written
+  run(C)
+  expectMatches(C, reference(p.A, p.B, p.m, p.k, p.n, p.transA, p.transB), p.k)
+}
+
+describe('the packed dense kernel equals the reference triple loop', () => {
+  it('takes the packed path for every shape here once the knobs are 0', () => {
+    packEverything()
+    expect(packsB(1, 1, 4, false, false)).toBe(true)
+    expect(packsA(4, 1, true)).toBe(true)
+    expect(packsA(4, 1, false)).toBe(false)
+  })
+
+  it('small shapes: edge rows and columns, one 4×4 block or none', () => {
+    packEverything()
+    fc.assert(
+      fc.property(shapes(13, 13, 13), (p) =>
+        check(p, (C) => gemmDenseWasm(p.A, p.B, C, p.m, p.k, p.n, p.transA, p.transB)),
+      ),
+    )
+  })
+
+  it('past one block of rows (MC = 64) and of op(B)’s rows (KC = 256)', () => {
+    packEverything()
+    fc.assert(
+      fc.property(shapes(140, 600, 40), (p) =>
+        check(p, (C) => gemmDenseWasm(p.A, p.B, C, p.m, p.k, p.n, p.transA, p.transB)),
+      ),
+      { numRuns: 25 },
+    )
+  })
+
+  it('gives the plain kernel’s bits (the same sums in the same order)', () => {
+    fc.assert(
+      fc.property(shapes(70, 300, 40), (p) => {
+        Object.assign(packing, { minKn: Infinity, minKnTransB: Infinity, minMkTransA: Infinity })
+        const plain = new Float64Array(p.m * p.n)
+        gemmDenseWasm(p.A, p.B, plain, p.m, p.k, p.n, p.transA, p.transB)
+        packEverything()
+        const packed = new Float64Array(p.m * p.n)
+        gemmDenseWasm(p.A, p.B, packed, p.m, p.k, p.n, p.transA, p.transB)
+        for (let q = 0; q < plain.length; q++) {
+          if (!Object.is(packed[q], plain[q])) expect.fail(`[${q}]: ${packed[q]} vs ${plain[q]}`)
+        }
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  it('the default knobs pack the large and transposed products of W5 and W6', () => {
+    expect(packsB(256, 1024, 1024, false, false)).toBe(true) // W6 h1·W2
+    expect(packsB(128, 128, 256, false, true)).toBe(true) // W5 δ2·W2ᵀ
+    expect(packsB(256, 128, 128, true, false) && packsA(256, 128, true)).toBe(true) // W5 h1ᵀ·δ2
+    expect(packsB(128, 256, 128, false, false)).toBe(false) // W5 h1·W2: B in L2, plain is faster
+    expect(packsB(128, 128, 10, true, false)).toBe(false) // an output layer's 10 columns
+  })
+
+  it('through gemmKernel with the default knobs, on a product large enough to pack', () => {
+    const m = 72 // m·k ≥ 2¹⁵: a transposed A is packed too
+    const k = 520
+    const n = 260
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const p = { m, k, n, transA, transB, A: filled(m * k, 1, 11), B: filled(k * n, 1, 12) }
+      expect(packsB(m, k, n, transA, transB)).toBe(true)
+      expect(packsA(m, k, transA)).toBe(transA)
+      check(p, (C) => gemmKernel(p.A, p.B, C, m, k, n, transA, transB, 'never'))
+    }
+  })
+})
+
+describe('the packed kernel split across two threads', () => {
+  it('equals the reference with C’s rows split between the caller and the helper', () => {
+    setKernelThreads(2)
+    packEverything()
+    tuning.denseMinWork = 0
+    fc.assert(
+      fc.property(shapes(140, 600, 40), (p) =>
+        check(p, (C) => {
+          const ran = runLarge(p.A, p.B, C, p.m, p.k, p.n, p.transA, p.transB, false, 0, false)
+          // no helper (a platform without worker threads) leaves the product to one thread
+          if (!ran) gemmDenseWasm(p.A, p.B, C, p.m, p.k, p.n, p.transA, p.transB)
+        }),
+      ),
+      { numRuns: 20 },
+    )
+  })
+})
