@@ -11,6 +11,7 @@ import {
   type WorkerRun,
 } from 'gradstream'
 import { LineChart } from '../LineChart.js'
+import { fixed, Readouts } from '../Readouts.js'
 import { useStore } from '../useStore.js'
 import { useWidth } from '../useWidth.js'
 import { optimizerNames, type OptimizerName } from '../mnist/settings.js'
@@ -385,32 +386,24 @@ export function DataPage() {
         ) : table ? (
           <p className="muted">Decision regions are drawn for data with 2 features.</p>
         ) : null}
-        <table className="readouts">
-          <tbody>
-            <tr>
-              <td>status</td>
-              <td data-testid="data-status">{view.status}</td>
-            </tr>
-            <tr>
-              <td>step</td>
-              <td data-testid="data-step" data-value={s?.step ?? 0}>
-                {s?.step ?? 0}
-              </td>
-            </tr>
-            <tr>
-              <td>loss</td>
-              <td data-testid="data-loss" data-value={String(s?.loss ?? NaN)}>
-                {s && Number.isFinite(s.loss) ? s.loss.toFixed(4) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>accuracy (all rows)</td>
-              <td data-testid="data-accuracy" data-value={String(acc ?? NaN)}>
-                {acc !== undefined ? acc.toFixed(3) : '—'}
-              </td>
-            </tr>
-          </tbody>
-        </table>
+        <Readouts
+          rows={[
+            { label: 'status', testId: 'data-status', text: view.status },
+            { label: 'step', testId: 'data-step', text: s?.step ?? 0, value: s?.step ?? 0 },
+            {
+              label: 'loss',
+              testId: 'data-loss',
+              text: fixed(s?.loss, 4),
+              value: String(s?.loss ?? NaN),
+            },
+            {
+              label: 'accuracy (all rows)',
+              testId: 'data-accuracy',
+              text: fixed(acc, 3),
+              value: String(acc ?? NaN),
+            },
+          ]}
+        />
         {table ? (
           <p className="muted small">
             mlp {[table.d, ...sizes, table.classes.length].join('–')} (tanh), features scaled to

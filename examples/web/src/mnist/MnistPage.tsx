@@ -10,6 +10,7 @@ import {
   type WorkerRun,
 } from 'gradstream'
 import { LineChart } from '../LineChart.js'
+import { fixed, precise, Readouts } from '../Readouts.js'
 import { useFps } from '../useFps.js'
 import { useStore } from '../useStore.js'
 import { useWidth } from '../useWidth.js'
@@ -370,54 +371,28 @@ export function MnistPage() {
             />
           </label>
         </div>
-        <table className="readouts">
-          <tbody>
-            <tr>
-              <td>status</td>
-              <td data-testid="mnist-status">{view.status}</td>
-            </tr>
-            <tr>
-              <td>step</td>
-              <td data-testid="mnist-step" data-value={s?.step ?? 0}>
-                {s?.step ?? 0}
-              </td>
-            </tr>
-            <tr>
-              <td>loss</td>
-              <td data-testid="mnist-loss" data-value={String(s?.loss ?? NaN)}>
-                {s && !Number.isNaN(s.loss) ? s.loss.toFixed(4) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>lr</td>
-              <td data-testid="mnist-lr-used">
-                {s && !Number.isNaN(s.lr) ? s.lr.toPrecision(3) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>‖∇‖</td>
-              <td data-testid="mnist-gradnorm">
-                {s?.metrics.gradNorm !== undefined ? s.metrics.gradNorm.toPrecision(4) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>test accuracy</td>
-              <td data-testid="mnist-test-acc" data-value={String(testAcc ?? NaN)}>
-                {testAcc !== undefined ? testAcc.toFixed(3) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>train accuracy</td>
-              <td data-testid="mnist-train-acc">
-                {trainAcc !== undefined ? trainAcc.toFixed(3) : '—'}
-              </td>
-            </tr>
-            <tr>
-              <td>frames / s</td>
-              <td data-testid="mnist-fps">{fps}</td>
-            </tr>
-          </tbody>
-        </table>
+        <Readouts
+          rows={[
+            { label: 'status', testId: 'mnist-status', text: view.status },
+            { label: 'step', testId: 'mnist-step', text: s?.step ?? 0, value: s?.step ?? 0 },
+            {
+              label: 'loss',
+              testId: 'mnist-loss',
+              text: fixed(s?.loss, 4),
+              value: String(s?.loss ?? NaN),
+            },
+            { label: 'lr', testId: 'mnist-lr-used', text: precise(s?.lr, 3) },
+            { label: '‖∇‖', testId: 'mnist-gradnorm', text: precise(s?.metrics.gradNorm, 4) },
+            {
+              label: 'test accuracy',
+              testId: 'mnist-test-acc',
+              text: fixed(testAcc, 3),
+              value: String(testAcc ?? NaN),
+            },
+            { label: 'train accuracy', testId: 'mnist-train-acc', text: fixed(trainAcc, 3) },
+            { label: 'frames / s', testId: 'mnist-fps', text: fps },
+          ]}
+        />
         {view.message ? (
           <p className="bad" role="alert" data-testid="mnist-message">
             {view.message}
