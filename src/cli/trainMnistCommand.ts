@@ -68,6 +68,10 @@ export interface TrainMnistFlags {
   logdir?: string
   /** `--csv FILE`: write one CSV row per state (src/logging/toCsv.ts) */
   csv?: string
+  /** `--histograms-every N`: with `--logdir`, a histogram of each parameter every N steps */
+  histogramsEvery?: number
+  /** `--no-grad-norm` sets it false: `--logdir` and `--csv` leave out ‖grad‖₂ */
+  gradNorm?: boolean
   /** `--cors`, `--token`, `--allow-host`, `--serve-optional` (src/cli/serve.ts) */
   cors?: string[]
   token?: string
@@ -288,6 +292,18 @@ export function registerTrainMnist(
     .addOption(
       new Option('--csv <file>', 'write one CSV row per step (loss, lr, gradNorm, metrics)'),
     )
+    .addOption(
+      new Option(
+        '--histograms-every <n>',
+        'with --logdir: a histogram of each parameter every n steps (default none)',
+      ).argParser(positiveInt('--histograms-every')),
+    )
+    .addOption(
+      new Option(
+        '--no-grad-norm',
+        'leave gradNorm (‖grad‖₂, a read of the whole gradient each step) out of --logdir and --csv',
+      ),
+    )
     .addOption(corsOption())
     .addOption(tokenOption())
     .addOption(allowHostOption())
@@ -371,6 +387,11 @@ export async function runTrainMnist(
   io: CliIO,
   given: ReadonlySet<string> = new Set(Object.keys(parsed)),
 ): Promise<TrainMnistSummary> {
+  if (parsed.histogramsEvery !== undefined && parsed.logdir === undefined) {
+    throw new RangeError(
+      'train mnist: --histograms-every: needs --logdir (the histograms go to its event file)',
+    )
+  }
   const resumed = parsed.resume !== undefined ? readCheckpointRun(parsed.resume) : undefined
   const { flags, taken } =
     resumed?.run !== undefined
@@ -456,13 +477,21 @@ export async function runTrainMnist(
         })
       : null
   let run$ = t.run$
+  const gradNorm = flags.gradNorm ?? true
   if (flags.logdir !== undefined) {
     const config = { network: t.network, ...opts, iters: t.iters, evalEvery: t.evalEvery }
-    run$ = run$.pipe(toTensorBoard(flags.logdir, { config }))
+    const { histogramsEvery } = flags
+    run$ = run$.pipe(
+      toTensorBoard(flags.logdir, {
+        config,
+        gradNorm,
+        ...(histogramsEvery !== undefined ? { histogramsEvery } : {}),
+      }),
+    )
     say(`TensorBoard events: ${flags.logdir} (tensorboard --logdir ${flags.logdir})`)
   }
   if (flags.csv !== undefined) {
-    run$ = run$.pipe(toCsv(flags.csv))
+    run$ = run$.pipe(toCsv(flags.csv, { gradNorm }))
     say(`CSV: ${flags.csv}`)
   }
   // a --serve that cannot listen ends the command (exit 1) before training, unless --serve-optional
