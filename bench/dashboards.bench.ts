@@ -15,6 +15,12 @@
 //    2 s) falls on one state in hundreds. Also as 10th percentiles: the least disturbed tenth of
 //    each, nearer what an idle machine shows (both sides alike).
 //
+// 3. the part of the writers' cost paid inside the step: while a writer of gradNorm runs, the
+//    kernels sum ∂W1's 39,200 values at their copy-out (sumOfSquaresKernel.ts's noteCopiedOut,
+//    src/tensor/kernels): timed alone here on freshly written values, as the kernel finds them,
+//    beside the two ways the writer would read them itself (copied into wasm and summed there,
+//    the JavaScript loop). The writer's cost with gradNorm is 2. plus this.
+//
 //   npx tsx bench/dashboards.bench.ts                 1,000 steps, 5 repetitions
 //   npx tsx bench/dashboards.bench.ts --steps 2000 --reps 7
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,6 +30,13 @@ import { lastValueFrom, tap, type MonoTypeOperatorFunction } from 'rxjs'
 import { loadMnist, toCsv, toTensorBoard } from 'gradstream/node'
 import type { TrainState } from 'gradstream'
 import { BOOK_DEFAULTS, mnistTraining } from '../src/cli/trainMnist.js'
+import { autoThreads } from '../src/parallel/autoThreads.js'
+import {
+  noteCopiedOut,
+  sumOfSquares,
+  sumOfSquaresJs,
+  wantSumsOfSquares,
+} from '../src/tensor/kernels/sumOfSquaresKernel.js'
 
 const args = process.argv.slice(2)
 const option = (name: string, d: number) =>
@@ -92,6 +105,37 @@ for (const n of names)
 for (let r = 0; r < reps; r++) {
   for (let i = 0; i < names.length; i++) await once(names[(r + i) % names.length])
 }
+const threads = autoThreads()
+
+/** 3.: µs per call of each way to take Σx² of ∂W1 (39,200 values written just before). */
+function copyOutSums(calls: number): Record<string, number[]> {
+  const n = 784 * 50
+  const memory = new WebAssembly.Memory({ initial: 8 })
+  const mem = new Float64Array(memory.buffer)
+  const values = Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e-3)
+  const out: Record<string, number[]> = { 'at copy-out': [], 'copied into wasm': [], 'JS loop': [] }
+  const release = wantSumsOfSquares()
+  let sink = 0
+  for (let c = 0; c < calls; c++) {
+    values[c % n] += 1e-9 // new values each time, written just before, as a kernel writes them
+    mem.set(values, 8192)
+    const dst = values.slice() // the copy-out itself (not timed: the kernel does it anyway)
+    let t = performance.now()
+    noteCopiedOut(dst, memory, 65536)
+    out['at copy-out'].push(performance.now() - t)
+    const fresh = values.slice()
+    t = performance.now()
+    sink += sumOfSquares(fresh)
+    out['copied into wasm'].push(performance.now() - t)
+    t = performance.now()
+    sink += sumOfSquaresJs(fresh)
+    out['JS loop'].push(performance.now() - t)
+  }
+  release()
+  if (Number.isNaN(sink)) console.log(sink)
+  return out
+}
+const sums = copyOutSums(reps * 400)
 const load1 = loadavg()
 rmSync(dir, { recursive: true, force: true })
 
@@ -136,6 +180,25 @@ for (const [what, q] of [
     )
   }
 }
+const stepOf = (q: number) => quantile(runs.none.gaps.flat(), q)
+console.log('')
+console.log(
+  `the step's share (3.): Σ∂W1² of 39,200 fresh values, µs per call (median / 10th percentile; ${reps * 400} calls), and as a share of a step (median / p10):`,
+)
+console.log('| way | µs (median / p10) | share of a step |')
+console.log('| --- | ---: | ---: |')
+for (const [way, xs] of Object.entries(sums)) {
+  const m = quantile(xs, 0.5)
+  const p = quantile(xs, 0.1)
+  console.log(
+    `| ${way} | ${(m * 1000).toFixed(1)} / ${(p * 1000).toFixed(1)} | ${((m / stepOf(0.5)) * 100).toFixed(2)}% / ${((p / stepOf(0.1)) * 100).toFixed(2)}% |`,
+  )
+}
+console.log('')
+console.log(
+  `the step without the writer's own time, per variant (medians; the copy-out sum is in it when gradNorm is written), kernel threads at the end: ${threads}`,
+)
+for (const n of names) console.log(`${n}: ${(median(runs[n].gaps.flat()) * 1000).toFixed(0)} µs`)
 console.log('')
 for (const n of names) {
   console.log(

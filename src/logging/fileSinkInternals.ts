@@ -96,18 +96,24 @@ export class BufferedFile {
 
 /**
  * The operator of a file writer: on subscription `open()` opens the file (an error there is the
- * stream's error), `write` appends each state's records before the state is passed on, and the
- * buffer is written every `flushEveryMs` — on the next state or by a timer when states pause —
- * and on completion, error and unsubscription. A write that fails errors the stream with the
- * file's name; completion waits for the last write to succeed.
+ * stream's error; its `close` runs after the file is closed at the end), `write` appends each
+ * state's records before the state is passed on, and the buffer is written every
+ * `flushEveryMs` — on the next state or by a timer when states pause — and on completion,
+ * error and unsubscription. A write that fails errors the stream with the file's name;
+ * completion waits for the last write to succeed.
  */
 export function writingTo<S>(
-  open: () => { readonly sink: BufferedFile; readonly write: (s: S) => void },
+  open: () => {
+    readonly sink: BufferedFile
+    readonly write: (s: S) => void
+    /** called at the end, after the file is closed */
+    readonly close?: () => void
+  },
   flushEveryMs: number,
 ): MonoTypeOperatorFunction<S> {
   return (source) =>
     defer(() => {
-      const { sink, write } = open()
+      const { sink, write, close } = open()
       const failed$ = new Subject<S>() // errors when a timed write fails; completes with the run
       const timer = setInterval(() => {
         try {
@@ -133,6 +139,7 @@ export function writingTo<S>(
         finalize(() => {
           clearInterval(timer)
           sink.close()
+          close?.()
         }),
       )
     })

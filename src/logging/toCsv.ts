@@ -3,6 +3,7 @@ import type * as t from 'io-ts'
 import { booleanC, configType, optional, positiveNumber, stringC } from '../state/codecs.js'
 import { decode, decodeOptions } from '../state/decode.js'
 import type { TrainState } from '../state/types.js'
+import { wantSumsOfSquares } from '../tensor/kernels/sumOfSquaresKernel.js'
 import { BufferedFile, writingTo } from './fileSinkInternals.js'
 import { recordOf } from './toRecords.js'
 
@@ -51,8 +52,8 @@ const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"
  * // → step,loss,lr,gradNorm | 0,NaN,NaN,NaN | 1,1,0.25,2 | 2,0.25,0.25,1
  * ```
  * @param file where the CSV goes (replaced)
- * @param options `flushEveryMs` (positive, default 2000), `gradNorm` (default true; false leaves
- *   the column out, and with it most of the writer's cost: see bench/RESULTS.md)
+ * @param options `flushEveryMs` (positive, default 2000), `gradNorm` (default true, as
+ *   `toTensorBoard` takes it: see its cost there; false leaves the column out)
  * @throws {Error} as the stream's error: `toCsv: cannot write <file>: <reason>`
  * @see toTensorBoard, toRecords
  */
@@ -87,6 +88,8 @@ export function toCsv<S extends TrainState>(
       const row = columns.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',')
       sink.append(encoder.encode(`${row}\n`))
     }
-    return { sink, write }
+    // while it runs, the kernels sum each gradient they copy out (still in cache): see normOf
+    const close = gradNorm ? wantSumsOfSquares() : undefined
+    return { sink, write, close }
   }, flushEveryMs)
 }

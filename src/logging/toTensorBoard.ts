@@ -15,6 +15,7 @@ import {
 import { decode, decodeOptions } from '../state/decode.js'
 import type { TrainState } from '../state/types.js'
 import { fileVersionEvent, histogramOf, summaryEvent, type SummaryValue } from './eventInternals.js'
+import { wantSumsOfSquares } from '../tensor/kernels/sumOfSquaresKernel.js'
 import { BufferedFile, writingTo } from './fileSinkInternals.js'
 import { leavesOf, normOf } from './leavesInternals.js'
 import { tfRecord } from './tfRecordInternals.js'
@@ -48,6 +49,12 @@ export type ToTensorBoardOptions = t.TypeOf<typeof ToTensorBoardOptionsC>
  * readers take up to its last whole record. Completes and errors with its source; a failed
  * write errors the stream, naming the file. Node only (`gradstream/node`).
  *
+ * What it costs, measured on `npm start`'s training in bench/RESULTS.md (issue 16): encoding the
+ * scalars is cheap, but `gradNorm` reads every gradient value. While the writer runs, the
+ * kernels of `twoLayerGradient` (the CLI's and `npm start`'s training) sum ∂W1's squares at its
+ * copy-out, still in cache, with WebAssembly SIMD (that part is paid inside the step); any other
+ * gradient the writer copies into wasm and sums there. A histogram step reads every parameter.
+ *
  * @example
  * ```ts
  * import { mkdtempSync, readdirSync } from 'node:fs'
@@ -68,8 +75,8 @@ export type ToTensorBoardOptions = t.TypeOf<typeof ToTensorBoardOptionsC>
  * ```
  * @param logdir the run's folder (TensorBoard shows each folder under `--logdir` as a run)
  * @param options `histogramsEvery` (positive integer, default none), `config` (plain data),
- *   `flushEveryMs` (positive, default 2000), `gradNorm` (default true: reading the whole gradient
- *   every step is most of the writer's cost, ~20 µs for 40,000 values; see bench/RESULTS.md)
+ *   `flushEveryMs` (positive, default 2000), `gradNorm` (default true; false leaves the scalar
+ *   out, and with it the read of the whole gradient)
  * @throws {RangeError} `toTensorBoard: histogramsEvery: expected a positive integer, got 0`
  * @throws {Error} as the stream's error: `toTensorBoard: cannot write <file>: <reason>`
  * @see toCsv, toRecords
@@ -112,7 +119,9 @@ export function toTensorBoard<S extends TrainState>(
       }
       if (values.length > 0) sink.append(tfRecord(summaryEvent(Date.now() / 1000, s.step, values)))
     }
-    return { sink, write }
+    // while it runs, the kernels sum each gradient they copy out (still in cache): see normOf
+    const close = gradNorm ? wantSumsOfSquares() : undefined
+    return { sink, write, close }
   }, flushEveryMs)
 }
 

@@ -27,6 +27,7 @@ import {
 import { SPARSE_MAX_DENSITY } from '../tensor/kernels/jsKernels.js'
 import type { Gathered } from '../tensor/gatheredRows.js'
 import { align16, backwardToDelta1, gatherRows } from '../tensor/kernels/wasmKernels.js'
+import { noteCopiedOut } from '../tensor/kernels/sumOfSquaresKernel.js'
 import {
   helperDone,
   join,
@@ -310,6 +311,7 @@ export function twoLayerBackwardShared(
       join(h)
       G1.set(f64.subarray(g1 + c0 * hid, g1 + d * hid), c0 * hid)
     }
+    noteCopiedOut(G1, s.h.memory, s.g1) // ‖∂W1‖² while in cache, if a writer of gradNorm runs
     return true
   } finally {
     endShared()

@@ -9,6 +9,7 @@
  * chunk very large products (see gemmKernel.ts) so that stays bounded.
  */
 import { WASM_BASE64 } from './wasmBinary.js'
+import { noteCopiedOut } from './sumOfSquaresKernel.js'
 
 /** The kernels module's exports (src/parallel instantiates the same module over a shared memory). */
 export interface KernelExports {
@@ -670,6 +671,7 @@ export function twoLayerBackwardWasm(
     if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
     w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
     G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
+    noteCopiedOut(G1, w.memory, L.g1) // ‖∂W1‖² while in cache, if a writer of gradNorm runs
     return true
   } finally {
     layer = null
