@@ -18,6 +18,8 @@ import { closeWorkers, loadMnist } from 'gradstream/node'
 import { adam, gradient, maxSteps, update } from 'gradstream/operators'
 // internal: the kernel update(lr) runs on each tensor, for the bare loop's identical step
 import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
+// internal: how many two-layer steps ran on two threads (what 'auto' chose, W3's result)
+import { sharedStats } from '../src/parallel/twoLayerShared.js'
 
 const now = () => performance.now() / 1000
 
@@ -63,6 +65,7 @@ export async function w3({ iters = 10_000, threads = 'auto' }: W3Options) {
   return onThreads(threads, async () => {
     const mnist = loadMnist({ oneHotLabel: true })
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+    const shared0 = sharedStats.steps
     const run = await timedTraining(
       net.params,
       net.lossAndGradient,
@@ -80,6 +83,7 @@ export async function w3({ iters = 10_000, threads = 'auto' }: W3Options) {
       evalSeconds,
       trainAcc,
       testAcc,
+      twoThreadSteps: sharedStats.steps - shared0,
     }
   })
 }

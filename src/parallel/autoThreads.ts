@@ -2,7 +2,11 @@
 // can use two threads — the two-layer step of `twoLayerGradient` (twoLayerShared.ts) and any
 // `valueAndGrad` / `gradient(fn)` tape whose products are large (tapeThreads.ts): the step runs
 // on one thread or on two, whichever a measurement shows faster, since both give the same bits
-// and only the time differs. Each kind of step has its own timer. A second
+// and only the time differs. Each kind of step has its own timer, which times a step from its
+// start to the next step's start: all a training loop waits for, so also what a second thread
+// costs the rest of the loop (its helper spinning beside the update, the batch draw, the garbage
+// collector's threads): timing the step alone, 'auto' ran W3 slower than one thread on a quiet
+// machine (bench/RESULTS.md, session 5's quiet run, and issue 21 in session 6). A second
 // vCPU of a shared machine comes and goes (bench/RESULTS.md: two threads ran W3 at 0.75× one
 // thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
 // assumed, and measured again from time to time.
@@ -56,14 +60,24 @@ export class ThreadChooser {
   private pos = -1
   /** the measured steps' times of the probe's two halves (ms) */
   private times: [number[], number[]] = [[], []]
+  /** the last step, timed when the next one starts (`finished`, `want`) */
+  private last: { asked: 1 | 2; ran: 1 | 2; start: number } | null = null
 
   /** Whether a probe is under way. */
   get probing(): boolean {
     return this.pos >= 0
   }
 
-  /** The thread count the next step should run on. */
-  want(): 1 | 2 {
+  /**
+   * The thread count the next step, starting at `now` (ms), should run on; the step before it
+   * (`finished`) is recorded with its period, from its start to `now`.
+   */
+  want(now?: number): 1 | 2 {
+    const last = this.last
+    if (last !== null && now !== undefined) {
+      this.last = null
+      this.record(last.asked, last.ran, now - last.start)
+    }
     if (this.pos < 0 && this.calls >= this.probeAt) {
       this.pos = 0
       this.times = [[], []]
@@ -71,6 +85,14 @@ export class ThreadChooser {
     if (this.pos < 0) return this.mode
     const half = autoTuning.warmup + autoTuning.probe
     return this.pos < half ? this.mode : this.other()
+  }
+
+  /**
+   * A step that started at `start` (ms) ran on `ran` threads, having been asked for `asked`: it
+   * is recorded when the next step asks (`want(now)`), with the time between their starts.
+   */
+  finished(asked: 1 | 2, ran: 1 | 2, start: number): void {
+    this.last = { asked, ran, start }
   }
 
   /**
@@ -121,25 +143,24 @@ export function resetChooser(): void {
   choosers = { twoLayer: new ThreadChooser(), tape: new ThreadChooser() }
 }
 
-/** Whether some kind of step runs on two threads or is measuring them. */
-const helperWanted = (): boolean => Object.values(choosers).some((c) => c.mode === 2 || c.probing)
-
 /**
  * The thread count a two-layer step of `size` input entries (n·d) should run on: 2 after
  * `setKernelThreads(2)` (where the helper runs), 1 after `setKernelThreads(1)`, and under
- * `'auto'` the chooser's (starting the helper for a probe or a choice of two, ending it once
- * one thread is chosen).
+ * `'auto'` the chooser's (starting the helper for the first probe; it then sleeps while one
+ * thread is chosen, until `closeWorkers`).
  */
 export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
   const requested = threadState.requested
   if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
   const chooser = choosers[kind]
-  const want = chooser.want()
+  const want = chooser.want(performance.now())
+  // once started, the helper stays (asleep in Atomics.wait while one thread is chosen): starting
+  // a worker blocks this thread for 50–250 ms, each probe (closeWorkers ends it)
   if (want === 2 && !helperRunning()) {
     closers.add(stopHelper)
     startHelper() // if it cannot start, the step runs on one thread and the probe ends
-  } else if (want === 1 && !helperWanted() && helperRunning()) stopHelper()
+  }
   return want
 }
 
@@ -152,7 +173,8 @@ export function recordStep(
   kind: StepKind = 'twoLayer',
 ): void {
   if (threadState.requested === 'auto' && size >= autoTuning.minSize) {
-    choosers[kind].record(asked, ran, ms)
+    // timed to the next step's start (ThreadChooser.want); ms: this step's own time
+    choosers[kind].finished(asked, ran, performance.now() - ms)
   }
 }
 

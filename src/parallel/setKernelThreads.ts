@@ -19,10 +19,12 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
  * With `'auto'`, training steps measure: `twoLayerGradient`'s step (of at least 16,384 input
  * entries) and any `valueAndGrad` / `autodiff` / mlp gradient whose products reach 2²² multiply-
  * adds (its large products then split as with `2`), each kind with its own step timer: after 100
- * steps on one thread it times 60 steps on each thread count (after 30 unmeasured ones), keeps
- * two threads only if their median step was at least 10% faster, and measures again 400 steps
- * later and then every 2,000 (a short run never starts the helper; products outside such steps
- * stay on one thread). `1` keeps everything on the calling thread.
+ * steps on one thread it times 60 steps on each thread count (after 30 unmeasured ones), each
+ * from its start to the next step's start (the whole loop's period, not the gradient alone),
+ * keeps two threads only if their median was at least 10% shorter, and measures again 400 steps
+ * later and then every 2,000 (a short run never starts the helper; once started, it sleeps
+ * while one thread is chosen; products outside such steps stay on one thread). `1` keeps
+ * everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

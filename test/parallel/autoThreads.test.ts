@@ -92,6 +92,28 @@ describe('ThreadChooser (made-up timings)', () => {
     ])
   })
 
+  it('times a step to the next one’s start: two threads that slow the rest of the loop lose', () => {
+    Object.assign(autoTuning, small)
+    // the step itself 1 ms on one thread, 0.5 on two; the rest of the loop (update, next batch)
+    // `rest` ms on one thread and rest2 on two
+    for (const [rest2, kept] of [
+      [2, 1], // 1 + 1 against 0.5 + 2: the loop is slower on two
+      [1, 2], // 1 + 1 against 0.5 + 1: faster
+    ] as const) {
+      const c = new ThreadChooser()
+      let now = 0
+      for (let s = 0; s < 13; s++) {
+        const t = c.want(now)
+        const start = now
+        now += t === 2 ? 0.5 : 1
+        c.finished(t, t, start)
+        now += t === 2 ? rest2 : 1
+      }
+      c.want(now) // the last probe step's period ends here
+      expect(c.mode).toBe(kept)
+    }
+  })
+
   it('a step that could not run on two threads ends the probe on one', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()

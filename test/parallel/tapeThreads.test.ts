@@ -61,7 +61,8 @@ describe('the tape under the step timer', () => {
     expect(largeProducts.run).toBe(run)
   })
 
-  it('leaves small tapes on one thread (no helper started for them)', () => {
+  it('leaves small tapes on one thread (no helper started for them)', async () => {
+    await closeWorkers() // a helper started by a probe above stays until closeWorkers
     Object.assign(autoTuning, { firstProbeAfter: 0, warmup: 0, probe: 1 })
     setKernelThreads('auto')
     const vg = valueAndGrad((q: { w: Var }) => ad.sum(ad.mul(q.w, q.w)))
