@@ -153,21 +153,27 @@ const numpyPeers = (work: string, extra: string[] = []): Contender[] =>
     : []
 
 let hasTfjs = existsSync(join(here, 'node_modules/@tensorflow/tfjs-backend-wasm'))
-if (!hasTfjs) {
-  console.log('bench: installing the TensorFlow.js peer (npm --prefix bench ci)…')
+let hasJaxjs = existsSync(join(here, 'node_modules/@jax-js/jax'))
+if (!hasTfjs || !hasJaxjs) {
+  console.log('bench: installing the JavaScript peers (npm --prefix bench ci)…')
   const r = spawnSync('npm', ['--prefix', here, 'ci', '--no-audit', '--no-fund'], {
     stdio: 'inherit',
   })
   hasTfjs = r.status === 0
+  hasJaxjs = r.status === 0
   if (!hasTfjs)
-    console.log('bench: could not install bench/ dependencies: the TensorFlow.js peer is skipped')
+    console.log('bench: could not install bench/ dependencies: the JavaScript peers are skipped')
 }
 
 // ---- the workloads ----------------------------------------------------------------------
 const w1Steps = quick ? 20_000 : 100_000
 const w3Iters = quick ? 1_000 : 10_000
 const extraBench = readdirSync(here).filter(
-  (f) => f.endsWith('.bench.ts') && f !== 'workloads.bench.ts' && f !== 'tfjs.bench.ts',
+  (f) =>
+    f.endsWith('.bench.ts') &&
+    f !== 'workloads.bench.ts' &&
+    f !== 'tfjs.bench.ts' &&
+    f !== 'jaxjs.bench.ts',
 )
 
 /** Bench files of other parts of the library declare `export const workload = 'W4'` and a `label`. */
@@ -304,6 +310,15 @@ const workloads: Workload[] = [
             {
               name: 'tfjs cpu',
               cmd: () => tsx('tfjs.bench.ts', 'w5', { backend: 'cpu', iters: full ? 469 : 50 }),
+            },
+          ]
+        : []),
+      ...(hasJaxjs
+        ? [
+            {
+              // float32, the whole step one jit-compiled function, blockUntilReady every step
+              name: 'jax-js wasm (jit)',
+              cmd: () => tsx('jaxjs.bench.ts', 'w5', quick ? { iters: 100 } : {}),
             },
           ]
         : []),
