@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
@@ -35,7 +36,7 @@ import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
  * @throws {TypeError} `centralDifference: options.H: expected no such key (known: h), got 0.1`
  * @see forwardDifference, spsa, gaussian
  */
-export function centralDifference(options: { readonly h?: number } = {}): PerturbationDesign {
+export function centralDifference(options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {}): PerturbationDesign {
   const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'centralDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'central', h, n: 0 }) }

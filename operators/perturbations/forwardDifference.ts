@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { FiniteDifferenceOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
@@ -38,7 +39,7 @@ import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
  * @throws {RangeError} `forwardDifference: h: expected a positive finite number, got -1`
  * @see centralDifference
  */
-export function forwardDifference(options: { readonly h?: number } = {}): PerturbationDesign {
+export function forwardDifference(options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {}): PerturbationDesign {
   const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'forwardDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'forward', h, n: 0 }) }

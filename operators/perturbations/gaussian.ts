@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { GaussianOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign } from './perturbationDesign.js'
@@ -41,12 +42,7 @@ import { drawDirections } from './randomDesignInternals.js'
  * @see spsa
  */
 export function gaussian(
-  options: {
-    readonly sigma?: number
-    readonly samples?: number
-    readonly antithetic?: boolean
-    readonly seed?: number
-  } = {},
+  options: t.TypeOf<typeof GaussianOptionsC> = {},
 ): PerturbationDesign {
   const {
     sigma = 1e-2,

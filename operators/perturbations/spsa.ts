@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { SpsaOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { PerturbationDesign } from './perturbationDesign.js'
@@ -37,11 +38,7 @@ import { drawDirections } from './randomDesignInternals.js'
  * @see gaussian, centralDifference
  */
 export function spsa(
-  options: {
-    readonly c?: number
-    readonly samples?: number
-    readonly seed?: number
-  } = {},
+  options: t.TypeOf<typeof SpsaOptionsC> = {},
 ): PerturbationDesign {
   const { c = 1e-3, samples = 1, seed } = decodeOptions(SpsaOptionsC, options, 'spsa')
   return {

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { CosineDecayOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../../src/engine/hyperparams.js'
@@ -23,11 +24,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `cosineDecay: alpha: expected a number in [0, 1], got 2`
  * @see warmup, oneCycle, exponentialDecay
  */
-export function cosineDecay(options: {
-  readonly init: number
-  readonly steps: number
-  readonly alpha?: number
-}): Schedule {
+export function cosineDecay(options: t.TypeOf<typeof CosineDecayOptionsC>): Schedule {
   const fn = 'cosineDecay'
   decodeOptions(CosineDecayOptionsC, options, fn)
   const { init, steps, alpha = 0 } = options

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { ExponentialDecayOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../../src/engine/hyperparams.js'
@@ -25,13 +26,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `exponentialDecay: rate: expected a positive finite number, got 0`
  * @see stepDecay, cosineDecay
  */
-export function exponentialDecay(options: {
-  readonly init: number
-  readonly rate: number
-  readonly steps: number
-  readonly staircase?: boolean
-  readonly end?: number
-}): Schedule {
+export function exponentialDecay(options: t.TypeOf<typeof ExponentialDecayOptionsC>): Schedule {
   const fn = 'exponentialDecay'
   decodeOptions(ExponentialDecayOptionsC, options, fn)
   const { init, rate, steps, staircase = false, end } = options

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { OneCycleOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../../src/engine/hyperparams.js'
@@ -27,13 +28,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `oneCycle: pctStart: expected a number in [0, 1), got 1`
  * @see warmup, cosineDecay
  */
-export function oneCycle(options: {
-  readonly maxLr: number
-  readonly steps: number
-  readonly pctStart?: number
-  readonly divFactor?: number
-  readonly finalDivFactor?: number
-}): Schedule {
+export function oneCycle(options: t.TypeOf<typeof OneCycleOptionsC>): Schedule {
   const fn = 'oneCycle'
   decodeOptions(OneCycleOptionsC, options, fn)
   const { maxLr, steps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4 } = options

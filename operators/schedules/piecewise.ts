@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { expectFinite, expectInteger } from '../../src/errors.js'
 import { PiecewiseOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
@@ -22,10 +23,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `piecewise: values: expected 3 values (one more than boundaries), got 2`
  * @see stepDecay, warmup
  */
-export function piecewise(options: {
-  readonly boundaries: readonly number[]
-  readonly values: readonly number[]
-}): Schedule {
+export function piecewise(options: t.TypeOf<typeof PiecewiseOptionsC>): Schedule {
   const fn = 'piecewise'
   decodeOptions(PiecewiseOptionsC, options, fn)
   const { boundaries, values } = options

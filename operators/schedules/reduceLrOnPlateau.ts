@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { map, type Observable } from 'rxjs'
 import { ReduceLrOnPlateauOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
@@ -57,12 +58,7 @@ export interface ReduceLrOnPlateauState {
  * @see scaleByLearningRate, earlyStopping
  */
 export function reduceLrOnPlateau(
-  options: {
-    readonly factor?: number
-    readonly patience?: number
-    readonly minDelta?: number
-    readonly minScale?: number
-  } = {},
+  options: t.TypeOf<typeof ReduceLrOnPlateauOptionsC> = {},
 ) {
   const fn = 'reduceLrOnPlateau'
   decodeOptions(ReduceLrOnPlateauOptionsC, options, fn)

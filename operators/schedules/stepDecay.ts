@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { StepDecayOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../../src/engine/hyperparams.js'
@@ -21,11 +22,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `stepDecay: every: expected a positive integer, got 0`
  * @see exponentialDecay, piecewise
  */
-export function stepDecay(options: {
-  readonly init: number
-  readonly factor: number
-  readonly every: number
-}): Schedule {
+export function stepDecay(options: t.TypeOf<typeof StepDecayOptionsC>): Schedule {
   const fn = 'stepDecay'
   decodeOptions(StepDecayOptionsC, options, fn)
   const { init, factor, every } = options

