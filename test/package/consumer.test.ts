@@ -87,7 +87,6 @@ describe('installed from the tarball into a fresh project', () => {
   it('installs the library and its peer rxjs, nothing for the dataset, the CLI or workers', () => {
     const installed = readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))
     expect(installed.sort()).toEqual([
-      '@bufbuild', // protobuf, for toTensorBoard's event files (gradstream/node)
       'gradstream', // io-ts and the part of fp-ts it uses are bundled into dist/vendor
       'immer',
       'pure-rand',
