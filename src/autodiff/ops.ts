@@ -426,14 +426,40 @@ function biasActivation(
   }
 }
 
-/** δ = g ⊙ act′, from the activation's output y (relu: y > 0 ⇔ z > 0). */
-function activationBack(act: AffineActivation, g: Float64Array, y: Float64Array): Float64Array {
-  if (act === 'identity') return g
+/**
+ * δ = g ⊙ act′ for an m×n layer, from the activation's output y (relu: y > 0 ⇔ z > 0); with
+ * `sums`, also Σᵢ δᵢ (the bias gradient) added into it in the same pass, row by row from 0 as
+ * `columnSums` adds.
+ */
+function activationBack(
+  act: AffineActivation,
+  g: Float64Array,
+  y: Float64Array,
+  m: number,
+  n: number,
+  sums: Float64Array | null,
+): Float64Array {
+  if (act === 'identity') {
+    if (sums !== null) addRows(g, m, n, sums)
+    return g
+  }
   const d = scratch(g.length)
-  if (act === 'relu') for (let i = 0; i < d.length; i++) d[i] = y[i] > 0 ? g[i] : 0
-  else if (act === 'sigmoid') for (let i = 0; i < d.length; i++) d[i] = g[i] * (1 - y[i]) * y[i]
-  else for (let i = 0; i < d.length; i++) d[i] = g[i] * (1 - y[i] * y[i])
+  for (let i = 0; i < m; i++) {
+    const o = i * n
+    if (act === 'relu') for (let j = o; j < o + n; j++) d[j] = y[j] > 0 ? g[j] : 0
+    else if (act === 'sigmoid') for (let j = o; j < o + n; j++) d[j] = g[j] * (1 - y[j]) * y[j]
+    else for (let j = o; j < o + n; j++) d[j] = g[j] * (1 - y[j] * y[j])
+    if (sums !== null) for (let j = 0; j < n; j++) sums[j] += d[o + j]
+  }
   return d
+}
+
+/** sums[j] += Σᵢ d[i, j] of an m×n matrix, row by row from 0 (`columnSums`' order). */
+function addRows(d: Float64Array, m: number, n: number, sums: Float64Array): void {
+  for (let i = 0; i < m; i++) {
+    const o = i * n
+    for (let j = 0; j < n; j++) sums[j] += d[o + j]
+  }
 }
 
 /**
@@ -485,13 +511,16 @@ export function affine(
   }
   const y = product(xs, ws.value, m, k, n, false, false)
   biasActivation(activation, y, bs.value.data, m, n)
-  // δ once per backward pass, shared by the three gradients
+  // δ once per backward pass, shared by the three gradients; ∂b = Σᵢ δᵢ summed in δ's pass
   let seen: Tensor | null = null
   let delta = y
+  let db = y
   const d = (g: Tensor): Tensor => {
     if (seen !== g) {
       seen = g
-      delta = activationBack(activation, g.data, y)
+      const sums = bs.requiresGrad ? gradientBuffer(bs, n, true) : null
+      delta = activationBack(activation, g.data, y, m, n, sums)
+      if (sums !== null) db = sums
     }
     return { shape: [m, n], data: delta }
   }
@@ -501,7 +530,7 @@ export function affine(
     [
       (g) => ({ shape: [m, k], data: product(constant(d(g)), ws.value, m, n, k, false, true, xs) }),
       (g) => ({ shape: [k, n], data: product(xs, d(g), k, m, n, true, false, ws) }),
-      (g) => ({ shape: [n], data: columnSums(d(g).data, m, n, bs) }),
+      (g) => (d(g), { shape: [n], data: db }),
     ],
   )
 }
@@ -634,14 +663,18 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   const loss = pairwiseSum(rowLoss, 0, m) / m
   const value: Tensor = { shape: [], data: Float64Array.of(loss) }
   return unary(x, value, (g) => {
+    // (y·Σt − t)·s in one pass per row: the same operations, in the same order, as y·Σt, then
+    // − t, then · s in three
     const s = g.data[0] / m
     const d = scratch(a.data.length)
+    const T = t.data
     for (let i = 0; i < m; i++) {
       const row = i * k
-      for (let j = 0; j < k; j++) d[row + j] = y[row + j] * tsum[i]
-      if (labels) d[row + t.data[i]] -= 1
-      else for (let j = 0; j < k; j++) d[row + j] -= t.data[row + j]
-      for (let j = 0; j < k; j++) d[row + j] *= s
+      const ti = tsum[i]
+      if (labels) {
+        const c = row + T[i]
+        for (let j = row; j < row + k; j++) d[j] = (j === c ? y[j] * ti - 1 : y[j] * ti) * s
+      } else for (let j = row; j < row + k; j++) d[j] = (y[j] * ti - T[j]) * s
     }
     return { shape: [...a.shape], data: d }
   })
