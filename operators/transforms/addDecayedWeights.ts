@@ -1,7 +1,7 @@
 import type { Params } from '../../src/tree/tree.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
 import { maskedPaths, pickLeaves, replaceLeaves } from './mask.js'
-import { bindPlan, elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { bindPlan, elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { AddDecayedWeightsOptionsC } from '../../src/state/configCodecs.js'
@@ -64,10 +64,11 @@ export function addDecayedWeights(
 /** u = g + λ·θ. */
 function decayRule(
   { weightDecay: wd }: { weightDecay: number },
-  x: LeafArrays,
-  from: number,
-  to: number,
+  g: number,
+  i: number,
+  _o: LeafSlots,
+  _n: LeafSlots,
+  p: Float64Array,
 ) {
-  const { g, u, p } = x
-  for (let i = from; i < to; i++) u[i] = g[i] + wd * p[i]
+  return g + wd * p[i]
 }

@@ -1,5 +1,5 @@
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { NameOptionsC } from '../../src/state/configCodecs.js'
@@ -44,10 +44,6 @@ export function clipByValue(
 }
 
 /** u = g clipped to [−d, d] (NaN kept). */
-function clipRule({ maxDelta: d }: { maxDelta: number }, x: LeafArrays, from: number, to: number) {
-  const { g, u } = x
-  for (let i = from; i < to; i++) {
-    const v = g[i]
-    u[i] = v > d ? d : v < -d ? -d : v
-  }
+function clipRule({ maxDelta: d }: { maxDelta: number }, g: number) {
+  return g > d ? d : g < -d ? -d : g
 }

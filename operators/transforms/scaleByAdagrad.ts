@@ -1,5 +1,5 @@
 import { mapTree, type Params } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, nonNegative } from '../../src/engine/hyperparams.js'
 import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
@@ -72,17 +72,13 @@ export function scaleByAdagrad(...args: unknown[]): TransformOperator<ScaleByAda
 }
 
 /** h ← h + g², u = g / (√h + ε). */
-function adagradRule({ eps }: { eps: number }, x: LeafArrays, from: number, to: number) {
-  const {
-    g,
-    u,
-    slots: [h0],
-    next: [h],
-  } = x
-  for (let i = from; i < to; i++) {
-    const gi = g[i]
-    const hi = h0[i] + gi * gi
-    h[i] = hi
-    u[i] = gi / (Math.sqrt(hi) + eps)
-  }
+function adagradRule(
+  { eps }: { eps: number },
+  g: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
+) {
+  const h = (next.sumOfSquares[i] = old.sumOfSquares[i] + g * g)
+  return g / (Math.sqrt(h) + eps)
 }

@@ -1,7 +1,7 @@
 import type * as t from 'io-ts'
 import { ScaleByAdamOptionsC } from '../../src/state/configCodecs.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import {
   hyperparam,
   nonNegative,
@@ -73,26 +73,12 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): TransformOperator
   })
 }
 
-/** μ ← β₁μ + (1 − β₁)g, ν ← β₂ν + (1 − β₂)g², u = f·μ / c₁ / (√(ν / c₂) + ε) on [from, to). */
-function adamRule(
-  k: Record<'b1' | 'b2' | 'eps' | 'f' | 'c1' | 'c2', number>,
-  x: LeafArrays,
-  from: number,
-  to: number,
-) {
+type Constants = Record<'b1' | 'b2' | 'eps' | 'f' | 'c1' | 'c2', number>
+
+/** μ ← β₁μ + (1 − β₁)g, ν ← β₂ν + (1 − β₂)g², u = f·μ / c₁ / (√(ν / c₂) + ε) (one element). */
+function adamRule(k: Constants, g: number, i: number, old: LeafSlots, next: LeafSlots) {
   const { b1, b2, eps, f, c1, c2 } = k
-  const {
-    g,
-    u,
-    slots: [m0, n0],
-    next: [m, n],
-  } = x
-  for (let i = from; i < to; i++) {
-    const gi = g[i]
-    const mi = b1 * m0[i] + (1 - b1) * gi
-    const ni = b2 * n0[i] + (1 - b2) * gi * gi
-    m[i] = mi
-    n[i] = ni
-    u[i] = (f * mi) / c1 / (Math.sqrt(ni / c2) + eps)
-  }
+  const mu = (next.mu[i] = b1 * old.mu[i] + (1 - b1) * g)
+  const nu = (next.nu[i] = b2 * old.nu[i] + (1 - b2) * g * g)
+  return (f * mu) / c1 / (Math.sqrt(nu / c2) + eps)
 }

@@ -1,5 +1,5 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import {
   hyperparam,
   nonNegative,
@@ -72,21 +72,10 @@ export function scaleByBelief(
 type Constants = Record<'b1' | 'b2' | 'eps' | 'epsRoot' | 'c1' | 'c2', number>
 
 /** μ ← β₁μ + (1 − β₁)g, s ← β₂s + (1 − β₂)(g − μ)² + ε_root, u = μ/c₁ / (√(s/c₂) + ε). */
-function beliefRule(k: Constants, x: LeafArrays, from: number, to: number) {
+function beliefRule(k: Constants, g: number, i: number, old: LeafSlots, next: LeafSlots) {
   const { b1, b2, eps, epsRoot, c1, c2 } = k
-  const {
-    g,
-    u,
-    slots: [m0, s0],
-    next: [m, s],
-  } = x
-  for (let i = from; i < to; i++) {
-    const gi = g[i]
-    const mi = b1 * m0[i] + (1 - b1) * gi
-    const d = gi - mi
-    const si = b2 * s0[i] + (1 - b2) * (d * d) + epsRoot
-    m[i] = mi
-    s[i] = si
-    u[i] = mi / c1 / (Math.sqrt(si / c2) + eps)
-  }
+  const mu = (next.mu[i] = b1 * old.mu[i] + (1 - b1) * g)
+  const d = g - mu
+  const s = (next.nu[i] = b2 * old.nu[i] + (1 - b2) * (d * d) + epsRoot)
+  return mu / c1 / (Math.sqrt(s / c2) + eps)
 }

@@ -1,5 +1,5 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import { hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
@@ -65,15 +65,14 @@ export function scaleByLion(
 }
 
 /** u = sign(β₁μ + (1 − β₁)g), μ ← β₂μ + (1 − β₂)g. */
-function lionRule({ b1, b2 }: { b1: number; b2: number }, x: LeafArrays, from: number, to: number) {
-  const {
-    g,
-    u,
-    slots: [m0],
-    next: [m],
-  } = x
-  for (let i = from; i < to; i++) {
-    u[i] = Math.sign(b1 * m0[i] + (1 - b1) * g[i])
-    m[i] = b2 * m0[i] + (1 - b2) * g[i]
-  }
+function lionRule(
+  { b1, b2 }: { b1: number; b2: number },
+  g: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
+) {
+  const m = old.mu[i]
+  next.mu[i] = b2 * m + (1 - b2) * g
+  return Math.sign(b1 * m + (1 - b1) * g)
 }

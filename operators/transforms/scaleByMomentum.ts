@@ -1,5 +1,5 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
 import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
@@ -69,16 +69,12 @@ export function scaleByMomentum(...args: unknown[]): TransformOperator<ScaleByMo
 }
 
 /** v ← β·v + g; the update is v. */
-function momentumRule({ beta }: { beta: number }, x: LeafArrays, from: number, to: number) {
-  const {
-    g,
-    u,
-    slots: [v0],
-    next: [v],
-  } = x
-  for (let i = from; i < to; i++) {
-    const vi = beta * v0[i] + g[i]
-    v[i] = vi
-    u[i] = vi
-  }
+function momentumRule(
+  { beta }: { beta: number },
+  g: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
+) {
+  return (next.velocity[i] = beta * old.velocity[i] + g)
 }

@@ -1,5 +1,5 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import { type Hyperparam, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
 import { positionalOptions, type TransformOperator } from '../../src/engine/transform.js'
 import { ScaleByMomentumOptionsC } from '../../src/state/configCodecs.js'
@@ -67,17 +67,13 @@ export function scaleByNesterov(...args: unknown[]): TransformOperator<ScaleByNe
 }
 
 /** v ← β·v + g; the update is g + β·v. */
-function nesterovRule({ beta }: { beta: number }, x: LeafArrays, from: number, to: number) {
-  const {
-    g,
-    u,
-    slots: [v0],
-    next: [v],
-  } = x
-  for (let i = from; i < to; i++) {
-    const gi = g[i]
-    const vi = beta * v0[i] + gi
-    v[i] = vi
-    u[i] = gi + beta * vi
-  }
+function nesterovRule(
+  { beta }: { beta: number },
+  g: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
+) {
+  const v = (next.velocity[i] = beta * old.velocity[i] + g)
+  return g + beta * v
 }

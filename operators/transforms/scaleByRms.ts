@@ -1,5 +1,5 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
-import { elementwise, type LeafArrays } from '../../src/engine/elementwise.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import {
   type Hyperparam,
   hyperparam,
@@ -87,20 +87,11 @@ export function scaleByRms(...args: unknown[]): TransformOperator<ScaleByRmsStat
 /** ν ← ρ·ν + (1 − ρ)·g², u = g / (√(ν + inner) + outer). */
 function rmsRule(
   { decay, inner, outer }: { decay: number; inner: number; outer: number },
-  x: LeafArrays,
-  from: number,
-  to: number,
+  g: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
 ) {
-  const {
-    g,
-    u,
-    slots: [n0],
-    next: [n],
-  } = x
-  for (let i = from; i < to; i++) {
-    const gi = g[i]
-    const ni = decay * n0[i] + (1 - decay) * gi * gi
-    n[i] = ni
-    u[i] = gi / (Math.sqrt(ni + inner) + outer)
-  }
+  const nu = (next.nu[i] = decay * old.nu[i] + (1 - decay) * g * g)
+  return g / (Math.sqrt(nu + inner) + outer)
 }

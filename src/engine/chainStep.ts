@@ -1,34 +1,16 @@
 import type { TrainState } from '../state/types.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
-import {
-  addScaledRange,
-  leafArrays,
-  type LeafArrays,
-  nextSlot,
-  planOf,
-  prepared,
-  scaleRange,
-} from './elementwise.js'
+import { nextSlot, planOf, prepared, slotRecord } from './elementwise.js'
 import type { StageRun } from './fusion.js'
 import { hyperAt, hyperRecorder } from './hyperparams.js'
 import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
+import { type LeafSlots, type Member, passLoop } from './pass.js'
 import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
 
-/** Elements per chunk of the single pass (measured: 512 was much slower, whole leaves a little) */
-const CHUNK = 1 << 14
-
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
 const EMPTY = new Float64Array(0)
-
-/**
- * The pass's scratch, shared by every run (grown to the longest leaf seen): intermediate updates
- * only, never part of a state. A pass entered while another is running (a rule that runs a step
- * of its own) takes fresh arrays instead.
- */
-const shared: Float64Array[] = [EMPTY, EMPTY]
-let passing = false
 
 /**
  * The per-step function of transforms `ts` applied in order, as a pipe of their operators
@@ -39,9 +21,8 @@ let passing = false
  *
  * With `apply` it also ends the step as `applyUpdates` does. Then the transforms at the end of
  * the chain whose update is a per-element rule or a scaling (src/engine/elementwise.ts) run in
- * ONE pass over each leaf, chunk by chunk, together with θ + a·u: their intermediate updates
- * live in two scratch buffers of the run and are never built as trees; an ending scaling is
- * the `a` of θ + a·u. Each rule computes exactly what it computes alone, so the states are the
+ * ONE loop over each leaf, together with θ + a·u (src/engine/pass.ts): their intermediate
+ * updates are never stored; an ending scaling is the `a` of θ + a·u. Each rule computes exactly what it computes alone, so the states are the
  * ones the cut pipe emits, bit for bit (test/operators/optimizers/fusedStage.test.ts). Errors
  * come in the cut pipe's order: each transform's hyperparameters, slot and shape checks in turn,
  * the arithmetic after all of them.
@@ -67,9 +48,16 @@ export function chainStep(
   /** the pass runs transforms [first, end); a folded scaling is θ + a·u's a */
   const end = folds ? n - 1 : n
   const trees = plans.map((p) => (p?.kind === 'rule' ? (p.trees ?? []) : []))
-  const xs: (LeafArrays | null)[] = plans.map((p, j) =>
-    p?.kind === 'rule' ? leafArrays(trees[j].length) : null,
-  )
+  // the pass's members [first, end), their constants and slot arrays at the current leaf
+  const members: Member[] = []
+  for (let j = first; j < end; j++) {
+    const plan = plans[j]!
+    members.push(plan.kind === 'rule' ? plan.rule : null)
+  }
+  const loop = first < end ? passLoop(members, true) : null
+  const olds = members.map((_, m) => slotRecord(trees[first + m]))
+  const nexts = members.map((_, m) => slotRecord(trees[first + m]))
+  const kPass: unknown[] = members.map(() => 0)
   // per step, per transform of the pass
   const ks: unknown[] = new Array(n)
   const rests: (object | undefined)[] = new Array(n)
@@ -81,7 +69,6 @@ export function chainStep(
   const reused = keys.map(
     (ks) => Object.fromEntries(ks.map((k) => [k, 0])) as Record<string, number>,
   )
-  const srcs: Float64Array[] = new Array(n).fill(EMPTY)
   if (apply && n === 1 && folds)
     return scalingStep(ts[0], ats[0], keys[0], isLr[0], reused[0], record)
   let lastUsedIn: readonly string[] | undefined = undefined
@@ -145,60 +132,32 @@ export function chainStep(
     if (first === end) params = addScaled(s.params, updates, a)
     else {
       const theta = leavesOf('applyUpdates', [s.params, updates])
-      const nested = passing
-      const scratch = nested ? [EMPTY, EMPTY] : shared
-      passing = true
       const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array>(count)
       const outs = trees.map((f) => f.map(() => new Array<Float64Array>(count)))
-      try {
-        for (let leaf = 0; leaf < count; leaf++) {
-          const len = p[leaf].length
-          if (scratch[0].length < len) {
-            scratch[0] = new Float64Array(len)
-            scratch[1] = new Float64Array(len)
-          }
-          const q = (qs[leaf] = uninitializedF64(len))
-          // wire the pass: each transform reads what the one before wrote (scratch, alternating)
-          let src = g[leaf]
-          let w = 0
-          for (let j = first; j < end; j++) {
-            const dst = scratch[w]
-            w ^= 1
-            srcs[j] = src
-            const x = xs[j]
-            if (x !== null) {
-              const data = sets[j]!.data
-              x.g = src
-              x.u = dst
-              x.p = p[leaf]
-              for (let m = 0; m < trees[j].length; m++) {
-                x.slots[m] = data[m][leaf]
-                x.next[m] = outs[j][m][leaf] = uninitializedF64(len)
-              }
-            }
-            src = dst
-          }
-          for (let from = 0; from < len; from += CHUNK) {
-            const to = from + CHUNK < len ? from + CHUNK : len
-            for (let j = first; j < end; j++) {
-              const x = xs[j]
-              if (x === null) scaleRange(factors[j], srcs[j], scratch[(j - first) & 1], from, to)
-              else
-                (
-                  plans[j] as { rule: (k: unknown, x: LeafArrays, f: number, t: number) => void }
-                ).rule(ks[j], x, from, to)
-            }
-            addScaledRange(p[leaf], src, a, q, from, to)
+      for (let j = first; j < end; j++)
+        kPass[j - first] = plans[j]!.kind === 'scale' ? factors[j] : ks[j]
+      for (let leaf = 0; leaf < count; leaf++) {
+        const len = p[leaf].length
+        for (let j = first; j < end; j++) {
+          const fs = trees[j]
+          if (fs.length === 0) continue
+          const data = sets[j]!.data
+          const old = olds[j - first] as Record<string, Float64Array>
+          const next = nexts[j - first] as Record<string, Float64Array>
+          for (let m = 0; m < fs.length; m++) {
+            old[fs[m]] = data[m][leaf]
+            next[fs[m]] = outs[j][m][leaf] = uninitializedF64(len)
           }
         }
-      } finally {
-        if (!nested) passing = false
+        qs[leaf] = uninitializedF64(len)
+        loop!(kPass, olds as LeafSlots[], nexts as LeafSlots[], p[leaf], g[leaf], qs[leaf], a, len)
       }
+      for (let m = 0; m < members.length; m++) kPass[m] = 0
       params = theta.build(qs)
       for (let j = first; j < end; j++) {
-        if (xs[j] === null) continue
+        if (plans[j]!.kind === 'scale') continue
         const built = outs[j].map((o) => sets[j]!.build(o))
         const next = nextSlot(slots[j], rests[j], trees[j], built)
         if (next !== undefined) (opt ??= { ...s.opt })[ts[j].name] = freezeData(next)

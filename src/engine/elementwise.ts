@@ -1,41 +1,23 @@
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
 import { leavesOf } from './leaves.js'
+import { type ElementRule, type LeafSlots, passLoop } from './pass.js'
 
-// A transform whose rule is the same for every coordinate states it ONCE, as a loop over a range
-// of one leaf (`LeafRule`). The engine then runs it two ways with the same arithmetic, so with
-// the same bits: alone (the transform's `update`: whole leaves, fresh arrays), or inside an
-// optimizer's single pass, chunk by chunk alongside the other transforms of the step and the
-// final θ + a·u, its intermediate updates in a scratch buffer that never leaves the engine
-// (src/engine/chainStep.ts). A scaling (u ↦ c·u) is a rule the engine knows the algebra of: at
-// the end of a step it folds into θ + c·u.
+export type { ElementRule, LeafSlots } from './pass.js'
 
-/**
- * One leaf as a rule sees it: `g` the incoming updates, `p` the parameters (when the rule asked
- * for them), `slots[j]` the j-th tree slot field before the step; the rule writes the outgoing
- * updates `u` and the slot fields after the step `next[j]`, for every index in its range.
- * Never write `g`, `p` or `slots`; `u` and `g` are different arrays.
- */
-export interface LeafArrays {
-  g: Float64Array
-  u: Float64Array
-  p: Float64Array
-  slots: Float64Array[]
-  next: Float64Array[]
-}
-
-/**
- * A per-element rule over indices [from, to) of one leaf, given this step's constants `k`. Keep
- * it a top-level function with one loop over typed arrays (V8 then compiles it once for every
- * leaf, step and instance); read everything `x` holds into locals before the loop.
- */
-export type LeafRule<K> = (k: K, x: LeafArrays, from: number, to: number) => void
+// A transform whose rule is the same for every coordinate states it ONCE, for one element
+// (`ElementRule`): what the update at index i is, and what it writes into its slot's arrays at
+// i. The engine owns the loop (src/engine/pass.ts): alone (the transform's `update`: whole
+// leaves, fresh arrays) or inside an optimizer's single pass, where the rules of a chain and the
+// final θ + a·u run as ONE loop over each leaf, each rule computing exactly what it computes
+// alone, so with the same bits. A scaling (u ↦ c·u) is a rule the engine knows the algebra of:
+// at the end of a step it folds into θ + c·u.
 
 /** What `elementwise` takes. */
 export interface ElementwiseRule<S, K> {
-  /** the slot fields that are trees of the parameters' structure (`['mu', 'nu']`), in `slots` order */
+  /** the slot fields that are trees of the parameters' structure (`['mu', 'nu']`) */
   readonly trees?: readonly string[]
-  /** the rule reads the parameters (`x.p`) */
+  /** the rule reads the parameters (`p`) */
   readonly params?: boolean
   /**
    * Once per step, before the loops: the rule's constants and the slot's other fields after
@@ -47,7 +29,7 @@ export interface ElementwiseRule<S, K> {
     hyper: { readonly [field: string]: number },
     step: number,
   ) => readonly [K, Partial<S>?]
-  readonly rule: LeafRule<K>
+  readonly rule: ElementRule<K>
 }
 
 /** How the engine sees a transform's update. */
@@ -78,12 +60,10 @@ export function planOf(update: unknown): Plan | undefined {
  *
  * @example
  * ```ts
- * import { elementwise, gradientTransform, type LeafArrays } from 'gradstream/operators'
+ * import { elementwise, gradientTransform } from 'gradstream/operators'
  *
- * // u = g / (|g| + δ): a soft sign
- * function softSign(delta: number, { g, u }: LeafArrays, from: number, to: number) {
- *   for (let i = from; i < to; i++) u[i] = g[i] / (Math.abs(g[i]) + delta)
- * }
+ * // u = g / (|g| + δ): a soft sign, for one element
+ * const softSign = (delta: number, g: number) => g / (Math.abs(g) + delta)
  * const op = gradientTransform({
  *   name: 'softSign',
  *   hyper: { delta: 0.1 },
@@ -140,29 +120,33 @@ export function bindPlan<S>(update: Update<S>, fn: string): Update<S> {
 
 function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<unknown> {
   const plan: Plan = { kind: 'rule', ...spec }
+  const trees = spec.trees ?? []
+  const nt = trees.length
+  const members = [spec.rule]
   const update: Update<unknown> = (u, slot, ctx) => {
     const [k, rest] = prepared(plan, slot, ctx.hyper, ctx.step)
-    const trees = spec.trees ?? []
     const s = slot as Record<string, Params>
     const inputs: Params[] = trees.map((f) => s[f])
     inputs.push(u)
     if (spec.params === true) inputs.push(ctx.params)
     const leaves = leavesOf(fn, inputs)
-    const nt = trees.length
     const uOut = new Array<Float64Array>(leaves.count)
     const nextOut = trees.map(() => new Array<Float64Array>(leaves.count))
-    const x = leafArrays(nt)
+    const loop = passLoop(members, false)
+    const old = slotRecord(trees)
+    const next = slotRecord(trees)
+    const ks = [k]
+    const olds = [old]
+    const nexts = [next]
     for (let j = 0; j < leaves.count; j++) {
       const g = leaves.data[nt][j]
       const len = g.length
-      x.g = g
-      x.u = uOut[j] = uninitializedF64(len)
-      x.p = spec.params === true ? leaves.data[nt + 1][j] : EMPTY
       for (let m = 0; m < nt; m++) {
-        x.slots[m] = leaves.data[m][j]
-        x.next[m] = nextOut[m][j] = uninitializedF64(len)
+        old[trees[m]] = leaves.data[m][j]
+        next[trees[m]] = nextOut[m][j] = uninitializedF64(len)
       }
-      spec.rule(k, x, 0, len)
+      const p = spec.params === true ? leaves.data[nt + 1][j] : EMPTY
+      loop(ks, olds, nexts, p, g, (uOut[j] = uninitializedF64(len)), 1, len)
     }
     return [
       leaves.build(uOut),
@@ -180,15 +164,11 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
 
 const EMPTY = new Float64Array(0)
 
-/** A fresh LeafArrays for a rule over `nt` tree slots. */
-export function leafArrays(nt: number): LeafArrays {
-  return {
-    g: EMPTY,
-    u: EMPTY,
-    p: EMPTY,
-    slots: new Array(nt).fill(EMPTY),
-    next: new Array(nt).fill(EMPTY),
-  }
+/** A record of a slot's tree fields at one leaf, filled leaf by leaf (one shape per rule). */
+export function slotRecord(trees: readonly string[]): Record<string, Float64Array> {
+  const r: Record<string, Float64Array> = {}
+  for (const f of trees) r[f] = EMPTY
+  return r
 }
 
 /** The rule's constants and the slot's other fields for this step. */
@@ -229,16 +209,4 @@ export function scaleRange(
   to: number,
 ): void {
   for (let i = from; i < to; i++) o[i] = c * g[i]
-}
-
-/** q = p + a·u on [from, to): THE update of the parameters, a range at a time. */
-export function addScaledRange(
-  p: Float64Array,
-  u: Float64Array,
-  a: number,
-  q: Float64Array,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) q[i] = p[i] + a * u[i]
 }

@@ -37,10 +37,11 @@ import {
   sgd,
 } from 'gradstream/operators'
 import { FusedStages } from '../../../src/engine/fusion.js'
+import { setPassCodegen } from '../../../src/engine/pass.js'
 import { template, type TreeT, treesLike } from '../transforms/fixture.js'
 
 // An optimizer is ONE fused stage (src/engine/stages.ts, src/engine/chainStep.ts): its
-// per-element rules run in one pass with θ + a·u, chunk by chunk, and never build their updates
+// per-element rules run in one loop with θ + a·u (src/engine/pass.ts) and never build their updates
 // (an ending scaling folds into θ + (−η)·u); transforms piped by hand without a cut join the same
 // pass. These tests pin that this is invisible: the same optimizer written out as its
 // transforms, each cut from the next by a user's `map` (so each runs alone, through the generic
@@ -205,8 +206,45 @@ describe('an optimizer as one fused stage', () => {
     )
   })
 
-  it('a leaf longer than a chunk of the pass gives the same bits', () => {
-    const n = 40_000 // the pass works 16,384 elements at a time
+  it('without generated code (a strict-CSP page), every optimizer gives the same bits', () => {
+    // the pass's loop is generated per chain where `Function` works, a generic loop otherwise;
+    // both run the same rules in the same order. Here `Function` throws, as under a CSP
+    // without 'unsafe-eval', and the fused stream must equal the generated one and the cut one.
+    fc.assert(
+      fc.property(
+        template.chain((t) => treesLike(t, 1)),
+        fc.constantFrom(...Object.keys(cases)),
+        fc.double({ min: 1e-3, max: 0.5, noNaN: true }),
+        fc.double({ min: 0, max: 0.95, noNaN: true }),
+        fc.boolean(),
+        ([p], name, lr, h, flag) => {
+          const make = () => cases[name](() => lr, () => h, flag)
+          const generated = run(p, make()[0], 4)
+          const hand = run(p, make()[1], 4)
+          const original = globalThis.Function
+          let plain: ReturnType<typeof run>
+          try {
+            globalThis.Function = function () {
+              throw new EvalError('Refused to evaluate a string as JavaScript (CSP)')
+            } as unknown as FunctionConstructor
+            setPassCodegen(true) // asks for generation: refused, the generic loop is used
+            expect(setPassCodegen(true)).toBe(false)
+            plain = run(p, make()[0], 4)
+          } finally {
+            globalThis.Function = original
+            setPassCodegen(true)
+          }
+          expect(plain.error).toBeUndefined()
+          expect(plain.out).toEqual(generated.out)
+          expect(plain.out).toEqual(hand.out)
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('a long leaf (40,000 elements) gives the same bits', () => {
+    const n = 40_000
     const big = { W: tensor(Array.from({ length: n }, (_, i) => Math.sin(i))), b: [1], s: 2 }
     for (const [fusedOp, handOp] of [
       [adam(0.01) as never, byHand(scaleByAdam(), scaleByLearningRate(0.01))],
