@@ -1,9 +1,9 @@
-import { leafwise } from '../../src/engine/leaves.js'
+import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
 import type { Params } from '../../src/tree/tree.js'
 import type { Hyperparam } from '../../src/engine/hyperparams.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
-import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
+import { asOptimizer, innerHyper, pairOf } from './wrapperInternals.js'
 import type * as t from 'io-ts'
 import { ScheduleFreeOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
@@ -78,36 +78,39 @@ export function scheduleFree(
       name: fn,
       hyper: { lr: at1, ...innerHyper(t) },
       init: (params) => ({ b1, weightSum: 0, maxLr: 0, z: params, inner: t.init(params) }),
-      update: (g, s, ctx) => {
-        const maxLr = Math.max(s.maxLr, ctx.hyper.lr)
-        const weight = maxLr ** weightLrPower
-        const weightSum = s.weightSum + weight
-        // optax: NaN if either is NaN, else weight/Σ with 0/0 → 0
-        const c = Number.isNaN(weight) || Number.isNaN(weightSum) ? NaN : weight / weightSum || 0
-        const [u, innerSlot] = t.update(g, s.inner, innerContext(ctx))
-        const [updates, z] = leafwise(fn, [ctx.params, s.z, u], 2, ([y, z0, du], [o, z1]) =>
-          scheduleFreeLeaf(y, z0, du, o, z1, b1, c),
-        )
-        return [updates, { b1, weightSum, maxLr, z, inner: innerSlot }]
-      },
+      // the inner optimizer's updates u first (its slot `inner`, its hyper `inner.*`), then z, y
+      update: elementwise({
+        inner: t,
+        trees: ['z'],
+        params: true,
+        prepare: (s: ScheduleFreeState, { lr }) => {
+          const maxLr = Math.max(s.maxLr, lr)
+          const weight = maxLr ** weightLrPower
+          const weightSum = s.weightSum + weight
+          // optax: NaN if either is NaN, else weight/Σ with 0/0 → 0
+          const c = Number.isNaN(weight) || Number.isNaN(weightSum) ? NaN : weight / weightSum || 0
+          return [
+            { b1, c },
+            { b1, weightSum, maxLr },
+          ]
+        },
+        rule: scheduleFreeRule,
+      }),
     }),
   )
 }
 
-/** One leaf: z' = z + u, x' = (1 − c)·x + c·z' with x = (y − (1 − b1)·z)/b1, o = b1·x' + (1 − b1)·z' − y. */
-function scheduleFreeLeaf(
+/** z' = z + u, x' = (1 − c)·x + c·z' with x = (y − (1 − b1)·z)/b1; update b1·x' + (1 − b1)·z' − y. */
+function scheduleFreeRule(
+  { b1, c }: { b1: number; c: number },
+  u: number,
+  i: number,
+  old: LeafSlots,
+  next: LeafSlots,
   y: Float64Array,
-  z0: Float64Array,
-  u: Float64Array,
-  o: Float64Array,
-  z: Float64Array,
-  b1: number,
-  c: number,
-): void {
-  for (let i = 0; i < o.length; i++) {
-    const zi = z0[i] + u[i]
-    const x = (1 - c) * ((y[i] - (1 - b1) * z0[i]) / b1) + c * zi
-    z[i] = zi
-    o[i] = b1 * x + (1 - b1) * zi - y[i]
-  }
+) {
+  const z0 = old.z[i]
+  const z = (next.z[i] = z0 + u)
+  const x = (1 - c) * ((y[i] - (1 - b1) * z0) / b1) + c * z
+  return b1 * x + (1 - b1) * z - y[i]
 }

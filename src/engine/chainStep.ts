@@ -1,11 +1,11 @@
 import type { TrainState } from '../state/types.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
-import { nextSlot, planOf, prepared, slotRecord } from './elementwise.js'
+import { nextSlot, type Plan, planOf, prepared, slotRecord, unprefixed } from './elementwise.js'
 import type { StageRun } from './fusion.js'
 import { hyperAt, hyperRecorder } from './hyperparams.js'
 import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
-import { type LeafSlots, type Member, passLoop } from './pass.js'
+import { type Member, passLoop } from './pass.js'
 import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
 
@@ -41,29 +41,35 @@ export function chainStep(
   const plans = ts.map((t) => planOf(t.update))
   /** a name met a second time in this chain */
   const again = ts.map((t, j) => ts.slice(0, j).some((u) => u.name === t.name))
+  // the pass: the members (rules and scalings, wrapped and chained ones included) of the
+  // transforms [first, end), in the order the cut pipe runs them
+  const members: PassMember[] = []
+  const nodes = plans.map((p, j) => (apply ? nodeOf(p, ts[j].name, '', members) : null))
   /** the transforms from `first` on run in the single pass (only when applying) */
   let first = n
-  if (apply) while (first > 0 && plans[first - 1] !== undefined) first--
+  while (first > 0 && nodes[first - 1] !== null) first--
   const folds = first < n && plans[n - 1]!.kind === 'scale'
   /** the pass runs transforms [first, end); a folded scaling is θ + a·u's a */
   const end = folds ? n - 1 : n
-  const trees = plans.map((p) => (p?.kind === 'rule' ? (p.trees ?? []) : []))
-  // the pass's members [first, end), their constants and slot arrays at the current leaf
-  const members: Member[] = []
-  for (let j = first; j < end; j++) {
-    const plan = plans[j]!
-    members.push(plan.kind === 'rule' ? plan.rule : null)
-  }
-  const loop = first < end ? passLoop(members, true) : null
-  const olds = members.map((_, m) => slotRecord(trees[first + m]))
-  const nexts = members.map((_, m) => slotRecord(trees[first + m]))
-  const kPass: unknown[] = members.map(() => 0)
-  // per step, per transform of the pass
-  const ks: unknown[] = new Array(n)
-  const rests: (object | undefined)[] = new Array(n)
+  const from = first < end ? firstMember(nodes[first]!) : 0
+  const to = first < end ? lastMember(nodes[end - 1]!) + 1 : 0
+  const inPass = members.slice(from, to)
+  const loop =
+    from < to
+      ? passLoop(
+          inPass.map((m) => m.rule),
+          true,
+        )
+      : null
+  const olds = inPass.map((m) => slotRecord(m.trees))
+  const nexts = inPass.map((m) => slotRecord(m.trees))
+  // per step, per member of the pass: its constant (a factor or the rule's constants), what
+  // `prepare` left for the slot, its leaves
+  const kPass: unknown[] = inPass.map(() => 0)
+  const rests: (object | undefined)[] = inPass.map(() => undefined)
+  const sets: (LeafSet | null)[] = inPass.map(() => null)
   const slots: unknown[] = new Array(n)
-  const sets: (LeafSet | null)[] = new Array(n).fill(null)
-  const factors: number[] = new Array(n).fill(1)
+  let a = 1
   const values: number[] = []
   /** per transform of the pass, its hyper record, refilled each step (it never leaves the step) */
   const reused = keys.map(
@@ -73,11 +79,74 @@ export function chainStep(
     return scalingStep(ts[0], ats[0], keys[0], isLr[0], reused[0], record)
   let lastUsedIn: readonly string[] | undefined = undefined
   let lastUsedOut: readonly string[] = NO_TRANSFORMS
+  let step = 0
+  let params: Params = 0
+  let updates: Params = 0
+
+  /** A member's constants and shapes for this step, in the cut pipe's order (errors too). */
+  function prepare(node: PassNode, slot: unknown, hyper: Hyper): void {
+    if (node.kind === 'chain') {
+      for (const c of node.children) {
+        const sub = (slot as Record<string, unknown> | undefined)?.[c.name]
+        prepare(c.node, sub, unprefixed(hyper, `${c.name}.`))
+      }
+      return
+    }
+    if (node.inner !== null) {
+      prepare(
+        node.inner,
+        (slot as { inner?: unknown } | undefined)?.inner,
+        unprefixed(hyper, 'inner.'),
+      )
+    }
+    const m = node.m - from
+    const member = inPass[m]
+    if (member.plan.kind === 'scale') {
+      kPass[m] = member.plan.factor(hyper)
+      return
+    }
+    const plan = member.plan
+    const [k, rest] = prepared(plan, slot, hyper, step)
+    const inputs: Params[] = member.trees.map((f) => (slot as Record<string, Params>)[f])
+    inputs.push(updates)
+    if (plan.params === true) inputs.push(params)
+    sets[m] = leavesOf(member.name, inputs)
+    kPass[m] = k
+    rests[m] = rest
+  }
+
+  /** A member's slot after the pass, as its transform's update would have returned it. */
+  function nextOf(node: PassNode, slot: unknown): unknown {
+    if (node.kind === 'chain') {
+      const out: Record<string, unknown> = {}
+      for (const c of node.children) {
+        const sub = nextOf(c.node, (slot as Record<string, unknown> | undefined)?.[c.name])
+        if (sub !== undefined) out[c.name] = sub
+      }
+      return out
+    }
+    const innerSlot =
+      node.inner === null
+        ? undefined
+        : nextOf(node.inner, (slot as { inner?: unknown } | undefined)?.inner)
+    const m = node.m - from
+    const member = inPass[m]
+    if (member.plan.kind === 'scale') return undefined
+    const set = sets[m]!
+    const built = member.trees.map((_, f) => set.build(member.outs[f]))
+    const inner = node.inner === null ? undefined : member.plan.inner
+    const next = nextSlot(slot, rests[m], member.trees, built, inner, innerSlot)
+    sets[m] = null
+    rests[m] = undefined
+    kPass[m] = 0
+    return next
+  }
 
   return (s) => {
-    const step = s.step
+    step = s.step
+    params = s.params
     const incoming = s.transforms ?? NO_TRANSFORMS
-    let updates = s.updates
+    updates = s.updates
     let opt: Record<string, unknown> | null = null
     let lr = s.lr
     values.length = 0
@@ -93,29 +162,22 @@ export function chainStep(
         values.push(v)
         if (isLr[j][q]) lr = v
       }
-      const plan = plans[j]
-      if (j >= first && plan!.kind === 'scale') {
-        factors[j] = plan!.factor(hyper)
+      if (j >= end) {
+        a = plans[j]!.kind === 'scale' ? (plans[j] as ScalePlan).factor(hyper) : 1
         continue
       }
-      const prev = (opt ?? s.opt)[t.name]
-      const slot = prev === undefined ? t.init(s.params) : prev
+      const plan = plans[j]
+      const prev = plan?.kind === 'scale' ? undefined : (opt ?? s.opt)[t.name]
+      const slot = prev === undefined && plan?.kind !== 'scale' ? t.init(s.params) : prev
       if (j < first) {
         const [u, next] = t.update(updates, slot, { step, params: s.params, hyper })
         updates = freezeData(u)
         if (next !== undefined) (opt ??= { ...s.opt })[t.name] = freezeData(next)
         continue
       }
-      // a rule of the pass: its constants now, its shapes checked now (in the cut pipe's order)
-      const rule = plan as Exclude<typeof plan, undefined | { kind: 'scale' }>
-      const [k, rest] = prepared(rule, slot, hyper, step)
-      const inputs: Params[] = trees[j].map((f) => (slot as Record<string, Params>)[f])
-      inputs.push(updates)
-      if (rule.params === true) inputs.push(s.params)
-      sets[j] = leavesOf(t.name, inputs)
-      ks[j] = k
-      rests[j] = rest
+      // the members of the pass: their constants now, their shapes checked now
       slots[j] = slot
+      prepare(nodes[j]!, slot, hyper)
     }
     const hyper = names.length === 0 ? s.hyper : record(s.hyper, values)
     if (!apply) {
@@ -127,48 +189,107 @@ export function chainStep(
       }
       return withSlots(s, nextOpt, hyper, lr, 'updates', updates, 'transforms', lastUsedOut)
     }
-    const a = folds ? factors[n - 1] : 1
-    let params: Params
-    if (first === end) params = addScaled(s.params, updates, a)
+    const scale = folds ? a : 1
+    let next: Params
+    if (first === end) next = addScaled(s.params, updates, scale)
     else {
       const theta = leavesOf('applyUpdates', [s.params, updates])
       const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array>(count)
-      const outs = trees.map((f) => f.map(() => new Array<Float64Array>(count)))
-      for (let j = first; j < end; j++)
-        kPass[j - first] = plans[j]!.kind === 'scale' ? factors[j] : ks[j]
+      for (const m of inPass) for (let f = 0; f < m.trees.length; f++) m.outs[f] = new Array(count)
       for (let leaf = 0; leaf < count; leaf++) {
         const len = p[leaf].length
-        for (let j = first; j < end; j++) {
-          const fs = trees[j]
+        for (let m = 0; m < inPass.length; m++) {
+          const fs = inPass[m].trees
           if (fs.length === 0) continue
-          const data = sets[j]!.data
-          const old = olds[j - first] as Record<string, Float64Array>
-          const next = nexts[j - first] as Record<string, Float64Array>
-          for (let m = 0; m < fs.length; m++) {
-            old[fs[m]] = data[m][leaf]
-            next[fs[m]] = outs[j][m][leaf] = uninitializedF64(len)
+          const data = sets[m]!.data
+          const old = olds[m] as Record<string, Float64Array>
+          const nx = nexts[m] as Record<string, Float64Array>
+          const outs = inPass[m].outs
+          for (let f = 0; f < fs.length; f++) {
+            old[fs[f]] = data[f][leaf]
+            nx[fs[f]] = outs[f][leaf] = uninitializedF64(len)
           }
         }
         qs[leaf] = uninitializedF64(len)
-        loop!(kPass, olds as LeafSlots[], nexts as LeafSlots[], p[leaf], g[leaf], qs[leaf], a, len)
+        loop!(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
       }
-      for (let m = 0; m < members.length; m++) kPass[m] = 0
-      params = theta.build(qs)
+      next = theta.build(qs)
       for (let j = first; j < end; j++) {
-        if (plans[j]!.kind === 'scale') continue
-        const built = outs[j].map((o) => sets[j]!.build(o))
-        const next = nextSlot(slots[j], rests[j], trees[j], built)
-        if (next !== undefined) (opt ??= { ...s.opt })[ts[j].name] = freezeData(next)
-        sets[j] = null
+        const slot = nextOf(nodes[j]!, slots[j])
         slots[j] = undefined
-        ks[j] = undefined
+        if (slot !== undefined) (opt ??= { ...s.opt })[ts[j].name] = freezeData(slot)
       }
+      for (const m of inPass) m.outs.length = 0
     }
+    updates = params = 0
     const nextOpt = opt === null ? s.opt : Object.freeze(opt)
-    return steppedState(s, params, frozenTree(s.grad), lr, nextOpt, hyper as TrainState['hyper'])
+    return steppedState(s, next, frozenTree(s.grad), lr, nextOpt, hyper as TrainState['hyper'])
   }
+}
+
+type Hyper = { readonly [field: string]: number }
+type ScalePlan = Extract<Plan, { kind: 'scale' }>
+type RulePlan = Extract<Plan, { kind: 'rule' }>
+
+/** A rule or scaling of the pass: its plan, the name its shape errors use, its slot's trees. */
+interface PassMember {
+  readonly plan: ScalePlan | RulePlan
+  readonly name: string
+  readonly rule: Member
+  readonly trees: readonly string[]
+  /** per tree, per leaf: the slot's arrays after the step (filled during a step) */
+  readonly outs: Float64Array[][]
+}
+
+/**
+ * How a transform's update runs in the pass: one member (a rule, after the members of its
+ * `inner` transform if it has one) or a chain of children, each under its slot name.
+ */
+type PassNode =
+  | { readonly kind: 'member'; readonly m: number; readonly inner: PassNode | null }
+  | { readonly kind: 'chain'; readonly children: readonly { name: string; node: PassNode }[] }
+
+/**
+ * The node of an update with plan `plan` (its members appended to `members`), or null when
+ * some part of it is not per-element (then the whole transform runs before the pass).
+ */
+function nodeOf(
+  plan: Plan | undefined,
+  name: string,
+  path: string,
+  members: PassMember[],
+): PassNode | null {
+  if (plan === undefined) return null
+  if (plan.kind === 'chain') {
+    if (plan.children.length === 0) return null
+    const children: { name: string; node: PassNode }[] = []
+    for (const c of plan.children) {
+      const node = nodeOf(planOf(c.update), c.name, `${path}${c.name}.`, members)
+      if (node === null) return null
+      children.push({ name: c.name, node })
+    }
+    return { kind: 'chain', children }
+  }
+  let inner: PassNode | null = null
+  if (plan.kind === 'rule' && plan.inner !== undefined) {
+    inner = nodeOf(planOf(plan.inner.update), name, `${path}inner.`, members)
+    if (inner === null) return null
+  }
+  const trees = plan.kind === 'rule' ? (plan.trees ?? []) : []
+  const rule = plan.kind === 'rule' ? (plan.rule as Member) : null
+  members.push({ plan, name, rule, trees, outs: trees.map(() => []) })
+  return { kind: 'member', m: members.length - 1, inner }
+}
+
+function firstMember(node: PassNode): number {
+  if (node.kind === 'chain') return firstMember(node.children[0].node)
+  return node.inner === null ? node.m : firstMember(node.inner)
+}
+
+function lastMember(node: PassNode): number {
+  return node.kind === 'chain' ? lastMember(node.children[node.children.length - 1].node) : node.m
 }
 
 /**

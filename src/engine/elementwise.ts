@@ -30,22 +30,53 @@ export interface ElementwiseRule<S, K> {
     step: number,
   ) => readonly [K, Partial<S>?]
   readonly rule: ElementRule<K>
+  /**
+   * A transform (or optimizer's pair, `adam(1e-3).transform`) that runs first: the rule then
+   * takes its updates in place of the incoming ones. Its slot is this slot's `inner` field and
+   * its hyperparameters this transform's `inner.<field>` ones, at the same step; how a wrapper
+   * holds an optimizer (`scheduleFree`). When its own updates are per-element too, it runs in
+   * the same loop.
+   */
+  readonly inner?: { readonly update: Update<unknown> }
 }
+
+type Hyper = { readonly [f: string]: number }
 
 /** How the engine sees a transform's update. */
 export type Plan =
-  | { readonly kind: 'scale'; readonly factor: (hyper: { readonly [f: string]: number }) => number }
+  | { readonly kind: 'scale'; readonly factor: (hyper: Hyper) => number }
   | ({ readonly kind: 'rule' } & ElementwiseRule<unknown, unknown>)
+  | {
+      readonly kind: 'chain'
+      readonly children: readonly { readonly name: string; readonly update: unknown }[]
+    }
 
 type Update<S> = (
   updates: Params,
   slot: S,
-  ctx: {
-    readonly step: number
-    readonly params: Params
-    readonly hyper: { readonly [f: string]: number }
-  },
+  ctx: { readonly step: number; readonly params: Params; readonly hyper: Hyper },
 ) => readonly [Params, S]
+
+/** `{ 'inner.b1': v }` → `{ b1: v }`: the hyperparameters a child exposed under `prefix` sees. */
+export function unprefixed(hyper: Hyper, prefix: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k of Object.keys(hyper))
+    if (k.startsWith(prefix)) out[k.slice(prefix.length)] = hyper[k]
+  return out
+}
+
+/**
+ * Marks `update` as the update of a chain of `children` (applied in order, their slots by
+ * name, their hyperparameters as `child.field`), so that the engine can run their rules in
+ * its single loop.
+ */
+export function chainPlan<U extends (...args: never[]) => unknown>(
+  update: U,
+  children: readonly { readonly name: string; readonly update: unknown }[],
+): U {
+  plans.set(update, { kind: 'chain', children })
+  return update
+}
 
 const plans = new WeakMap<object, Plan>()
 
@@ -123,9 +154,20 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
   const trees = spec.trees ?? []
   const nt = trees.length
   const members = [spec.rule]
-  const update: Update<unknown> = (u, slot, ctx) => {
-    const [k, rest] = prepared(plan, slot, ctx.hyper, ctx.step)
+  const { inner } = spec
+  const update: Update<unknown> = (incoming, slot, ctx) => {
     const s = slot as Record<string, Params>
+    let u = incoming
+    let innerSlot: unknown
+    if (inner !== undefined) {
+      const innerCtx = {
+        step: ctx.step,
+        params: ctx.params,
+        hyper: unprefixed(ctx.hyper, 'inner.'),
+      }
+      ;[u, innerSlot] = inner.update(u, s.inner, innerCtx)
+    }
+    const [k, rest] = prepared(plan, slot, ctx.hyper, ctx.step)
     const inputs: Params[] = trees.map((f) => s[f])
     inputs.push(u)
     if (spec.params === true) inputs.push(ctx.params)
@@ -148,15 +190,8 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
       const p = spec.params === true ? leaves.data[nt + 1][j] : EMPTY
       loop(ks, olds, nexts, p, g, (uOut[j] = uninitializedF64(len)), 1, len)
     }
-    return [
-      leaves.build(uOut),
-      nextSlot(
-        slot,
-        rest,
-        trees,
-        nextOut.map((o) => leaves.build(o)),
-      ),
-    ]
+    const built = nextOut.map((o) => leaves.build(o))
+    return [leaves.build(uOut), nextSlot(slot, rest, trees, built, inner, innerSlot)]
   }
   plans.set(update, plan)
   return update
@@ -184,20 +219,26 @@ export function prepared(
 }
 
 /**
- * The slot after the step: the old slot's fields, then `rest`, then the new trees (a slot that
- * is undefined and has no trees stays undefined).
+ * The slot after the step: the old slot's fields, then `rest`, then the new trees, then (for a
+ * rule with an `inner` transform) its slot as `inner` (a slot that is undefined and has no
+ * trees stays undefined). Frozen, except around an inner slot: the engine's deep freeze then
+ * reaches it.
  */
 export function nextSlot(
   slot: unknown,
   rest: object | undefined,
   trees: readonly string[],
   built: readonly Params[],
+  inner?: unknown,
+  innerSlot?: unknown,
 ): unknown {
-  if (trees.length === 0 && rest === undefined) return slot
+  if (trees.length === 0 && rest === undefined && inner === undefined) return slot
   const out: Record<string, unknown> = typeof slot === 'object' && slot !== null ? { ...slot } : {}
   if (rest !== undefined) Object.assign(out, rest)
   for (let m = 0; m < trees.length; m++) out[trees[m]] = built[m]
-  return Object.freeze(out)
+  if (inner === undefined) return Object.freeze(out)
+  out.inner = innerSlot
+  return out
 }
 
 /** o = c·g on [from, to): the engine's scaling kernel. */

@@ -2,6 +2,7 @@ import { isObservable, type Observable } from 'rxjs'
 import { show } from '../errors.js'
 import type { TrainState, WithGradient } from '../state/types.js'
 import type { Params } from '../tree/tree.js'
+import { chainPlan, unprefixed } from './elementwise.js'
 import type { HyperSpec } from './hyperparams.js'
 
 /** What a transform's `update` is told besides the updates and its own slot. */
@@ -103,11 +104,7 @@ export function childContext(
   prefix: string,
   params: Params,
 ): TransformContext {
-  const hyper: Record<string, number> = {}
-  const p = `${prefix}.`
-  for (const k of Object.keys(ctx.hyper))
-    if (k.startsWith(p)) hyper[k.slice(p.length)] = ctx.hyper[k]
-  return { step: ctx.step, params, hyper }
+  return { step: ctx.step, params, hyper: unprefixed(ctx.hyper, `${prefix}.`) }
 }
 
 /** The error of a slot name used twice in one step (by two transforms, or two `ema`s). */
@@ -162,7 +159,8 @@ export function chainTransform(
       }
       return slots
     },
-    update: (updates, slots, ctx) => {
+    // when every child's update is per-element, the engine runs them in its single loop
+    update: chainPlan((updates: Params, slots: ChainState, ctx: TransformContext) => {
       let u: Params = updates
       const next: Record<string, unknown> = {}
       for (const c of children) {
@@ -170,8 +168,8 @@ export function chainTransform(
         u = v
         if (s !== undefined) next[c.name] = s
       }
-      return [u, next]
-    },
+      return [u, next] as const
+    }, children),
   }
 }
 
