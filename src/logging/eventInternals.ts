@@ -34,7 +34,7 @@ const utf8 = new TextEncoder()
  */
 class ProtoWriter {
   private buf = new Uint8Array(512)
-  private view = new DataView(this.buf.buffer)
+  private dataView = new DataView(this.buf.buffer)
   private at = 0
 
   /** `field`'s key with its wire type. */
@@ -65,14 +65,14 @@ class ProtoWriter {
 
   double(x: number): this {
     this.reserve(8)
-    this.view.setFloat64(this.at, x, true)
+    this.dataView.setFloat64(this.at, x, true)
     this.at += 8
     return this
   }
 
   float(x: number): this {
     this.reserve(4)
-    this.view.setFloat32(this.at, x, true)
+    this.dataView.setFloat32(this.at, x, true)
     this.at += 4
     return this
   }
@@ -114,12 +114,23 @@ class ProtoWriter {
     return this.buf.slice(0, this.at)
   }
 
+  /** Everything written, in place (valid until the writer is written to again). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.at)
+  }
+
+  /** Forgets what was written; the buffer is kept for the next message. */
+  reset(): this {
+    this.at = 0
+    return this
+  }
+
   private reserve(n: number): void {
     if (this.at + n <= this.buf.length) return
     const bigger = new Uint8Array(Math.max(2 * this.buf.length, this.at + n))
     bigger.set(this.buf.subarray(0, this.at))
     this.buf = bigger
-    this.view = new DataView(bigger.buffer)
+    this.dataView = new DataView(bigger.buffer)
   }
 }
 
@@ -160,13 +171,19 @@ const encodedTag = (tag: string): Uint8Array => {
   return b
 }
 
-/** An `Event` at `step` carrying a `Summary` of `values`. */
+/** The writer of every summary event: one buffer, reused (no allocation per step). */
+const events = new ProtoWriter()
+
+/**
+ * An `Event` at `step` carrying a `Summary` of `values`: a view of a buffer that the next call
+ * overwrites (frame or copy it at once).
+ */
 export function summaryEvent(
   wallTime: number,
   step: number,
   values: readonly SummaryValue[],
 ): Uint8Array {
-  const w = new ProtoWriter()
+  const w = events.reset()
   w.key(1, FIXED64).double(wallTime)
   w.key(2, VARINT).int64(step)
   const summary = w.key(5, LENGTH_DELIMITED).fork()
@@ -191,7 +208,7 @@ export function summaryEvent(
     }
     w.join(value)
   }
-  return w.join(summary).finish()
+  return w.join(summary).view()
 }
 
 /** `Summary.Value.histo` (field 5): a `HistogramProto`. */

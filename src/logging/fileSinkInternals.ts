@@ -14,7 +14,7 @@ import { defer, finalize, merge, Subject, tap, type MonoTypeOperatorFunction } f
  */
 export class BufferedFile {
   private fd: number
-  private chunks: Uint8Array[] = []
+  private buffer = new Uint8Array(1 << 16)
   private size = 0
   private flushed = performance.now()
 
@@ -31,9 +31,15 @@ export class BufferedFile {
     })
   }
 
-  append(record: Uint8Array): void {
-    this.chunks.push(record)
-    this.size += record.length
+  /** Copies `bytes` to the end of the buffer (the caller may reuse its array). */
+  append(bytes: Uint8Array): void {
+    if (this.size + bytes.length > this.buffer.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.buffer.length, this.size + bytes.length))
+      bigger.set(this.buffer.subarray(0, this.size))
+      this.buffer = bigger
+    }
+    this.buffer.set(bytes, this.size)
+    this.size += bytes.length
   }
 
   /** Writes the buffer if the last write is `flushEveryMs` old. */
@@ -45,11 +51,10 @@ export class BufferedFile {
   flush(): void {
     this.flushed = performance.now()
     if (this.size === 0) return
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size)
+    const all = this.buffer.subarray(0, this.size)
     this.attempt(() => {
       for (let at = 0; at < all.length;) at += fs.writeSync(this.fd, all, at, all.length - at)
     })
-    this.chunks = []
     this.size = 0
   }
 

@@ -45,3 +45,22 @@ export function tfRecord(data: Uint8Array): Uint8Array {
   view.setUint32(12 + data.length, maskedCrc32c(data), true)
   return out
 }
+
+const header = new Uint8Array(12)
+const headerView = new DataView(header.buffer)
+const footer = new Uint8Array(4)
+const footerView = new DataView(footer.buffer)
+
+/**
+ * The TFRecord of `data`, handed to `append` in three pieces (length and its checksum, `data`,
+ * its checksum) from scratch buffers reused by the next call: `append` must copy them.
+ */
+export function appendTfRecord(append: (bytes: Uint8Array) => void, data: Uint8Array): void {
+  headerView.setUint32(0, data.length, true)
+  headerView.setUint32(4, 0, true)
+  headerView.setUint32(8, maskedCrc32c(header.subarray(0, 8)), true)
+  footerView.setUint32(0, maskedCrc32c(data), true)
+  append(header)
+  append(data)
+  append(footer)
+}

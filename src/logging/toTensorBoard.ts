@@ -18,7 +18,7 @@ import { fileVersionEvent, histogramOf, summaryEvent, type SummaryValue } from '
 import { wantSumsOfSquares } from '../tensor/kernels/sumOfSquaresKernel.js'
 import { BufferedFile, writingTo } from './fileSinkInternals.js'
 import { leavesOf, normOf } from './leavesInternals.js'
-import { tfRecord } from './tfRecordInternals.js'
+import { appendTfRecord, tfRecord } from './tfRecordInternals.js'
 
 const ToTensorBoardOptionsC = configType('toTensorBoard options', {
   /** write a histogram of every parameter leaf (tag `params/<path>`) every this many steps */
@@ -97,6 +97,7 @@ export function toTensorBoard<S extends TrainState>(
     sink.append(tfRecord(fileVersionEvent(Date.now() / 1000)))
     sink.flush()
     let first = true
+    const append = (bytes: Uint8Array) => sink.append(bytes)
     const write = (s: S) => {
       const values: SummaryValue[] = []
       if (first && config !== undefined) {
@@ -117,7 +118,9 @@ export function toTensorBoard<S extends TrainState>(
           values.push({ tag: `params/${path}`, histogram: histogramOf(data) })
         }
       }
-      if (values.length > 0) sink.append(tfRecord(summaryEvent(Date.now() / 1000, s.step, values)))
+      if (values.length > 0) {
+        appendTfRecord(append, summaryEvent(Date.now() / 1000, s.step, values))
+      }
     }
     // while it runs, the kernels sum each gradient they copy out (still in cache): see normOf
     const close = gradNorm ? wantSumsOfSquares() : undefined
