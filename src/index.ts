@@ -49,7 +49,7 @@ export type { Activation, Init, Mlp, MlpConfig, MlpParams } from './nn/mlp.js'
 export { simpleNet } from './nn/simpleNet.js'
 export type { SimpleNet } from './nn/simpleNet.js'
 export { twoLayerGradient } from './nn/twoLayerGradient.js'
-export type { TwoLayerGradientOptions, TwoLayerWeights } from './nn/twoLayerGradient.js'
+export type { TwoLayerGradientOptions } from './nn/twoLayerGradient.js'
 export { twoLayerNet } from './nn/twoLayerNet.js'
 export type { TwoLayerNet, TwoLayerNetConfig, TwoLayerParams } from './nn/twoLayerNet.js'
 export { twoLayerNetNumericalGradient } from './nn/twoLayerNetNumericalGradient.js'
@@ -57,6 +57,7 @@ export type {
   TwoLayerNetNumericalGradientOptions,
   TwoLayerNetWeights,
 } from './nn/twoLayerNetNumericalGradient.js'
+export type { TwoLayerWeights } from './nn/twoLayerWeights.js'
 export { getKernelThreads } from './parallel/getKernelThreads.js'
 export { setKernelThreads } from './parallel/setKernelThreads.js'
 export { rng, rngFromState } from './random/rng.js'

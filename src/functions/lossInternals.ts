@@ -29,7 +29,7 @@ export type Targets =
   | { readonly kind: 'labels'; readonly labels: Int32Array }
 
 /** A batch of predictions `y` ([C] counts as one row, the book's 1-D reshape rule) with targets. */
-export interface Batch {
+export interface PredictionBatch {
   readonly rows: number
   readonly width: number
   readonly y: Float64Array
@@ -42,7 +42,7 @@ export interface Batch {
  * (shape [N] for a batch; a number, [] or [1] for one row). Anything else is a ShapeError
  * naming both shapes.
  */
-export function readBatch(fn: string, yIn: unknown, tIn: unknown): Batch {
+export function readBatch(fn: string, yIn: unknown, tIn: unknown): PredictionBatch {
   const y = asTensor(fn, 'y', yIn)
   const t = asTensor(fn, 't', tIn)
   if (y.shape.length < 1 || y.shape.length > 2) {

@@ -13,18 +13,10 @@ import {
   twoLayerForwardShared,
 } from '../parallel/twoLayerShared.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
-import { expectWeights } from './twoLayerNetNumericalGradientInternals.js'
+import { expectWeights, type TwoLayerWeights } from './twoLayerWeights.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
-
-/** The parameters backprop reads: the book's `W1, b1, W2, b2`. */
-export interface TwoLayerWeights {
-  readonly W1: Tensor
-  readonly b1: Tensor
-  readonly W2: Tensor
-  readonly b2: Tensor
-}
 
 /** Options of `twoLayerGradient`. */
 export interface TwoLayerGradientOptions {

@@ -1,17 +1,18 @@
 import type { TensorLike } from '../functions/tensorLike.js'
 import type { Tensor } from '../tensor/tensor.js'
-import {
-  planProbes,
-  probeCount,
-  runProbes,
-  type TwoLayerNetNumericalGradientOptions,
-  type TwoLayerNetWeights,
-} from './twoLayerNetNumericalGradientInternals.js'
+import type * as t from 'io-ts'
+import { TwoLayerNetNumericalGradientOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
+import { planProbes, probeCount, runProbes } from './twoLayerNetNumericalGradientInternals.js'
+import type { TwoLayerWeights } from './twoLayerWeights.js'
 
-export type {
-  TwoLayerNetNumericalGradientOptions,
-  TwoLayerNetWeights,
-} from './twoLayerNetNumericalGradientInternals.js'
+/** The parameters probed: the book's `W1, b1, W2, b2` (the same four tensors as `TwoLayerWeights`). */
+export type TwoLayerNetWeights = TwoLayerWeights
+
+/** Options of `twoLayerNetNumericalGradient`: the step `h` and the `loss` (codec `TwoLayerNetNumericalGradientOptionsC`). */
+export type TwoLayerNetNumericalGradientOptions = t.TypeOf<
+  typeof TwoLayerNetNumericalGradientOptionsC
+>
 
 /**
  * The book's `TwoLayerNet.numerical_gradient` — central differences `(f(p + h·eₖ) − f(p − h·eₖ))
@@ -58,7 +59,9 @@ export function twoLayerNetNumericalGradient(
   t: TensorLike,
   opts: TwoLayerNetNumericalGradientOptions = {},
 ): { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor } {
-  const plan = planProbes('twoLayerNetNumericalGradient', params, x, t, opts)
+  const fn = 'twoLayerNetNumericalGradient'
+  const o = decodeOptions(TwoLayerNetNumericalGradientOptionsC, opts, fn, 'opts')
+  const plan = planProbes(fn, params, x, t, o)
   const { D, H, C } = plan
   const out = {
     W1: new Float64Array(D * H),

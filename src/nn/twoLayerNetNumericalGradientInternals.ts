@@ -6,31 +6,15 @@
  * parameter's probe is computed by the same code whatever the range, so any split gives the
  * single run's result bit for bit.
  */
-import { ShapeError, expectPositive, show, showShape } from '../errors.js'
+import type * as t from 'io-ts'
+import { ShapeError, show, showShape } from '../errors.js'
 import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
 import { asTensor, readBatch } from '../functions/lossInternals.js'
 import type { TensorLike } from '../functions/tensorLike.js'
 import { matmul } from '../tensor/linalg.js'
-import { expectTensor, type Tensor } from '../tensor/tensor.js'
-
-/** The parameters probed: the book's `W1, b1, W2, b2`. */
-export interface TwoLayerNetWeights {
-  readonly W1: Tensor
-  readonly b1: Tensor
-  readonly W2: Tensor
-  readonly b2: Tensor
-}
-
-/** Options of `twoLayerNetNumericalGradient`. */
-export interface TwoLayerNetNumericalGradientOptions {
-  /** the central-difference step; default 1e-4, the book's */
-  readonly h?: number
-  /**
-   * the loss, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default; fused, on the
-   * logits) or `'crossEntropy'` (the book's `cross_entropy_error(softmax(a2), t)` with δ = 1e-7)
-   */
-  readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
-}
+import type { Tensor } from '../tensor/tensor.js'
+import type { TwoLayerNetNumericalGradientOptionsC } from '../state/configCodecs.js'
+import { expectWeights, type TwoLayerWeights } from './twoLayerWeights.js'
 
 /** A validated problem: sizes, step, loss and the data as flat row-major arrays. */
 export interface ProbePlan {
@@ -58,42 +42,24 @@ export interface ProbeOutput {
   readonly b2: Float64Array
 }
 
-/**
- * Throws unless `params` holds the four tensors `W1, b1, W2, b2` (their shapes are matched
- * against each other by the caller), naming `fn` and the field.
- */
-export function expectWeights(fn: string, params: unknown): asserts params is TwoLayerNetWeights {
-  if (typeof params !== 'object' || params === null) {
-    throw new TypeError(`${fn}: params: expected { W1, b1, W2, b2 } tensors, got ${show(params)}`)
-  }
-  for (const k of ['W1', 'b1', 'W2', 'b2'] as const)
-    expectTensor(fn, `params.${k}`, (params as Record<string, unknown>)[k])
-}
-
 /** The number of probes (parameters): D·H + H + H·C + C. */
 export function probeCount(p: ProbePlan): number {
   return p.D * p.H + p.H + p.H * p.C + p.C
 }
 
-/** Validates `twoLayerNetNumericalGradient`'s arguments (messages under `fn`) into a plan. */
+/**
+ * Validates `twoLayerNetNumericalGradient`'s arguments (messages under `fn`) into a plan; `opts`
+ * is already decoded by the caller's codec.
+ */
 export function planProbes(
   fn: string,
-  params: TwoLayerNetWeights,
+  params: TwoLayerWeights,
   x: TensorLike,
   t: TensorLike,
-  opts: TwoLayerNetNumericalGradientOptions,
+  opts: t.TypeOf<typeof TwoLayerNetNumericalGradientOptionsC>,
 ): ProbePlan {
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: opts: expected an object, got ${show(opts)}`)
-  }
   const h = opts.h ?? 1e-4
-  expectPositive(fn, 'h', h)
   const kind = opts.loss ?? 'softmaxCrossEntropy'
-  if (kind !== 'crossEntropy' && kind !== 'softmaxCrossEntropy') {
-    throw new RangeError(
-      `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(kind)}`,
-    )
-  }
   expectWeights(fn, params)
   const { W1, b1, W2, b2 } = params
   const [D, H] = W1.shape

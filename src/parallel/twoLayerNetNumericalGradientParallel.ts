@@ -1,20 +1,17 @@
-import { expectInteger } from '../errors.js'
+import type * as t from 'io-ts'
 import type { TensorLike } from '../functions/tensorLike.js'
-import {
-  planProbes,
-  probeCount,
-  type TwoLayerNetNumericalGradientOptions,
-  type TwoLayerNetWeights,
-} from '../nn/twoLayerNetNumericalGradientInternals.js'
+import { planProbes, probeCount } from '../nn/twoLayerNetNumericalGradientInternals.js'
+import type { TwoLayerNetWeights } from '../nn/twoLayerNetNumericalGradient.js'
+import { TwoLayerNetNumericalGradientParallelOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { costCuts, defaultThreads, probePool, TASKS_PER_THREAD } from './poolInternals.js'
 import { views, type ProbeTask } from './probeWorker.js'
 
-/** Options of `twoLayerNetNumericalGradientParallel`. */
-export interface TwoLayerNetNumericalGradientParallelOptions extends TwoLayerNetNumericalGradientOptions {
-  /** worker threads, 1…256; default the machine's (`os.availableParallelism()`) */
-  readonly threads?: number
-}
+/** Options of `twoLayerNetNumericalGradientParallel`: h, loss and threads (codec `TwoLayerNetNumericalGradientParallelOptionsC`). */
+export type TwoLayerNetNumericalGradientParallelOptions = t.TypeOf<
+  typeof TwoLayerNetNumericalGradientParallelOptionsC
+>
 
 /**
  * `twoLayerNetNumericalGradient` with its probes split across worker threads: the same central
@@ -57,9 +54,14 @@ export async function twoLayerNetNumericalGradientParallel(
   opts: TwoLayerNetNumericalGradientParallelOptions = {},
 ): Promise<{ W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor }> {
   const fn = 'twoLayerNetNumericalGradientParallel'
-  const plan = planProbes(fn, params, x, t, opts) // checks opts is an object first
-  if (opts.threads !== undefined) expectInteger(fn, 'threads', opts.threads, 1, 256)
-  const threads = opts.threads ?? (await defaultThreads())
+  const { threads: wanted, ...o } = decodeOptions(
+    TwoLayerNetNumericalGradientParallelOptionsC,
+    opts,
+    fn,
+    'opts',
+  )
+  const plan = planProbes(fn, params, x, t, o)
+  const threads = wanted ?? (await defaultThreads())
   const { D, H, C, N } = plan
   const P = probeCount(plan)
 

@@ -585,6 +585,37 @@ export const EvaluateEveryEpochsC = configType(
 
 // ---- models and data ---------------------------------------------------------------------------
 
+const twoLayerLossC = oneOfNamed('"crossEntropy" or "softmaxCrossEntropy"', [
+  'crossEntropy',
+  'softmaxCrossEntropy',
+])
+
+const numericalGradientFields = {
+  /** the central-difference step; default 1e-4, the book's */
+  h: optional(positiveNumber),
+  /**
+   * the loss, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default; fused, on the
+   * logits) or `'crossEntropy'` (the book's `cross_entropy_error(softmax(a2), t)` with δ = 1e-7)
+   */
+  loss: optional(twoLayerLossC),
+}
+
+/** `twoLayerNetNumericalGradient(params, x, t, opts)`. */
+export const TwoLayerNetNumericalGradientOptionsC = configType(
+  'twoLayerNetNumericalGradient options { h?, loss? }',
+  numericalGradientFields,
+)
+
+/** `twoLayerNetNumericalGradientParallel(params, x, t, opts)`. */
+export const TwoLayerNetNumericalGradientParallelOptionsC = configType(
+  'twoLayerNetNumericalGradientParallel options { h?, loss?, threads? }',
+  {
+    ...numericalGradientFields,
+    /** worker threads, 1…256; default the machine's (`os.availableParallelism()`) */
+    threads: optional(integerIn(1, 256)),
+  },
+)
+
 /** `twoLayerNet(config)`. */
 export const TwoLayerNetConfigC = configType(
   'twoLayerNet config { inputSize, hiddenSize, outputSize, weightInitStd?, seed?, loss? }',
@@ -602,12 +633,7 @@ export const TwoLayerNetConfigC = configType(
      * its printed numbers). `loss`, `numericalGradient`, `gradient` and `lossAndGradient` all use
      * it: the gradients are this loss's gradient.
      */
-    loss: optional(
-      oneOfNamed('"crossEntropy" or "softmaxCrossEntropy"', [
-        'crossEntropy',
-        'softmaxCrossEntropy',
-      ]),
-    ),
+    loss: optional(twoLayerLossC),
   },
 )
 

@@ -120,4 +120,26 @@ describe('the import graph', () => {
     )
     expect(bad).toEqual([])
   })
+
+  it('no *Internals.ts file declares a type an entry point exports (not even through a re-export)', () => {
+    const entries = ['src/index.ts', 'src/node.ts', 'operators/index.ts']
+    const exported = new Set(
+      entries.flatMap((e) =>
+        [...readFileSync(join(root, e), 'utf8').matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)]
+          .flatMap((m) => m[1].split(','))
+          .map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop() ?? '')
+          .filter((n) => n !== ''),
+      ),
+    )
+    const bad = [...g.keys()]
+      .filter((f) => /Internals\.ts$/.test(f))
+      .flatMap((f) =>
+        [...readFileSync(join(root, f), 'utf8').matchAll(/^export\s+(?:interface|type)\s+(\w+)/gm)]
+          .map((m) => m[1])
+          .filter((n) => exported.has(n))
+          .map((n) => `${f}: ${n}`),
+      )
+    expect(exported.size).toBeGreaterThan(200) // the parser found the entries' names
+    expect(bad).toEqual([])
+  })
 })

@@ -11,6 +11,7 @@ import {
   tensor,
   train,
   twoLayerNet,
+  twoLayerNetNumericalGradient,
   type Batch,
   type TrainState,
 } from 'gradstream'
@@ -49,6 +50,7 @@ import {
   TrainConfigC,
   TrainMnistOptionsC,
   TwoLayerNetConfigC,
+  TwoLayerNetNumericalGradientOptionsC,
   WarmupOptionsC,
 } from '../../src/state/configCodecs.js'
 import { decode, decodeOptions } from '../../src/state/decode.js'
@@ -197,6 +199,19 @@ const cases: Case[] = [
     codec: ChunkedOptionsC,
     build: (o) => chunked(o as never),
     fields: ['steps', 'scheduler', 'delay'],
+  },
+  {
+    fn: 'twoLayerNetNumericalGradient',
+    codec: TwoLayerNetNumericalGradientOptionsC,
+    build: (o) =>
+      twoLayerNetNumericalGradient(
+        twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2 }).params,
+        tensor([[1, 2]]),
+        tensor([[0, 1]]),
+        o as never,
+      ),
+    fields: ['h', 'loss'],
+    argument: 'opts',
   },
   {
     fn: 'twoLayerNet',
