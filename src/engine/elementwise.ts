@@ -1,4 +1,6 @@
 import { uninitializedF64 } from '../tensor/uninitialized.js'
+import { ElementwiseSpecC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import type { Params } from '../tree/tree.js'
 import { leavesOf } from './leaves.js'
 import { type ElementRule, type LeafSlots, passLoop } from './pass.js'
@@ -104,6 +106,7 @@ export function planOf(update: unknown): Plan | undefined {
  * ```
  */
 export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
+  decodeOptions(ElementwiseSpecC, spec, 'elementwise', 'spec')
   return bindRule(spec as ElementwiseRule<unknown, unknown>, 'elementwise') as Update<S>
 }
 

@@ -497,6 +497,29 @@ export const ScaleByBacktrackingLinesearchOptionsC = configType(
   },
 )
 
+/**
+ * `elementwise(spec)`: the keys and their kinds (`rule` is required); the functions' signatures
+ * are the `ElementwiseRule` type's.
+ */
+export const ElementwiseSpecC = configType(
+  'elementwise spec { trees?, params?, prepare?, rule, inner? }',
+  {
+    trees: optional(arrayOf(nonEmptyString, 'an array of slot field names')),
+    params: optional(booleanC),
+    prepare: optional(functionC),
+    rule: functionC,
+    inner: optional(
+      where(
+        'a transform { update }',
+        (u): u is unknown =>
+          typeof u === 'object' &&
+          u !== null &&
+          typeof (u as { update?: unknown }).update === 'function',
+      ),
+    ),
+  },
+)
+
 /** `gradientTransform(definition)`: the keys and their kinds (`update` is required). */
 export const GradientTransformDefinitionC = configType(
   'gradientTransform definition { name, hyper?, init?, update }',
