@@ -5,7 +5,8 @@
  * TwoLayerNet 784-50-10, batch 100, sgd 0.1, chunks of 25 steps on setTimeout) and `--serve` is
  * the CLI's own (`serveAlongside`, 30 states a second). Variants:
  *   - no server;
- *   - `--serve`, writes paced every 100 ms (the default, `flushMs`);
+ *   - `--serve`, writes paced (the default: every `flushMs`, 100 ms, or 2 ms per client if
+ *     longer: every 400 ms for 200 clients);
  *   - `--serve`, a write every event-loop turn that made a frame (`flushMs: 0`: the server of
  *     session 5), unless `--no-turn`.
  * The clients live in a child process (as a browser or a plotting script would), each reading
@@ -26,15 +27,17 @@
  * load that drifts between reps; the median of those is given.
  *
  * Then the server alone, without the training's noise: the same `serveAlongside` and clients,
- * fed a real MNIST step's state (renumbered, without the warm-up's last metrics) in chunks of 25 at the speed the no-server runs
- * trained (median steps/s) and at `--alone-speed` (650 steps/s, a quiet machine's), for
- * `--alone-seconds` (10) each; the CPU so spent per 1000 steps (process.cpuUsage: with no
- * training the kernel helper thread sleeps, so it is the main thread's) is the server's cost on
- * the training thread (frame rate, toWireFrame with the gradient's norm, encoding, socket
- * writes), set against the training's own main-thread CPU per 1000 steps. Not a test: nothing here asserts.
+ * fed a real MNIST step's state (renumbered, without the warm-up's last metrics) in chunks of
+ * 25 at the speed the no-server runs trained (median steps/s) and at `--alone-speed` (1000
+ * steps/s, about a quiet machine's: 788–1177 in session 5), for `--alone-seconds` (10) each.
+ * The process's CPU so spent per 1000 steps (process.cpuUsage, µs: with no training the kernel
+ * helper thread sleeps, so it is the main thread's and V8's garbage collector threads') is the
+ * server's cost on the training thread (frame rate, toWireFrame with the gradient's norm,
+ * encoding, socket writes), set against the training's own main-thread CPU per 1000 steps. Not
+ * a test: nothing here asserts.
  *
  *   npx tsx bench/serve.bench.ts [--iters 2000] [--reps 5] [--clients 200] [--fps 30]
- *                                [--clients-nice 19] [--no-turn] [--alone-seconds 10] [--alone-speed 650]
+ *                                [--clients-nice 19] [--no-turn] [--alone-seconds 10] [--alone-speed 1000]
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -137,7 +140,7 @@ const ask = async (what: string) => {
 type Variant = 'none' | 'paced' | 'turn'
 const label: Record<Variant, string> = {
   none: 'no server',
-  paced: `--serve, ${clients} clients, writes every 100 ms`,
+  paced: `--serve, ${clients} clients, paced (every ${Math.max(100, 2 * clients)} ms)`,
   turn: `--serve, ${clients} clients, a write every turn`,
 }
 interface Run {
@@ -225,7 +228,9 @@ const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')
-const variants: Variant[] = args.includes('--no-turn') ? ['none', 'paced'] : ['none', 'paced', 'turn']
+const variants: Variant[] = args.includes('--no-turn')
+  ? ['none', 'paced']
+  : ['none', 'paced', 'turn']
 console.log(
   `serve.bench: MNIST TwoLayerNet 784-50-10, batch 100, sgd 0.1, ${iters} steps a run, ${reps} reps (order rotating), ${clients} reading clients in a child process at nice ${clientsNice}, --serve passing ${fps} states a second; ${new Date().toISOString()}, load ${load()}`,
 )
@@ -265,7 +270,7 @@ async function serverAlone(variant: Variant, stepsPerSecond: number, seconds: nu
   const plain: TrainState<TwoLayerParams> = { ...last, metrics: {} }
   const clients0 = (await ask('cpu'))[0]
   // no training runs now: the kernel helper thread sleeps, so the process's CPU (µs) is the
-  // main thread's, finer than /proc's 10 ms ticks
+  // main thread's (and the garbage collector's), finer than /proc's 10 ms ticks
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   let step = 0
@@ -301,7 +306,8 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const v of variants) {
   const rs = runs.get(v)!
   const m = (f: (x: Run) => number) => median(rs.map(f))
-  const ratio = (f: (x: Run) => number) => (v === 'none' ? '1' : `${pairedMedian(v, f).toFixed(3)}×`)
+  const ratio = (f: (x: Run) => number) =>
+    v === 'none' ? '1' : `${pairedMedian(v, f).toFixed(3)}×`
   console.log(
     `| ${label[v]} | ${m((x) => x.wall).toFixed(0)} | ${ratio((x) => x.wall)} | ${m((x) => x.main).toFixed(0)} | ${ratio((x) => x.main)} | ${m((x) => x.proc).toFixed(0)} | ${ratio((x) => x.proc)} | ${v === 'none' ? '—' : m((x) => x.clientsCpu).toFixed(0)} |`,
   )
@@ -313,13 +319,13 @@ if (alone > 0) {
   const measured = median(none.map((x) => x.wall))
   const trainMain = median(none.map((x) => x.main))
   console.log(
-    `\nthe server alone (no training), ${clients} clients, fed a real step's state in chunks of 25 for ${alone} s at the no-server median speed and at --alone-speed (650 steps/s, the quiet machine's); against the training's own main-thread CPU, ${trainMain.toFixed(0)} ms / 1000 steps:`,
+    `\nthe server alone (no training), ${clients} clients, fed a real step's state in chunks of 25 for ${alone} s at the no-server median speed and at --alone-speed (1000 steps/s, about the quiet machine's); against the training's own main-thread CPU, ${trainMain.toFixed(0)} ms / 1000 steps:`,
   )
   console.log(
     '| variant | steps/s fed | frames/s served | server CPU ms / 1000 steps (main thread) | share of the training main thread | clients CPU ms / 1000 steps |',
   )
   console.log('| --- | --- | --- | --- | --- | --- |')
-  for (const speed of [measured, option('--alone-speed', 650)]) {
+  for (const speed of [measured, option('--alone-speed', 1000)]) {
     for (const v of variants.filter((x) => x !== 'none')) {
       const a = await serverAlone(v, speed, alone)
       console.log(

@@ -400,7 +400,8 @@ export async function serveStates(
     const every = flushMs === 0 ? 0 : Math.max(flushMs, (1000 * live.size) / WRITES_PER_SECOND)
     const wait = flushedAt + every - performance.now()
     if (wait <= 0) setImmediate(flush)
-    else setTimeout(flush, wait)
+    // unref: the listening server keeps the process alive; once it is closed nothing is owed
+    else setTimeout(flush, wait).unref()
   }
   const finish = (how: 'complete' | 'error', message = '') => {
     ended = how
