@@ -1,11 +1,22 @@
 import * as fs from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Observable, pipe, Subject, take, throwError, concat, of } from 'rxjs'
+import { Observable, pipe, Subject, take, tap, throwError, concat, of } from 'rxjs'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { globalNorm, mapTree, randn, rng, train, type Tensor, type TrainState } from 'gradstream'
+import {
+  globalNorm,
+  mapTree,
+  randn,
+  rng,
+  train,
+  twoLayerNet,
+  type Tensor,
+  type TrainState,
+} from 'gradstream'
 import { toTensorBoard } from 'gradstream/node'
 import { evaluateEvery, gradient, maxSteps, sgd } from 'gradstream/operators'
+import { toCsv } from 'gradstream/node'
+import { copiedOutSum, noteCopiedOut } from '../../src/tensor/kernels/sumOfSquaresKernel.js'
 import {
   crc32cBitwise,
   crcOf,
@@ -243,6 +254,85 @@ describe('toTensorBoard', () => {
     const scalars = scalarsOf(readEventFile(eventFile(logdir).bytes).events)
     expect([...scalars.keys()].sort()).toEqual(['bSum', 'loss', 'lr'])
     expect(scalars.get('loss')).toHaveLength(10)
+  })
+
+  it("asks the kernels for ∂W1's copy-out sum only while it runs with gradNorm, and writes it", () => {
+    // does a kernel's copy-out keep a sum right now? (a wasm memory standing in for the kernels')
+    const memory = new WebAssembly.Memory({ initial: 1 })
+    const kept = () => {
+      const dst = new Float64Array(16).fill(1)
+      noteCopiedOut(dst, memory, 0)
+      return copiedOutSum(dst) !== undefined
+    }
+    // the book's 784–50–10 net on MNIST-shaped batches (81% zeros): the wasm kernels' path
+    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 2 })
+    const r = rng(9)
+    const batch = () => ({
+      x: {
+        shape: [100, 784],
+        data: Float64Array.from({ length: 78_400 }, () => (r.uniform() < 0.81 ? 0 : r.uniform())),
+      } as Tensor,
+      t: { shape: [100], data: Float64Array.from({ length: 100 }, () => r.int(10)) } as Tensor,
+    })
+    const data = [batch(), batch(), batch()]
+    const mnist = () =>
+      train({
+        params: net.params,
+        step: pipe(
+          gradient((p: typeof net.params, b: (typeof data)[0]) => net.lossAndGradient(p, b.x, b.t)),
+          sgd(0.1),
+        ),
+        data,
+      }).pipe(maxSteps(3))
+
+    expect(kept()).toBe(false)
+    const logdir = newDir()
+    const during: boolean[] = []
+    const states: TrainState[] = []
+    mnist()
+      .pipe(
+        toTensorBoard(logdir),
+        tap((s) => (states.push(s), during.push(kept()))),
+      )
+      .subscribe()
+    expect(during).toEqual([true, true, true, true])
+    expect(kept()).toBe(false) // released at the end
+    // each gradient's ∂W1 had its sum kept at copy-out, and gradNorm is ‖grad‖₂ (n·ε, ½ ulp32)
+    const trained = states.filter((s) => s.grad !== null)
+    const norms = scalarsOf(readEventFile(eventFile(logdir).bytes).events).get('gradNorm')!
+    expect(norms.map(([step]) => step)).toEqual([1, 2, 3])
+    trained.forEach((s, i) => {
+      const W1 = (s.grad as typeof net.params).W1.data
+      expect(copiedOutSum(W1), `step ${s.step}`).toBeDefined()
+      const exact = globalNorm(s.grad!)
+      const halfUlp32 = 2 ** (Math.floor(Math.log2(exact)) - 24)
+      expect(Math.abs(norms[i][1] - exact)).toBeLessThanOrEqual(
+        halfUlp32 + 39_760 * Number.EPSILON * exact,
+      )
+    })
+
+    // not with gradNorm: false; released on error and on unsubscription; toCsv alike
+    const seen: boolean[] = []
+    mnist()
+      .pipe(
+        toTensorBoard(newDir(), { gradNorm: false }),
+        tap(() => seen.push(kept())),
+      )
+      .subscribe()
+    expect(seen).toEqual([false, false, false, false])
+    concat(
+      mnist(),
+      throwError(() => new Error('boom')),
+    )
+      .pipe(
+        toCsv(join(newDir(), 'run.csv')),
+        tap(() => seen.push(kept())),
+      )
+      .subscribe({ error: () => {} })
+    seen.push(kept()) // after the error's teardown
+    expect(seen.slice(4)).toEqual([true, true, true, true, false])
+    mnist().pipe(toTensorBoard(newDir()), take(2)).subscribe()
+    expect(kept()).toBe(false)
   })
 
   it('an empty run leaves just the file-version record', () => {
