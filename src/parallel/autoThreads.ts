@@ -43,7 +43,10 @@ export const autoTuning = {
    * later ones), so its choice is checked soon
    */
   second: 400,
-  /** steps between probes after that */
+  /**
+   * steps between probes after that; doubled after each probe that keeps the choice (up to 8×),
+   * back to this after one that changes it: a probe's half on the losing count costs its steps
+   */
   every: 2_000,
   /** the other thread count is chosen only if its median step takes at most this share */
   margin: 0.9,
@@ -56,6 +59,8 @@ export class ThreadChooser {
   private calls = 0
   private probes = 0
   private probeAt = autoTuning.firstProbeAfter
+  /** `every` times this between the probes after the second */
+  private spacing = 1
   /** position in the probe under way, or −1 */
   private pos = -1
   /** the measured steps' times of the probe's two halves (ms) */
@@ -115,7 +120,10 @@ export class ThreadChooser {
     this.pos++
     if (this.pos < 2 * half) return
     // medians: a garbage collection or a stolen time slice in one half does not decide
-    if (median(this.times[1]) <= margin * median(this.times[0])) this.mode = this.other()
+    if (median(this.times[1]) <= margin * median(this.times[0])) {
+      this.mode = this.other()
+      this.spacing = 1
+    } else if (this.probes >= 2) this.spacing = Math.min(8, 2 * this.spacing)
     this.end()
   }
 
@@ -126,7 +134,8 @@ export class ThreadChooser {
   private end(): void {
     this.pos = -1
     this.probes++
-    this.probeAt = this.calls + (this.probes === 1 ? autoTuning.second : autoTuning.every)
+    this.probeAt =
+      this.calls + (this.probes === 1 ? autoTuning.second : autoTuning.every * this.spacing)
   }
 }
 

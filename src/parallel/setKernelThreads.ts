@@ -22,9 +22,9 @@ import { runLarge, startHelper, stopHelper, threadState, tuning } from './shared
  * steps on one thread it times 60 steps on each thread count (after 30 unmeasured ones), each
  * from its start to the next step's start (the whole loop's period, not the gradient alone),
  * keeps two threads only if their median was at least 10% shorter, and measures again 400 steps
- * later and then every 2,000 (a short run never starts the helper; once started, it sleeps
- * while one thread is chosen; products outside such steps stay on one thread). `1` keeps
- * everything on the calling thread.
+ * later and then every 2,000 (up to 16,000 while the choice holds). A short run never starts the
+ * helper; once started, it sleeps while one thread is chosen; products outside such steps stay
+ * on one thread. `1` keeps everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

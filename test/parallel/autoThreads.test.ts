@@ -114,6 +114,20 @@ describe('ThreadChooser (made-up timings)', () => {
     }
   })
 
+  it('probes less often while the choice holds (every·2, ·4, … up to ·8), as often after a change', () => {
+    Object.assign(autoTuning, { ...small, second: 6, every: 10 })
+    const c = new ThreadChooser()
+    const probe = [...ones(5), ...twos(5)] // one thread kept each time
+    const gaps = [6, 10, 20, 40, 80, 80]
+    const want = [...ones(3), ...probe, ...gaps.flatMap((g) => [...ones(g), ...probe])]
+    expect(drive(c, want.length, () => 1)).toEqual(want)
+    // a probe that changes the choice brings the spacing back to `every`
+    const d = new ThreadChooser()
+    drive(d, 3 + 10 + 6 + 10 + 10 + 10 + 20 + 10, () => 1) // three probes kept one thread
+    const after = drive(d, 40 + 10 + 10 + 10, (t) => (t === 2 ? 0.5 : 1))
+    expect(after).toEqual([...ones(40), ...ones(5), ...twos(5), ...twos(10), ...twos(5), ...ones(5)])
+  })
+
   it('a step that could not run on two threads ends the probe on one', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
