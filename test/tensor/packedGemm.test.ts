@@ -2,13 +2,20 @@
 // two-thread split for large and transposed products) against the textbook triple loop, on every
 // path: stored and transposed A and B, packed and unpacked A, rows and columns past the 4×4 blocks,
 // more rows than one block of MC = 64 and more of op(B)'s rows than one block of KC = 256 (where a
-// block continues from the partial sums it stored in C), and split across two threads.
+// block continues from the partial sums it stored in C), and split across two threads. Also the
+// sparse kernel (gemmCsr) past one pass of CSR_ROWS = 128 rows, every group of columns.
 import fc from 'fast-check'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { setKernelThreads } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { gemmKernel } from '../../src/tensor/kernels/gemmKernel.js'
-import { gemmDenseWasm, packing, packsA, packsB } from '../../src/tensor/kernels/wasmKernels.js'
+import {
+  gemmDenseWasm,
+  gemmSparseWasm,
+  packing,
+  packsA,
+  packsB,
+} from '../../src/tensor/kernels/wasmKernels.js'
 import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
 
 const savedPacking = { ...packing }
@@ -203,6 +210,36 @@ describe('the packed kernel split across two threads', () => {
         }),
       ),
       { numRuns: 20 },
+    )
+  })
+})
+
+describe('the sparse kernel in passes of 128 rows', () => {
+  it('equals the reference past one pass, for every width of column group (14, 8, 2, 1)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          m: fc.integer({ min: 120, max: 300 }),
+          k: fc.integer({ min: 1, max: 60 }),
+          n: fc.integer({ min: 1, max: 40 }),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        (d) => {
+          const p = {
+            ...d,
+            A: filled(d.m * d.k, 0.2, d.seed),
+            B: filled(d.k * d.n, 1, d.seed ^ 0x5bd1e995),
+          }
+          check(p, (C) => {
+            // maxNnz = every entry: the sparse kernel always runs
+            const ok = gemmSparseWasm(p.A, p.B, C, p.m, p.k, p.n, p.transA, p.transB, p.m * p.k)
+            expect(ok).toBe(true)
+          })
+        },
+      ),
+      { numRuns: 30 },
     )
   })
 })

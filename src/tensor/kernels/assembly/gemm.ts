@@ -403,6 +403,13 @@ export function gemmPacked(
   }
 }
 
+// Rows of S per pass of gemmCsr: the columns of B one group of accumulators covers (14 numbers,
+// 112 bytes of each row of B the rows' non-zeros name) are walked for CSR_ROWS rows of S in turn,
+// so those slices of B stay in L1 across the rows instead of coming back from L2 for each one.
+// W5's x·W1 (128 images × 784·784×256, interleaved A/B, CPU): 1.50 ms a row at a time, 1.36 ms
+// with 8 rows, 1.27 with 16, 1.19 with 32, 1.15 with 128; xᵀ·δ1 (B in L1 already) unchanged.
+const CSR_ROWS: i32 = 128
+
 // C[m×n] = S·B for S (m×k) in compressed sparse rows: row i's entries are q ∈ [rowPtr[i],
 // rowPtr[i+1]) with column colIdx[q] (i32) and value vals[q] (f64); B (k×n) and C contiguous.
 // Fourteen columns (seven f64x2 accumulators) at a time walk the row's non-zeros only, then 8, 2,
@@ -410,6 +417,8 @@ export function gemmPacked(
 // accumulators, seven loaded slices and the splatted value fill x64's fifteen usable SIMD
 // registers exactly; with eight, an accumulator lived on the stack and its chain of additions went
 // through memory (≈ 10% slower on the MNIST products, 784×50 weights, despite one pass fewer).
+// Rows go CSR_ROWS at a time, each group of columns over all of them (the order of the sums in
+// each entry is unchanged: the same bits).
 export function gemmCsr(
   rowPtr: usize,
   colIdx: usize,
@@ -420,78 +429,92 @@ export function gemmCsr(
   n: i32,
 ): void {
   const rowB = (<usize>n) << 3
-  for (let i = 0; i < m; i++) {
-    const s = load<i32>(rowPtr + ((<usize>i) << 2))
-    const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
-    const c0 = c + <usize>i * rowB
+  for (let i0 = 0; i0 < m; i0 += CSR_ROWS) {
+    const i1 = min(m, i0 + CSR_ROWS)
     let j = 0
     for (; j + 14 <= n; j += 14) {
-      let s0 = f64x2.splat(0)
-      let s1 = f64x2.splat(0)
-      let s2 = f64x2.splat(0)
-      let s3 = f64x2.splat(0)
-      let s4 = f64x2.splat(0)
-      let s5 = f64x2.splat(0)
-      let s6 = f64x2.splat(0)
       const bj = b + ((<usize>j) << 3)
-      for (let q = s; q < e; q++) {
-        const v = v128.load64_splat(vals + ((<usize>q) << 3))
-        const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
-        s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
-        s1 = f64x2.add(s1, f64x2.mul(v, v128.load(pb, 16)))
-        s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
-        s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
-        s4 = f64x2.add(s4, f64x2.mul(v, v128.load(pb, 64)))
-        s5 = f64x2.add(s5, f64x2.mul(v, v128.load(pb, 80)))
-        s6 = f64x2.add(s6, f64x2.mul(v, v128.load(pb, 96)))
+      for (let i = i0; i < i1; i++) {
+        const s = load<i32>(rowPtr + ((<usize>i) << 2))
+        const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+        let s0 = f64x2.splat(0)
+        let s1 = f64x2.splat(0)
+        let s2 = f64x2.splat(0)
+        let s3 = f64x2.splat(0)
+        let s4 = f64x2.splat(0)
+        let s5 = f64x2.splat(0)
+        let s6 = f64x2.splat(0)
+        for (let q = s; q < e; q++) {
+          const v = v128.load64_splat(vals + ((<usize>q) << 3))
+          const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+          s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+          s1 = f64x2.add(s1, f64x2.mul(v, v128.load(pb, 16)))
+          s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
+          s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
+          s4 = f64x2.add(s4, f64x2.mul(v, v128.load(pb, 64)))
+          s5 = f64x2.add(s5, f64x2.mul(v, v128.load(pb, 80)))
+          s6 = f64x2.add(s6, f64x2.mul(v, v128.load(pb, 96)))
+        }
+        const pc = c + <usize>i * rowB + ((<usize>j) << 3)
+        v128.store(pc, s0)
+        v128.store(pc, s1, 16)
+        v128.store(pc, s2, 32)
+        v128.store(pc, s3, 48)
+        v128.store(pc, s4, 64)
+        v128.store(pc, s5, 80)
+        v128.store(pc, s6, 96)
       }
-      const pc = c0 + ((<usize>j) << 3)
-      v128.store(pc, s0)
-      v128.store(pc, s1, 16)
-      v128.store(pc, s2, 32)
-      v128.store(pc, s3, 48)
-      v128.store(pc, s4, 64)
-      v128.store(pc, s5, 80)
-      v128.store(pc, s6, 96)
     }
     for (; j + 8 <= n; j += 8) {
-      let s0 = f64x2.splat(0)
-      let s1 = f64x2.splat(0)
-      let s2 = f64x2.splat(0)
-      let s3 = f64x2.splat(0)
       const bj = b + ((<usize>j) << 3)
-      for (let q = s; q < e; q++) {
-        const v = v128.load64_splat(vals + ((<usize>q) << 3))
-        const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
-        s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
-        s1 = f64x2.add(s1, f64x2.mul(v, v128.load(pb, 16)))
-        s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
-        s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
+      for (let i = i0; i < i1; i++) {
+        const s = load<i32>(rowPtr + ((<usize>i) << 2))
+        const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+        let s0 = f64x2.splat(0)
+        let s1 = f64x2.splat(0)
+        let s2 = f64x2.splat(0)
+        let s3 = f64x2.splat(0)
+        for (let q = s; q < e; q++) {
+          const v = v128.load64_splat(vals + ((<usize>q) << 3))
+          const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+          s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+          s1 = f64x2.add(s1, f64x2.mul(v, v128.load(pb, 16)))
+          s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
+          s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
+        }
+        const pc = c + <usize>i * rowB + ((<usize>j) << 3)
+        v128.store(pc, s0)
+        v128.store(pc, s1, 16)
+        v128.store(pc, s2, 32)
+        v128.store(pc, s3, 48)
       }
-      const pc = c0 + ((<usize>j) << 3)
-      v128.store(pc, s0)
-      v128.store(pc, s1, 16)
-      v128.store(pc, s2, 32)
-      v128.store(pc, s3, 48)
     }
     for (; j + 2 <= n; j += 2) {
-      let s0 = f64x2.splat(0)
       const bj = b + ((<usize>j) << 3)
-      for (let q = s; q < e; q++) {
-        const v = v128.load64_splat(vals + ((<usize>q) << 3))
-        const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
-        s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+      for (let i = i0; i < i1; i++) {
+        const s = load<i32>(rowPtr + ((<usize>i) << 2))
+        const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+        let s0 = f64x2.splat(0)
+        for (let q = s; q < e; q++) {
+          const v = v128.load64_splat(vals + ((<usize>q) << 3))
+          const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
+          s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
+        }
+        v128.store(c + <usize>i * rowB + ((<usize>j) << 3), s0)
       }
-      v128.store(c0 + ((<usize>j) << 3), s0)
     }
     if (j < n) {
-      let s0: f64 = 0
       const bj = b + ((<usize>j) << 3)
-      for (let q = s; q < e; q++) {
-        const v = load<f64>(vals + ((<usize>q) << 3))
-        s0 += v * load<f64>(bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB)
+      for (let i = i0; i < i1; i++) {
+        const s = load<i32>(rowPtr + ((<usize>i) << 2))
+        const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+        let s0: f64 = 0
+        for (let q = s; q < e; q++) {
+          const v = load<f64>(vals + ((<usize>q) << 3))
+          s0 += v * load<f64>(bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB)
+        }
+        store<f64>(c + <usize>i * rowB + ((<usize>j) << 3), s0)
       }
-      store<f64>(c0 + ((<usize>j) << 3), s0)
     }
   }
 }
