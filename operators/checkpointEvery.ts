@@ -1,39 +1,20 @@
 import { asyncScheduler, defer, tap, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs'
 import { show } from '../src/errors.js'
 import { checkpoint } from '../src/state/checkpoint.js'
-import {
-  booleanC,
-  functionC,
-  positiveInteger,
-  positiveNumber,
-  strictType,
-  where,
-} from '../src/state/codecs.js'
+import type * as t from 'io-ts'
+import { functionC } from '../src/state/codecs.js'
+import { CheckpointEveryMsC, CheckpointEveryStepsC } from '../src/state/configCodecs.js'
 import { decode } from '../src/state/decode.js'
 import type { TrainState } from '../src/state/types.js'
 
 /** How often `checkpointEvery` writes: every `steps` steps, or every `ms` milliseconds. */
 export type CheckpointInterval =
-  | { readonly steps: number; readonly final?: boolean }
-  | { readonly ms: number; readonly scheduler?: SchedulerLike; readonly final?: boolean }
+  | t.TypeOf<typeof CheckpointEveryStepsC>
+  | t.TypeOf<typeof CheckpointEveryMsC>
 
 /** Receives each checkpoint: the JSON text `restore` reads, and the state it holds. */
 export type CheckpointSink<S extends TrainState = TrainState> = (json: string, state: S) => void
 
-const SchedulerC = where(
-  'a scheduler (with now() and schedule())',
-  (u): u is SchedulerLike =>
-    typeof u === 'object' &&
-    u !== null &&
-    typeof (u as SchedulerLike).now === 'function' &&
-    typeof (u as SchedulerLike).schedule === 'function',
-)
-const StepsC = strictType('{ steps } or { ms }', { steps: positiveInteger }, { final: booleanC })
-const MsC = strictType(
-  '{ steps } or { ms }',
-  { ms: positiveNumber },
-  { scheduler: SchedulerC, final: booleanC },
-)
 
 /**
  * Hands a checkpoint of the training state to `sink` at regular intervals, passing every state
@@ -83,8 +64,8 @@ export function checkpointEvery<S extends TrainState>(
   }
   const byTime = 'ms' in every
   const opts = byTime
-    ? decode(MsC, every, 'checkpointEvery', 'every')
-    : decode(StepsC, every, 'checkpointEvery', 'every')
+    ? decode(CheckpointEveryMsC, every, 'checkpointEvery', 'every')
+    : decode(CheckpointEveryStepsC, every, 'checkpointEvery', 'every')
   decode(functionC, sink, 'checkpointEvery', 'sink')
   const final = opts.final !== false
   const steps = byTime ? 0 : (opts as { steps: number }).steps

@@ -1,4 +1,5 @@
 import { produce } from 'immer'
+import type * as t from 'io-ts'
 import { map, type OperatorFunction } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import { EvaluateEveryEpochsC, EvaluateEveryStepsC } from '../src/state/configCodecs.js'
@@ -6,17 +7,9 @@ import { decode } from '../src/state/decode.js'
 import type { TrainState } from '../src/state/types.js'
 
 /** How often `evaluateEvery` measures: every so many steps, or every so many epochs. */
-export type EvaluationInterval = (
-  | { readonly steps: number }
-  | {
-      readonly epochs: number
-      /** steps one epoch takes: the book's `iter_per_epoch = max(train_size / batch_size, 1)` */
-      readonly stepsPerEpoch: number
-    }
-) & {
-  /** also measure the last state, the one a stopping rule marks with `stopReason` (default false) */
-  readonly final?: boolean
-}
+export type EvaluationInterval =
+  | t.TypeOf<typeof EvaluateEveryStepsC>
+  | t.TypeOf<typeof EvaluateEveryEpochsC>
 
 /**
  * Measures the state at regular intervals and adds the measurements to `state.metrics`, as the

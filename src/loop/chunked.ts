@@ -1,4 +1,5 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs'
+import type * as t from 'io-ts'
+import { asyncScheduler } from 'rxjs'
 import { ChunkedOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import type { TrainMode } from './mode.js'
@@ -30,11 +31,7 @@ import type { TrainMode } from './mode.js'
  * @see sync, pausable
  */
 export function chunked(
-  options: {
-    readonly steps?: number
-    readonly scheduler?: SchedulerLike
-    readonly delay?: number
-  } = {},
+  options: t.TypeOf<typeof ChunkedOptionsC> = {},
 ): TrainMode {
   decodeOptions(ChunkedOptionsC, options, 'chunked')
   const { steps = 100, scheduler = asyncScheduler, delay = 0 } = options

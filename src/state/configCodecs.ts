@@ -12,7 +12,7 @@
  * validated with the same codecs before anything is built. `test/state/configCodecs.test.ts`
  * checks that each function accepts exactly what its codec accepts, with the same message.
  */
-import { isObservable } from 'rxjs'
+import { isObservable, type SchedulerLike } from 'rxjs'
 import type { Hyperparam, Schedule } from '../engine/hyperparams.js'
 import type { TrainState } from './types.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -593,6 +593,7 @@ export const SamOptionsC = configType('sam options { rho?, adaptive? }', {
 /** `evaluateEvery({ steps, final? }, fn)`. */
 export const EvaluateEveryStepsC = configType('evaluateEvery interval { steps, final? }', {
   steps: positiveInteger,
+  /** also measure the last state, the one a stopping rule marks with `stopReason` (default false) */
   final: optional(booleanC),
 })
 
@@ -601,7 +602,9 @@ export const EvaluateEveryEpochsC = configType(
   'evaluateEvery interval { epochs, stepsPerEpoch, final? }',
   {
     epochs: positiveNumber,
+    /** steps one epoch takes: the book's `iter_per_epoch = max(train_size / batch_size, 1)` */
     stepsPerEpoch: positiveInteger,
+    /** also measure the last state, the one a stopping rule marks with `stopReason` (default false) */
     final: optional(booleanC),
   },
 )
@@ -765,20 +768,44 @@ const ModeC = where(
     ((u as { kind?: unknown }).kind === 'sync' || (u as { kind?: unknown }).kind === 'chunked'),
 )
 
+/** An RxJS scheduler: `now()` and `schedule()` (`asyncScheduler`, a `TestScheduler`, …). */
+export const SchedulerC = where(
+  'an RxJS scheduler (with now() and schedule())',
+  (u): u is SchedulerLike =>
+    typeof u === 'object' &&
+    u !== null &&
+    typeof (u as SchedulerLike).now === 'function' &&
+    typeof (u as SchedulerLike).schedule === 'function',
+)
+
 /** `chunked(options)`: train's chunked driver mode. */
 export const ChunkedOptionsC = configType('chunked options { steps?, scheduler?, delay? }', {
+  /** steps run per chunk, default 100 */
   steps: optional(positiveInteger),
-  scheduler: optional(
-    where(
-      'an RxJS scheduler',
-      (u): u is unknown =>
-        typeof u === 'object' &&
-        u !== null &&
-        typeof (u as { schedule?: unknown }).schedule === 'function',
-    ),
-  ),
+  /** where the chunks are scheduled, default `asyncScheduler` */
+  scheduler: optional(SchedulerC),
+  /** ms between chunks, default 0 */
   delay: optional(nonNegativeNumber),
 })
+
+/** `checkpointEvery({ steps, final? }, sink)`. */
+export const CheckpointEveryStepsC = configType('checkpointEvery interval { steps, final? }', {
+  steps: positiveInteger,
+  /** also write the last state (the one a stopping rule marks), default true */
+  final: optional(booleanC),
+})
+
+/** `checkpointEvery({ ms, scheduler?, final? }, sink)`. */
+export const CheckpointEveryMsC = configType(
+  'checkpointEvery interval { ms, scheduler?, final? }',
+  {
+    ms: positiveNumber,
+    /** the clock, default `asyncScheduler` */
+    scheduler: optional(SchedulerC),
+    /** also write the last state (the one a stopping rule marks), default true */
+    final: optional(booleanC),
+  },
+)
 
 /** `train(config)`; `from` is a state to start from (a restored checkpoint), as `resume` passes it. */
 export const TrainConfigC = configType(
