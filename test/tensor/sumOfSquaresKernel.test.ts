@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import asc from 'assemblyscript/asc'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { randn, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { sharedStats } from '../../src/parallel/twoLayerShared.js'
@@ -64,6 +64,23 @@ describe('sumOfSquares', () => {
     const copy = d.slice()
     expect(Object.is(sumOfSquares(d.subarray(5, 2005)), inOrder(d, 5, 2005))).toBe(true)
     expect(d).toEqual(copy)
+  })
+
+  it('where WebAssembly is missing, sums in JavaScript (the same bits) and keeps nothing', async () => {
+    vi.resetModules()
+    vi.stubGlobal('WebAssembly', undefined)
+    try {
+      const m = await import('../../src/tensor/kernels/sumOfSquaresKernel.js')
+      expect(m.summedInWasm()).toBe(false)
+      const d = randn([39_200], rng(4)).data
+      expect(Object.is(m.sumOfSquares(d), chunked(d))).toBe(true)
+      const release = m.wantSumsOfSquares()
+      m.noteCopiedOut(d, {} as WebAssembly.Memory, 0)
+      expect(m.copiedOutSum(d)).toBeUndefined()
+      release()
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 
   it('propagates Infinity and NaN as the loop does', () => {

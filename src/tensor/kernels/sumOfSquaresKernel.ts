@@ -90,9 +90,13 @@ function sumSquaresOver(memory: WebAssembly.Memory): SumSquares | null {
 /** The module over a memory of its own holding CHUNK values, or null (tried once). */
 function ownSumSquares(): SumSquares | null {
   if (ownMemory === undefined) {
-    ownMemory = new WebAssembly.Memory({ initial: (CHUNK * 8) / 65536 })
-    if (sumSquaresOver(ownMemory) === null) ownMemory = null
-    else own = new Float64Array(ownMemory.buffer)
+    try {
+      ownMemory = new WebAssembly.Memory({ initial: (CHUNK * 8) / 65536 })
+    } catch {
+      ownMemory = null // no WebAssembly here: the JavaScript loop sums everything
+    }
+    if (ownMemory !== null && sumSquaresOver(ownMemory) === null) ownMemory = null
+    if (ownMemory !== null) own = new Float64Array(ownMemory.buffer)
   }
   return ownMemory === null ? null : sumSquaresOver(ownMemory)
 }
