@@ -1,5 +1,15 @@
+import * as T from 'io-ts'
 import { isObservable, type Observable } from 'rxjs'
 import { show } from '../errors.js'
+import {
+  expectedKind,
+  finiteNumber,
+  nonNegativeNumber,
+  numberIn,
+  positiveNumber,
+} from '../state/codecs.js'
+import { decode } from '../state/decode.js'
+import { describe } from '../state/json.js'
 import type { StageRun } from './fusion.js'
 
 /**
@@ -20,33 +30,49 @@ export type Schedule = (step: number) => number
  */
 export type Hyperparam = number | Schedule | Observable<number>
 
-/** What a hyperparameter's value must satisfy, and how a message says so. */
-export interface HyperRule {
-  readonly expected: string
-  readonly ok: (v: number) => boolean
-}
+/**
+ * What a hyperparameter's value must satisfy: a number codec of src/state/codecs.ts, named by
+ * what it expects (`numberIn(0, 1)` is `a number in [0, 1)`). The option codecs are built from
+ * the same ones (`hyperparamC`), so a range is spelled once.
+ */
+export type HyperRule = T.Type<number, number, unknown>
 
-export const finite: HyperRule = {
-  expected: 'a finite number',
-  ok: (v) => Number.isFinite(v),
-}
-export const positive: HyperRule = {
-  expected: 'a positive finite number',
-  ok: (v) => Number.isFinite(v) && v > 0,
-}
-export const nonNegative: HyperRule = {
-  expected: 'a non-negative finite number',
-  ok: (v) => Number.isFinite(v) && v >= 0,
-}
+export const finite: HyperRule = finiteNumber
+export const positive: HyperRule = positiveNumber
+export const nonNegative: HyperRule = nonNegativeNumber
 /** [0, 1): decay rates and momenta. */
-export const unitInterval: HyperRule = {
-  expected: 'a number in [0, 1)',
-  ok: (v) => v >= 0 && v < 1,
-}
+export const unitInterval: HyperRule = numberIn(0, 1)
 /** [0, 1]: interpolation weights. */
-export const closedUnitInterval: HyperRule = {
-  expected: 'a number in [0, 1]',
-  ok: (v) => v >= 0 && v <= 1,
+export const closedUnitInterval: HyperRule = numberIn(0, 1, false)
+
+const hyperCodecs = new WeakMap<HyperRule, T.Type<Hyperparam, Hyperparam, unknown>>()
+
+/**
+ * The codec of a hyperparameter whose constant value satisfies `constant`: a number (checked
+ * now), a schedule `(step) => number` or an Observable<number> (checked at each step). Options
+ * codecs use it for their hyperparameter fields; `hyperparam` checks a lone value with it.
+ */
+export function hyperparamC(constant: HyperRule): T.Type<Hyperparam, Hyperparam, unknown> {
+  const known = hyperCodecs.get(constant)
+  if (known !== undefined) return known
+  const name = 'a number, a schedule (step) => number or an Observable<number>'
+  const varying = (u: unknown) => typeof u === 'function' || isObservable(u)
+  const c = new T.Type<Hyperparam, Hyperparam, unknown>(
+    name,
+    (u): u is Hyperparam => varying(u) || constant.is(u),
+    (u, ctx) =>
+      typeof u === 'number'
+        ? constant.is(u)
+          ? T.success(u)
+          : T.failure(u, ctx, `expected ${constant.name}, got ${describe(u)}`)
+        : varying(u)
+          ? T.success(u as Hyperparam)
+          : T.failure(u, ctx),
+    (a) => a,
+  )
+  expectedKind.set(c, 'number') // only a number can be out of range
+  hyperCodecs.set(constant, c)
+  return c
 }
 
 /** A validated hyperparameter: where it belongs (for messages), its source and its rule. */
@@ -56,9 +82,6 @@ export interface HyperSpec {
   readonly value: Hyperparam
   readonly rule: HyperRule
 }
-
-const kindMessage = (fn: string, field: string, v: unknown) =>
-  `${fn}: ${field}: expected a number, a schedule (step) => number or an Observable<number>, got ${show(v)}`
 
 /**
  * Validates a hyperparameter when the operator is built: a number must satisfy `rule` now
@@ -75,13 +98,7 @@ export function hyperparam(
   rule: HyperRule,
   constRule: HyperRule = rule,
 ): HyperSpec {
-  if (typeof value === 'number') {
-    if (!constRule.ok(value)) {
-      throw new RangeError(`${fn}: ${field}: expected ${constRule.expected}, got ${show(value)}`)
-    }
-  } else if (typeof value !== 'function' && !isObservable(value)) {
-    throw new TypeError(kindMessage(fn, field, value))
-  }
+  decode(hyperparamC(constRule), value, fn, field) // the options' codecs check fields alike
   const spec: HyperSpec = Object.freeze({ fn, field, value: value as Hyperparam, rule })
   validated.add(spec)
   return spec
@@ -108,9 +125,9 @@ function resolve(spec: HyperSpec, step: number, latest: Latest | undefined): num
       `${fn}: ${field} at step ${step}: expected the Observable to have emitted, got nothing yet (give it a first value: startWith(x) or a BehaviorSubject)`,
     )
   } else v = latest
-  if (typeof v !== 'number' || !rule.ok(v)) {
+  if (!rule.is(v)) {
     const E = typeof v === 'number' ? RangeError : TypeError
-    throw new E(`${fn}: ${field} at step ${step}: expected ${rule.expected}, got ${show(v)}`)
+    throw new E(`${fn}: ${field} at step ${step}: expected ${rule.name}, got ${show(v)}`)
   }
   return v
 }

@@ -13,7 +13,13 @@
  * checks that each function accepts exactly what its codec accepts, with the same message.
  */
 import { isObservable, type SchedulerLike } from 'rxjs'
-import type { Hyperparam, Schedule } from '../engine/hyperparams.js'
+import {
+  closedUnitInterval,
+  hyperparamC,
+  nonNegative,
+  type Schedule,
+  unitInterval,
+} from '../engine/hyperparams.js'
 import type { TrainState } from './types.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { MAX_DEPTH, describe } from './json.js'
@@ -44,32 +50,6 @@ import {
 
 /** A seed: an integer in [-2147483648, 4294967295], as `rng` takes it. */
 export const seedC = integerIn(-2147483648, 4294967295)
-
-/**
- * A hyperparameter: a number (validated by `constant`), a schedule `(step) => number` or an
- * Observable<number> (validated at each step).
- */
-export function hyperparamC(
-  constant: t.Type<number, number, unknown>,
-): t.Type<Hyperparam, Hyperparam, unknown> {
-  const name = 'a number, a schedule (step) => number or an Observable<number>'
-  const varying = (u: unknown) => typeof u === 'function' || isObservable(u)
-  const c = new T.Type<Hyperparam, Hyperparam, unknown>(
-    name,
-    (u): u is Hyperparam => varying(u) || constant.is(u),
-    (u, c) =>
-      typeof u === 'number'
-        ? constant.is(u)
-          ? T.success(u)
-          : T.failure(u, c, `expected ${constant.name}, got ${describe(u)}`)
-        : varying(u)
-          ? T.success(u as Hyperparam)
-          : T.failure(u, c),
-    (a) => a,
-  )
-  expectedKind.set(c, 'number') // only a number can be out of range
-  return c
-}
 
 /**
  * `functionC` typed as `F`: a codec checks that a value is a function, never its signature; the
@@ -256,9 +236,9 @@ export const EarlyStoppingOptionsC = configType(
 
 // ---- transforms and optimizers ---------------------------------------------------------------
 
-const unitHyper = hyperparamC(numberIn(0, 1))
-const closedUnitHyper = hyperparamC(numberIn(0, 1, false))
-const nonNegativeHyper = hyperparamC(nonNegativeNumber)
+const unitHyper = hyperparamC(unitInterval)
+const closedUnitHyper = hyperparamC(closedUnitInterval)
+const nonNegativeHyper = hyperparamC(nonNegative)
 
 const nonEmptyString = where(
   'a non-empty string',
