@@ -5,10 +5,15 @@
 // esbuild as bench/run.ts bundles them (no tsx transform in the timed code).
 //
 //   npx tsx bench/ab.ts /work/wt/baseline /work/wt/i14-engine [--reps 5] [--w3-iters 1000]
+//     [--only w3,w4,opt] [--same-harness]
+//
+// --same-harness: both trees run THIS checkout's bench/optimizers.bench.ts (against their own
+// sources; it uses public names only), so both report the stage's CPU time as well as wall time.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
 const args = process.argv.slice(2)
@@ -17,6 +22,8 @@ const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsW
 const reps = Number(option('--reps') ?? 5)
 const w3Iters = Number(option('--w3-iters') ?? 1000)
 const only = option('--only')?.split(',')
+const sameHarness = args.includes('--same-harness')
+const here = dirname(fileURLToPath(import.meta.url))
 if (trees.length !== 2) throw new Error('usage: npx tsx bench/ab.ts TREE_A TREE_B [--reps n]')
 
 /** Bundles `entry` (a TS module body) against `tree`'s sources; returns the .mjs path. */
@@ -55,7 +62,9 @@ const entries = {
 const r = await w3({ iters: ${w3Iters} }); console.log('RESULT ' + JSON.stringify(r))`,
   w4: `import { run } from './loop.bench.ts'
 const r = await run({ quick: true }); console.log('RESULT ' + JSON.stringify(r))`,
-  opt: `import './optimizers.bench.ts'`,
+  opt: sameHarness
+    ? `import ${JSON.stringify(join(here, 'optimizers.bench.ts'))}`
+    : `import './optimizers.bench.ts'`,
 }
 
 type Figures = Record<string, number>
@@ -66,6 +75,10 @@ function measure(file: string, kind: keyof typeof entries): Figures {
     const f: Figures = {}
     for (const m of text.matchAll(/^(\w+)\s+stage ([\d.]+)/gm))
       f[`opt ${m[1]} ms/step`] = Number(m[2])
+    for (const m of text.matchAll(/^cpu (\w+)\s+stage ([\d.]+) min ([\d.]+)/gm)) {
+      f[`opt ${m[1]} CPU ms/step`] = Number(m[2])
+      f[`opt ${m[1]} CPU ms/step (min of 5)`] = Number(m[3])
+    }
     return f
   }
   const r = JSON.parse(
@@ -74,7 +87,12 @@ function measure(file: string, kind: keyof typeof entries): Figures {
       .find((l) => l.startsWith('RESULT '))!
       .slice(7),
   )
-  if (kind === 'w3') return { 'W3 s/1000 iters': (r.trainSeconds ?? r.seconds) * (1000 / w3Iters) }
+  if (kind === 'w3') {
+    const f: Figures = { 'W3 s/1000 iters': (r.trainSeconds ?? r.seconds) * (1000 / w3Iters) }
+    if (r.trainCpuSeconds !== undefined)
+      f['W3 CPU s/1000 iters'] = r.trainCpuSeconds * (1000 / w3Iters)
+    return f
+  }
   return {
     'W4 train µs/step (CPU)': r.trainCpuUsPerStep,
     'W4 over bare µs/step (CPU)': r.overheadCpuUsPerStep,

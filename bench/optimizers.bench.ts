@@ -24,18 +24,28 @@ const grad = tree()
 const n = 784 * 50 + 50 + 50 * 10 + 10
 const STEPS = 100
 
-function stage(op: OperatorFunction<WithGradient<Params>, TrainState<Params>>): number {
+/** Milliseconds of this process's CPU time (user + system): less swayed by other jobs' load. */
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+function stage(op: OperatorFunction<WithGradient<Params>, TrainState<Params>>): {
+  wall: number
+  cpu: number
+} {
   let s: TrainState<Params> = {
     ...{ step: 0, params, loss: 0, grad: null, lr: NaN, opt: {}, hyper: {}, evaluations: 0 },
     ...{ rng: { words: [1, 2, 3, 4], spare: null }, history: [], metrics: {} },
   }
   const t0 = performance.now()
+  const c0 = cpuMs()
   for (let k = 0; k < STEPS; k++) {
     of({ ...s, grad, updates: grad, baseLoss: 0 })
       .pipe(op)
       .subscribe((x) => (s = x))
   }
-  return (performance.now() - t0) / STEPS
+  return { wall: (performance.now() - t0) / STEPS, cpu: (cpuMs() - c0) / STEPS }
 }
 
 function hand(kind: 'sgd' | 'momentum' | 'adam'): number {
@@ -66,11 +76,13 @@ function hand(kind: 'sgd' | 'momentum' | 'adam'): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const ops = { sgd: () => sgd(1e-3), momentum: () => momentum(1e-3), adam: () => adam(1e-3) }
-const times: Record<string, { stage: number[]; hand: number[] }> = {}
+const times: Record<string, { stage: number[]; cpu: number[]; hand: number[] }> = {}
 for (let round = 0; round < 5; round++) {
   for (const [name, make] of Object.entries(ops)) {
-    times[name] ??= { stage: [], hand: [] }
-    times[name].stage.push(stage(make()))
+    times[name] ??= { stage: [], cpu: [], hand: [] }
+    const t = stage(make())
+    times[name].stage.push(t.wall)
+    times[name].cpu.push(t.cpu)
     times[name].hand.push(hand(name as 'sgd' | 'momentum' | 'adam'))
   }
 }
@@ -81,4 +93,8 @@ for (const [name, t] of Object.entries(times)) {
   console.log(
     `${name.padEnd(9)} stage ${a.toFixed(3)}  hand ${b.toFixed(3)}  ratio ${(a / b).toFixed(2)}×`,
   )
+}
+// the stage's CPU time (median, min of 5): what bench/ab.ts compares when the machine is shared
+for (const [name, t] of Object.entries(times)) {
+  console.log(`cpu ${name} stage ${median(t.cpu).toFixed(3)} min ${Math.min(...t.cpu).toFixed(3)}`)
 }
