@@ -16,5 +16,26 @@ const MIN_LENGTH = 8192
  */
 export function uninitializedF64(length: number): Float64Array {
   if (NodeBuffer === undefined || length < MIN_LENGTH) return new Float64Array(length)
+  if (!primed) primeMalloc(NodeBuffer)
   return new Float64Array(NodeBuffer.allocUnsafeSlow(length * 8).buffer, 0, length)
 }
+
+/**
+ * Every step writes its new parameters and slots into fresh arrays (a kept state stays valid),
+ * so what a fresh array costs is what a step costs. glibc's malloc serves a block above its mmap
+ * threshold (128 KB at start) with a new mapping and unmaps it when freed: each fresh 1.9 MB array
+ * then page-faults on its first write, 4 KB at a time, and a pass writing three of them (Adam)
+ * ran about three times as long as the same loop in place. The threshold rises to the size of
+ * the largest mapped block freed so far (up to 32 MB), and the heap's trim threshold to twice it
+ * (mallopt(3), "dynamic mmap threshold"). So one 16 MB block, taken at the first large array and
+ * dropped, raises both for the process when a collection frees it: blocks up to 16 MB then come
+ * from the heap, which keeps up to 32 MB of freed memory for the next step. Elsewhere (musl,
+ * macOS) it is one short-lived allocation. bench/adamPass.bench.ts measures the effect.
+ */
+function primeMalloc(buffer: { allocUnsafeSlow(size: number): Uint8Array }): void {
+  primed = true
+  buffer.allocUnsafeSlow(PRIMING_BYTES)
+}
+
+let primed = false
+const PRIMING_BYTES = 1 << 24
