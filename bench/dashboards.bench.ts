@@ -16,8 +16,8 @@
 //    each, nearer what an idle machine shows (both sides alike).
 //
 // 3. the part of the writers' cost paid inside the step: while a writer of gradNorm runs, the
-//    kernels sum ∂W1's 39,200 values at their copy-out (sumOfSquaresKernel.ts's noteCopiedOut,
-//    src/tensor/kernels): timed alone here on freshly written values, as the kernel finds them,
+//    kernels sum each gradient at its copy-out (sumOfSquaresKernel.ts's noteCopiedOut;
+//    timed alone here for ∂W1's 39,200 values, freshly written, as the kernel finds them),
 //    beside the two ways the writer would read them itself (copied into wasm and summed there,
 //    the JavaScript loop). The writer's cost with gradNorm is 2. plus this.
 //
@@ -121,7 +121,7 @@ function copyOutSums(calls: number): Record<string, number[]> {
     mem.set(values, 8192)
     const dst = values.slice() // the copy-out itself (not timed: the kernel does it anyway)
     let t = performance.now()
-    noteCopiedOut(dst, memory, 65536)
+    noteCopiedOut(memory, [dst, 65536])
     out['at copy-out'].push(performance.now() - t)
     const fresh = values.slice()
     t = performance.now()

@@ -311,7 +311,8 @@ export function twoLayerBackwardShared(
       join(h)
       G1.set(f64.subarray(g1 + c0 * hid, g1 + d * hid), c0 * hid)
     }
-    noteCopiedOut(G1, s.h.memory, s.g1) // ‖∂W1‖² while in cache, if a writer of gradNorm runs
+    // each gradient's Σx² while in cache, if a writer of gradNorm runs (sumOfSquaresKernel.ts)
+    noteCopiedOut(s.h.memory, [G1, s.g1], [G2, s.g2], [gb1, s.gb1], [gb2, s.gb2])
     return true
   } finally {
     endShared()

@@ -75,7 +75,7 @@ describe('sumOfSquares', () => {
       const d = randn([39_200], rng(4)).data
       expect(Object.is(m.sumOfSquares(d), chunked(d))).toBe(true)
       const release = m.wantSumsOfSquares()
-      m.noteCopiedOut(d, {} as WebAssembly.Memory, 0)
+      m.noteCopiedOut({} as WebAssembly.Memory, [d, 0])
       expect(m.copiedOutSum(d)).toBeUndefined()
       release()
     } finally {
@@ -105,13 +105,13 @@ describe('noteCopiedOut', () => {
   it('keeps the sum of the values where they lie, only while a writer wants sums', () => {
     const values = randn([39_200], rng(5)).data
     const idle = copied(values, 65_536)
-    noteCopiedOut(idle.dst, idle.memory, 65_536)
+    noteCopiedOut(idle.memory, [idle.dst, 65_536])
     expect(copiedOutSum(idle.dst)).toBeUndefined() // nobody asked: nothing computed
 
     const release = wantSumsOfSquares()
     for (const shared of [false, true]) {
       const { memory, dst } = copied(values, 65_536 + 16, shared)
-      noteCopiedOut(dst, memory, 65_536 + 16)
+      noteCopiedOut(memory, [dst, 65_536 + 16])
       expect(Object.is(copiedOutSum(dst), chunked(values)), `shared: ${shared}`).toBe(true)
       expect(Object.is(sumOfSquares(dst), chunked(values))).toBe(true)
     }
@@ -120,17 +120,17 @@ describe('noteCopiedOut', () => {
       values.map((x) => 2 * x),
       65_536,
     )
-    noteCopiedOut(values, other.memory, 65_536)
+    noteCopiedOut(other.memory, [values, 65_536])
     expect(sumOfSquares(values)).toBe(copiedOutSum(values))
     expect(sumOfSquares(values)).not.toBe(chunked(values))
     release()
     release() // once only
     const after = copied(values, 65_536)
-    noteCopiedOut(after.dst, after.memory, 65_536)
+    noteCopiedOut(after.memory, [after.dst, 65_536])
     expect(copiedOutSum(after.dst)).toBeUndefined()
   })
 
-  it("twoLayerGradient keeps ∂W1's sum at its copy-out, on one thread and on two, equal to summing it", () => {
+  it('twoLayerGradient keeps each gradient’s sum at its copy-out, on one thread and on two, equal to summing it', () => {
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 2 })
     const r = rng(9)
     const x: Tensor = {
@@ -143,9 +143,12 @@ describe('noteCopiedOut', () => {
       for (const threads of [1, 2] as const) {
         setKernelThreads(threads)
         const before = sharedStats.steps
-        const { W1 } = net.lossAndGradient(net.params, x, t).grad
+        const grad = net.lossAndGradient(net.params, x, t).grad
         expect(sharedStats.steps - before, `${threads} threads`).toBe(threads - 1)
-        expect(Object.is(copiedOutSum(W1.data), chunked(W1.data)), `${threads} threads`).toBe(true)
+        for (const k of ['W1', 'b1', 'W2', 'b2'] as const) {
+          const d = grad[k].data
+          expect(Object.is(copiedOutSum(d), chunked(d)), `${k}, ${threads} threads`).toBe(true)
+        }
       }
     } finally {
       release()

@@ -176,15 +176,21 @@ export function wantSumsOfSquares(): () => void {
 }
 
 /**
- * Called by a kernel that has just copied `dst.length` values from byte `at` of `memory` into
- * `dst` (a fresh gradient buffer it hands over): while sums are wanted, sums them there.
+ * Called by a kernel that has just copied fresh gradient buffers (that it hands over) out of
+ * `memory`: each `[dst, at]` says `dst.length` values came from byte `at`. While sums are
+ * wanted, sums each there.
  */
-export function noteCopiedOut(dst: Float64Array, memory: WebAssembly.Memory, at: number): void {
+export function noteCopiedOut(
+  memory: WebAssembly.Memory,
+  ...copies: readonly (readonly [dst: Float64Array, at: number])[]
+): void {
   if (wanted === 0) return
   const f = sumSquaresOver(memory)
   if (f === null) return
-  let s = 0
-  for (let from = 0; from < dst.length; from += CHUNK)
-    s += f(at + from * 8, Math.min(dst.length, from + CHUNK) - from)
-  copiedOut.set(dst, s)
+  for (const [dst, at] of copies) {
+    let s = 0
+    for (let from = 0; from < dst.length; from += CHUNK)
+      s += f(at + from * 8, Math.min(dst.length, from + CHUNK) - from)
+    copiedOut.set(dst, s)
+  }
 }

@@ -671,7 +671,8 @@ export function twoLayerBackwardWasm(
     if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
     w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
     G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
-    noteCopiedOut(G1, w.memory, L.g1) // ‖∂W1‖² while in cache, if a writer of gradNorm runs
+    // each gradient's Σx² while in cache, if a writer of gradNorm runs (sumOfSquaresKernel.ts)
+    noteCopiedOut(w.memory, [G1, L.g1], [G2, L.g2], [gb1, L.gb1], [gb2, L.gb2])
     return true
   } finally {
     layer = null
