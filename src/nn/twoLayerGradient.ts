@@ -1,7 +1,10 @@
+import type * as t from 'io-ts'
+import { TwoLayerGradientOptionsC } from '../state/configCodecs.js'
+import { decodeOptions } from '../state/decode.js'
 import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
 import { readBatch, asTensor, type Targets } from '../functions/lossInternals.js'
 import type { TensorLike } from '../functions/tensorLike.js'
-import { ShapeError, show, showShape } from '../errors.js'
+import { ShapeError, showShape } from '../errors.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { twoLayerBackwardWasm, twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
@@ -18,14 +21,8 @@ import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 
-/** Options of `twoLayerGradient`. */
-export interface TwoLayerGradientOptions {
-  /**
-   * the loss differentiated, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default,
-   * fused) or `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)`, δ = 1e-7)
-   */
-  readonly loss?: 'crossEntropy' | 'softmaxCrossEntropy'
-}
+/** Options of `twoLayerGradient`: the `loss` differentiated (codec `TwoLayerGradientOptionsC`). */
+export type TwoLayerGradientOptions = t.TypeOf<typeof TwoLayerGradientOptionsC>
 
 /**
  * The book's δ-form loss on the rows of a2 (in `Y`, [n, k]) and its gradient with respect to a2,
@@ -147,12 +144,7 @@ export function twoLayerGradient(
   fn = 'twoLayerNet.gradient',
 ): { loss: number; grad: { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor } } {
   expectWeights(fn, p)
-  const kind = (opts ?? {}).loss
-  if (kind !== undefined && kind !== 'crossEntropy' && kind !== 'softmaxCrossEntropy') {
-    throw new RangeError(
-      `${fn}: loss: expected "crossEntropy" or "softmaxCrossEntropy", got ${show(kind)}`,
-    )
-  }
+  const kind = decodeOptions(TwoLayerGradientOptionsC, opts, fn, 'opts').loss
   // a batch drawn as compressed rows is a tensor whose dense rows are built on first read of
   // its data (which asTensor's check would do): the wasm path below never needs them
   const x0 = gatheredFrom(xIn as Tensor) === undefined ? asTensor(fn, 'x', xIn) : (xIn as Tensor)

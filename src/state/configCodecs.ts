@@ -606,6 +606,15 @@ const numericalGradientFields = {
   loss: optional(twoLayerLossC),
 }
 
+/** `twoLayerGradient(params, x, t, opts)`. */
+export const TwoLayerGradientOptionsC = configType('twoLayerGradient options { loss? }', {
+  /**
+   * the loss differentiated, as `twoLayerNet`'s `loss` option: `'softmaxCrossEntropy'` (default,
+   * fused) or `'crossEntropy'` (the book's `crossEntropyError(softmax(a2), t)`, δ = 1e-7)
+   */
+  loss: optional(twoLayerLossC),
+})
+
 /** `twoLayerNetNumericalGradient(params, x, t, opts)`. */
 export const TwoLayerNetNumericalGradientOptionsC = configType(
   'twoLayerNetNumericalGradient options { h?, loss? }',

@@ -12,6 +12,7 @@ import {
   train,
   twoLayerNet,
   twoLayerNetNumericalGradient,
+  twoLayerGradient,
   type Batch,
   type TrainState,
 } from 'gradstream'
@@ -50,6 +51,7 @@ import {
   TrainConfigC,
   TrainMnistOptionsC,
   TwoLayerNetConfigC,
+  TwoLayerGradientOptionsC,
   TwoLayerNetNumericalGradientOptionsC,
   WarmupOptionsC,
 } from '../../src/state/configCodecs.js'
@@ -211,6 +213,20 @@ const cases: Case[] = [
         o as never,
       ),
     fields: ['h', 'loss'],
+    argument: 'opts',
+  },
+  {
+    fn: 'twoLayerGradient',
+    codec: TwoLayerGradientOptionsC,
+    build: (o) =>
+      twoLayerGradient(
+        twoLayerNet({ inputSize: 2, hiddenSize: 2, outputSize: 2 }).params,
+        tensor([[1, 2]]),
+        tensor([[0, 1]]),
+        o as never,
+        'twoLayerGradient',
+      ),
+    fields: ['loss'],
     argument: 'opts',
   },
   {
