@@ -3,18 +3,20 @@
 // path: stored and transposed A and B, packed and unpacked A, rows and columns past the 4×4 blocks,
 // more rows than one block of MC = 64 and more of op(B)'s rows than one block of KC = 256 (where a
 // block continues from the partial sums it stored in C), and split across two threads. Also the
-// sparse kernel (gemmCsr) past one pass of CSR_ROWS = 128 rows, every group of columns.
+// sparse kernel (gemmCsr) past one pass of CSR_ROWS = 128 rows, every group of columns, and a held
+// sparse operand times a right operand laid out with padded rows (gemmCsrLd).
 import fc from 'fast-check'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { setKernelThreads } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
-import { gemmKernel } from '../../src/tensor/kernels/gemmKernel.js'
+import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from '../../src/tensor/kernels/gemmKernel.js'
 import {
   gemmDenseWasm,
   gemmSparseWasm,
   packing,
   packsA,
   packsB,
+  paddedStride,
 } from '../../src/tensor/kernels/wasmKernels.js'
 import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
 
@@ -240,6 +242,46 @@ describe('the sparse kernel in passes of 128 rows', () => {
         },
       ),
       { numRuns: 30 },
+    )
+  })
+})
+
+describe('a held sparse operand times a right operand with padded rows', () => {
+  it('pads the rows of 32·j columns only', () => {
+    expect(paddedStride(256)).toBe(260)
+    expect(paddedStride(32)).toBe(36)
+    expect(paddedStride(50)).toBe(50)
+    expect(paddedStride(16)).toBe(16)
+  })
+
+  it('A·op(B) and Aᵀ·op(B) equal the reference for n = 32, 64, …, 256', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rows: fc.integer({ min: 8, max: 140 }),
+          cols: fc.integer({ min: 32, max: 60 }),
+          n: fc.constantFrom(32, 64, 96, 128, 256),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          seed: fc.integer(),
+        }),
+        (d) => {
+          const X = filled(d.rows * d.cols, 0.1, d.seed) // ≥ 256 entries, ~10% non-zero: held
+          // A·op(B): m = rows, k = cols; Aᵀ·op(B): m = cols, k = rows
+          const m = d.transA ? d.cols : d.rows
+          const k = d.transA ? d.rows : d.cols
+          const p = { m, k, n: d.n, transA: d.transA, transB: d.transB, A: X }
+          const B = filled(k * d.n, 1, d.seed ^ 0x2545f491)
+          const h = holdLeft(X, d.rows, d.cols)
+          expect(h).not.toBeNull()
+          try {
+            check({ ...p, B }, (C) => gemmHeld(h!, () => X, B, C, d.n, d.transA, d.transB))
+          } finally {
+            releaseHeld(h!)
+          }
+        },
+      ),
+      { numRuns: 40 },
     )
   })
 })

@@ -49,6 +49,16 @@ export interface KernelExports {
     m: number,
     n: number,
   ): void
+  gemmCsrLd(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    ldb: number,
+  ): void
   csrRows(
     a: number,
     m: number,
@@ -493,16 +503,47 @@ export function gemmHeldWasm(
   if (!w || floor !== h.end) throw new Error('gemmHeldWasm: expected a held operand')
   const m = transA ? h.cols : h.rows
   const k = transA ? h.rows : h.cols
-  const bBytes = align16(k * n * 8)
+  const ldb = paddedStride(n)
+  const bBytes = align16(k * ldb * 8)
   reserve(w, floor - BASE + bBytes + m * n * 8)
   const b = floor
   const c = b + bBytes
-  placeB(f64, B, k, n, transB, b)
-  if (finiteB && w.allFinite(b, k * n) === 0) return false
-  if (transA) w.gemmCsr(h.trp, h.tci, h.tv, b, c, m, n)
-  else w.gemmCsr(h.rp, h.ci, h.v, b, c, m, n)
+  if (ldb === n) placeB(f64, B, k, n, transB, b)
+  else placePadded(f64, B, k, n, ldb, transB, b)
+  if (finiteB && w.allFinite(b, k * ldb) === 0) return false
+  if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
+  else w.gemmCsrLd(h.rp, h.ci, h.v, b, c, m, n, ldb)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
+}
+
+/**
+ * The row stride (in numbers) the sparse kernel reads a right operand of n columns with: n, or
+ * n + 4 when n·8 bytes is a multiple of 256 (n a multiple of 32: W5's 256), where rows a power
+ * of two apart put the same slice of every row in the same L1 sets (see gemm.ts, gemmCsrLd).
+ */
+export const paddedStride = (n: number): number => (n >= 32 && n % 32 === 0 ? n + 4 : n)
+
+/**
+ * placeB with op(B)'s rows `ldb` numbers apart and the `ldb − n` numbers after each row set to 0
+ * (the kernel never reads them; allFinite over the whole block then checks only B's values).
+ */
+function placePadded(
+  dst: Float64Array,
+  B: Float64Array,
+  k: number,
+  n: number,
+  ldb: number,
+  transB: boolean,
+  at: number,
+): void {
+  const o = at >> 3
+  for (let p = 0; p < k; p++) {
+    const r = o + p * ldb
+    if (!transB) dst.set(B.subarray(p * n, p * n + n), r)
+    else for (let j = 0; j < n; j++) dst[r + j] = B[j * k + p]
+    dst.fill(0, r + n, r + ldb)
+  }
 }
 
 /**

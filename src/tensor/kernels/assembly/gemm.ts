@@ -428,7 +428,40 @@ export function gemmCsr(
   m: i32,
   n: i32,
 ): void {
-  const rowB = (<usize>n) << 3
+  csrProduct(rowPtr, colIdx, vals, b, c, m, n, n)
+}
+
+// gemmCsr with B's rows ldb ≥ n numbers apart (C still contiguous): a B whose rows are a power of
+// two of bytes apart (256 numbers, 2 KB) puts the same 112 bytes of every row in the same two of
+// L1's 64 sets, and the slices the rows' non-zeros name then evict each other; a few numbers of
+// padding per row spread them (W5's x·W1 and xᵀ·δ1, interleaved, CPU: 14–18% faster at 260).
+export function gemmCsrLd(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  ldb: i32,
+): void {
+  csrProduct(rowPtr, colIdx, vals, b, c, m, n, ldb)
+}
+
+// @ts-ignore: decorator
+@inline
+function csrProduct(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  ldb: i32,
+): void {
+  const rowB = (<usize>ldb) << 3
+  const rowC = (<usize>n) << 3
   for (let i0 = 0; i0 < m; i0 += CSR_ROWS) {
     const i1 = min(m, i0 + CSR_ROWS)
     let j = 0
@@ -455,7 +488,7 @@ export function gemmCsr(
           s5 = f64x2.add(s5, f64x2.mul(v, v128.load(pb, 80)))
           s6 = f64x2.add(s6, f64x2.mul(v, v128.load(pb, 96)))
         }
-        const pc = c + <usize>i * rowB + ((<usize>j) << 3)
+        const pc = c + <usize>i * rowC + ((<usize>j) << 3)
         v128.store(pc, s0)
         v128.store(pc, s1, 16)
         v128.store(pc, s2, 32)
@@ -482,7 +515,7 @@ export function gemmCsr(
           s2 = f64x2.add(s2, f64x2.mul(v, v128.load(pb, 32)))
           s3 = f64x2.add(s3, f64x2.mul(v, v128.load(pb, 48)))
         }
-        const pc = c + <usize>i * rowB + ((<usize>j) << 3)
+        const pc = c + <usize>i * rowC + ((<usize>j) << 3)
         v128.store(pc, s0)
         v128.store(pc, s1, 16)
         v128.store(pc, s2, 32)
@@ -500,7 +533,7 @@ export function gemmCsr(
           const pb = bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB
           s0 = f64x2.add(s0, f64x2.mul(v, v128.load(pb)))
         }
-        v128.store(c + <usize>i * rowB + ((<usize>j) << 3), s0)
+        v128.store(c + <usize>i * rowC + ((<usize>j) << 3), s0)
       }
     }
     if (j < n) {
@@ -513,7 +546,7 @@ export function gemmCsr(
           const v = load<f64>(vals + ((<usize>q) << 3))
           s0 += v * load<f64>(bj + <usize>load<i32>(colIdx + ((<usize>q) << 2)) * rowB)
         }
-        store<f64>(c + <usize>i * rowB + ((<usize>j) << 3), s0)
+        store<f64>(c + <usize>i * rowC + ((<usize>j) << 3), s0)
       }
     }
   }
