@@ -51,9 +51,10 @@ export type ToTensorBoardOptions = t.TypeOf<typeof ToTensorBoardOptionsC>
  *
  * What it costs, measured on `npm start`'s training in bench/RESULTS.md (issue 16): encoding the
  * scalars is cheap, but `gradNorm` reads every gradient value. While the writer runs, the
- * kernels of `twoLayerGradient` (the CLI's and `npm start`'s training) sum ∂W1's squares at its
- * copy-out, still in cache, with WebAssembly SIMD (that part is paid inside the step); any other
- * gradient the writer copies into wasm and sums there. A histogram step reads every parameter.
+ * kernels of `twoLayerGradient` (the CLI's and `npm start`'s training) sum each gradient's
+ * squares at its copy-out, still in cache, with WebAssembly SIMD (that part is paid inside the
+ * step); any other gradient the writer copies into wasm and sums there (short ones in
+ * JavaScript). A histogram step reads every parameter.
  *
  * @example
  * ```ts
