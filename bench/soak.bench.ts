@@ -71,7 +71,8 @@ export function run(steps = 10_000_000): SoakResult {
   let last: TrainState<Tensor> | null = null
   const run$: Observable<TrainState<Tensor>> = train({
     params: tensor([0, 0]),
-    step: (s$) => s$.pipe(perturb(centralDifference()), loss(f), gradient(), momentum(0.001, { beta: 0.9 })),
+    step: (s$) =>
+      s$.pipe(perturb(centralDifference()), loss(f), gradient(), momentum(0.001, { beta: 0.9 })),
   }).pipe(
     maxSteps(steps),
     tap((s) => {

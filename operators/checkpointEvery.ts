@@ -9,12 +9,10 @@ import type { TrainState } from '../src/state/types.js'
 
 /** How often `checkpointEvery` writes: every `steps` steps, or every `ms` milliseconds. */
 export type CheckpointInterval =
-  | t.TypeOf<typeof CheckpointEveryStepsC>
-  | t.TypeOf<typeof CheckpointEveryMsC>
+  t.TypeOf<typeof CheckpointEveryStepsC> | t.TypeOf<typeof CheckpointEveryMsC>
 
 /** Receives each checkpoint: the JSON text `restore` reads, and the state it holds. */
 export type CheckpointSink<S extends TrainState = TrainState> = (json: string, state: S) => void
-
 
 /**
  * Hands a checkpoint of the training state to `sink` at regular intervals, passing every state

@@ -8,8 +8,7 @@ import type { TrainState } from '../src/state/types.js'
 
 /** How often `evaluateEvery` measures: every so many steps, or every so many epochs. */
 export type EvaluationInterval =
-  | t.TypeOf<typeof EvaluateEveryStepsC>
-  | t.TypeOf<typeof EvaluateEveryEpochsC>
+  t.TypeOf<typeof EvaluateEveryStepsC> | t.TypeOf<typeof EvaluateEveryEpochsC>
 
 /**
  * Measures the state at regular intervals and adds the measurements to `state.metrics`, as the

@@ -33,5 +33,9 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  */
 export function adam(lr: Hyperparam, options: t.TypeOf<typeof AdamOptionsC> = {}): Optimizer {
   checkLr('adam', lr)
-  return optimizer('adam', scaleByAdam(decodeOptions(AdamOptionsC, options, 'adam')), scaleByLearningRate(lr))
+  return optimizer(
+    'adam',
+    scaleByAdam(decodeOptions(AdamOptionsC, options, 'adam')),
+    scaleByLearningRate(lr),
+  )
 }

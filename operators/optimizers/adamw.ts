@@ -32,13 +32,10 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1, b2, eps, efficient as `adam`; weightDecay λ ≥ 0 (default 0.01, torch's);
  *   mask: which leaves decay (default all)
- * @throws {RangeError} `addDecayedWeights: weightDecay: expected a non-negative finite number, got -1`
+ * @throws {RangeError} `adamw: weightDecay: expected a non-negative finite number, got -1`
  * @see adam, addDecayedWeights
  */
-export function adamw(
-  lr: Hyperparam,
-  options: t.TypeOf<typeof AdamwOptionsC> = {},
-): Optimizer {
+export function adamw(lr: Hyperparam, options: t.TypeOf<typeof AdamwOptionsC> = {}): Optimizer {
   checkLr('adamw', lr)
   const o = decodeOptions(AdamwOptionsC, options, 'adamw')
   const { weightDecay = 0.01, mask, ...adamOptions } = o

@@ -29,13 +29,10 @@ import { checkLr, type Optimizer, optimizer } from './optimizer.js'
  * ```
  * @param lr η: a positive number, a schedule or an Observable
  * @param options b1 (0.9), b2 (0.99), weightDecay λ (default 1e-3, optax's), mask
- * @throws {RangeError} `scaleByLion: b1: expected a number in [0, 1), got 1`
+ * @throws {RangeError} `lion: b1: expected a number in [0, 1), got 1`
  * @see adamw
  */
-export function lion(
-  lr: Hyperparam,
-  options: t.TypeOf<typeof LionOptionsC> = {},
-): Optimizer {
+export function lion(lr: Hyperparam, options: t.TypeOf<typeof LionOptionsC> = {}): Optimizer {
   checkLr('lion', lr)
   const { b1, b2, weightDecay = 1e-3, mask } = decodeOptions(LionOptionsC, options, 'lion')
   return optimizer(

@@ -36,7 +36,9 @@ import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
  * @throws {TypeError} `centralDifference: options.H: expected no such key (known: h), got 0.1`
  * @see forwardDifference, spsa, gaussian
  */
-export function centralDifference(options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {}): PerturbationDesign {
+export function centralDifference(
+  options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {},
+): PerturbationDesign {
   const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'centralDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'central', h, n: 0 }) }

@@ -39,7 +39,9 @@ import type { PerturbationDesign, ProbeResult } from './perturbationDesign.js'
  * @throws {RangeError} `forwardDifference: h: expected a positive finite number, got -1`
  * @see centralDifference
  */
-export function forwardDifference(options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {}): PerturbationDesign {
+export function forwardDifference(
+  options: t.TypeOf<typeof FiniteDifferenceOptionsC> = {},
+): PerturbationDesign {
   const { h = 1e-4 } = decodeOptions(FiniteDifferenceOptionsC, options, 'forwardDifference')
   // the description only depends on the size: reuse it while the size stays (no allocation a step)
   let last: ProbeResult = { probes: Object.freeze({ kind: 'forward', h, n: 0 }) }

@@ -41,9 +41,7 @@ import { drawDirections } from './randomDesignInternals.js'
  * @throws {TypeError} `gaussian: options: expected an object, got null`
  * @see spsa
  */
-export function gaussian(
-  options: t.TypeOf<typeof GaussianOptionsC> = {},
-): PerturbationDesign {
+export function gaussian(options: t.TypeOf<typeof GaussianOptionsC> = {}): PerturbationDesign {
   const {
     sigma = 1e-2,
     samples = 1,

@@ -37,9 +37,7 @@ import { drawDirections } from './randomDesignInternals.js'
  * @throws {TypeError} `spsa: options.C: expected no such key (known: c, samples, seed), got 0.1`
  * @see gaussian, centralDifference
  */
-export function spsa(
-  options: t.TypeOf<typeof SpsaOptionsC> = {},
-): PerturbationDesign {
+export function spsa(options: t.TypeOf<typeof SpsaOptionsC> = {}): PerturbationDesign {
   const { c = 1e-3, samples = 1, seed } = decodeOptions(SpsaOptionsC, options, 'spsa')
   return {
     name: 'spsa',

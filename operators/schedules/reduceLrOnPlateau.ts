@@ -57,9 +57,7 @@ export interface ReduceLrOnPlateauState {
  * @throws {RangeError} `reduceLrOnPlateau: factor: expected a number in [0, 1), got 1`
  * @see scaleByLearningRate, earlyStopping
  */
-export function reduceLrOnPlateau(
-  options: t.TypeOf<typeof ReduceLrOnPlateauOptionsC> = {},
-) {
+export function reduceLrOnPlateau(options: t.TypeOf<typeof ReduceLrOnPlateauOptionsC> = {}) {
   const fn = 'reduceLrOnPlateau'
   decodeOptions(ReduceLrOnPlateauOptionsC, options, fn)
   const { factor = 0.1, patience = 10, minDelta = 1e-4, minScale = 0 } = options

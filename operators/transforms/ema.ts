@@ -5,11 +5,7 @@ import { leafwise } from '../../src/engine/leaves.js'
 import { stage } from '../../src/engine/fusion.js'
 import { type Hyperparam, hyperAt, hyperparam, unitInterval } from '../../src/engine/hyperparams.js'
 import { withSlots } from '../../src/engine/state.js'
-import {
-  duplicateSlot,
-  freezeData,
-  positionalOptions,
-} from '../../src/engine/transform.js'
+import { duplicateSlot, freezeData, positionalOptions } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { EmaOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'

@@ -2,11 +2,7 @@ import type * as t from 'io-ts'
 import { ScaleByAdamOptionsC } from '../../src/state/configCodecs.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
-import {
-  hyperparam,
-  nonNegative,
-  unitInterval,
-} from '../../src/engine/hyperparams.js'
+import { hyperparam, nonNegative, unitInterval } from '../../src/engine/hyperparams.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import { decodeOptions } from '../../src/state/decode.js'
 import { gradientTransform } from './gradientTransform.js'

@@ -1,10 +1,6 @@
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { elementwise, type LeafSlots } from '../../src/engine/elementwise.js'
-import {
-  hyperparam,
-  nonNegative,
-  unitInterval,
-} from '../../src/engine/hyperparams.js'
+import { hyperparam, nonNegative, unitInterval } from '../../src/engine/hyperparams.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { ScaleByBeliefOptionsC } from '../../src/state/configCodecs.js'

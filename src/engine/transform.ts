@@ -186,7 +186,8 @@ export function positionalOptions(
   fields: readonly string[],
   args: readonly unknown[],
 ): unknown {
-  const isValue = (a: unknown) => typeof a === 'number' || typeof a === 'function' || isObservable(a)
+  const isValue = (a: unknown) =>
+    typeof a === 'number' || typeof a === 'function' || isObservable(a)
   const first = args[0]
   if (!fields.some((_, i) => isValue(args[i]))) {
     const extra = args.slice(1).find((a) => a !== undefined)

@@ -30,9 +30,7 @@ import type { TrainMode } from './mode.js'
  * @throws {RangeError} `chunked: steps: expected a positive integer, got 0`
  * @see sync, pausable
  */
-export function chunked(
-  options: t.TypeOf<typeof ChunkedOptionsC> = {},
-): TrainMode {
+export function chunked(options: t.TypeOf<typeof ChunkedOptionsC> = {}): TrainMode {
   decodeOptions(ChunkedOptionsC, options, 'chunked')
   const { steps = 100, scheduler = asyncScheduler, delay = 0 } = options
   return { kind: 'chunked', steps, scheduler, delay }

@@ -127,7 +127,14 @@ describe('the import graph', () => {
       entries.flatMap((e) =>
         [...readFileSync(join(root, e), 'utf8').matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)]
           .flatMap((m) => m[1].split(','))
-          .map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop() ?? '')
+          .map(
+            (n) =>
+              n
+                .trim()
+                .replace(/^type\s+/, '')
+                .split(/\s+as\s+/)
+                .pop() ?? '',
+          )
           .filter((n) => n !== ''),
       ),
     )

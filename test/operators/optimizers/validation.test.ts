@@ -33,11 +33,7 @@ const cases: [string, () => unknown, string][] = [
     () => adam('0.1' as never),
     'adam: lr: expected a number, a schedule (step) => number or an Observable<number>, got "0.1"',
   ],
-  [
-    'adam b2',
-    () => adam(0.1, { b2: -0.5 }),
-    'adam: b2: expected a number in [0, 1), got -0.5',
-  ],
+  ['adam b2', () => adam(0.1, { b2: -0.5 }), 'adam: b2: expected a number in [0, 1), got -0.5'],
   [
     'adamw weightDecay',
     () => adamw(0.1, { weightDecay: -1 }),
@@ -49,10 +45,26 @@ const cases: [string, () => unknown, string][] = [
     'adamw: mask: expected a function (path, leaf) => boolean or a tree of booleans, got "W"',
   ],
   // the positional forms of one release ago, still checked the same way
-  ['momentum beta, positional', () => momentum(0.1, 1), 'momentum: beta: expected a number in [0, 1), got 1'],
-  ['adagrad eps, positional', () => adagrad(0.1, -1), 'adagrad: eps: expected a non-negative finite number, got -1'],
-  ['rmsprop eps, positional', () => rmsprop(0.1, 0.9, -1), 'rmsprop: eps: expected a non-negative finite number, got -1'],
-  ['nesterov beta, positional', () => nesterov(0.1, -0.1), 'nesterov: beta: expected a number in [0, 1), got -0.1'],
+  [
+    'momentum beta, positional',
+    () => momentum(0.1, 1),
+    'momentum: beta: expected a number in [0, 1), got 1',
+  ],
+  [
+    'adagrad eps, positional',
+    () => adagrad(0.1, -1),
+    'adagrad: eps: expected a non-negative finite number, got -1',
+  ],
+  [
+    'rmsprop eps, positional',
+    () => rmsprop(0.1, 0.9, -1),
+    'rmsprop: eps: expected a non-negative finite number, got -1',
+  ],
+  [
+    'nesterov beta, positional',
+    () => nesterov(0.1, -0.1),
+    'nesterov: beta: expected a number in [0, 1), got -0.1',
+  ],
   // several problems: one line each, the kind of the first
   [
     'adam b1 and an unknown key',

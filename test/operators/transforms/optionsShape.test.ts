@@ -61,7 +61,9 @@ describe('the options object and the positional form of one release ago', () => 
   })
 
   it('an options object followed by another argument is an error, not silently dropped', () => {
-    expect(() => (scaleByMomentum as (...a: unknown[]) => unknown)({ beta: 0.5 }, { name: 'v' })).toThrow(
+    expect(() =>
+      (scaleByMomentum as (...a: unknown[]) => unknown)({ beta: 0.5 }, { name: 'v' }),
+    ).toThrow(
       new TypeError(
         'scaleByMomentum: options: expected one options object and nothing after it, got an object',
       ),
