@@ -57,14 +57,15 @@ function canGenerate(): boolean {
   }
 }
 
-let generate = canGenerate()
+/** whether loops are generated; decided at the first pass (a CSP page then logs one refusal) */
+let generate: boolean | undefined
 
 /**
  * Turns loop generation on or off (tests run both paths; off is what a strict-CSP page gets).
  * Returns the previous setting. Generation stays off where `Function` is unavailable.
  */
 export function setPassCodegen(on: boolean): boolean {
-  const was = generate
+  const was = generate ?? canGenerate()
   generate = on && canGenerate()
   return was
 }
@@ -72,9 +73,15 @@ export function setPassCodegen(on: boolean): boolean {
 const ids = new WeakMap<object, number>()
 let nextId = 0
 const loops = new Map<string, PassLoop>()
+/**
+ * Generated loops kept at most (a program has a few chains; rules made afresh for every
+ * optimizer, e.g. arrows inside a factory, would otherwise keep every loop they ever made)
+ */
+const MAX_LOOPS = 256
 
 /** The loop running `members` in order, then θ + a·u (`apply`) or the updates. */
 export function passLoop(members: readonly Member[], apply: boolean): PassLoop {
+  generate ??= canGenerate()
   if (!generate) return genericLoop(members, apply)
   let key = apply ? 'a' : 'u'
   for (const r of members) {
@@ -86,7 +93,10 @@ export function passLoop(members: readonly Member[], apply: boolean): PassLoop {
     }
   }
   let loop = loops.get(key)
-  if (loop === undefined) loops.set(key, (loop = generatedLoop(members, apply)))
+  if (loop === undefined) {
+    if (loops.size >= MAX_LOOPS) loops.clear()
+    loops.set(key, (loop = generatedLoop(members, apply)))
+  }
   return loop
 }
 
