@@ -1,36 +1,23 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { from, lastValueFrom, toArray } from 'rxjs'
-import { afterAll, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { describe, expect, it } from 'vitest'
 import { progressFormat } from '../../src/cli/report.js'
 import { atFrameRate } from '../../src/cli/serve.js'
 import type { TrainState } from '../../src/state/types.js'
 import { decodeWireLine } from '../../src/state/wireFormat.js'
+import { cli, tempDir } from './harness.js'
 
 // One test per defect of the command line found by trying it as a new user (issue 15). The
 // terminal ones run the command in a pseudo-terminal (util-linux `script`), where the escape
 // sequences it writes can be read back.
 
 const root = path.resolve(import.meta.dirname, '../..')
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradstream-cmd-'))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+const dir = tempDir('gradstream-cmd-')
 const at = (name: string) => path.join(dir, name)
-
-/** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: string[]) {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    stdout: { write: (s: string) => (out += s), isTTY: false },
-    stderr: { write: (s: string) => (err += s) },
-  })
-  return { code, out, err }
-}
 
 /** `node <flags> src/cli/main.ts` from the sources, from any folder (tsx found by path). */
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href

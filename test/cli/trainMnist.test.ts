@@ -1,24 +1,11 @@
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { describe, expect, it } from 'vitest'
 import { restore } from '../../src/state/checkpoint.js'
 import { decodeWireLine } from '../../src/state/wireFormat.js'
+import { cli, tempDir } from './harness.js'
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradstream-cli-'))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-/** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: string[]) {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    stdout: { write: (s: string) => (out += s), isTTY: false },
-    stderr: { write: (s: string) => (err += s) },
-  })
-  return { code, out, err }
-}
+const dir = tempDir('gradstream-cli-')
 
 describe('gradstream train mnist', () => {
   it('--json: one wire-format line per sampled state; loss falls and accuracy beats chance', async () => {

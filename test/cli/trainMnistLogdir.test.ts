@@ -1,22 +1,10 @@
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { describe, expect, it } from 'vitest'
 import { readEventFile, scalarsOf } from '../logging/eventFileReader.js'
+import { cli, tempDir } from './harness.js'
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradstream-cli-logdir-'))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-async function cli(args: string[]) {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    stdout: { write: (s: string) => (out += s), isTTY: false },
-    stderr: { write: (s: string) => (err += s) },
-  })
-  return { code, out, err }
-}
+const dir = tempDir('gradstream-cli-logdir-')
 
 describe('gradstream train mnist --logdir / --csv', () => {
   it('--iters 300 --train-size 2000 --logdir: 300 loss scalars, train/test accuracy at each evaluation; --csv the same rows', async () => {
