@@ -295,8 +295,14 @@ function lastMember(node: PassNode): number {
 /**
  * The step of one scaling and the end of the step (`sgd(η)`, `update(η)`): θ + c·u and the
  * TrainState, nothing else. The loop's overhead on a small problem is mostly this function
- * (bench/loop.bench.ts), so it does only what the general step does for this chain. (A variant
- * resolving constants once per run measured slower on W4, 1.1–1.9× in four runs: not kept.)
+ * (bench/loop.bench.ts, W4), so it does only what the general step does for this chain.
+ *
+ * When the factor is pure (`pureScaling`: the built-in `scale`, `scaleByLearningRate`) and every
+ * hyperparameter is a constant, the factor, η and the values are resolved once per run: a step
+ * is then θ + c·u, one identity check for the hyper record and the state (what `update(η)` did
+ * before the engine). The values are the ones a step would resolve (a constant's resolver
+ * returns it as it is), so the states are the same, bit for bit. Otherwise each step resolves
+ * them (a schedule is called, an Observable read and checked) and calls the factor.
  */
 function scalingStep(
   t: GradientTransform,
@@ -306,12 +312,55 @@ function scalingStep(
   hyper: Record<string, number>,
   record: (h: TrainState['hyper'], values: readonly number[]) => TrainState['hyper'],
 ): (s: Tracked) => object {
-  const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
+  const plan = planOf(t.update) as Extract<Plan, { kind: 'scale' }>
+  const factor = plan.factor
   const values = keys.map(() => 0)
   const name = t.name
+  const constant = plan.pure === true && keys.every((k) => typeof t.hyper[k].value === 'number')
+  /** with constant hyperparameters: the factor, whether one is η, and η */
+  let c = 0
+  let hasLr = false
+  let eta = 0
+  if (constant) {
+    for (let q = 0; q < keys.length; q++) {
+      const v = at[q](0)
+      hyper[keys[q]] = v
+      values[q] = v
+      if (isLr[q]) {
+        hasLr = true
+        eta = v
+      }
+    }
+    c = factor(hyper)
+  }
+  /** the hyper record this step returned last (`record`'s answer for it and `values`) */
+  let lastHyper: TrainState['hyper'] | null = null
+  const one = keys.length === 1
+  const at0 = at[0]
+  const key0 = keys[0]
+  const isLr0 = isLr[0] === true
   return (s) => {
     const used = s.transforms
     if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
+    if (constant) {
+      const params = addScaled(s.params, s.updates, c)
+      const h0 = s.hyper
+      const h = keys.length === 0 ? h0 : h0 === lastHyper ? h0 : (lastHyper = record(h0, values))
+      return steppedState(s, params, frozenTree(s.grad), hasLr ? eta : s.lr, s.opt, h)
+    }
+    if (one) {
+      // one hyperparameter (η of `update(schedule)`): `record` is asked only when the incoming
+      // record or the value changed since the last step (it would answer the same record)
+      const v = at0(s.step)
+      hyper[key0] = v
+      const params = addScaled(s.params, s.updates, factor(hyper))
+      let h = s.hyper
+      if (h !== lastHyper || !Object.is(v, values[0])) {
+        values[0] = v
+        h = lastHyper = record(h, values)
+      }
+      return steppedState(s, params, frozenTree(s.grad), isLr0 ? v : s.lr, s.opt, h)
+    }
     let lr = s.lr
     for (let q = 0; q < keys.length; q++) {
       const v = at[q](s.step)

@@ -46,7 +46,12 @@ type Hyper = { readonly [f: string]: number }
 
 /** How the engine sees a transform's update. */
 export type Plan =
-  | { readonly kind: 'scale'; readonly factor: (hyper: Hyper) => number }
+  | {
+      readonly kind: 'scale'
+      readonly factor: (hyper: Hyper) => number
+      /** the factor is a function of the hyperparameters alone (`pureScaling`) */
+      readonly pure?: true
+    }
   | ({ readonly kind: 'rule' } & ElementwiseRule<unknown, unknown>)
   | {
       readonly kind: 'chain'
@@ -130,6 +135,25 @@ export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
 export function scaling(
   factor: (hyper: { readonly [f: string]: number }) => number,
 ): Update<undefined> {
+  return scalingUpdate(factor, false)
+}
+
+/**
+ * `scaling(factor)` for a factor that depends on the hyperparameters alone (the built-in
+ * `scale`, `scaleByLearningRate`; a user's factor may read anything, so `scaling` does not
+ * promise it): when they are all constants, an update that ends the step computes it once per
+ * run instead of once per step (src/engine/chainStep.ts `scalingStep`). Same value, same bits.
+ */
+export function pureScaling(
+  factor: (hyper: { readonly [f: string]: number }) => number,
+): Update<undefined> {
+  return scalingUpdate(factor, true)
+}
+
+function scalingUpdate(
+  factor: (hyper: { readonly [f: string]: number }) => number,
+  pure: boolean,
+): Update<undefined> {
   const update: Update<undefined> = (u, _, { hyper }) => {
     const c = factor(hyper)
     const leaves = leavesOf('scale', [u])
@@ -141,7 +165,7 @@ export function scaling(
     }
     return [leaves.build(outs), undefined]
   }
-  plans.set(update, { kind: 'scale', factor })
+  plans.set(update, pure ? { kind: 'scale', factor, pure } : { kind: 'scale', factor })
   return update
 }
 

@@ -1,4 +1,15 @@
-import { lastValueFrom, of, pipe, take, toArray, type OperatorFunction } from 'rxjs'
+import {
+  BehaviorSubject,
+  identity,
+  lastValueFrom,
+  map,
+  of,
+  pipe,
+  take,
+  tap,
+  toArray,
+  type OperatorFunction,
+} from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { tensor, train, type Tensor, type TrainState, type WithGradient } from 'gradstream'
 import {
@@ -7,6 +18,7 @@ import {
   gradient,
   loss,
   perturb,
+  scale,
   scaleByLearningRate,
   update,
 } from 'gradstream/operators'
@@ -64,6 +76,63 @@ describe('update(lr)', () => {
     expect(viaObservable).toEqual(run(pipe(scaleByLearningRate(lr$()), applyUpdates())))
     expect(viaObservable[5].hyper).toEqual({ 'scaleByLearningRate.lr': 0.05 })
     for (const s of viaObservable) expect(Object.isFrozen(s) && Object.isFrozen(s.hyper)).toBe(true)
+  })
+
+  it('its fast paths (constant η, one hyperparameter) emit the states of the cut pipe', () => {
+    // `map` between the operators cuts the fusion: scaleByLearningRate runs alone and
+    // applyUpdates ends the step, the general path. The states must be equal field by field
+    // (toEqual compares numbers by Object.is: −0 and 0 differ), the hyper records frozen.
+    type G = WithGradient<Tensor>
+    type Last = OperatorFunction<G, TrainState<Tensor>>
+    const f = (x: Tensor) => x.data[0] ** 2 + 3 * x.data[1] ** 2
+    const cut: OperatorFunction<G, G> = map((s: G) => s)
+    const run = (last: Last, before: OperatorFunction<G, G> = identity) => {
+      const out: TrainState<Tensor>[] = []
+      train({
+        params: tensor([-3, 4]),
+        step: pipe(perturb<Tensor>(centralDifference()), loss(f), gradient(), before, last),
+      })
+        .pipe(take(8))
+        .subscribe((s) => out.push(s))
+      for (const s of out) expect(Object.isFrozen(s) && Object.isFrozen(s.hyper)).toBe(true)
+      return out
+    }
+    const cutPipe =
+      (lr: Parameters<typeof update>[0]): Last =>
+      (src) =>
+        src.pipe(scaleByLearningRate(lr), cut, applyUpdates())
+    // a constant η: resolved once per run
+    const constant = run(update(0.1))
+    expect(constant).toEqual(run(cutPipe(0.1)))
+    expect(constant[7].hyper).toEqual({ 'scaleByLearningRate.lr': 0.1 })
+    // a constant factor that is not η: state.lr stays what came in
+    const scaled = run((src) => src.pipe(scale(-0.25), applyUpdates()))
+    expect(scaled).toEqual(run((src) => src.pipe(scale(-0.25), cut, applyUpdates())))
+    expect(scaled[7].lr).toBeNaN()
+    // an incoming hyper record that changes every step (a schedule before a cut)
+    const before: OperatorFunction<G, G> = (src) =>
+      src.pipe(
+        scale((k) => 1 + (k % 2)),
+        cut,
+      )
+    expect(run(update(0.1), before)).toEqual(run(cutPipe(0.1), before))
+    // one hyperparameter: a schedule repeating values, reaching 0 then −0 (another record)
+    const etas = [0.1, 0.1, 0.05, 0, -0, -0, 0, 0.2]
+    const schedule = (k: number) => etas[k]
+    const viaSchedule = run(update(schedule))
+    expect(viaSchedule).toEqual(run(cutPipe(schedule)))
+    expect(Object.is(viaSchedule[5].hyper['scaleByLearningRate.lr'], -0)).toBe(true)
+    expect(Object.is(viaSchedule[7].hyper['scaleByLearningRate.lr'], 0)).toBe(true)
+    expect(viaSchedule[2].hyper).toBe(viaSchedule[1].hyper) // same value: the same record
+    // an Observable changed between steps
+    const observed = (last: (lr: BehaviorSubject<number>) => Last) => {
+      const lr = new BehaviorSubject(0.1)
+      return run(
+        last(lr),
+        tap((s: G) => lr.next(etas[s.step] || 0.3)),
+      )
+    }
+    expect(observed((lr) => update(lr))).toEqual(observed((lr) => cutPipe(lr)))
   })
 
   it('validates on build', () => {
