@@ -316,7 +316,7 @@ async function call(entry: Entry, rawArgs: unknown[], tally: Tally): Promise<voi
 }
 
 const all = entries()
-/** one seed for every function's draws, printed with the summary (test/setup.ts: FC_SEED) */
+/** one seed for every function's draws, printed with the summary (replay: FC_SEED=<seed>) */
 const seed = fc.readConfigureGlobal().seed ?? Date.now() % 2 ** 31
 
 describe('fuzz: the public surface', () => {
@@ -342,7 +342,7 @@ describe('fuzz: the public surface', () => {
       })
       for (const args of samples) await call(entry, args, tally)
       await nodeEntry.closeWorkers()
-      expect(tally.failures, entry.name).toEqual([])
+      expect(tally.failures, `${entry.name} (replay: FC_SEED=${seed})`).toEqual([])
     })
   }
 
