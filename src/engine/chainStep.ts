@@ -297,12 +297,13 @@ function lastMember(node: PassNode): number {
  * TrainState, nothing else. The loop's overhead on a small problem is mostly this function
  * (bench/loop.bench.ts, W4), so it does only what the general step does for this chain.
  *
- * When the factor is pure (`pureScaling`: the built-in `scale`, `scaleByLearningRate`) and every
- * hyperparameter is a constant, the factor, η and the values are resolved once per run: a step
- * is then θ + c·u, one identity check for the hyper record and the state (what `update(η)` did
- * before the engine). The values are the ones a step would resolve (a constant's resolver
- * returns it as it is), so the states are the same, bit for bit. Otherwise each step resolves
- * them (a schedule is called, an Observable read and checked) and calls the factor.
+ * With one hyperparameter and a pure factor (`pureScaling`: the built-in `scale`,
+ * `scaleByLearningRate`) it has the shape `update` had before the engine (a small closure a run,
+ * a shared `finish`); a constant is then resolved once per run (the factor too): the values are
+ * the ones a step would resolve (a constant's resolver returns it as it is), so the states are
+ * the same, bit for bit (test/operators/update/update.test.ts compares with the cut pipe).
+ * Measured on W4 (bench/loop.bench.ts processes, 6–8 rounds, shared machine): one closure with
+ * a branch per kind of run was slower than this (const 1.1–1.4×), as noise allows.
  */
 function scalingStep(
   t: GradientTransform,
@@ -317,50 +318,47 @@ function scalingStep(
   const values = keys.map(() => 0)
   const name = t.name
   const constant = plan.pure === true && keys.every((k) => typeof t.hyper[k].value === 'number')
-  /** with constant hyperparameters: the factor, whether one is η, and η */
-  let c = 0
-  let hasLr = false
-  let eta = 0
-  if (constant) {
-    for (let q = 0; q < keys.length; q++) {
-      const v = at[q](0)
-      hyper[keys[q]] = v
-      values[q] = v
-      if (isLr[q]) {
-        hasLr = true
-        eta = v
-      }
-    }
-    c = factor(hyper)
-  }
-  /** the hyper record this step returned last (`record`'s answer for it and `values`) */
-  let lastHyper: TrainState['hyper'] | null = null
-  const one = keys.length === 1
-  const at0 = at[0]
-  const key0 = keys[0]
-  const isLr0 = isLr[0] === true
-  return (s) => {
-    const used = s.transforms
-    if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
-    if (constant) {
-      const params = addScaled(s.params, s.updates, c)
-      const h0 = s.hyper
-      const h = keys.length === 0 ? h0 : h0 === lastHyper ? h0 : (lastHyper = record(h0, values))
-      return steppedState(s, params, frozenTree(s.grad), hasLr ? eta : s.lr, s.opt, h)
-    }
-    if (one) {
-      // one hyperparameter (η of `update(schedule)`): `record` is asked only when the incoming
-      // record or the value changed since the last step (it would answer the same record)
-      const v = at0(s.step)
-      hyper[key0] = v
-      const params = addScaled(s.params, s.updates, factor(hyper))
+  if (keys.length === 1 && plan.pure === true) {
+    // one hyperparameter and a pure factor (`update(η)`, `sgd(η)`, `scale(a)`): the shape of
+    // `update` before the engine, which W4 measures. `finish` ends the step given the value
+    // and the factor; the record is asked only when the incoming one or the value changed
+    // (it would answer the record it built last: same names, same values)
+    const key = `${name}.${keys[0]}`
+    const field = keys[0]
+    const lrIs = isLr[0] === true
+    const at0 = at[0]
+    let lastHyper: TrainState['hyper'] | null = null
+    const finish = (s: Tracked, v: number, a: number): object => {
+      const params = addScaled(s.params, s.updates, a)
       let h = s.hyper
-      if (h !== lastHyper || !Object.is(v, values[0])) {
+      if (h !== lastHyper || !Object.is(h[key], v)) {
         values[0] = v
         h = lastHyper = record(h, values)
       }
-      return steppedState(s, params, frozenTree(s.grad), isLr0 ? v : s.lr, s.opt, h)
+      return steppedState(s, params, frozenTree(s.grad), lrIs ? v : s.lr, s.opt, h)
     }
+    if (constant) {
+      // a constant: resolved once per run (its resolver returns it as it is)
+      const v0 = at0(0)
+      hyper[field] = v0
+      const a0 = factor(hyper)
+      return (s) => {
+        const used = s.transforms
+        if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
+        return finish(s, v0, a0)
+      }
+    }
+    return (s) => {
+      const used = s.transforms
+      if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
+      const v = at0(s.step)
+      hyper[field] = v
+      return finish(s, v, factor(hyper))
+    }
+  }
+  return (s) => {
+    const used = s.transforms
+    if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
     let lr = s.lr
     for (let q = 0; q < keys.length; q++) {
       const v = at[q](s.step)

@@ -293,6 +293,9 @@ export function pathAt(p: Params, index: number): TreePath {
  * ```
  */
 export function treeSize(p: Params): number {
+  // a tensor or a number (every step of a one-tensor model asks): no walk, no guard closure
+  if (isTensor(p)) return p.data.length
+  if (typeof p === 'number') return 1
   return guarded('treeSize', () => countScalars(p))
 }
 
