@@ -1,5 +1,5 @@
 import { finite, type Hyperparam, hyperparam } from '../../src/engine/hyperparams.js'
-import { pureScaling } from '../../src/engine/elementwise.js'
+import { scaling } from '../../src/engine/elementwise.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { NameOptionsC } from '../../src/state/configCodecs.js'
@@ -39,6 +39,6 @@ export function scale(
   return gradientTransform<undefined>({
     name: o.name ?? 'scale',
     hyper: { factor: hyperparam('scale', 'factor', factor, finite) },
-    update: pureScaling(({ factor }) => factor),
+    update: scaling(({ factor }) => factor),
   })
 }

@@ -1,5 +1,5 @@
 import { type Hyperparam, hyperparam, nonNegative, positive } from '../../src/engine/hyperparams.js'
-import { pureScaling } from '../../src/engine/elementwise.js'
+import { scaling } from '../../src/engine/elementwise.js'
 import type { TransformOperator } from '../../src/engine/transform.js'
 import type * as t from 'io-ts'
 import { NameOptionsC } from '../../src/state/configCodecs.js'
@@ -44,6 +44,6 @@ export function scaleByLearningRate(
   return gradientTransform<undefined>({
     name: o.name ?? fn,
     hyper: { lr: hyperparam(fn, 'lr', lr, nonNegative, positive) },
-    update: pureScaling(({ lr }) => -lr),
+    update: scaling(({ lr }) => -lr),
   })
 }

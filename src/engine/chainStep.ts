@@ -295,15 +295,8 @@ function lastMember(node: PassNode): number {
 /**
  * The step of one scaling and the end of the step (`sgd(η)`, `update(η)`): θ + c·u and the
  * TrainState, nothing else. The loop's overhead on a small problem is mostly this function
- * (bench/loop.bench.ts, W4), so it does only what the general step does for this chain.
- *
- * With one hyperparameter and a pure factor (`pureScaling`: the built-in `scale`,
- * `scaleByLearningRate`) it has the shape `update` had before the engine (a small closure a run,
- * a shared `finish`); a constant is then resolved once per run (the factor too): the values are
- * the ones a step would resolve (a constant's resolver returns it as it is), so the states are
- * the same, bit for bit (test/operators/update/update.test.ts compares with the cut pipe).
- * Measured on W4 (bench/loop.bench.ts processes, 6–8 rounds, shared machine): one closure with
- * a branch per kind of run was slower than this (const 1.1–1.4×), as noise allows.
+ * (bench/loop.bench.ts), so it does only what the general step does for this chain. (A variant
+ * resolving constants once per run measured slower on W4, 1.1–1.9× in four runs: not kept.)
  */
 function scalingStep(
   t: GradientTransform,
@@ -313,49 +306,9 @@ function scalingStep(
   hyper: Record<string, number>,
   record: (h: TrainState['hyper'], values: readonly number[]) => TrainState['hyper'],
 ): (s: Tracked) => object {
-  const plan = planOf(t.update) as Extract<Plan, { kind: 'scale' }>
-  const factor = plan.factor
+  const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
   const values = keys.map(() => 0)
   const name = t.name
-  const constant = plan.pure === true && keys.every((k) => typeof t.hyper[k].value === 'number')
-  if (keys.length === 1 && plan.pure === true) {
-    // one hyperparameter and a pure factor (`update(η)`, `sgd(η)`, `scale(a)`): the shape of
-    // `update` before the engine, which W4 measures. `finish` ends the step given the value
-    // and the factor; the record is asked only when the incoming one or the value changed
-    // (it would answer the record it built last: same names, same values)
-    const key = `${name}.${keys[0]}`
-    const field = keys[0]
-    const lrIs = isLr[0] === true
-    const at0 = at[0]
-    let lastHyper: TrainState['hyper'] | null = null
-    const finish = (s: Tracked, v: number, a: number): object => {
-      const params = addScaled(s.params, s.updates, a)
-      let h = s.hyper
-      if (h !== lastHyper || !Object.is(h[key], v)) {
-        values[0] = v
-        h = lastHyper = record(h, values)
-      }
-      return steppedState(s, params, frozenTree(s.grad), lrIs ? v : s.lr, s.opt, h)
-    }
-    if (constant) {
-      // a constant: resolved once per run (its resolver returns it as it is)
-      const v0 = at0(0)
-      hyper[field] = v0
-      const a0 = factor(hyper)
-      return (s) => {
-        const used = s.transforms
-        if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
-        return finish(s, v0, a0)
-      }
-    }
-    return (s) => {
-      const used = s.transforms
-      if (used !== undefined && used.includes(name)) throw duplicateSlot(name)
-      const v = at0(s.step)
-      hyper[field] = v
-      return finish(s, v, factor(hyper))
-    }
-  }
   return (s) => {
     const used = s.transforms
     if (used !== undefined && used.includes(name)) throw duplicateSlot(name)

@@ -46,12 +46,7 @@ type Hyper = { readonly [f: string]: number }
 
 /** How the engine sees a transform's update. */
 export type Plan =
-  | {
-      readonly kind: 'scale'
-      readonly factor: (hyper: Hyper) => number
-      /** the factor is a function of the hyperparameters alone (`pureScaling`) */
-      readonly pure?: true
-    }
+  | { readonly kind: 'scale'; readonly factor: (hyper: Hyper) => number }
   | ({ readonly kind: 'rule' } & ElementwiseRule<unknown, unknown>)
   | {
       readonly kind: 'chain'
@@ -135,25 +130,6 @@ export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
 export function scaling(
   factor: (hyper: { readonly [f: string]: number }) => number,
 ): Update<undefined> {
-  return scalingUpdate(factor, false)
-}
-
-/**
- * `scaling(factor)` for a factor that depends on the hyperparameters alone (the built-in
- * `scale`, `scaleByLearningRate`; a user's factor may read anything, so `scaling` does not
- * promise it): when they are all constants, an update that ends the step computes it once per
- * run instead of once per step (src/engine/chainStep.ts `scalingStep`). Same value, same bits.
- */
-export function pureScaling(
-  factor: (hyper: { readonly [f: string]: number }) => number,
-): Update<undefined> {
-  return scalingUpdate(factor, true)
-}
-
-function scalingUpdate(
-  factor: (hyper: { readonly [f: string]: number }) => number,
-  pure: boolean,
-): Update<undefined> {
   const update: Update<undefined> = (u, _, { hyper }) => {
     const c = factor(hyper)
     const leaves = leavesOf('scale', [u])
@@ -165,7 +141,7 @@ function scalingUpdate(
     }
     return [leaves.build(outs), undefined]
   }
-  plans.set(update, pure ? { kind: 'scale', factor, pure } : { kind: 'scale', factor })
+  plans.set(update, { kind: 'scale', factor })
   return update
 }
 

@@ -78,7 +78,7 @@ describe('update(lr)', () => {
     for (const s of viaObservable) expect(Object.isFrozen(s) && Object.isFrozen(s.hyper)).toBe(true)
   })
 
-  it('its fast paths (constant η, one hyperparameter) emit the states of the cut pipe', () => {
+  it('emits the states of the cut pipe: constant, schedule through −0, Observable, changing records', () => {
     // `map` between the operators cuts the fusion: scaleByLearningRate runs alone and
     // applyUpdates ends the step, the general path. The states must be equal field by field
     // (toEqual compares numbers by Object.is: −0 and 0 differ), the hyper records frozen.
@@ -101,7 +101,7 @@ describe('update(lr)', () => {
       (lr: Parameters<typeof update>[0]): Last =>
       (src) =>
         src.pipe(scaleByLearningRate(lr), cut, applyUpdates())
-    // a constant η: resolved once per run
+    // a constant η
     const constant = run(update(0.1))
     expect(constant).toEqual(run(cutPipe(0.1)))
     expect(constant[7].hyper).toEqual({ 'scaleByLearningRate.lr': 0.1 })
