@@ -16,38 +16,7 @@ import {
 import { gemmDenseJs } from '../../src/tensor/kernels/jsKernels.js'
 import { gemmKernel, type SparseMode } from '../../src/tensor/kernels/gemmKernel.js'
 import { gemmDenseWasm, gemmSparseWasm } from '../../src/tensor/kernels/wasmKernels.js'
-
-/**
- * The reference: the textbook triple loop, written here anew. op(A)(i, p) is A[i][p], or A[p][i]
- * when transA (A stored k×m); op(B)(p, j) likewise. Returns the products and, per element, the
- * sum of |products| that bounds rounding.
- */
-function reference(
-  A: Float64Array,
-  B: Float64Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
-) {
-  const C = new Float64Array(m * n)
-  const mag = new Float64Array(m * n)
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0
-      let t = 0
-      for (let p = 0; p < k; p++) {
-        const a = transA ? A[p * m + i] : A[i * k + p]
-        const b = transB ? B[j * k + p] : B[p * n + j]
-        s += a * b
-        t += Math.abs(a * b)
-      }
-      C[i * n + j] = s
-      mag[i * n + j] = t
-    }
-  return { C, mag }
-}
+import { reference } from '../helpers/referenceGemm.js'
 
 /**
  * Every kernel sums the same k products in the same order as the reference, so results are

@@ -19,6 +19,7 @@ import {
   paddedStride,
 } from '../../src/tensor/kernels/wasmKernels.js'
 import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
+import { reference } from '../helpers/referenceGemm.js'
 
 const savedPacking = { ...packing }
 const savedTuning = { ...tuning }
@@ -38,37 +39,6 @@ function packEverything() {
   packing.minMkTransA = 0
   packing.minM = 0
   packing.minN = 0
-}
-
-/**
- * The reference, written here anew: C = op(A)·op(B) by the triple loop (op(A)(i, p) = A[i·k + p],
- * or A[p·m + i] when transA; op(B) likewise), with Σₚ|a·b| per entry.
- */
-function reference(
-  A: Float64Array,
-  B: Float64Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
-) {
-  const C = new Float64Array(m * n)
-  const mag = new Float64Array(m * n)
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0
-      let t = 0
-      for (let p = 0; p < k; p++) {
-        const a = transA ? A[p * m + i] : A[i * k + p]
-        const b = transB ? B[j * k + p] : B[p * n + j]
-        s += a * b
-        t += Math.abs(a * b)
-      }
-      C[i * n + j] = s
-      mag[i * n + j] = t
-    }
-  return { C, mag }
 }
 
 /**
