@@ -1,7 +1,7 @@
 import { freeze } from 'immer'
 import { TrainStateC } from './codecs.js'
 import { decode } from './decode.js'
-import { JsonDataError, describe, fromJson, toJson } from './json.js'
+import { JsonDataError, decodeJson, describe, encodeJson } from './json.js'
 import type { TrainState } from './types.js'
 
 /** The envelope's `format` field: what this JSON is. */
@@ -43,7 +43,7 @@ export function checkpoint(state: TrainState): string {
   const valid = decode(TrainStateC, state, 'checkpoint', 'state')
   let body
   try {
-    body = toJson(valid)
+    body = encodeJson(valid)
   } catch (e) {
     if (e instanceof JsonDataError) {
       throw new TypeError(`checkpoint: ${prefix('state', e.message)}`)
@@ -122,7 +122,7 @@ export function parseCheckpoint(json: string, fn: string): TrainState {
   }
   let data: unknown
   try {
-    data = fromJson(env.state)
+    data = decodeJson(env.state)
   } catch (e) {
     if (e instanceof JsonDataError) throw new TypeError(`${fn}: ${prefix('state', e.message)}`)
     throw e

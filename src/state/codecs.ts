@@ -7,6 +7,7 @@
  * `constructor` or `prototype` keys; recursion is depth-limited.
  */
 import * as t from 'io-ts'
+import { show } from '../errors.js'
 import type { RngState } from '../random/rng.js'
 import type { Tensor } from '../tensor/tensor.js'
 import type { Params } from '../tree/tree.js'
@@ -21,6 +22,42 @@ const entry = (c: t.Context, key: string, type: t.Decoder<unknown, unknown>, act
 
 const isObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === 'object' && u !== null && !Array.isArray(u) && !ArrayBuffer.isView(u)
+
+/**
+ * Throws unless `c` is an io-ts codec: anything with a `name`, `is`, `validate` and `decode`, so codecs
+ * from the user's own copy of io-ts are welcome too.
+ */
+export function expectCodec(fn: string, field: string, c: unknown): void {
+  const ok =
+    typeof c === 'object' &&
+    c !== null &&
+    typeof (c as t.Any).name === 'string' &&
+    typeof (c as t.Any).is === 'function' &&
+    typeof (c as t.Any).validate === 'function' &&
+    typeof (c as t.Any).decode === 'function'
+  if (!ok) throw new TypeError(`${fn}: ${field}: expected an io-ts codec, got ${show(c)}`)
+}
+
+/** Throws unless `v` is a string (a codec's name, a function's name in a message). */
+export function expectString(fn: string, field: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string')
+    throw new TypeError(`${fn}: ${field}: expected a string, got ${show(v)}`)
+}
+
+/** A codec builder's bounds: numbers (±Infinity allowed, NaN not) with lo ≤ hi. */
+function expectBounds(fn: string, lo: unknown, hi: unknown): asserts lo is number {
+  for (const [field, v] of [
+    ['lo', lo],
+    ['hi', hi],
+  ] as const) {
+    if (typeof v !== 'number')
+      throw new TypeError(`${fn}: ${field}: expected a number, got ${show(v)}`)
+    if (Number.isNaN(v)) throw new RangeError(`${fn}: ${field}: expected a number, got NaN`)
+  }
+  if ((hi as number) < (lo as number)) {
+    throw new RangeError(`${fn}: hi: expected a number ≥ lo (${show(lo)}), got ${show(hi)}`)
+  }
+}
 
 /**
  * The JavaScript kind (`typeof`) a leaf codec expects. `decode` throws a `RangeError` when the
@@ -47,6 +84,11 @@ export const expectedKind = new WeakMap<t.Decoder<unknown, unknown>, string>()
  * ```
  */
 export function where<A>(name: string, guard: (u: unknown) => u is A, kind?: string): Codec<A> {
+  expectString('where', 'name', name)
+  if (typeof guard !== 'function') {
+    throw new TypeError(`where: guard: expected a function, got ${show(guard)}`)
+  }
+  if (kind !== undefined) expectString('where', 'kind', kind)
   const c = new t.Type<A, A, unknown>(
     name,
     guard,
@@ -98,6 +140,7 @@ export const int32 = num('a 32-bit integer', (n) => Number.isInteger(n) && (n | 
  * ```
  */
 export function integerIn(lo: number, hi: number): Codec<number> {
+  expectBounds('integerIn', lo, hi)
   return num(`an integer in [${lo}, ${hi}]`, (n) => Number.isInteger(n) && n >= lo && n <= hi)
 }
 
@@ -117,6 +160,10 @@ export function integerIn(lo: number, hi: number): Codec<number> {
  * ```
  */
 export function numberIn(lo: number, hi: number, openHigh = true): Codec<number> {
+  expectBounds('numberIn', lo, hi)
+  if (typeof openHigh !== 'boolean') {
+    throw new TypeError(`numberIn: openHigh: expected a boolean, got ${show(openHigh)}`)
+  }
   return num(`a number in [${lo}, ${hi}${openHigh ? ')' : ']'}`, (n) =>
     openHigh ? n >= lo && n < hi : n >= lo && n <= hi,
   )
@@ -149,6 +196,7 @@ export const functionC = where(
  * ```
  */
 export function oneOf<const L extends readonly string[]>(...values: L): Codec<L[number]> {
+  for (let i = 0; i < values.length; i++) expectString('oneOf', `values[${i}]`, values[i])
   return oneOfNamed(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, values)
 }
 
@@ -157,6 +205,11 @@ export function oneOfNamed<const L extends readonly string[]>(
   name: string,
   values: L,
 ): Codec<L[number]> {
+  expectString('oneOfNamed', 'name', name)
+  if (!Array.isArray(values)) {
+    throw new TypeError(`oneOfNamed: values: expected an array of strings, got ${show(values)}`)
+  }
+  for (let i = 0; i < values.length; i++) expectString('oneOfNamed', `values[${i}]`, values[i])
   return where(name, (u): u is L[number] => values.includes(u as string), 'string')
 }
 
@@ -176,9 +229,11 @@ export function oneOfNamed<const L extends readonly string[]>(
  * }
  * ```
  */
-export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | null> {
+export function nullable<A>(c: Codec<A>, name?: string): Codec<A | null> {
+  expectCodec('nullable', 'codec', c)
+  if (name !== undefined) expectString('nullable', 'name', name)
   return new t.Type<A | null, A | null, unknown>(
-    name,
+    name ?? `${c.name} or null`,
     (u): u is A | null => u === null || c.is(u),
     (u, ctx) => (u === null ? t.success(null) : c.validate(u, ctx)),
     (a) => a,
@@ -201,12 +256,11 @@ export function nullable<A>(c: Codec<A>, name = `${c.name} or null`): Codec<A | 
  * }
  * ```
  */
-export function arrayOf<A>(
-  item: Codec<A>,
-  name = `an array of ${item.name.replace(/^an? /, '')}s`,
-): Codec<readonly A[]> {
+export function arrayOf<A>(item: Codec<A>, name?: string): Codec<readonly A[]> {
+  expectCodec('arrayOf', 'item', item)
+  if (name !== undefined) expectString('arrayOf', 'name', name)
   return new t.Type<readonly A[], readonly A[], unknown>(
-    name,
+    name ?? `an array of ${item.name.replace(/^an? /, '')}s`,
     (u): u is readonly A[] => Array.isArray(u) && u.every(item.is),
     (u, c) => {
       if (!Array.isArray(u)) return t.failure(u, c)
@@ -241,12 +295,11 @@ export function arrayOf<A>(
  * }
  * ```
  */
-export function recordOf<A>(
-  value: Codec<A>,
-  name = `a record of ${value.name.replace(/^an? /, '')}s`,
-): Codec<{ readonly [k: string]: A }> {
+export function recordOf<A>(value: Codec<A>, name?: string): Codec<{ readonly [k: string]: A }> {
+  expectCodec('recordOf', 'value', value)
+  if (name !== undefined) expectString('recordOf', 'name', name)
   return new t.Type<{ readonly [k: string]: A }, { readonly [k: string]: A }, unknown>(
-    name,
+    name ?? `a record of ${value.name.replace(/^an? /, '')}s`,
     (u): u is { readonly [k: string]: A } =>
       isObject(u) && Object.keys(u).every((k) => !FORBIDDEN_KEYS.includes(k) && value.is(u[k])),
     (u, c) => {
@@ -285,6 +338,14 @@ function forbiddenKey(c: t.Context, k: string, v: unknown): t.ValidationError {
 }
 
 type Props = { readonly [k: string]: Codec<any> }
+
+/** Throws unless `fields` is an object of codecs. */
+function expectFields(fn: string, field: string, fields: unknown): void {
+  if (!isObject(fields)) {
+    throw new TypeError(`${fn}: ${field}: expected an object of codecs, got ${show(fields)}`)
+  }
+  for (const k of Object.keys(fields)) expectCodec(fn, `${field}.${k}`, fields[k])
+}
 type Decoded<P extends Props, O extends Props> = { readonly [K in keyof P]: t.TypeOf<P[K]> } & {
   readonly [K in keyof O]?: t.TypeOf<O[K]>
 }
@@ -312,8 +373,18 @@ export function strictType<P extends Props, O extends Props = {}>(
   name: string,
   required: P,
   optional: O = {} as O,
-  { passthrough = false } = {},
+  options: { passthrough?: boolean } = {},
 ): Codec<Decoded<P, O>> {
+  expectString('strictType', 'name', name)
+  expectFields('strictType', 'required', required)
+  expectFields('strictType', 'optional', optional)
+  if (!isObject(options)) {
+    throw new TypeError(`strictType: options: expected an object, got ${show(options)}`)
+  }
+  const { passthrough = false } = options
+  if (typeof passthrough !== 'boolean') {
+    throw new TypeError(`strictType: passthrough: expected a boolean, got ${show(passthrough)}`)
+  }
   return fieldsType(name, required, optional, { passthrough }, [
     ...Object.keys(required),
     ...Object.keys(optional),

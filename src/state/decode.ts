@@ -1,6 +1,37 @@
 import * as t from 'io-ts'
-import { expectedKind, keyC } from './codecs.js'
+import { show } from '../errors.js'
+import { expectCodec, expectString, expectedKind, keyC } from './codecs.js'
 import { describe } from './json.js'
+
+/** Throws unless `errors` is an array of io-ts validation errors (each with its context path). */
+function expectErrors(errors: unknown): asserts errors is t.Errors {
+  if (!Array.isArray(errors)) {
+    throw new TypeError(
+      `report: errors: expected an array of io-ts validation errors, got ${show(errors)}`,
+    )
+  }
+  // a for loop, not forEach: a sparse array's holes are errors too
+  for (let i = 0; i < errors.length; i++) {
+    const e: unknown = errors[i]
+    const context = typeof e === 'object' && e !== null ? (e as t.ValidationError).context : null
+    let ok = Array.isArray(context)
+    for (let k = 0; ok && k < (context as unknown[]).length; k++) {
+      const c = (context as unknown[])[k] as t.ContextEntry | null | undefined
+      ok =
+        typeof c === 'object' &&
+        c !== null &&
+        typeof c.key === 'string' &&
+        typeof c.type === 'object' &&
+        c.type !== null &&
+        typeof c.type.name === 'string'
+    }
+    if (!ok) {
+      throw new TypeError(
+        `report: errors[${i}]: expected an io-ts validation error ({ value, context }), got ${show(e)}`,
+      )
+    }
+  }
+}
 
 /**
  * One line per problem: `path: expected <what>, got <value>`. The path joins record keys with
@@ -21,6 +52,9 @@ import { describe } from './json.js'
  * ```
  */
 export function report(errors: t.Errors, root = '', argument = ''): string[] {
+  expectErrors(errors)
+  expectString('report', 'root', root)
+  expectString('report', 'argument', argument)
   const lines: string[] = []
   for (const e of errors) {
     const ctx = e.context
@@ -79,6 +113,9 @@ export function decode<A, O>(
   fn: string,
   root = '',
 ): A {
+  expectCodec('decode', 'codec', codec)
+  expectString('decode', 'fn', fn)
+  expectString('decode', 'root', root)
   return decodeAs(codec, value, fn, root, '')
 }
 

@@ -41,11 +41,24 @@ export interface JsonProblem {
   readonly got: unknown
 }
 
-/** Thrown by `toJson` / `fromJson`; `problem` says where and what. */
+/**
+ * Thrown by `toJson` / `fromJson`; `problem` says where and what, `fn` which function found it
+ * (the message starts with it: `toJson: opt.f: expected …`).
+ */
 export class JsonDataError extends TypeError {
   override name = 'JsonDataError'
-  constructor(readonly problem: JsonProblem) {
-    super(`${problem.path || '(root)'}: expected ${problem.expected}, got ${describe(problem.got)}`)
+  constructor(
+    readonly problem: JsonProblem,
+    fn?: string,
+  ) {
+    const p: unknown = problem
+    if (typeof p !== 'object' || p === null || typeof (p as JsonProblem).path !== 'string') {
+      throw new TypeError(
+        `JsonDataError: problem: expected an object { path, expected, got }, got ${show(p)}`,
+      )
+    }
+    const where = `${problem.path || '(root)'}: expected ${String(problem.expected)}, got ${describe(problem.got)}`
+    super(typeof fn === 'string' ? `${fn}: ${where}` : where)
   }
 }
 
@@ -153,12 +166,30 @@ function encodeNumber(v: number): Json {
  *   toJson({ opt: { f: () => 0 } })
  * } catch (e) {
  *   if (e instanceof JsonDataError) console.log(e.message)
- *   // → opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function
+ *   // → toJson: opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function
  * }
  * ```
- * @throws {JsonDataError} `opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function`
+ * @throws {JsonDataError} `toJson: opt.f: expected plain data (number, string, boolean, null, typed array, array or plain object), got a function`
  */
 export function toJson(value: unknown): Json {
+  return named('toJson', encodeJson, value)
+}
+
+/** Rethrows a `JsonDataError` from `code` with the public function's name in front. */
+function named<A>(fn: string, code: (v: unknown) => A, v: unknown): A {
+  try {
+    return code(v)
+  } catch (e) {
+    if (e instanceof JsonDataError) throw new JsonDataError(e.problem, fn)
+    throw e
+  }
+}
+
+/**
+ * `toJson` for callers that put their own name and path in front of the problem (checkpoint,
+ * the wire format): its `JsonDataError`s start with the path.
+ */
+export function encodeJson(value: unknown): Json {
   const seen = new Set<object>()
   const go = (v: unknown, path: string, depth: number): Json => {
     if (depth > MAX_DEPTH)
@@ -223,10 +254,15 @@ const F64_SPECIAL: Record<string, number> = {
  * console.log(Object.is(v.b, -0), v.$k) // → true 1
  * // -0 survives; a key starting with `$` is escaped as `$$`
  * ```
- * @throws {JsonDataError} `b: expected one of "NaN", "Infinity", "-Infinity", "-0", got "nan"`
- * @throws {JsonDataError} `loss: expected a number within the double range (±Infinity is written tagged), got Infinity` (from the literal `1e400`)
+ * @throws {JsonDataError} `fromJson: b: expected one of "NaN", "Infinity", "-Infinity", "-0", got "nan"`
+ * @throws {JsonDataError} `fromJson: loss: expected a number within the double range (±Infinity is written tagged), got Infinity` (from the literal `1e400`)
  */
 export function fromJson(json: unknown): unknown {
+  return named('fromJson', decodeJson, json)
+}
+
+/** `fromJson` for callers that name the problem themselves (see `encodeJson`). */
+export function decodeJson(json: unknown): unknown {
   const go = (v: unknown, path: string, depth: number): unknown => {
     if (depth > MAX_DEPTH)
       fail(path, `at most ${MAX_DEPTH} levels of nesting`, new Words('a deeper value'))

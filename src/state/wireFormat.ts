@@ -31,7 +31,7 @@ import * as t from 'io-ts'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { isTensor, sizeOf } from '../tensor/tensor.js'
 import { globalNorm, type Params } from '../tree/tree.js'
-import { fromJson, toJson, describe, type Json, JsonDataError } from './json.js'
+import { decodeJson, encodeJson, describe, type Json, JsonDataError } from './json.js'
 import type { StopReason, TrainState } from './types.js'
 
 /** The version every frame carries in `v`; decoders refuse any other. */
@@ -156,7 +156,7 @@ export const wireFrame = new t.Type<WireFrame, Json, unknown>(
   (u, c) => {
     let plain: unknown
     try {
-      plain = fromJson(u)
+      plain = decodeJson(u)
     } catch (e) {
       if (e instanceof JsonDataError) {
         return t.failure(
@@ -170,7 +170,7 @@ export const wireFrame = new t.Type<WireFrame, Json, unknown>(
     const r = frameShape.validate(plain, c)
     return isLeft(r) ? r : t.success(stripUnknown(r.right as WireFrame))
   },
-  (f) => toJson(stripUnknown(f)),
+  (f) => encodeJson(stripUnknown(f)),
 )
 
 const FIELDS = [
@@ -263,6 +263,14 @@ export function decodeWireLine(line: string): WireFrame {
  * ```
  */
 export function encodeWireLine(frame: WireFrame): string {
+  // a frame that is not one would go out as a line no reader accepts: refuse it here, by name
+  const r = frameShape.validate(frame, [])
+  if (isLeft(r)) {
+    const line = report(r.left)
+    throw new TypeError(
+      `encodeWireLine: frame${line.startsWith('(root)') ? line.slice('(root)'.length) : `.${line}`}`,
+    )
+  }
   return JSON.stringify(wireFrame.encode(frame))
 }
 
@@ -296,6 +304,13 @@ export interface ToWireFrameOptions {
  * ```
  */
 export function toWireFrame(state: TrainState, options: ToWireFrameOptions = {}): WireFrame {
+  // checked by hand, not by a codec: this runs for every frame a server or logger sends
+  if (typeof state !== 'object' || state === null) {
+    throw new TypeError(`toWireFrame: state: expected a training state, got ${describe(state)}`)
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`toWireFrame: options: expected an object, got ${describe(options)}`)
+  }
   return {
     v: WIRE_VERSION,
     step: state.step,

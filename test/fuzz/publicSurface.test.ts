@@ -138,21 +138,6 @@ const notCovered: Record<string, string> = {
  */
 const listed: Record<string, string> = {
   Var: 'the tape node class: new Var(value, parents, vjps) reads parents.some with no check (src/autodiff)',
-  arrayOf: 'codec builders take codecs unchecked: arrayOf(undefined) reads .name (src/state)',
-  nullable: 'codec builder: nullable(undefined) reads .name (src/state)',
-  recordOf: 'codec builder: recordOf(undefined) reads .name (src/state)',
-  strictType: 'codec builder: strictType(name, undefined) calls Object.keys(undefined) (src/state)',
-  oneOf: 'codec builder: oneOf(cyclic) JSON.stringify-s its values for the name (src/state)',
-  decode: 'decode(codec, …) calls codec.decode unchecked (src/state)',
-  report: 'report(errors) iterates errors unchecked (src/state)',
-  JsonDataError: 'new JsonDataError(undefined) reads .path (src/state/json)',
-  fromJson:
-    'fromJson/toJson throw JsonDataError "(root): expected …" with no function name: their callers add it (src/state/json)',
-  toJson: 'as fromJson (src/state/json)',
-  encodeWireLine: 'encodeWireLine(frame) reads frame.v unchecked (src/state/wireFormat)',
-  toWireFrame: 'toWireFrame(state) reads state.step unchecked (src/state/wireFormat)',
-  integerIn: 'codec builder: integerIn(lo, hi) puts its bounds in the name unchecked (src/state)',
-  numberIn: 'codec builder: as integerIn (src/state)',
   // the error classes behave as Error does: a message that cannot become a string (a Symbol, an
   // object without a prototype) makes the engine throw, as `new Error(Symbol())` does
   ShapeError: 'as Error: new ShapeError(Symbol()) throws the engine’s TypeError',

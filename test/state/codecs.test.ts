@@ -1,7 +1,22 @@
 import { describe as group, expect, it } from 'vitest'
 import { rng } from '../../src/random/rng.js'
-import { ParamsC, PlainDataC, RngStateC, TensorC, TrainStateC } from '../../src/state/codecs.js'
-import { decode } from '../../src/state/decode.js'
+import * as t from 'io-ts'
+import {
+  ParamsC,
+  PlainDataC,
+  RngStateC,
+  TensorC,
+  TrainStateC,
+  arrayOf,
+  integerIn,
+  nullable,
+  numberIn,
+  oneOf,
+  positiveNumber,
+  recordOf,
+  strictType,
+} from '../../src/state/codecs.js'
+import { decode, report } from '../../src/state/decode.js'
 import { fromData, tensor } from '../../src/tensor/tensor.js'
 
 const msg = (f: () => unknown): string => {
@@ -128,5 +143,30 @@ group('TrainStateC', () => {
     expect(msg(() => decode(PlainDataC, { when: new Date(0) }, 'f', 'x'))).toBe(
       'f: x.when: expected plain data, got Date',
     )
+  })
+
+  it('refuses builder arguments that are not codecs, strings or bounds, by name', () => {
+    const bad = undefined as never
+    expect(msg(() => arrayOf(bad))).toBe('arrayOf: item: expected an io-ts codec, got undefined')
+    expect(msg(() => nullable(bad))).toBe('nullable: codec: expected an io-ts codec, got undefined')
+    expect(msg(() => recordOf(bad))).toBe('recordOf: value: expected an io-ts codec, got undefined')
+    expect(msg(() => strictType('o', { a: bad }))).toBe(
+      'strictType: required.a: expected an io-ts codec, got undefined',
+    )
+    expect(msg(() => strictType('o', bad))).toBe(
+      'strictType: required: expected an object of codecs, got undefined',
+    )
+    expect(msg(() => oneOf('a', 1 as never))).toBe('oneOf: values[1]: expected a string, got 1')
+    expect(msg(() => integerIn(3, 1))).toBe('integerIn: hi: expected a number ≥ lo (3), got 1')
+    expect(msg(() => numberIn(NaN, 1))).toBe('numberIn: lo: expected a number, got NaN')
+    expect(msg(() => decode(bad, 1, 'f'))).toBe(
+      'decode: codec: expected an io-ts codec, got undefined',
+    )
+    expect(msg(() => report([undefined] as never))).toBe(
+      'report: errors[0]: expected an io-ts validation error ({ value, context }), got undefined',
+    )
+    // a codec from any copy of io-ts is a codec: the check is by shape, not by class
+    expect(decode(arrayOf(t.number), [1, 2], 'f')).toEqual([1, 2])
+    expect(decode(nullable(positiveNumber), null, 'f')).toBe(null)
   })
 })

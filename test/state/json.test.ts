@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe as group, expect, it } from 'vitest'
-import { fromJson, toJson } from '../../src/state/json.js'
+import { JsonDataError, fromJson, toJson } from '../../src/state/json.js'
 
 /** Bit-level equality of two doubles (distinguishes −0 from 0, every NaN is one NaN here). */
 const sameDouble = (a: number, b: number) => Object.is(a, b)
@@ -102,6 +102,16 @@ group('toJson / fromJson', () => {
     const cyc: Record<string, unknown> = {}
     cyc.self = cyc
     expect(() => toJson(cyc)).toThrow('self: expected data without cycles, got a cycle')
+  })
+
+  it('names the function that found the problem, and refuses a problem that is not one', () => {
+    expect(() => toJson({ opt: { f: () => 1 } })).toThrow(/^toJson: opt\.f: expected plain data/)
+    expect(() => fromJson({ $f64: 'nan' })).toThrow(/^fromJson: \$f64: expected one of/)
+    expect(() => new JsonDataError(undefined as never)).toThrow(
+      'JsonDataError: problem: expected an object { path, expected, got }, got undefined',
+    )
+    const e = new JsonDataError({ path: 'a', expected: 'a number', got: 'x' }, 'load')
+    expect(e.message).toBe('load: a: expected a number, got "x"')
   })
 
   it('refuses prototype-polluting keys and unknown tags when decoding', () => {
