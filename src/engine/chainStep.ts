@@ -70,7 +70,8 @@ export function chainStep(
   const sets: (LeafSet | null)[] = inPass.map(() => null)
   const slots: unknown[] = new Array(n)
   let a = 1
-  const values: number[] = []
+  /** this step's hyperparameter values, in `names`' order (doubles from the start: see hyperRecorder) */
+  const values = new Float64Array(names.length)
   /** per transform of the pass, its hyper record, refilled each step (it never leaves the step) */
   const reused = keys.map(
     (ks) => Object.fromEntries(ks.map((k) => [k, 0])) as Record<string, number>,
@@ -149,7 +150,7 @@ export function chainStep(
     updates = s.updates
     let opt: Record<string, unknown> | null = null
     let lr = s.lr
-    values.length = 0
+    let nv = 0
     for (let j = 0; j < n; j++) {
       const t = ts[j]
       if (again[j] || incoming.includes(t.name)) throw duplicateSlot(t.name)
@@ -159,7 +160,7 @@ export function chainStep(
       for (let q = 0; q < hk.length; q++) {
         const v = at[q](step)
         hyper[hk[q]] = v
-        values.push(v)
+        values[nv++] = v
         if (isLr[j][q]) lr = v
       }
       if (j >= end) {
@@ -304,10 +305,10 @@ function scalingStep(
   keys: readonly string[],
   isLr: readonly boolean[],
   hyper: Record<string, number>,
-  record: (h: TrainState['hyper'], values: readonly number[]) => TrainState['hyper'],
+  record: (h: TrainState['hyper'], values: ArrayLike<number>) => TrainState['hyper'],
 ): (s: Tracked) => object {
   const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
-  const values = keys.map(() => 0)
+  const values = new Float64Array(keys.length)
   const name = t.name
   return (s) => {
     const used = s.transforms

@@ -163,13 +163,17 @@ type HyperRecord = { readonly [name: string]: number }
  * object step after step in a steady run, and `{ ...h }` is not copied per transform per step:
  * either the incoming record is the one built last step from the same record and values, or
  * it already holds these values under these names (reused as it is).
+ *
+ * The values are kept in a Float64Array: a fresh `[]` per run would start as an array of small
+ * integers and change kind at the run's first value, undoing the step's optimised code in
+ * every run (bench/loop.bench.ts runs many).
  */
 export function hyperRecorder(
   names: readonly string[],
-): (h: HyperRecord, values: readonly number[]) => HyperRecord {
+): (h: HyperRecord, values: ArrayLike<number>) => HyperRecord {
   let lastIn: HyperRecord | null = null
   let lastOut: HyperRecord | null = null
-  const lastValues: number[] = []
+  const lastValues = new Float64Array(names.length)
   return (h, values) => {
     if ((h === lastIn || h === lastOut) && sameValues(values, lastValues)) return lastOut!
     let out: HyperRecord
@@ -181,21 +185,20 @@ export function hyperRecorder(
     }
     lastIn = h
     lastOut = out
-    lastValues.length = 0
-    for (let k = 0; k < values.length; k++) lastValues.push(values[k])
+    lastValues.set(values)
     return out
   }
 }
 
 /** Whether `h` records `values` under `names`, by Object.is (−0 and 0 differ). */
-function holds(h: HyperRecord, names: readonly string[], values: readonly number[]): boolean {
+function holds(h: HyperRecord, names: readonly string[], values: ArrayLike<number>): boolean {
   for (let k = 0; k < names.length; k++) {
     if (!Object.hasOwn(h, names[k]) || !Object.is(h[names[k]], values[k])) return false
   }
   return true
 }
 
-function sameValues(a: readonly number[], b: readonly number[]): boolean {
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
   return true
