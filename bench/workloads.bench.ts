@@ -176,8 +176,8 @@ export function w3bare({ iters = 10_000 }: { iters?: number }) {
 }
 
 /** W5: mlp 784–256–128–10 (ReLU, He), Adam lr 0.001, batch 128, one epoch, through `train`. */
-export async function w5({ iters = Infinity }: { iters?: number }) {
-  return mlpAdam([784, 256, 128, 10], 128, iters)
+export async function w5({ iters = Infinity, threads = 'auto' }: W3Options) {
+  return onThreads(threads, () => mlpAdam([784, 256, 128, 10], 128, iters))
 }
 
 /** W6: mlp 784–1024–1024–10 (ReLU, He), Adam lr 0.001, batch 256, 100 steps (ms per step). */

@@ -8,7 +8,7 @@ import { ShapeError, show, showShape } from '../errors.js'
 import { meanSquaredError as mseValue } from '../functions/meanSquaredError.js'
 import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
-import { gemmKernel, largeProducts } from '../tensor/kernels/gemmKernel.js'
+import { gemmKernel } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
@@ -357,8 +357,7 @@ function product(
   const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   const memory = tapeMemory()
   if (memory !== null) memory.counting += m * k * n
-  // (with two kernel threads the products go to gemmKernel, which splits the large ones)
-  if (memory !== null && !A.requiresGrad && !transB && largeProducts.run === null) {
+  if (memory !== null && !A.requiresGrad && !transB) {
     const held = memory.held(A.value)
     return (transA ? held.transposeTimes(B, out) : held.times(B, out)).data
   }

@@ -2,7 +2,14 @@ import { show } from '../errors.js'
 import { largeProducts } from '../tensor/kernels/gemmKernel.js'
 import { resetChooser } from './autoThreads.js'
 import { closers } from './closerInternals.js'
-import { runLarge, startHelper, stopHelper, threadState, tuning } from './sharedKernels.js'
+import {
+  runLarge,
+  sharedHold,
+  startHelper,
+  stopHelper,
+  threadState,
+  tuning,
+} from './sharedKernels.js'
 
 /**
  * How many threads the kernels use: `'auto'` (the default), `2` or `1`.
@@ -53,6 +60,7 @@ export function setKernelThreads(threads: 1 | 2 | 'auto'): void {
   threadState.requested = threads
   if (threads !== 2) {
     largeProducts.run = null
+    largeProducts.hold = null
     largeProducts.minWork = Infinity
     threadState.available = false
     stopHelper()
@@ -68,5 +76,6 @@ export function setKernelThreads(threads: 1 | 2 | 'auto'): void {
       tuning.transposedSparseMinWork,
     )
     largeProducts.run = runLarge
+    largeProducts.hold = sharedHold
   }
 }

@@ -12,11 +12,19 @@
  */
 import {
   align16,
+  blockBytes,
+  compressRows,
+  gatherRows,
+  heldLayout,
   packsA,
   packsB,
+  paddedStride,
   placeB,
+  placePadded,
   sparseLayout,
+  type HeldSparse,
   type KernelExports,
+  type RowEntries,
 } from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
@@ -58,6 +66,8 @@ export const OP_LAYER_ROWS = 5
 export const OP_TRANSPOSE = 6
 /** gemmPacked on operands the caller packed (its twelve arguments fill ARGS … ARGS + 11) */
 const OP_GEMM_PACKED = 7
+/** gemmCsrLd (a held operand's rows times a right operand with padded rows) */
+const OP_CSR_LD = 8
 export { OP_CSR, RESULT }
 
 /**
@@ -98,6 +108,7 @@ for (;;) {
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_GEMM_PACKED}) k.gemmPacked(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 9}], c[${ARGS + 10}], c[${ARGS + 11}])
+    else if (op === ${OP_CSR_LD}) k.gemmCsrLd(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
     else if (op === ${OP_LAYER_ROWS}) {
       // maxNnz < 0: the rows are compressed already (gathered by the caller)
@@ -132,6 +143,8 @@ export interface Helper {
 let helper: Helper | null = null
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
+/** Where products lay out their operands: BASE, or past a held operand (`holdShared`). */
+let floor = BASE
 
 /**
  * The crossover, below which a product goes back to gemmKernel's single-thread kernels
@@ -200,6 +213,7 @@ export function stopHelper(): void {
   helper = null
   f64 = new Float64Array(0)
   i32 = new Int32Array(0)
+  floor = BASE
   h.ctrl[OP] = OP_EXIT
   Atomics.store(h.ctrl, SEQ, h.seq + 1)
   Atomics.notify(h.ctrl, SEQ)
@@ -227,15 +241,15 @@ export function wantedHelper(): Helper | null {
 }
 
 /**
- * Makes the shared memory hold `bytes` from BASE on and returns fresh views of it (valid until
- * the next growth) with the caller's instance of the kernels.
+ * Makes the shared memory hold `bytes` from `base` on (BASE, or past a held operand) and returns
+ * fresh views of it (valid until the next growth) with the caller's instance of the kernels.
  */
 export function sharedViews(
   h: Helper,
   bytes: number,
 ): { k: SharedExports; f64: Float64Array; i32: Int32Array; base: number } {
-  reserve(h, bytes)
-  return { k: h.k, f64, i32, base: BASE }
+  reserve(h, floor - BASE + bytes)
+  return { k: h.k, f64, i32, base: floor }
 }
 
 /** True while the helper runs. */
@@ -333,8 +347,8 @@ function dense(
   // packed as gemmDenseWasm packs (here, before the split: both threads read the panels)
   const pBytes = packsB(m, k, n, transA, transB) ? align16(k * (n & ~3) * 8) : 0
   const paBytes = pBytes > 0 && packsA(m, k, transA) ? align16((m & ~3) * k * 8) : 0
-  reserve(h, aBytes + bBytes + cBytes + pBytes + paBytes)
-  const a = BASE
+  reserve(h, floor - BASE + aBytes + bBytes + cBytes + pBytes + paBytes)
+  const a = floor
   const b = a + aBytes
   const c = b + bBytes
   f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
@@ -417,10 +431,10 @@ function sparse(
     n,
     transA,
     maxNnz,
-    BASE,
+    floor,
     align16(rows * cols * 8),
   )
-  reserve(h, bytes)
+  reserve(h, floor - BASE + bytes)
   placeB(f64, B, k, n, transB, b)
   if (finiteB && h.k.allFinite(b, k * n) === 0) return false
   f64.set(A.length === rows * cols ? A : A.subarray(0, rows * cols), a >> 3)
@@ -451,5 +465,102 @@ function sparse(
   h.k.gemmCsr(rp, ci, v, b, c, i0, n)
   if (i0 < m) join(h)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  return true
+}
+
+/**
+ * `largeProducts.hold` while two threads are asked for: a left operand held in the shared memory
+ * (wasmKernels.ts's holdSparse and holdSparseRows there: the same compressed rows and columns,
+ * entry for entry), whose products (`split.product`) split C's rows with the helper. Null — the
+ * operand is then held on one thread — when there is no helper, another operand is held here,
+ * `A` has more than `maxNnz` non-zeros or the memory cannot grow.
+ */
+export const sharedHold = {
+  dense(A: Float64Array, rows: number, cols: number, maxNnz: number): HeldSparse | null {
+    return hold(rows, cols, maxNnz, blockBytes(rows, cols), (h, L) => {
+      const nnz = compressRows(h.k, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v)
+      return nnz >= 0
+    })
+  },
+  rows(src: RowEntries, pick: Int32Array, cols: number, nnz: number): HeldSparse | null {
+    return hold(pick.length, cols, nnz, 0, (_, L) => {
+      gatherRows(i32, f64, src, pick, L.rp, L.ci, L.v)
+      return true
+    })
+  },
+}
+
+function hold(
+  rows: number,
+  cols: number,
+  maxNnz: number,
+  scratch: number,
+  compress: (h: Helper, L: HeldSparse) => boolean,
+): HeldSparse | null {
+  const h = wantedHelper()
+  if (h === null || floor !== BASE) return null
+  const L = heldLayout(rows, cols, maxNnz, BASE)
+  try {
+    reserve(h, L.end - BASE + scratch)
+  } catch (e) {
+    if (e instanceof RangeError) return null
+    throw e
+  }
+  if (!compress(h, L)) return null
+  h.k.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  floor = L.end
+  const held: HeldSparse = {
+    ...L,
+    split: {
+      product: (B, C, n, transA, transB, finiteB) =>
+        heldProduct(h, held, B, C, n, transA, transB, finiteB),
+      release: () => {
+        if (floor === held.end && helper === h) floor = BASE
+      },
+    },
+  }
+  return held
+}
+
+/**
+ * `C = A·op(B)` (or `Aᵀ·op(B)`) for `A` held here, op(B) k×n laid out with gemmHeldWasm's padded
+ * rows: C's rows cut where half the work (non-zeros + rows) is done, the helper's half posted
+ * first; every row by the same kernel as on one thread, so the same bits. A product of fewer than
+ * `tuning.sparseMinWork` multiply-adds (counted dense) runs here alone. Returns false, computing
+ * nothing, when `finiteB` and B holds ±∞ or NaN.
+ */
+function heldProduct(
+  h: Helper,
+  A: HeldSparse,
+  B: Float64Array,
+  C: Float64Array,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  finiteB: boolean,
+): boolean {
+  if (helper !== h || floor !== A.end) throw new Error('gemmHeld: expected a held operand')
+  const m = transA ? A.cols : A.rows
+  const k = transA ? A.rows : A.cols
+  const ldb = paddedStride(n)
+  const bBytes = align16(k * ldb * 8)
+  reserve(h, floor - BASE + bBytes + m * n * 8)
+  const b = floor
+  const c = b + bBytes
+  if (ldb === n) placeB(f64, B, k, n, transB, b)
+  else placePadded(f64, B, k, n, ldb, transB, b)
+  if (finiteB && h.k.allFinite(b, k * ldb) === 0) return false
+  const rp = transA ? A.trp : A.rp
+  const ci = transA ? A.tci : A.ci
+  const v = transA ? A.tv : A.v
+  const i0 = m * k * n < tuning.sparseMinWork ? m : workCutRow(i32, rp, m)
+  if (i0 < m) post(h, OP_CSR_LD, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n, ldb])
+  h.k.gemmCsrLd(rp, ci, v, b, c, i0, n, ldb)
+  // this thread's rows go out while the helper finishes its own
+  C.set(f64.subarray(c >> 3, (c >> 3) + i0 * n))
+  if (i0 < m) {
+    join(h)
+    C.set(f64.subarray((c >> 3) + i0 * n, (c >> 3) + m * n), i0 * n)
+  }
   return true
 }

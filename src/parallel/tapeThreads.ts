@@ -7,7 +7,7 @@
 // anyway; `setKernelThreads(1)` none.
 import { largeProducts } from '../tensor/kernels/gemmKernel.js'
 import { recordStep, stepThreads } from './autoThreads.js'
-import { helperRunning, runLarge, threadState, tuning } from './sharedKernels.js'
+import { helperRunning, runLarge, sharedHold, threadState, tuning } from './sharedKernels.js'
 
 /**
  * Multiply-adds (m·k·n, summed over a call's products) below which a call always runs on one
@@ -34,6 +34,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
       tuning.transposedSparseMinWork,
     )
     largeProducts.run = runLarge
+    largeProducts.hold = sharedHold
   }
   const started = performance.now()
   try {
@@ -41,6 +42,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   } finally {
     if (two) {
       largeProducts.run = null
+      largeProducts.hold = null
       largeProducts.minWork = Infinity
     }
     recordStep(size, asked, two ? 2 : 1, performance.now() - started, 'tape')

@@ -154,7 +154,7 @@ export interface HeldLeft {
   transposeTimes(b: Tensor, out?: Float64Array): Tensor
   /** Frees the held copy; products after it are plain `matmul`s. Call it in a `finally`. */
   release(): void
-  /** The compressed copy in wasm memory, for kernels that work on it directly; null if none. */
+  /** The compressed copy in this thread's wasm memory, for kernels working on it; null if none. */
   held(): HeldSparse | null
 }
 
@@ -197,7 +197,8 @@ export function heldLeft(a: Tensor): HeldLeft {
       if (h !== null) releaseHeld(h)
       h = null
     },
-    held: () => h,
+    // a hold in the memory of two threads (HeldSparse.split) is for these products alone
+    held: () => (h?.split === undefined ? h : null),
   }
 }
 

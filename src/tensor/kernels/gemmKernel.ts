@@ -19,6 +19,7 @@ import {
   loadWasm,
   releaseSparse,
   type HeldSparse,
+  type RowEntries,
 } from './wasmKernels.js'
 import type { Gathered } from '../gatheredRows.js'
 
@@ -54,14 +55,15 @@ export function resolvedBackend(): KernelBackend {
  */
 export const WASM_MIN_WORK = 4096
 
-
 /**
  * The hook for products split across threads (src/parallel's `setKernelThreads(2)` installs it;
  * `run` is null otherwise): on the wasm backend, a product of at least `minWork` multiply-adds
  * that needs no chunking goes to `run` first, with this function's own sparse decision
  * (`trySparse`, `maxNnz`, and `finiteB`: sparse only while B is finite). `run` computes the same
  * bits as the kernels below (the same wasm kernels, rows split between threads) or returns false
- * to leave the product to them.
+ * to leave the product to them. `hold`, set with `run`, holds a left operand (`holdLeft`,
+ * `holdGathered`) in the memory the threads share, so that its products split too (null from it:
+ * held as on one thread).
  */
 export const largeProducts: {
   minWork: number
@@ -80,7 +82,14 @@ export const largeProducts: {
         finiteB: boolean,
       ) => boolean)
     | null
-} = { minWork: Infinity, run: null }
+  hold: SplitHold | null
+} = { minWork: Infinity, run: null, hold: null }
+
+/** `holdSparse` and `holdSparseRows` (wasmKernels.ts) on the threads of `largeProducts.run`. */
+export interface SplitHold {
+  dense(A: Float64Array, rows: number, cols: number, maxNnz: number): HeldSparse | null
+  rows(src: RowEntries, pick: Int32Array, cols: number, nnz: number): HeldSparse | null
+}
 
 /** Left operands above this many elements are processed in chunks on the wasm backend. */
 export const CHUNK = 1 << 21
@@ -257,8 +266,9 @@ export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | nu
   const size = m * k
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK || !looksSparse(A, size))
     return null
+  const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
   try {
-    return holdSparse(A, m, k, Math.floor(SPARSE_MAX_DENSITY * size))
+    return largeProducts.hold?.dense(A, m, k, maxNnz) ?? holdSparse(A, m, k, maxNnz)
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
     return null
@@ -276,7 +286,11 @@ export function holdGathered(g: Gathered): HeldSparse | null {
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
   if (g.nnz > Math.floor(SPARSE_MAX_DENSITY * size)) return null
   try {
-    return holdSparseRows(g.cache, g.pick, g.cache.cols, g.nnz)
+    const { cache, pick, nnz } = g
+    return (
+      largeProducts.hold?.rows(cache, pick, cache.cols, nnz) ??
+      holdSparseRows(cache, pick, cache.cols, nnz)
+    )
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
     return null
@@ -303,7 +317,12 @@ export function gemmHeld(
   if (n >= 4 && m * k * n >= WASM_MIN_WORK && m > 0 && n > 0) {
     try {
       // false: B holds ±∞ or NaN, and gemmKernel takes the dense path for it
-      if (gemmHeldWasm(h, B, C, n, transA, transB, true)) return
+      if (
+        h.split !== undefined
+          ? h.split.product(B, C, n, transA, transB, true)
+          : gemmHeldWasm(h, B, C, n, transA, transB, true)
+      )
+        return
     } catch (e) {
       if (!(e instanceof RangeError)) throw e
     }
@@ -311,7 +330,8 @@ export function gemmHeld(
   gemmKernel(A(), B, C, m, k, n, transA, transB)
 }
 
-/** Ends a hold from `holdLeft`. */
+/** Ends a hold from `holdLeft` or `holdGathered`. */
 export function releaseHeld(h: HeldSparse): void {
-  releaseSparse(h)
+  if (h.split !== undefined) h.split.release()
+  else releaseSparse(h)
 }

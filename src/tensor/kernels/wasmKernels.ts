@@ -145,18 +145,21 @@ export const align16 = (bytes: number): number => (bytes + 15) & ~15
 const BLOCK_BYTES = 65536
 
 /** Bytes of scratch `compressRows` needs for a rows×cols operand (one block of rows). */
-const blockBytes = (rows: number, cols: number): number =>
+export const blockBytes = (rows: number, cols: number): number =>
   align16(Math.min(rows, Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))) * cols * 8)
 
 /**
  * Compresses the rows of `A` (rows×cols, row-major, in JavaScript memory) into `rp` / `ci` /
- * `v` in linear memory, as csrRows on a copy of the whole of `A` would (the same entries in the
- * same order), but copying a block of about 64 KB at a time into the scratch at `at` and
- * compressing it while it is still in cache: a 627 KB batch then never passes through memory
- * twice. Returns the count of non-zeros, or −1 past `maxNnz`.
+ * `v` in a module's memory (`F` / `I` view it), as csrRows on a copy of the whole of `A` would
+ * (the same entries in the same order), but copying a block of about 64 KB at a time into the
+ * scratch at `at` and compressing it while it is still in cache: a 627 KB batch then never
+ * passes through memory twice. Returns the count of non-zeros, or −1 past `maxNnz`. Shared with
+ * src/parallel's held operands in the shared memory.
  */
-function compressRows(
-  w: KernelExports,
+export function compressRows(
+  w: Pick<KernelExports, 'csrRowsFrom'>,
+  F: Float64Array,
+  I: Int32Array,
   A: Float64Array,
   rows: number,
   cols: number,
@@ -167,11 +170,11 @@ function compressRows(
   v: number,
 ): number {
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
-  i32[rp >> 2] = 0
+  I[rp >> 2] = 0
   let nnz = 0
   for (let i0 = 0; i0 < rows; i0 += step) {
     const i1 = Math.min(rows, i0 + step)
-    f64.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
+    F.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
     nnz = w.csrRowsFrom(at, i1 - i0, cols, maxNnz, rp + 4 * i0, ci, v)
     if (nnz < 0) return -1
   }
@@ -350,15 +353,19 @@ export function gemmSparseWasm(
   placeB(f64, B, k, n, transB, b)
   if (finiteB && w.allFinite(b, k * n) === 0) return false
   if (transA) {
-    if (compressRows(w, A, rows, cols, maxNnz, a, trp, tci, tv) < 0) return false
+    if (compressRows(w, f64, i32, A, rows, cols, maxNnz, a, trp, tci, tv) < 0) return false
     w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
-  } else if (compressRows(w, A, rows, cols, maxNnz, a, rp, ci, v) < 0) return false
+  } else if (compressRows(w, f64, i32, A, rows, cols, maxNnz, a, rp, ci, v) < 0) return false
   w.gemmCsr(rp, ci, v, b, c, m, n)
   C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
 }
 
-/** A left operand compressed once and kept in linear memory (byte offsets of its two CSRs). */
+/**
+ * A left operand compressed once and kept in linear memory (byte offsets of its two CSRs): this
+ * module's memory, or with `split` the memory src/parallel's two threads share, where `split`
+ * runs its products (gemmKernel.ts's gemmHeld) and ends the hold.
+ */
 export interface HeldSparse {
   readonly rows: number
   readonly cols: number
@@ -369,6 +376,22 @@ export interface HeldSparse {
   readonly tci: number
   readonly tv: number
   readonly end: number
+  readonly split?: HeldSplit
+}
+
+/** The products of a left operand held in a shared memory (see HeldSparse). */
+export interface HeldSplit {
+  /** gemmHeldWasm's contract, on the threads that share the memory */
+  product(
+    B: Float64Array,
+    C: Float64Array,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    finiteB: boolean,
+  ): boolean
+  /** ends the hold */
+  release(): void
 }
 
 /**
@@ -390,17 +413,17 @@ export function holdSparse(
   const L = heldLayout(rows, cols, maxNnz)
   // the dense copy's block sits above the compressed forms: scratch, free again once compressed
   reserve(w, L.end - BASE + blockBytes(rows, cols))
-  if (compressRows(w, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v) < 0) return null
+  if (compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v) < 0) return null
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = L.end
   return L
 }
 
-/** Where a held operand's two CSRs go, from BASE (see holdSparse). */
-function heldLayout(rows: number, cols: number, maxNnz: number): HeldSparse {
+/** Where a held operand's two CSRs go, from byte `at` (see holdSparse). */
+export function heldLayout(rows: number, cols: number, maxNnz: number, at = BASE): HeldSparse {
   const ciBytes = align16((maxNnz + cols) * 4)
   const vBytes = align16((maxNnz + cols) * 8)
-  const rp = BASE
+  const rp = at
   const ci = rp + align16((rows + 1) * 4)
   const v = ci + ciBytes
   const trp = v + vBytes
@@ -527,8 +550,9 @@ export const paddedStride = (n: number): number => (n >= 32 && n % 32 === 0 ? n 
 /**
  * placeB with op(B)'s rows `ldb` numbers apart and the `ldb − n` numbers after each row set to 0
  * (the kernel never reads them; allFinite over the whole block then checks only B's values).
+ * Shared with src/parallel's held products.
  */
-function placePadded(
+export function placePadded(
   dst: Float64Array,
   B: Float64Array,
   k: number,
