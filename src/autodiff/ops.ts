@@ -8,8 +8,9 @@ import { ShapeError, show, showShape } from '../errors.js'
 import { meanSquaredError as mseValue } from '../functions/meanSquaredError.js'
 import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
-import { gemmKernel } from '../tensor/kernels/gemmKernel.js'
+import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
+import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import {
@@ -404,7 +405,35 @@ export type AffineActivation = 'identity' | 'relu' | 'sigmoid' | 'tanh'
 
 const ACTIVATIONS: readonly AffineActivation[] = ['identity', 'relu', 'sigmoid', 'tanh']
 
-/** z ← act(z + b) row by row, in place (z n×h, b h): the unfused ops' arithmetic. */
+/** Below this many entries a layer's elementwise pass stays in JavaScript (copies cost more). */
+const WASM_MIN_ENTRIES = 256
+
+/** Rows of an h-wide layer per wasm call (2 MB): a data set's layer goes through in slices. */
+const sliceRows = (h: number): number => Math.max(1, Math.floor((1 << 18) / h))
+
+/**
+ * Runs `slice(from, to)` on the rows of an n-row layer in slices of `sliceRows(h)` on the wasm
+ * backend (n·h ≥ WASM_MIN_ENTRIES); returns the first row left to the JavaScript loop: n when
+ * wasm did them all, 0 without wasm, the failed slice's first row when linear memory could not
+ * grow (the slice runs before anything is written, so the loop takes it over).
+ */
+function inWasm(n: number, h: number, slice: (from: number, to: number) => void): number {
+  if (n * h < WASM_MIN_ENTRIES || resolvedBackend() !== 'wasm') return 0
+  const rows = sliceRows(h)
+  let from = 0
+  try {
+    for (; from < n; from += rows) slice(from, Math.min(n, from + rows))
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+  }
+  return from
+}
+
+/**
+ * z ← act(z + b) row by row, in place (z n×h, b h): the unfused ops' arithmetic. Sigmoid and
+ * relu run in wasm on the wasm backend (the same bits; JavaScript's relu spends most of its time
+ * on a branch it mispredicts half the time).
+ */
 function biasActivation(
   act: AffineActivation,
   z: Float64Array,
@@ -413,7 +442,11 @@ function biasActivation(
   h: number,
 ): void {
   if (act === 'sigmoid') return sigmoidBiasKernel(z, b, n, h)
-  for (let i = 0; i < n; i++) {
+  const from =
+    act !== 'relu'
+      ? 0
+      : inWasm(n, h, (i0, i1) => reluBiasWasm(z.subarray(i0 * h, i1 * h), b, i1 - i0, h))
+  for (let i = from; i < n; i++) {
     const o = i * h
     if (act === 'relu') {
       for (let j = 0; j < h; j++) {
@@ -443,7 +476,19 @@ function activationBack(
     return g
   }
   const d = scratch(g.length)
-  for (let i = 0; i < m; i++) {
+  const code = act === 'relu' ? 0 : act === 'sigmoid' ? 1 : 2
+  const from = inWasm(m, n, (i0, i1) =>
+    activationBackWasm(
+      code,
+      g.subarray(i0 * n, i1 * n),
+      y.subarray(i0 * n, i1 * n),
+      d.subarray(i0 * n, i1 * n),
+      i1 - i0,
+      n,
+      sums,
+    ),
+  )
+  for (let i = from; i < m; i++) {
     const o = i * n
     if (act === 'relu') for (let j = o; j < o + n; j++) d[j] = y[j] > 0 ? g[j] : 0
     else if (act === 'sigmoid') for (let j = o; j < o + n; j++) d[j] = g[j] * (1 - y[j]) * y[j]

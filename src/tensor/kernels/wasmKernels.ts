@@ -103,6 +103,16 @@ export interface KernelExports {
   colSums(d: number, n: number, m: number, out: number): void
   mulSigmoidGrad(d: number, z: number, len: number): void
   addScaled(x: number, y: number, a: number, out: number, len: number): void
+  reluBias(z: number, bias: number, n: number, h: number): void
+  activationBack(
+    act: number,
+    g: number,
+    y: number,
+    d: number,
+    n: number,
+    m: number,
+    sums: number,
+  ): void
 }
 
 let wasm: KernelExports | null | undefined
@@ -767,4 +777,52 @@ export function addScaledWasm(
   f64.set(y.length === len ? y : y.subarray(0, len), yo >> 3)
   w.addScaled(xo, yo, a, xo, len)
   out.set(f64.subarray(xo >> 3, (xo >> 3) + len))
+}
+
+/**
+ * `Z[i, j] = max(0, Z[i, j] + bias[j])` in place for an n×h `Z` and h biases, in wasm: the
+ * JavaScript loop's `v > 0 ? v : 0` bit for bit (NaN and −0 give +0), without its mispredicted
+ * branch per entry.
+ */
+export function reluBiasWasm(Z: Float64Array, bias: Float64Array, n: number, h: number): void {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('reluBiasWasm: WebAssembly SIMD is unavailable')
+  const zBytes = align16(n * h * 8)
+  reserve(w, floor - BASE + zBytes + h * 8)
+  const z = floor
+  const b = z + zBytes
+  f64.set(Z.length === n * h ? Z : Z.subarray(0, n * h), z >> 3)
+  f64.set(bias.length === h ? bias : bias.subarray(0, h), b >> 3)
+  w.reluBias(z, b, n, h)
+  Z.set(f64.subarray(z >> 3, (z >> 3) + n * h))
+}
+
+/**
+ * `D = G ⊙ act′` for an n×m layer from its activation's output `Y` (`act` 0: relu, 1: sigmoid,
+ * 2: tanh; see assembly/gemm.ts `activationBack`), and with `sums` its column sums added into
+ * `sums` row by row from the first (the bias gradient), in wasm: the JavaScript loops' bits.
+ */
+export function activationBackWasm(
+  act: number,
+  G: Float64Array,
+  Y: Float64Array,
+  D: Float64Array,
+  n: number,
+  m: number,
+  sums: Float64Array | null,
+): void {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('activationBackWasm: WebAssembly SIMD is unavailable')
+  const len = n * m
+  const bytes = align16(len * 8)
+  reserve(w, floor - BASE + 2 * bytes + (sums === null ? 0 : m * 8))
+  const g = floor
+  const y = g + bytes
+  const s = sums === null ? 0 : y + bytes
+  f64.set(G.length === len ? G : G.subarray(0, len), g >> 3)
+  f64.set(Y.length === len ? Y : Y.subarray(0, len), y >> 3)
+  if (sums !== null) f64.set(sums.subarray(0, m), s >> 3)
+  w.activationBack(act, g, y, g, n, m, s)
+  D.set(f64.subarray(g >> 3, (g >> 3) + len))
+  if (sums !== null) sums.set(f64.subarray(s >> 3, (s >> 3) + m))
 }

@@ -995,3 +995,73 @@ export function addScaled(x: usize, y: usize, a: f64, out: usize, len: i32): voi
     store<f64>(out + o, load<f64>(x + o) + a * load<f64>(y + o))
   }
 }
+
+// z[i, j] = max(0, z[i, j] + bias[j]) in place for an n×h z and h biases: the ReLU of an affine
+// layer, as JavaScript's `v > 0 ? v : 0` on v = z + b (NaN and −0 give +0), bit for bit: the
+// sum masked by v > 0.
+export function reluBias(z: usize, bias: usize, n: i32, h: i32): void {
+  const zero = f64x2.splat(0.0)
+  let p = z
+  for (let i = 0; i < n; i++) {
+    let j = 0
+    for (; j + 2 <= h; j += 2) {
+      const v = f64x2.add(v128.load(p), v128.load(bias + ((<usize>j) << 3)))
+      v128.store(p, v128.and(v, f64x2.gt(v, zero)))
+      p += 16
+    }
+    if (j < h) {
+      const v = load<f64>(p) + load<f64>(bias + ((<usize>j) << 3))
+      store<f64>(p, v > 0 ? v : 0.0)
+      p += 8
+    }
+  }
+}
+
+// d = g ⊙ act′ for an n×m layer from its activation's output y (act 0: relu, g where y > 0 else
+// +0; 1: sigmoid, g·(1 − y)·y; 2: tanh, g·(1 − y·y)), each as JavaScript's expression in its
+// order; with sums ≠ 0 also sums[j] += d[i, j] for i = 0, 1, … in turn (the bias gradient, added
+// into what sums holds). d may be g.
+export function activationBack(
+  act: i32,
+  g: usize,
+  y: usize,
+  d: usize,
+  n: i32,
+  m: i32,
+  sums: usize,
+): void {
+  const zero = f64x2.splat(0.0)
+  const one = f64x2.splat(1.0)
+  let o: usize = 0
+  for (let i = 0; i < n; i++) {
+    let j = 0
+    for (; j + 2 <= m; j += 2) {
+      const gv = v128.load(g + o)
+      const yv = v128.load(y + o)
+      let dv: v128
+      if (act == 0) dv = v128.and(gv, f64x2.gt(yv, zero))
+      else if (act == 1) dv = f64x2.mul(f64x2.mul(gv, f64x2.sub(one, yv)), yv)
+      else dv = f64x2.mul(gv, f64x2.sub(one, f64x2.mul(yv, yv)))
+      v128.store(d + o, dv)
+      if (sums != 0) {
+        const s = sums + ((<usize>j) << 3)
+        v128.store(s, f64x2.add(v128.load(s), dv))
+      }
+      o += 16
+    }
+    if (j < m) {
+      const gs = load<f64>(g + o)
+      const ys = load<f64>(y + o)
+      let ds: f64
+      if (act == 0) ds = ys > 0 ? gs : 0.0
+      else if (act == 1) ds = gs * (1.0 - ys) * ys
+      else ds = gs * (1.0 - ys * ys)
+      store<f64>(d + o, ds)
+      if (sums != 0) {
+        const s = sums + ((<usize>j) << 3)
+        store<f64>(s, load<f64>(s) + ds)
+      }
+      o += 8
+    }
+  }
+}
