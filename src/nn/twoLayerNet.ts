@@ -126,8 +126,28 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     lossKind === 'crossEntropy'
       ? crossEntropyError(predict(p, x), t)
       : softmaxCrossEntropy(logits(p, x), t)
+  // predict's result a block of rows at a time: every kernel computes a row from that row alone,
+  // so the numbers are predict's, while a block's intermediates stay in cache and no array of
+  // the whole set's hidden activations (60,000×50 on MNIST's training set) is made; any shape
+  // that predict would reject goes to predict whole, for its error message
+  const predictByBlocks = (p: TwoLayerParams, x: TensorLike): Tensor => {
+    const xt = asTensor(`${fn}.predict`, 'x', x)
+    const n = xt.shape[0]
+    if (xt.shape.length !== 2 || n <= BLOCK_ROWS || !fitsRows(p, xt.shape[1])) {
+      return predict(p, xt)
+    }
+    const d = xt.shape[1]
+    const k = p.W2.shape[1]
+    const y = new Float64Array(n * k)
+    for (let start = 0; start < n; start += BLOCK_ROWS) {
+      const end = Math.min(n, start + BLOCK_ROWS)
+      const block = { shape: [end - start, d], data: xt.data.subarray(start * d, end * d) }
+      y.set(predict(p, block).data, start * k)
+    }
+    return { shape: [n, k], data: y }
+  }
   const accuracy = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number => {
-    const b = readBatch(`${fn}.accuracy`, predict(p, x), t)
+    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, x), t)
     let hits = 0
     for (let i = 0; i < b.rows; i++) {
       const o = i * b.width
@@ -160,6 +180,30 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     lossAndGradient: (p, x, t) =>
       twoLayerGradient(p, x, t, { loss: lossKind }, `${fn}.lossAndGradient`),
   }
+}
+
+/** Rows `accuracy` scores at a time (a block's hidden activations: 1,000×hiddenSize). */
+const BLOCK_ROWS = 1000
+
+/** Whether `p` is four tensors that predict accepts for rows of `d` inputs. */
+function fitsRows(p: TwoLayerParams, d: number): boolean {
+  const { W1, b1, W2, b2 } = p
+  if (![W1, b1, W2, b2].every(isTensor)) return false
+  const [h, k] = [W1.shape[1], W2.shape[1]]
+  return (
+    W1.shape.length === 2 &&
+    W1.shape[0] === d &&
+    b1.shape.length === 1 &&
+    b1.shape[0] === h &&
+    W2.shape.length === 2 &&
+    W2.shape[0] === h &&
+    b2.shape.length === 1 &&
+    b2.shape[0] === k &&
+    W1.data.length === d * h &&
+    W2.data.length === h * k &&
+    b1.data.length === h &&
+    b2.data.length === k
+  )
 }
 
 const PARAM_KEYS = ['W1', 'W2', 'b1', 'b2'] as const

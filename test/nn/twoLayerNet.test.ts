@@ -115,6 +115,26 @@ describe('twoLayerNet', () => {
     expect(net.accuracy(p, x, predicted)).toBe(1)
   })
 
+  it('accuracy scores a large set by blocks of rows, with the numbers of predict', () => {
+    // 2,300 mostly-zero rows (as MNIST images): blocks of 1,000, 1,000 and 300 rows, each of
+    // which may take another product kernel than the whole set; targets are predict's own
+    // argmax on the whole set, so any row scored differently (or misplaced) misses
+    const big = twoLayerNet({ inputSize: 300, hiddenSize: 20, outputSize: 10, seed: 3 })
+    const r = rng(5)
+    const n = 2300
+    const xs = randn([n, 300], r)
+    for (let i = 0; i < xs.data.length; i++) if (r.uniform() < 0.8) xs.data[i] = 0
+    const p = { ...big.params, b1: randn([20], r, 0.5), b2: randn([10], r, 0.5) }
+    const y = big.predict(p, xs)
+    const best = Array.from({ length: n }, (_, i) => {
+      const row = Array.from(y.data.subarray(i * 10, i * 10 + 10))
+      return row.indexOf(Math.max(...row))
+    })
+    expect(big.accuracy(p, xs, best)).toBe(1)
+    const off = best.map((c, i) => (i % 7 === 0 ? (c + 1) % 10 : c))
+    expect(big.accuracy(p, xs, off)).toBe(1 - Math.ceil(n / 7) / n)
+  })
+
   it('numericalGradient matches backprop and has the params structure', () => {
     const p = net.params
     const book = twoLayerNet({ ...config, loss: 'crossEntropy' })
