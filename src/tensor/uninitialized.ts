@@ -27,10 +27,13 @@ export function uninitializedF64(length: number): Float64Array {
  * then page-faults on its first write, 4 KB at a time, and a pass writing three of them (Adam)
  * ran about three times as long as the same loop in place. The threshold rises to the size of
  * the largest mapped block freed so far (up to 32 MB), and the heap's trim threshold to twice it
- * (mallopt(3), "dynamic mmap threshold"). So one 16 MB block, taken at the first large array and
- * dropped, raises both for the process when a collection frees it: blocks up to 16 MB then come
- * from the heap, which keeps up to 32 MB of freed memory for the next step. Elsewhere (musl,
- * macOS) it is one short-lived allocation. bench/adamPass.bench.ts measures the effect.
+ * (mallopt(3), "dynamic mmap threshold"). So one block just under 32 MB, taken at the first large
+ * array and dropped, raises both for the process when a collection frees it: blocks up to 32 MB
+ * then come from the heap, which keeps up to 64 MB of freed memory for the next steps. Half that
+ * (a 16 MB block) was not enough: V8 frees the old generation's arrays at a full collection,
+ * often more than 32 MB at once, glibc gave that back to the system and the next steps
+ * page-faulted it in again (bench/RESULTS.md, issue 17, session 7). Elsewhere (musl, macOS) it
+ * is one short-lived allocation. bench/adamPass.bench.ts measures the effect.
  */
 function primeMalloc(buffer: { allocUnsafeSlow(size: number): Uint8Array }): void {
   primed = true
@@ -38,4 +41,5 @@ function primeMalloc(buffer: { allocUnsafeSlow(size: number): Uint8Array }): voi
 }
 
 let primed = false
-const PRIMING_BYTES = 1 << 24
+/** the largest block whose release still moves the threshold (≤ 32 MiB with malloc's header) */
+const PRIMING_BYTES = (1 << 25) - (1 << 16)
