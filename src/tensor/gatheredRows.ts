@@ -23,20 +23,30 @@ const NARROW_ROW = 32
 const JUDGE_AFTER_ROWS = 256
 
 /**
- * The non-zero entries of the rows of a matrix (rows×cols, row-major in `source`), each row
- * compressed the first time a batch draws it and kept: row r's column indices and values are
- * `colIdx` / `vals` from `start[r]`, `count[r]` of them (−1: not yet drawn). Entries are the
- * row's ≠ 0 in increasing column order (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
- * Gives up (`dense`, arenas dropped) once the rows it has seen are not sparse enough for the
- * sparse kernels to pay.
+ * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
+ * found the first time a batch draws a row and kept: row r's column indices are `colIdx` from
+ * `start[r]`, `count[r]` of them (−1: not yet drawn), in increasing column order. Its values are
+ * read from `source` when a batch is gathered, until a batch draws the row again: from then on
+ * they are kept too, `vals` from `valStart[r]` (−1: not kept). Entries are the row's ≠ 0 (NaN
+ * kept, ±0 dropped: the wasm kernels' csrRows rule).
+ *
+ * Why in two steps: the first pass over a data set writes every row's entries into fresh memory,
+ * and this VM's first write to a page costs several times the copy itself (bench/RESULTS.md,
+ * issue 21 session 7): indices alone (2 bytes a non-zero, 4 past 65,536 columns, where indices
+ * and values took 12) spare most of it in a run that sees each row once (one epoch); values
+ * read through the indices from the data set cost a scattered read each, so a run that draws a
+ * row again keeps its values contiguous for a copy. Gives up (`dense`, arenas dropped) once the
+ * rows it has seen are not sparse enough for the sparse kernels to pay.
  */
 export class RowCache implements RowEntries {
   readonly start: Int32Array
   readonly count: Int32Array
-  colIdx = new Int32Array(0)
+  readonly valStart: Int32Array
+  colIdx: Uint16Array | Int32Array
   vals = new Float64Array(0)
   dense = false
   private used = 0
+  private valsUsed = 0
   private rowsSeen = 0
 
   constructor(
@@ -46,27 +56,38 @@ export class RowCache implements RowEntries {
   ) {
     this.start = new Int32Array(rows)
     this.count = new Int32Array(rows).fill(-1)
+    this.valStart = new Int32Array(rows).fill(-1)
+    this.colIdx = this.indices(0)
   }
 
-  /** Compresses the rows of `pick` not seen yet; false once the cache has given up. */
+  /**
+   * Finds the entries of the rows of `pick` not seen yet and keeps the values of those seen
+   * before; false once the cache has given up.
+   */
   admit(pick: Int32Array): boolean {
     if (this.dense) return false
-    const { source, cols, start, count } = this
+    const { source, cols, start, count, valStart } = this
     for (let i = 0; i < pick.length; i++) {
       const r = pick[i]
-      if (count[r] >= 0) continue
-      if (this.used + cols > this.vals.length) this.grow(this.used + cols)
-      const ci = this.colIdx
-      const v = this.vals
-      let at = this.used
       const o = r * cols
-      for (let j = 0; j < cols; j++) {
-        const x = source[o + j]
-        if (x !== 0) {
-          ci[at] = j
-          v[at++] = x
-        }
+      if (count[r] >= 0) {
+        if (valStart[r] >= 0) continue
+        // drawn again: its values kept from now on (a row drawn twice in one batch: once)
+        const s = start[r]
+        const e = s + count[r]
+        if (this.valsUsed + e - s > this.vals.length) this.growVals(this.valsUsed + e - s)
+        const ci = this.colIdx
+        const v = this.vals
+        let at = this.valsUsed
+        valStart[r] = at
+        for (let q = s; q < e; q++) v[at++] = source[o + ci[q]]
+        this.valsUsed = at
+        continue
       }
+      if (this.used + cols > this.colIdx.length) this.grow(this.used + cols)
+      const ci = this.colIdx
+      let at = this.used
+      for (let j = 0; j < cols; j++) if (source[o + j] !== 0) ci[at++] = j
       start[r] = this.used
       count[r] = at - this.used
       this.used = at
@@ -75,30 +96,39 @@ export class RowCache implements RowEntries {
     if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
       if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) {
         this.dense = true
-        this.colIdx = new Int32Array(0)
+        this.colIdx = this.indices(0)
         this.vals = new Float64Array(0)
       }
     }
     return !this.dense
   }
 
+  private indices(length: number): Uint16Array | Int32Array {
+    return this.cols <= 65536 ? new Uint16Array(length) : new Int32Array(length)
+  }
+
   /**
-   * Room for at least `need` entries: the first time, for every row at the density the cache
+   * Room for at least `need` indices: the first time, for every row at the density the cache
    * gives up above (a large array's pages are only mapped when first written, so room never
    * used costs no memory); after that (rows denser than that on average, until judged), doubling.
    */
   private grow(need: number): void {
-    let cap =
-      this.rowsSeen === 0
-        ? Math.ceil(SPARSE_MAX_DENSITY * this.rows * this.cols)
-        : 2 * this.vals.length
-    while (cap < need) cap *= 2
-    const ci = new Int32Array(cap)
+    const ci = this.indices(this.capacity(need, this.colIdx.length))
     ci.set(this.colIdx.subarray(0, this.used))
-    const v = new Float64Array(cap)
-    v.set(this.vals.subarray(0, this.used))
     this.colIdx = ci
+  }
+
+  /** Room for at least `need` values, as `grow`. */
+  private growVals(need: number): void {
+    const v = new Float64Array(this.capacity(need, this.vals.length))
+    v.set(this.vals.subarray(0, this.valsUsed))
     this.vals = v
+  }
+
+  private capacity(need: number, length: number): number {
+    let cap = length === 0 ? Math.ceil(SPARSE_MAX_DENSITY * this.rows * this.cols) : 2 * length
+    while (cap < need) cap *= 2
+    return cap
   }
 }
 

@@ -187,6 +187,40 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
     })
   }
 
+  it('rows drawn again (values read from the data set at first, then kept) give the same products', () => {
+    setKernelBackend('wasm')
+    fc.assert(
+      fc.property(
+        dataset.chain((x) =>
+          fc.tuple(fc.constant(x), fc.array(draws(x.shape[0]), { minLength: 2, maxLength: 4 })),
+        ),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        ([x, batches], n, seed) => {
+          const next = lcg(seed)
+          const w: Tensor = {
+            shape: [x.shape[1], n],
+            data: Float64Array.from({ length: x.shape[1] * n }, next),
+          }
+          const cache = rowCache(x)!
+          // every batch drawn before any is multiplied: a later draw keeps an earlier batch's values
+          const drawnBatches = batches.map(({ idx, start, end }) => ({
+            b: takeRows(x, idx, start, end, cache),
+            plain: { shape: [end - start, x.shape[1]], data: rowsOf(x, idx, start, end) },
+          }))
+          for (const { b, plain } of drawnBatches) {
+            const held = heldLeft(b)
+            try {
+              expect(same(held.times(w).data, matmul(plain, w).data)).toBe(true)
+            } finally {
+              held.release()
+            }
+          }
+        },
+      ),
+    )
+  })
+
   it('gives up on rows that are not sparse, and batches already drawn stay right', () => {
     const rows = 300
     const cols = 80

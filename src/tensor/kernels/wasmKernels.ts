@@ -443,14 +443,19 @@ export function heldLayout(rows: number, cols: number, maxNnz: number, at = BASE
 }
 
 /**
- * Rows compressed elsewhere (src/tensor/gatheredRows.ts): row r's column indices and values
- * are `colIdx` / `vals` from `start[r]`, `count[r]` of them, in increasing column order.
+ * Rows whose non-zeros were found elsewhere (src/tensor/gatheredRows.ts): row r's entries are at
+ * the column indices `colIdx` from `start[r]`, `count[r]` of them, in increasing column order;
+ * their values are `vals` from `valStart[r]`, or where that is −1 in `source` (rows×cols,
+ * row-major) at those columns.
  */
 export interface RowEntries {
   readonly start: Int32Array
   readonly count: Int32Array
-  readonly colIdx: Int32Array
+  readonly colIdx: Uint16Array | Int32Array
+  readonly valStart: Int32Array
   readonly vals: Float64Array
+  readonly source: Float64Array
+  readonly cols: number
 }
 
 /**
@@ -472,7 +477,7 @@ export function gatherRows(
   hi = pick.length,
   at = 0,
 ): void {
-  const { start, count, colIdx, vals } = src
+  const { start, count, colIdx, valStart, vals, source, cols } = src
   const r0 = rp >> 2
   const c0 = ci >> 2
   const v0 = v >> 3
@@ -481,9 +486,11 @@ export function gatherRows(
     const r = pick[i]
     const s = start[r]
     const e = s + count[r]
-    // subarray + set (a memcpy) beats copying a row's ~150 entries one by one (1.4-1.9x, 11:52)
+    // subarray + set (a memcpy) beats copying a row's ~150 entries one by one (1.4-1.9x)
     I.set(colIdx.subarray(s, e), c0 + at)
-    F.set(vals.subarray(s, e), v0 + at)
+    const vs = valStart[r]
+    if (vs >= 0) F.set(vals.subarray(vs, vs + e - s), v0 + at)
+    else for (let q = s, f = v0 + at, o = r * cols; q < e; q++) F[f++] = source[o + colIdx[q]]
     at += e - s
     I[r0 + i + 1] = at
   }
