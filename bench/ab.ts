@@ -5,7 +5,10 @@
 // esbuild as bench/run.ts bundles them (no tsx transform in the timed code).
 //
 //   npx tsx bench/ab.ts /work/wt/baseline /work/wt/i14-engine [--reps 5] [--w3-iters 1000]
-//     [--only w3,w4,opt] [--same-harness]
+//     [--w3-threads auto|1|2] [--only w3,w4,opt] [--same-harness]
+//
+// --w3-threads: W3's thread setting in both trees (default 'auto', each tree's own choice;
+// 1 takes the thread choice out of the comparison, to see what the step itself costs).
 //
 // --same-harness: both trees run THIS checkout's bench/optimizers.bench.ts (against their own
 // sources; it uses public names only), so both report the stage's CPU time as well as wall time.
@@ -21,6 +24,8 @@ const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) 
 const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
 const reps = Number(option('--reps') ?? 5)
 const w3Iters = Number(option('--w3-iters') ?? 1000)
+const w3Threads = option('--w3-threads') ?? 'auto'
+if (!['auto', '1', '2'].includes(w3Threads)) throw new Error('--w3-threads: auto, 1 or 2')
 const only = option('--only')?.split(',')
 const sameHarness = args.includes('--same-harness')
 const here = dirname(fileURLToPath(import.meta.url))
@@ -58,8 +63,11 @@ async function bundle(tree: string, name: string, contents: string): Promise<str
 }
 
 const entries = {
+  // sharedStats (internal, in both trees): how many steps ran on two threads
   w3: `import { w3 } from './workloads.bench.ts'
-const r = await w3({ iters: ${w3Iters} }); console.log('RESULT ' + JSON.stringify(r))`,
+import { sharedStats } from '../src/parallel/twoLayerShared.ts'
+const r = await w3({ iters: ${w3Iters}, threads: ${JSON.stringify(w3Threads === 'auto' ? 'auto' : Number(w3Threads))} })
+console.log('RESULT ' + JSON.stringify({ ...r, twoThreadSteps: sharedStats.steps }))`,
   w4: `import { run } from './loop.bench.ts'
 const r = await run({ quick: true }); console.log('RESULT ' + JSON.stringify(r))`,
   opt: sameHarness
@@ -91,6 +99,7 @@ function measure(file: string, kind: keyof typeof entries): Figures {
     const f: Figures = { 'W3 s/1000 iters': (r.trainSeconds ?? r.seconds) * (1000 / w3Iters) }
     if (r.trainCpuSeconds !== undefined)
       f['W3 CPU s/1000 iters'] = r.trainCpuSeconds * (1000 / w3Iters)
+    f['W3 steps on two threads (not a speed figure)'] = r.twoThreadSteps
     return f
   }
   return {
@@ -120,7 +129,7 @@ for (let r = 0; r < reps; r++) {
   console.error(`round ${r + 1}/${reps} done, load ${loadavg()[0].toFixed(1)}`)
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-console.log(`A = ${trees[0]}\nB = ${trees[1]}`)
+console.log(`A = ${trees[0]}\nB = ${trees[1]}\nW3 threads: ${w3Threads}`)
 console.log(
   `${t0.toISOString().slice(0, 16)} UTC, ${reps} rounds interleaved, load average ${load0[0].toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 )
