@@ -14,7 +14,8 @@ import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
-import { matmul } from '../tensor/linalg.js'
+import { twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
+import { heldLeft, matmul } from '../tensor/linalg.js'
 import { isTensor, type Tensor, zeros } from '../tensor/tensor.js'
 import { twoLayerGradient } from './twoLayerGradient.js'
 import { twoLayerNetNumericalGradient } from './twoLayerNetNumericalGradient.js'
@@ -111,6 +112,8 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   }
   const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
     const xt = asTensor(`${fn}.predict`, 'x', x)
+    const held = logitsHeld(p, xt)
+    if (held !== null) return held
     const a1 = matmul(xt, p.W1)
     const h = a1.shape[a1.shape.length - 1]
     // σ(a1 + b1) in place on the fresh product (the same bits as sigmoid(add(a1, b1)), one pass
@@ -184,6 +187,33 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
 
 /** Rows `accuracy` scores at a time (a block's hidden activations: 1,000×hiddenSize). */
 const BLOCK_ROWS = 1000
+
+/**
+ * The logits of a mostly-zero batch `x` [n, d] on the training step's kernels: x compressed once
+ * in wasm memory, then a2 = σ(x·W1 + b1)·W2 + b2 without leaving it (twoLayerForwardWasm) — the
+ * same kernels on the same operands as logits' matmul, σ and add, so the same numbers; null where
+ * logits' own path runs instead (another backend, x dense or small, other shapes, W1 holding ±∞
+ * or NaN, memory that cannot grow).
+ */
+function logitsHeld(p: TwoLayerParams, x: Tensor): Tensor | null {
+  if (x.shape.length !== 2 || !fitsRows(p, x.shape[1])) return null
+  const n = x.shape[0]
+  const [h, k] = [p.W1.shape[1], p.W2.shape[1]]
+  const xs = heldLeft(x)
+  try {
+    const hs = xs.held()
+    if (hs === null) return null
+    const y = new Float64Array(n * k)
+    return twoLayerForwardWasm(hs, p.W1.data, p.b1.data, p.W2.data, p.b2.data, h, k, y)
+      ? { shape: [n, k], data: y }
+      : null
+  } catch (e) {
+    if (e instanceof RangeError) return null // linear memory could not grow
+    throw e
+  } finally {
+    xs.release()
+  }
+}
 
 /** Whether `p` is four tensors that predict accepts for rows of `d` inputs. */
 function fitsRows(p: TwoLayerParams, d: number): boolean {

@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
 import {
   crossEntropyError,
   flatten,
   randn,
   rng,
+  setKernelBackend,
   softmaxCrossEntropy,
   sum,
   tensor,
@@ -11,6 +13,8 @@ import {
   twoLayerNet,
   type TwoLayerParams,
 } from 'gradstream'
+import { expectClose } from '../helpers/expectClose.js'
+import { reference } from '../helpers/referenceGemm.js'
 
 const x = tensor([
   [0.1, -0.4, 0.9],
@@ -178,6 +182,59 @@ describe('twoLayerNet', () => {
     )
     expect(() => net.predict(net.params, [[1, 2]])).toThrow(
       'matmul: shapes [1,2] and [3,5] do not align',
+    )
+  })
+})
+
+describe('twoLayerNet.logits of a mostly-zero batch (held in wasm memory on that backend)', () => {
+  afterAll(() => setKernelBackend('auto'))
+  const EPS = 2 ** -53
+  const gamma = (k: number) => (k * EPS) / (1 - k * EPS)
+
+  it('gives the js backend’s numbers bit for bit, and the triple loop’s within rounding', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 24 }), // rows
+        fc.integer({ min: 40, max: 120 }), // inputs (rows·inputs from 40 to 2,880)
+        fc.integer({ min: 1, max: 12 }), // hidden
+        fc.integer({ min: 1, max: 6 }), // outputs
+        fc.double({ min: 0.05, max: 0.6, noNaN: true }), // share of non-zeros
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        (n, d, h, k, density, seed) => {
+          const r = rng(seed)
+          const x = randn([n, d], r)
+          for (let i = 0; i < x.data.length; i++) if (r.uniform() >= density) x.data[i] = 0
+          const net = twoLayerNet({ inputSize: d, hiddenSize: h, outputSize: k, seed })
+          const p = {
+            W1: randn([d, h], r, 0.5),
+            b1: randn([h], r, 0.5),
+            W2: randn([h, k], r, 0.5),
+            b2: randn([k], r, 0.5),
+          }
+          setKernelBackend('wasm')
+          const wasm = net.logits(p, x).data
+          setKernelBackend('js')
+          const js = net.logits(p, x).data
+          expect(Array.from(wasm, (v, i) => Object.is(v, js[i])).every(Boolean)).toBe(true)
+          // a1 = x·W1 + b1 within γ_d·Σ|x·w| + ε|a1|; σ is ¼-Lipschitz and rounds within 4ε;
+          // a2 = z·W2 + b2 within γ_h·Σ|z·w| + Σ|w|·(σ's error) + ε|a2|
+          const a1 = reference(x.data, p.W1.data, n, d, h, false, false)
+          const z = a1.C.map((v, i) => 1 / (1 + Math.exp(-(v + p.b1.data[i % h]))))
+          const zErr = a1.C.map(
+            (v, i) =>
+              0.25 * (gamma(d) * a1.mag[i] + EPS * Math.abs(v + p.b1.data[i % h])) + 4 * EPS,
+          )
+          const a2 = reference(z, p.W2.data, n, h, k, false, false)
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < k; j++) {
+              let prop = 0
+              for (let q = 0; q < h; q++) prop += Math.abs(p.W2.data[q * k + j]) * zErr[i * h + q]
+              const want = a2.C[i * k + j] + p.b2.data[j]
+              const tol = gamma(h) * a2.mag[i * k + j] + prop + 2 * EPS * Math.abs(want)
+              expectClose(wasm[i * k + j], want, { atol: tol }, `a2[${i},${j}]`)
+            }
+        },
+      ),
     )
   })
 })
