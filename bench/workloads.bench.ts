@@ -20,6 +20,8 @@ import { adam, gradient, maxSteps, update } from 'gradstream/operators'
 import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
 // internal: how many two-layer steps ran on two threads (what 'auto' chose, W3's result)
 import { sharedStats } from '../src/parallel/twoLayerShared.js'
+// internal: how many differentiated steps ran on two threads (what 'auto' chose, W5's result)
+import { tapeStats } from '../src/parallel/tapeThreads.js'
 
 const now = () => performance.now() / 1000
 
@@ -240,6 +242,7 @@ async function mlpTraining(
 ) {
   const mnist = loadMnist({ oneHotLabel: true })
   const net = mlp({ seed: 0, ...config })
+  const tape0 = tapeStats.steps
   const run = await timedTraining(
     net.params,
     net.lossAndGradient,
@@ -250,5 +253,11 @@ async function mlpTraining(
   const t1 = now()
   const testAcc = accuracyOf(net, run.params, mnist.test.x, mnist.test.t)
   const evalSeconds = now() - t1
-  return { ...run.result, seconds: run.result.trainSeconds + evalSeconds, evalSeconds, testAcc }
+  return {
+    ...run.result,
+    seconds: run.result.trainSeconds + evalSeconds,
+    evalSeconds,
+    testAcc,
+    twoThreadSteps: tapeStats.steps - tape0,
+  }
 }

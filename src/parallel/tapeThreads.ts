@@ -15,6 +15,9 @@ import { helperRunning, runLarge, sharedHold, threadState, tuning } from './shar
  */
 export const TAPE_MIN_WORK = 1 << 22
 
+/** Differentiated calls run on two threads so far (a count for benchmarks and tests). */
+export const tapeStats = { steps: 0 }
+
 /**
  * Runs `fn` (one traced call and its backward pass, `work` multiply-adds in its products as its
  * last call counted them) on the thread count the step timer chooses; returns what `fn` returns.
@@ -28,6 +31,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   const asked = stepThreads(size, 'tape')
   const two = asked === 2 && helperRunning()
   if (two) {
+    tapeStats.steps++
     largeProducts.minWork = Math.min(
       tuning.denseMinWork,
       tuning.sparseMinWork,

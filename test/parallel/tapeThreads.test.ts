@@ -3,6 +3,7 @@ import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'grads
 import { closeWorkers } from 'gradstream/node'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 import { autoTuning } from '../../src/parallel/autoThreads.js'
+import { tapeStats } from '../../src/parallel/tapeThreads.js'
 import { helperRunning } from '../../src/parallel/sharedKernels.js'
 
 // setKernelThreads('auto') for any differentiated step: a valueAndGrad call with large products
@@ -48,6 +49,7 @@ describe('the tape under the step timer', () => {
     const vg = valueAndGrad(f)
     let split = 0
     const run = largeProducts.run
+    const twoThreadSteps = tapeStats.steps
     for (let step = 0; step < 12; step++) {
       const got = vg(params, t)
       expect(got.value).toBe(want.value)
@@ -58,7 +60,9 @@ describe('the tape under the step timer', () => {
     }
     // the probe started the helper (where worker threads run); the products' hook is put back
     expect(split).toBeGreaterThan(0)
+    expect(tapeStats.steps - twoThreadSteps).toBeGreaterThan(0) // steps really ran on two
     expect(largeProducts.run).toBe(run)
+    expect(largeProducts.hold).toBeNull()
   })
 
   it('leaves small tapes on one thread (no helper started for them)', async () => {
