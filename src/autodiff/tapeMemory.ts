@@ -10,6 +10,14 @@
 // run outside a differentiated call (a net's `predict`) allocate as before. A left operand that
 // is data (a batch) is held compressed in wasm memory for the whole call (x·W in the forward
 // pass and xᵀ·δ in the backward pass), released when the call ends.
+//
+// On the wasm backend, once a call has run, the next calls' buffers are views of an arena in the
+// kernels' linear memory (wasmKernels.ts `openArena`), laid out from the last call's lengths: a
+// product reads its operands and writes its result there, and the bias + activation passes run
+// there, with no copy in or out between ops. A call that asks for another sequence of lengths
+// (the short last batch of an epoch) gets JavaScript buffers from its first difference on.
+import { resolvedBackend } from '../tensor/kernels/gemmKernel.js'
+import { arenaView, closeArena, openArena, scratchPeak } from '../tensor/kernels/wasmKernels.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -25,13 +33,35 @@ export class TapeMemory {
   work = 0
   /** multiply-adds of the running call's products so far */
   counting = 0
+  /** the lengths the running call asked for, in order */
+  private lengths: number[] = []
+  /** the last finished call's lengths, and where each buffer lies in the arena (bytes from it) */
+  private plan: number[] = []
+  private offsets: number[] = []
+  private arenaBytes = 0
+  /** the most bytes the kernels laid out above the arena in any call (reserved with it) */
+  private headroom = 0
+  /** the running call's arena (a byte offset in linear memory), or −1 */
+  private arena = -1
+  /** the views of the arena handed out, while memory keeps the buffer they view */
+  private views: Float64Array[] = []
+  /** true once the running call asked for a length the plan does not have at that place */
+  private strayed = false
 
   /** The next buffer of `length` numbers; its contents are whatever the last call left. */
   take(length: number): Float64Array {
-    let b = this.buffers[this.next]
-    if (b === undefined || b.length !== length)
-      b = this.buffers[this.next] = new Float64Array(length)
-    this.next++
+    const i = this.next++
+    this.lengths.push(length)
+    if (this.arena >= 0 && !this.strayed) {
+      if (this.plan[i] === length) {
+        const v = this.views[i]
+        if (v !== undefined && v.length === length) return v
+        return (this.views[i] = arenaView(this.arena + this.offsets[i], length))
+      }
+      this.strayed = true
+    }
+    let b = this.buffers[i]
+    if (b === undefined || b.length !== length) b = this.buffers[i] = new Float64Array(length)
     return b
   }
 
@@ -43,17 +73,40 @@ export class TapeMemory {
     return h
   }
 
-  /** Starts a call: buffers are handed out from the first again. */
+  /** Starts a call: buffers are handed out from the first again (from the arena if it opens). */
   begin(): void {
     this.next = 0
     this.counting = 0
     this.busy = true
+    this.lengths = []
+    this.strayed = false
+    scratchPeak() // from here on: this call's
+    this.arena =
+      this.plan.length > 0 && resolvedBackend() === 'wasm'
+        ? openArena(this.arenaBytes, this.headroom)
+        : -1
+    // memory grew since the views were made: they are detached (length 0), made anew in take
   }
 
-  /** Ends a call: releases the held operands. */
+  /** Ends a call: releases the held operands and the arena; plans the next call's arena. */
   end(): void {
     for (const [, h] of this.holds) h.release()
     this.holds = []
+    if (this.arena >= 0) closeArena()
+    this.arena = -1
+    this.headroom = Math.max(this.headroom, scratchPeak())
+    const L = this.lengths
+    if (L.length !== this.plan.length || L.some((len, i) => len !== this.plan[i])) {
+      this.plan = L
+      this.views = []
+      this.offsets = []
+      let at = 0
+      for (const len of L) {
+        this.offsets.push(at)
+        at += (len * 8 + 15) & ~15
+      }
+      this.arenaBytes = at
+    }
     this.work = this.counting
     this.busy = false
   }

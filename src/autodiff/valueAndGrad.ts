@@ -20,7 +20,8 @@ export type Traced<P> = P extends number | Tensor
  * a tensor leaf a tensor of its shape; a leaf `f` ignores gets zeros). The batch is data:
  * nothing flows into it. Neither `params` nor `batch` is modified. The returned value and
  * gradients are fresh; the tape's intermediates (a `Var`'s `value` inside `f`) live in buffers the
- * next call of the same differentiated function reuses, so copy one out if you keep it.
+ * next call reuses — on the wasm backend in the kernels' memory, which any later wasm work may
+ * overwrite or detach — so read them during the call, and copy one out if you keep it.
  *
  * @example
  * ```ts

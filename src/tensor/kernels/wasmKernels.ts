@@ -119,8 +119,17 @@ let wasm: KernelExports | null | undefined
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
 const BASE = 65536
-/** Where a product lays out its operands: BASE, or past a held sparse operand (holdSparse). */
+/**
+ * The bottom of what kernels lay out: BASE, or past the tape's arena while one is open
+ * (`openArena`). Where a product lays out its operands: `base`, or past a held sparse operand
+ * (holdSparse).
+ */
+let base = BASE
 let floor = BASE
+/** True while an arena is open: its views must stay attached, so memory must not grow. */
+let pinned = false
+/** The most bytes laid out above `base` since `scratchPeak` last read it. */
+let peak = 0
 
 /** The instantiated kernels, or null when this platform cannot run them (tried once). */
 export function loadWasm(): KernelExports | null {
@@ -137,11 +146,19 @@ export function loadWasm(): KernelExports | null {
   return wasm
 }
 
-/** Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth. */
+/**
+ * Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth.
+ * While an arena is open, growing would detach its views: a RangeError instead (the callers'
+ * "memory could not grow", after which the JavaScript kernels serve).
+ */
 function reserve(w: KernelExports, bytes: number): void {
   const need = BASE + bytes
+  if (need - base > peak) peak = need - base
   const have = w.memory.buffer.byteLength
-  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536))
+  if (need > have) {
+    if (pinned) throw new RangeError('wasm memory: cannot grow while an arena is open')
+    w.memory.grow(Math.ceil((need - have) / 65536))
+  }
   if (f64.buffer !== w.memory.buffer) {
     f64 = new Float64Array(w.memory.buffer)
     i32 = new Int32Array(w.memory.buffer)
@@ -182,10 +199,14 @@ export function compressRows(
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
   I[rp >> 2] = 0
   let nnz = 0
+  // `A` already in this memory (an arena's view): compressed where it lies
+  const own = A.buffer === F.buffer
   for (let i0 = 0; i0 < rows; i0 += step) {
     const i1 = Math.min(rows, i0 + step)
-    F.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
-    nnz = w.csrRowsFrom(at, i1 - i0, cols, maxNnz, rp + 4 * i0, ci, v)
+    let from = at
+    if (own) from = A.byteOffset + i0 * cols * 8
+    else F.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
+    nnz = w.csrRowsFrom(from, i1 - i0, cols, maxNnz, rp + 4 * i0, ci, v)
     if (nnz < 0) return -1
   }
   return nnz
@@ -262,19 +283,26 @@ export function gemmDenseWasm(
 ): void {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('gemmDenseWasm: WebAssembly SIMD is unavailable')
-  const aBytes = align16(m * k * 8)
-  const bBytes = align16(k * n * 8)
+  // operands already in linear memory (the tape's arena) are read, and C written, where they lie
+  const ra = inMemory(w, A)
+  const rb = inMemory(w, B)
+  const rc = inMemory(w, C)
   const pBytes = packsB(m, k, n, transA, transB) ? align16(k * (n & ~3) * 8) : 0
   const paBytes = pBytes > 0 && packsA(m, k, transA) ? align16((m & ~3) * k * 8) : 0
-  reserve(w, floor - BASE + aBytes + bBytes + align16(m * n * 8) + pBytes + paBytes)
-  const a = floor
-  const b = a + aBytes
-  const c = b + bBytes
-  f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
+  // packB reads B as stored; the plain kernel needs a transposed B transposed first
+  const bInPlace = rb >= 0 && (pBytes > 0 || !transB)
+  const aBytes = ra >= 0 ? 0 : align16(m * k * 8)
+  const bBytes = bInPlace ? 0 : align16(k * n * 8)
+  const cBytes = rc >= 0 ? 0 : align16(m * n * 8)
+  reserve(w, floor - BASE + aBytes + bBytes + cBytes + pBytes + paBytes)
+  const a = ra >= 0 ? ra : floor
+  const b = bInPlace ? rb : floor + aBytes
+  const c = rc >= 0 ? rc : floor + aBytes + bBytes
+  if (ra < 0) f64.set(A.length === m * k ? A : A.subarray(0, m * k), a >> 3)
   if (pBytes > 0) {
     // B as stored (a memcpy; a transposed B is read in place by packB), then packed in wasm
-    const pk = c + align16(m * n * 8)
-    f64.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 3)
+    const pk = floor + aBytes + bBytes + cBytes
+    if (!bInPlace) f64.set(B.length === k * n ? B : B.subarray(0, k * n), b >> 3)
     const sbp = transB ? 1 : n
     const sbj = transB ? k : 1
     const sai = transA ? 1 : k
@@ -284,11 +312,15 @@ export function gemmDenseWasm(
     if (pka !== 0) w.packA(a, m, k, sai, sap, pka)
     w.gemmPacked(a, pka, pk, b, c, m, k, n, sai, sap, sbp, sbj)
   } else {
-    placeB(f64, B, k, n, transB, b)
+    if (!bInPlace) placeB(f64, B, k, n, transB, b)
     w.gemm(a, b, c, m, k, n, transA ? 1 : k, transA ? m : 1)
   }
-  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
 }
+
+/** X's byte offset when it is a view of `w`'s linear memory (an open arena's), else −1. */
+const inMemory = (w: KernelExports, X: Float64Array): number =>
+  X.buffer === w.memory.buffer ? X.byteOffset : -1
 
 /**
  * When a dense product packs `op(B)` into panels of four columns first (packB, gemmPacked) and,
@@ -359,15 +391,18 @@ export function gemmSparseWasm(
     floor,
     blockBytes(rows, cols),
   )
+  const rb = transB ? -1 : inMemory(w, B)
+  const rc = inMemory(w, C)
   reserve(w, floor - BASE + bytes)
-  placeB(f64, B, k, n, transB, b)
-  if (finiteB && w.allFinite(b, k * n) === 0) return false
+  const bAt = rb >= 0 ? rb : b
+  if (rb < 0) placeB(f64, B, k, n, transB, b)
+  if (finiteB && w.allFinite(bAt, k * n) === 0) return false
   if (transA) {
     if (compressRows(w, f64, i32, A, rows, cols, maxNnz, a, trp, tci, tv) < 0) return false
     w.csrTranspose(trp, tci, tv, rows, cols, rp, ci, v)
   } else if (compressRows(w, f64, i32, A, rows, cols, maxNnz, a, rp, ci, v) < 0) return false
-  w.gemmCsr(rp, ci, v, b, c, m, n)
-  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  w.gemmCsr(rp, ci, v, bAt, rc >= 0 ? rc : c, m, n)
+  if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
 }
 
@@ -419,8 +454,8 @@ export function holdSparse(
 ): HeldSparse | null {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
-  if (floor !== BASE) return null
-  const L = heldLayout(rows, cols, maxNnz)
+  if (floor !== base) return null
+  const L = heldLayout(rows, cols, maxNnz, base)
   // the dense copy's block sits above the compressed forms: scratch, free again once compressed
   reserve(w, L.end - BASE + blockBytes(rows, cols))
   if (compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v) < 0) return null
@@ -510,9 +545,9 @@ export function holdSparseRows(
 ): HeldSparse | null {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparseRows: WebAssembly SIMD is unavailable')
-  if (floor !== BASE) return null
+  if (floor !== base) return null
   const rows = pick.length
-  const L = heldLayout(rows, cols, nnz)
+  const L = heldLayout(rows, cols, nnz, base)
   reserve(w, L.end - BASE)
   gatherRows(i32, f64, src, pick, L.rp, L.ci, L.v)
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
@@ -522,7 +557,7 @@ export function holdSparseRows(
 
 /** Ends a hold: later products lay out from the start again. */
 export function releaseSparse(h: HeldSparse): void {
-  if (floor === h.end || (layer !== null && layer.held === h)) floor = BASE
+  if (floor === h.end || (layer !== null && layer.held === h)) floor = base
   layer = null
 }
 
@@ -544,16 +579,20 @@ export function gemmHeldWasm(
   const m = transA ? h.cols : h.rows
   const k = transA ? h.rows : h.cols
   const ldb = paddedStride(n)
-  const bBytes = align16(k * ldb * 8)
-  reserve(w, floor - BASE + bBytes + m * n * 8)
-  const b = floor
-  const c = b + bBytes
-  if (ldb === n) placeB(f64, B, k, n, transB, b)
-  else placePadded(f64, B, k, n, ldb, transB, b)
+  const rb = ldb === n && !transB ? inMemory(w, B) : -1
+  const rc = inMemory(w, C)
+  const bBytes = rb >= 0 ? 0 : align16(k * ldb * 8)
+  reserve(w, floor - BASE + bBytes + (rc >= 0 ? 0 : m * n * 8))
+  const b = rb >= 0 ? rb : floor
+  const c = rc >= 0 ? rc : floor + bBytes
+  if (rb < 0) {
+    if (ldb === n) placeB(f64, B, k, n, transB, b)
+    else placePadded(f64, B, k, n, ldb, transB, b)
+  }
   if (finiteB && w.allFinite(b, k * ldb) === 0) return false
   if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
   else w.gemmCsrLd(h.rp, h.ci, h.v, b, c, m, n, ldb)
-  C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
+  if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
 }
 
@@ -595,14 +634,27 @@ export function placePadded(
 export function sigmoidBiasWasm(Z: Float64Array, bias: Float64Array, n: number, h: number): void {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('sigmoidBiasWasm: WebAssembly SIMD is unavailable')
-  const zBytes = align16(n * h * 8)
+  biasInPlace(w, w.sigmoidBias, Z, bias, n, h)
+}
+
+/** `kernel(z, bias, n, h)` on Z in place: where Z lies if it is in linear memory, else on a copy. */
+function biasInPlace(
+  w: KernelExports,
+  kernel: (z: number, bias: number, n: number, h: number) => void,
+  Z: Float64Array,
+  bias: Float64Array,
+  n: number,
+  h: number,
+): void {
+  const rz = inMemory(w, Z)
+  const zBytes = rz >= 0 ? 0 : align16(n * h * 8)
   reserve(w, floor - BASE + zBytes + h * 8)
-  const z = floor
-  const b = z + zBytes
-  f64.set(Z.length === n * h ? Z : Z.subarray(0, n * h), z >> 3)
+  const z = rz >= 0 ? rz : floor
+  const b = floor + zBytes
+  if (rz < 0) f64.set(Z.length === n * h ? Z : Z.subarray(0, n * h), z >> 3)
   f64.set(bias.length === h ? bias : bias.subarray(0, h), b >> 3)
-  w.sigmoidBias(z, b, n, h)
-  Z.set(f64.subarray(z >> 3, (z >> 3) + n * h))
+  kernel(z, b, n, h)
+  if (rz < 0) Z.set(f64.subarray(z >> 3, (z >> 3) + n * h))
 }
 
 /**
@@ -794,14 +846,7 @@ export function addScaledWasm(
 export function reluBiasWasm(Z: Float64Array, bias: Float64Array, n: number, h: number): void {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('reluBiasWasm: WebAssembly SIMD is unavailable')
-  const zBytes = align16(n * h * 8)
-  reserve(w, floor - BASE + zBytes + h * 8)
-  const z = floor
-  const b = z + zBytes
-  f64.set(Z.length === n * h ? Z : Z.subarray(0, n * h), z >> 3)
-  f64.set(bias.length === h ? bias : bias.subarray(0, h), b >> 3)
-  w.reluBias(z, b, n, h)
-  Z.set(f64.subarray(z >> 3, (z >> 3) + n * h))
+  biasInPlace(w, w.reluBias, Z, bias, n, h)
 }
 
 /**
@@ -822,14 +867,66 @@ export function activationBackWasm(
   if (!w) throw new Error('activationBackWasm: WebAssembly SIMD is unavailable')
   const len = n * m
   const bytes = align16(len * 8)
-  reserve(w, floor - BASE + 2 * bytes + (sums === null ? 0 : m * 8))
-  const g = floor
-  const y = g + bytes
-  const s = sums === null ? 0 : y + bytes
-  f64.set(G.length === len ? G : G.subarray(0, len), g >> 3)
-  f64.set(Y.length === len ? Y : Y.subarray(0, len), y >> 3)
+  // operands in linear memory (the tape's arena) are read, and D written, where they lie; else
+  // G and Y are copied in and D computed over G's copy
+  const rg = inMemory(w, G)
+  const ry = inMemory(w, Y)
+  const rd = inMemory(w, D)
+  const gBytes = rg >= 0 ? 0 : bytes
+  const yBytes = ry >= 0 ? 0 : bytes
+  const dBytes = rd < 0 && rg >= 0 ? bytes : 0
+  reserve(w, floor - BASE + gBytes + yBytes + dBytes + (sums === null ? 0 : m * 8))
+  const g = rg >= 0 ? rg : floor
+  const y = ry >= 0 ? ry : floor + gBytes
+  const d = rd >= 0 ? rd : rg < 0 ? g : floor + gBytes + yBytes
+  const s = sums === null ? 0 : floor + gBytes + yBytes + dBytes
+  if (rg < 0) f64.set(G.length === len ? G : G.subarray(0, len), g >> 3)
+  if (ry < 0) f64.set(Y.length === len ? Y : Y.subarray(0, len), y >> 3)
   if (sums !== null) f64.set(sums.subarray(0, m), s >> 3)
-  w.activationBack(act, g, y, g, n, m, s)
-  D.set(f64.subarray(g >> 3, (g >> 3) + len))
+  w.activationBack(act, g, y, d, n, m, s)
+  if (rd < 0) D.set(f64.subarray(d >> 3, (d >> 3) + len))
   if (sums !== null) sums.set(f64.subarray(s >> 3, (s >> 3) + m))
+}
+
+/**
+ * Opens the tape's arena (autodiff/tapeMemory.ts): `bytes` at the bottom of linear memory, with
+ * `headroom` more reserved above it for the kernels' layouts, which start past it until
+ * `closeArena`. Returns its byte offset, or −1 (no wasm, an arena already open, an operand held,
+ * memory that cannot grow). While it is open memory never grows (a growth would detach the
+ * arena's views): a kernel that would need more fails with a RangeError, and its caller falls
+ * back to JavaScript.
+ */
+export function openArena(bytes: number, headroom: number): number {
+  const w = wasm ?? loadWasm()
+  if (!w || pinned || floor !== BASE) return -1
+  const size = align16(bytes)
+  try {
+    reserve(w, size + headroom)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    return -1
+  }
+  base = floor = BASE + size
+  pinned = true
+  peak = 0 // the kernels' layouts above the arena, not the arena
+  return BASE
+}
+
+/** A view of `length` numbers of linear memory from byte `at` (in an open arena). */
+export function arenaView(at: number, length: number): Float64Array {
+  return new Float64Array(wasm!.memory.buffer, at, length)
+}
+
+/** Closes the arena `openArena` opened: kernels lay out from the bottom again, memory may grow. */
+export function closeArena(): void {
+  if (!pinned) return
+  base = floor = BASE
+  pinned = false
+}
+
+/** The most bytes the kernels laid out above their bottom since the last call (then reset). */
+export function scratchPeak(): number {
+  const p = peak
+  peak = 0
+  return p
 }
