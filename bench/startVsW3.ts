@@ -14,6 +14,10 @@
 //            progress bar draws: the speed its `done:` line prints (training time: accuracy
 //            measurements excluded)
 //   bare     the same without the script's node options: `node bin/gradstream.js train mnist`
+//            (the bin runs itself again in a child with --initial-old-space-size=64)
+//   unflagged  the bin as it ran before that: `node --initial-old-space-size=0 bin/gradstream.js`
+//            (an initial old space set, to V8's default, so the bin runs in place)
+//   npx      `npx --no-install gradstream train mnist` (this package's own bin, through npm)
 //   plain    `start` with `--no-progress` through a pipe: no bar, an epoch line per evaluation
 // `npm run build` runs first (dist/ as `npm start` builds it).
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -112,8 +116,10 @@ const cli = (extra: string[], options: string[]) => [
   String(iters),
   ...extra,
 ]
-function fromCli(extra: string[], tty: boolean, options = nodeOptions): Measured {
-  const r = timed(cli(extra, options), tty)
+/** `npx` runs node itself: no --trace-gc there (full GCs read 0) */
+const npx = ['npx', '--no-install', 'gradstream', 'train', 'mnist', '--iters', String(iters)]
+function fromCli(extra: string[], tty: boolean, options = nodeOptions, cmd?: string[]): Measured {
+  const r = timed(cmd ?? cli(extra, options), tty)
   const done = /training ([\d.]+) s = (\d+) steps\/s/.exec(r.output)
   const final = /final: loss ([\d.]+)/.exec(r.output)
   if (!done || !final) throw new Error(`no done:/final: line in\n${r.output}`)
@@ -143,6 +149,8 @@ const contenders: Record<string, () => Measured> = {
   },
   start: () => fromCli([], true),
   bare: () => fromCli([], true, []),
+  unflagged: () => fromCli([], true, ['--initial-old-space-size=0']),
+  npx: () => fromCli([], true, [], npx),
   plain: () => fromCli(['--no-progress'], false),
 }
 const names = option('--only')?.split(',') ?? Object.keys(contenders)
@@ -155,7 +163,7 @@ for (let rep = 0; rep < reps; rep++) {
     const m = contenders[name]()
     rows[name].push(m)
     console.log(
-      `rep ${rep + 1} ${name.padEnd(9)} ${m.stepsPerSecond.toFixed(0).padStart(5)} steps/s  cpu ${m.cpuSeconds.toFixed(1)} s  wall ${m.wallSeconds.toFixed(1)} s  full GCs ${m.fullGcs}  load ${load.toFixed(1)}  loss ${m.loss}`,
+      `rep ${rep + 1} ${name.padEnd(10)} ${m.stepsPerSecond.toFixed(0).padStart(5)} steps/s  cpu ${m.cpuSeconds.toFixed(1)} s  wall ${m.wallSeconds.toFixed(1)} s  full GCs ${m.fullGcs}  load ${load.toFixed(1)}  loss ${m.loss}`,
     )
   }
 }
@@ -171,6 +179,6 @@ for (const name of names) {
   const speeds = rows[name].map((m) => m.stepsPerSecond)
   const ratios = speeds.map((v, i) => v / rows[names[0]][i].stepsPerSecond)
   console.log(
-    `${name.padEnd(9)} ${median(speeds).toFixed(0).padStart(5)} steps/s  cpu ${median(rows[name].map((m) => m.cpuSeconds)).toFixed(1)} s  full GCs ${median(rows[name].map((m) => m.fullGcs))}  ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+    `${name.padEnd(10)} ${median(speeds).toFixed(0).padStart(5)} steps/s  cpu ${median(rows[name].map((m) => m.cpuSeconds)).toFixed(1)} s  full GCs ${median(rows[name].map((m) => m.fullGcs))}  ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
   )
 }

@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import * as path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { OLD_SPACE_OPTION } from '../../src/cli/relaunchWithOldSpace.js'
+import { tempDir } from './harness.js'
+
+// The launcher as bin/gradstream.js uses it, around a probe script instead of the command line:
+// the probe prints what it runs with and counts the signals it gets until SIGUSR2 (a barrier
+// sent after the signal under test: a forwarded duplicate would come before it; two signals
+// pending at once arrive together, lowest number first, hence the count on the next turn).
+
+const dir = tempDir('gradstream-relaunch-')
+const probe = path.join(dir, 'probe.ts')
+const source = pathToFileURL(path.resolve(import.meta.dirname, '../../src/cli/relaunchWithOldSpace.ts'))
+writeFileSync(
+  probe,
+  `import { relaunchWithOldSpace } from ${JSON.stringify(source.href)}
+const [mode] = process.argv.slice(2)
+if (!relaunchWithOldSpace(${JSON.stringify(probe)}, process.argv.slice(2))) {
+  const counts: Record<string, number> = {}
+  console.log('info ' + JSON.stringify({ pid: process.pid, ppid: process.ppid, execArgv: process.execArgv, mode }))
+  if (mode === 'exit7') process.exit(7)
+  if (mode === 'selfTerm') process.kill(process.pid, 'SIGTERM')
+  if (mode === 'count') {
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+      process.on(s, () => void (counts[s] = (counts[s] ?? 0) + 1))
+    process.on('SIGUSR2', () =>
+      setImmediate(() => {
+        console.log('counts ' + JSON.stringify(counts))
+        process.exit(0)
+      }),
+    )
+  }
+  if (mode === 'count' || mode === 'wait') {
+    setInterval(() => {}, 1000)
+    console.log('ready')
+  }
+}
+`,
+)
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly out: string
+  readonly err: string
+  readonly pid: number
+}
+
+/** Runs `node [options] --import tsx probe.ts mode`; `whenReady(pid)` once the probe is ready. */
+function run(
+  mode: string,
+  opts: { options?: string[]; terminal?: boolean; whenReady?: (r: { pid: number; info: Info }) => void } = {},
+): Promise<Run> {
+  const argv = [...(opts.options ?? []), '--import', tsx, probe, mode]
+  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
+  const child = opts.terminal
+    ? // a pseudo-terminal (util-linux `script`); what is written to its stdin is typed
+      spawn('script', ['-qfec', `exec ${[process.execPath, ...argv].map(q).join(' ')}`, '/dev/null'])
+    : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    let ready = false
+    child.stdout!.on('data', (d) => {
+      out += d
+      if (!ready && /ready/.test(out)) {
+        ready = true
+        opts.whenReady?.({ pid: child.pid!, info: infoOf(out) })
+        if (opts.terminal) child.stdin!.write('\x03')
+      }
+    })
+    child.stderr!.on('data', (d) => (err += d))
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({ code, signal, out, err, pid: child.pid! }))
+  })
+}
+
+interface Info {
+  pid: number
+  ppid: number
+  execArgv: string[]
+}
+const probes = new Set<number>()
+const infoOf = (out: string): Info => {
+  const info: Info = JSON.parse(/info (.*)/.exec(out)![1])
+  probes.add(info.pid)
+  return info
+}
+// a failed test may leave a probe running (the counting one ignores SIGTERM)
+afterAll(() => probes.forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')))
+const countsOf = (out: string): Record<string, number> => JSON.parse(/counts (.*)/.exec(out)![1])
+
+describe('relaunchWithOldSpace', () => {
+  it('runs the script once more, in a child, with the option added once', async () => {
+    const r = await run('info')
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const info = infoOf(r.out)
+    expect(info.ppid).toBe(r.pid) // the launcher's child …
+    expect(info.execArgv.filter((a) => a === OLD_SPACE_OPTION)).toHaveLength(1) // … with it once
+    expect(info.execArgv).toContain(tsx) // and the launcher's own node options
+  })
+
+  it('runs the script in place when the node options already set the initial old space', async () => {
+    const r = await run('info', { options: ['--initial-old-space-size=32'] })
+    expect(r.code).toBe(0)
+    expect(infoOf(r.out).pid).toBe(r.pid)
+    expect(infoOf(r.out).execArgv).not.toContain(OLD_SPACE_OPTION)
+  })
+
+  it("ends with the child's exit code, or killed by the child's signal", async () => {
+    expect((await run('exit7')).code).toBe(7)
+    const killed = await run('selfTerm')
+    expect(killed.code).toBe(null)
+    expect(killed.signal).toBe('SIGTERM')
+  })
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'passes %s sent to it (not from a terminal) to the command once',
+    async (signal) => {
+      const r = await run('count', {
+        whenReady: ({ pid }) => {
+          process.kill(pid, signal)
+          process.kill(pid, 'SIGUSR2')
+        },
+      })
+      expect(countsOf(r.out)).toEqual({ [signal]: 1 })
+      expect(r.code).toBe(0)
+    },
+  )
+
+  it('lets one Ctrl-C on a terminal reach the command once (not once more from itself)', async () => {
+    const r = await run('count', {
+      terminal: true,
+      // after the Ctrl-C typed once the probe is ready: the barrier, to the launcher
+      whenReady: ({ info }) => setTimeout(() => process.kill(info.ppid, 'SIGUSR2'), 200),
+    })
+    expect(countsOf(r.out)).toEqual({ SIGINT: 1 })
+  })
+
+  it('a child whose launcher is killed outright stops', async () => {
+    let childPid = 0
+    const r = await run('wait', {
+      whenReady: ({ pid, info }) => {
+        childPid = info.pid
+        process.kill(pid, 'SIGKILL')
+      },
+    })
+    expect(r.signal).toBe('SIGKILL')
+    // the orphaned child notices (it checks every 0.5 s) and ends itself
+    await expect.poll(() => alive(childPid), { timeout: 10_000, interval: 100 }).toBe(false)
+  })
+})
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
