@@ -5,11 +5,13 @@
 // memory (gemmKernel's holdGathered). On MNIST (19% non-zero) that replaces a 627 KB copy and
 // its compression with a ~175 KB gather (14,500 entries) each step.
 //
-// Tensors are values (tensor.ts): the rows are read once, when a batch first draws them, so
-// writing into the dataset's array during a run would leave the cache behind. One cache per run
+// Tensors are values (tensor.ts): the rows are read when batches draw them (where their non-zeros
+// are at the first draw, their values by the second), so writing into the dataset's array during
+// a run would leave the cache behind. One cache per run
 // (not per dataset) bounds that to the run that is drawing.
+import { resolvedBackend } from './kernels/gemmKernel.js'
 import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
-import type { RowEntries } from './kernels/wasmKernels.js'
+import { rowIndicesWasm, type RowEntries } from './kernels/wasmKernels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
 
@@ -67,32 +69,28 @@ export class RowCache implements RowEntries {
   admit(pick: Int32Array): boolean {
     if (this.dense) return false
     const { source, cols, start, count, valStart } = this
+    const fresh = new Int32Array(pick.length)
+    let nFresh = 0
     for (let i = 0; i < pick.length; i++) {
       const r = pick[i]
-      const o = r * cols
-      if (count[r] >= 0) {
-        if (valStart[r] >= 0) continue
-        // drawn again: its values kept from now on (a row drawn twice in one batch: once)
+      if (count[r] === -1) {
+        count[r] = -2 // found below (a row drawn twice in one batch: once)
+        fresh[nFresh++] = r
+      } else if (count[r] >= 0 && valStart[r] < 0) {
+        // drawn again: its values kept from now on
         const s = start[r]
         const e = s + count[r]
         if (this.valsUsed + e - s > this.vals.length) this.growVals(this.valsUsed + e - s)
         const ci = this.colIdx
         const v = this.vals
+        const o = r * cols
         let at = this.valsUsed
         valStart[r] = at
         for (let q = s; q < e; q++) v[at++] = source[o + ci[q]]
         this.valsUsed = at
-        continue
       }
-      if (this.used + cols > this.colIdx.length) this.grow(this.used + cols)
-      const ci = this.colIdx
-      let at = this.used
-      for (let j = 0; j < cols; j++) if (source[o + j] !== 0) ci[at++] = j
-      start[r] = this.used
-      count[r] = at - this.used
-      this.used = at
-      this.rowsSeen++
     }
+    if (nFresh > 0) this.find(fresh, nFresh)
     if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
       if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) {
         this.dense = true
@@ -101,6 +99,33 @@ export class RowCache implements RowEntries {
       }
     }
     return !this.dense
+  }
+
+  /** Finds the column indices of rows `fresh[0..n)`, drawn for the first time. */
+  private find(fresh: Int32Array, n: number): void {
+    const { source, cols, start, count } = this
+    if (this.used + n * cols > this.colIdx.length) this.grow(this.used + n * cols)
+    const ci = this.colIdx
+    let at = this.used
+    if (resolvedBackend() === 'wasm') {
+      const counts = new Int32Array(n)
+      rowIndicesWasm(source, cols, fresh, n, ci, at, counts)
+      for (let i = 0; i < n; i++) {
+        start[fresh[i]] = at
+        count[fresh[i]] = counts[i]
+        at += counts[i]
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const r = fresh[i]
+        const o = r * cols
+        start[r] = at
+        for (let j = 0; j < cols; j++) if (source[o + j] !== 0) ci[at++] = j
+        count[r] = at - start[r]
+      }
+    }
+    this.used = at
+    this.rowsSeen += n
   }
 
   private indices(length: number): Uint16Array | Int32Array {

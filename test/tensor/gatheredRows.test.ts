@@ -221,6 +221,48 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
     )
   })
 
+  for (const backend of ['wasm', 'js'] as const) {
+    it(`${backend}: finds the non-zeros of wide rows, past one 64 KB block of rows`, () => {
+      setKernelBackend(backend)
+      fc.assert(
+        fc.property(
+          fc.record({
+            rows: fc.integer({ min: 20, max: 60 }),
+            cols: fc.integer({ min: 500, max: 900 }), // 64 KB holds 9–16 of these rows
+            seed: fc.integer({ min: 0, max: 2 ** 30 }),
+          }),
+          fc.integer({ min: 1, max: 12 }),
+          ({ rows, cols, seed }, n) => {
+            const next = lcg(seed)
+            const data = Float64Array.from({ length: rows * cols }, () => {
+              const u = next() + 0.5
+              return u < 0.8 ? (u < 0.05 ? -0 : 0) : u > 0.99 ? NaN : next()
+            })
+            const x: Tensor = { shape: [rows, cols], data }
+            const idx = Array.from({ length: rows }, (_, i) => (i * 7 + seed) % rows)
+            const b = takeRows(x, idx, 0, rows, rowCache(x))
+            const plain = { shape: [rows, cols], data: rowsOf(x, idx, 0, rows) }
+            const g = gatheredFrom(b)!
+            let nz = 0
+            for (const v of plain.data) if (v !== 0) nz++
+            expect(g.nnz).toBe(nz)
+            const w: Tensor = {
+              shape: [cols, n],
+              data: Float64Array.from({ length: cols * n }, next),
+            }
+            const held = heldLeft(b)
+            try {
+              expect(same(held.times(w).data, matmul(plain, w).data)).toBe(true)
+            } finally {
+              held.release()
+            }
+          },
+        ),
+        { numRuns: 30 },
+      )
+    })
+  }
+
   it('gives up on rows that are not sparse, and batches already drawn stay right', () => {
     const rows = 300
     const cols = 80
