@@ -50,6 +50,8 @@ export class RowCache implements RowEntries {
   private used = 0
   private valsUsed = 0
   private rowsSeen = 0
+  /** the counts of the rows `findWasm` found last */
+  private counts = new Int32Array(0)
 
   constructor(
     readonly source: Float64Array,
@@ -107,13 +109,11 @@ export class RowCache implements RowEntries {
     if (this.used + n * cols > this.colIdx.length) this.grow(this.used + n * cols)
     const ci = this.colIdx
     let at = this.used
-    if (resolvedBackend() === 'wasm') {
-      const counts = new Int32Array(n)
-      rowIndicesWasm(source, cols, fresh, n, ci, at, counts)
+    if (resolvedBackend() === 'wasm' && this.findWasm(fresh, n, at)) {
       for (let i = 0; i < n; i++) {
         start[fresh[i]] = at
-        count[fresh[i]] = counts[i]
-        at += counts[i]
+        count[fresh[i]] = this.counts[i]
+        at += this.counts[i]
       }
     } else {
       for (let i = 0; i < n; i++) {
@@ -126,6 +126,18 @@ export class RowCache implements RowEntries {
     }
     this.used = at
     this.rowsSeen += n
+  }
+
+  /** rowIndicesWasm into `counts`; false when linear memory cannot grow (a tape's arena open). */
+  private findWasm(fresh: Int32Array, n: number, at: number): boolean {
+    if (this.counts.length < n) this.counts = new Int32Array(n)
+    try {
+      rowIndicesWasm(this.source, this.cols, fresh, n, this.colIdx, at, this.counts)
+      return true
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e
+      return false
+    }
   }
 
   private indices(length: number): Uint16Array | Int32Array {
