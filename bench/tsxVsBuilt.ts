@@ -1,0 +1,130 @@
+// Issue 21 (tsx): W3's training (workloads.bench.ts `w3`, one kernel thread) built and under
+// tsx, with and without node's --initial-old-space-size=64, interleaved: each rep runs every
+// contender once in a fresh node process under --trace-gc, in a rotated order, and prints the
+// training's CPU seconds (process.cpuUsage around the loop), its wall seconds, the full
+// (Mark-Compact) collections of the whole process, the old generation at the end, and the load.
+//
+//   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
+//
+// Contenders:
+//   built       node bench/out/tsxVsBuilt/w3.mjs (bundled as bench/run.ts bundles it)
+//   ballast     the same with 3 MB of plain objects retained first (node --import): a bigger
+//               old generation without tsx, the cause of the tsx penalty on its own
+//   importTsx   the built bundle under `node --import tsx` (tsx's loader, nothing transformed)
+//   tsx         the TypeScript sources run by tsx (`node --import tsx`, as `npx tsx` runs them)
+//   tsxFlag     tsx with --initial-old-space-size=64
+//   builtFlag   built with --initial-old-space-size=64
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+
+const here = import.meta.dirname
+const root = join(here, '..')
+const args = process.argv.slice(2)
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const reps = Number(option('--reps') ?? 4)
+const iters = Number(option('--iters') ?? 1000)
+const out = join(here, 'out', 'tsxVsBuilt')
+mkdirSync(out, { recursive: true })
+
+const entry = (file: string) => `import { w3 } from ${JSON.stringify(file)}
+import v8 from 'node:v8'
+const r = await w3(JSON.parse(process.argv.at(-1)))
+const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
+console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20 }))
+`
+await build({
+  stdin: { contents: entry('./workloads.bench.ts'), resolveDir: here, loader: 'ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: join(out, 'w3.mjs'),
+  alias: {
+    gradstream: join(root, 'src/index.ts'),
+    'gradstream/operators': join(root, 'operators/index.ts'),
+    'gradstream/node': join(root, 'src/node.ts'),
+  },
+  packages: 'external',
+  logLevel: 'warning',
+})
+await build({
+  entryPoints: [join(root, 'src/parallel/probeWorker.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outdir: out,
+  packages: 'external',
+  logLevel: 'warning',
+})
+// the TypeScript entry tsx runs (beside workloads.bench.ts, so its imports resolve as there)
+const tsEntry = join(here, 'out', 'tsxVsBuilt.entry.ts')
+writeFileSync(tsEntry, entry('../workloads.bench.ts'))
+const ballast = join(out, 'ballast.mjs')
+writeFileSync(
+  ballast,
+  `globalThis.ballast = Array.from({ length: 3 * 2 ** 20 / 64 }, (_, i) => ({ i, j: i + 0.5, k: null }))\n`,
+)
+
+const opts = JSON.stringify({ iters, threads: 1 })
+const built = join(out, 'w3.mjs')
+const flag = '--initial-old-space-size=64'
+const contenders: Record<string, string[]> = {
+  built: [built],
+  ballast: ['--import', ballast, built],
+  importTsx: ['--import', 'tsx', built],
+  tsx: ['--import', 'tsx', tsEntry],
+  tsxFlag: [flag, '--import', 'tsx', tsEntry],
+  builtFlag: [flag, built],
+}
+const names = option('--only')?.split(',') ?? Object.keys(contenders)
+
+interface Row {
+  cpu: number
+  wall: number
+  fullGcs: number
+  oldMB: number
+}
+const rows: Record<string, Row[]> = Object.fromEntries(names.map((n) => [n, []]))
+for (let rep = 0; rep < reps; rep++) {
+  for (const name of names.map((_, i) => names[(i + rep) % names.length])) {
+    const load = loadavg()[0]
+    const r = spawnSync(process.execPath, ['--trace-gc', ...contenders[name], opts], {
+      cwd: root,
+      encoding: 'utf8',
+    })
+    const result = /RESULT (.*)/.exec(r.stdout)
+    if (r.status !== 0 || !result) throw new Error(`${name}: exit ${r.status}\n${r.stderr}`)
+    const res = JSON.parse(result[1])
+    // the main thread's isolate only (the one with the most collections): a worker's or tsx's
+    // loader thread's lines name another
+    const byIsolate = new Map<string, string[]>()
+    for (const m of r.stdout.matchAll(/^\[\d+:(0x[0-9a-f]+)\].*$/gm)) {
+      byIsolate.set(m[1], [...(byIsolate.get(m[1]) ?? []), m[0]])
+    }
+    const main = [...byIsolate.values()].sort((a, b) => b.length - a.length)[0] ?? []
+    const fullGcs = main.filter((l) => l.includes(': Mark-Compact ')).length
+    const row = { cpu: res.trainCpuSeconds, wall: res.trainSeconds, fullGcs, oldMB: res.oldMB }
+    rows[name].push(row)
+    console.log(
+      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs}  old ${row.oldMB.toFixed(1)} MB  load ${load.toFixed(1)}  loss ${res.loss}`,
+    )
+  }
+}
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+console.log(`\n${iters} steps, ${reps} reps; medians, and ratios to ${names[0]} in the same rep:`)
+for (const name of names) {
+  const r = rows[name]
+  const ratio = (k: 'cpu' | 'wall') => r.map((x, i) => x[k] / rows[names[0]][i][k])
+  const span = (v: number[]) =>
+    `×${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`
+  console.log(
+    `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))}  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB`,
+  )
+}
