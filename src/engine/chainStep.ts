@@ -31,31 +31,13 @@ export function chainStep(
   ts: readonly GradientTransform[],
   apply: boolean,
   run: StageRun,
+  plan: ChainPlan = chainPlan(ts, apply),
 ): (s: Tracked) => object {
-  const n = ts.length
-  const keys = ts.map((t) => Object.keys(t.hyper))
+  const { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass } = plan
   const ats = ts.map((t, j) => keys[j].map((k) => hyperAt(t.hyper[k], run)))
-  const isLr = keys.map((ks) => ks.map((k) => k === 'lr' || k.endsWith('.lr')))
-  const names = ts.flatMap((t, j) => keys[j].map((k) => `${t.name}.${k}`))
   const record = hyperRecorder(names)
-  const plans = ts.map((t) => planOf(t.update))
-  /** a name met a second time in this chain */
-  const again = ts.map((t, j) => ts.slice(0, j).some((u) => u.name === t.name))
-  // the pass: the members (rules and scalings, wrapped and chained ones included) of the
-  // transforms [first, end), in the order the cut pipe runs them
-  const members: PassMember[] = []
-  const nodes = plans.map((p, j) => (apply ? nodeOf(p, ts[j].name, '', members) : null))
-  /** the transforms from `first` on run in the single pass (only when applying) */
-  let first = n
-  while (first > 0 && nodes[first - 1] !== null) first--
-  const folds = first < n && plans[n - 1]!.kind === 'scale'
-  /** the pass runs transforms [first, end); a folded scaling is θ + a·u's a */
-  const end = folds ? n - 1 : n
-  const from = first < end ? firstMember(nodes[first]!) : 0
-  const to = first < end ? lastMember(nodes[end - 1]!) + 1 : 0
-  const inPass = members.slice(from, to)
   const loop =
-    from < to
+    inPass.length > 0
       ? passLoop(
           inPass.map((m) => m.rule),
           true,
@@ -64,10 +46,12 @@ export function chainStep(
   const olds = inPass.map((m) => slotRecord(m.trees))
   const nexts = inPass.map((m) => slotRecord(m.trees))
   // per step, per member of the pass: its constant (a factor or the rule's constants), what
-  // `prepare` left for the slot, its leaves
+  // `prepare` left for the slot, its leaves, and per tree, per leaf, its slot's arrays after
+  // the step (filled during a step)
   const kPass: unknown[] = inPass.map(() => 0)
   const rests: (object | undefined)[] = inPass.map(() => undefined)
   const sets: (LeafSet | null)[] = inPass.map(() => null)
+  const outs: Float64Array[][][] = inPass.map(() => [])
   const slots: unknown[] = new Array(n)
   let a = 1
   /** this step's hyperparameter values, in `names`' order (doubles from the start: see hyperRecorder) */
@@ -134,7 +118,7 @@ export function chainStep(
     const member = inPass[m]
     if (member.plan.kind === 'scale') return undefined
     const set = sets[m]!
-    const built = member.trees.map((_, f) => set.build(member.outs[f]))
+    const built = member.trees.map((_, f) => set.build(outs[m][f]))
     const inner = node.inner === null ? undefined : member.plan.inner
     const next = nextSlot(slot, rests[m], member.trees, built, inner, innerSlot)
     sets[m] = null
@@ -198,7 +182,9 @@ export function chainStep(
       const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array>(count)
-      for (const m of inPass) for (let f = 0; f < m.trees.length; f++) m.outs[f] = new Array(count)
+      for (let m = 0; m < inPass.length; m++) {
+        for (let f = 0; f < inPass[m].trees.length; f++) outs[m][f] = new Array(count)
+      }
       for (let leaf = 0; leaf < count; leaf++) {
         const len = p[leaf].length
         for (let m = 0; m < inPass.length; m++) {
@@ -207,10 +193,10 @@ export function chainStep(
           const data = sets[m]!.data
           const old = olds[m] as Record<string, Float64Array>
           const nx = nexts[m] as Record<string, Float64Array>
-          const outs = inPass[m].outs
+          const out = outs[m]
           for (let f = 0; f < fs.length; f++) {
             old[fs[f]] = data[f][leaf]
-            nx[fs[f]] = outs[f][leaf] = uninitializedF64(len)
+            nx[fs[f]] = out[f][leaf] = uninitializedF64(len)
           }
         }
         qs[leaf] = uninitializedF64(len)
@@ -222,12 +208,60 @@ export function chainStep(
         slots[j] = undefined
         if (slot !== undefined) (opt ??= { ...s.opt })[ts[j].name] = freezeData(slot)
       }
-      for (const m of inPass) m.outs.length = 0
+      for (const o of outs) o.length = 0
     }
     updates = params = 0
     const nextOpt = opt === null ? s.opt : Object.freeze(opt)
     return steppedState(s, next, frozenTree(s.grad), lr, nextOpt, hyper as TrainState['hyper'])
   }
+}
+
+/**
+ * What a chain's runs share, worked out once per chain (each run of the chain, e.g. each
+ * subscription of `of(state).pipe(momentum(η))`, used to redo it): the hyperparameter names,
+ * the plans, which transforms run in the single pass and its members.
+ */
+export interface ChainPlan {
+  readonly n: number
+  readonly keys: readonly (readonly string[])[]
+  readonly isLr: readonly (readonly boolean[])[]
+  /** `name.field` of every hyperparameter, in order */
+  readonly names: readonly string[]
+  readonly plans: readonly (Plan | undefined)[]
+  /** a name met a second time in this chain */
+  readonly again: readonly boolean[]
+  readonly nodes: readonly (PassNode | null)[]
+  /** the transforms from `first` on run in the single pass (only when applying) */
+  readonly first: number
+  /** the last transform is a scaling folded into θ + a·u's a */
+  readonly folds: boolean
+  /** the pass runs transforms [first, end) */
+  readonly end: number
+  /** the pass's members are members [from, from + inPass.length) */
+  readonly from: number
+  readonly inPass: readonly PassMember[]
+}
+
+/** The plan of transforms `ts` (with `apply`: ending the step) for `chainStep`. */
+export function chainPlan(ts: readonly GradientTransform[], apply: boolean): ChainPlan {
+  const n = ts.length
+  const keys = ts.map((t) => Object.keys(t.hyper))
+  const isLr = keys.map((ks) => ks.map((k) => k === 'lr' || k.endsWith('.lr')))
+  const names = ts.flatMap((t, j) => keys[j].map((k) => `${t.name}.${k}`))
+  const plans = ts.map((t) => planOf(t.update))
+  const again = ts.map((t, j) => ts.slice(0, j).some((u) => u.name === t.name))
+  // the pass: the members (rules and scalings, wrapped and chained ones included) of the
+  // transforms [first, end), in the order the cut pipe runs them
+  const members: PassMember[] = []
+  const nodes = plans.map((p, j) => (apply ? nodeOf(p, ts[j].name, '', members) : null))
+  let first = n
+  while (first > 0 && nodes[first - 1] !== null) first--
+  const folds = first < n && plans[n - 1]!.kind === 'scale'
+  const end = folds ? n - 1 : n
+  const from = first < end ? firstMember(nodes[first]!) : 0
+  const to = first < end ? lastMember(nodes[end - 1]!) + 1 : 0
+  const inPass = members.slice(from, to)
+  return { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass }
 }
 
 type Hyper = { readonly [field: string]: number }
@@ -240,8 +274,6 @@ interface PassMember {
   readonly name: string
   readonly rule: Member
   readonly trees: readonly string[]
-  /** per tree, per leaf: the slot's arrays after the step (filled during a step) */
-  readonly outs: Float64Array[][]
 }
 
 /**
@@ -280,7 +312,7 @@ function nodeOf(
   }
   const trees = plan.kind === 'rule' ? (plan.trees ?? []) : []
   const rule = plan.kind === 'rule' ? (plan.rule as Member) : null
-  members.push({ plan, name, rule, trees, outs: trees.map(() => []) })
+  members.push({ plan, name, rule, trees })
   return { kind: 'member', m: members.length - 1, inner }
 }
 

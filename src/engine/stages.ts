@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs'
 import type { TrainState, WithGradient } from '../state/types.js'
 import type { Params } from '../tree/tree.js'
-import { chainStep } from './chainStep.js'
+import { type ChainPlan, chainPlan, chainStep } from './chainStep.js'
 import { FusedStages, stage, type StageFactory } from './fusion.js'
 import type { GradientTransform, TransformOperator, Tracked } from './transform.js'
 
@@ -20,8 +20,24 @@ interface Chain {
 type ChainFactory = StageFactory<Tracked, object> & { readonly chain: Chain }
 
 function chainFactory(ts: readonly GradientTransform[], apply: boolean): ChainFactory {
-  const f: StageFactory<Tracked, object> = (run) => chainStep(ts, apply, run)
+  const f: StageFactory<Tracked, object> = (run) => chainStep(ts, apply, run, planOf(ts, apply))
   return Object.assign(f, { chain: { ts, apply } })
+}
+
+/** The chains' plans, by their transforms (an operator's own list, or a merged one) */
+const plans = new WeakMap<readonly GradientTransform[], readonly [ChainPlan?, ChainPlan?]>()
+
+/**
+ * The plan of chain `ts`, worked out at its first run and shared by every later run of the
+ * same operator (`of(state).pipe(momentum(η))` is a run per state).
+ */
+function planOf(ts: readonly GradientTransform[], apply: boolean): ChainPlan {
+  const known = plans.get(ts)
+  const plan = known?.[apply ? 1 : 0]
+  if (plan !== undefined) return plan
+  const made = chainPlan(ts, apply)
+  plans.set(ts, apply ? [known?.[0], made] : [made, known?.[1]])
+  return made
 }
 
 /** `source` with transforms `ts` (and, with `apply`, the step's end) applied. */

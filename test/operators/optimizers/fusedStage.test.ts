@@ -7,9 +7,18 @@ import {
   pipe,
   Subject,
   toArray,
+  VirtualTimeScheduler,
 } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { mapTree, tensor, train, TrainError, type TrainState, type WithGradient } from 'gradstream'
+import {
+  chunked,
+  mapTree,
+  tensor,
+  train,
+  TrainError,
+  type TrainState,
+  type WithGradient,
+} from 'gradstream'
 import {
   adabelief,
   adagrad,
@@ -329,6 +338,53 @@ describe('an optimizer as one fused stage', () => {
     expect(out.map((s) => s.hyper['scaleByLearningRate.lr'])).toEqual([undefined, 0.1, 0.1, 0.1])
     expect(eta.observed).toBe(false)
     expect(b1.observed).toBe(false)
+  })
+
+  it('runs of one optimizer operator, stepped in turn, give the streams of separate ones', () => {
+    // a chain's plan is worked out once and shared by its runs (src/engine/stages.ts); each
+    // run subscribes η itself and keeps its own buffers, hyperparameter record and slots. Run a
+    // stops after 2 steps, then b changes η at its step 3: b must still see it.
+    type Make = (eta: BehaviorSubject<number>) => ReturnType<typeof momentum>
+    const makers: Make[] = [(eta) => momentum(eta), (eta) => adam(eta, { b1: 0.8 })]
+    const pa: TreeT = { W: tensor([[0.5, -1]]), b: [2, -0.5], s: 0.3 }
+    const pb: TreeT = { W: tensor([[-0.25, 3]]), b: [-1, 0.25], s: -0.7 }
+    /** a run of `op` for `n` steps; η becomes 0.05 once step 3 is emitted */
+    const steps = (
+      op: ReturnType<typeof momentum>,
+      eta: BehaviorSubject<number>,
+      params: TreeT,
+      n: number,
+      mode?: ReturnType<typeof chunked>,
+      seen?: () => void,
+    ) => {
+      const out: TrainState<TreeT>[] = []
+      train({ params, step: pipe(gradient(f), op), mode })
+        .pipe(maxSteps(n))
+        .subscribe((s) => {
+          out.push(s)
+          seen?.()
+          if (s.step === 3) eta.next(0.05)
+        })
+      return out
+    }
+    for (const make of makers) {
+      const eta = new BehaviorSubject(0.1)
+      const shared = make(eta)
+      const vts = new VirtualTimeScheduler()
+      const order: string[] = []
+      const mode = chunked({ steps: 1, scheduler: vts })
+      const a = steps(shared, eta, pa, 2, mode, () => order.push('a'))
+      const b = steps(shared, eta, pb, 4, mode, () => order.push('b'))
+      vts.flush()
+      expect(order.join('')).toBe('ababab' + 'bb')
+      const alone = (p: TreeT, n: number) => {
+        const e = new BehaviorSubject(0.1)
+        return steps(make(e), e, p, n)
+      }
+      expect(a).toEqual(alone(pa, 2))
+      expect(b).toEqual(alone(pb, 4))
+      expect(b[4].lr).toBe(0.05)
+    }
   })
 
   it('records a changed η at the very step it changes (the reused hyper record is not stale)', () => {
