@@ -21,7 +21,6 @@ import {
   type HeldSparse,
   type RowEntries,
 } from './wasmKernels.js'
-import type { Gathered } from '../gatheredRows.js'
 
 /** Which implementation runs the matrix-product kernels. */
 export type KernelBackend = 'js' | 'wasm'
@@ -276,12 +275,22 @@ export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | nu
 }
 
 /**
+ * A batch drawn as compressed rows, as gatheredRows.ts's `Gathered` describes it (spelled out
+ * here by what is read: that file imports this one, and the import graph has no circles).
+ */
+interface GatheredRows {
+  readonly cache: RowEntries
+  readonly pick: Int32Array
+  readonly nnz: number
+}
+
+/**
  * `holdLeft` for a batch drawn as compressed rows (gatheredRows.ts): its rows' entries are
  * gathered into wasm memory, with no dense copy, when `gemmKernel` would take the wasm sparse
  * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
  * where `holdLeft` first samples); else null.
  */
-export function holdGathered(g: Gathered): HeldSparse | null {
+export function holdGathered(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
   if (g.nnz > Math.floor(SPARSE_MAX_DENSITY * size)) return null
