@@ -8,13 +8,17 @@ import { OLD_SPACE_OPTION } from '../../src/cli/relaunchWithOldSpace.js'
 import { tempDir } from './harness.js'
 
 // The launcher as bin/gradstream.js uses it, around a probe script instead of the command line:
-// the probe prints what it runs with and counts the signals it gets until SIGUSR2 (a barrier
-// sent after the signal under test: a forwarded duplicate would come before it; two signals
-// pending at once arrive together, lowest number first, hence the count on the next turn).
+// the probe prints what it runs with, and counts (and prints) the signals it gets until SIGUSR2.
+// SIGUSR2 is the barrier: the test sends it only once the probe has printed the signal under
+// test, and the launcher forwards in the order it was sent signals, so a duplicate it forwarded
+// reached the probe before the barrier (on a loaded machine, sending both at once let the
+// barrier overtake the signal itself).
 
 const dir = tempDir('gradstream-relaunch-')
 const probe = path.join(dir, 'probe.ts')
-const source = pathToFileURL(path.resolve(import.meta.dirname, '../../src/cli/relaunchWithOldSpace.ts'))
+const source = pathToFileURL(
+  path.resolve(import.meta.dirname, '../../src/cli/relaunchWithOldSpace.ts'),
+)
 writeFileSync(
   probe,
   `import { relaunchWithOldSpace } from ${JSON.stringify(source.href)}
@@ -26,7 +30,10 @@ if (!relaunchWithOldSpace(${JSON.stringify(probe)}, process.argv.slice(2))) {
   if (mode === 'selfTerm') process.kill(process.pid, 'SIGTERM')
   if (mode === 'count') {
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-      process.on(s, () => void (counts[s] = (counts[s] ?? 0) + 1))
+      process.on(s, () => {
+        counts[s] = (counts[s] ?? 0) + 1
+        console.log('got ' + s)
+      })
     process.on('SIGUSR2', () =>
       setImmediate(() => {
         console.log('counts ' + JSON.stringify(counts))
@@ -54,20 +61,35 @@ interface Run {
 /** Runs `node [options] --import tsx probe.ts mode`; `whenReady(pid)` once the probe is ready. */
 function run(
   mode: string,
-  opts: { options?: string[]; terminal?: boolean; whenReady?: (r: { pid: number; info: Info }) => void } = {},
+  opts: {
+    options?: string[]
+    terminal?: boolean
+    whenReady?: (r: { pid: number; info: Info }) => void
+    /** once the output matches `seen`, `then` (once) */
+    whenSeen?: { seen: RegExp; then: (r: { pid: number; info: Info }) => void }
+  } = {},
 ): Promise<Run> {
   const argv = [...(opts.options ?? []), '--import', tsx, probe, mode]
   const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
   const child = opts.terminal
     ? // a pseudo-terminal (util-linux `script`); what is written to its stdin is typed
-      spawn('script', ['-qfec', `exec ${[process.execPath, ...argv].map(q).join(' ')}`, '/dev/null'])
+      spawn('script', [
+        '-qfec',
+        `exec ${[process.execPath, ...argv].map(q).join(' ')}`,
+        '/dev/null',
+      ])
     : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
     let ready = false
+    let seen = false
     child.stdout!.on('data', (d) => {
       out += d
+      if (!seen && opts.whenSeen?.seen.test(out)) {
+        seen = true
+        opts.whenSeen.then({ pid: child.pid!, info: infoOf(out) })
+      }
       if (!ready && /ready/.test(out)) {
         ready = true
         opts.whenReady?.({ pid: child.pid!, info: infoOf(out) })
@@ -124,9 +146,10 @@ describe('relaunchWithOldSpace', () => {
     'passes %s sent to it (not from a terminal) to the command once',
     async (signal) => {
       const r = await run('count', {
-        whenReady: ({ pid }) => {
-          process.kill(pid, signal)
-          process.kill(pid, 'SIGUSR2')
+        whenReady: ({ pid }) => process.kill(pid, signal),
+        whenSeen: {
+          seen: new RegExp(`got ${signal}`),
+          then: ({ pid }) => process.kill(pid, 'SIGUSR2'),
         },
       })
       expect(countsOf(r.out)).toEqual({ [signal]: 1 })
@@ -137,8 +160,9 @@ describe('relaunchWithOldSpace', () => {
   it('lets one Ctrl-C on a terminal reach the command once (not once more from itself)', async () => {
     const r = await run('count', {
       terminal: true,
-      // after the Ctrl-C typed once the probe is ready: the barrier, to the launcher
-      whenReady: ({ info }) => setTimeout(() => process.kill(info.ppid, 'SIGUSR2'), 200),
+      // the Ctrl-C is typed once the probe is ready; once it has reached the probe, the barrier,
+      // to the launcher (a second SIGINT from the launcher would reach the probe before it)
+      whenSeen: { seen: /got SIGINT/, then: ({ info }) => process.kill(info.ppid, 'SIGUSR2') },
     })
     expect(countsOf(r.out)).toEqual({ SIGINT: 1 })
   })
