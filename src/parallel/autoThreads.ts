@@ -20,9 +20,14 @@ import {
 } from './sharedKernels.js'
 
 /**
- * The knobs of the choice (tests make them small). A probe runs `warmup` unmeasured steps and
- * then `probe` measured ones on each thread count; steps of fewer than `minSize` input entries
- * (n·d) never take part.
+ * The knobs of the choice (tests make them small). A probe is a sandwich: the thread count in
+ * use, the other one, the one in use again. Each part starts with `warmup` unmeasured steps; the
+ * middle part then measures `probe` steps, the outer two ⌈probe/2⌉ and ⌊probe/2⌋. The outer parts
+ * stand on both sides of the middle one, so a run that is still speeding up (rows drawn for the
+ * first time, code still compiling) favours neither count; measured second, the other count
+ * would look faster by the run's own speed-up. (Suspected, not shown, in a quiet W3 run on
+ * 2026-12-06 that put 9,540 of 10,000 steps on two threads: 7.55 s against 6.01 s on one.)
+ * Steps of fewer than `minSize` input entries (n·d) never take part.
  */
 export const autoTuning = {
   /** input entries (batch rows × inputs) below which a step always runs on one thread */
@@ -30,12 +35,12 @@ export const autoTuning = {
   /** steps on one thread before the first probe (a run that short never starts the helper) */
   firstProbeAfter: 100,
   /**
-   * unmeasured steps before each half of a probe: a new helper's code warms up and the
+   * unmeasured steps before each part of a probe: a new helper's code warms up and the
    * two-thread step's split (twoLayerShared.ts's layerSplit, one point a step) settles; with 10,
    * a first probe on W3 measured two threads at 0.96× one thread where later ones found 0.5–0.8×
    */
   warmup: 30,
-  /** measured steps per thread count in a probe */
+  /** measured steps per thread count in a probe (the one in use: split around the other) */
   probe: 60,
   /**
    * steps before the second probe: the first comes while a new helper and the run's caches are
@@ -45,7 +50,7 @@ export const autoTuning = {
   second: 400,
   /**
    * steps between probes after that; doubled after each probe that keeps the choice (up to 8×),
-   * back to this after one that changes it: a probe's half on the losing count costs its steps
+   * back to this after one that changes it: a probe's part on the losing count costs its steps
    */
   every: 2_000,
   /** the other thread count is chosen only if its median step takes at most this share */
@@ -88,8 +93,7 @@ export class ThreadChooser {
       this.times = [[], []]
     }
     if (this.pos < 0) return this.mode
-    const half = autoTuning.warmup + autoTuning.probe
-    return this.pos < half ? this.mode : this.other()
+    return probePart(this.pos).other ? this.other() : this.mode
   }
 
   /**
@@ -113,13 +117,12 @@ export class ThreadChooser {
       this.end()
       return
     }
-    const { warmup, probe, margin } = autoTuning
-    const half = warmup + probe
-    const inHalf = this.pos % half
-    if (inHalf >= warmup) this.times[this.pos < half ? 0 : 1].push(ms)
+    const { margin } = autoTuning
+    const part = probePart(this.pos)
+    if (part.measured) this.times[part.other ? 1 : 0].push(ms)
     this.pos++
-    if (this.pos < 2 * half) return
-    // medians: a garbage collection or a stolen time slice in one half does not decide
+    if (probePart(this.pos).within) return
+    // medians: a garbage collection or a stolen time slice in one part does not decide
     if (median(this.times[1]) <= margin * median(this.times[0])) {
       this.mode = this.other()
       this.spacing = 1
@@ -137,6 +140,21 @@ export class ThreadChooser {
     this.probeAt =
       this.calls + (this.probes === 1 ? autoTuning.second : autoTuning.every * this.spacing)
   }
+}
+
+/**
+ * Where step `pos` of a probe falls: in the part on the other thread count (the middle one) or
+ * not, measured or warming up, or past the probe's end.
+ */
+function probePart(pos: number): { within: boolean; other: boolean; measured: boolean } {
+  const { warmup, probe } = autoTuning
+  const parts = [Math.ceil(probe / 2), probe, Math.floor(probe / 2)]
+  for (let i = 0; i < 3; i++) {
+    const len = warmup + parts[i]
+    if (pos < len) return { within: true, other: i === 1, measured: pos >= warmup }
+    pos -= len
+  }
+  return { within: false, other: false, measured: false }
 }
 
 /** A kind of step with its own timer: the two-layer step, or a differentiated tape. */

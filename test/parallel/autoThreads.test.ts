@@ -30,15 +30,18 @@ function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: numbe
 const small = { firstProbeAfter: 3, warmup: 1, probe: 4, second: 10, every: 10, margin: 0.9 }
 const ones = (n: number) => Array<number>(n).fill(1)
 const twos = (n: number) => Array<number>(n).fill(2)
+/** A probe with `small`'s knobs from `mode`: 1 + 2 steps on it, 1 + 4 on the other, 1 + 2 on it. */
+const sandwich = (mode: 1 | 2) =>
+  mode === 1 ? [...ones(3), ...twos(5), ...ones(3)] : [...twos(3), ...ones(5), ...twos(3)]
 
 describe('ThreadChooser (made-up timings)', () => {
   it('probes one thread then two after firstProbeAfter steps, and keeps two when 10% faster', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    const asked = drive(c, 3 + 10 + 10 + 10, (t) => (t === 2 ? 0.89 : 1))
-    // 3 steps on one thread; the probe: 1 + 4 on one, 1 + 4 on two; two from then on; after
-    // `every` (10) steps the next probe starts on the thread count in use (two), then one
-    expect(asked).toEqual([...ones(3), ...ones(5), ...twos(5), ...twos(10), ...twos(5), ...ones(5)])
+    const asked = drive(c, 3 + 11 + 10 + 11, (t) => (t === 2 ? 0.89 : 1))
+    // 3 steps on one thread; the probe: 1 + 2 on one, 1 + 4 on two, 1 + 2 on one; two from then
+    // on; after `second` (10) steps the next probe is a sandwich around one thread
+    expect(asked).toEqual([...ones(3), ...sandwich(1), ...twos(10), ...sandwich(2)])
     expect(c.mode).toBe(2)
   })
 
@@ -46,8 +49,8 @@ describe('ThreadChooser (made-up timings)', () => {
     Object.assign(autoTuning, small)
     for (const two of [1.3, 0.95]) {
       const c = new ThreadChooser()
-      const asked = drive(c, 13 + 10, (t) => (t === 2 ? two : 1))
-      expect(asked).toEqual([...ones(3), ...ones(5), ...twos(5), ...ones(10)])
+      const asked = drive(c, 14 + 10, (t) => (t === 2 ? two : 1))
+      expect(asked).toEqual([...ones(3), ...sandwich(1), ...ones(10)])
       expect(c.mode).toBe(1)
     }
   })
@@ -55,34 +58,43 @@ describe('ThreadChooser (made-up timings)', () => {
   it('only the measured steps count (a slow warm-up step, as a helper starting, does not)', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    // step 8 is the first of the two-thread half: its warm-up, 50 ms (the helper starting)
-    drive(c, 13, (t, s) => (s === 8 ? 50 : t === 2 ? 0.5 : 1))
+    // step 6 is the first of the two-thread part: its warm-up, 50 ms (the helper starting)
+    drive(c, 14, (t, s) => (s === 6 ? 50 : t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
   })
 
   it('compares medians: one slow measured step (a garbage collection) does not decide', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    // step 10 is a measured step of the two-thread half: 50 ms (a sum would say two are slower)
-    drive(c, 13, (t, s) => (s === 10 ? 50 : t === 2 ? 0.5 : 1))
+    // step 9 is a measured step of the two-thread part: 50 ms (a sum would say two are slower)
+    drive(c, 14, (t, s) => (s === 9 ? 50 : t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
+  })
+
+  it('a run still speeding up does not make the other count look faster (the probe is a sandwich)', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    // every step 4% faster than the one before, whatever the thread count: with the other count
+    // measured only after the one in use, its median would be 0.58 against 0.78 and win
+    drive(c, 14, (_, s) => 1 - 0.04 * s)
+    expect(c.mode).toBe(1)
   })
 
   it('goes back to one thread when a later probe finds two slower', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    drive(c, 13, (t) => (t === 2 ? 0.5 : 1))
+    drive(c, 14, (t) => (t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
-    const asked = drive(c, 10 + 10 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
-    expect(asked).toEqual([...twos(10), ...twos(5), ...ones(5), ...ones(3)])
+    const asked = drive(c, 10 + 11 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
+    expect(asked).toEqual([...twos(10), ...sandwich(2), ...ones(3)])
     expect(c.mode).toBe(1)
   })
 
   it('checks the first choice soon (after `second` steps), then every `every` steps', () => {
     Object.assign(autoTuning, { ...small, second: 6, every: 10 })
     const c = new ThreadChooser()
-    const probe = [...ones(5), ...twos(5)] // one thread kept: each probe's second half on two
-    expect(drive(c, 3 + 10 + 6 + 10 + 10 + 10, () => 1)).toEqual([
+    const probe = sandwich(1) // one thread kept: each probe's middle part on two
+    expect(drive(c, 3 + 11 + 6 + 11 + 10 + 11, () => 1)).toEqual([
       ...ones(3),
       ...probe,
       ...ones(6),
@@ -102,7 +114,7 @@ describe('ThreadChooser (made-up timings)', () => {
     ] as const) {
       const c = new ThreadChooser()
       let now = 0
-      for (let s = 0; s < 13; s++) {
+      for (let s = 0; s < 14; s++) {
         const t = c.want(now)
         const start = now
         now += t === 2 ? 0.5 : 1
@@ -117,15 +129,15 @@ describe('ThreadChooser (made-up timings)', () => {
   it('probes less often while the choice holds (every·2, ·4, … up to ·8), as often after a change', () => {
     Object.assign(autoTuning, { ...small, second: 6, every: 10 })
     const c = new ThreadChooser()
-    const probe = [...ones(5), ...twos(5)] // one thread kept each time
+    const probe = sandwich(1) // one thread kept each time
     const gaps = [6, 10, 20, 40, 80, 80]
     const want = [...ones(3), ...probe, ...gaps.flatMap((g) => [...ones(g), ...probe])]
     expect(drive(c, want.length, () => 1)).toEqual(want)
     // a probe that changes the choice brings the spacing back to `every`
     const d = new ThreadChooser()
-    drive(d, 3 + 10 + 6 + 10 + 10 + 10 + 20 + 10, () => 1) // three probes kept one thread
-    const after = drive(d, 40 + 10 + 10 + 10, (t) => (t === 2 ? 0.5 : 1))
-    expect(after).toEqual([...ones(40), ...ones(5), ...twos(5), ...twos(10), ...twos(5), ...ones(5)])
+    drive(d, 3 + 11 + 6 + 11 + 10 + 11 + 20 + 11, () => 1) // four probes kept one thread
+    const after = drive(d, 40 + 11 + 10 + 11, (t) => (t === 2 ? 0.5 : 1))
+    expect(after).toEqual([...ones(40), ...sandwich(1), ...twos(10), ...sandwich(2)])
   })
 
   it('a step that could not run on two threads ends the probe on one', () => {
