@@ -18,6 +18,7 @@ import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { bundleWorkers } from './bundle.js'
 
 const args = process.argv.slice(2)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
@@ -37,16 +38,7 @@ async function bundle(tree: string, name: string, contents: string): Promise<str
   const out = join(tree, 'bench', 'out-ab')
   mkdirSync(out, { recursive: true })
   const file = join(out, `${name}.mjs`)
-  await build({
-    entryPoints: [join(tree, 'src/parallel/probeWorker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outdir: out,
-    packages: 'external',
-    logLevel: 'silent',
-  })
+  await bundleWorkers(tree, out, 'silent')
   await build({
     stdin: { contents, resolveDir: join(tree, 'bench'), loader: 'ts', sourcefile: `${name}.ts` },
     bundle: true,

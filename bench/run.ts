@@ -18,7 +18,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { build } from 'esbuild'
+import { bundleEntry, bundleWorkers } from './bundle.js'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -67,41 +67,18 @@ interface Workload {
 const bundled = new Set<string>()
 async function bundle(file: string): Promise<void> {
   if (bundled.has(file)) return
-  await build({
-    stdin: {
-      contents: `import * as m from './${file}'
+  await bundleEntry(root, {
+    contents: `import * as m from './${file}'
 const r = await m[process.argv[2]](JSON.parse(process.argv[3] ?? '{}'))
 console.log('RESULT ' + JSON.stringify(r))`,
-      resolveDir: here,
-      loader: 'ts',
-      sourcefile: `${file}.entry.ts`,
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
+    resolveDir: here,
     outfile: join(here, 'out', file.replace(/\.ts$/, '.mjs')),
-    alias: {
-      gradstream: join(root, 'src/index.ts'),
-      'gradstream/operators': join(root, 'operators/index.ts'),
-      'gradstream/node': join(root, 'src/node.ts'),
-    },
-    packages: 'external',
-    logLevel: 'warning',
+    sourcefile: `${file}.entry.ts`,
   })
   bundled.add(file)
   // src/parallel's worker modules go beside the bundles, where the bundled code looks for them
   if (!bundled.has('(workers)')) {
-    await build({
-      entryPoints: [join(root, 'src/parallel/probeWorker.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outdir: join(here, 'out'),
-      packages: 'external',
-      logLevel: 'warning',
-    })
+    await bundleWorkers(root, join(here, 'out'))
     bundled.add('(workers)')
   }
 }

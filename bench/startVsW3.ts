@@ -24,7 +24,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build } from 'esbuild'
+import { bundleEntry, bundleWorkers } from './bundle.js'
 
 const here = import.meta.dirname
 const root = join(here, '..')
@@ -36,38 +36,15 @@ const out = join(here, 'out', 'startVsW3')
 
 execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
 // as bench/run.ts: the bench file bundled against the sources, src/parallel's worker beside it
-await build({
-  stdin: {
-    contents: `import { w3 } from './workloads.bench.ts'
+await bundleEntry(root, {
+  contents: `import { w3 } from './workloads.bench.ts'
 const r = await w3(JSON.parse(process.argv[2]))
 console.log('RESULT ' + JSON.stringify(r))`,
-    resolveDir: here,
-    loader: 'ts',
-    sourcefile: 'w3.entry.ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
+  resolveDir: here,
   outfile: join(out, 'w3.mjs'),
-  alias: {
-    gradstream: join(root, 'src/index.ts'),
-    'gradstream/operators': join(root, 'operators/index.ts'),
-    'gradstream/node': join(root, 'src/node.ts'),
-  },
-  packages: 'external',
-  logLevel: 'warning',
+  sourcefile: 'w3.entry.ts',
 })
-await build({
-  entryPoints: [join(root, 'src/parallel/probeWorker.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outdir: out,
-  packages: 'external',
-  logLevel: 'warning',
-})
+await bundleWorkers(root, out)
 
 interface Measured {
   stepsPerSecond: number

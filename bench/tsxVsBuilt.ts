@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { build } from 'esbuild'
+import { bundleEntry, bundleWorkers } from './bundle.js'
 
 const here = import.meta.dirname
 const root = join(here, '..')
@@ -35,31 +35,12 @@ const r = await w3(JSON.parse(process.argv.at(-1)))
 const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
 console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20 }))
 `
-await build({
-  stdin: { contents: entry('./workloads.bench.ts'), resolveDir: here, loader: 'ts' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
+await bundleEntry(root, {
+  contents: entry('./workloads.bench.ts'),
+  resolveDir: here,
   outfile: join(out, 'w3.mjs'),
-  alias: {
-    gradstream: join(root, 'src/index.ts'),
-    'gradstream/operators': join(root, 'operators/index.ts'),
-    'gradstream/node': join(root, 'src/node.ts'),
-  },
-  packages: 'external',
-  logLevel: 'warning',
 })
-await build({
-  entryPoints: [join(root, 'src/parallel/probeWorker.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outdir: out,
-  packages: 'external',
-  logLevel: 'warning',
-})
+await bundleWorkers(root, out)
 // the TypeScript entry tsx runs (beside workloads.bench.ts, so its imports resolve as there)
 const tsEntry = join(here, 'out', 'tsxVsBuilt.entry.ts')
 writeFileSync(tsEntry, entry('../workloads.bench.ts'))
