@@ -666,7 +666,7 @@ export function placePadded(
   if (!transB) {
     // one copy of the whole of B, then each row moved up to its place, the last first (a
     // row's new place lies past its old one): 1.5x faster than a subarray and a copy per row
-    dst.set(B.length === k * n ? B : B.subarray(0, k * n), o)
+    placeB(dst, B, k, n, false, at)
     for (let p = k - 1; p >= 0; p--) {
       const r = o + p * ldb
       if (p > 0) dst.copyWithin(r, o + p * n, o + p * n + n)
