@@ -5,6 +5,7 @@ import { checkpointEvery } from '../../operators/checkpointEvery.js'
 import { rng } from '../../src/random/rng.js'
 import { restore } from '../../src/state/checkpoint.js'
 import type { TrainState } from '../../src/state/types.js'
+import { thrown } from '../helpers/thrown.js'
 
 const at = (step: number): TrainState => ({
   step,
@@ -20,15 +21,6 @@ const at = (step: number): TrainState => ({
   metrics: {},
 })
 const states = (...steps: number[]) => of(...steps.map(at))
-
-const msg = (f: () => unknown): string => {
-  try {
-    f()
-  } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`
-  }
-  return 'no error'
-}
 
 group('checkpointEvery', () => {
   it('documents its example: writes multiples of k, then the last state on completion', () => {
@@ -148,19 +140,19 @@ group('checkpointEvery', () => {
 
   it('validates its arguments when built', () => {
     const sink = () => {}
-    expect(msg(() => checkpointEvery({ steps: 0 }, sink))).toBe(
+    expect(thrown(() => checkpointEvery({ steps: 0 }, sink))).toBe(
       'RangeError: checkpointEvery: every.steps: expected a positive integer, got 0',
     )
-    expect(msg(() => checkpointEvery({ ms: -5 }, sink))).toBe(
+    expect(thrown(() => checkpointEvery({ ms: -5 }, sink))).toBe(
       'RangeError: checkpointEvery: every.ms: expected a positive finite number, got -5',
     )
-    expect(msg(() => checkpointEvery({ step: 5 } as never, sink))).toBe(
+    expect(thrown(() => checkpointEvery({ step: 5 } as never, sink))).toBe(
       'TypeError: checkpointEvery: every: expected { steps } or { ms }, got an object',
     )
-    expect(msg(() => checkpointEvery({ steps: 5, final: 'yes' } as never, sink))).toBe(
+    expect(thrown(() => checkpointEvery({ steps: 5, final: 'yes' } as never, sink))).toBe(
       'TypeError: checkpointEvery: every.final: expected a boolean, got "yes"',
     )
-    expect(msg(() => checkpointEvery({ steps: 5 }, undefined as never))).toBe(
+    expect(thrown(() => checkpointEvery({ steps: 5 }, undefined as never))).toBe(
       'TypeError: checkpointEvery: sink: expected a function, got undefined',
     )
   })

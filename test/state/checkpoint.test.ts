@@ -5,15 +5,7 @@ import { checkpoint, restore } from '../../src/state/checkpoint.js'
 import type { TrainState } from '../../src/state/types.js'
 import { tensor } from '../../src/tensor/tensor.js'
 import { trainStateArb } from './arbitraries.js'
-
-const msg = (f: () => unknown): string => {
-  try {
-    f()
-  } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`
-  }
-  return 'no error'
-}
+import { thrown } from '../helpers/thrown.js'
 
 const state: TrainState = {
   step: 3,
@@ -93,53 +85,53 @@ group('checkpoint / restore', () => {
     const json = checkpoint(state)
     fc.assert(
       fc.property(fc.nat({ max: json.length - 1 }), (cut) => {
-        expect(msg(() => restore(json.slice(0, cut)))).toMatch(
+        expect(thrown(() => restore(json.slice(0, cut)))).toMatch(
           /^TypeError: restore: json: expected a complete JSON checkpoint, got invalid JSON \(.+\)$/,
         )
       }),
     )
-    expect(msg(() => restore(''))).toBe(
+    expect(thrown(() => restore(''))).toBe(
       'TypeError: restore: json: expected a complete JSON checkpoint, got invalid JSON (Unexpected end of JSON input)',
     )
   })
 
   it('names what is wrong with the envelope', () => {
-    expect(msg(() => restore('[1]'))).toBe(
+    expect(thrown(() => restore('[1]'))).toBe(
       'TypeError: restore: (root): expected a checkpoint object, got [1]',
     )
-    expect(msg(() => restore('{"format":"other","version":1,"state":{}}'))).toBe(
+    expect(thrown(() => restore('{"format":"other","version":1,"state":{}}'))).toBe(
       'TypeError: restore: format: expected "gradstream-checkpoint", got "other"',
     )
-    expect(msg(() => restore('{"format":"gradstream-checkpoint","version":9,"state":{}}'))).toBe(
+    expect(thrown(() => restore('{"format":"gradstream-checkpoint","version":9,"state":{}}'))).toBe(
       'RangeError: restore: version: expected 1, got 9',
     )
     expect(
-      msg(() => restore('{"format":"gradstream-checkpoint","version":1,"state":{},"more":1}')),
+      thrown(() => restore('{"format":"gradstream-checkpoint","version":1,"state":{},"more":1}')),
     ).toBe(
       'TypeError: restore: more: expected no such key (known: format, version, state, run), got 1',
     )
-    expect(msg(() => restore(42 as unknown as string))).toBe(
+    expect(thrown(() => restore(42 as unknown as string))).toBe(
       'TypeError: restore: json: expected a string, got 42',
     )
   })
 
   it('names bad fields inside the state with their paths', () => {
     const body = JSON.parse(checkpoint(state)).state
-    expect(msg(() => restore(envelope({ ...body, step: -1 })))).toBe(
+    expect(thrown(() => restore(envelope({ ...body, step: -1 })))).toBe(
       'RangeError: restore: state.step: expected a non-negative integer, got -1',
     )
     expect(
-      msg(() =>
+      thrown(() =>
         restore(
           envelope({ ...body, params: { W: { shape: [2, 3], data: { $f64le: 'AAAAAAAA8D8=' } } } }),
         ),
       ),
     ).toBe('TypeError: restore: state.params.W.data: expected 6 values for shape [2,3], got 1')
-    expect(msg(() => restore(envelope({ ...body, loss: { $f64: 'nan' } })))).toBe(
+    expect(thrown(() => restore(envelope({ ...body, loss: { $f64: 'nan' } })))).toBe(
       'TypeError: restore: state.loss.$f64: expected one of "NaN", "Infinity", "-Infinity", "-0", got "nan"',
     )
     const { rng: _omit, ...noRng } = body
-    expect(msg(() => restore(envelope(noRng)))).toBe(
+    expect(thrown(() => restore(envelope(noRng)))).toBe(
       'TypeError: restore: state.rng: expected a random generator state {words, spare}, got undefined',
     )
   })
@@ -153,7 +145,7 @@ group('checkpoint / restore', () => {
       envelope({ ...body, params: { toString: { $f64: 'NaN' }, valueOf: 1 } }),
       envelope({ ...body, opt: { x: { $fn: 'globalThis.polluted = 1' } } }),
     ]
-    const messages = hostile.map((h) => msg(() => restore(h)))
+    const messages = hostile.map((h) => thrown(() => restore(h)))
     expect(messages).toEqual([
       'TypeError: restore: state.__proto__: expected a key other than __proto__, constructor or prototype, got "__proto__"',
       'TypeError: restore: state.opt.__proto__: expected a key other than __proto__, constructor or prototype, got "__proto__"',
@@ -166,10 +158,10 @@ group('checkpoint / restore', () => {
   })
 
   it('refuses to write what it could not read back', () => {
-    expect(msg(() => checkpoint({ ...state, opt: { mine: { f: () => 0 } } }))).toBe(
+    expect(thrown(() => checkpoint({ ...state, opt: { mine: { f: () => 0 } } }))).toBe(
       'TypeError: checkpoint: state.opt.mine.f: expected plain data, got a function',
     )
-    expect(msg(() => checkpoint({ ...state, step: 1.5 }))).toBe(
+    expect(thrown(() => checkpoint({ ...state, step: 1.5 }))).toBe(
       'RangeError: checkpoint: state.step: expected a non-negative integer, got 1.5',
     )
   })

@@ -18,15 +18,7 @@ import {
 } from '../../src/state/codecs.js'
 import { decode, report } from '../../src/state/decode.js'
 import { fromData, tensor } from '../../src/tensor/tensor.js'
-
-const msg = (f: () => unknown): string => {
-  try {
-    f()
-  } catch (e) {
-    return (e as Error).message
-  }
-  return 'no error'
-}
+import { thrownMessage } from '../helpers/thrown.js'
 
 const state = () => ({
   step: 2,
@@ -55,28 +47,28 @@ group('ParamsC', () => {
   })
 
   it('names the leaf that is not a parameter', () => {
-    expect(msg(() => decode(ParamsC, { W: 'x' }, 'train', 'params'))).toBe(
+    expect(thrownMessage(() => decode(ParamsC, { W: 'x' }, 'train', 'params'))).toBe(
       'train: params.W: expected a number, a tensor, an array or a record, got "x"',
     )
-    expect(msg(() => decode(ParamsC, [1, [2, null]], 'train', 'params'))).toBe(
+    expect(thrownMessage(() => decode(ParamsC, [1, [2, null]], 'train', 'params'))).toBe(
       'train: params[1][1]: expected a number, a tensor, an array or a record, got null',
     )
   })
 
   it('checks a tensor’s shape against its data', () => {
     const bad = { shape: [2, 3], data: new Float64Array(5) }
-    expect(msg(() => decode(ParamsC, { W: bad }, 'train', 'params'))).toBe(
+    expect(thrownMessage(() => decode(ParamsC, { W: bad }, 'train', 'params'))).toBe(
       'train: params.W.data: expected 6 values for shape [2,3], got 5',
     )
     expect(
-      msg(() => decode(TensorC, { shape: [2, -1], data: new Float64Array(0) }, 'f', 't')),
+      thrownMessage(() => decode(TensorC, { shape: [2, -1], data: new Float64Array(0) }, 'f', 't')),
     ).toBe('f: t.shape[1]: expected a non-negative integer, got -1')
     expect(
-      msg(() => decode(TensorC, { shape: [1], data: new Float64Array(1), grad: 1 }, 'f', 't')),
+      thrownMessage(() => decode(TensorC, { shape: [1], data: new Float64Array(1), grad: 1 }, 'f', 't')),
     ).toBe(
       'f: t: expected a tensor with only the keys shape and data, got the keys shape, data, grad',
     )
-    expect(msg(() => decode(TensorC, [1, 2], 'f', 't'))).toBe(
+    expect(thrownMessage(() => decode(TensorC, [1, 2], 'f', 't'))).toBe(
       'f: t: expected a tensor {shape, data: Float64Array}, got [1,2]',
     )
     expect(decode(TensorC, fromData([0], new Float64Array(0)), 'f')).toEqual({
@@ -94,13 +86,13 @@ group('RngStateC', () => {
   })
 
   it('refuses the all-zero state (xoroshiro128+ would emit zeros forever) and non-int32 words', () => {
-    expect(msg(() => decode(RngStateC, { words: [0, 0, 0, 0], spare: null }, 'f', 'rng'))).toBe(
+    expect(thrownMessage(() => decode(RngStateC, { words: [0, 0, 0, 0], spare: null }, 'f', 'rng'))).toBe(
       'f: rng.words: expected four 32-bit integers, not all zero, got [0,0,0,0]',
     )
     expect(
-      msg(() => decode(RngStateC, { words: [1, 2, 3, 2 ** 31], spare: null }, 'f', 'rng')),
+      thrownMessage(() => decode(RngStateC, { words: [1, 2, 3, 2 ** 31], spare: null }, 'f', 'rng')),
     ).toBe('f: rng.words: expected four 32-bit integers, not all zero, got [1,2,3,2147483648]')
-    expect(msg(() => decode(RngStateC, { words: [1, 2, 3, 4], spare: NaN }, 'f', 'rng'))).toBe(
+    expect(thrownMessage(() => decode(RngStateC, { words: [1, 2, 3, 4], spare: NaN }, 'f', 'rng'))).toBe(
       'f: rng.spare: expected a finite number or null, got NaN',
     )
   })
@@ -114,7 +106,7 @@ group('TrainStateC', () => {
 
   it('reports every bad field with its path', () => {
     const s = { ...state(), step: -1, lr: 'fast', evaluations: 1.5, history: [1, 'x'] }
-    expect(msg(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
+    expect(thrownMessage(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
       [
         'restore: state.step: expected a non-negative integer, got -1',
         'restore: state.lr: expected a number, got "fast"',
@@ -126,43 +118,43 @@ group('TrainStateC', () => {
 
   it('requires the gradient to have the parameters’ structure', () => {
     const s = { ...state(), grad: { W: tensor([[1], [2]]), b: [1, 2] } }
-    expect(msg(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
+    expect(thrownMessage(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
       'restore: state.grad: expected the structure of params, got shape [2,1] at W where params has [1,2]',
     )
     const s2 = { ...state(), grad: { W: tensor([[1, 2]]) } }
-    expect(msg(() => decode(TrainStateC, s2, 'restore', 'state'))).toBe(
+    expect(thrownMessage(() => decode(TrainStateC, s2, 'restore', 'state'))).toBe(
       'restore: state.grad: expected the structure of params, got keys W at (root) where params has W, b',
     )
   })
 
   it('refuses code and class instances in optimizer slots and extra fields', () => {
     const s = { ...state(), opt: { mine: { f: () => 0 } } }
-    expect(msg(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
+    expect(thrownMessage(() => decode(TrainStateC, s, 'restore', 'state'))).toBe(
       'restore: state.opt.mine.f: expected plain data, got a function',
     )
-    expect(msg(() => decode(PlainDataC, { when: new Date(0) }, 'f', 'x'))).toBe(
+    expect(thrownMessage(() => decode(PlainDataC, { when: new Date(0) }, 'f', 'x'))).toBe(
       'f: x.when: expected plain data, got Date',
     )
   })
 
   it('refuses builder arguments that are not codecs, strings or bounds, by name', () => {
     const bad = undefined as never
-    expect(msg(() => arrayOf(bad))).toBe('arrayOf: item: expected an io-ts codec, got undefined')
-    expect(msg(() => nullable(bad))).toBe('nullable: codec: expected an io-ts codec, got undefined')
-    expect(msg(() => recordOf(bad))).toBe('recordOf: value: expected an io-ts codec, got undefined')
-    expect(msg(() => strictType('o', { a: bad }))).toBe(
+    expect(thrownMessage(() => arrayOf(bad))).toBe('arrayOf: item: expected an io-ts codec, got undefined')
+    expect(thrownMessage(() => nullable(bad))).toBe('nullable: codec: expected an io-ts codec, got undefined')
+    expect(thrownMessage(() => recordOf(bad))).toBe('recordOf: value: expected an io-ts codec, got undefined')
+    expect(thrownMessage(() => strictType('o', { a: bad }))).toBe(
       'strictType: required.a: expected an io-ts codec, got undefined',
     )
-    expect(msg(() => strictType('o', bad))).toBe(
+    expect(thrownMessage(() => strictType('o', bad))).toBe(
       'strictType: required: expected an object of codecs, got undefined',
     )
-    expect(msg(() => oneOf('a', 1 as never))).toBe('oneOf: values[1]: expected a string, got 1')
-    expect(msg(() => integerIn(3, 1))).toBe('integerIn: hi: expected a number ≥ lo (3), got 1')
-    expect(msg(() => numberIn(NaN, 1))).toBe('numberIn: lo: expected a number, got NaN')
-    expect(msg(() => decode(bad, 1, 'f'))).toBe(
+    expect(thrownMessage(() => oneOf('a', 1 as never))).toBe('oneOf: values[1]: expected a string, got 1')
+    expect(thrownMessage(() => integerIn(3, 1))).toBe('integerIn: hi: expected a number ≥ lo (3), got 1')
+    expect(thrownMessage(() => numberIn(NaN, 1))).toBe('numberIn: lo: expected a number, got NaN')
+    expect(thrownMessage(() => decode(bad, 1, 'f'))).toBe(
       'decode: codec: expected an io-ts codec, got undefined',
     )
-    expect(msg(() => report([undefined] as never))).toBe(
+    expect(thrownMessage(() => report([undefined] as never))).toBe(
       'report: errors[0]: expected an io-ts validation error ({ value, context }), got undefined',
     )
     // a codec from any copy of io-ts is a codec: the check is by shape, not by class
