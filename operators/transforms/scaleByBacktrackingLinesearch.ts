@@ -1,6 +1,7 @@
-import { map, type Observable } from 'rxjs'
+import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
 import { leavesOf } from '../../src/engine/leaves.js'
+import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import type * as t from 'io-ts'
@@ -21,7 +22,8 @@ export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number
  * `maxBacktrackingSteps` decreases are spent (then the last η is kept; η = 0 if f was NaN or
  * +∞ there). The updates become η·u; η is kept in `state.opt.scaleByBacktrackingLinesearch`
  * and recorded as `state.hyper['scaleByBacktrackingLinesearch.lr']`, and every call of `fn`
- * is counted in `evaluations`.
+ * is counted in `evaluations`. `fn` sees each trial point θ + η·u in the run's private scratch
+ * arrays, rewritten for the next trial (as the loss stage's probes): it must keep none of it.
  *
  * @example
  * ```ts
@@ -64,31 +66,39 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
   const o = decodeOptions(ScaleByBacktrackingLinesearchOptionsC, options, name)
   const { maxBacktrackingSteps = 15, slopeRtol = 1e-4, decreaseFactor = 0.8 } = o
   const { increaseFactor = 1.5, maxLearningRate = 1 } = o
-  return map(<T extends WithGradient<P>>(s: T): T => {
-    const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
-    let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)
-    const { data, count, build } = leavesOf(name, [s.params, s.updates, s.grad])
-    const [theta, u, g] = data
-    let slope = 0
-    for (let j = 0; j < count; j++) slope = dotLeaf(u[j], g[j], slope)
-    let error = Infinity
-    let calls = 0
-    while (!(error <= 0) && calls <= maxBacktrackingSteps) {
-      if (calls > 0) eta = decreaseFactor * eta
-      const trial = build(theta.map((p, j) => addScaledLeaf(p, u[j], eta))) as P
-      const e = fn(trial, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
-      error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
-      calls++
-    }
-    const lr = error === Infinity ? 0 : eta
-    return Object.freeze({
-      ...s,
-      updates: build(u.map((uj) => scaledLeaf(uj, lr))),
-      opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
-      hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
-      evaluations: s.evaluations + calls,
+  return <T extends WithGradient<P>>(source: Observable<T>) =>
+    defer(() => {
+      let trial: Float64Array[] = [] // the run's scratch for θ + η·u
+      return source.pipe(
+        map((s: T): T => {
+          const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
+          let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)
+          const { data, count, build } = leavesOf(name, [s.params, s.updates, s.grad])
+          const [theta, u, g] = data
+          if (trial.length !== count || theta.some((p, j) => p.length !== trial[j].length))
+            trial = theta.map((p) => new Float64Array(p.length))
+          let slope = 0
+          for (let j = 0; j < count; j++) slope = dotLeaf(u[j], g[j], slope)
+          let error = Infinity
+          let calls = 0
+          while (!(error <= 0) && calls <= maxBacktrackingSteps) {
+            if (calls > 0) eta = decreaseFactor * eta
+            for (let j = 0; j < count; j++) addScaledLeaf(theta[j], u[j], eta, trial[j])
+            const e = fn(build(trial) as P, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
+            error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
+            calls++
+          }
+          const lr = error === Infinity ? 0 : eta
+          return Object.freeze({
+            ...s,
+            updates: build(u.map((uj) => scaledLeaf(uj, lr))),
+            opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
+            hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
+            evaluations: s.evaluations + calls,
+          })
+        }),
+      )
     })
-  })
 }
 
 /** acc + Σ u·g over one leaf. */
@@ -99,14 +109,12 @@ function dotLeaf(u: Float64Array, g: Float64Array, acc: number): number {
 
 /** A new leaf a·u. */
 function scaledLeaf(u: Float64Array, a: number): Float64Array {
-  const o = new Float64Array(u.length)
+  const o = uninitializedF64(u.length)
   for (let i = 0; i < o.length; i++) o[i] = a * u[i]
   return o
 }
 
-/** A new leaf p + a·u. */
-function addScaledLeaf(p: Float64Array, u: Float64Array, a: number): Float64Array {
-  const o = new Float64Array(p.length)
+/** o = p + a·u. */
+function addScaledLeaf(p: Float64Array, u: Float64Array, a: number, o: Float64Array): void {
   for (let i = 0; i < o.length; i++) o[i] = p[i] + a * u[i]
-  return o
 }

@@ -116,6 +116,20 @@ describe('scaleByBacktrackingLinesearch', () => {
     )
   })
 
+  it('evaluates trials in scratch arrays that no state holds', () => {
+    const seen = new Set<Float64Array>()
+    const f = (x: Tensor) => (seen.add(x.data), sumSq(x))
+    const states = run(f, grad2x, [1, 2, 3], 3)
+    expect(seen.size).toBe(1) // one leaf: every trial of the run in the same array
+    for (const s of states) {
+      expect(seen.has(s.params.data)).toBe(false)
+      if (s.grad !== null) expect(seen.has(s.grad.data)).toBe(false)
+    }
+    // and the same numbers as a fresh array per trial would give (the docstring's)
+    const values = states.slice(1).map((s) => sumSq(s.params).toPrecision(3))
+    expect(values).toEqual(['5.04', '1.81', '0.653'])
+  })
+
   it('η = 0 when f is NaN wherever it looks (optax: no step into an undefined region)', () => {
     const f = (x: Tensor) => (x.data[0] === 1 ? 1 : NaN)
     const states = run(f, () => ({ loss: 1, grad: tensor([1]) }), [1], 2, {
