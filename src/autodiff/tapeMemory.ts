@@ -17,7 +17,13 @@
 // there, with no copy in or out between ops. A call that asks for another sequence of lengths
 // (the short last batch of an epoch) gets JavaScript buffers from its first difference on.
 import { resolvedBackend } from '../tensor/kernels/gemmKernel.js'
-import { arenaView, closeArena, openArena, scratchPeak } from '../tensor/kernels/wasmKernels.js'
+import {
+  arenaBuffer,
+  arenaView,
+  closeArena,
+  openArena,
+  scratchPeak,
+} from '../tensor/kernels/wasmKernels.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -45,6 +51,8 @@ export class TapeMemory {
   private arena = -1
   /** the views of the arena handed out, while memory keeps the buffer they view */
   private views: Float64Array[] = []
+  /** the buffer `views` view (the kernels' memory may have grown, or be another thread's) */
+  private viewed: ArrayBufferLike | null = null
   /** true once the running call asked for a length the plan does not have at that place */
   private strayed = false
 
@@ -85,7 +93,12 @@ export class TapeMemory {
       this.plan.length > 0 && resolvedBackend() === 'wasm'
         ? openArena(this.arenaBytes, this.headroom)
         : -1
-    // memory grew since the views were made: they are detached (length 0), made anew in take
+    // memory grew since the views were made, or the kernels now run over another memory (a
+    // step on two threads opens the arena in the memory the threads share): views made anew
+    if (this.arena >= 0 && arenaBuffer() !== this.viewed) {
+      this.views = []
+      this.viewed = arenaBuffer()
+    }
   }
 
   /** Ends a call: releases the held operands and the arena; plans the next call's arena. */

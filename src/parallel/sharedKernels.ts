@@ -25,6 +25,7 @@ import {
   type HeldSparse,
   type KernelExports,
   type RowEntries,
+  useKernels,
 } from '../tensor/kernels/wasmKernels.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
@@ -138,6 +139,8 @@ export interface Helper {
   readonly memory: WebAssembly.Memory
   readonly k: SharedExports
   seq: number
+  /** the kernels over the shared memory with their row kernels split (`splitKernels`), once made */
+  split?: KernelExports
 }
 
 let helper: Helper | null = null
@@ -399,12 +402,13 @@ function dense(
  */
 export function workCutRow(i32: Int32Array, rp: number, m: number, share = 0.5): number {
   const p = rp >> 2
-  const total = i32[p + m] + m
+  const first = i32[p]
+  const total = i32[p + m] - first + m
   let lo = 0
   let hi = m
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (i32[p + mid] + mid < share * total) lo = mid + 1
+    if (i32[p + mid] - first + mid < share * total) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -563,4 +567,102 @@ function heldProduct(
     C.set(f64.subarray((c >> 3) + i0 * n, (c >> 3) + m * n), i0 * n)
   }
   return true
+}
+
+/**
+ * Products of the shared kernels (`splitKernels`) with fewer multiply-adds than this run on the
+ * calling thread alone: dense ones counted m·k·n, sparse ones counted as done (non-zeros + rows)
+ * times n. Nothing is copied for a split there (the operands lie in the shared memory already),
+ * so the hand-over alone — a post and a join, microseconds while the helper polls — sets them.
+ */
+export const splitTuning = {
+  denseMinWork: 1 << 20,
+  sparseMinWork: 1 << 19,
+  /** polls the helper makes after each job of a step on the shared memory (see SPIN_AFTER) */
+  spinAfter: 100_000,
+}
+
+/** Products `splitKernels` split with the helper so far (a count for benchmarks and tests). */
+export const splitStats = { products: 0 }
+
+/**
+ * The kernels over the shared memory, for wasmKernels.ts to run on (`useKernels`): the same
+ * exports, with the four kernels that compute C's rows (gemm, gemmPacked, gemmCsr, gemmCsrLd)
+ * splitting those rows with the helper when the product is large enough (`splitTuning`). Each
+ * row is computed by the same kernel code on the same operands as on one thread — dense rows cut
+ * at a multiple of 4, so each stays in its 4-row block; sparse rows cut where half the work is
+ * done — so every result has one thread's bits. Operands are read and C written where they lie.
+ */
+function splitKernels(h: Helper): KernelExports {
+  if (h.split !== undefined) return h.split
+  const k = h.k
+  let i32v = new Int32Array(h.memory.buffer)
+  const rowPointers = (): Int32Array =>
+    i32v.buffer === h.memory.buffer ? i32v : (i32v = new Int32Array(h.memory.buffer))
+  // the dense cut: a multiple of 4 near the middle (the helper's rows start a 4-row block)
+  const denseCut = (m: number, kk: number, n: number): number =>
+    m * kk * n < splitTuning.denseMinWork || m < 8 ? m : Math.round(m / 8) * 4
+  const sparseCut = (rp: number, m: number, n: number): number => {
+    const I = rowPointers()
+    const p = rp >> 2
+    if ((I[p + m] - I[p] + m) * n < splitTuning.sparseMinWork) return m
+    return workCutRow(I, rp, m)
+  }
+  const handOver = (op: number, args: readonly number[]) => {
+    splitStats.products++
+    post(h, op, args)
+  }
+  const split: KernelExports = {
+    ...(k as KernelExports),
+    memory: h.memory,
+    gemm(a, b, c, m, kk, n, sai, sap) {
+      const i0 = denseCut(m, kk, n)
+      if (i0 < m) handOver(OP_GEMM, [a + i0 * sai * 8, b, c + i0 * n * 8, m - i0, kk, n, sai, sap])
+      k.gemm(a, b, c, i0, kk, n, sai, sap)
+      if (i0 < m) join(h)
+    },
+    gemmPacked(a, pka, pk, b, c, m, kk, n, sai, sap, sbp, sbj) {
+      const i0 = denseCut(m, kk, n)
+      if (i0 < m) {
+        // the helper's block of packed A starts (i0 / 4)·32·k bytes on
+        const pka2 = pka === 0 ? 0 : pka + (i0 >> 2) * 32 * kk
+        const args = [a + i0 * sai * 8, pka2, pk, b, c + i0 * n * 8, m - i0, kk, n]
+        handOver(OP_GEMM_PACKED, [...args, sai, sap, sbp, sbj])
+      }
+      k.gemmPacked(a, pka, pk, b, c, i0, kk, n, sai, sap, sbp, sbj)
+      if (i0 < m) join(h)
+    },
+    gemmCsr(rp, ci, v, b, c, m, n) {
+      const i0 = sparseCut(rp, m, n)
+      if (i0 < m) handOver(OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
+      k.gemmCsr(rp, ci, v, b, c, i0, n)
+      if (i0 < m) join(h)
+    },
+    gemmCsrLd(rp, ci, v, b, c, m, n, ldb) {
+      const i0 = sparseCut(rp, m, n)
+      if (i0 < m) handOver(OP_CSR_LD, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n, ldb])
+      k.gemmCsrLd(rp, ci, v, b, c, i0, n, ldb)
+      if (i0 < m) join(h)
+    },
+  }
+  return (h.split = split)
+}
+
+/**
+ * Runs `fn` (one training step) with wasmKernels.ts's kernels over the shared memory, their large
+ * products split with the helper (`splitKernels`): the tape's arena, its held batch and every
+ * product's operands lie where both threads read them, so nothing is copied for a split. Returns
+ * null, running nothing, when there is no helper or the kernels cannot switch now (an operand
+ * held, an arena open); `run` then runs the step on one thread.
+ */
+export function onSharedMemory<R>(fn: () => R): { result: R } | null {
+  const h = wantedHelper()
+  if (h === null || !useKernels(splitKernels(h))) return null
+  h.ctrl[SPIN_AFTER] = splitTuning.spinAfter
+  try {
+    return { result: fn() }
+  } finally {
+    h.ctrl[SPIN_AFTER] = 0
+    useKernels(null)
+  }
 }

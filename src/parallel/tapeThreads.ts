@@ -1,54 +1,75 @@
 // Internal: both cores for any differentiated step. Under `setKernelThreads('auto')` (the
 // default) a `valueAndGrad` call whose products are large enough runs under the step timer
-// (autoThreads.ts, its own 'tape' timer): when the timer asks for two threads, the call's large
-// products split their rows with the helper thread (sharedKernels.ts's runLarge, the same kernels
-// on a shared memory, the same bits), and the call's time goes back to the timer, which keeps two
-// threads only where they measure faster. `setKernelThreads(2)` splits every large product
-// anyway; `setKernelThreads(1)` none.
-import { largeProducts } from '../tensor/kernels/gemmKernel.js'
+// (autoThreads.ts, its own 'tape' timer): when the timer asks for two threads, the whole call
+// runs with the kernels over the memory shared with the helper thread (sharedKernels.ts's
+// onSharedMemory): the tape's arena, its held batch and every product's operands lie there, and
+// the large products split C's rows with the helper where they lie (the same kernels, the same
+// bits, nothing copied for the split). The call's time goes back to the timer, which keeps two
+// threads only where they measure faster. `setKernelThreads(2)` runs every call on the shared
+// memory (its large products split); `setKernelThreads(1)` none.
+import { largeProducts, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { recordStep, stepThreads } from './autoThreads.js'
-import { helperRunning, runLarge, sharedHold, threadState, tuning } from './sharedKernels.js'
+import { helperRunning, onSharedMemory, threadState } from './sharedKernels.js'
 
 /**
  * Multiply-adds (m·k·n, summed over a call's products) below which a call always runs on one
- * thread: the hand-over to the helper costs tens of microseconds a product.
+ * thread: the hand-over to the helper costs microseconds a product, more when it sleeps.
  */
 export const TAPE_MIN_WORK = 1 << 22
 
 /** Differentiated calls run on two threads so far (a count for benchmarks and tests). */
 export const tapeStats = { steps: 0 }
 
+/** True while a call runs on two threads (a nested differentiated call runs inside it). */
+let inStep = false
+
 /**
  * Runs `fn` (one traced call and its backward pass, `work` multiply-adds in its products as its
  * last call counted them) on the thread count the step timer chooses; returns what `fn` returns.
  */
 export function withStepThreads<R>(work: number, fn: () => R): R {
-  if (threadState.requested !== 'auto' || work < TAPE_MIN_WORK || largeProducts.run !== null) {
-    return fn()
-  }
+  const requested = threadState.requested
+  if (requested === 1 || inStep || resolvedBackend() !== 'wasm') return fn()
+  // every call on the shared memory, its first (whose work is not known yet) too: the headroom
+  // its arena reserves is then measured there; products too small to split stay on one thread
+  if (requested === 2) return (twoThreads(fn) ?? { result: fn() }).result
+  if (work < TAPE_MIN_WORK) return fn()
   // the timer's size: work in units of 256 multiply-adds, so its 16,384 floor sits at 2²²
   const size = work / 256
   const asked = stepThreads(size, 'tape')
-  const two = asked === 2 && helperRunning()
-  if (two) {
-    tapeStats.steps++
-    largeProducts.minWork = Math.min(
-      tuning.denseMinWork,
-      tuning.sparseMinWork,
-      tuning.transposedSparseMinWork,
-    )
-    largeProducts.run = runLarge
-    largeProducts.hold = sharedHold
-  }
   const started = performance.now()
+  let ran: 1 | 2 = 1
   try {
+    if (asked === 2 && helperRunning()) {
+      const two = twoThreads(fn)
+      if (two !== null) {
+        ran = 2
+        return two.result
+      }
+    }
     return fn()
   } finally {
-    if (two) {
-      largeProducts.run = null
-      largeProducts.hold = null
-      largeProducts.minWork = Infinity
-    }
-    recordStep(size, asked, two ? 2 : 1, performance.now() - started, 'tape')
+    recordStep(size, asked, ran, performance.now() - started, 'tape')
+  }
+}
+
+/**
+ * `fn` on the shared memory (its products split with the helper), with setKernelThreads(2)'s
+ * product hooks set aside meanwhile (they would copy operands the step already has there);
+ * null, running nothing, when it cannot run there.
+ */
+function twoThreads<R>(fn: () => R): { result: R } | null {
+  const { run, hold, minWork } = largeProducts
+  largeProducts.run = null
+  largeProducts.hold = null
+  largeProducts.minWork = Infinity
+  inStep = true
+  try {
+    const done = onSharedMemory(fn)
+    if (done !== null) tapeStats.steps++
+    return done
+  } finally {
+    inStep = false
+    Object.assign(largeProducts, { run, hold, minWork })
   }
 }

@@ -4,7 +4,12 @@ import { closeWorkers } from 'gradstream/node'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 import { autoTuning } from '../../src/parallel/autoThreads.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
-import { helperRunning } from '../../src/parallel/sharedKernels.js'
+import {
+  helperRunning,
+  splitStats,
+  startHelper,
+  threadState,
+} from '../../src/parallel/sharedKernels.js'
 
 // setKernelThreads('auto') for any differentiated step: a valueAndGrad call with large products
 // runs under the step timer, which tries two threads (the products split with the helper) and
@@ -12,7 +17,10 @@ import { helperRunning } from '../../src/parallel/sharedKernels.js'
 // step of a run long enough to probe, and that two threads were really tried.
 
 const defaults = { ...autoTuning }
-afterEach(() => Object.assign(autoTuning, defaults))
+afterEach(() => {
+  Object.assign(autoTuning, defaults)
+  threadState.requested = 'auto'
+})
 afterAll(async () => {
   setKernelThreads('auto')
   await closeWorkers()
@@ -28,21 +36,48 @@ function matrix(rows: number, cols: number, density: number, seed: number): Tens
   return { shape: [rows, cols], data }
 }
 
+/**
+ * `got` holds `want`'s values bit for bit (Object.is: +0 and −0 differ). A loop, not toEqual:
+ * toEqual on a 64k-entry typed array takes about half a second under load, each step.
+ */
+function sameBits(got: Float64Array, want: Float64Array): void {
+  expect(got.length).toBe(want.length)
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) expect.fail(`[${i}]: got ${got[i]}, expected ${want[i]}`)
+  }
+}
+
+/**
+ * A small first layer whose products still reach the tape's two-thread floor (2²² multiply-adds
+ * in a call: x·W1 and xᵀ·δ1 are 2²² each, counted dense), on a sparse x held in the memory the
+ * threads share, and a hidden layer too small to split: a step of about a millisecond.
+ */
+function smallNet() {
+  const x = matrix(64, 256, 0.2, 1)
+  const p = { W1: matrix(256, 256, 1, 2), b1: matrix(1, 256, 1, 3), W2: matrix(256, 10, 1, 4) }
+  const params = { ...p, b1: { shape: [256], data: p.b1.data } }
+  /** the buffers the hidden layer's values lay in, call by call */
+  const hidden: ArrayBufferLike[] = []
+  const f = (q: { W1: Var; b1: Var; W2: Var }, t: Tensor) => {
+    const h = ad.affine(x, q.W1, q.b1, 'relu')
+    hidden.push(h.value.data.buffer)
+    return ad.softmaxCrossEntropy(ad.matmul(h, q.W2), t)
+  }
+  const t = { shape: [64], data: Float64Array.from({ length: 64 }, (_, i) => i % 10) }
+  setKernelThreads(1)
+  const want = valueAndGrad(f)(params, t)
+  hidden.length = 0
+  const expectWanted = (got: typeof want) => {
+    expect(got.value).toBe(want.value)
+    for (const name of ['W1', 'b1', 'W2'] as const)
+      sameBits(got.grad[name].data, want.grad[name].data)
+  }
+  return { f, params, t, hidden, expectWanted }
+}
+
 describe('the tape under the step timer', () => {
   it('probes two threads on a large layer and gives the one-thread bits on every step', () => {
-    // MNIST's first layer at batch 128 (≈ 25·2²⁰ multiply-adds forward) and a hidden layer
-    const x = matrix(128, 784, 0.2, 1)
-    const p = {
-      W1: matrix(784, 256, 1, 2),
-      b1: matrix(1, 256, 1, 3),
-      W2: matrix(256, 10, 1, 4),
-    }
-    const params = { ...p, b1: { shape: [256], data: p.b1.data } }
-    const f = (q: { W1: Var; b1: Var; W2: Var }, t: Tensor) =>
-      ad.softmaxCrossEntropy(ad.matmul(ad.affine(x, q.W1, q.b1, 'relu'), q.W2), t)
-    const t = { shape: [128], data: Float64Array.from({ length: 128 }, (_, i) => i % 10) }
-    setKernelThreads(1)
-    const want = valueAndGrad(f)(params, t)
+    const { f, params, t, expectWanted } = smallNet()
     // the timers read their tuning when setKernelThreads('auto') makes them
     Object.assign(autoTuning, { firstProbeAfter: 2, warmup: 1, probe: 2, second: 5, every: 5 })
     setKernelThreads('auto')
@@ -51,17 +86,39 @@ describe('the tape under the step timer', () => {
     const run = largeProducts.run
     const twoThreadSteps = tapeStats.steps
     for (let step = 0; step < 12; step++) {
-      const got = vg(params, t)
-      expect(got.value).toBe(want.value)
-      expect(got.grad.W1.data).toEqual(want.grad.W1.data)
-      expect(got.grad.b1.data).toEqual(want.grad.b1.data)
-      expect(got.grad.W2.data).toEqual(want.grad.W2.data)
+      expectWanted(vg(params, t))
       if (helperRunning()) split++
     }
     // the probe started the helper (where worker threads run); the products' hook is put back
     expect(split).toBeGreaterThan(0)
     expect(tapeStats.steps - twoThreadSteps).toBeGreaterThan(0) // steps really ran on two
     expect(largeProducts.run).toBe(run)
+    expect(largeProducts.hold).toBeNull()
+  })
+
+  it('runs a two-thread call on the shared memory, alternating with one thread', () => {
+    const { f, params, t, hidden, expectWanted } = smallNet()
+    // 'auto' with its helper running: each call below runs on the count the timer would ask for
+    setKernelThreads('auto')
+    if (!startHelper()) return // no worker threads here: nothing runs on two
+    const vg = valueAndGrad(f)
+    const steps = tapeStats.steps
+    const products = splitStats.products
+    const counts = [2, 2, 1, 2, 1, 1, 2] as const
+    for (const c of counts) {
+      threadState.requested = c // the arena moves with the count
+      expectWanted(vg(params, t))
+    }
+    // the first call plans the arena (JavaScript buffers); later ones lay it out in the memory
+    // the kernels run on: shared on two threads, the module's own on one
+    expect(hidden.map((b) => b instanceof SharedArrayBuffer)).toEqual([
+      false,
+      ...counts.slice(1).map((c) => c === 2),
+    ])
+    expect(tapeStats.steps - steps).toBe(4)
+    // x·W1 and xᵀ·δ1 split in each (the hidden layer's products are too small)
+    expect(splitStats.products - products).toBe(4 * 2)
+    expect(largeProducts.run).toBeNull()
     expect(largeProducts.hold).toBeNull()
   })
 

@@ -116,6 +116,8 @@ export interface KernelExports {
 }
 
 let wasm: KernelExports | null | undefined
+/** This module's own instance (over its own memory), once loaded: `wasm` unless `useKernels`. */
+let own: KernelExports | null | undefined
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
 const BASE = 65536
@@ -143,7 +145,26 @@ export function loadWasm(): KernelExports | null {
   } catch {
     wasm = null
   }
+  own = wasm
   return wasm
+}
+
+/**
+ * Runs every kernel of this file on `k` — the same module instantiated over another memory
+ * (src/parallel's, shared with a helper thread, whose row kernels split C's rows with it) —
+ * until `useKernels(null)` puts this module's own instance back. Layouts, holds and the tape's
+ * arena then lie in that memory, so a step's operands are where both threads read them. Only
+ * between a step's uses of memory: returns false, switching nothing, while an operand is held,
+ * an arena is open or a two-layer step is under way (or when this module cannot load).
+ */
+export function useKernels(k: KernelExports | null): boolean {
+  if (loadWasm() === null || pinned || floor !== base || layer !== null) return false
+  wasm = k ?? own
+  base = floor = BASE
+  peak = 0
+  f64 = new Float64Array(wasm!.memory.buffer)
+  i32 = new Int32Array(wasm!.memory.buffer)
+  return true
 }
 
 /**
@@ -965,6 +986,11 @@ export function openArena(bytes: number, headroom: number): number {
   pinned = true
   peak = 0 // the kernels' layouts above the arena, not the arena
   return BASE
+}
+
+/** The buffer the kernels' memory has now (an arena's views made earlier view another if not). */
+export function arenaBuffer(): ArrayBufferLike {
+  return (wasm ?? loadWasm())!.memory.buffer
 }
 
 /** A view of `length` numbers of linear memory from byte `at` (in an open arena). */

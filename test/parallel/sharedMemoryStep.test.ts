@@ -1,0 +1,139 @@
+// A step on the memory the two threads share (sharedKernels.ts's onSharedMemory): wasmKernels.ts
+// runs its kernels over that memory, and the row kernels split C's rows with the helper where the
+// operands lie. Products there against the textbook triple loop (test/helpers/referenceGemm.ts)
+// with the error bound of a sum of k rounded products, and against one thread bit for bit (each
+// row is the same kernel's sum in the same order); a differentiated step keeps its intermediates
+// in the shared memory and gives one thread's bits, also when calls alternate between the counts.
+import fc from 'fast-check'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
+import {
+  gemmHeld,
+  gemmKernel,
+  holdLeft,
+  largeProducts,
+  releaseHeld,
+} from '../../src/tensor/kernels/gemmKernel.js'
+import { packing } from '../../src/tensor/kernels/wasmKernels.js'
+import {
+  helperRunning,
+  onSharedMemory,
+  splitStats,
+  splitTuning,
+  startHelper,
+  threadState,
+} from '../../src/parallel/sharedKernels.js'
+import { tapeStats } from '../../src/parallel/tapeThreads.js'
+import { reference } from '../helpers/referenceGemm.js'
+
+const savedSplit = { ...splitTuning }
+const savedPacking = { ...packing }
+let threads = false
+beforeAll(() => {
+  setKernelThreads('auto') // no product hooks: gemmKernel's one-thread path is the baseline
+  // where worker threads cannot start, onSharedMemory runs nothing (checked as such)
+  threads = startHelper()
+})
+afterEach(() => {
+  Object.assign(splitTuning, savedSplit)
+  Object.assign(packing, savedPacking)
+  threadState.requested = 'auto'
+})
+afterAll(async () => {
+  setKernelThreads('auto')
+  await closeWorkers()
+})
+
+/** Values from a linear congruential stream seeded by fast-check, about `density` non-zero. */
+function filled(len: number, density: number, seed: number): Float64Array {
+  let s = seed >>> 0
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
+  return Float64Array.from({ length: len }, () => (next() < density ? next() * 200 - 100 : 0))
+}
+
+/**
+ * A sum of k products in any order, each product and addition rounded once, is within
+ * γₖ·Σ|a·b| of the exact sum, γₖ = k·u / (1 − k·u), u = 2⁻⁵³ (Higham, §3.1); the reference is
+ * bounded the same way, so the two differ by at most 2·γₖ·Σ|a·b|.
+ */
+function expectMatches(got: Float64Array, ref: { C: Float64Array; mag: Float64Array }, k: number) {
+  const u = 2 ** -53
+  const gamma = (k * u) / (1 - k * u)
+  expect(got.length).toBe(ref.C.length)
+  for (let q = 0; q < ref.C.length; q++) {
+    const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
+    if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
+  }
+}
+
+/** On the shared memory; fails the test where the helper could not start. */
+function shared<R>(fn: () => R): R {
+  const done = onSharedMemory(fn)
+  expect(done).not.toBeNull()
+  return done!.result
+}
+
+/** Shapes from 8 rows (the smallest dense split) and densities from sparse to dense. */
+const problem = fc.record({
+  m: fc.integer({ min: 8, max: 70 }),
+  k: fc.integer({ min: 1, max: 70 }),
+  n: fc.integer({ min: 4, max: 70 }),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  density: fc.constantFrom(0.1, 0.25, 1),
+  packed: fc.boolean(),
+  seed: fc.integer(),
+})
+
+describe('products on the shared memory', () => {
+  it('match the triple loop and one thread bit for bit, split or not', () => {
+    if (!threads) return expect(onSharedMemory(() => 1)).toBeNull()
+    fc.assert(
+      fc.property(problem, (d) => {
+        const { m, k, n, transA, transB } = d
+        // every product large enough splits; half the time every dense one is packed
+        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0 })
+        if (d.packed) Object.assign(packing, { minKn: 0, minKnTransB: 0, minMkTransA: 0 })
+        const A = filled(m * k, d.density, d.seed)
+        const B = filled(k * n, 1, d.seed ^ 0x5bd1e995)
+        const one = new Float64Array(m * n).fill(NaN)
+        gemmKernel(A, B, one, m, k, n, transA, transB)
+        const two = new Float64Array(m * n).fill(NaN) // every slot must be written
+        shared(() => gemmKernel(A, B, two, m, k, n, transA, transB))
+        expectMatches(two, reference(A, B, m, k, n, transA, transB), k)
+        expect(two).toEqual(one)
+      }),
+    )
+  })
+
+  it('split a held operand’s products at half the work, with one thread’s bits', () => {
+    if (!threads) return
+    const before = splitStats.products
+    fc.assert(
+      fc.property(problem, (d) => {
+        const { m, k, n, transA } = d
+        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0 })
+        // X (m×k) is held when sparse; C = X·B (m×n) or Xᵀ·B (k×n)
+        const X = filled(m * k, d.density === 1 ? 0.2 : d.density, d.seed)
+        const [M, K] = transA ? [k, m] : [m, k]
+        const B = filled(K * n, 1, d.seed ^ 0x5bd1e995)
+        const product = () => {
+          const C = new Float64Array(M * n).fill(NaN) // every slot must be written
+          const h = holdLeft(X, m, k)
+          if (h === null) gemmKernel(X, B, C, M, K, n, transA, false)
+          else {
+            gemmHeld(h, () => X, B, C, n, transA, false)
+            releaseHeld(h)
+          }
+          return C
+        }
+        const one = product()
+        const two = shared(product)
+        expectMatches(two, reference(X, B, M, K, n, transA, false), K)
+        expect(two).toEqual(one)
+      }),
+    )
+    expect(splitStats.products).toBeGreaterThan(before) // the helper really took rows
+  })
+})
