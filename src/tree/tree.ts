@@ -113,19 +113,29 @@ export function assertParams(fn: string, field: string, p: unknown): asserts p i
  */
 export function mapTree<P extends Params>(p: P, f: (v: number) => number): P {
   expectFunction('mapTree', 'f', f)
+  return mapLeaves('mapTree', p, f, (q) => {
+    const out = new Float64Array(q.data.length)
+    for (let i = 0; i < out.length; i++) out[i] = f(q.data[i])
+    return out
+  })
+}
+
+/** `p`'s structure, each number `v` replaced by `num(v)` and each tensor's data by `data(t)`. */
+function mapLeaves<P extends Params>(
+  fn: string,
+  p: P,
+  num: (v: number) => number,
+  data: (t: Tensor) => Float64Array,
+): P {
   const go = (q: Params): Params => {
-    if (typeof q === 'number') return f(q)
-    if (isTensor(q)) {
-      const out = new Float64Array(q.data.length)
-      for (let i = 0; i < out.length; i++) out[i] = f(q.data[i])
-      return { shape: [...q.shape], data: out }
-    }
+    if (typeof q === 'number') return num(q)
+    if (isTensor(q)) return { shape: [...q.shape], data: data(q) }
     if (Array.isArray(q)) return q.map(go)
     const o: Record<string, Params> = {}
-    for (const k of recordKeys('mapTree', q)) o[k] = go((q as Record<string, Params>)[k])
+    for (const k of recordKeys(fn, q)) o[k] = go((q as Record<string, Params>)[k])
     return o
   }
-  return guarded('mapTree', () => go(p)) as P
+  return guarded(fn, () => go(p)) as P
 }
 
 /**
@@ -396,7 +406,9 @@ export function unflatten<P extends Params>(template: P, flat: Float64Array, sha
  * ```
  */
 export function zerosLikeTree<P extends Params>(p: P): P {
-  return mapTree(p, () => 0)
+  // a fresh Float64Array holds zeros already: no pass over it (an optimizer's moments at its
+  // first step are two such trees, the size of the parameters)
+  return mapLeaves('zerosLikeTree', p, () => 0, (t) => new Float64Array(t.data.length))
 }
 
 /**

@@ -61,6 +61,18 @@ describe('parameter trees', () => {
     expect([...flatten(zerosLikeTree(p))]).toEqual(Array(11).fill(0))
   })
 
+  it('zerosLikeTree: +0 in fresh arrays of the same shapes, and its own name in errors', () => {
+    const z = zerosLikeTree(p)
+    expect(z.W.shape).toEqual([2, 3])
+    expect(z.W.shape).not.toBe(p.W.shape)
+    expect(z.W.data).not.toBe(p.W.data)
+    expect([...flatten(z)].every((v) => Object.is(v, 0))).toBe(true)
+    expect([...p.W.data]).toEqual([1, 2, 3, 4, 5, 6])
+    expect(() => zerosLikeTree({ W: 'x' } as unknown as Params)).toThrow(
+      new TypeError('zerosLikeTree: p: expected a number, a tensor, an array or a record, got "x"'),
+    )
+  })
+
   it('zipTree names where two trees differ', () => {
     expect(() => zipTree({ W: zeros([2, 3]) }, { W: zeros([3, 2]) }, (a) => a)).toThrow(
       new ShapeError('zipTree: at W: shapes [2,3] and [3,2] differ'),
