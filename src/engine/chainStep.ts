@@ -41,6 +41,7 @@ export function chainStep(
       ? passLoop(
           inPass.map((m) => m.rule),
           true,
+          inPass.map((m) => m.trees),
         )
       : null
   const olds = inPass.map((m) => slotRecord(m.trees))

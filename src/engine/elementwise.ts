@@ -177,7 +177,7 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
     const leaves = leavesOf(fn, inputs)
     const uOut = new Array<Float64Array>(leaves.count)
     const nextOut = trees.map(() => new Array<Float64Array>(leaves.count))
-    const loop = passLoop(members, false)
+    const loop = passLoop(members, false, [trees])
     const old = slotRecord(trees)
     const next = slotRecord(trees)
     const ks = [k]

@@ -79,40 +79,67 @@ const loops = new Map<string, PassLoop>()
  */
 const MAX_LOOPS = 256
 
-/** The loop running `members` in order, then θ + a·u (`apply`) or the updates. */
-export function passLoop(members: readonly Member[], apply: boolean): PassLoop {
+/**
+ * The loop running `members` in order, then θ + a·u (`apply`) or the updates. `trees[j]` names
+ * member j's slot fields (the keys of its `old` and `next` records), when known.
+ */
+export function passLoop(
+  members: readonly Member[],
+  apply: boolean,
+  trees: readonly (readonly string[])[] = [],
+): PassLoop {
   generate ??= canGenerate()
   if (!generate) return genericLoop(members, apply)
   let key = apply ? 'a' : 'u'
-  for (const r of members) {
+  members.forEach((r, j) => {
     if (r === null) key += ',s'
     else {
       let id = ids.get(r)
       if (id === undefined) ids.set(r, (id = nextId++))
-      key += `,${id}`
+      key += `,${id}${JSON.stringify(trees[j] ?? null)}`
     }
-  }
+  })
   let loop = loops.get(key)
   if (loop === undefined) {
     if (loops.size >= MAX_LOOPS) loops.clear()
-    loops.set(key, (loop = generatedLoop(members, apply)))
+    loops.set(key, (loop = generatedLoop(members, apply, trees)))
   }
   return loop
 }
 
-function generatedLoop(members: readonly Member[], apply: boolean): PassLoop {
+/**
+ * The generated loop. A rule's `old` and `next` are records made afresh for every element
+ * from arrays read once before the loop: once the rule is inlined, V8's escape analysis
+ * removes the records, and `old.mu[i]` reads a local. (The records themselves, read inside
+ * the loop, would be read again at every element: the loop's interrupt check may run code.)
+ */
+function generatedLoop(
+  members: readonly Member[],
+  apply: boolean,
+  trees: readonly (readonly string[])[],
+): PassLoop {
   const rules: string[] = []
   const args: Member[] = []
   let head = ''
   let body = ''
   members.forEach((r, j) => {
     head += `const k${j} = k[${j}], o${j} = old[${j}], n${j} = next[${j}]\n`
-    if (r === null) body += `    u = k${j} * u\n`
-    else {
-      rules.push(`r${j}`)
-      args.push(r)
-      body += `    u = r${j}(k${j}, u, i, o${j}, n${j}, p)\n`
+    if (r === null) {
+      body += `    u = k${j} * u\n`
+      return
     }
+    rules.push(`r${j}`)
+    args.push(r)
+    const fields = trees[j]
+    let o = `o${j}`
+    let n = `n${j}`
+    if (fields !== undefined && fields.length > 0 && !fields.includes('__proto__')) {
+      const keys = fields.map((f) => JSON.stringify(f))
+      head += `const ${keys.map((f, t) => `o${j}_${t} = o${j}[${f}], n${j}_${t} = n${j}[${f}]`).join(', ')}\n`
+      o = `{ ${keys.map((f, t) => `${f}: o${j}_${t}`).join(', ')} }`
+      n = `{ ${keys.map((f, t) => `${f}: n${j}_${t}`).join(', ')} }`
+    }
+    body += `    u = r${j}(k${j}, u, i, ${o}, ${n}, p)\n`
   })
   const end = apply ? 'q[i] = p[i] + a * u' : 'q[i] = u'
   const source = `'use strict'
