@@ -1,6 +1,6 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
-import { rowCache } from '../tensor/gatheredRows.js'
+import { oneHotRows, rowCache } from '../tensor/gatheredRows.js'
 import { EpochBatchesOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { permutation } from '../random/sample.js'
@@ -92,6 +92,8 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
     let index = from ? from.index : 0
     // mostly-zero rows (images) are compressed as batches first draw them (gatheredRows.ts)
     const xRows = rowCache(data.x)
+    // one-hot targets are drawn as their labels
+    const tRows = oneHotRows(data.t)
     if (index >= perEpoch) {
       // resumed at an epoch's last batch: pass over that epoch's shuffle
       permutation(n, r)
@@ -108,7 +110,7 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
         drawn++
         yield {
           x: takeRows(data.x, order, lo, hi, xRows),
-          t: takeRows(data.t, order, lo, hi),
+          t: takeRows(data.t, order, lo, hi, tRows),
           position: { sampler: 'epoch', rng: start, drawn, epoch, index },
         }
       }

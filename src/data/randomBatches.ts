@@ -1,6 +1,6 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
-import { rowCache } from '../tensor/gatheredRows.js'
+import { oneHotRows, rowCache } from '../tensor/gatheredRows.js'
 import { RandomBatchesOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import type { Dataset } from './loadMnist.js'
@@ -73,12 +73,14 @@ export function randomBatches(data: Dataset, options: RandomBatchesOptions): Bat
     const idx = new Int32Array(batchSize)
     // mostly-zero rows (images) are compressed as batches first draw them (gatheredRows.ts)
     const xRows = rowCache(data.x)
+    // one-hot targets are drawn as their labels
+    const tRows = oneHotRows(data.t)
     for (;;) {
       for (let k = 0; k < batchSize; k++) idx[k] = r.int(n)
       drawn++
       yield {
         x: takeRows(data.x, idx, 0, batchSize, xRows),
-        t: takeRows(data.t, idx),
+        t: takeRows(data.t, idx, 0, batchSize, tRows),
         position: { sampler: 'random', rng: r.state(), drawn },
       }
     }

@@ -487,8 +487,8 @@ export const sharedHold = {
     })
   },
   rows(src: RowEntries, pick: Int32Array, cols: number, nnz: number): HeldSparse | null {
-    return hold(pick.length, cols, nnz, 0, (_, L) => {
-      gatherRows(i32, f64, src, pick, L.rp, L.ci, L.v)
+    return hold(pick.length, cols, nnz, 0, (h, L) => {
+      gatherRows(h.k, i32, f64, src, pick, L.rp, L.ci, L.v)
       return true
     })
   },

@@ -171,7 +171,7 @@ export function twoLayerForwardShared(
     // compressed rows: the helper's rows of the batch's CSR are gathered first (after the
     // caller's count of entries), so it starts on them while the caller gathers its own
     for (let i = 0; i < i0; i++) nnz1 += rows.cache.count[rows.pick[i]]
-    gatherRows(i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), i0, n, nnz1)
+    gatherRows(w, i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), i0, n, nnz1)
     post(h, OP_LAYER_ROWS, [
       0,
       n - i0,
@@ -185,7 +185,7 @@ export function twoLayerForwardShared(
       hid,
       B(b1o),
     ])
-    gatherRows(i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), 0, i0, 0)
+    gatherRows(w, i32, f64, rows.cache, rows.pick, B(rp), B(ci), B(v), 0, i0, 0)
     w.gemmCsr(B(rp), B(ci), B(v), B(w1), B(z), i0, hid)
     w.sigmoidBias(B(z), B(b1o), i0, hid)
   } else {

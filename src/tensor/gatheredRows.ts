@@ -11,7 +11,7 @@
 // (not per dataset) bounds that to the run that is drawing.
 import { resolvedBackend } from './kernels/gemmKernel.js'
 import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
-import { rowIndicesWasm, type RowEntries } from './kernels/wasmKernels.js'
+import { rowIndicesWasm, type Levels, type RowEntries } from './kernels/wasmKernels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
 
@@ -25,33 +25,55 @@ const NARROW_ROW = 32
 const JUDGE_AFTER_ROWS = 256
 
 /**
+ * The 8-bit levels a row cache tries, in order: `loadMnist`'s byte·(1/255), byte / 255, the byte.
+ */
+const LEVELS: readonly Levels[] = [
+  { mul: 1 / 255, div: 1 },
+  { mul: 1, div: 255 },
+  { mul: 1, div: 1 },
+]
+
+/**
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
- * found the first time a batch draws a row and kept: row r's column indices are `colIdx` from
- * `start[r]`, `count[r]` of them (−1: not yet drawn), in increasing column order. Its values are
- * read from `source` when a batch is gathered, until a batch draws the row again: from then on
- * they are kept too, `vals` from `valStart[r]` (−1: not kept). Entries are the row's ≠ 0 (NaN
- * kept, ±0 dropped: the wasm kernels' csrRows rule).
+ * found the first time a batch draws a row and kept: row r's are `count[r]` entries from
+ * `start[r]` (count −1: not yet drawn), in increasing column order. Entries are the row's ≠ 0
+ * (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
  *
- * Why in two steps: the first pass over a data set writes every row's entries into fresh memory,
- * and this VM's first write to a page costs several times the copy itself (bench/RESULTS.md,
- * issue 21 session 7): indices alone (2 bytes a non-zero, 4 past 65,536 columns, where indices
- * and values took 12) spare most of it in a run that sees each row once (one epoch); values
- * read through the indices from the data set cost a scattered read each, so a run that draws a
- * row again keeps its values contiguous for a copy. Gives up (`dense`, arenas dropped) once the
+ * Images: when every value found is an 8-bit level (`levels`: byte·(1/255) as `loadMnist` scales,
+ * byte / 255, or the byte), the entries are kept `packed`, column and level in 4 bytes
+ * (`col | k << 16`, value `(k·mul) / div` bit for bit), and a batch is gathered by one copy a
+ * row and unpacked in wasm. A third of the bytes of a column index and a float64 matters: a
+ * batch reads 100 rows from random places of the cache, and on this VM each cold row costs
+ * cache and TLB misses that outweigh the copy (bench/RESULTS.md, issue 21 session 8).
+ *
+ * Other values (or the JavaScript kernels): the row's column indices are `colIdx` from `start[r]`;
+ * its values are read from `source` when a batch is gathered, until a batch draws the row
+ * again: from then on they are kept too, `vals` from `valStart[r]` (−1: not kept). Why in two
+ * steps: the first pass over a data set writes every row's entries into fresh memory, and this
+ * VM's first write to a page costs several times the copy itself (bench/RESULTS.md, issue 21
+ * session 7): indices alone (2 bytes a non-zero, 4 past 65,536 columns, where indices and values
+ * took 12) spare most of it in a run that sees each row once (one epoch); values read through
+ * the indices from the data set cost a scattered read each, so a run that draws a row again
+ * keeps its values contiguous for a copy. A value that is not a level switches a packed cache
+ * to this form for good (its rows unpacked once). Gives up (`dense`, arenas dropped) once the
  * rows it has seen are not sparse enough for the sparse kernels to pay.
  */
 export class RowCache implements RowEntries {
   readonly start: Int32Array
   readonly count: Int32Array
   readonly valStart: Int32Array
+  levels: Levels | null = null
+  packed = new Int32Array(0)
   colIdx: Uint16Array | Int32Array
   vals = new Float64Array(0)
   dense = false
   private used = 0
   private valsUsed = 0
   private rowsSeen = 0
-  /** the counts of the rows `findWasm` found last */
+  /** the counts of the rows found last */
   private counts = new Int32Array(0)
+  /** the rows of a batch drawn for the first time */
+  private fresh = new Int32Array(0)
 
   constructor(
     readonly source: Float64Array,
@@ -71,14 +93,16 @@ export class RowCache implements RowEntries {
   admit(pick: Int32Array): boolean {
     if (this.dense) return false
     const { source, cols, start, count, valStart } = this
-    const fresh = new Int32Array(pick.length)
+    if (this.fresh.length < pick.length) this.fresh = new Int32Array(pick.length)
+    const fresh = this.fresh
+    const packed = this.levels !== null
     let nFresh = 0
     for (let i = 0; i < pick.length; i++) {
       const r = pick[i]
       if (count[r] === -1) {
         count[r] = -2 // found below (a row drawn twice in one batch: once)
         fresh[nFresh++] = r
-      } else if (count[r] >= 0 && valStart[r] < 0) {
+      } else if (!packed && count[r] >= 0 && valStart[r] < 0) {
         // drawn again: its values kept from now on
         const s = start[r]
         const e = s + count[r]
@@ -96,6 +120,8 @@ export class RowCache implements RowEntries {
     if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
       if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) {
         this.dense = true
+        this.levels = null
+        this.packed = new Int32Array(0)
         this.colIdx = this.indices(0)
         this.vals = new Float64Array(0)
       }
@@ -103,13 +129,24 @@ export class RowCache implements RowEntries {
     return !this.dense
   }
 
-  /** Finds the column indices of rows `fresh[0..n)`, drawn for the first time. */
+  /** Finds the entries of rows `fresh[0..n)`, drawn for the first time. */
   private find(fresh: Int32Array, n: number): void {
+    if (this.rowsSeen === 0) this.levels = this.levelsOf(fresh[0])
+    if (this.levels !== null) {
+      if (this.findPacked(fresh, n)) return
+      // a value of no level: the first row may have fitted two forms (most bytes give the same
+      // number as byte·(1/255) and byte / 255); another form that gives every value so far may
+      // fit the new rows too
+      for (const other of LEVELS) {
+        if (other !== this.levels && this.relevel(other) && this.findPacked(fresh, n)) return
+      }
+      this.unpackAll()
+    }
     const { source, cols, start, count } = this
     if (this.used + n * cols > this.colIdx.length) this.grow(this.used + n * cols)
     const ci = this.colIdx
     let at = this.used
-    if (resolvedBackend() === 'wasm' && this.findWasm(fresh, n, at)) {
+    if (resolvedBackend() === 'wasm' && this.findWasm(fresh, n, at, ci, null) >= 0) {
       for (let i = 0; i < n; i++) {
         start[fresh[i]] = at
         count[fresh[i]] = this.counts[i]
@@ -128,16 +165,129 @@ export class RowCache implements RowEntries {
     this.rowsSeen += n
   }
 
-  /** rowIndicesWasm into `counts`; false when linear memory cannot grow (a tape's arena open). */
-  private findWasm(fresh: Int32Array, n: number, at: number): boolean {
+  /** The first of LEVELS that gives every value of row r, or null. */
+  private levelsOf(r: number): Levels | null {
+    if (this.cols > 65536) return null
+    const { source, cols } = this
+    const o = r * cols
+    return (
+      LEVELS.find(({ mul, div }) => {
+        for (let j = 0; j < cols; j++) {
+          const v = source[o + j]
+          if (v === 0) continue
+          const k = Math.round(v * (div / mul))
+          if (!(k >= 1 && k <= 255) || (k * mul) / div !== v) return false
+        }
+        return true
+      }) ?? null
+    )
+  }
+
+  /** `find` into `packed`; false, keeping nothing, when a value is not a level. */
+  private findPacked(fresh: Int32Array, n: number): boolean {
+    const { source, cols, start, count, levels } = this
+    const { mul, div } = levels!
+    if (this.used + n * cols > this.packed.length) {
+      const p = new Int32Array(this.capacity(this.used + n * cols, this.packed.length))
+      p.set(this.packed.subarray(0, this.used))
+      this.packed = p
+    }
+    const P = this.packed
+    let at = this.used
+    if (resolvedBackend() === 'wasm') {
+      const end = this.findWasm(fresh, n, at, P, levels)
+      if (end === -1) return false
+      if (end >= 0) {
+        for (let i = 0; i < n; i++) {
+          start[fresh[i]] = at
+          count[fresh[i]] = this.counts[i]
+          at += this.counts[i]
+        }
+        at = end
+      }
+    }
+    if (at === this.used) {
+      // the JavaScript kernels, or linear memory that cannot grow: csrPack's rule here
+      const inv = div / mul
+      const counts = this.counts.length < n ? (this.counts = new Int32Array(n)) : this.counts
+      for (let i = 0; i < n; i++) {
+        const o = fresh[i] * cols
+        const s = at
+        for (let j = 0; j < cols; j++) {
+          const v = source[o + j]
+          if (v === 0) continue
+          const k = Math.round(v * inv)
+          if (!(k >= 1 && k <= 255) || (k * mul) / div !== v) return false
+          P[at++] = j | (k << 16)
+        }
+        counts[i] = at - s
+      }
+      for (let i = 0, q = this.used; i < n; i++) {
+        start[fresh[i]] = q
+        count[fresh[i]] = counts[i]
+        q += counts[i]
+      }
+    }
+    this.used = at
+    this.rowsSeen += n
+    return true
+  }
+
+  /**
+   * rowIndicesWasm into `out` from `at`, the counts into `counts`: the end, −1 when a value is
+   * not one of `levels`, −2 when linear memory cannot grow (a tape's arena open).
+   */
+  private findWasm(
+    fresh: Int32Array,
+    n: number,
+    at: number,
+    out: Uint16Array | Int32Array,
+    levels: Levels | null,
+  ): number {
     if (this.counts.length < n) this.counts = new Int32Array(n)
     try {
-      rowIndicesWasm(this.source, this.cols, fresh, n, this.colIdx, at, this.counts)
-      return true
+      const end = rowIndicesWasm(this.source, this.cols, fresh, n, out, at, this.counts, levels)
+      return end < 0 ? -1 : end
     } catch (e) {
       if (!(e instanceof RangeError)) throw e
-      return false
+      return -2
     }
+  }
+
+  /** Packs the rows found so far with levels `to` if it gives each of their values; else false. */
+  private relevel(to: Levels): boolean {
+    const { mul, div } = this.levels!
+    const { packed, used } = this
+    const inv = to.div / to.mul
+    for (let q = 0; q < used; q++) {
+      const v = ((packed[q] >>> 16) * mul) / div
+      const k = Math.round(v * inv)
+      if (!(k >= 1 && k <= 255) || (k * to.mul) / to.div !== v) return false
+    }
+    for (let q = 0; q < used; q++) {
+      const v = ((packed[q] >>> 16) * mul) / div
+      packed[q] = (packed[q] & 0xffff) | (Math.round(v * inv) << 16)
+    }
+    this.levels = to
+    return true
+  }
+
+  /** Packed rows into `colIdx` and `vals` (kept at the same positions): no levels from now on. */
+  private unpackAll(): void {
+    const { mul, div } = this.levels!
+    const { packed, used, start, count, valStart } = this
+    const ci = this.indices(this.capacity(used, 0))
+    const v = new Float64Array(this.capacity(used, 0))
+    for (let q = 0; q < used; q++) {
+      ci[q] = packed[q] & 0xffff
+      v[q] = ((packed[q] >>> 16) * mul) / div
+    }
+    for (let r = 0; r < this.rows; r++) if (count[r] >= 0) valStart[r] = start[r]
+    this.colIdx = ci
+    this.vals = v
+    this.valsUsed = used
+    this.levels = null
+    this.packed = new Int32Array(0)
   }
 
   private indices(length: number): Uint16Array | Int32Array {
@@ -175,6 +325,59 @@ export function rowCache(t: Tensor): RowCache | null {
   return new RowCache(t.data, t.shape[0], t.shape[1])
 }
 
+/**
+ * The rows of a matrix of targets (rows×cols, row-major in `source`) that are one-hot — one
+ * entry 1, the others +0, as `oneHot` writes them — kept as their labels the first time a batch
+ * draws them: `label[r]` is the column of row r's 1 (−1: not drawn yet, −2: not one-hot). A
+ * batch's rows are then built from 100 labels in a small array rather than copied from 100
+ * random places in the targets (each a cache and TLB miss: on MNIST's 4.8 MB of one-hot rows
+ * that was most of a draw); a row that is not one-hot is copied as it is. The same numbers either
+ * way, bit for bit.
+ */
+export class OneHotRows {
+  readonly label: Int32Array
+
+  constructor(
+    readonly source: Float64Array,
+    readonly rows: number,
+    readonly cols: number,
+  ) {
+    this.label = new Int32Array(rows).fill(-1)
+  }
+
+  /** The rows `idx[start..end)` into a fresh array, as `denseRows` copies them. */
+  take(idx: ArrayLike<number>, start: number, end: number): Float64Array {
+    const { source, cols, label } = this
+    const out = new Float64Array((end - start) * cols) // zeros: a one-hot row writes one entry
+    for (let k = start, o = 0; k < end; k++, o += cols) {
+      const r = idx[k]
+      let l = label[r]
+      if (l === -1) l = label[r] = this.find(r)
+      if (l >= 0) out[o + l] = 1
+      else for (let j = 0, s = r * cols; j < cols; j++) out[o + j] = source[s + j]
+    }
+    return out
+  }
+
+  /** Row r's label, or −2 when it is not one +1 among +0s. */
+  private find(r: number): number {
+    const { source, cols } = this
+    let l = -2
+    for (let j = 0, s = r * cols; j < cols; j++) {
+      const v = source[s + j]
+      if (v === 1 && l === -2) l = j
+      else if (v !== 0 || 1 / v < 0) return -2 // a second 1, another value, or −0
+    }
+    return l
+  }
+}
+
+/** Label rows for drawing batches of `t`'s rows, or null when `t` is not a matrix of them. */
+export function oneHotRows(t: Tensor): OneHotRows | null {
+  if (t.shape.length !== 2 || t.shape[1] < 2 || t.shape[0] < 1) return null
+  return new OneHotRows(t.data, t.shape[0], t.shape[1])
+}
+
 /** A batch drawn through a RowCache: its rows (`pick`) and their non-zero count. */
 export interface Gathered {
   readonly cache: RowCache
@@ -191,8 +394,9 @@ export function gatheredFrom(t: Tensor): Gathered | undefined {
 }
 
 /**
- * The rows of `t` listed in `idx[start..end)`, as a new tensor with `end − start` rows. With a
- * `cache` for `t` (and while it holds), the rows are compressed into it and the dense tensor is
+ * The rows of `t` listed in `idx[start..end)`, as a new tensor with `end − start` rows. With
+ * `oneHotRows(t)` as `cache`, one-hot rows are built from their labels. With a row cache
+ * for `t` (and while it holds), the rows are compressed into it and the dense tensor is
  * built only when its `data` is first read (an enumerable accessor: spreading, cloning and
  * posting the tensor read it as usual); `gatheredFrom` finds the compressed rows.
  */
@@ -201,10 +405,12 @@ export function takeRows(
   idx: ArrayLike<number>,
   start = 0,
   end = idx.length,
-  cache: RowCache | null = null,
+  cache: RowCache | OneHotRows | null = null,
 ): Tensor {
   const shape = [end - start, ...t.shape.slice(1)]
-  if (cache === null || cache.source !== t.data)
+  if (cache instanceof OneHotRows && cache.source === t.data)
+    return { shape, data: cache.take(idx, start, end) }
+  if (!(cache instanceof RowCache) || cache.source !== t.data)
     return { shape, data: denseRows(t, idx, start, end) }
   const pick = new Int32Array(end - start)
   for (let k = start; k < end; k++) pick[k - start] = idx[k]

@@ -7,7 +7,7 @@ import {
   twoLayerGradient,
   type Tensor,
 } from 'gradstream'
-import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import { gatheredFrom, oneHotRows, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 
 // A batch drawn through a RowCache is a lazy tensor: its dense rows are built when `data` is
@@ -312,5 +312,211 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
         if (++seen === 12) break
       }
     }
+  })
+})
+
+/** The 8-bit forms of images: loadMnist's byte·(1/255), byte / 255, and the byte itself. */
+const levelForms: readonly ((k: number) => number)[] = [
+  (k) => k * (1 / 255),
+  (k) => k / 255,
+  (k) => k,
+]
+
+/**
+ * An image-like dataset (cols ≥ 64): each entry 0 (one in ten −0) or a level k = 1…255 in one of
+ * the forms; with `spoil`, one entry of a row past the first is a value of no level (a NaN, a
+ * negative number, or a level of another scale), which the cache finds only when that row is
+ * drawn.
+ */
+const images = fc
+  .record({
+    rows: fc.integer({ min: 2, max: 40 }),
+    cols: fc.integer({ min: 64, max: 130 }),
+    form: fc.nat({ max: levelForms.length - 1 }),
+    seed: fc.integer({ min: 0, max: 2 ** 30 }),
+    spoil: fc.option(
+      fc.record({
+        at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        value: fc.constantFrom(NaN, -0.5, 1000.5, 0.3, 2 ** -40),
+      }),
+    ),
+  })
+  .map(({ rows, cols, form, seed, spoil }) => {
+    const next = lcg(seed)
+    const data = Float64Array.from({ length: rows * cols }, () => {
+      const u = next() + 0.5
+      if (u < 0.8) return u < 0.08 ? -0 : 0
+      return levelForms[form](1 + Math.floor((next() + 0.5) * 255))
+    })
+    // past the first row: the cache chooses its levels from the first row it draws
+    const at = cols + Math.floor((spoil?.at ?? 0) * (rows - 1) * cols)
+    if (spoil !== null) data[at] = spoil.value
+    const spoiledRow = spoil === null ? -1 : Math.floor(at / cols)
+    return { x: { shape: [rows, cols], data } as Tensor, spoiledRow }
+  })
+
+describe('a row cache of 8-bit images (rows kept packed)', () => {
+  afterAll(() => setKernelBackend('auto'))
+
+  for (const backend of ['wasm', 'js'] as const) {
+    it(`${backend}: batches drawn again and again give the rows, products and gradients of the plain copy`, () => {
+      setKernelBackend(backend)
+      fc.assert(
+        fc.property(
+          images.chain((im) =>
+            fc.tuple(
+              fc.constant(im),
+              fc.array(draws(im.x.shape[0]), { minLength: 1, maxLength: 5 }),
+            ),
+          ),
+          fc.integer({ min: 1, max: 20 }),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          ([{ x, spoiledRow }, batches], n, seed) => {
+            const next = lcg(seed)
+            const D = x.shape[1]
+            const w: Tensor = { shape: [D, n], data: Float64Array.from({ length: D * n }, next) }
+            const cache = rowCache(x)!
+            // the first row decides the levels (another form is taken if a later row needs it);
+            // the row of no level unpacks the cache when it is drawn, not before
+            takeRows(x, [0], 0, 1, cache)
+            expect(cache.levels).not.toBeNull()
+            let spoilerDrawn = false
+            for (const { idx, start, end } of batches) {
+              const b = takeRows(x, idx, start, end, cache)
+              if (idx.slice(start, end).includes(spoiledRow)) spoilerDrawn = true
+              // (unless it gave up on rows too dense: then it keeps nothing)
+              if (!cache.dense) expect(cache.levels === null).toBe(spoilerDrawn)
+              const plain: Tensor = { shape: [end - start, D], data: rowsOf(x, idx, start, end) }
+              const d: Tensor = {
+                shape: [end - start, n],
+                data: Float64Array.from({ length: (end - start) * n }, next),
+              }
+              const held = heldLeft(b)
+              try {
+                expect(same(held.times(w).data, matmul(plain, w).data)).toBe(true)
+                expect(
+                  same(held.transposeTimes(d).data, matmul(plain, d, { transposeA: true }).data),
+                ).toBe(true)
+              } finally {
+                held.release()
+              }
+              expect(same(b.data, plain.data)).toBe(true)
+            }
+          },
+        ),
+      )
+    })
+  }
+
+  it("wasm: twoLayerGradient on packed rows gives the plain copy's loss and gradients, bit for bit", () => {
+    setKernelBackend('wasm')
+    fc.assert(
+      fc.property(
+        images.chain((im) => fc.tuple(fc.constant(im), draws(im.x.shape[0]))),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        ([{ x }, { idx, start, end }], h, seed) => {
+          const next = lcg(seed)
+          const D = x.shape[1]
+          const N = end - start
+          const k = 10
+          const p = {
+            W1: { shape: [D, h], data: Float64Array.from({ length: D * h }, next) },
+            b1: { shape: [h], data: Float64Array.from({ length: h }, next) },
+            W2: { shape: [h, k], data: Float64Array.from({ length: h * k }, next) },
+            b2: { shape: [k], data: Float64Array.from({ length: k }, next) },
+          }
+          const t: Tensor = {
+            shape: [N, k],
+            data: Float64Array.from({ length: N * k }, (_, i) =>
+              i % k === (i + seed) % 3 ? 1 : 0,
+            ),
+          }
+          const plain: Tensor = { shape: [N, D], data: rowsOf(x, idx, start, end) }
+          const want = twoLayerGradient(p, plain, t)
+          const cache = rowCache(x)!
+          takeRows(x, idx, start, end, cache) // drawn before: the rows are found, then gathered
+          const got = twoLayerGradient(p, takeRows(x, idx, start, end, cache), t)
+          expect(Object.is(got.loss, want.loss)).toBe(true)
+          for (const key of ['W1', 'b1', 'W2', 'b2'] as const) {
+            expect(same(got.grad[key].data, want.grad[key].data)).toBe(true)
+          }
+        },
+      ),
+    )
+  })
+
+  it('keeps no levels for rows whose values are not 8-bit levels', () => {
+    const x: Tensor = {
+      shape: [3, 64],
+      data: Float64Array.from({ length: 192 }, (_, i) => (i % 5 === 0 ? 0.3 : 0)),
+    }
+    const cache = rowCache(x)!
+    takeRows(x, [1, 2], 0, 2, cache)
+    expect(cache.levels).toBeNull()
+    const loadMnistLike: Tensor = {
+      shape: [2, 64],
+      data: Float64Array.from({ length: 128 }, (_, i) => (i % 4 === 0 ? (i % 256) * (1 / 255) : 0)),
+    }
+    const packed = rowCache(loadMnistLike)!
+    takeRows(loadMnistLike, [0, 1], 0, 2, packed)
+    expect(packed.levels).toEqual({ mul: 1 / 255, div: 1 })
+  })
+})
+
+describe('takeRows with oneHotRows (targets drawn as labels)', () => {
+  /** Rows of k entries: mostly one-hot, some not (two 1s, −0, NaN, other values, all zeros). */
+  const targets = fc
+    .record({ rows: fc.integer({ min: 1, max: 30 }), k: fc.integer({ min: 2, max: 12 }) })
+    .chain(({ rows, k }) =>
+      fc
+        .array(
+          fc.oneof(
+            { arbitrary: fc.nat({ max: k - 1 }).map((l) => ({ l, odd: null })), weight: 6 },
+            {
+              arbitrary: fc.record({
+                l: fc.nat({ max: k - 1 }),
+                odd: fc.record({
+                  at: fc.nat({ max: k - 1 }),
+                  v: fc.constantFrom(-0, NaN, 1, 0.5, -1, 2, 0, Infinity),
+                }),
+              }),
+              weight: 2,
+            },
+            { arbitrary: fc.constant({ l: -1, odd: null }), weight: 1 },
+          ),
+          { minLength: rows, maxLength: rows },
+        )
+        .map((rs) => {
+          const data = new Float64Array(rows * k)
+          rs.forEach(({ l, odd }, r) => {
+            if (l >= 0) data[r * k + l] = 1
+            if (odd !== null) data[r * k + odd.at] = odd.v
+          })
+          return { shape: [rows, k], data } as Tensor
+        }),
+    )
+
+  it('gives the rows themselves, bit for bit, drawn once or again', () => {
+    fc.assert(
+      fc.property(
+        targets.chain((t) =>
+          fc.tuple(fc.constant(t), fc.array(draws(t.shape[0]), { minLength: 1, maxLength: 4 })),
+        ),
+        ([t, batches]) => {
+          const labels = oneHotRows(t)!
+          for (const { idx, start, end } of batches) {
+            const b = takeRows(t, idx, start, end, labels)
+            expect(b.shape).toEqual([end - start, t.shape[1]])
+            expect(same(b.data, rowsOf(t, idx, start, end))).toBe(true)
+          }
+        },
+      ),
+    )
+  })
+
+  it('makes none for labels (one number a row)', () => {
+    expect(oneHotRows({ shape: [4], data: new Float64Array(4) })).toBeNull()
+    expect(oneHotRows({ shape: [4, 1], data: new Float64Array(4) })).toBeNull()
   })
 })

@@ -97,6 +97,8 @@ export interface KernelExports {
     tVals: number,
   ): void
   allFinite(a: number, len: number): number
+  csrPack(colIdx: number, vals: number, nnz: number, mul: number, div: number, out: number): number
+  csrUnpack(colIdx: number, vals: number, nnz: number, mul: number, div: number): void
   expInto(x: number, out: number, len: number): void
   sigmoidBias(z: number, bias: number, n: number, h: number): void
   addRowBias(y: number, bias: number, n: number, k: number): void
@@ -502,6 +504,9 @@ export function heldLayout(rows: number, cols: number, maxNnz: number, at = BASE
  * The column indices of the entries ≠ 0 (csrRows' rule: NaN kept, ±0 dropped) of rows
  * `rows[0..count)` of `source` (row-major, `cols` wide), written into `out` from `at` on, row
  * after row, each row's count into `counts[0..count)`; returns the position after the last.
+ * With `levels`, each entry is written packed with its 8-bit level instead (csrPack:
+ * `col | k << 16`, value `(k·mul) / div`), and −1 is returned (what `out` holds then is
+ * unspecified) as soon as an entry has no such level.
  * `out` must have room for count·cols more. The rows are copied into linear memory a block of
  * about 64 KB at a time and compressed there by the SIMD kernel (several times faster than a
  * JavaScript loop over the numbers); gatheredRows.ts's row cache finds a batch's new rows so.
@@ -514,6 +519,7 @@ export function rowIndicesWasm(
   out: Uint16Array | Int32Array,
   at: number,
   counts: Int32Array,
+  levels: Levels | null = null,
 ): number {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('rowIndicesWasm: WebAssembly SIMD is unavailable')
@@ -525,7 +531,8 @@ export function rowIndicesWasm(
   reserve(w, v + (step + 1) * cols * 8 - BASE)
   const a8 = a >> 3
   const rp4 = rp >> 2
-  const ci4 = ci >> 2
+  // packed entries go over the block of rows (free once it is compressed)
+  const from = levels === null ? ci >> 2 : a >> 2
   for (let i0 = 0; i0 < count; i0 += step) {
     const i1 = Math.min(count, i0 + step)
     for (let i = i0; i < i1; i++) {
@@ -533,7 +540,9 @@ export function rowIndicesWasm(
       f64.set(source.subarray(o, o + cols), a8 + (i - i0) * cols)
     }
     w.csrRows(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v)
-    out.set(i32.subarray(ci4, ci4 + i32[rp4 + i1 - i0]), at)
+    const nnz = i32[rp4 + i1 - i0]
+    if (levels !== null && w.csrPack(ci, v, nnz, levels.mul, levels.div, a) !== nnz) return -1
+    out.set(i32.subarray(from, from + nnz), at)
     for (let i = i0; i < i1; i++) {
       const c = i32[rp4 + i - i0 + 1] - i32[rp4 + i - i0]
       counts[i] = c
@@ -543,15 +552,24 @@ export function rowIndicesWasm(
   return at
 }
 
+/** Values that are 8-bit levels k = 1…255: the value of level k is `(k·mul) / div`. */
+export interface Levels {
+  readonly mul: number
+  readonly div: number
+}
+
 /**
- * Rows whose non-zeros were found elsewhere (src/tensor/gatheredRows.ts): row r's entries are at
- * the column indices `colIdx` from `start[r]`, `count[r]` of them, in increasing column order;
- * their values are `vals` from `valStart[r]`, or where that is −1 in `source` (rows×cols,
- * row-major) at those columns.
+ * Rows whose non-zeros were found elsewhere (src/tensor/gatheredRows.ts): row r's entries are
+ * `count[r]` from `start[r]`, in increasing column order. With `levels`, they are `packed` there
+ * (csrPack: `col | k << 16`, value `(k·mul) / div`); else at the column indices `colIdx`, their
+ * values `vals` from `valStart[r]`, or where that is −1 in `source` (rows×cols, row-major) at
+ * those columns.
  */
 export interface RowEntries {
   readonly start: Int32Array
   readonly count: Int32Array
+  readonly levels: Levels | null
+  readonly packed: Int32Array
   readonly colIdx: Uint16Array | Int32Array
   readonly valStart: Int32Array
   readonly vals: Float64Array
@@ -560,13 +578,15 @@ export interface RowEntries {
 }
 
 /**
- * Writes the CSR of the matrix whose rows are `src`'s rows `pick` into a module's memory (`I` /
- * `F` view it) at byte offsets `rp` (pick.length + 1 row pointers), `ci` and `v`: the entries
- * compressing those rows densely would give, in the same order. Only rows `lo..hi` are written
- * when given, their entries from position `at` on (the count of the rows before them), so two
- * threads' rows can be gathered in either order. Shared with src/parallel's two-thread step.
+ * Writes the CSR of the matrix whose rows are `src`'s rows `pick` into a module's memory (`w`
+ * runs on it, `I` / `F` view it) at byte offsets `rp` (pick.length + 1 row pointers), `ci` and
+ * `v`: the entries compressing those rows densely would give, in the same order. Only rows
+ * `lo..hi` are written when given, their entries from position `at` on (the count of the rows
+ * before them), so two threads' rows can be gathered in either order. Shared with
+ * src/parallel's two-thread step.
  */
 export function gatherRows(
+  w: Pick<KernelExports, 'csrUnpack'>,
   I: Int32Array,
   F: Float64Array,
   src: RowEntries,
@@ -578,11 +598,26 @@ export function gatherRows(
   hi = pick.length,
   at = 0,
 ): void {
-  const { start, count, colIdx, valStart, vals, source, cols } = src
+  const { start, count, levels } = src
   const r0 = rp >> 2
   const c0 = ci >> 2
-  const v0 = v >> 3
   I[r0 + lo] = at
+  if (levels !== null) {
+    // packed rows (a third of the bytes): one copy a row, then unpacked in place by the kernel
+    const { packed } = src
+    const at0 = at
+    for (let i = lo; i < hi; i++) {
+      const s = start[pick[i]]
+      const e = s + count[pick[i]]
+      I.set(packed.subarray(s, e), c0 + at)
+      at += e - s
+      I[r0 + i + 1] = at
+    }
+    w.csrUnpack(ci + 4 * at0, v + 8 * at0, at - at0, levels.mul, levels.div)
+    return
+  }
+  const { colIdx, valStart, vals, source, cols } = src
+  const v0 = v >> 3
   for (let i = lo; i < hi; i++) {
     const r = pick[i]
     const s = start[r]
@@ -615,7 +650,7 @@ export function holdSparseRows(
   const rows = pick.length
   const L = heldLayout(rows, cols, nnz, base)
   reserve(w, L.end - BASE)
-  gatherRows(i32, f64, src, pick, L.rp, L.ci, L.v)
+  gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = L.end
   return L
