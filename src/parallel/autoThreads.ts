@@ -22,38 +22,47 @@ import {
 /**
  * The knobs of the choice (tests make them small). A probe is a sandwich: the thread count in
  * use, the other one, the one in use again. Each part starts with `warmup` unmeasured steps; the
- * middle part then measures `probe` steps, the outer two ⌈probe/2⌉ and ⌊probe/2⌋. The outer parts
- * stand on both sides of the middle one, so a run that is still speeding up (rows drawn for the
- * first time, code still compiling) favours neither count; measured second, the other count
- * would look faster by the run's own speed-up. (Suspected, not shown, in a quiet W3 run on
- * 2026-12-06 that put 9,540 of 10,000 steps on two threads: 7.55 s against 6.01 s on one.)
- * Steps of fewer than `minSize` input entries (n·d) never take part.
+ * middle part then measures at least `probe` steps and `probeMs` milliseconds, the outer two half
+ * of that each. The outer parts stand on both sides of the middle one, so a run that is still
+ * speeding up (rows drawn for the first time, code still compiling) favours neither count;
+ * measured second, the other count would look faster by the run's own speed-up. The parts are
+ * compared by their mean step (their total time over their steps), not their median: two threads
+ * lose on a loaded machine by a long tail of slow steps (the helper waiting for a core), which a
+ * median hides. And one probe never changes the count: the other count is chosen only when two
+ * probes in a row find it faster (the second follows the first at once), so one probe disturbed
+ * by the rest of the machine does not decide. Steps of fewer than `minSize` input entries (n·d)
+ * never take part.
  */
 export const autoTuning = {
   /** input entries (batch rows × inputs) below which a step always runs on one thread */
   minSize: 16_384,
   /** steps on one thread before the first probe (a run that short never starts the helper) */
-  firstProbeAfter: 100,
+  firstProbeAfter: 30,
+  /** unmeasured steps before each part of a probe: a new helper's code warms up */
+  warmup: 10,
+  /** measured steps of a probe's middle part (the other count); half of it in each outer part */
+  probe: 30,
   /**
-   * unmeasured steps before each part of a probe: a new helper's code warms up and the
-   * two-thread step's split (twoLayerShared.ts's layerSplit, one point a step) settles; with 10,
-   * a first probe on W3 measured two threads at 0.96× one thread where later ones found 0.5–0.8×
+   * measured milliseconds of the middle part at least (half of it in each outer part): W5's steps
+   * of ~6 ms need 30 steps for 150 ms, W3's of ~0.7 ms about 200; a time slice lost to another
+   * process costs several milliseconds
    */
-  warmup: 30,
-  /** measured steps per thread count in a probe (the one in use: split around the other) */
-  probe: 60,
+  probeMs: 150,
+  /** steps between a probe that finds the other count faster and the probe that must agree */
+  confirm: 0,
   /**
-   * steps before the second probe: the first comes while a new helper and the run's caches are
+   * steps before the probe after the first decision: the first comes while the run's caches are
    * still warming (W3 at 13:10 UTC: 1.02 ms a step on two threads in the first probe, 0.66–0.77 in
    * later ones), so its choice is checked soon
    */
   second: 400,
   /**
-   * steps between probes after that; doubled after each probe that keeps the choice (up to 8×),
-   * back to this after one that changes it: a probe's part on the losing count costs its steps
+   * steps between probes after that; doubled after each decision that keeps the choice (up to
+   * 8×), back to this after one that changes it: a probe's part on the losing count costs its
+   * steps
    */
   every: 2_000,
-  /** the other thread count is chosen only if its median step takes at most this share */
+  /** the other thread count's mean step must be at most this share of the one in use */
   margin: 0.9,
 }
 
@@ -62,20 +71,28 @@ export class ThreadChooser {
   /** the thread count in use outside probes */
   mode: 1 | 2 = 1
   private calls = 0
-  private probes = 0
+  /** decisions so far (a pair of probes that switched, or a probe that kept the count) */
+  private decisions = 0
   private probeAt = autoTuning.firstProbeAfter
-  /** `every` times this between the probes after the second */
+  /** `every` times this between the probes after the second decision */
   private spacing = 1
-  /** position in the probe under way, or −1 */
-  private pos = -1
-  /** the measured steps' times of the probe's two halves (ms) */
-  private times: [number[], number[]] = [[], []]
+  /** true after a probe that found the other count faster: the next one must agree */
+  private leaning = false
+  /** the probe's part under way (0: the count in use, 1: the other, 2: in use again), or −1 */
+  private part = -1
+  /** steps of the part so far, and of them the measured ones' count and milliseconds */
+  private inPart = 0
+  private measured = 0
+  private partMs = 0
+  /** the probe's measured milliseconds and steps on the count in use [0] and the other [1] */
+  private total: [number, number] = [0, 0]
+  private steps: [number, number] = [0, 0]
   /** the last step, timed when the next one starts (`finished`, `want`) */
   private last: { asked: 1 | 2; ran: 1 | 2; start: number } | null = null
 
   /** Whether a probe is under way. */
   get probing(): boolean {
-    return this.pos >= 0
+    return this.part >= 0
   }
 
   /**
@@ -88,12 +105,13 @@ export class ThreadChooser {
       this.last = null
       this.record(last.asked, last.ran, now - last.start)
     }
-    if (this.pos < 0 && this.calls >= this.probeAt) {
-      this.pos = 0
-      this.times = [[], []]
+    if (this.part < 0 && this.calls >= this.probeAt) {
+      this.part = 0
+      this.inPart = this.measured = this.partMs = 0
+      this.total = [0, 0]
+      this.steps = [0, 0]
     }
-    if (this.pos < 0) return this.mode
-    return probePart(this.pos).other ? this.other() : this.mode
+    return this.part === 1 ? this.other() : this.mode
   }
 
   /**
@@ -111,50 +129,59 @@ export class ThreadChooser {
    */
   record(asked: 1 | 2, ran: 1 | 2, ms: number): void {
     this.calls++
-    if (this.pos < 0) return
+    if (this.part < 0) return
     if (ran !== asked) {
       this.mode = 1
-      this.end()
+      this.leaning = false
+      this.decide(false)
       return
     }
-    const { margin } = autoTuning
-    const part = probePart(this.pos)
-    if (part.measured) this.times[part.other ? 1 : 0].push(ms)
-    this.pos++
-    if (probePart(this.pos).within) return
-    // medians: a garbage collection or a stolen time slice in one part does not decide
-    if (median(this.times[1]) <= margin * median(this.times[0])) {
-      this.mode = this.other()
-      this.spacing = 1
-    } else if (this.probes >= 2) this.spacing = Math.min(8, 2 * this.spacing)
-    this.end()
+    const { warmup, probe, probeMs, margin } = autoTuning
+    const side = this.part === 1 ? 1 : 0
+    if (this.inPart++ >= warmup) {
+      this.measured++
+      this.partMs += ms
+      this.total[side] += ms
+      this.steps[side]++
+    }
+    // the middle part measures `probe` steps and `probeMs`, the outer ones half of each
+    const steps = this.part === 0 ? Math.ceil(probe / 2) : this.part === 2 ? probe >> 1 : probe
+    const ms0 = this.part === 1 ? probeMs : probeMs / 2
+    if (this.measured < steps || this.partMs < ms0) return
+    if (this.part < 2) {
+      this.part++
+      this.inPart = this.measured = this.partMs = 0
+      return
+    }
+    // mean steps: a long tail of slow steps counts
+    const mean = (i: 0 | 1) => this.total[i] / Math.max(1, this.steps[i])
+    const faster = mean(1) <= margin * mean(0)
+    if (faster && !this.leaning) {
+      // one probe does not decide: the next one, at once, must agree
+      this.leaning = true
+      this.part = -1
+      this.probeAt = this.calls + autoTuning.confirm
+      return
+    }
+    this.leaning = false
+    this.decide(faster)
   }
 
   private other(): 1 | 2 {
     return this.mode === 1 ? 2 : 1
   }
 
-  private end(): void {
-    this.pos = -1
-    this.probes++
+  /** Ends a probe with a decision: `change` to the other count, or keep this one. */
+  private decide(change: boolean): void {
+    if (change) {
+      this.mode = this.other()
+      this.spacing = 1
+    } else if (this.decisions >= 2) this.spacing = Math.min(8, 2 * this.spacing)
+    this.part = -1
+    this.decisions++
     this.probeAt =
-      this.calls + (this.probes === 1 ? autoTuning.second : autoTuning.every * this.spacing)
+      this.calls + (this.decisions === 1 ? autoTuning.second : autoTuning.every * this.spacing)
   }
-}
-
-/**
- * Where step `pos` of a probe falls: in the part on the other thread count (the middle one) or
- * not, measured or warming up, or past the probe's end.
- */
-function probePart(pos: number): { within: boolean; other: boolean; measured: boolean } {
-  const { warmup, probe } = autoTuning
-  const parts = [Math.ceil(probe / 2), probe, Math.floor(probe / 2)]
-  for (let i = 0; i < 3; i++) {
-    const len = warmup + parts[i]
-    if (pos < len) return { within: true, other: i === 1, measured: pos >= warmup }
-    pos -= len
-  }
-  return { within: false, other: false, measured: false }
 }
 
 /** A kind of step with its own timer: the two-layer step, or a differentiated tape. */
@@ -208,11 +235,4 @@ export function recordStep(
 /** The thread count training steps run on now under `'auto'` (outside probes). */
 export function autoThreads(): 1 | 2 {
   return Object.values(choosers).some((c) => c.mode === 2) && helperRunning() ? 2 : 1
-}
-
-/** The median of `xs` (the mean of the middle two for an even count). */
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }

@@ -27,7 +27,16 @@ function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: numbe
   return asked
 }
 
-const small = { firstProbeAfter: 3, warmup: 1, probe: 4, second: 10, every: 10, margin: 0.9 }
+const small = {
+  firstProbeAfter: 3,
+  warmup: 1,
+  probe: 4,
+  probeMs: 0,
+  confirm: 0,
+  second: 10,
+  every: 10,
+  margin: 0.9,
+}
 const ones = (n: number) => Array<number>(n).fill(1)
 const twos = (n: number) => Array<number>(n).fill(2)
 /** A probe with `small`'s knobs from `mode`: 1 + 2 steps on it, 1 + 4 on the other, 1 + 2 on it. */
@@ -35,13 +44,14 @@ const sandwich = (mode: 1 | 2) =>
   mode === 1 ? [...ones(3), ...twos(5), ...ones(3)] : [...twos(3), ...ones(5), ...twos(3)]
 
 describe('ThreadChooser (made-up timings)', () => {
-  it('probes one thread then two after firstProbeAfter steps, and keeps two when 10% faster', () => {
+  it('switches to two threads when two probes in a row find them 10% faster', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    const asked = drive(c, 3 + 11 + 10 + 11, (t) => (t === 2 ? 0.89 : 1))
-    // 3 steps on one thread; the probe: 1 + 2 on one, 1 + 4 on two, 1 + 2 on one; two from then
-    // on; after `second` (10) steps the next probe is a sandwich around one thread
-    expect(asked).toEqual([...ones(3), ...sandwich(1), ...twos(10), ...sandwich(2)])
+    const asked = drive(c, 3 + 11 + 11 + 10 + 11, (t) => (t === 2 ? 0.89 : 1))
+    // 3 steps on one thread; a probe (1 + 2 on one, 1 + 4 on two, 1 + 2 on one) finds two faster,
+    // the next one at once agrees: two from then on; after `second` (10) steps the next probe is
+    // a sandwich around two (one thread is not faster: two kept)
+    expect(asked).toEqual([...ones(3), ...sandwich(1), ...sandwich(1), ...twos(10), ...sandwich(2)])
     expect(c.mode).toBe(2)
   })
 
@@ -55,38 +65,56 @@ describe('ThreadChooser (made-up timings)', () => {
     }
   })
 
+  it('one probe does not decide: a second that disagrees keeps the count in use', () => {
+    Object.assign(autoTuning, small)
+    const c = new ThreadChooser()
+    // two threads fast in the first probe (steps 3–13), slow in the second (the core taken)
+    const asked = drive(c, 3 + 11 + 11 + 10, (t, s) => (t === 1 ? 1 : s < 14 ? 0.5 : 2))
+    expect(asked).toEqual([...ones(3), ...sandwich(1), ...sandwich(1), ...ones(10)])
+    expect(c.mode).toBe(1)
+  })
+
   it('only the measured steps count (a slow warm-up step, as a helper starting, does not)', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    // step 6 is the first of the two-thread part: its warm-up, 50 ms (the helper starting)
-    drive(c, 14, (t, s) => (s === 6 ? 50 : t === 2 ? 0.5 : 1))
+    // step 6 is the first of the first probe's two-thread part: its warm-up, 50 ms
+    drive(c, 25, (t, s) => (s === 6 ? 50 : t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
   })
 
-  it('compares medians: one slow measured step (a garbage collection) does not decide', () => {
+  it('compares mean steps: a long tail of slow two-thread steps decides against them', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    // step 9 is a measured step of the two-thread part: 50 ms (a sum would say two are slower)
-    drive(c, 14, (t, s) => (s === 9 ? 50 : t === 2 ? 0.5 : 1))
-    expect(c.mode).toBe(2)
+    // two threads: 0.5 ms a step but every fourth 3 ms (the helper waiting for a core): median
+    // 0.5 against one thread's 1, mean 1.125
+    drive(c, 25, (t, s) => (t === 1 ? 1 : s % 4 === 0 ? 3 : 0.5))
+    expect(c.mode).toBe(1)
   })
 
   it('a run still speeding up does not make the other count look faster (the probe is a sandwich)', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    // every step 4% faster than the one before, whatever the thread count: with the other count
-    // measured only after the one in use, its median would be 0.58 against 0.78 and win
-    drive(c, 14, (_, s) => 1 - 0.04 * s)
+    // every step 2% faster than the one before, whatever the thread count: with the other count
+    // measured only after the one in use, its mean would be 0.83 against 0.91 and win
+    drive(c, 25, (_, s) => 1 - 0.02 * s)
     expect(c.mode).toBe(1)
   })
 
-  it('goes back to one thread when a later probe finds two slower', () => {
+  it('parts last `probeMs` at least (half of it the outer ones)', () => {
+    Object.assign(autoTuning, { ...small, probeMs: 20 })
+    const c = new ThreadChooser()
+    // 1 ms steps: 10 measured in each outer part, 20 in the middle one
+    const asked = drive(c, 3 + 11 + 21 + 11 + 2, () => 1)
+    expect(asked).toEqual([...ones(3), ...ones(11), ...twos(21), ...ones(11), ...ones(2)])
+  })
+
+  it('goes back to one thread when two later probes find two slower', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
-    drive(c, 14, (t) => (t === 2 ? 0.5 : 1))
+    drive(c, 25, (t) => (t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
-    const asked = drive(c, 10 + 11 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
-    expect(asked).toEqual([...twos(10), ...sandwich(2), ...ones(3)])
+    const asked = drive(c, 10 + 11 + 11 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
+    expect(asked).toEqual([...twos(10), ...sandwich(2), ...sandwich(2), ...ones(3)])
     expect(c.mode).toBe(1)
   })
 
@@ -114,7 +142,7 @@ describe('ThreadChooser (made-up timings)', () => {
     ] as const) {
       const c = new ThreadChooser()
       let now = 0
-      for (let s = 0; s < 14; s++) {
+      for (let s = 0; s < 25; s++) {
         const t = c.want(now)
         const start = now
         now += t === 2 ? 0.5 : 1
@@ -133,11 +161,17 @@ describe('ThreadChooser (made-up timings)', () => {
     const gaps = [6, 10, 20, 40, 80, 80]
     const want = [...ones(3), ...probe, ...gaps.flatMap((g) => [...ones(g), ...probe])]
     expect(drive(c, want.length, () => 1)).toEqual(want)
-    // a probe that changes the choice brings the spacing back to `every`
+    // a change brings the spacing back to `every`
     const d = new ThreadChooser()
     drive(d, 3 + 11 + 6 + 11 + 10 + 11 + 20 + 11, () => 1) // four probes kept one thread
-    const after = drive(d, 40 + 11 + 10 + 11, (t) => (t === 2 ? 0.5 : 1))
-    expect(after).toEqual([...ones(40), ...sandwich(1), ...twos(10), ...sandwich(2)])
+    const after = drive(d, 40 + 22 + 10 + 11, (t) => (t === 2 ? 0.5 : 1))
+    expect(after).toEqual([
+      ...ones(40),
+      ...sandwich(1),
+      ...sandwich(1),
+      ...twos(10),
+      ...sandwich(2),
+    ])
   })
 
   it('a step that could not run on two threads ends the probe on one', () => {
@@ -149,7 +183,7 @@ describe('ThreadChooser (made-up timings)', () => {
     }
     expect(c.mode).toBe(1)
     expect(c.probing).toBe(false)
-    expect(drive(c, 9, () => 1)).toEqual(ones(9)) // no probe until `every` steps later
+    expect(drive(c, 9, () => 1)).toEqual(ones(9)) // no probe until `second` steps later
   })
 })
 
@@ -180,7 +214,7 @@ describe("setKernelThreads('auto') on real steps", () => {
   it('probes two threads in a long enough run, with the bits of one thread throughout', () => {
     setKernelThreads(1)
     const one = training(40)
-    Object.assign(autoTuning, { firstProbeAfter: 5, warmup: 2, probe: 5, every: 15 })
+    Object.assign(autoTuning, { firstProbeAfter: 5, warmup: 2, probe: 5, probeMs: 0, every: 15 })
     setKernelThreads('auto')
     const before = sharedStats.steps
     const auto = training(40)
@@ -189,11 +223,11 @@ describe("setKernelThreads('auto') on real steps", () => {
     expect(auto.W1.every((v, i) => Object.is(v, one.W1[i]))).toBe(true)
   })
 
-  it('a short run never starts the helper (defaults: the first probe after 100 steps)', async () => {
+  it('a short run never starts the helper (defaults: the first probe after 30 steps)', async () => {
     await closeWorkers()
     setKernelThreads('auto')
     const before = sharedStats.steps
-    training(30)
+    training(autoTuning.firstProbeAfter)
     expect(helperRunning()).toBe(false)
     expect(sharedStats.steps).toBe(before)
   })
