@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { setKernelBackend } from 'gradstream'
+import { matmul, setKernelBackend, tensor, twoLayerGradient, type Tensor } from 'gradstream'
 import {
   WASM_MIN_LENGTH,
   addScaledData,
@@ -96,5 +96,85 @@ describe.skipIf(loadWasm() === null)('addScaled kernel (the update’s p + a·u)
     const want = reference(x, y, -0.1)
     addScaledWasm(x, y, -0.1, x)
     expect(bitDiffs(x, want)).toEqual([])
+  })
+
+  // A two-layer step leaves W1 and ∂W1 in linear memory; the update right after reads them
+  // there. Whatever ran in between, the numbers must be those of the arrays themselves.
+  describe('after a two-layer step (W1 and ∂W1 read where the step left them)', () => {
+    const lcg = (seed: number) => {
+      let s = seed
+      return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
+    }
+    /** A mostly-zero batch (the wasm step's path), a net 64–h–3, its weights and gradient. */
+    const step = (seed: number, h: number) => {
+      setKernelBackend('wasm')
+      const next = lcg(seed)
+      const n = 20
+      const d = 64
+      const x = tensor(
+        Array.from({ length: n }, () =>
+          Array.from({ length: d }, () => (next() > 0.3 ? next() : 0)),
+        ),
+      )
+      const p = {
+        W1: { shape: [d, h], data: Float64Array.from({ length: d * h }, next) },
+        b1: { shape: [h], data: Float64Array.from({ length: h }, next) },
+        W2: { shape: [h, 3], data: Float64Array.from({ length: h * 3 }, next) },
+        b2: { shape: [3], data: Float64Array.from({ length: 3 }, next) },
+      }
+      const t = tensor(Array.from({ length: n }, (_, i) => i % 3))
+      return { p, g: twoLayerGradient(p, x, t).grad, next }
+    }
+
+    it('W1 + a·∂W1 right after the step: the bits of the expression', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          fc.integer({ min: 16, max: 40 }), // d·h ≥ 1,024: the wasm update
+          anyDouble,
+          (seed, h, a) => {
+            const { p, g } = step(seed, h)
+            const W1 = Float64Array.from(p.W1.data)
+            const dW1 = Float64Array.from(g.W1.data)
+            const got = addScaledData(p.W1.data, g.W1.data, a)
+            expect(bitDiffs(got, reference(W1, dW1, a))).toEqual([])
+            // and nothing was written into them
+            expect(bitDiffs(p.W1.data, W1)).toEqual([])
+            expect(bitDiffs(g.W1.data, dW1)).toEqual([])
+          },
+        ),
+      )
+    })
+
+    it('with other kernels run in between, or the update asked twice: the bits of the expression', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          fc.integer({ min: 16, max: 40 }),
+          fc.constantFrom('product', 'update', 'other arrays'),
+          (seed, h, between) => {
+            const { p, g, next } = step(seed, h)
+            const want = reference(p.W1.data, g.W1.data, -0.1)
+            if (between === 'product') {
+              // lays out operands over where W1 and ∂W1 were
+              const a: Tensor = { shape: [64, 64], data: Float64Array.from({ length: 4096 }, next) }
+              matmul(a, a)
+            } else if (between === 'update') {
+              // the first update sums over ∂W1's place: the second must not read it there
+              addScaledData(p.W1.data, g.W1.data, -0.1)
+            } else {
+              // arrays of the same length elsewhere are not W1 or ∂W1
+              const x = Float64Array.from(p.W1.data, (v) => v + 1)
+              const y = Float64Array.from(g.W1.data, (v) => v * 2)
+              expect(bitDiffs(addScaledData(x, y, -0.1), reference(x, y, -0.1))).toEqual([])
+              expect(
+                bitDiffs(addScaledData(p.W1.data, y, -0.1), reference(p.W1.data, y, -0.1)),
+              ).toEqual([])
+            }
+            expect(bitDiffs(addScaledData(p.W1.data, g.W1.data, -0.1), want)).toEqual([])
+          },
+        ),
+      )
+    })
   })
 })

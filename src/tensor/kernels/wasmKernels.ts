@@ -175,6 +175,7 @@ export function useKernels(k: KernelExports | null): boolean {
  * "memory could not grow", after which the JavaScript kernels serve).
  */
 function reserve(w: KernelExports, bytes: number): void {
+  layouts++
   const need = BASE + bytes
   if (need - base > peak) peak = need - base
   const have = w.memory.buffer.byteLength
@@ -186,6 +187,36 @@ function reserve(w: KernelExports, bytes: number): void {
     f64 = new Float64Array(w.memory.buffer)
     i32 = new Int32Array(w.memory.buffer)
   }
+}
+
+/**
+ * Arrays whose numbers linear memory still holds (`twins`: the array and the byte offset of its
+ * copy), valid while no kernel has laid out anything since (`layouts`, counted by `reserve`, is
+ * `twinsAt`). A two-layer step leaves W1 and ∂W1 so; the SGD update that follows
+ * (`addScaledWasm`) then reads them there instead of copying 2 × 313 KB in again. Arrays are
+ * values (nobody writes into a parameter or a gradient once made), so the copies stay equal.
+ */
+let layouts = 0
+let twinsAt = -1
+const twins: { array: Float64Array; at: number }[] = []
+
+/** Notes that `array` and the `length` numbers at byte `at` are equal, until the next layout. */
+function twin(array: Float64Array, at: number): void {
+  if (twinsAt !== layouts) {
+    twins.length = 0
+    twinsAt = layouts
+  }
+  twins.push({ array, at })
+}
+
+/** Where linear memory holds `x`'s numbers (a byte offset), or −1. */
+function twinOf(x: Float64Array): number {
+  if (twinsAt !== layouts) return -1
+  for (const { array, at } of twins) {
+    const d = x.byteOffset - array.byteOffset
+    if (x.buffer === array.buffer && d >= 0 && d + x.byteLength <= array.byteLength) return at + d
+  }
+  return -1
 }
 
 /** `bytes` rounded up to a multiple of 16 (operands start on 16-byte boundaries). */
@@ -827,8 +858,10 @@ export function twoLayerForwardWasm(
   const gb2 = gb1 + align16(h * 8)
   const end = gb2 + align16(k * 8)
   reserve(w, end - BASE)
-  f64.set(W1.length === d * h ? W1 : W1.subarray(0, d * h), w1 >> 3)
+  const W1d = W1.length === d * h ? W1 : W1.subarray(0, d * h)
+  f64.set(W1d, w1 >> 3)
   if (w.allFinite(w1, d * h) === 0) return false
+  twin(W1d, w1)
   f64.set(b1.subarray(0, h), b1o >> 3)
   f64.set(W2.length === h * k ? W2 : W2.subarray(0, h * k), w2 >> 3)
   f64.set(b2.subarray(0, k), b2o >> 3)
@@ -916,6 +949,7 @@ export function twoLayerBackwardWasm(
     if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
     w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
     G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
+    twin(G1, L.g1)
     // each gradient's Σx² while in cache, if a writer of gradNorm runs (sumOfSquaresKernel.ts)
     noteCopiedOut(w.memory, [G1, L.g1], [G2, L.g2], [gb1, L.gb1], [gb2, L.gb2])
     return true
@@ -939,6 +973,16 @@ export function addScaledWasm(
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('addScaledWasm: WebAssembly SIMD is unavailable')
   const len = out.length
+  // x and y still in memory (a two-layer step's W1 and ∂W1): summed where they lie, into y's
+  // place (each number is read before it is written), which then holds y no longer
+  const xt = twinOf(x.length === len ? x : x.subarray(0, len))
+  const yt = xt < 0 ? -1 : twinOf(y.length === len ? y : y.subarray(0, len))
+  if (yt >= 0) {
+    layouts++
+    w.addScaled(xt, yt, a, yt, len)
+    out.set(f64.subarray(yt >> 3, (yt >> 3) + len))
+    return
+  }
   const bytes = align16(len * 8)
   reserve(w, floor - BASE + 2 * bytes)
   const xo = floor
