@@ -91,7 +91,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
           const lr = error === Infinity ? 0 : eta
           return Object.freeze({
             ...s,
-            updates: build(u.map((uj) => scaledLeaf(uj, lr))),
+            updates: lr === 1 ? s.updates : build(u.map((uj) => scaledLeaf(uj, lr))), // 1·u is u
             opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
             hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
             evaluations: s.evaluations + calls,

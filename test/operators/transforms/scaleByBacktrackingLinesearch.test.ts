@@ -10,7 +10,7 @@ import {
   scaleByLearningRate,
   type ScaleByBacktrackingLinesearchState,
 } from 'gradstream/operators'
-import { value } from './fixture.js'
+import { runSync, value, withGradientState } from './fixture.js'
 
 const sumSq = (x: Tensor) => x.data.reduce((s, v) => s + v * v, 0)
 const grad2x = (x: Tensor) => ({ loss: sumSq(x), grad: tensor([...x.data].map((v) => 2 * v)) })
@@ -128,6 +128,17 @@ describe('scaleByBacktrackingLinesearch', () => {
     // and the same numbers as a fresh array per trial would give (the docstring's)
     const values = states.slice(1).map((s) => sumSq(s.params).toPrecision(3))
     expect(values).toEqual(['5.04', '1.81', '0.653'])
+  })
+
+  it('η = 1 accepted: the updates are u itself (1·u = u, bit for bit)', () => {
+    // u = −x/2 halves x: f drops fourfold, so η = 1 passes at the first call
+    const x = tensor([1, 2, 3])
+    const u = tensor([-0.5, -1, -1.5])
+    const s = withGradientState(x, grad2x(x).grad, { baseLoss: sumSq(x), updates: u })
+    const after = runSync(s, scaleByBacktrackingLinesearch(sumSq))
+    expect(after.hyper[`${name}.lr`]).toBe(1)
+    expect(after.evaluations).toBe(1)
+    expect(Array.from((after.updates as Tensor).data)).toEqual([-0.5, -1, -1.5])
   })
 
   it('η = 0 when f is NaN wherever it looks (optax: no step into an undefined region)', () => {
