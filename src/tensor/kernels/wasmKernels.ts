@@ -608,6 +608,9 @@ export interface RowEntries {
   readonly cols: number
 }
 
+/** What gatherRows' first loads read (nothing uses it). */
+let touched = 0
+
 /**
  * Writes the CSR of the matrix whose rows are `src`'s rows `pick` into a module's memory (`w`
  * runs on it, `I` / `F` view it) at byte offsets `rp` (pick.length + 1 row pointers), `ci` and
@@ -636,6 +639,16 @@ export function gatherRows(
   if (levels !== null) {
     // packed rows (a third of the bytes): one copy a row, then unpacked in place by the kernel
     const { packed } = src
+    // the rows lie at random places: one load of each row's first and last entry first, so that
+    // their cache and TLB misses overlap rather than come one copy after the other (a cold
+    // batch's gather 25–29 µs → 14–20, bench/RESULTS.md issue 21 session 8); |0 keeps it an int
+    let touch = 0
+    for (let i = lo; i < hi; i++) {
+      const s = start[pick[i]]
+      const c = count[pick[i]]
+      if (c > 0) touch = (touch + packed[s] + packed[s + c - 1]) | 0
+    }
+    touched = touch // kept, so that the loads are not optimized away
     const at0 = at
     for (let i = lo; i < hi; i++) {
       const s = start[pick[i]]
