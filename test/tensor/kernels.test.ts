@@ -14,7 +14,7 @@ import {
   type KernelBackend,
 } from 'gradstream'
 import { gemmDenseJs } from '../../src/tensor/kernels/jsKernels.js'
-import { gemmKernel, type SparseMode } from '../../src/tensor/kernels/gemmKernel.js'
+import { gemmKernel, looksSparse, type SparseMode } from '../../src/tensor/kernels/gemmKernel.js'
 import { gemmDenseWasm, gemmSparseWasm } from '../../src/tensor/kernels/wasmKernels.js'
 import { reference } from '../helpers/referenceGemm.js'
 
@@ -335,6 +335,38 @@ describe('matmul errors', () => {
     expect(() => setKernelBackend('gpu' as KernelBackend)).toThrow(
       new TypeError('setKernelBackend: backend: expected "js", "wasm" or "auto", got "gpu"'),
     )
+  })
+})
+
+describe('looksSparse (the sparse-or-dense guess, before any copy)', () => {
+  it('does not take a half-dense layer with a dead unit for sparse', () => {
+    // 128×128, column 0 all zeros, every other entry elsewhere non-zero: a sample stride of
+    // 256 = two rows saw column 0 only and said sparse
+    const A = Float64Array.from({ length: 128 * 128 }, (_, q) =>
+      q % 128 !== 0 && (q + (q >> 7)) % 2 === 1 ? 1 : 0,
+    )
+    expect(looksSparse(A, A.length)).toBe(false)
+  })
+
+  it('takes an image-like batch (19% non-zero, at random) for sparse', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        let s = seed
+        const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
+        const A = Float64Array.from({ length: 128 * 784 }, () => (rand() < 0.19 ? rand() : 0))
+        // 256 samples at p = 0.19 (sd of the share 0.025): above 0.3 (~1e-4) the exact count
+        // decides (~19% < 30%); a "clearly dense" share above 0.4 is 8 sd away
+        expect(looksSparse(A, A.length)).toBe(true)
+      }),
+    )
+  })
+
+  it('counts exactly between the clear cases: at most 30% non-zero is sparse', () => {
+    // 100 entries: every one is sampled, so the count decides at the threshold
+    const withNonZeros = (count: number) =>
+      Float64Array.from({ length: 100 }, (_, q) => (q < count ? 1 : 0))
+    expect(looksSparse(withNonZeros(30), 100)).toBe(true)
+    expect(looksSparse(withNonZeros(31), 100)).toBe(false)
   })
 })
 
