@@ -3,7 +3,7 @@ import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
 import { nextSlot, type Plan, planOf, prepared, slotRecord, unprefixed } from './elementwise.js'
 import type { StageRun } from './fusion.js'
-import { hyperAt, hyperRecorder } from './hyperparams.js'
+import { fixedAt, hyperAt, hyperRecorder } from './hyperparams.js'
 import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
 import { type Member, passLoop } from './pass.js'
 import { steppedState, withSlots } from './state.js'
@@ -33,17 +33,50 @@ export function chainStep(
   run: StageRun,
   plan: ChainPlan = chainPlan(ts, apply),
 ): (s: Tracked) => object {
+  const ats = plan.observed
+    ? ts.map((t, j) => plan.keys[j].map((k) => hyperAt(t.hyper[k], run)))
+    : (plan.fixed as readonly (readonly ((step: number) => number)[])[])
+  if (apply && plan.n === 1 && plan.folds) return scalingStep(ts[0], ats[0], plan)
+  if (plan.observed) return stepOf(ts, apply, plan, ats)
+  return (plan.shared.step ??= sharedStep(ts, apply, plan, ats))
+}
+
+/**
+ * The step of a chain without an Observable hyperparameter, made once and shared by all its
+ * runs (`of(state).pipe(momentum(η))` is a run per state): what a run keeps between steps is a
+ * cache whose answers depend on its inputs only (the hyper record, the slot names), the rest is
+ * scratch within a step. A step entered while another step of the chain is running (a
+ * schedule or a rule that runs the same optimizer) gets a step of its own.
+ */
+function sharedStep(
+  ts: readonly GradientTransform[],
+  apply: boolean,
+  plan: ChainPlan,
+  ats: readonly (readonly ((step: number) => number)[])[],
+): (s: Tracked) => object {
+  const step = stepOf(ts, apply, plan, ats)
+  let busy = false
+  return (s) => {
+    if (busy) return stepOf(ts, apply, plan, ats)(s)
+    busy = true
+    try {
+      return step(s)
+    } finally {
+      busy = false
+    }
+  }
+}
+
+/** The step of chain `plan` with hyperparameter getters `ats` (see `chainStep`). */
+function stepOf(
+  ts: readonly GradientTransform[],
+  apply: boolean,
+  plan: ChainPlan,
+  ats: readonly (readonly ((step: number) => number)[])[],
+): (s: Tracked) => object {
   const { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass } = plan
-  const ats = ts.map((t, j) => keys[j].map((k) => hyperAt(t.hyper[k], run)))
-  const record = hyperRecorder(names)
-  const loop =
-    inPass.length > 0
-      ? passLoop(
-          inPass.map((m) => m.rule),
-          true,
-          inPass.map((m) => m.trees),
-        )
-      : null
+  const record = plan.shared.record
+  const loop = inPass.length > 0 ? passLoop(plan.rules, true, plan.trees) : null
   const olds = inPass.map((m) => slotRecord(m.trees))
   const nexts = inPass.map((m) => slotRecord(m.trees))
   // per step, per member of the pass: its constant (a factor or the rule's constants), what
@@ -58,11 +91,7 @@ export function chainStep(
   /** this step's hyperparameter values, in `names`' order (doubles from the start: see hyperRecorder) */
   const values = new Float64Array(names.length)
   /** per transform of the pass, its hyper record, refilled each step (it never leaves the step) */
-  const reused = keys.map(
-    (ks) => Object.fromEntries(ks.map((k) => [k, 0])) as Record<string, number>,
-  )
-  if (apply && n === 1 && folds)
-    return scalingStep(ts[0], ats[0], keys[0], isLr[0], reused[0], record)
+  const reused = plan.hyperTemplates.map((h) => ({ ...h }))
   let lastUsedIn: readonly string[] | undefined = undefined
   let lastUsedOut: readonly string[] = NO_TRANSFORMS
   let step = 0
@@ -241,7 +270,20 @@ export interface ChainPlan {
   /** the pass's members are members [from, from + inPass.length) */
   readonly from: number
   readonly inPass: readonly PassMember[]
+  /** the pass's rules, and the trees of each member's slot (for `passLoop`) */
+  readonly rules: readonly Member[]
+  readonly trees: readonly (readonly string[])[]
+  /** per transform, a record with its hyperparameter fields (copied per step function) */
+  readonly hyperTemplates: readonly Readonly<Record<string, number>>[]
+  /** per transform, per field, its value getter when it needs no run (null: an Observable) */
+  readonly fixed: readonly (readonly (((step: number) => number) | null)[])[]
+  /** some hyperparameter is an Observable: each run subscribes and gets its own step */
+  readonly observed: boolean
+  /** what the runs of the chain share: the hyper recorder, and the step when not `observed` */
+  readonly shared: { readonly record: HyperRecorder; step?: (s: Tracked) => object }
 }
+
+type HyperRecorder = ReturnType<typeof hyperRecorder>
 
 /** The plan of transforms `ts` (with `apply`: ending the step) for `chainStep`. */
 export function chainPlan(ts: readonly GradientTransform[], apply: boolean): ChainPlan {
@@ -262,7 +304,16 @@ export function chainPlan(ts: readonly GradientTransform[], apply: boolean): Cha
   const from = first < end ? firstMember(nodes[first]!) : 0
   const to = first < end ? lastMember(nodes[end - 1]!) + 1 : 0
   const inPass = members.slice(from, to)
-  return { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass }
+  const fixed = ts.map((t, j) => keys[j].map((k) => fixedAt(t.hyper[k])))
+  return {
+    ...{ n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass },
+    rules: inPass.map((m) => m.rule),
+    trees: inPass.map((m) => m.trees),
+    hyperTemplates: keys.map((ks) => Object.fromEntries(ks.map((k) => [k, 0]))),
+    fixed,
+    observed: fixed.some((fs) => fs.includes(null)),
+    shared: { record: hyperRecorder(names) },
+  }
 }
 
 type Hyper = { readonly [field: string]: number }
@@ -335,11 +386,12 @@ function lastMember(node: PassNode): number {
 function scalingStep(
   t: GradientTransform,
   at: readonly ((step: number) => number)[],
-  keys: readonly string[],
-  isLr: readonly boolean[],
-  hyper: Record<string, number>,
-  record: (h: TrainState['hyper'], values: ArrayLike<number>) => TrainState['hyper'],
+  plan: ChainPlan,
 ): (s: Tracked) => object {
+  const keys = plan.keys[0]
+  const isLr = plan.isLr[0]
+  const hyper: Record<string, number> = { ...plan.hyperTemplates[0] }
+  const record = plan.shared.record
   const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
   const values = new Float64Array(keys.length)
   const name = t.name

@@ -140,9 +140,9 @@ function resolve(spec: HyperSpec, step: number, latest: Latest | undefined): num
  * after it completes.
  */
 export function hyperAt(spec: HyperSpec, run: StageRun): (step: number) => number {
-  const { value } = spec
-  if (typeof value === 'number') return () => value
-  if (typeof value === 'function') return (step) => resolve(spec, step, undefined)
+  const fixed = fixedAt(spec)
+  if (fixed !== null) return fixed
+  const value = spec.value as Observable<number>
   let latest: Latest = NONE
   run.add(
     value.subscribe({
@@ -155,14 +155,26 @@ export function hyperAt(spec: HyperSpec, run: StageRun): (step: number) => numbe
   return (step) => resolve(spec, step, latest)
 }
 
+/**
+ * `hyperAt` for a constant or a schedule, which need no run: one function serves every run
+ * (the engine makes it once per chain). Null for an Observable (subscribed per run).
+ */
+export function fixedAt(spec: HyperSpec): ((step: number) => number) | null {
+  const { value } = spec
+  if (typeof value === 'number') return () => value
+  if (typeof value === 'function') return (step) => resolve(spec, step, undefined)
+  return null
+}
+
 type HyperRecord = { readonly [name: string]: number }
 
 /**
- * For one stage of one run: `{ ...h, [names[i]]: values[i] }` (frozen), built only when it
- * would differ from what was built last step. The record a state carries is then the same
- * object step after step in a steady run, and `{ ...h }` is not copied per transform per step:
- * either the incoming record is the one built last step from the same record and values, or
- * it already holds these values under these names (reused as it is).
+ * `{ ...h, [names[i]]: values[i] }` (frozen), built only when it would differ from what was
+ * built last time. The record a state carries is then the same object step after step in a
+ * steady run, and `{ ...h }` is not copied per transform per step: either the incoming record
+ * is the one built last time from the same record and values, or it already holds these
+ * values under these names (reused as it is). What it returns depends on `h` and the values
+ * only, so the runs of one chain share one recorder.
  *
  * The values are kept in a Float64Array: a fresh `[]` per run would start as an array of small
  * integers and change kind at the run's first value, undoing the step's optimised code in

@@ -29,6 +29,7 @@ import {
   chain,
   clipByGlobalNorm,
   clipByValue,
+  elementwise,
   gradient,
   gradientTransform,
   type GradientTransform,
@@ -385,6 +386,77 @@ describe('an optimizer as one fused stage', () => {
       expect(b).toEqual(alone(pb, 4))
       expect(b[4].lr).toBe(0.05)
     }
+  })
+
+  it('runs of one optimizer with a constant or scheduled η, stepped in turn, give separate streams', () => {
+    // without an Observable hyperparameter a chain's runs share one step function
+    // (src/engine/chainStep.ts): what it keeps between steps must not leak from run to run
+    const makers = [() => momentum(0.1), () => adam((k: number) => 0.1 / (1 + k), { b1: 0.8 })]
+    const pa: TreeT = { W: tensor([[0.5, -1]]), b: [2, -0.5], s: 0.3 }
+    const pb: TreeT = { W: tensor([[-0.25, 3]]), b: [-1, 0.25], s: -0.7 }
+    for (const make of makers) {
+      const shared = make() as never
+      const vts = new VirtualTimeScheduler()
+      const mode = chunked({ steps: 1, scheduler: vts })
+      const runOf = (params: TreeT, n: number) => {
+        const out: TrainState<TreeT>[] = []
+        train({ params, step: pipe(gradient(f), shared), mode })
+          .pipe(maxSteps(n))
+          .subscribe((s) => out.push(s))
+        return out
+      }
+      const a = runOf(pa, 2)
+      const b = runOf(pb, 4)
+      vts.flush()
+      expect(a).toEqual(run(pa, make() as never, 2).out)
+      expect(b).toEqual(run(pb, make() as never, 4).out)
+    }
+  })
+
+  it('a step that runs the same optimizer again (from its schedule) gives the same streams', () => {
+    // the shared step is busy: the run it starts gets a step function of its own
+    const pa: TreeT = { W: tensor([[0.5, -1]]), b: [2, -0.5], s: 0.3 }
+    const pb: TreeT = { W: tensor([[-0.25, 3]]), b: [-1, 0.25], s: -0.7 }
+    let nested: TrainState<TreeT>[] = []
+    let depth = 0
+    const eta = (k: number) => {
+      if (depth === 0 && k === 1) {
+        depth++
+        nested = run(pb, op, 3).out
+        depth--
+      }
+      return 0.1 / (1 + k)
+    }
+    const op = momentum(eta) as never
+    const outer = run(pa, op, 3)
+    expect(outer.error).toBeUndefined()
+    expect(nested).toHaveLength(4)
+    expect(outer.out).toEqual(run(pa, momentum((k: number) => 0.1 / (1 + k)) as never, 3).out)
+    expect(nested).toEqual(run(pb, momentum((k: number) => 0.1 / (1 + k)) as never, 3).out)
+  })
+
+  it('runs a rule whose slot trees have any names in the pass, as alone', () => {
+    // the pass hands a rule its slot's arrays in records it writes out per rule (src/engine/pass.ts)
+    const odd = () =>
+      gradientTransform({
+        name: 'odd',
+        hyper: { beta: 0.5 },
+        init: (p) => ({ 'a-b': mapTree(p, () => 0), "it's": mapTree(p, () => 1), 0: 7 }),
+        update: elementwise({
+          trees: ['a-b', "it's"],
+          rule: ({ beta }: { beta: number }, g, i, old, next) => {
+            const m = (next['a-b'][i] = beta * old['a-b'][i] + g)
+            const v = (next["it's"][i] = old["it's"][i] + g * g)
+            return m / Math.sqrt(v)
+          },
+        }),
+      })
+    const p: TreeT = { W: tensor([[0.5, -1]]), b: [2, -0.5], s: 0.3 }
+    const fused = run(p, pipe(odd(), scaleByLearningRate(0.1), applyUpdates()), 3)
+    const hand = run(p, byHand(odd(), scaleByLearningRate(0.1)), 3)
+    expect(fused.error).toBeUndefined()
+    expect(fused.out).toEqual(hand.out)
+    expect(Object.keys(fused.out[3].opt.odd as object).sort()).toEqual(['0', 'a-b', "it's"])
   })
 
   it('records a changed η at the very step it changes (the reused hyper record is not stale)', () => {
