@@ -13,9 +13,15 @@ import {
 import type { StopReason, TrainState } from '../../src/state/types.js'
 import { StoppableRun } from '../../src/engine/fusion.js'
 
-/** `s` with `reason` recorded (a new frozen state; `s` is unchanged). */
+/**
+ * `s` with `reason` recorded (a new frozen state; `s` is unchanged). The reason is copied with
+ * `Object.assign`: a frozen `{ ...reason }` got a new hidden class at each call once V8's
+ * feedback was warm, so the stop states' `stopReason` changed type at some run's end, which
+ * threw the loop's optimised code (`train`'s pump, the whole step inlined) away and left the
+ * next run to recompile it (bench/loop.bench.ts, W4: its 9th run onwards).
+ */
 export function withStopReason<S extends TrainState>(s: S, reason: StopReason): S {
-  return Object.freeze({ ...s, stopReason: Object.freeze({ ...reason }) })
+  return Object.freeze({ ...s, stopReason: Object.freeze(Object.assign({}, reason)) })
 }
 
 /**

@@ -91,7 +91,7 @@ function stepOf(
   /** this step's hyperparameter values, in `names`' order (doubles from the start: see hyperRecorder) */
   const values = new Float64Array(names.length)
   /** per transform of the pass, its hyper record, refilled each step (it never leaves the step) */
-  const reused = plan.hyperTemplates.map((h) => ({ ...h }))
+  const reused = keys.map(hyperRecord)
   let lastUsedIn: readonly string[] | undefined = undefined
   let lastUsedOut: readonly string[] = NO_TRANSFORMS
   let step = 0
@@ -273,8 +273,6 @@ export interface ChainPlan {
   /** the pass's rules, and the trees of each member's slot (for `passLoop`) */
   readonly rules: readonly Member[]
   readonly trees: readonly (readonly string[])[]
-  /** per transform, a record with its hyperparameter fields (copied per step function) */
-  readonly hyperTemplates: readonly Readonly<Record<string, number>>[]
   /** per transform, per field, its value getter when it needs no run (null: an Observable) */
   readonly fixed: readonly (readonly (((step: number) => number) | null)[])[]
   /** some hyperparameter is an Observable: each run subscribes and gets its own step */
@@ -284,6 +282,15 @@ export interface ChainPlan {
 }
 
 type HyperRecorder = ReturnType<typeof hyperRecorder>
+
+/**
+ * A record with fields `keys`, refilled at each step. Built field by field: a copy of one
+ * template (`{ ...t }`) kept the template's first field kinds, and its first step's values
+ * changed them, throwing W4's step out of optimised code in a later run.
+ */
+function hyperRecord(keys: readonly string[]): Record<string, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0]))
+}
 
 /** The plan of transforms `ts` (with `apply`: ending the step) for `chainStep`. */
 export function chainPlan(ts: readonly GradientTransform[], apply: boolean): ChainPlan {
@@ -309,7 +316,6 @@ export function chainPlan(ts: readonly GradientTransform[], apply: boolean): Cha
     ...{ n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass },
     rules: inPass.map((m) => m.rule),
     trees: inPass.map((m) => m.trees),
-    hyperTemplates: keys.map((ks) => Object.fromEntries(ks.map((k) => [k, 0]))),
     fixed,
     observed: fixed.some((fs) => fs.includes(null)),
     shared: { record: hyperRecorder(names) },
@@ -390,7 +396,7 @@ function scalingStep(
 ): (s: Tracked) => object {
   const keys = plan.keys[0]
   const isLr = plan.isLr[0]
-  const hyper: Record<string, number> = { ...plan.hyperTemplates[0] }
+  const hyper = hyperRecord(keys)
   const record = plan.shared.record
   const { factor } = planOf(t.update) as { factor: (h: Record<string, number>) => number }
   const values = new Float64Array(keys.length)
