@@ -69,6 +69,20 @@ export const OP_TRANSPOSE = 6
 const OP_GEMM_PACKED = 7
 /** gemmCsrLd (a held operand's rows times a right operand with padded rows) */
 const OP_CSR_LD = 8
+/**
+ * A product's rows in chunks that either thread takes (splitKernels): CARGS holds the kernel (one
+ * of OP_GEMM, OP_GEMM_PACKED, OP_CSR, OP_CSR_LD) and its arguments for all rows; the chunks'
+ * first rows are at BOUNDS. A thread takes the next chunk from NEXT, which also holds the job's
+ * sequence number (so a thread late for a job takes nothing of the next) and its count of chunks,
+ * and adds one to FIN when it has computed it.
+ */
+const OP_CHUNKS = 9
+const NEXT = 19
+const FIN = 20
+const MAX_CHUNKS = 16
+const BOUNDS = 24 // … BOUNDS + MAX_CHUNKS
+const CARGS = BOUNDS + MAX_CHUNKS + 1 // the kernel, then its arguments: … CARGS + 12
+const CTRL_INTS = CARGS + 13
 export { OP_CSR, RESULT }
 
 /**
@@ -76,6 +90,48 @@ export { OP_CSR, RESULT }
  * futex wake costs tens of microseconds on a VM. About 20–50 µs of polling.
  */
 const SPIN = 4000
+
+/**
+ * The chunk runner, one source for both threads (the helper evaluates it; this thread gets it
+ * through `new Function`): `takeChunks(k, c, seq)` takes chunks of job `seq` from `c`'s NEXT until
+ * none is left, computes each with kernels `k` and counts it in FIN (waking a thread waiting for
+ * the last). A chunk's rows r0…r1 of C: the kernel's arguments moved to row r0 as splitting its
+ * rows anywhere moves them (dense chunks start at multiples of 4: the packed A's blocks).
+ */
+const CHUNK_RUNNER = `
+function takeChunks(k, c, seq) {
+  const tag = seq & 0x7fff
+  const a = ${CARGS + 1}
+  for (;;) {
+    // NEXT: the job's tag, its count of chunks and the next chunk (bits 16…30, 8…15, 0…7)
+    const v = Atomics.load(c, ${NEXT})
+    if (v >>> 16 !== tag || (v & 0xff) >= ((v >> 8) & 0xff)) return
+    if (Atomics.compareExchange(c, ${NEXT}, v, v + 1) !== v) continue
+    // taken: the job stays this one (and its arguments unchanged) until this chunk is counted
+    const count = (v >> 8) & 0xff
+    const i = v & 0xff
+    const kernel = c[${CARGS}]
+    const r0 = c[${BOUNDS} + i]
+    const rows = c[${BOUNDS} + i + 1] - r0
+    try {
+      if (kernel === ${OP_GEMM}) k.gemm(c[a] + r0 * c[a + 6] * 8, c[a + 1], c[a + 2] + r0 * c[a + 5] * 8, rows, c[a + 4], c[a + 5], c[a + 6], c[a + 7])
+      else if (kernel === ${OP_GEMM_PACKED}) k.gemmPacked(c[a] + r0 * c[a + 8] * 8, c[a + 1] === 0 ? 0 : c[a + 1] + (r0 >> 2) * 32 * c[a + 6], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 7] * 8, rows, c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11])
+      else if (kernel === ${OP_CSR}) k.gemmCsr(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6])
+      else k.gemmCsrLd(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
+    } catch (e) {
+      Atomics.store(c, ${FAILED}, 1)
+    }
+    if (Atomics.add(c, ${FIN}, 1) + 1 === count) Atomics.notify(c, ${FIN})
+  }
+}
+`
+
+/** The chunk runner on this thread (see CHUNK_RUNNER). */
+const takeChunks = new Function(`${CHUNK_RUNNER}\nreturn takeChunks`)() as (
+  k: SharedExports,
+  c: Int32Array,
+  seq: number,
+) => void
 
 /** The helper thread's program (a CommonJS script run with `eval`). */
 const HELPER = `
@@ -95,6 +151,7 @@ Atomics.store(c, ${READY}, 1)
 Atomics.notify(c, ${READY})
 let seen = 0 // the caller posts job 1 first, possibly before this line runs
 let extra = 0
+${CHUNK_RUNNER}
 for (;;) {
   let s = Atomics.load(c, ${SEQ})
   for (let i = 0, e = spin + extra; s === seen && i < e; i++) s = Atomics.load(c, ${SEQ})
@@ -109,6 +166,7 @@ for (;;) {
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_GEMM_PACKED}) k.gemmPacked(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 9}], c[${ARGS + 10}], c[${ARGS + 11}])
+    else if (op === ${OP_CHUNKS}) takeChunks(k, c, seen)
     else if (op === ${OP_CSR_LD}) k.gemmCsrLd(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
     else if (op === ${OP_LAYER_ROWS}) {
@@ -185,7 +243,7 @@ export function startHelper(timeoutMs = 10_000): boolean {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true })
     const k = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as SharedExports
-    const ctrl = new Int32Array(new SharedArrayBuffer(128))
+    const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS))
     const worker = new wt.Worker(HELPER, {
       eval: true,
       execArgv: [],
@@ -580,6 +638,10 @@ export const splitTuning = {
   sparseMinWork: 1 << 19,
   /** polls the helper makes after each job of a step on the shared memory (see SPIN_AFTER) */
   spinAfter: 100_000,
+  /** chunks of a product's rows, taken by either thread (at most MAX_CHUNKS) */
+  chunks: 8,
+  /** rows of a dense chunk at least (each chunk walks the whole packed B again) */
+  denseChunkRows: 32,
 }
 
 /** Products `splitKernels` split with the helper so far (a count for benchmarks and tests). */
@@ -599,50 +661,71 @@ function splitKernels(h: Helper): KernelExports {
   let i32v = new Int32Array(h.memory.buffer)
   const rowPointers = (): Int32Array =>
     i32v.buffer === h.memory.buffer ? i32v : (i32v = new Int32Array(h.memory.buffer))
-  // the dense cut: a multiple of 4 near the middle (the helper's rows start a 4-row block)
-  const denseCut = (m: number, kk: number, n: number): number =>
-    m * kk * n < splitTuning.denseMinWork || m < 8 ? m : Math.round(m / 8) * 4
-  const sparseCut = (rp: number, m: number, n: number): number => {
+  // chunks of dense rows start at multiples of 4 (a row stays in its 4-row block)
+  const denseBounds = (m: number, kk: number, n: number): number[] | null => {
+    if (m * kk * n < splitTuning.denseMinWork) return null
+    const chunks = Math.min(MAX_CHUNKS, splitTuning.chunks)
+    const per = Math.max(splitTuning.denseChunkRows, 4 * Math.ceil(m / chunks / 4))
+    if (per >= m) return null
+    const bounds = []
+    for (let r = 0; r < m; r += per) bounds.push(r)
+    bounds.push(m)
+    return bounds
+  }
+  // chunks of sparse rows end where a share of the work (non-zeros + rows) is done
+  const sparseBounds = (rp: number, m: number, n: number): number[] | null => {
     const I = rowPointers()
     const p = rp >> 2
-    if ((I[p + m] - I[p] + m) * n < splitTuning.sparseMinWork) return m
-    return workCutRow(I, rp, m)
+    if ((I[p + m] - I[p] + m) * n < splitTuning.sparseMinWork) return null
+    const chunks = Math.min(MAX_CHUNKS, splitTuning.chunks)
+    const bounds = [0]
+    for (let i = 1; i < chunks; i++) {
+      const r = workCutRow(I, rp, m, i / chunks)
+      if (r > bounds[bounds.length - 1] && r < m) bounds.push(r)
+    }
+    bounds.push(m)
+    return bounds.length > 2 ? bounds : null
   }
-  const handOver = (op: number, args: readonly number[]) => {
+  const c = h.ctrl
+  /** `kernel` with `args` for all m rows, its chunks taken by both threads as they come free */
+  const chunked = (kernel: number, args: readonly number[], bounds: readonly number[]) => {
+    const count = bounds.length - 1
+    for (let i = 0; i <= count; i++) c[BOUNDS + i] = bounds[i]
+    c[CARGS] = kernel
+    for (let i = 0; i < args.length; i++) c[CARGS + 1 + i] = args[i]
+    const seq = (h.seq + 1) | 0 || 1 // the one `post` gives the job
+    Atomics.store(c, FIN, 0)
+    Atomics.store(c, NEXT, ((seq & 0x7fff) << 16) | (count << 8))
     splitStats.products++
-    post(h, op, args)
+    post(h, OP_CHUNKS, [])
+    takeChunks(k, c, seq)
+    // the helper's chunks still running (none if it has not woken yet: this thread took them)
+    for (let i = 0; i < SPIN && Atomics.load(c, FIN) < count; i++);
+    for (let f = Atomics.load(c, FIN); f < count; f = Atomics.load(c, FIN)) Atomics.wait(c, FIN, f)
+    if (c[FAILED] !== 0) throw new Error('gemm: the helper thread failed')
   }
   const split: KernelExports = {
     ...(k as KernelExports),
     memory: h.memory,
-    gemm(a, b, c, m, kk, n, sai, sap) {
-      const i0 = denseCut(m, kk, n)
-      if (i0 < m) handOver(OP_GEMM, [a + i0 * sai * 8, b, c + i0 * n * 8, m - i0, kk, n, sai, sap])
-      k.gemm(a, b, c, i0, kk, n, sai, sap)
-      if (i0 < m) join(h)
+    gemm(a, b, cc, m, kk, n, sai, sap) {
+      const bounds = denseBounds(m, kk, n)
+      if (bounds === null) k.gemm(a, b, cc, m, kk, n, sai, sap)
+      else chunked(OP_GEMM, [a, b, cc, m, kk, n, sai, sap], bounds)
     },
-    gemmPacked(a, pka, pk, b, c, m, kk, n, sai, sap, sbp, sbj) {
-      const i0 = denseCut(m, kk, n)
-      if (i0 < m) {
-        // the helper's block of packed A starts (i0 / 4)·32·k bytes on
-        const pka2 = pka === 0 ? 0 : pka + (i0 >> 2) * 32 * kk
-        const args = [a + i0 * sai * 8, pka2, pk, b, c + i0 * n * 8, m - i0, kk, n]
-        handOver(OP_GEMM_PACKED, [...args, sai, sap, sbp, sbj])
-      }
-      k.gemmPacked(a, pka, pk, b, c, i0, kk, n, sai, sap, sbp, sbj)
-      if (i0 < m) join(h)
+    gemmPacked(a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj) {
+      const bounds = denseBounds(m, kk, n)
+      if (bounds === null) k.gemmPacked(a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj)
+      else chunked(OP_GEMM_PACKED, [a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj], bounds)
     },
-    gemmCsr(rp, ci, v, b, c, m, n) {
-      const i0 = sparseCut(rp, m, n)
-      if (i0 < m) handOver(OP_CSR, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n])
-      k.gemmCsr(rp, ci, v, b, c, i0, n)
-      if (i0 < m) join(h)
+    gemmCsr(rp, ci, v, b, cc, m, n) {
+      const bounds = sparseBounds(rp, m, n)
+      if (bounds === null) k.gemmCsr(rp, ci, v, b, cc, m, n)
+      else chunked(OP_CSR, [rp, ci, v, b, cc, m, n], bounds)
     },
-    gemmCsrLd(rp, ci, v, b, c, m, n, ldb) {
-      const i0 = sparseCut(rp, m, n)
-      if (i0 < m) handOver(OP_CSR_LD, [rp + i0 * 4, ci, v, b, c + i0 * n * 8, m - i0, n, ldb])
-      k.gemmCsrLd(rp, ci, v, b, c, i0, n, ldb)
-      if (i0 < m) join(h)
+    gemmCsrLd(rp, ci, v, b, cc, m, n, ldb) {
+      const bounds = sparseBounds(rp, m, n)
+      if (bounds === null) k.gemmCsrLd(rp, ci, v, b, cc, m, n, ldb)
+      else chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
     },
   }
   return (h.split = split)

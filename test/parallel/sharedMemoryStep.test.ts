@@ -1,6 +1,7 @@
 // A step on the memory the two threads share (sharedKernels.ts's onSharedMemory): wasmKernels.ts
 // runs its kernels over that memory, and the row kernels split C's rows with the helper where the
-// operands lie. Products there against the textbook triple loop (test/helpers/referenceGemm.ts)
+// operands lie, in chunks either thread takes (one source for both, so a chunk is right whichever
+// takes it). Products there against the textbook triple loop (test/helpers/referenceGemm.ts)
 // with the error bound of a sum of k rounded products, and against one thread bit for bit (each
 // row is the same kernel's sum in the same order); a differentiated step keeps its intermediates
 // in the shared memory and gives one thread's bits, also when calls alternate between the counts.
@@ -83,6 +84,7 @@ const problem = fc.record({
   transB: fc.boolean(),
   density: fc.constantFrom(0.1, 0.25, 1),
   packed: fc.boolean(),
+  chunks: fc.integer({ min: 2, max: 16 }),
   seed: fc.integer(),
 })
 
@@ -92,8 +94,13 @@ describe('products on the shared memory', () => {
     fc.assert(
       fc.property(problem, (d) => {
         const { m, k, n, transA, transB } = d
-        // every product large enough splits; half the time every dense one is packed
-        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0 })
+        // every product splits (chunks of 4 dense rows and up); half the time dense ones pack
+        Object.assign(splitTuning, {
+          denseMinWork: 0,
+          sparseMinWork: 0,
+          denseChunkRows: 4,
+          chunks: d.chunks,
+        })
         if (d.packed) Object.assign(packing, { minKn: 0, minKnTransB: 0, minMkTransA: 0 })
         const A = filled(m * k, d.density, d.seed)
         const B = filled(k * n, 1, d.seed ^ 0x5bd1e995)
@@ -113,7 +120,7 @@ describe('products on the shared memory', () => {
     fc.assert(
       fc.property(problem, (d) => {
         const { m, k, n, transA } = d
-        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0 })
+        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0, chunks: d.chunks })
         // X (m×k) is held when sparse; C = X·B (m×n) or Xᵀ·B (k×n)
         const X = filled(m * k, d.density === 1 ? 0.2 : d.density, d.seed)
         const [M, K] = transA ? [k, m] : [m, k]
