@@ -1,6 +1,7 @@
 import type * as t from 'io-ts'
 import { ad } from '../autodiff/ad.js'
 import type { Var } from '../autodiff/tape.js'
+import { TapeMemory, withTapeMemory } from '../autodiff/tapeMemory.js'
 import { valueAndGrad } from '../autodiff/valueAndGrad.js'
 import { show } from '../errors.js'
 import { MlpConfigC } from '../state/configCodecs.js'
@@ -9,8 +10,11 @@ import { softmax } from '../functions/softmax.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { randn } from '../random/sample.js'
-import type { Tensor } from '../tensor/tensor.js'
-import { zeros } from '../tensor/tensor.js'
+import { gatheredFrom } from '../tensor/gatheredRows.js'
+import { isTensor, sizeOf, zeros, type Tensor } from '../tensor/tensor.js'
+
+/** Rows of a data set `logits` runs at a time. */
+const BLOCK_ROWS = 256
 
 /** Hidden-layer activation of an `mlp`. */
 export type Activation = 'relu' | 'sigmoid' | 'tanh'
@@ -96,7 +100,41 @@ export function mlp(config: MlpConfig): Mlp {
     }
     return h as Var
   }
-  const logits = (p: MlpParams, x: Tensor): Tensor => forward(p, x).value
+  // many rows (a test set) go through in blocks of rows, on buffers reused from block to block
+  // (tapeMemory.ts: from the second block on, in the kernels' arena) instead of intermediates
+  // the size of the data set, each page of them touched once: a row's logits depend on that row
+  // alone, so the bits are those of one pass over all rows
+  const memory = new TapeMemory()
+  const logits = (p: MlpParams, x: Tensor): Tensor => {
+    if (
+      gatheredFrom(x) !== undefined ||
+      !isTensor(x) ||
+      x.shape.length !== 2 ||
+      x.shape[0] <= BLOCK_ROWS ||
+      sizeOf(x.shape) !== x.data.length
+    ) {
+      return forward(p, x).value
+    }
+    const [m, k] = x.shape
+    let out: Float64Array | null = null
+    let n = 0
+    try {
+      for (let r0 = 0; r0 < m; r0 += BLOCK_ROWS) {
+        const r1 = Math.min(m, r0 + BLOCK_ROWS)
+        const rows = { shape: [r1 - r0, k], data: x.data.subarray(r0 * k, r1 * k) }
+        const y = withTapeMemory(memory, () => forward(p, rows).value)
+        if (out === null) {
+          n = y.shape[1]
+          out = new Float64Array(m * n)
+        }
+        out.set(y.data, r0 * n)
+      }
+    } catch {
+      // the error as the whole pass reports it (its shapes, not a block's)
+      return forward(p, x).value
+    }
+    return { shape: [m, n], data: out! }
+  }
   const grad = valueAndGrad((p: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
     ad.softmaxCrossEntropy(forward(p, b.x), b.t),
   )
