@@ -62,8 +62,12 @@ export const autoTuning = {
    * steps
    */
   every: 2_000,
-  /** the other thread count's mean step must be at most this share of the one in use */
-  margin: 0.9,
+  /**
+   * the other thread count's mean step must be at most this share of the one in use: W5's split
+   * products save about a tenth of its step, so a 10% margin would leave it on one thread on a
+   * quiet machine; two agreeing probes, not the margin, guard against noise
+   */
+  margin: 0.95,
 }
 
 /** Where the chooser stands: the thread count in use, and the probe under way (if any). */

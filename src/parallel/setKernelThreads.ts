@@ -29,7 +29,7 @@ import {
  * steps on one thread it probes — the count in use, the other, the one in use again, each part
  * after 10 unmeasured steps, the middle one at least 30 steps and 150 ms, the outer ones half of
  * that — timing each step from its start to the next step's start (the whole loop's period, not
- * the gradient alone); the other count is chosen only when its mean step is at least 10% shorter
+ * the gradient alone); the other count is chosen only when its mean step is at least 5% shorter
  * in two probes in a row (the second right after the first), and the choice is measured again
  * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run never starts
  * the helper; once started, it sleeps while one thread is chosen; products outside such steps
