@@ -79,7 +79,14 @@ describe('the tape under the step timer', () => {
   it('probes two threads on a large layer and gives the one-thread bits on every step', () => {
     const { f, params, t, expectWanted } = smallNet()
     // the timers read their tuning when setKernelThreads('auto') makes them
-    Object.assign(autoTuning, { firstProbeAfter: 2, warmup: 1, probe: 2, second: 5, every: 5 })
+    Object.assign(autoTuning, {
+      firstProbeAfter: 2,
+      warmup: 1,
+      probe: 2,
+      probeMs: 0,
+      second: 5,
+      every: 5,
+    })
     setKernelThreads('auto')
     const vg = valueAndGrad(f)
     let split = 0
