@@ -19,25 +19,40 @@ interface Chain {
 
 type ChainFactory = StageFactory<Tracked, object> & { readonly chain: Chain }
 
+/**
+ * The stage of chain `ts` (with `apply`: ending the step), one per transform list: every
+ * application of an operator (`of(state).pipe(momentum(η))` is one per state) and all their
+ * runs share it, and the chain's plan, worked out at its first run.
+ */
 function chainFactory(ts: readonly GradientTransform[], apply: boolean): ChainFactory {
-  const f: StageFactory<Tracked, object> = (run) => chainStep(ts, apply, run, planOf(ts, apply))
-  return Object.assign(f, { chain: { ts, apply } })
+  const known = factories.get(ts)
+  const made = known?.[apply ? 1 : 0]
+  if (made !== undefined) return made
+  let plan: ChainPlan | undefined
+  const f: StageFactory<Tracked, object> = (run) =>
+    chainStep(ts, apply, run, (plan ??= chainPlan(ts, apply)))
+  const factory = Object.assign(f, { chain: { ts, apply } })
+  factories.set(ts, apply ? [known?.[0], factory] : [factory, known?.[1]])
+  return factory
 }
 
-/** The chains' plans, by their transforms (an operator's own list, or a merged one) */
-const plans = new WeakMap<readonly GradientTransform[], readonly [ChainPlan?, ChainPlan?]>()
+/** The chains' stages, by their transforms (an operator's own list, or a joined one) */
+const factories = new WeakMap<readonly GradientTransform[], [ChainFactory?, ChainFactory?]>()
+const joined = new WeakMap<
+  readonly GradientTransform[],
+  WeakMap<readonly GradientTransform[], readonly GradientTransform[]>
+>()
 
-/**
- * The plan of chain `ts`, worked out at its first run and shared by every later run of the
- * same operator (`of(state).pipe(momentum(η))` is a run per state).
- */
-function planOf(ts: readonly GradientTransform[], apply: boolean): ChainPlan {
-  const known = plans.get(ts)
-  const plan = known?.[apply ? 1 : 0]
-  if (plan !== undefined) return plan
-  const made = chainPlan(ts, apply)
-  plans.set(ts, apply ? [known?.[0], made] : [made, known?.[1]])
-  return made
+/** `[...a, ...b]`, the same list each time (so a composition's runs share its stage). */
+function join(
+  a: readonly GradientTransform[],
+  b: readonly GradientTransform[],
+): readonly GradientTransform[] {
+  let byB = joined.get(a)
+  if (byB === undefined) joined.set(a, (byB = new WeakMap()))
+  let ab = byB.get(b)
+  if (ab === undefined) byB.set(b, (ab = [...a, ...b]))
+  return ab
 }
 
 /** `source` with transforms `ts` (and, with `apply`, the step's end) applied. */
@@ -46,7 +61,7 @@ function extend(source: Observable<unknown>, ts: readonly GradientTransform[], a
     const fs = source.factories
     const last = fs[fs.length - 1] as Partial<ChainFactory> | undefined
     if (last?.chain !== undefined && !last.chain.apply) {
-      const merged = chainFactory([...last.chain.ts, ...ts], apply)
+      const merged = chainFactory(join(last.chain.ts, ts), apply)
       return new FusedStages(source.base, [
         ...fs.slice(0, -1),
         merged as StageFactory<never, unknown>,
