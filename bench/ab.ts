@@ -12,6 +12,9 @@
 //
 // --same-harness: both trees run THIS checkout's bench/optimizers.bench.ts (against their own
 // sources; it uses public names only), so both report the stage's CPU time as well as wall time.
+//
+// Beside the medians the table gives each figure's spread: the quartiles of the per-round B/A
+// (a round measures A and B back to back) and how many rounds had B more than 3 % worse.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -125,9 +128,30 @@ console.log(`A = ${trees[0]}\nB = ${trees[1]}\nW3 threads: ${w3Threads}`)
 console.log(
   `${t0.toISOString().slice(0, 16)} UTC, ${reps} rounds interleaved, load average ${load0[0].toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 )
-console.log('| figure | A (median) | B (median) | B / A |\n| --- | ---: | ---: | ---: |')
+// the spread, so that a ratio near a threshold can be read: each round measured A and B one
+// after the other, so its B/A pairs them (same minute of load); the quartiles of those
+// per-round ratios, and in how many rounds B was more than 3 % worse
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((x, y) => x - y)
+  const at = q * (s.length - 1)
+  const lo = Math.floor(at)
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo)
+}
+console.log(
+  '| figure | A (median) | B (median) | B / A | per-round B/A: q1, median, q3 | rounds B/A > 1.03 |\n| --- | ---: | ---: | ---: | ---: | ---: |',
+)
 for (const k of Object.keys(all[trees[0]])) {
-  const a = median(all[trees[0]][k])
-  const b = median(all[trees[1]][k] ?? [NaN])
-  console.log(`| ${k} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(b / a).toFixed(3)} |`)
+  const as = all[trees[0]][k]
+  const bs = all[trees[1]][k] ?? []
+  const a = median(as)
+  const b = median(bs.length > 0 ? bs : [NaN])
+  const paired = as.map((x, i) => bs[i] / x).filter((r) => Number.isFinite(r))
+  const spread =
+    paired.length === 0
+      ? '—'
+      : [0.25, 0.5, 0.75].map((q) => quantile(paired, q).toFixed(3)).join(', ')
+  const over = paired.filter((r) => r > 1.03).length
+  console.log(
+    `| ${k} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(b / a).toFixed(3)} | ${spread} | ${over} of ${paired.length} |`,
+  )
 }
