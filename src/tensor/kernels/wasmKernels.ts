@@ -763,6 +763,16 @@ export function placePadded(
   at: number,
 ): void {
   const o = at >> 3
+  if (!transB && dst.buffer instanceof SharedArrayBuffer) {
+    // a shared memory's copies go word by word (relaxed atomics, not memcpy): one pass, each
+    // row to its place, costs half of the whole copy and the moves below
+    for (let p = 0; p < k; p++) {
+      const r = o + p * ldb
+      dst.set(B.subarray(p * n, p * n + n), r)
+      dst.fill(0, r + n, r + ldb)
+    }
+    return
+  }
   if (!transB) {
     // one copy of the whole of B, then each row moved up to its place, the last first (a
     // row's new place lies past its old one): 1.5x faster than a subarray and a copy per row
