@@ -16,7 +16,7 @@
 // Beside the medians the table gives each figure's spread: the quartiles of the per-round B/A
 // (a round measures A and B back to back) and how many rounds had B more than 3 % worse.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,8 +37,9 @@ if (trees.length !== 2) throw new Error('usage: npx tsx bench/ab.ts TREE_A TREE_
 
 /** Bundles `entry` (a TS module body) against `tree`'s sources; returns the .mjs path. */
 async function bundle(tree: string, name: string, contents: string): Promise<string> {
-  // inside the tree (bare imports resolve from its node_modules), its worker modules beside
-  const out = join(tree, 'bench', 'out-ab')
+  // inside the tree (bare imports resolve from its node_modules), its worker modules beside;
+  // a directory of this run's own, so that two A/B runs at once do not swap each other's files
+  const out = join(tree, 'bench', 'out-ab', `run-${process.pid}`)
   mkdirSync(out, { recursive: true })
   const file = join(out, `${name}.mjs`)
   await bundleWorkers(tree, out, 'silent')
@@ -123,6 +124,7 @@ for (let r = 0; r < reps; r++) {
   }
   console.error(`round ${r + 1}/${reps} done, load ${loadavg()[0].toFixed(1)}`)
 }
+for (const t of trees) rmSync(join(t, 'bench', 'out-ab', `run-${process.pid}`), { recursive: true })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 console.log(`A = ${trees[0]}\nB = ${trees[1]}\nW3 threads: ${w3Threads}`)
 console.log(
