@@ -14,6 +14,7 @@ import { closers } from './closerInternals.js'
 import {
   explicitThreads,
   helperRunning,
+  spawnHelper,
   startHelper,
   stopHelper,
   threadState,
@@ -50,6 +51,11 @@ export const autoTuning = {
   probeMs: 150,
   /** steps between a probe that finds the other count faster and the probe that must agree */
   confirm: 0,
+  /**
+   * steps before the first probe at which the helper starts, without waiting for it: a worker
+   * takes tens to hundreds of milliseconds to start, which the first probe would otherwise wait
+   */
+  spawnAhead: 20,
   /**
    * steps before the probe after the first decision: the first comes while the run's caches are
    * still warming (W3 at 13:10 UTC: 1.02 ms a step on two threads in the first probe, 0.66–0.77 in
@@ -97,6 +103,11 @@ export class ThreadChooser {
   /** Whether a probe is under way. */
   get probing(): boolean {
     return this.part >= 0
+  }
+
+  /** Whether the first probe comes within `autoTuning.spawnAhead` steps (or has come). */
+  get probeSoon(): boolean {
+    return this.calls + autoTuning.spawnAhead >= this.probeAt
   }
 
   /**
@@ -213,11 +224,14 @@ export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
   if (size < autoTuning.minSize) return 1
   const chooser = choosers[kind]
   const want = chooser.want(performance.now())
-  // once started, the helper stays (asleep in Atomics.wait while one thread is chosen): starting
-  // a worker blocks this thread for 50–250 ms, each probe (closeWorkers ends it)
-  if (want === 2 && !helperRunning()) {
+  // once started, the helper stays (asleep in Atomics.wait while one thread is chosen; closeWorkers
+  // ends it). A worker takes 50–250 ms to start: it is started some steps before the first probe
+  // without waiting, so the probe seldom waits for it
+  if (!helperRunning() && (want === 2 || chooser.probeSoon)) {
     closers.add(stopHelper)
-    startHelper() // if it cannot start, the step runs on one thread and the probe ends
+    if (want === 2)
+      startHelper() // if it cannot start, the step runs on one thread, probe ends
+    else spawnHelper()
   }
   return want
 }

@@ -32,8 +32,9 @@ import {
  * the gradient alone); the other count is chosen only when its mean step is at least 5% shorter
  * in two probes in a row (the second right after the first), and the choice is measured again
  * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run never starts
- * the helper; once started, it sleeps while one thread is chosen; products outside such steps
- * stay on one thread. `1` keeps everything on the calling thread.
+ * the helper (it starts 20 steps before the first probe, without waiting for it); once started,
+ * it sleeps while one thread is chosen; products outside such steps stay on one thread. `1` keeps
+ * everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

@@ -232,9 +232,35 @@ export const tuning = {
  */
 export function startHelper(timeoutMs = 10_000): boolean {
   if (helper !== null) return true
+  spawnHelper()
+  const s = starting
+  starting = null
+  if (s === null) return false
+  const t0 = Date.now()
+  while (Atomics.load(s.ctrl, READY) !== 1 && Date.now() - t0 < timeoutMs) {
+    Atomics.wait(s.ctrl, READY, 0, 50)
+  }
+  if (Atomics.load(s.ctrl, READY) !== 1 || s.ctrl[FAILED] !== 0) {
+    void s.worker.terminate()
+    return false
+  }
+  helper = s
+  return true
+}
+
+/** A helper thread started by `spawnHelper` that `startHelper` has not waited for yet. */
+let starting: Helper | null = null
+
+/**
+ * Starts the helper thread without waiting for it: a worker takes tens to hundreds of
+ * milliseconds to start, which `startHelper` then waits for only if it is not ready by then.
+ * Does nothing where a helper runs or is starting, or where none can start.
+ */
+export function spawnHelper(): void {
+  if (helper !== null || starting !== null) return
   try {
     const proc = (globalThis as { process?: NodeJS.Process }).process
-    if (typeof proc?.getBuiltinModule !== 'function') return false
+    if (typeof proc?.getBuiltinModule !== 'function') return
     const wt = proc.getBuiltinModule('node:worker_threads')
     const bin = atob(SHARED_WASM_BASE64)
     const bytes = new Uint8Array(bin.length)
@@ -252,23 +278,16 @@ export function startHelper(timeoutMs = 10_000): boolean {
     worker.unref()
     // a failure is reported in FAILED as well; the listener only keeps it from being unhandled
     worker.on('error', () => Atomics.store(ctrl, FAILED, 1))
-    const t0 = Date.now()
-    while (Atomics.load(ctrl, READY) !== 1 && Date.now() - t0 < timeoutMs) {
-      Atomics.wait(ctrl, READY, 0, 50)
-    }
-    if (Atomics.load(ctrl, READY) !== 1 || ctrl[FAILED] !== 0) {
-      void worker.terminate()
-      return false
-    }
-    helper = { worker, ctrl, memory, k, seq: 0 }
-    return true
+    starting = { worker, ctrl, memory, k, seq: 0 }
   } catch {
-    return false
+    starting = null
   }
 }
 
 /** Ends the helper thread (it exits at once; no wait). */
 export function stopHelper(): void {
+  if (starting !== null) void starting.worker.terminate()
+  starting = null
   const h = helper
   if (h === null) return
   helper = null

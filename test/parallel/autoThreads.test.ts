@@ -223,11 +223,11 @@ describe("setKernelThreads('auto') on real steps", () => {
     expect(auto.W1.every((v, i) => Object.is(v, one.W1[i]))).toBe(true)
   })
 
-  it('a short run never starts the helper (defaults: the first probe after 30 steps)', async () => {
+  it('a short run never starts the helper (defaults: started 20 steps before the first probe, at 30)', async () => {
     await closeWorkers()
     setKernelThreads('auto')
     const before = sharedStats.steps
-    training(autoTuning.firstProbeAfter)
+    training(autoTuning.firstProbeAfter - autoTuning.spawnAhead)
     expect(helperRunning()).toBe(false)
     expect(sharedStats.steps).toBe(before)
   })
