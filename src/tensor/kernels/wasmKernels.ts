@@ -749,6 +749,13 @@ export function gemmHeldWasm(
 export const paddedStride = (n: number): number => (n >= 32 && n % 32 === 0 ? n + 4 : n)
 
 /**
+ * Whether `b` is a SharedArrayBuffer; false where the global does not exist (a page that is not
+ * cross-origin isolated, where naming it throws a ReferenceError).
+ */
+const isShared = (b: ArrayBufferLike): boolean =>
+  typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer
+
+/**
  * placeB with op(B)'s rows `ldb` numbers apart and the `ldb − n` numbers after each row set to 0
  * (the kernel never reads them; allFinite over the whole block then checks only B's values).
  * Shared with src/parallel's held products.
@@ -763,7 +770,7 @@ export function placePadded(
   at: number,
 ): void {
   const o = at >> 3
-  if (!transB && dst.buffer instanceof SharedArrayBuffer) {
+  if (!transB && isShared(dst.buffer)) {
     // a shared memory's copies go word by word (relaxed atomics, not memcpy): one pass, each
     // row to its place, costs half of the whole copy and the moves below
     for (let p = 0; p < k; p++) {
