@@ -1,3 +1,4 @@
+import { show } from '../errors.js'
 import { sizeOf, type Tensor } from '../tensor/tensor.js'
 import { scratch } from './tapeMemory.js'
 
@@ -16,12 +17,35 @@ export class Var {
     /** `vjps[i](g)`: ∂L/∂parents[i] given g = ∂L/∂this, in parents[i]'s shape */
     readonly vjps: readonly ((g: Tensor) => Tensor)[] = [],
     /** false for constants (data): no gradient flows into or through them */
-    readonly requiresGrad = parents.some((p) => p.requiresGrad),
-  ) {}
+    readonly requiresGrad: boolean = Array.isArray(parents) &&
+      parents.some((p) => p instanceof Var && p.requiresGrad),
+  ) {
+    checkNode(value, parents, vjps, requiresGrad)
+  }
 
   get shape(): readonly number[] {
     return this.value.shape
   }
+}
+
+/** A node's parts as `Var` needs them, or a TypeError naming the part, its value and what was expected. */
+function checkNode(value: unknown, parents: unknown, vjps: unknown, requiresGrad: unknown): void {
+  // the shape only: a gathered batch's `data` is a getter that would build its dense rows
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as Tensor).shape))
+    throw new TypeError(`Var: value: expected a Tensor, got ${show(value)}`)
+  if (!Array.isArray(parents) || !parents.every((p) => p instanceof Var))
+    throw new TypeError(`Var: parents: expected an array of Var, got ${show(parents)}`)
+  if (
+    !Array.isArray(vjps) ||
+    vjps.length !== parents.length ||
+    !vjps.every((f) => typeof f === 'function')
+  ) {
+    throw new TypeError(
+      `Var: vjps: expected ${parents.length} functions (one per parent), got ${show(vjps)}`,
+    )
+  }
+  if (typeof requiresGrad !== 'boolean')
+    throw new TypeError(`Var: requiresGrad: expected a boolean, got ${show(requiresGrad)}`)
 }
 
 /** A differentiable leaf (a parameter). */

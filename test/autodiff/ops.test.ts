@@ -1,9 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ad } from '../../src/autodiff/ad.js'
-import type { Var } from '../../src/autodiff/tape.js'
+import { Var } from '../../src/autodiff/tape.js'
 import { valueAndGrad } from '../../src/autodiff/valueAndGrad.js'
-import type { Tensor } from '../../src/tensor/tensor.js'
+import { type Tensor, tensor } from '../../src/tensor/tensor.js'
+import { thrown } from '../helpers/thrown.js'
 import { flatten, pathAt, unflatten } from '../../src/tree/tree.js'
 import { expectAllClose, expectClose } from '../helpers/expectClose.js'
 import { expectGradientsAgree, richardsonGradient } from './numeric.js'
@@ -232,5 +233,29 @@ describe('each op against numerical differentiation', () => {
     const t = T([10], [0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
     const y = T([10], [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
     expectClose(ad.meanSquaredError(y, t).value.data[0], 0.0975, { atol: 1e-15 })
+  })
+})
+
+describe('Var checks its parts', () => {
+  const x = tensor([1, 2])
+  it('names the part, its value and what was expected', () => {
+    expect(thrown(() => new Var([1, 2] as never))).toBe(
+      'TypeError: Var: value: expected a Tensor, got [1,2]',
+    )
+    expect(thrown(() => new Var(x, 'p' as never))).toBe(
+      'TypeError: Var: parents: expected an array of Var, got "p"',
+    )
+    expect(thrown(() => new Var(x, [new Var(x)], []))).toMatch(
+      /^TypeError: Var: vjps: expected 1 functions \(one per parent\), got /,
+    )
+    expect(thrown(() => new Var(x, [], [], 1 as never))).toBe(
+      'TypeError: Var: requiresGrad: expected a boolean, got 1',
+    )
+  })
+  it('takes what the ops give it: requiresGrad from its parents unless told', () => {
+    const leaf = new Var(x, [], [], true)
+    const node = new Var(x, [leaf], [(g) => g])
+    expect(node.requiresGrad).toBe(true)
+    expect(new Var(x, [new Var(x)], [(g) => g]).requiresGrad).toBe(false)
   })
 })

@@ -137,7 +137,6 @@ const notCovered: Record<string, string> = {
  * then holds it to the rule.
  */
 const listed: Record<string, string> = {
-  Var: 'the tape node class: new Var(value, parents, vjps) reads parents.some with no check (src/autodiff)',
   // the error classes behave as Error does: a message that cannot become a string (a Symbol, an
   // object without a prototype) makes the engine throw, as `new Error(Symbol())` does
   ShapeError: 'as Error: new ShapeError(Symbol()) throws the engine’s TypeError',
