@@ -1,3 +1,5 @@
+import { expect } from 'vitest'
+
 /**
  * The reference for the product kernels' tests, written anew (it shares no code with the
  * kernels): C = op(A)·op(B) by the textbook triple loop. op(A)(i, p) is A[i·k + p], or A[p·m + i]
@@ -29,4 +31,30 @@ export function reference(
       mag[i * n + j] = t
     }
   return { C, mag }
+}
+
+/** Values from a linear congruential stream seeded by fast-check, about `density` non-zero. */
+export function filled(len: number, density: number, seed: number): Float64Array {
+  let s = seed >>> 0
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
+  return Float64Array.from({ length: len }, () => (next() < density ? next() * 200 - 100 : 0))
+}
+
+/**
+ * A sum of k products in any order, each product and addition rounded once, is within
+ * γₖ·Σ|a·b| of the exact sum, γₖ = k·u / (1 − k·u), u = 2⁻⁵³ (Higham, §3.1); the reference is
+ * bounded the same way, so the two differ by at most 2·γₖ·Σ|a·b|.
+ */
+export function expectMatches(
+  got: Float64Array,
+  ref: { C: Float64Array; mag: Float64Array },
+  k: number,
+): void {
+  const u = 2 ** -53
+  const gamma = (k * u) / (1 - k * u)
+  expect(got.length).toBe(ref.C.length)
+  for (let q = 0; q < ref.C.length; q++) {
+    const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
+    if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
+  }
 }

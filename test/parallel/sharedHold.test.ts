@@ -19,7 +19,7 @@ import {
 } from '../../src/tensor/kernels/gemmKernel.js'
 import { gatheredFrom, RowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { helperRunning, runLarge, sharedHold, tuning } from '../../src/parallel/sharedKernels.js'
-import { reference } from '../helpers/referenceGemm.js'
+import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
 
 const savedTuning = { ...tuning }
 let threads = false
@@ -33,28 +33,6 @@ afterAll(async () => {
   setKernelThreads('auto')
   await closeWorkers()
 })
-
-/** Values from a linear congruential stream seeded by fast-check, about `density` non-zero. */
-function filled(len: number, density: number, seed: number): Float64Array {
-  let s = seed >>> 0
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
-  return Float64Array.from({ length: len }, () => (next() < density ? next() * 200 - 100 : 0))
-}
-
-/**
- * A sum of k products in any order, each product and addition rounded once, is within
- * γₖ·Σ|a·b| of the exact sum, γₖ = k·u / (1 − k·u), u = 2⁻⁵³ (Higham, §3.1); the reference is
- * bounded the same way, so the two differ by at most 2·γₖ·Σ|a·b|.
- */
-function expectMatches(got: Float64Array, ref: { C: Float64Array; mag: Float64Array }, k: number) {
-  const u = 2 ** -53
-  const gamma = (k * u) / (1 - k * u)
-  expect(got.length).toBe(ref.C.length)
-  for (let q = 0; q < ref.C.length; q++) {
-    const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
-    if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
-  }
-}
 
 /** A held operand's shape, a right operand's width (padded 32·j and not) and the transposes. */
 const problem = fc.record({

@@ -19,7 +19,7 @@ import {
   paddedStride,
 } from '../../src/tensor/kernels/wasmKernels.js'
 import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
-import { reference } from '../helpers/referenceGemm.js'
+import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
 
 const savedPacking = { ...packing }
 const savedTuning = { ...tuning }
@@ -39,30 +39,6 @@ function packEverything() {
   packing.minMkTransA = 0
   packing.minM = 0
   packing.minN = 0
-}
-
-/**
- * A sum of k products computed in any order, each product and each addition rounded once, differs
- * from the exact sum by at most γₖ·Σ|a·b| with γₖ = k·u / (1 − k·u), u = 2⁻⁵³ (Higham, Accuracy
- * and Stability of Numerical Algorithms, §3.1); the reference's own error is bounded the same
- * way, so two such sums differ by at most 2·γₖ·Σ|a·b|. (The kernels add in the reference's order,
- * so they agree to the bit; the check asks only what the maths guarantees.)
- */
-function expectMatches(got: Float64Array, ref: { C: Float64Array; mag: Float64Array }, k: number) {
-  const u = 2 ** -53
-  const gamma = (k * u) / (1 - k * u)
-  expect(got.length).toBe(ref.C.length)
-  for (let q = 0; q < ref.C.length; q++) {
-    const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
-    if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
-  }
-}
-
-/** Values from a linear congruential stream seeded by fast-check, about `density` non-zero. */
-function filled(len: number, density: number, seed: number): Float64Array {
-  let s = seed >>> 0
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
-  return Float64Array.from({ length: len }, () => (next() < density ? next() * 200 - 100 : 0))
 }
 
 const shapes = (maxM: number, maxK: number, maxN: number) =>
