@@ -5,7 +5,7 @@ import { nextSlot, type Plan, planOf, prepared, slotRecord, unprefixed } from '.
 import type { StageRun } from './fusion.js'
 import { fixedAt, hyperAt, hyperRecorder } from './hyperparams.js'
 import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
-import { type Member, passLoop } from './pass.js'
+import { type Member, passLoops } from './pass.js'
 import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
 
@@ -76,7 +76,7 @@ function stepOf(
 ): (s: Tracked) => object {
   const { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass } = plan
   const record = plan.shared.record
-  const loop = inPass.length > 0 ? passLoop(plan.rules, true, plan.trees) : null
+  const loopFor = inPass.length > 0 ? passLoops(plan.rules, true, plan.trees) : null
   const olds = inPass.map((m) => slotRecord(m.trees))
   const nexts = inPass.map((m) => slotRecord(m.trees))
   // per step, per member of the pass: its constant (a factor or the rule's constants), what
@@ -212,6 +212,7 @@ function stepOf(
       const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array>(count)
+      const loop = loopFor!(kPass)
       for (let m = 0; m < inPass.length; m++) {
         for (let f = 0; f < inPass[m].trees.length; f++) outs[m][f] = new Array(count)
       }
@@ -230,7 +231,7 @@ function stepOf(
           }
         }
         qs[leaf] = uninitializedF64(len)
-        loop!(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
+        loop(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
       }
       next = theta.build(qs)
       for (let j = first; j < end; j++) {

@@ -3,7 +3,7 @@ import { ElementwiseSpecC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import type { Params } from '../tree/tree.js'
 import { leavesOf } from './leaves.js'
-import { type ElementRule, type LeafSlots, passLoop } from './pass.js'
+import { type ElementRule, type LeafSlots, passLoops } from './pass.js'
 
 export type { ElementRule, LeafSlots } from './pass.js'
 
@@ -157,6 +157,7 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
   const trees = spec.trees ?? []
   const nt = trees.length
   const members = [spec.rule]
+  const loopFor = passLoops(members, false, [trees])
   const { inner } = spec
   const update: Update<unknown> = (incoming, slot, ctx) => {
     const s = slot as Record<string, Params>
@@ -177,10 +178,10 @@ function bindRule(spec: ElementwiseRule<unknown, unknown>, fn: string): Update<u
     const leaves = leavesOf(fn, inputs)
     const uOut = new Array<Float64Array>(leaves.count)
     const nextOut = trees.map(() => new Array<Float64Array>(leaves.count))
-    const loop = passLoop(members, false, [trees])
     const old = slotRecord(trees)
     const next = slotRecord(trees)
     const ks = [k]
+    const loop = loopFor(ks)
     const olds = [old]
     const nexts = [next]
     for (let j = 0; j < leaves.count; j++) {

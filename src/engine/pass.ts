@@ -18,7 +18,8 @@ export interface LeafSlots {
  * leaf, the slot's tree fields before the step (`old`, read only) and after it (`next`: write
  * element `i` of each), and the parameters `p` (when the rule asked for them) → the outgoing
  * update at `i`. Keep it a small top-level function without state: the engine calls it for
- * every element and V8 inlines it into the loop; `old` and `next` are valid during the call only.
+ * every element and V8 inlines it into the loop; `old` and `next` are valid during the call only,
+ * and a record `k` may be a copy per element (the same fields, the same values): read it only.
  */
 export type ElementRule<K> = (
   k: K,
@@ -59,6 +60,8 @@ function canGenerate(): boolean {
 
 /** whether loops are generated; decided at the first pass (a CSP page then logs one refusal) */
 let generate: boolean | undefined
+/** counts the changes of `generate` (a loop chosen before one is chosen again) */
+let setting = 0
 
 /**
  * Turns loop generation on or off (tests run both paths; off is what a strict-CSP page gets).
@@ -67,6 +70,7 @@ let generate: boolean | undefined
 export function setPassCodegen(on: boolean): boolean {
   const was = generate ?? canGenerate()
   generate = on && canGenerate()
+  setting++
   return was
 }
 
@@ -81,12 +85,15 @@ const MAX_LOOPS = 256
 
 /**
  * The loop running `members` in order, then θ + a·u (`apply`) or the updates. `trees[j]` names
- * member j's slot fields (the keys of its `old` and `next` records), when known.
+ * member j's slot fields (the keys of its `old` and `next` records), when known; `consts[j]`
+ * the keys of its constants when they are a record the loop may read once per call (see
+ * `constantKeys`; null: the rule gets its `k` itself).
  */
 export function passLoop(
   members: readonly Member[],
   apply: boolean,
   trees: readonly (readonly string[])[] = [],
+  consts: readonly (readonly string[] | null)[] = [],
 ): PassLoop {
   generate ??= canGenerate()
   if (!generate) return genericLoop(members, apply)
@@ -96,32 +103,93 @@ export function passLoop(
     else {
       let id = ids.get(r)
       if (id === undefined) ids.set(r, (id = nextId++))
-      key += `,${id}${JSON.stringify(trees[j] ?? null)}`
+      key += `,${id}${JSON.stringify(trees[j] ?? null)}${JSON.stringify(consts[j] ?? null)}`
     }
   })
   let loop = loops.get(key)
   if (loop === undefined) {
     if (loops.size >= MAX_LOOPS) loops.clear()
-    loops.set(key, (loop = generatedLoop(members, apply, trees)))
+    loops.set(key, (loop = generatedLoop(members, apply, trees, consts)))
   }
   return loop
 }
 
 /**
+ * The pass loops of `members` (as `passLoop`), chosen per call by the keys of the constants
+ * `k` about to be passed: the loop made for the previous keys while they stay the same.
+ */
+export function passLoops(
+  members: readonly Member[],
+  apply: boolean,
+  trees: readonly (readonly string[])[] = [],
+): (k: readonly unknown[]) => PassLoop {
+  const consts: (readonly string[] | null)[] = members.map(() => null)
+  let loop: PassLoop | undefined
+  let chosenAt = setting
+  return (k) => {
+    let same = loop !== undefined && chosenAt === setting
+    for (let j = 0; j < members.length; j++) {
+      if (members[j] === null) continue
+      const keys = constantKeys(k[j])
+      if (!sameKeys(keys, consts[j])) {
+        consts[j] = keys
+        same = false
+      }
+    }
+    if (!same) {
+      loop = passLoop(members, apply, trees, consts)
+      chosenAt = setting
+    }
+    return loop!
+  }
+}
+
+/**
+ * The keys of constants `k` when the loop may read each of them once per call and hand the rule
+ * a record of the same fields per element: a plain record (its prototype `Object.prototype`)
+ * whose own properties are all data properties with string keys, none of them `__proto__`.
+ * Null for anything else (a number, an array, a class instance, a getter, a symbol key).
+ */
+export function constantKeys(k: unknown): readonly string[] | null {
+  if (typeof k !== 'object' || k === null || Object.getPrototypeOf(k) !== Object.prototype) {
+    return null
+  }
+  const keys = Reflect.ownKeys(k)
+  for (const f of keys) {
+    if (typeof f !== 'string' || f === '__proto__') return null
+    const d = Reflect.getOwnPropertyDescriptor(k, f)
+    if (d === undefined || !('value' in d)) return null
+  }
+  return keys as string[]
+}
+
+function sameKeys(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  if (a === null || b === null) return a === b
+  if (a.length !== b.length) return false
+  for (let t = 0; t < a.length; t++) if (a[t] !== b[t]) return false
+  return true
+}
+
+/**
  * The generated loop. A rule's `old` and `next` are records made afresh for every element
- * from arrays read once before the loop: once the rule is inlined, V8's escape analysis
- * removes the records, and `old.mu[i]` reads a local. (The records themselves, read inside
- * the loop, would be read again at every element: the loop's interrupt check may run code.)
+ * from arrays read once before the loop, and so are its constants when they are a record
+ * (`consts[j]`, their keys): once the rule is inlined, V8's escape analysis removes the
+ * records, and `old.mu[i]` or `k.b1` reads a local. (The records themselves, read inside the
+ * loop, would be read again at every element: the loop's interrupt check may run code.)
  */
 function generatedLoop(
   members: readonly Member[],
   apply: boolean,
   trees: readonly (readonly string[])[],
+  consts: readonly (readonly string[] | null)[],
 ): PassLoop {
   const rules: string[] = []
   const args: Member[] = []
   let head = ''
   let body = ''
+  /** a record literal of `fields`, field t read from local `${local}_${t}` */
+  const literal = (fields: readonly string[], local: string) =>
+    `{ ${fields.map((f, t) => `${JSON.stringify(f)}: ${local}_${t}`).join(', ')} }`
   members.forEach((r, j) => {
     head += `const k${j} = k[${j}], o${j} = old[${j}], n${j} = next[${j}]\n`
     if (r === null) {
@@ -136,10 +204,18 @@ function generatedLoop(
     if (fields !== undefined && fields.length > 0 && !fields.includes('__proto__')) {
       const keys = fields.map((f) => JSON.stringify(f))
       head += `const ${keys.map((f, t) => `o${j}_${t} = o${j}[${f}], n${j}_${t} = n${j}[${f}]`).join(', ')}\n`
-      o = `{ ${keys.map((f, t) => `${f}: o${j}_${t}`).join(', ')} }`
-      n = `{ ${keys.map((f, t) => `${f}: n${j}_${t}`).join(', ')} }`
+      o = literal(fields, `o${j}`)
+      n = literal(fields, `n${j}`)
     }
-    body += `    u = r${j}(k${j}, u, i, ${o}, ${n}, p)\n`
+    let c = `k${j}`
+    const ks = consts[j]
+    if (ks != null && !ks.includes('__proto__')) {
+      if (ks.length > 0) {
+        head += `const ${ks.map((f, t) => `k${j}_${t} = k${j}[${JSON.stringify(f)}]`).join(', ')}\n`
+      }
+      c = literal(ks, `k${j}`)
+    }
+    body += `    u = r${j}(${c}, u, i, ${o}, ${n}, p)\n`
   })
   const end = apply ? 'q[i] = p[i] + a * u' : 'q[i] = u'
   const source = `'use strict'

@@ -459,6 +459,75 @@ describe('an optimizer as one fused stage', () => {
     expect(Object.keys(fused.out[3].opt.odd as object).sort()).toEqual(['0', 'a-b', "it's"])
   })
 
+  it('hands a rule its constants as prepare made them: any keys, a prototype, a getter', () => {
+    // the pass reads a plain record's fields once per leaf and hands the rule a copy per element
+    // (src/engine/pass.ts); a record it cannot copy (a getter, a prototype, a `__proto__` key)
+    // reaches the rule itself, and the loop changes when the keys do
+    type K = Record<string, number> & { bonus?: () => number }
+    let reads = 0
+    class WithBonus {
+      'a b' = 0.5
+      bonus() {
+        return 0.25
+      }
+    }
+    const kAt = (step: number): K => {
+      const kind = step % 4
+      if (kind === 0) return { 'a b': 0.5, 'x"y': 2, 0: 1 }
+      if (kind === 1) return JSON.parse('{"__proto__": 3, "a b": 0.5}')
+      if (kind === 2) return new WithBonus() as unknown as K
+      return {
+        get 'a b'() {
+          reads++
+          return 0.5
+        },
+      }
+    }
+    const rule = (k: K, g: number) => {
+      const own = Object.getOwnPropertyDescriptor(k, '__proto__')
+      const bonus = typeof k.bonus === 'function' ? k.bonus() : 0
+      return (
+        g * k['a b'] + (k['x"y'] ?? 0) + (k[0] ?? 0) + (own === undefined ? 0 : own.value) + bonus
+      )
+    }
+    const odd = () =>
+      gradientTransform({
+        name: 'consts',
+        hyper: {},
+        init: () => undefined,
+        update: elementwise({ prepare: (_, __, step) => [kAt(step)], rule }),
+      })
+    // u per step, written out in the rule's order: 0.5·g + 2 + 1, 0.5·g + 3, 0.5·g + 0.25, 0.5·g
+    const terms = [
+      [2, 1, 0, 0],
+      [0, 0, 3, 0],
+      [0, 0, 0, 0.25],
+      [0, 0, 0, 0],
+    ]
+    const p: TreeT = { W: tensor([[0.5, -1]]), b: [2, -0.5], s: 0.3 }
+    const expected: TreeT[] = [p]
+    for (let t = 0; t < 8; t++) {
+      const [a, b, c, d] = terms[t % 4]
+      const u = (v: number) => (Math.sin(3 * v) + 0.5) * 0.5 + a + b + c + d
+      expected.push(mapTree(expected[t], (v) => v + -0.1 * u(v)) as TreeT)
+    }
+    const runs = [
+      run(p, pipe(odd(), scaleByLearningRate(0.1), applyUpdates()), 8),
+      run(p, byHand(odd(), scaleByLearningRate(0.1)), 8),
+    ]
+    expect(reads).toBe(2 * 2 * 5) // per run, per getter step, once per element (5 elements)
+    setPassCodegen(false)
+    try {
+      runs.push(run(p, pipe(odd(), scaleByLearningRate(0.1), applyUpdates()), 8))
+    } finally {
+      setPassCodegen(true)
+    }
+    for (const r of runs) {
+      expect(r.error).toBeUndefined()
+      expect(r.out.map((s) => s.params)).toEqual(expected)
+    }
+  })
+
   it('records a changed η at the very step it changes (the reused hyper record is not stale)', () => {
     const eta = new BehaviorSubject(0.1)
     const p: TreeT = { W: tensor([[1]]), b: [], s: 0 }
