@@ -1,7 +1,7 @@
 import { ShapeError, showShape } from '../errors.js'
 import type { Tensor } from '../tensor/tensor.js'
-import { pairwiseSum } from '../tensor/reduce.js'
 import { asTensor } from './lossInternals.js'
+import { softmaxRowsInto } from './softmaxInternals.js'
 import type { TensorLike } from './tensorLike.js'
 
 /**
@@ -29,18 +29,12 @@ export function softmax(x: Tensor | TensorLike): Tensor {
   }
   const width = t.shape[t.shape.length - 1]
   const out = new Float64Array(t.data.length)
-  const e = new Float64Array(width)
-  for (let r = 0; width > 0 && r < t.data.length / width; r++) {
-    const o = r * width
-    let m = -Infinity
-    for (let j = 0; j < width; j++) {
-      const v = t.data[o + j]
-      if (v > m || Number.isNaN(v)) m = v
-      if (Number.isNaN(m)) break
-    }
-    for (let j = 0; j < width; j++) e[j] = Math.exp(t.data[o + j] - m)
-    const s = pairwiseSum(e, 0, width)
-    for (let j = 0; j < width; j++) out[o + j] = e[j] / s
-  }
+  softmaxRowsInto(
+    t.data,
+    out,
+    width > 0 ? t.data.length / width : 0,
+    width,
+    new Float64Array(width),
+  )
   return { shape: [...t.shape], data: out }
 }

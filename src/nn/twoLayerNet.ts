@@ -3,10 +3,11 @@ import { diffOptions } from '../diff/diffInternals.js'
 import type { DiffOptions } from '../diff/diffOptions.js'
 import { numericalGradient as numericalGradientOf } from '../diff/numericalGradient.js'
 import { crossEntropyError } from '../functions/crossEntropyError.js'
-import { asTensor, readBatch } from '../functions/lossInternals.js'
+import { asTensor, readBatch, type Targets } from '../functions/lossInternals.js'
 import type { TensorLike } from '../functions/tensorLike.js'
 import { sigmoid } from '../functions/sigmoid.js'
 import { softmax } from '../functions/softmax.js'
+import { softmaxRowsInto } from '../functions/softmaxInternals.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { TwoLayerNetConfigC } from '../state/configCodecs.js'
@@ -14,7 +15,10 @@ import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
-import { twoLayerForwardWasm } from '../tensor/kernels/wasmKernels.js'
+import { resolvedBackend } from '../tensor/kernels/gemmKernel.js'
+import { SPARSE_MAX_DENSITY } from '../tensor/kernels/jsKernels.js'
+import { twoLayerForwardWasm, twoLayerLogitsWasm } from '../tensor/kernels/wasmKernels.js'
+import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../tensor/linalg.js'
 import { isTensor, type Tensor, zeros } from '../tensor/tensor.js'
 import { twoLayerGradient } from './twoLayerGradient.js'
@@ -112,7 +116,7 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
   }
   const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
     const xt = asTensor(`${fn}.predict`, 'x', x)
-    const held = logitsHeld(p, xt)
+    const held = logitsByBlocks(p, xt) ?? logitsHeld(p, xt)
     if (held !== null) return held
     const a1 = matmul(xt, p.W1)
     const h = a1.shape[a1.shape.length - 1]
@@ -150,21 +154,25 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     return { shape: [n, k], data: y }
   }
   const accuracy = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number => {
-    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, x), t)
-    let hits = 0
-    for (let i = 0; i < b.rows; i++) {
-      const o = i * b.width
-      let best = 0
-      for (let j = 1; j < b.width; j++) if (b.y[o + j] > b.y[o + best]) best = j
-      let target: number
-      if (b.t.kind === 'labels') target = b.t.labels[i]
-      else {
-        target = 0
-        for (let j = 1; j < b.width; j++) if (b.t.data[o + j] > b.t.data[o + target]) target = j
-      }
-      if (best === target) hits++
+    const xt = asTensor(`${fn}.predict`, 'x', x)
+    if (blocksApply(p, xt)) {
+      // on the wasm backend, each block of rows scored as its logits come: no array of the whole
+      // set's predictions (the targets are read against their shape [n, k]: an array never
+      // written, so its pages are never touched)
+      const [n, k] = [xt.shape[0], p.W2.shape[1]]
+      const b = readBatch(`${fn}.accuracy`, { shape: [n, k], data: new Float64Array(n * k) }, t)
+      let hits = 0
+      const y = new Float64Array(WASM_BLOCK_ROWS * k)
+      const e = new Float64Array(k)
+      const scored = forBlocks(p, xt, (r0, a2) => {
+        const rows = a2.length / k
+        softmaxRowsInto(a2, y, rows, k, e) // softmax's arithmetic, into a buffer reused
+        hits += hitsOf(y, b.t, r0, rows, k)
+      })
+      if (scored) return hits / n
     }
-    return hits / b.rows
+    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, xt), t)
+    return hitsOf(b.y, b.t, 0, b.rows, b.width) / b.rows
   }
   return {
     config: { inputSize, hiddenSize, outputSize, weightInitStd, seed, loss: lossKind },
@@ -187,6 +195,89 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
 
 /** Rows `accuracy` scores at a time (a block's hidden activations: 1,000×hiddenSize). */
 const BLOCK_ROWS = 1000
+
+/** Rows `logitsByBlocks` runs at a time: a block's hidden activations stay in cache. */
+const WASM_BLOCK_ROWS = 256
+
+/**
+ * Whether `forBlocks` may run x [n, d] through `p`: the wasm backend, more than WASM_BLOCK_ROWS
+ * rows (a data set), not a batch drawn as compressed rows, shapes that predict accepts.
+ */
+function blocksApply(p: TwoLayerParams, x: Tensor): boolean {
+  return (
+    resolvedBackend() === 'wasm' &&
+    x.shape.length === 2 &&
+    x.shape[0] > WASM_BLOCK_ROWS &&
+    gatheredFrom(x) === undefined &&
+    fitsRows(p, x.shape[1])
+  )
+}
+
+/**
+ * The logits of a mostly-zero x (see `blocksApply`) on the training step's kernels, a block of
+ * rows at a time on scratch in wasm memory with the weights copied in once (twoLayerLogitsWasm:
+ * the kernels of logitsHeld on the same operands, so the same numbers), each block's handed to
+ * `each` (its first row, a view valid until it returns); false where logitsHeld or logits' own
+ * path must run instead (rows not sparse enough, W1 holding ±∞ or NaN, memory that cannot grow).
+ */
+function forBlocks(
+  p: TwoLayerParams,
+  x: Tensor,
+  each: (r0: number, a2: Float64Array) => void,
+): boolean {
+  const [n, d] = x.shape
+  const { W1, b1, W2, b2 } = p
+  const [h, k] = [W1.shape[1], W2.shape[1]]
+  try {
+    return twoLayerLogitsWasm(
+      x.data,
+      n,
+      d,
+      W1.data,
+      b1.data,
+      W2.data,
+      b2.data,
+      h,
+      k,
+      WASM_BLOCK_ROWS,
+      SPARSE_MAX_DENSITY,
+      each,
+    )
+  } catch (e) {
+    if (e instanceof RangeError) return false // linear memory could not grow
+    throw e
+  }
+}
+
+/** `forBlocks`' logits as one tensor [n, k], or null where it does not run. */
+function logitsByBlocks(p: TwoLayerParams, x: Tensor): Tensor | null {
+  if (!blocksApply(p, x)) return null
+  const k = p.W2.shape[1]
+  const y = new Float64Array(x.shape[0] * k)
+  return forBlocks(p, x, (r0, a2) => y.set(a2, r0 * k)) ? { shape: [x.shape[0], k], data: y } : null
+}
+
+/**
+ * The rows `rows` of predictions `y` (rows×width, row r0 + i of the set at row i) whose largest
+ * entry (the first, in a tie) is the target class: one-hot rows (their largest entry) or labels.
+ */
+function hitsOf(y: Float64Array, t: Targets, r0: number, rows: number, width: number): number {
+  let hits = 0
+  for (let i = 0; i < rows; i++) {
+    const o = i * width
+    let best = 0
+    for (let j = 1; j < width; j++) if (y[o + j] > y[o + best]) best = j
+    let target: number
+    if (t.kind === 'labels') target = t.labels[r0 + i]
+    else {
+      const ot = (r0 + i) * width
+      target = 0
+      for (let j = 1; j < width; j++) if (t.data[ot + j] > t.data[ot + target]) target = j
+    }
+    if (best === target) hits++
+  }
+  return hits
+}
 
 /**
  * The logits of a mostly-zero batch `x` [n, d] on the training step's kernels: x compressed once

@@ -905,6 +905,65 @@ export function twoLayerForwardWasm(
   return true
 }
 
+/**
+ * The logits a2 = σ(x·W1 + b1)·W2 + b2 of the rows of a mostly-zero x (n×d, row-major, in
+ * JavaScript memory), `rows` at a time: the weights are copied into linear memory once, then
+ * each block of rows is compressed there (as compressRows, without the transposed form a product
+ * xᵀ·δ would need) and run through twoLayerForwardWasm's kernels on the same scratch; `each` is
+ * handed the block's first row and its logits (m×k, a view of linear memory, valid until it
+ * returns; it must run no kernel). A row's logits depend on that row alone, so the numbers are
+ * those of one forward pass over all rows. Returns false, stopping, when W1 holds ±∞ or NaN or a
+ * block has more than `maxShare` of its entries non-zero: the caller then computes the logits
+ * another way.
+ */
+export function twoLayerLogitsWasm(
+  X: Float64Array,
+  n: number,
+  d: number,
+  W1: Float64Array,
+  b1: Float64Array,
+  W2: Float64Array,
+  b2: Float64Array,
+  h: number,
+  k: number,
+  rows: number,
+  maxShare: number,
+  each: (r0: number, a2: Float64Array) => void,
+): boolean {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('twoLayerLogitsWasm: WebAssembly SIMD is unavailable')
+  const maxNnz = Math.floor(maxShare * rows * d)
+  const w1 = floor
+  const b1o = w1 + align16(d * h * 8)
+  const w2 = b1o + align16(h * 8)
+  const b2o = w2 + align16(h * k * 8)
+  const rp = b2o + align16(k * 8)
+  const ci = rp + align16((rows + 1) * 4)
+  const v = ci + align16((maxNnz + d) * 4)
+  const z = v + align16((maxNnz + d) * 8)
+  const y = z + align16(rows * h * 8)
+  const a = y + align16(rows * k * 8)
+  reserve(w, a + blockBytes(rows, d) - BASE)
+  f64.set(W1.subarray(0, d * h), w1 >> 3)
+  if (w.allFinite(w1, d * h) === 0) return false
+  f64.set(b1.subarray(0, h), b1o >> 3)
+  f64.set(W2.subarray(0, h * k), w2 >> 3)
+  f64.set(b2.subarray(0, k), b2o >> 3)
+  for (let r0 = 0; r0 < n; r0 += rows) {
+    const m = Math.min(rows, n - r0)
+    const block = X.subarray(r0 * d, (r0 + m) * d)
+    if (compressRows(w, f64, i32, block, m, d, Math.floor(maxShare * m * d), a, rp, ci, v) < 0) {
+      return false
+    }
+    w.gemmCsr(rp, ci, v, w1, z, m, h)
+    w.sigmoidBias(z, b1o, m, h)
+    w.gemm(z, w2, y, m, h, k, h, 1)
+    w.addRowBias(y, b2o, m, k)
+    each(r0, f64.subarray(y >> 3, (y >> 3) + m * k))
+  }
+  return true
+}
+
 /** Where a two-layer step's backward pass finds its operands in a module's memory (byte offsets). */
 export interface BackwardOffsets {
   readonly z: number

@@ -1,0 +1,185 @@
+// W3 (the book's training through `train`, as bench/workloads.bench.ts's `w3`) with every step's
+// period recorded: where a run's mean step goes beyond its median (warm-up, probes of the 'auto'
+// thread chooser, collections, page faults) and what the final evaluation costs. Run by
+// bench/w3Steps.ts (bundled, fresh node process per run).
+import { PerformanceObserver } from 'node:perf_hooks'
+import { last, lastValueFrom, pipe, tap } from 'rxjs'
+import { randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
+import { closeWorkers, loadMnist } from 'gradstream/node'
+import { gradient, maxSteps, update } from 'gradstream/operators'
+// internal: how many two-layer steps ran on two threads (the chooser's probes under 'auto')
+import { sharedStats } from '../src/parallel/twoLayerShared.js'
+
+export interface W3StepsOptions {
+  iters?: number
+  threads?: 1 | 2 | 'auto'
+  /** also count minor page faults step by step (one getrusage a step) */
+  faults?: boolean
+}
+
+const quantile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+
+export async function w3steps({
+  iters = 10_000,
+  threads = 'auto',
+  faults = false,
+}: W3StepsOptions) {
+  if (threads !== 'auto') setKernelThreads(threads)
+  const mnist = loadMnist({ oneHotLabel: true })
+  const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
+  type P = typeof net.params
+  // train emits the initial state too: iters + 1 emissions
+  const at = new Float64Array(iters + 2)
+  const cpu = new Float64Array(iters + 2)
+  const two = new Uint8Array(iters + 2)
+  const pf = new Float64Array(iters + 2)
+  const gcs: { start: number; ms: number; kind: number }[] = []
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.push({ start: e.startTime, ms: e.duration, kind: (e as any).detail?.kind ?? 0 })
+    }
+  })
+  obs.observe({ entryTypes: ['gc'] })
+  let i = 0
+  let shared = sharedStats.steps
+  const c0 = process.cpuUsage()
+  const f0 = process.resourceUsage().minorPageFault
+  const t0 = performance.now()
+  at[0] = t0
+  cpu[0] = 0
+  const final = await lastValueFrom(
+    train({
+      params: net.params,
+      data: randomBatches(mnist.train, { batchSize: 100, seed: 0 }),
+      step: pipe(
+        gradient((p: P, b: { x: Tensor; t: Tensor }) => net.lossAndGradient(p, b.x, b.t)),
+        update(0.1),
+      ),
+    }).pipe(
+      maxSteps(iters),
+      tap(() => {
+        i++
+        at[i] = performance.now()
+        const c = process.cpuUsage(c0)
+        cpu[i] = (c.user + c.system) / 1000
+        two[i] = sharedStats.steps !== shared ? 1 : 0
+        shared = sharedStats.steps
+        if (faults) pf[i] = process.resourceUsage().minorPageFault
+      }),
+      last(),
+    ),
+  )
+  const t1 = performance.now()
+  const c1 = process.cpuUsage(c0)
+  const f1 = process.resourceUsage().minorPageFault
+  const e0 = performance.now()
+  const ec0 = process.cpuUsage()
+  const trainAcc = net.accuracy(final.params as P, mnist.train.x, mnist.train.t)
+  const testAcc = net.accuracy(final.params as P, mnist.test.x, mnist.test.t)
+  const ec1 = process.cpuUsage(ec0)
+  const e1 = performance.now()
+  await new Promise((r) => setTimeout(r, 10)) // the observer's last entries
+  obs.disconnect()
+  if (threads !== 'auto') setKernelThreads('auto')
+  await closeWorkers()
+  const n = i
+  const d = new Float64Array(n)
+  const dc = new Float64Array(n)
+  for (let s = 1; s <= n; s++) d[s - 1] = at[s] - at[s - 1]
+  for (let s = 1; s <= n; s++) dc[s - 1] = cpu[s] - cpu[s - 1]
+  const sorted = d.slice().sort()
+  const med = quantile(sorted, 0.5)
+  // the same by the process's CPU time (all threads): robust to preemption on a shared machine
+  const sortedC = dc.slice().sort()
+  const medC = quantile(sortedC, 0.5)
+  let aboveC = 0
+  let twoC = 0
+  let firstC = 0
+  for (let s = 0; s < n; s++) {
+    if (dc[s] > medC) aboveC += dc[s] - medC
+    if (two[s + 1]) twoC += dc[s] - medC
+    if (s < 100) firstC += dc[s] - medC
+  }
+  let gcStepC = 0
+  for (let s = 0, g = 0, gl = gcs.filter((x) => x.start >= t0 && x.start <= t1); s < n; s++) {
+    while (g < gl.length && gl[g].start + gl[g].ms < at[s]) g++
+    if (g < gl.length && gl[g].start < at[s + 1] && dc[s] > medC) gcStepC += dc[s] - medC
+  }
+  let above = 0
+  let slow = 0
+  let twoSteps = 0
+  let twoMs = 0
+  let firstMs = 0
+  for (let s = 0; s < n; s++) {
+    if (d[s] > med) above += d[s] - med
+    if (d[s] > 2 * med) slow++
+    if (two[s + 1]) (twoSteps++, (twoMs += d[s] - med))
+    if (s < 100) firstMs += d[s] - med
+  }
+  // steps that overlap a collection: their time above the median
+  let gcStepMs = 0
+  let gcMs = 0
+  let gcScav = 0
+  let gcFull = 0
+  let gi = 0
+  const inTrain = gcs.filter((g) => g.start >= t0 && g.start <= t1)
+  for (const g of inTrain) {
+    gcMs += g.ms
+    if (g.kind === 1) gcScav++
+    else gcFull++
+  }
+  for (let s = 0; s < n; s++) {
+    const a = at[s]
+    const b = at[s + 1]
+    while (gi < inTrain.length && inTrain[gi].start + inTrain[gi].ms < a) gi++
+    if (gi < inTrain.length && inTrain[gi].start < b && d[s] > med) gcStepMs += d[s] - med
+  }
+  let pfFirst = 0
+  let pfRest = 0
+  if (faults) {
+    for (let s = 1; s <= n; s++) {
+      const f = pf[s] - (s === 1 ? f0 : pf[s - 1])
+      if (s <= 100) pfFirst += f
+      else pfRest += f
+    }
+  }
+  return {
+    seconds: (e1 - t0) / 1000,
+    trainSeconds: (t1 - t0) / 1000,
+    trainCpu: (c1.user + c1.system) / 1e6,
+    evalSeconds: (e1 - e0) / 1000,
+    evalCpu: (ec1.user + ec1.system) / 1e6,
+    units: n,
+    loss: final.loss,
+    trainAcc,
+    testAcc,
+    meanUs: (1000 * (t1 - t0)) / n,
+    p50: 1000 * med,
+    p90: 1000 * quantile(sorted, 0.9),
+    p99: 1000 * quantile(sorted, 0.99),
+    max: 1000 * sorted[n - 1],
+    /** ms: Σ over steps of (step − median) where positive */
+    aboveMs: above,
+    slow2x: slow,
+    /** ms above the median in the first 100 steps (may be negative) */
+    first100Ms: firstMs,
+    twoSteps,
+    twoAboveMs: twoMs,
+    gcScav,
+    gcFull,
+    gcMs,
+    gcStepAboveMs: gcStepMs,
+    faults: f1 - f0,
+    pfFirst100: pfFirst,
+    pfRest,
+    cpuMeanUs: (1000 * cpu[n]) / n,
+    cpuP50: 1000 * medC,
+    cpuP90: 1000 * quantile(sortedC, 0.9),
+    cpuP99: 1000 * quantile(sortedC, 0.99),
+    cpuAboveMs: aboveC,
+    cpuTwoAboveMs: twoC,
+    cpuFirst100Ms: firstC,
+    cpuGcStepAboveMs: gcStepC,
+  }
+}
