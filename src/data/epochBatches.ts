@@ -90,8 +90,9 @@ export function epochBatches(data: Dataset, options: EpochBatchesOptions): Batch
     let drawn = from ? from.drawn : 0
     let epoch = from ? from.epoch : 0
     let index = from ? from.index : 0
-    // mostly-zero rows (images) are compressed as batches first draw them (gatheredRows.ts)
-    const xRows = rowCache(data.x)
+    // mostly-zero rows (images) are compressed where a product first holds them, and kept from
+    // their second draw on (gatheredRows.ts): an epoch draws each row once
+    const xRows = rowCache(data.x, true)
     // one-hot targets are drawn as their labels
     const tRows = oneHotRows(data.t)
     if (index >= perEpoch) {

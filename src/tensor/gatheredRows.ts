@@ -36,8 +36,8 @@ const LEVELS: readonly Levels[] = [
 /**
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
  * found the first time a batch draws a row and kept: row r's are `count[r]` entries from
- * `start[r]` (count −1: not yet drawn), in increasing column order. Entries are the row's ≠ 0
- * (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
+ * `start[r]` (count −1: not yet drawn; −3: drawn unread, see `defer`), in increasing column
+ * order. Entries are the row's ≠ 0 (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
  *
  * Images: when every value found is an 8-bit level (`levels`: byte·(1/255) as `loadMnist` scales,
  * byte / 255, or the byte), the entries are kept `packed`, column and level in 4 bytes
@@ -79,11 +79,43 @@ export class RowCache implements RowEntries {
     readonly source: Float64Array,
     readonly rows: number,
     readonly cols: number,
+    /** leave a batch of rows none of which was drawn before to `unread` batches (see `defer`) */
+    readonly deferFirst = false,
   ) {
     this.start = new Int32Array(rows)
     this.count = new Int32Array(rows).fill(-1)
     this.valStart = new Int32Array(rows).fill(-1)
     this.colIdx = this.indices(0)
+  }
+
+  /**
+   * With `deferFirst`, on the wasm backend: when no row of `pick` was drawn before, marks them
+   * drawn (count −3) without reading them and returns true — the batch is `unread`: a product
+   * that holds it compresses its rows straight from `source` into wasm memory, and `admit` finds
+   * them (as rows drawn for the first time) for anything else that needs their entries. Else
+   * false, marking nothing. A run that draws each row once (one epoch) then reads each row once
+   * and keeps nothing: the cache's pages, each first written at a page fault, are written only
+   * for rows drawn again.
+   */
+  defer(pick: Int32Array): boolean {
+    if (!this.deferFirst || this.dense || resolvedBackend() !== 'wasm') return false
+    const { count } = this
+    for (let i = 0; i < pick.length; i++) if (count[pick[i]] !== -1) return false
+    for (let i = 0; i < pick.length; i++) count[pick[i]] = -3
+    return true
+  }
+
+  /**
+   * Gives up (`dense`: later batches are drawn as dense rows), dropping what it kept: the rows
+   * seen are not sparse enough for the sparse kernels to pay, or a hold of an unread batch found
+   * more non-zeros than they take.
+   */
+  giveUp(): void {
+    this.dense = true
+    this.levels = null
+    this.packed = new Int32Array(0)
+    this.colIdx = this.indices(0)
+    this.vals = new Float64Array(0)
   }
 
   /**
@@ -99,8 +131,9 @@ export class RowCache implements RowEntries {
     let nFresh = 0
     for (let i = 0; i < pick.length; i++) {
       const r = pick[i]
-      if (count[r] === -1) {
-        count[r] = -2 // found below (a row drawn twice in one batch: once)
+      if (count[r] === -1 || count[r] === -3) {
+        // not drawn, or drawn unread: found below (a row drawn twice in one batch: once)
+        count[r] = -2
         fresh[nFresh++] = r
       } else if (!packed && count[r] >= 0 && valStart[r] < 0) {
         // drawn again: its values kept from now on
@@ -118,13 +151,7 @@ export class RowCache implements RowEntries {
     }
     if (nFresh > 0) this.find(fresh, nFresh)
     if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
-      if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) {
-        this.dense = true
-        this.levels = null
-        this.packed = new Int32Array(0)
-        this.colIdx = this.indices(0)
-        this.vals = new Float64Array(0)
-      }
+      if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) this.giveUp()
     }
     return !this.dense
   }
@@ -319,10 +346,13 @@ export class RowCache implements RowEntries {
   }
 }
 
-/** A cache for drawing batches of `t`'s rows, or null when `t` is not a matrix worth one. */
-export function rowCache(t: Tensor): RowCache | null {
+/**
+ * A cache for drawing batches of `t`'s rows, or null when `t` is not a matrix worth one;
+ * `deferFirst`: see RowCache.defer.
+ */
+export function rowCache(t: Tensor, deferFirst = false): RowCache | null {
   if (t.shape.length !== 2 || t.shape[1] < MIN_COLS || t.shape[0] < 1) return null
-  return new RowCache(t.data, t.shape[0], t.shape[1])
+  return new RowCache(t.data, t.shape[0], t.shape[1], deferFirst)
 }
 
 /**
@@ -378,11 +408,17 @@ export function oneHotRows(t: Tensor): OneHotRows | null {
   return new OneHotRows(t.data, t.shape[0], t.shape[1])
 }
 
-/** A batch drawn through a RowCache: its rows (`pick`) and their non-zero count. */
+/**
+ * A batch drawn through a RowCache: its rows (`pick`) and their non-zero count. An `unread`
+ * batch's rows (RowCache.defer) are in the cache only once `nnz` has been read: reading it finds
+ * them (Infinity when the cache gives up on them), so read `nnz` before the cache's entries.
+ */
 export interface Gathered {
   readonly cache: RowCache
   readonly pick: Int32Array
   readonly nnz: number
+  /** true until `nnz` is read for a batch drawn unread: its entries are in `cache.source` only */
+  readonly unread: boolean
 }
 
 const gathered = new WeakMap<Tensor, Gathered>()
@@ -414,9 +450,22 @@ export function takeRows(
     return { shape, data: denseRows(t, idx, start, end) }
   const pick = new Int32Array(end - start)
   for (let k = start; k < end; k++) pick[k - start] = idx[k]
-  if (!cache.admit(pick)) return { shape, data: denseRows(t, idx, start, end) }
-  let nnz = 0
-  for (let i = 0; i < pick.length; i++) nnz += cache.count[pick[i]]
+  let g: Gathered
+  if (cache.defer(pick)) {
+    let nnz = -1
+    g = {
+      cache,
+      pick,
+      get nnz() {
+        if (nnz < 0) nnz = cache.admit(pick) ? countOf(cache, pick) : Infinity
+        return nnz
+      },
+      get unread() {
+        return nnz < 0
+      },
+    }
+  } else if (cache.admit(pick)) g = { cache, pick, nnz: countOf(cache, pick), unread: false }
+  else return { shape, data: denseRows(t, idx, start, end) }
   let data: Float64Array | undefined
   const batch: Tensor = Object.defineProperty(
     { shape } as { shape: number[]; data: Float64Array },
@@ -426,8 +475,15 @@ export function takeRows(
       get: () => (data ??= denseRows(t, pick, 0, pick.length)),
     },
   )
-  gathered.set(batch, { cache, pick, nnz })
+  gathered.set(batch, g)
   return batch
+}
+
+/** The entries of the rows `pick` in the cache. */
+function countOf(cache: RowCache, pick: Int32Array): number {
+  let nnz = 0
+  for (let i = 0; i < pick.length; i++) nnz += cache.count[pick[i]]
+  return nnz
 }
 
 /** The rows themselves, copied into a fresh array. */

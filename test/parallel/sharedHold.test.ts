@@ -121,6 +121,33 @@ describe('a held operand in the shared memory', () => {
     )
   })
 
+  it('holds an unread batch (rows never compressed: epochBatches’ first draws) the same way', () => {
+    tuning.sparseMinWork = 0
+    fc.assert(
+      fc.property(problem, (d) => {
+        const data = filled(d.rows * d.cols, 0.15, d.seed)
+        const pick = Int32Array.from({ length: d.rows }, (_, i) => d.rows - 1 - i)
+        const cache = new RowCache(data, d.rows, d.cols, true)
+        const x = takeRows({ shape: [d.rows, d.cols], data }, pick, 0, d.rows, cache)
+        const X = Float64Array.from({ length: d.rows * d.cols }, (_, q) => {
+          const i = Math.floor(q / d.cols)
+          return data[pick[i] * d.cols + (q % d.cols)]
+        })
+        const m = d.transA ? d.cols : d.rows
+        const k = d.transA ? d.rows : d.cols
+        const B = filled(k * d.n, 1, d.seed ^ 0x2545f491)
+        const g = gatheredFrom(x)!
+        expect(g.unread).toBe(true)
+        const { C, one } = heldProduct(X, () => holdGathered(g), d, B)
+        // two threads find the rows in the cache first (their hold gathers compressed rows)
+        expect(g.unread).toBe(!threads)
+        expectMatches(C, reference(X, B, m, k, d.n, d.transA, d.transB), k)
+        expect(C).toEqual(one)
+      }),
+      { numRuns: 20 },
+    )
+  })
+
   it('sends a right operand holding ±∞ or NaN to the dense kernel, as on one thread', () => {
     tuning.sparseMinWork = 0
     const [rows, cols, n] = [40, 64, 32]

@@ -14,6 +14,7 @@ import {
   gemmDenseWasm,
   gemmHeldWasm,
   gemmSparseWasm,
+  heldNow,
   holdSparse,
   holdSparseRows,
   loadWasm,
@@ -287,21 +288,37 @@ export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | nu
  * here by what is read: that file imports this one, and the import graph has no circles).
  */
 interface GatheredRows {
-  readonly cache: RowEntries
+  readonly cache: RowEntries & { giveUp(): void }
   readonly pick: Int32Array
   readonly nnz: number
+  readonly unread: boolean
 }
 
 /**
  * `holdLeft` for a batch drawn as compressed rows (gatheredRows.ts): its rows' entries are
  * gathered into wasm memory, with no dense copy, when `gemmKernel` would take the wasm sparse
  * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
- * where `holdLeft` first samples); else null.
+ * where `holdLeft` first samples); else null. An unread batch's rows (RowCache.defer) are
+ * compressed straight from the data set into wasm memory, read once (as `holdLeft` compresses
+ * a dense operand: the same entries), unless two threads hold it.
  */
 export function holdGathered(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
-  if (g.nnz > Math.floor(SPARSE_MAX_DENSITY * size)) return null
+  const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
+  if (g.unread && largeProducts.hold === null) {
+    const { cache, pick } = g
+    try {
+      const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)
+      // null with nothing else held: more non-zeros than maxNnz
+      if (h === null && !heldNow()) cache.giveUp()
+      return h
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e
+      return null
+    }
+  }
+  if (g.nnz > maxNnz) return null
   try {
     const { cache, pick, nnz } = g
     return (

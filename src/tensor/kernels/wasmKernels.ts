@@ -234,8 +234,9 @@ export const blockBytes = (rows: number, cols: number): number =>
  * `v` in a module's memory (`F` / `I` view it), as csrRows on a copy of the whole of `A` would
  * (the same entries in the same order), but copying a block of about 64 KB at a time into the
  * scratch at `at` and compressing it while it is still in cache: a 627 KB batch then never
- * passes through memory twice. Returns the count of non-zeros, or −1 past `maxNnz`. Shared with
- * src/parallel's held operands in the shared memory.
+ * passes through memory twice. With `pick`, the rows are `A`'s rows `pick[0..rows)` (a batch
+ * drawn from a data set, its rows copied straight from there). Returns the count of non-zeros,
+ * or −1 past `maxNnz`. Shared with src/parallel's held operands in the shared memory.
  */
 export function compressRows(
   w: Pick<KernelExports, 'csrRowsFrom'>,
@@ -249,17 +250,24 @@ export function compressRows(
   rp: number,
   ci: number,
   v: number,
+  pick: Int32Array | null = null,
 ): number {
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
   I[rp >> 2] = 0
   let nnz = 0
   // `A` already in this memory (an arena's view): compressed where it lies
-  const own = A.buffer === F.buffer
+  const own = A.buffer === F.buffer && pick === null
   for (let i0 = 0; i0 < rows; i0 += step) {
     const i1 = Math.min(rows, i0 + step)
     let from = at
     if (own) from = A.byteOffset + i0 * cols * 8
-    else F.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
+    else if (pick === null) F.set(A.subarray(i0 * cols, i1 * cols), at >> 3)
+    else {
+      for (let i = i0, o = at >> 3; i < i1; i++, o += cols) {
+        const r = pick[i] * cols
+        F.set(A.subarray(r, r + cols), o)
+      }
+    }
     nnz = w.csrRowsFrom(from, i1 - i0, cols, maxNnz, rp + 4 * i0, ci, v)
     if (nnz < 0) return -1
   }
@@ -497,14 +505,16 @@ export interface HeldSplit {
  * Copies `A` (rows×cols) into linear memory once (block by block), compresses its rows and (by csrTranspose)
  * its columns, and keeps both compressed forms there until `releaseSparse`: products run in
  * between lay their operands out above them. For an operand used as `A·B` and `Aᵀ·D` in one
- * step (backprop's x·W1 and xᵀ·δ1) this saves a copy and a compression. Returns null, holding
- * nothing, when `A` has more than `maxNnz` non-zeros or another operand is held.
+ * step (backprop's x·W1 and xᵀ·δ1) this saves a copy and a compression. With `pick`, the
+ * operand is `A`'s rows `pick[0..rows)` (compressRows). Returns null, holding nothing, when the
+ * operand has more than `maxNnz` non-zeros or another operand is held.
  */
 export function holdSparse(
   A: Float64Array,
   rows: number,
   cols: number,
   maxNnz: number,
+  pick: Int32Array | null = null,
 ): HeldSparse | null {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
@@ -512,7 +522,8 @@ export function holdSparse(
   const L = heldLayout(rows, cols, maxNnz, base)
   // the dense copy's block sits above the compressed forms: scratch, free again once compressed
   reserve(w, L.end - BASE + blockBytes(rows, cols))
-  if (compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v) < 0) return null
+  if (compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick) < 0)
+    return null
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = L.end
   return L
@@ -699,6 +710,9 @@ export function holdSparseRows(
   floor = L.end
   return L
 }
+
+/** True while an operand is held here (holdSparse, holdSparseRows): another hold returns null. */
+export const heldNow = (): boolean => floor !== base
 
 /** Ends a hold: later products lay out from the start again. */
 export function releaseSparse(h: HeldSparse): void {
