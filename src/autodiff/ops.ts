@@ -357,7 +357,9 @@ function product(
 ): Float64Array {
   const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   const memory = tapeMemory()
-  if (memory !== null) memory.counting += m * k * n
+  // a batch drawn as compressed rows (held below) multiplies its non-zeros only
+  const rows = transB ? undefined : gatheredFrom(A.value)
+  if (memory !== null) memory.counting += (rows !== undefined ? rows.nnz : m * k) * n
   if (memory !== null && !A.requiresGrad && !transB) {
     const held = memory.held(A.value)
     return (transA ? held.transposeTimes(B, out) : held.times(B, out)).data

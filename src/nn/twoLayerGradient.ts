@@ -187,9 +187,14 @@ export function twoLayerGradient(
     p.b1.data.length >= h &&
     p.b2.data.length >= k
   let inShared = false
-  // the thread count: as asked, or under 'auto' (the default) whichever measures faster
+  // the thread count: as asked, or under 'auto' (the default) whichever measures faster, for a
+  // step whose split products are large enough to pay for the hand-over; its size for the timer
+  // is their multiply-adds (x·W1 and xᵀ·δ1: a batch drawn as compressed rows counts its
+  // non-zeros, any other all its entries, not counted before the choice) in units of 256, as
+  // the tape's (tapeThreads.ts)
   const started = performance.now()
-  const threads = weightsFit ? stepThreads(n * d) : 1
+  const size = (2 * (gatheredFrom(x)?.nnz ?? n * d) * h) / 256
+  const threads = weightsFit ? stepThreads(size) : 1
   if (threads === 2) {
     inShared = twoLayerForwardShared(
       gatheredFrom(x) ?? x.data,
@@ -286,7 +291,7 @@ export function twoLayerGradient(
       W1 = xs!.transposeTimes({ shape: [n, h], data: D1 })
       b1 = columnSums(D1, n, h)
     }
-    recordStep(n * d, threads, inShared ? 2 : 1, performance.now() - started)
+    recordStep(size, threads, inShared ? 2 : 1, performance.now() - started)
     // the four gradients are fresh arrays nobody else holds: the gradient stage may keep them
     return {
       loss,

@@ -31,11 +31,17 @@ import {
  * lose on a loaded machine by a long tail of slow steps (the helper waiting for a core), which a
  * median hides. And one probe never changes the count: the other count is chosen only when two
  * probes in a row find it faster (the second follows the first at once), so one probe disturbed
- * by the rest of the machine does not decide. Steps of fewer than `minSize` input entries (n·d)
- * never take part.
+ * by the rest of the machine does not decide. Steps smaller than `minSize` never take part (no
+ * probe, no helper started).
  */
 export const autoTuning = {
-  /** input entries (batch rows × inputs) below which a step always runs on one thread */
+  /**
+   * a step's size (the multiply-adds of the products two threads would split, / 256) below which
+   * it always runs on one thread: 2²² multiply-adds, a few hundred microseconds on one thread,
+   * below which the hand-over to the helper (waking it, the shared memory's copies, joining)
+   * costs about what the split saves (W3's 784–50–10 step on 100 images, 1.5 million, ran on
+   * two threads at 0.98–1.11× one thread's time on a quiet machine: bench/RESULTS.md)
+   */
   minSize: 16_384,
   /** steps on one thread before the first probe (a run that short never starts the helper) */
   firstProbeAfter: 30,
@@ -213,7 +219,7 @@ export function resetChooser(): void {
 }
 
 /**
- * The thread count a two-layer step of `size` input entries (n·d) should run on: 2 after
+ * The thread count a step of `size` (see `autoTuning.minSize`) should run on: 2 after
  * `setKernelThreads(2)` (where the helper runs), 1 after `setKernelThreads(1)`, and under
  * `'auto'` the chooser's (starting the helper for the first probe; it then sleeps while one
  * thread is chosen, until `closeWorkers`).

@@ -1,9 +1,10 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
+import { mlp, randomBatches, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { autoTuning, ThreadChooser } from '../../src/parallel/autoThreads.js'
 import { helperRunning } from '../../src/parallel/sharedKernels.js'
 import { sharedStats } from '../../src/parallel/twoLayerShared.js'
+import { tapeStats } from '../../src/parallel/tapeThreads.js'
 
 // setKernelThreads('auto'), the default: the two-layer step runs on whichever thread count a
 // measurement shows faster. The chooser is tested on made-up timings (exact sequences of
@@ -230,5 +231,65 @@ describe("setKernelThreads('auto') on real steps", () => {
     training(autoTuning.firstProbeAfter - autoTuning.spawnAhead)
     expect(helperRunning()).toBe(false)
     expect(sharedStats.steps).toBe(before)
+  })
+})
+
+/** 500 MNIST-like images (81% zeros, the rest 8-bit levels) with labels, as a data set. */
+function images() {
+  const r = rng(4)
+  const x: Tensor = {
+    shape: [500, 784],
+    data: Float64Array.from({ length: 500 * 784 }, () =>
+      r.uniform() < 0.81 ? 0 : (1 + r.int(255)) * (1 / 255),
+    ),
+  }
+  const t: Tensor = { shape: [500], data: Float64Array.from({ length: 500 }, () => r.int(10)) }
+  return { x, t }
+}
+
+describe("setKernelThreads('auto') skips steps too small to split", () => {
+  // a batch drawn as compressed rows counts its non-zeros: 100 images × ~150 non-zeros × 50
+  // hidden units, twice, is ~1.5 million multiply-adds, below the 2²² floor; 200 hidden units
+  // (~6 million) are above it
+  const probing = { firstProbeAfter: 5, spawnAhead: 2, warmup: 2, probe: 5, probeMs: 0 }
+
+  it('a two-layer step of W3’s size never probes two threads nor starts the helper', async () => {
+    await closeWorkers()
+    Object.assign(autoTuning, probing)
+    setKernelThreads('auto')
+    const data = images()
+    const steps = (hiddenSize: number) => {
+      const net = twoLayerNet({ inputSize: 784, hiddenSize, outputSize: 10, seed: 1 })
+      const before = sharedStats.steps
+      const batches = randomBatches(data, { batchSize: 100, seed: 2 })[Symbol.iterator]()
+      for (let s = 0; s < 30; s++) {
+        const b = batches.next().value as { x: Tensor; t: Tensor }
+        net.lossAndGradient(net.params, b.x, b.t)
+      }
+      return sharedStats.steps - before
+    }
+    expect(steps(50)).toBe(0)
+    expect(helperRunning()).toBe(false)
+    expect(steps(200)).toBeGreaterThan(0)
+  })
+
+  it('nor does a tape step of that size (mlp 784–50–10 on batches of compressed rows)', async () => {
+    await closeWorkers()
+    Object.assign(autoTuning, probing)
+    setKernelThreads('auto')
+    const data = images()
+    const steps = (hidden: number) => {
+      const net = mlp({ sizes: [784, hidden, 10], activation: 'sigmoid', init: 0.01, seed: 1 })
+      const before = tapeStats.steps
+      const batches = randomBatches(data, { batchSize: 100, seed: 2 })[Symbol.iterator]()
+      for (let s = 0; s < 30; s++) {
+        const b = batches.next().value as { x: Tensor; t: Tensor }
+        net.lossAndGradient(net.params, b.x, b.t)
+      }
+      return tapeStats.steps - before
+    }
+    expect(steps(50)).toBe(0)
+    expect(helperRunning()).toBe(false)
+    expect(steps(200)).toBeGreaterThan(0)
   })
 })
