@@ -8,6 +8,7 @@ import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
 import { type Member, passLoops } from './pass.js'
 import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
+import { residentPass } from './wasmPass.js'
 
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
 const EMPTY = new Float64Array(0)
@@ -77,6 +78,7 @@ function stepOf(
   const { n, keys, isLr, names, plans, again, nodes, first, folds, end, from, inPass } = plan
   const record = plan.shared.record
   const loopFor = inPass.length > 0 ? passLoops(plan.rules, true, plan.trees) : null
+  const wasm = inPass.length > 0 ? residentPass(plan.rules, plan.trees) : null
   const olds = inPass.map((m) => slotRecord(m.trees))
   const nexts = inPass.map((m) => slotRecord(m.trees))
   // per step, per member of the pass: its constant (a factor or the rule's constants), what
@@ -231,7 +233,8 @@ function stepOf(
           }
         }
         qs[leaf] = uninitializedF64(len)
-        loop(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
+        if (!wasm!.run(leaf, kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len))
+          loop(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
       }
       next = theta.build(qs)
       for (let j = first; j < end; j++) {

@@ -74,6 +74,11 @@ export function setPassCodegen(on: boolean): boolean {
   return was
 }
 
+/** Whether loops are generated (src/engine/wasmPass.ts's kernels follow the same switch). */
+export function passCodegen(): boolean {
+  return (generate ??= canGenerate())
+}
+
 const ids = new WeakMap<object, number>()
 let nextId = 0
 const loops = new Map<string, PassLoop>()

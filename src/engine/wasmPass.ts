@@ -1,0 +1,598 @@
+// The pass of src/engine/pass.ts as a WebAssembly SIMD kernel, built at run time from the rules'
+// own source (src/engine/ruleCompiler.ts): two elements per instruction (f64x2), each operation
+// the one the rule writes, in its order, so each element gets the JavaScript loop's bits (IEEE
+// division, square root, products and sums per lane; NaN payloads aside). A divider-bound rule
+// (Adam: three divisions and a square root an element) runs in about half the time — but only
+// on operands already in linear memory: copied in and out at every step it gains nothing
+// (bench/RESULTS.md, issue 21). So the chain's pass keeps them there (`residentPass`): per leaf,
+// θ and the slot's arrays stay in a private memory between steps, used while the incoming
+// state's arrays are (by identity) the ones it wrote out last step, else copied in; the kernel
+// updates them in place and fresh JavaScript copies are written out for the state. The state
+// only ever holds those copies, so a kept state stays valid forever; the resident arrays are
+// the library's own.
+
+import { type LeafSlots, type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
+import { type CompiledRule, compileRule, type Expr } from './ruleCompiler.js'
+
+/**
+ * When the pass runs as a wasm kernel: 'auto' where it pays (a divider-bound chain on a large
+ * leaf), 'always' wherever a kernel compiles (tests), 'off' never. Loop generation turned off
+ * (`setPassCodegen(false)`, what a strict-CSP page gets) turns it off too. Returns the previous
+ * setting.
+ */
+export function setPassWasm(mode: 'auto' | 'always' | 'off'): 'auto' | 'always' | 'off' {
+  const was = wasmMode
+  wasmMode = mode
+  return was
+}
+let wasmMode: 'auto' | 'always' | 'off' = 'off'
+
+/** Leaves shorter than this stay on the JavaScript loop ('auto'): too little work to pay. */
+const MIN_LENGTH = 4096
+/** Divisions and square roots an element below which the JavaScript loop keeps up ('auto'). */
+const MIN_HEAVY = 2
+
+/** A chain's kernel: its module and how to call it. */
+interface Kernel {
+  readonly module: WebAssembly.Module
+  /** per member, its compiled rule (null: a scaling u ↦ c·u) */
+  readonly rules: readonly (CompiledRule | null)[]
+  readonly trees: readonly (readonly string[])[]
+  readonly readsP: boolean
+  readonly heavy: number
+}
+
+/** Whether this realm runs WebAssembly SIMD (false where a CSP refuses it). */
+let simd: boolean | undefined
+function wasmAvailable(): boolean {
+  if (simd === undefined) {
+    try {
+      // compiling a module is what a CSP without 'wasm-unsafe-eval' refuses
+      simd =
+        typeof WebAssembly === 'object' &&
+        new WebAssembly.Module(new Uint8Array(moduleBytes([], [], false))) !== null
+    } catch {
+      simd = false
+    }
+  }
+  return simd
+}
+
+const kernels = new WeakMap<readonly Member[], Map<string, Kernel | null>>()
+const compiled = new WeakMap<object, Map<string, CompiledRule | null>>()
+
+/** The kernel of `members` (trees `trees`), or null when a rule is outside the subset. */
+function kernelOf(
+  members: readonly Member[],
+  trees: readonly (readonly string[])[],
+  apply: boolean,
+): Kernel | null {
+  if (wasmMode === 'off' || !passCodegen() || !wasmAvailable()) return null
+  let byKey = kernels.get(members)
+  if (byKey === undefined) kernels.set(members, (byKey = new Map()))
+  const key = `${apply}${JSON.stringify(trees)}`
+  if (byKey.has(key)) return byKey.get(key)!
+  let kernel: Kernel | null = null
+  const rules = members.map((r, j) => (r === null ? null : ruleOf(r, trees[j] ?? [])))
+  if (rules.every((r, j) => r !== undefined && (r !== null || members[j] === null))) {
+    const rs = rules as (CompiledRule | null)[]
+    const ts = members.map((_, j) => trees[j] ?? [])
+    try {
+      const module = new WebAssembly.Module(new Uint8Array(moduleBytes(rs, ts, apply)))
+      const readsP = apply || rs.some((r) => r !== null && reads(r, (e) => e.op === 'p'))
+      const heavy = rs.reduce((h, r) => h + (r?.heavy ?? 0), 0)
+      kernel = { module, rules: rs, trees: ts, readsP, heavy }
+    } catch {
+      kernel = null
+    }
+  }
+  byKey.set(key, kernel)
+  return kernel
+}
+
+/** A rule compiled once (per slot trees); undefined when it is outside the subset. */
+function ruleOf(rule: object, trees: readonly string[]): CompiledRule | undefined {
+  let byTrees = compiled.get(rule)
+  if (byTrees === undefined) compiled.set(rule, (byTrees = new Map()))
+  const key = JSON.stringify(trees)
+  if (!byTrees.has(key)) byTrees.set(key, compileRule(rule as () => unknown, trees))
+  return byTrees.get(key) ?? undefined
+}
+
+function reads(r: CompiledRule, test: (e: Expr) => boolean): boolean {
+  const walk = (e: Expr): boolean =>
+    test(e) ||
+    ('a' in e && walk(e.a)) ||
+    ('b' in e && walk(e.b)) ||
+    ('c' in e && typeof e.c === 'object' && walk(e.c))
+  return walk(r.result) || r.steps.some((s) => s.kind === 'set' && walk(s.e))
+}
+
+/**
+ * The kernel's arguments after (end, a, p, g, q): per member its constants read from `k[j]`
+ * (and for a rule, its trees' addresses, set by the caller), or false when a constant is not a
+ * number (the JavaScript loop then runs, and coerces as it does).
+ */
+function constants(kernel: Kernel, k: readonly unknown[], out: number[], at: number): boolean {
+  const { rules, trees } = kernel
+  for (let j = 0; j < rules.length; j++) {
+    const r = rules[j]
+    if (r === null) {
+      const c = k[j]
+      if (typeof c !== 'number') return false
+      out[at++] = c
+      continue
+    }
+    at += 2 * trees[j].length
+    const kj = k[j]
+    for (const name of r.consts) {
+      const v = name === null ? kj : (kj as Record<string, unknown> | null)?.[name]
+      if (typeof v !== 'number') return false
+      out[at++] = v
+    }
+  }
+  return true
+}
+
+/** Bytes for `n` numbers, rounded up to whole 16-byte vectors (the kernel runs pairs). */
+const padded = (n: number) => ((n + 1) >> 1) << 4
+
+/** A private memory and the kernels' instances on it. */
+class Arena {
+  readonly memory = new WebAssembly.Memory({ initial: 1 })
+  private f64 = new Float64Array(this.memory.buffer)
+  private readonly instances = new Map<Kernel, (...args: number[]) => void>()
+
+  /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
+  numbers(bytes: number): Float64Array | null {
+    const have = this.memory.buffer.byteLength
+    try {
+      if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536))
+    } catch {
+      return null
+    }
+    if (this.f64.buffer !== this.memory.buffer) this.f64 = new Float64Array(this.memory.buffer)
+    return this.f64
+  }
+
+  run(kernel: Kernel, args: readonly number[]): void {
+    let fn = this.instances.get(kernel)
+    if (fn === undefined) {
+      const instance = new WebAssembly.Instance(kernel.module, { env: { memory: this.memory } })
+      fn = instance.exports.pass as (...args: number[]) => void
+      this.instances.set(kernel, fn)
+    }
+    fn(...args)
+  }
+}
+
+/**
+ * The pass as a `PassLoop` on JavaScript arrays, their operands copied into a private memory and
+ * the results out at each call (no faster than the JavaScript loop: what the tests compare
+ * against it), or null when a member is outside the subset or WebAssembly is unavailable.
+ */
+export function wasmPassLoop(
+  members: readonly Member[],
+  apply: boolean,
+  trees: readonly (readonly string[])[] = [],
+): PassLoop | null {
+  const kernel = kernelOf(members, trees, apply)
+  if (kernel === null) return null
+  const js = passLoop(members, apply, trees)
+  const arena = new Arena()
+  const args: number[] = []
+  const ts = kernel.trees
+  return (k, old, next, p, g, q, a, len) => {
+    if (!constants(kernel, k, args, 5) || (kernel.readsP && p.length < len)) {
+      return js(k, old, next, p, g, q, a, len)
+    }
+    const size = padded(len)
+    const regions = 3 + ts.reduce((n, f) => n + 2 * f.length, 0)
+    const F = arena.numbers(regions * size)
+    if (F === null) return js(k, old, next, p, g, q, a, len)
+    let at = 0
+    const region = (src: Float64Array | null) => {
+      if (src !== null) F.set(src.subarray(0, len), at >> 3)
+      return (at += size) - size
+    }
+    args[0] = size
+    args[1] = a
+    args[2] = region(kernel.readsP ? p : null)
+    args[3] = region(g)
+    args[4] = region(null)
+    let c = 5
+    for (let j = 0; j < ts.length; j++) {
+      const fs = ts[j]
+      if (kernel.rules[j] === null) c++
+      else {
+        for (let f = 0; f < fs.length; f++) args[c + f] = region(old[j][fs[f]])
+        for (let f = 0; f < fs.length; f++) args[c + fs.length + f] = region(null)
+        c += 2 * fs.length + kernel.rules[j]!.consts.length
+      }
+    }
+    arena.run(kernel, args)
+    q.set(F.subarray(args[4] >> 3, (args[4] >> 3) + len))
+    c = 5
+    for (let j = 0; j < ts.length; j++) {
+      const fs = ts[j]
+      if (kernel.rules[j] === null) c++
+      else {
+        for (let f = 0; f < fs.length; f++) {
+          const from = args[c + fs.length + f] >> 3
+          next[j][fs[f]].set(F.subarray(from, from + len))
+        }
+        c += 2 * fs.length + kernel.rules[j]!.consts.length
+      }
+    }
+  }
+}
+
+/** A chain's pass over leaves whose θ and slot arrays stay in wasm memory between steps. */
+export interface ResidentPass {
+  /**
+   * Leaf number `leaf`'s pass, as `PassLoop` computes it (with `apply`), into `q` and the
+   * arrays of `next`; false when it did not run (the caller runs the JavaScript loop).
+   */
+  run(
+    leaf: number,
+    k: readonly unknown[],
+    old: readonly LeafSlots[],
+    next: readonly LeafSlots[],
+    p: Float64Array,
+    g: Float64Array,
+    q: Float64Array,
+    a: number,
+    len: number,
+  ): boolean
+}
+
+/** Where a leaf's arrays sit, and which JavaScript arrays they equal (written out last). */
+interface Residence {
+  len: number
+  /** byte offsets: θ, g, then per member per tree field */
+  readonly at: number[]
+  /** the arrays written out last: θ′, then per member per tree field (null: none yet) */
+  readonly wrote: (Float64Array | null)[]
+  used: number
+}
+
+/** Residences kept per leaf: two runs of one chain at once each keep theirs. */
+const WAYS = 2
+
+/**
+ * The resident pass of `members` (their slot trees `trees`), applying θ + a·u: one per run of
+ * a chain, its memory taken at the first leaf it runs (grown as needed).
+ */
+export function residentPass(
+  members: readonly Member[],
+  trees: readonly (readonly string[])[],
+): ResidentPass {
+  let kernel: Kernel | null | undefined
+  let arena: Arena | null = null
+  let top = 0
+  let clock = 0
+  const leaves: Residence[][] = []
+  const args: number[] = []
+  return {
+    run(leaf, k, old, next, p, g, q, a, len) {
+      if (wasmMode === 'off' || (wasmMode === 'auto' && len < MIN_LENGTH)) return false
+      if (kernel === undefined) kernel = kernelOf(members, trees, true)
+      if (kernel === null || (wasmMode === 'auto' && kernel.heavy < MIN_HEAVY)) return false
+      if (!constants(kernel, k, args, 5)) return false
+      arena ??= new Arena()
+      const ts = kernel.trees
+      const rules = kernel.rules
+      // the residence whose arrays these are, else the least recently used one
+      const ways = (leaves[leaf] ??= [])
+      let best: Residence | null = null
+      let score = -1
+      for (const r of ways) {
+        let s = r.len === len ? (r.wrote[0] === p ? 2 : 1) : 0
+        if (s > score || (s === score && r.used < best!.used)) ((best = r), (score = s))
+      }
+      let r = best
+      if (r === null || (score < 2 && ways.length < WAYS)) {
+        r = { len: 0, at: [], wrote: [], used: 0 }
+        ways.push(r)
+      }
+      const size = padded(len)
+      if (r.len !== len) {
+        const regions = 2 + ts.reduce((n, f) => n + f.length, 0)
+        if (top + regions * size > 1 << 30) {
+          // leaves changed their lengths many times: start again
+          leaves.length = 0
+          top = 0
+          return false
+        }
+        r.len = len
+        r.at.length = r.wrote.length = 0
+        for (let x = 0; x < regions; x++) (r.at.push(top + x * size), r.wrote.push(null))
+        top += regions * size
+      }
+      r.used = ++clock
+      const F = arena.numbers(top)
+      if (F === null) {
+        leaves.length = 0
+        top = 0
+        return false
+      }
+      const at = r.at
+      const wrote = r.wrote
+      if (wrote[0] !== p) F.set(p, at[0] >> 3)
+      F.set(g, at[1] >> 3)
+      args[0] = size
+      args[1] = a
+      args[2] = args[4] = at[0]
+      args[3] = at[1]
+      let c = 5
+      let x = 2
+      for (let j = 0; j < ts.length; j++) {
+        const fs = ts[j]
+        if (rules[j] === null) {
+          c++
+          continue
+        }
+        for (let f = 0; f < fs.length; f++, x++) {
+          const o = old[j][fs[f]]
+          if (wrote[x] !== o) F.set(o, at[x] >> 3)
+          args[c + f] = args[c + fs.length + f] = at[x]
+        }
+        c += 2 * fs.length + rules[j]!.consts.length
+      }
+      arena.run(kernel, args)
+      q.set(F.subarray(at[0] >> 3, (at[0] >> 3) + len))
+      wrote[0] = q
+      x = 2
+      for (let j = 0; j < ts.length; j++) {
+        const fs = ts[j]
+        if (rules[j] === null) continue
+        for (let f = 0; f < fs.length; f++, x++) {
+          const out = next[j][fs[f]]
+          out.set(F.subarray(at[x] >> 3, (at[x] >> 3) + len))
+          wrote[x] = out
+        }
+      }
+      return true
+    },
+  }
+}
+
+// --- the module: one exported function `pass(end, a, p, g, q, …members)` over imported memory
+
+const I32 = 0x7f
+const F64 = 0x7c
+const V128 = 0x7b
+
+const SIMD_OP = {
+  load: 0x00, store: 0x0b, splat: 0x14,
+  '==': 0x47, '!=': 0x48, '<': 0x49, '>': 0x4a, '<=': 0x4b, '>=': 0x4c,
+  not: 0x4d, and: 0x4e, or: 0x50, bitselect: 0x52,
+  ceil: 0x74, floor: 0x75, trunc: 0x7a,
+  abs: 0xec, neg: 0xed, sqrt: 0xef,
+  '+': 0xf0, '-': 0xf1, '*': 0xf2, '/': 0xf3, min: 0xf4, max: 0xf5,
+} as const // prettier-ignore
+
+class Code {
+  readonly b: number[] = []
+  u(n: number): this {
+    do {
+      const byte = n & 0x7f
+      n >>>= 7
+      this.b.push(n === 0 ? byte : byte | 0x80)
+    } while (n !== 0)
+    return this
+  }
+  s(n: number): this {
+    for (;;) {
+      const byte = n & 0x7f
+      n >>= 7
+      if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+        this.b.push(byte)
+        return this
+      }
+      this.b.push(byte | 0x80)
+    }
+  }
+  op(...bytes: number[]): this {
+    this.b.push(...bytes)
+    return this
+  }
+  simd(o: number): this {
+    return this.op(0xfd).u(o)
+  }
+  get(l: number): this {
+    return this.op(0x20).u(l)
+  }
+  set(l: number): this {
+    return this.op(0x21).u(l)
+  }
+  f64(v: number): this {
+    const d = new DataView(new ArrayBuffer(8))
+    d.setFloat64(0, v, true)
+    return this.op(0x44, ...new Uint8Array(d.buffer))
+  }
+  /** v128 at address local `addr` + the offset local `off` */
+  load(addr: number, off: number): this {
+    return this.get(addr).get(off).op(0x6a).simd(SIMD_OP.load).u(4).u(0)
+  }
+  bytes(xs: readonly number[]): this {
+    return this.u(xs.length).op(...xs)
+  }
+  name(s: string): this {
+    return this.bytes([...s].map((c) => c.charCodeAt(0)))
+  }
+}
+
+/** The module running `rules` (null: a scaling) over trees `trees`, then θ + a·u with `apply`. */
+function moduleBytes(
+  rules: readonly (CompiledRule | null)[],
+  trees: readonly (readonly string[])[],
+  apply: boolean,
+): number[] {
+  const params = [I32, F64, I32, I32, I32]
+  const [END, A, P, G, Q] = [0, 1, 2, 3, 4]
+  const layout = rules.map((r, j) => {
+    const first = params.length
+    if (r === null) {
+      params.push(F64)
+      return { first, old: [], next: [], consts: [first] }
+    }
+    const n = trees[j].length
+    for (let f = 0; f < 2 * n; f++) params.push(I32)
+    for (let c = 0; c < r.consts.length; c++) params.push(F64)
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, x) => from + x)
+    return {
+      first,
+      old: range(first, n),
+      next: range(first + n, n),
+      consts: range(first + 2 * n, r.consts.length),
+    }
+  })
+  const OFF = params.length
+  let vectors = 0
+  const vector = () => OFF + 1 + vectors++
+  const pre = new Code()
+  const body = new Code()
+  const splat = (param: number) => {
+    const l = vector()
+    pre.get(param).simd(SIMD_OP.splat).set(l)
+    return l
+  }
+  const literals: [number, number][] = []
+  const literal = (v: number) => {
+    const known = literals.find(([x]) => Object.is(x, v))
+    if (known !== undefined) return known[1]
+    const l = vector()
+    pre.f64(v).simd(SIMD_OP.splat).set(l)
+    literals.push([v, l])
+    return l
+  }
+  const aV = apply ? splat(A) : -1
+  const consts = layout.map((m) => m.consts.map(splat))
+  const U = vector()
+  const readsP = apply || rules.some((r) => r !== null && reads(r, (e) => e.op === 'p'))
+  const PV = readsP ? vector() : -1
+
+  // the loop: while off < end, two elements at a time
+  body.op(0x02, 0x40, 0x03, 0x40)
+  body.get(OFF).get(END).op(0x4f, 0x0d, 1) // i32.ge_u, br_if 1
+  // every old value is read before anything is stored: in place, next is old
+  const olds = rules.map((r, j) => {
+    if (r === null) return []
+    return trees[j].map((_, f) => {
+      if (!reads(r, (e) => e.op === 'old' && e.f === f)) return -1
+      const l = vector()
+      body.load(layout[j].old[f], OFF).set(l)
+      return l
+    })
+  })
+  if (readsP) body.load(P, OFF).set(PV)
+  body.load(G, OFF).set(U)
+  rules.forEach((r, j) => {
+    if (r === null) {
+      body.get(consts[j][0]).get(U).simd(SIMD_OP['*']).set(U)
+      return
+    }
+    const locals = Array.from({ length: r.locals }, vector)
+    const ex = (e: Expr): void => {
+      switch (e.op) {
+        case 'lit':
+          body.get(literal(e.v))
+          return
+        case 'k':
+          body.get(consts[j][e.c])
+          return
+        case 'g':
+          body.get(U)
+          return
+        case 'old':
+          body.get(olds[j][e.f])
+          return
+        case 'p':
+          body.get(PV)
+          return
+        case 'local':
+          body.get(locals[e.id])
+          return
+        case 'sign': {
+          // x > 0 ? 1 : x < 0 ? −1 : x (±0 and NaN kept)
+          const t = vector()
+          ex(e.a)
+          body.set(t)
+          body.get(literal(1)).get(literal(-1)).get(t)
+          body.get(t).get(literal(0)).simd(SIMD_OP['<']).simd(SIMD_OP.bitselect)
+          body.get(t).get(literal(0)).simd(SIMD_OP['>']).simd(SIMD_OP.bitselect)
+          return
+        }
+        case 'truthy': {
+          // neither 0 nor NaN
+          const t = vector()
+          ex(e.a)
+          body.set(t)
+          body.get(t).get(literal(0)).simd(SIMD_OP['!='])
+          body.get(t).get(t).simd(SIMD_OP['==']).simd(SIMD_OP.and)
+          return
+        }
+        case '?':
+          ex(e.a)
+          ex(e.b)
+          ex(e.c)
+          body.simd(SIMD_OP.bitselect)
+          return
+        case 'neg':
+        case 'sqrt':
+        case 'abs':
+        case 'floor':
+        case 'ceil':
+        case 'trunc':
+        case 'not':
+          ex(e.a)
+          body.simd(SIMD_OP[e.op])
+          return
+        default:
+          ex(e.a)
+          ex(e.b)
+          body.simd(SIMD_OP[e.op])
+      }
+    }
+    for (const s of r.steps) {
+      if (s.kind === 'set') {
+        ex(s.e)
+        body.set(locals[s.id])
+      } else {
+        body.get(layout[j].next[s.f]).get(OFF).op(0x6a).get(locals[s.id])
+        body.simd(SIMD_OP.store).u(4).u(0)
+      }
+    }
+    ex(r.result)
+    body.set(U)
+  })
+  // q = p + a·u (or u)
+  body.get(Q).get(OFF).op(0x6a)
+  if (apply) body.get(PV).get(aV).get(U).simd(SIMD_OP['*']).simd(SIMD_OP['+'])
+  else body.get(U)
+  body.simd(SIMD_OP.store).u(4).u(0)
+  body.get(OFF).op(0x41).s(16).op(0x6a).set(OFF).op(0x0c, 0) // off += 16, br 0
+  body.op(0x0b, 0x0b)
+
+  const fn = new Code()
+    .u(2)
+    .u(1)
+    .op(I32)
+    .u(vectors)
+    .op(V128)
+    .op(...pre.b, ...body.b, 0x0b)
+  const section = (id: number, content: Code) => [
+    id,
+    ...new Code().u(content.b.length).b,
+    ...content.b,
+  ]
+  return [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, new Code().u(1).op(0x60).bytes(params).u(0)),
+    ...section(2, new Code().u(1).name('env').name('memory').op(0x02, 0x00).u(0)),
+    ...section(3, new Code().u(1).u(0)),
+    ...section(7, new Code().u(1).name('pass').op(0x00).u(0)),
+    ...section(10, new Code().u(1).bytes(fn.b)),
+  ]
+}
