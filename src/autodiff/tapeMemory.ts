@@ -53,6 +53,8 @@ export class TapeMemory {
   private views: Float64Array[] = []
   /** the buffer `views` view (the kernels' memory may have grown, or be another thread's) */
   private viewed: ArrayBufferLike | null = null
+  /** the arena's offset `views` were made at (it lies past a placed right operand, if any) */
+  private viewedAt = -1
   /** true once the running call asked for a length the plan does not have at that place */
   private strayed = false
 
@@ -93,11 +95,13 @@ export class TapeMemory {
       this.plan.length > 0 && resolvedBackend() === 'wasm'
         ? openArena(this.arenaBytes, this.headroom)
         : -1
-    // memory grew since the views were made, or the kernels now run over another memory (a
-    // step on two threads opens the arena in the memory the threads share): views made anew
-    if (this.arena >= 0 && arenaBuffer() !== this.viewed) {
+    // memory grew since the views were made, the kernels now run over another memory (a step
+    // on two threads opens the arena in the memory the threads share) or the arena starts
+    // elsewhere (past a right operand placed for many products): views made anew
+    if (this.arena >= 0 && (arenaBuffer() !== this.viewed || this.arena !== this.viewedAt)) {
       this.views = []
       this.viewed = arenaBuffer()
+      this.viewedAt = this.arena
     }
   }
 

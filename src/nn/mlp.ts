@@ -11,6 +11,7 @@ import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { randn } from '../random/sample.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
+import { withRightOperand } from '../tensor/kernels/gemmKernel.js'
 import { isTensor, sizeOf, zeros, type Tensor } from '../tensor/tensor.js'
 
 /** Rows of a data set `logits` runs at a time. */
@@ -118,7 +119,7 @@ export function mlp(config: MlpConfig): Mlp {
     const [m, k] = x.shape
     let out: Float64Array | null = null
     let n = 0
-    try {
+    const blocks = () => {
       for (let r0 = 0; r0 < m; r0 += BLOCK_ROWS) {
         const r1 = Math.min(m, r0 + BLOCK_ROWS)
         const rows = { shape: [r1 - r0, k], data: x.data.subarray(r0 * k, r1 * k) }
@@ -129,6 +130,13 @@ export function mlp(config: MlpConfig): Mlp {
         }
         out.set(y.data, r0 * n)
       }
+    }
+    try {
+      // W1, the right operand of every block's x·W1, goes into wasm memory once for them all
+      const W1 = p.W1
+      if (isTensor(W1) && W1.shape.length === 2 && W1.shape[0] === k) {
+        withRightOperand(W1.data, k, W1.shape[1], blocks)
+      } else blocks()
     } catch {
       // the error as the whole pass reports it (its shapes, not a block's)
       return forward(p, x).value

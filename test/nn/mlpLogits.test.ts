@@ -4,6 +4,8 @@ import { ad } from '../../src/autodiff/ad.js'
 import { mlp, type Activation, type MlpParams } from '../../src/nn/mlp.js'
 import { rng } from '../../src/random/rng.js'
 import type { Tensor } from '../../src/tensor/tensor.js'
+import { setKernelBackend } from '../../src/tensor/kernels/setKernelBackend.js'
+import { residentStats } from '../../src/tensor/kernels/wasmKernels.js'
 import { thrown } from '../helpers/thrown.js'
 
 // `logits` runs a data set's rows in blocks, on buffers reused from block to block; a row's
@@ -59,6 +61,30 @@ describe('mlp logits on many rows', () => {
     expect(sameBits(net.logits(net.params, x).data, whole.data)).toBe(true)
     const t: Tensor = { shape: [700], data: Float64Array.from({ length: 700 }, (_, i) => i % 10) }
     expect(net.loss(net.params, x, t)).toBe(ad.softmaxCrossEntropy(whole, t).value.data[0])
+  })
+
+  it('places W1 into wasm memory once for all blocks, then lays out from the start again', () => {
+    setKernelBackend('wasm')
+    try {
+      const net = mlp({ sizes: [784, 64, 10], seed: 5 })
+      const x = rows(700, 784, 0.8, 6) // 3 blocks, each held sparse
+      const t: Tensor = { shape: [128], data: Float64Array.from({ length: 128 }, (_, i) => i % 10) }
+      const batch = { shape: [128, 784], data: x.data.slice(0, 128 * 784) }
+      const before = net.lossAndGradient(net.params, batch, t)
+      const uses = residentStats.uses
+      const y = net.logits(net.params, x)
+      // every block's x·W1 read the one placement
+      expect(residentStats.uses - uses).toBe(3)
+      expect(sameBits(y.data, wholePass(net.params, x, 2, 'relu').data)).toBe(true)
+      // a differentiated step after it: its tape's arena from the bottom again, the same bits
+      const after = net.lossAndGradient(net.params, batch, t)
+      expect(Object.is(after.loss, before.loss)).toBe(true)
+      for (const key of Object.keys(before.grad))
+        expect(sameBits(after.grad[key].data, before.grad[key].data)).toBe(true)
+      expect(sameBits(net.logits(net.params, x).data, y.data)).toBe(true)
+    } finally {
+      setKernelBackend('auto')
+    }
   })
 
   it('keeps each result: a later call does not change an earlier one', () => {

@@ -11,6 +11,7 @@ import {
   type Csr,
 } from './jsKernels.js'
 import {
+  dropResident,
   gemmDenseWasm,
   gemmHeldWasm,
   gemmSparseWasm,
@@ -18,6 +19,7 @@ import {
   holdSparse,
   holdSparseRows,
   loadWasm,
+  placeResident,
   releaseSparse,
   type HeldSparse,
   type RowEntries,
@@ -362,6 +364,23 @@ export function gemmHeld(
     }
   }
   gemmKernel(A(), B, C, m, k, n, transA, transB)
+}
+
+/**
+ * Runs `fn` with `B` (k×n, row-major) placed once in wasm memory for the held products
+ * (`gemmHeld`) it runs with this very array as their right operand, which then neither copy nor
+ * check it again (wasmKernels.ts `placeResident`); on one thread's wasm kernels, else `fn` as
+ * it is. For a synchronous run of many products with one right operand that does not change in
+ * between (mlp's logits over a data set's blocks of rows). The same bits either way.
+ */
+export function withRightOperand<R>(B: Float64Array, k: number, n: number, fn: () => R): R {
+  const placed =
+    resolvedBackend() === 'wasm' && largeProducts.hold === null && placeResident(B, k, n)
+  try {
+    return fn()
+  } finally {
+    if (placed) dropResident()
+  }
 }
 
 /** Ends a hold from `holdLeft` or `holdGathered`. */

@@ -130,6 +130,20 @@ const BASE = 65536
  */
 let base = BASE
 let floor = BASE
+/**
+ * The bottom of all layouts, the arena's included: BASE, or past a right operand placed for many
+ * products (`placeResident`).
+ */
+let bottom = BASE
+/** The right operand `placeResident` placed at BASE, or null. */
+let resident: {
+  readonly B: Float64Array
+  readonly k: number
+  readonly n: number
+  readonly finite: boolean
+} | null = null
+/** Held products that read `resident` where it lies (tests read it). */
+export const residentStats = { uses: 0 }
 /** True while an arena is open: its views must stay attached, so memory must not grow. */
 let pinned = false
 /** The most bytes laid out above `base` since `scratchPeak` last read it. */
@@ -160,7 +174,8 @@ export function loadWasm(): KernelExports | null {
  * an arena is open or a two-layer step is under way (or when this module cannot load).
  */
 export function useKernels(k: KernelExports | null): boolean {
-  if (loadWasm() === null || pinned || floor !== base || layer !== null) return false
+  if (loadWasm() === null || pinned || floor !== base || layer !== null || bottom !== BASE)
+    return false
   wasm = k ?? own
   base = floor = BASE
   peak = 0
@@ -718,6 +733,49 @@ export const heldNow = (): boolean => floor !== base
 export function releaseSparse(h: HeldSparse): void {
   if (floor === h.end || (layer !== null && layer.held === h)) floor = base
   layer = null
+  lowerBottom()
+}
+
+/**
+ * Places `B` (k×n, row-major) at the bottom of linear memory as gemmHeldWasm lays out a right
+ * operand (rows `paddedStride(n)` apart), and checks it for ±∞ and NaN once, until
+ * `dropResident`: held products whose right operand is this very array (`gemmHeldWasm`, not
+ * transposed) read it there instead of copying and checking it again, and every other layout —
+ * the tape's arena included — lies above it. For one synchronous run of many products with one
+ * right operand (mlp's logits over a data set's blocks of rows: x·W1 for each), which cannot
+ * change in between (arrays are values). Returns false, placing nothing, unless this module's
+ * own memory is idle (no arena, nothing held or placed) and can hold it.
+ */
+export function placeResident(B: Float64Array, k: number, n: number): boolean {
+  const w = wasm ?? loadWasm()
+  if (!w || w !== own || pinned || layer !== null || resident !== null) return false
+  if (floor !== BASE || base !== BASE || bottom !== BASE || B.length < k * n) return false
+  const ldb = paddedStride(n)
+  const bytes = align16(k * ldb * 8)
+  try {
+    reserve(w, bytes)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    return false
+  }
+  if (ldb === n) placeB(f64, B, k, n, false, BASE)
+  else placePadded(f64, B, k, n, ldb, false, BASE)
+  resident = { B, k, n, finite: w.allFinite(BASE, k * ldb) !== 0 }
+  bottom = base = floor = BASE + bytes
+  return true
+}
+
+/** Ends `placeResident`'s placement: layouts start from BASE again (once nothing is held). */
+export function dropResident(): void {
+  resident = null
+  lowerBottom()
+}
+
+/** Layouts from BASE again when nothing is placed, held or open above the bottom. */
+function lowerBottom(): void {
+  if (resident === null && bottom !== BASE && !pinned && floor === bottom && base === bottom) {
+    bottom = base = floor = BASE
+  }
 }
 
 /**
@@ -738,7 +796,14 @@ export function gemmHeldWasm(
   const m = transA ? h.cols : h.rows
   const k = transA ? h.rows : h.cols
   const ldb = paddedStride(n)
-  const rb = ldb === n && !transB ? inMemory(w, B) : -1
+  // B placed once for many products (placeResident): read there, its finiteness known
+  const placed =
+    !transB && resident !== null && resident.B === B && resident.k === k && resident.n === n
+  if (placed) {
+    if (finiteB && !resident!.finite) return false
+    residentStats.uses++
+  }
+  const rb = placed ? BASE : ldb === n && !transB ? inMemory(w, B) : -1
   const rc = inMemory(w, C)
   const bBytes = rb >= 0 ? 0 : align16(k * ldb * 8)
   reserve(w, floor - BASE + bBytes + (rc >= 0 ? 0 : m * n * 8))
@@ -748,7 +813,7 @@ export function gemmHeldWasm(
     if (ldb === n) placeB(f64, B, k, n, transB, b)
     else placePadded(f64, B, k, n, ldb, transB, b)
   }
-  if (finiteB && w.allFinite(b, k * ldb) === 0) return false
+  if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
   if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
   else w.gemmCsrLd(h.rp, h.ci, h.v, b, c, m, n, ldb)
   if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
@@ -1156,18 +1221,18 @@ export function activationBackWasm(
  */
 export function openArena(bytes: number, headroom: number): number {
   const w = wasm ?? loadWasm()
-  if (!w || pinned || floor !== BASE) return -1
+  if (!w || pinned || floor !== bottom) return -1
   const size = align16(bytes)
   try {
-    reserve(w, size + headroom)
+    reserve(w, bottom - BASE + size + headroom)
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
     return -1
   }
-  base = floor = BASE + size
+  base = floor = bottom + size
   pinned = true
   peak = 0 // the kernels' layouts above the arena, not the arena
-  return BASE
+  return bottom
 }
 
 /** The buffer the kernels' memory has now (an arena's views made earlier view another if not). */
@@ -1183,8 +1248,9 @@ export function arenaView(at: number, length: number): Float64Array {
 /** Closes the arena `openArena` opened: kernels lay out from the bottom again, memory may grow. */
 export function closeArena(): void {
   if (!pinned) return
-  base = floor = BASE
+  base = floor = bottom
   pinned = false
+  lowerBottom()
 }
 
 /** The most bytes the kernels laid out above their bottom since the last call (then reset). */
