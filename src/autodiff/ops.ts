@@ -357,12 +357,16 @@ function product(
 ): Float64Array {
   const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   const memory = tapeMemory()
-  // a batch drawn as compressed rows (held below) multiplies its non-zeros only
-  const rows = transB ? undefined : gatheredFrom(A.value)
-  if (memory !== null) memory.counting += (rows !== undefined ? rows.nnz : m * k) * n
   if (memory !== null && !A.requiresGrad && !transB) {
     const held = memory.held(A.value)
+    // a batch drawn as compressed rows multiplies its non-zeros only (counted by its hold)
+    const rows = gatheredFrom(A.value)
+    memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
     return (transA ? held.transposeTimes(B, out) : held.times(B, out)).data
+  }
+  if (memory !== null) {
+    const rows = transB ? undefined : gatheredFrom(A.value)
+    memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
   }
   gemmKernel(A.value.data, B.data, out, m, k, n, transA, transB)
   return out

@@ -419,6 +419,13 @@ export interface Gathered {
   readonly nnz: number
   /** true until `nnz` is read for a batch drawn unread: its entries are in `cache.source` only */
   readonly unread: boolean
+  /**
+   * `nnz`, without finding an unread batch's rows once a hold has counted them (`counted`): a
+   * measure of work, not a licence to read the cache's entries.
+   */
+  readonly nonZeros: number
+  /** Notes the non-zeros a hold counted in an unread batch's rows. */
+  counted(nnz: number): void
 }
 
 const gathered = new WeakMap<Tensor, Gathered>()
@@ -453,6 +460,7 @@ export function takeRows(
   let g: Gathered
   if (cache.defer(pick)) {
     let nnz = -1
+    let held = -1
     g = {
       cache,
       pick,
@@ -463,9 +471,15 @@ export function takeRows(
       get unread() {
         return nnz < 0
       },
+      get nonZeros() {
+        return nnz < 0 && held >= 0 ? held : this.nnz
+      },
+      counted: (c) => void (held = c),
     }
-  } else if (cache.admit(pick)) g = { cache, pick, nnz: countOf(cache, pick), unread: false }
-  else return { shape, data: denseRows(t, idx, start, end) }
+  } else if (cache.admit(pick)) {
+    const nnz = countOf(cache, pick)
+    g = { cache, pick, nnz, unread: false, nonZeros: nnz, counted: () => {} }
+  } else return { shape, data: denseRows(t, idx, start, end) }
   let data: Float64Array | undefined
   const batch: Tensor = Object.defineProperty(
     { shape } as { shape: number[]; data: Float64Array },

@@ -294,6 +294,7 @@ interface GatheredRows {
   readonly pick: Int32Array
   readonly nnz: number
   readonly unread: boolean
+  counted(nnz: number): void
 }
 
 /**
@@ -314,6 +315,7 @@ export function holdGathered(g: GatheredRows): HeldSparse | null {
       const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)
       // null with nothing else held: more non-zeros than maxNnz
       if (h === null && !heldNow()) cache.giveUp()
+      if (h?.nnz !== undefined) g.counted(h.nnz)
       return h
     } catch (e) {
       if (!(e instanceof RangeError)) throw e

@@ -499,6 +499,8 @@ export interface HeldSparse {
   readonly tv: number
   readonly end: number
   readonly split?: HeldSplit
+  /** its count of non-zeros, where the hold found it (holdSparse) */
+  readonly nnz?: number
 }
 
 /** The products of a left operand held in a shared memory (see HeldSparse). */
@@ -537,11 +539,11 @@ export function holdSparse(
   const L = heldLayout(rows, cols, maxNnz, base)
   // the dense copy's block sits above the compressed forms: scratch, free again once compressed
   reserve(w, L.end - BASE + blockBytes(rows, cols))
-  if (compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick) < 0)
-    return null
+  const nnz = compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick)
+  if (nnz < 0) return null
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = L.end
-  return L
+  return { ...L, nnz }
 }
 
 /** Where a held operand's two CSRs go, from byte `at` (see holdSparse). */
