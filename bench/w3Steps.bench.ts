@@ -15,6 +15,8 @@ export interface W3StepsOptions {
   threads?: 1 | 2 | 'auto'
   /** also count minor page faults step by step (one getrusage a step) */
   faults?: boolean
+  /** also time each step by the process's CPU time (one getrusage a step: adds to each step) */
+  cpuSteps?: boolean
 }
 
 const quantile = (sorted: Float64Array, q: number) =>
@@ -24,6 +26,7 @@ export async function w3steps({
   iters = 10_000,
   threads = 'auto',
   faults = false,
+  cpuSteps = false,
 }: W3StepsOptions) {
   if (threads !== 'auto') setKernelThreads(threads)
   const mnist = loadMnist({ oneHotLabel: true })
@@ -61,8 +64,10 @@ export async function w3steps({
       tap(() => {
         i++
         at[i] = performance.now()
-        const c = process.cpuUsage(c0)
-        cpu[i] = (c.user + c.system) / 1000
+        if (cpuSteps) {
+          const c = process.cpuUsage(c0)
+          cpu[i] = (c.user + c.system) / 1000
+        }
         two[i] = sharedStats.steps !== shared ? 1 : 0
         shared = sharedStats.steps
         if (faults) pf[i] = process.resourceUsage().minorPageFault

@@ -1,5 +1,7 @@
 // W3's step times, run by run: `npx tsx bench/w3Steps.ts [--trees A,B] [--threads 1,auto]
-// [--reps 3] [--iters 10000] [--faults]`. Each tree's bench/w3Steps.bench.ts (this checkout's
+// [--reps 3] [--iters 10000] [--faults] [--cpu-steps] [--node-flags '--trace-gc']`. --faults
+// and --cpu-steps add a getrusage call to every step (page faults, the process's CPU time a
+// step: robust to preemption on a shared machine, at a few microseconds a step). Each tree's bench/w3Steps.bench.ts (this checkout's
 // copy, against that tree's sources) is bundled with esbuild and run in a fresh node process;
 // rounds alternate trees and thread settings (A1 Aauto B1 Bauto, then the next round), so a shared
 // machine's load falls on all alike. Prints each run's wall / CPU, the mean step against the
@@ -20,6 +22,7 @@ const threads = (option('--threads') ?? '1,auto').split(',')
 const reps = Number(option('--reps') ?? 3)
 const iters = Number(option('--iters') ?? 10_000)
 const faults = args.includes('--faults')
+const cpuSteps = args.includes('--cpu-steps')
 const nodeFlags = (option('--node-flags') ?? '').split(' ').filter(Boolean)
 
 async function bundle(tree: string): Promise<string> {
@@ -55,7 +58,7 @@ const f1 = (v: number) => v.toFixed(1)
 for (let rep = 0; rep < reps; rep++) {
   for (const t of trees) {
     for (const th of threads) {
-      const opts = { iters, threads: th === 'auto' ? 'auto' : Number(th), faults }
+      const opts = { iters, threads: th === 'auto' ? 'auto' : Number(th), faults, cpuSteps }
       const load = loadavg()[0]
       const out = execFileSync('node', [...nodeFlags, files.get(t)!, JSON.stringify(opts)], {
         encoding: 'utf8',
@@ -80,9 +83,12 @@ for (let rep = 0; rep < reps; rep++) {
           (faults
             ? `, faults ${r.faults} (first 100 steps ${r.pfFirst100}, rest ${r.pfRest})`
             : '') +
-          `) loss ${r.loss} test ${r.testAcc}\n    by CPU: step mean ${f1(r.cpuMeanUs)} p50 ${f1(r.cpuP50)} ` +
-          `p90 ${f1(r.cpuP90)} p99 ${f1(r.cpuP99)} µs; above p50 ${r.cpuAboveMs.toFixed(0)} ms (first 100 ` +
-          `${r.cpuFirst100Ms.toFixed(0)}, two-thread ${r.cpuTwoAboveMs.toFixed(0)}, steps with a gc ${r.cpuGcStepAboveMs.toFixed(0)})`,
+          `) loss ${r.loss} test ${r.testAcc}` +
+          (!cpuSteps
+            ? ''
+            : `\n    by CPU: step mean ${f1(r.cpuMeanUs)} p50 ${f1(r.cpuP50)} ` +
+              `p90 ${f1(r.cpuP90)} p99 ${f1(r.cpuP99)} µs; above p50 ${r.cpuAboveMs.toFixed(0)} ms (first 100 ` +
+              `${r.cpuFirst100Ms.toFixed(0)}, two-thread ${r.cpuTwoAboveMs.toFixed(0)}, steps with a gc ${r.cpuGcStepAboveMs.toFixed(0)})`),
       )
     }
   }
@@ -97,7 +103,9 @@ for (const [key, rs] of results) {
   console.log(
     `  ${key}: ${m('seconds').toFixed(2)} s, train ${m('trainSeconds').toFixed(2)} CPU ${m('trainCpu').toFixed(2)}, ` +
       `eval ${(1000 * m('evalSeconds')).toFixed(0)} ms CPU ${(1000 * m('evalCpu')).toFixed(0)}, ` +
-      `mean ${f1(m('meanUs'))} p50 ${f1(m('p50'))} µs, above p50 ${m('aboveMs').toFixed(0)} ms; ` +
-      `by CPU mean ${f1(m('cpuMeanUs'))} p50 ${f1(m('cpuP50'))} µs, above p50 ${m('cpuAboveMs').toFixed(0)} ms`,
+      `mean ${f1(m('meanUs'))} p50 ${f1(m('p50'))} µs, above p50 ${m('aboveMs').toFixed(0)} ms` +
+      (cpuSteps
+        ? `; by CPU mean ${f1(m('cpuMeanUs'))} p50 ${f1(m('cpuP50'))} µs, above p50 ${m('cpuAboveMs').toFixed(0)} ms`
+        : ''),
   )
 }
