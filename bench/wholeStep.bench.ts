@@ -58,7 +58,9 @@ if (process.argv.includes('--built')) {
   // bundle this file against this tree's sources, run it on plain node with the other arguments
   const { join } = await import('node:path')
   const { spawnSync } = await import('node:child_process')
-  const { bundleEntry } = await import('./bundle.js')
+  // a specifier esbuild does not follow: the built bench itself never loads esbuild
+  const bundler = './bundle.js'
+  const { bundleEntry } = (await import(bundler)) as typeof import('./bundle.js')
   const here = import.meta.dirname
   const outfile = join(here, 'out', 'wholeStep.mjs')
   const self = join(here, 'wholeStep.bench.ts')
