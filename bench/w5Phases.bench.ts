@@ -5,10 +5,12 @@
 //   npx tsx --initial-old-space-size=64 bench/w5Phases.bench.ts [rounds=5] [steps=100]
 //
 // Phases (a round runs each once, on `steps` batches of a fresh epoch, order rotated):
-// - draw: the batches of a fresh `epochBatches` sampler (first epoch: each row's non-zeros are
-//   found the first time a batch draws it, so every draw is a cold one, as in W5's one epoch);
-// - gradient call: `net.lossAndGradient` on those batches, parameters fixed (the tape: products,
-//   copies in and out of wasm memory, activations, softmax-cross-entropy);
+// - draw: the batches of a fresh `epochBatches` sampler (first epoch: every row drawn for the
+//   first time, as in W5's one epoch; such a batch is left unread — its row indices only — and
+//   its rows are read where the tape holds it, in the gradient call);
+// - gradient call: `net.lossAndGradient` on those batches, parameters fixed (the tape: the
+//   batch's rows compressed into wasm memory, products, copies in and out of wasm memory,
+//   activations, softmax-cross-entropy);
 // - Adam stage: `train` with `gradient(fn)` returning one fixed gradient (handed over as the
 //   tape's is, so not copied), then `adam(1e-3)` (the optimizer's pass, its fresh arrays, the
 //   stages and the loop; no network);
