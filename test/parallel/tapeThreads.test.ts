@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
+import { gatheredFrom, RowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { autoTuning } from '../../src/parallel/autoThreads.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
 import {
@@ -127,6 +128,42 @@ describe('the tape under the step timer', () => {
     expect(splitStats.products - products).toBe(4 * 2)
     expect(largeProducts.run).toBeNull()
     expect(largeProducts.hold).toBeNull()
+  })
+
+  it('finds an unread batch’s rows (epochBatches’ first draws) before a two-thread call holds it', () => {
+    setKernelThreads('auto')
+    if (!startHelper()) return // no worker threads here: nothing runs on two
+    // 128 rows of 512, a quarter non-zero: x·W and xᵀ·δ count 2²² multiply-adds each
+    const data = matrix(400, 512, 0.25, 7).data
+    const cache = new RowCache(data, 400, 512, true)
+    const p = { W: matrix(512, 256, 1, 8), b: { shape: [256], data: matrix(1, 256, 1, 9).data } }
+    const f = (q: { W: Var; b: Var }, x: Tensor) => ad.sum(ad.affine(x, q.W, q.b, 'relu'))
+    const vg = valueAndGrad(f)
+    const steps = tapeStats.steps
+    for (const [c, lo] of [
+      [1, 0],
+      [2, 128],
+      [1, 256],
+      [2, 10],
+    ] as const) {
+      const pick = Int32Array.from({ length: 128 }, (_, i) => (lo + i) % 400)
+      const x = takeRows({ shape: [400, 512], data }, pick, 0, 128, cache)
+      const unread = gatheredFrom(x)!.unread
+      threadState.requested = c
+      const got = vg(p, x)
+      // one thread compresses the rows from the data set into its own memory (left unread); two
+      // threads find them first and gather their entries into the memory they share
+      expect(gatheredFrom(x)!.unread).toBe(unread && c === 1)
+      threadState.requested = 1
+      const plain = Float64Array.from({ length: 128 * 512 }, (_, q) => {
+        return data[pick[Math.floor(q / 512)] * 512 + (q % 512)]
+      })
+      const want = vg(p, { shape: [128, 512], data: plain })
+      expect(got.value).toBe(want.value)
+      sameBits(got.grad.W.data, want.grad.W.data)
+      sameBits(got.grad.b.data, want.grad.b.data)
+    }
+    expect(tapeStats.steps - steps).toBe(2)
   })
 
   it('leaves small tapes on one thread (no helper started for them)', async () => {

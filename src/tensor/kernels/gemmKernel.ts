@@ -19,6 +19,7 @@ import {
   holdSparse,
   holdSparseRows,
   loadWasm,
+  onOwnMemory,
   placeResident,
   releaseSparse,
   type HeldSparse,
@@ -303,13 +304,15 @@ interface GatheredRows {
  * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
  * where `holdLeft` first samples); else null. An unread batch's rows (RowCache.defer) are
  * compressed straight from the data set into wasm memory, read once (as `holdLeft` compresses
- * a dense operand: the same entries), unless two threads hold it.
+ * a dense operand: the same entries), unless two threads hold it or share the memory.
  */
 export function holdGathered(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
-  if (g.unread && largeProducts.hold === null) {
+  // (not into a memory two threads share: copies into it go word by word, and 800 KB of rows
+  // would cost more there than the found rows' packed entries)
+  if (g.unread && largeProducts.hold === null && onOwnMemory()) {
     const { cache, pick } = g
     try {
       const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)

@@ -728,6 +728,9 @@ export function holdSparseRows(
   return L
 }
 
+/** True while the kernels run on this module's own memory (not another's: see useKernels). */
+export const onOwnMemory = (): boolean => wasm === own
+
 /** True while an operand is held here (holdSparse, holdSparseRows): another hold returns null. */
 export const heldNow = (): boolean => floor !== base
 
