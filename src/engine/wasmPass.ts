@@ -25,7 +25,7 @@ export function setPassWasm(mode: 'auto' | 'always' | 'off'): 'auto' | 'always' 
   wasmMode = mode
   return was
 }
-let wasmMode: 'auto' | 'always' | 'off' = 'off'
+let wasmMode: 'auto' | 'always' | 'off' = 'auto'
 
 /** Leaves shorter than this stay on the JavaScript loop ('auto'): too little work to pay. */
 const MIN_LENGTH = 4096
