@@ -18,13 +18,12 @@ import type { TrainMode } from './mode.js'
  * const step = pipe(gradient((x: number[]) => ({ loss: x[0] ** 2, grad: [2 * x[0]] })), sgd(0.1))
  * // in a page: pauseButton.onclick = () => paused$.next(!paused$.value)
  * const paused$ = new BehaviorSubject(false)
- * const pauseAt100 = (s: { step: number }) => {
- *   if (s.step !== 100) return
- *   paused$.next(true) // pause after step 100 …
- *   setTimeout(() => paused$.next(false), 20) // … and resume 20 ms later
- * }
  * const run$ = train({ params: [1], step, mode: pausable(paused$, chunked({ steps: 50 })) }).pipe(
- *   tap(pauseAt100),
+ *   tap((s) => {
+ *     if (s.step !== 100) return
+ *     paused$.next(true) // pause after step 100 …
+ *     setTimeout(() => paused$.next(false), 20) // … and resume 20 ms later
+ *   }),
  *   maxSteps(200),
  * )
  * console.log((await lastValueFrom(run$)).step) // → 200
