@@ -233,17 +233,7 @@ export interface ResidentPass {
    * Leaf number `leaf`'s pass, as `PassLoop` computes it (with `apply`), into `q` and the
    * arrays of `next`; false when it did not run (the caller runs the JavaScript loop).
    */
-  run(
-    leaf: number,
-    k: readonly unknown[],
-    old: readonly LeafSlots[],
-    next: readonly LeafSlots[],
-    p: Float64Array,
-    g: Float64Array,
-    q: Float64Array,
-    a: number,
-    len: number,
-  ): boolean
+  run(leaf: number, ...pass: Parameters<PassLoop>): boolean
 }
 
 /** Where a leaf's arrays sit, and which JavaScript arrays they equal (written out last). */
