@@ -9,41 +9,12 @@ import {
 } from 'gradstream'
 import { gatheredFrom, oneHotRows, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
+import { lcg, rowsOf, same, sparseDataset } from '../helpers/sparseRows.js'
 
 // A batch drawn through a RowCache is a lazy tensor: its dense rows are built when `data` is
 // first read, while heldLeft / twoLayerGradient gather its compressed rows straight into wasm
 // memory. Both must be invisible: the same numbers as the rows copied plainly, the same bits
 // from every product and gradient as on the plain copy.
-
-/** Non-zero entries as images and worse have them: values, subnormals, ±∞, NaN. */
-const nonZero = fc.oneof(
-  { arbitrary: fc.double({ min: -1, max: 1, noNaN: true }).filter((v) => v !== 0), weight: 8 },
-  { arbitrary: fc.constantFrom(5e-324, -2.5e-310, 1 / 255), weight: 1 },
-  { arbitrary: fc.constantFrom(Infinity, -Infinity, NaN), weight: 1 },
-)
-
-/**
- * A dataset (rows × cols, cols ≥ 64 so a cache is made): each entry zero (one in ten of them
- * −0) with the drawn probability, so that some batches are sparse enough for the sparse
- * kernels (≤ 30% non-zero) and some are not.
- */
-const dataset = fc
-  .record({
-    rows: fc.integer({ min: 1, max: 40 }),
-    cols: fc.integer({ min: 64, max: 130 }),
-    zeros: fc.constantFrom(0.5, 0.8, 0.95),
-  })
-  .chain(({ rows, cols, zeros }) =>
-    fc
-      .array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), nonZero), {
-        minLength: rows * cols,
-        maxLength: rows * cols,
-      })
-      .map((es) => {
-        const data = Float64Array.from(es, ([u, v]) => (u < zeros ? (u < zeros / 10 ? -0 : 0) : v))
-        return { shape: [rows, cols], data } as Tensor
-      }),
-  )
 
 /** Draws of row indices (with repeats) and the slice of them a batch takes. */
 const draws = (rows: number) =>
@@ -55,27 +26,9 @@ const draws = (rows: number) =>
         .map(([a, b]) => ({ idx, start: Math.min(a, b), end: Math.max(a, b) + 1 })),
     )
 
-/** Numbers in [−0.5, 0.5) from a small LCG on a drawn seed (no Math.random). */
-function lcg(seed: number): () => number {
-  let s = seed
-  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
-}
-
+const dataset = sparseDataset(1 / 255)
 /** A dataset and one batch's draws from it. */
 const drawn = dataset.chain((x) => fc.tuple(fc.constant(x), draws(x.shape[0])))
-
-/** The rows `idx[start..end)` of x, copied here entry by entry (the reference). */
-function rowsOf(x: Tensor, idx: number[], start: number, end: number): Float64Array {
-  const cols = x.shape[1]
-  const out = new Float64Array((end - start) * cols)
-  for (let k = start; k < end; k++)
-    for (let j = 0; j < cols; j++) out[(k - start) * cols + j] = x.data[idx[k] * cols + j]
-  return out
-}
-
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  a.length === b.length &&
-  Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]))
 
 describe('takeRows with a row cache (batches of compressed rows)', () => {
   afterAll(() => setKernelBackend('auto'))

@@ -11,6 +11,7 @@ import {
 } from 'gradstream'
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
+import { lcg, rowsOf, same, sparseDataset } from '../helpers/sparseRows.js'
 
 // A row cache made with `deferFirst` (epochBatches') leaves a batch none of whose rows was drawn
 // before unread: the product that holds it compresses the rows straight from the data set into
@@ -18,41 +19,7 @@ import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 // the numbers: the rows themselves, and the same bits from every product and gradient as the
 // plain copy's (the hold compresses the same rows in the same order as csrRows on that copy).
 
-/** Numbers in [−0.5, 0.5) from a small LCG on a drawn seed (no Math.random). */
-function lcg(seed: number): () => number {
-  let s = seed
-  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
-}
-
-/** Non-zero entries as images and worse have them: values, subnormals, ±∞, NaN. */
-const nonZero = fc.oneof(
-  { arbitrary: fc.double({ min: -1, max: 1, noNaN: true }).filter((v) => v !== 0), weight: 8 },
-  { arbitrary: fc.constantFrom(5e-324, -2.5e-310, 7 / 255), weight: 1 },
-  { arbitrary: fc.constantFrom(Infinity, -Infinity, NaN), weight: 1 },
-)
-
-/**
- * A data set (rows × cols, cols ≥ 64 so that a cache is made), each entry zero (one in ten of
- * them −0) with the drawn probability: some batches sparse enough to be held (≤ 30% non-zero),
- * some not.
- */
-const dataset = fc
-  .record({
-    rows: fc.integer({ min: 1, max: 40 }),
-    cols: fc.integer({ min: 64, max: 130 }),
-    zeros: fc.constantFrom(0.5, 0.8, 0.95),
-  })
-  .chain(({ rows, cols, zeros }) =>
-    fc
-      .array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), nonZero), {
-        minLength: rows * cols,
-        maxLength: rows * cols,
-      })
-      .map((es) => {
-        const data = Float64Array.from(es, ([u, v]) => (u < zeros ? (u < zeros / 10 ? -0 : 0) : v))
-        return { shape: [rows, cols], data } as Tensor
-      }),
-  )
+const dataset = sparseDataset(7 / 255)
 
 /**
  * Batches of row indices (repeats allowed, within a batch and across batches, so rows are drawn
@@ -67,19 +34,6 @@ const batchesOf = (rows: number) =>
     }),
     { minLength: 1, maxLength: 6 },
   )
-
-/** The rows `idx` of x, copied here entry by entry (the reference). */
-function rowsOf(x: Tensor, idx: ArrayLike<number>): Float64Array {
-  const cols = x.shape[1]
-  const out = new Float64Array(idx.length * cols)
-  for (let k = 0; k < idx.length; k++)
-    for (let j = 0; j < cols; j++) out[k * cols + j] = x.data[idx[k] * cols + j]
-  return out
-}
-
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  a.length === b.length &&
-  Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]))
 
 const nonZeros = (a: ArrayLike<number>) => Array.prototype.filter.call(a, (v) => v !== 0).length
 

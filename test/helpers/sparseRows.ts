@@ -1,0 +1,61 @@
+// What the tests of batches drawn as compressed rows (gatheredRows, unreadRows) share: a data
+// set whose rows are mostly zeros, the rows copied plainly as the reference, bit-for-bit
+// comparison, and a seeded generator for the numbers a test makes itself.
+import fc from 'fast-check'
+import type { Tensor } from '../../src/index.js'
+
+/** Numbers in [−0.5, 0.5) from a small LCG on a drawn seed (no Math.random). */
+export function lcg(seed: number): () => number {
+  let s = seed
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5
+}
+
+/**
+ * A data set (rows × cols, cols ≥ 64 so that a row cache is made), each entry zero (one in ten of
+ * them −0) with the drawn probability, so that some batches are sparse enough for the sparse
+ * kernels (≤ 30% non-zero) and some are not. Its non-zero entries are as images and worse have
+ * them: values, subnormals, the pixel level `level`, ±∞, NaN.
+ */
+export function sparseDataset(level: number): fc.Arbitrary<Tensor> {
+  const nonZero = fc.oneof(
+    { arbitrary: fc.double({ min: -1, max: 1, noNaN: true }).filter((v) => v !== 0), weight: 8 },
+    { arbitrary: fc.constantFrom(5e-324, -2.5e-310, level), weight: 1 },
+    { arbitrary: fc.constantFrom(Infinity, -Infinity, NaN), weight: 1 },
+  )
+  return fc
+    .record({
+      rows: fc.integer({ min: 1, max: 40 }),
+      cols: fc.integer({ min: 64, max: 130 }),
+      zeros: fc.constantFrom(0.5, 0.8, 0.95),
+    })
+    .chain(({ rows, cols, zeros }) =>
+      fc
+        .array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), nonZero), {
+          minLength: rows * cols,
+          maxLength: rows * cols,
+        })
+        .map((es) => {
+          const data = Float64Array.from(es, ([u, v]) => (u < zeros ? (u < zeros / 10 ? -0 : 0) : v))
+          return { shape: [rows, cols], data } as Tensor
+        }),
+    )
+}
+
+/** The rows `idx[start..end)` of x, copied here entry by entry (the reference). */
+export function rowsOf(
+  x: Tensor,
+  idx: ArrayLike<number>,
+  start = 0,
+  end = idx.length,
+): Float64Array {
+  const cols = x.shape[1]
+  const out = new Float64Array((end - start) * cols)
+  for (let k = start; k < end; k++)
+    for (let j = 0; j < cols; j++) out[(k - start) * cols + j] = x.data[idx[k] * cols + j]
+  return out
+}
+
+/** The same numbers, bit for bit (Object.is: −0 ≠ 0, NaN = NaN). */
+export const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean =>
+  a.length === b.length &&
+  Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]))
