@@ -4,22 +4,14 @@
 // issue 21's item 2 asks the engine to close (the optimizer is issue 14's room; this only
 // measures). The same formula in both (Adam's torch/optax form, written once below).
 //
-// A second line: the same formula as a WebAssembly SIMD kernel (f64x2: its divisions and square
-// roots are IEEE-exact per lane, so the bits are the JavaScript loop's; checked below) on μ and ν
-// resident in linear memory, updated in place — alone, and with fresh JavaScript copies of μ′, ν′
-// and the update written out each step (what a kept state would hold). The JavaScript pass is
-// bound by its three scalar divisions and square root per element, not by memory; two lanes
-// per instruction halve that (bench/RESULTS.md, issue 21 session 8). Needs AssemblyScript
-// (a devDependency) to compile the kernel.
-//
-// Then the engine's own: the kernel src/engine/wasmPass.ts compiles from scaleByAdam's rule, θ, μ
+// A second line, the engine's own: the kernel src/engine/wasmPass.ts compiles from scaleByAdam's rule (f64x2:
+// IEEE division and square root per lane, so the bits are the JavaScript loop's), θ, μ
 // and ν resident between steps, fresh copies written out (`setPassWasm('auto')`), against the
 // engine's JavaScript loop (`'off'`), interleaved — the pass alone over W5's leaves (fresh arrays,
 // a gradient from a rotating set of four), and in situ: the Adam stage of `train` (a fixed
 // gradient handed over as the tape's, as bench/w5Phases.bench.ts times it). Same bits checked.
 //
 //   npx tsx bench/adamPass.bench.ts
-import asc from 'assemblyscript/asc'
 import { loadavg } from 'node:os'
 import { last, lastValueFrom, pipe, tap } from 'rxjs'
 import { type Tensor, train } from 'gradstream'
@@ -97,97 +89,6 @@ function inPlace(steps: number) {
   }
 }
 
-/** adamLeaf as a SIMD kernel on byte offsets of linear memory (m/n may be m0/n0: in place). */
-const KERNEL = `
-export function adam(m0: usize, n0: usize, g: usize, m: usize, n: usize, o: usize, len: i32,
-  b1: f64, b2: f64, eps: f64, c1: f64, c2: f64): void {
-  const vb1 = f64x2.splat(b1), ob1 = f64x2.splat(1 - b1), vb2 = f64x2.splat(b2)
-  const ob2 = f64x2.splat(1 - b2), ve = f64x2.splat(eps), vc1 = f64x2.splat(c1)
-  const vc2 = f64x2.splat(c2)
-  let i = 0
-  for (; i + 2 <= len; i += 2) {
-    const at = (<usize>i) << 3
-    const gi = v128.load(g + at)
-    const mi = f64x2.add(f64x2.mul(vb1, v128.load(m0 + at)), f64x2.mul(ob1, gi))
-    const ni = f64x2.add(f64x2.mul(vb2, v128.load(n0 + at)), f64x2.mul(f64x2.mul(ob2, gi), gi))
-    v128.store(m + at, mi)
-    v128.store(n + at, ni)
-    v128.store(o + at, f64x2.div(f64x2.div(mi, vc1), f64x2.add(f64x2.sqrt(f64x2.div(ni, vc2)), ve)))
-  }
-  for (; i < len; i++) {
-    const at = (<usize>i) << 3
-    const gi = load<f64>(g + at)
-    const mi = b1 * load<f64>(m0 + at) + (1 - b1) * gi
-    const ni = b2 * load<f64>(n0 + at) + (1 - b2) * gi * gi
-    store<f64>(m + at, mi)
-    store<f64>(n + at, ni)
-    store<f64>(o + at, mi / c1 / (Math.sqrt(ni / c2) + eps))
-  }
-}`
-const compiled = await asc.compileString(KERNEL, {
-  optimizeLevel: 3,
-  noAssert: true,
-  runtime: 'stub',
-  enable: ['simd'],
-} as Parameters<typeof asc.compileString>[1])
-if (compiled.binary === null) throw new Error(`adamPass: kernel: ${compiled.stderr.toString()}`)
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(compiled.binary)), {})
-  .exports as {
-  memory: WebAssembly.Memory
-  adam(...args: number[]): void
-}
-// per leaf: μ, ν, g, update, 16-byte aligned, from 64 KB on
-const offsets: number[][] = []
-{
-  let at = 65536
-  for (const n of sizes) {
-    const bytes = (n * 8 + 15) & ~15
-    offsets.push([at, at + bytes, at + 2 * bytes, at + 3 * bytes])
-    at += 4 * bytes
-  }
-  wasm.memory.grow(Math.ceil(at / 65536))
-}
-const F = new Float64Array(wasm.memory.buffer)
-const view = (j: number, r: number) =>
-  F.subarray(offsets[j][r] >> 3, (offsets[j][r] >> 3) + sizes[j])
-
-/** `steps` passes of the kernel on resident μ, ν (in place); with `out`, fresh copies written out. */
-function resident(steps: number, out: boolean) {
-  for (let j = 0; j < sizes.length; j++) {
-    view(j, 0).fill(0)
-    view(j, 1).fill(0)
-    view(j, 2).set(g[j])
-  }
-  for (let t = 1; t <= steps; t++) {
-    const c1 = 1 - b1 ** t
-    const c2 = 1 - b2 ** t
-    for (let j = 0; j < sizes.length; j++) {
-      const [m, n, gj, o] = offsets[j]
-      wasm.adam(m, n, gj, m, n, o, sizes[j], b1, b2, eps, c1, c2)
-      if (out) for (const r of [0, 1, 3]) uninitializedF64(sizes[j]).set(view(j, r))
-    }
-  }
-}
-
-{
-  // the kernel's bits are the JavaScript loop's (two steps, every leaf)
-  resident(2, false)
-  const m = sizes.map((n) => new Float64Array(n))
-  const v = sizes.map((n) => new Float64Array(n))
-  const o = sizes.map((n) => new Float64Array(n))
-  for (let t = 1; t <= 2; t++) {
-    for (let j = 0; j < sizes.length; j++)
-      adamLeaf(m[j], v[j], g[j], m[j], v[j], o[j], b1, b2, eps, 1 - b1 ** t, 1 - b2 ** t)
-  }
-  const same = (x: Float64Array, y: Float64Array) => x.every((e, i) => Object.is(e, y[i]))
-  if (
-    !sizes.every(
-      (_, j) => same(m[j], view(j, 0)) && same(v[j], view(j, 1)) && same(o[j], view(j, 3)),
-    )
-  )
-    throw new Error('adamPass: the wasm kernel differs from the JavaScript loop')
-}
-
 const cpu = (f: () => void) => {
   const c0 = process.cpuUsage()
   f()
@@ -197,26 +98,16 @@ const cpu = (f: () => void) => {
 const steps = 200
 fresh(20)
 inPlace(20)
-resident(20, false)
-resident(20, true)
 const a: number[] = []
 const b: number[] = []
-const c: number[] = []
-const d: number[] = []
 for (let r = 0; r < 5; r++) {
   a.push(cpu(() => fresh(steps)) / steps)
   b.push(cpu(() => inPlace(steps)) / steps)
-  c.push(cpu(() => resident(steps, false)) / steps)
-  d.push(cpu(() => resident(steps, true)) / steps)
 }
 const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]
 console.log(
   `Adam over 235,146 parameters, CPU ms per step (median of 5 × ${steps} steps, load ${loadavg()[0].toFixed(1)}): ` +
     `fresh arrays ${med(a).toFixed(2)}, in place ${med(b).toFixed(2)} (${(med(a) / med(b)).toFixed(2)}×)`,
-)
-console.log(
-  `  wasm SIMD, μ and ν resident in linear memory: in place ${med(c).toFixed(2)}, ` +
-    `with fresh copies written out ${med(d).toFixed(2)} (same bits as the loop above)`,
 )
 
 // --- the engine's pass: wasm kernel from the rule, resident, against its JavaScript loop
