@@ -3,11 +3,12 @@
 // run's one-time costs count, as in `npm run bench`), the trees alternating A B, B A, …; each
 // tree's own workloads.bench.ts bundled with esbuild against its own sources.
 //
-//   npx tsx bench/w5Ab.ts TREE_A TREE_B [--reps 6] [--threads 1|2|auto]
+//   npx tsx bench/w5Ab.ts TREE_A TREE_B [--reps 6] [--threads 1|2|auto[,1|2|auto]]
 //
 // Prints per run: training wall and CPU (the process's, all threads), the final evaluation's
 // wall, the training's minor page faults, `uptime` load, loss and test accuracy; then medians and
-// B/A. --threads (default 1) takes the thread choice out of the comparison.
+// B/A. --threads (default 1) takes the thread choice out of the comparison; two counts (A's, B's:
+// `--threads auto,1`) compare thread choices, also on one tree given twice.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -19,25 +20,30 @@ const args = process.argv.slice(2)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
 const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
 const reps = Number(option('--reps') ?? 6)
-const threads = option('--threads') ?? '1'
+const threads = (option('--threads') ?? '1').split(',')
 if (trees.length !== 2) throw new Error('usage: npx tsx bench/w5Ab.ts TREE_A TREE_B [--reps n]')
 
 // the training's page faults: timedTraining reads process.cpuUsage() as it starts and again
 // (with the start as argument) as it ends
-const entry = `import { w5 } from './workloads.bench.ts'
+const entry = (threads: string) => `import { w5 } from './workloads.bench.ts'
 const cpuUsage = process.cpuUsage
 const marks = []
 process.cpuUsage = (prev) => (marks.push(process.resourceUsage().minorPageFault), cpuUsage(prev))
 const r = await w5({ threads: ${threads === 'auto' ? "'auto'" : Number(threads)} })
 console.log('RESULT ' + JSON.stringify({ ...r, faults: marks[1] - marks[0] }))`
 
-async function bundle(tree: string): Promise<string> {
-  const out = join(tree, 'bench', 'out-ab', `w5-${process.pid}`)
+async function bundle(tree: string, i: number): Promise<string> {
+  const out = join(tree, 'bench', 'out-ab', `w5-${process.pid}-${i}`)
   mkdirSync(out, { recursive: true })
   const file = join(out, 'w5.mjs')
   await bundleWorkers(tree, out, 'silent')
   await build({
-    stdin: { contents: entry, resolveDir: join(tree, 'bench'), loader: 'ts', sourcefile: 'w5.ts' },
+    stdin: {
+      contents: entry(threads[i] ?? threads[0]),
+      resolveDir: join(tree, 'bench'),
+      loader: 'ts',
+      sourcefile: 'w5.ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -50,7 +56,7 @@ async function bundle(tree: string): Promise<string> {
   return file
 }
 
-const files = [await bundle(resolve(trees[0])), await bundle(resolve(trees[1]))]
+const files = [await bundle(resolve(trees[0]), 0), await bundle(resolve(trees[1]), 1)]
 type Run = Record<string, number>
 const runs: Run[][] = [[], []]
 const load = () => loadavg()[0].toFixed(2)

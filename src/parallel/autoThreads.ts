@@ -45,6 +45,15 @@ export const autoTuning = {
   minSize: 16_384,
   /** steps on one thread before the first probe (a run that short never starts the helper) */
   firstProbeAfter: 30,
+  /**
+   * milliseconds of steps before the first probe, too: a probe costs its helper's start and its
+   * steps on the losing count (W5, 469 steps of ~6 ms, paid about 0.2 s of wall and 0.4 s of CPU
+   * for one, bench/RESULTS.md), and pays back only over the steps after it, at best the splits'
+   * share of a step (W5's: about a tenth). The time a run has taken so far is the chooser's only
+   * guess at the time it has left, so a probe waits until a tenth of that time would repay it: a
+   * run shorter than this never starts the helper
+   */
+  firstProbeMs: 5_000,
   /** unmeasured steps before each part of a probe: a new helper's code warms up */
   warmup: 10,
   /** measured steps of a probe's middle part (the other count); half of it in each outer part */
@@ -90,6 +99,8 @@ export class ThreadChooser {
   /** decisions so far (a pair of probes that switched, or a probe that kept the count) */
   private decisions = 0
   private probeAt = autoTuning.firstProbeAfter
+  /** milliseconds of the steps recorded so far */
+  private elapsed = 0
   /** `every` times this between the probes after the second decision */
   private spacing = 1
   /** true after a probe that found the other count faster: the next one must agree */
@@ -113,7 +124,17 @@ export class ThreadChooser {
 
   /** Whether the first probe comes within `autoTuning.spawnAhead` steps (or has come). */
   get probeSoon(): boolean {
-    return this.calls + autoTuning.spawnAhead >= this.probeAt
+    const ahead = autoTuning.spawnAhead
+    return this.calls + ahead >= this.probeAt && this.ranLong(ahead)
+  }
+
+  /**
+   * Whether the run has lasted long enough for a probe (`autoTuning.firstProbeMs`), or will have
+   * after `ahead` more steps as long as its steps so far.
+   */
+  private ranLong(ahead = 0): boolean {
+    const mean = this.calls > 0 ? this.elapsed / this.calls : 0
+    return this.elapsed + ahead * mean >= autoTuning.firstProbeMs
   }
 
   /**
@@ -126,7 +147,7 @@ export class ThreadChooser {
       this.last = null
       this.record(last.asked, last.ran, now - last.start)
     }
-    if (this.part < 0 && this.calls >= this.probeAt) {
+    if (this.part < 0 && this.calls >= this.probeAt && this.ranLong()) {
       this.part = 0
       this.inPart = this.measured = this.partMs = 0
       this.total = [0, 0]
@@ -150,6 +171,7 @@ export class ThreadChooser {
    */
   record(asked: 1 | 2, ran: 1 | 2, ms: number): void {
     this.calls++
+    this.elapsed += ms
     if (this.part < 0) return
     if (ran !== asked) {
       this.mode = 1

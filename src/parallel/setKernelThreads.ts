@@ -26,13 +26,15 @@ import {
  * With `'auto'`, training steps measure: `twoLayerGradient`'s step (of at least 16,384 input
  * entries) and any `valueAndGrad` / `autodiff` / mlp gradient whose products reach 2²² multiply-
  * adds (its large products then split as with `2`), each kind with its own step timer: after 30
- * steps on one thread it probes — the count in use, the other, the one in use again, each part
+ * steps and 5 seconds of them on one thread (a shorter run could not repay a probe, so it never
+ * probes) it probes — the count in use, the other, the one in use again, each part
  * after 10 unmeasured steps, the middle one at least 30 steps and 150 ms, the outer ones half of
  * that — timing each step from its start to the next step's start (the whole loop's period, not
  * the gradient alone); the other count is chosen only when its mean step is at least 5% shorter
  * in two probes in a row (the second right after the first), and the choice is measured again
- * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run never starts
- * the helper (it starts 20 steps before the first probe, without waiting for it); once started,
+ * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run (W5's epoch of
+ * 469 steps, for one) never starts the helper (it starts 20 steps before the first probe, without
+ * waiting for it); once started,
  * it sleeps while one thread is chosen; products outside such steps stay on one thread. `1` keeps
  * everything on the calling thread.
  *

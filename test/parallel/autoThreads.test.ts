@@ -30,6 +30,7 @@ function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: numbe
 
 const small = {
   firstProbeAfter: 3,
+  firstProbeMs: 0,
   warmup: 1,
   probe: 4,
   probeMs: 0,
@@ -175,6 +176,24 @@ describe('ThreadChooser (made-up timings)', () => {
     ])
   })
 
+  it('probes only once the steps have lasted `firstProbeMs`: a shorter run cannot repay a probe', () => {
+    Object.assign(autoTuning, { ...small, firstProbeMs: 10 })
+    // 1 ms steps: the first probe waits for the 10th step, though `firstProbeAfter` is 3
+    expect(drive(new ThreadChooser(), 21, () => 1)).toEqual([...ones(10), ...sandwich(1)])
+    // 5 ms steps: 10 ms after two steps, so the step count decides (3)
+    expect(drive(new ThreadChooser(), 14, () => 5)).toEqual([...ones(3), ...sandwich(1)])
+    // the helper is started `spawnAhead` steps early: by the time the steps take (2 ms here)
+    Object.assign(autoTuning, { spawnAhead: 2 })
+    const c = new ThreadChooser()
+    const soon: boolean[] = []
+    for (let s = 0; s < 6; s++) {
+      soon.push(c.probeSoon)
+      c.record(c.want(), 1, 2)
+    }
+    // after 3 steps (6 ms) two more would reach 10 ms
+    expect(soon).toEqual([false, false, false, true, true, true])
+  })
+
   it('a step that could not run on two threads ends the probe on one', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
@@ -215,7 +234,14 @@ describe("setKernelThreads('auto') on real steps", () => {
   it('probes two threads in a long enough run, with the bits of one thread throughout', () => {
     setKernelThreads(1)
     const one = training(40)
-    Object.assign(autoTuning, { firstProbeAfter: 5, warmup: 2, probe: 5, probeMs: 0, every: 15 })
+    Object.assign(autoTuning, {
+      firstProbeAfter: 5,
+      firstProbeMs: 0,
+      warmup: 2,
+      probe: 5,
+      probeMs: 0,
+      every: 15,
+    })
     setKernelThreads('auto')
     const before = sharedStats.steps
     const auto = training(40)
@@ -251,7 +277,14 @@ describe("setKernelThreads('auto') skips steps too small to split", () => {
   // a batch drawn as compressed rows counts its non-zeros: 100 images × ~150 non-zeros × 50
   // hidden units, twice, is ~1.5 million multiply-adds, below the 2²² floor; 200 hidden units
   // (~6 million) are above it
-  const probing = { firstProbeAfter: 5, spawnAhead: 2, warmup: 2, probe: 5, probeMs: 0 }
+  const probing = {
+    firstProbeAfter: 5,
+    firstProbeMs: 0,
+    spawnAhead: 2,
+    warmup: 2,
+    probe: 5,
+    probeMs: 0,
+  }
 
   it('a two-layer step of W3’s size never probes two threads nor starts the helper', async () => {
     await closeWorkers()

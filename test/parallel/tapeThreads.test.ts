@@ -82,6 +82,7 @@ describe('the tape under the step timer', () => {
     // the timers read their tuning when setKernelThreads('auto') makes them
     Object.assign(autoTuning, {
       firstProbeAfter: 2,
+      firstProbeMs: 0,
       warmup: 1,
       probe: 2,
       probeMs: 0,
@@ -102,6 +103,26 @@ describe('the tape under the step timer', () => {
     expect(tapeStats.steps - twoThreadSteps).toBeGreaterThan(0) // steps really ran on two
     expect(largeProducts.run).toBe(run)
     expect(largeProducts.hold).toBeNull()
+  })
+
+  it('a run shorter than `firstProbeMs` never probes nor starts the helper (W5’s epoch)', async () => {
+    await closeWorkers() // a helper started by a probe above stays until closeWorkers
+    const { f, params, t, expectWanted } = smallNet()
+    // every knob as in the test above but the run's length: a dozen steps of about a
+    // millisecond, far from the default 5 s (they would take 400 ms each to reach it)
+    Object.assign(autoTuning, {
+      firstProbeAfter: 2,
+      spawnAhead: 1,
+      warmup: 1,
+      probe: 2,
+      probeMs: 0,
+    })
+    setKernelThreads('auto')
+    const vg = valueAndGrad(f)
+    const twoThreadSteps = tapeStats.steps
+    for (let step = 0; step < 12; step++) expectWanted(vg(params, t))
+    expect(tapeStats.steps).toBe(twoThreadSteps)
+    expect(helperRunning()).toBe(false)
   })
 
   it('runs a two-thread call on the shared memory, alternating with one thread', () => {
@@ -168,7 +189,7 @@ describe('the tape under the step timer', () => {
 
   it('leaves small tapes on one thread (no helper started for them)', async () => {
     await closeWorkers() // a helper started by a probe above stays until closeWorkers
-    Object.assign(autoTuning, { firstProbeAfter: 0, warmup: 0, probe: 1 })
+    Object.assign(autoTuning, { firstProbeAfter: 0, firstProbeMs: 0, warmup: 0, probe: 1 })
     setKernelThreads('auto')
     const vg = valueAndGrad((q: { w: Var }) => ad.sum(ad.mul(q.w, q.w)))
     for (let i = 0; i < 5; i++) vg({ w: { shape: [3], data: Float64Array.of(1, 2, 3) } }, null)
