@@ -9,7 +9,8 @@
 // state's arrays are (by identity) the ones it wrote out last step, else copied in; the kernel
 // updates them in place and fresh JavaScript copies are written out for the state. The state
 // only ever holds those copies, so a kept state stays valid forever; the resident arrays are
-// the library's own.
+// the library's own. The memories are pooled for the process (`arenaFor`): a new run takes over
+// an idle run's memory, pages already touched, instead of adding one of its own.
 
 import { type LeafSlots, type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type CompiledRule, compileRule, type Expr } from './ruleCompiler.js'
@@ -141,7 +142,13 @@ const padded = (n: number) => ((n + 1) >> 1) << 4
 class Arena {
   readonly memory = new WebAssembly.Memory({ initial: 1 })
   private f64 = new Float64Array(this.memory.buffer)
-  private readonly instances = new Map<Kernel, (...args: number[]) => void>()
+  // weak: an arena outlives the chains whose kernels it ran (the pool keeps it)
+  private readonly instances = new WeakMap<Kernel, (...args: number[]) => void>()
+  /** the resident pass using it (pooled arenas), and its last use on `clock` */
+  owner: object | null = null
+  lastUse = 0
+  /** its owner's residences */
+  residences = 0
 
   /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
   numbers(bytes: number): Float64Array | null {
@@ -164,6 +171,44 @@ class Arena {
     }
     fn(...args)
   }
+}
+
+/**
+ * The arenas of the resident passes, for the process: a pass that starts takes over an idle one
+ * (its pages already touched, its memory already counted by the collector) rather than adding a
+ * memory of its own: runs come and go (a bench, a sweep, a UI's restarts) and a run's end is not
+ * seen in a synchronous job. Taking one over invalidates its old owner's residences (that owner
+ * sees `owner` changed at its next step, and takes an arena again).
+ */
+const pool: Arena[] = []
+/** Ticks once per resident leaf pass, in any run. */
+let clock = 0
+let takeovers = 0
+
+/** The pool's arenas and how many times one was taken over (for tests). */
+export function residentArenas(): { readonly arenas: number; readonly takeovers: number } {
+  return { arenas: pool.length, takeovers }
+}
+
+/**
+ * An arena for `owner`: the least recently used one of the pool when it is idle, else a new one.
+ * Idle: not used for more than twice the pool's residences' ticks (a pass in use steps each of
+ * its residences once in that many ticks, even stepped in turn with the others).
+ */
+function arenaFor(owner: object): Arena {
+  let idle: Arena | null = null
+  let held = 0
+  for (const a of pool) {
+    held += a.residences
+    if (idle === null || a.lastUse < idle.lastUse) idle = a
+  }
+  let arena = idle !== null && clock - idle.lastUse > 2 * held ? idle : null
+  if (arena === null) pool.push((arena = new Arena()))
+  else takeovers++
+  arena.owner = owner
+  arena.lastUse = clock
+  arena.residences = 0
+  return arena
 }
 
 /**
@@ -251,7 +296,8 @@ const WAYS = 2
 
 /**
  * The resident pass of `members` (their slot trees `trees`), applying θ + a·u: one per run of
- * a chain, its memory taken at the first leaf it runs (grown as needed).
+ * a chain, its arena taken from the pool at the first leaf it runs (grown as needed), and again
+ * when another pass took it over while this one was idle.
  */
 export function residentPass(
   members: readonly Member[],
@@ -260,16 +306,22 @@ export function residentPass(
   let kernel: Kernel | null | undefined
   let arena: Arena | null = null
   let top = 0
-  let clock = 0
   const leaves: Residence[][] = []
   const args: number[] = []
-  return {
+  const self: ResidentPass = {
     run(leaf, k, old, next, p, g, q, a, len) {
       if (wasmMode === 'off' || (wasmMode === 'auto' && len < MIN_LENGTH)) return false
       if (kernel === undefined) kernel = kernelOf(members, trees, true)
       if (kernel === null || (wasmMode === 'auto' && kernel.heavy < MIN_HEAVY)) return false
       if (!constants(kernel, k, args, 5)) return false
-      arena ??= new Arena()
+      clock++
+      if (arena === null || arena.owner !== self) {
+        // first use, or another pass took the arena over: nothing of ours is in it any more
+        arena = arenaFor(self)
+        leaves.length = 0
+        top = 0
+      }
+      arena.lastUse = clock
       const ts = kernel.trees
       const rules = kernel.rules
       // the residence whose arrays these are, else the least recently used one
@@ -284,6 +336,7 @@ export function residentPass(
       if (r === null || (score < 2 && ways.length < WAYS)) {
         r = { len: 0, at: [], wrote: [], used: 0 }
         ways.push(r)
+        arena.residences++
       }
       const size = padded(len)
       if (r.len !== len) {
@@ -291,6 +344,7 @@ export function residentPass(
         if (top + regions * size > 1 << 30) {
           // leaves changed their lengths many times: start again
           leaves.length = 0
+          arena.residences = 0
           top = 0
           return false
         }
@@ -299,10 +353,11 @@ export function residentPass(
         for (let x = 0; x < regions; x++) (r.at.push(top + x * size), r.wrote.push(null))
         top += regions * size
       }
-      r.used = ++clock
+      r.used = clock
       const F = arena.numbers(top)
       if (F === null) {
         leaves.length = 0
+        arena.residences = 0
         top = 0
         return false
       }
@@ -345,6 +400,7 @@ export function residentPass(
       return true
     },
   }
+  return self
 }
 
 // --- the module: one exported function `pass(end, a, p, g, q, …members)` over imported memory

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { pipe, toArray, VirtualTimeScheduler } from 'rxjs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { chunked, mapTree, tensor, train, type TrainState } from 'gradstream'
 import {
   adabelief,
@@ -396,6 +396,110 @@ describe('the resident pass', () => {
       ),
       { numRuns: 150, interruptAfterTimeLimit: 20_000 },
     )
+  })
+
+  /** One step of run `s` through `pass` on leaf `leaf`: its outputs, checked against the loop. */
+  const stepThrough = (
+    pass: ReturnType<typeof residentPass>,
+    members: readonly (Case | null)[],
+    s: { p: Float64Array; old: LeafSlots[] },
+    x: { k: readonly unknown[]; g: Float64Array; a: number },
+    leaf: number,
+  ) => {
+    const len = s.p.length
+    const step = { ...x, p: s.p, old: s.old }
+    const want = runLoop(passLoop(rulesOf(members), true, treesOf(members)), members, step, len)
+    const q = new Float64Array(len)
+    const next = members.map((m) => {
+      const r: Record<string, Float64Array> = {}
+      for (const f of m?.trees ?? []) r[f] = new Float64Array(len)
+      return r
+    })
+    expect(pass.run(leaf, step.k, step.old, next, step.p, step.g, q, step.a, len)).toBe(true)
+    expect([q, ...next.flatMap((r) => Object.values(r))].map(bits)).toEqual(want.map(bits))
+    return { p: q, old: next }
+  }
+
+  it('gives the JavaScript bits across passes that take over each other’s memory', async () => {
+    // runs stepped through several passes of one chain (a run resumed by a new optimizer, an old
+    // one stepped again): arenas are taken over from idle passes, whose residences then hold
+    // another run's numbers under the same array identities
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.keys(chains)),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 3, maxLength: 3 }),
+        fc.array(
+          fc.record({
+            run: fc.integer({ min: 0, max: 2 }),
+            via: fc.oneof(fc.constant('own' as const), fc.constant('new' as const), fc.nat()),
+            repeat: fc.integer({ min: 1, max: 12 }),
+          }),
+          { minLength: 1, maxLength: 10 },
+        ),
+        fc.gen(),
+        async (name, lens, schedule, gen) => {
+          // a fresh copy of the module each time: its pool empty, so the arenas taken over are
+          // this case's passes' (an older case's idle arenas would be taken first)
+          vi.resetModules()
+          const fresh = await import('../../src/engine/wasmPass.js')
+          fresh.setPassWasm('always')
+          const members = chains[name]
+          const make = () => fresh.residentPass(rulesOf(members), treesOf(members))
+          const passes = [make()]
+          const passOf = [0, 0, 0]
+          const states = lens.map((len) => {
+            const x = gen(() => inputs(members, len))
+            return { p: x.p, old: x.old as LeafSlots[] }
+          })
+          const kept: { array: Float64Array; bits: string[] }[] = []
+          for (const { run, via, repeat } of schedule) {
+            if (via === 'new') passOf[run] = passes.push(make()) - 1
+            const pass =
+              via === 'own' || via === 'new' ? passes[passOf[run]] : passes[via % passes.length]
+            for (let t = 0; t < repeat; t++) {
+              const x = gen(() => inputs(members, lens[run]))
+              states[run] = stepThrough(pass, members, states[run], x, 0)
+              for (const array of [
+                states[run].p,
+                ...states[run].old.flatMap((o) => Object.values(o)),
+              ])
+                kept.push({ array, bits: bits(array) })
+            }
+          }
+          for (const k of kept) expect(bits(k.array)).toEqual(k.bits)
+        },
+      ),
+      { numRuns: 100, interruptAfterTimeLimit: 20_000 },
+    )
+  })
+
+  it('lets a new pass take over an idle one’s memory; the idle one, stepped again, copies in', async () => {
+    // a fresh copy of the module: its pool empty, so which arena is taken over is known
+    vi.resetModules()
+    const fresh = await import('../../src/engine/wasmPass.js')
+    fresh.setPassWasm('always')
+    const members = chains.adam
+    const make = () => fresh.residentPass(rulesOf(members), treesOf(members))
+    const state = (seed: number, len: number) => {
+      const x = fc.sample(inputs(members, len), { numRuns: 1, seed })[0]
+      return { s: { p: x.p, old: x.old as LeafSlots[] }, x }
+    }
+    const [a, b, c] = [make(), make(), make()]
+    let runA = state(1, 6).s
+    let runB = state(2, 6).s
+    let runC = state(3, 6).s
+    for (let t = 0; t < 2; t++) runA = stepThrough(a, members, runA, state(10 + t, 6).x, 0)
+    expect(fresh.residentArenas()).toEqual({ arenas: 1, takeovers: 0 })
+    // b starts while a was just used: a memory of its own
+    for (let t = 0; t < 30; t++) runB = stepThrough(b, members, runB, state(20 + t, 6).x, 0)
+    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 0 })
+    // c starts after a was idle for 30 steps: a's memory, written over by c's run
+    runC = stepThrough(c, members, runC, state(60, 6).x, 0)
+    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 1 })
+    // a's residence still names runA's arrays, but its numbers are gone: a must copy in
+    runA = stepThrough(a, members, runA, state(61, 6).x, 0)
+    runB = stepThrough(b, members, runB, state(62, 6).x, 0)
+    runC = stepThrough(c, members, runC, state(63, 6).x, 0)
   })
 })
 
