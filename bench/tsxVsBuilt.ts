@@ -2,7 +2,11 @@
 // tsx, with and without node's --initial-old-space-size=64, interleaved: each rep runs every
 // contender once in a fresh node process under --trace-gc, in a rotated order, and prints the
 // training's CPU seconds (process.cpuUsage around the loop), its wall seconds, the full
-// (Mark-Compact) collections of the whole process, the old generation at the end, and the load.
+// (Mark-Compact) collections of the whole process, why each began (V8's incremental-marking start
+// reason: `limit` = the old generation's allocation limit, `ext` = external memory pressure,
+// `task`), the young collections started by external memory (V8 11.3 scavenges once the young
+// ArrayBuffers hold 32 MB: a W3 step's two fresh 313 KB arrays, every ~51 steps), the old
+// generation at the end, and the load.
 //
 //   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
 //
@@ -14,6 +18,10 @@
 //   tsx         the TypeScript sources run by tsx (`node --import tsx`, as `npx tsx` runs them)
 //   tsxFlag     tsx with --initial-old-space-size=64
 //   builtFlag   built with --initial-old-space-size=64
+//   tsxSweep    tsx with --no-concurrent-array-buffer-sweeping: a scavenge frees its dead
+//               ArrayBuffers before V8 checks the old generation's limit (a diagnosis: V8 11.3
+//               counts external memory allocated since the last full collection against that
+//               limit, and the concurrent sweep subtracts the dead buffers only after the check)
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -60,6 +68,7 @@ const contenders: Record<string, string[]> = {
   tsx: ['--import', 'tsx', tsEntry],
   tsxFlag: [flag, '--import', 'tsx', tsEntry],
   builtFlag: [flag, built],
+  tsxSweep: ['--no-concurrent-array-buffer-sweeping', '--import', 'tsx', tsEntry],
 }
 const names = option('--only')?.split(',') ?? Object.keys(contenders)
 
@@ -68,15 +77,26 @@ interface Row {
   wall: number
   fullGcs: number
   oldMB: number
+  /** full collections by the reason their marking started */
+  starts: Record<string, number>
+  /** scavenges started by external memory pressure */
+  extScavenges: number
+}
+/** V8's incremental-marking start reasons, shortened */
+const reasons: Record<string, string> = {
+  'allocation limit': 'limit',
+  'external memory pressure': 'ext',
+  task: 'task',
 }
 const rows: Record<string, Row[]> = Object.fromEntries(names.map((n) => [n, []]))
 for (let rep = 0; rep < reps; rep++) {
   for (const name of names.map((_, i) => names[(i + rep) % names.length])) {
     const load = loadavg()[0]
-    const r = spawnSync(process.execPath, ['--trace-gc', ...contenders[name], opts], {
-      cwd: root,
-      encoding: 'utf8',
-    })
+    const r = spawnSync(
+      process.execPath,
+      ['--trace-gc', '--trace-incremental-marking', ...contenders[name], opts],
+      { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 },
+    )
     const result = /RESULT (.*)/.exec(r.stdout)
     if (r.status !== 0 || !result) throw new Error(`${name}: exit ${r.status}\n${r.stderr}`)
     const res = JSON.parse(result[1])
@@ -88,10 +108,28 @@ for (let rep = 0; rep < reps; rep++) {
     }
     const main = [...byIsolate.values()].sort((a, b) => b.length - a.length)[0] ?? []
     const fullGcs = main.filter((l) => l.includes(': Mark-Compact ')).length
-    const row = { cpu: res.trainCpuSeconds, wall: res.trainSeconds, fullGcs, oldMB: res.oldMB }
+    const starts: Record<string, number> = {}
+    for (const l of main) {
+      const m = /\[IncrementalMarking\] Start \(([^)]*)\)/.exec(l)
+      if (m) starts[reasons[m[1]] ?? m[1]] = (starts[reasons[m[1]] ?? m[1]] ?? 0) + 1
+    }
+    const extScavenges = main.filter(
+      (l) => l.includes(': Scavenge ') && l.includes('external memory pressure'),
+    ).length
+    const row = {
+      cpu: res.trainCpuSeconds,
+      wall: res.trainSeconds,
+      fullGcs,
+      oldMB: res.oldMB,
+      starts,
+      extScavenges,
+    }
     rows[name].push(row)
+    const why = Object.entries(starts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')
     console.log(
-      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs}  old ${row.oldMB.toFixed(1)} MB  load ${load.toFixed(1)}  loss ${res.loss}`,
+      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs} (${why})  scavenges by external memory ${extScavenges}  old ${row.oldMB.toFixed(1)} MB  load ${load.toFixed(1)}  loss ${res.loss}`,
     )
   }
 }

@@ -17,6 +17,8 @@ export interface W3StepsOptions {
   faults?: boolean
   /** also time each step by the process's CPU time (one getrusage a step: adds to each step) */
   cpuSteps?: boolean
+  /** diagnostic (node --expose-gc): a young collection every this many steps */
+  minorGcEvery?: number
 }
 
 const quantile = (sorted: Float64Array, q: number) =>
@@ -27,7 +29,9 @@ export async function w3steps({
   threads = 'auto',
   faults = false,
   cpuSteps = false,
+  minorGcEvery = 0,
 }: W3StepsOptions) {
+  const collect = (globalThis as { gc?: (o: object) => void }).gc
   if (threads !== 'auto') setKernelThreads(threads)
   const mnist = loadMnist({ oneHotLabel: true })
   const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
@@ -48,6 +52,10 @@ export async function w3steps({
   let shared = sharedStats.steps
   const c0 = process.cpuUsage()
   const f0 = process.resourceUsage().minorPageFault
+  // monotonic-clock marks (seconds) of the training's start, its 100th step and its end, to
+  // line a profile recorded with `perf record -k CLOCK_MONOTONIC` up with the run
+  const mono = () => Number(process.hrtime.bigint()) / 1e9
+  const marks = [mono(), 0, 0]
   const t0 = performance.now()
   at[0] = t0
   cpu[0] = 0
@@ -63,7 +71,9 @@ export async function w3steps({
       maxSteps(iters),
       tap(() => {
         i++
+        if (minorGcEvery > 0 && i % minorGcEvery === 0) collect!({ type: 'minor' })
         at[i] = performance.now()
+        if (i === 100) marks[1] = mono()
         if (cpuSteps) {
           const c = process.cpuUsage(c0)
           cpu[i] = (c.user + c.system) / 1000
@@ -76,6 +86,7 @@ export async function w3steps({
     ),
   )
   const t1 = performance.now()
+  marks[2] = mono()
   const c1 = process.cpuUsage(c0)
   const f1 = process.resourceUsage().minorPageFault
   const e0 = performance.now()
@@ -186,5 +197,8 @@ export async function w3steps({
     cpuTwoAboveMs: twoC,
     cpuFirst100Ms: firstC,
     cpuGcStepAboveMs: gcStepC,
+    monoStart: marks[0],
+    mono100: marks[1],
+    monoEnd: marks[2],
   }
 }

@@ -1,5 +1,7 @@
 // W3's step times, run by run: `npx tsx bench/w3Steps.ts [--trees A,B] [--threads 1,auto]
-// [--reps 3] [--iters 10000] [--faults] [--cpu-steps] [--node-flags '--trace-gc']`. --faults
+// [--reps 3] [--iters 10000] [--faults] [--cpu-steps] [--node-flags '--trace-gc'] [--minor-gc-every N]`.
+// --minor-gc-every N (a diagnosis, adds --expose-gc) collects the young generation every N steps:
+// what a shorter cycle of fresh arrays would change (first-touch faults, collections). --faults
 // and --cpu-steps add a getrusage call to every step (page faults, the process's CPU time a
 // step: robust to preemption on a shared machine, at a few microseconds a step). Each tree's bench/w3Steps.bench.ts (this checkout's
 // copy, against that tree's sources) is bundled with esbuild and run in a fresh node process;
@@ -23,7 +25,11 @@ const reps = Number(option('--reps') ?? 3)
 const iters = Number(option('--iters') ?? 10_000)
 const faults = args.includes('--faults')
 const cpuSteps = args.includes('--cpu-steps')
-const nodeFlags = (option('--node-flags') ?? '').split(' ').filter(Boolean)
+const minorGcEvery = Number(option('--minor-gc-every') ?? 0)
+const nodeFlags = [
+  ...(option('--node-flags') ?? '').split(' ').filter(Boolean),
+  ...(minorGcEvery > 0 ? ['--expose-gc'] : []),
+]
 
 async function bundle(tree: string): Promise<string> {
   const out = join(tree, 'bench', 'out-w3', `run-${process.pid}`)
@@ -58,7 +64,13 @@ const f1 = (v: number) => v.toFixed(1)
 for (let rep = 0; rep < reps; rep++) {
   for (const t of trees) {
     for (const th of threads) {
-      const opts = { iters, threads: th === 'auto' ? 'auto' : Number(th), faults, cpuSteps }
+      const opts = {
+        iters,
+        threads: th === 'auto' ? 'auto' : Number(th),
+        faults,
+        cpuSteps,
+        minorGcEvery,
+      }
       const load = loadavg()[0]
       const out = execFileSync('node', [...nodeFlags, files.get(t)!, JSON.stringify(opts)], {
         encoding: 'utf8',
