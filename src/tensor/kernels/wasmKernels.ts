@@ -59,6 +59,25 @@ export interface KernelExports {
     n: number,
     ldb: number,
   ): void
+  gemmCsrPairs(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    ldb: number,
+  ): void
+  csrPairs(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    rows: number,
+    pRowPtr: number,
+    pColIdx: number,
+    pVals: number,
+  ): void
   csrRows(
     a: number,
     m: number,
@@ -501,7 +520,37 @@ export interface HeldSparse {
   readonly split?: HeldSplit
   /** its count of non-zeros, where the hold found it (holdSparse) */
   readonly nnz?: number
+  /**
+   * Where the columns' CSR merged two by two goes (csrPairs, made at the first product `Aᵀ·B`
+   * that reads it): held on this module's own memory only (see gemmHeldWasm)
+   */
+  readonly pairs?: PairsLayout
 }
+
+/** The byte offsets of a held operand's column pairs (gemm.ts csrPairs, gemmCsrPairs). */
+interface PairsLayout {
+  readonly rp: number
+  readonly ci: number
+  readonly v: number
+  readonly end: number
+}
+
+/**
+ * Where the pairs of a held operand's `cols` columns (at most `entries` entries in all) go from
+ * byte `at`: (cols + 1)/2 + 1 pointers, a column index and two values per entry.
+ */
+function pairsLayout(cols: number, entries: number, at: number): PairsLayout {
+  const rp = at
+  const ci = rp + align16((((cols + 1) >> 1) + 1) * 4)
+  const v = ci + align16(entries * 4)
+  return { rp, ci, v, end: v + align16(entries * 16) }
+}
+
+/** The held operands whose column pairs csrPairs has made (made once, read by each Aᵀ·B). */
+const paired = new WeakSet<HeldSparse>()
+
+/** Products `Aᵀ·B` of a held A that walked its column pairs (a count for tests and benchmarks). */
+export const pairStats = { products: 0 }
 
 /** The products of a left operand held in a shared memory (see HeldSparse). */
 export interface HeldSplit {
@@ -537,13 +586,16 @@ export function holdSparse(
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
   if (floor !== base) return null
   const L = heldLayout(rows, cols, maxNnz, base)
-  // the dense copy's block sits above the compressed forms: scratch, free again once compressed
-  reserve(w, L.end - BASE + blockBytes(rows, cols))
+  const P = w === own ? pairsLayout(cols, maxNnz + cols, L.end) : null
+  // the dense copy's block sits above the compressed forms (over the pairs' place, made later):
+  // scratch, free again once compressed
+  reserve(w, Math.max(L.end + blockBytes(rows, cols), P?.end ?? 0) - BASE)
   const nnz = compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick)
   if (nnz < 0) return null
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
-  floor = L.end
-  return { ...L, nnz }
+  const end = P?.end ?? L.end
+  floor = end
+  return P === null ? { ...L, nnz } : { ...L, end, pairs: P, nnz }
 }
 
 /** Where a held operand's two CSRs go, from byte `at` (see holdSparse). */
@@ -721,11 +773,13 @@ export function holdSparseRows(
   if (floor !== base) return null
   const rows = pick.length
   const L = heldLayout(rows, cols, nnz, base)
-  reserve(w, L.end - BASE)
+  const P = w === own ? pairsLayout(cols, nnz, L.end) : null
+  const end = P?.end ?? L.end
+  reserve(w, end - BASE)
   gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
-  floor = L.end
-  return L
+  floor = end
+  return P === null ? L : { ...L, end, pairs: P }
 }
 
 /** True while the kernels run on this module's own memory (not another's: see useKernels). */
@@ -786,6 +840,9 @@ function lowerBottom(): void {
 /**
  * `C = A·op(B)` (or `Aᵀ·op(B)` when `transA`) for a held `A`; `op(B)` is k×n. Returns false,
  * computing nothing, when `finiteB` and `B` holds ±∞ or NaN (checked in wasm on its copy).
+ * `Aᵀ·op(B)` with a finite B on this module's own memory walks A's columns two by two
+ * (csrPairs, gemmCsrPairs: each slice of B loaded once for both; for an image batch, neighbouring
+ * pixels are mostly on together) — the same bits as one column at a time.
  */
 export function gemmHeldWasm(
   h: HeldSparse,
@@ -819,7 +876,17 @@ export function gemmHeldWasm(
     else placePadded(f64, B, k, n, ldb, transB, b)
   }
   if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
-  if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
+  const P = h.pairs
+  if (transA && P !== undefined && finiteB && w === own) {
+    // B is finite (checked above): a pair's 0·b for the row without an entry adds +0 or −0 to
+    // a sum that is never −0, so each entry is gemmCsrLd's, bit for bit
+    if (!paired.has(h)) {
+      w.csrPairs(h.trp, h.tci, h.tv, h.cols, P.rp, P.ci, P.v)
+      paired.add(h)
+    }
+    pairStats.products++
+    w.gemmCsrPairs(P.rp, P.ci, P.v, b, c, m, n, ldb)
+  } else if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
   else w.gemmCsrLd(h.rp, h.ci, h.v, b, c, m, n, ldb)
   if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
