@@ -1,13 +1,21 @@
 import fc from 'fast-check'
-import { last, lastValueFrom, type OperatorFunction, pipe, toArray } from 'rxjs'
+import {
+  last,
+  lastValueFrom,
+  type OperatorFunction,
+  pipe,
+  toArray,
+  VirtualTimeScheduler,
+} from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { chunked, tensor, train, type Tensor, type TrainState } from 'gradstream'
 import { adam, gradient, maxSteps, sam, sgd } from 'gradstream/operators'
 import { expectClose } from '../../helpers/expectClose.js'
 
 // f(θ) = Σ c_i·θ_i⁴/4 + θ_i²/2 over a tree { w: tensor, b: number }, ∇f_i = c_i·θ_i³ + θ_i:
 // not quadratic, so the gradient at θ + e really differs from the one at θ.
 type P = { readonly w: Tensor; readonly b: number }
+type Mode = ReturnType<typeof chunked>
 const c = [0.5, 1, 2, 0.25]
 const flat = (p: P) => [...p.w.data, p.b]
 const lossOf = (x: number[]) => x.reduce((s, v, i) => s + (c[i] * v ** 4) / 4 + v ** 2 / 2, 0)
@@ -102,6 +110,29 @@ describe('sam', () => {
     expect((await steps(pipe(sam(tuple), adam(0.01)), 3)).map((s) => s.params)).toEqual(
       a.map((s) => s.params),
     )
+  })
+
+  it('gives each of two runs of one operator stepped in turn its own stream', () => {
+    const run = (
+      p: P,
+      n: number,
+      op: OperatorFunction<TrainState<P>, TrainState<P>>,
+      mode?: Mode,
+    ) => {
+      let out: TrainState<P>[] = []
+      train({ params: p, step: op, mode })
+        .pipe(maxSteps(n), toArray())
+        .subscribe((v) => (out = v))
+      return () => out
+    }
+    const P1: P = { w: tensor([-1, 0.25, 2]), b: -0.5 }
+    const alone = [run(P0, 4, pipe(sam(fg), sgd(0.05)))(), run(P1, 3, pipe(sam(fg), sgd(0.05)))()]
+    const shared = pipe(sam(fg), sgd(0.05))
+    const vts = new VirtualTimeScheduler()
+    const mode = chunked({ steps: 1, scheduler: vts })
+    const both = [run(P0, 4, shared, mode), run(P1, 3, shared, mode)]
+    vts.flush()
+    expect(both.map((r) => r())).toEqual(alone)
   })
 
   it('validates', () => {
