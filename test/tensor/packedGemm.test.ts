@@ -200,34 +200,40 @@ describe('a held sparse operand times a right operand with padded rows', () => {
     expect(paddedStride(16)).toBe(16)
   })
 
-  it('A·op(B) and Aᵀ·op(B) equal the reference for n = 32, 64, …, 256', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          rows: fc.integer({ min: 8, max: 140 }),
-          cols: fc.integer({ min: 32, max: 60 }),
-          n: fc.constantFrom(32, 64, 96, 128, 256),
-          transA: fc.boolean(),
-          transB: fc.boolean(),
-          seed: fc.integer(),
-        }),
-        (d) => {
-          const X = filled(d.rows * d.cols, 0.1, d.seed) // ≥ 256 entries, ~10% non-zero: held
-          // A·op(B): m = rows, k = cols; Aᵀ·op(B): m = cols, k = rows
-          const m = d.transA ? d.cols : d.rows
-          const k = d.transA ? d.rows : d.cols
-          const p = { m, k, n: d.n, transA: d.transA, transB: d.transB, A: X }
-          const B = filled(k * d.n, 1, d.seed ^ 0x2545f491)
-          const h = holdLeft(X, d.rows, d.cols)
-          expect(h).not.toBeNull()
-          try {
-            check({ ...p, B }, (C) => gemmHeld(h!, () => X, B, C, d.n, d.transA, d.transB))
-          } finally {
-            releaseHeld(h!)
-          }
-        },
-      ),
-      { numRuns: 40 },
-    )
-  })
+  // on one thread (this module's own memory: placePadded's moves in wasm, Aᵀ·B over column
+  // pairs) and on two (held in the shared memory, placed row by row)
+  it.each([1, 2] as const)(
+    'A·op(B) and Aᵀ·op(B) equal the reference for n = 32, 64, …, 256 (%i threads)',
+    (threads) => {
+      setKernelThreads(threads)
+      fc.assert(
+        fc.property(
+          fc.record({
+            rows: fc.integer({ min: 8, max: 140 }),
+            cols: fc.integer({ min: 32, max: 60 }),
+            n: fc.constantFrom(32, 64, 96, 128, 256),
+            transA: fc.boolean(),
+            transB: fc.boolean(),
+            seed: fc.integer(),
+          }),
+          (d) => {
+            const X = filled(d.rows * d.cols, 0.1, d.seed) // ≥ 256 entries, ~10% non-zero: held
+            // A·op(B): m = rows, k = cols; Aᵀ·op(B): m = cols, k = rows
+            const m = d.transA ? d.cols : d.rows
+            const k = d.transA ? d.rows : d.cols
+            const p = { m, k, n: d.n, transA: d.transA, transB: d.transB, A: X }
+            const B = filled(k * d.n, 1, d.seed ^ 0x2545f491)
+            const h = holdLeft(X, d.rows, d.cols)
+            expect(h).not.toBeNull()
+            try {
+              check({ ...p, B }, (C) => gemmHeld(h!, () => X, B, C, d.n, d.transA, d.transB))
+            } finally {
+              releaseHeld(h!)
+            }
+          },
+        ),
+        { numRuns: 40 },
+      )
+    },
+  )
 })

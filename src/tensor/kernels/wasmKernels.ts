@@ -69,6 +69,7 @@ export interface KernelExports {
     n: number,
     ldb: number,
   ): void
+  padRows(at: number, k: number, n: number, ldb: number): void
   csrPairs(
     rowPtr: number,
     colIdx: number,
@@ -818,7 +819,7 @@ export function placeResident(B: Float64Array, k: number, n: number): boolean {
     return false
   }
   if (ldb === n) placeB(f64, B, k, n, false, BASE)
-  else placePadded(f64, B, k, n, ldb, false, BASE)
+  else placePadded(f64, B, k, n, ldb, false, BASE, w)
   resident = { B, k, n, finite: w.allFinite(BASE, k * ldb) !== 0 }
   bottom = base = floor = BASE + bytes
   return true
@@ -873,7 +874,7 @@ export function gemmHeldWasm(
   const c = rc >= 0 ? rc : floor + bBytes
   if (rb < 0) {
     if (ldb === n) placeB(f64, B, k, n, transB, b)
-    else placePadded(f64, B, k, n, ldb, transB, b)
+    else placePadded(f64, B, k, n, ldb, transB, b, w)
   }
   if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
   const P = h.pairs
@@ -919,6 +920,7 @@ export function placePadded(
   ldb: number,
   transB: boolean,
   at: number,
+  w: Pick<KernelExports, 'padRows'> | null = null,
 ): void {
   const o = at >> 3
   if (!transB && isShared(dst.buffer)) {
@@ -933,8 +935,10 @@ export function placePadded(
   }
   if (!transB) {
     // one copy of the whole of B, then each row moved up to its place, the last first (a
-    // row's new place lies past its old one): 1.5x faster than a subarray and a copy per row
+    // row's new place lies past its old one): 1.5x faster than a subarray and a copy per row;
+    // the moves in wasm (padRows, `w` the module over `dst`) when given, without a call per row
     placeB(dst, B, k, n, false, at)
+    if (w !== null) return w.padRows(at, k, n, ldb)
     for (let p = k - 1; p >= 0; p--) {
       const r = o + p * ldb
       if (p > 0) dst.copyWithin(r, o + p * n, o + p * n + n)

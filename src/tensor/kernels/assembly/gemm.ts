@@ -910,6 +910,21 @@ export function csrTranspose(
   store<i32>(tRowPtr, 0)
 }
 
+// Spreads k rows of n f64, contiguous from `at`, to rows ldb ≥ n apart in place (the last row
+// first: each row's new place lies past its old one) and zeroes the ldb − n after each: a right
+// operand copied in with one memcpy becomes the padded layout gemmCsrLd reads, in one pass here
+// instead of a call from JavaScript per row.
+export function padRows(at: usize, k: i32, n: i32, ldb: i32): void {
+  const row = (<usize>n) << 3
+  const stride = (<usize>ldb) << 3
+  const pad = stride - row
+  for (let p = k - 1; p >= 0; p--) {
+    const to = at + <usize>p * stride
+    if (p > 0) memory.copy(to, at + <usize>p * row, row)
+    memory.fill(to + row, 0, pad)
+  }
+}
+
 // 1 when every one of the len f64 from a on is finite, else 0: Σ (x − x) over the entries is 0
 // exactly when none is ±∞ or NaN (x − x is +0 for a finite x and NaN otherwise). Run on a right
 // operand just copied into memory (still in cache), it replaces a separate JavaScript scan.
