@@ -282,6 +282,18 @@ const workloads: Workload[] = [
         cmd: () => node('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}),
       },
       {
+        // 'auto' (above) never probes a run this short (autoTuning.firstProbeMs): what each
+        // thread count gives W5 from its first step
+        name: 'gradstream (1 thread)',
+        cmd: () =>
+          node('workloads.bench.ts', 'w5', { ...(quick ? { iters: 100 } : {}), threads: 1 }),
+      },
+      {
+        name: 'gradstream (2 threads)',
+        cmd: () =>
+          node('workloads.bench.ts', 'w5', { ...(quick ? { iters: 100 } : {}), threads: 2 }),
+      },
+      {
         name: 'gradstream (TypeScript under tsx)',
         cmd: () => tsx('workloads.bench.ts', 'w5', quick ? { iters: 100 } : {}),
       },
