@@ -12,7 +12,9 @@
 //   columns (the optimizer stage alone, on a fixed gradient, no network) explain where a ratio
 //   comes from; they are not the target (a wrapper that must write two fresh arrays a step, as
 //   schedule-free must, cannot be ≤ 1.3× a stage that writes one).
-// - SAM: about one extra gradient, ≈ 2× sgd's step at 2.00 evaluations a step.
+// - SAM: about one extra gradient, ≈ 2× sgd's step at 2.00 evaluations a step; read directly
+//   as SAM's step / (sgd's step + one gradient call `grad`: fn(θ, batch) alone, as SAM's second
+//   call makes it, measured in the same rounds, interleaved), the row `sam+sgd | sgd + grad`.
 // - The line search cannot be cheaper than its own loss evaluations, so it is judged as SAM is:
 //   its step must cost ≤ 1.3 × (the inner optimizer's step + n × one loss-only evaluation of f on
 //   the batch), n the measured extra evaluations a step (its trials; the gradient's is the
@@ -20,13 +22,17 @@
 //   measured in the same rounds, interleaved with the steps; the last row is that ratio.
 // - schedule-free (sgd, adamw) and multiSteps(4, adam): ≤ 1.3× the plain optimizer's step.
 //
-// `--cpu`: CPU time instead of wall time (on a shared machine). `--built`: the same bench bundled
+// A step's time is a run's steps 2…n (the first step of each run, which builds the run's plan,
+// is its warm-up); each ratio is given twice: of the medians over rounds, and the median (and
+// range) of the per-round ratios (a wrapper and its plain optimizer run in the same round, a
+// few seconds apart, so the machine's drift cancels). `--cpu`: CPU time instead of wall time
+// (on a shared machine). `--built`: the same bench bundled
 // with esbuild (bench/bundle.ts, as an application would ship gradstream) into bench/out/ and run
 // on plain node: no tsx loader, whose bigger old generation makes V8 collect more often (issue 21,
 // bench/tsxVsBuilt.ts). The lead's command, quiet machine, three runs of each:
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu --built
-import { last, lastValueFrom, of, pipe, type OperatorFunction } from 'rxjs'
+import { last, lastValueFrom, of, pipe, tap, type OperatorFunction } from 'rxjs'
 import {
   type Batch,
   epochBatches,
@@ -106,28 +112,37 @@ const whole: Record<string, () => Step> = {
   'multiSteps(4, adam)': () => pipe(gradient(fg), multiSteps(4, adam(1e-3))),
 }
 
-/** ms per loss-only evaluation f(θ, batch), on the batches a run's steps take. */
-function lossEvaluation(): number {
+/**
+ * ms per call of `f` (a loss-only evaluation f(θ, batch), or one gradient call fn(θ, batch)) on
+ * the batches a run's steps take, the first call left out as a run's first step is.
+ */
+function calls(f: (p: MlpParams, b: Batch) => unknown): number {
   const it = epochBatches(mnist.train, { batchSize: 128, seed: 1 })[Symbol.iterator]()
   let sink = 0
+  const value = (r: unknown) => (typeof r === 'number' ? r : (r as { loss: number }).loss)
+  sink += value(f(net.params, it.next().value as Batch))
   const t0 = now()
-  for (let k = 0; k < steps; k++) sink += lossOf(net.params, it.next().value as Batch)
-  const ms = (now() - t0) / steps
-  if (!Number.isFinite(sink)) throw new Error('wholeStep: loss f: not finite')
+  for (let k = 1; k < steps; k++) sink += value(f(net.params, it.next().value as Batch))
+  const ms = (now() - t0) / (steps - 1)
+  if (!Number.isFinite(sink)) throw new Error('wholeStep: a call: not finite')
   return ms
 }
 
 async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number }> {
   const batches = epochBatches(mnist.train, { batchSize: 128, seed: 1 })
-  const t0 = now()
+  let t1 = NaN // after the first step: the run's warm-up
   const s = await lastValueFrom(
     train({
       params: net.params,
       step: make(),
       data: { [Symbol.iterator]: () => batches[Symbol.iterator]() },
-    }).pipe(maxSteps(steps), last()),
+    }).pipe(
+      maxSteps(steps),
+      tap((x) => x.step === 1 && (t1 = now())),
+      last(),
+    ),
   )
-  return { ms: (now() - t0) / steps, evals: s.evaluations / steps }
+  return { ms: (now() - t1) / (steps - 1), evals: s.evaluations / steps }
 }
 
 // the optimizer stage alone: a fixed random gradient, states fed back by hand
@@ -168,9 +183,13 @@ const stageMs: Record<string, number[]> = {}
 const load0 = (await import('node:os')).loadavg()[0]
 // round −1 warms the JIT up (a first run is several times slower) and is not recorded
 for (let round = -1; round < rounds; round++) {
-  for (const name of rotate([...Object.keys(whole), 'loss f'], round + 1)) {
+  for (const name of rotate([...Object.keys(whole), 'loss f', 'grad'], round + 1)) {
     const { ms, evals: e } =
-      name === 'loss f' ? { ms: lossEvaluation(), evals: 1 } : await wholeStep(whole[name])
+      name === 'loss f'
+        ? { ms: calls(lossOf), evals: 1 }
+        : name === 'grad'
+          ? { ms: calls(fg), evals: 1 }
+          : await wholeStep(whole[name])
     if (round >= 0) (wholeMs[name] ??= []).push(ms)
     evals[name] = e
   }
@@ -191,24 +210,40 @@ console.log(
   `${new Date().toISOString().slice(0, 16)} UTC, load ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${rounds} rounds × ${steps} steps, 235,146 parameters, ${cpu ? 'CPU' : 'wall'} time`,
 )
 console.log(
-  '| wrapper | vs | step ms, median (wrapper / plain) | ratio | min ratio | evaluations/step | stage ms, median (wrapper / plain) | ratio | min ratio |',
+  '| wrapper | vs | step ms, median (wrapper / plain) | ratio | per-round ratio, median [range] | evaluations/step | stage ms, median (wrapper / plain) | ratio | min ratio |',
 )
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 const min = (xs: number[]) => Math.min(...xs)
+const max = (xs: number[]) => Math.max(...xs)
+/** per round, the wrapper's time over the plain one's (`plain`: that round's denominator) */
+const perRound = (w: string, plain: (r: number) => number) => {
+  const rs = wholeMs[w].map((ms, r) => ms / plain(r))
+  return `${median(rs).toFixed(2)}× [${min(rs).toFixed(2)}–${max(rs).toFixed(2)}]`
+}
 const cell = (xs: Record<string, number[]>, w: string, p: string) => {
   if (!xs[w] || !xs[p]) return '— | — | —'
   const [a, b] = [median(xs[w]), median(xs[p])]
   return `${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${(min(xs[w]) / min(xs[p])).toFixed(2)}×`
 }
 for (const [w, p] of pairs) {
+  const [a, b] = [median(wholeMs[w]), median(wholeMs[p])]
+  const round = perRound(w, (r) => wholeMs[p][r])
   console.log(
-    `| ${w} | ${p} | ${cell(wholeMs, w, p)} | ${evals[w].toFixed(2)} | ${cell(stageMs, w, p)} |`,
+    `| ${w} | ${p} | ${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${round} | ${evals[w].toFixed(2)} | ${cell(stageMs, w, p)} |`,
   )
 }
+// SAM against one extra gradient: sgd's step plus one gradient call
+const samName = 'sam+sgd'
+const oneMore = (r: number) => wholeMs.sgd[r] + wholeMs.grad[r]
+const samBudget = median(wholeMs.sgd) + median(wholeMs.grad)
+console.log(
+  `| ${samName} | sgd + grad (${median(wholeMs.grad).toFixed(2)} ms) | ${median(wholeMs[samName]).toFixed(2)} / ${samBudget.toFixed(2)} | ${(median(wholeMs[samName]) / samBudget).toFixed(2)}× | ${perRound(samName, oneMore)} | ${evals[samName].toFixed(2)} | — | — | — |`,
+)
 // the line search against its budget: the inner step plus n loss-only evaluations
 const ls = 'sgd(1)+linesearch'
 const n = evals[ls] - evals.sgd
-const budget = (pick: (xs: number[]) => number) => pick(wholeMs.sgd) + n * pick(wholeMs['loss f'])
+const budget = median(wholeMs.sgd) + n * median(wholeMs['loss f'])
+const lsBudget = (r: number) => wholeMs.sgd[r] + n * wholeMs['loss f'][r]
 console.log(
-  `| ${ls} | sgd + ${n.toFixed(2)} × loss f (${median(wholeMs['loss f']).toFixed(2)} ms) | ${median(wholeMs[ls]).toFixed(2)} / ${budget(median).toFixed(2)} | ${(median(wholeMs[ls]) / budget(median)).toFixed(2)}× | ${(min(wholeMs[ls]) / budget(min)).toFixed(2)}× | ${evals[ls].toFixed(2)} | — | — | — |`,
+  `| ${ls} | sgd + ${n.toFixed(2)} × loss f (${median(wholeMs['loss f']).toFixed(2)} ms) | ${median(wholeMs[ls]).toFixed(2)} / ${budget.toFixed(2)} | ${(median(wholeMs[ls]) / budget).toFixed(2)}× | ${perRound(ls, lsBudget)} | ${evals[ls].toFixed(2)} | — | — | — |`,
 )
