@@ -30,8 +30,11 @@ let wasmMode: 'auto' | 'always' | 'off' = 'auto'
 
 /** Leaves shorter than this stay on the JavaScript loop ('auto'): too little work to pay. */
 const MIN_LENGTH = 4096
-/** Divisions and square roots an element below which the JavaScript loop keeps up ('auto'). */
-const MIN_HEAVY = 2
+/**
+ * Divisions and square roots an element below which the JavaScript loop keeps up ('auto'): one
+ * is enough (schedule-free's rule, its θ and z resident; bench/RESULTS.md, issue 17).
+ */
+const MIN_HEAVY = 1
 
 /** A chain's kernel: its module and how to call it. */
 interface Kernel {
