@@ -1,6 +1,6 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
-import { leavesOf } from '../../src/engine/leaves.js'
+import { addScaledLeaves, leavesOf } from '../../src/engine/leaves.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
@@ -83,7 +83,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
           let calls = 0
           while (!(error <= 0) && calls <= maxBacktrackingSteps) {
             if (calls > 0) eta = decreaseFactor * eta
-            for (let j = 0; j < count; j++) addScaledLeaf(theta[j], u[j], eta, trial[j])
+            addScaledLeaves(theta, u, eta, trial)
             const e = fn(build(trial) as P, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
             error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
             calls++
@@ -112,9 +112,4 @@ function scaledLeaf(u: Float64Array, a: number): Float64Array {
   const o = uninitializedF64(u.length)
   for (let i = 0; i < o.length; i++) o[i] = a * u[i]
   return o
-}
-
-/** o = p + a·u. */
-function addScaledLeaf(p: Float64Array, u: Float64Array, a: number, o: Float64Array): void {
-  for (let i = 0; i < o.length; i++) o[i] = p[i] + a * u[i]
 }

@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.js'
 import { freezeTree } from '../state/freeze.js'
-import { addScaledData } from '../tensor/kernels/addScaledKernel.js'
+import { addScaledData, addScaledInto } from '../tensor/kernels/addScaledKernel.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { adopt } from '../tree/handOver.js'
@@ -191,6 +191,19 @@ export function leafwise(
   const trees = new Array<Params>(nOut)
   for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
   return trees
+}
+
+/**
+ * θ + a·u leaf by leaf into `out`'s arrays (scratch its caller owns: a trial point), on the
+ * kernel `addScaled` uses: the same bits as `out[i] = p[i] + a * u[i]`.
+ */
+export function addScaledLeaves(
+  p: readonly Float64Array[],
+  u: readonly Float64Array[],
+  a: number,
+  out: readonly Float64Array[],
+): void {
+  for (let j = 0; j < out.length; j++) addScaledInto(p[j], u[j], a, out[j])
 }
 
 /**

@@ -4,6 +4,7 @@ import { matmul, setKernelBackend, tensor, twoLayerGradient, type Tensor } from 
 import {
   WASM_MIN_LENGTH,
   addScaledData,
+  addScaledInto,
   addScaledJs,
 } from '../../src/tensor/kernels/addScaledKernel.js'
 import { addScaledWasm, loadWasm } from '../../src/tensor/kernels/wasmKernels.js'
@@ -50,7 +51,7 @@ describe.skipIf(loadWasm() === null)('addScaled kernel (the update’s p + a·u)
     },
   )
 
-  it('addScaledData on long arrays: the same bits on either backend, x and y left as they were', () => {
+  it('addScaledData and addScaledInto on long arrays: the same bits on either backend, x and y left as they were', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: WASM_MIN_LENGTH - 3, max: WASM_MIN_LENGTH * 3 }),
@@ -69,8 +70,13 @@ describe.skipIf(loadWasm() === null)('addScaled kernel (the update’s p + a·u)
           const w = addScaledData(x, y, a)
           setKernelBackend('js')
           const j = addScaledData(x, y, a)
+          // into a caller's array (a line search's trial point), whatever it held before
+          const into = Float64Array.from(x, () => NaN)
+          setKernelBackend('wasm')
+          addScaledInto(x, y, a, into)
           expect(bitDiffs(w, want)).toEqual([])
           expect(bitDiffs(j, want)).toEqual([])
+          expect(bitDiffs(into, want)).toEqual([])
           expect(bitDiffs(x, x0)).toEqual([])
           expect(bitDiffs(y, y0)).toEqual([])
         },

@@ -19,23 +19,33 @@ const CHUNK = 1 << 18
 
 /** `x + a·y` into a new array of `x.length` (`y` at least as long). */
 export function addScaledData(x: Float64Array, y: Float64Array, a: number): Float64Array {
-  const len = x.length
-  const data = uninitializedF64(len) // every element is written below
+  const data = uninitializedF64(x.length) // every element is written below
+  addScaledInto(x, y, a, data)
+  return data
+}
+
+/** `x + a·y` into `out` (its length; `x` and `y` at least as long; `out` may be `x`). */
+export function addScaledInto(
+  x: Float64Array,
+  y: Float64Array,
+  a: number,
+  out: Float64Array,
+): void {
+  const len = out.length
   let from = 0
   if (len >= WASM_MIN_LENGTH && resolvedBackend() === 'wasm') {
     try {
       for (; from < len; from += CHUNK) {
         const to = Math.min(len, from + CHUNK)
-        addScaledWasm(x.subarray(from, to), y.subarray(from, to), a, data.subarray(from, to))
+        addScaledWasm(x.subarray(from, to), y.subarray(from, to), a, out.subarray(from, to))
       }
-      return data
+      return
     } catch (e) {
       // linear memory could not grow (before the chunk was touched): JavaScript does the rest
       if (!(e instanceof RangeError)) throw e
     }
   }
-  addScaledJs(x, y, a, data, from)
-  return data
+  addScaledJs(x, y, a, out, from)
 }
 
 /**
