@@ -1,6 +1,6 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
-import { addScaledLeaves, leavesOf } from '../../src/engine/leaves.js'
+import { addScaledLeaves, handOverSum, leavesOf } from '../../src/engine/leaves.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
@@ -24,6 +24,8 @@ export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number
  * and recorded as `state.hyper['scaleByBacktrackingLinesearch.lr']`, and every call of `fn`
  * is counted in `evaluations`. `fn` sees each trial point θ + η·u in the run's private scratch
  * arrays, rewritten for the next trial (as the loss stage's probes): it must keep none of it.
+ * The accepted point is already θ + η·u: an `applyUpdates` right after takes it as the new
+ * parameters (the same bits) instead of adding again.
  *
  * @example
  * ```ts
@@ -76,7 +78,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
           const { data, count, build } = leavesOf(name, [s.params, s.updates, s.grad])
           const [theta, u, g] = data
           if (trial.length !== count || theta.some((p, j) => p.length !== trial[j].length))
-            trial = theta.map((p) => new Float64Array(p.length))
+            trial = theta.map((p) => uninitializedF64(p.length)) // written before read
           let slope = 0
           for (let j = 0; j < count; j++) slope = dotLeaf(u[j], g[j], slope)
           let error = Infinity
@@ -89,9 +91,15 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
             calls++
           }
           const lr = error === Infinity ? 0 : eta
+          const updates = lr === 1 ? s.updates : build(u.map((uj) => scaledLeaf(uj, lr))) // 1·u is u
+          if (lr === eta) {
+            // θ + η·u is the last trial point: applyUpdates takes it, the next step gets new scratch
+            handOverSum(s.params, updates, build(trial))
+            trial = []
+          }
           return Object.freeze({
             ...s,
-            updates: lr === 1 ? s.updates : build(u.map((uj) => scaledLeaf(uj, lr))), // 1·u is u
+            updates,
             opt: Object.freeze({ ...s.opt, [name]: Object.freeze({ learningRate: lr }) }),
             hyper: Object.freeze({ ...s.hyper, [`${name}.lr`]: lr }),
             evaluations: s.evaluations + calls,

@@ -206,6 +206,19 @@ export function addScaledLeaves(
   for (let j = 0; j < out.length; j++) addScaledInto(p[j], u[j], a, out[j])
 }
 
+/** θ + 1·u already made, by its `u`: see `handOverSum`. */
+const knownSums = new WeakMap<object, { readonly params: Params; readonly sum: Params }>()
+
+/**
+ * Notes that `sum` is `addScaled(params, updates, 1)`, bit for bit (a line search's accepted
+ * trial point: each element p + u rounded once), built frozen over arrays its maker hands over
+ * (it keeps no reference and never writes them again): the update applying exactly these
+ * `updates` to exactly these `params` takes `sum` instead of making it again. Once.
+ */
+export function handOverSum(params: Params, updates: Params, sum: Params): void {
+  if (typeof updates === 'object') knownSums.set(updates, { params, sum })
+}
+
 /**
  * θ + a·u over two trees, THE update of the parameters (every step ends here): the same values and structure as
  * `zipTree(p, u, (x, y) => x + a * y)`, without its per-node bookkeeping; a tree that does not
@@ -213,6 +226,13 @@ export function addScaledLeaves(
  * frozen (built frozen, so callers need no `freezeTree` walk).
  */
 export function addScaled<P extends Params>(p: P, u: Params, a: number, fn = 'applyUpdates'): P {
+  if (a === 1 && typeof u === 'object') {
+    const known = knownSums.get(u)
+    if (known !== undefined && known.params === p) {
+      knownSums.delete(u)
+      return known.sum as P
+    }
+  }
   const out = addScaledOrNull(p, u, a)
   if (out !== null) return out as P
   return freezeTree(zipTree(p, u, (x, y) => x + a * y, fn))

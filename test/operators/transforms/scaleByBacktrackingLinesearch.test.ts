@@ -1,7 +1,7 @@
 import fc from 'fast-check'
-import { lastValueFrom, pipe, toArray } from 'rxjs'
+import { lastValueFrom, map, pipe, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { mapTree, tensor, train, type Tensor, type TrainState, type WithGradient } from 'gradstream'
 import {
   applyUpdates,
   gradient,
@@ -116,18 +116,59 @@ describe('scaleByBacktrackingLinesearch', () => {
     )
   })
 
-  it('evaluates trials in scratch arrays that no state holds', () => {
-    const seen = new Set<Float64Array>()
-    const f = (x: Tensor) => (seen.add(x.data), sumSq(x))
-    const states = run(f, grad2x, [1, 2, 3], 3)
-    expect(seen.size).toBe(1) // one leaf: every trial of the run in the same array
-    for (const s of states) {
-      expect(seen.has(s.params.data)).toBe(false)
-      if (s.grad !== null) expect(seen.has(s.grad.data)).toBe(false)
+  it('evaluates trials in scratch arrays; the accepted one becomes the parameters', () => {
+    const seen: Float64Array[][] = [] // per step, the arrays f saw
+    const f = (x: Tensor) => (seen[seen.length - 1].push(x.data), sumSq(x))
+    const fg = (x: Tensor) => (seen.push([]), grad2x(x))
+    const states = run(f, fg, [1, 2, 3], 3)
+    for (const [t, s] of states.slice(1).entries()) {
+      // every trial of a step in one array; the last is the step's θ + η·u, handed to applyUpdates
+      expect(new Set(seen[t]).size).toBe(1)
+      expect(s.params.data).toBe(seen[t][seen[t].length - 1])
+      expect(seen.flat().includes(s.grad!.data)).toBe(false)
     }
-    // and the same numbers as a fresh array per trial would give (the docstring's)
+    expect(new Set(seen.flat()).size).toBe(3) // new scratch after each hand-over
+    // the same numbers as a fresh array per trial would give (the docstring's), read after the
+    // run: no later trial wrote into an earlier state's parameters
     const values = states.slice(1).map((s) => sumSq(s.params).toPrecision(3))
     expect(values).toEqual(['5.04', '1.81', '0.653'])
+  })
+
+  it('its handed-over θ + η·u is bit for bit what applyUpdates computes, and only for that step', () => {
+    const f = (x: Tensor) => x.data.reduce((a, v, i) => a + Math.cosh(v * (i + 1)), 0)
+    const fg = (x: Tensor) => ({
+      loss: f(x),
+      grad: tensor([...x.data].map((v, i) => (i + 1) * Math.sinh(v * (i + 1)))),
+    })
+    const states = (between: (s: WithGradient<Tensor>) => WithGradient<Tensor>) => {
+      const step = pipe(
+        gradient(fg),
+        scaleByLearningRate(0.7),
+        scaleByBacktrackingLinesearch(f, { decreaseFactor: 0.5 }),
+        map(between),
+        applyUpdates(),
+      )
+      let out: TrainState<Tensor>[] = []
+      train({ params: tensor([1.3, -0.7, 0.2, 2]), step })
+        .pipe(maxSteps(8), toArray())
+        .subscribe((v) => (out = v))
+      return out
+    }
+    const handed = states((s) => s)
+    // updates copied: a tree the line search never saw, so applyUpdates computes θ + u itself
+    const computed = states((s) => ({ ...s, updates: mapTree(s.updates, (v) => v) }))
+    expect(handed.map((s) => [...s.params.data])).toEqual(computed.map((s) => [...s.params.data]))
+    expect(new Set(handed.map((s) => s.hyper[`${name}.lr`])).size).toBeGreaterThan(1)
+    // other parameters under the same updates: computed, not handed over
+    const half = (s: WithGradient<Tensor>) => ({
+      ...s,
+      params: tensor([...s.params.data].map((v) => v / 2)),
+    })
+    const moved = states(half)
+    const movedComputed = states((s) => ({ ...half(s), updates: mapTree(s.updates, (v) => v) }))
+    expect(moved.map((s) => [...s.params.data])).toEqual(
+      movedComputed.map((s) => [...s.params.data]),
+    )
   })
 
   it('η = 1 accepted: the updates are u itself (1·u = u, bit for bit)', () => {
