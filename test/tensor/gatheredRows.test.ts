@@ -236,6 +236,76 @@ describe('takeRows with a row cache (batches of compressed rows)', () => {
     expect(same(late.data, rowsOf(x, lateRows, 0, lateRows.length))).toBe(true)
   })
 
+  // The arenas (packed entries, column indices, kept values) are sized at the first draw for
+  // every row at the density the cache gives up above, and grow (a new array, the entries so
+  // far copied) only when rows denser than that come before the cache judges them: rows found
+  // before and after a growth must gather as the plain copy.
+  // (wasm: the JavaScript kernels multiply the dense copy and never read the arenas)
+  for (const form of ['packed', 'unpacked'] as const) {
+    it(`wasm, ${form}: rows kept across an arena's growth give the plain copy's products`, () => {
+      setKernelBackend('wasm')
+      const rows = 40
+      const cols = 64
+      // rows 0–29 half non-zero (denser than the room is made for: 0.3·rows·cols = 768
+      // entries), rows 30–39 one in 16; 8-bit levels (packed) or values of no level (column
+      // indices, then values)
+      const value = (r: number, j: number) =>
+        form === 'packed' ? (1 + ((r * 7 + j) % 255)) * (1 / 255) : 0.3 + r + j / 128
+      const nonZero = (r: number, j: number) => (r < 30 ? (r + j) % 2 === 0 : j % 16 === r % 16)
+      const x: Tensor = {
+        shape: [rows, cols],
+        data: Float64Array.from({ length: rows * cols }, (_, i) => {
+          const [r, j] = [Math.floor(i / cols), i % cols]
+          return nonZero(r, j) ? value(r, j) : 0
+        }),
+      }
+      const cache = rowCache(x)!
+      // five rows a draw: room is made for a whole row per row drawn (320 entries a draw)
+      const draw = (a: number, b: number) => {
+        for (let r = a; r < b; r += 5) takeRows(x, [r, r + 1, r + 2, r + 3, r + 4], 0, 5, cache)
+      }
+      const arena = () => (form === 'packed' ? cache.packed : cache.colIdx)
+      draw(0, 15) // 480 entries, in the first room (0.3·40·64 = 768)
+      const first = arena()
+      draw(15, 30) // 960: grown
+      expect(arena()).not.toBe(first)
+      expect(cache.levels).toEqual(form === 'packed' ? { mul: 1 / 255, div: 1 } : null)
+      if (form === 'unpacked') {
+        // drawn again: their values kept from now on, past the values' first room too
+        draw(0, 15)
+        const vals = cache.vals
+        draw(15, 30)
+        expect(cache.vals).not.toBe(vals)
+      }
+      expect(cache.dense).toBe(false) // 30 of 40 rows seen: not judged yet
+      const next = lcg(rows)
+      // n ≥ 4 and 12·64·n ≥ WASM_MIN_WORK: the held (gathered) rows are what the products read
+      const n = 8
+      const w: Tensor = { shape: [cols, n], data: Float64Array.from({ length: cols * n }, next) }
+      // rows from before and after the growth, and new sparse ones (38 of 40 rows seen: not
+      // judged yet): 160 of 768 entries non-zero, sparse enough to be held gathered
+      const idx = [3, 30, 20, 31, 32, 33, 34, 35, 36, 37, 14, 15]
+      const d: Tensor = {
+        shape: [idx.length, n],
+        data: Float64Array.from({ length: idx.length * n }, next),
+      }
+      const plain: Tensor = { shape: [idx.length, cols], data: rowsOf(x, idx) }
+      const b = takeRows(x, idx, 0, idx.length, cache)
+      expect(gatheredFrom(b)!.nnz).toBe(4 * 32 + 8 * 4)
+      const held = heldLeft(b)
+      try {
+        expect(held.held()).not.toBeNull()
+        expect(same(held.times(w).data, matmul(plain, w).data)).toBe(true)
+        expect(same(held.transposeTimes(d).data, matmul(plain, d, { transposeA: true }).data)).toBe(
+          true,
+        )
+      } finally {
+        held.release()
+      }
+      expect(same(b.data, plain.data)).toBe(true)
+    })
+  }
+
   it('makes no cache for rows too narrow to skip, or for what is not a matrix', () => {
     expect(rowCache({ shape: [4, 63], data: new Float64Array(4 * 63) })).toBeNull()
     expect(rowCache({ shape: [64], data: new Float64Array(64) })).toBeNull()
