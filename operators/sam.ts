@@ -2,6 +2,7 @@ import { defer, map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import { leavesOf } from '../src/engine/leaves.js'
+import { uninitializedF64 } from '../src/tensor/uninitialized.js'
 import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
 import type * as t from 'io-ts'
@@ -58,7 +59,7 @@ export function sam<P extends Params, B = unknown>(
         const { data, count, build } = leavesOf('sam', [params, g])
         const [theta, grad] = data
         if (climbed.length !== count || theta.some((p, j) => p.length !== climbed[j].length))
-          climbed = theta.map((p) => new Float64Array(p.length))
+          climbed = theta.map((p) => uninitializedF64(p.length)) // written before read
         let sq = 0
         for (let j = 0; j < count; j++) sq = sumSquaresLeaf(theta[j], grad[j], adaptive, sq)
         const scale = rho / (Math.sqrt(sq) + 1e-12)

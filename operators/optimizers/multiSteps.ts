@@ -1,5 +1,5 @@
 import { expectInteger } from '../../src/errors.js'
-import { leafwise } from '../../src/engine/leaves.js'
+import { handOverSum, leafwise } from '../../src/engine/leaves.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
@@ -57,6 +57,7 @@ export function multiSteps(
   const o = decodeOptions(NameOptionsC, options, fn)
   const t = pairOf(fn, 'optimizer', optimizer)
   const own = (step: number) => Math.floor(step / k) // the wrapped optimizer's step count
+  let nothing: { params: Params; u: Params } | null = null // the updates −0, made once per θ
   return asOptimizer(
     gradientTransform<MultiStepsState>({
       name: o.name ?? fn,
@@ -67,8 +68,11 @@ export function multiSteps(
         const mean =
           n === 0 ? g : leafwise(fn, [s.mean, g], 1, ([m, x], [o]) => meanLeaf(m, x, o, n))[0]
         if (n + 1 < k) {
-          const [nothing] = leafwise(fn, [g], 1, (_, [o]) => o.fill(-0)) // θ + (−0) = θ, bit for bit
-          return [nothing, { mean, count: n + 1, inner: s.inner }]
+          const params = ctx.params
+          if (nothing?.params !== params)
+            nothing = { params, u: leafwise(fn, [g], 1, (_, [o]) => o.fill(-0))[0] }
+          handOverSum(params, nothing.u, params) // θ + (−0) = θ, bit for bit: applyUpdates keeps θ
+          return [nothing.u, { mean, count: n + 1, inner: s.inner }]
         }
         const [u, inner] = t.update(mean, s.inner, innerContext(ctx, own(ctx.step)))
         return [u, { mean: zerosLikeTree(g), count: 0, inner }]

@@ -211,9 +211,10 @@ const knownSums = new WeakMap<object, { readonly params: Params; readonly sum: P
 
 /**
  * Notes that `sum` is `addScaled(params, updates, 1)`, bit for bit (a line search's accepted
- * trial point: each element p + u rounded once), built frozen over arrays its maker hands over
- * (it keeps no reference and never writes them again): the update applying exactly these
- * `updates` to exactly these `params` takes `sum` instead of making it again. Once.
+ * trial point: each element p + u rounded once; or `params` itself, for updates of −0), built
+ * frozen over arrays its maker hands over (it keeps no reference and never writes them again):
+ * the update applying exactly these `updates` to exactly these `params` takes `sum` instead of
+ * making it again. Once.
  */
 export function handOverSum(params: Params, updates: Params, sum: Params): void {
   if (typeof updates === 'object') knownSums.set(updates, { params, sum })

@@ -154,6 +154,19 @@ describe('multiSteps', () => {
     )
   })
 
+  it('keeps θ itself between updates (θ + (−0) is θ, not made again); states keep their values', () => {
+    const snapshots: number[][] = []
+    const states: TrainState<P>[] = []
+    train({ params: P0, step: pipe(gradient(varying), multiSteps(3, adam(0.1))), data: batches(8) })
+      .pipe(maxSteps(8))
+      .subscribe((s) => (states.push(s as TrainState<P>), snapshots.push(flat(s.params as P))))
+    for (let t = 1; t <= 8; t++) {
+      if (t % 3 === 0) expect(flat(states[t].params)).not.toEqual(flat(states[t - 1].params))
+      else expect(states[t].params).toBe(states[t - 1].params)
+    }
+    expect(states.map((s) => flat(s.params))).toEqual(snapshots)
+  })
+
   it('validates', () => {
     expect(() => multiSteps(0, sgd(1))).toThrow(
       new RangeError('multiSteps: k: expected a positive integer, got 0'),
