@@ -289,7 +289,19 @@ export async function serveStates(
         )
       }
     }
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    // the request target is a path ("/events?…", even "//x", which a base URL would read as a
+    // host) or, from a proxy, an absolute URL; anything that parses as neither is refused
+    const target = req.url ?? '/'
+    let url: URL
+    try {
+      url = new URL(target.startsWith('/') ? `http://localhost${target}` : target)
+    } catch {
+      return refuse(
+        400,
+        `request target ${JSON.stringify(target)} is not a path: GET /events`,
+        cors,
+      )
+    }
     if (url.pathname !== '/events') return refuse(404, 'GET /events', cors)
     const allow = { Allow: 'GET, HEAD, OPTIONS' }
     if (req.method === 'OPTIONS') {

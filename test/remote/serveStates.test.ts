@@ -216,6 +216,10 @@ describe('serveStates: methods', () => {
       'gradstream: POST not allowed: GET /events\n',
     ])
     expect((await ask(server, { path: '/other' })).status).toBe(404)
+    // a path that starts with "//" is a path, not a host: answered, and the server keeps serving
+    expect((await ask(server, { path: '//' })).status).toBe(404)
+    expect((await ask(server, { path: '//127.0.0.1/events' })).status).toBe(404)
+    expect((await ask(server, { method: 'HEAD' })).status).toBe(200)
   })
 })
 
