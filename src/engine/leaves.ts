@@ -1,6 +1,7 @@
 import { ShapeError } from '../errors.js'
 import { freezeTree } from '../state/freeze.js'
-import { addScaledData, addScaledInto } from '../tensor/kernels/addScaledKernel.js'
+import { addScaledData, addScaledInto, addScaledLazy } from '../tensor/kernels/addScaledKernel.js'
+import { lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { adopt } from '../tree/handOver.js'
@@ -242,10 +243,14 @@ export function addScaled<P extends Params>(p: P, u: Params, a: number, fn = 'ap
 function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
   if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
   if (isTensor(p)) {
-    if (!isTensor(u) || u.data.length !== p.data.length) return null
+    if (!isTensor(u)) return null
+    // a lazy gradient (twoLayerGradient's ∂W1) is summed where its kernel left it, unread
+    const lz = lazyDataOf(u)
+    if ((lz?.length ?? u.data.length) !== p.data.length) return null
     // the gradient's tensors share the parameters' shape arrays: identity answers without a loop
     if (u.shape !== p.shape && !sameShape(p.shape, u.shape)) return null
-    return Object.freeze({ shape: frozenShape(p.shape), data: addScaledData(p.data, u.data, a) })
+    const data = lz !== undefined ? addScaledLazy(p.data, lz, a) : addScaledData(p.data, u.data, a)
+    return Object.freeze({ shape: frozenShape(p.shape), data })
   }
   if (Array.isArray(p)) {
     if (!Array.isArray(u) || u.length !== p.length) return null
@@ -332,11 +337,14 @@ export function copyLike<P extends Params>(template: P, g: Params, fn: string): 
 function copyOrNull(p: Params, g: Params): Params | null {
   if (typeof p === 'number') return typeof g === 'number' ? g : null
   if (isTensor(p)) {
-    if (!isTensor(g) || g.data.length !== p.data.length || !sameShape(p.shape, g.shape)) return null
+    if (!isTensor(g)) return null
+    const lz = lazyDataOf(g)
+    if ((lz?.length ?? g.data.length) !== p.data.length || !sameShape(p.shape, g.shape)) return null
+    const shape = Object.isFrozen(p.shape) ? p.shape : [...p.shape]
     // a buffer its producer handed over (src/tree/handOver.ts) is kept, not copied: nobody else
-    // holds it. Anything else (a user's buffer, which it may reuse) is copied.
-    const data = adopt(g) ? g.data : g.data.slice()
-    return { shape: Object.isFrozen(p.shape) ? p.shape : [...p.shape], data }
+    // holds it (a lazy one stays lazy). Anything else (a user's buffer, which it may reuse) is copied.
+    if (adopt(g)) return lz !== undefined ? lazyTensor(shape, lz) : { shape, data: g.data }
+    return { shape, data: g.data.slice() }
   }
   if (Array.isArray(p)) {
     if (!Array.isArray(g) || g.length !== p.length) return null

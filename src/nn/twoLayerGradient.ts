@@ -20,6 +20,8 @@ import { expectWeights, type TwoLayerWeights } from './twoLayerWeights.js'
 import { pairwiseSum } from '../tensor/reduce.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
+import { lazyTensor } from '../tensor/lazyData.js'
+import { lazyW1, lazyW1On } from './twoLayerLazyW1.js'
 
 /** Options of `twoLayerGradient`: the `loss` differentiated (codec `TwoLayerGradientOptionsC`). */
 export type TwoLayerGradientOptions = t.TypeOf<typeof TwoLayerGradientOptionsC>
@@ -269,17 +271,24 @@ export function twoLayerGradient(
     let b1: Tensor
     let b2: Tensor
     if (inWasm && (inShared || hs !== null)) {
-      const g1 = uninitializedF64(d * h)
       const gb1 = new Float64Array(h)
       const gb2 = new Float64Array(k)
-      // false: δ1 holds ±∞ or NaN and came back in D1 for the dense product
+      // a gathered batch on one thread: ∂W1 stays in memory, made only when read (its SGD
+      // update sums it there), from a copy of δ1 and the batch's rows (twoLayerLazyW1.ts)
+      const rows = inShared || !lazyW1On() ? undefined : gatheredFrom(x)
+      const d1 = rows === undefined ? D1 : new Float64Array(n * h)
+      const lazy = rows === undefined ? null : lazyW1(rows, d1, d, h)
+      const g1 = lazy === null ? uninitializedF64(d * h) : null
+      // false: δ1 holds ±∞ or NaN and came back in d1 for the dense product
       const done = inShared
-        ? twoLayerBackwardShared(p.W2.data, Y, g1, W2, gb1, gb2, D1)
-        : twoLayerBackwardWasm(hs!, p.W2.data, Y, g1, W2, gb1, gb2, D1)
-      if (!done) {
-        gemm(x.data, D1, g1, d, n, h, true)
+        ? twoLayerBackwardShared(p.W2.data, Y, g1!, W2, gb1, gb2, d1)
+        : twoLayerBackwardWasm(hs!, p.W2.data, Y, g1 ?? lazy!, W2, gb1, gb2, d1)
+      if (done && lazy !== null) W1 = lazyTensor([d, h], lazy) as Tensor
+      else {
+        const out = g1 ?? uninitializedF64(d * h)
+        if (!done) gemm(x.data, d1, out, d, n, h, true)
+        W1 = { shape: [d, h], data: out }
       }
-      W1 = { shape: [d, h], data: g1 }
       b1 = { shape: [h], data: gb1 }
       b2 = { shape: [k], data: gb2 }
     } else {

@@ -1,4 +1,5 @@
 import { ShapeError, show, showShape } from '../errors.js'
+import { lazyDataOf } from './lazyData.js'
 
 /**
  * An n-dimensional array of float64 values stored row-major in `data`. A rank-0 tensor
@@ -28,7 +29,8 @@ export function isTensor(value: unknown): value is Tensor {
   return (
     typeof value === 'object' &&
     value !== null &&
-    (value as Tensor).data instanceof Float64Array &&
+    // a lazy tensor (lazyData.ts) is one without its data being made by asking
+    (lazyDataOf(value) !== undefined || (value as Tensor).data instanceof Float64Array) &&
     Array.isArray((value as Tensor).shape)
   )
 }

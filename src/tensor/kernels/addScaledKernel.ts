@@ -5,7 +5,8 @@
  */
 import { uninitializedF64 } from '../uninitialized.js'
 import { resolvedBackend } from './gemmKernel.js'
-import { addScaledWasm } from './wasmKernels.js'
+import type { LazyData } from '../lazyData.js'
+import { addScaledTwinWasm, addScaledWasm } from './wasmKernels.js'
 
 /**
  * Arrays at least this long go to wasm. bench/kernels.bench.ts ("p + a·u", copies included)
@@ -46,6 +47,20 @@ export function addScaledInto(
     }
   }
   addScaledJs(x, y, a, out, from)
+}
+
+/**
+ * `x + a·y` for a lazy `y` (src/tensor/lazyData.ts): where wasm memory still holds y's numbers
+ * (twoLayerGradient's ∂W1 right after its step), summed there without making y's data; else
+ * `addScaledData(x, y.value(), a)`. The same bits either way.
+ */
+export function addScaledLazy(x: Float64Array, y: LazyData, a: number): Float64Array {
+  const len = x.length
+  if (len >= WASM_MIN_LENGTH && len <= CHUNK && resolvedBackend() === 'wasm') {
+    const data = uninitializedF64(len)
+    if (addScaledTwinWasm(x, y, a, data)) return data
+  }
+  return addScaledData(x, y.value(), a)
 }
 
 /**

@@ -197,6 +197,7 @@ export function useKernels(k: KernelExports | null): boolean {
   if (loadWasm() === null || pinned || floor !== base || layer !== null || bottom !== BASE)
     return false
   wasm = k ?? own
+  layouts++ // another memory: no twin holds in it
   base = floor = BASE
   peak = 0
   f64 = new Float64Array(wasm!.memory.buffer)
@@ -242,6 +243,33 @@ function twin(array: Float64Array, at: number): void {
     twinsAt = layouts
   }
   twins.push({ array, at })
+}
+
+/**
+ * One more twin, of an object standing for numbers no array holds (a lazy gradient's source,
+ * src/tensor/lazyData.ts): `length` numbers at byte `at`, valid while `layouts` is `keptAt`.
+ */
+let kept: object | null = null
+let keptIn: KernelExports | null = null
+let keptAt = -1
+let keptOffset = 0
+let keptLength = 0
+
+/** Where linear memory still holds the numbers `token` stands for (a byte offset), or −1. */
+function keptOf(token: object): number {
+  return token === kept && keptAt === layouts && keptIn === wasm ? keptOffset : -1
+}
+
+/**
+ * Copies the numbers `token` stands for into `out` (its length) while linear memory still holds
+ * them (no layout since the kernel left them) and returns true, else false.
+ */
+export function copyKept(token: object, out: Float64Array): boolean {
+  const at = keptOf(token)
+  if (at < 0 || out.length !== keptLength) return false
+  out.set(f64.subarray(at >> 3, (at >> 3) + out.length))
+  noteCopiedOut(wasm!.memory, [out, at])
+  return true
 }
 
 /** Where linear memory holds `x`'s numbers (a byte offset), or −1. */
@@ -1171,13 +1199,15 @@ export function backwardToDelta1(
  * ∂b2 = Σᵢ δ2ᵢ into `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂b1 = Σᵢ δ1ᵢ into `gb1`, and
  * ∂W1 = xᵀ·δ1 (the sparse kernel on the held x's columns) into `G1` — returning true; or, when
  * δ1 holds ±∞ or NaN, δ1 into `D1` instead of ∂W1 and false (the caller multiplies densely).
+ * A `G1` that is not an array is a token: ∂W1 then stays in memory for it (`copyKept`,
+ * `addScaledTwinWasm`, until the next layout) and δ1 is copied into `D1`.
  * Ends the step: later products lay out above the held x again.
  */
 export function twoLayerBackwardWasm(
   held: HeldSparse,
   W2: Float64Array,
   dY: Float64Array,
-  G1: Float64Array,
+  G1: Float64Array | object,
   G2: Float64Array,
   gb1: Float64Array,
   gb2: Float64Array,
@@ -1192,6 +1222,17 @@ export function twoLayerBackwardWasm(
   try {
     if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
     w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
+    if (!(G1 instanceof Float64Array)) {
+      // ∂W1 left where it lies for `G1` (a token: copyKept, addScaledTwinWasm); δ1 into D1
+      D1.set(f64.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
+      kept = G1
+      keptIn = w
+      keptAt = layouts
+      keptOffset = L.g1
+      keptLength = d * h
+      noteCopiedOut(w.memory, [G2, L.g2], [gb1, L.gb1], [gb2, L.gb2])
+      return true
+    }
     G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
     twin(G1, L.g1)
     // each gradient's Σx² while in cache, if a writer of gradNorm runs (sumOfSquaresKernel.ts)
@@ -1235,6 +1276,32 @@ export function addScaledWasm(
   f64.set(y.length === len ? y : y.subarray(0, len), yo >> 3)
   w.addScaled(xo, yo, a, xo, len)
   out.set(f64.subarray(xo >> 3, (xo >> 3) + len))
+}
+
+/**
+ * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to
+ * `twoLayerBackwardWasm`), summed where they lie beside x (a two-layer step's W1), y's numbers
+ * left there — returning true; false, computing nothing, when memory no longer holds both.
+ */
+export function addScaledTwinWasm(
+  x: Float64Array,
+  y: object,
+  a: number,
+  out: Float64Array,
+): boolean {
+  const w = wasm ?? loadWasm()
+  const len = out.length
+  if (!w || x.length !== len || keptLength !== len) return false
+  const xt = twinOf(x)
+  const yt = xt < 0 ? -1 : keptOf(y)
+  if (yt < 0) return false
+  // into x's place (each number is read before it is written), which then holds x no longer;
+  // y's stays, for a reader of y's data before the next layout (a logger of the new state)
+  layouts++
+  keptAt = layouts
+  w.addScaled(xt, yt, a, xt, len)
+  out.set(f64.subarray(xt >> 3, (xt >> 3) + len))
+  return true
 }
 
 /**

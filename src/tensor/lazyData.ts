@@ -1,0 +1,65 @@
+// Internal (not exported from src/index.ts): tensors whose `data` is made on its first read, for
+// a gradient that a step can consume where a kernel left it (twoLayerGradient's ∂W1 with the SGD
+// update, bench/RESULTS.md issue 21 W3): plain W3 then never copies 313 KB out of wasm memory.
+// Imports nothing (tensor.ts's isTensor asks it), so the shapes are written out here.
+
+/**
+ * What a lazy tensor's `data` is made from: its length, and `value()`, which makes it on the
+ * first call and returns that same array on every later one. The numbers must not depend on
+ * when `value()` is first called (a kept state stays valid forever).
+ */
+export interface LazyData {
+  readonly length: number
+  value(): Float64Array
+}
+
+/** `make` run once, on the first `value()`; the closure is dropped then (its operands freed). */
+export function lazyData(length: number, make: () => Float64Array): LazyData {
+  let data: Float64Array | undefined
+  let maker: (() => Float64Array) | null = make
+  return {
+    length,
+    value() {
+      if (data === undefined) {
+        data = maker!()
+        maker = null
+      }
+      return data
+    },
+  }
+}
+
+/** The key of a lazy tensor's source: a non-enumerable own property (no copy carries it). */
+const LAZY = Symbol('lazyData')
+
+/**
+ * A tensor of `shape` whose `data` is `src.value()`, read on demand: an enumerable accessor (as
+ * a gathered batch's, src/tensor/gatheredRows.ts), so spreading, cloning, posting, encoding and
+ * freezing with immer read the numbers as usual (and their copies are plain tensors). Tensors
+ * made over one `src` share its array.
+ */
+export function lazyTensor(
+  shape: readonly number[],
+  src: LazyData,
+): { readonly shape: readonly number[]; readonly data: Float64Array } {
+  return Object.defineProperties({ shape } as { shape: readonly number[]; data: Float64Array }, {
+    data: LAZY_DATA,
+    [LAZY]: { value: src },
+  })
+}
+
+/** One getter for every lazy tensor (a closure per tensor would give each its own hidden class). */
+const LAZY_DATA: PropertyDescriptor = {
+  enumerable: true,
+  get(this: { [LAZY]: LazyData }) {
+    return this[LAZY].value()
+  },
+}
+
+/**
+ * The source of a tensor made by `lazyTensor` (its `data` not read by asking), or undefined: a
+ * property lookup (isTensor asks it of every tensor it sees).
+ */
+export function lazyDataOf(t: object): LazyData | undefined {
+  return (t as { [LAZY]?: LazyData })[LAZY]
+}

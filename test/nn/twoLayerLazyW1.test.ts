@@ -1,0 +1,243 @@
+import fc from 'fast-check'
+import { produce } from 'immer'
+import { lastValueFrom, type OperatorFunction, pipe, tap, toArray } from 'rxjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  freezeTree,
+  globalNorm,
+  isTensor,
+  randomBatches,
+  setKernelBackend,
+  setKernelThreads,
+  train,
+  twoLayerNet,
+  type Tensor,
+} from 'gradstream'
+import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
+import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
+import { lazyW1Made, setLazyW1, xTransposeDelta } from '../../src/nn/twoLayerLazyW1.js'
+import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import {
+  copiedOutSum,
+  sumOfSquares,
+  wantSumsOfSquares,
+} from '../../src/tensor/kernels/sumOfSquaresKernel.js'
+import { lazyDataOf } from '../../src/tensor/lazyData.js'
+
+// twoLayerGradient's ∂W1 on a gathered batch (W3's step) is left where the wasm step made it:
+// its `data` is made when read — copied out of memory while nothing has been laid out since,
+// else recomputed from the batch's rows and a copy of δ1 — and must then be the eager copy's
+// bits, however late it is read (src/nn/twoLayerLazyW1.ts).
+
+/** A data set of mostly-zero rows (images: ~19% non-zero, bytes·(1/255)) and one-hot targets. */
+function images(seed: number, n: number) {
+  let s = seed
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+  const x = new Float64Array(n * 784)
+  for (let i = 0; i < x.length; i++) if (next() < 0.19) x[i] = Math.ceil(next() * 255) * (1 / 255)
+  const t = new Float64Array(n * 10)
+  for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
+  return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
+}
+
+type Data = ReturnType<typeof images>
+const net = (seed: number) =>
+  twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed, weightInitStd: 0.1 })
+type P = ReturnType<typeof net>['params']
+type State = { readonly params: P; readonly grad: P; readonly loss: number }
+
+/** W3's pipeline (gradient, SGD 0.1) for `steps` steps: every emitted state after the first. */
+function run(
+  data: Data,
+  seed: number,
+  batchSize: number,
+  steps: number,
+  lazy: boolean,
+  step: OperatorFunction<any, any> = update(0.1),
+  each: (s: State) => void = () => {},
+): Promise<State[]> {
+  const was = setLazyW1(lazy)
+  const m = net(seed)
+  const states = train({
+    params: m.params,
+    data: randomBatches(data, { batchSize, seed }),
+    step: pipe(
+      gradient((p: P, b: { x: Tensor; t: Tensor }) => m.lossAndGradient(p, b.x, b.t)),
+      step,
+    ),
+  }).pipe(
+    maxSteps(steps),
+    tap((s) => {
+      if ((s as State).grad != null) each(s as State)
+    }),
+    toArray(),
+  )
+  return lastValueFrom(states)
+    .then((all) => all.slice(1) as unknown as State[])
+    .finally(() => setLazyW1(was))
+}
+
+/** Positions where two arrays differ as values (Object.is: NaN = NaN, +0 ≠ −0); expect none. */
+const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return [-1]
+  const out: number[] = []
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i)
+  return out
+}
+
+const made = () => ({ ...lazyW1Made })
+
+describe('twoLayerGradient: ∂W1 made on first read (W3 on the wasm backend)', () => {
+  beforeAll(() => {
+    setKernelBackend('wasm')
+    setKernelThreads(1)
+  })
+  afterAll(() => {
+    setKernelBackend('auto')
+    setKernelThreads('auto')
+  })
+  const sets = [images(1, 240), images(2, 240)]
+
+  it('plain W3 never makes it; read late, in any order, it is the eager copy bit for bit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 5, max: 100 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.func(fc.integer()),
+        async (which, seed, batchSize, steps, order) => {
+          const data = sets[which]
+          const before = made()
+          const lazy = await run(data, seed, batchSize, steps, true)
+          // training read no ∂W1: each state's is still lazy and unmade
+          expect(made()).toEqual(before)
+          for (const s of lazy) expect(lazyDataOf(s.grad.W1)).toBeDefined()
+          const eager = await run(data, seed, batchSize, steps, false)
+          for (const s of eager) expect(lazyDataOf(s.grad.W1)).toBeUndefined()
+          // the parameters, losses and every gradient: the same bits
+          expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
+          const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
+          for (const i of idx) {
+            expect(differing(lazy[i].grad.W1.data, eager[i].grad.W1.data)).toEqual([])
+            expect(differing(lazy[i].params.W1.data, eager[i].params.W1.data)).toEqual([])
+            // read again: the same array (made once)
+            expect(lazy[i].grad.W1.data).toBe(lazy[i].grad.W1.data)
+          }
+          // the eager run laid out since: every one was recomputed, none copied
+          expect(made().recomputed - before.recomputed).toBe(steps)
+          expect(made().copied).toBe(before.copied)
+        },
+      ),
+      { numRuns: 12 },
+    )
+  })
+
+  it('a reader of each new state copies it out of memory: the eager bits, the same sum of squares', async () => {
+    const data = sets[0]
+    const lazyNorms: number[] = []
+    const eagerNorms: number[] = []
+    const done = wantSumsOfSquares()
+    try {
+      const before = made()
+      const lazy = await run(data, 5, 100, 4, true, update(0.1), (s) => {
+        lazyNorms.push(globalNorm(s.grad))
+        // noted at the copy-out, as the eager copy's is (a gradNorm writer reads it)
+        expect(copiedOutSum(s.grad.W1.data)).toBe(sumOfSquares(s.grad.W1.data.slice()))
+      })
+      expect(made().copied - before.copied).toBe(4)
+      expect(made().recomputed).toBe(before.recomputed)
+      const eager = await run(data, 5, 100, 4, false, update(0.1), (s) => {
+        eagerNorms.push(globalNorm(s.grad))
+      })
+      expect(lazyNorms).toEqual(eagerNorms)
+      for (let i = 0; i < 4; i++) {
+        expect(differing(lazy[i].grad.W1.data, eager[i].grad.W1.data)).toEqual([])
+      }
+    } finally {
+      done()
+    }
+  })
+
+  it('a transform reading the gradient (clipByGlobalNorm, then sgd): the eager run’s bits', async () => {
+    const data = sets[1]
+    const step = () => pipe(clipByGlobalNorm(0.5), sgd(0.1))
+    const lazy = await run(data, 9, 50, 4, true, step())
+    const eager = await run(data, 9, 50, 4, false, step())
+    for (let i = 0; i < 4; i++) {
+      expect(lazy[i].loss).toBe(eager[i].loss)
+      expect(differing(lazy[i].params.W1.data, eager[i].params.W1.data)).toEqual([])
+      expect(differing(lazy[i].grad.W1.data, eager[i].grad.W1.data)).toEqual([])
+    }
+  })
+
+  it('checkpoint-like readers (structuredClone, spreading, immer) see the numbers', async () => {
+    const data = sets[0]
+    const lazy = await run(data, 3, 80, 3, true)
+    const eager = await run(data, 3, 80, 3, false)
+    const first = lazy[0]
+    // isTensor and freezeTree answer without making it
+    const before = made()
+    expect(isTensor(first.grad.W1)).toBe(true)
+    expect(freezeTree(first.grad)).toBe(first.grad)
+    expect(made()).toEqual(before)
+    const cloned = structuredClone(first.grad) as P
+    expect(Object.getOwnPropertyDescriptor(cloned.W1, 'data')?.value).toBeInstanceOf(Float64Array)
+    expect(differing(cloned.W1.data, eager[0].grad.W1.data)).toEqual([])
+    const spread = { ...lazy[1].grad.W1 }
+    expect(differing(spread.data, eager[1].grad.W1.data)).toEqual([])
+    const next = produce(lazy[2], (d: { loss: number }) => void (d.loss = 0))
+    expect(differing(next.grad.W1.data, eager[2].grad.W1.data)).toEqual([])
+    expect(JSON.stringify(Object.keys(lazy[2].grad.W1))).toBe('["shape","data"]')
+  })
+
+  it('one call, read at once (copied) or after another call (recomputed): the eager bits', () => {
+    const data = sets[1]
+    const m = net(4)
+    const cache = rowCache(data.x)!
+    const pick = [3, 17, 17, 200, 45, 9, 0, 239]
+    const batch = () => takeRows(data.x, pick, 0, pick.length, cache)
+    const t = takeRows(data.t, pick)
+    const eager = (() => {
+      const was = setLazyW1(false)
+      try {
+        return twoLayerGradient(m.params, batch(), t).grad.W1.data
+      } finally {
+        setLazyW1(was)
+      }
+    })()
+    const a = twoLayerGradient(m.params, batch(), t).grad.W1
+    const b = twoLayerGradient(m.params, batch(), t).grad.W1
+    expect(lazyDataOf(a)).toBeDefined()
+    const before = made()
+    expect(differing(b.data, eager)).toEqual([])
+    expect(made().copied - before.copied).toBe(1)
+    expect(differing(a.data, eager)).toEqual([])
+    expect(made().recomputed - before.recomputed).toBe(1)
+    // and the js backend's product (a dense batch, eager): the same bits
+    setKernelBackend('js')
+    try {
+      const js = twoLayerGradient(m.params, { shape: [pick.length, 784], data: batch().data }, t)
+      expect(differing(js.grad.W1.data, eager)).toEqual([])
+    } finally {
+      setKernelBackend('wasm')
+    }
+  })
+
+  it('xTransposeDelta sums each entry over the rows in order, a zero xᵣᵢ skipped', () => {
+    // x (3 rows of d = 2, picked from a source of 4 rows), δ (3×2): entry (i, j) = Σᵣ xᵣᵢ·δᵣⱼ
+    const source = Float64Array.from([1, 0, 0, 2, 3, -1, 0.5, 0])
+    const pick = Int32Array.from([2, 0, 3])
+    const D = Float64Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    const g = xTransposeDelta(source, pick, 2, D, 2)
+    const want = [3 * 0.1 + 1 * 0.3 + 0.5 * 0.5, 3 * 0.2 + 1 * 0.4 + 0.5 * 0.6, -1 * 0.1, -1 * 0.2]
+    expect(Array.from(g)).toEqual(want)
+    // (0 + a) + b with a = −0 is +0, as the kernel's zero-started sums
+    expect(
+      Object.is(
+        xTransposeDelta(Float64Array.of(-1), Int32Array.of(0), 1, Float64Array.of(0), 1)[0],
+        0,
+      ),
+    ).toBe(true)
+  })
+})
