@@ -20,8 +20,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
-import { bundleWorkers } from './bundle.js'
+import { bundleEntry, bundleWorkers } from './bundle.js'
 
 const args = process.argv.slice(2)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
@@ -43,18 +42,8 @@ async function bundle(tree: string, name: string, contents: string): Promise<str
   mkdirSync(out, { recursive: true })
   const file = join(out, `${name}.mjs`)
   await bundleWorkers(tree, out, 'silent')
-  await build({
-    stdin: { contents, resolveDir: join(tree, 'bench'), loader: 'ts', sourcefile: `${name}.ts` },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: file,
-    target: 'node20',
-    // `gradstream`, `gradstream/operators`, `gradstream/node`: the tree's tsconfig paths
-    tsconfig: join(tree, 'tsconfig.json'),
-    packages: 'external',
-    logLevel: 'silent',
-  })
+  const at = { contents, resolveDir: join(tree, 'bench'), outfile: file, sourcefile: `${name}.ts` }
+  await bundleEntry(tree, at, 'silent')
   return file
 }
 

@@ -13,8 +13,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
-import { build } from 'esbuild'
-import { bundleWorkers } from './bundle.js'
+import { bundleEntry, bundleWorkers } from './bundle.js'
 
 const args = process.argv.slice(2)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
@@ -37,22 +36,8 @@ async function bundle(tree: string, i: number): Promise<string> {
   mkdirSync(out, { recursive: true })
   const file = join(out, 'w5.mjs')
   await bundleWorkers(tree, out, 'silent')
-  await build({
-    stdin: {
-      contents: entry(threads[i] ?? threads[0]),
-      resolveDir: join(tree, 'bench'),
-      loader: 'ts',
-      sourcefile: 'w5.ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: file,
-    target: 'node20',
-    tsconfig: join(tree, 'tsconfig.json'),
-    packages: 'external',
-    logLevel: 'silent',
-  })
+  const contents = entry(threads[i] ?? threads[0])
+  await bundleEntry(tree, { contents, resolveDir: join(tree, 'bench'), outfile: file }, 'silent')
   return file
 }
 
