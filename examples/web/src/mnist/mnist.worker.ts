@@ -136,7 +136,12 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
       }
 
       let latest: State | undefined
+      // the state as the loop carries it to the next step, before this page's measurements: what
+      // a checkpoint keeps, so that a run resumed from it goes on as the uninterrupted one (a
+      // measured state's metrics would otherwise ride along in every later state)
+      let carried: State | undefined
       const states$ = run$.pipe(
+        tap((s) => (carried = s)),
         evaluateEvery({ steps: config.evalEvery }, evaluate),
         takeWhile((s) => s.step < config.steps, true),
         tap((s) => (latest = s)),
@@ -149,7 +154,8 @@ exposeTraining((config: MnistConfig, { lr$, paused$ }) =>
         takeUntil(states$.pipe(takeLast(1))),
       )
       const sizes = { trainSize: trainSet.x.shape[0], testSize: testSet.x.shape[0] }
-      return merge(states$, onPause$).pipe(frames(config, sizes, () => evaluation))
+      const kept = (s: State) => (carried?.step === s.step ? carried : s)
+      return merge(states$, onPause$).pipe(frames(config, sizes, () => evaluation, kept))
     }),
   ),
 )
@@ -164,6 +170,7 @@ function frames(
   config: MnistConfig,
   sizes: { readonly trainSize: number; readonly testSize: number },
   evaluation: () => Evaluation | undefined,
+  kept: (s: State) => State,
 ) {
   let lastPost = -Infinity
   let pending: number[] = []
@@ -201,7 +208,7 @@ function frames(
           lossesFrom: pendingFrom,
           ...(measured && e?.step === s.step ? { evaluation: e } : {}),
           ...(again || last
-            ? { checkpoint: withRun(checkpoint(s), config, sizes, s, recent) }
+            ? { checkpoint: withRun(checkpoint(kept(s)), config, sizes, s, recent) }
             : {}),
         }
         pending = []
