@@ -1,8 +1,8 @@
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setKernelBackend, type Tensor } from 'gradstream'
 import { heldLeft } from '../../src/tensor/linalg.js'
-import { pairStats } from '../../src/tensor/kernels/wasmKernels.js'
+import { pairing, pairStats } from '../../src/tensor/kernels/wasmKernels.js'
 
 /**
  * Aᵀ·B by the textbook loop, each entry summed over p = 0 … m−1 in order from +0 with a rounded
@@ -82,7 +82,13 @@ const operand = fc
   .filter(({ share }) => share <= 0.22)
 
 describe('held products Aᵀ·B over column pairs (gemmCsrPairs)', () => {
-  afterAll(() => setKernelBackend('auto'))
+  const { minColumns } = pairing
+  // every width through the pairs (by default only wide products walk them)
+  beforeAll(() => void (pairing.minColumns = 0))
+  afterAll(() => {
+    pairing.minColumns = minColumns
+    setKernelBackend('auto')
+  })
 
   it('equal the ordered triple loop bit for bit, walking the pairs, with A·W between', () => {
     setKernelBackend('wasm')
@@ -151,6 +157,34 @@ describe('held products Aᵀ·B over column pairs (gemmCsrPairs)', () => {
       expect(differing(g.data, transposeTimes(A, B))).toEqual([])
     } finally {
       held.release()
+    }
+  })
+
+  it('by default only products at least pairing.minColumns wide walk the pairs, same bits', () => {
+    setKernelBackend('wasm')
+    pairing.minColumns = minColumns
+    try {
+      fc.assert(
+        fc.property(operand, fc.boolean(), ({ a }, wide) => {
+          // B as wide as the threshold, or one column narrower
+          const [m] = a.shape
+          const n = wide ? minColumns : minColumns - 1
+          const b = Float64Array.from({ length: m * n }, (_, q) => ((q * 7) % 11) / 4 - 1)
+          const B = { shape: [m, n], data: b }
+          const held = heldLeft(a)
+          fc.pre(held.held() !== null)
+          try {
+            const before = pairStats.products
+            const g = held.transposeTimes(B)
+            expect(pairStats.products - before).toBe(wide ? 1 : 0)
+            expect(differing(g.data, transposeTimes(a, B))).toEqual([])
+          } finally {
+            held.release()
+          }
+        }),
+      )
+    } finally {
+      pairing.minColumns = 0
     }
   })
 })

@@ -581,6 +581,15 @@ const paired = new WeakSet<HeldSparse>()
 /** Products `Aᵀ·B` of a held A that walked its column pairs (a count for tests and benchmarks). */
 export const pairStats = { products: 0 }
 
+/**
+ * When `Aᵀ·B` of a held A walks A's column pairs: the merge (csrPairs) costs the same for any
+ * width of B, the loads the pairs save grow with it, so a narrow product loses (W3's n = 50:
+ * the hold and product 1.13–1.29× slower with the pairs) and a wide one gains (W5's 256: about
+ * 0.92×; even around 96–192). Narrower products keep gemmCsrLd; the bits are the same either
+ * way. Tests set `minColumns` to 0 to send every such product through the pairs.
+ */
+export const pairing = { minColumns: 192 }
+
 /** The products of a left operand held in a shared memory (see HeldSparse). */
 export interface HeldSplit {
   /** gemmHeldWasm's contract, on the threads that share the memory */
@@ -906,7 +915,7 @@ export function gemmHeldWasm(
   }
   if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
   const P = h.pairs
-  if (transA && P !== undefined && finiteB && w === own) {
+  if (transA && P !== undefined && finiteB && w === own && n >= pairing.minColumns) {
     // B is finite (checked above): a pair's 0·b for the row without an entry adds +0 or −0 to
     // a sum that is never −0, so each entry is gemmCsrLd's, bit for bit
     if (!paired.has(h)) {
