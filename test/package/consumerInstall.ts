@@ -39,14 +39,15 @@ export interface Packed {
 /**
  * `npm pack` as on a fresh clone: the package's sources (no dist/) copied into `dir/clone`
  * with the repository's node_modules linked in, packed there, so `prepare` builds dist/ from
- * nothing and the repository's own dist/ is never touched.
+ * nothing and the repository's own dist/ is never touched. `from`: another checkout's sources
+ * (bench/installedPackage.ts compares two).
  */
-export function pack(dir: string): Packed {
+export function pack(dir: string, from = root): Packed {
   const clone = join(dir, 'clone')
   mkdirSync(clone)
   const sources = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']
   for (const f of [...sources, 'README.md', 'bin', 'src', 'operators']) {
-    if (existsSync(join(root, f))) cpSync(join(root, f), join(clone, f), { recursive: true })
+    if (existsSync(join(from, f))) cpSync(join(from, f), join(clone, f), { recursive: true })
   }
   symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'))
   const out = run('npm', ['pack', '--json', '--pack-destination', dir], clone)
