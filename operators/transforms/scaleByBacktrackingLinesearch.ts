@@ -1,6 +1,7 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
-import { addScaledLeaves, handOverSum, leavesOf } from '../../src/engine/leaves.js'
+import { handOverSum, leafSourcesOf } from '../../src/engine/leaves.js'
+import { scaledLeaf, scaledTree, slopeAndTrial, trialPoint } from '../../src/engine/scaledLeaves.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
@@ -75,23 +76,26 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
         map((s: T): T => {
           const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
           let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)
-          const { data, count, build } = leavesOf(name, [s.params, s.updates, s.grad])
-          const [theta, u, g] = data
+          const { data, count, build } = leafSourcesOf(name, [s.params, s.updates, s.grad], 1)
+          const theta = data[0] as readonly Float64Array[]
+          const g = data[2] as readonly Float64Array[]
+          const u = data[1].map(scaledLeaf) // u as c·s: a scaled gradient is read as it is made
           if (trial.length !== count || theta.some((p, j) => p.length !== trial[j].length))
             trial = theta.map((p) => uninitializedF64(p.length)) // written before read
           let slope = 0
-          for (let j = 0; j < count; j++) slope = dotLeaf(u[j], g[j], slope)
           let error = Infinity
           let calls = 0
           while (!(error <= 0) && calls <= maxBacktrackingSteps) {
             if (calls > 0) eta = decreaseFactor * eta
-            addScaledLeaves(theta, u, eta, trial)
+            // θ + η·u, and with the first the slope ⟨u, g⟩ in the same pass
+            if (calls === 0) slope = slopeAndTrial(theta, u, g, eta, trial)
+            else trialPoint(theta, u, eta, trial)
             const e = fn(build(trial) as P, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
             error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
             calls++
           }
           const lr = error === Infinity ? 0 : eta
-          const updates = lr === 1 ? s.updates : build(u.map((uj) => scaledLeaf(uj, lr))) // 1·u is u
+          const updates = lr === 1 ? s.updates : scaledTree(s.updates, lr) // 1·u is u
           if (lr === eta) {
             // θ + η·u is the last trial point: applyUpdates takes it, the next step gets new scratch
             handOverSum(s.params, updates, build(trial))
@@ -107,17 +111,4 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
         }),
       )
     })
-}
-
-/** acc + Σ u·g over one leaf. */
-function dotLeaf(u: Float64Array, g: Float64Array, acc: number): number {
-  for (let i = 0; i < u.length; i++) acc += u[i] * g[i]
-  return acc
-}
-
-/** A new leaf a·u. */
-function scaledLeaf(u: Float64Array, a: number): Float64Array {
-  const o = uninitializedF64(u.length)
-  for (let i = 0; i < o.length; i++) o[i] = a * u[i]
-  return o
 }

@@ -4,6 +4,7 @@ import { decodeOptions } from '../state/decode.js'
 import type { Params } from '../tree/tree.js'
 import { leavesOf } from './leaves.js'
 import { type ElementRule, type LeafSlots, passLoops } from './pass.js'
+import { scaledTree } from './scaledLeaves.js'
 
 export type { ElementRule, LeafSlots } from './pass.js'
 
@@ -112,7 +113,8 @@ export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
 
 /**
  * The update u ↦ c·u with c = `factor(hyper)`, a rule whose algebra the engine knows: at the
- * end of a step it is the a of θ + a·u (no pass of its own), elsewhere one multiplication.
+ * end of a step it is the a of θ + a·u (no pass of its own), elsewhere one multiplication (on a
+ * long leaf made when first read, so that a line search after it reads c·u from u).
  *
  * @example
  * ```ts
@@ -130,17 +132,8 @@ export function elementwise<S, K>(spec: ElementwiseRule<S, K>): Update<S> {
 export function scaling(
   factor: (hyper: { readonly [f: string]: number }) => number,
 ): Update<undefined> {
-  const update: Update<undefined> = (u, _, { hyper }) => {
-    const c = factor(hyper)
-    const leaves = leavesOf('scale', [u])
-    const [g] = leaves.data
-    const outs = new Array<Float64Array>(leaves.count)
-    for (let j = 0; j < leaves.count; j++) {
-      const o = (outs[j] = uninitializedF64(g[j].length))
-      scaleRange(c, g[j], o, 0, o.length)
-    }
-    return [leaves.build(outs), undefined]
-  }
+  // alone (not in a pass), long leaves are scaled when first read: src/engine/scaledLeaves.ts
+  const update: Update<undefined> = (u, _, { hyper }) => [scaledTree(u, factor(hyper)), undefined]
   plans.set(update, { kind: 'scale', factor })
   return update
 }
@@ -243,15 +236,4 @@ export function nextSlot(
   if (inner === undefined) return Object.freeze(out)
   out.inner = innerSlot
   return out
-}
-
-/** o = c·g on [from, to): the engine's scaling kernel. */
-export function scaleRange(
-  c: number,
-  g: Float64Array,
-  o: Float64Array,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) o[i] = c * g[i]
 }

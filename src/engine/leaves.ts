@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js'
 import { freezeTree } from '../state/freeze.js'
-import { addScaledData, addScaledInto, addScaledLazy } from '../tensor/kernels/addScaledKernel.js'
-import { lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
+import { addScaledData, addScaledLazy } from '../tensor/kernels/addScaledKernel.js'
+import { type LazyData, lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { adopt } from '../tree/handOver.js'
@@ -54,8 +54,11 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true
 }
 
-/** Collects the leaves of `qs` (trees of one structure) into `data`; false on a mismatch. */
-function collect(qs: readonly Params[], data: Float64Array[][]): boolean {
+/**
+ * Collects the leaves of `qs` (trees of one structure) into `data`; false on a mismatch. Input
+ * `unread`'s lazy tensors give their sources, their data not made.
+ */
+function collect(qs: readonly Params[], data: (Float64Array | LazyData)[][], unread = -1): boolean {
   const q = qs[0]
   const k = qs.length
   if (typeof q === 'number') {
@@ -69,10 +72,10 @@ function collect(qs: readonly Params[], data: Float64Array[][]): boolean {
   if (isTensor(q)) {
     for (let i = 0; i < k; i++) {
       const x = qs[i]
-      if (!isTensor(x) || x.data.length !== q.data.length || !sameShape(x.shape, q.shape)) {
-        return false
-      }
-      data[i].push(x.data)
+      const lz = i === unread && isTensor(x) ? lazyDataOf(x) : undefined
+      const n = lz !== undefined ? lz.length : isTensor(x) ? x.data.length : -1
+      if (n !== q.data.length || !sameShape((x as Tensor).shape, q.shape)) return false
+      data[i].push(lz ?? (x as Tensor).data)
     }
     return true
   }
@@ -86,6 +89,7 @@ function collect(qs: readonly Params[], data: Float64Array[][]): boolean {
         !collect(
           qs.map((x) => (x as readonly Params[])[j]),
           data,
+          unread,
         )
       )
         return false
@@ -105,6 +109,7 @@ function collect(qs: readonly Params[], data: Float64Array[][]): boolean {
       !collect(
         qs.map((x) => (x as Record<string, Params>)[key]),
         data,
+        unread,
       )
     )
       return false
@@ -141,8 +146,24 @@ function rebuild(template: Params, outs: readonly Float64Array[], at: { k: numbe
  * @throws {ShapeError} `scaleByAdam: at W: shapes [2,3] and [3,2] differ` (zipTree's message)
  */
 export function leavesOf(fn: string, inputs: readonly Params[]): LeafSet {
-  const data: Float64Array[][] = inputs.map(() => [])
-  if (!collect(inputs, data)) {
+  return leafSet(fn, inputs, -1) as LeafSet
+}
+
+/**
+ * `leavesOf`, input `unread`'s lazy tensors (src/tensor/lazyData.ts) left unread: their sources
+ * stand in `data[unread]` where their arrays would (the other inputs' leaves as `leavesOf`'s).
+ */
+export function leafSourcesOf(
+  fn: string,
+  inputs: readonly Params[],
+  unread: number,
+): Omit<LeafSet, 'data'> & { readonly data: readonly (readonly (Float64Array | LazyData)[])[] } {
+  return leafSet(fn, inputs, unread)
+}
+
+function leafSet(fn: string, inputs: readonly Params[], unread: number) {
+  const data: (Float64Array | LazyData)[][] = inputs.map(() => [])
+  if (!collect(inputs, data, unread)) {
     for (let k = 1; k < inputs.length; k++) zipTree(inputs[0], inputs[k], () => 0, fn)
     throw new ShapeError(`${fn}: the trees' structures differ`)
   }
@@ -153,8 +174,9 @@ export function leavesOf(fn: string, inputs: readonly Params[]): LeafSet {
     count,
     // a tree that is one tensor (a flat parameter vector) skips the walk
     build: isTensor(template)
-      ? (outs) => Object.freeze({ shape: frozenShape(template.shape), data: outs[0] }) as Params
-      : (outs) => rebuild(template, outs, { k: 0 }),
+      ? (outs: readonly Float64Array[]) =>
+          Object.freeze({ shape: frozenShape(template.shape), data: outs[0] }) as Params
+      : (outs: readonly Float64Array[]) => rebuild(template, outs, { k: 0 }),
   }
 }
 
@@ -192,19 +214,6 @@ export function leafwise(
   const trees = new Array<Params>(nOut)
   for (let j = 0; j < nOut; j++) trees[j] = leaves.build(outs[j])
   return trees
-}
-
-/**
- * θ + a·u leaf by leaf into `out`'s arrays (scratch its caller owns: a trial point), on the
- * kernel `addScaled` uses: the same bits as `out[i] = p[i] + a * u[i]`.
- */
-export function addScaledLeaves(
-  p: readonly Float64Array[],
-  u: readonly Float64Array[],
-  a: number,
-  out: readonly Float64Array[],
-): void {
-  for (let j = 0; j < out.length; j++) addScaledInto(p[j], u[j], a, out[j])
 }
 
 /** θ + 1·u already made, by its `u`: see `handOverSum`. */
