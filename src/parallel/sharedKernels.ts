@@ -71,14 +71,23 @@ const OP_GEMM_PACKED = 7
 const OP_CSR_LD = 8
 /**
  * A product's rows in chunks that either thread takes (splitKernels): CARGS holds the kernel (one
- * of OP_GEMM, OP_GEMM_PACKED, OP_CSR, OP_CSR_LD) and its arguments for all rows; the chunks'
+ * of OP_GEMM, OP_GEMM_PACKED, OP_CSR, OP_CSR_LD, OP_CSR_PAIRS) and its arguments for all rows; the chunks'
  * first rows are at BOUNDS. A thread takes the next chunk from NEXT, which also holds the job's
  * sequence number (so a thread late for a job takes nothing of the next) and its count of chunks,
  * and adds one to FIN when it has computed it.
  */
 const OP_CHUNKS = 9
+/** gemmCsrPairs (a held operand's columns two by two), as a chunk kernel only */
+const OP_CSR_PAIRS = 10
 const NEXT = 19
 const FIN = 20
+/**
+ * Microseconds the helper polls on after each job (and after being woken with no job) while a
+ * step runs on the shared memory (`onSharedMemory` sets it, 0 outside): a step's products come
+ * a few hundred microseconds apart, and a futex wake costs tens of microseconds on a VM, more
+ * than a split saves. Read at every poll, so the helper sleeps as soon as the step ends.
+ */
+const STEP = 21
 const MAX_CHUNKS = 16
 const BOUNDS = 24 // … BOUNDS + MAX_CHUNKS
 const CARGS = BOUNDS + MAX_CHUNKS + 1 // the kernel, then its arguments: … CARGS + 12
@@ -117,6 +126,8 @@ function takeChunks(k, c, seq) {
       if (kernel === ${OP_GEMM}) k.gemm(c[a] + r0 * c[a + 6] * 8, c[a + 1], c[a + 2] + r0 * c[a + 5] * 8, rows, c[a + 4], c[a + 5], c[a + 6], c[a + 7])
       else if (kernel === ${OP_GEMM_PACKED}) k.gemmPacked(c[a] + r0 * c[a + 8] * 8, c[a + 1] === 0 ? 0 : c[a + 1] + (r0 >> 2) * 32 * c[a + 6], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 7] * 8, rows, c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11])
       else if (kernel === ${OP_CSR}) k.gemmCsr(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6])
+      // pairs of rows: a chunk starts at an even row, pair r0 / 2
+      else if (kernel === ${OP_CSR_PAIRS}) k.gemmCsrPairs(c[a] + (r0 >> 1) * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
       else k.gemmCsrLd(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
     } catch (e) {
       Atomics.store(c, ${FAILED}, 1)
@@ -152,12 +163,25 @@ Atomics.notify(c, ${READY})
 let seen = 0 // the caller posts job 1 first, possibly before this line runs
 let extra = 0
 ${CHUNK_RUNNER}
+// polls SEQ while a step runs (STEP), at most STEP µs from now; returns SEQ
+function stepPolls() {
+  let s = Atomics.load(c, ${SEQ})
+  const until = performance.now() + Atomics.load(c, ${STEP}) / 1000
+  for (let i = 1; s === seen && Atomics.load(c, ${STEP}) > 0; i++) {
+    if ((i & 255) === 0 && performance.now() > until) break
+    s = Atomics.load(c, ${SEQ})
+  }
+  return s
+}
 for (;;) {
   let s = Atomics.load(c, ${SEQ})
   for (let i = 0, e = spin + extra; s === seen && i < e; i++) s = Atomics.load(c, ${SEQ})
+  if (s === seen && Atomics.load(c, ${STEP}) > 0) s = stepPolls()
   while (s === seen) {
     Atomics.wait(c, ${SEQ}, seen)
     s = Atomics.load(c, ${SEQ})
+    // woken without a job: a step starts, whose first product comes after its operands' layout
+    if (s === seen && Atomics.load(c, ${STEP}) > 0) s = stepPolls()
   }
   seen = s
   const op = c[${OP}]
@@ -655,8 +679,8 @@ function heldProduct(
 export const splitTuning = {
   denseMinWork: 1 << 20,
   sparseMinWork: 1 << 19,
-  /** polls the helper makes after each job of a step on the shared memory (see SPIN_AFTER) */
-  spinAfter: 100_000,
+  /** microseconds the helper polls on after each job of a step on the shared memory (see STEP) */
+  stepSpinUs: 2_000,
   /** chunks of a product's rows, taken by either thread (at most MAX_CHUNKS) */
   chunks: 8,
   /** rows of a dense chunk at least (each chunk walks the whole packed B again) */
@@ -668,11 +692,12 @@ export const splitStats = { products: 0 }
 
 /**
  * The kernels over the shared memory, for wasmKernels.ts to run on (`useKernels`): the same
- * exports, with the four kernels that compute C's rows (gemm, gemmPacked, gemmCsr, gemmCsrLd)
- * splitting those rows with the helper when the product is large enough (`splitTuning`). Each
- * row is computed by the same kernel code on the same operands as on one thread — dense rows cut
- * at a multiple of 4, so each stays in its 4-row block; sparse rows cut where half the work is
- * done — so every result has one thread's bits. Operands are read and C written where they lie.
+ * exports, with the five kernels that compute C's rows (gemm, gemmPacked, gemmCsr, gemmCsrLd,
+ * gemmCsrPairs) splitting those rows with the helper when the product is large enough
+ * (`splitTuning`). Each row is computed by the same kernel code on the same operands as on one
+ * thread — dense rows cut at a multiple of 4, so each stays in its 4-row block; sparse rows cut
+ * where shares of the work are done, pairs of rows between pairs — so every result has one
+ * thread's bits. Operands are read and C written where they lie.
  */
 function splitKernels(h: Helper): KernelExports {
   if (h.split !== undefined) return h.split
@@ -693,6 +718,7 @@ function splitKernels(h: Helper): KernelExports {
   }
   // chunks of sparse rows end where a share of the work (non-zeros + rows) is done
   const sparseBounds = (rp: number, m: number, n: number): number[] | null => {
+    // m rows of `rp` (a CSR's row pointers), each entry's work n
     const I = rowPointers()
     const p = rp >> 2
     if ((I[p + m] - I[p] + m) * n < splitTuning.sparseMinWork) return null
@@ -746,6 +772,17 @@ function splitKernels(h: Helper): KernelExports {
       if (bounds === null) k.gemmCsrLd(rp, ci, v, b, cc, m, n, ldb)
       else chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
     },
+    gemmCsrPairs(rp, ci, v, b, cc, m, n, ldb) {
+      // cut between pairs (each entry of a pair's row feeds two rows of C): at even rows
+      const pairs = sparseBounds(rp, (m + 1) >> 1, 2 * n)
+      if (pairs === null) k.gemmCsrPairs(rp, ci, v, b, cc, m, n, ldb)
+      else
+        chunked(
+          OP_CSR_PAIRS,
+          [rp, ci, v, b, cc, m, n, ldb],
+          pairs.map((r) => Math.min(m, 2 * r)),
+        )
+    },
   }
   return (h.split = split)
 }
@@ -760,11 +797,14 @@ function splitKernels(h: Helper): KernelExports {
 export function onSharedMemory<R>(fn: () => R): { result: R } | null {
   const h = wantedHelper()
   if (h === null || !useKernels(splitKernels(h))) return null
-  h.ctrl[SPIN_AFTER] = splitTuning.spinAfter
+  // the helper polls through the step (see STEP), woken now if it sleeps: it is ready by the
+  // first product, after the batch's hold and the first layer's weights are laid out
+  Atomics.store(h.ctrl, STEP, splitTuning.stepSpinUs)
+  Atomics.notify(h.ctrl, SEQ, 1)
   try {
     return { result: fn() }
   } finally {
-    h.ctrl[SPIN_AFTER] = 0
+    Atomics.store(h.ctrl, STEP, 0)
     useKernels(null)
   }
 }

@@ -16,7 +16,7 @@ import {
   largeProducts,
   releaseHeld,
 } from '../../src/tensor/kernels/gemmKernel.js'
-import { packing } from '../../src/tensor/kernels/wasmKernels.js'
+import { packing, pairing, pairStats } from '../../src/tensor/kernels/wasmKernels.js'
 import {
   helperRunning,
   onSharedMemory,
@@ -30,6 +30,7 @@ import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
 
 const savedSplit = { ...splitTuning }
 const savedPacking = { ...packing }
+const savedPairing = { ...pairing }
 let threads = false
 beforeAll(() => {
   setKernelThreads('auto') // no product hooks: gemmKernel's one-thread path is the baseline
@@ -39,6 +40,7 @@ beforeAll(() => {
 afterEach(() => {
   Object.assign(splitTuning, savedSplit)
   Object.assign(packing, savedPacking)
+  Object.assign(pairing, savedPairing)
   threadState.requested = 'auto'
 })
 afterAll(async () => {
@@ -120,5 +122,56 @@ describe('products on the shared memory', () => {
       }),
     )
     expect(splitStats.products).toBeGreaterThan(before) // the helper really took rows
+  })
+
+  it('split a held operand’s Aᵀ·B over column pairs at even rows, with the ordered loop’s bits', () => {
+    if (!threads) return
+    const before = { pairs: pairStats.products, split: splitStats.products }
+    let held = 0
+    fc.assert(
+      fc.property(
+        fc
+          .record({
+            m: fc.integer({ min: 8, max: 64 }),
+            // odd k: the last column alone in its pair (and the last chunk's odd row)
+            k: fc.integer({ min: 8, max: 71 }),
+            n: fc.oneof(fc.integer({ min: 4, max: 40 }), fc.constantFrom(32, 64)),
+            density: fc.constantFrom(0.05, 0.15, 0.2),
+            chunks: fc.integer({ min: 2, max: 16 }),
+            seed: fc.integer(),
+          })
+          // multiplied in wasm, as held (at least 4,096 multiply-adds: gemmKernel.ts)
+          .filter(({ m, k, n }) => m * k * n >= 4096),
+        ({ m, k, n, density, chunks, seed }) => {
+          Object.assign(splitTuning, { sparseMinWork: 0, chunks })
+          pairing.minColumns = 0 // every width walks the pairs
+          // X (m×k, a batch of images) held; C = Xᵀ·B (k×n) walks X's columns two by two
+          const X = filled(m * k, density, seed)
+          const B = filled(m * n, 1, seed ^ 0x5bd1e995)
+          const C = new Float64Array(k * n).fill(NaN) // every slot must be written
+          const walked = pairStats.products
+          const ok = shared(() => {
+            const h = holdLeft(X, m, k)
+            if (h === null) return false
+            try {
+              gemmHeld(h, () => X, B, C, n, true, false)
+            } finally {
+              releaseHeld(h)
+            }
+            return true
+          })
+          // holdLeft's sample of the entries may find X too dense to hold, rarely
+          fc.pre(ok)
+          held++
+          expect(pairStats.products - walked).toBe(1)
+          // each entry sums the same non-zero terms in the ordered loop's order (a pair's 0·b for
+          // the row without an entry adds ±0 to a sum that is never −0, B finite): its bits
+          expect(C).toEqual(reference(X, B, k, m, n, true, false).C)
+        },
+      ),
+    )
+    expect(held).toBeGreaterThan(0)
+    expect(pairStats.products).toBeGreaterThan(before.pairs)
+    expect(splitStats.products).toBeGreaterThan(before.split) // the helper really took rows
   })
 })

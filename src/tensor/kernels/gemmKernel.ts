@@ -19,7 +19,6 @@ import {
   holdSparse,
   holdSparseRows,
   loadWasm,
-  onOwnMemory,
   placeResident,
   releaseSparse,
   type HeldSparse,
@@ -304,15 +303,15 @@ interface GatheredRows {
  * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
  * where `holdLeft` first samples); else null. An unread batch's rows (RowCache.defer) are
  * compressed straight from the data set into wasm memory, read once (as `holdLeft` compresses
- * a dense operand: the same entries), unless two threads hold it or share the memory.
+ * a dense operand: the same entries), unless `largeProducts.hold` holds it. On the memory a
+ * two-thread step shares, they are compressed in the kernels' own memory and only the entries
+ * copied over (holdSparse): the one-thread work, the batch left unread alike.
  */
 export function holdGathered(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
-  // (not into a memory two threads share: copies into it go word by word, and 800 KB of rows
-  // would cost more there than the found rows' packed entries)
-  if (g.unread && largeProducts.hold === null && onOwnMemory()) {
+  if (g.unread && largeProducts.hold === null) {
     const { cache, pick } = g
     try {
       const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)

@@ -225,6 +225,29 @@ function reserve(w: KernelExports, bytes: number): void {
   }
 }
 
+/** Views of this module's own memory while the kernels run on another (`ownScratch`). */
+let ownF64 = new Float64Array(0)
+let ownI32 = new Int32Array(0)
+
+/**
+ * This module's own memory, grown to hold `bytes` from BASE on, and views of it: scratch for
+ * work that reads JavaScript memory while the kernels run on another memory (`useKernels`). Own
+ * memory then lies idle (the switch happens only when nothing is laid out), and copies from
+ * JavaScript memory into it are a memcpy, where a shared memory's go word by word.
+ */
+function ownScratch(bytes: number): { F: Float64Array; I: Int32Array } {
+  const w = own!
+  layouts++ // what own memory held is overwritten
+  const need = BASE + bytes
+  const have = w.memory.buffer.byteLength
+  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536))
+  if (ownF64.buffer !== w.memory.buffer) {
+    ownF64 = new Float64Array(w.memory.buffer)
+    ownI32 = new Int32Array(w.memory.buffer)
+  }
+  return { F: ownF64, I: ownI32 }
+}
+
 /**
  * Arrays whose numbers linear memory still holds (`twins`: the array and the byte offset of its
  * copy), valid while no kernel has laid out anything since (`layouts`, counted by `reserve`, is
@@ -551,7 +574,7 @@ export interface HeldSparse {
   readonly nnz?: number
   /**
    * Where the columns' CSR merged two by two goes (csrPairs, made at the first product `Aᵀ·B`
-   * that reads it): held on this module's own memory only (see gemmHeldWasm)
+   * that reads it; see gemmHeldWasm): holdSparse and holdSparseRows make room for it
    */
   readonly pairs?: PairsLayout
 }
@@ -624,16 +647,47 @@ export function holdSparse(
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
   if (floor !== base) return null
   const L = heldLayout(rows, cols, maxNnz, base)
-  const P = w === own ? pairsLayout(cols, maxNnz + cols, L.end) : null
+  const P = pairsLayout(cols, maxNnz + cols, L.end)
+  // on another memory (a shared one, whose copies from JavaScript memory go word by word), the
+  // rows are compressed in this module's own and only their entries copied over
+  const away = w !== own && A.buffer !== w.memory.buffer
   // the dense copy's block sits above the compressed forms (over the pairs' place, made later):
   // scratch, free again once compressed
-  reserve(w, Math.max(L.end + blockBytes(rows, cols), P?.end ?? 0) - BASE)
-  const nnz = compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick)
+  reserve(w, Math.max(away ? 0 : L.end + blockBytes(rows, cols), P.end) - BASE)
+  const nnz = away
+    ? compressAway(A, rows, cols, maxNnz, pick, L)
+    : compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick)
   if (nnz < 0) return null
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
-  const end = P?.end ?? L.end
-  floor = end
-  return P === null ? { ...L, nnz } : { ...L, end, pairs: P, nnz }
+  floor = P.end
+  return { ...L, end: P.end, pairs: P, nnz }
+}
+
+/**
+ * compressRows into `L`'s rows (in the memory the kernels run on, not this module's own) by way
+ * of own memory: the same entries in the same order.
+ */
+function compressAway(
+  A: Float64Array,
+  rows: number,
+  cols: number,
+  maxNnz: number,
+  pick: Int32Array | null,
+  L: HeldSparse,
+): number {
+  const rpBytes = align16((rows + 1) * 4)
+  const ciBytes = align16((maxNnz + cols) * 4)
+  const vBytes = align16((maxNnz + cols) * 8)
+  const { F, I } = ownScratch(rpBytes + ciBytes + vBytes + blockBytes(rows, cols))
+  const rp = BASE
+  const ci = rp + rpBytes
+  const v = ci + ciBytes
+  const nnz = compressRows(own!, F, I, A, rows, cols, maxNnz, v + vBytes, rp, ci, v, pick)
+  if (nnz < 0) return -1
+  i32.set(I.subarray(rp >> 2, (rp >> 2) + rows + 1), L.rp >> 2)
+  i32.set(I.subarray(ci >> 2, (ci >> 2) + nnz), L.ci >> 2)
+  f64.set(F.subarray(v >> 3, (v >> 3) + nnz), L.v >> 3)
+  return nnz
 }
 
 /** Where a held operand's two CSRs go, from byte `at` (see holdSparse). */
@@ -670,14 +724,17 @@ export function rowIndicesWasm(
   counts: Int32Array,
   levels: Levels | null = null,
 ): number {
-  const w = wasm ?? loadWasm()
-  if (!w) throw new Error('rowIndicesWasm: WebAssembly SIMD is unavailable')
+  if (!(wasm ?? loadWasm())) throw new Error('rowIndicesWasm: WebAssembly SIMD is unavailable')
+  const w = own!
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
-  const a = floor
+  // on this module's own memory, also while the kernels run on another (see ownScratch)
+  const a = wasm === own ? floor : BASE
   const rp = a + align16(step * cols * 8)
   const ci = rp + align16((step + 1) * 4)
   const v = ci + align16((step + 1) * cols * 4)
-  reserve(w, v + (step + 1) * cols * 8 - BASE)
+  const bytes = v + (step + 1) * cols * 8 - BASE
+  if (wasm === own) reserve(w, bytes)
+  const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(bytes)
   const a8 = a >> 3
   const rp4 = rp >> 2
   // packed entries go over the block of rows (free once it is compressed)
@@ -686,14 +743,14 @@ export function rowIndicesWasm(
     const i1 = Math.min(count, i0 + step)
     for (let i = i0; i < i1; i++) {
       const o = rows[i] * cols
-      f64.set(source.subarray(o, o + cols), a8 + (i - i0) * cols)
+      F.set(source.subarray(o, o + cols), a8 + (i - i0) * cols)
     }
     w.csrRows(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v)
-    const nnz = i32[rp4 + i1 - i0]
+    const nnz = I[rp4 + i1 - i0]
     if (levels !== null && w.csrPack(ci, v, nnz, levels.mul, levels.div, a) !== nnz) return -1
-    out.set(i32.subarray(from, from + nnz), at)
+    out.set(I.subarray(from, from + nnz), at)
     for (let i = i0; i < i1; i++) {
-      const c = i32[rp4 + i - i0 + 1] - i32[rp4 + i - i0]
+      const c = I[rp4 + i - i0 + 1] - I[rp4 + i - i0]
       counts[i] = c
       at += c
     }
@@ -811,17 +868,13 @@ export function holdSparseRows(
   if (floor !== base) return null
   const rows = pick.length
   const L = heldLayout(rows, cols, nnz, base)
-  const P = w === own ? pairsLayout(cols, nnz, L.end) : null
-  const end = P?.end ?? L.end
-  reserve(w, end - BASE)
+  const P = pairsLayout(cols, nnz, L.end)
+  reserve(w, P.end - BASE)
   gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
   w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
-  floor = end
-  return P === null ? L : { ...L, end, pairs: P }
+  floor = P.end
+  return { ...L, end: P.end, pairs: P }
 }
-
-/** True while the kernels run on this module's own memory (not another's: see useKernels). */
-export const onOwnMemory = (): boolean => wasm === own
 
 /** True while an operand is held here (holdSparse, holdSparseRows): another hold returns null. */
 export const heldNow = (): boolean => floor !== base
@@ -878,7 +931,7 @@ function lowerBottom(): void {
 /**
  * `C = A·op(B)` (or `Aᵀ·op(B)` when `transA`) for a held `A`; `op(B)` is k×n. Returns false,
  * computing nothing, when `finiteB` and `B` holds ±∞ or NaN (checked in wasm on its copy).
- * `Aᵀ·op(B)` with a finite B on this module's own memory walks A's columns two by two
+ * `Aᵀ·op(B)` with a finite B walks A's columns two by two
  * (csrPairs, gemmCsrPairs: each slice of B loaded once for both; for an image batch, neighbouring
  * pixels are mostly on together) — the same bits as one column at a time.
  */
@@ -915,7 +968,7 @@ export function gemmHeldWasm(
   }
   if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
   const P = h.pairs
-  if (transA && P !== undefined && finiteB && w === own && n >= pairing.minColumns) {
+  if (transA && P !== undefined && finiteB && n >= pairing.minColumns) {
     // B is finite (checked above): a pair's 0·b for the row without an entry adds +0 or −0 to
     // a sum that is never −0, so each entry is gemmCsrLd's, bit for bit
     if (!paired.has(h)) {
@@ -960,9 +1013,10 @@ export function placePadded(
   w: Pick<KernelExports, 'padRows'> | null = null,
 ): void {
   const o = at >> 3
-  if (!transB && isShared(dst.buffer)) {
-    // a shared memory's copies go word by word (relaxed atomics, not memcpy): one pass, each
-    // row to its place, costs half of the whole copy and the moves below
+  if (!transB && w === null && isShared(dst.buffer)) {
+    // a shared memory's copies go word by word (relaxed atomics, not memcpy): without the
+    // kernel's moves, one pass, each row to its place, costs half of the whole copy and the
+    // moves below
     for (let p = 0; p < k; p++) {
       const r = o + p * ldb
       dst.set(B.subarray(p * n, p * n + n), r)
@@ -974,6 +1028,7 @@ export function placePadded(
     // one copy of the whole of B, then each row moved up to its place, the last first (a
     // row's new place lies past its old one): 1.5x faster than a subarray and a copy per row;
     // the moves in wasm (padRows, `w` the module over `dst`) when given, without a call per row
+    // (on a shared memory too: the one copy there, then the kernel's moves, beat a copy a row)
     placeB(dst, B, k, n, false, at)
     if (w !== null) return w.padRows(at, k, n, ldb)
     for (let p = k - 1; p >= 0; p--) {
