@@ -1,6 +1,6 @@
 // The whole-step optimizers of issue 17 against the plain optimizer they wrap, on 235,146
 // parameters (W5's mlp 784–256–128–10, ReLU, He; MNIST batches of 128), in one process,
-// interleaved (the order rotates every round), one kernel thread. Prints medians; asserts
+// interleaved (a new order every round), one kernel thread. Prints medians; asserts
 // nothing. (Not a W1–W5 workload: `npm run bench` skips it.)
 //
 //   npx tsx bench/wholeStep.bench.ts [rounds=5] [steps=30] [--cpu] [--built]
@@ -23,9 +23,13 @@
 // - schedule-free (sgd, adamw) and multiSteps(4, adam): ≤ 1.3× the plain optimizer's step.
 //
 // A step's time is a run's steps 2…n (the first step of each run, which builds the run's plan,
-// is its warm-up); each ratio is given twice: of the medians over rounds, and the median (and
+// is its warm-up); each ratio is given three times: of the medians over rounds, the median (and
 // range) of the per-round ratios (a wrapper and its plain optimizer run in the same round, a
-// few seconds apart, so the machine's drift cancels). `--cpu`: CPU time instead of wall time
+// few seconds apart, so the machine's drift cancels), and of the totals over all rounds (a
+// collection lands in one 20-step run or another: the totals count each contender's share of
+// them, the medians count them or not by chance). Each round runs the contenders in an order
+// of its own (shuffled, the same every run of the bench): a rotation kept each one behind the
+// same neighbour every round, and so behind the same neighbour's garbage. `--cpu`: CPU time instead of wall time
 // (on a shared machine). `--built`: the same bench bundled
 // with esbuild (bench/bundle.ts, as an application would ship gradstream) into bench/out/ and run
 // on plain node: no tsx loader, whose bigger old generation makes V8 collect more often (issue 21,
@@ -176,14 +180,24 @@ function stage(make: () => Opt): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const rotate = <T>(xs: T[], k: number) => xs.map((_, i) => xs[(i + k) % xs.length])
+/** `xs` in round `k`'s order: a shuffle seeded by k (Fisher–Yates, a small LCG). */
+const shuffled = <T>(xs: T[], k: number) => {
+  const out = [...xs]
+  let seed = (k + 1) * 2654435761
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
+    const j = seed % (i + 1)
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
 const wholeMs: Record<string, number[]> = {}
 const evals: Record<string, number> = {}
 const stageMs: Record<string, number[]> = {}
 const load0 = (await import('node:os')).loadavg()[0]
 // round −1 warms the JIT up (a first run is several times slower) and is not recorded
 for (let round = -1; round < rounds; round++) {
-  for (const name of rotate([...Object.keys(whole), 'loss f', 'grad'], round + 1)) {
+  for (const name of shuffled([...Object.keys(whole), 'loss f', 'grad'], round + 1)) {
     const { ms, evals: e } =
       name === 'loss f'
         ? { ms: calls(lossOf), evals: 1 }
@@ -193,7 +207,7 @@ for (let round = -1; round < rounds; round++) {
     if (round >= 0) (wholeMs[name] ??= []).push(ms)
     evals[name] = e
   }
-  for (const name of rotate(Object.keys(stages), round + 1)) {
+  for (const name of shuffled(Object.keys(stages), round + 1)) {
     const ms = stage(stages[name])
     if (round >= 0) (stageMs[name] ??= []).push(ms)
   }
@@ -210,9 +224,9 @@ console.log(
   `${new Date().toISOString().slice(0, 16)} UTC, load ${load0.toFixed(1)} → ${load1.toFixed(1)}, ${rounds} rounds × ${steps} steps, 235,146 parameters, ${cpu ? 'CPU' : 'wall'} time`,
 )
 console.log(
-  '| wrapper | vs | step ms, median (wrapper / plain) | ratio | per-round ratio, median [range] | evaluations/step | stage ms, median (wrapper / plain) | ratio | min ratio |',
+  '| wrapper | vs | step ms, median (wrapper / plain) | ratio | per-round ratio, median [range] | ratio of totals | evaluations/step | stage ms, median (wrapper / plain) | ratio | min ratio |',
 )
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 const min = (xs: number[]) => Math.min(...xs)
 const max = (xs: number[]) => Math.max(...xs)
 /** per round, the wrapper's time over the plain one's (`plain`: that round's denominator) */
@@ -220,6 +234,10 @@ const perRound = (w: string, plain: (r: number) => number) => {
   const rs = wholeMs[w].map((ms, r) => ms / plain(r))
   return `${median(rs).toFixed(2)}× [${min(rs).toFixed(2)}–${max(rs).toFixed(2)}]`
 }
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+/** the wrapper's total over all rounds, over the plain one's (`plain`: a round's denominator) */
+const totals = (w: string, plain: (r: number) => number) =>
+  `${(sum(wholeMs[w]) / sum(wholeMs[w].map((_, r) => plain(r)))).toFixed(2)}×`
 const cell = (xs: Record<string, number[]>, w: string, p: string) => {
   if (!xs[w] || !xs[p]) return '— | — | —'
   const [a, b] = [median(xs[w]), median(xs[p])]
@@ -229,7 +247,7 @@ for (const [w, p] of pairs) {
   const [a, b] = [median(wholeMs[w]), median(wholeMs[p])]
   const round = perRound(w, (r) => wholeMs[p][r])
   console.log(
-    `| ${w} | ${p} | ${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${round} | ${evals[w].toFixed(2)} | ${cell(stageMs, w, p)} |`,
+    `| ${w} | ${p} | ${a.toFixed(2)} / ${b.toFixed(2)} | ${(a / b).toFixed(2)}× | ${round} | ${totals(w, (r) => wholeMs[p][r])} | ${evals[w].toFixed(2)} | ${cell(stageMs, w, p)} |`,
   )
 }
 // SAM against one extra gradient: sgd's step plus one gradient call
@@ -237,7 +255,7 @@ const samName = 'sam+sgd'
 const oneMore = (r: number) => wholeMs.sgd[r] + wholeMs.grad[r]
 const samBudget = median(wholeMs.sgd) + median(wholeMs.grad)
 console.log(
-  `| ${samName} | sgd + grad (${median(wholeMs.grad).toFixed(2)} ms) | ${median(wholeMs[samName]).toFixed(2)} / ${samBudget.toFixed(2)} | ${(median(wholeMs[samName]) / samBudget).toFixed(2)}× | ${perRound(samName, oneMore)} | ${evals[samName].toFixed(2)} | — | — | — |`,
+  `| ${samName} | sgd + grad (${median(wholeMs.grad).toFixed(2)} ms) | ${median(wholeMs[samName]).toFixed(2)} / ${samBudget.toFixed(2)} | ${(median(wholeMs[samName]) / samBudget).toFixed(2)}× | ${perRound(samName, oneMore)} | ${totals(samName, oneMore)} | ${evals[samName].toFixed(2)} | — | — | — |`,
 )
 // the line search against its budget: the inner step plus n loss-only evaluations
 const ls = 'sgd(1)+linesearch'
@@ -245,5 +263,5 @@ const n = evals[ls] - evals.sgd
 const budget = median(wholeMs.sgd) + n * median(wholeMs['loss f'])
 const lsBudget = (r: number) => wholeMs.sgd[r] + n * wholeMs['loss f'][r]
 console.log(
-  `| ${ls} | sgd + ${n.toFixed(2)} × loss f (${median(wholeMs['loss f']).toFixed(2)} ms) | ${median(wholeMs[ls]).toFixed(2)} / ${budget.toFixed(2)} | ${(median(wholeMs[ls]) / budget).toFixed(2)}× | ${perRound(ls, lsBudget)} | ${evals[ls].toFixed(2)} | — | — | — |`,
+  `| ${ls} | sgd + ${n.toFixed(2)} × loss f (${median(wholeMs['loss f']).toFixed(2)} ms) | ${median(wholeMs[ls]).toFixed(2)} / ${budget.toFixed(2)} | ${(median(wholeMs[ls]) / budget).toFixed(2)}× | ${perRound(ls, lsBudget)} | ${totals(ls, lsBudget)} | ${evals[ls].toFixed(2)} | — | — | — |`,
 )
