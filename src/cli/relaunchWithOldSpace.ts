@@ -12,12 +12,23 @@ import { constants } from 'node:os'
  */
 export const OLD_SPACE_OPTION = '--initial-old-space-size=64'
 
+/**
+ * The glibc tunable the child runs with on Linux: malloc asks the kernel for transparent huge
+ * pages (madvise) for its heap and large blocks. A training run's fresh arrays fill glibc's heap
+ * up to a collection cycle's worth in the first steps, and loading MNIST writes a 376 MB array:
+ * 4 KB pages fault in one at a time, 2 MB ones up to 512 times fewer (bench/RESULTS.md,
+ * "Session 11, s11-warm"). glibc reads it only as a process starts, so only a launcher can set
+ * it; glibc before 2.35 and other C libraries ignore it.
+ */
+export const MALLOC_TUNABLE = 'glibc.malloc.hugetlb=1'
+
 /** The environment variable naming the launcher's pid in the child (it stops if orphaned). */
 const LAUNCHER_PID = 'GRADSTREAM_LAUNCHER_PID'
 
 /**
  * Runs `script` with `args` again in a child node process that has this process's node options
- * plus {@link OLD_SPACE_OPTION}, unless those options already set the initial old space or
+ * plus {@link OLD_SPACE_OPTION} (and on Linux {@link MALLOC_TUNABLE} added to GLIBC_TUNABLES,
+ * unless that already sets glibc.malloc.hugetlb), unless those options already set the initial old space or
  * start an inspector: then returns `false` and the caller runs the command itself. Otherwise
  * returns `true`; this process then only waits for the child and ends as it ends, with its exit
  * code or killed by the same signal.
@@ -47,7 +58,7 @@ export function relaunchWithOldSpace(script: string, args: readonly string[]): b
   }
   const child = spawn(process.execPath, [...own, OLD_SPACE_OPTION, script, ...args], {
     stdio: 'inherit',
-    env: { ...process.env, [LAUNCHER_PID]: String(process.pid) },
+    env: { ...process.env, ...mallocTunables(), [LAUNCHER_PID]: String(process.pid) },
   })
   const handlers = new Map<NodeJS.Signals, () => void>()
   for (const signal of passedOn) {
@@ -73,6 +84,13 @@ export function relaunchWithOldSpace(script: string, args: readonly string[]): b
     setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 1000)
   })
   return true
+}
+
+/** GLIBC_TUNABLES for the child: {@link MALLOC_TUNABLE} added on Linux, the user's own kept. */
+function mallocTunables(): { GLIBC_TUNABLES?: string } {
+  const own = process.env.GLIBC_TUNABLES
+  if (process.platform !== 'linux' || own?.includes('glibc.malloc.hugetlb')) return {}
+  return { GLIBC_TUNABLES: own ? `${own}:${MALLOC_TUNABLE}` : MALLOC_TUNABLE }
 }
 
 /** Signals a terminal sends to its whole foreground process group (the child included). */

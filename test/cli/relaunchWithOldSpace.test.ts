@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { OLD_SPACE_OPTION } from '../../src/cli/relaunchWithOldSpace.js'
+import { MALLOC_TUNABLE, OLD_SPACE_OPTION } from '../../src/cli/relaunchWithOldSpace.js'
 import { tempDir } from './harness.js'
 
 // The launcher as bin/gradstream.js uses it, around a probe script instead of the command line:
@@ -25,7 +25,8 @@ writeFileSync(
 const [mode] = process.argv.slice(2)
 if (!relaunchWithOldSpace(${JSON.stringify(probe)}, process.argv.slice(2))) {
   const counts: Record<string, number> = {}
-  console.log('info ' + JSON.stringify({ pid: process.pid, ppid: process.ppid, execArgv: process.execArgv, mode }))
+  const tunables = process.env.GLIBC_TUNABLES ?? null
+  console.log('info ' + JSON.stringify({ pid: process.pid, ppid: process.ppid, execArgv: process.execArgv, mode, tunables }))
   if (mode === 'exit7') process.exit(7)
   if (mode === 'selfTerm') process.kill(process.pid, 'SIGTERM')
   if (mode === 'count') {
@@ -63,6 +64,8 @@ function run(
   mode: string,
   opts: {
     options?: string[]
+    /** GLIBC_TUNABLES for the launcher (default: none) */
+    tunables?: string
     terminal?: boolean
     whenReady?: (r: { pid: number; info: Info }) => void
     /** once the output matches `seen`, `then` (once) */
@@ -78,7 +81,10 @@ function run(
         `exec ${[process.execPath, ...argv].map(q).join(' ')}`,
         '/dev/null',
       ])
-    : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, argv, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...withoutTunables, ...(opts.tunables ? { GLIBC_TUNABLES: opts.tunables } : {}) },
+      })
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
@@ -106,7 +112,9 @@ interface Info {
   pid: number
   ppid: number
   execArgv: string[]
+  tunables: string | null
 }
+const { GLIBC_TUNABLES: _, ...withoutTunables } = process.env
 const probes = new Set<number>()
 const infoOf = (out: string): Info => {
   const info: Info = JSON.parse(/info (.*)/.exec(out)![1])
@@ -127,6 +135,19 @@ describe('relaunchWithOldSpace', () => {
     expect(info.execArgv.filter((a) => a === OLD_SPACE_OPTION)).toHaveLength(1) // … with it once
     expect(info.execArgv).toContain(tsx) // and the launcher's own node options
   })
+
+  it.runIf(process.platform === 'linux')(
+    "asks glibc's malloc for huge pages in the child, keeping the user's own tunables",
+    async () => {
+      expect(infoOf((await run('info')).out).tunables).toBe(MALLOC_TUNABLE)
+      const own = 'glibc.malloc.trim_threshold=1048576'
+      expect(infoOf((await run('info', { tunables: own })).out).tunables).toBe(
+        `${own}:${MALLOC_TUNABLE}`,
+      )
+      const off = 'glibc.malloc.hugetlb=0'
+      expect(infoOf((await run('info', { tunables: off })).out).tunables).toBe(off)
+    },
+  )
 
   it('runs the script in place when the node options already set the initial old space', async () => {
     const r = await run('info', { options: ['--initial-old-space-size=32'] })
