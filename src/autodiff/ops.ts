@@ -20,6 +20,7 @@ import {
   isTensor,
   type Tensor,
 } from '../tensor/tensor.js'
+import { lazyGradient } from './lazyGradient.js'
 import { constant, Var } from './tape.js'
 import { gradientBuffer, scratch, tapeMemory, zeroed } from './tapeMemory.js'
 
@@ -340,36 +341,57 @@ export const tanh = (a: VarLike): Var => {
 const as2d = (t: Tensor, vectorAsRow: boolean): Tensor =>
   t.shape.length === 2 ? t : reshapeT(t, vectorAsRow ? [1, t.data.length] : [t.data.length, 1])
 
+/** A parameter: a node with no parents that requires a gradient (a leaf of the traced call). */
+const isParameter = (v: Var): boolean => v.parents.length === 0 && v.requiresGrad
+
 /**
  * `op(A)·op(B)` of two matrices into a tape buffer (m×n), with the kernels `matmul` runs. A
  * left operand that is data (a constant: a batch) is compressed once per differentiated call
  * and reused for its products there (x·W forward, xᵀ·δ backward): the same sums, the same bits.
+ * There, a right operand W that is a parameter is copied into the tape's arena (the copy the
+ * kernel would make), and ∂W = xᵀ·δ for a parameter W is made in the arena and, for a batch
+ * drawn as compressed rows, left there lazy (lazyGradient.ts): an SGD update right after the
+ * call sums W + a·∂W where both lie.
  */
 function product(
   A: Var,
-  B: Tensor,
+  B: Var | Tensor,
   m: number,
   k: number,
   n: number,
   transA: boolean,
   transB: boolean,
   into?: Var,
-): Float64Array {
-  const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
+): Tensor {
+  const b = B instanceof Var ? B.value : B
   const memory = tapeMemory()
   if (memory !== null && !A.requiresGrad && !transB) {
     const held = memory.held(A.value)
     // a batch drawn as compressed rows multiplies its non-zeros only (counted by its hold)
     const rows = gatheredFrom(A.value)
     memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
-    return (transA ? held.transposeTimes(B, out) : held.times(B, out)).data
+    const right = B instanceof Var && isParameter(B) ? memory.placed(b) : b
+    const times = (out: Float64Array) =>
+      (transA ? held.transposeTimes(right, out) : held.times(right, out)).data
+    if (into === undefined) return { shape: [m, n], data: times(scratch(m * n)) }
+    if (!transA || !isParameter(into) || resolvedBackend() !== 'wasm') {
+      return { shape: [m, n], data: times(gradientBuffer(into, m * n)) }
+    }
+    const out = times(scratch(m * n))
+    const lazy =
+      rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n)
+    if (lazy !== null) return lazy
+    const g = gradientBuffer(into, m * n)
+    g.set(out)
+    return { shape: [m, n], data: g }
   }
+  const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   if (memory !== null) {
     const rows = transB ? undefined : gatheredFrom(A.value)
     memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
   }
-  gemmKernel(A.value.data, B.data, out, m, k, n, transA, transB)
-  return out
+  gemmKernel(A.value.data, b.data, out, m, k, n, transA, transB)
+  return { shape: [m, n], data: out }
 }
 
 /**
@@ -382,13 +404,12 @@ export function matmul(a: VarLike, b: VarLike): Var {
   if (x.shape.length === 2 && y.shape.length === 2 && x.shape[1] === y.shape[0]) {
     const [m, k] = x.shape
     const n = y.shape[1]
-    const value = { shape: [m, n], data: product(x, y.value, m, k, n, false, false) }
     return new Var(
-      value,
+      product(x, y, m, k, n, false, false),
       [x, y],
       [
-        (g) => ({ shape: [m, k], data: product(constant(g), y.value, m, n, k, false, true, x) }),
-        (g) => ({ shape: [k, n], data: product(x, g, k, m, n, true, false, y) }),
+        (g) => product(constant(g), y.value, m, n, k, false, true, x),
+        (g) => product(x, g, k, m, n, true, false, y),
       ],
     )
   }
@@ -559,7 +580,7 @@ export function affine(
       `ad.affine: shapes ${showShape(xs.shape)}, ${showShape(ws.shape)} and ${showShape(bs.shape)} do not align (x [m,k], W [k,n], b [n])`,
     )
   }
-  const y = product(xs, ws.value, m, k, n, false, false)
+  const y = product(xs, ws, m, k, n, false, false).data
   biasActivation(activation, y, bs.value.data, m, n)
   // δ once per backward pass, shared by the three gradients; ∂b = Σᵢ δᵢ summed in δ's pass
   let seen: Tensor | null = null
@@ -578,8 +599,8 @@ export function affine(
     { shape: [m, n], data: y },
     [xs, ws, bs],
     [
-      (g) => ({ shape: [m, k], data: product(constant(d(g)), ws.value, m, n, k, false, true, xs) }),
-      (g) => ({ shape: [k, n], data: product(xs, d(g), k, m, n, true, false, ws) }),
+      (g) => product(constant(d(g)), ws.value, m, n, k, false, true, xs),
+      (g) => product(xs, d(g), k, m, n, true, false, ws),
       (g) => (d(g), { shape: [n], data: db }),
     ],
   )

@@ -21,8 +21,12 @@ import {
   arenaBuffer,
   arenaView,
   closeArena,
+  isResident,
+  keepView,
   openArena,
+  paddedStride,
   scratchPeak,
+  twinView,
 } from '../tensor/kernels/wasmKernels.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -57,6 +61,14 @@ export class TapeMemory {
   private viewedAt = -1
   /** true once the running call asked for a length the plan does not have at that place */
   private strayed = false
+  /** the running call's number: a buffer handed out in it holds its numbers while it runs */
+  calls = 0
+  /** the call whose gradient left in the arena was last read (lazyGradient.ts) */
+  lazyReadAt = -Infinity
+  /** parameters the running call copied into its arena (`placed`), with their copies */
+  private twins: [Float64Array, Float64Array][] = []
+  /** a gradient the running call leaves in its arena (`keep`): its token and buffer */
+  private kept: [object, Float64Array] | null = null
 
   /** The next buffer of `length` numbers; its contents are whatever the last call left. */
   take(length: number): Float64Array {
@@ -75,6 +87,33 @@ export class TapeMemory {
     return b
   }
 
+  /**
+   * A held product's right operand `b` (k×n) that is a parameter: on the wasm backend (when the
+   * kernel reads it unpadded), copied into the call's next buffer — in the arena, the copy the
+   * product would make in its scratch — and returned, so that it still lies there when the call
+   * ends (`end` notes it: an update W + a·∂W right after the call reads W there); else `b`.
+   */
+  placed(b: Tensor): Tensor {
+    const [k, n] = b.shape
+    if (b.shape.length !== 2 || resolvedBackend() !== 'wasm' || paddedStride(n) !== n) return b
+    const v = this.take(k * n)
+    // no arena, or placed for many products already (withRightOperand): read where it lies
+    if (v.buffer !== arenaBuffer() || isResident(b.data)) return b
+    v.set(b.data.length === k * n ? b.data : b.data.subarray(0, k * n))
+    this.twins.push([b.data, v])
+    return { shape: b.shape, data: v }
+  }
+
+  /**
+   * Leaves `view` (a buffer of this call) standing for `token` after the call (`end`:
+   * wasmKernels.ts `keepView`); false when the call already leaves one (the kernels keep one).
+   */
+  keep(token: object, view: Float64Array): boolean {
+    if (this.kept !== null || view.buffer !== arenaBuffer()) return false
+    this.kept = [token, view]
+    return true
+  }
+
   /** `a` (data: a constant left operand) held for products during this call. */
   held(a: Tensor): HeldLeft {
     for (const [t, h] of this.holds) if (t === a) return h
@@ -85,6 +124,9 @@ export class TapeMemory {
 
   /** Starts a call: buffers are handed out from the first again (from the arena if it opens). */
   begin(): void {
+    this.calls++
+    this.twins = []
+    this.kept = null
     this.next = 0
     this.counting = 0
     this.busy = true
@@ -109,7 +151,14 @@ export class TapeMemory {
   end(): void {
     for (const [, h] of this.holds) h.release()
     this.holds = []
-    if (this.arena >= 0) closeArena()
+    if (this.arena >= 0) {
+      closeArena()
+      // what the arena holds for after the call, valid until the kernels next lay anything out
+      for (const [array, view] of this.twins) twinView(array, view)
+      if (this.kept !== null) keepView(this.kept[0], this.kept[1])
+    }
+    this.twins = []
+    this.kept = null
     this.arena = -1
     this.headroom = Math.max(this.headroom, scratchPeak())
     const L = this.lengths

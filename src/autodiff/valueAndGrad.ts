@@ -1,4 +1,5 @@
 import { show, showShape } from '../errors.js'
+import { lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
@@ -91,6 +92,11 @@ function differentiate<T, B, P extends Params>(
     }
     if (isTensor(p)) {
       const g = grads.get(leaves[k++])
+      // a gradient left lazy in the tape's arena (lazyGradient.ts) stays so, its data unread
+      const lz = g === undefined ? undefined : lazyDataOf(g)
+      if (lz !== undefined && lz.length === p.data.length) {
+        return handOver(lazyTensor([...p.shape], lz))
+      }
       // a fresh buffer: a gradient may share data with a tensor the loss computed (or live in
       // the tape's reused buffers) unless the tape made it for this parameter alone. Handed
       // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again

@@ -295,6 +295,42 @@ export function copyKept(token: object, out: Float64Array): boolean {
   return true
 }
 
+/**
+ * Leaves the numbers of `view` (a view of this module's own linear memory: the tape's arena)
+ * standing for `token` (`copyKept`, `addScaledTwinWasm`) until the next layout, in the place of
+ * any token before; false, leaving nothing, where `view` lies elsewhere.
+ */
+export function keepView(token: object, view: Float64Array): boolean {
+  const w = wasm
+  if (!w || w !== own || view.buffer !== w.memory.buffer) return false
+  kept = token
+  keptIn = w
+  keptAt = layouts
+  keptOffset = view.byteOffset
+  keptLength = view.length
+  return true
+}
+
+/**
+ * Notes that `view` (of this module's own linear memory) holds `array`'s numbers until the next
+ * layout (`addScaledWasm`, `addScaledTwinWasm` read them there); false where it lies elsewhere.
+ */
+export function twinView(array: Float64Array, view: Float64Array): boolean {
+  const w = wasm
+  if (!w || w !== own || view.buffer !== w.memory.buffer || array.length !== view.length) {
+    return false
+  }
+  twin(array, view.byteOffset)
+  return true
+}
+
+/** Whether `view` (of linear memory) holds only finite numbers (in wasm); false elsewhere. */
+export function finiteView(view: Float64Array): boolean {
+  const w = wasm
+  if (!w || view.buffer !== w.memory.buffer) return false
+  return w.allFinite(view.byteOffset, view.length) !== 0
+}
+
 /** Where linear memory holds `x`'s numbers (a byte offset), or −1. */
 function twinOf(x: Float64Array): number {
   if (twinsAt !== layouts) return -1
@@ -876,6 +912,9 @@ export function holdSparseRows(
   return { ...L, end: P.end, pairs: P }
 }
 
+/** True while the kernels run on this module's own memory (not another's: `useKernels`). */
+export const onOwnMemory = (): boolean => wasm === own
+
 /** True while an operand is held here (holdSparse, holdSparseRows): another hold returns null. */
 export const heldNow = (): boolean => floor !== base
 
@@ -914,6 +953,9 @@ export function placeResident(B: Float64Array, k: number, n: number): boolean {
   bottom = base = floor = BASE + bytes
   return true
 }
+
+/** Whether `B` is the right operand `placeResident` placed (held products read it there). */
+export const isResident = (B: Float64Array): boolean => resident !== null && resident.B === B
 
 /** Ends `placeResident`'s placement: layouts start from BASE again (once nothing is held). */
 export function dropResident(): void {

@@ -1,0 +1,77 @@
+// Internal (not exported from src/index.ts): a parameter's gradient ∂W = xᵀ·δ, x a batch drawn
+// as compressed rows, left in the tape's arena where the held product wrote it, as
+// twoLayerGradient leaves its ∂W1 (src/nn/twoLayerLazyW1.ts): the SGD update right after the call
+// sums W + a·∂W there (addScaledTwinWasm, W's copy in the arena too: TapeMemory.placed), so the
+// step neither copies ∂W out of wasm memory into a fresh array nor W and ∂W back in. A reader of
+// its `data` gets the same numbers at any time: copied from the arena while the call runs or
+// while memory still holds them (nothing laid out since), else recomputed from the batch's rows
+// and a copy of δ in the kernel's order (a kept state stays valid forever).
+import { xTransposeDelta } from '../nn/twoLayerLazyW1.js'
+import type { Gathered } from '../tensor/gatheredRows.js'
+import { copyKept, finiteView, onOwnMemory } from '../tensor/kernels/wasmKernels.js'
+import { lazyData, lazyTensor } from '../tensor/lazyData.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { uninitializedF64 } from '../tensor/uninitialized.js'
+import type { TapeMemory } from './tapeMemory.js'
+
+let enabled = true
+
+/**
+ * Calls after one whose lazy gradient was read (an optimizer that reads it, Adam's pass, a
+ * clipping transform) that make theirs eagerly: the copy of δ would be spent for nothing.
+ */
+const EAGER_AFTER_READ = 64
+
+/**
+ * Whether the tape leaves such gradients lazy (default true); returns the previous setting. For
+ * tests and benches comparing with the eager copy.
+ */
+export function setLazyGradients(on: boolean): boolean {
+  const was = enabled
+  enabled = on
+  return was
+}
+
+/** Lazy gradients made so far, and how their data was made when read (tests, benches). */
+export const lazyGradients = { made: 0, inCall: 0, copied: 0, recomputed: 0 }
+
+/**
+ * ∂W = xᵀ·δ (k×n) in `out`, a buffer of the running call on `memory`, as a lazy tensor — for x
+ * the rows `rows` (m of them, k wide) and δ (m×n) — or null where it cannot stay there: lazy
+ * gradients off, another thread's memory, `out` or δ outside the arena, δ not all finite (the
+ * held product then summed densely: the rows' recomputation would skip 0·±∞), or the call
+ * already leaving one, or one of the last calls' lazy gradients read (`EAGER_AFTER_READ`).
+ */
+export function lazyGradient(
+  memory: TapeMemory,
+  rows: Gathered,
+  delta: Float64Array,
+  out: Float64Array,
+  k: number,
+  m: number,
+  n: number,
+): Tensor | null {
+  if (!enabled || !onOwnMemory() || out.length !== k * n || delta.length < m * n) return null
+  if (memory.calls - memory.lazyReadAt < EAGER_AFTER_READ) return null
+  if (!finiteView(delta.length === m * n ? delta : delta.subarray(0, m * n))) return null
+  const { pick, cache } = rows
+  // δ's numbers owned by the result (n×m: 40 KB for W3), for a late reader
+  const D = delta.slice(0, m * n)
+  const call = memory.calls
+  const src = lazyData(k * n, () => {
+    memory.lazyReadAt = call
+    const g = uninitializedF64(k * n)
+    if (memory.busy && memory.calls === call) {
+      // the call still runs: its buffer holds the numbers
+      lazyGradients.inCall++
+      g.set(out)
+      return g
+    }
+    if (copyKept(src, g)) return (lazyGradients.copied++, g)
+    lazyGradients.recomputed++
+    return xTransposeDelta(cache.source, pick, k, D, n)
+  })
+  if (!memory.keep(src, out)) return null
+  lazyGradients.made++
+  return lazyTensor([k, n], src) as Tensor
+}

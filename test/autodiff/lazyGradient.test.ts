@@ -1,0 +1,263 @@
+import fc from 'fast-check'
+import { lastValueFrom, type OperatorFunction, pipe, toArray } from 'rxjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ad,
+  mlp,
+  randomBatches,
+  setKernelBackend,
+  setKernelThreads,
+  train,
+  valueAndGrad,
+  type Tensor,
+  type Var,
+} from 'gradstream'
+import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
+import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
+import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import { lazyDataOf } from '../../src/tensor/lazyData.js'
+
+// On the wasm backend the tape leaves ∂W = xᵀ·δ of a parameter W, x a batch drawn as compressed
+// rows, in its arena (src/autodiff/lazyGradient.ts): its `data` is made when read — copied from
+// the arena while the call runs or while memory still holds it, else recomputed from the rows and
+// a copy of δ — and must be the same numbers however late it is read. Products of finite
+// numbers are compared bit for bit (Object.is) with the textbook loop: the kernels sum the same
+// non-zero terms in the same order, and a skipped 0·δ would only have added ±0 to a sum that is
+// never −0 (it starts at +0).
+
+/** A data set of mostly-zero rows (images: ~19% non-zero, bytes·(1/255)) and one-hot targets. */
+function images(seed: number, n: number) {
+  let s = seed
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+  const x = new Float64Array(n * 784)
+  for (let i = 0; i < x.length; i++) if (next() < 0.19) x[i] = Math.ceil(next() * 255) * (1 / 255)
+  const t = new Float64Array(n * 10)
+  for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
+  return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
+}
+
+/** Aᵀ·B by the textbook loop (A m×k, B m×n), each entry summed over the rows in order from +0. */
+function transposeTimes(a: Tensor, b: Tensor): Float64Array {
+  const [m, k] = a.shape
+  const n = b.shape[1]
+  const c = new Float64Array(k * n)
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0
+      for (let p = 0; p < m; p++) s += a.data[p * k + i] * b.data[p * n + j]
+      c[i * n + j] = s
+    }
+  return c
+}
+
+/** Positions where two arrays differ as values (Object.is: NaN = NaN, +0 ≠ −0); expect none. */
+const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return [-1]
+  const out: number[] = []
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i)
+  return out
+}
+
+const counts = () => ({ ...lazyGradients })
+
+type Net = ReturnType<typeof mlp>
+type P = Net['params']
+type State = { readonly params: P; readonly grad: P; readonly loss: number }
+
+/** W3's pipeline with an mlp (gradient, then `step`) for `steps` steps: the states after the first. */
+async function run(
+  net: Net,
+  data: ReturnType<typeof images>,
+  seed: number,
+  batchSize: number,
+  steps: number,
+  lazy: boolean,
+  step: () => OperatorFunction<any, any> = () => update(0.1),
+): Promise<State[]> {
+  const was = setLazyGradients(lazy)
+  try {
+    const all = await lastValueFrom(
+      train({
+        params: net.params,
+        data: randomBatches(data, { batchSize, seed }),
+        step: pipe(
+          gradient((p: P, b: { x: Tensor; t: Tensor }) => net.lossAndGradient(p, b.x, b.t)),
+          step(),
+        ),
+      }).pipe(maxSteps(steps), toArray()),
+    )
+    return all.slice(1) as unknown as State[]
+  } finally {
+    setLazyGradients(was)
+  }
+}
+
+describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', () => {
+  beforeAll(() => {
+    setKernelBackend('wasm')
+    setKernelThreads(1)
+  })
+  afterAll(() => {
+    setKernelBackend('auto')
+    setKernelThreads('auto')
+  })
+  const sets = [images(1, 240), images(2, 240)]
+
+  it('mlp trained with SGD never makes it; read late, in any order, it is the eager run’s bits', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 5, max: 100 }),
+        fc.integer({ min: 3, max: 5 }),
+        // not 32: a multiple of 32 is read padded (paddedStride), W then not copied whole
+        fc.integer({ min: 4, max: 40 }).filter((h) => h !== 32),
+        fc.constantFrom('sigmoid' as const, 'relu' as const),
+        fc.func(fc.integer()),
+        async (which, seed, batchSize, steps, hidden, activation, order) => {
+          const data = sets[which]
+          const net = mlp({ sizes: [784, hidden, 10], activation, init: 0.1, seed })
+          const before = counts()
+          const lazy = await run(net, data, seed, batchSize, steps, true)
+          // from the second call on (the first has no arena yet) ∂W1 stayed in the arena, and
+          // the update summed it there: nobody made its data
+          expect(counts().made - before.made).toBe(steps - 1)
+          expect({ ...counts(), made: 0 }).toEqual({ ...before, made: 0 })
+          for (const s of lazy.slice(1)) expect(lazyDataOf(s.grad.W1)).toBeDefined()
+          const eager = await run(net, data, seed, batchSize, steps, false)
+          for (const s of eager) expect(lazyDataOf(s.grad.W1)).toBeUndefined()
+          expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
+          const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
+          for (const i of idx) {
+            for (const key of Object.keys(eager[i].params)) {
+              expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
+              expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
+            }
+            // read again: the same array (made once)
+            expect(lazy[i].grad.W1.data).toBe(lazy[i].grad.W1.data)
+          }
+          // the eager run laid out since: each was recomputed from its rows, none copied
+          expect(counts().recomputed - before.recomputed).toBe(steps - 1)
+          expect(counts().copied).toBe(before.copied)
+        },
+      ),
+      { numRuns: 10 },
+    )
+  })
+
+  it('a transform reading the gradient (clipByGlobalNorm, then sgd) copies it once, then the tape makes it eagerly: the eager bits', async () => {
+    const net = mlp({ sizes: [784, 12, 10], activation: 'sigmoid', init: 0.1, seed: 3 })
+    const step = () => pipe(clipByGlobalNorm(0.5), sgd(0.1))
+    const before = counts()
+    const lazy = await run(net, sets[1], 9, 50, 4, true, step)
+    expect(counts().made - before.made).toBe(1)
+    expect(counts().copied - before.copied).toBe(1)
+    expect(counts().recomputed).toBe(before.recomputed)
+    expect(lazy.map((s) => lazyDataOf(s.grad.W1) !== undefined)).toEqual([false, true, false, false])
+    const eager = await run(net, sets[1], 9, 50, 4, false, step)
+    for (let i = 0; i < 4; i++) {
+      expect(lazy[i].loss).toBe(eager[i].loss)
+      expect(differing(lazy[i].params.W1.data, eager[i].params.W1.data)).toEqual([])
+      expect(differing(lazy[i].grad.W1.data, eager[i].grad.W1.data)).toEqual([])
+    }
+  })
+
+  // one affine layer under a fixed weighting C: δ = C exactly, so ∂W = xᵀ·C, the loop's bits
+  const rowsOf = fc.record({
+    which: fc.integer({ min: 0, max: 1 }),
+    pick: fc.array(fc.integer({ min: 0, max: 239 }), { minLength: 1, maxLength: 60 }),
+    n: fc.integer({ min: 4, max: 60 }),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  })
+  const fill = (seed: number, len: number) => {
+    let s = seed
+    const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    return Float64Array.from({ length: len }, () => (next() < 0.2 ? 0 : next() * 4 - 2))
+  }
+
+  it('read during the call, right after it or after another: xᵀ·δ by the loop, bit for bit', () => {
+    fc.assert(
+      fc.property(rowsOf, ({ which, pick, n, seed }) => {
+        const data = sets[which]
+        const cache = rowCache(data.x)!
+        const batch = () => takeRows(data.x, pick, 0, pick.length, cache)
+        const m = pick.length
+        const C = { shape: [m, n], data: fill(seed, m * n) }
+        const C2 = { shape: [m, n], data: fill(seed + 1, m * n) }
+        const W = { shape: [784, n], data: fill(seed + 2, 784 * n) }
+        const b = { shape: [n], data: fill(seed + 3, n) }
+        const x = { shape: [m, 784], data: batch().data }
+        const want = transposeTimes(x, C)
+        const want2 = transposeTimes(x, C2)
+        // W in two products of the batch: its second contribution is summed with the first
+        // (read during the call), in whichever order the backward pass visits them
+        const weighted = (p: { W: Var; b: Var }, xb: Tensor) =>
+          ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C))
+        const one = valueAndGrad(weighted)
+        const two = valueAndGrad((p: { W: Var; b: Var }, xb: Tensor) =>
+          ad.add(ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C)), ad.sum(ad.mul(ad.matmul(xb, p.W), C2))),
+        )
+        one({ W, b }, batch()) // the first call plans the arena
+        two({ W, b }, batch())
+        const before = counts()
+        const a = one({ W, b }, batch()).grad.W
+        const late = one({ W, b }, batch()).grad.W
+        expect(lazyDataOf(a)).toBeDefined()
+        expect(lazyDataOf(late)).toBeDefined()
+        expect(differing(late.data, want)).toEqual([]) // nothing laid out since: copied
+        expect(counts().copied - before.copied).toBe(1)
+        expect(differing(a.data, want)).toEqual([]) // another call since: recomputed
+        expect(counts().recomputed - before.recomputed).toBe(1)
+        // read: the next calls make theirs eagerly, the same bits
+        const next = one({ W, b }, batch()).grad.W
+        expect(lazyDataOf(next)).toBeUndefined()
+        expect(differing(next.data, want)).toEqual([])
+        const summed = two({ W, b }, batch()).grad.W
+        expect(counts().inCall - before.inCall).toBe(1)
+        const sum = want.map((v, i) => v + want2[i]) // a + b is b + a, bit for bit
+        expect(differing(summed.data, sum)).toEqual([])
+        // off: the eager copy, the same bits
+        const was = setLazyGradients(false)
+        try {
+          const off = valueAndGrad(weighted)
+          off({ W, b }, batch())
+          const e = off({ W, b }, batch()).grad.W
+          expect(lazyDataOf(e)).toBeUndefined()
+          expect(differing(e.data, want)).toEqual([])
+        } finally {
+          setLazyGradients(was)
+        }
+      }),
+    )
+  })
+
+  it('a δ holding ±∞ or NaN is summed densely and copied out eagerly, 0·∞ = NaN and all', () => {
+    fc.assert(
+      fc.property(
+        rowsOf,
+        fc.nat(),
+        fc.constantFrom(Infinity, -Infinity, Number.NaN),
+        ({ which, pick, n, seed }, q, v) => {
+          const data = sets[which]
+          const cache = rowCache(data.x)!
+          const batch = () => takeRows(data.x, pick, 0, pick.length, cache)
+          const m = pick.length
+          const C = { shape: [m, n], data: fill(seed, m * n) }
+          C.data[q % C.data.length] = v
+          const W = { shape: [784, n], data: fill(seed + 2, 784 * n) }
+          const b = { shape: [n], data: fill(seed + 3, n) }
+          const f = valueAndGrad((p: { W: Var; b: Var }, xb: Tensor) =>
+            ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C)),
+          )
+          f({ W, b }, batch())
+          const before = counts()
+          const g = f({ W, b }, batch()).grad.W
+          expect(lazyDataOf(g)).toBeUndefined()
+          expect(counts().made).toBe(before.made)
+          const x = { shape: [m, 784], data: batch().data }
+          expect(differing(g.data, transposeTimes(x, C))).toEqual([])
+        },
+      ),
+    )
+  })
+})
