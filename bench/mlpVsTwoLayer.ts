@@ -1,18 +1,34 @@
-// `npx tsx bench/mlpVsTwoLayer.ts [steps] [rounds] [threads]`: W3's training (784–50–10 sigmoid,
-// SGD 0.1, batch 100, through `train`) with twoLayerNet's hand-fused gradient and with
-// `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })`'s tape, alternated in one
-// process (rounds of `steps` steps each, A B B A …) so a shared machine's load falls on both
-// alike; prints each round's wall and CPU time (the process's, all threads) and the medians.
-// The two must train to the same loss bit for bit.
+// `npx tsx bench/mlpVsTwoLayer.ts [steps] [rounds] [threads] [--built]`: W3's training
+// (784–50–10 sigmoid, SGD 0.1, batch 100, through `train`) with twoLayerNet's hand-fused gradient
+// and with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })`'s tape, alternated
+// in one process (rounds of `steps` steps each, A B B A …) so a shared machine's load falls on
+// both alike; prints each round's wall and CPU time (the process's, all threads) and the medians.
+// The two train to the same loss bit for bit up to 2,000 steps (at 5,000 they differ in the last
+// digit, as they did before session 11). `--built`: this file bundled against the sources as
+// bench/run.ts bundles its workloads (bench/bundle.ts), run on plain node.
 import { last, lastValueFrom, pipe } from 'rxjs'
 import { mlp, randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers, loadMnist } from 'gradstream/node'
 import { gradient, maxSteps, update } from 'gradstream/operators'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-const [steps = 2000, rounds = 5] = process.argv.slice(2, 4).map(Number)
-const threads =
-  (process.argv[4] ?? '1') === 'auto' ? 'auto' : (Number(process.argv[4] ?? 1) as 1 | 2)
+const args = process.argv.slice(2)
+if (args.includes('--built')) {
+  const { bundleEntry } = await import('./bundle.js')
+  const here = dirname(fileURLToPath(import.meta.url))
+  const outfile = join(here, 'out', 'mlpVsTwoLayer.mjs')
+  mkdirSync(join(here, 'out'), { recursive: true })
+  const contents = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+  await bundleEntry(join(here, '..'), { contents, resolveDir: here, outfile })
+  const rest = args.filter((a) => a !== '--built')
+  process.exit(spawnSync(process.execPath, [outfile, ...rest], { stdio: 'inherit' }).status ?? 1)
+}
+const [steps = 2000, rounds = 5] = args.slice(0, 2).map(Number)
+const threads = (args[2] ?? '1') === 'auto' ? 'auto' : (Number(args[2] ?? 1) as 1 | 2)
 setKernelThreads(threads)
 const mnist = loadMnist({ oneHotLabel: true })
 const two = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
