@@ -35,6 +35,8 @@ import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
  */
 type SharedExports = Omit<KernelExports, 'memory'>
 
+/** Rows the sparse kernel walks B's columns for at a time (gemm.ts CSR_ROWS). */
+const CSR_ROWS = 128
 /** Operands are laid out from byte 65,536 on (page 0 is the module's). */
 const BASE = 65536
 /** The shared memory's maximum, as compiled (build.mjs SHARED_ASC_ARGS): 1 GiB. */
@@ -79,6 +81,8 @@ const OP_CSR_LD = 8
 const OP_CHUNKS = 9
 /** gemmCsrPairs (a held operand's columns two by two), as a chunk kernel only */
 const OP_CSR_PAIRS = 10
+/** gemmCsrLd in slices of C's columns (gemmCsrLdc), as a chunk kernel only: BOUNDS are columns */
+const OP_CSR_LD_COLS = 11
 const NEXT = 19
 const FIN = 20
 /**
@@ -128,6 +132,8 @@ function takeChunks(k, c, seq) {
       else if (kernel === ${OP_CSR}) k.gemmCsr(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6])
       // pairs of rows: a chunk starts at an even row, pair r0 / 2
       else if (kernel === ${OP_CSR_PAIRS}) k.gemmCsrPairs(c[a] + (r0 >> 1) * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
+      // a slice of columns r0 … r0 + rows (B's and C's first column moved, C's rows n apart)
+      else if (kernel === ${OP_CSR_LD_COLS}) k.gemmCsrLdc(c[a], c[a + 1], c[a + 2], c[a + 3] + r0 * 8, c[a + 4] + r0 * 8, c[a + 5], rows, c[a + 7], c[a + 6])
       else k.gemmCsrLd(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
     } catch (e) {
       Atomics.store(c, ${FAILED}, 1)
@@ -731,6 +737,15 @@ function splitKernels(h: Helper): KernelExports {
     bounds.push(m)
     return bounds.length > 2 ? bounds : null
   }
+  // slices of n columns, each a multiple of 14 wide (the kernel's group of accumulators) but the last
+  const columnBounds = (n: number, chunks: number): number[] | null => {
+    const per = 14 * Math.ceil(n / chunks / 14)
+    if (per >= n) return null
+    const bounds = []
+    for (let j = 0; j < n; j += per) bounds.push(j)
+    bounds.push(n)
+    return bounds
+  }
   const c = h.ctrl
   /** `kernel` with `args` for all m rows, its chunks taken by both threads as they come free */
   const chunked = (kernel: number, args: readonly number[], bounds: readonly number[]) => {
@@ -770,7 +785,15 @@ function splitKernels(h: Helper): KernelExports {
     gemmCsrLd(rp, ci, v, b, cc, m, n, ldb) {
       const bounds = sparseBounds(rp, m, n)
       if (bounds === null) k.gemmCsrLd(rp, ci, v, b, cc, m, n, ldb)
-      else chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
+      else if (m > CSR_ROWS) chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
+      else {
+        // the kernel walks B's columns for CSR_ROWS rows at a time: rows this few are one walk
+        // over B, which slices of rows would each repeat (W5's x·W1: 1.6 MB of B a slice); slices
+        // of columns read a slice of B each, once (14 columns a group of accumulators)
+        const cols = columnBounds(n, bounds.length - 1)
+        if (cols === null) chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
+        else chunked(OP_CSR_LD_COLS, [rp, ci, v, b, cc, m, n, ldb], cols)
+      }
     },
     gemmCsrPairs(rp, ci, v, b, cc, m, n, ldb) {
       // cut between pairs (each entry of a pair's row feeds two rows of C): at even rows

@@ -59,6 +59,17 @@ export interface KernelExports {
     n: number,
     ldb: number,
   ): void
+  gemmCsrLdc(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    ldb: number,
+    ldc: number,
+  ): void
   gemmCsrPairs(
     rowPtr: number,
     colIdx: number,

@@ -428,7 +428,7 @@ export function gemmCsr(
   m: i32,
   n: i32,
 ): void {
-  csrProduct(rowPtr, colIdx, vals, b, c, m, n, n)
+  csrProduct(rowPtr, colIdx, vals, b, c, m, n, n, n)
 }
 
 // gemmCsr with B's rows ldb ≥ n numbers apart (C still contiguous): a B whose rows are a power of
@@ -445,7 +445,26 @@ export function gemmCsrLd(
   n: i32,
   ldb: i32,
 ): void {
-  csrProduct(rowPtr, colIdx, vals, b, c, m, n, ldb)
+  csrProduct(rowPtr, colIdx, vals, b, c, m, n, ldb, n)
+}
+
+// gemmCsrLd for a slice of C's columns: b and c moved to the slice's first column, n its width,
+// C's rows ldc numbers apart. Each entry is the whole product's sum in the same order (a column's
+// sum does not depend on which group of columns computes it), so the same bits; two threads take
+// slices of columns (src/parallel/sharedKernels.ts), each reading only its slice of B and walking
+// all rows per group of columns as one thread does, where slices of rows would each walk all of B.
+export function gemmCsrLdc(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  ldb: i32,
+  ldc: i32,
+): void {
+  csrProduct(rowPtr, colIdx, vals, b, c, m, n, ldb, ldc)
 }
 
 // @ts-ignore: decorator
@@ -459,9 +478,10 @@ function csrProduct(
   m: i32,
   n: i32,
   ldb: i32,
+  ldc: i32,
 ): void {
   const rowB = (<usize>ldb) << 3
-  const rowC = (<usize>n) << 3
+  const rowC = (<usize>ldc) << 3
   for (let i0 = 0; i0 < m; i0 += CSR_ROWS) {
     const i1 = min(m, i0 + CSR_ROWS)
     let j = 0
