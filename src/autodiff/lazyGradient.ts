@@ -6,8 +6,7 @@
 // its `data` gets the same numbers at any time: copied from the arena while the call runs or
 // while memory still holds them (nothing laid out since), else recomputed from the batch's rows
 // and a copy of δ in the kernel's order (a kept state stays valid forever).
-import { xTransposeDelta } from '../nn/twoLayerLazyW1.js'
-import type { Gathered } from '../tensor/gatheredRows.js'
+import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
 import { copyKept, finiteView, onOwnMemory } from '../tensor/kernels/wasmKernels.js'
 import { lazyData, lazyTensor } from '../tensor/lazyData.js'
 import type { Tensor } from '../tensor/tensor.js'

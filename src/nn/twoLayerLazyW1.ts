@@ -5,7 +5,7 @@
 // That reader now makes it: copied out of memory while memory still holds it (nothing laid out
 // since the step), else recomputed from the batch's rows and a copy of δ1 (n×h, 40 KB for W3)
 // in the kernel's order, so the same bits at any time (a kept state stays valid forever).
-import type { Gathered } from '../tensor/gatheredRows.js'
+import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
 import { copyKept } from '../tensor/kernels/wasmKernels.js'
 import { lazyData, type LazyData } from '../tensor/lazyData.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -42,32 +42,4 @@ export function lazyW1(rows: Gathered, D1: Float64Array, d: number, h: number): 
     return xTransposeDelta(cache.source, pick, d, D1, h)
   })
   return src
-}
-
-/**
- * xᵀ·δ as the wasm kernel computes it (gemmCsr over x's columns, each compressed with its rows
- * in order): entry (i, j) is ((0 + x₀ᵢ·δ₀ⱼ) + x₁ᵢ·δ₁ⱼ) + … over the rows r where xᵣᵢ ≠ 0, each
- * product rounded, then each sum (SIMD lanes are independent, no fused multiply-add). Skipping
- * a zero xᵣᵢ leaves such a sum as it is for a finite δ (the caller's δ1 is: checked in wasm),
- * so these are the kernel's bits.
- */
-export function xTransposeDelta(
-  source: Float64Array,
-  pick: Int32Array,
-  d: number,
-  D: Float64Array,
-  h: number,
-): Float64Array {
-  const g = new Float64Array(d * h)
-  for (let r = 0; r < pick.length; r++) {
-    const o = pick[r] * d
-    const dr = r * h
-    for (let i = 0; i < d; i++) {
-      const v = source[o + i]
-      if (v === 0) continue
-      const gi = i * h
-      for (let j = 0; j < h; j++) g[gi + j] += v * D[dr + j]
-    }
-  }
-  return g
 }

@@ -520,3 +520,31 @@ function denseRows(t: Tensor, idx: ArrayLike<number>, start: number, end: number
   }
   return out
 }
+
+/**
+ * xᵀ·δ as the wasm kernel computes it (gemmCsr over x's columns, each compressed with its rows
+ * in order): entry (i, j) is ((0 + x₀ᵢ·δ₀ⱼ) + x₁ᵢ·δ₁ⱼ) + … over the rows r where xᵣᵢ ≠ 0, each
+ * product rounded, then each sum (SIMD lanes are independent, no fused multiply-add). Skipping
+ * a zero xᵣᵢ leaves such a sum as it is for a finite δ (the caller's δ1 is: checked in wasm),
+ * so these are the kernel's bits.
+ */
+export function xTransposeDelta(
+  source: Float64Array,
+  pick: Int32Array,
+  d: number,
+  D: Float64Array,
+  h: number,
+): Float64Array {
+  const g = new Float64Array(d * h)
+  for (let r = 0; r < pick.length; r++) {
+    const o = pick[r] * d
+    const dr = r * h
+    for (let i = 0; i < d; i++) {
+      const v = source[o + i]
+      if (v === 0) continue
+      const gi = i * h
+      for (let j = 0; j < h; j++) g[gi + j] += v * D[dr + j]
+    }
+  }
+  return g
+}

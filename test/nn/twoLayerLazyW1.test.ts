@@ -15,7 +15,8 @@ import {
 } from 'gradstream'
 import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
-import { lazyW1Made, setLazyW1, xTransposeDelta } from '../../src/nn/twoLayerLazyW1.js'
+import { lazyW1Made, setLazyW1 } from '../../src/nn/twoLayerLazyW1.js'
+import { xTransposeDelta } from '../../src/tensor/gatheredRows.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import {
   copiedOutSum,
