@@ -16,6 +16,8 @@ import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/op
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
+import { transposeTimes } from '../helpers/referenceGemm.js'
+import { images } from '../helpers/sparseRows.js'
 
 // On the wasm backend the tape leaves ∂W = xᵀ·δ of a parameter W, x a batch drawn as compressed
 // rows, in its arena (src/autodiff/lazyGradient.ts): its `data` is made when read — copied from
@@ -24,31 +26,6 @@ import { lazyDataOf } from '../../src/tensor/lazyData.js'
 // numbers are compared bit for bit (Object.is) with the textbook loop: the kernels sum the same
 // non-zero terms in the same order, and a skipped 0·δ would only have added ±0 to a sum that is
 // never −0 (it starts at +0).
-
-/** A data set of mostly-zero rows (images: ~19% non-zero, bytes·(1/255)) and one-hot targets. */
-function images(seed: number, n: number) {
-  let s = seed
-  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
-  const x = new Float64Array(n * 784)
-  for (let i = 0; i < x.length; i++) if (next() < 0.19) x[i] = Math.ceil(next() * 255) * (1 / 255)
-  const t = new Float64Array(n * 10)
-  for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
-  return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
-}
-
-/** Aᵀ·B by the textbook loop (A m×k, B m×n), each entry summed over the rows in order from +0. */
-function transposeTimes(a: Tensor, b: Tensor): Float64Array {
-  const [m, k] = a.shape
-  const n = b.shape[1]
-  const c = new Float64Array(k * n)
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0
-      for (let p = 0; p < m; p++) s += a.data[p * k + i] * b.data[p * n + j]
-      c[i * n + j] = s
-    }
-  return c
-}
 
 /** Positions where two arrays differ as values (Object.is: NaN = NaN, +0 ≠ −0); expect none. */
 const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {

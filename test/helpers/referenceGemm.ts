@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import type { Tensor } from '../../src/index.js'
 
 /**
  * The reference for the product kernels' tests, written anew (it shares no code with the
@@ -57,4 +58,24 @@ export function expectMatches(
     const ok = Object.is(got[q], ref.C[q]) || Math.abs(got[q] - ref.C[q]) <= 2 * gamma * ref.mag[q]
     if (!ok) expect.fail(`[${q}]: got ${got[q]}, expected ${ref.C[q]} (Σ|ab| ${ref.mag[q]})`)
   }
+}
+
+/**
+ * Aᵀ·B by the textbook loop, each entry summed over p = 0 … m−1 in order from +0 with a rounded
+ * multiply and a rounded add (written anew here). The kernels sum the same non-zero terms in the
+ * same order (a zero of A skipped, or a pair's 0·b for the row without an entry added: +0 or −0
+ * added to a sum that is never −0 leaves it as it is, for a finite b), so for a finite B their
+ * result is this loop's bit for bit, NaN and ±∞ of A included — no tolerance needed.
+ */
+export function transposeTimes(a: Tensor, b: Tensor): Float64Array {
+  const [m, k] = a.shape
+  const n = b.shape[1]
+  const c = new Float64Array(k * n)
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0
+      for (let p = 0; p < m; p++) s += a.data[p * k + i] * b.data[p * n + j]
+      c[i * n + j] = s
+    }
+  return c
 }

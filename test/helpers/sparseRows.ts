@@ -59,3 +59,14 @@ export function rowsOf(
 export const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean =>
   a.length === b.length &&
   Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]))
+
+/** A data set of mostly-zero rows (images: ~19% non-zero, bytes·(1/255)) and one-hot targets. */
+export function images(seed: number, n: number) {
+  let s = seed
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+  const x = new Float64Array(n * 784)
+  for (let i = 0; i < x.length; i++) if (next() < 0.19) x[i] = Math.ceil(next() * 255) * (1 / 255)
+  const t = new Float64Array(n * 10)
+  for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
+  return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
+}

@@ -16,30 +16,19 @@ import {
 import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { twoLayerGradient } from '../../src/nn/twoLayerGradient.js'
 import { lazyW1Made, setLazyW1 } from '../../src/nn/twoLayerLazyW1.js'
-import { xTransposeDelta } from '../../src/tensor/gatheredRows.js'
-import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import { rowCache, takeRows, xTransposeDelta } from '../../src/tensor/gatheredRows.js'
 import {
   copiedOutSum,
   sumOfSquares,
   wantSumsOfSquares,
 } from '../../src/tensor/kernels/sumOfSquaresKernel.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
+import { images } from '../helpers/sparseRows.js'
 
 // twoLayerGradient's ∂W1 on a gathered batch (W3's step) is left where the wasm step made it:
 // its `data` is made when read — copied out of memory while nothing has been laid out since,
 // else recomputed from the batch's rows and a copy of δ1 — and must then be the eager copy's
 // bits, however late it is read (src/nn/twoLayerLazyW1.ts).
-
-/** A data set of mostly-zero rows (images: ~19% non-zero, bytes·(1/255)) and one-hot targets. */
-function images(seed: number, n: number) {
-  let s = seed
-  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
-  const x = new Float64Array(n * 784)
-  for (let i = 0; i < x.length; i++) if (next() < 0.19) x[i] = Math.ceil(next() * 255) * (1 / 255)
-  const t = new Float64Array(n * 10)
-  for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
-  return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
-}
 
 type Data = ReturnType<typeof images>
 const net = (seed: number) =>

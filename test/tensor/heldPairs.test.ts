@@ -3,26 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setKernelBackend, type Tensor } from 'gradstream'
 import { heldLeft } from '../../src/tensor/linalg.js'
 import { pairing, pairStats } from '../../src/tensor/kernels/wasmKernels.js'
-
-/**
- * Aᵀ·B by the textbook loop, each entry summed over p = 0 … m−1 in order from +0 with a rounded
- * multiply and a rounded add (written anew here). The kernels sum the same non-zero terms in the
- * same order (a zero of A skipped, or a pair's 0·b for the row without an entry added: +0 or −0
- * added to a sum that is never −0 leaves it as it is, for a finite b), so for a finite B their
- * result is this loop's bit for bit, NaN and ±∞ of A included — no tolerance needed.
- */
-function transposeTimes(a: Tensor, b: Tensor): Float64Array {
-  const [m, k] = a.shape
-  const n = b.shape[1]
-  const c = new Float64Array(k * n)
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0
-      for (let p = 0; p < m; p++) s += a.data[p * k + i] * b.data[p * n + j]
-      c[i * n + j] = s
-    }
-  return c
-}
+import { transposeTimes } from '../helpers/referenceGemm.js'
 
 /** Indices where `got` and `want` differ (Object.is: NaN equals NaN, +0 differs from −0). */
 const differing = (got: Float64Array, want: Float64Array): number[] =>
