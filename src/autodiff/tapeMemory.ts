@@ -28,6 +28,7 @@ import {
   scratchPeak,
   twinView,
 } from '../tensor/kernels/wasmKernels.js'
+import { lazyDataOf } from '../tensor/lazyData.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -85,6 +86,18 @@ export class TapeMemory {
     let b = this.buffers[i]
     if (b === undefined || b.length !== length) b = this.buffers[i] = new Float64Array(length)
     return b
+  }
+
+  /**
+   * Parameter `p` as the call reads it: a lazy one whose numbers can be copied without making
+   * its data (an optimizer's state left in its pass's memory: src/tensor/lazyData.ts) copied
+   * into the call's next buffer, else `p`.
+   */
+  parameter(p: Tensor): Tensor {
+    const lz = lazyDataOf(p)
+    if (lz?.copyInto === undefined) return p
+    const v = this.take(lz.length)
+    return lz.copyInto(v) ? { shape: p.shape, data: v } : p
   }
 
   /**

@@ -1,10 +1,10 @@
 import { show, showShape } from '../errors.js'
-import { lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
+import { lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
 import { backward, param, Var } from './tape.js'
-import { takeFresh, TapeMemory, withTapeMemory } from './tapeMemory.js'
+import { takeFresh, TapeMemory, tapeMemory, withTapeMemory } from './tapeMemory.js'
 import { withStepThreads } from '../parallel/tapeThreads.js'
 
 /** `P` with every leaf (number or tensor) replaced by its tape node. */
@@ -58,6 +58,7 @@ function differentiate<T, B, P extends Params>(
   batch: B,
 ): { value: number; grad: P } {
   assertParams('valueAndGrad', 'params', params)
+  const memory = tapeMemory()
   const leaves: Var[] = []
   const trace = (p: Params): unknown => {
     if (typeof p === 'number') {
@@ -66,7 +67,7 @@ function differentiate<T, B, P extends Params>(
       return v
     }
     if (isTensor(p)) {
-      const v = param(p)
+      const v = param(memory === null ? p : memory.parameter(p))
       leaves.push(v)
       return v
     }
@@ -94,7 +95,7 @@ function differentiate<T, B, P extends Params>(
       const g = grads.get(leaves[k++])
       // a gradient left lazy in the tape's arena (lazyGradient.ts) stays so, its data unread
       const lz = g === undefined ? undefined : lazyDataOf(g)
-      if (lz !== undefined && lz.length === p.data.length) {
+      if (lz !== undefined && lz.length === lengthOf(p)) {
         return handOver(lazyTensor([...p.shape], lz))
       }
       // a fresh buffer: a gradient may share data with a tensor the loss computed (or live in
@@ -102,8 +103,8 @@ function differentiate<T, B, P extends Params>(
       // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
       const data =
         g === undefined
-          ? new Float64Array(p.data.length)
-          : takeFresh(g.data) && g.data.length === p.data.length
+          ? new Float64Array(lengthOf(p))
+          : takeFresh(g.data) && g.data.length === lengthOf(p)
             ? g.data
             : g.data.slice()
       return handOver({ shape: [...p.shape], data })

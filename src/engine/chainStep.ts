@@ -4,13 +4,16 @@ import type { Params } from '../tree/tree.js'
 import { nextSlot, type Plan, planOf, prepared, slotRecord, unprefixed } from './elementwise.js'
 import type { StageRun } from './fusion.js'
 import { fixedAt, hyperAt, hyperRecorder } from './hyperparams.js'
-import { addScaled, frozenTree, type LeafSet, leavesOf } from './leaves.js'
+import type { LazyData } from '../tensor/lazyData.js'
+import { addScaled, frozenTree, leafSourcesOf } from './leaves.js'
 import { type Member, passLoops } from './pass.js'
 import { steppedState, withSlots } from './state.js'
 import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
 import { residentPass } from './wasmPass.js'
 
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
+const arrayOf = (x: Float64Array | LazyData): Float64Array =>
+  x instanceof Float64Array ? x : x.value()
 const EMPTY = new Float64Array(0)
 
 /**
@@ -81,13 +84,20 @@ function stepOf(
   const wasm = inPass.length > 0 ? residentPass(plan.rules, plan.trees) : null
   const olds = inPass.map((m) => slotRecord(m.trees))
   const nexts = inPass.map((m) => slotRecord(m.trees))
+  // the slots' leaves as they come (a lazy one, left by the resident pass, unread)
+  const sources = inPass.map((m) => slotRecord(m.trees)) as Record<
+    string,
+    Float64Array | LazyData
+  >[]
   // per step, per member of the pass: its constant (a factor or the rule's constants), what
   // `prepare` left for the slot, its leaves, and per tree, per leaf, its slot's arrays after
   // the step (filled during a step)
   const kPass: unknown[] = inPass.map(() => 0)
+  /** per member, the inputs of its shape check left unread: all but the updates */
+  const unreadBut = inPass.map((m) => [...m.trees.keys(), m.trees.length + 1])
   const rests: (object | undefined)[] = inPass.map(() => undefined)
-  const sets: (LeafSet | null)[] = inPass.map(() => null)
-  const outs: Float64Array[][][] = inPass.map(() => [])
+  const sets: (ReturnType<typeof leafSourcesOf> | null)[] = inPass.map(() => null)
+  const outs: (Float64Array | LazyData)[][][] = inPass.map(() => [])
   const slots: unknown[] = new Array(n)
   let a = 1
   /** this step's hyperparameter values, in `names`' order (doubles from the start: see hyperRecorder) */
@@ -127,7 +137,8 @@ function stepOf(
     const inputs: Params[] = member.trees.map((f) => (slot as Record<string, Params>)[f])
     inputs.push(updates)
     if (plan.params === true) inputs.push(params)
-    sets[m] = leavesOf(member.name, inputs)
+    // every input but the updates left unread (its numbers are read where they lie)
+    sets[m] = leafSourcesOf(member.name, inputs, unreadBut[m])
     kPass[m] = k
     rests[m] = rest
   }
@@ -210,10 +221,11 @@ function stepOf(
     let next: Params
     if (first === end) next = addScaled(s.params, updates, scale)
     else {
-      const theta = leavesOf('applyUpdates', [s.params, updates])
-      const [p, g] = theta.data
+      const theta = leafSourcesOf('applyUpdates', [s.params, updates], 0)
+      const [p, gs] = theta.data
+      const g = gs as readonly Float64Array[]
       const count = theta.count
-      const qs = new Array<Float64Array>(count)
+      const qs = new Array<Float64Array | LazyData>(count)
       const loop = loopFor!(kPass)
       for (let m = 0; m < inPass.length; m++) {
         for (let f = 0; f < inPass[m].trees.length; f++) outs[m][f] = new Array(count)
@@ -222,19 +234,31 @@ function stepOf(
         const len = p[leaf].length
         for (let m = 0; m < inPass.length; m++) {
           const fs = inPass[m].trees
-          if (fs.length === 0) continue
-          const data = sets[m]!.data
+          const data = sets[m]?.data
+          for (let f = 0; f < fs.length; f++) sources[m][fs[f]] = data![f][leaf]
+        }
+        // the resident pass leaves its outputs where it computed them, read on demand
+        const lazy = wasm!.runLazy(leaf, kPass, sources, p[leaf], g[leaf], scale, len)
+        if (lazy !== null) {
+          qs[leaf] = lazy[0]
+          for (let m = 0, x = 1; m < inPass.length; m++) {
+            const fs = inPass[m].trees
+            for (let f = 0; f < fs.length; f++) outs[m][f][leaf] = lazy[x++]
+          }
+          continue
+        }
+        for (let m = 0; m < inPass.length; m++) {
+          const fs = inPass[m].trees
           const old = olds[m] as Record<string, Float64Array>
           const nx = nexts[m] as Record<string, Float64Array>
           const out = outs[m]
           for (let f = 0; f < fs.length; f++) {
-            old[fs[f]] = data[f][leaf]
-            nx[fs[f]] = out[f][leaf] = uninitializedF64(len)
+            old[fs[f]] = arrayOf(sources[m][fs[f]])
+            nx[fs[f]] = (out[f][leaf] = uninitializedF64(len)) as Float64Array
           }
         }
-        qs[leaf] = uninitializedF64(len)
-        if (!wasm!.run(leaf, kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len))
-          loop(kPass, olds, nexts, p[leaf], g[leaf], qs[leaf], scale, len)
+        const q = (qs[leaf] = uninitializedF64(len))
+        loop(kPass, olds, nexts, arrayOf(p[leaf]), g[leaf], q, scale, len)
       }
       next = theta.build(qs)
       for (let j = first; j < end; j++) {

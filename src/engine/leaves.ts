@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js'
 import { freezeTree } from '../state/freeze.js'
 import { addScaledData, addScaledLazy } from '../tensor/kernels/addScaledKernel.js'
-import { type LazyData, lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
+import { type LazyData, lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { adopt } from '../tree/handOver.js'
@@ -26,7 +26,8 @@ export type Kernel = (ins: readonly Float64Array[], outs: readonly Float64Array[
 export interface LeafSet {
   readonly data: readonly (readonly Float64Array[])[]
   readonly count: number
-  build(outs: readonly Float64Array[]): Params
+  /** (a lazy source among `outs` gives a lazy tensor: src/tensor/lazyData.ts) */
+  build(outs: readonly (Float64Array | LazyData)[]): Params
 }
 
 const sortedKeys = (o: object) => Object.keys(o).sort()
@@ -55,10 +56,10 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Collects the leaves of `qs` (trees of one structure) into `data`; false on a mismatch. Input
- * `unread`'s lazy tensors give their sources, their data not made.
+ * Collects the leaves of `qs` (trees of one structure) into `data`; false on a mismatch. The
+ * lazy tensors of the inputs whose bits are set in `unread` give their sources, data not made.
  */
-function collect(qs: readonly Params[], data: (Float64Array | LazyData)[][], unread = -1): boolean {
+function collect(qs: readonly Params[], data: (Float64Array | LazyData)[][], unread = 0): boolean {
   const q = qs[0]
   const k = qs.length
   if (typeof q === 'number') {
@@ -70,11 +71,13 @@ function collect(qs: readonly Params[], data: (Float64Array | LazyData)[][], unr
     return true
   }
   if (isTensor(q)) {
+    const q0 = unread & 1 ? lazyDataOf(q) : undefined
+    const len = q0 !== undefined ? q0.length : q.data.length
     for (let i = 0; i < k; i++) {
       const x = qs[i]
-      const lz = i === unread && isTensor(x) ? lazyDataOf(x) : undefined
+      const lz = (unread >> i) & 1 && isTensor(x) ? lazyDataOf(x) : undefined
       const n = lz !== undefined ? lz.length : isTensor(x) ? x.data.length : -1
-      if (n !== q.data.length || !sameShape((x as Tensor).shape, q.shape)) return false
+      if (n !== len || !sameShape((x as Tensor).shape, q.shape)) return false
       data[i].push(lz ?? (x as Tensor).data)
     }
     return true
@@ -117,13 +120,23 @@ function collect(qs: readonly Params[], data: (Float64Array | LazyData)[][], unr
   return true
 }
 
+/** A frozen tensor of `shape` over `data` (lazy over a source). */
+function tensorOver(shape: readonly number[], data: Float64Array | LazyData): Params {
+  if (data instanceof Float64Array) return Object.freeze({ shape: frozenShape(shape), data })
+  return Object.freeze(lazyTensor(frozenShape(shape), data))
+}
+
 /** A deeply frozen tree of `template`'s structure over `outs` (from leaf `at.k` on). */
-function rebuild(template: Params, outs: readonly Float64Array[], at: { k: number }): Params {
-  if (typeof template === 'number') return outs[at.k++][0]
-  if (isTensor(template)) {
-    const t: Tensor = { shape: frozenShape(template.shape), data: outs[at.k++] }
-    return Object.freeze(t)
+function rebuild(
+  template: Params,
+  outs: readonly (Float64Array | LazyData)[],
+  at: { k: number },
+): Params {
+  if (typeof template === 'number') {
+    const o = outs[at.k++]
+    return o instanceof Float64Array ? o[0] : o.value()[0]
   }
+  if (isTensor(template)) return tensorOver(template.shape, outs[at.k++])
   if (Array.isArray(template)) {
     const out = new Array<Params>(template.length)
     for (let i = 0; i < template.length; i++) out[i] = rebuild(template[i], outs, at)
@@ -146,19 +159,21 @@ function rebuild(template: Params, outs: readonly Float64Array[], at: { k: numbe
  * @throws {ShapeError} `scaleByAdam: at W: shapes [2,3] and [3,2] differ` (zipTree's message)
  */
 export function leavesOf(fn: string, inputs: readonly Params[]): LeafSet {
-  return leafSet(fn, inputs, -1) as LeafSet
+  return leafSet(fn, inputs, 0) as LeafSet
 }
 
 /**
- * `leavesOf`, input `unread`'s lazy tensors (src/tensor/lazyData.ts) left unread: their sources
- * stand in `data[unread]` where their arrays would (the other inputs' leaves as `leavesOf`'s).
+ * `leavesOf`, the lazy tensors (src/tensor/lazyData.ts) of input `unread` (or of each input
+ * listed) left unread: their sources stand in `data[unread]` where their arrays would (the other
+ * inputs' leaves as `leavesOf`'s).
  */
 export function leafSourcesOf(
   fn: string,
   inputs: readonly Params[],
-  unread: number,
+  unread: number | readonly number[],
 ): Omit<LeafSet, 'data'> & { readonly data: readonly (readonly (Float64Array | LazyData)[])[] } {
-  return leafSet(fn, inputs, unread)
+  const mask = typeof unread === 'number' ? 1 << unread : unread.reduce((m, i) => m | (1 << i), 0)
+  return leafSet(fn, inputs, mask)
 }
 
 function leafSet(fn: string, inputs: readonly Params[], unread: number) {
@@ -174,9 +189,8 @@ function leafSet(fn: string, inputs: readonly Params[], unread: number) {
     count,
     // a tree that is one tensor (a flat parameter vector) skips the walk
     build: isTensor(template)
-      ? (outs: readonly Float64Array[]) =>
-          Object.freeze({ shape: frozenShape(template.shape), data: outs[0] }) as Params
-      : (outs: readonly Float64Array[]) => rebuild(template, outs, { k: 0 }),
+      ? (outs: readonly (Float64Array | LazyData)[]) => tensorOver(template.shape, outs[0])
+      : (outs: readonly (Float64Array | LazyData)[]) => rebuild(template, outs, { k: 0 }),
   }
 }
 
@@ -348,7 +362,7 @@ function copyOrNull(p: Params, g: Params): Params | null {
   if (isTensor(p)) {
     if (!isTensor(g)) return null
     const lz = lazyDataOf(g)
-    if ((lz?.length ?? g.data.length) !== p.data.length || !sameShape(p.shape, g.shape)) return null
+    if ((lz?.length ?? g.data.length) !== lengthOf(p) || !sameShape(p.shape, g.shape)) return null
     const shape = Object.isFrozen(p.shape) ? p.shape : [...p.shape]
     // a buffer its producer handed over (src/tree/handOver.ts) is kept, not copied: nobody else
     // holds it (a lazy one stays lazy). Anything else (a user's buffer, which it may reuse) is copied.

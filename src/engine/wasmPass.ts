@@ -6,13 +6,17 @@
 // on operands already in linear memory: copied in and out at every step it gains nothing
 // (bench/RESULTS.md, issue 21). So the chain's pass keeps them there (`residentPass`): per leaf,
 // θ and the slot's arrays stay in a private memory between steps, used while the incoming
-// state's arrays are (by identity) the ones it wrote out last step, else copied in; the kernel
-// updates them in place and fresh JavaScript copies are written out for the state. The state
-// only ever holds those copies, so a kept state stays valid forever; the resident arrays are
-// the library's own. The memories are pooled for the process (`arenaFor`): a new run takes over
-// an idle run's memory, pages already touched, instead of adding one of its own.
+// state's arrays are (by identity) the ones it left last step, else copied in; the kernel
+// updates them in place. The new state's arrays stay there as lazy tensors (`runLazy`,
+// src/engine/residentStates.ts): copied out if read while the memory holds them, replayed by the
+// JavaScript loop from kept inputs if read later, so a kept state stays valid forever; the
+// resident arrays are the library's own. The memories are pooled for the process (`arenaFor`):
+// a new run takes over an idle run's memory, pages already touched, instead of adding one of its
+// own (what the old owner holds there that a state may still read is copied out first).
 
-import { type LeafSlots, type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
+import type { LazyData } from '../tensor/lazyData.js'
+import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
+import { type Home, type PassStep, ResidentData } from './residentStates.js'
 import { type CompiledRule, compileRule, type Expr } from './ruleCompiler.js'
 
 /**
@@ -152,6 +156,8 @@ class Arena {
   lastUse = 0
   /** its owner's residences */
   residences = 0
+  /** copies out what its owner holds there that a state may still read (before a takeover) */
+  evict: (() => void) | null = null
 
   /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
   numbers(bytes: number): Float64Array | null {
@@ -207,7 +213,11 @@ function arenaFor(owner: object): Arena {
   }
   let arena = idle !== null && clock - idle.lastUse > 2 * held ? idle : null
   if (arena === null) pool.push((arena = new Arena()))
-  else takeovers++
+  else {
+    takeovers++
+    arena.evict?.()
+    arena.evict = null
+  }
   arena.owner = owner
   arena.lastUse = clock
   arena.residences = 0
@@ -282,20 +292,60 @@ export interface ResidentPass {
    * arrays of `next`; false when it did not run (the caller runs the JavaScript loop).
    */
   run(leaf: number, ...pass: Parameters<PassLoop>): boolean
+  /**
+   * Leaf number `leaf`'s pass as `run` computes it, its outputs left in the pass's memory: θ′,
+   * then per member with a rule, per tree field, the new array as a lazy source (read on
+   * demand; see residentStates.ts); null when it did not run. `old`'s arrays and `p` may be
+   * lazy sources too (the ones the last step left are used where they lie).
+   */
+  runLazy(
+    leaf: number,
+    k: readonly unknown[],
+    old: readonly { readonly [field: string]: Float64Array | LazyData }[],
+    p: Float64Array | LazyData,
+    g: Float64Array,
+    a: number,
+    len: number,
+  ): readonly LazyData[] | null
 }
 
-/** Where a leaf's arrays sit, and which JavaScript arrays they equal (written out last). */
-interface Residence {
+/** Where a leaf's arrays sit, and what stands for the numbers they hold. */
+interface Residence extends Home {
   len: number
   /** byte offsets: θ, g, then per member per tree field */
   readonly at: number[]
-  /** the arrays written out last: θ′, then per member per tree field (null: none yet) */
-  readonly wrote: (Float64Array | null)[]
+  /**
+   * per region, the array or lazy source standing for its numbers now (the step's output: an
+   * array `run` wrote, or `runLazy`'s source; null: none)
+   */
+  readonly cur: (Float64Array | ResidentData | null)[]
   used: number
+  /** lazy steps since one was copied out */
+  chain: number
 }
 
 /** Residences kept per leaf: two runs of one chain at once each keep theirs. */
 const WAYS = 2
+
+/**
+ * A resident step's outputs are copied out for real every K-th step in a row (bench/RESULTS.md,
+ * issue 17, session 12): a replay runs at most K steps, a kept state pins at most K gradients.
+ */
+export const RESIDENT_SETTLE_EVERY = 8
+
+/** Constants `k` as a replay hands them to the JavaScript loop: per rule, the ones it read. */
+function keptConstants(rules: readonly (CompiledRule | null)[], k: readonly unknown[]): unknown[] {
+  return rules.map((r, j) => {
+    const kj = k[j]
+    if (r === null || typeof kj === 'number') return kj
+    const o: Record<string, unknown> = {}
+    for (const name of r.consts) o[name!] = (kj as Record<string, unknown>)[name!]
+    return o
+  })
+}
+
+const asArray = (x: Float64Array | LazyData): Float64Array =>
+  x instanceof Float64Array ? x : x.value()
 
 /**
  * The resident pass of `members` (their slot trees `trees`), applying θ + a·u: one per run of
@@ -311,96 +361,182 @@ export function residentPass(
   let top = 0
   const leaves: Residence[][] = []
   const args: number[] = []
+  const inputs: (Float64Array | null)[] = []
+
+  /** Copies out what `r` holds that someone may still read, and forgets it. */
+  const drop = (r: Residence) => {
+    for (const c of r.cur) if (c instanceof ResidentData) c.settle()
+    r.version++
+    r.cur.fill(null)
+    r.chain = 0
+  }
+  const dropAll = () => {
+    for (const ways of leaves) for (const r of ways ?? []) drop(r)
+    leaves.length = 0
+    top = 0
+    if (arena !== null) arena.residences = 0
+  }
+
+  /**
+   * The residence of `leaf` for θ `p` of length `len`, its arrays laid out, θ and the slots
+   * copied in where they are not the ones it holds; null when the pass does not run.
+   */
+  const enter = (
+    leaf: number,
+    k: readonly unknown[],
+    old: readonly { readonly [field: string]: Float64Array | LazyData }[],
+    p: Float64Array | LazyData,
+    g: Float64Array,
+    a: number,
+    len: number,
+  ): Residence | null => {
+    if (wasmMode === 'off' || (wasmMode === 'auto' && len < MIN_LENGTH)) return null
+    if (kernel === undefined) kernel = kernelOf(members, trees, true)
+    if (kernel === null || (wasmMode === 'auto' && kernel.heavy < MIN_HEAVY)) return null
+    if (!constants(kernel, k, args, 5)) return null
+    clock++
+    if (arena === null || arena.owner !== self) {
+      // first use, or another pass took the arena over (and copied out what it held of ours)
+      arena = arenaFor(self)
+      arena.evict = dropAll
+      leaves.length = 0
+      top = 0
+    }
+    arena.lastUse = clock
+    const ts = kernel.trees
+    const rules = kernel.rules
+    // the residence whose arrays these are, else the least recently used one
+    const ways = (leaves[leaf] ??= [])
+    let best: Residence | null = null
+    let score = -1
+    for (const r of ways) {
+      const s = r.len === len ? (r.cur[0] === p ? 2 : 1) : 0
+      if (s > score || (s === score && r.used < best!.used)) ((best = r), (score = s))
+    }
+    let r = best
+    if (r === null || (score < 2 && ways.length < WAYS)) {
+      r = { len: 0, at: [], cur: [], used: 0, version: 0, chain: 0, view: () => arena!.numbers(0)! }
+      ways.push(r)
+      arena.residences++
+    }
+    const size = padded(len)
+    if (r.len !== len) {
+      const regions = 2 + ts.reduce((n, f) => n + f.length, 0)
+      if (top + regions * size > 1 << 30) {
+        // leaves changed their lengths many times: start again
+        dropAll()
+        return null
+      }
+      drop(r)
+      r.len = len
+      r.at.length = r.cur.length = 0
+      for (let x = 0; x < regions; x++) (r.at.push(top + x * size), r.cur.push(null))
+      top += regions * size
+    } else if (r.cur[0] !== p) drop(r) // another run's θ: what it holds is copied out first
+    r.used = clock
+    const F = arena.numbers(top)
+    if (F === null) {
+      dropAll()
+      return null
+    }
+    const at = r.at
+    const cur = r.cur
+    // every input read before any is written (a lazy one may lie in a region written here)
+    const ins = inputs
+    ins[0] = cur[0] === p ? null : asArray(p)
+    let c = 5
+    let x = 2
+    for (let j = 0; j < ts.length; j++) {
+      const fs = ts[j]
+      if (rules[j] === null) {
+        c++
+        continue
+      }
+      for (let f = 0; f < fs.length; f++, x++) {
+        const o = old[j][fs[f]]
+        ins[x] = cur[x] === o ? null : asArray(o)
+        args[c + f] = args[c + fs.length + f] = at[x]
+      }
+      c += 2 * fs.length + rules[j]!.consts.length
+    }
+    const F2 = arena.numbers(0)!
+    for (let y = 0; y < x; y++) {
+      const i = ins[y]
+      if (y !== 1 && i !== null) F2.set(i, at[y] >> 3)
+      ins[y] = null
+    }
+    F2.set(g, at[1] >> 3)
+    args[0] = size
+    args[1] = a
+    args[2] = args[4] = at[0]
+    args[3] = at[1]
+    return r
+  }
+
   const self: ResidentPass = {
     run(leaf, k, old, next, p, g, q, a, len) {
-      if (wasmMode === 'off' || (wasmMode === 'auto' && len < MIN_LENGTH)) return false
-      if (kernel === undefined) kernel = kernelOf(members, trees, true)
-      if (kernel === null || (wasmMode === 'auto' && kernel.heavy < MIN_HEAVY)) return false
-      if (!constants(kernel, k, args, 5)) return false
-      clock++
-      if (arena === null || arena.owner !== self) {
-        // first use, or another pass took the arena over: nothing of ours is in it any more
-        arena = arenaFor(self)
-        leaves.length = 0
-        top = 0
-      }
-      arena.lastUse = clock
-      const ts = kernel.trees
-      const rules = kernel.rules
-      // the residence whose arrays these are, else the least recently used one
-      const ways = (leaves[leaf] ??= [])
-      let best: Residence | null = null
-      let score = -1
-      for (const r of ways) {
-        let s = r.len === len ? (r.wrote[0] === p ? 2 : 1) : 0
-        if (s > score || (s === score && r.used < best!.used)) ((best = r), (score = s))
-      }
-      let r = best
-      if (r === null || (score < 2 && ways.length < WAYS)) {
-        r = { len: 0, at: [], wrote: [], used: 0 }
-        ways.push(r)
-        arena.residences++
-      }
-      const size = padded(len)
-      if (r.len !== len) {
-        const regions = 2 + ts.reduce((n, f) => n + f.length, 0)
-        if (top + regions * size > 1 << 30) {
-          // leaves changed their lengths many times: start again
-          leaves.length = 0
-          arena.residences = 0
-          top = 0
-          return false
-        }
-        r.len = len
-        r.at.length = r.wrote.length = 0
-        for (let x = 0; x < regions; x++) (r.at.push(top + x * size), r.wrote.push(null))
-        top += regions * size
-      }
-      r.used = clock
-      const F = arena.numbers(top)
-      if (F === null) {
-        leaves.length = 0
-        arena.residences = 0
-        top = 0
-        return false
-      }
-      const at = r.at
-      const wrote = r.wrote
-      if (wrote[0] !== p) F.set(p, at[0] >> 3)
-      F.set(g, at[1] >> 3)
-      args[0] = size
-      args[1] = a
-      args[2] = args[4] = at[0]
-      args[3] = at[1]
-      let c = 5
-      let x = 2
-      for (let j = 0; j < ts.length; j++) {
-        const fs = ts[j]
-        if (rules[j] === null) {
-          c++
-          continue
-        }
-        for (let f = 0; f < fs.length; f++, x++) {
-          const o = old[j][fs[f]]
-          if (wrote[x] !== o) F.set(o, at[x] >> 3)
-          args[c + f] = args[c + fs.length + f] = at[x]
-        }
-        c += 2 * fs.length + rules[j]!.consts.length
-      }
-      arena.run(kernel, args)
+      const r = enter(leaf, k, old, p, g, a, len)
+      if (r === null) return false
+      const rules = kernel!.rules
+      const ts = kernel!.trees
+      r.version++
+      arena!.run(kernel!, args)
+      const F = arena!.numbers(0)!
+      const { at, cur } = r
       q.set(F.subarray(at[0] >> 3, (at[0] >> 3) + len))
-      wrote[0] = q
-      x = 2
-      for (let j = 0; j < ts.length; j++) {
+      cur[0] = q
+      for (let j = 0, x = 2; j < ts.length; j++) {
         const fs = ts[j]
         if (rules[j] === null) continue
         for (let f = 0; f < fs.length; f++, x++) {
           const out = next[j][fs[f]]
           out.set(F.subarray(at[x] >> 3, (at[x] >> 3) + len))
-          wrote[x] = out
+          cur[x] = out
         }
       }
+      r.chain = 0
       return true
+    },
+    runLazy(leaf, k, old, p, g, a, len) {
+      const r = enter(leaf, k, old, p, g, a, len)
+      if (r === null) return null
+      const rules = kernel!.rules
+      const ts = kernel!.trees
+      const { at, cur } = r
+      // the step's inputs: the outputs of the step before where they are (still) the ones held
+      const ins: (Float64Array | ResidentData | null)[] = [null, null]
+      let own = false
+      const input = (x: number, o: Float64Array | LazyData) => {
+        if (cur[x] === o && o instanceof ResidentData) own = true
+        ins[x] = cur[x] === o ? (o as Float64Array | ResidentData) : asArray(o)
+      }
+      input(0, p)
+      for (let j = 0, x = 2; j < ts.length; j++) {
+        if (rules[j] !== null) for (const f of ts[j]) input(x++, old[j][f])
+      }
+      const outs: (ResidentData | null)[] = []
+      const step: PassStep = {
+        members,
+        trees,
+        ins,
+        g,
+        k: keptConstants(rules, k),
+        a,
+        len,
+        outs,
+      }
+      r.version++
+      arena!.run(kernel!, args)
+      for (let x = 0; x < at.length; x++) {
+        outs.push(x === 1 ? null : new ResidentData(len, r, r.version, at[x] >> 3, step))
+        cur[x] = outs[x]
+      }
+      r.chain = own ? r.chain + 1 : 1
+      if (r.chain >= RESIDENT_SETTLE_EVERY) {
+        for (const o of outs) o?.settle()
+        r.chain = 0
+      }
+      return outs.filter((o) => o !== null)
     },
   }
   return self

@@ -12,6 +12,18 @@
 export interface LazyData {
   readonly length: number
   value(): Float64Array
+  /**
+   * Copies the numbers into `dst` (its first `length`) without making them as `value()` does,
+   * where the source still holds them (an optimizer's state in the pass's memory); false when it
+   * cannot (then `dst.set(value())`). Optional.
+   */
+  copyInto?(dst: Float64Array): boolean
+}
+
+/** The number of elements of a tensor, lazy or not, its data not made by asking. */
+export function lengthOf(t: { readonly data: Float64Array }): number {
+  const lz = lazyDataOf(t)
+  return lz !== undefined ? lz.length : t.data.length
 }
 
 /** `make` run once, on the first `value()`; the closure is dropped then (its operands freed). */
