@@ -10,9 +10,11 @@
 // vCPU of a shared machine comes and goes (bench/RESULTS.md: two threads ran W3 at 0.75× one
 // thread's time on a quiet minute and at 1.3× on a busy one), so the choice is measured, not
 // assumed, and measured again from time to time.
+import { ownMemoryBytes } from '../tensor/kernels/wasmKernels.js'
 import { closers } from './closerInternals.js'
 import {
   explicitThreads,
+  helperReady,
   helperRunning,
   spawnHelper,
   startHelper,
@@ -45,6 +47,18 @@ export const autoTuning = {
   minSize: 16_384,
   /** steps on one thread before the first probe (a run that short never starts the helper) */
   firstProbeAfter: 30,
+  /**
+   * a differentiated step's size from which it probes as soon as `firstProbeAfter` steps have
+   * run and the helper is ready, however short the run so far (no `firstProbeMs`): 2¹⁶, products
+   * of 2²⁴ multiply-adds a step (a sparse operand's counted by its non-zeros), a few milliseconds
+   * on one thread (W5's 784–256–128–10 on 128 images: about 2·10⁷). The helper starts after the
+   * first such step and is ready — its kernels warmed, the shared memory's pages written once, on
+   * the core the step leaves idle — some steps later, so the probe's steps on two threads run
+   * about as fast as later ones and a probe costs little more than its steps on the slower
+   * count. Smaller steps keep `firstProbeMs` (W3's 784–50–10 on 100 images, about 1.6·10⁶, is
+   * below `minSize` anyway).
+   */
+  earlyProbeSize: 1 << 16,
   /**
    * milliseconds of steps before the first probe, too: a probe costs its helper's start and its
    * steps on the losing count (W5, 469 steps of ~6 ms, paid about 0.2 s of wall and 0.4 s of CPU
@@ -137,17 +151,23 @@ export class ThreadChooser {
     return this.elapsed + ahead * mean >= autoTuning.firstProbeMs
   }
 
+  /** Steps recorded so far. */
+  get recorded(): number {
+    return this.calls
+  }
+
   /**
    * The thread count the next step, starting at `now` (ms), should run on; the step before it
-   * (`finished`) is recorded with its period, from its start to `now`.
+   * (`finished`) is recorded with its period, from its start to `now`. With `early`, a probe due
+   * by its count of steps starts however short the run so far (see `autoTuning.earlyProbeSize`).
    */
-  want(now?: number): 1 | 2 {
+  want(now?: number, early = false): 1 | 2 {
     const last = this.last
     if (last !== null && now !== undefined) {
       this.last = null
       this.record(last.asked, last.ran, now - last.start)
     }
-    if (this.part < 0 && this.calls >= this.probeAt && this.ranLong()) {
+    if (this.part < 0 && this.calls >= this.probeAt && (early || this.ranLong())) {
       this.part = 0
       this.inPart = this.measured = this.partMs = 0
       this.total = [0, 0]
@@ -251,6 +271,15 @@ export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
   if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
   const chooser = choosers[kind]
+  if (kind === 'tape' && size >= autoTuning.earlyProbeSize) {
+    // a large step: the helper starts (warming, see spawnHelper) after the first, which sized
+    // the kernels' own memory, and a probe starts once it is ready
+    if (chooser.recorded > 0 && !helperRunning()) {
+      closers.add(stopHelper)
+      spawnHelper(ownMemoryBytes())
+    }
+    return chooser.want(performance.now(), helperReady())
+  }
   const want = chooser.want(performance.now())
   // once started, the helper stays (asleep in Atomics.wait while one thread is chosen; closeWorkers
   // ends it). A worker takes 50–250 ms to start: it is started some steps before the first probe

@@ -32,11 +32,14 @@ import {
  * that — timing each step from its start to the next step's start (the whole loop's period, not
  * the gradient alone); the other count is chosen only when its mean step is at least 5% shorter
  * in two probes in a row (the second right after the first), and the choice is measured again
- * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run (W5's epoch of
- * 469 steps, for one) never starts the helper (it starts 20 steps before the first probe, without
- * waiting for it); once started,
- * it sleeps while one thread is chosen; products outside such steps stay on one thread. `1` keeps
- * everything on the calling thread.
+ * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run of small steps
+ * never starts the helper (it starts 20 steps before the first probe, without waiting for it). A
+ * gradient whose products reach 2²⁴ multiply-adds a step (W5's mlp 784–256–128–10 on 128 images)
+ * starts the helper after its first step and probes from its 30th step once the helper is ready,
+ * however short the run: the helper writes the memory it shares once and warms its kernels on
+ * the idle core first, so the probe's steps on two threads cost what later ones do. Once
+ * started, the helper sleeps while one thread is chosen; products outside such steps stay on one
+ * thread. `1` keeps everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.

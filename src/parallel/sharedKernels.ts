@@ -150,10 +150,79 @@ const takeChunks = new Function(`${CHUNK_RUNNER}\nreturn takeChunks`)() as (
   seq: number,
 ) => void
 
+/**
+ * Bytes of the shared memory a new helper writes once and warms its kernels in, at least (a step
+ * as W5's lays out about this much: its layer of 784×256 weights, their products and its arena).
+ */
+const WARM_BYTES = 8 << 20
+
+/**
+ * The helper's first work, before it says it is ready (the caller touches nothing of the shared
+ * memory until then): it grows the memory to `bytes` past BASE and writes each page once, and
+ * runs each kernel a step runs a few times on made-up operands of a layer's size there. Both are
+ * costs of a step's first run on two threads otherwise — a fault for every fresh page (the
+ * operands of a step as W5's span thousands), and kernels that V8 runs unoptimized until they
+ * have run a while (the module, shared with the caller's instance, keeps the optimized code) —
+ * which this moves onto the helper's idle core while the caller's steps run on one thread. The
+ * made-up operands are overwritten by the first layouts; a kernel that fails here is only not
+ * warmed.
+ */
+const WARM = `
+function warm(k, memory, bytes) {
+  const have = memory.buffer.byteLength
+  if (${BASE} + bytes > have) memory.grow(Math.ceil((${BASE} + bytes - have) / 65536))
+  const I = new Int32Array(memory.buffer)
+  const F = new Float64Array(memory.buffer)
+  for (let p = ${BASE} >> 2; p < I.length; p += 1024) I[p] = 0
+  // a batch of 128 rows of 784 (one in five entries non-zero) times 784×256, 256×128 after it
+  const m = 128, K = 784, n = 256, ldb = n + 4, h = 128, maxNnz = 32768
+  let at = ${BASE}
+  const take = (b) => { const r = at; at += (b + 15) & ~15; return r }
+  const a = take(m * K * 8), rp = take((m + 1) * 4), ci = take(maxNnz * 4), v = take(maxNnz * 8)
+  const trp = take((K + 1) * 4), tci = take(maxNnz * 4), tv = take(maxNnz * 8)
+  const prp = take((K + 3) * 2), pci = take(maxNnz * 4), pv = take(maxNnz * 16)
+  const b = take(K * ldb * 8), c = take(m * ldb * 8), d = take(K * ldb * 8), w2 = take(n * h * 8)
+  const out = take(m * h * 8), pk = take(n * h * 8), pa = take(m * n * 8), bias = take(n * 8)
+  if (at > I.length * 4) return
+  for (let i = 0; i < m * K; i++) F[(a >> 3) + i] = i % 5 === 0 ? 0.5 : 0
+  for (let i = 0; i < K * ldb; i++) F[(b >> 3) + i] = (i % 7) * 0.01
+  for (let i = 0; i < n * h; i++) F[(w2 >> 3) + i] = (i % 3) * 0.01
+  const runs = [
+    () => k.csrRows(a, m, K, maxNnz, rp, ci, v),
+    () => k.csrTranspose(rp, ci, v, m, K, trp, tci, tv),
+    () => k.csrPairs(trp, tci, tv, K, prp, pci, pv),
+    () => k.allFinite(b, K * ldb),
+    () => k.gemmCsrLd(rp, ci, v, b, c, m, n, ldb),
+    () => k.gemmCsrLdc(rp, ci, v, b, c, m, 126, ldb, n),
+    () => k.gemmCsr(rp, ci, v, b, c, m, n),
+    () => k.reluBias(c, bias, m, n),
+    () => k.sigmoidBias(c, bias, m, n),
+    () => k.activationBack(0, c, c, c, m, n, bias),
+    () => k.activationBack(1, c, c, c, m, n, 0),
+    () => k.mulSigmoidGrad(c, c, m * n),
+    () => k.colSums(c, m, n, bias),
+    () => k.addRowBias(c, bias, m, n),
+    () => k.gemmCsrPairs(prp, pci, pv, c, d, K, n, ldb),
+    () => k.gemmCsrLd(trp, tci, tv, c, d, K, n, ldb),
+    () => k.packB(w2, n, h, h, 1, pk),
+    () => k.packA(c, m, n, n, 1, pa),
+    () => k.gemmPacked(c, pa, pk, w2, out, m, n, h, n, 1, h, 1),
+    () => k.gemmPacked(c, 0, pk, w2, out, m, n, h, 1, m, h, 1),
+    () => k.gemm(c, w2, out, m, n, h, n, 1),
+    () => k.padRows(d, 256, 128, 132),
+  ]
+  for (let r = 0; r < 4; r++) {
+    for (const f of runs) {
+      try { f() } catch {}
+    }
+  }
+}
+`
+
 /** The helper thread's program (a CommonJS script run with `eval`). */
 const HELPER = `
 const { workerData } = require('node:worker_threads')
-const { module, memory, ctrl: sab, spin } = workerData
+const { module, memory, ctrl: sab, spin, warmBytes } = workerData
 const c = new Int32Array(sab)
 let k
 try {
@@ -164,6 +233,10 @@ try {
   Atomics.notify(c, ${READY})
   throw e
 }
+${WARM}
+try {
+  warm(k, memory, warmBytes)
+} catch {}
 Atomics.store(c, ${READY}, 1)
 Atomics.notify(c, ${READY})
 let seen = 0 // the caller posts job 1 first, possibly before this line runs
@@ -282,11 +355,24 @@ export function startHelper(timeoutMs = 10_000): boolean {
 let starting: Helper | null = null
 
 /**
+ * Whether the helper runs, or has started (`spawnHelper`) and is ready now: then it runs from
+ * here on. Never waits.
+ */
+export function helperReady(): boolean {
+  if (helper !== null) return true
+  if (starting === null || Atomics.load(starting.ctrl, READY) !== 1) return false
+  return startHelper()
+}
+
+/**
  * Starts the helper thread without waiting for it: a worker takes tens to hundreds of
  * milliseconds to start, which `startHelper` then waits for only if it is not ready by then.
- * Does nothing where a helper runs or is starting, or where none can start.
+ * Before it is ready the helper writes the shared memory's first `memoryBytes` (at least WARM_BYTES)
+ * once and warms its kernels (see WARM): a caller that knows how much a step lays out (its own
+ * memory's size after a step on one thread) passes it. Does nothing where a helper runs or is
+ * starting, or where none can start.
  */
-export function spawnHelper(): void {
+export function spawnHelper(memoryBytes = 0): void {
   if (helper !== null || starting !== null) return
   try {
     const proc = (globalThis as { process?: NodeJS.Process }).process
@@ -303,7 +389,13 @@ export function spawnHelper(): void {
     const worker = new wt.Worker(HELPER, {
       eval: true,
       execArgv: [],
-      workerData: { module, memory, ctrl: ctrl.buffer, spin: SPIN },
+      workerData: {
+        module,
+        memory,
+        ctrl: ctrl.buffer,
+        spin: SPIN,
+        warmBytes: Math.max(memoryBytes, WARM_BYTES),
+      },
     })
     worker.unref()
     // a failure is reported in FAILED as well; the listener only keeps it from being unhandled

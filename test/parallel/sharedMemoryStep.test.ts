@@ -20,10 +20,13 @@ import { packing, pairing, pairStats } from '../../src/tensor/kernels/wasmKernel
 import {
   helperRunning,
   onSharedMemory,
+  spawnHelper,
   splitStats,
   splitTuning,
   startHelper,
+  stopHelper,
   threadState,
+  wantedHelper,
 } from '../../src/parallel/sharedKernels.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
 import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
@@ -173,5 +176,32 @@ describe('products on the shared memory', () => {
     expect(held).toBeGreaterThan(0)
     expect(pairStats.products).toBeGreaterThan(before.pairs)
     expect(splitStats.products).toBeGreaterThan(before.split) // the helper really took rows
+  })
+})
+
+describe('a helper started for a step of known size', () => {
+  it('starts with the shared memory grown to it (written, kernels warmed), then splits with one thread’s bits', () => {
+    if (!threads) return
+    stopHelper()
+    // the warm-up's made-up operands lie where products lay theirs out: none may show
+    spawnHelper(20 << 20)
+    threads = startHelper()
+    expect(threads).toBe(true)
+    expect(wantedHelper()!.memory.buffer.byteLength).toBeGreaterThanOrEqual(65536 + (20 << 20))
+    fc.assert(
+      fc.property(problem, (d) => {
+        const { m, k, n, transA, transB } = d
+        Object.assign(splitTuning, { denseMinWork: 0, sparseMinWork: 0, chunks: d.chunks })
+        const A = filled(m * k, d.density, d.seed)
+        const B = filled(k * n, 1, d.seed ^ 0x5bd1e995)
+        const one = new Float64Array(m * n).fill(NaN)
+        gemmKernel(A, B, one, m, k, n, transA, transB)
+        const two = new Float64Array(m * n).fill(NaN) // every slot must be written
+        shared(() => gemmKernel(A, B, two, m, k, n, transA, transB))
+        expectMatches(two, reference(A, B, m, k, n, transA, transB), k)
+        expect(two).toEqual(one)
+      }),
+      { numRuns: 20 },
+    )
   })
 })

@@ -125,6 +125,28 @@ describe('the tape under the step timer', () => {
     expect(helperRunning()).toBe(false)
   })
 
+  it('a large step probes as soon as the helper it starts is ready, however short the run', async () => {
+    await closeWorkers()
+    const { f, params, t, expectWanted } = smallNet()
+    // smallNet's step counted as large (W5's is): the default firstProbeMs (5 s) is not waited for
+    Object.assign(autoTuning, {
+      earlyProbeSize: 1,
+      firstProbeAfter: 2,
+      warmup: 1,
+      probe: 2,
+      probeMs: 0,
+    })
+    setKernelThreads('auto')
+    const vg = valueAndGrad(f)
+    const twoThreadSteps = tapeStats.steps
+    expectWanted(vg(params, t))
+    expect(helperRunning()).toBe(false) // the first step sizes the kernels' memory first
+    expectWanted(vg(params, t)) // the helper starts here, without waiting
+    if (!startHelper()) return // no worker threads here: nothing runs on two
+    for (let step = 0; step < 10; step++) expectWanted(vg(params, t))
+    expect(tapeStats.steps).toBeGreaterThan(twoThreadSteps)
+  })
+
   it('runs a two-thread call on the shared memory, alternating with one thread', () => {
     const { f, params, t, hidden, expectWanted } = smallNet()
     // 'auto' with its helper running: each call below runs on the count the timer would ask for

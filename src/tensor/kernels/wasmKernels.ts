@@ -236,6 +236,14 @@ function reserve(w: KernelExports, bytes: number): void {
   }
 }
 
+/**
+ * Bytes of this module's own memory: as much as the layouts of the steps run on it so far have
+ * needed (src/parallel sizes the memory a helper starts with by it).
+ */
+export function ownMemoryBytes(): number {
+  return own?.memory.buffer.byteLength ?? 0
+}
+
 /** Views of this module's own memory while the kernels run on another (`ownScratch`). */
 let ownF64 = new Float64Array(0)
 let ownI32 = new Int32Array(0)
