@@ -155,6 +155,11 @@ const takeChunks = new Function(`${CHUNK_RUNNER}\nreturn takeChunks`)() as (
  * as W5's lays out about this much: its layer of 784×256 weights, their products and its arena).
  */
 const WARM_BYTES = 8 << 20
+/**
+ * Bytes a new helper writes at most: the kernels' own memory grows to the largest product seen
+ * (a test set's predictions, say), more than a training step needs
+ */
+const MAX_WARM_BYTES = 64 << 20
 
 /**
  * The helper's first work, before it says it is ready (the caller touches nothing of the shared
@@ -367,10 +372,10 @@ export function helperReady(): boolean {
 /**
  * Starts the helper thread without waiting for it: a worker takes tens to hundreds of
  * milliseconds to start, which `startHelper` then waits for only if it is not ready by then.
- * Before it is ready the helper writes the shared memory's first `memoryBytes` (at least WARM_BYTES)
- * once and warms its kernels (see WARM): a caller that knows how much a step lays out (its own
- * memory's size after a step on one thread) passes it. Does nothing where a helper runs or is
- * starting, or where none can start.
+ * Before it is ready the helper writes the shared memory's first `memoryBytes` (at least
+ * WARM_BYTES, at most MAX_WARM_BYTES) once and warms its kernels (see WARM): a caller that knows
+ * how much a step lays out (its own memory's size after a step on one thread) passes it. Does
+ * nothing where a helper runs or is starting, or where none can start.
  */
 export function spawnHelper(memoryBytes = 0): void {
   if (helper !== null || starting !== null) return
@@ -394,7 +399,7 @@ export function spawnHelper(memoryBytes = 0): void {
         memory,
         ctrl: ctrl.buffer,
         spin: SPIN,
-        warmBytes: Math.max(memoryBytes, WARM_BYTES),
+        warmBytes: Math.min(Math.max(memoryBytes, WARM_BYTES), MAX_WARM_BYTES),
       },
     })
     worker.unref()

@@ -204,4 +204,13 @@ describe('a helper started for a step of known size', () => {
       { numRuns: 20 },
     )
   })
+
+  it('writes at most 64 MB however large the kernels’ own memory grew', () => {
+    if (!threads) return
+    stopHelper()
+    spawnHelper(1 << 30) // own memory grown by a product far larger than a step's
+    threads = startHelper()
+    expect(threads).toBe(true)
+    expect(wantedHelper()!.memory.buffer.byteLength).toBeLessThanOrEqual(65536 + (64 << 20))
+  })
 })
