@@ -48,11 +48,10 @@ async function bundle(tree: string, name: string, contents: string): Promise<str
 }
 
 const entries = {
-  // sharedStats (internal, in both trees): how many steps ran on two threads
+  // r.twoThreadSteps: how many steps ran on two threads
   w3: `import { w3 } from './workloads.bench.ts'
-import { sharedStats } from '../src/parallel/twoLayerShared.ts'
 const r = await w3({ iters: ${w3Iters}, threads: ${JSON.stringify(w3Threads === 'auto' ? 'auto' : Number(w3Threads))} })
-console.log('RESULT ' + JSON.stringify({ ...r, twoThreadSteps: sharedStats.steps }))`,
+console.log('RESULT ' + JSON.stringify(r))`,
   w4: `import { run } from './loop.bench.ts'
 const r = await run({ quick: true }); console.log('RESULT ' + JSON.stringify(r))`,
   opt: sameHarness

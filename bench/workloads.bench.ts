@@ -18,9 +18,7 @@ import { closeWorkers, loadMnist } from 'gradstream/node'
 import { adam, gradient, maxSteps, update } from 'gradstream/operators'
 // internal: the kernel update(lr) runs on each tensor, for the bare loop's identical step
 import { addScaledData } from '../src/tensor/kernels/addScaledKernel.js'
-// internal: how many two-layer steps ran on two threads (what 'auto' chose, W3's result)
-import { sharedStats } from '../src/parallel/twoLayerShared.js'
-// internal: how many differentiated steps ran on two threads (what 'auto' chose, W5's result)
+// internal: how many differentiated steps ran on two threads (what 'auto' chose: W3's, W5's)
 import { tapeStats } from '../src/parallel/tapeThreads.js'
 
 const now = () => performance.now() / 1000
@@ -57,7 +55,8 @@ export function w2() {
 }
 
 /**
- * W3: the book's training (ch. 4 train_neuralnet.py with TwoLayerNet.gradient): 784–50–10,
+ * W3: the book's training (ch. 4 train_neuralnet.py with TwoLayerNet.gradient, here a recipe over
+ * the autodiff tape): 784–50–10,
  * sigmoid, SGD lr 0.1, batch 100, run through `train`, then train and test accuracy. By default
  * on gradstream's default thread setting (`'auto'`: the step measures whether two threads pay);
  * with `threads: 1` or `2`, on that many (`setKernelThreads`), set back to `'auto'` at the end.
@@ -67,7 +66,7 @@ export async function w3({ iters = 10_000, threads = 'auto' }: W3Options) {
   return onThreads(threads, async () => {
     const mnist = loadMnist({ oneHotLabel: true })
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 0 })
-    const shared0 = sharedStats.steps
+    const tape0 = tapeStats.steps
     const run = await timedTraining(
       net.params,
       net.lossAndGradient,
@@ -85,7 +84,7 @@ export async function w3({ iters = 10_000, threads = 'auto' }: W3Options) {
       evalSeconds,
       trainAcc,
       testAcc,
-      twoThreadSteps: sharedStats.steps - shared0,
+      twoThreadSteps: tapeStats.steps - tape0,
     }
   })
 }
@@ -188,8 +187,8 @@ export async function w6({ iters = 100 }: { iters?: number }) {
 }
 
 /**
- * W3 with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })` (the general
- * path: the autodiff tape) in place of twoLayerNet's hand-fused gradient: the same training.
+ * W3 with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })` in place of
+ * twoLayerNet: the same training on the same tape, another net's code around it.
  */
 export async function w3mlp({ iters = 10_000, threads = 'auto' }: W3Options) {
   return onThreads(threads, () =>

@@ -697,7 +697,10 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
       `ad.softmaxCrossEntropy: shapes ${showShape(a.shape)} and ${showShape(t.shape)} do not match (targets: labels of shape ${showShape(a.shape.slice(0, -1))} or rows of shape ${showShape(a.shape)})`,
     )
   }
-  const y = scratch(a.data.length)
+  // the loops read locals: a property load on tensors of many shapes would run per element
+  const A = a.data
+  const T = t.data
+  const y = scratch(A.length)
   const tsum = zeroed(m)
   const rowLoss = scratch(m)
   // one pass per row gives softmax(a) and the row's loss; the loss exactly as the plain
@@ -705,29 +708,29 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
-    for (let j = 0; j < k; j++) {
-      if (a.data[row + j] > mx || Number.isNaN(a.data[row + j])) mx = a.data[row + j]
-    }
+    for (let j = row; j < row + k; j++) if (A[j] > mx || Number.isNaN(A[j])) mx = A[j]
     let z = 0
-    for (let j = 0; j < k; j++) z += y[row + j] = Math.exp(a.data[row + j] - mx)
+    for (let j = row; j < row + k; j++) z += y[j] = Math.exp(A[j] - mx)
     const logS = Math.log(pairwiseSum(y, row, k))
-    for (let j = 0; j < k; j++) y[row + j] /= z
+    for (let j = row; j < row + k; j++) y[j] /= z
     if (labels) {
-      const c = t.data[i]
+      const c = T[i]
       if (!Number.isInteger(c) || c < 0 || c >= k) {
         throw new RangeError(
           `ad.softmaxCrossEntropy: target[${i}]: expected an integer in [0, ${k - 1}], got ${show(c)}`,
         )
       }
       tsum[i] = 1
-      rowLoss[i] = logS - (a.data[row + c] - mx)
+      rowLoss[i] = logS - (A[row + c] - mx)
     } else {
       let r = 0
-      for (let j = 0; j < k; j++) {
-        const tj = t.data[row + j]
-        tsum[i] += tj
-        if (tj !== 0) r += tj * (logS - (a.data[row + j] - mx))
+      let ts = 0
+      for (let j = row; j < row + k; j++) {
+        const tj = T[j]
+        ts += tj
+        if (tj !== 0) r += tj * (logS - (A[j] - mx))
       }
+      tsum[i] = ts
       rowLoss[i] = r
     }
   }
@@ -737,8 +740,7 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
     // (y·Σt − t)·s in one pass per row: the same operations, in the same order, as y·Σt, then
     // − t, then · s in three
     const s = g.data[0] / m
-    const d = scratch(a.data.length)
-    const T = t.data
+    const d = scratch(A.length)
     for (let i = 0; i < m; i++) {
       const row = i * k
       const ti = tsum[i]

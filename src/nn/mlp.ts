@@ -1,7 +1,7 @@
 import type * as t from 'io-ts'
 import { ad } from '../autodiff/ad.js'
 import type { Var } from '../autodiff/tape.js'
-import { TapeMemory, withTapeMemory } from '../autodiff/tapeMemory.js'
+import { TapeMemory } from '../autodiff/tapeMemory.js'
 import { valueAndGrad } from '../autodiff/valueAndGrad.js'
 import { show } from '../errors.js'
 import { MlpConfigC } from '../state/configCodecs.js'
@@ -11,11 +11,8 @@ import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { randn } from '../random/sample.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
-import { withRightOperand } from '../tensor/kernels/gemmKernel.js'
 import { isTensor, sizeOf, zeros, type Tensor } from '../tensor/tensor.js'
-
-/** Rows of a data set `logits` runs at a time. */
-const BLOCK_ROWS = 256
+import { BLOCK_ROWS, logitsInBlocks } from './netInternals.js'
 
 /** Hidden-layer activation of an `mlp`. */
 export type Activation = 'relu' | 'sigmoid' | 'tanh'
@@ -101,10 +98,8 @@ export function mlp(config: MlpConfig): Mlp {
     }
     return h as Var
   }
-  // many rows (a test set) go through in blocks of rows, on buffers reused from block to block
-  // (tapeMemory.ts: from the second block on, in the kernels' arena) instead of intermediates
-  // the size of the data set, each page of them touched once: a row's logits depend on that row
-  // alone, so the bits are those of one pass over all rows
+  // many rows (a test set) go through in blocks of rows on buffers reused from block to block
+  // (netInternals.ts); a batch (or any other input) goes through whole
   const memory = new TapeMemory()
   const logits = (p: MlpParams, x: Tensor): Tensor => {
     if (
@@ -116,32 +111,8 @@ export function mlp(config: MlpConfig): Mlp {
     ) {
       return forward(p, x).value
     }
-    const [m, k] = x.shape
-    let out: Float64Array | null = null
-    let n = 0
-    const blocks = () => {
-      for (let r0 = 0; r0 < m; r0 += BLOCK_ROWS) {
-        const r1 = Math.min(m, r0 + BLOCK_ROWS)
-        const rows = { shape: [r1 - r0, k], data: x.data.subarray(r0 * k, r1 * k) }
-        const y = withTapeMemory(memory, () => forward(p, rows).value)
-        if (out === null) {
-          n = y.shape[1]
-          out = new Float64Array(m * n)
-        }
-        out.set(y.data, r0 * n)
-      }
-    }
-    try {
-      // W1, the right operand of every block's x·W1, goes into wasm memory once for them all
-      const W1 = p.W1
-      if (isTensor(W1) && W1.shape.length === 2 && W1.shape[0] === k) {
-        withRightOperand(W1.data, k, W1.shape[1], blocks)
-      } else blocks()
-    } catch {
-      // the error as the whole pass reports it (its shapes, not a block's)
-      return forward(p, x).value
-    }
-    return { shape: [m, n], data: out! }
+    // the error as the whole pass reports it (its shapes, not a block's)
+    return logitsInBlocks(memory, forward, p, x) ?? forward(p, x).value
   }
   const grad = valueAndGrad((p: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
     ad.softmaxCrossEntropy(forward(p, b.x), b.t),

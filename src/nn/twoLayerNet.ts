@@ -7,21 +7,20 @@ import { asTensor, readBatch, type Targets } from '../functions/lossInternals.js
 import type { TensorLike } from '../functions/tensorLike.js'
 import { sigmoid } from '../functions/sigmoid.js'
 import { softmax } from '../functions/softmax.js'
-import { softmaxRowsInto } from '../functions/softmaxInternals.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { TwoLayerNetConfigC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { randn } from '../random/sample.js'
 import { add } from '../tensor/elementwise.js'
+import { TapeMemory } from '../autodiff/tapeMemory.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { resolvedBackend } from '../tensor/kernels/gemmKernel.js'
-import { SPARSE_MAX_DENSITY } from '../tensor/kernels/jsKernels.js'
-import { twoLayerForwardWasm, twoLayerLogitsWasm } from '../tensor/kernels/wasmKernels.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
-import { heldLeft, matmul } from '../tensor/linalg.js'
+import { matmul } from '../tensor/linalg.js'
 import { isTensor, type Tensor, zeros } from '../tensor/tensor.js'
-import { twoLayerGradient } from './twoLayerGradient.js'
+import { BLOCK_ROWS as WASM_BLOCK_ROWS, logitsInBlocks } from './netInternals.js'
+import { twoLayerLogits, twoLayerRecipe } from './twoLayerGradient.js'
 import { twoLayerNetNumericalGradient } from './twoLayerNetNumericalGradient.js'
 
 /** The parameters of a two-layer net: weights and biases of both affine layers. */
@@ -114,10 +113,14 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     W2: randn([hiddenSize, outputSize], r, weightInitStd),
     b2: zeros([outputSize]),
   }
+  // the tape's buffers: a data set's blocks of rows (logits), the training step's (gradient)
+  const memory = new TapeMemory()
+  const lossAndGradient = twoLayerRecipe()
   const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
     const xt = asTensor(`${fn}.predict`, 'x', x)
-    const held = logitsByBlocks(p, xt) ?? logitsHeld(p, xt)
-    if (held !== null) return held
+    // a data set on the wasm backend: the tape's forward pass a block of rows at a time
+    const blocks = blocksApply(p, xt) ? logitsInBlocks(memory, twoLayerLogits, p, xt) : null
+    if (blocks !== null) return blocks
     const a1 = matmul(xt, p.W1)
     const h = a1.shape[a1.shape.length - 1]
     // σ(a1 + b1) in place on the fresh product (the same bits as sigmoid(add(a1, b1)), one pass
@@ -154,24 +157,7 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     return { shape: [n, k], data: y }
   }
   const accuracy = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number => {
-    const xt = asTensor(`${fn}.predict`, 'x', x)
-    if (blocksApply(p, xt)) {
-      // on the wasm backend, each block of rows scored as its logits come: no array of the whole
-      // set's predictions (the targets are read against their shape [n, k]: an array never
-      // written, so its pages are never touched)
-      const [n, k] = [xt.shape[0], p.W2.shape[1]]
-      const b = readBatch(`${fn}.accuracy`, { shape: [n, k], data: new Float64Array(n * k) }, t)
-      let hits = 0
-      const y = new Float64Array(WASM_BLOCK_ROWS * k)
-      const e = new Float64Array(k)
-      const scored = forBlocks(p, xt, (r0, a2) => {
-        const rows = a2.length / k
-        softmaxRowsInto(a2, y, rows, k, e) // softmax's arithmetic, into a buffer reused
-        hits += hitsOf(y, b.t, r0, rows, k)
-      })
-      if (scored) return hits / n
-    }
-    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, xt), t)
+    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, x), t)
     return hitsOf(b.y, b.t, 0, b.rows, b.width) / b.rows
   }
   return {
@@ -187,21 +173,18 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
       const f = (q: TwoLayerParams): number => loss(q, xt, tt)
       return incrementalGradient(p, xt, tt, f, lossKind, opts) ?? numericalGradientOf(f, p, opts)
     },
-    gradient: (p, x, t) => twoLayerGradient(p, x, t, { loss: lossKind }).grad,
-    lossAndGradient: (p, x, t) =>
-      twoLayerGradient(p, x, t, { loss: lossKind }, `${fn}.lossAndGradient`),
+    gradient: (p, x, t) => lossAndGradient(p, x, t, lossKind, `${fn}.gradient`).grad,
+    lossAndGradient: (p, x, t) => lossAndGradient(p, x, t, lossKind, `${fn}.lossAndGradient`),
   }
 }
 
 /** Rows `accuracy` scores at a time (a block's hidden activations: 1,000×hiddenSize). */
 const BLOCK_ROWS = 1000
 
-/** Rows `logitsByBlocks` runs at a time: a block's hidden activations stay in cache. */
-const WASM_BLOCK_ROWS = 256
-
 /**
- * Whether `forBlocks` may run x [n, d] through `p`: the wasm backend, more than WASM_BLOCK_ROWS
- * rows (a data set), not a batch drawn as compressed rows, shapes that predict accepts.
+ * Whether logits run x [n, d] through `p` in blocks of rows: the wasm backend, more than
+ * WASM_BLOCK_ROWS rows (a data set), not a batch drawn as compressed rows, shapes that predict
+ * accepts.
  */
 function blocksApply(p: TwoLayerParams, x: Tensor): boolean {
   return (
@@ -211,50 +194,6 @@ function blocksApply(p: TwoLayerParams, x: Tensor): boolean {
     gatheredFrom(x) === undefined &&
     fitsRows(p, x.shape[1])
   )
-}
-
-/**
- * The logits of a mostly-zero x (see `blocksApply`) on the training step's kernels, a block of
- * rows at a time on scratch in wasm memory with the weights copied in once (twoLayerLogitsWasm:
- * the kernels of logitsHeld on the same operands, so the same numbers), each block's handed to
- * `each` (its first row, a view valid until it returns); false where logitsHeld or logits' own
- * path must run instead (rows not sparse enough, W1 holding ±∞ or NaN, memory that cannot grow).
- */
-function forBlocks(
-  p: TwoLayerParams,
-  x: Tensor,
-  each: (r0: number, a2: Float64Array) => void,
-): boolean {
-  const [n, d] = x.shape
-  const { W1, b1, W2, b2 } = p
-  const [h, k] = [W1.shape[1], W2.shape[1]]
-  try {
-    return twoLayerLogitsWasm(
-      x.data,
-      n,
-      d,
-      W1.data,
-      b1.data,
-      W2.data,
-      b2.data,
-      h,
-      k,
-      WASM_BLOCK_ROWS,
-      SPARSE_MAX_DENSITY,
-      each,
-    )
-  } catch (e) {
-    if (e instanceof RangeError) return false // linear memory could not grow
-    throw e
-  }
-}
-
-/** `forBlocks`' logits as one tensor [n, k], or null where it does not run. */
-function logitsByBlocks(p: TwoLayerParams, x: Tensor): Tensor | null {
-  if (!blocksApply(p, x)) return null
-  const k = p.W2.shape[1]
-  const y = new Float64Array(x.shape[0] * k)
-  return forBlocks(p, x, (r0, a2) => y.set(a2, r0 * k)) ? { shape: [x.shape[0], k], data: y } : null
 }
 
 /**
@@ -277,33 +216,6 @@ function hitsOf(y: Float64Array, t: Targets, r0: number, rows: number, width: nu
     if (best === target) hits++
   }
   return hits
-}
-
-/**
- * The logits of a mostly-zero batch `x` [n, d] on the training step's kernels: x compressed once
- * in wasm memory, then a2 = σ(x·W1 + b1)·W2 + b2 without leaving it (twoLayerForwardWasm) — the
- * same kernels on the same operands as logits' matmul, σ and add, so the same numbers; null where
- * logits' own path runs instead (another backend, x dense or small, other shapes, W1 holding ±∞
- * or NaN, memory that cannot grow).
- */
-function logitsHeld(p: TwoLayerParams, x: Tensor): Tensor | null {
-  if (x.shape.length !== 2 || !fitsRows(p, x.shape[1])) return null
-  const n = x.shape[0]
-  const [h, k] = [p.W1.shape[1], p.W2.shape[1]]
-  const xs = heldLeft(x)
-  try {
-    const hs = xs.held()
-    if (hs === null) return null
-    const y = new Float64Array(n * k)
-    return twoLayerForwardWasm(hs, p.W1.data, p.b1.data, p.W2.data, p.b2.data, h, k, y)
-      ? { shape: [n, k], data: y }
-      : null
-  } catch (e) {
-    if (e instanceof RangeError) return null // linear memory could not grow
-    throw e
-  } finally {
-    xs.release()
-  }
 }
 
 /** Whether `p` is four tensors that predict accepts for rows of `d` inputs. */

@@ -3,11 +3,10 @@ import { mlp, randomBatches, rng, setKernelThreads, twoLayerNet, type Tensor } f
 import { closeWorkers } from 'gradstream/node'
 import { autoTuning, ThreadChooser } from '../../src/parallel/autoThreads.js'
 import { helperRunning } from '../../src/parallel/sharedKernels.js'
-import { sharedStats } from '../../src/parallel/twoLayerShared.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
 
-// setKernelThreads('auto'), the default: the two-layer step runs on whichever thread count a
-// measurement shows faster. The chooser is tested on made-up timings (exact sequences of
+// setKernelThreads('auto'), the default: a differentiated step (twoLayerNet's is a recipe over
+// the tape) runs on whichever thread count a measurement shows faster. The chooser is tested on made-up timings (exact sequences of
 // choices); the wiring on real steps (the same bits whatever it chooses).
 
 const defaults = { ...autoTuning }
@@ -243,9 +242,9 @@ describe("setKernelThreads('auto') on real steps", () => {
       every: 15,
     })
     setKernelThreads('auto')
-    const before = sharedStats.steps
+    const before = tapeStats.steps
     const auto = training(40)
-    expect(sharedStats.steps).toBeGreaterThan(before) // some steps ran on two threads
+    expect(tapeStats.steps).toBeGreaterThan(before) // some steps ran on two threads
     expect(Object.is(auto.loss, one.loss)).toBe(true)
     expect(auto.W1.every((v, i) => Object.is(v, one.W1[i]))).toBe(true)
   })
@@ -253,10 +252,10 @@ describe("setKernelThreads('auto') on real steps", () => {
   it('a short run never starts the helper (defaults: started 20 steps before the first probe, at 30)', async () => {
     await closeWorkers()
     setKernelThreads('auto')
-    const before = sharedStats.steps
+    const before = tapeStats.steps
     training(autoTuning.firstProbeAfter - autoTuning.spawnAhead)
     expect(helperRunning()).toBe(false)
-    expect(sharedStats.steps).toBe(before)
+    expect(tapeStats.steps).toBe(before)
   })
 })
 
@@ -293,13 +292,13 @@ describe("setKernelThreads('auto') skips steps too small to split", () => {
     const data = images()
     const steps = (hiddenSize: number) => {
       const net = twoLayerNet({ inputSize: 784, hiddenSize, outputSize: 10, seed: 1 })
-      const before = sharedStats.steps
+      const before = tapeStats.steps
       const batches = randomBatches(data, { batchSize: 100, seed: 2 })[Symbol.iterator]()
       for (let s = 0; s < 30; s++) {
         const b = batches.next().value as { x: Tensor; t: Tensor }
         net.lossAndGradient(net.params, b.x, b.t)
       }
-      return sharedStats.steps - before
+      return tapeStats.steps - before
     }
     expect(steps(50)).toBe(0)
     expect(helperRunning()).toBe(false)

@@ -10,7 +10,7 @@ import {
 } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { helperRunning, threadState } from '../../src/parallel/sharedKernels.js'
-import { layerSplit, sharedStats } from '../../src/parallel/twoLayerShared.js'
+import { tapeStats } from '../../src/parallel/tapeThreads.js'
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 
@@ -101,93 +101,44 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
                 ),
               }
             : { shape: [n], data: Float64Array.from(labels) }
-          const before = sharedStats.steps
+          const before = tapeStats.steps
           const [one, two] = oneAndTwo(() => net.lossAndGradient(net.params, x, t))
           // the two-thread run took the shared path (and the one-thread run did not)
-          expect(sharedStats.steps).toBe(before + 1)
+          expect(tapeStats.steps).toBe(before + 1)
           expectSameBits(two, one)
         },
       ),
     )
   })
 
-  it('any split of the rows between the threads, fixed or adapting: the same bits', () => {
-    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 5 })
-    const saved = { ...layerSplit }
-    try {
-      fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          fc.integer({ min: 2, max: 110 }),
-          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
-          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
-          fc.boolean(),
-          (seed, n, forward, backward, adapt) => {
-            Object.assign(layerSplit, { forward, backward, adapt })
-            const x = batch(seed, n, 784, 0.81)
-            const r = rng(seed + 1)
-            const t = { shape: [n], data: Float64Array.from({ length: n }, () => r.int(10)) }
-            const before = sharedStats.steps
-            const [one, two] = oneAndTwo(() => net.lossAndGradient(net.params, x, t))
-            expect(sharedStats.steps).toBe(before + 1)
-            expectSameBits(two, one)
-            // an adapting split moved one point, within its bounds; a fixed one stayed
-            for (const [got, was] of [
-              [layerSplit.forward, forward],
-              [layerSplit.backward, backward],
-            ]) {
-              if (!adapt) expect(got).toBe(was)
-              else {
-                expect(Math.abs(got - was)).toBeLessThanOrEqual(0.01 + 1e-12)
-                expect(got >= 0.2 && got <= 0.8).toBe(true)
-              }
-            }
-          },
-        ),
-      )
-    } finally {
-      Object.assign(layerSplit, saved)
-    }
-  })
-
-  it('batches of compressed rows (randomBatches on images), any split: the bits of the plain rows on one thread', () => {
+  it('batches of compressed rows (randomBatches on images): the bits of the plain rows on one thread', () => {
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 7 })
     const images = batch(11, 400, 784, 0.81) // a dataset of 400 images
     // and as bytes·(1/255), as loadMnist scales them: the row cache keeps those rows packed
     const bytes = { ...images, data: images.data.map((v) => Math.ceil(v * 255) * (1 / 255)) }
-    const saved = { ...layerSplit }
-    try {
-      fc.assert(
-        fc.property(
-          fc.array(fc.nat({ max: 399 }), { minLength: 2, maxLength: 110 }),
-          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
-          fc.double({ min: 0.2, max: 0.8, noNaN: true }),
-          fc.boolean(),
-          (idx, forward, backward, packed) => {
-            Object.assign(layerSplit, { forward, backward, adapt: false })
-            const n = idx.length
-            const data = packed ? bytes : images
-            const cache = rowCache(data)!
-            const gathered = takeRows(data, idx, 0, n, cache)
-            expect(gatheredFrom(gathered)).toBeDefined()
-            expect(cache.levels !== null).toBe(packed)
-            // the plain rows, copied here
-            const plain = { shape: [n, 784], data: new Float64Array(n * 784) }
-            idx.forEach((r, i) =>
-              plain.data.set(data.data.subarray(r * 784, (r + 1) * 784), i * 784),
-            )
-            const t = { shape: [n], data: Float64Array.from(idx, (r) => r % 10) }
-            const [one] = oneAndTwo(() => net.lossAndGradient(net.params, plain, t))
-            const before = sharedStats.steps
-            const two = net.lossAndGradient(net.params, gathered, t)
-            expect(sharedStats.steps).toBe(before + 1)
-            expectSameBits(two, one)
-          },
-        ),
-      )
-    } finally {
-      Object.assign(layerSplit, saved)
-    }
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 399 }), { minLength: 2, maxLength: 110 }),
+        fc.boolean(),
+        (idx, packed) => {
+          const n = idx.length
+          const data = packed ? bytes : images
+          const cache = rowCache(data)!
+          const gathered = takeRows(data, idx, 0, n, cache)
+          expect(gatheredFrom(gathered)).toBeDefined()
+          expect(cache.levels !== null).toBe(packed)
+          // the plain rows, copied here
+          const plain = { shape: [n, 784], data: new Float64Array(n * 784) }
+          idx.forEach((r, i) => plain.data.set(data.data.subarray(r * 784, (r + 1) * 784), i * 784))
+          const t = { shape: [n], data: Float64Array.from(idx, (r) => r % 10) }
+          const [one] = oneAndTwo(() => net.lossAndGradient(net.params, plain, t))
+          const before = tapeStats.steps
+          const two = net.lossAndGradient(net.params, gathered, t)
+          expect(tapeStats.steps).toBe(before + 1)
+          expectSameBits(two, one)
+        },
+      ),
+    )
   })
 
   it('random shapes around it, dense batches, and non-finite weights: the same bits', () => {
@@ -221,21 +172,21 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
     const p = poisoned(net.params, 'W1 NaN', 0)
     const x = batch(7, 100, 784, 0.81)
     const t = { shape: [100], data: Float64Array.from({ length: 100 }, (_, i) => i % 10) }
-    const before = sharedStats.steps
+    const before = tapeStats.steps
     const [one, two] = oneAndTwo(() => net.lossAndGradient(p, x, t))
-    expect(sharedStats.steps).toBe(before) // sent dense, as on one thread
+    expect(tapeStats.steps).toBe(before + 1)
     expect(Number.isNaN(two.loss)).toBe(true)
     expectSameBits(two, one)
   })
 
-  it('an ∞ in W2 sends ∂W1 dense (δ1 non-finite), as on one thread', () => {
+  it('an ∞ in W2 (δ1 non-finite) shows in ∂W1 as on one thread', () => {
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 6 })
     const p = poisoned(net.params, 'W2 ∞', 3)
     const x = batch(8, 100, 784, 0.81)
     const t = { shape: [100], data: Float64Array.from({ length: 100 }, (_, i) => i % 10) }
-    const before = sharedStats.steps
+    const before = tapeStats.steps
     const [one, two] = oneAndTwo(() => net.lossAndGradient(p, x, t))
-    expect(sharedStats.steps).toBe(before + 1) // forward on two threads, ∂W1 dense
+    expect(tapeStats.steps).toBe(before + 1)
     expectSameBits(two, one)
   })
 
@@ -245,9 +196,9 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
       const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 2 })
       const x = batch(9, 100, 784, 0.81)
       const t = { shape: [100], data: Float64Array.from({ length: 100 }, (_, i) => i % 10) }
-      const before = sharedStats.steps
+      const before = tapeStats.steps
       const [one, two] = oneAndTwo(() => net.lossAndGradient(net.params, x, t))
-      expect(sharedStats.steps).toBe(before)
+      expect(tapeStats.steps).toBe(before)
       expectSameBits(two, one)
     } finally {
       setKernelBackend('auto')
@@ -260,9 +211,9 @@ describe('twoLayerNet.lossAndGradient on two kernel threads', () => {
     const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 4 })
     const x = batch(10, 100, 784, 0.81)
     const t = { shape: [100], data: Float64Array.from({ length: 100 }, (_, i) => i % 10) }
-    const before = sharedStats.steps
+    const before = tapeStats.steps
     const [one, two] = oneAndTwo(() => net.lossAndGradient(net.params, x, t))
-    expect(sharedStats.steps).toBe(before + 1)
+    expect(tapeStats.steps).toBe(before + 1)
     expect(helperRunning()).toBe(true)
     expectSameBits(two, one)
   })

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs'
 import asc from 'assemblyscript/asc'
-import { afterAll, describe, expect, it, vi } from 'vitest'
-import { randn, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
-import { sharedStats } from '../../src/parallel/twoLayerShared.js'
+import { describe, expect, it, vi } from 'vitest'
+import { randn, rng } from 'gradstream'
 import {
   CHUNK,
   copiedOutSum,
@@ -14,11 +12,6 @@ import {
   wantSumsOfSquares,
   WASM_MIN_LENGTH,
 } from '../../src/tensor/kernels/sumOfSquaresKernel.js'
-
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
 
 const source = readFileSync(
   new URL('../../src/tensor/kernels/sumOfSquaresKernel.ts', import.meta.url),
@@ -128,31 +121,6 @@ describe('noteCopiedOut', () => {
     const after = copied(values, 65_536)
     noteCopiedOut(after.memory, [after.dst, 65_536])
     expect(copiedOutSum(after.dst)).toBeUndefined()
-  })
-
-  it('twoLayerGradient keeps each gradient’s sum at its copy-out, on one thread and on two, equal to summing it', () => {
-    const net = twoLayerNet({ inputSize: 784, hiddenSize: 50, outputSize: 10, seed: 2 })
-    const r = rng(9)
-    const x: Tensor = {
-      shape: [100, 784],
-      data: Float64Array.from({ length: 78_400 }, () => (r.uniform() < 0.81 ? 0 : r.uniform())),
-    }
-    const t: Tensor = { shape: [100], data: Float64Array.from({ length: 100 }, () => r.int(10)) }
-    const release = wantSumsOfSquares()
-    try {
-      for (const threads of [1, 2] as const) {
-        setKernelThreads(threads)
-        const before = sharedStats.steps
-        const grad = net.lossAndGradient(net.params, x, t).grad
-        expect(sharedStats.steps - before, `${threads} threads`).toBe(threads - 1)
-        for (const k of ['W1', 'b1', 'W2', 'b2'] as const) {
-          const d = grad[k].data
-          expect(Object.is(copiedOutSum(d), chunked(d)), `${k}, ${threads} threads`).toBe(true)
-        }
-      }
-    } finally {
-      release()
-    }
   })
 })
 

@@ -1038,8 +1038,13 @@ export function gemmHeldWasm(
     }
     pairStats.products++
     w.gemmCsrPairs(P.rp, P.ci, P.v, b, c, m, n, ldb)
-  } else if (transA) w.gemmCsrLd(h.trp, h.tci, h.tv, b, c, m, n, ldb)
-  else w.gemmCsrLd(h.rp, h.ci, h.v, b, c, m, n, ldb)
+  } else {
+    // unpadded rows: gemmCsr, the same loop with one stride for B and C (V8 compiles it with a
+    // register to spare: W3's 784×50 products run measurably faster there)
+    const [rp, ci, v] = transA ? [h.trp, h.tci, h.tv] : [h.rp, h.ci, h.v]
+    if (ldb === n) w.gemmCsr(rp, ci, v, b, c, m, n)
+    else w.gemmCsrLd(rp, ci, v, b, c, m, n, ldb)
+  }
   if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
   return true
 }
