@@ -7,8 +7,9 @@ import { last, lastValueFrom, pipe, tap } from 'rxjs'
 import { randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers, loadMnist } from 'gradstream/node'
 import { gradient, maxSteps, update } from 'gradstream/operators'
-// internal: how many two-layer steps ran on two threads (the chooser's probes under 'auto')
-import { sharedStats } from '../src/parallel/twoLayerShared.js'
+// internal: how many differentiated steps ran on two threads (the chooser's probes under 'auto';
+// twoLayerNet's gradient is a recipe over the tape)
+import { tapeStats } from '../src/parallel/tapeThreads.js'
 
 export interface W3StepsOptions {
   iters?: number
@@ -49,7 +50,7 @@ export async function w3steps({
   })
   obs.observe({ entryTypes: ['gc'] })
   let i = 0
-  let shared = sharedStats.steps
+  let shared = tapeStats.steps
   const c0 = process.cpuUsage()
   const f0 = process.resourceUsage().minorPageFault
   // monotonic-clock marks (seconds) of the training's start, its 100th step and its end, to
@@ -78,8 +79,8 @@ export async function w3steps({
           const c = process.cpuUsage(c0)
           cpu[i] = (c.user + c.system) / 1000
         }
-        two[i] = sharedStats.steps !== shared ? 1 : 0
-        shared = sharedStats.steps
+        two[i] = tapeStats.steps !== shared ? 1 : 0
+        shared = tapeStats.steps
         if (faults) pf[i] = process.resourceUsage().minorPageFault
       }),
       last(),

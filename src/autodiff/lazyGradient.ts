@@ -1,6 +1,6 @@
 // Internal (not exported from src/index.ts): a parameter's gradient ∂W = xᵀ·δ, x a batch drawn
-// as compressed rows, left in the tape's arena where the held product wrote it, as
-// twoLayerGradient leaves its ∂W1 (src/nn/twoLayerLazyW1.ts): the SGD update right after the call
+// as compressed rows, left in the tape's arena where the held product wrote it (W3's ∂W1, for
+// twoLayerNet and mlp alike): the SGD update right after the call
 // sums W + a·∂W there (addScaledTwinWasm, W's copy in the arena too: TapeMemory.placed), so the
 // step neither copies ∂W out of wasm memory into a fresh array nor W and ∂W back in. A reader of
 // its `data` gets the same numbers at any time: copied from the arena while the call runs or

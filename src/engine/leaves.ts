@@ -267,7 +267,7 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
   if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
   if (isTensor(p)) {
     if (!isTensor(u)) return null
-    // a lazy gradient (twoLayerGradient's ∂W1) is summed where its kernel left it, unread
+    // a lazy gradient (the tape's ∂W1) is summed where its kernel left it, unread
     const lz = lazyDataOf(u)
     if ((lz?.length ?? u.data.length) !== p.data.length) return null
     // the gradient's tensors share the parameters' shape arrays: identity answers without a loop

@@ -50,11 +50,11 @@ export type ToTensorBoardOptions = t.TypeOf<typeof ToTensorBoardOptionsC>
  * write errors the stream, naming the file. Node only (`gradstream/node`).
  *
  * What it costs, measured on `npm start`'s training in bench/RESULTS.md (issue 16): encoding the
- * scalars is cheap, but `gradNorm` reads every gradient value. While the writer runs, the
- * kernels of `twoLayerGradient` (the CLI's and `npm start`'s training) sum each gradient's
- * squares at its copy-out, still in cache, with WebAssembly SIMD (that part is paid inside the
- * step); any other gradient the writer copies into wasm and sums there (short ones in
- * JavaScript). A histogram step reads every parameter.
+ * scalars is cheap, but `gradNorm` reads every gradient value. While the writer runs, a
+ * gradient the kernels copy out of their memory (the tape's lazy ∂W, read then) has its squares
+ * summed at the copy-out, still in cache, with WebAssembly SIMD; any other gradient the writer
+ * copies into wasm and sums there (short ones in JavaScript). A histogram step reads every
+ * parameter.
  *
  * @example
  * ```ts

@@ -67,7 +67,7 @@ export interface TwoLayerNet {
   ): TwoLayerParams
   /**
    * ∂loss/∂{W1, b1, W2, b2} by backpropagation (the book's `gradient`, §5.7), of the net's loss
-   * (`config.loss`); see `twoLayerGradient`.
+   * (`config.loss`), a recipe over the autodiff tape; see `twoLayerGradient`.
    */
   gradient(params: TwoLayerParams, x: TensorLike, t: TensorLike): TwoLayerParams
   /** `loss` and its backprop gradient in one pass: what the loop's `gradient(fn)` takes. */

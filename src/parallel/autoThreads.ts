@@ -1,6 +1,6 @@
 // Internal: `setKernelThreads('auto')` (the default), the step timer of every training step that
-// can use two threads — the two-layer step of `twoLayerGradient` (twoLayerShared.ts) and any
-// `valueAndGrad` / `gradient(fn)` tape whose products are large (tapeThreads.ts): the step runs
+// can use two threads — any `valueAndGrad` / `gradient(fn)` tape whose products are large
+// (tapeThreads.ts; twoLayerNet's gradient is one): the step runs
 // on one thread or on two, whichever a measurement shows faster, since both give the same bits
 // and only the time differs. Each kind of step has its own timer, which times a step from its
 // start to the next step's start: all a training loop waits for, so also what a second thread

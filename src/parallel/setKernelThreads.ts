@@ -17,15 +17,15 @@ import {
  * With `2`, large products on the wasm backend (m·k·n ≥ 2²⁰ multiply-adds dense, ≥ 2·2²⁰ for A·B
  * with a sparse A, ≥ 8·2²⁰ for Aᵀ·B with a sparse A) have their rows split between the calling
  * thread and one helper worker, both running the same WebAssembly kernels over one shared
- * memory, and `twoLayerGradient`'s whole step (the book's training step) is split the same way.
+ * memory; a differentiated step (`valueAndGrad`, mlp, twoLayerNet) then runs on that memory.
  * Each row is computed by the same code as on one thread, so results are the same bit for bit;
  * only the time changes. On an idle two-core machine W3 (the book's training) ran in ~0.75× one
  * thread's time; with the second core busy the hand-over costs 30–300 µs a product and two
  * threads can be slower than one.
  *
- * With `'auto'`, training steps measure: `twoLayerGradient`'s step (of at least 16,384 input
- * entries) and any `valueAndGrad` / `autodiff` / mlp gradient whose products reach 2²² multiply-
- * adds (its large products then split as with `2`), each kind with its own step timer: after 30
+ * With `'auto'`, training steps measure: any `valueAndGrad` / `autodiff` / mlp / twoLayerNet
+ * gradient whose products reach 2²² multiply-adds (its large products then split as with `2`),
+ * with its step timer: after 30
  * steps and 5 seconds of them on one thread (a shorter run could not repay a probe, so it never
  * probes) it probes — the count in use, the other, the one in use again, each part
  * after 10 unmeasured steps, the middle one at least 30 steps and 150 ms, the outer ones half of

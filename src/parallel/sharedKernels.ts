@@ -63,10 +63,6 @@ const OP_CSR = 2
 const OP_EXIT = 3
 /** compress rows (csrRows), then multiply them (gemmCsr) unless over maxNnz */
 const OP_CSR_ROWS = 4
-/** twoLayerShared's forward half: csrRows (skipped for maxNnz < 0: already compressed), then (unless over maxNnz) gemmCsr and sigmoidBias */
-export const OP_LAYER_ROWS = 5
-/** csrTranspose */
-export const OP_TRANSPOSE = 6
 /** gemmPacked on operands the caller packed (its twelve arguments fill ARGS … ARGS + 11) */
 const OP_GEMM_PACKED = 7
 /** gemmCsrLd (a held operand's rows times a right operand with padded rows) */
@@ -277,15 +273,6 @@ for (;;) {
     else if (op === ${OP_CHUNKS}) takeChunks(k, c, seen)
     else if (op === ${OP_CSR_LD}) k.gemmCsrLd(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
-    else if (op === ${OP_LAYER_ROWS}) {
-      // maxNnz < 0: the rows are compressed already (gathered by the caller)
-      const r = c[${ARGS + 3}] < 0 ? 0 : k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
-      if (r >= 0) {
-        k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
-        k.sigmoidBias(c[${ARGS + 8}], c[${ARGS + 10}], c[${ARGS + 1}], c[${ARGS + 9}])
-      }
-      c[${RESULT}] = r
-    } else if (op === ${OP_TRANSPOSE}) k.csrTranspose(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else {
       const r = k.csrRows(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
       if (r >= 0) k.gemmCsr(c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 1}], c[${ARGS + 9}])
@@ -428,7 +415,7 @@ export function stopHelper(): void {
 }
 
 /**
- * What `setKernelThreads` asked for (`'auto'`, the default: the two-layer step measures which
+ * What `setKernelThreads` asked for (`'auto'`, the default: a training step measures which
  * is faster, autoThreads.ts), and whether the helper could start for an explicit 2.
  */
 export const threadState = { requested: 'auto' as 1 | 2 | 'auto', available: false }
@@ -445,18 +432,6 @@ export function explicitThreads(): 1 | 2 {
 export function wantedHelper(): Helper | null {
   if (helper === null && threadState.requested === 2) startHelper()
   return helper
-}
-
-/**
- * Makes the shared memory hold `bytes` from `base` on (BASE, or past a held operand) and returns
- * fresh views of it (valid until the next growth) with the caller's instance of the kernels.
- */
-export function sharedViews(
-  h: Helper,
-  bytes: number,
-): { k: SharedExports; f64: Float64Array; i32: Int32Array; base: number } {
-  reserve(h, floor - BASE + bytes)
-  return { k: h.k, f64, i32, base: floor }
 }
 
 /** True while the helper runs. */
@@ -482,11 +457,6 @@ export function post(h: Helper, op: number, args: readonly number[]): void {
   h.seq = (h.seq + 1) | 0 || 1 // never 0, the helper's starting value
   Atomics.store(c, SEQ, h.seq)
   Atomics.notify(c, SEQ, 1)
-}
-
-/** Whether the helper has finished the job posted last (join would return at once). */
-export function helperDone(h: Helper): boolean {
-  return Atomics.load(h.ctrl, DONE) === h.seq
 }
 
 export function join(h: Helper): void {

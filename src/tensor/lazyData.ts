@@ -1,5 +1,5 @@
 // Internal (not exported from src/index.ts): tensors whose `data` is made on its first read, for
-// a gradient that a step can consume where a kernel left it (twoLayerGradient's ∂W1 with the SGD
+// a gradient that a step can consume where a kernel left it (the tape's ∂W1 with the SGD
 // update, bench/RESULTS.md issue 21 W3): plain W3 then never copies 313 KB out of wasm memory;
 // and for a gathered batch (takeRows), whose products read its compressed rows instead.
 // Imports nothing (tensor.ts's isTensor asks it), so the shapes are written out here.

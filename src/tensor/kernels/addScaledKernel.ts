@@ -51,7 +51,7 @@ export function addScaledInto(
 
 /**
  * `x + a·y` for a lazy `y` (src/tensor/lazyData.ts): where wasm memory still holds y's numbers
- * (twoLayerGradient's ∂W1 right after its step), summed there without making y's data; else
+ * (the tape's lazy ∂W right after its step), summed there without making y's data; else
  * `addScaledData(x, y.value(), a)`. The same bits either way.
  */
 export function addScaledLazy(x: Float64Array, y: LazyData, a: number): Float64Array {

@@ -132,9 +132,6 @@ export interface KernelExports {
   csrUnpack(colIdx: number, vals: number, nnz: number, mul: number, div: number): void
   expInto(x: number, out: number, len: number): void
   sigmoidBias(z: number, bias: number, n: number, h: number): void
-  addRowBias(y: number, bias: number, n: number, k: number): void
-  colSums(d: number, n: number, m: number, out: number): void
-  mulSigmoidGrad(d: number, z: number, len: number): void
   addScaled(x: number, y: number, a: number, out: number, len: number): void
   reluBias(z: number, bias: number, n: number, h: number): void
   activationBack(
@@ -201,12 +198,11 @@ export function loadWasm(): KernelExports | null {
  * (src/parallel's, shared with a helper thread, whose row kernels split C's rows with it) —
  * until `useKernels(null)` puts this module's own instance back. Layouts, holds and the tape's
  * arena then lie in that memory, so a step's operands are where both threads read them. Only
- * between a step's uses of memory: returns false, switching nothing, while an operand is held,
- * an arena is open or a two-layer step is under way (or when this module cannot load).
+ * between a step's uses of memory: returns false, switching nothing, while an operand is held
+ * or an arena is open (or when this module cannot load).
  */
 export function useKernels(k: KernelExports | null): boolean {
-  if (loadWasm() === null || pinned || floor !== base || layer !== null || bottom !== BASE)
-    return false
+  if (loadWasm() === null || pinned || floor !== base || bottom !== BASE) return false
   wasm = k ?? own
   layouts++ // another memory: no twin holds in it
   base = floor = BASE
@@ -270,9 +266,9 @@ function ownScratch(bytes: number): { F: Float64Array; I: Int32Array } {
 /**
  * Arrays whose numbers linear memory still holds (`twins`: the array and the byte offset of its
  * copy), valid while no kernel has laid out anything since (`layouts`, counted by `reserve`, is
- * `twinsAt`). A two-layer step leaves W1 and ∂W1 so; the SGD update that follows
- * (`addScaledWasm`) then reads them there instead of copying 2 × 313 KB in again. Arrays are
- * values (nobody writes into a parameter or a gradient once made), so the copies stay equal.
+ * `twinsAt`). A tape step leaves W1 (TapeMemory.placed) and ∂W1 (`keepView`) so; the SGD
+ * update that follows (`addScaledTwinWasm`) then reads them there instead of copying 2 × 313 KB
+ * in again. Arrays are values (nobody writes into a parameter or a gradient once made), so the copies stay equal.
  */
 let layouts = 0
 let twinsAt = -1
@@ -939,8 +935,7 @@ export const heldNow = (): boolean => floor !== base
 
 /** Ends a hold: later products lay out from the start again. */
 export function releaseSparse(h: HeldSparse): void {
-  if (floor === h.end || (layer !== null && layer.held === h)) floor = base
-  layer = null
+  if (floor === h.end) floor = base
   lowerBottom()
 }
 
@@ -956,7 +951,7 @@ export function releaseSparse(h: HeldSparse): void {
  */
 export function placeResident(B: Float64Array, k: number, n: number): boolean {
   const w = wasm ?? loadWasm()
-  if (!w || w !== own || pinned || layer !== null || resident !== null) return false
+  if (!w || w !== own || pinned || resident !== null) return false
   if (floor !== BASE || base !== BASE || bottom !== BASE || B.length < k * n) return false
   const ldb = paddedStride(n)
   const bytes = align16(k * ldb * 8)
@@ -1143,238 +1138,6 @@ function biasInPlace(
 }
 
 /**
- * Where a two-layer step keeps its operands in linear memory between `twoLayerForwardWasm` and
- * `twoLayerBackwardWasm` (byte offsets above the held x), or null when no step is under way.
- */
-interface LayerState {
-  readonly held: HeldSparse
-  readonly h: number
-  readonly k: number
-  readonly w1: number
-  readonly b1: number
-  readonly w2: number
-  readonly w2t: number
-  readonly b2: number
-  readonly z: number
-  readonly y: number
-  readonly d1: number
-  readonly g1: number
-  readonly g2: number
-  readonly gb1: number
-  readonly gb2: number
-}
-let layer: LayerState | null = null
-
-/**
- * The forward pass of affine → sigmoid → affine on a held x (n×d), all in linear memory:
- * a1 = x·W1 (the sparse kernel), z1 = σ(a1 + b1) in place, a2 = z1·W2 + b2 (the dense kernel);
- * a2 is copied into `Y` (n×k). z1 and the weights stay in memory for `twoLayerBackwardWasm`,
- * which must follow (or `releaseSparse`). The same kernels on the same operands as the separate
- * products, so the same bits. Returns false, computing nothing, when W1 holds ±∞ or NaN (the
- * sparse product would hide them): the caller then multiplies densely.
- */
-export function twoLayerForwardWasm(
-  held: HeldSparse,
-  W1: Float64Array,
-  b1: Float64Array,
-  W2: Float64Array,
-  b2: Float64Array,
-  h: number,
-  k: number,
-  Y: Float64Array,
-): boolean {
-  const w = wasm ?? loadWasm()
-  if (!w || floor !== held.end) throw new Error('twoLayerForwardWasm: expected a held operand')
-  const n = held.rows
-  const d = held.cols
-  const w1 = held.end
-  const b1o = w1 + align16(d * h * 8)
-  const w2 = b1o + align16(h * 8)
-  const w2t = w2 + align16(h * k * 8)
-  const b2o = w2t + align16(h * k * 8)
-  const z = b2o + align16(k * 8)
-  const y = z + align16(n * h * 8)
-  const d1 = y + align16(n * k * 8)
-  const g1 = d1 + align16(n * h * 8)
-  const g2 = g1 + align16(d * h * 8)
-  const gb1 = g2 + align16(h * k * 8)
-  const gb2 = gb1 + align16(h * 8)
-  const end = gb2 + align16(k * 8)
-  reserve(w, end - BASE)
-  const W1d = W1.length === d * h ? W1 : W1.subarray(0, d * h)
-  f64.set(W1d, w1 >> 3)
-  if (w.allFinite(w1, d * h) === 0) return false
-  twin(W1d, w1)
-  f64.set(b1.subarray(0, h), b1o >> 3)
-  f64.set(W2.length === h * k ? W2 : W2.subarray(0, h * k), w2 >> 3)
-  f64.set(b2.subarray(0, k), b2o >> 3)
-  w.gemmCsr(held.rp, held.ci, held.v, w1, z, n, h)
-  w.sigmoidBias(z, b1o, n, h)
-  w.gemm(z, w2, y, n, h, k, h, 1)
-  w.addRowBias(y, b2o, n, k)
-  Y.set(f64.subarray(y >> 3, (y >> 3) + n * k))
-  layer = { held, h, k, w1, b1: b1o, w2, w2t, b2: b2o, z, y, d1, g1, g2, gb1, gb2 }
-  floor = end
-  return true
-}
-
-/**
- * The logits a2 = σ(x·W1 + b1)·W2 + b2 of the rows of a mostly-zero x (n×d, row-major, in
- * JavaScript memory), `rows` at a time: the weights are copied into linear memory once, then
- * each block of rows is compressed there (as compressRows, without the transposed form a product
- * xᵀ·δ would need) and run through twoLayerForwardWasm's kernels on the same scratch; `each` is
- * handed the block's first row and its logits (m×k, a view of linear memory, valid until it
- * returns; it must run no kernel). A row's logits depend on that row alone, so the numbers are
- * those of one forward pass over all rows. Returns false, stopping, when W1 holds ±∞ or NaN or a
- * block has more than `maxShare` of its entries non-zero: the caller then computes the logits
- * another way.
- */
-export function twoLayerLogitsWasm(
-  X: Float64Array,
-  n: number,
-  d: number,
-  W1: Float64Array,
-  b1: Float64Array,
-  W2: Float64Array,
-  b2: Float64Array,
-  h: number,
-  k: number,
-  rows: number,
-  maxShare: number,
-  each: (r0: number, a2: Float64Array) => void,
-): boolean {
-  const w = wasm ?? loadWasm()
-  if (!w) throw new Error('twoLayerLogitsWasm: WebAssembly SIMD is unavailable')
-  const maxNnz = Math.floor(maxShare * rows * d)
-  const w1 = floor
-  const b1o = w1 + align16(d * h * 8)
-  const w2 = b1o + align16(h * 8)
-  const b2o = w2 + align16(h * k * 8)
-  const rp = b2o + align16(k * 8)
-  const ci = rp + align16((rows + 1) * 4)
-  const v = ci + align16((maxNnz + d) * 4)
-  const z = v + align16((maxNnz + d) * 8)
-  const y = z + align16(rows * h * 8)
-  const a = y + align16(rows * k * 8)
-  reserve(w, a + blockBytes(rows, d) - BASE)
-  f64.set(W1.subarray(0, d * h), w1 >> 3)
-  if (w.allFinite(w1, d * h) === 0) return false
-  f64.set(b1.subarray(0, h), b1o >> 3)
-  f64.set(W2.subarray(0, h * k), w2 >> 3)
-  f64.set(b2.subarray(0, k), b2o >> 3)
-  for (let r0 = 0; r0 < n; r0 += rows) {
-    const m = Math.min(rows, n - r0)
-    const block = X.subarray(r0 * d, (r0 + m) * d)
-    if (compressRows(w, f64, i32, block, m, d, Math.floor(maxShare * m * d), a, rp, ci, v) < 0) {
-      return false
-    }
-    w.gemmCsr(rp, ci, v, w1, z, m, h)
-    w.sigmoidBias(z, b1o, m, h)
-    w.gemm(z, w2, y, m, h, k, h, 1)
-    w.addRowBias(y, b2o, m, k)
-    each(r0, f64.subarray(y >> 3, (y >> 3) + m * k))
-  }
-  return true
-}
-
-/** Where a two-layer step's backward pass finds its operands in a module's memory (byte offsets). */
-export interface BackwardOffsets {
-  readonly z: number
-  readonly y: number
-  readonly w2t: number
-  readonly d1: number
-  readonly g2: number
-  readonly gb1: number
-  readonly gb2: number
-}
-
-/**
- * The backward pass up to δ1, on a module (`w`, its memory viewed as `mem`) that holds z1 (n×h)
- * from the forward pass: δ2 (`dY`, n×k) copied in; ∂W2 = z1ᵀ·δ2 into `G2`, ∂b2 = Σᵢ δ2ᵢ into
- * `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1) in memory and ∂b1 = Σᵢ δ1ᵢ into `gb1`. Returns false, with
- * δ1 copied into `D1`, when δ1 holds ±∞ or NaN (∂W1 must then be multiplied densely). Shared by
- * the one-thread step and src/parallel's two-thread one.
- */
-export function backwardToDelta1(
-  w: Omit<KernelExports, 'memory'>,
-  mem: Float64Array,
-  L: BackwardOffsets,
-  n: number,
-  h: number,
-  k: number,
-  W2: Float64Array,
-  dY: Float64Array,
-  G2: Float64Array,
-  gb1: Float64Array,
-  gb2: Float64Array,
-  D1: Float64Array,
-): boolean {
-  mem.set(dY.subarray(0, n * k), L.y >> 3)
-  w.gemm(L.z, L.y, L.g2, h, n, k, 1, h)
-  w.colSums(L.y, n, k, L.gb2)
-  placeB(mem, W2, k, h, true, L.w2t)
-  w.gemm(L.y, L.w2t, L.d1, n, k, h, k, 1)
-  w.mulSigmoidGrad(L.d1, L.z, n * h)
-  w.colSums(L.d1, n, h, L.gb1)
-  G2.set(mem.subarray(L.g2 >> 3, (L.g2 >> 3) + h * k))
-  gb2.set(mem.subarray(L.gb2 >> 3, (L.gb2 >> 3) + k))
-  gb1.set(mem.subarray(L.gb1 >> 3, (L.gb1 >> 3) + h))
-  if (w.allFinite(L.d1, n * h) !== 0) return true
-  D1.set(mem.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
-  return false
-}
-
-/**
- * The backward pass after `twoLayerForwardWasm`, from δ2 (`dY`, n×k): ∂W2 = z1ᵀ·δ2 into `G2`,
- * ∂b2 = Σᵢ δ2ᵢ into `gb2`, δ1 = (δ2·W2ᵀ) ⊙ z1 ⊙ (1 − z1), ∂b1 = Σᵢ δ1ᵢ into `gb1`, and
- * ∂W1 = xᵀ·δ1 (the sparse kernel on the held x's columns) into `G1` — returning true; or, when
- * δ1 holds ±∞ or NaN, δ1 into `D1` instead of ∂W1 and false (the caller multiplies densely).
- * A `G1` that is not an array is a token: ∂W1 then stays in memory for it (`copyKept`,
- * `addScaledTwinWasm`, until the next layout) and δ1 is copied into `D1`.
- * Ends the step: later products lay out above the held x again.
- */
-export function twoLayerBackwardWasm(
-  held: HeldSparse,
-  W2: Float64Array,
-  dY: Float64Array,
-  G1: Float64Array | object,
-  G2: Float64Array,
-  gb1: Float64Array,
-  gb2: Float64Array,
-  D1: Float64Array,
-): boolean {
-  const w = wasm ?? loadWasm()
-  const L = layer
-  if (!w || L === null || L.held !== held) throw new Error('twoLayerBackwardWasm: no forward')
-  const n = held.rows
-  const d = held.cols
-  const { h, k } = L
-  try {
-    if (!backwardToDelta1(w, f64, L, n, h, k, W2, dY, G2, gb1, gb2, D1)) return false
-    w.gemmCsr(held.trp, held.tci, held.tv, L.d1, L.g1, d, h)
-    if (!(G1 instanceof Float64Array)) {
-      // ∂W1 left where it lies for `G1` (a token: copyKept, addScaledTwinWasm); δ1 into D1
-      D1.set(f64.subarray(L.d1 >> 3, (L.d1 >> 3) + n * h))
-      kept = G1
-      keptIn = w
-      keptAt = layouts
-      keptOffset = L.g1
-      keptLength = d * h
-      noteCopiedOut(w.memory, [G2, L.g2], [gb1, L.gb1], [gb2, L.gb2])
-      return true
-    }
-    G1.set(f64.subarray(L.g1 >> 3, (L.g1 >> 3) + d * h))
-    twin(G1, L.g1)
-    // each gradient's Σx² while in cache, if a writer of gradNorm runs (sumOfSquaresKernel.ts)
-    noteCopiedOut(w.memory, [G1, L.g1], [G2, L.g2], [gb1, L.gb1], [gb2, L.gb2])
-    return true
-  } finally {
-    layer = null
-    floor = held.end
-  }
-}
-
-/**
  * `out[i] = x[i] + a·y[i]` for the first `out.length` entries, on the SIMD kernel: the same
  * bits as the JavaScript loop (one rounded multiply, one rounded add), laid out above any held
  * operand. `out` may be `x`.
@@ -1388,7 +1151,7 @@ export function addScaledWasm(
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('addScaledWasm: WebAssembly SIMD is unavailable')
   const len = out.length
-  // x and y still in memory (a two-layer step's W1 and ∂W1): summed where they lie, into y's
+  // x and y still in memory (a tape step's W1 and ∂W1): summed where they lie, into y's
   // place (each number is read before it is written), which then holds y no longer
   const xt = twinOf(x.length === len ? x : x.subarray(0, len))
   const yt = xt < 0 ? -1 : twinOf(y.length === len ? y : y.subarray(0, len))
@@ -1409,8 +1172,8 @@ export function addScaledWasm(
 }
 
 /**
- * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to
- * `twoLayerBackwardWasm`), summed where they lie beside x (a two-layer step's W1), y's numbers
+ * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to `keepView`),
+ * summed where they lie beside x (a tape step's W1), y's numbers
  * left there — returning true; false, computing nothing, when memory no longer holds both.
  */
 export function addScaledTwinWasm(

@@ -1117,58 +1117,6 @@ export function sigmoidBias(z: usize, bias: usize, n: i32, h: i32): void {
   }
 }
 
-// y[i, j] += bias[j] for an n×k y (the output layer's bias), in place.
-export function addRowBias(y: usize, bias: usize, n: i32, k: i32): void {
-  let p = y
-  for (let i = 0; i < n; i++) {
-    let j = 0
-    for (; j + 2 <= k; j += 2) {
-      v128.store(p, f64x2.add(v128.load(p), v128.load(bias + ((<usize>j) << 3))))
-      p += 16
-    }
-    if (j < k) {
-      store<f64>(p, load<f64>(p) + load<f64>(bias + ((<usize>j) << 3)))
-      p += 8
-    }
-  }
-}
-
-// out[j] = Σᵢ d[i, j] over the rows of an n×m d, each sum from +0 in increasing i (a bias
-// gradient, the book's np.sum(dy, axis=0)).
-export function colSums(d: usize, n: i32, m: i32, out: usize): void {
-  memory.fill(out, 0, (<usize>m) << 3)
-  let p = d
-  for (let i = 0; i < n; i++) {
-    let j = 0
-    for (; j + 2 <= m; j += 2) {
-      const o = out + ((<usize>j) << 3)
-      v128.store(o, f64x2.add(v128.load(o), v128.load(p)))
-      p += 16
-    }
-    if (j < m) {
-      const o = out + ((<usize>j) << 3)
-      store<f64>(o, load<f64>(o) + load<f64>(p))
-      p += 8
-    }
-  }
-}
-
-// d[i] = d[i] · (z[i] · (1 − z[i])) for len entries: δ through a sigmoid whose outputs are z.
-export function mulSigmoidGrad(d: usize, z: usize, len: i32): void {
-  let i = 0
-  for (; i + 2 <= len; i += 2) {
-    const o = (<usize>i) << 3
-    const zv = v128.load(z + o)
-    const g = f64x2.mul(zv, f64x2.sub(f64x2.splat(1.0), zv))
-    v128.store(d + o, f64x2.mul(v128.load(d + o), g))
-  }
-  if (i < len) {
-    const o = (<usize>i) << 3
-    const zs = load<f64>(z + o)
-    store<f64>(d + o, load<f64>(d + o) * (zs * (1.0 - zs)))
-  }
-}
-
 // out[i] = x[i] + a · y[i] for len entries (out may be x): an SGD step's p + a·u. One multiply
 // and one add, each rounded, in that order — JavaScript's `x[i] + a * y[i]` bit for bit (wasm
 // never fuses them).
