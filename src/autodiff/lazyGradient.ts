@@ -8,7 +8,7 @@
 // and a copy of δ in the kernel's order (a kept state stays valid forever).
 import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
 import { copyKept, finiteView, onOwnMemory } from '../tensor/kernels/wasmKernels.js'
-import { lazyData, lazyTensor } from '../tensor/lazyData.js'
+import { type LazyData, lazyData, lazyTensor } from '../tensor/lazyData.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { TapeMemory } from './tapeMemory.js'
@@ -57,7 +57,7 @@ export function lazyGradient(
   // δ's numbers owned by the result (n×m: 40 KB for W3), for a late reader
   const D = delta.slice(0, m * n)
   const call = memory.calls
-  const src = lazyData(k * n, () => {
+  const made = lazyData(k * n, () => {
     memory.lazyReadAt = call
     const g = uninitializedF64(k * n)
     if (memory.busy && memory.calls === call) {
@@ -70,6 +70,14 @@ export function lazyGradient(
     lazyGradients.recomputed++
     return xTransposeDelta(cache.source, pick, k, D, n)
   })
+  // copied where memory still holds it without making it (an optimizer's pass copying it into
+  // its own memory): not a read, so the next calls' gradients stay lazy
+  const src: LazyData = {
+    length: k * n,
+    value: () => made.value(),
+    copyInto: (dst) =>
+      memory.busy && memory.calls === call ? (dst.set(out), true) : copyKept(src, dst),
+  }
   if (!memory.keep(src, out)) return null
   lazyGradients.made++
   return lazyTensor([k, n], src) as Tensor

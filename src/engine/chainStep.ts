@@ -93,8 +93,8 @@ function stepOf(
   // `prepare` left for the slot, its leaves, and per tree, per leaf, its slot's arrays after
   // the step (filled during a step)
   const kPass: unknown[] = inPass.map(() => 0)
-  /** per member, the inputs of its shape check left unread: all but the updates */
-  const unreadBut = inPass.map((m) => [...m.trees.keys(), m.trees.length + 1])
+  /** per member, the inputs of its shape check, all left unread */
+  const unread = inPass.map((m) => [...m.trees.keys(), m.trees.length, m.trees.length + 1])
   const rests: (object | undefined)[] = inPass.map(() => undefined)
   const sets: (ReturnType<typeof leafSourcesOf> | null)[] = inPass.map(() => null)
   const outs: (Float64Array | LazyData)[][][] = inPass.map(() => [])
@@ -137,8 +137,8 @@ function stepOf(
     const inputs: Params[] = member.trees.map((f) => (slot as Record<string, Params>)[f])
     inputs.push(updates)
     if (plan.params === true) inputs.push(params)
-    // every input but the updates left unread (its numbers are read where they lie)
-    sets[m] = leafSourcesOf(member.name, inputs, unreadBut[m])
+    // the inputs left unread (their numbers are read where they lie)
+    sets[m] = leafSourcesOf(member.name, inputs, unread[m])
     kPass[m] = k
     rests[m] = rest
   }
@@ -221,9 +221,8 @@ function stepOf(
     let next: Params
     if (first === end) next = addScaled(s.params, updates, scale)
     else {
-      const theta = leafSourcesOf('applyUpdates', [s.params, updates], 0)
-      const [p, gs] = theta.data
-      const g = gs as readonly Float64Array[]
+      const theta = leafSourcesOf('applyUpdates', [s.params, updates], [0, 1])
+      const [p, g] = theta.data
       const count = theta.count
       const qs = new Array<Float64Array | LazyData>(count)
       const loop = loopFor!(kPass)
@@ -258,7 +257,7 @@ function stepOf(
           }
         }
         const q = (qs[leaf] = uninitializedF64(len))
-        loop(kPass, olds, nexts, arrayOf(p[leaf]), g[leaf], q, scale, len)
+        loop(kPass, olds, nexts, arrayOf(p[leaf]), arrayOf(g[leaf]), q, scale, len)
       }
       next = theta.build(qs)
       for (let j = first; j < end; j++) {

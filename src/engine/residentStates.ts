@@ -29,7 +29,8 @@ export interface PassStep {
   readonly trees: readonly (readonly string[])[]
   /** per region: θ (0), unused (1: g), then per member with a rule, per tree field */
   readonly ins: (Float64Array | ResidentData | null)[]
-  readonly g: Float64Array
+  /** its g (a lazy one, the tape's gradient, made if a replay needs it) */
+  readonly g: Float64Array | LazyData
   /** the constants the kernel read, per member (copies: the step's own are refilled) */
   readonly k: readonly unknown[]
   readonly a: number
@@ -124,6 +125,7 @@ function replay(step: PassStep): void {
     next.push(n)
   }
   const loop = passLoop(members, true, trees, step.k.map(constantKeys))
-  loop(step.k, old, next, ins[0]!, step.g, made[0]!, step.a, len)
+  const g = step.g instanceof Float64Array ? step.g : step.g.value()
+  loop(step.k, old, next, ins[0]!, g, made[0]!, step.a, len)
   step.outs.forEach((out, x) => out?.fill(made[x]!))
 }

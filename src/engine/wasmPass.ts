@@ -303,7 +303,7 @@ export interface ResidentPass {
     k: readonly unknown[],
     old: readonly { readonly [field: string]: Float64Array | LazyData }[],
     p: Float64Array | LazyData,
-    g: Float64Array,
+    g: Float64Array | LazyData,
     a: number,
     len: number,
   ): readonly LazyData[] | null
@@ -386,7 +386,7 @@ export function residentPass(
     k: readonly unknown[],
     old: readonly { readonly [field: string]: Float64Array | LazyData }[],
     p: Float64Array | LazyData,
-    g: Float64Array,
+    g: Float64Array | LazyData,
     a: number,
     len: number,
   ): Residence | null => {
@@ -459,13 +459,17 @@ export function residentPass(
       }
       c += 2 * fs.length + rules[j]!.consts.length
     }
+    // a lazy g (the tape's gradient) copied from where it lies, without making it, if it can be
+    const gIn = g instanceof ResidentData ? g.value() : g
     const F2 = arena.numbers(0)!
     for (let y = 0; y < x; y++) {
       const i = ins[y]
       if (y !== 1 && i !== null) F2.set(i, at[y] >> 3)
       ins[y] = null
     }
-    F2.set(g, at[1] >> 3)
+    const g0 = at[1] >> 3
+    if (gIn instanceof Float64Array) F2.set(gIn, g0)
+    else if (!gIn.copyInto?.(F2.subarray(g0, g0 + len))) F2.set(gIn.value(), g0)
     args[0] = size
     args[1] = a
     args[2] = args[4] = at[0]

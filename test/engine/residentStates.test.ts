@@ -1,7 +1,17 @@
 import fc from 'fast-check'
 import { pipe, tap, toArray, VirtualTimeScheduler } from 'rxjs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunked, mlp, tensor, train, type Tensor, type TrainState } from 'gradstream'
+import {
+  chunked,
+  mlp,
+  randomBatches,
+  setKernelBackend,
+  setKernelThreads,
+  tensor,
+  train,
+  type Tensor,
+  type TrainState,
+} from 'gradstream'
 import {
   adam,
   adamw,
@@ -16,10 +26,12 @@ import {
   scheduleFreeEvalParams,
   scheduleFreeSgd,
 } from 'gradstream/operators'
+import { lazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { residentReads } from '../../src/engine/residentStates.js'
 import { RESIDENT_SETTLE_EVERY, setPassWasm } from '../../src/engine/wasmPass.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { mapTree } from '../../src/tree/tree.js'
+import { images } from '../helpers/sparseRows.js'
 
 // The resident pass leaves a step's new θ and slot arrays in its memory, as lazy tensors read on
 // demand (src/engine/residentStates.ts): copied out while the memory holds that step, else the
@@ -342,6 +354,48 @@ describe('states left in the resident pass’s memory', () => {
     for (let i = got.length - 1; i >= 0; i--) {
       expect(got[i].loss).toBe(want[i].loss)
       expect(bitsOf(got[i] as never), `state ${i}`).toBe(bitsOf(want[i] as never))
+    }
+  })
+  it('take the tape’s lazy gradient where it lies, and replay from it when read late', () => {
+    // batches drawn as compressed rows: the tape leaves ∂W1 lazy in its memory, the pass copies
+    // it from there unread, and a late read replays the step from it (recomputed or copied)
+    setKernelBackend('wasm')
+    setKernelThreads(1)
+    try {
+      const net = mlp({ sizes: [784, 16, 10], seed: 2 })
+      const data = images(3, 240)
+      const run = (mode: 'always' | 'off') =>
+        withWasm(mode, () => {
+          let out: TrainState[] = []
+          train({
+            params: net.params,
+            data: randomBatches(data, { batchSize: 24, seed: 5 }),
+            step: pipe(
+              gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+                net.lossAndGradient(p, b.x, b.t),
+              ),
+              adam(0.01),
+            ),
+          })
+            .pipe(maxSteps(21), toArray())
+            .subscribe((v) => (out = v))
+          return out
+        })
+      const made = lazyGradients.made
+      const read = lazyGradients.copied + lazyGradients.recomputed + lazyGradients.inCall
+      const got = run('always')
+      expect(lazyGradients.made).toBeGreaterThan(made)
+      expect(lazyGradients.copied + lazyGradients.recomputed + lazyGradients.inCall).toBe(read)
+      expect(residentReads.copied + residentReads.replayed).toBe(0)
+      const want = run('off')
+      for (const i of [20, 4, 13, 0, 9, 17, 1]) {
+        expect(got[i].loss, `state ${i}`).toBe(want[i].loss)
+        expect(bitsOf(got[i] as never), `state ${i}`).toBe(bitsOf(want[i] as never))
+      }
+      expect(residentReads.replayed).toBeGreaterThan(0)
+    } finally {
+      setKernelBackend('auto')
+      setKernelThreads('auto')
     }
   })
 })
