@@ -1,11 +1,12 @@
 // `npx tsx bench/mlpVsTwoLayer.ts [steps] [rounds] [threads] [--built]`: W3's training
-// (784–50–10 sigmoid, SGD 0.1, batch 100, through `train`) with twoLayerNet's hand-fused gradient
-// and with `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })`'s tape, alternated
+// (784–50–10 sigmoid, SGD 0.1, batch 100, through `train`) with twoLayerNet's gradient and with
+// `mlp({ sizes: [784, 50, 10], activation: 'sigmoid', init: 0.01 })`'s — since session 12 both a
+// recipe over the same autodiff tape, so the two now measure the nets' code around it — alternated
 // in one process (rounds of `steps` steps each, A B B A …) so a shared machine's load falls on
 // both alike; prints each round's wall and CPU time (the process's, all threads) and the medians.
-// The two train to the same loss bit for bit up to 2,000 steps (at 5,000 they differ in the last
-// digit, as they did before session 11). `--built`: this file bundled against the sources as
-// bench/run.ts bundles its workloads (bench/bundle.ts), run on plain node.
+// The two train to the same loss bit for bit (before session 12, when twoLayerNet had a hand-fused
+// gradient, they parted by one ulp between 2,000 and 5,000 steps). `--built`: this file bundled
+// against the sources as bench/run.ts bundles its workloads (bench/bundle.ts), run on plain node.
 import { last, lastValueFrom, pipe } from 'rxjs'
 import { mlp, randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers, loadMnist } from 'gradstream/node'
