@@ -5,8 +5,9 @@
 // onSharedMemory): the tape's arena, its held batch and every product's operands lie there, and
 // the large products split C's rows with the helper where they lie (the same kernels, the same
 // bits, nothing copied for the split). The call's time goes back to the timer, which keeps two
-// threads only where they measure faster. `setKernelThreads(2)` runs every call on the shared
-// memory (its large products split); `setKernelThreads(1)` none.
+// threads only where they measure faster. `setKernelThreads(2)` runs every call whose products
+// reach TAPE_MIN_WORK (and a tape's first, whose work is not known yet) on the shared memory (its
+// large products split), a smaller one on this thread alone; `setKernelThreads(1)` none.
 import { largeProducts, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { recordStep, stepThreads } from './autoThreads.js'
 import { helperRunning, onSharedMemory, threadState } from './sharedKernels.js'
@@ -31,8 +32,13 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   const requested = threadState.requested
   if (requested === 1 || inStep || resolvedBackend() !== 'wasm') return fn()
   // every call on the shared memory, its first (whose work is not known yet) too: the headroom
-  // its arena reserves is then measured there; products too small to split stay on one thread
-  if (requested === 2) return (twoThreads(fn) ?? { result: fn() }).result
+  // its arena reserves is then measured there; products too small to split stay on one thread.
+  // A call known to be small runs here alone, its products' hooks set aside: the hand-over costs
+  // more than its splits save (W3's 784–50–10 step ran 1.8× slower on the shared memory)
+  if (requested === 2) {
+    if (work > 0 && work < TAPE_MIN_WORK) return aside(fn)
+    return (twoThreads(fn) ?? { result: fn() }).result
+  }
   if (work < TAPE_MIN_WORK) return fn()
   // the timer's size: work in units of 256 multiply-adds, so its 16,384 floor sits at 2²²
   const size = work / 256
@@ -59,15 +65,22 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
  * null, running nothing, when it cannot run there.
  */
 function twoThreads<R>(fn: () => R): { result: R } | null {
+  return aside(() => {
+    const done = onSharedMemory(fn)
+    if (done !== null) tapeStats.steps++
+    return done
+  })
+}
+
+/** `fn` with setKernelThreads(2)'s product hooks set aside (a call's products stay where it runs). */
+function aside<R>(fn: () => R): R {
   const { run, hold, minWork } = largeProducts
   largeProducts.run = null
   largeProducts.hold = null
   largeProducts.minWork = Infinity
   inStep = true
   try {
-    const done = onSharedMemory(fn)
-    if (done !== null) tapeStats.steps++
-    return done
+    return fn()
   } finally {
     inStep = false
     Object.assign(largeProducts, { run, hold, minWork })

@@ -211,6 +211,28 @@ describe('the tape under the step timer', () => {
     expect(tapeStats.steps - steps).toBe(2)
   })
 
+  it('setKernelThreads(2): a tape known to be small runs here alone, products not split', () => {
+    setKernelThreads(2)
+    // 64×64·64×16 and its transposes: far below TAPE_MIN_WORK
+    const x = matrix(64, 64, 1, 11)
+    const f = (q: { W: Var }, _: null) => ad.sum(ad.mul(ad.matmul(x, q.W), ad.matmul(x, q.W)))
+    const p = { W: matrix(64, 16, 1, 12) }
+    const vg = valueAndGrad(f)
+    const steps = tapeStats.steps
+    const products = splitStats.products
+    const got = [vg(p, null), vg(p, null), vg(p, null)]
+    // the first call's work is not known yet: it runs on the shared memory (where there is a
+    // helper); the next two know theirs and stay here
+    expect(tapeStats.steps - steps).toBe(threadState.available ? 1 : 0)
+    expect(splitStats.products).toBe(products)
+    setKernelThreads(1)
+    const want = valueAndGrad(f)(p, null)
+    for (const g of got) {
+      expect(g.value).toBe(want.value)
+      sameBits(g.grad.W.data, want.grad.W.data)
+    }
+  })
+
   it('leaves small tapes on one thread (no helper started for them)', async () => {
     await closeWorkers() // a helper started by a probe above stays until closeWorkers
     Object.assign(autoTuning, { firstProbeAfter: 0, firstProbeMs: 0, warmup: 0, probe: 1 })
