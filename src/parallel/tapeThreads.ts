@@ -18,6 +18,12 @@ import { helperRunning, onSharedMemory, threadState } from './sharedKernels.js'
  */
 export const TAPE_MIN_WORK = 1 << 22
 
+/**
+ * Under `setKernelThreads(2)`, a call whose work is known to be below `explicitMinWork` runs on
+ * one thread (tests that check the shared path's bits on small calls set it to 0).
+ */
+export const tapeTuning = { explicitMinWork: TAPE_MIN_WORK }
+
 /** Differentiated calls run on two threads so far (a count for benchmarks and tests). */
 export const tapeStats = { steps: 0 }
 
@@ -36,7 +42,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   // A call known to be small runs here alone, its products' hooks set aside: the hand-over costs
   // more than its splits save (W3's 784–50–10 step ran 1.8× slower on the shared memory)
   if (requested === 2) {
-    if (work > 0 && work < TAPE_MIN_WORK) return aside(fn)
+    if (work > 0 && work < tapeTuning.explicitMinWork) return aside(fn)
     return (twoThreads(fn) ?? { result: fn() }).result
   }
   if (work < TAPE_MIN_WORK) return fn()

@@ -10,12 +10,17 @@ import {
 } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { helperRunning, threadState } from '../../src/parallel/sharedKernels.js'
-import { tapeStats } from '../../src/parallel/tapeThreads.js'
+import { TAPE_MIN_WORK, tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
 
-beforeAll(() => setKernelThreads(2))
+beforeAll(() => {
+  setKernelThreads(2)
+  // every call on the shared path, however small (setKernelThreads(2) keeps small ones off it)
+  tapeTuning.explicitMinWork = 0
+})
 afterAll(async () => {
+  tapeTuning.explicitMinWork = TAPE_MIN_WORK
   setKernelThreads(1)
   await closeWorkers()
   expect(helperRunning()).toBe(false)
