@@ -17,11 +17,12 @@ import {
  * With `2`, large products on the wasm backend (m·k·n ≥ 2²⁰ multiply-adds dense, ≥ 2·2²⁰ for A·B
  * with a sparse A, ≥ 8·2²⁰ for Aᵀ·B with a sparse A) have their rows split between the calling
  * thread and one helper worker, both running the same WebAssembly kernels over one shared
- * memory; a differentiated step (`valueAndGrad`, mlp, twoLayerNet) then runs on that memory.
- * Each row is computed by the same code as on one thread, so results are the same bit for bit;
- * only the time changes. On an idle two-core machine W3 (the book's training) ran in ~0.75× one
- * thread's time; with the second core busy the hand-over costs 30–300 µs a product and two
- * threads can be slower than one.
+ * memory; a differentiated step (`valueAndGrad`, mlp, twoLayerNet) whose products reach 2²²
+ * multiply-adds then runs on that memory, a smaller one on the calling thread alone (the
+ * hand-over would cost more than its splits save). Each row is computed by the same code as on
+ * one thread, so results are the same bit for bit; only the time changes. On a quiet two-core
+ * machine W5's mlp 784–256–128–10 trained in ~0.9× one thread's time; with the second core busy
+ * the hand-over costs 30–300 µs a product and two threads can be slower than one.
  *
  * With `'auto'`, training steps measure: any `valueAndGrad` / `autodiff` / mlp / twoLayerNet
  * gradient whose products reach 2²² multiply-adds (its large products then split as with `2`),
