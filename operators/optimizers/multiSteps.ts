@@ -1,5 +1,6 @@
 import { expectInteger } from '../../src/errors.js'
 import { handOverSum, leafwise } from '../../src/engine/leaves.js'
+import { lazyZeros, runningMean } from '../../src/engine/runningMean.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
@@ -65,8 +66,8 @@ export function multiSteps(
       init: (params) => ({ mean: zerosLikeTree(params), count: 0, inner: t.init(params) }),
       update: (g, s, ctx) => {
         const n = s.count
-        const mean =
-          n === 0 ? g : leafwise(fn, [s.mean, g], 1, ([m, x], [o]) => meanLeaf(m, x, o, n))[0]
+        // (long leaves of a mini-step's mean are summed when read: src/engine/runningMean.ts)
+        const mean = n === 0 ? g : runningMean(fn, s.mean, g, n)
         if (n + 1 < k) {
           const params = ctx.params
           if (nothing?.params !== params)
@@ -75,13 +76,8 @@ export function multiSteps(
           return [nothing.u, { mean, count: n + 1, inner: s.inner }]
         }
         const [u, inner] = t.update(mean, s.inner, innerContext(ctx, own(ctx.step)))
-        return [u, { mean: zerosLikeTree(g), count: 0, inner }]
+        return [u, { mean: lazyZeros(fn, g), count: 0, inner }]
       },
     }),
   )
-}
-
-/** One leaf of the running mean: o = m + (x − m)/(n + 1) (optax's, Welford's). */
-function meanLeaf(m: Float64Array, x: Float64Array, o: Float64Array, n: number): void {
-  for (let i = 0; i < o.length; i++) o[i] = m[i] + (x[i] - m[i]) / (n + 1)
 }

@@ -154,6 +154,56 @@ describe('multiSteps', () => {
     )
   })
 
+  it('a long leaf’s running mean, read late in any order, is the mean summed step by step (property)', () => {
+    // leaves long enough to be summed when read (src/engine/runningMean.ts), k past the terms a
+    // lazy mean keeps; the reference is optax's m ← m + (g − m)/(n + 1) written out here, over
+    // the gradients the states hold, one array per step
+    const len = 5000
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 12 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.nat(), { minLength: 30, maxLength: 30 }),
+        (k, n, order) => {
+          const grads = (p: { w: Tensor; b: number }, step: number) => {
+            const g = new Float64Array(len)
+            for (let i = 0; i < len; i++)
+              g[i] = Math.sin(step * 7 + i) * (1 + (i % 5)) + p.w.data[i] * 1e-3
+            return { loss: 0, grad: { w: { shape: [len], data: g }, b: Math.cos(step) } }
+          }
+          const states: TrainState<{ w: Tensor; b: number }>[] = []
+          const p0 = { w: { shape: [len], data: new Float64Array(len).fill(0.5) }, b: 0.25 }
+          train({
+            params: p0,
+            step: pipe(gradient(grads), multiSteps(k, adam(0.01))),
+            data: batches(n),
+          })
+            .pipe(maxSteps(n))
+            .subscribe((s) => states.push(s as never))
+          // read every state's mean late, in a random order
+          const picks = order.map((r) => 1 + (r % n))
+          for (const t of picks) {
+            const slot = states[t].opt.multiSteps as MultiStepsState
+            const count = slot.count
+            const mean = (slot.mean as { w: Tensor }).w.data
+            const expected = new Float64Array(len)
+            // this cycle's gradients: steps t − count + 1 … t (count 0: the cycle ended, zeros)
+            for (let i = 0; i < len; i++) {
+              let m = 0
+              for (let c = 0; c < count; c++) {
+                const g = (states[t - count + 1 + c].grad as { w: Tensor }).w.data[i]
+                m = c === 0 ? g : m + (g - m) / (c + 1)
+              }
+              expected[i] = m
+            }
+            expect(sameBits(mean, expected), `step ${t}, count ${count}`).toBe(true)
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
   it('keeps θ itself between updates (θ + (−0) is θ, not made again); states keep their values', () => {
     const snapshots: number[][] = []
     const states: TrainState<P>[] = []
