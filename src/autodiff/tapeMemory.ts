@@ -35,6 +35,12 @@ import { uninitializedF64 } from '../tensor/uninitialized.js'
 
 /** One differentiated function's buffers, in the order its calls ask for them. */
 export class TapeMemory {
+  /**
+   * @param forwardOnly for forward passes only (a data set's logits): a held batch's columns
+   *   are compressed only if a product `xᵀ·δ` asks for them
+   */
+  constructor(private readonly forwardOnly = false) {}
+
   private readonly buffers: Float64Array[] = []
   private next = 0
   private holds: [Tensor, HeldLeft][] = []
@@ -130,7 +136,7 @@ export class TapeMemory {
   /** `a` (data: a constant left operand) held for products during this call. */
   held(a: Tensor): HeldLeft {
     for (const [t, h] of this.holds) if (t === a) return h
-    const h = heldLeft(a)
+    const h = heldLeft(a, !this.forwardOnly)
     this.holds.push([a, h])
     return h
   }

@@ -100,7 +100,7 @@ export function mlp(config: MlpConfig): Mlp {
   }
   // many rows (a test set) go through in blocks of rows on buffers reused from block to block
   // (netInternals.ts); a batch (or any other input) goes through whole
-  const memory = new TapeMemory()
+  const memory = new TapeMemory(true)
   const logits = (p: MlpParams, x: Tensor): Tensor => {
     if (
       gatheredFrom(x) !== undefined ||

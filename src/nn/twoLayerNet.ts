@@ -114,7 +114,7 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     b2: zeros([outputSize]),
   }
   // the tape's buffers: a data set's blocks of rows (logits), the training step's (gradient)
-  const memory = new TapeMemory()
+  const memory = new TapeMemory(true)
   const lossAndGradient = twoLayerRecipe()
   const logits = (p: TwoLayerParams, x: TensorLike): Tensor => {
     const xt = asTensor(`${fn}.predict`, 'x', x)

@@ -167,15 +167,16 @@ export interface HeldLeft {
  * bit. The copy is taken here, so `a` must not change until `release()` — the caller holds it
  * for the few lines of one function, never across calls (no cache that could go stale). A batch
  * drawn as compressed rows (gatheredRows.ts) is held from those rows, its dense `data` unread.
+ * With `transpose` false (forward products only) the columns are compressed at the first `aᵀ·b`.
  */
-export function heldLeft(a: Tensor): HeldLeft {
+export function heldLeft(a: Tensor, transpose = true): HeldLeft {
   const rows = gatheredFrom(a)
   let h =
     a.shape.length !== 2
       ? null
       : rows !== undefined
         ? holdGathered(rows)
-        : holdLeft(a.data, a.shape[0], a.shape[1])
+        : holdLeft(a.data, a.shape[0], a.shape[1], transpose)
   const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
     const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined, rows !== undefined)
     // the kernels overwrite every element of out (gemmKernel's contract): no need to zero it

@@ -64,9 +64,10 @@ describe('heldLeft (x·W1 and xᵀ·δ1 on one compressed copy of x)', () => {
     it(`${backend}: both products equal matmul bit for bit and the triple loop, with other products in between`, () => {
       setKernelBackend(backend)
       fc.assert(
-        fc.property(sparseMatrix, ({ a, w, d }) => {
+        // transpose false: held for forward products, its columns compressed at the first aᵀ·b
+        fc.property(sparseMatrix, fc.boolean(), ({ a, w, d }, transpose) => {
           const copy = Float64Array.from(a.data)
-          const held = heldLeft(a)
+          const held = heldLeft(a, transpose)
           try {
             const y = held.times(w)
             // products run while a is held must not disturb it (nor be disturbed)

@@ -272,13 +272,20 @@ function sparseJs(
  * the wasm sparse path for it (wasm backend, small enough not to chunk, sampled and counted
  * sparse); else null, and the caller multiplies with `gemmKernel`. End with `releaseHeld`.
  */
-export function holdLeft(A: Float64Array, m: number, k: number): HeldSparse | null {
+export function holdLeft(
+  A: Float64Array,
+  m: number,
+  k: number,
+  transpose = true,
+): HeldSparse | null {
   const size = m * k
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK || !looksSparse(A, size))
     return null
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)
   try {
-    return largeProducts.hold?.dense(A, m, k, maxNnz) ?? holdSparse(A, m, k, maxNnz)
+    return (
+      largeProducts.hold?.dense(A, m, k, maxNnz) ?? holdSparse(A, m, k, maxNnz, null, transpose)
+    )
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
     return null

@@ -628,6 +628,11 @@ export interface HeldSparse {
    * that reads it; see gemmHeldWasm): holdSparse and holdSparseRows make room for it
    */
   readonly pairs?: PairsLayout
+  /**
+   * false while its columns' CSR (trp / tci / tv) is not made yet (a hold for forward products
+   * only: holdSparse's `transpose`); gemmHeldWasm makes it at the first `Aᵀ·B`
+   */
+  transposed?: boolean
 }
 
 /** The byte offsets of a held operand's column pairs (gemm.ts csrPairs, gemmCsrPairs). */
@@ -693,6 +698,7 @@ export function holdSparse(
   cols: number,
   maxNnz: number,
   pick: Int32Array | null = null,
+  transpose = true,
 ): HeldSparse | null {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparse: WebAssembly SIMD is unavailable')
@@ -709,9 +715,9 @@ export function holdSparse(
     ? compressAway(A, rows, cols, maxNnz, pick, L)
     : compressRows(w, f64, i32, A, rows, cols, maxNnz, L.end, L.rp, L.ci, L.v, pick)
   if (nnz < 0) return null
-  w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  if (transpose) w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = P.end
-  return { ...L, end: P.end, pairs: P, nnz }
+  return { ...L, end: P.end, pairs: P, nnz, transposed: transpose }
 }
 
 /**
@@ -1023,6 +1029,10 @@ export function gemmHeldWasm(
     else placePadded(f64, B, k, n, ldb, transB, b, w)
   }
   if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
+  if (transA && h.transposed === false) {
+    w.csrTranspose(h.rp, h.ci, h.v, h.rows, h.cols, h.trp, h.tci, h.tv)
+    h.transposed = true
+  }
   const P = h.pairs
   if (transA && P !== undefined && finiteB && n >= pairing.minColumns) {
     // B is finite (checked above): a pair's 0·b for the row without an entry adds +0 or −0 to
