@@ -7,6 +7,7 @@ import { asTensor, readBatch, type Targets } from '../functions/lossInternals.js
 import type { TensorLike } from '../functions/tensorLike.js'
 import { sigmoid } from '../functions/sigmoid.js'
 import { softmax } from '../functions/softmax.js'
+import { softmaxRowsInto } from '../functions/softmaxInternals.js'
 import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { TwoLayerNetConfigC } from '../state/configCodecs.js'
@@ -157,7 +158,15 @@ export function twoLayerNet(config: TwoLayerNetConfig): TwoLayerNet {
     return { shape: [n, k], data: y }
   }
   const accuracy = (p: TwoLayerParams, x: TensorLike, t: TensorLike): number => {
-    const b = readBatch(`${fn}.accuracy`, predictByBlocks(p, x), t)
+    const xt = asTensor(`${fn}.predict`, 'x', x)
+    // a data set on the wasm backend: its logits by the tape's blocks, turned into predict's
+    // probabilities in place (softmax's arithmetic), with no second array of the whole set
+    const a2 = blocksApply(p, xt) ? logitsInBlocks(memory, twoLayerLogits, p, xt) : null
+    if (a2 !== null) {
+      const [n, k] = a2.shape
+      softmaxRowsInto(a2.data, a2.data, n, k, new Float64Array(k))
+    }
+    const b = readBatch(`${fn}.accuracy`, a2 ?? predictByBlocks(p, xt), t)
     return hitsOf(b.y, b.t, 0, b.rows, b.width) / b.rows
   }
   return {
