@@ -2,7 +2,7 @@
 // can use two threads — any `valueAndGrad` / `gradient(fn)` tape whose products are large
 // (tapeThreads.ts; twoLayerNet's gradient is one): the step runs
 // on one thread or on two, whichever a measurement shows faster, since both give the same bits
-// and only the time differs. Each kind of step has its own timer, which times a step from its
+// and only the time differs. The timer times a step from its
 // start to the next step's start: all a training loop waits for, so also what a second thread
 // costs the rest of the loop (its helper spinning beside the update, the batch draw, the garbage
 // collector's threads): timing the step alone, 'auto' ran W3 slower than one thread on a quiet
@@ -247,17 +247,12 @@ export class ThreadChooser {
   }
 }
 
-/** A kind of step with its own timer: the two-layer step, or a differentiated tape. */
-export type StepKind = 'twoLayer' | 'tape'
-
-let choosers: Record<StepKind, ThreadChooser> = {
-  twoLayer: new ThreadChooser(),
-  tape: new ThreadChooser(),
-}
+/** The timer of differentiated steps (tapeThreads.ts). */
+let chooser = new ThreadChooser()
 
 /** A fresh choice (`setKernelThreads('auto')`): one thread until the next probe. */
 export function resetChooser(): void {
-  choosers = { twoLayer: new ThreadChooser(), tape: new ThreadChooser() }
+  chooser = new ThreadChooser()
 }
 
 /**
@@ -266,12 +261,11 @@ export function resetChooser(): void {
  * `'auto'` the chooser's (starting the helper for the first probe; it then sleeps while one
  * thread is chosen, until `closeWorkers`).
  */
-export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
+export function stepThreads(size: number): 1 | 2 {
   const requested = threadState.requested
   if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
-  const chooser = choosers[kind]
-  if (kind === 'tape' && size >= autoTuning.earlyProbeSize) {
+  if (size >= autoTuning.earlyProbeSize) {
     // a large step: the helper starts (warming, see spawnHelper) after the first, which sized
     // the kernels' own memory, and a probe starts once it is ready
     if (chooser.recorded > 0 && !helperRunning()) {
@@ -294,20 +288,14 @@ export function stepThreads(size: number, kind: StepKind = 'twoLayer'): 1 | 2 {
 }
 
 /** After a step `stepThreads` was asked about: it ran on `ran` threads in `ms` milliseconds. */
-export function recordStep(
-  size: number,
-  asked: 1 | 2,
-  ran: 1 | 2,
-  ms: number,
-  kind: StepKind = 'twoLayer',
-): void {
+export function recordStep(size: number, asked: 1 | 2, ran: 1 | 2, ms: number): void {
   if (threadState.requested === 'auto' && size >= autoTuning.minSize) {
     // timed to the next step's start (ThreadChooser.want); ms: this step's own time
-    choosers[kind].finished(asked, ran, performance.now() - ms)
+    chooser.finished(asked, ran, performance.now() - ms)
   }
 }
 
 /** The thread count training steps run on now under `'auto'` (outside probes). */
 export function autoThreads(): 1 | 2 {
-  return Object.values(choosers).some((c) => c.mode === 2) && helperRunning() ? 2 : 1
+  return chooser.mode === 2 && helperRunning() ? 2 : 1
 }

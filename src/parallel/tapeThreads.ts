@@ -48,7 +48,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   if (work < TAPE_MIN_WORK) return fn()
   // the timer's size: work in units of 256 multiply-adds, so its 16,384 floor sits at 2²²
   const size = work / 256
-  const asked = stepThreads(size, 'tape')
+  const asked = stepThreads(size)
   const started = performance.now()
   let ran: 1 | 2 = 1
   try {
@@ -61,7 +61,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
     }
     return fn()
   } finally {
-    recordStep(size, asked, ran, performance.now() - started, 'tape')
+    recordStep(size, asked, ran, performance.now() - started)
   }
 }
 
