@@ -1,23 +1,14 @@
 import fc from 'fast-check'
 import { lastValueFrom, type OperatorFunction, pipe, toArray } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ad,
-  mlp,
-  randomBatches,
-  setKernelBackend,
-  setKernelThreads,
-  train,
-  valueAndGrad,
-  type Tensor,
-  type Var,
-} from 'gradstream'
+import { describe, expect, it } from 'vitest'
+import { ad, mlp, randomBatches, train, valueAndGrad, type Tensor, type Var } from 'gradstream'
 import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { transposeTimes } from '../helpers/referenceGemm.js'
 import { images } from '../helpers/sparseRows.js'
+import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // On the wasm backend the tape leaves ∂W = xᵀ·δ of a parameter W, x a batch drawn as compressed
 // rows, in its arena (src/autodiff/lazyGradient.ts): its `data` is made when read — copied from
@@ -70,14 +61,7 @@ async function run(
 }
 
 describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', () => {
-  beforeAll(() => {
-    setKernelBackend('wasm')
-    setKernelThreads(1)
-  })
-  afterAll(() => {
-    setKernelBackend('auto')
-    setKernelThreads('auto')
-  })
+  onWasmOneThread()
   const sets = [images(1, 240), images(2, 240)]
 
   it('mlp trained with SGD never makes it; read late, in any order, it is the eager run’s bits', async () => {
@@ -172,7 +156,10 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
           ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C))
         const one = valueAndGrad(weighted)
         const two = valueAndGrad((p: { W: Var; b: Var }, xb: Tensor) =>
-          ad.add(ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C)), ad.sum(ad.mul(ad.matmul(xb, p.W), C2))),
+          ad.add(
+            ad.sum(ad.mul(ad.affine(xb, p.W, p.b), C)),
+            ad.sum(ad.mul(ad.matmul(xb, p.W), C2)),
+          ),
         )
         one({ W, b }, batch()) // the first call plans the arena
         two({ W, b }, batch())

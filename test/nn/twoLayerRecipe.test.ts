@@ -1,14 +1,13 @@
 import fc from 'fast-check'
 import { produce } from 'immer'
 import { lastValueFrom, type OperatorFunction, pipe, tap, toArray } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   freezeTree,
   globalNorm,
   isTensor,
   randomBatches,
   setKernelBackend,
-  setKernelThreads,
   train,
   twoLayerNet,
   type Tensor,
@@ -19,6 +18,7 @@ import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient
 import { rowCache, takeRows, xTransposeDelta } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { images } from '../helpers/sparseRows.js'
+import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // twoLayerGradient is a recipe over the reverse-mode tape: on a gathered batch (W3's step) its
 // ∂W1 = xᵀ·δ1 is left in the tape's arena where the held product made it (lazyGradient.ts,
@@ -74,14 +74,7 @@ const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 const made = () => ({ ...lazyGradients })
 
 describe('twoLayerGradient on the tape: ∂W1 made on first read (W3 on the wasm backend)', () => {
-  beforeAll(() => {
-    setKernelBackend('wasm')
-    setKernelThreads(1)
-  })
-  afterAll(() => {
-    setKernelBackend('auto')
-    setKernelThreads('auto')
-  })
+  onWasmOneThread()
   const sets = [images(1, 240), images(2, 240)]
 
   it('plain W3 never makes it; read late, in any order, it is the eager copy bit for bit', async () => {
