@@ -1,8 +1,12 @@
 // Where a W5 step goes (issue 21), phase by phase, each phase measured alone, interleaved in one
-// process, on one kernel thread: CPU ms per step (the process's user + system time), medians
-// over rounds. W5: mlp 784–256–128–10 (ReLU, He, seed 0), Adam 1e-3, MNIST batches of 128.
+// process, on one kernel thread (or two: third argument 2): CPU ms per step (the process's user +
+// system time, all threads) and wall ms per step, medians over rounds. W5: mlp 784–256–128–10
+// (ReLU, He, seed 0), Adam 1e-3, MNIST batches of 128.
 //
-//   npx tsx --initial-old-space-size=64 bench/w5Phases.bench.ts [rounds=5] [steps=100]
+//   npx tsx --initial-old-space-size=64 bench/w5Phases.bench.ts [rounds=5] [steps=100] [threads=1]
+//
+// On two threads (`setKernelThreads(2)`) the wall figures are the ones to read: the helper's
+// polling counts in CPU.
 //
 // Phases (a round runs each once, on `steps` batches of a fresh epoch, order rotated):
 // - draw: the batches of a fresh `epochBatches` sampler (first epoch: every row drawn for the
@@ -25,24 +29,26 @@
 import { last, lastValueFrom, pipe, tap } from 'rxjs'
 import { loadavg } from 'node:os'
 import { epochBatches, mlp, setKernelThreads, train, type Batch, type MlpParams } from 'gradstream'
-import { loadMnist } from 'gradstream/node'
+import { closeWorkers, loadMnist } from 'gradstream/node'
 import { adam, gradient, maxSteps } from 'gradstream/operators'
 // internal: the mark the tape puts on the gradients it returns (the stage keeps them uncopied)
 import { handOver } from '../src/tree/handOver.js'
 
-const [rounds = 5, steps = 100] = process.argv.slice(2).map(Number)
-setKernelThreads(1)
+const [rounds = 5, steps = 100, threads = 1] = process.argv.slice(2).map(Number)
+setKernelThreads(threads === 2 ? 2 : 1)
 const mnist = loadMnist({ oneHotLabel: true })
 const net = mlp({ sizes: [784, 256, 128, 10], seed: 0 })
 const cpu = () => {
   const c = process.cpuUsage()
   return (c.user + c.system) / 1000
 }
-/** ms of CPU per step of `fn` (which runs `steps` steps, or returns its own figure) */
-const timed = async (fn: () => unknown) => {
+/** [CPU, wall] ms per step of `fn` (which runs `steps` steps, or returns its own figures) */
+const timed = async (fn: () => unknown): Promise<[number, number]> => {
   const c0 = cpu()
+  const w0 = performance.now()
   const own = await fn()
-  return typeof own === 'number' ? own : (cpu() - c0) / steps
+  if (Array.isArray(own)) return own as [number, number]
+  return [(cpu() - c0) / steps, (performance.now() - w0) / steps]
 }
 const WARM = 20
 const fixed = net.lossAndGradient(net.params, ...firstBatch())
@@ -63,16 +69,17 @@ const run = async (
   fg: (p: MlpParams, b: Batch) => { loss: number; grad: MlpParams },
 ) => {
   let c0 = 0
+  let w0 = 0
   await lastValueFrom(
     train({ params: net.params, data: batches, step: pipe(gradient(fg), adam(1e-3)) }).pipe(
       tap((s) => {
-        if (s.step === WARM) c0 = cpu()
+        if (s.step === WARM) ((c0 = cpu()), (w0 = performance.now()))
       }),
       maxSteps(WARM + steps),
       last(),
     ),
   )
-  return (cpu() - c0) / steps
+  return [(cpu() - c0) / steps, (performance.now() - w0) / steps]
 }
 
 let batches: Batch[] = []
@@ -80,12 +87,13 @@ let epoch = 0
 const phases: Record<string, () => unknown> = {
   draw: () => {
     const c0 = cpu()
+    const w0 = performance.now()
     batches = []
     for (const b of epochBatches(mnist.train, { batchSize: 128, seed: ++epoch })) {
       batches.push(b)
       if (batches.length === WARM + steps) break
     }
-    return (cpu() - c0) / batches.length
+    return [(cpu() - c0) / batches.length, (performance.now() - w0) / batches.length]
   },
   'gradient call': () => {
     for (const b of batches.slice(WARM)) net.lossAndGradient(net.params, b.x, b.t)
@@ -94,7 +102,7 @@ const phases: Record<string, () => unknown> = {
   'whole step': () => run(batches, (p, b) => net.lossAndGradient(p, b.x, b.t)),
 }
 const names = Object.keys(phases)
-const ms: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+const ms: Record<string, [number, number][]> = Object.fromEntries(names.map((n) => [n, []]))
 await phases.draw()
 for (const n of names.slice(1)) await timed(phases[n]) // warm-up
 const load0 = loadavg()[0]
@@ -105,12 +113,19 @@ for (let r = 0; r < rounds; r++) {
   for (const n of ['draw', ...order]) ms[n].push(await timed(phases[n]))
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]
-const m = Object.fromEntries(names.map((n) => [n, med(ms[n])]))
-console.log(
-  `W5 phases, one kernel thread, CPU ms per step (median of ${rounds} rounds × ${steps} steps), ` +
-    `load ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
-)
-for (const n of names) console.log(`  ${n.padEnd(14)} ${m[n].toFixed(3)}`)
-const apart = m['gradient call'] + m['Adam stage']
-console.log(`  whole − call − Adam ${(m['whole step'] - apart).toFixed(3)} (together vs apart)`)
-console.log(`  whole + draw   ${(m['whole step'] + m.draw).toFixed(3)} (a W5 step)`)
+for (const [w, what] of [
+  [0, 'CPU'],
+  [1, 'wall'],
+] as const) {
+  const m = Object.fromEntries(names.map((n) => [n, med(ms[n].map((x) => x[w]))]))
+  console.log(
+    `W5 phases, ${threads === 2 ? 'two kernel threads' : 'one kernel thread'}, ${what} ms per ` +
+      `step (median of ${rounds} rounds × ${steps} steps), load ${load0.toFixed(1)} → ` +
+      `${loadavg()[0].toFixed(1)}`,
+  )
+  for (const n of names) console.log(`  ${n.padEnd(14)} ${m[n].toFixed(3)}`)
+  const apart = m['gradient call'] + m['Adam stage']
+  console.log(`  whole − call − Adam ${(m['whole step'] - apart).toFixed(3)} (together vs apart)`)
+  console.log(`  whole + draw   ${(m['whole step'] + m.draw).toFixed(3)} (a W5 step)`)
+}
+await closeWorkers()

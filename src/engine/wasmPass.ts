@@ -14,6 +14,7 @@
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
 // own (what the old owner holds there that a state may still read is copied out first).
 
+import { passThreads, sharedPassMemory, splitPass } from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type Home, type PassStep, ResidentData } from './residentStates.js'
@@ -43,6 +44,11 @@ const MIN_HEAVY = 1
 /** A chain's kernel: its module and how to call it. */
 interface Kernel {
   readonly module: WebAssembly.Module
+  /** the same kernel importing a shared memory (an arena both threads run it on), once made */
+  shared?: WebAssembly.Module | null
+  /** per argument of `pass`, whether it is a region's byte offset (moved for a chunk) */
+  readonly addr: readonly boolean[]
+  readonly apply: boolean
   /** per member, its compiled rule (null: a scaling u ↦ c·u) */
   readonly rules: readonly (CompiledRule | null)[]
   readonly trees: readonly (readonly string[])[]
@@ -89,7 +95,12 @@ function kernelOf(
       const module = new WebAssembly.Module(new Uint8Array(moduleBytes(rs, ts, apply)))
       const readsP = apply || rs.some((r) => r !== null && reads(r, (e) => e.op === 'p'))
       const heavy = rs.reduce((h, r) => h + (r?.heavy ?? 0), 0)
-      kernel = { module, rules: rs, trees: ts, readsP, heavy }
+      const addr = [false, false, true, true, true]
+      rs.forEach((r, j) => {
+        if (r === null) addr.push(false)
+        else addr.push(...ts[j].flatMap(() => [true, true]), ...r.consts.map(() => false))
+      })
+      kernel = { module, addr, apply, rules: rs, trees: ts, readsP, heavy }
     } catch {
       kernel = null
     }
@@ -145,12 +156,52 @@ function constants(kernel: Kernel, k: readonly unknown[], out: number[], at: num
 /** Bytes for `n` numbers, rounded up to whole 16-byte vectors (the kernel runs pairs). */
 const padded = (n: number) => ((n + 1) >> 1) << 4
 
-/** A private memory and the kernels' instances on it. */
+/** A shared arena's maximum (its kernels' import says so): 1 GiB, what `residentPass` lays out. */
+const MAX_PAGES = 16384
+
+/** The kernel's module importing a shared memory (null where it does not compile). */
+function sharedModuleOf(kernel: Kernel): WebAssembly.Module | null {
+  if (kernel.shared === undefined) {
+    try {
+      const bytes = moduleBytes(kernel.rules, kernel.trees, kernel.apply, true)
+      kernel.shared = new WebAssembly.Module(new Uint8Array(bytes))
+    } catch {
+      kernel.shared = null
+    }
+  }
+  return kernel.shared
+}
+
+/** A memory shared with the helper thread, holding `bytes` at least; null where none can be. */
+function sharedMemory(bytes: number): WebAssembly.Memory | null {
+  try {
+    const initial = Math.max(1, Math.ceil(bytes / 65536))
+    return new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true })
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A private memory and the kernels' instances on it. Where a helper thread may split the pass
+ * (`sharedPassMemory`), the memory is a shared one, so that the helper runs chunks of a pass on
+ * it (`splitPass`; each element gets the same bits on either thread); a private one becomes
+ * shared (its numbers copied) the first time a pass would split there.
+ */
 class Arena {
-  readonly memory = new WebAssembly.Memory({ initial: 1 })
-  private f64 = new Float64Array(this.memory.buffer)
+  memory: WebAssembly.Memory
+  /** whether `memory` is shared (the kernels' shared modules run on it) */
+  private shared = false
+  private f64: Float64Array
   // weak: an arena outlives the chains whose kernels it ran (the pool keeps it)
-  private readonly instances = new WeakMap<Kernel, (...args: number[]) => void>()
+  private instances = new WeakMap<Kernel, (...args: number[]) => void>()
+
+  constructor() {
+    const m = sharedPassMemory() ? sharedMemory(65536) : null
+    this.shared = m !== null
+    this.memory = m ?? new WebAssembly.Memory({ initial: 1 })
+    this.f64 = new Float64Array(this.memory.buffer)
+  }
   /** the resident pass using it (pooled arenas), and its last use on `clock` */
   owner: object | null = null
   lastUse = 0
@@ -171,14 +222,49 @@ class Arena {
     return this.f64
   }
 
+  /**
+   * Runs `kernel` with `args` (`args[0]`: the regions' length in bytes), on both threads where
+   * a pass should split now (`passThreads`, `splitPass`), else on this one.
+   */
   run(kernel: Kernel, args: readonly number[]): void {
+    if (passThreads() && this.share()) {
+      const module = sharedModuleOf(kernel)
+      if (module !== null && splitPass(module, this.memory, this.fn(kernel), args, kernel.addr)) {
+        return
+      }
+    }
+    this.fn(kernel)(...args)
+  }
+
+  /** This thread's instance of `kernel` on the memory. */
+  private fn(kernel: Kernel): (...args: number[]) => void {
     let fn = this.instances.get(kernel)
     if (fn === undefined) {
-      const instance = new WebAssembly.Instance(kernel.module, { env: { memory: this.memory } })
+      const module = this.shared ? sharedModuleOf(kernel) : kernel.module
+      if (module === null) throw new Error('residentPass: expected a kernel for a shared memory')
+      const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } })
       fn = instance.exports.pass as (...args: number[]) => void
       this.instances.set(kernel, fn)
     }
-    fn(...args)
+    return fn
+  }
+
+  /**
+   * Makes the memory a shared one, its numbers copied (once: the residences' offsets stay, their
+   * views are made anew from `numbers`); false where shared memory cannot be had.
+   */
+  private share(): boolean {
+    if (this.shared) return true
+    const have = this.memory.buffer.byteLength
+    const m = sharedMemory(have)
+    if (m === null) return false
+    new Uint8Array(m.buffer).set(new Uint8Array(this.memory.buffer, 0, have))
+    this.memory = m
+    this.shared = true
+    shared++
+    this.f64 = new Float64Array(m.buffer)
+    this.instances = new WeakMap()
+    return true
   }
 }
 
@@ -193,10 +279,19 @@ const pool: Arena[] = []
 /** Ticks once per resident leaf pass, in any run. */
 let clock = 0
 let takeovers = 0
+/** private arenas made shared (`Arena.share`) */
+let shared = 0
 
-/** The pool's arenas and how many times one was taken over (for tests). */
-export function residentArenas(): { readonly arenas: number; readonly takeovers: number } {
-  return { arenas: pool.length, takeovers }
+/**
+ * The pool's arenas, how many times one was taken over and how many private ones were made
+ * shared (for tests).
+ */
+export function residentArenas(): {
+  readonly arenas: number
+  readonly takeovers: number
+  readonly shared: number
+} {
+  return { arenas: pool.length, takeovers, shared }
 }
 
 /**
@@ -617,6 +712,7 @@ function moduleBytes(
   rules: readonly (CompiledRule | null)[],
   trees: readonly (readonly string[])[],
   apply: boolean,
+  shared = false,
 ): number[] {
   const params = [I32, F64, I32, I32, I32]
   const [END, A, P, G, Q] = [0, 1, 2, 3, 4]
@@ -779,7 +875,13 @@ function moduleBytes(
   return [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, new Code().u(1).op(0x60).bytes(params).u(0)),
-    ...section(2, new Code().u(1).name('env').name('memory').op(0x02, 0x00).u(0)),
+    // the memory: private (limits: at least 0 pages), or shared (0 … MAX_PAGES pages)
+    ...section(
+      2,
+      shared
+        ? new Code().u(1).name('env').name('memory').op(0x02, 0x03).u(0).u(MAX_PAGES)
+        : new Code().u(1).name('env').name('memory').op(0x02, 0x00).u(0),
+    ),
     ...section(3, new Code().u(1).u(0)),
     ...section(7, new Code().u(1).name('pass').op(0x00).u(0)),
     ...section(10, new Code().u(1).bytes(fn.b)),

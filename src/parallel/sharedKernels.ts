@@ -88,6 +88,12 @@ const FIN = 20
  * than a split saves. Read at every poll, so the helper sleeps as soon as the step ends.
  */
 const STEP = 21
+/**
+ * An elementwise pass of the optimizer (src/engine/wasmPass.ts), as a chunk kernel only: its
+ * module and memory registered under the id at CARGS + 1 (`passId`), its CARGS + 2 arguments in
+ * the f64 block (`PassJob.args`); BOUNDS are byte offsets into its regions.
+ */
+const OP_PASS = 12
 const MAX_CHUNKS = 16
 const BOUNDS = 24 // … BOUNDS + MAX_CHUNKS
 const CARGS = BOUNDS + MAX_CHUNKS + 1 // the kernel, then its arguments: … CARGS + 12
@@ -102,13 +108,14 @@ const SPIN = 4000
 
 /**
  * The chunk runner, one source for both threads (the helper evaluates it; this thread gets it
- * through `new Function`): `takeChunks(k, c, seq)` takes chunks of job `seq` from `c`'s NEXT until
- * none is left, computes each with kernels `k` and counts it in FIN (waking a thread waiting for
- * the last). A chunk's rows r0…r1 of C: the kernel's arguments moved to row r0 as splitting its
- * rows anywhere moves them (dense chunks start at multiples of 4: the packed A's blocks).
+ * through `new Function`): `takeChunks(k, c, seq, pass)` takes chunks of job `seq` from `c`'s NEXT
+ * until none is left, computes each with kernels `k` (or `pass`, for an optimizer's pass) and
+ * counts it in FIN (waking a thread waiting for the last). A chunk's rows r0…r1 of C: the
+ * kernel's arguments moved to row r0 as splitting its rows anywhere moves them (dense chunks
+ * start at multiples of 4: the packed A's blocks); a pass's chunk: bytes r0…r1 of each region.
  */
 const CHUNK_RUNNER = `
-function takeChunks(k, c, seq) {
+function takeChunks(k, c, seq, pass) {
   const tag = seq & 0x7fff
   const a = ${CARGS + 1}
   for (;;) {
@@ -130,6 +137,7 @@ function takeChunks(k, c, seq) {
       else if (kernel === ${OP_CSR_PAIRS}) k.gemmCsrPairs(c[a] + (r0 >> 1) * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
       // a slice of columns r0 … r0 + rows (B's and C's first column moved, C's rows n apart)
       else if (kernel === ${OP_CSR_LD_COLS}) k.gemmCsrLdc(c[a], c[a + 1], c[a + 2], c[a + 3] + r0 * 8, c[a + 4] + r0 * 8, c[a + 5], rows, c[a + 7], c[a + 6])
+      else if (kernel === ${OP_PASS}) pass(r0, rows)
       else k.gemmCsrLd(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6], c[a + 7])
     } catch (e) {
       Atomics.store(c, ${FAILED}, 1)
@@ -144,7 +152,11 @@ const takeChunks = new Function(`${CHUNK_RUNNER}\nreturn takeChunks`)() as (
   k: SharedExports,
   c: Int32Array,
   seq: number,
+  pass?: (from: number, bytes: number) => void,
 ) => void
+
+/** Numbers a pass may take (its f64 block's length). */
+const MAX_PASS_ARGS = 64
 
 /**
  * Bytes of the shared memory a new helper writes once and warms its kernels in, at least (a step
@@ -222,9 +234,30 @@ function warm(k, memory, bytes) {
 
 /** The helper thread's program (a CommonJS script run with `eval`). */
 const HELPER = `
-const { workerData } = require('node:worker_threads')
-const { module, memory, ctrl: sab, spin, warmBytes } = workerData
+const { workerData, receiveMessageOnPort } = require('node:worker_threads')
+const { module, memory, ctrl: sab, spin, warmBytes, port, passArgs } = workerData
 const c = new Int32Array(sab)
+// optimizer passes (OP_PASS): their instances by id, registered through the port before the job
+const passes = new Map()
+const pa = new Float64Array(passArgs)
+const pargs = []
+function pass(from, bytes) {
+  const id = c[${CARGS + 1}]
+  let p = passes.get(id)
+  while (p === undefined) {
+    const m = receiveMessageOnPort(port)
+    if (m === undefined) throw new Error('pass ' + id + ': not registered')
+    const r = m.message
+    const fn = new WebAssembly.Instance(r.module, { env: { memory: r.memory } }).exports.pass
+    passes.set(r.id, { fn, addr: r.addr })
+    p = passes.get(id)
+  }
+  const n = c[${CARGS + 2}]
+  pargs.length = n
+  pargs[0] = bytes
+  for (let i = 1; i < n; i++) pargs[i] = p.addr[i] ? pa[i] + from : pa[i]
+  p.fn(...pargs)
+}
 let k
 try {
   k = new WebAssembly.Instance(module, { env: { memory } }).exports
@@ -270,7 +303,7 @@ for (;;) {
   try {
     if (op === ${OP_GEMM}) k.gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_GEMM_PACKED}) k.gemmPacked(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}], c[${ARGS + 8}], c[${ARGS + 9}], c[${ARGS + 10}], c[${ARGS + 11}])
-    else if (op === ${OP_CHUNKS}) takeChunks(k, c, seen)
+    else if (op === ${OP_CHUNKS}) takeChunks(k, c, seen, pass)
     else if (op === ${OP_CSR_LD}) k.gemmCsrLd(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}])
     else if (op === ${OP_CSR}) k.gemmCsr(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}])
     else {
@@ -289,6 +322,12 @@ for (;;) {
 export interface Helper {
   readonly worker: { terminate(): unknown }
   readonly ctrl: Int32Array
+  /** registers optimizer passes with the helper (`passId`), read there synchronously */
+  readonly port: { postMessage(m: unknown): void }
+  /** an optimizer pass's arguments (OP_PASS) */
+  readonly passArgs: Float64Array
+  /** ids of the passes registered, per memory and module */
+  readonly passIds: WeakMap<WebAssembly.Memory, WeakMap<WebAssembly.Module, number>>
   readonly memory: WebAssembly.Memory
   readonly k: SharedExports
   seq: number
@@ -378,6 +417,9 @@ export function spawnHelper(memoryBytes = 0): void {
     const k = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as SharedExports
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS))
+    const passArgs = new Float64Array(new SharedArrayBuffer(8 * MAX_PASS_ARGS))
+    const { port1, port2 } = new wt.MessageChannel()
+    port1.unref()
     const worker = new wt.Worker(HELPER, {
       eval: true,
       execArgv: [],
@@ -387,12 +429,15 @@ export function spawnHelper(memoryBytes = 0): void {
         ctrl: ctrl.buffer,
         spin: SPIN,
         warmBytes: Math.min(Math.max(memoryBytes, WARM_BYTES), MAX_WARM_BYTES),
+        port: port2,
+        passArgs: passArgs.buffer,
       },
+      transferList: [port2],
     })
     worker.unref()
     // a failure is reported in FAILED as well; the listener only keeps it from being unhandled
     worker.on('error', () => Atomics.store(ctrl, FAILED, 1))
-    starting = { worker, ctrl, memory, k, seq: 0 }
+    starting = { worker, ctrl, memory, k, seq: 0, port: port1, passArgs, passIds: new WeakMap() }
   } catch {
     starting = null
   }
@@ -418,7 +463,12 @@ export function stopHelper(): void {
  * What `setKernelThreads` asked for (`'auto'`, the default: a training step measures which
  * is faster, autoThreads.ts), and whether the helper could start for an explicit 2.
  */
-export const threadState = { requested: 'auto' as 1 | 2 | 'auto', available: false }
+export const threadState = {
+  requested: 'auto' as 1 | 2 | 'auto',
+  available: false,
+  /** the thread count the last differentiated call ran on (tapeThreads.ts) */
+  stepRan: 1 as 1 | 2,
+}
 
 /** The thread count an explicit `setKernelThreads(1 | 2)` gives: 2 where the helper started. */
 export function explicitThreads(): 1 | 2 {
@@ -769,6 +819,114 @@ export const splitTuning = {
 export const splitStats = { products: 0 }
 
 /**
+ * `kernel` with `args` over all its chunks (`bounds`: rows, columns or bytes), the chunks taken by
+ * both threads as they come free; `pass` computes an optimizer pass's chunk on this thread.
+ */
+function chunkJob(
+  h: Helper,
+  kernel: number,
+  args: readonly number[],
+  bounds: readonly number[],
+  pass?: (from: number, bytes: number) => void,
+): void {
+  const c = h.ctrl
+  const count = bounds.length - 1
+  for (let i = 0; i <= count; i++) c[BOUNDS + i] = bounds[i]
+  c[CARGS] = kernel
+  for (let i = 0; i < args.length; i++) c[CARGS + 1 + i] = args[i]
+  const seq = (h.seq + 1) | 0 || 1 // the one `post` gives the job
+  Atomics.store(c, FIN, 0)
+  Atomics.store(c, NEXT, ((seq & 0x7fff) << 16) | (count << 8))
+  post(h, OP_CHUNKS, [])
+  if (pass === undefined || passTuning.callerChunks) takeChunks(h.k, c, seq, pass)
+  // the helper's chunks still running (none if it has not woken yet: this thread took them)
+  for (let i = 0; i < SPIN && Atomics.load(c, FIN) < count; i++);
+  for (let f = Atomics.load(c, FIN); f < count; f = Atomics.load(c, FIN)) Atomics.wait(c, FIN, f)
+  if (c[FAILED] !== 0) throw new Error('gemm: the helper thread failed')
+}
+
+/**
+ * When an optimizer's elementwise pass (src/engine/wasmPass.ts) splits its range with the
+ * helper: leaves of at least `minLength` numbers, in chunks of at least `chunkLength` numbers
+ * (at most MAX_CHUNKS), either thread taking the next one as it comes free.
+ */
+export const passTuning = {
+  minLength: 1 << 14,
+  chunkLength: 1 << 12,
+  /** whether this thread takes chunks too (tests set false: the helper then computes them all) */
+  callerChunks: true,
+}
+
+/** Passes split with the helper so far (a count for benchmarks and tests). */
+export const passStats = { split: 0 }
+
+/**
+ * Whether an optimizer's pass should split with the helper now: the helper runs, and either two
+ * threads were asked for (`setKernelThreads(2)`) or, under `'auto'`, the differentiated call
+ * before it ran on two (the step timer chose two threads for this step: its pass then counts in
+ * the two-thread step's time, as its products do).
+ */
+export function passThreads(): boolean {
+  if (helper === null) return false
+  const r = threadState.requested
+  return r === 2 || (r === 'auto' && threadState.stepRan === 2)
+}
+
+/**
+ * Whether a pass should lay its arrays out in a shared memory (a helper may run its chunks
+ * later): worker threads and shared memory exist here and one thread was not asked for.
+ */
+export function sharedPassMemory(): boolean {
+  if (threadState.requested === 1 || typeof SharedArrayBuffer !== 'function') return false
+  const proc = (globalThis as { process?: NodeJS.Process }).process
+  return typeof proc?.getBuiltinModule === 'function'
+}
+
+/**
+ * Runs an optimizer's elementwise pass — `module`'s export `pass(end, …)` over `memory` (shared),
+ * `fn` this thread's instance of it, `args` its arguments, `addr[i]` true where argument i is a region's byte offset, `args[0]` the
+ * regions' length in bytes (a multiple of 16) — in chunks on both threads: a chunk of bytes
+ * b0…b1 runs `pass(b1 − b0, …)` with every region moved b0 on. An elementwise pass gives each
+ * element the same bits whichever thread and chunk computes it. Returns false, running nothing,
+ * when there is no helper or the pass is too short (`passTuning`).
+ */
+export function splitPass(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  fn: (...args: number[]) => void,
+  args: readonly number[],
+  addr: readonly boolean[],
+): boolean {
+  const h = helper
+  const bytes = args[0]
+  if (h === null || bytes < passTuning.minLength * 8 || args.length > MAX_PASS_ARGS) return false
+  const per = 16 * Math.max(1, Math.ceil(bytes / MAX_CHUNKS / 16), passTuning.chunkLength >> 1)
+  if (per >= bytes) return false
+  const bounds = []
+  for (let b = 0; b < bytes; b += per) bounds.push(b)
+  bounds.push(bytes)
+  let byModule = h.passIds.get(memory)
+  if (byModule === undefined) h.passIds.set(memory, (byModule = new WeakMap()))
+  let id = byModule.get(module)
+  if (id === undefined) {
+    byModule.set(module, (id = ++passCount))
+    h.port.postMessage({ id, module, memory, addr })
+  }
+  const pa = h.passArgs
+  for (let i = 0; i < args.length; i++) pa[i] = args[i]
+  const own = args.slice()
+  passStats.split++
+  chunkJob(h, OP_PASS, [id, args.length], bounds, (from, n) => {
+    own[0] = n
+    for (let i = 1; i < args.length; i++) own[i] = addr[i] ? args[i] + from : args[i]
+    fn(...own)
+  })
+  return true
+}
+
+let passCount = 0
+
+/**
  * The kernels over the shared memory, for wasmKernels.ts to run on (`useKernels`): the same
  * exports, with the five kernels that compute C's rows (gemm, gemmPacked, gemmCsr, gemmCsrLd,
  * gemmCsrPairs) splitting those rows with the helper when the product is large enough
@@ -818,23 +976,9 @@ function splitKernels(h: Helper): KernelExports {
     bounds.push(n)
     return bounds
   }
-  const c = h.ctrl
-  /** `kernel` with `args` for all m rows, its chunks taken by both threads as they come free */
   const chunked = (kernel: number, args: readonly number[], bounds: readonly number[]) => {
-    const count = bounds.length - 1
-    for (let i = 0; i <= count; i++) c[BOUNDS + i] = bounds[i]
-    c[CARGS] = kernel
-    for (let i = 0; i < args.length; i++) c[CARGS + 1 + i] = args[i]
-    const seq = (h.seq + 1) | 0 || 1 // the one `post` gives the job
-    Atomics.store(c, FIN, 0)
-    Atomics.store(c, NEXT, ((seq & 0x7fff) << 16) | (count << 8))
     splitStats.products++
-    post(h, OP_CHUNKS, [])
-    takeChunks(k, c, seq)
-    // the helper's chunks still running (none if it has not woken yet: this thread took them)
-    for (let i = 0; i < SPIN && Atomics.load(c, FIN) < count; i++);
-    for (let f = Atomics.load(c, FIN); f < count; f = Atomics.load(c, FIN)) Atomics.wait(c, FIN, f)
-    if (c[FAILED] !== 0) throw new Error('gemm: the helper thread failed')
+    chunkJob(h, kernel, args, bounds)
   }
   const split: KernelExports = {
     ...(k as KernelExports),

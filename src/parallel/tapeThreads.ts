@@ -45,7 +45,10 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
     if (work > 0 && work < tapeTuning.explicitMinWork) return aside(fn)
     return (twoThreads(fn) ?? { result: fn() }).result
   }
-  if (work < TAPE_MIN_WORK) return fn()
+  if (work < TAPE_MIN_WORK) {
+    threadState.stepRan = 1
+    return fn()
+  }
   // the timer's size: work in units of 256 multiply-adds, so its 16,384 floor sits at 2²²
   const size = work / 256
   const asked = stepThreads(size)
@@ -61,6 +64,8 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
     }
     return fn()
   } finally {
+    // the optimizer's pass after it splits with the helper when this call ran on two threads
+    threadState.stepRan = ran
     recordStep(size, asked, ran, performance.now() - started)
   }
 }
