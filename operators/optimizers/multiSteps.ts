@@ -1,10 +1,10 @@
 import { expectInteger } from '../../src/errors.js'
-import { handOverSum, leafwise } from '../../src/engine/leaves.js'
-import { lazyZeros, runningMean } from '../../src/engine/runningMean.js'
+import { handOverSum } from '../../src/engine/leaves.js'
+import { lazyZeros, meanHome, runningMean } from '../../src/engine/runningMean.js'
 import { type Params, zerosLikeTree } from '../../src/tree/tree.js'
 import { gradientTransform } from '../transforms/gradientTransform.js'
 import type { Optimizer } from './optimizer.js'
-import { asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
+import { appliedUpdate, asOptimizer, innerContext, innerHyper, pairOf } from './wrapperInternals.js'
 import type * as t from 'io-ts'
 import { NameOptionsC } from '../../src/state/configCodecs.js'
 import { decodeOptions } from '../../src/state/decode.js'
@@ -27,7 +27,9 @@ export type MultiStepsState = {
  * m ← m + (g − m)/(n + 1) (m = g at n = 0), and the slot holds it with n, so a checkpoint
  * taken at any mini-step resumes bit for bit. The wrapped optimizer's schedules run on its
  * own step count (⌊step / k⌋); its hyperparameters are recorded as `multiSteps.inner.…`. An
- * optimizer: it ends the step (k steps of batch b ≈ one step of batch k·b).
+ * optimizer: it ends the step (k steps of batch b ≈ one step of batch k·b). It runs the wrapped
+ * optimizer as the engine runs it alone (one pass with θ + u, its slots left in that pass's
+ * memory), and sums the mean in place: a step costs about what the optimizer's own step costs.
  *
  * @example
  * ```ts
@@ -58,6 +60,8 @@ export function multiSteps(
   const o = decodeOptions(NameOptionsC, options, fn)
   const t = pairOf(fn, 'optimizer', optimizer)
   const own = (step: number) => Math.floor(step / k) // the wrapped optimizer's step count
+  const update = appliedUpdate(fn, t) // through the engine's pass, θ + u made there
+  const home = meanHome() // where the means' long leaves are summed
   let nothing: { params: Params; u: Params } | null = null // the updates −0, made once per θ
   return asOptimizer(
     gradientTransform<MultiStepsState>({
@@ -66,16 +70,15 @@ export function multiSteps(
       init: (params) => ({ mean: zerosLikeTree(params), count: 0, inner: t.init(params) }),
       update: (g, s, ctx) => {
         const n = s.count
-        // (long leaves of a mini-step's mean are summed when read: src/engine/runningMean.ts)
-        const mean = n === 0 ? g : runningMean(fn, s.mean, g, n)
+        // (long leaves summed in place, the state's mean lazy: src/engine/runningMean.ts)
+        const mean = k === 1 ? g : runningMean(fn, home, s.mean, g, n)
         if (n + 1 < k) {
           const params = ctx.params
-          if (nothing?.params !== params)
-            nothing = { params, u: leafwise(fn, [g], 1, (_, [o]) => o.fill(-0))[0] }
+          if (nothing?.params !== params) nothing = { params, u: lazyZeros(fn, g, -0) }
           handOverSum(params, nothing.u, params) // θ + (−0) = θ, bit for bit: applyUpdates keeps θ
           return [nothing.u, { mean, count: n + 1, inner: s.inner }]
         }
-        const [u, inner] = t.update(mean, s.inner, innerContext(ctx, own(ctx.step)))
+        const [u, inner] = update(mean, s.inner, innerContext(ctx, own(ctx.step)))
         return [u, { mean: lazyZeros(fn, g), count: 0, inner }]
       },
     }),

@@ -8,7 +8,13 @@ import type { LazyData } from '../tensor/lazyData.js'
 import { addScaled, frozenTree, leafSourcesOf } from './leaves.js'
 import { type Member, passLoops } from './pass.js'
 import { steppedState, withSlots } from './state.js'
-import { duplicateSlot, freezeData, type GradientTransform, type Tracked } from './transform.js'
+import {
+  duplicateSlot,
+  freezeData,
+  type GradientTransform,
+  type Tracked,
+  type TransformContext,
+} from './transform.js'
 import { residentPass } from './wasmPass.js'
 
 const NO_TRANSFORMS: readonly string[] = Object.freeze([])
@@ -43,6 +49,33 @@ export function chainStep(
   if (apply && plan.n === 1 && plan.folds) return scalingStep(ts[0], ats[0], plan)
   if (plan.observed) return stepOf(ts, apply, plan, ats)
   return (plan.shared.step ??= sharedStep(ts, apply, plan, ats))
+}
+
+/**
+ * The door for an optimizer wrapper (`multiSteps`): pair `t` run as the optimizer that ends a
+ * step (its transforms, then θ + u) through the plan `pipe(…, <that optimizer>)` gets — one
+ * pass, the resident pass on long leaves, θ′ and the slot left in its memory as lazy tensors —
+ * on updates, a slot and parameters the wrapper holds. Returns θ′ and `t`'s next slot, the bits
+ * `addScaled(ctx.params, t.update(updates, slot, ctx)[0], 1)` and that update's slot have. Its
+ * hyperparameters are `ctx.hyper` (the wrapper resolved them), by `t`'s fields. One per wrapper,
+ * shared by its runs as a chain's step is (`sharedStep`).
+ */
+export function optimizerStep(
+  t: GradientTransform,
+): (updates: Params, slot: unknown, ctx: TransformContext) => readonly [Params, unknown] {
+  const plan = chainPlan([t], true)
+  let hyper: TransformContext['hyper'] = {}
+  const ats = [plan.keys[0].map((k) => () => hyper[k])]
+  const step =
+    plan.n === 1 && plan.folds ? scalingStep(t, ats[0], plan) : sharedStep([t], true, plan, ats)
+  const none = Object.freeze({})
+  return (updates, slot, ctx) => {
+    hyper = ctx.hyper
+    const opt = slot === undefined ? none : { [t.name]: slot }
+    const s = { step: ctx.step, params: ctx.params, updates, opt, hyper: none, grad: 0 }
+    const out = step(s as unknown as Tracked) as TrainState
+    return [out.params, out.opt[t.name]]
+  }
 }
 
 /**

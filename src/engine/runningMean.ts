@@ -1,90 +1,166 @@
 // Internal (not exported from src/index.ts): multiSteps' running mean of a cycle's gradients,
-// m ← m + (g − m)/(n + 1) (optax's, Welford's), as lazy tensors (src/tensor/lazyData.ts) made
-// on their first read. A mini-step's mean is read only by the k-th step (or a checkpoint, a
-// user): written eagerly it was one fresh array the size of the parameters a mini-step, for V8
-// to collect (bench/wholeStep.bench.ts, issue 17). A lazy mean keeps the mean it starts from and
-// the gradients after it (the states hold them anyway) and sums them in the same order, each
-// term rounded as the eager loop rounds it, so the same bits at any time.
+// m ← m + (g − m)/(n + 1) (optax's, Welford's; m = g at n = 0). A long leaf's mean is summed in
+// place, step by step, in one private accumulator per leaf (`MeanHome`, the library's own memory,
+// reused every cycle), the gradient taken where it lies (`LazyData.copyInto`: the tape's ∂W is
+// not made into an array, so the next calls keep theirs lazy too). The state's mean is a lazy
+// tensor (src/tensor/lazyData.ts): read while the accumulator still holds it, it is copied out;
+// read later, it is summed again from the mean it started from and the gradients after it (the
+// states hold them anyway), each term rounded as the eager loop rounds it: the same bits at any
+// time. Written eagerly, a mini-step's mean was one fresh array the size of the parameters, and
+// reading the tape's gradient one more (bench/wholeStep.bench.ts, issue 17).
 
 import { leafSourcesOf } from './leaves.js'
 import { lazyData, type LazyData } from '../tensor/lazyData.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
 
-/** Gradients a lazy mean keeps at most (then it is made): what a kept state pins. */
+/** Gradients a lazy mean keeps at most (then the one before it is copied out): what it pins. */
 const MAX_TERMS = 8
 
-/** Leaves shorter than this are summed at once (too small to be worth keeping terms). */
+/** Leaves shorter than this are summed at once, into fresh arrays (too small to matter). */
 const MIN_LENGTH = 4096
 
-/** The mean of `from` terms, `base`, then the terms `gs` in order; made on the first read. */
-class RunningMean implements LazyData {
+type Source = Float64Array | LazyData
+
+/** One leaf's accumulator: the numbers of the mean that `version` names. */
+interface Held {
+  acc: Float64Array
+  /** where a lazy gradient is copied to (not made) */
+  scratch: Float64Array
+  version: number
+}
+
+/** Where a running mean is summed: per leaf, one accumulator (one per multiSteps). */
+export type MeanHome = Held[]
+
+/** A new home for running means (its accumulators made at first use). */
+export function meanHome(): MeanHome {
+  return []
+}
+
+/** The mean of `from` terms `base` (none when 0), then the terms `gs`; made on the first read. */
+class HeldMean implements LazyData {
   private data: Float64Array | undefined = undefined
   constructor(
     readonly length: number,
-    private base: Float64Array | null,
-    private gs: readonly Float64Array[],
+    private readonly held: Held,
+    private readonly version: number,
+    private base: Source | null,
+    /** the terms after `base`, in order */
+    readonly gs: readonly Source[],
     readonly from: number,
   ) {}
 
+  /** Whether the accumulator holds these numbers now. */
+  holds(held: Held): boolean {
+    return held === this.held && held.version === this.version
+  }
+
   value(): Float64Array {
     if (this.data === undefined) {
-      this.data = meanInto(uninitializedF64(this.length), this.base!, this.gs, this.from)
+      const o = uninitializedF64(this.length)
+      this.copyInto(o)
+      this.data = o
       this.base = null
-      this.gs = []
+      ;(this as { gs: readonly Source[] }).gs = []
     }
     return this.data
   }
 
-  /** This mean and one more term `g` (term number `n`, counted from 0). */
-  next(g: Float64Array, n: number): RunningMean {
+  /**
+   * This mean and one more term `x` (term number `n`), which `held` holds at `version`: made
+   * before the accumulator moves on (this one may be copied out of it).
+   */
+  next(x: Source, n: number, held: Held, version: number): HeldMean {
     return this.data === undefined && this.gs.length < MAX_TERMS
-      ? new RunningMean(this.length, this.base, [...this.gs, g], this.from)
-      : new RunningMean(this.length, this.value(), [g], n)
+      ? new HeldMean(this.length, held, version, this.base, [...this.gs, x], this.from)
+      : new HeldMean(this.length, held, version, this.value(), [x], n)
+  }
+
+  copyInto(o: Float64Array): boolean {
+    if (this.data !== undefined) o.set(this.data)
+    else if (this.holds(this.held)) o.set(this.held.acc)
+    else {
+      // summed again as the accumulator summed it, term by term over the whole leaf
+      const n = this.length
+      if (this.base !== null) o.set(valueOf(this.base).subarray(0, n))
+      for (let j = 0; j < this.gs.length; j++) addTerm(o, valueOf(this.gs[j]), this.from + j, n)
+    }
+    return true
   }
 }
 
-/** o = the mean of `from` terms m, then each g of `gs` added in turn (o may not alias them). */
-function meanInto(
-  o: Float64Array,
-  m: Float64Array,
-  gs: readonly Float64Array[],
-  from: number,
-): Float64Array {
-  for (let i = 0; i < o.length; i++) {
-    let v = m[i]
-    for (let j = 0; j < gs.length; j++) v = v + (gs[j][i] - v) / (from + j + 1)
-    o[i] = v
+/** m ← m + (g − m)/(n + 1) over the first `len` numbers (m ← g at n = 0), in place. */
+function addTerm(m: Float64Array, g: Float64Array, n: number, len: number): void {
+  if (n === 0) {
+    m.set(g.subarray(0, len))
+    return
   }
-  return o
+  const d = n + 1
+  for (let i = 0; i < len; i++) m[i] = m[i] + (g[i] - m[i]) / d
 }
+
+const valueOf = (m: Source): Float64Array => (m instanceof Float64Array ? m : m.value())
 
 /**
- * The running mean of `n` terms `mean` and one more, `g` (n ≥ 1; a tree of `g`'s structure):
- * long leaves lazy, read `mean`'s leaves left unread.
+ * The running mean of `n` terms `mean` and one more, `g` (`mean` unread at n = 0; trees of
+ * `g`'s structure): long leaves summed in `home` and lazy, `mean`'s and `g`'s leaves left
+ * unread.
  */
-export function runningMean(fn: string, mean: Params, g: Params, n: number): Params {
-  const set = leafSourcesOf(fn, [mean, g], 0)
-  const [ms, gs] = set.data as [readonly (Float64Array | LazyData)[], readonly Float64Array[]]
-  const outs = ms.map((m, leaf) => {
-    const x = gs[leaf]
-    if (x.length < MIN_LENGTH) return meanInto(uninitializedF64(x.length), valueOf(m), [x], n)
-    return m instanceof RunningMean ? m.next(x, n) : new RunningMean(x.length, valueOf(m), [x], n)
+export function runningMean(
+  fn: string,
+  home: MeanHome,
+  mean: Params,
+  g: Params,
+  n: number,
+): Params {
+  const set = leafSourcesOf(fn, n === 0 ? [g] : [g, mean], [0, 1])
+  const [gs, ms] = set.data
+  const outs = gs.map((x, leaf) => {
+    const len = x.length
+    if (len < MIN_LENGTH) {
+      if (n === 0) return valueOf(x)
+      const o = uninitializedF64(len)
+      o.set(valueOf(ms[leaf]))
+      addTerm(o, valueOf(x), n, len)
+      return o
+    }
+    let held = home[leaf]
+    if (held === undefined || held.acc.length !== len) {
+      const acc = new Float64Array(len)
+      held = home[leaf] = { acc, scratch: new Float64Array(len), version: 0 }
+    }
+    const m = n === 0 ? null : ms[leaf]
+    const version = held.version + 1
+    const out =
+      m instanceof HeldMean
+        ? m.next(x, n, held, version)
+        : new HeldMean(len, held, version, m, [x], n)
+    if (m !== null && !(m instanceof HeldMean && m.holds(held))) {
+      // another mean (resumed, another run's, an old one): into the accumulator first
+      if (m instanceof Float64Array) held.acc.set(m)
+      else if (!m.copyInto?.(held.acc)) held.acc.set(m.value())
+    }
+    // this step's gradient where it lies, if it can be copied without being made
+    const gx = x instanceof Float64Array ? x : x.copyInto?.(held.scratch) ? held.scratch : x.value()
+    addTerm(held.acc, gx, n, len)
+    held.version = version
+    return out
   })
   return set.build(outs)
 }
 
-const valueOf = (m: Float64Array | LazyData): Float64Array =>
-  m instanceof Float64Array ? m : m.value()
-
-/** Zeros of `g`'s structure whose long leaves are made only when read (a reset mean). */
-export function lazyZeros(fn: string, g: Params): Params {
+/**
+ * Zeros (or −0s: `zero` −0) of `g`'s structure whose long leaves are made only when read (a
+ * reset mean, updates that leave θ as it is).
+ */
+export function lazyZeros(fn: string, g: Params, zero = 0): Params {
+  const zeros = (n: number) =>
+    Object.is(zero, 0) ? new Float64Array(n) : new Float64Array(n).fill(zero)
   const set = leafSourcesOf(fn, [g], 0)
   return set.build(
     set.data[0].map((x) =>
-      x.length < MIN_LENGTH
-        ? new Float64Array(x.length)
-        : lazyData(x.length, () => new Float64Array(x.length)),
+      x.length < MIN_LENGTH ? zeros(x.length) : lazyData(x.length, () => zeros(x.length)),
     ),
   )
 }

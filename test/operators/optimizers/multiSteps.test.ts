@@ -1,24 +1,37 @@
 import fc from 'fast-check'
-import { lastValueFrom, pipe, toArray } from 'rxjs'
-import { describe, expect, it } from 'vitest'
-import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { lastValueFrom, pipe, take, toArray } from 'rxjs'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  checkpoint,
+  mapTree,
+  resume,
+  tensor,
+  train,
+  type Tensor,
+  type TrainState,
+} from 'gradstream'
 import {
   adagrad,
   adam,
   adamw,
+  chain,
   cosineDecay,
   gradient,
+  gradientTransform,
   lion,
   maxSteps,
   momentum,
   multiSteps,
   nesterov,
   rmsprop,
+  scaleByAdam,
+  scaleByLearningRate,
   sgd,
   type MultiStepsState,
 } from 'gradstream/operators'
 import { expectClose } from '../../helpers/expectClose.js'
-import { sameBits, value } from '../transforms/fixture.js'
+import { runSync, sameBits, value } from '../transforms/fixture.js'
+import { setPassWasm } from '../../../src/engine/wasmPass.js'
 
 type P = { readonly w: Tensor; readonly b: number }
 const flat = (p: P) => [...p.w.data, p.b]
@@ -202,6 +215,210 @@ describe('multiSteps', () => {
       ),
       { numRuns: 40 },
     )
+  })
+
+  describe('through the engine: the wrapped optimizer’s k-th step runs in its pass', () => {
+    // multiSteps runs the wrapped optimizer through the engine's plan (chainStep's
+    // optimizerStep: the resident wasm pass on long leaves, θ′ and slots left there as lazy
+    // tensors) and sums the mean in place (src/engine/runningMean.ts). The reference is optax's
+    // MultiSteps written out here over the optimizer's own pair (its `update`, the JavaScript
+    // rules, θ + u): every state, read during the run or late in any order, resumed from a
+    // checkpoint or from a kept (lazy) state mid-cycle, must hold its bits.
+    afterEach(() => void setPassWasm('auto'))
+    type Q = { readonly w: Tensor; readonly v: Tensor; readonly b?: number }
+    const LONG = 4100 // ≥ the resident pass's and the running mean's 4,096 ('auto')
+    const inners = {
+      adam: () => adam(0.05),
+      adamw: () => adamw(0.05, { weightDecay: 0.1 }),
+      momentum: () => momentum(0.1),
+      sgdCosine: () => sgd(cosineDecay({ init: 0.1, steps: 4 })),
+      lion: () => lion(0.01),
+      // a user's transform reading the wrapped optimizer's own step count, before Adam
+      stepped: () =>
+        chain(
+          gradientTransform({
+            name: 'byStep',
+            hyper: {},
+            init: () => undefined,
+            update: (u, s, ctx) => [mapTree(u, (v) => v / (ctx.step + 1)), s],
+          }),
+          scaleByAdam(),
+          scaleByLearningRate(0.05),
+        ) as unknown as ReturnType<typeof sgd>,
+    }
+    const inner = Object.keys(inners) as (keyof typeof inners)[]
+    const leafNames = (q: Q) => Object.keys(q).sort() as (keyof Q)[]
+    const arrays = (q: Q) =>
+      leafNames(q).map((k) =>
+        typeof q[k] === 'number' ? [q[k] as number] : [...(q[k] as Tensor).data],
+      )
+    const tree = (like: Q, xs: number[][]): Q => {
+      const out: Record<string, unknown> = {}
+      leafNames(like).forEach((k, j) => {
+        out[k] = typeof like[k] === 'number' ? xs[j][0] : tensor(xs[j])
+      })
+      return out as Q
+    }
+    /** g = sin(7·step + i)·(1 + i mod 5) (+ 1e-3·θ when `readsTheta`): a "batch" per step */
+    const gradOf = (readsTheta: boolean) => (q: Q, step: number) => {
+      const g = arrays(q).map((xs, j) =>
+        xs.map((x, i) => Math.sin(7 * step + i + j) * (1 + (i % 5)) + (readsTheta ? 1e-3 * x : 0)),
+      )
+      return { loss: 0, grad: tree(q, g) }
+    }
+    /** optax's MultiSteps over the pair of `make()`, written out: states 0 … n */
+    function reference(
+      make: () => ReturnType<typeof sgd>,
+      k: number,
+      q0: Q,
+      n: number,
+      g: ReturnType<typeof gradOf>,
+    ) {
+      const pair = make().transform
+      const hyperAt = (j: number) =>
+        Object.fromEntries(
+          Object.entries(pair.hyper).map(([f, spec]) => {
+            const v = spec.value as number | ((step: number) => number)
+            return [f, typeof v === 'function' ? v(j) : v]
+          }),
+        )
+      let theta = q0
+      let slot: unknown = pair.init(q0)
+      let mean: number[][] = []
+      const out = [
+        { params: theta, inner: slot, mean: arrays(q0).map((xs) => xs.map(() => 0)), count: 0 },
+      ]
+      for (let t = 0; t < n; t++) {
+        const x = arrays(g(theta, t).grad)
+        const c = t % k
+        mean = c === 0 ? x : mean.map((m, j) => m.map((mi, i) => mi + (x[j][i] - mi) / (c + 1)))
+        let count = c + 1
+        if (count === k) {
+          const ctx = { step: Math.floor(t / k), params: theta, hyper: hyperAt(Math.floor(t / k)) }
+          const [u, next] = pair.update(tree(q0, mean), slot as never, ctx)
+          const us = arrays(u as Q)
+          theta = tree(
+            q0,
+            arrays(theta).map((p, j) => p.map((pi, i) => pi + us[j][i])),
+          )
+          slot = next
+          count = 0
+        }
+        out.push({
+          params: theta,
+          inner: slot,
+          mean: count === 0 ? mean.map((m) => m.map(() => 0)) : mean,
+          count,
+        })
+      }
+      return out
+    }
+    const expectState = (s: TrainState<Q>, r: ReturnType<typeof reference>[number], at: string) => {
+      expect(sameBits(s.params, r.params), `${at}: θ`).toBe(true)
+      const slot = s.opt.multiSteps as MultiStepsState | undefined
+      if (slot === undefined) return expect(s.step, `${at}: no slot`).toBe(0) // the first state
+      expect(slot.count, `${at}: count`).toBe(r.count)
+      expect(sameBits(arrays(slot.mean as Q).flat(), r.mean.flat()), `${at}: mean`).toBe(true)
+      expect(sameBits(slot.inner as never, r.inner as never), `${at}: inner slot`).toBe(true)
+    }
+
+    it('equals the JavaScript loop bit for bit: any k, read at any time, resumed mid-cycle (property)', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...inner),
+          fc.integer({ min: 1, max: 10 }),
+          fc.integer({ min: 1, max: 26 }),
+          fc.constantFrom('auto' as const, 'always' as const, 'off' as const),
+          fc.record({ numberLeaf: fc.boolean(), readsTheta: fc.boolean(), readNow: fc.boolean() }),
+          fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+          fc.nat(),
+          (name, k, n, mode, { numberLeaf, readsTheta, readNow }, order, at) => {
+            setPassWasm(mode)
+            const long = Array.from({ length: LONG }, (_, i) => Math.cos(i) / 2)
+            const q0: Q = {
+              w: tensor(long),
+              v: tensor([0.5, -0.25, 0.125]),
+              ...(numberLeaf ? { b: 0.3 } : {}),
+            }
+            const g = gradOf(readsTheta)
+            const ref = reference(inners[name], k, q0, n, g)
+            // one multiSteps for every run below (its engine step and mean home are shared)
+            const op = multiSteps(k, inners[name]())
+            const step = pipe(
+              gradient((q: Q, b: number) => g(q, b)),
+              op,
+            )
+            const states: TrainState<Q>[] = []
+            train({ params: q0, step, data: batches(n) })
+              .pipe(maxSteps(n))
+              .subscribe((s) => {
+                states.push(s as TrainState<Q>)
+                if (readNow)
+                  expectState(s as TrainState<Q>, ref[s.step], `step ${s.step} (as emitted)`)
+              })
+            // resumed mid-cycle from step j: from a checkpoint (its arrays plain)
+            const j = at % (n + 1)
+            const fromText: TrainState<Q>[] = []
+            resume<Q>(checkpoint(states[j]), { step, data: batches(n) }) // (skips j)
+              .pipe(take(n - j + 1))
+              .subscribe((s) => fromText.push(s as TrainState<Q>))
+            // and two runs from kept (lazy) states j and j2, stepped by hand in turn: each finds
+            // the other's numbers in the shared pass and accumulator
+            const j2 = Math.floor(at / (n + 1)) % (n + 1)
+            const byHand = [[states[j]], [states[j2]]]
+            for (let t = 0; t < n; t++) {
+              for (const run of byHand) {
+                const s = run[run.length - 1]
+                if (s.step < n) run.push(runSync({ ...s, batch: s.step }, step) as TrainState<Q>)
+              }
+            }
+            // every state read late, in a random order
+            const picks = [...order.map((r) => r % (n + 1)), ...states.keys()]
+            for (const t of picks) expectState(states[t], ref[t], `step ${t}`)
+            fromText.forEach((s) =>
+              expectState(s, ref[s.step], `resumed at ${j} (checkpoint): step ${s.step}`),
+            )
+            expect(fromText).toHaveLength(n - j + 1)
+            byHand.forEach((run, r) => {
+              expect(run).toHaveLength(n - run[0].step + 1)
+              run.forEach((s) =>
+                expectState(s, ref[s.step], `run ${r} from ${run[0].step}: step ${s.step}`),
+              )
+            })
+          },
+        ),
+        { numRuns: 40 },
+      )
+    })
+
+    it('its updates are the wrapped pair’s, made when read (multiSteps(1, opt).transform ≡ opt.transform)', () => {
+      for (const name of inner) {
+        for (const mode of ['auto', 'off'] as const) {
+          setPassWasm(mode)
+          const long = Array.from({ length: LONG }, (_, i) => Math.sin(i))
+          const q: Q = { w: tensor(long), v: tensor([1, -2, 3]) }
+          const { grad } = gradOf(false)(q, 3)
+          const plain = inners[name]().transform
+          const wrapped = multiSteps(1, inners[name]()).transform
+          const slot = plain.init(q) as never
+          const ctx = (h: object) => ({ step: 2, params: q, hyper: h as Record<string, number> })
+          const hyper = Object.fromEntries(
+            Object.entries(plain.hyper).map(([f, spec]) => {
+              const v = spec.value as number | ((step: number) => number)
+              return [f, typeof v === 'function' ? v(2) : v]
+            }),
+          )
+          const inner = Object.fromEntries(Object.entries(hyper).map(([f, v]) => [`inner.${f}`, v]))
+          const [u0, s0] = plain.update(grad, slot as never, ctx(hyper))
+          const [u1, s1] = wrapped.update(grad, wrapped.init(q), ctx(inner))
+          expect(sameBits(u1, u0), `${name} ${mode}: u`).toBe(true)
+          expect(
+            sameBits((s1 as MultiStepsState).inner as never, s0 as never),
+            `${name} ${mode}: slot`,
+          ).toBe(true)
+        }
+      }
+    })
   })
 
   it('keeps θ itself between updates (θ + (−0) is θ, not made again); states keep their values', () => {
