@@ -61,6 +61,9 @@ const r = await run({ quick: true }); console.log('RESULT ' + JSON.stringify(r))
 
 type Figures = Record<string, number>
 
+/** W3's results per tree (the same bits in every run and both trees, where nothing changed them) */
+const results = new Set<string>()
+
 function measure(file: string, kind: keyof typeof entries): Figures {
   const text = execFileSync('node', [file], { encoding: 'utf8', maxBuffer: 1 << 26 })
   if (kind === 'opt') {
@@ -84,6 +87,7 @@ function measure(file: string, kind: keyof typeof entries): Figures {
     if (r.trainCpuSeconds !== undefined)
       f['W3 CPU s/1000 iters'] = r.trainCpuSeconds * (1000 / w3Iters)
     f['W3 steps on two threads (not a speed figure)'] = r.twoThreadSteps
+    results.add(`${file.startsWith(join(trees[0], 'bench')) ? 'A' : 'B'}: loss ${r.loss}, test accuracy ${r.testAcc}`)
     return f
   }
   return {
@@ -145,3 +149,9 @@ for (const k of Object.keys(all[trees[0]])) {
     `| ${k} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(b / a).toFixed(3)} | ${spread} | ${over} of ${paired.length} |`,
   )
 }
+// every round's figures, to read a ratio against the noise
+for (const k of Object.keys(all[trees[0]])) {
+  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ')
+  console.log(`${k}: A ${fmt(all[trees[0]][k])} | B ${fmt(all[trees[1]][k] ?? [])}`)
+}
+for (const r of results) console.log(r)

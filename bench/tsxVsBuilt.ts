@@ -9,6 +9,10 @@
 // generation at the end, and the load.
 //
 //   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
+//     [--trees /work/wt/base,/work/wt/branch]
+//
+// --trees: each contender once per tree in every rep (A's then B's, the contenders' order
+// rotated), each tree's own sources and bench files; prints B/A per contender beside the rest.
 //
 // Contenders:
 //   built       node bench/out/tsxVsBuilt/w3.mjs (bundled as bench/run.ts bundles it)
@@ -34,8 +38,7 @@ const args = process.argv.slice(2)
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
 const reps = Number(option('--reps') ?? 4)
 const iters = Number(option('--iters') ?? 1000)
-const out = join(here, 'out', 'tsxVsBuilt')
-mkdirSync(out, { recursive: true })
+const trees = option('--trees')?.split(',') ?? [root]
 
 const entry = (file: string) => `import { w3 } from ${JSON.stringify(file)}
 import v8 from 'node:v8'
@@ -43,34 +46,51 @@ const r = await w3(JSON.parse(process.argv.at(-1)))
 const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
 console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20 }))
 `
-await bundleEntry(root, {
-  contents: entry('./workloads.bench.ts'),
-  resolveDir: here,
-  outfile: join(out, 'w3.mjs'),
-})
-await bundleWorkers(root, out)
-// the TypeScript entry tsx runs (beside workloads.bench.ts, so its imports resolve as there)
-const tsEntry = join(here, 'out', 'tsxVsBuilt.entry.ts')
-writeFileSync(tsEntry, entry('../workloads.bench.ts'))
-const ballast = join(out, 'ballast.mjs')
-writeFileSync(
-  ballast,
-  `globalThis.ballast = Array.from({ length: 3 * 2 ** 20 / 64 }, (_, i) => ({ i, j: i + 0.5, k: null }))\n`,
-)
-
 const opts = JSON.stringify({ iters, threads: 1 })
-const built = join(out, 'w3.mjs')
 const flag = '--initial-old-space-size=64'
-const contenders: Record<string, string[]> = {
-  built: [built],
-  ballast: ['--import', ballast, built],
-  importTsx: ['--import', 'tsx', built],
-  tsx: ['--import', 'tsx', tsEntry],
-  tsxFlag: [flag, '--import', 'tsx', tsEntry],
-  builtFlag: [flag, built],
-  tsxSweep: ['--no-concurrent-array-buffer-sweeping', '--import', 'tsx', tsEntry],
+/** Each contender's node arguments for `tree` (its bundle and entry built here). */
+async function contendersOf(tree: string): Promise<Record<string, string[]>> {
+  const bench = join(tree, 'bench')
+  const out = join(bench, 'out', 'tsxVsBuilt')
+  mkdirSync(out, { recursive: true })
+  await bundleEntry(tree, {
+    contents: entry('./workloads.bench.ts'),
+    resolveDir: bench,
+    outfile: join(out, 'w3.mjs'),
+  })
+  await bundleWorkers(tree, out)
+  // the TypeScript entry tsx runs (beside workloads.bench.ts, so its imports resolve as there)
+  const tsEntry = join(bench, 'out', 'tsxVsBuilt.entry.ts')
+  writeFileSync(tsEntry, entry('../workloads.bench.ts'))
+  const ballast = join(out, 'ballast.mjs')
+  writeFileSync(
+    ballast,
+    `globalThis.ballast = Array.from({ length: 3 * 2 ** 20 / 64 }, (_, i) => ({ i, j: i + 0.5, k: null }))\n`,
+  )
+  const built = join(out, 'w3.mjs')
+  return {
+    built: [built],
+    ballast: ['--import', ballast, built],
+    importTsx: ['--import', 'tsx', built],
+    tsx: ['--import', 'tsx', tsEntry],
+    tsxFlag: [flag, '--import', 'tsx', tsEntry],
+    builtFlag: [flag, built],
+    tsxSweep: ['--no-concurrent-array-buffer-sweeping', '--import', 'tsx', tsEntry],
+  }
 }
-const names = option('--only')?.split(',') ?? Object.keys(contenders)
+const byTree = await Promise.all(trees.map(contendersOf))
+const kinds = option('--only')?.split(',') ?? Object.keys(byTree[0])
+/** contender names: the kind, prefixed by its tree's letter when there are two */
+const letter = (t: number) => (trees.length > 1 ? `${'AB'[t]}:` : '')
+const contenders: Record<string, string[]> = {}
+const cwdOf: Record<string, string> = {}
+for (let t = 0; t < trees.length; t++) {
+  for (const k of kinds) {
+    contenders[`${letter(t)}${k}`] = byTree[t][k]
+    cwdOf[`${letter(t)}${k}`] = trees[t]
+  }
+}
+const names = Object.keys(contenders)
 
 interface Row {
   cpu: number
@@ -95,7 +115,7 @@ for (let rep = 0; rep < reps; rep++) {
     const r = spawnSync(
       process.execPath,
       ['--trace-gc', '--trace-incremental-marking', ...contenders[name], opts],
-      { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 },
+      { cwd: cwdOf[name], encoding: 'utf8', maxBuffer: 1 << 28 },
     )
     const result = /RESULT (.*)/.exec(r.stdout)
     if (r.status !== 0 || !result) throw new Error(`${name}: exit ${r.status}\n${r.stderr}`)
@@ -146,4 +166,13 @@ for (const name of names) {
   console.log(
     `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))}  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB`,
   )
+}
+if (trees.length > 1) {
+  console.log(`\nB = ${trees[1]} against A = ${trees[0]}, per contender (B/A in the same rep):`)
+  for (const k of kinds) {
+    const a = rows[`A:${k}`]
+    const b = rows[`B:${k}`]
+    const per = (key: 'cpu' | 'wall') => b.map((x, i) => (x[key] / a[i][key]).toFixed(2)).join(' ')
+    console.log(`${k.padEnd(10)} wall B/A ${per('wall')}  cpu B/A ${per('cpu')}`)
+  }
 }

@@ -28,7 +28,7 @@ import {
   scratchPeak,
   twinView,
 } from '../tensor/kernels/wasmKernels.js'
-import { lazyDataOf } from '../tensor/lazyData.js'
+import { type LazyData, lazyDataOf } from '../tensor/lazyData.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -55,6 +55,8 @@ export class TapeMemory {
   /** the last finished call's lengths, and where each buffer lies in the arena (bytes from it) */
   private plan: number[] = []
   private offsets: number[] = []
+  /** the arena's bytes: the buffers', then the lazy parameters' copies' */
+  private bufferBytes = 0
   private arenaBytes = 0
   /** the most bytes the kernels laid out above the arena in any call (reserved with it) */
   private headroom = 0
@@ -72,10 +74,21 @@ export class TapeMemory {
   calls = 0
   /** the call whose gradient left in the arena was last read (lazyGradient.ts) */
   lazyReadAt = -Infinity
-  /** parameters the running call copied into its arena (`placed`), with their copies */
-  private twins: [Float64Array, Float64Array][] = []
+  /**
+   * parameters the running call copied into its arena (`placed`), with their copies (a lazy
+   * parameter by its source)
+   */
+  private twins: [Float64Array | LazyData, Float64Array][] = []
+  /** the lazy parameters the running call copied into its buffers (`parameter`), with their copies */
+  private copies: [LazyData, Float64Array][] = []
   /** a gradient the running call leaves in its arena (`keep`): its token and buffer */
   private kept: [object, Float64Array] | null = null
+  /**
+   * The lazy parameters' copies (`parameter`), a sequence of their own, laid out after the
+   * buffers: a parameter that is lazy in one call and not in the next (the first update makes
+   * it so) then moves no other buffer, and the call does not stray from the plan for it.
+   */
+  private readonly params = new TapeBuffers()
 
   /** The next buffer of `length` numbers; its contents are whatever the last call left. */
   take(length: number): Float64Array {
@@ -102,8 +115,10 @@ export class TapeMemory {
   parameter(p: Tensor): Tensor {
     const lz = lazyDataOf(p)
     if (lz?.copyInto === undefined) return p
-    const v = this.take(lz.length)
-    return lz.copyInto(v) ? { shape: p.shape, data: v } : p
+    const v = this.params.take(lz.length, this.arena)
+    if (!lz.copyInto(v)) return p
+    this.copies.push([lz, v])
+    return { shape: p.shape, data: v }
   }
 
   /**
@@ -118,8 +133,19 @@ export class TapeMemory {
     const v = this.take(k * n)
     // no arena, or placed for many products already (withRightOperand): read where it lies
     if (v.buffer !== arenaBuffer() || isResident(b.data)) return b
+    // a lazy parameter `parameter` copied: the twin is noted by its source (the update reads it
+    // by its source), and its copy read where it lies when that is in this call's arena
+    let source: Float64Array | LazyData = b.data
+    for (const [lz, copy] of this.copies) {
+      if (copy !== b.data) continue
+      if (copy.length === k * n && copy.buffer === v.buffer) {
+        this.twins.push([lz, copy])
+        return b
+      }
+      source = lz
+    }
     v.set(b.data.length === k * n ? b.data : b.data.subarray(0, k * n))
-    this.twins.push([b.data, v])
+    this.twins.push([source, v])
     return { shape: b.shape, data: v }
   }
 
@@ -144,7 +170,9 @@ export class TapeMemory {
   /** Starts a call: buffers are handed out from the first again (from the arena if it opens). */
   begin(): void {
     this.calls++
+    this.params.begin()
     this.twins = []
+    this.copies = []
     this.kept = null
     this.next = 0
     this.counting = 0
@@ -161,6 +189,7 @@ export class TapeMemory {
     // elsewhere (past a right operand placed for many products): views made anew
     if (this.arena >= 0 && (arenaBuffer() !== this.viewed || this.arena !== this.viewedAt)) {
       this.views = []
+      this.params.views = []
       this.viewed = arenaBuffer()
       this.viewedAt = this.arena
     }
@@ -177,11 +206,13 @@ export class TapeMemory {
       if (this.kept !== null) keepView(this.kept[0], this.kept[1])
     }
     this.twins = []
+    this.copies = []
     this.kept = null
     this.arena = -1
     this.headroom = Math.max(this.headroom, scratchPeak())
     const L = this.lengths
-    if (L.length !== this.plan.length || L.some((len, i) => len !== this.plan[i])) {
+    const changed = L.length !== this.plan.length || L.some((len, i) => len !== this.plan[i])
+    if (changed) {
       this.plan = L
       this.views = []
       this.offsets = []
@@ -190,10 +221,66 @@ export class TapeMemory {
         this.offsets.push(at)
         at += (len * 8 + 15) & ~15
       }
-      this.arenaBytes = at
+      this.bufferBytes = at
     }
+    this.arenaBytes = this.params.plan(this.bufferBytes, changed)
     this.work = this.counting
     this.busy = false
+  }
+}
+
+/**
+ * A sequence of buffers of its own within a tape's arena, laid out from byte `from` of it: the
+ * i-th buffer a call asks for is the i-th of the call before where its length fits (each place
+ * on its own: one that does not fit moves no other), else a JavaScript array.
+ */
+class TapeBuffers {
+  private readonly buffers: Float64Array[] = []
+  private lengths: number[] = []
+  private planned: number[] = []
+  private offsets: number[] = []
+  private from = 0
+  private bytes = 0
+  views: Float64Array[] = []
+
+  begin(): void {
+    this.lengths = []
+  }
+
+  /** The next buffer of `length` numbers, in the arena at byte `arena` (−1: none open). */
+  take(length: number, arena: number): Float64Array {
+    const i = this.lengths.length
+    this.lengths.push(length)
+    if (arena >= 0 && this.planned[i] === length) {
+      const v = this.views[i]
+      if (v !== undefined && v.length === length) return v
+      return (this.views[i] = arenaView(arena + this.from + this.offsets[i], length))
+    }
+    let b = this.buffers[i]
+    if (b === undefined || b.length !== length) b = this.buffers[i] = new Float64Array(length)
+    return b
+  }
+
+  /**
+   * Plans the next call's places from this call's lengths, from byte `from` of the arena (`moved`:
+   * it starts elsewhere than before); returns the arena's bytes with them.
+   */
+  plan(from: number, moved: boolean): number {
+    const L = this.lengths
+    const same = L.length === this.planned.length && L.every((len, i) => len === this.planned[i])
+    if (!same || moved || from !== this.from) {
+      this.planned = L
+      this.views = []
+      this.offsets = []
+      this.from = from
+      let at = 0
+      for (const len of L) {
+        this.offsets.push(at)
+        at += (len * 8 + 15) & ~15
+      }
+      this.bytes = at
+    }
+    return from + this.bytes
   }
 }
 

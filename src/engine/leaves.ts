@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.js'
 import { freezeTree } from '../state/freeze.js'
-import { addScaledData, addScaledLazy } from '../tensor/kernels/addScaledKernel.js'
+import { addScaledLeaf } from '../tensor/keptSums.js'
 import { type LazyData, lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -267,13 +267,14 @@ function addScaledOrNull(p: Params, u: Params, a: number): Params | null {
   if (typeof p === 'number') return typeof u === 'number' ? p + a * u : null
   if (isTensor(p)) {
     if (!isTensor(u)) return null
-    // a lazy gradient (the tape's ∂W1) is summed where its kernel left it, unread
+    // a lazy gradient (the tape's ∂W1) is summed where its kernel left it, unread; a lazy θ
+    // (the last step's sum, src/tensor/keptSums.ts) is summed over where it lies
     const lz = lazyDataOf(u)
-    if ((lz?.length ?? u.data.length) !== p.data.length) return null
+    const pz = lazyDataOf(p)
+    if ((lz?.length ?? u.data.length) !== (pz?.length ?? p.data.length)) return null
     // the gradient's tensors share the parameters' shape arrays: identity answers without a loop
     if (u.shape !== p.shape && !sameShape(p.shape, u.shape)) return null
-    const data = lz !== undefined ? addScaledLazy(p.data, lz, a) : addScaledData(p.data, u.data, a)
-    return Object.freeze({ shape: frozenShape(p.shape), data })
+    return tensorOver(p.shape, addScaledLeaf(pz ?? p.data, lz ?? u.data, a))
   }
   if (Array.isArray(p)) {
     if (!Array.isArray(u) || u.length !== p.length) return null

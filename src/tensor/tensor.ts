@@ -1,5 +1,5 @@
 import { ShapeError, show, showShape } from '../errors.js'
-import { lazyDataOf } from './lazyData.js'
+import { lazyDataOf, lengthOf } from './lazyData.js'
 
 /**
  * An n-dimensional array of float64 values stored row-major in `data`. A rank-0 tensor
@@ -71,7 +71,9 @@ export function expectTensor(
   what = 'a tensor',
 ): asserts t is Tensor {
   if (!isTensor(t)) throw new TypeError(`${fn}: ${field}: expected ${what}, got ${show(t)}`)
-  const { shape, data } = t
+  const { shape } = t
+  // a lazy tensor's length, its data not made by asking
+  const length = lengthOf(t)
   let n = 1
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i]
@@ -82,9 +84,9 @@ export function expectTensor(
     }
     n *= d
   }
-  if (n !== data.length) {
+  if (n !== length) {
     throw new ShapeError(
-      `${fn}: ${field}: shape ${showShape(shape)} holds ${n} values, got ${data.length}`,
+      `${fn}: ${field}: shape ${showShape(shape)} holds ${n} values, got ${length}`,
     )
   }
 }

@@ -272,10 +272,16 @@ function ownScratch(bytes: number): { F: Float64Array; I: Int32Array } {
  */
 let layouts = 0
 let twinsAt = -1
-const twins: { array: Float64Array; at: number }[] = []
+const twins: { array: Float64Array | Numbers; at: number }[] = []
 
-/** Notes that `array` and the `length` numbers at byte `at` are equal, until the next layout. */
-function twin(array: Float64Array, at: number): void {
+/** What stands for numbers no array holds yet (a lazy tensor's source): their count. */
+type Numbers = { readonly length: number }
+
+/**
+ * Notes that `array` (or the lazy source standing for its numbers) and the `length` numbers at
+ * byte `at` are equal, until the next layout.
+ */
+function twin(array: Float64Array | Numbers, at: number): void {
   if (twinsAt !== layouts) {
     twins.length = 0
     twinsAt = layouts
@@ -330,7 +336,7 @@ export function keepView(token: object, view: Float64Array): boolean {
  * Notes that `view` (of this module's own linear memory) holds `array`'s numbers until the next
  * layout (`addScaledWasm`, `addScaledTwinWasm` read them there); false where it lies elsewhere.
  */
-export function twinView(array: Float64Array, view: Float64Array): boolean {
+export function twinView(array: Float64Array | Numbers, view: Float64Array): boolean {
   const w = wasm
   if (!w || w !== own || view.buffer !== w.memory.buffer || array.length !== view.length) {
     return false
@@ -347,9 +353,11 @@ export function finiteView(view: Float64Array): boolean {
 }
 
 /** Where linear memory holds `x`'s numbers (a byte offset), or −1. */
-function twinOf(x: Float64Array): number {
+function twinOf(x: Float64Array | Numbers): number {
   if (twinsAt !== layouts) return -1
   for (const { array, at } of twins) {
+    if (array === x) return at
+    if (!(x instanceof Float64Array) || !(array instanceof Float64Array)) continue
     const d = x.byteOffset - array.byteOffset
     if (x.buffer === array.buffer && d >= 0 && d + x.byteLength <= array.byteLength) return at + d
   }
@@ -1183,11 +1191,12 @@ export function addScaledWasm(
 
 /**
  * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to `keepView`),
- * summed where they lie beside x (a tape step's W1), y's numbers
- * left there — returning true; false, computing nothing, when memory no longer holds both.
+ * summed where they lie beside x (a tape step's W1: an array, or a lazy parameter's source
+ * noted by `twinView`), y's numbers left there — returning true; false, computing nothing, when
+ * memory no longer holds both.
  */
 export function addScaledTwinWasm(
-  x: Float64Array,
+  x: Float64Array | Numbers,
   y: object,
   a: number,
   out: Float64Array,
