@@ -47,8 +47,8 @@ class HeldMean implements LazyData {
     private readonly version: number,
     private base: Source | null,
     /** the terms after `base`, in order */
-    readonly gs: readonly Source[],
-    readonly from: number,
+    private gs: readonly Source[],
+    private readonly from: number,
   ) {}
 
   /** Whether the accumulator holds these numbers now. */
@@ -62,7 +62,7 @@ class HeldMean implements LazyData {
       this.copyInto(o)
       this.data = o
       this.base = null
-      ;(this as { gs: readonly Source[] }).gs = []
+      this.gs = []
     }
     return this.data
   }
