@@ -14,7 +14,7 @@
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
 // own (what the old owner holds there that a state may still read is copied out first).
 
-import { passThreads, sharedPassMemory, splitPass } from '../parallel/sharedKernels.js'
+import { passThreads, splitPass } from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type Home, type PassStep, ResidentData } from './residentStates.js'
@@ -182,25 +182,34 @@ function sharedMemory(bytes: number): WebAssembly.Memory | null {
   }
 }
 
+/** A memory of an arena, and the kernels' instances on it. */
+interface ArenaMemory {
+  readonly memory: WebAssembly.Memory
+  /** whether it is shared (the kernels' shared modules run on it) */
+  readonly shared: boolean
+  // weak: an arena outlives the chains whose kernels it ran (the pool keeps it)
+  readonly instances: WeakMap<Kernel, (...args: number[]) => void>
+}
+
 /**
- * A private memory and the kernels' instances on it. Where a helper thread may split the pass
- * (`sharedPassMemory`), the memory is a shared one, so that the helper runs chunks of a pass on
- * it (`splitPass`; each element gets the same bits on either thread); a private one becomes
- * shared (its numbers copied) the first time a pass would split there.
+ * A private memory and the kernels' instances on it. Where a pass splits with the helper thread
+ * (`passThreads`), its numbers lie in a shared memory instead, so that the helper runs chunks of
+ * the pass on it (`splitPass`; each element gets the same bits on either thread): made so at once
+ * when passes split from the start, else moved there (copied) when one first would. Back on one
+ * thread they move back into the private memory (both kept once made, their pages touched): copies
+ * into and out of a shared memory (the step's g, θ read by the next step) run at about 0.6× the
+ * speed of private ones, and a step timer's probe moves between the counts a few times a run.
  */
 class Arena {
-  memory: WebAssembly.Memory
-  /** whether `memory` is shared (the kernels' shared modules run on it) */
-  private shared = false
+  /** the memory in use, and the other one (kept once made) */
+  private cur: ArenaMemory
+  private other: ArenaMemory | null = null
   private f64: Float64Array
-  // weak: an arena outlives the chains whose kernels it ran (the pool keeps it)
-  private instances = new WeakMap<Kernel, (...args: number[]) => void>()
 
   constructor() {
-    const m = sharedPassMemory() ? sharedMemory(65536) : null
-    this.shared = m !== null
-    this.memory = m ?? new WebAssembly.Memory({ initial: 1 })
-    this.f64 = new Float64Array(this.memory.buffer)
+    const m = passThreads() ? sharedMemory(65536) : null
+    this.cur = arenaMemory(m ?? new WebAssembly.Memory({ initial: 1 }), m !== null)
+    this.f64 = new Float64Array(this.cur.memory.buffer)
   }
   /** the resident pass using it (pooled arenas), and its last use on `clock` */
   owner: object | null = null
@@ -212,13 +221,14 @@ class Arena {
 
   /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
   numbers(bytes: number): Float64Array | null {
-    const have = this.memory.buffer.byteLength
+    const memory = this.cur.memory
+    const have = memory.buffer.byteLength
     try {
-      if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536))
+      if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536))
     } catch {
       return null
     }
-    if (this.f64.buffer !== this.memory.buffer) this.f64 = new Float64Array(this.memory.buffer)
+    if (this.f64.buffer !== memory.buffer) this.f64 = new Float64Array(memory.buffer)
     return this.f64
   }
 
@@ -227,46 +237,64 @@ class Arena {
    * a pass should split now (`passThreads`, `splitPass`), else on this one.
    */
   run(kernel: Kernel, args: readonly number[]): void {
-    if (passThreads() && this.share()) {
+    if (passThreads()) {
       const module = sharedModuleOf(kernel)
-      if (module !== null && splitPass(module, this.memory, this.fn(kernel), args, kernel.addr)) {
-        return
+      if (module !== null && this.use(true)) {
+        if (splitPass(module, this.cur.memory, this.fn(kernel), args, kernel.addr)) return
       }
-    }
+    } else if (this.cur.shared) this.use(false)
     this.fn(kernel)(...args)
   }
 
   /** This thread's instance of `kernel` on the memory. */
   private fn(kernel: Kernel): (...args: number[]) => void {
-    let fn = this.instances.get(kernel)
+    const { memory, shared, instances } = this.cur
+    let fn = instances.get(kernel)
     if (fn === undefined) {
-      const module = this.shared ? sharedModuleOf(kernel) : kernel.module
+      const module = shared ? sharedModuleOf(kernel) : kernel.module
       if (module === null) throw new Error('residentPass: expected a kernel for a shared memory')
-      const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } })
+      const instance = new WebAssembly.Instance(module, { env: { memory } })
       fn = instance.exports.pass as (...args: number[]) => void
-      this.instances.set(kernel, fn)
+      instances.set(kernel, fn)
     }
     return fn
   }
 
   /**
-   * Makes the memory a shared one, its numbers copied (once: the residences' offsets stay, their
-   * views are made anew from `numbers`); false where shared memory cannot be had.
+   * Moves the numbers into the shared memory (`shared`) or the private one, made if need be, and
+   * uses it from here on (the residences' offsets stay; their views are made anew from
+   * `numbers`); false, moving nothing, where that memory cannot be had.
    */
-  private share(): boolean {
-    if (this.shared) return true
-    const have = this.memory.buffer.byteLength
-    const m = sharedMemory(have)
-    if (m === null) return false
-    new Uint8Array(m.buffer).set(new Uint8Array(this.memory.buffer, 0, have))
-    this.memory = m
-    this.shared = true
-    shared++
-    this.f64 = new Float64Array(m.buffer)
-    this.instances = new WeakMap()
+  private use(shared: boolean): boolean {
+    if (this.cur.shared === shared) return true
+    const have = this.cur.memory.buffer.byteLength
+    let to = this.other
+    if (to === null || to.shared !== shared) {
+      const m = shared ? sharedMemory(have) : new WebAssembly.Memory({ initial: have >> 16 })
+      if (m === null) return false
+      to = arenaMemory(m, shared)
+    } else {
+      const room = to.memory.buffer.byteLength
+      try {
+        if (room < have) to.memory.grow((have - room) >> 16)
+      } catch {
+        return false
+      }
+    }
+    new Uint8Array(to.memory.buffer, 0, have).set(new Uint8Array(this.cur.memory.buffer, 0, have))
+    moves++
+    this.other = this.cur
+    this.cur = to
+    this.f64 = new Float64Array(to.memory.buffer)
     return true
   }
 }
+
+const arenaMemory = (memory: WebAssembly.Memory, shared: boolean): ArenaMemory => ({
+  memory,
+  shared,
+  instances: new WeakMap(),
+})
 
 /**
  * The arenas of the resident passes, for the process: a pass that starts takes over an idle one
@@ -279,19 +307,19 @@ const pool: Arena[] = []
 /** Ticks once per resident leaf pass, in any run. */
 let clock = 0
 let takeovers = 0
-/** private arenas made shared (`Arena.share`) */
-let shared = 0
+/** arenas' numbers moved between their private and shared memories (`Arena.use`) */
+let moves = 0
 
 /**
- * The pool's arenas, how many times one was taken over and how many private ones were made
- * shared (for tests).
+ * The pool's arenas, how many times one was taken over and how many times an arena's numbers
+ * moved between its private and shared memories (for tests).
  */
 export function residentArenas(): {
   readonly arenas: number
   readonly takeovers: number
-  readonly shared: number
+  readonly moves: number
 } {
-  return { arenas: pool.length, takeovers, shared }
+  return { arenas: pool.length, takeovers, moves }
 }
 
 /**

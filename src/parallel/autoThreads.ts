@@ -60,6 +60,19 @@ export const autoTuning = {
    */
   earlyProbeSize: 1 << 16,
   /**
+   * such a step's first probe comes after this many steps (once the helper is ready), and its
+   * probes are shorter — `earlyWarmup` unmeasured steps a part, the middle part `earlyProbe`
+   * steps and `earlyProbeMs` at least, the outer ones half of that — so that a run of a few
+   * hundred steps (W5's epoch: 469) decides while most of it is still ahead: with the defaults'
+   * probes of ~100 steps, two agreeing ones took W5 to step 120–210, and a switched run spent
+   * only 260–340 of its steps on two threads. Its steps are long (milliseconds), so 20 of them
+   * still outweigh a stray time slice; two agreeing probes still decide
+   */
+  earlyFirstProbeAfter: 12,
+  earlyWarmup: 4,
+  earlyProbe: 20,
+  earlyProbeMs: 80,
+  /**
    * milliseconds of steps before the first probe, too: a probe costs its helper's start and its
    * steps on the losing count (W5, 469 steps of ~6 ms, paid about 0.2 s of wall and 0.4 s of CPU
    * for one, bench/RESULTS.md), and pays back only over the steps after it, at best the splits'
@@ -121,6 +134,8 @@ export class ThreadChooser {
   private leaning = false
   /** the probe's part under way (0: the count in use, 1: the other, 2: in use again), or −1 */
   private part = -1
+  /** whether the probe under way is a large step's short one (`autoTuning.earlyProbe`) */
+  private quick = false
   /** steps of the part so far, and of them the measured ones' count and milliseconds */
   private inPart = 0
   private measured = 0
@@ -167,8 +182,12 @@ export class ThreadChooser {
       this.last = null
       this.record(last.asked, last.ran, now - last.start)
     }
-    if (this.part < 0 && this.calls >= this.probeAt && (early || this.ranLong())) {
+    // a large step's first probe comes sooner (`earlyFirstProbeAfter`)
+    const first = this.decisions === 0 && !this.leaning
+    const due = this.calls >= (early && first ? autoTuning.earlyFirstProbeAfter : this.probeAt)
+    if (this.part < 0 && due && (early || this.ranLong())) {
       this.part = 0
+      this.quick = early
       this.inPart = this.measured = this.partMs = 0
       this.total = [0, 0]
       this.steps = [0, 0]
@@ -199,7 +218,14 @@ export class ThreadChooser {
       this.decide(false)
       return
     }
-    const { warmup, probe, probeMs, margin } = autoTuning
+    const { margin } = autoTuning
+    const { warmup, probe, probeMs } = this.quick
+      ? {
+          warmup: autoTuning.earlyWarmup,
+          probe: autoTuning.earlyProbe,
+          probeMs: autoTuning.earlyProbeMs,
+        }
+      : autoTuning
     const side = this.part === 1 ? 1 : 0
     if (this.inPart++ >= warmup) {
       this.measured++

@@ -873,16 +873,6 @@ export function passThreads(): boolean {
 }
 
 /**
- * Whether a pass should lay its arrays out in a shared memory (a helper may run its chunks
- * later): worker threads and shared memory exist here and one thread was not asked for.
- */
-export function sharedPassMemory(): boolean {
-  if (threadState.requested === 1 || typeof SharedArrayBuffer !== 'function') return false
-  const proc = (globalThis as { process?: NodeJS.Process }).process
-  return typeof proc?.getBuiltinModule === 'function'
-}
-
-/**
  * Runs an optimizer's elementwise pass — `module`'s export `pass(end, …)` over `memory` (shared),
  * `fn` this thread's instance of it, `args` its arguments, `addr[i]` true where argument i is a region's byte offset, `args[0]` the
  * regions' length in bytes (a multiple of 16) — in chunks on both threads: a chunk of bytes

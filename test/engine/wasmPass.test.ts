@@ -489,13 +489,13 @@ describe('the resident pass', () => {
     let runB = state(2, 6).s
     let runC = state(3, 6).s
     for (let t = 0; t < 2; t++) runA = stepThrough(a, members, runA, state(10 + t, 6).x, 0)
-    expect(fresh.residentArenas()).toEqual({ arenas: 1, takeovers: 0, shared: 0 })
+    expect(fresh.residentArenas()).toEqual({ arenas: 1, takeovers: 0, moves: 0 })
     // b starts while a was just used: a memory of its own
     for (let t = 0; t < 30; t++) runB = stepThrough(b, members, runB, state(20 + t, 6).x, 0)
-    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 0, shared: 0 })
+    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 0, moves: 0 })
     // c starts after a was idle for 30 steps: a's memory, written over by c's run
     runC = stepThrough(c, members, runC, state(60, 6).x, 0)
-    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 1, shared: 0 })
+    expect(fresh.residentArenas()).toEqual({ arenas: 2, takeovers: 1, moves: 0 })
     // a's residence still names runA's arrays, but its numbers are gone: a must copy in
     runA = stepThrough(a, members, runA, state(61, 6).x, 0)
     runB = stepThrough(b, members, runB, state(62, 6).x, 0)

@@ -56,6 +56,39 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(c.mode).toBe(2)
   })
 
+  it('a large step (want(now, early)) probes from earlyFirstProbeAfter, with shorter probes', () => {
+    Object.assign(autoTuning, small, {
+      earlyFirstProbeAfter: 2,
+      earlyWarmup: 1,
+      earlyProbe: 2,
+      earlyProbeMs: 0,
+    })
+    const c = new ThreadChooser()
+    const asked: number[] = []
+    for (let s = 0; s < 2 + 7 + 7 + 10 + 11; s++) {
+      const t = c.want(undefined, true)
+      asked.push(t)
+      c.record(t, t, t === 2 ? 0.89 : 1)
+    }
+    // 2 steps on one thread; a short probe (1 + 1 on one, 1 + 2 on two, 1 + 1 on one) finds two
+    // faster, the next one at once agrees: two from then on; `second` (10) steps later the
+    // ordinary probe comes (the first decision made), as short as the step is large
+    const short = (mode: 1 | 2) =>
+      mode === 1 ? [...ones(2), ...twos(3), ...ones(2)] : [...twos(2), ...ones(3), ...twos(2)]
+    expect(asked).toEqual([
+      ...ones(2),
+      ...short(1),
+      ...short(1),
+      ...twos(10),
+      ...short(2),
+      ...twos(4),
+    ])
+    expect(c.mode).toBe(2)
+    // without `early` the same chooser waits for firstProbeAfter and runs the long probe
+    const d = new ThreadChooser()
+    expect(drive(d, 3 + 11, (t) => (t === 2 ? 0.89 : 1))).toEqual([...ones(3), ...sandwich(1)])
+  })
+
   it('stays on one thread when two are slower, or not 10% faster', () => {
     Object.assign(autoTuning, small)
     for (const two of [1.3, 0.95]) {

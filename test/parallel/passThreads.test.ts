@@ -252,7 +252,7 @@ describe('the resident pass on two threads', () => {
     }
     const split0 = passStats.split
     const got = run('always')
-    expect(residentArenas().shared).toBe(1)
+    expect(residentArenas().moves).toBe(1)
     expect(passStats.split - split0).toBe(steps.length - 6)
     const want = run('off')
     for (const i of [13, 2, 7, 0, 10, 5, 14, 1]) {
@@ -281,6 +281,27 @@ describe('the resident pass on two threads', () => {
       }),
       { numRuns: 60 },
     )
+  })
+
+  it('moves the numbers back to the private memory on one thread, and again', () => {
+    // steps on one and two threads alternating in runs: the numbers move at each change (the
+    // first may find the arena where the step wants it), and every state keeps its bits
+    const pattern = [false, false, true, true, false, false, true, false, true]
+    const c: Case = {
+      name: 'adam',
+      len: 500,
+      seed: 3,
+      steps: pattern.map((two, i) => ({ seed: 10 + i, two })),
+      chunkLength: 16,
+      callerChunks: true,
+      readEarly: [1, 4, 7],
+      order: [8, 0, 3, 6, 2],
+    }
+    const moves = residentArenas().moves
+    const got = runCase(c, 'always')
+    expect(residentArenas().moves - moves).toBeGreaterThanOrEqual(5)
+    expect(got.split).toBe(4)
+    expect(got.bits).toEqual(runCase(c, 'off').bits)
   })
 
   it('trains an mlp on setKernelThreads(2) with one thread’s bits, its pass split', () => {

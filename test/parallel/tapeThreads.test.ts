@@ -131,10 +131,10 @@ describe('the tape under the step timer', () => {
     // smallNet's step counted as large (W5's is): the default firstProbeMs (5 s) is not waited for
     Object.assign(autoTuning, {
       earlyProbeSize: 1,
-      firstProbeAfter: 2,
-      warmup: 1,
-      probe: 2,
-      probeMs: 0,
+      earlyFirstProbeAfter: 2,
+      earlyWarmup: 1,
+      earlyProbe: 2,
+      earlyProbeMs: 0,
     })
     setKernelThreads('auto')
     const vg = valueAndGrad(f)
