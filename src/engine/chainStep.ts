@@ -53,28 +53,38 @@ export function chainStep(
 
 /**
  * The door for an optimizer wrapper (`multiSteps`): pair `t` run as the optimizer that ends a
- * step (its transforms, then θ + u) through the plan `pipe(…, <that optimizer>)` gets — one
- * pass, the resident pass on long leaves, θ′ and the slot left in its memory as lazy tensors —
- * on updates, a slot and parameters the wrapper holds. Returns θ′ and `t`'s next slot, the bits
- * `addScaled(ctx.params, t.update(updates, slot, ctx)[0], 1)` and that update's slot have. Its
- * hyperparameters are `ctx.hyper` (the wrapper resolved them), by `t`'s fields. One per wrapper,
- * shared by its runs as a chain's step is (`sharedStep`).
+ * step, through the plan that optimizer gets alone (`adam(η)`: its transforms and θ + a·u in one
+ * pass, the resident pass on long leaves, θ′ and the slots left in its memory as lazy tensors;
+ * `sgd(η)`: θ + a·u), on updates, a slot and parameters the wrapper holds. Returns θ′ and `t`'s
+ * next slot, with the bits `θ + t.update(updates, slot, ctx)[0]` and that slot have. Its
+ * hyperparameters are `ctx.hyper` (the wrapper resolved them), by `t`'s fields. One per
+ * wrapper, shared by its runs as a chain's step is (`sharedStep`).
  */
 export function optimizerStep(
   t: GradientTransform,
 ): (updates: Params, slot: unknown, ctx: TransformContext) => readonly [Params, unknown] {
-  const plan = chainPlan([t], true)
+  // an optimizer's pair is a chain: its transforms run as the optimizer runs them, the slot
+  // (one record by child name) as their `state.opt`, `child.field` their hyperparameters
+  const p = planOf(t.update)
+  const flat = p?.kind === 'chain' ? (p.children as readonly GradientTransform[]) : null
+  const ts = flat ?? [t]
+  const plan = chainPlan(ts, true)
   let hyper: TransformContext['hyper'] = {}
-  const ats = [plan.keys[0].map((k) => () => hyper[k])]
+  const ats = plan.keys.map((ks, j) =>
+    ks.map((k) => {
+      const key = flat === null ? k : `${ts[j].name}.${k}`
+      return () => hyper[key]
+    }),
+  )
   const step =
-    plan.n === 1 && plan.folds ? scalingStep(t, ats[0], plan) : sharedStep([t], true, plan, ats)
+    plan.n === 1 && plan.folds ? scalingStep(ts[0], ats[0], plan) : sharedStep(ts, true, plan, ats)
   const none = Object.freeze({})
   return (updates, slot, ctx) => {
     hyper = ctx.hyper
-    const opt = slot === undefined ? none : { [t.name]: slot }
+    const opt = flat !== null ? (slot ?? none) : slot === undefined ? none : { [t.name]: slot }
     const s = { step: ctx.step, params: ctx.params, updates, opt, hyper: none, grad: 0 }
     const out = step(s as unknown as Tracked) as TrainState
-    return [out.params, out.opt[t.name]]
+    return [out.params, flat !== null ? out.opt : out.opt[t.name]]
   }
 }
 
