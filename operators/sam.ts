@@ -1,7 +1,8 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
-import { leavesOf } from '../src/engine/leaves.js'
+import { leafSourcesOf } from '../src/engine/leaves.js'
+import type { LazyData } from '../src/tensor/lazyData.js'
 import { uninitializedF64 } from '../src/tensor/uninitialized.js'
 import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
@@ -54,16 +55,23 @@ export function sam<P extends Params, B = unknown>(
   return (source) =>
     defer(() => {
       let climbed: Float64Array[] = [] // the run's scratch for θ + e
+      let gs: Float64Array[] = [] // and for a lazy g (the tape's ∂W), copied where it lies
       const both = (params: P, batch: B) => {
         const [loss, g] = lossAndGrad<P>(fn(params, batch))
-        const { data, count, build } = leavesOf('sam', [params, g])
+        // θ and g left unread (a lazy θ, a lazy ∂W: not made into fresh arrays, so the tape
+        // keeps its next gradients lazy too): copied into the scratch where they lie
+        const { data, count, build } = leafSourcesOf('sam', [params, g], [0, 1])
         const [theta, grad] = data
-        if (climbed.length !== count || theta.some((p, j) => p.length !== climbed[j].length))
+        if (climbed.length !== count || theta.some((p, j) => p.length !== climbed[j].length)) {
           climbed = theta.map((p) => uninitializedF64(p.length)) // written before read
+          gs = theta.map((p) => uninitializedF64(p.length))
+        }
+        const ps = theta.map((x, j) => numbers(x, climbed[j])) // θ + e is then made in place
+        const qs = grad.map((x, j) => numbers(x, gs[j]))
         let sq = 0
-        for (let j = 0; j < count; j++) sq = sumSquaresLeaf(theta[j], grad[j], adaptive, sq)
+        for (let j = 0; j < count; j++) sq = sumSquaresLeaf(ps[j], qs[j], adaptive, sq)
         const scale = rho / (Math.sqrt(sq) + 1e-12)
-        for (let j = 0; j < count; j++) climbLeaf(theta[j], grad[j], climbed[j], adaptive, scale)
+        for (let j = 0; j < count; j++) climbLeaf(ps[j], qs[j], climbed[j], adaptive, scale)
         return { loss, grad: lossAndGrad<P>(fn(build(climbed) as P, batch))[1] }
       }
       return source.pipe(gradient(both), second)
@@ -84,7 +92,7 @@ function sumSquaresLeaf(p: Float64Array, g: Float64Array, adaptive: boolean, acc
   return acc
 }
 
-/** One leaf of θ + e: o = θ + (θ²·g)·scale (adaptive) or θ + g·scale. */
+/** One leaf of θ + e: o = θ + (θ²·g)·scale (adaptive) or θ + g·scale (o may be p). */
 function climbLeaf(
   p: Float64Array,
   g: Float64Array,
@@ -94,6 +102,13 @@ function climbLeaf(
 ): void {
   if (adaptive) for (let i = 0; i < o.length; i++) o[i] = p[i] + p[i] * p[i] * g[i] * scale
   else for (let i = 0; i < o.length; i++) o[i] = p[i] + g[i] * scale
+}
+
+/** `x`'s numbers: `x` itself, or a lazy source's copied into `scratch` (made if it cannot). */
+function numbers(x: Float64Array | LazyData, scratch: Float64Array): Float64Array {
+  if (x instanceof Float64Array) return x
+  if (!x.copyInto?.(scratch)) scratch.set(x.value())
+  return scratch
 }
 
 /** The loss and gradient from any shape an `AnalyticGradient` returns. */

@@ -8,9 +8,22 @@ import {
   VirtualTimeScheduler,
 } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { chunked, tensor, train, type Tensor, type TrainState } from 'gradstream'
+import {
+  chunked,
+  mlp,
+  randomBatches,
+  tensor,
+  train,
+  type Tensor,
+  type TrainState,
+} from 'gradstream'
 import { adam, gradient, maxSteps, sam, sgd } from 'gradstream/operators'
 import { expectClose } from '../../helpers/expectClose.js'
+import { images } from '../../helpers/sparseRows.js'
+import { onWasmOneThread } from '../../helpers/wasmOneThread.js'
+import { sameBits } from '../transforms/fixture.js'
+import { lazyGradients, setLazyGradients } from '../../../src/autodiff/lazyGradient.js'
+import { setKeptSums } from '../../../src/tensor/keptSums.js'
 
 // f(θ) = Σ c_i·θ_i⁴/4 + θ_i²/2 over a tree { w: tensor, b: number }, ∇f_i = c_i·θ_i³ + θ_i:
 // not quadratic, so the gradient at θ + e really differs from the one at θ.
@@ -133,6 +146,55 @@ describe('sam', () => {
     const both = [run(P0, 4, shared, mode), run(P1, 3, shared, mode)]
     vts.flush()
     expect(both.map((r) => r())).toEqual(alone)
+  })
+
+  describe('on the tape’s lazy gradients and sgd’s kept sums (wasm, one thread)', () => {
+    onWasmOneThread()
+    it('reads θ and ∇f(θ) where they lie: the same bits as with both made eagerly, the gradients left lazy', () => {
+      // mlp 784–16–10 on batches of compressed rows: ∂W1 a lazy gradient, W1 (12,544) a kept
+      // sum under sgd; SAM must neither make them (a read turns the next gradients eager) nor
+      // read stale scratch
+      const net = mlp({ sizes: [784, 16, 10], seed: 2 })
+      const data = images(3, 240)
+      const run = (lazy: boolean, adaptive: boolean) => {
+        const was = [setLazyGradients(lazy), setKeptSums(lazy)] as const
+        try {
+          let out: TrainState[] = []
+          train({
+            params: net.params,
+            data: randomBatches(data, { batchSize: 24, seed: 5 }),
+            step: pipe(
+              sam(
+                (q: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+                  net.lossAndGradient(q, b.x, b.t),
+                { rho: 0.05, adaptive },
+              ),
+              sgd(0.1),
+            ),
+          })
+            .pipe(maxSteps(12), toArray())
+            .subscribe((v) => (out = v))
+          return out
+        } finally {
+          setLazyGradients(was[0])
+          setKeptSums(was[1])
+        }
+      }
+      // the lazy runs first: reading a state later reads its gradients (a late read replays),
+      // and a read turns the next calls' gradients eager
+      const read = () => lazyGradients.copied + lazyGradients.recomputed + lazyGradients.inCall
+      const [made, before] = [lazyGradients.made, read()]
+      const got = [run(true, false), run(true, true)]
+      expect(lazyGradients.made - made, 'lazy gradients made').toBeGreaterThanOrEqual(40)
+      expect(read(), 'lazy gradients read during the runs').toBe(before)
+      const want = [run(false, false), run(false, true)]
+      for (const a of [0, 1]) {
+        for (const i of [12, 3, 7, 0, 10, 1]) {
+          expect(got[a][i].loss, `adaptive ${a}: state ${i}`).toBe(want[a][i].loss)
+          expect(sameBits(got[a][i].params, want[a][i].params), `adaptive ${a}: θ ${i}`).toBe(true)
+        }
+      }
+    })
   })
 
   it('validates', () => {
