@@ -83,10 +83,9 @@ const NEXT = 19
 const FIN = 20
 /**
  * Microseconds the helper polls on after each job (and after being woken with no job) while a
- * step runs on the shared memory (`onSharedMemory` sets it, 0 before any): a step's products come
+ * step runs on the shared memory (`onSharedMemory` sets it, 0 outside): a step's products come
  * a few hundred microseconds apart, and a futex wake costs tens of microseconds on a VM, more
- * than a split saves. Read at every poll, so the helper's polling shortens as soon as the step's
- * differentiated call ends (to `splitTuning.lingerUs`, for the optimizer's pass after it).
+ * than a split saves. Read at every poll, so the helper sleeps as soon as the step ends.
  */
 const STEP = 21
 /**
@@ -277,13 +276,12 @@ Atomics.notify(c, ${READY})
 let seen = 0 // the caller posts job 1 first, possibly before this line runs
 let extra = 0
 ${CHUNK_RUNNER}
-// polls SEQ while a step runs (STEP), at most STEP µs from now (STEP read anew: it shortens as
-// the step's differentiated call ends); returns SEQ
+// polls SEQ while a step runs (STEP), at most STEP µs from now; returns SEQ
 function stepPolls() {
   let s = Atomics.load(c, ${SEQ})
-  const from = performance.now()
+  const until = performance.now() + Atomics.load(c, ${STEP}) / 1000
   for (let i = 1; s === seen && Atomics.load(c, ${STEP}) > 0; i++) {
-    if ((i & 255) === 0 && performance.now() > from + Atomics.load(c, ${STEP}) / 1000) break
+    if ((i & 255) === 0 && performance.now() > until) break
     s = Atomics.load(c, ${SEQ})
   }
   return s
@@ -807,12 +805,6 @@ export const splitTuning = {
   /** microseconds the helper polls on after each job of a step on the shared memory (see STEP) */
   stepSpinUs: 2_000,
   /**
-   * microseconds it polls on after each job once the step's differentiated call has ended: the
-   * optimizer's pass that follows it splits with the helper too (splitPass), a few hundred
-   * microseconds later, sooner than a sleeping helper wakes
-   */
-  lingerUs: 500,
-  /**
    * chunks of a product's rows, taken by either thread (at most MAX_CHUNKS): the thread that
    * finishes first waits for the other's last chunk, half a chunk on average, so small chunks
    * waste less; each costs a walk of the kernel's other operand's share (from cache at W5's
@@ -1041,7 +1033,7 @@ export function onSharedMemory<R>(fn: () => R): { result: R } | null {
   try {
     return { result: fn() }
   } finally {
-    Atomics.store(h.ctrl, STEP, splitTuning.lingerUs)
+    Atomics.store(h.ctrl, STEP, 0)
     useKernels(null)
   }
 }
