@@ -14,15 +14,8 @@ import {
 } from 'gradstream'
 import {
   adam,
-  adamw,
-  applyUpdates,
-  elementwise,
   gradient,
-  gradientTransform,
-  type LeafSlots,
   maxSteps,
-  scaleByLearningRate,
-  scheduleFreeAdamw,
   scheduleFreeEvalParams,
   scheduleFreeSgd,
 } from 'gradstream/operators'
@@ -30,7 +23,7 @@ import { lazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { residentReads } from '../../src/engine/residentStates.js'
 import { RESIDENT_SETTLE_EVERY, setPassWasm } from '../../src/engine/wasmPass.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
-import { mapTree } from '../../src/tree/tree.js'
+import { passOptimizers, wave } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
 
 // The resident pass leaves a step's new θ and slot arrays in its memory, as lazy tensors read on
@@ -42,45 +35,6 @@ import { images } from '../helpers/sparseRows.js'
 // for bit.
 
 type P = { readonly W: Tensor; readonly b: Tensor; readonly s?: number }
-
-/** A user's rule with a slot tree: acc ← ρ·acc + (1 − ρ)·g², u = g / (√acc + c). */
-const leakyRule = (
-  k: { rho: number; c: number },
-  g: number,
-  i: number,
-  old: LeafSlots,
-  next: LeafSlots,
-) => {
-  const a = k.rho * old.acc[i] + (1 - k.rho) * g * g
-  next.acc[i] = a
-  return g / (Math.sqrt(a) + k.c)
-}
-
-const makers: Record<string, () => unknown> = {
-  adam: () => adam(0.05),
-  adamw: () => adamw((k: number) => 0.05 / (1 + k), { weightDecay: 0.1 }),
-  scheduleFreeSgd: () => scheduleFreeSgd(0.1, { warmupSteps: 2, weightDecay: 1e-3 }),
-  scheduleFreeAdamw: () => scheduleFreeAdamw(0.05, { weightDecay: 1e-2 }),
-  custom: () =>
-    pipe(
-      gradientTransform({
-        name: 'leaky',
-        hyper: { rho: (k: number) => 0.5 + 0.4 / (1 + k) },
-        init: (p) => ({ acc: mapTree(p, () => 0) }),
-        update: elementwise({
-          trees: ['acc'],
-          prepare: (_: unknown, { rho }: { readonly [f: string]: number }) => [{ rho, c: 1e-3 }],
-          rule: leakyRule as never,
-        }),
-      }),
-      scaleByLearningRate(0.05),
-      applyUpdates(),
-    ),
-}
-
-/** A number per (seed, i), in [−scale, scale]: the test's own gradients and parameters. */
-const wave = (seed: number, i: number, scale: number) =>
-  scale * Math.sin(seed * 12.9898 + i * 78.233 + 0.5)
 
 const paramsOf = (seed: number, rows: number, cols: number, m: number, withNumber = true): P => ({
   W: {
@@ -158,7 +112,7 @@ interface Case {
  */
 function runCase(c: Case, mode: 'always' | 'off'): string[] {
   return withWasm(mode, () => {
-    const op = makers[c.name]()
+    const op = passOptimizers[c.name]()
     const f = gradientOf(c.readsParams)
     const early: string[] = []
     const vts = new VirtualTimeScheduler()
@@ -189,7 +143,7 @@ function runCase(c: Case, mode: 'always' | 'off'): string[] {
       train({
         params: paramsOf(99, c.rows, c.cols, c.m),
         data: Array.from({ length: c.others }, (_, i) => i),
-        step: pipe(gradient(f), makers[c.name]() as never),
+        step: pipe(gradient(f), passOptimizers[c.name]() as never),
       })
         .pipe(maxSteps(c.others))
         .subscribe()
@@ -214,7 +168,7 @@ function runCase(c: Case, mode: 'always' | 'off'): string[] {
 
 const caseOf = fc
   .record({
-    name: fc.constantFrom(...Object.keys(makers)),
+    name: fc.constantFrom(...Object.keys(passOptimizers)),
     rows: fc.integer({ min: 1, max: 4 }),
     cols: fc.integer({ min: 1, max: 5 }),
     m: fc.integer({ min: 1, max: 6 }),
@@ -255,8 +209,8 @@ describe('states left in the resident pass’s memory', () => {
     const K = RESIDENT_SETTLE_EVERY
     const f = gradientOf(false)
     const steps = Array.from({ length: 5 * K + 3 }, (_, i) => i)
-    for (const name of Object.keys(makers)) {
-      const op = makers[name]()
+    for (const name of Object.keys(passOptimizers)) {
+      const op = passOptimizers[name]()
       const states = withWasm('always', () => {
         let out: TrainState<P>[] = []
         train({
@@ -276,7 +230,7 @@ describe('states left in the resident pass’s memory', () => {
         train({
           params: paramsOf(3, 2, 3, 4, false),
           data: steps,
-          step: pipe(gradient(f), makers[name]() as never),
+          step: pipe(gradient(f), passOptimizers[name]() as never),
         })
           .pipe(maxSteps(steps.length), toArray())
           .subscribe((v) => (out = v as TrainState<P>[]))

@@ -22,16 +22,8 @@ import {
 import { closeWorkers } from 'gradstream/node'
 import {
   adam,
-  adamw,
-  applyUpdates,
-  elementwise,
   gradient,
-  gradientTransform,
-  type LeafSlots,
   maxSteps,
-  scaleByLearningRate,
-  scheduleFreeAdamw,
-  scheduleFreeSgd,
 } from 'gradstream/operators'
 import { residentArenas, setPassWasm } from '../../src/engine/wasmPass.js'
 import {
@@ -41,49 +33,10 @@ import {
   startHelper,
   threadState,
 } from '../../src/parallel/sharedKernels.js'
-import { mapTree } from '../../src/tree/tree.js'
+import { passOptimizers, wave } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
 
 type P = { readonly W: Tensor; readonly b: Tensor; readonly s: number }
-
-/** A user's rule with a slot tree: acc ← ρ·acc + (1 − ρ)·g², u = g / (√acc + c). */
-const leakyRule = (
-  k: { rho: number; c: number },
-  g: number,
-  i: number,
-  old: LeafSlots,
-  next: LeafSlots,
-) => {
-  const a = k.rho * old.acc[i] + (1 - k.rho) * g * g
-  next.acc[i] = a
-  return g / (Math.sqrt(a) + k.c)
-}
-
-const makers: Record<string, () => unknown> = {
-  adam: () => adam(0.05),
-  adamw: () => adamw((k: number) => 0.05 / (1 + k), { weightDecay: 0.1 }),
-  scheduleFreeSgd: () => scheduleFreeSgd(0.1, { warmupSteps: 2, weightDecay: 1e-3 }),
-  scheduleFreeAdamw: () => scheduleFreeAdamw(0.05, { weightDecay: 1e-2 }),
-  custom: () =>
-    pipe(
-      gradientTransform({
-        name: 'leaky',
-        hyper: { rho: (k: number) => 0.5 + 0.4 / (1 + k) },
-        init: (p) => ({ acc: mapTree(p, () => 0) }),
-        update: elementwise({
-          trees: ['acc'],
-          prepare: (_: unknown, { rho }: { readonly [f: string]: number }) => [{ rho, c: 1e-3 }],
-          rule: leakyRule as never,
-        }),
-      }),
-      scaleByLearningRate(0.05),
-      applyUpdates(),
-    ),
-}
-
-/** A number per (seed, i), in [−scale, scale]: the test's own gradients and parameters. */
-const wave = (seed: number, i: number, scale: number) =>
-  scale * Math.sin(seed * 12.9898 + i * 78.233 + 0.5)
 
 const paramsOf = (seed: number, len: number): P => ({
   W: { shape: [len], data: Float64Array.from({ length: len }, (_, i) => wave(seed, i, 2)) },
@@ -156,7 +109,7 @@ function runCase(c: Case, mode: 'always' | 'off'): { bits: string[]; split: numb
             grad: { W: leaf(p.W, 0), b: leaf(p.b, 1), s: wave(step.seed, 7, 1) },
           }
         }),
-        makers[c.name]() as never,
+        passOptimizers[c.name]() as never,
       ),
     })
       .pipe(
@@ -178,7 +131,7 @@ function runCase(c: Case, mode: 'always' | 'off'): { bits: string[]; split: numb
 }
 
 const caseOf = fc.record({
-  name: fc.constantFrom(...Object.keys(makers)),
+  name: fc.constantFrom(...Object.keys(passOptimizers)),
   len: fc.integer({ min: 1, max: 700 }),
   seed: fc.integer({ min: 1, max: 1000 }),
   steps: fc.array(fc.record({ seed: fc.integer({ min: 0, max: 1 << 20 }), two: fc.boolean() }), {
