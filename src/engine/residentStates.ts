@@ -1,16 +1,12 @@
 // Internal (not exported from src/index.ts): the new θ and slot arrays of a step the resident
-// pass ran (src/engine/wasmPass.ts `residentPass`), as lazy tensors (src/tensor/lazyData.ts)
-// that stay in the pass's memory until someone reads them. Each names where it lies and which
-// step of that residence wrote it (`version`). Read while the residence still holds that version
-// (no later step ran there in place, the memory was not taken over), it is copied out; read
-// later, the step is replayed: the same rule run by the JavaScript loop (src/engine/pass.ts) over
-// the step's inputs — each is either an array or a lazy output of the step before (replayed in
-// turn) — its g, its constants and its `a`, all kept here. The kernel equals the JavaScript loop
-// bit for bit (it is compiled from the rule's own source), so a replay gives the numbers the
-// eager path gives. The pass copies every K-th step out for real (`settle`), and a residence's
-// last step before its memory is taken over or dropped: a replay runs at most K steps, and a
-// kept state pins at most K gradients of its leaf (and one materialized step's arrays).
+// pass ran (src/engine/wasmPass.ts `residentPass`), held in the pass's memory until read
+// (src/tensor/heldData.ts). A replay runs the rule by the JavaScript loop (src/engine/pass.ts),
+// which equals the kernel bit for bit (compiled from the rule's own source), over the step's
+// inputs (arrays, or held outputs of the step before), g, constants and `a`, all kept here. The
+// pass settles every K-th step, and a residence's last one before its memory is taken over or
+// dropped: a replay runs at most K steps; a kept state pins at most K gradients of its leaf.
 
+import { HeldData } from '../tensor/heldData.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import { constantKeys, type LeafSlots, type Member, passLoop } from './pass.js'
@@ -43,89 +39,53 @@ export interface PassStep {
 export const residentReads = { copied: 0, replayed: 0, settled: 0 }
 
 /** One output array of a resident step (θ′ or a slot field), made on its first read. */
-export class ResidentData implements LazyData {
-  private data: Float64Array | undefined = undefined
-  /** the step that wrote it, until `data` is made */
-  step: PassStep | null
-
+export class ResidentData extends HeldData<Home, PassStep> {
+  protected override readonly reads = residentReads
   constructor(
-    readonly length: number,
-    private readonly home: Home,
-    private readonly version: number,
+    length: number,
+    home: Home,
+    version: number,
     /** its first number's index in `home.view()` */
     private readonly at: number,
+    /** the step that wrote it */
     step: PassStep,
   ) {
-    this.step = step
+    super(length, home, version, step)
   }
 
-  /** Whether its numbers still lie in the pass's memory (`data` not made). */
-  held(): boolean {
-    return this.data === undefined && this.home.version === this.version
+  protected view(): Float64Array {
+    return this.home.view().subarray(this.at, this.at + this.length)
   }
 
-  value(): Float64Array {
-    if (this.data === undefined) {
-      if (this.home.version === this.version) {
-        residentReads.copied++
-        this.fill(this.copy())
-      } else replay(this.step!)
-    }
-    return this.data!
+  /** false: the step replays all its outputs at once (`value()`). */
+  protected override replayInto(): boolean {
+    return false
   }
 
-  /** Copies its numbers into `dst` without making `data`; false when they must be made first. */
-  copyInto(dst: Float64Array): boolean {
-    if (this.data !== undefined) dst.set(this.data)
-    else if (this.home.version === this.version) {
-      dst.set(this.home.view().subarray(this.at, this.at + this.length))
-    } else return false
-    return true
-  }
-
-  /** Made now from the pass's memory, while it holds them (a step the pass materializes). */
-  settle(): void {
-    if (this.held()) {
-      residentReads.settled++
-      this.fill(this.copy())
-    }
-  }
-
-  /** Takes `data` (computed by a replay) unless it was made already. */
-  fill(data: Float64Array): void {
-    if (this.data === undefined) this.data = data
-    this.step = null
-  }
-
-  private copy(): Float64Array {
-    const out = uninitializedF64(this.length)
-    out.set(this.home.view().subarray(this.at, this.at + this.length))
-    return out
-  }
-}
-
-/** The step's outputs, made by the JavaScript loop from its inputs (replayed first if lazy). */
-function replay(step: PassStep): void {
-  residentReads.replayed++
-  const { members, trees, len } = step
-  const ins = step.ins.map((x) => (x === null || x instanceof Float64Array ? x : x.value()))
-  const made: (Float64Array | null)[] = [uninitializedF64(len), null]
-  const old: LeafSlots[] = []
-  const next: LeafSlots[] = []
-  for (let j = 0, x = 2; j < members.length; j++) {
-    const o: Record<string, Float64Array> = {}
-    const n: Record<string, Float64Array> = {}
-    if (members[j] !== null) {
-      for (const f of trees[j]) {
-        o[f] = ins[x]!
-        n[f] = made[x++] = uninitializedF64(len)
+  /** The step's outputs, made by the JavaScript loop from its inputs (replayed first if lazy). */
+  protected replay(): void {
+    const step = this.kept!
+    residentReads.replayed++
+    const { members, trees, len } = step
+    const ins = step.ins.map((x) => (x === null || x instanceof Float64Array ? x : x.value()))
+    const made: (Float64Array | null)[] = [uninitializedF64(len), null]
+    const old: LeafSlots[] = []
+    const next: LeafSlots[] = []
+    for (let j = 0, x = 2; j < members.length; j++) {
+      const o: Record<string, Float64Array> = {}
+      const n: Record<string, Float64Array> = {}
+      if (members[j] !== null) {
+        for (const f of trees[j]) {
+          o[f] = ins[x]!
+          n[f] = made[x++] = uninitializedF64(len)
+        }
       }
+      old.push(o)
+      next.push(n)
     }
-    old.push(o)
-    next.push(n)
+    const loop = passLoop(members, true, trees, step.k.map(constantKeys))
+    const g = step.g instanceof Float64Array ? step.g : step.g.value()
+    loop(step.k, old, next, ins[0]!, g, made[0]!, step.a, len)
+    step.outs.forEach((out, x) => out?.fill(made[x]!))
   }
-  const loop = passLoop(members, true, trees, step.k.map(constantKeys))
-  const g = step.g instanceof Float64Array ? step.g : step.g.value()
-  loop(step.k, old, next, ins[0]!, g, made[0]!, step.a, len)
-  step.outs.forEach((out, x) => out?.fill(made[x]!))
 }

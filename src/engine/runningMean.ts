@@ -1,15 +1,13 @@
 // Internal (not exported from src/index.ts): multiSteps' running mean of a cycle's gradients,
 // m ← m + (g − m)/(n + 1) (optax's, Welford's; m = g at n = 0). A long leaf's mean is summed in
-// place, step by step, in one private accumulator per leaf (`MeanHome`, the library's own memory,
-// reused every cycle), the gradient taken where it lies (`LazyData.copyInto`: the tape's ∂W is
-// not made into an array, so the next calls keep theirs lazy too). The state's mean is a lazy
-// tensor (src/tensor/lazyData.ts): read while the accumulator still holds it, it is copied out;
-// read later, it is summed again from the mean it started from and the gradients after it (the
-// states hold them anyway), each term rounded as the eager loop rounds it: the same bits at any
-// time. Written eagerly, a mini-step's mean was one fresh array the size of the parameters, and
-// reading the tape's gradient one more (bench/wholeStep.bench.ts, issue 17).
+// place, step by step, in one private accumulator per leaf (`MeanHome`, reused every cycle), the
+// gradient taken where it lies (`LazyData.copyInto`: the tape's ∂W stays lazy), and held there
+// (src/tensor/heldData.ts): read later, it is summed again from the mean it started from and the
+// gradients after it (the states hold them anyway), each term rounded as the eager loop rounds
+// it. Eagerly, a mini-step's mean was one fresh array (bench/wholeStep.bench.ts, issue 17).
 
 import { leafSourcesOf } from './leaves.js'
+import { HeldData } from '../tensor/heldData.js'
 import { lazyData, type LazyData } from '../tensor/lazyData.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
@@ -39,32 +37,17 @@ export function meanHome(): MeanHome {
 }
 
 /** The mean of `from` terms `base` (none when 0), then the terms `gs`; made on the first read. */
-class HeldMean implements LazyData {
-  private data: Float64Array | undefined = undefined
+class HeldMean extends HeldData<Held, { base: Source | null; gs: readonly Source[] }> {
   constructor(
-    readonly length: number,
-    private readonly held: Held,
-    private readonly version: number,
-    private base: Source | null,
+    length: number,
+    held: Held,
+    version: number,
+    base: Source | null,
     /** the terms after `base`, in order */
-    private gs: readonly Source[],
+    gs: readonly Source[],
     private readonly from: number,
-  ) {}
-
-  /** Whether the accumulator holds these numbers now. */
-  holds(held: Held): boolean {
-    return held === this.held && held.version === this.version
-  }
-
-  value(): Float64Array {
-    if (this.data === undefined) {
-      const o = uninitializedF64(this.length)
-      this.copyInto(o)
-      this.data = o
-      this.base = null
-      this.gs = []
-    }
-    return this.data
+  ) {
+    super(length, held, version, { base, gs })
   }
 
   /**
@@ -72,20 +55,28 @@ class HeldMean implements LazyData {
    * before the accumulator moves on (this one may be copied out of it).
    */
   next(x: Source, n: number, held: Held, version: number): HeldMean {
-    return this.data === undefined && this.gs.length < MAX_TERMS
-      ? new HeldMean(this.length, held, version, this.base, [...this.gs, x], this.from)
+    const k = this.kept
+    return k !== null && k.gs.length < MAX_TERMS
+      ? new HeldMean(this.length, held, version, k.base, [...k.gs, x], this.from)
       : new HeldMean(this.length, held, version, this.value(), [x], n)
   }
 
-  copyInto(o: Float64Array): boolean {
-    if (this.data !== undefined) o.set(this.data)
-    else if (this.holds(this.held)) o.set(this.held.acc)
-    else {
-      // summed again as the accumulator summed it, term by term over the whole leaf
-      const n = this.length
-      if (this.base !== null) o.set(valueOf(this.base).subarray(0, n))
-      for (let j = 0; j < this.gs.length; j++) addTerm(o, valueOf(this.gs[j]), this.from + j, n)
-    }
+  protected view(): Float64Array {
+    return this.home.acc
+  }
+
+  protected replay(): void {
+    const o = uninitializedF64(this.length)
+    this.replayInto(o)
+    this.fill(o)
+  }
+
+  /** Summed again as the accumulator summed it, term by term over the whole leaf. */
+  protected override replayInto(o: Float64Array): boolean {
+    const { base, gs } = this.kept!
+    const n = this.length
+    if (base !== null) o.set(valueOf(base).subarray(0, n))
+    for (let j = 0; j < gs.length; j++) addTerm(o, valueOf(gs[j]), this.from + j, n)
     return true
   }
 }
@@ -136,7 +127,7 @@ export function runningMean(
       m instanceof HeldMean
         ? m.next(x, n, held, version)
         : new HeldMean(len, held, version, m, [x], n)
-    if (m !== null && !(m instanceof HeldMean && m.holds(held))) {
+    if (m !== null && !(m instanceof HeldMean && m.home === held && m.lies())) {
       // another mean (resumed, another run's, an old one): into the accumulator first
       if (m instanceof Float64Array) held.acc.set(m)
       else if (!m.copyInto?.(held.acc)) held.acc.set(m.value())

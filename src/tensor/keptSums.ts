@@ -4,15 +4,12 @@
 // array a step is what W3's step spent most of its overhead on: its allocation, its cold copy
 // and the collections it brings (under tsx, full ones: bench/tsxVsBuilt.ts).
 //
-// A kept state stays valid forever. The sum names its home and the home's version when it was
-// written: read while the home still holds it, it is copied out; read later (the next step
-// summed over it in place, or another leaf took the home over), it is replayed — x + a·y by the
-// JavaScript loop from the inputs it kept: x (an array, or the sum of the step before, replayed
-// in turn) and y (an array, or the tape's lazy gradient, which recomputes itself). The loop and
-// the kernels give the same bits (one rounded multiply, one rounded add). Every SETTLE_EVERY-th
-// sum of a chain is copied out at once, so a replay runs at most that many sums and a kept state
-// pins at most that many updates. The next tape call copies the sum into its arena from its
-// home (LazyData.copyInto) without making it.
+// The sum is held in its home (./heldData.ts): read after the next step summed over it in place
+// or another leaf took the home over, it is replayed — x + a·y by the JavaScript loop from the
+// inputs it kept: x (an array, or the sum of the step before) and y (an array, or the tape's lazy
+// gradient, which recomputes itself), the same bits as the kernels (one rounded multiply, one
+// rounded add). Every SETTLE_EVERY-th sum of a chain is settled: a replay runs at most that many
+// sums. The next tape call copies the sum into its arena from its home without making it.
 import {
   addScaledData,
   addScaledInto,
@@ -21,6 +18,7 @@ import {
 } from './kernels/addScaledKernel.js'
 import { resolvedBackend } from './kernels/gemmKernel.js'
 import { addScaledTwinWasm } from './kernels/wasmKernels.js'
+import { HeldData } from './heldData.js'
 import type { LazyData } from './lazyData.js'
 import { uninitializedF64 } from './uninitialized.js'
 
@@ -52,7 +50,6 @@ export const keptSums = { made: 0, copied: 0, replayed: 0, settled: 0 }
 /** Memory the library owns for one leaf's sums: written in place step after step. */
 interface Home {
   readonly array: Float64Array
-  /** bumped at every write */
   version: number
   /** the sum it holds now */
   occupant: KeptSum | null
@@ -64,69 +61,31 @@ let homeBytes = 0
 let clock = 0
 
 /** One step's θ + a·u, in its home until read (see the file's head). */
-class KeptSum implements LazyData {
-  private data: Float64Array | undefined = undefined
-  private x: Float64Array | LazyData | null
-  private y: Float64Array | LazyData | null
-
+class KeptSum extends HeldData<Home, readonly (Float64Array | LazyData)[]> {
+  protected override readonly reads = keptSums
   constructor(
-    readonly length: number,
-    readonly home: Home,
-    private readonly version: number,
+    length: number,
+    home: Home,
+    version: number,
     x: Float64Array | LazyData,
     y: Float64Array | LazyData,
     private readonly a: number,
     /** sums back to the last one made (this one included) */
     readonly depth: number,
   ) {
-    this.x = x
-    this.y = y
+    super(length, home, version, [x, y])
   }
 
-  /** Whether its home still holds its numbers (made or not). */
-  lies(): boolean {
-    return this.home.version === this.version
+  protected view(): Float64Array {
+    return this.home.array
   }
 
-  /** Whether its data is made. */
-  made(): boolean {
-    return this.data !== undefined
-  }
-
-  value(): Float64Array {
-    if (this.data === undefined) {
-      if (this.lies()) {
-        keptSums.copied++
-        this.fill(this.home.array.slice())
-      } else {
-        keptSums.replayed++
-        const x = this.x instanceof Float64Array ? this.x : this.x!.value()
-        const y = this.y instanceof Float64Array ? this.y : this.y!.value()
-        const out = uninitializedF64(this.length)
-        addScaledJs(x, y, this.a, out)
-        this.fill(out)
-      }
-    }
-    return this.data!
-  }
-
-  copyInto(dst: Float64Array): boolean {
-    if (this.data === undefined && this.lies()) dst.set(this.home.array)
-    else dst.set(this.value())
-    return true
-  }
-
-  /** Made now from its home (a chain's every SETTLE_EVERY-th sum). */
-  settle(): void {
-    if (this.data === undefined && this.lies()) {
-      keptSums.settled++
-      this.fill(this.home.array.slice())
-    }
-  }
-
-  private fill(data: Float64Array): void {
-    this.data = data
-    this.x = this.y = null
+  protected replay(): void {
+    keptSums.replayed++
+    const [x, y] = this.kept!.map((s) => (s instanceof Float64Array ? s : s.value()))
+    const out = uninitializedF64(this.length)
+    addScaledJs(x, y, this.a, out)
+    this.fill(out)
   }
 }
 
