@@ -40,7 +40,7 @@ export const residentReads = { copied: 0, replayed: 0, settled: 0 }
 
 /** One output array of a resident step (θ′ or a slot field), made on its first read. */
 export class ResidentData extends HeldData<Home, PassStep> {
-  protected override readonly reads = residentReads
+  protected readonly reads = residentReads
   constructor(
     length: number,
     home: Home,

@@ -38,6 +38,7 @@ export function meanHome(): MeanHome {
 
 /** The mean of `from` terms `base` (none when 0), then the terms `gs`; made on the first read. */
 class HeldMean extends HeldData<Held, { base: Source | null; gs: readonly Source[] }> {
+  protected readonly reads = null
   constructor(
     length: number,
     held: Held,

@@ -12,7 +12,7 @@ import { uninitializedF64 } from './uninitialized.js'
 export abstract class HeldData<H extends { version: number }, K> implements LazyData {
   protected data: Float64Array | undefined = undefined
   /** where copies out and settles are counted (a user's counters, tests and benches) */
-  protected readonly reads: { copied: number; settled: number } | null = null
+  protected abstract readonly reads: { copied: number; settled: number } | null
 
   constructor(
     readonly length: number,

@@ -62,7 +62,7 @@ let clock = 0
 
 /** One step's θ + a·u, in its home until read (see the file's head). */
 class KeptSum extends HeldData<Home, readonly (Float64Array | LazyData)[]> {
-  protected override readonly reads = keptSums
+  protected readonly reads = keptSums
   constructor(
     length: number,
     home: Home,
