@@ -3,7 +3,9 @@
 // c·u are made when first read, remembering c and u: a consumer that knows how they are made
 // (the line search's slope ⟨c·u, g⟩ and trial points θ + η·(c·u)) computes from u itself, and
 // the c·u array is made only if someone reads it. The same numbers either way: each element
-// rounded as the eager loop rounds it, factor after factor. u is a state's array (never written).
+// rounded as the eager loop rounds it, factor after factor. u is a state's array (never written),
+// or a lazy source (the tape's ∂W) left unread: its numbers are copied where they lie, so the
+// tape keeps its next gradients lazy too.
 
 import { type LazyData, lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
 import { isTensor } from '../tensor/tensor.js'
@@ -17,11 +19,11 @@ const MIN_LENGTH = 4096
 /** How a lazily scaled leaf is made: fₖ·(… (f₁·src)), each product rounded. */
 interface Scaled extends LazyData {
   readonly factors: readonly number[]
-  readonly src: Float64Array
+  readonly src: Float64Array | LazyData
 }
 const scaledSources = new WeakSet<LazyData>()
 
-function scaled(factors: readonly number[], src: Float64Array): Scaled {
+function scaled(factors: readonly number[], src: Float64Array | LazyData): Scaled {
   let data: Float64Array | undefined
   const lz: Scaled = {
     length: src.length,
@@ -33,11 +35,19 @@ function scaled(factors: readonly number[], src: Float64Array): Scaled {
   return lz
 }
 
-function scaledCopy(factors: readonly number[], src: Float64Array): Float64Array {
+function scaledCopy(factors: readonly number[], src: Float64Array | LazyData): Float64Array {
   const o = uninitializedF64(src.length)
-  scaleRange(factors[0], src, o, 0, o.length)
+  // a lazy source's numbers copied into o, then scaled in place: the same products
+  scaleRange(factors[0], numbersOf(src, o), o, 0, o.length)
   for (let k = 1; k < factors.length; k++) scaleRange(factors[k], o, o, 0, o.length)
   return o
+}
+
+/** `x`'s numbers: `x` itself, or a lazy source's copied into `scratch` (made if it cannot). */
+export function numbersOf(x: Float64Array | LazyData, scratch: Float64Array): Float64Array {
+  if (x instanceof Float64Array) return x
+  if (!x.copyInto?.(scratch)) scratch.set(x.value())
+  return scratch
 }
 
 /** o = c·g on [from, to): the engine's scaling kernel. */
@@ -64,6 +74,8 @@ export function scaledTree(u: Params, c: number): Params {
       const s = lz as Scaled
       return Object.freeze(lazyTensor(shape, scaled([...s.factors, c], s.src)))
     }
+    if (lz !== undefined && lz.length >= MIN_LENGTH)
+      return Object.freeze(lazyTensor(shape, scaled([c], lz))) // over the source, unread
     const data = u.data
     if (data.length >= MIN_LENGTH) return Object.freeze(lazyTensor(shape, scaled([c], data)))
     const o = uninitializedF64(data.length)
@@ -85,10 +97,19 @@ export interface ScaledLeaf {
 
 /** The leaf `x` (a leaf array, or a lazy tensor's source) as c·s. */
 export function scaledLeaf(x: Float64Array | LazyData): ScaledLeaf {
+  return scaledLeafOver(x, (src) => src.value())
+}
+
+/** `scaledLeaf`, a lazy source's numbers taken by `numbers` (copied where they lie). */
+export function scaledLeafOver(
+  x: Float64Array | LazyData,
+  numbers: (src: LazyData) => Float64Array,
+): ScaledLeaf {
   if (x instanceof Float64Array) return { c: 1, s: x }
   if (scaledSources.has(x)) {
     const { factors, src } = x as Scaled
-    if (factors.length === 1) return { c: factors[0], s: src }
+    if (factors.length === 1)
+      return { c: factors[0], s: src instanceof Float64Array ? src : numbers(src) }
   }
   return { c: 1, s: x.value() }
 }

@@ -1,7 +1,16 @@
 import fc from 'fast-check'
 import { lastValueFrom, map, pipe, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { mapTree, tensor, train, type Tensor, type TrainState, type WithGradient } from 'gradstream'
+import {
+  mapTree,
+  mlp,
+  randomBatches,
+  tensor,
+  train,
+  type Tensor,
+  type TrainState,
+  type WithGradient,
+} from 'gradstream'
 import {
   applyUpdates,
   gradient,
@@ -10,7 +19,10 @@ import {
   scaleByLearningRate,
   type ScaleByBacktrackingLinesearchState,
 } from 'gradstream/operators'
-import { runSync, value, withGradientState } from './fixture.js'
+import { runSync, sameBits, value, withGradientState } from './fixture.js'
+import { images } from '../../helpers/sparseRows.js'
+import { onWasmOneThread } from '../../helpers/wasmOneThread.js'
+import { lazyGradients, setLazyGradients } from '../../../src/autodiff/lazyGradient.js'
 
 const sumSq = (x: Tensor) => x.data.reduce((s, v) => s + v * v, 0)
 const grad2x = (x: Tensor) => ({ loss: sumSq(x), grad: tensor([...x.data].map((v) => 2 * v)) })
@@ -229,5 +241,55 @@ describe('scaleByBacktrackingLinesearch', () => {
     expect(() => scaleByBacktrackingLinesearch(f, { maxLearningRate: 0 })).toThrow(
       new RangeError(`${name}: maxLearningRate: expected a positive finite number, got 0`),
     )
+  })
+
+  describe('on the tape’s lazy gradients (wasm, one thread)', () => {
+    onWasmOneThread()
+    it('reads g and u = 1·g where they lie: the same bits as with the gradients made eagerly, left lazy', () => {
+      // mlp 784–16–10 on batches of compressed rows: ∂W1 (12,544) a lazy gradient; the line
+      // search must not make it (a read turns the next gradients eager) nor read stale scratch
+      const net = mlp({ sizes: [784, 16, 10], seed: 2 })
+      const data = images(3, 240)
+      type B = { x: Tensor; t: Tensor }
+      const runs = (lazy: boolean) => {
+        const was = setLazyGradients(lazy)
+        try {
+          let out: TrainState[] = []
+          const mid: WithGradient<typeof net.params>[] = [] // its output, before applyUpdates
+          train({
+            params: net.params,
+            data: randomBatches(data, { batchSize: 24, seed: 5 }),
+            step: pipe(
+              gradient((q: typeof net.params, b: B) => net.lossAndGradient(q, b.x, b.t)),
+              scaleByLearningRate(1),
+              scaleByBacktrackingLinesearch((q: typeof net.params, b: B) => net.loss(q, b.x, b.t)),
+              map((s) => (mid.push(s), s)),
+              applyUpdates(),
+            ),
+          })
+            .pipe(maxSteps(12), toArray())
+            .subscribe((v) => (out = v))
+          return { out, mid }
+        } finally {
+          setLazyGradients(was)
+        }
+      }
+      // the lazy run first, its states read only after it (a kept state stays valid forever)
+      const read = () => lazyGradients.copied + lazyGradients.recomputed + lazyGradients.inCall
+      const [made, before] = [lazyGradients.made, read()]
+      const got = runs(true)
+      expect(lazyGradients.made - made, 'lazy gradients made').toBeGreaterThanOrEqual(11)
+      expect(read(), 'lazy gradients read during the run').toBe(before)
+      const want = runs(false)
+      for (const i of [11, 3, 7, 0, 10, 1]) {
+        const [a, b] = [got.mid[i], want.mid[i]]
+        expect(sameBits(a.updates, b.updates), `step ${i}: updates`).toBe(true)
+        expect(sameBits(a.grad, b.grad), `step ${i}: grad`).toBe(true)
+        expect(a.hyper[`${name}.lr`], `step ${i}: η`).toBe(b.hyper[`${name}.lr`])
+        const [p, q] = [got.out[i + 1], want.out[i + 1]]
+        expect(p.loss, `state ${i + 1}: loss`).toBe(q.loss)
+        expect(sameBits(p.params, q.params), `state ${i + 1}: θ`).toBe(true)
+      }
+    })
   })
 })
