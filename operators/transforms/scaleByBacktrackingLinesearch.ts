@@ -1,7 +1,7 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
 import { handOverSum, leafSourcesOf } from '../../src/engine/leaves.js'
-import { numbersOf, scaledLeafOver, scaledTree } from '../../src/engine/scaledLeaves.js'
+import { directionAndGradient, scaledTree } from '../../src/engine/scaledLeaves.js'
 import { slopeAndTrial, trialPoint } from '../../src/engine/scaledLeaves.js'
 import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
 import type { WithGradient } from '../../src/state/types.js'
@@ -73,7 +73,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
   return <T extends WithGradient<P>>(source: Observable<T>) =>
     defer(() => {
       let trial: Float64Array[] = [] // the run's scratch for θ + η·u
-      let gs: Float64Array[] = [] // and for g
+      const gs: Float64Array[] = [] // and for a lazy g (the tape's ∂W), left unread
       return source.pipe(
         map((s: T): T => {
           const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
@@ -82,13 +82,7 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
           const theta = data[0] as readonly Float64Array[]
           if (trial.length !== count || theta.some((p, j) => p.length !== trial[j].length))
             trial = theta.map((p) => uninitializedF64(p.length)) // written before read
-          if (gs.length !== count || theta.some((p, j) => p.length !== gs[j].length))
-            gs = theta.map((p) => uninitializedF64(p.length)) // a lazy g (the tape's ∂W) copied
-          const g = data[2].map((x, j) => numbersOf(x, gs[j])) // where it lies: left unread
-          // u as c·s: a scaled gradient is read as it is made (over g's source: g's copy)
-          const u = data[1].map((x, j) =>
-            scaledLeafOver(x, (src) => (src === data[2][j] ? g[j] : src.value())),
-          )
+          const { u, g } = directionAndGradient(data[1], data[2], gs) // lazy g copied into gs
           let slope = 0
           let error = Infinity
           let calls = 0

@@ -115,6 +115,25 @@ export function scaledLeafOver(
 }
 
 /**
+ * The line search's u (as c·s) and g, lazy sources left unread (the tape's ∂W: a read turns its
+ * next gradients eager): a lazy g copied into `scratch[j]` (the caller's, one per run, made to
+ * fit here; library-owned, never handed out), u = c·g taken from that copy.
+ */
+export function directionAndGradient(
+  us: readonly (Float64Array | LazyData)[],
+  gs: readonly (Float64Array | LazyData)[],
+  scratch: Float64Array[],
+): { readonly u: readonly ScaledLeaf[]; readonly g: readonly Float64Array[] } {
+  const g = gs.map((x, j) => {
+    if (x instanceof Float64Array) return x
+    if (scratch[j]?.length !== x.length) scratch[j] = uninitializedF64(x.length) // written next
+    return numbersOf(x, scratch[j])
+  })
+  const u = us.map((x, j) => scaledLeafOver(x, (src) => (src === gs[j] ? g[j] : src.value())))
+  return { u, g }
+}
+
+/**
  * The line search's first trial and its slope, in one pass: out = θ + a·u and
  * acc + Σ uᵢ·gᵢ (in index order, leaf after leaf: the bits of the plain sum), u = c·s.
  */
