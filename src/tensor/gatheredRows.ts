@@ -8,16 +8,10 @@
 // Tensors are values (tensor.ts): the rows are read when batches draw them (where their non-zeros
 // are at the first draw, their values by the second), so writing into the dataset's array during
 // a run would leave the cache behind. One cache per run
-// (not per dataset) bounds that to the run that is drawing. Images scaled from bytes by the
-// loader (`scaleBytes`) are found in their bytes, kept beside the array for its lifetime.
+// (not per dataset) bounds that to the run that is drawing.
 import { resolvedBackend } from './kernels/gemmKernel.js'
 import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
-import {
-  rowIndicesWasm,
-  type Levels,
-  type RowEntries,
-  type UnreadRows,
-} from './kernels/wasmKernels.js'
+import { rowIndicesWasm, type Levels, type RowEntries } from './kernels/wasmKernels.js'
 import { lazyData, lazyTensor } from './lazyData.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
@@ -39,73 +33,6 @@ const LEVELS: readonly Levels[] = [
   { mul: 1, div: 255 },
   { mul: 1, div: 1 },
 ]
-
-/**
- * The bytes an array of 8-bit images was made from, by the loader that made it
- * (`x[i] = bytes[i]·scale`, `scaleBytes`): a row cache finds a row's entries in its 784 bytes
- * rather than its 6 KB of float64 (the first pass over a data set reads each row once).
- */
-interface ByteSource {
-  readonly bytes: Uint8Array
-  /** the bytes four at a time when they start on a multiple of 4 (else null) */
-  readonly words: Uint32Array | null
-  readonly levels: Levels
-}
-
-/**
- * The entries of the `cols` bytes from `o` (csrPack's: `col | k << 16` for each byte k ≠ 0, in
- * column order) into `P` from `at`; returns the position after the last. `P` must have room for
- * `cols` more. Four bytes at a time where they are aligned (an image's zeros come in runs), each
- * word's bytes written whether 0 or not and counted without a branch (which zeros would
- * mispredict).
- */
-function packRow(b: ByteSource, o: number, cols: number, P: Int32Array, at: number): number {
-  const { bytes, words } = b
-  // the whole words of an aligned row
-  const aligned = words !== null && (o & 3) === 0 ? cols & ~3 : 0
-  let j = 0
-  for (const w0 = o >> 2; j < aligned; j += 4) {
-    if (words![w0 + (j >> 2)] === 0) continue
-    const k0 = bytes[o + j]
-    const k1 = bytes[o + j + 1]
-    const k2 = bytes[o + j + 2]
-    const k3 = bytes[o + j + 3]
-    // (k + 255) >> 8: 1 for k ≥ 1, 0 for k = 0 (whose entry the next one overwrites)
-    P[at] = j | (k0 << 16)
-    at += (k0 + 255) >> 8
-    P[at] = (j + 1) | (k1 << 16)
-    at += (k1 + 255) >> 8
-    P[at] = (j + 2) | (k2 << 16)
-    at += (k2 + 255) >> 8
-    P[at] = (j + 3) | (k3 << 16)
-    at += (k3 + 255) >> 8
-  }
-  for (; j < cols; j++) {
-    const k = bytes[o + j]
-    if (k !== 0) P[at++] = j | (k << 16)
-  }
-  return at
-}
-
-const byteSources = new WeakMap<Float64Array, ByteSource>()
-
-/**
- * `bytes` scaled into a fresh array (`x[i] = bytes[i]·scale`), remembered as its source: row
- * caches find the rows' entries in the bytes. The returned array is a tensor's data (a value:
- * never written after this). A scale other than 1/255 or 1 is remembered nowhere.
- */
-export function scaleBytes(bytes: Uint8Array, scale: number): Float64Array {
-  const x = new Float64Array(bytes.length)
-  for (let i = 0; i < x.length; i++) x[i] = bytes[i] * scale
-  const levels = scale === 1 / 255 ? LEVELS[0] : scale === 1 ? LEVELS[2] : undefined
-  if (levels === undefined) return x
-  const words =
-    bytes.byteOffset % 4 === 0
-      ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
-      : null
-  byteSources.set(x, { bytes, words, levels })
-  return x
-}
 
 /**
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
@@ -148,8 +75,6 @@ export class RowCache implements RowEntries {
   private counts = new Int32Array(0)
   /** the rows of a batch drawn for the first time */
   private fresh = new Int32Array(0)
-  /** packUnread's scratch */
-  private unreadRows: UnreadRows | null = null
 
   constructor(
     readonly source: Float64Array,
@@ -179,44 +104,6 @@ export class RowCache implements RowEntries {
     for (let i = 0; i < pick.length; i++) if (count[pick[i]] !== -1) return false
     for (let i = 0; i < pick.length; i++) count[pick[i]] = -3
     return true
-  }
-
-  /**
-   * The entries of the rows `pick` (a batch drawn unread, see `defer`) packed from the bytes
-   * behind `source` (scaleBytes) into scratch this cache reuses, keeping nothing: `rows`' rows
-   * `order[i]` are pick's rows in turn, `nnz` entries in all. Null when no bytes are known.
-   */
-  packUnread(pick: Int32Array): UnreadRows | null {
-    const b = byteSources.get(this.source)
-    if (b === undefined || this.cols > 65536) return null
-    const n = pick.length
-    const { cols } = this
-    let u = this.unreadRows
-    if (u === null || u.order.length < n || u.rows.packed.length < n * cols) {
-      const order = new Int32Array(n)
-      for (let i = 0; i < n; i++) order[i] = i
-      const rows = {
-        start: new Int32Array(n),
-        count: new Int32Array(n),
-        levels: b.levels,
-        packed: new Int32Array(n * cols),
-        colIdx: new Uint16Array(0),
-        valStart: new Int32Array(0),
-        vals: new Float64Array(0),
-        source: this.source,
-        cols,
-      }
-      u = this.unreadRows = { rows, order: order.subarray(0, n), nnz: 0 }
-    } else if (u.order.length !== n) u = this.unreadRows = { ...u, order: u.order.subarray(0, n) }
-    const { start, count, packed } = u.rows
-    let at = 0
-    for (let i = 0; i < n; i++) {
-      start[i] = at
-      at = packRow(b, pick[i] * cols, cols, packed, at)
-      count[i] = at - start[i]
-    }
-    u.nnz = at
-    return u
   }
 
   /**
@@ -306,11 +193,9 @@ export class RowCache implements RowEntries {
     this.rowsSeen += n
   }
 
-  /** The first of LEVELS that gives every value of row r (the loader's, for bytes), or null. */
+  /** The first of LEVELS that gives every value of row r, or null. */
   private levelsOf(r: number): Levels | null {
     if (this.cols > 65536) return null
-    const b = byteSources.get(this.source)
-    if (b !== undefined) return b.levels
     const { source, cols } = this
     const o = r * cols
     return (
@@ -337,19 +222,6 @@ export class RowCache implements RowEntries {
     }
     const P = this.packed
     let at = this.used
-    const b = byteSources.get(source)
-    if (b !== undefined && b.levels === levels) {
-      // each value is its byte's level (scaleBytes): csrPack's entries straight from the bytes
-      for (let i = 0; i < n; i++) {
-        const r = fresh[i]
-        start[r] = at
-        at = packRow(b, r * cols, cols, P, at)
-        count[r] = at - start[r]
-      }
-      this.used = at
-      this.rowsSeen += n
-      return true
-    }
     if (resolvedBackend() === 'wasm') {
       const end = this.findWasm(fresh, n, at, P, levels)
       if (end === -1) return false

@@ -23,7 +23,6 @@ import {
   releaseSparse,
   type HeldSparse,
   type RowEntries,
-  type UnreadRows,
 } from './wasmKernels.js'
 
 /** Which implementation runs the matrix-product kernels. */
@@ -298,7 +297,7 @@ export function holdLeft(
  * here by what is read: that file imports this one, and the import graph has no circles).
  */
 interface GatheredRows {
-  readonly cache: RowEntries & { giveUp(): void; packUnread(pick: Int32Array): UnreadRows | null }
+  readonly cache: RowEntries & { giveUp(): void }
   readonly pick: Int32Array
   readonly nnz: number
   readonly unread: boolean
@@ -322,18 +321,6 @@ export function holdGathered(g: GatheredRows): HeldSparse | null {
   if (g.unread && largeProducts.hold === null) {
     const { cache, pick } = g
     try {
-      if (heldNow()) return null
-      // from the bytes behind the data set when known (a fraction of its float64s to read)
-      const u = cache.packUnread(pick)
-      if (u !== null) {
-        if (u.nnz > maxNnz) {
-          cache.giveUp()
-          return null
-        }
-        const h = holdSparseRows(u.rows, u.order, cache.cols, u.nnz)
-        if (h !== null) g.counted(u.nnz)
-        return h
-      }
       const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)
       // null with nothing else held: more non-zeros than maxNnz
       if (h === null && !heldNow()) cache.giveUp()

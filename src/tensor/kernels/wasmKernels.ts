@@ -848,13 +848,6 @@ export interface RowEntries {
   readonly cols: number
 }
 
-/** A batch's rows packed apart from any cache (RowCache.packUnread): rows `order[i]` of `rows`. */
-export interface UnreadRows {
-  readonly rows: RowEntries
-  readonly order: Int32Array
-  nnz: number
-}
-
 /** What gatherRows' first loads read (nothing uses it). */
 let touched = 0
 
