@@ -2,7 +2,7 @@ import { defer, map, type Observable } from 'rxjs'
 import { expectFunction, show } from '../src/errors.js'
 import type { TrainState, WithGradient } from '../src/state/types.js'
 import { leafSourcesOf } from '../src/engine/leaves.js'
-import type { LazyData } from '../src/tensor/lazyData.js'
+import { numbersOf } from '../src/tensor/lazyData.js'
 import { uninitializedF64 } from '../src/tensor/uninitialized.js'
 import type { Params } from '../src/tree/tree.js'
 import { type AnalyticGradient, gradient } from './gradient.js'
@@ -66,8 +66,8 @@ export function sam<P extends Params, B = unknown>(
           climbed = theta.map((p) => uninitializedF64(p.length)) // written before read
           gs = theta.map((p) => uninitializedF64(p.length))
         }
-        const ps = theta.map((x, j) => numbers(x, climbed[j])) // θ + e is then made in place
-        const qs = grad.map((x, j) => numbers(x, gs[j]))
+        const ps = theta.map((x, j) => numbersOf(x, climbed[j])) // θ + e is then made in place
+        const qs = grad.map((x, j) => numbersOf(x, gs[j]))
         let sq = 0
         for (let j = 0; j < count; j++) sq = sumSquaresLeaf(ps[j], qs[j], adaptive, sq)
         const scale = rho / (Math.sqrt(sq) + 1e-12)
@@ -104,12 +104,6 @@ function climbLeaf(
   else for (let i = 0; i < o.length; i++) o[i] = p[i] + g[i] * scale
 }
 
-/** `x`'s numbers: `x` itself, or a lazy source's copied into `scratch` (made if it cannot). */
-function numbers(x: Float64Array | LazyData, scratch: Float64Array): Float64Array {
-  if (x instanceof Float64Array) return x
-  if (!x.copyInto?.(scratch)) scratch.set(x.value())
-  return scratch
-}
 
 /** The loss and gradient from any shape an `AnalyticGradient` returns. */
 function lossAndGrad<P>(r: unknown): readonly [number, P] {

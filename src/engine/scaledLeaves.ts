@@ -7,7 +7,7 @@
 // or a lazy source (the tape's ∂W) left unread: its numbers are copied where they lie, so the
 // tape keeps its next gradients lazy too.
 
-import { type LazyData, lazyDataOf, lazyTensor } from '../tensor/lazyData.js'
+import { type LazyData, lazyDataOf, lazyTensor, numbersOf } from '../tensor/lazyData.js'
 import { isTensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 import type { Params } from '../tree/tree.js'
@@ -41,13 +41,6 @@ function scaledCopy(factors: readonly number[], src: Float64Array | LazyData): F
   scaleRange(factors[0], numbersOf(src, o), o, 0, o.length)
   for (let k = 1; k < factors.length; k++) scaleRange(factors[k], o, o, 0, o.length)
   return o
-}
-
-/** `x`'s numbers: `x` itself, or a lazy source's copied into `scratch` (made if it cannot). */
-export function numbersOf(x: Float64Array | LazyData, scratch: Float64Array): Float64Array {
-  if (x instanceof Float64Array) return x
-  if (!x.copyInto?.(scratch)) scratch.set(x.value())
-  return scratch
 }
 
 /** o = c·g on [from, to): the engine's scaling kernel. */

@@ -76,3 +76,10 @@ const LAZY_DATA: PropertyDescriptor = {
 export function lazyDataOf(t: object): LazyData | undefined {
   return (t as { [LAZY]?: LazyData })[LAZY]
 }
+
+/** `x`'s numbers: `x` itself, or a lazy source's copied into `scratch` (made if it cannot). */
+export function numbersOf(x: Float64Array | LazyData, scratch: Float64Array): Float64Array {
+  if (x instanceof Float64Array) return x
+  if (!x.copyInto?.(scratch)) scratch.set(x.value())
+  return scratch
+}
