@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   chunked,
   mlp,
-  randomBatches,
   setKernelBackend,
   setKernelThreads,
   tensor,
@@ -23,7 +22,7 @@ import { lazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { residentReads } from '../../src/engine/residentStates.js'
 import { RESIDENT_SETTLE_EVERY, setPassWasm } from '../../src/engine/wasmPass.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
-import { passOptimizers, wave } from '../helpers/passOptimizers.js'
+import { bitsOf, mlpAdamRun, passOptimizers, wave } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
 
 // The resident pass leaves a step's new θ and slot arrays in its memory, as lazy tensors read on
@@ -61,23 +60,6 @@ const gradientOf =
     const grad = { W: leaf(p.W), b: leaf(p.b) }
     return { loss: 0, grad: p.s === undefined ? grad : { ...grad, s: g(p.s) } }
   }
-
-/** Every number of a state's parameters and slots, as bits (reads them, lazy ones included). */
-function bitsOf(s: TrainState<P>): string {
-  const out: string[] = []
-  const f = new Float64Array(1)
-  const u = new Uint32Array(f.buffer)
-  const walk = (v: unknown, path: string) => {
-    if (v instanceof Float64Array) {
-      for (let i = 0; i < v.length; i++) ((f[0] = v[i]), out.push(`${path}${i}:${u[0]},${u[1]}`))
-    } else if (typeof v === 'number') ((f[0] = v), out.push(`${path}:${u[0]},${u[1]}`))
-    else if (typeof v === 'object' && v !== null) {
-      for (const k of Object.keys(v).sort()) walk((v as Record<string, unknown>)[k], `${path}.${k}`)
-    }
-  }
-  walk({ params: s.params, opt: s.opt }, '')
-  return out.join(' ')
-}
 
 const withWasm = <T>(mode: 'always' | 'off', fn: () => T): T => {
   const was = setPassWasm(mode)
@@ -319,22 +301,7 @@ describe('states left in the resident pass’s memory', () => {
       const net = mlp({ sizes: [784, 16, 10], seed: 2 })
       const data = images(3, 240)
       const run = (mode: 'always' | 'off') =>
-        withWasm(mode, () => {
-          let out: TrainState[] = []
-          train({
-            params: net.params,
-            data: randomBatches(data, { batchSize: 24, seed: 5 }),
-            step: pipe(
-              gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
-                net.lossAndGradient(p, b.x, b.t),
-              ),
-              adam(0.01),
-            ),
-          })
-            .pipe(maxSteps(21), toArray())
-            .subscribe((v) => (out = v))
-          return out
-        })
+        withWasm(mode, () => mlpAdamRun(net, data, { batchSize: 24, seed: 5, steps: 21 }))
       const made = lazyGradients.made
       const read = lazyGradients.copied + lazyGradients.recomputed + lazyGradients.inCall
       const got = run('always')

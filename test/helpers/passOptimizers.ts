@@ -1,14 +1,18 @@
-// The optimizers the resident pass's tests step (test/engine/residentStates.test.ts,
+// What the resident pass's tests share (test/engine/residentStates.test.ts,
 // test/parallel/passThreads.test.ts): every kind of rule it runs — Adam-type, schedule-free and a
-// user's own rule with a slot tree — and the test's own deterministic numbers.
-import { pipe } from 'rxjs'
+// user's own rule with a slot tree —, the tests' own deterministic numbers, a state's bits, and
+// an mlp trained with adam on image batches.
+import { pipe, toArray } from 'rxjs'
+import { type mlp, randomBatches, type Tensor, train, type TrainState } from 'gradstream'
 import {
   adam,
   adamw,
   applyUpdates,
   elementwise,
+  gradient,
   gradientTransform,
   type LeafSlots,
+  maxSteps,
   scaleByLearningRate,
   scheduleFreeAdamw,
   scheduleFreeSgd,
@@ -54,3 +58,42 @@ export const passOptimizers: Record<string, () => unknown> = {
 /** A number per (seed, i), in [−scale, scale]: the test's own gradients and parameters. */
 export const wave = (seed: number, i: number, scale: number) =>
   scale * Math.sin(seed * 12.9898 + i * 78.233 + 0.5)
+
+/** Every number of a state's parameters and slots, as bits (reads them, lazy ones included). */
+export function bitsOf(s: { readonly params: unknown; readonly opt: unknown }): string {
+  const out: string[] = []
+  const f = new Float64Array(1)
+  const u = new Uint32Array(f.buffer)
+  const walk = (v: unknown, path: string) => {
+    if (v instanceof Float64Array) {
+      for (let i = 0; i < v.length; i++) ((f[0] = v[i]), out.push(`${path}${i}:${u[0]},${u[1]}`))
+    } else if (typeof v === 'number') ((f[0] = v), out.push(`${path}:${u[0]},${u[1]}`))
+    else if (typeof v === 'object' && v !== null) {
+      for (const k of Object.keys(v).sort()) walk((v as Record<string, unknown>)[k], `${path}.${k}`)
+    }
+  }
+  walk({ params: s.params, opt: s.opt }, '')
+  return out.join(' ')
+}
+
+/** `steps` states of `net` trained with adam(0.01) on `data`'s batches (synchronous). */
+export function mlpAdamRun(
+  net: ReturnType<typeof mlp>,
+  data: { x: Tensor; t: Tensor },
+  opts: { batchSize: number; seed: number; steps: number },
+): TrainState[] {
+  let out: TrainState[] = []
+  train({
+    params: net.params,
+    data: randomBatches(data, { batchSize: opts.batchSize, seed: opts.seed }),
+    step: pipe(
+      gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
+        net.lossAndGradient(p, b.x, b.t),
+      ),
+      adam(0.01),
+    ),
+  })
+    .pipe(maxSteps(opts.steps), toArray())
+    .subscribe((v) => (out = v))
+  return out
+}

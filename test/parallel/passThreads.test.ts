@@ -11,7 +11,6 @@ import { pipe, tap, toArray } from 'rxjs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   mlp,
-  randomBatches,
   setKernelBackend,
   setKernelThreads,
   tensor,
@@ -33,7 +32,7 @@ import {
   startHelper,
   threadState,
 } from '../../src/parallel/sharedKernels.js'
-import { passOptimizers, wave } from '../helpers/passOptimizers.js'
+import { bitsOf, mlpAdamRun, passOptimizers, wave } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
 
 type P = { readonly W: Tensor; readonly b: Tensor; readonly s: number }
@@ -43,23 +42,6 @@ const paramsOf = (seed: number, len: number): P => ({
   b: tensor([wave(seed + 1, 0, 1), wave(seed + 1, 1, 1)]),
   s: wave(seed + 2, 0, 1),
 })
-
-/** Every number of a state's parameters and slots, as bits (reads them, lazy ones included). */
-function bitsOf(s: TrainState): string {
-  const out: string[] = []
-  const f = new Float64Array(1)
-  const u = new Uint32Array(f.buffer)
-  const walk = (v: unknown, path: string) => {
-    if (v instanceof Float64Array) {
-      for (let i = 0; i < v.length; i++) ((f[0] = v[i]), out.push(`${path}${i}:${u[0]},${u[1]}`))
-    } else if (typeof v === 'number') ((f[0] = v), out.push(`${path}:${u[0]},${u[1]}`))
-    else if (typeof v === 'object' && v !== null) {
-      for (const k of Object.keys(v).sort()) walk((v as Record<string, unknown>)[k], `${path}.${k}`)
-    }
-  }
-  walk({ params: s.params, opt: s.opt }, '')
-  return out.join(' ')
-}
 
 interface Case {
   name: string
@@ -266,20 +248,7 @@ describe('the resident pass on two threads', () => {
       const run = (threads: 1 | 2) => {
         setKernelThreads(threads)
         try {
-          let out: TrainState[] = []
-          train({
-            params: net.params,
-            data: randomBatches(data, { batchSize: 40, seed: 3 }),
-            step: pipe(
-              gradient((p: typeof net.params, b: { x: Tensor; t: Tensor }) =>
-                net.lossAndGradient(p, b.x, b.t),
-              ),
-              adam(0.01),
-            ),
-          })
-            .pipe(maxSteps(12), toArray())
-            .subscribe((v) => (out = v))
-          return out
+          return mlpAdamRun(net, data, { batchSize: 40, seed: 3, steps: 12 })
         } finally {
           setKernelThreads('auto')
         }
