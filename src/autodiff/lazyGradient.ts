@@ -7,7 +7,7 @@
 // while memory still holds them (nothing laid out since), else recomputed from the batch's rows
 // and a copy of δ in the kernel's order (a kept state stays valid forever).
 import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
-import { copyKept, finiteView, onOwnMemory } from '../tensor/kernels/wasmKernels.js'
+import { copyKept, finiteView } from '../tensor/kernels/wasmKernels.js'
 import { type LazyData, lazyData, lazyTensor } from '../tensor/lazyData.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -37,7 +37,7 @@ export const lazyGradients = { made: 0, inCall: 0, copied: 0, recomputed: 0 }
 /**
  * ∂W = xᵀ·δ (k×n) in `out`, a buffer of the running call on `memory`, as a lazy tensor — for x
  * the rows `rows` (m of them, k wide) and δ (m×n) — or null where it cannot stay there: lazy
- * gradients off, another thread's memory, `out` or δ outside the arena, δ not all finite (the
+ * gradients off, `out` or δ outside the arena, δ not all finite (the
  * held product then summed densely: the rows' recomputation would skip 0·±∞), or the call
  * already leaving one, or one of the last calls' lazy gradients read (`EAGER_AFTER_READ`).
  */
@@ -50,7 +50,7 @@ export function lazyGradient(
   m: number,
   n: number,
 ): Tensor | null {
-  if (!enabled || !onOwnMemory() || out.length !== k * n || delta.length < m * n) return null
+  if (!enabled || out.length !== k * n || delta.length < m * n) return null
   if (memory.calls - memory.lazyReadAt < EAGER_AFTER_READ) return null
   if (!finiteView(delta.length === m * n ? delta : delta.subarray(0, m * n))) return null
   const { pick, cache } = rows

@@ -16,6 +16,7 @@ import {
   compressRows,
   gatherRows,
   heldLayout,
+  noteLayout,
   packsA,
   packsB,
   paddedStride,
@@ -491,6 +492,7 @@ export function helperRunning(): boolean {
 
 /** Makes the memory hold `bytes` from BASE on and refreshes the views after growth. */
 function reserve(h: Helper, bytes: number): void {
+  noteLayout(h.memory) // what the tape left there (wasmKernels.ts keepView) is overwritten
   const need = BASE + bytes
   const have = h.memory.buffer.byteLength
   if (need > have) h.memory.grow(Math.ceil((need - have) / 65536))

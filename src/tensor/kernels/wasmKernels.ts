@@ -219,6 +219,7 @@ export function useKernels(k: KernelExports | null): boolean {
  */
 function reserve(w: KernelExports, bytes: number): void {
   layouts++
+  if (w !== own) noteLayout(w.memory)
   const need = BASE + bytes
   if (need - base > peak) peak = need - base
   const have = w.memory.buffer.byteLength
@@ -290,18 +291,36 @@ function twin(array: Float64Array | Numbers, at: number): void {
 }
 
 /**
+ * Layouts so far in each memory the kernels ran on other than this module's own (src/parallel's,
+ * shared with the helper thread): `reserve` counts them there, and src/parallel counts its own
+ * layouts in that memory (`noteLayout`). A kept token in such a memory (`keepView`) stays valid
+ * while its count stays: the switch back to own memory after a two-thread step does not touch it.
+ */
+const laidOutIn = new WeakMap<WebAssembly.Memory, number>()
+
+/** Counts a layout in `memory` (not this module's own), which may overwrite what it kept. */
+export function noteLayout(memory: WebAssembly.Memory): void {
+  laidOutIn.set(memory, (laidOutIn.get(memory) ?? 0) + 1)
+}
+
+/**
  * One more twin, of an object standing for numbers no array holds (a lazy gradient's source,
- * src/tensor/lazyData.ts): `length` numbers at byte `at`, valid while `layouts` is `keptAt`.
+ * src/tensor/lazyData.ts): `length` numbers at byte `at`, valid while `layouts` is `keptAt` — or,
+ * kept in another memory (`keptMemory`: the two threads' shared one), while that memory's count
+ * of layouts (`laidOutIn`) is.
  */
 let kept: object | null = null
 let keptIn: KernelExports | null = null
+let keptMemory: WebAssembly.Memory | null = null
 let keptAt = -1
 let keptOffset = 0
 let keptLength = 0
 
 /** Where linear memory still holds the numbers `token` stands for (a byte offset), or −1. */
 function keptOf(token: object): number {
-  return token === kept && keptAt === layouts && keptIn === wasm ? keptOffset : -1
+  if (token !== kept) return -1
+  if (keptMemory !== null) return (laidOutIn.get(keptMemory) ?? 0) === keptAt ? keptOffset : -1
+  return keptAt === layouts && keptIn === wasm ? keptOffset : -1
 }
 
 /**
@@ -311,22 +330,26 @@ function keptOf(token: object): number {
 export function copyKept(token: object, out: Float64Array): boolean {
   const at = keptOf(token)
   if (at < 0 || out.length !== keptLength) return false
-  out.set(f64.subarray(at >> 3, (at >> 3) + out.length))
-  noteCopiedOut(wasm!.memory, [out, at])
+  const m = keptMemory ?? wasm!.memory
+  const from = keptMemory === null ? f64 : new Float64Array(m.buffer)
+  out.set(from.subarray(at >> 3, (at >> 3) + out.length))
+  noteCopiedOut(m, [out, at])
   return true
 }
 
 /**
- * Leaves the numbers of `view` (a view of this module's own linear memory: the tape's arena)
- * standing for `token` (`copyKept`, `addScaledTwinWasm`) until the next layout, in the place of
- * any token before; false, leaving nothing, where `view` lies elsewhere.
+ * Leaves the numbers of `view` (a view of the kernels' linear memory: the tape's arena, in this
+ * module's own memory or, on a two-thread step, the one shared with the helper) standing for
+ * `token` (`copyKept`; `addScaledTwinWasm` in own memory) until the next layout in that memory,
+ * in the place of any token before; false, leaving nothing, where `view` lies elsewhere.
  */
 export function keepView(token: object, view: Float64Array): boolean {
   const w = wasm
-  if (!w || w !== own || view.buffer !== w.memory.buffer) return false
+  if (!w || view.buffer !== w.memory.buffer) return false
   kept = token
   keptIn = w
-  keptAt = layouts
+  keptMemory = w === own ? null : w.memory
+  keptAt = w === own ? layouts : (laidOutIn.get(w.memory) ?? 0)
   keptOffset = view.byteOffset
   keptLength = view.length
   return true
@@ -1205,7 +1228,8 @@ export function addScaledTwinWasm(
   const len = out.length
   if (!w || x.length !== len || keptLength !== len) return false
   const xt = twinOf(x)
-  const yt = xt < 0 ? -1 : keptOf(y)
+  // both in this module's own memory (y kept in another is copied out by its reader instead)
+  const yt = xt < 0 || keptMemory !== null ? -1 : keptOf(y)
   if (yt < 0) return false
   // into x's place (each number is read before it is written), which then holds x no longer;
   // y's stays, for a reader of y's data before the next layout (a logger of the new state)
