@@ -10,7 +10,7 @@ import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
-import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
+import { activationBackWasm, expView, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import {
@@ -378,8 +378,7 @@ function product(
       return { shape: [m, n], data: times(gradientBuffer(into, m * n)) }
     }
     const out = times(scratch(m * n))
-    const lazy =
-      rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n)
+    const lazy = rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n)
     if (lazy !== null) return lazy
     const g = gradientBuffer(into, m * n)
     g.set(out)
@@ -703,14 +702,23 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   const y = scratch(A.length)
   const tsum = zeroed(m)
   const rowLoss = scratch(m)
-  // one pass per row gives softmax(a) and the row's loss; the loss exactly as the plain
-  // `softmaxCrossEntropy` computes it (its max, its pairwise sums, in the same order)
+  // e^(a − max) row by row (each row's max kept in rowLoss until its loss is written): in wasm
+  // where y lies in the kernels' memory (the tape's arena), else by Math.exp, the same bits
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
     for (let j = row; j < row + k; j++) if (A[j] > mx || Number.isNaN(A[j])) mx = A[j]
+    for (let j = row; j < row + k; j++) y[j] = A[j] - mx
+    rowLoss[i] = mx
+  }
+  if (!expView(y)) for (let j = 0; j < y.length; j++) y[j] = Math.exp(y[j])
+  // then softmax(a) and the row's loss; the loss exactly as the plain `softmaxCrossEntropy`
+  // computes it (its max, its pairwise sums, in the same order)
+  for (let i = 0; i < m; i++) {
+    const row = i * k
+    const mx = rowLoss[i]
     let z = 0
-    for (let j = row; j < row + k; j++) z += y[j] = Math.exp(A[j] - mx)
+    for (let j = row; j < row + k; j++) z += y[j]
     const logS = Math.log(pairwiseSum(y, row, k))
     for (let j = row; j < row + k; j++) y[j] /= z
     if (labels) {

@@ -23,6 +23,7 @@ import {
   closeArena,
   isResident,
   keepView,
+  liesSinceOpen,
   openArena,
   paddedStride,
   scratchPeak,
@@ -32,6 +33,9 @@ import { type LazyData, lazyDataOf } from '../tensor/lazyData.js'
 import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
+
+/** Lazy parameters a call copied into its arena, and those it found lying there (tests). */
+export const lazyParameters = { copied: 0, lying: 0 }
 
 /** One differentiated function's buffers, in the order its calls ask for them. */
 export class TapeMemory {
@@ -116,7 +120,10 @@ export class TapeMemory {
     const lz = lazyDataOf(p)
     if (lz?.copyInto === undefined) return p
     const v = this.params.take(lz.length, this.arena)
-    if (!lz.copyInto(v)) return p
+    // the update's sum left where the last call read this parameter: it lies there already
+    if (liesSinceOpen(lz, v)) lazyParameters.lying++
+    else if (lz.copyInto(v)) lazyParameters.copied++
+    else return p
     this.copies.push([lz, v])
     return { shape: p.shape, data: v }
   }

@@ -17,7 +17,7 @@ import {
   addScaledLazy,
 } from './kernels/addScaledKernel.js'
 import { resolvedBackend } from './kernels/gemmKernel.js'
-import { addScaledTwinWasm } from './kernels/wasmKernels.js'
+import { addScaledTwinWasm, twinLastSum } from './kernels/wasmKernels.js'
 import { HeldData } from './heldData.js'
 import type { LazyData } from './lazyData.js'
 import { uninitializedF64 } from './uninitialized.js'
@@ -139,8 +139,10 @@ function addScaledKept(
   const home = inPlace ? prev.home : takeHome(len)
   const out = home.array
   // x and y where the tape's step left them (its W1 and lazy ∂W1): summed there, then copied
-  // home; else y's numbers first (y may lie in this home: x + a·x), then x's, then the sum
-  if (y instanceof Float64Array || !addScaledTwinWasm(x, y, a, out)) {
+  // home (and left there too: the next call reads it there); else y's numbers first (y may lie
+  // in this home: x + a·x), then x's, then the sum
+  const twin = !(y instanceof Float64Array) && addScaledTwinWasm(x, y, a, out)
+  if (!twin) {
     // a lazy y copied where it lies if it can be (not a read: the tape's next gradients stay lazy)
     const ys = y instanceof Float64Array ? y : y.copyInto?.(scratchOf(len)) ? scratch : y.value()
     if (inPlace) addScaledInto(out, ys, a, out)
@@ -151,6 +153,7 @@ function addScaledKept(
   keptSums.made++
   const depth = prev !== null && !prev.made() ? prev.depth + 1 : 1
   const sum = new KeptSum(len, home, home.version, x, y, a, depth)
+  if (twin) twinLastSum(sum)
   home.occupant = sum
   if (depth >= SETTLE_EVERY) sum.settle()
   return sum

@@ -1,11 +1,12 @@
 import fc from 'fast-check'
 import { lastValueFrom, type OperatorFunction, pipe, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { mlp, randomBatches, train, twoLayerNet, type Tensor } from 'gradstream'
+import { matmul, mlp, randomBatches, train, twoLayerNet, type Tensor } from 'gradstream'
 import { adam, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { keptSums, setKeptSums, SETTLE_EVERY, addScaledLeaf } from '../../src/tensor/keptSums.js'
 import { type LazyData, lazyData, lazyDataOf } from '../../src/tensor/lazyData.js'
 import { ownMemoryBytes } from '../../src/tensor/kernels/wasmKernels.js'
+import { lazyParameters } from '../../src/autodiff/tapeMemory.js'
 import { images, lcg, same } from '../helpers/sparseRows.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
@@ -139,6 +140,7 @@ async function run(
   kept: boolean,
   step: () => OperatorFunction<any, any>,
   readEach = false,
+  between: (i: number) => void = () => {},
 ): Promise<State[]> {
   const was = setKeptSums(kept)
   try {
@@ -154,6 +156,7 @@ async function run(
         maxSteps(steps),
         tap((s) => {
           if (readEach) for (const k of Object.keys(s.params)) void (s.params as P)[k].data
+          between(s.step)
         }),
         toArray(),
       ),
@@ -215,6 +218,67 @@ describe('kept sums in training: the states of fresh arrays, bit for bit (wasm b
         },
       ),
       { numRuns: 10 },
+    )
+  })
+
+  it('the next call finds the update’s sum where the last left it, unless other work laid out there', async () => {
+    // other products between steps (a 300×784 dense batch times 784×40: laid out over the whole
+    // arena) on drawn steps: the next call must copy W1 in; after the other steps it reads the
+    // update's sum where the update left it (lazyParameters.lying), and the states are the same
+    const noise = {
+      shape: [300, 784],
+      data: Float64Array.from({ length: 300 * 784 }, (_, i) => Math.sin(i)),
+    }
+    const right = {
+      shape: [784, 40],
+      data: Float64Array.from({ length: 784 * 40 }, (_, i) => Math.cos(i)),
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.array(fc.boolean(), { minLength: 3, maxLength: 16 }),
+        fc.constantFrom('twoLayer', 'mlp'),
+        async (seed, others, kind) => {
+          const net =
+            kind === 'mlp'
+              ? mlp({ sizes: [784, 12, 10], activation: 'sigmoid', init: 0.1, seed })
+              : (twoLayerNet({
+                  inputSize: 784,
+                  hiddenSize: 9,
+                  outputSize: 10,
+                  seed,
+                }) as unknown as Net)
+          const steps = others.length
+          const before = { ...lazyParameters }
+          const kept = await run(
+            net,
+            sets[seed % 2],
+            seed,
+            steps,
+            true,
+            steppers.update,
+            false,
+            (i) => {
+              if (others[i - 1]) matmul(noise, right)
+            },
+          )
+          // from call 1 on W1 is a kept sum (of the step before); call 0 runs without an arena,
+          // call 1 copies W1 into a buffer of the arena and call 2 into its parameters' region
+          // (planned from call 1), where from then on the update leaves its sum: call c ≥ 3 finds
+          // it there unless other work ran before it (others[c − 1])
+          const lying = others.filter((o, i) => i >= 2 && i < steps - 1 && !o).length
+          expect(lazyParameters.lying - before.lying).toBe(lying)
+          expect(lazyParameters.copied - before.copied).toBe(steps - 1 - lying)
+          const fresh = await run(net, sets[seed % 2], seed, steps, false, steppers.update)
+          expect(kept.map((s) => s.loss)).toEqual(fresh.map((s) => s.loss))
+          for (let i = steps - 1; i >= 0; i--) {
+            for (const key of Object.keys(fresh[i].params)) {
+              expect(same(kept[i].params[key].data, fresh[i].params[key].data)).toBe(true)
+            }
+          }
+        },
+      ),
+      { numRuns: 8 },
     )
   })
 

@@ -213,12 +213,13 @@ export function useKernels(k: KernelExports | null): boolean {
 }
 
 /**
- * Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth.
+ * Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth; a new
+ * layout (twins no longer hold) unless the caller writes only above them (`overwrites` false).
  * While an arena is open, growing would detach its views: a RangeError instead (the callers'
  * "memory could not grow", after which the JavaScript kernels serve).
  */
-function reserve(w: KernelExports, bytes: number): void {
-  layouts++
+function reserve(w: KernelExports, bytes: number, overwrites = true): void {
+  if (overwrites) layouts++
   if (w !== own) noteLayout(w.memory)
   const need = BASE + bytes
   if (need - base > peak) peak = need - base
@@ -368,11 +369,33 @@ export function twinView(array: Float64Array | Numbers, view: Float64Array): boo
   return true
 }
 
+/**
+ * e^x in place for every number of `view` (of linear memory: the tape's arena), in wasm: V8's
+ * Math.exp bit for bit (assembly/gemm.ts `expInto`); false, computing nothing, where it lies
+ * elsewhere.
+ */
+export function expView(view: Float64Array): boolean {
+  const w = wasm
+  if (!w || view.buffer !== w.memory.buffer) return false
+  w.expInto(view.byteOffset, view.byteOffset, view.length)
+  return true
+}
+
 /** Whether `view` (of linear memory) holds only finite numbers (in wasm); false elsewhere. */
 export function finiteView(view: Float64Array): boolean {
   const w = wasm
   if (!w || view.buffer !== w.memory.buffer) return false
   return w.allFinite(view.byteOffset, view.length) !== 0
+}
+
+/** The end of the numbers twins and the kept token still stand for (a byte offset), or 0. */
+function twinsEnd(): number {
+  let end = 0
+  if (twinsAt === layouts) for (const t of twins) end = Math.max(end, t.at + t.array.length * 8)
+  if (keptMemory === null && keptAt === layouts && keptIn === wasm) {
+    end = Math.max(end, keptOffset + keptLength * 8)
+  }
+  return align16(end)
 }
 
 /** Where linear memory holds `x`'s numbers (a byte offset), or −1. */
@@ -815,13 +838,16 @@ export function rowIndicesWasm(
   if (!(wasm ?? loadWasm())) throw new Error('rowIndicesWasm: WebAssembly SIMD is unavailable')
   const w = own!
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
-  // on this module's own memory, also while the kernels run on another (see ownScratch)
-  const a = wasm === own ? floor : BASE
+  // on this module's own memory, also while the kernels run on another (see ownScratch); with no
+  // arena open, above the numbers twins still stand for (the update's sum where the last tape
+  // call read its parameter: the next call finds it there), which then stay valid
+  const above = wasm === own && !pinned ? twinsEnd() : 0
+  const a = wasm === own ? Math.max(floor, above) : BASE
   const rp = a + align16(step * cols * 8)
   const ci = rp + align16((step + 1) * 4)
   const v = ci + align16((step + 1) * cols * 4)
   const bytes = v + (step + 1) * cols * 8 - BASE
-  if (wasm === own) reserve(w, bytes)
+  if (wasm === own) reserve(w, bytes, above <= floor)
   const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(bytes)
   const a8 = a >> 3
   const rp4 = rp >> 2
@@ -1237,7 +1263,42 @@ export function addScaledTwinWasm(
   keptAt = layouts
   w.addScaled(xt, yt, a, xt, len)
   out.set(f64.subarray(xt >> 3, (xt >> 3) + len))
+  sumAt = xt
+  sumAtLayout = layouts
   return true
+}
+
+/** Where the last `addScaledTwinWasm` left its sum (a byte offset), and at which layout. */
+let sumAt = -1
+let sumAtLayout = -1
+
+/**
+ * Notes `token` (what stands for the numbers the last `addScaledTwinWasm` returned: the kept sum
+ * made of them) as their twin where that sum lies (its x's place: a tape's arena), until the next
+ * layout; false when something was laid out since.
+ */
+export function twinLastSum(token: Numbers): boolean {
+  if (sumAtLayout !== layouts || token.length !== keptLength) return false
+  twin(token, sumAt)
+  return true
+}
+
+/** The layout before the open arena's, and the arena's own (see `liesSinceOpen`). */
+let beforeArena = -1
+let arenaLayout = -1
+
+/**
+ * Whether `view` (of the open arena) holds `x`'s numbers since before the arena opened: `x` was
+ * their twin there when it opened (a kept sum the update left in a tape's arena: `twinLastSum`)
+ * and nothing but the arena's opening has been laid out since — so a tape call need not copy a
+ * lazy parameter into the place where it already lies.
+ */
+export function liesSinceOpen(x: Numbers, view: Float64Array): boolean {
+  const w = wasm
+  if (!w || w !== own || !pinned || view.buffer !== w.memory.buffer) return false
+  if (layouts !== arenaLayout || twinsAt !== beforeArena || x.length !== view.length) return false
+  for (const t of twins) if (t.array === x) return t.at === view.byteOffset
+  return false
 }
 
 /**
@@ -1302,6 +1363,7 @@ export function openArena(bytes: number, headroom: number): number {
   const w = wasm ?? loadWasm()
   if (!w || pinned || floor !== bottom) return -1
   const size = align16(bytes)
+  beforeArena = layouts
   try {
     reserve(w, bottom - BASE + size + headroom)
   } catch (e) {
@@ -1310,6 +1372,7 @@ export function openArena(bytes: number, headroom: number): number {
   }
   base = floor = bottom + size
   pinned = true
+  arenaLayout = layouts
   peak = 0 // the kernels' layouts above the arena, not the arena
   return bottom
 }
