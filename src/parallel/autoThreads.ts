@@ -73,6 +73,26 @@ export const autoTuning = {
   earlyProbe: 20,
   earlyProbeMs: 80,
   /**
+   * steps after a large step's first decision (its two agreeing probes, or one that kept the
+   * count) before the probe that checks it, instead of `second`: on this project's shared 2-vCPU
+   * VM the speed of the same one-thread W5 run moves by up to 1.5× from one run to the next
+   * (2.08–3.29 s within a minute, issue 21 session 14), so a first decision taken in a disturbed
+   * stretch is checked within the same epoch (W5: at about step 250 of 469; with `second` the
+   * check came after the epoch). A check costs its middle part's steps on the other count.
+   */
+  earlySecond: 120,
+  /**
+   * between probes, the steps are watched in windows of `watch` steps: a window whose mean step
+   * is over `watchRatio` times the mean the last probe measured for the count in use starts a
+   * probe at once (the window's mean then stands for the count in use until that probe ends).
+   * Two threads lose most when another process takes a core (the helper, preempted mid-chunk,
+   * holds the step up by a time slice: W5 on two threads ran 4.1–4.2 s beside one-thread runs of
+   * 2.5–2.9 s, CPU ≈ wall, at 07:36 UTC in session 14), and such a stretch may come after the
+   * decision; 0 turns the watch off
+   */
+  watch: 20,
+  watchRatio: 1.3,
+  /**
    * milliseconds of steps before the first probe, too: a probe costs its helper's start and its
    * steps on the losing count (W5, 469 steps of ~6 ms, paid about 0.2 s of wall and 0.4 s of CPU
    * for one, bench/RESULTS.md), and pays back only over the steps after it, at best the splits'
@@ -118,6 +138,12 @@ export const autoTuning = {
   margin: 0.95,
 }
 
+/**
+ * The probes' outcomes so far (at most 64; benchmarks read it): the step count at the probe's
+ * end, the thread count in use, and the mean step (ms) on it and on the other count.
+ */
+export const probeLog: { at: number; mode: 1 | 2; inUse: number; other: number }[] = []
+
 /** Where the chooser stands: the thread count in use, and the probe under way (if any). */
 export class ThreadChooser {
   /** the thread count in use outside probes */
@@ -143,6 +169,11 @@ export class ThreadChooser {
   /** the probe's measured milliseconds and steps on the count in use [0] and the other [1] */
   private total: [number, number] = [0, 0]
   private steps: [number, number] = [0, 0]
+  /** the mean step the last probe measured on the count in use since (0: none yet) */
+  private expected = 0
+  /** the watch's window so far (`autoTuning.watch`): its steps and milliseconds */
+  private watched = 0
+  private watchedMs = 0
   /** the last step, timed when the next one starts (`finished`, `want`) */
   private last: { asked: 1 | 2; ran: 1 | 2; start: number } | null = null
 
@@ -211,7 +242,10 @@ export class ThreadChooser {
   record(asked: 1 | 2, ran: 1 | 2, ms: number): void {
     this.calls++
     this.elapsed += ms
-    if (this.part < 0) return
+    if (this.part < 0) {
+      this.watchStep(ms)
+      return
+    }
     if (ran !== asked) {
       this.mode = 1
       this.leaning = false
@@ -245,6 +279,11 @@ export class ThreadChooser {
     // mean steps: a long tail of slow steps counts
     const mean = (i: 0 | 1) => this.total[i] / Math.max(1, this.steps[i])
     const faster = mean(1) <= margin * mean(0)
+    // what the watch expects of the count in use after this probe
+    this.expected = faster && this.leaning ? mean(1) : mean(0)
+    this.watched = this.watchedMs = 0
+    if (probeLog.length < 64)
+      probeLog.push({ at: this.calls, mode: this.mode, inUse: mean(0), other: mean(1) })
     if (faster && !this.leaning) {
       // one probe does not decide: the next one, at once, must agree
       this.leaning = true
@@ -254,6 +293,22 @@ export class ThreadChooser {
     }
     this.leaning = false
     this.decide(faster)
+  }
+
+  /**
+   * A step between probes: at the end of each window of `autoTuning.watch` steps, a mean step
+   * over `watchRatio` times the last probe's on the count in use starts a probe at the next step.
+   */
+  private watchStep(ms: number): void {
+    const { watch, watchRatio } = autoTuning
+    if (watch <= 0 || this.expected <= 0 || this.leaning) return
+    this.watchedMs += ms
+    if (++this.watched < watch) return
+    const mean = this.watchedMs / this.watched
+    this.watched = this.watchedMs = 0
+    if (mean <= watchRatio * this.expected) return
+    this.expected = mean // until the probe measures anew: a slow machine starts one probe, not one a window
+    this.probeAt = Math.min(this.probeAt, this.calls)
   }
 
   private other(): 1 | 2 {
@@ -268,8 +323,8 @@ export class ThreadChooser {
     } else if (this.decisions >= 2) this.spacing = Math.min(8, 2 * this.spacing)
     this.part = -1
     this.decisions++
-    this.probeAt =
-      this.calls + (this.decisions === 1 ? autoTuning.second : autoTuning.every * this.spacing)
+    const second = this.quick ? autoTuning.earlySecond : autoTuning.second
+    this.probeAt = this.calls + (this.decisions === 1 ? second : autoTuning.every * this.spacing)
   }
 }
 

@@ -62,24 +62,25 @@ describe('ThreadChooser (made-up timings)', () => {
       earlyWarmup: 1,
       earlyProbe: 2,
       earlyProbeMs: 0,
+      earlySecond: 6,
     })
     const c = new ThreadChooser()
     const asked: number[] = []
-    for (let s = 0; s < 2 + 7 + 7 + 10 + 11; s++) {
+    for (let s = 0; s < 2 + 7 + 7 + 6 + 11; s++) {
       const t = c.want(undefined, true)
       asked.push(t)
       c.record(t, t, t === 2 ? 0.89 : 1)
     }
     // 2 steps on one thread; a short probe (1 + 1 on one, 1 + 2 on two, 1 + 1 on one) finds two
-    // faster, the next one at once agrees: two from then on; `second` (10) steps later the
-    // ordinary probe comes (the first decision made), as short as the step is large
+    // faster, the next one at once agrees: two from then on; `earlySecond` (6, not `second`'s
+    // 10) steps later the ordinary probe comes (the first decision made), as short as the step
     const short = (mode: 1 | 2) =>
       mode === 1 ? [...ones(2), ...twos(3), ...ones(2)] : [...twos(2), ...ones(3), ...twos(2)]
     expect(asked).toEqual([
       ...ones(2),
       ...short(1),
       ...short(1),
-      ...twos(10),
+      ...twos(6),
       ...short(2),
       ...twos(4),
     ])
@@ -87,6 +88,50 @@ describe('ThreadChooser (made-up timings)', () => {
     // without `early` the same chooser waits for firstProbeAfter and runs the long probe
     const d = new ThreadChooser()
     expect(drive(d, 3 + 11, (t) => (t === 2 ? 0.89 : 1))).toEqual([...ones(3), ...sandwich(1)])
+  })
+
+  it('probes again at once when a window of steps runs 1.3× slower than the last probe measured', () => {
+    Object.assign(autoTuning, small, { second: 100, watch: 4, watchRatio: 1.3 })
+    // two threads win both probes (steps 3–24); 4 steps later they slow to 2.67 (another process
+    // took the second core): the window of steps 29–32 starts a probe, which finds one thread
+    // faster, and the next agrees
+    const ms = (t: 1 | 2, s: number) => (t === 1 ? 1 : s < 3 + 22 + 4 ? 0.89 : 2.67)
+    const c = new ThreadChooser()
+    const asked = drive(c, 3 + 22 + 8 + 22 + 4, ms)
+    expect(asked).toEqual([
+      ...ones(3),
+      ...sandwich(1),
+      ...sandwich(1),
+      ...twos(8),
+      ...sandwich(2),
+      ...sandwich(2),
+      ...ones(4),
+    ])
+    expect(c.mode).toBe(1)
+    // unwatched, the same run stays on two threads until `second` steps after its decision
+    Object.assign(autoTuning, { watch: 0 })
+    const d = new ThreadChooser()
+    expect(drive(d, 3 + 22 + 30, ms)).toEqual([
+      ...ones(3),
+      ...sandwich(1),
+      ...sandwich(1),
+      ...twos(30),
+    ])
+    // a machine slow throughout starts one probe, not one a window: after it the slow steps are
+    // what the watch expects, and the next probe comes `every` (10) steps later
+    Object.assign(autoTuning, { watch: 4 })
+    const e = new ThreadChooser()
+    const slow = drive(e, 3 + 22 + 8 + 11 + 10, (t, s) =>
+      s < 3 + 22 + 4 ? (t === 1 ? 1 : 0.89) : 2.67,
+    )
+    expect(slow).toEqual([
+      ...ones(3),
+      ...sandwich(1),
+      ...sandwich(1),
+      ...twos(8),
+      ...sandwich(2),
+      ...twos(10),
+    ])
   })
 
   it('stays on one thread when two are slower, or not 10% faster', () => {
