@@ -95,6 +95,12 @@ const STEP = 21
  * the f64 block (`PassJob.args`); BOUNDS are byte offsets into its regions.
  */
 const OP_PASS = 12
+/**
+ * gemmPacked whose A is not packed yet, as a chunk kernel only: each chunk packs its own rows of
+ * A (packA over rows r0… of its 4-row blocks, a copy) before multiplying them, so the packing
+ * splits with the product (splitKernels defers packA to the gemmPacked that reads it)
+ */
+const OP_GEMM_PACKED_A = 13
 const MAX_CHUNKS = 16
 const BOUNDS = 24 // … BOUNDS + MAX_CHUNKS
 const CARGS = BOUNDS + MAX_CHUNKS + 1 // the kernel, then its arguments: … CARGS + 12
@@ -132,6 +138,10 @@ function takeChunks(k, c, seq, pass) {
     const rows = c[${BOUNDS} + i + 1] - r0
     try {
       if (kernel === ${OP_GEMM}) k.gemm(c[a] + r0 * c[a + 6] * 8, c[a + 1], c[a + 2] + r0 * c[a + 5] * 8, rows, c[a + 4], c[a + 5], c[a + 6], c[a + 7])
+      else if (kernel === ${OP_GEMM_PACKED_A}) {
+        k.packA(c[a] + r0 * c[a + 8] * 8, rows, c[a + 6], c[a + 8], c[a + 9], c[a + 1] + (r0 >> 2) * 32 * c[a + 6])
+        k.gemmPacked(c[a] + r0 * c[a + 8] * 8, c[a + 1] + (r0 >> 2) * 32 * c[a + 6], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 7] * 8, rows, c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11])
+      }
       else if (kernel === ${OP_GEMM_PACKED}) k.gemmPacked(c[a] + r0 * c[a + 8] * 8, c[a + 1] === 0 ? 0 : c[a + 1] + (r0 >> 2) * 32 * c[a + 6], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 7] * 8, rows, c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10], c[a + 11])
       else if (kernel === ${OP_CSR}) k.gemmCsr(c[a] + r0 * 4, c[a + 1], c[a + 2], c[a + 3], c[a + 4] + r0 * c[a + 6] * 8, rows, c[a + 6])
       // pairs of rows: a chunk starts at an even row, pair r0 / 2
@@ -972,25 +982,50 @@ function splitKernels(h: Helper): KernelExports {
     splitStats.products++
     chunkJob(h, kernel, args, bounds)
   }
+  // packA's arguments, deferred to the gemmPacked that reads its blocks (wasmKernels.ts
+  // gemmDenseWasm calls them one after the other, nothing between): split, each chunk packs its
+  // own rows; any other product (or a packA) first packs what is pending
+  let packing: Parameters<KernelExports['packA']> | null = null
+  const packNow = () => {
+    const p = packing
+    packing = null
+    if (p !== null) k.packA(...p)
+  }
   const split: KernelExports = {
     ...(k as KernelExports),
     memory: h.memory,
+    packA(a, m, kk, sai, sap, pa) {
+      packNow()
+      packing = [a, m, kk, sai, sap, pa]
+    },
     gemm(a, b, cc, m, kk, n, sai, sap) {
+      packNow()
       const bounds = denseBounds(m, kk, n)
       if (bounds === null) k.gemm(a, b, cc, m, kk, n, sai, sap)
       else chunked(OP_GEMM, [a, b, cc, m, kk, n, sai, sap], bounds)
     },
     gemmPacked(a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj) {
+      // this product's own packing (the same A, rows, strides and blocks) splits with it
+      const mine = [a, m, kk, sai, sap, pka]
+      const own = packing !== null && pka !== 0 && packing.every((x, i) => x === mine[i])
+      if (own) packing = null
+      else packNow()
       const bounds = denseBounds(m, kk, n)
-      if (bounds === null) k.gemmPacked(a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj)
-      else chunked(OP_GEMM_PACKED, [a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj], bounds)
+      const args = [a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj]
+      if (bounds !== null) chunked(own ? OP_GEMM_PACKED_A : OP_GEMM_PACKED, args, bounds)
+      else {
+        if (own) k.packA(a, m, kk, sai, sap, pka)
+        k.gemmPacked(a, pka, pk, b, cc, m, kk, n, sai, sap, sbp, sbj)
+      }
     },
     gemmCsr(rp, ci, v, b, cc, m, n) {
+      packNow()
       const bounds = sparseBounds(rp, m, n)
       if (bounds === null) k.gemmCsr(rp, ci, v, b, cc, m, n)
       else chunked(OP_CSR, [rp, ci, v, b, cc, m, n], bounds)
     },
     gemmCsrLd(rp, ci, v, b, cc, m, n, ldb) {
+      packNow()
       const bounds = sparseBounds(rp, m, n)
       if (bounds === null) k.gemmCsrLd(rp, ci, v, b, cc, m, n, ldb)
       else if (m > CSR_ROWS) chunked(OP_CSR_LD, [rp, ci, v, b, cc, m, n, ldb], bounds)
@@ -1004,6 +1039,7 @@ function splitKernels(h: Helper): KernelExports {
       }
     },
     gemmCsrPairs(rp, ci, v, b, cc, m, n, ldb) {
+      packNow()
       // cut between pairs (each entry of a pair's row feeds two rows of C): at even rows
       const pairs = sparseBounds(rp, (m + 1) >> 1, 2 * n)
       if (pairs === null) k.gemmCsrPairs(rp, ci, v, b, cc, m, n, ldb)
