@@ -49,6 +49,16 @@ export interface KernelExports {
     m: number,
     n: number,
   ): void
+  csrOffsets(idx: number, off: number, nnz: number, rowBytes: number): void
+  gemmCsrOff(
+    rowPtr: number,
+    off: number,
+    vals: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+  ): void
   gemmCsrLd(
     rowPtr: number,
     colIdx: number,
@@ -1078,9 +1088,14 @@ export function gemmHeldWasm(
   const rb = placed ? BASE : ldb === n && !transB ? inMemory(w, B) : -1
   const rc = inMemory(w, C)
   const bBytes = rb >= 0 ? 0 : align16(k * ldb * 8)
-  reserve(w, floor - BASE + bBytes + (rc >= 0 ? 0 : m * n * 8))
+  const cBytes = rc >= 0 ? 0 : align16(m * n * 8)
+  // on one thread, the held entries' rows of B by their byte offsets (past C; as many as the
+  // entries, the same in both forms); kernels split with the helper (useKernels) keep gemmCsr
+  const nnz = w === own ? i32[(h.rp >> 2) + h.rows] : -1
+  reserve(w, floor - BASE + bBytes + cBytes + Math.max(0, nnz) * 4)
   const b = rb >= 0 ? rb : floor
   const c = rc >= 0 ? rc : floor + bBytes
+  const off = floor + bBytes + cBytes
   if (rb < 0) {
     if (ldb === n) placeB(f64, B, k, n, transB, b)
     else placePadded(f64, B, k, n, ldb, transB, b, w)
@@ -1101,10 +1116,13 @@ export function gemmHeldWasm(
     pairStats.products++
     w.gemmCsrPairs(P.rp, P.ci, P.v, b, c, m, n, ldb)
   } else {
-    // unpadded rows: gemmCsr, the same loop with one stride for B and C (V8 compiles it with a
-    // register to spare: W3's 784×50 products run measurably faster there)
+    // each entry's row of B named by its byte offset (rows ldb apart): gemmCsrLd's sums, with
+    // no multiply in the inner loop
     const [rp, ci, v] = transA ? [h.trp, h.tci, h.tv] : [h.rp, h.ci, h.v]
-    if (ldb === n) w.gemmCsr(rp, ci, v, b, c, m, n)
+    if (nnz >= 0) {
+      w.csrOffsets(ci, off, nnz, ldb * 8)
+      w.gemmCsrOff(rp, off, v, b, c, m, n)
+    } else if (ldb === n) w.gemmCsr(rp, ci, v, b, c, m, n)
     else w.gemmCsrLd(rp, ci, v, b, c, m, n, ldb)
   }
   if (rc < 0) C.set(f64.subarray(c >> 3, (c >> 3) + m * n))
