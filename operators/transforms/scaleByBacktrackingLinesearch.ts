@@ -1,9 +1,7 @@
 import { defer, map, type Observable } from 'rxjs'
 import { expectFunction } from '../../src/errors.js'
 import { handOverSum, leafSourcesOf } from '../../src/engine/leaves.js'
-import { directionAndGradient, scaledTree } from '../../src/engine/scaledLeaves.js'
-import { slopeAndTrial, trialPoint } from '../../src/engine/scaledLeaves.js'
-import { uninitializedF64 } from '../../src/tensor/uninitialized.js'
+import { scaledTree, TrialPoints } from '../../src/engine/scaledLeaves.js'
 import type { WithGradient } from '../../src/state/types.js'
 import type { Params } from '../../src/tree/tree.js'
 import type * as t from 'io-ts'
@@ -24,10 +22,11 @@ export type ScaleByBacktrackingLinesearchState = { readonly learningRate: number
  * `maxBacktrackingSteps` decreases are spent (then the last η is kept; η = 0 if f was NaN or
  * +∞ there). The updates become η·u; η is kept in `state.opt.scaleByBacktrackingLinesearch`
  * and recorded as `state.hyper['scaleByBacktrackingLinesearch.lr']`, and every call of `fn`
- * is counted in `evaluations`. `fn` sees each trial point θ + η·u in the run's private scratch
- * arrays, rewritten for the next trial (as the loss stage's probes): it must keep none of it.
- * The accepted point is already θ + η·u: an `applyUpdates` right after takes it as the new
- * parameters (the same bits) instead of adding again.
+ * is counted in `evaluations`. `fn` sees each trial point θ + η·u in arrays the library owns
+ * (the run's scratch, or the homes it keeps sums in), rewritten for the next trial and step (as
+ * the loss stage's probes): it must keep none of it and write none. The accepted point is
+ * already θ + η·u: an `applyUpdates` right after takes it (kept where it was written, the same
+ * bits) as the new parameters instead of adding again.
  *
  * @example
  * ```ts
@@ -72,35 +71,27 @@ export function scaleByBacktrackingLinesearch<P extends Params, B = unknown>(
   const { increaseFactor = 1.5, maxLearningRate = 1 } = o
   return <T extends WithGradient<P>>(source: Observable<T>) =>
     defer(() => {
-      let trial: Float64Array[] = [] // the run's scratch for θ + η·u
-      const gs: Float64Array[] = [] // and for a lazy g (the tape's ∂W), left unread
+      const points = new TrialPoints() // the run's own memory for trial points and copies
       return source.pipe(
         map((s: T): T => {
           const prev = (s.opt[name] as ScaleByBacktrackingLinesearchState | undefined)?.learningRate
           let eta = Math.min((prev ?? maxLearningRate) * increaseFactor, maxLearningRate)
-          const { data, count, build } = leafSourcesOf(name, [s.params, s.updates, s.grad], [1, 2])
-          const theta = data[0] as readonly Float64Array[]
-          if (trial.length !== count || theta.some((p, j) => p.length !== trial[j].length))
-            trial = theta.map((p) => uninitializedF64(p.length)) // written before read
-          const { u, g } = directionAndGradient(data[1], data[2], gs) // lazy g copied into gs
-          let slope = 0
+          const { data, build } = leafSourcesOf(name, [s.params, s.updates, s.grad], [0, 1, 2])
+          const slope = points.start(data[0], data[1], data[2]) // ⟨u, g⟩, lazy ones left unread
           let error = Infinity
           let calls = 0
           while (!(error <= 0) && calls <= maxBacktrackingSteps) {
             if (calls > 0) eta = decreaseFactor * eta
-            // θ + η·u, and with the first the slope ⟨u, g⟩ in the same pass
-            if (calls === 0) slope = slopeAndTrial(theta, u, g, eta, trial)
-            else trialPoint(theta, u, eta, trial)
-            const e = fn(build(trial) as P, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
+            const e =
+              fn(build(points.at(eta)) as P, s.batch as B) - s.baseLoss - eta * slopeRtol * slope
             error = Number.isNaN(e) ? Infinity : Math.max(e, 0)
             calls++
           }
           const lr = error === Infinity ? 0 : eta
           const updates = lr === 1 ? s.updates : scaledTree(s.updates, lr) // 1·u is u
           if (lr === eta) {
-            // θ + η·u is the last trial point: applyUpdates takes it, the next step gets new scratch
-            handOverSum(s.params, updates, build(trial))
-            trial = []
+            // θ + η·u is the last trial point: applyUpdates takes it where it lies
+            handOverSum(s.params, updates, points.keeper(data[0], data[1], eta, build))
           }
           return Object.freeze({
             ...s,

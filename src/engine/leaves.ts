@@ -230,17 +230,21 @@ export function leafwise(
   return trees
 }
 
+/** A sum already made, or its maker (null: it cannot any more). */
+type KnownSum = Params | (() => Params | null)
+
 /** θ + 1·u already made, by its `u`: see `handOverSum`. */
-const knownSums = new WeakMap<object, { readonly params: Params; readonly sum: Params }>()
+const knownSums = new WeakMap<object, { readonly params: Params; readonly sum: KnownSum }>()
 
 /**
  * Notes that `sum` is `addScaled(params, updates, 1)`, bit for bit (a line search's accepted
  * trial point: each element p + u rounded once; or `params` itself, for updates of −0), built
- * frozen over arrays its maker hands over (it keeps no reference and never writes them again):
- * the update applying exactly these `updates` to exactly these `params` takes `sum` instead of
+ * frozen over arrays its maker hands over (it keeps no reference and never writes them again),
+ * or a function making that tree when asked (null once it cannot: then the update adds): the
+ * update applying exactly these `updates` to exactly these `params` takes `sum` instead of
  * making it again. Once.
  */
-export function handOverSum(params: Params, updates: Params, sum: Params): void {
+export function handOverSum(params: Params, updates: Params, sum: KnownSum): void {
   if (typeof updates === 'object') knownSums.set(updates, { params, sum })
 }
 
@@ -255,7 +259,8 @@ export function addScaled<P extends Params>(p: P, u: Params, a: number, fn = 'ap
     const known = knownSums.get(u)
     if (known !== undefined && known.params === p) {
       knownSums.delete(u)
-      return known.sum as P
+      const sum = typeof known.sum === 'function' ? known.sum() : known.sum
+      if (sum !== null) return sum as P
     }
   }
   const out = addScaledOrNull(p, u, a)

@@ -10,6 +10,8 @@
 // gradient, which recomputes itself), the same bits as the kernels (one rounded multiply, one
 // rounded add). Every SETTLE_EVERY-th sum of a chain is settled: a replay runs at most that many
 // sums. The next tape call copies the sum into its arena from its home without making it.
+// A line search writes its trial points θ + η·u into homes (`SumDrafts`) and keeps the one it
+// accepts there as x + a·y alike, reading θ where it lies (`lyingNumbers`).
 import {
   addScaledData,
   addScaledInto,
@@ -94,12 +96,15 @@ let scratch = new Float64Array(0)
 const scratchOf = (length: number) =>
   scratch.length === length ? scratch : (scratch = new Float64Array(length))
 
-/** A home for `length` numbers: an idle one, a new one within bounds, else the LRU one. */
-function takeHome(length: number): Home {
+/**
+ * A home for `length` numbers: an idle one, a new one within bounds, else the LRU one; never one
+ * of `except` (homes the caller reads or writes meanwhile).
+ */
+function takeHome(length: number, except: readonly Home[] = []): Home {
   let idle: Home | null = null
   let lru: Home | null = null
   for (const h of homes) {
-    if (h.array.length !== length) continue
+    if (h.array.length !== length || except.includes(h)) continue
     const o = h.occupant
     if ((o === null || o.made() || !o.lies()) && (idle === null || h.used < idle.used)) idle = h
     if (lru === null || h.used < lru.used) lru = h
@@ -109,17 +114,56 @@ function takeHome(length: number): Home {
     return lru
   }
   if (homes.length >= MAX_HOMES || homeBytes + length * 8 > MAX_HOME_BYTES) {
-    // every home has another length: the least recently used one goes
-    let old = 0
-    for (let i = 1; i < homes.length; i++) if (homes[i].used < homes[old].used) old = i
-    const [h] = homes.splice(old, 1)
-    h.version++ // its occupant replays from now on
-    homeBytes -= h.array.length * 8
+    // every home has another length (or is excepted): the least recently used other one goes
+    let old = -1
+    for (let i = 0; i < homes.length; i++) {
+      if (!except.includes(homes[i]) && (old < 0 || homes[i].used < homes[old].used)) old = i
+    }
+    if (old >= 0) {
+      const [h] = homes.splice(old, 1)
+      h.version++ // its occupant replays from now on
+      homeBytes -= h.array.length * 8
+    }
   }
   const h: Home = { array: new Float64Array(length), version: 0, occupant: null, used: 0 }
   homes.push(h)
   homeBytes += length * 8
   return h
+}
+
+/** Whether `x + a·y` over `len` numbers goes to a home (long leaves, the wasm backend, on). */
+const keepable = (x: { length: number }, len: number): boolean =>
+  enabled && len >= MIN_LENGTH && x.length === len && resolvedBackend() === 'wasm'
+
+/**
+ * Where a sum over `x` is written: `x`'s own home when `x` is the sum of the step before and
+ * still lies there (summed over in place: `x` replays if read later), else another.
+ */
+function homeOver(x: Float64Array | LazyData, len: number) {
+  const prev = x instanceof KeptSum ? x : null
+  const inPlace = prev !== null && prev.lies()
+  return { prev, inPlace, home: inPlace ? prev.home : takeHome(len) }
+}
+
+/** The sum `x + a·y` just written into `home`, kept there (every SETTLE_EVERY-th settled). */
+function keptIn(
+  home: Home,
+  prev: KeptSum | null,
+  x: Float64Array | LazyData,
+  y: Float64Array | LazyData,
+  a: number,
+  /** whether it was summed where the tape left x and y (then noted as lying there too) */
+  twin = false,
+): KeptSum {
+  home.version++
+  home.used = ++clock
+  keptSums.made++
+  const depth = prev !== null && !prev.made() ? prev.depth + 1 : 1
+  const sum = new KeptSum(home.array.length, home, home.version, x, y, a, depth)
+  if (twin) twinLastSum(sum)
+  home.occupant = sum
+  if (depth >= SETTLE_EVERY) sum.settle()
+  return sum
 }
 
 /**
@@ -133,10 +177,8 @@ function addScaledKept(
   a: number,
 ): KeptSum | null {
   const len = y.length
-  if (!enabled || len < MIN_LENGTH || x.length !== len || resolvedBackend() !== 'wasm') return null
-  const prev = x instanceof KeptSum ? x : null
-  const inPlace = prev !== null && prev.lies()
-  const home = inPlace ? prev.home : takeHome(len)
+  if (!keepable(x, len)) return null
+  const { prev, inPlace, home } = homeOver(x, len)
   const out = home.array
   // x and y where the tape's step left them (its W1 and lazy ∂W1): summed there, then copied
   // home (and left there too: the next call reads it there); else y's numbers first (y may lie
@@ -148,15 +190,78 @@ function addScaledKept(
     if (inPlace) addScaledInto(out, ys, a, out)
     else addScaledInto(x instanceof Float64Array ? x : x.value(), ys, a, out)
   }
-  home.version++
-  home.used = ++clock
-  keptSums.made++
-  const depth = prev !== null && !prev.made() ? prev.depth + 1 : 1
-  const sum = new KeptSum(len, home, home.version, x, y, a, depth)
-  if (twin) twinLastSum(sum)
-  home.occupant = sum
-  if (depth >= SETTLE_EVERY) sum.settle()
-  return sum
+  return keptIn(home, prev, x, y, a, twin)
+}
+
+/** `x`'s numbers where they lie, not made by asking: its array, or a kept sum's home; else null. */
+export function lyingNumbers(x: Float64Array | LazyData): Float64Array | null {
+  if (x instanceof Float64Array) return x
+  if (!(x instanceof KeptSum)) return null
+  return x.made() ? x.value() : x.lies() ? x.home.array : null
+}
+
+/**
+ * Homes a caller writes sums into before it knows which one it keeps (a line search's trial
+ * points θ + η·u, one per η, while θ, maybe the chain's last sum in a home, is read): one per
+ * leaf, never the home of any `x` nor another leaf's, the caller's own two taken in turn while
+ * nobody else took them. `open` drops what such a home held (a sum kept there replays if read);
+ * `keep` keeps the numbers written last as x + a·y, as `addScaledLeaf` keeps its sum.
+ */
+export class SumDrafts {
+  /** per leaf, the homes it wrote (at most two) and their versions since */
+  private readonly own: { home: Home; version: number }[][] = []
+  /** per leaf, this step's home and its version when opened (null: the caller's scratch) */
+  private readonly open_: ({ home: Home; version: number } | null)[] = []
+
+  /**
+   * Per leaf of `xs`, an array of its length to write a sum over it into (all of it, before
+   * reading), or null where a home does not serve (short leaves, the JavaScript backend, off).
+   */
+  open(xs: readonly (Float64Array | LazyData)[]): (Float64Array | null)[] {
+    const busy: Home[] = []
+    for (const x of xs) if (x instanceof KeptSum && x.lies()) busy.push(x.home)
+    this.open_.length = xs.length
+    return xs.map((x, j) => {
+      const len = x.length
+      if (!keepable(x, len)) return (this.open_[j] = null)
+      const own = (this.own[j] ??= [])
+      let mine = own.find(
+        (o) =>
+          o.home.version === o.version && o.home.array.length === len && !busy.includes(o.home),
+      )
+      if (mine === undefined) {
+        if (own.length >= 2) own.shift()
+        mine = { home: takeHome(len, busy), version: 0 }
+        own.push(mine)
+      }
+      const h = mine.home
+      busy.push(h)
+      h.version++ // what it held replays from now on
+      h.occupant = null
+      h.used = ++clock
+      this.open_[j] = { home: h, version: (mine.version = h.version) }
+      return h.array
+    })
+  }
+
+  /**
+   * Leaf `j`'s numbers written last into `open`'s array, which ARE `x + a·y` bit for bit (the
+   * caller's word), kept as that sum; null if its home was written or taken since.
+   */
+  keep(
+    j: number,
+    x: Float64Array | LazyData,
+    y: Float64Array | LazyData,
+    a: number,
+  ): LazyData | null {
+    const o = this.open_[j]
+    if (o === null || o === undefined || o.home.version !== o.version) return null
+    const sum = keptIn(o.home, x instanceof KeptSum ? x : null, x, y, a)
+    const mine = this.own[j].find((m) => m.home === o.home)
+    if (mine !== undefined) mine.version = o.home.version
+    this.open_[j] = null
+    return sum
+  }
 }
 
 /**

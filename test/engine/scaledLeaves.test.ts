@@ -1,7 +1,13 @@
 import fc from 'fast-check'
 import { pipe, tap } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { train, type Tensor, type TrainState, type WithGradient } from 'gradstream'
+import {
+  setKernelBackend,
+  train,
+  type Tensor,
+  type TrainState,
+  type WithGradient,
+} from 'gradstream'
 import {
   applyUpdates,
   gradient,
@@ -10,7 +16,12 @@ import {
   scaleByLearningRate,
 } from 'gradstream/operators'
 import { leafSourcesOf, leavesOf } from '../../src/engine/leaves.js'
-import { scaledLeaf, scaledTree, slopeAndTrial, trialPoint } from '../../src/engine/scaledLeaves.js'
+import {
+  scaledLeaf,
+  scaledTree,
+  slopeAndDirection,
+  trialLeaf,
+} from '../../src/engine/scaledLeaves.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
 
 // A scaling that runs alone makes long leaves c·u on first read (src/engine/scaledLeaves.ts);
@@ -78,9 +89,9 @@ describe('scaledTree', () => {
 })
 
 describe("the line search's kernels", () => {
-  it('slopeAndTrial and trialPoint: the plain loops, bit for bit (property)', () => {
+  it('slopeAndDirection and trialLeaf: the plain loops, bit for bit, on both backends (property)', () => {
     fc.assert(
-      fc.property(trees, factor, factor, ([p, s, g], c, a) => {
+      fc.property(trees, factor, factor, fc.boolean(), ([p, s, g], c, a, wasm) => {
         const u = scaledTree(s, c)
         const { data, count } = leafSourcesOf('test', [p, u, g], 1)
         const theta = data[0] as Float64Array[]
@@ -91,14 +102,21 @@ describe("the line search's kernels", () => {
         let slope = 0
         for (let j = 0; j < count; j++)
           for (let i = 0; i < plainU[j].length; i++) slope += plainU[j][i] * grads[j][i]
+        const scratch: Float64Array[] = []
+        const got = slopeAndDirection(us, grads, scratch)
+        expect(Object.is(got.slope, slope)).toBe(true)
+        // s itself where c = ±1 (θ + (±η)·s, the same bits), else c·s written into scratch
+        us.forEach((l, j) => expect(got.dir[j].d === l.s).toBe(l.c === 1 || l.c === -1))
         const out = theta.map((x) => new Float64Array(x.length))
-        expect(Object.is(slopeAndTrial(theta, us, grads, a, out), slope)).toBe(true)
-        const later = theta.map((x) => new Float64Array(x.length))
-        trialPoint(theta, us, a, later)
+        setKernelBackend(wasm ? 'wasm' : 'js')
+        try {
+          theta.forEach((x, j) => trialLeaf(x, got.dir[j], a, out[j]))
+        } finally {
+          setKernelBackend('auto')
+        }
         for (let j = 0; j < count; j++) {
           const expected = theta[j].map((x, i) => x + a * plainU[j][i])
-          expectSameBits(out[j], expected, `first trial leaf ${j}`)
-          expectSameBits(later[j], expected, `later trial leaf ${j}`)
+          expectSameBits(out[j], expected, `trial leaf ${j}`)
         }
       }),
     )

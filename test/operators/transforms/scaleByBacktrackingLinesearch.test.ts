@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { lastValueFrom, map, pipe, toArray } from 'rxjs'
+import { lastValueFrom, map, pipe, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import {
   mapTree,
@@ -23,6 +23,8 @@ import { runSync, sameBits, value, withGradientState } from './fixture.js'
 import { images } from '../../helpers/sparseRows.js'
 import { onWasmOneThread } from '../../helpers/wasmOneThread.js'
 import { lazyGradients, setLazyGradients } from '../../../src/autodiff/lazyGradient.js'
+import { keptSums, setKeptSums } from '../../../src/tensor/keptSums.js'
+import { lazyDataOf } from '../../../src/tensor/lazyData.js'
 
 const sumSq = (x: Tensor) => x.data.reduce((s, v) => s + v * v, 0)
 const grad2x = (x: Tensor) => ({ loss: sumSq(x), grad: tensor([...x.data].map((v) => 2 * v)) })
@@ -128,18 +130,23 @@ describe('scaleByBacktrackingLinesearch', () => {
     )
   })
 
-  it('evaluates trials in scratch arrays; the accepted one becomes the parameters', () => {
+  it('evaluates trials in one scratch array for the run; the accepted one becomes the parameters', () => {
     const seen: Float64Array[][] = [] // per step, the arrays f saw
-    const f = (x: Tensor) => (seen[seen.length - 1].push(x.data), sumSq(x))
+    const last: number[][] = [] // per step, the numbers of the last trial point, when f saw it
+    const f = (x: Tensor) => (
+      seen[seen.length - 1].push(x.data),
+      (last[seen.length - 1] = [...x.data]),
+      sumSq(x)
+    )
     const fg = (x: Tensor) => (seen.push([]), grad2x(x))
     const states = run(f, fg, [1, 2, 3], 3)
+    // one array for every trial of the run, never handed out: the parameters are a copy
+    expect(new Set(seen.flat()).size).toBe(1)
     for (const [t, s] of states.slice(1).entries()) {
-      // every trial of a step in one array; the last is the step's θ + η·u, handed to applyUpdates
-      expect(new Set(seen[t]).size).toBe(1)
-      expect(s.params.data).toBe(seen[t][seen[t].length - 1])
+      expect(s.params.data).not.toBe(seen[t][0])
       expect(seen.flat().includes(s.grad!.data)).toBe(false)
+      expect([...s.params.data]).toEqual(last[t])
     }
-    expect(new Set(seen.flat()).size).toBe(3) // new scratch after each hand-over
     // the same numbers as a fresh array per trial would give (the docstring's), read after the
     // run: no later trial wrote into an earlier state's parameters
     const values = states.slice(1).map((s) => sumSq(s.params).toPrecision(3))
@@ -290,6 +297,56 @@ describe('scaleByBacktrackingLinesearch', () => {
         expect(p.loss, `state ${i + 1}: loss`).toBe(q.loss)
         expect(sameBits(p.params, q.params), `state ${i + 1}: θ`).toBe(true)
       }
+    })
+
+    it('keeps θ′ where its trials were written: the bits of fresh arrays, read as emitted or late', () => {
+      // W1 (12,544) over 20 steps: its trial points go to two homes taken in turn, the accepted
+      // one kept there; a state read as emitted is copied out of its home, one read after the
+      // run (its home rewritten since) replayed from θ and u. Either way: the fresh run's bits.
+      const net = mlp({ sizes: [784, 16, 10], seed: 3 })
+      const data = images(4, 240)
+      type B = { x: Tensor; t: Tensor }
+      const early = new Set([1, 2, 5, 9, 16]) // steps whose θ′ is read as it is emitted
+      // and step 6's, unread, is read by f during step 8's trials, written in the home it had
+      const runs = (kept: boolean) => {
+        const was = setKeptSums(kept)
+        try {
+          let out: TrainState<typeof net.params>[] = []
+          let sixth: Float64Array | null = null
+          const f = (q: typeof net.params, b: B) => {
+            if (out.length === 8 && sixth === null) sixth = out[6].params.W1.data.slice()
+            return net.loss(q, b.x, b.t)
+          }
+          train({
+            params: net.params,
+            data: randomBatches(data, { batchSize: 24, seed: 7 }),
+            step: pipe(
+              gradient((q: typeof net.params, b: B) => net.lossAndGradient(q, b.x, b.t)),
+              scaleByLearningRate(1),
+              scaleByBacktrackingLinesearch(f),
+              applyUpdates(),
+              tap((s) => early.has(s.step) && s.params.W1.data[0]),
+            ),
+          })
+            .pipe(maxSteps(20))
+            .subscribe((v) => out.push(v))
+          return { out, sixth: sixth! }
+        } finally {
+          setKeptSums(was)
+        }
+      }
+      const before = { ...keptSums }
+      const { out: got, sixth } = runs(true)
+      const lazyW1 = got.slice(1).filter((s) => lazyDataOf(s.params.W1) !== undefined).length
+      expect(lazyW1, 'states whose W1 is kept').toBe(20)
+      const { out: want } = runs(false)
+      expect(sameBits(sixth, want[6].params.W1), 'state 6 read during step 8').toBe(true)
+      for (const i of [20, 3, 16, 1, 11, 9, 2, 19, 5, 8, 6]) {
+        expect(sameBits(got[i].params, want[i].params), `state ${i}: θ`).toBe(true)
+      }
+      expect(keptSums.copied - before.copied, 'read as emitted: copied out').toBeGreaterThan(0)
+      expect(keptSums.replayed - before.replayed, 'read late: replayed').toBeGreaterThan(0)
+      expect(got.map((s) => s.hyper[`${name}.lr`])).toEqual(want.map((s) => s.hyper[`${name}.lr`]))
     })
   })
 })
