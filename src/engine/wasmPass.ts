@@ -14,7 +14,7 @@
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
 // own (what the old owner holds there that a state may still read is copied out first).
 
-import { passThreads, splitPass } from '../parallel/sharedKernels.js'
+import { passThreads, splitPass, wakeForPass } from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type Home, type PassStep, ResidentData } from './residentStates.js'
@@ -517,6 +517,8 @@ export function residentPass(
     if (kernel === undefined) kernel = kernelOf(members, trees, true)
     if (kernel === null || (wasmMode === 'auto' && kernel.heavy < MIN_HEAVY)) return null
     if (!constants(kernel, k, args, 5)) return null
+    // a pass that will split: the helper wakes while this thread copies the inputs in
+    wakeForPass(len)
     clock++
     if (arena === null || arena.owner !== self) {
       // first use, or another pass took the arena over (and copied out what it held of ours)

@@ -865,9 +865,35 @@ function chunkJob(
 export const passTuning = {
   minLength: 1 << 14,
   chunkLength: 1 << 12,
+  /**
+   * microseconds the helper, woken as a pass that will split starts copying its inputs in
+   * (`wakeForPass`), polls for its chunks at most: asleep since the differentiated call ended,
+   * it took ~50 µs (a futex wake) to take its first chunk, by which time this thread had taken
+   * most of W5's passes (the helper computed ~20% of them); the copies in (W5's ∂W1 and θ, 1.6 MB
+   * each) cover the wake-up. The split pass ends the polling (0: no early wake)
+   */
+  wakeUs: 400,
   /** whether this thread takes chunks too (tests set false: the helper then computes them all) */
   callerChunks: true,
 }
+
+/**
+ * Wakes the helper (it then polls for `passTuning.wakeUs` at most) when an optimizer's pass over
+ * `length` numbers is about to split with it (`passThreads`, at least `passTuning.minLength`):
+ * called before the pass copies its inputs in, so that the helper is awake for its first chunk.
+ */
+export function wakeForPass(length: number): void {
+  const h = helper
+  if (h === null || length < passTuning.minLength || passTuning.wakeUs <= 0 || !passThreads())
+    return
+  if (Atomics.load(h.ctrl, STEP) > 0) return // polling already (a step runs)
+  Atomics.store(h.ctrl, STEP, passTuning.wakeUs)
+  Atomics.notify(h.ctrl, SEQ, 1)
+  wokeForPass = true
+}
+
+/** True while the helper polls because `wakeForPass` woke it (the split pass ends that). */
+let wokeForPass = false
 
 /** Passes split with the helper so far (a count for benchmarks and tests). */
 export const passStats = { split: 0 }
@@ -918,11 +944,19 @@ export function splitPass(
   for (let i = 0; i < args.length; i++) pa[i] = args[i]
   const own = args.slice()
   passStats.split++
-  chunkJob(h, OP_PASS, [id, args.length], bounds, (from, n) => {
-    own[0] = n
-    for (let i = 1; i < args.length; i++) own[i] = addr[i] ? args[i] + from : args[i]
-    fn(...own)
-  })
+  try {
+    chunkJob(h, OP_PASS, [id, args.length], bounds, (from, n) => {
+      own[0] = n
+      for (let i = 1; i < args.length; i++) own[i] = addr[i] ? args[i] + from : args[i]
+      fn(...own)
+    })
+  } finally {
+    // the helper sleeps again after this pass (the next one wakes it as it starts)
+    if (wokeForPass) {
+      wokeForPass = false
+      Atomics.store(h.ctrl, STEP, 0)
+    }
+  }
   return true
 }
 
