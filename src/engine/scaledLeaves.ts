@@ -5,7 +5,9 @@
 // the c·u array is made only if someone reads it. The same numbers either way: each element
 // rounded as the eager loop rounds it, factor after factor. u is a state's array (never written),
 // or a lazy source (the tape's ∂W) left unread: its numbers are copied where they lie, so the
-// tape keeps its next gradients lazy too.
+// tape keeps its next gradients lazy too. The line search's own memory (`TrialPoints`, at the
+// end) writes its trial points into homes the library owns and keeps the accepted one there as
+// the next θ (src/tensor/keptSums.ts `SumDrafts`).
 
 import { type LazyData, lazyDataOf, lazyTensor, numbersOf } from '../tensor/lazyData.js'
 import { isTensor } from '../tensor/tensor.js'
@@ -134,7 +136,7 @@ function scaledOnce(x: Float64Array | LazyData): Float64Array | LazyData | undef
  * next gradients eager): a lazy g copied into `scratch[j]` (the caller's, one per run, made to
  * fit here; library-owned, never handed out), u = c·g taken from that copy.
  */
-export function directionAndGradient(
+function directionAndGradient(
   us: readonly (Float64Array | LazyData)[],
   gs: readonly (Float64Array | LazyData)[],
   scratch: Float64Array[],
