@@ -10,7 +10,7 @@ import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
-import { activationBackWasm, expView, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
+import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import {
@@ -702,23 +702,16 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   const y = scratch(A.length)
   const tsum = zeroed(m)
   const rowLoss = scratch(m)
-  // e^(a − max) row by row (each row's max kept in rowLoss until its loss is written): in wasm
-  // where y lies in the kernels' memory (the tape's arena), else by Math.exp, the same bits
+  // one pass per row gives softmax(a) and the row's loss; the loss exactly as the plain
+  // `softmaxCrossEntropy` computes it (its max, its pairwise sums, in the same order). The
+  // exponentials stay Math.exp's wherever y lies: wasm's expInto equals Node's Math.exp bit for
+  // bit but not Chromium's, and a step's bits must not depend on where its scratch was laid out
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
     for (let j = row; j < row + k; j++) if (A[j] > mx || Number.isNaN(A[j])) mx = A[j]
-    for (let j = row; j < row + k; j++) y[j] = A[j] - mx
-    rowLoss[i] = mx
-  }
-  if (!expView(y)) for (let j = 0; j < y.length; j++) y[j] = Math.exp(y[j])
-  // then softmax(a) and the row's loss; the loss exactly as the plain `softmaxCrossEntropy`
-  // computes it (its max, its pairwise sums, in the same order)
-  for (let i = 0; i < m; i++) {
-    const row = i * k
-    const mx = rowLoss[i]
     let z = 0
-    for (let j = row; j < row + k; j++) z += y[j]
+    for (let j = row; j < row + k; j++) z += y[j] = Math.exp(A[j] - mx)
     const logS = Math.log(pairwiseSum(y, row, k))
     for (let j = row; j < row + k; j++) y[j] /= z
     if (labels) {

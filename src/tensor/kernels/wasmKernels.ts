@@ -379,18 +379,6 @@ export function twinView(array: Float64Array | Numbers, view: Float64Array): boo
   return true
 }
 
-/**
- * e^x in place for every number of `view` (of linear memory: the tape's arena), in wasm: V8's
- * Math.exp bit for bit (assembly/gemm.ts `expInto`); false, computing nothing, where it lies
- * elsewhere.
- */
-export function expView(view: Float64Array): boolean {
-  const w = wasm
-  if (!w || view.buffer !== w.memory.buffer) return false
-  w.expInto(view.byteOffset, view.byteOffset, view.length)
-  return true
-}
-
 /** Whether `view` (of linear memory) holds only finite numbers (in wasm); false elsewhere. */
 export function finiteView(view: Float64Array): boolean {
   const w = wasm
