@@ -1,7 +1,10 @@
 /**
  * The sigmoid of an affine layer, `Z ← σ(Z + b)` row by row, on the backend in force: in
- * WebAssembly (wasmKernels.ts, whose exp is V8's Math.exp ported operation for operation) or
- * as the JavaScript loop `1 / (1 + Math.exp(-(z + b)))`. Both give the same bits.
+ * WebAssembly (wasmKernels.ts, whose exp is Node 20's Math.exp ported operation for operation)
+ * or as the JavaScript loop `1 / (1 + Math.exp(-(z + b)))`. Under Node both give the same bits;
+ * in a browser whose Math.exp rounds otherwise (Chromium 156 differs from Node 20 in the last bit
+ * for ~10% of arguments) they may not. The route depends on the shape and the backend (the loop
+ * takes over only where wasm memory cannot grow), so a run repeats itself in any one engine.
  */
 import { resolvedBackend } from './gemmKernel.js'
 import { sigmoidBiasWasm } from './wasmKernels.js'

@@ -1181,8 +1181,10 @@ export function placePadded(
 
 /**
  * `Z[i, j] = 1 / (1 + e^−(Z[i, j] + bias[j]))` in place for an n×h `Z` (row-major) and h
- * biases, in wasm: its exp is V8's Math.exp ported operation for operation (fdlibm), so the
- * values equal the JavaScript loop's bit for bit at a fraction of the cost.
+ * biases, in wasm: its exp is Node 20's Math.exp (V8 11.3's fdlibm) ported operation for
+ * operation, so under Node the values equal the JavaScript loop's bit for bit at a fraction of
+ * the cost. Other engines' Math.exp may differ in the last bit (Chromium 156's does for ~10% of
+ * arguments); wasm's own arithmetic gives the same bits everywhere.
  */
 export function sigmoidBiasWasm(Z: Float64Array, bias: Float64Array, n: number, h: number): void {
   const w = wasm ?? loadWasm()
