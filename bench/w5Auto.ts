@@ -1,10 +1,12 @@
 // W5 under 'auto' against one and two threads, each run in a fresh process, the counts
 // alternating: the training's wall time, its mean step period in bins of steps, and what
-// 'auto''s probes measured (src/parallel/autoThreads.ts probeLog). For issue 21's question why an
+// 'auto''s probes measured (src/parallel/autoThreads.ts probeLog), and the minor page faults per
+// bin. For issue 21's question why an
 // 'auto' run can be slower than both fixed counts.
 //
 //   npx tsx --initial-old-space-size=64 bench/w5Auto.ts [reps=3] [counts=auto,1,2] [bin=50]
-// Environment: W5AUTO_MARGIN=0: 'auto' probes and always keeps one thread; W5AUTO_WATCH=0: no
+// Counts: auto, 1, 2, and s1 (setKernelThreads(2) with no product or pass split: one thread on
+// the shared memory). Environment: W5AUTO_MARGIN=0: 'auto' probes and always keeps one thread; W5AUTO_WATCH=0: no
 // watch between probes; W5AUTO_BUSY_AT=n: a busy-loop process competes from step n on
 import { execFileSync } from 'node:child_process'
 import { loadavg } from 'node:os'
@@ -26,11 +28,22 @@ if (process.env.W5AUTO_CHILD) {
   const { spawn } = await import('node:child_process')
   const busyRef: { p: ReturnType<typeof spawn> | null } = { p: null }
   const { tapeStats } = await import('../src/parallel/tapeThreads.js')
+  const { passStats, splitStats } = await import('../src/parallel/sharedKernels.js')
   const t = process.env.W5AUTO_CHILD
-  setKernelThreads(t === 'auto' ? 'auto' : (Number(t) as 1 | 2))
+  // count 's1': setKernelThreads(2) with nothing split (products, passes): every step on the
+  // shared memory but on one thread, what a one-thread step costs where two-thread steps run
+  if (t === 's1') {
+    const { passTuning, splitTuning } = await import('../src/parallel/sharedKernels.js')
+    Object.assign(splitTuning, { denseMinWork: Infinity, sparseMinWork: Infinity, stepSpinUs: 0 })
+    passTuning.minLength = Infinity
+    passTuning.wakeUs = 0
+  }
+  setKernelThreads(t === 'auto' ? 'auto' : t === 's1' ? 2 : (Number(t) as 1 | 2))
   const mnist = loadMnist({ oneHotLabel: true })
   const net = mlp({ sizes: [784, 256, 128, 10], seed: 0 })
   const times: number[] = []
+  // minor page faults at each step's end (~12 µs each on this VM): where 'auto' pays its extra ones
+  const faults: number[] = []
   const c0 = process.cpuUsage()
   const r0 = process.resourceUsage()
   const w0 = performance.now()
@@ -48,6 +61,7 @@ if (process.env.W5AUTO_CHILD) {
     }).pipe(
       tap(() => {
         times.push(performance.now())
+        faults.push(process.resourceUsage().minorPageFault - r0.minorPageFault)
         if (times.length === busyAt)
           busyRef.p = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
       }),
@@ -72,8 +86,10 @@ if (process.env.W5AUTO_CHILD) {
         wall,
         cpu: (c.user + c.system) / 1e6,
         times,
+        faults,
         probeLog,
         two: tapeStats.steps,
+        splits: `${splitStats.products}/${passStats.split}`,
         usage,
       }),
   )
@@ -98,14 +114,17 @@ if (process.env.W5AUTO_CHILD) {
           .slice(7),
       )
       const bins: string[] = []
-      for (let i = bin; i < x.times.length; i += bin)
+      const faultBins: number[] = []
+      for (let i = bin; i < x.times.length; i += bin) {
         bins.push(((x.times[i] - x.times[i - bin]) / bin).toFixed(2))
+        faultBins.push(x.faults[i] - x.faults[i - bin])
+      }
       const probes = x.probeLog
         .map((p: any) => `@${p.at} in ${p.mode}: ${p.inUse.toFixed(2)} vs ${p.other.toFixed(2)}`)
         .join('; ')
       console.log(
-        `  ${t.padEnd(4)} ${x.wall.toFixed(3)} s wall, ${x.cpu.toFixed(3)} s CPU, two-thread steps ${x.two}; ` +
-          `sys ${x.usage.sys.toFixed(2)} s, faults ${x.usage.faults}, vcs ${x.usage.vcs}, ics ${x.usage.ics}; bins ${bins.join(' ')}; probes ${probes || '-'}; load ${l0} → ${loadavg()[0].toFixed(2)}`,
+        `  ${t.padEnd(4)} ${x.wall.toFixed(3)} s wall, ${x.cpu.toFixed(3)} s CPU, two-thread steps ${x.two} (split products/passes ${x.splits}); ` +
+          `sys ${x.usage.sys.toFixed(2)} s, faults ${x.usage.faults}, vcs ${x.usage.vcs}, ics ${x.usage.ics}; bins ${bins.join(' ')}; faults by step 1 ${x.faults[0]}, per bin ${faultBins.join(' ')}; probes ${probes || '-'}; load ${l0} → ${loadavg()[0].toFixed(2)}`,
       )
     }
   }
