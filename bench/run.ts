@@ -501,10 +501,17 @@ const machine = [
 console.log(`\n${machine}`)
 
 if (flag('--write')) {
-  const head = readFileSync(join(here, 'RESULTS.md'), 'utf8').split('<!-- results -->')[0]
-  writeFileSync(
-    join(here, 'RESULTS.md'),
-    `${head}<!-- results -->\n\n## Latest run\n\n${machine}\n\n${sections.join('\n')}`,
-  )
-  console.log('bench: wrote bench/RESULTS.md')
+  // only the "## Latest run" section (from its heading to the next "## " one) is replaced: the
+  // sections written by hand after it (each session's figures) stay
+  const text = readFileSync(join(here, 'RESULTS.md'), 'utf8')
+  const latest = `## Latest run\n\n${machine}\n\n${sections.join('\n').trimEnd()}\n`
+  const marker = text.indexOf('<!-- results -->')
+  const from = text.indexOf('## Latest run', Math.max(0, marker))
+  const to = from < 0 ? -1 : text.indexOf('\n## ', from)
+  const out =
+    from < 0
+      ? `${text.trimEnd()}\n\n${latest}`
+      : `${text.slice(0, from)}${latest}${to < 0 ? '' : text.slice(to)}`
+  writeFileSync(join(here, 'RESULTS.md'), out)
+  console.log('bench: wrote the "Latest run" section of bench/RESULTS.md')
 }
