@@ -112,6 +112,12 @@ export function scaledLeafOver(
   return { c: 1, s: x.value() }
 }
 
+/** `scratch[j]`, made to fit `length` (its numbers unspecified). */
+function fitted(scratch: Float64Array[], j: number, length: number): Float64Array {
+  if (scratch[j]?.length !== length) scratch[j] = uninitializedF64(length)
+  return scratch[j]
+}
+
 /** `xs`' numbers: a leaf array itself, a lazy source's copied into `scratch[j]` (made to fit). */
 function numbersIn(
   xs: readonly (Float64Array | LazyData)[],
@@ -119,8 +125,7 @@ function numbersIn(
 ): Float64Array[] {
   return xs.map((x, j) => {
     if (x instanceof Float64Array) return x
-    if (scratch[j]?.length !== x.length) scratch[j] = uninitializedF64(x.length) // written next
-    return numbersOf(x, scratch[j])
+    return numbersOf(x, fitted(scratch, j, x.length))
   })
 }
 
@@ -168,9 +173,9 @@ export function slopeAndDirection(
       slope = slopeLeaf(s, c, g[j], slope)
       return { k: c, d: s }
     }
-    if (scratch[j]?.length !== s.length) scratch[j] = uninitializedF64(s.length) // written next
-    slope = slopeScaleLeaf(s, c, g[j], scratch[j], slope)
-    return { k: 1, d: scratch[j] }
+    const d = fitted(scratch, j, s.length) // written next
+    slope = slopeScaleLeaf(s, c, g[j], d, slope)
+    return { k: 1, d }
   })
   return { slope, dir }
 }
@@ -203,12 +208,6 @@ export function trialLeaf(
   out: Float64Array,
 ): void {
   addScaledInto(theta, d, k * eta, out)
-}
-
-/** `scratch[j]`, made to fit `length` (its numbers unspecified). */
-function fitted(scratch: Float64Array[], j: number, length: number): Float64Array {
-  if (scratch[j]?.length !== length) scratch[j] = uninitializedF64(length)
-  return scratch[j]
 }
 
 /**
