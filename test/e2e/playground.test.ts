@@ -14,29 +14,12 @@ import {
   root,
   screenshot,
   serveStatic,
+  sleep,
   valueOf,
+  waitFor,
 } from './harness.js'
 
 const available = chromiumAvailable()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Polls `read` until `ok` holds, failing with the last value after `timeoutMs`. */
-async function waitFor<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const t0 = Date.now()
-  let v = await read()
-  while (!ok(v)) {
-    if (Date.now() - t0 > timeoutMs)
-      throw new Error(`e2e: timed out waiting for ${what}; last value ${String(v)}`)
-    await sleep(100)
-    v = await read()
-  }
-  return v
-}
 
 describe.skipIf(!available)('playground in Chromium', () => {
   let site: { url: string; close: () => Promise<void> }

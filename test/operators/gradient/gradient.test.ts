@@ -1,22 +1,11 @@
 import { lastValueFrom, map, of, pipe, take, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { ad, autodiff, tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { ad, autodiff, tensor, train, type Params, type Tensor, type TrainState } from 'gradstream'
 import { gradient, update } from 'gradstream/operators'
+import { initialState } from '../transforms/fixture.js'
 
-const s0 = <P>(params: P): TrainState<P & {}> =>
-  Object.freeze({
-    step: 0,
-    params: params as P & {},
-    loss: NaN,
-    grad: null,
-    lr: NaN,
-    opt: {},
-    hyper: {},
-    evaluations: 0,
-    rng: { words: [1, 2, 3, 4], spare: null },
-    history: [],
-    metrics: {},
-  })
+/** The state `train` emits first, frozen as the loop's states are. */
+const s0 = <P extends Params>(params: P) => Object.freeze(initialState(params))
 
 describe('gradient(fn): analytic gradients', () => {
   it.each([

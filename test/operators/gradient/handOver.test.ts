@@ -1,7 +1,8 @@
 import { lastValueFrom, of, take, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { tensor, train, type Tensor, type TrainState } from 'gradstream'
+import { tensor, train, type Params, type Tensor, type TrainState } from 'gradstream'
 import { gradient, update } from 'gradstream/operators'
+import { initialState } from '../transforms/fixture.js'
 import { handOver } from '../../../src/tree/handOver.js'
 
 // gradient(fn) copies the gradient a user's fn returns (the fn may reuse its buffers), except a
@@ -10,20 +11,8 @@ import { handOver } from '../../../src/tree/handOver.js'
 
 type Net = { readonly W: Tensor; readonly b: Tensor }
 
-const s0 = <P>(params: P): TrainState<P & {}> =>
-  Object.freeze({
-    step: 0,
-    params: params as P & {},
-    loss: NaN,
-    grad: null,
-    lr: NaN,
-    opt: {},
-    hyper: {},
-    evaluations: 0,
-    rng: { words: [1, 2, 3, 4], spare: null },
-    history: [],
-    metrics: {},
-  })
+/** The state `train` emits first, frozen as the loop's states are. */
+const s0 = <P extends Params>(params: P) => Object.freeze(initialState(params))
 
 const net = (): Net => ({ W: tensor([[1, 2]]), b: tensor([3]) })
 

@@ -10,6 +10,7 @@ import {
   type TrainState,
   type WorkerRun,
 } from 'gradstream'
+import { FilePicker } from '../FilePicker.js'
 import { LineChart } from '../LineChart.js'
 import { fixed, Readouts } from '../Readouts.js'
 import { useStore } from '../useStore.js'
@@ -277,19 +278,12 @@ export function DataPage() {
             Drop a CSV file here: numeric columns, the last one the class label (at most 10
             classes), an optional header line.
           </p>
-          <label className="file">
-            or choose one
-            <input
-              data-testid="data-file"
-              type="file"
-              accept=".csv,text/csv,text/plain"
-              onChange={(e) => {
-                const f = e.target.files?.[0]
-                e.target.value = ''
-                if (f) void load(f)
-              }}
-            />
-          </label>
+          <FilePicker
+            label="or choose one"
+            testId="data-file"
+            accept=".csv,text/csv,text/plain"
+            onFile={(f) => void load(f)}
+          />
         </div>
         <div className="controls">
           <span className="muted small">or start from</span>

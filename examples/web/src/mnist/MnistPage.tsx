@@ -9,6 +9,7 @@ import {
   type TwoLayerParams,
   type WorkerRun,
 } from 'gradstream'
+import { FilePicker } from '../FilePicker.js'
 import { LineChart } from '../LineChart.js'
 import { fixed, precise, Readouts } from '../Readouts.js'
 import { useFps } from '../useFps.js'
@@ -357,19 +358,12 @@ export function MnistPage() {
           <button data-testid="mnist-download" disabled={view.status === 'idle'} onClick={download}>
             Download checkpoint
           </button>
-          <label className="file">
-            Open checkpoint
-            <input
-              data-testid="mnist-open"
-              type="file"
-              accept=".json,application/json"
-              onChange={(e) => {
-                const f = e.target.files?.[0]
-                e.target.value = ''
-                if (f) void open(f)
-              }}
-            />
-          </label>
+          <FilePicker
+            label="Open checkpoint"
+            testId="mnist-open"
+            accept=".json,application/json"
+            onFile={(f) => void open(f)}
+          />
         </div>
         <Readouts
           rows={[
