@@ -3,8 +3,9 @@
 // (src/tensor/heldData.ts). A replay runs the rule by the JavaScript loop (src/engine/pass.ts),
 // which equals the kernel bit for bit (compiled from the rule's own source), over the step's
 // inputs (arrays, or held outputs of the step before), g, constants and `a`, all kept here. The
-// pass settles every K-th step, and a residence's last one before its memory is taken over or
-// dropped: a replay runs at most K steps; a kept state pins at most K gradients of its leaf.
+// pass settles every K-th step, and a residence's last one before another run of the pass takes
+// it (a run still stepping; a run idle long enough for its memory to be taken over is not copied
+// out): a replay runs at most K steps; a kept state pins at most K gradients of its leaf.
 
 import { HeldData } from '../tensor/heldData.js'
 import type { LazyData } from '../tensor/lazyData.js'

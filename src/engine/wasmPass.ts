@@ -12,7 +12,7 @@
 // JavaScript loop from kept inputs if read later, so a kept state stays valid forever; the
 // resident arrays are the library's own. The memories are pooled for the process (`arenaFor`):
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
-// own (what the old owner holds there that a state may still read is copied out first).
+// own (what the old owner left there is not copied out: read later, it replays).
 
 import { passThreads, splitPass, wakeForPass } from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
@@ -216,7 +216,7 @@ class Arena {
   lastUse = 0
   /** its owner's residences */
   residences = 0
-  /** copies out what its owner holds there that a state may still read (before a takeover) */
+  /** forgets what its owner holds there (before a takeover): read later, it replays */
   evict: (() => void) | null = null
 
   /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
@@ -301,7 +301,9 @@ const arenaMemory = (memory: WebAssembly.Memory, shared: boolean): ArenaMemory =
  * (its pages already touched, its memory already counted by the collector) rather than adding a
  * memory of its own: runs come and go (a bench, a sweep, a UI's restarts) and a run's end is not
  * seen in a synchronous job. Taking one over invalidates its old owner's residences (that owner
- * sees `owner` changed at its next step, and takes an arena again).
+ * sees `owner` changed at its next step, and takes an arena again). What the old owner left there
+ * is not copied out: an idle pass is most often a finished run's, whose last state nobody reads;
+ * a state that is read replays (at most K steps), as a kept sum does whose home was taken over.
  */
 const pool: Arena[] = []
 /** Ticks once per resident leaf pass, in any run. */
@@ -486,15 +488,18 @@ export function residentPass(
   const args: number[] = []
   const inputs: (Float64Array | null)[] = []
 
-  /** Copies out what `r` holds that someone may still read, and forgets it. */
-  const drop = (r: Residence) => {
-    for (const c of r.cur) if (c instanceof ResidentData) c.settle()
+  /**
+   * Forgets what `r` holds (read later, it replays); `copyOut`: copied out first, for a run that
+   * still steps (its next step reads it).
+   */
+  const drop = (r: Residence, copyOut: boolean) => {
+    if (copyOut) for (const c of r.cur) if (c instanceof ResidentData) c.settle()
     r.version++
     r.cur.fill(null)
     r.chain = 0
   }
-  const dropAll = () => {
-    for (const ways of leaves) for (const r of ways ?? []) drop(r)
+  const dropAll = (copyOut: boolean) => {
+    for (const ways of leaves) for (const r of ways ?? []) drop(r, copyOut)
     leaves.length = 0
     top = 0
     if (arena !== null) arena.residences = 0
@@ -523,7 +528,7 @@ export function residentPass(
     if (arena === null || arena.owner !== self) {
       // first use, or another pass took the arena over (and copied out what it held of ours)
       arena = arenaFor(self)
-      arena.evict = dropAll
+      arena.evict = () => dropAll(false)
       leaves.length = 0
       top = 0
     }
@@ -549,19 +554,19 @@ export function residentPass(
       const regions = 2 + ts.reduce((n, f) => n + f.length, 0)
       if (top + regions * size > 1 << 30) {
         // leaves changed their lengths many times: start again
-        dropAll()
+        dropAll(true)
         return null
       }
-      drop(r)
+      drop(r, true)
       r.len = len
       r.at.length = r.cur.length = 0
       for (let x = 0; x < regions; x++) (r.at.push(top + x * size), r.cur.push(null))
       top += regions * size
-    } else if (r.cur[0] !== p) drop(r) // another run's θ: what it holds is copied out first
+    } else if (r.cur[0] !== p) drop(r, true) // another run's θ: what it holds is copied out first
     r.used = clock
     const F = arena.numbers(top)
     if (F === null) {
-      dropAll()
+      dropAll(true)
       return null
     }
     const at = r.at

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { pipe, tap, toArray, VirtualTimeScheduler } from 'rxjs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   chunked,
   mlp,
@@ -225,6 +225,50 @@ describe('states left in the resident pass’s memory', () => {
         expect(residentReads.replayed - before, `${name} state ${i}`).toBeLessThanOrEqual(2 * K)
       }
       residentReads.copied = residentReads.replayed = 0
+    }
+  })
+
+  it('of an idle run whose memory another run took over are not copied out, and replay', async () => {
+    const f = gradientOf(false)
+    for (const name of ['scheduleFreeSgd', 'adam']) {
+      // a fresh copy of the modules: the pool empty, so the arena taken over is run A's
+      vi.resetModules()
+      const gs = await import('gradstream')
+      const ops = await import('gradstream/operators')
+      const wasm = await import('../../src/engine/wasmPass.js')
+      const { residentReads: reads } = await import('../../src/engine/residentStates.js')
+      const make = () =>
+        name === 'adam'
+          ? ops.adam(0.05)
+          : ops.scheduleFreeSgd(0.1, { warmupSteps: 2, weightDecay: 1e-3 })
+      const run = (mode: 'always' | 'off', seed: number, n: number) => {
+        const was = wasm.setPassWasm(mode)
+        let out: TrainState<P>[] = []
+        gs.train({
+          params: paramsOf(seed, 3, 4, 5, false),
+          data: Array.from({ length: n }, (_, i) => seed + i),
+          step: pipe(ops.gradient(f), make() as never),
+        })
+          .pipe(ops.maxSteps(n), toArray())
+          .subscribe((v) => (out = v as TrainState<P>[]))
+        wasm.setPassWasm(was)
+        return out
+      }
+      // A's last 5 steps held unsettled (K = 8); B starts while A was just used: a memory of its own
+      const a = run('always', 1, 13)
+      run('always', 2, 40)
+      expect(wasm.residentArenas(), name).toEqual({ arenas: 2, takeovers: 0, moves: 0 })
+      // C starts after A was idle for 40 steps: A's memory, written over by C's steps
+      const settled = reads.settled
+      run('always', 3, 3)
+      expect(wasm.residentArenas(), name).toEqual({ arenas: 2, takeovers: 1, moves: 0 })
+      expect(reads.settled - settled, `${name}: copied out at the takeover`).toBe(0)
+      const want = run('off', 1, 13)
+      const replayed = reads.replayed
+      for (const i of [13, 12, 9, 11, 10, 0, 8]) {
+        expect(bitsOf(a[i]), `${name} state ${i}`).toBe(bitsOf(want[i]))
+      }
+      expect(reads.replayed, name).toBeGreaterThan(replayed)
     }
   })
 
