@@ -33,7 +33,9 @@
 // (on a shared machine). `--built`: the same bench bundled
 // with esbuild (bench/bundle.ts, as an application would ship gradstream) into bench/out/ and run
 // on plain node: no tsx loader, whose bigger old generation makes V8 collect more often (issue 21,
-// bench/tsxVsBuilt.ts). The lead's command, quiet machine, three runs of each:
+// bench/tsxVsBuilt.ts). `--gc`: also V8's full (mark-compact) collections that began inside each
+// contender's timed steps, per 100 steps, and their ms a step (node's 'gc' performance entries).
+// The lead's command, quiet machine, three runs of each:
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu --built
 import { last, lastValueFrom, of, pipe, tap, type OperatorFunction } from 'rxjs'
@@ -49,6 +51,7 @@ import {
 } from 'gradstream'
 import type { Params, TrainState, WithGradient } from 'gradstream'
 import { loadMnist } from 'gradstream/node'
+import { PerformanceObserver } from 'node:perf_hooks'
 import {
   adam,
   adamw,
@@ -91,6 +94,21 @@ const now = () => {
   return (u.user + u.system) / 1000
 }
 const steps = Number(process.argv.filter((a) => !a.startsWith('--'))[3] ?? 30)
+// `--gc`: full collections' start times and durations (ms, performance.now()'s clock), and each
+// timed run's span
+const fullGcs: { start: number; ms: number }[] = []
+const spans: { name: string; from: number; to: number }[] = []
+const gcObserver = process.argv.includes('--gc')
+  ? new PerformanceObserver((list) => {
+      // node's NODE_PERFORMANCE_GC_MAJOR
+      for (const e of list.getEntries()) {
+        if ((e as { detail?: { kind?: number } }).detail?.kind === 4) {
+          fullGcs.push({ start: e.startTime, ms: e.duration })
+        }
+      }
+    })
+  : null
+gcObserver?.observe({ entryTypes: ['gc'] })
 setKernelThreads(1)
 
 const mnist = loadMnist({ oneHotLabel: true, trainSize: 10_000, testSize: 100 })
@@ -132,9 +150,10 @@ function calls(f: (p: MlpParams, b: Batch) => unknown): number {
   return ms
 }
 
-async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number }> {
+async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number; from: number }> {
   const batches = epochBatches(mnist.train, { batchSize: 128, seed: 1 })
   let t1 = NaN // after the first step: the run's warm-up
+  let from = NaN
   const s = await lastValueFrom(
     train({
       params: net.params,
@@ -142,11 +161,11 @@ async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number 
       data: { [Symbol.iterator]: () => batches[Symbol.iterator]() },
     }).pipe(
       maxSteps(steps),
-      tap((x) => x.step === 1 && (t1 = now())),
+      tap((x) => x.step === 1 && ((t1 = now()), (from = performance.now()))),
       last(),
     ),
   )
-  return { ms: (now() - t1) / (steps - 1), evals: s.evaluations / steps }
+  return { ms: (now() - t1) / (steps - 1), evals: s.evaluations / steps, from }
 }
 
 // the optimizer stage alone: a fixed random gradient, states fed back by hand
@@ -198,14 +217,16 @@ const load0 = (await import('node:os')).loadavg()[0]
 // round −1 warms the JIT up (a first run is several times slower) and is not recorded
 for (let round = -1; round < rounds; round++) {
   for (const name of shuffled([...Object.keys(whole), 'loss f', 'grad'], round + 1)) {
-    const { ms, evals: e } =
+    const run =
       name === 'loss f'
-        ? { ms: calls(lossOf), evals: 1 }
+        ? { ms: calls(lossOf), evals: 1, from: NaN }
         : name === 'grad'
-          ? { ms: calls(fg), evals: 1 }
+          ? { ms: calls(fg), evals: 1, from: NaN }
           : await wholeStep(whole[name])
-    if (round >= 0) (wholeMs[name] ??= []).push(ms)
-    evals[name] = e
+    if (round >= 0) (wholeMs[name] ??= []).push(run.ms)
+    if (round >= 0 && !Number.isNaN(run.from))
+      spans.push({ name, from: run.from, to: performance.now() })
+    evals[name] = run.evals
   }
   for (const name of shuffled(Object.keys(stages), round + 1)) {
     const ms = stage(stages[name])
@@ -265,3 +286,15 @@ const lsBudget = (r: number) => wholeMs.sgd[r] + n * wholeMs['loss f'][r]
 console.log(
   `| ${ls} | sgd + ${n.toFixed(2)} × loss f (${median(wholeMs['loss f']).toFixed(2)} ms) | ${median(wholeMs[ls]).toFixed(2)} / ${budget.toFixed(2)} | ${(median(wholeMs[ls]) / budget).toFixed(2)}× | ${perRound(ls, lsBudget)} | ${totals(ls, lsBudget)} | ${evals[ls].toFixed(2)} | — | — | — |`,
 )
+if (gcObserver !== null) {
+  await new Promise((r) => setTimeout(r, 10)) // the observer's last entries
+  gcObserver.disconnect()
+  const per = Object.keys(whole).map((name) => {
+    const mine = spans.filter((x) => x.name === name)
+    const gcs = fullGcs.filter((g) => mine.some((x) => g.start >= x.from && g.start < x.to))
+    const timed = mine.length * (steps - 1)
+    const ms = gcs.reduce((a, g) => a + g.ms, 0)
+    return `${name} ${((100 * gcs.length) / timed).toFixed(1)} (${(ms / timed).toFixed(2)} ms)`
+  })
+  console.log(`full collections per 100 timed steps (their ms a step): ${per.join(', ')}`)
+}
