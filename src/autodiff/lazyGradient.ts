@@ -7,7 +7,7 @@
 // while memory still holds them (nothing laid out since), else recomputed from the batch's rows
 // and a copy of δ in the kernel's order (a kept state stays valid forever).
 import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
-import { copyKept, finiteView } from '../tensor/kernels/wasmKernels.js'
+import { copyKept, finiteView, keptView } from '../tensor/kernels/wasmKernels.js'
 import { type LazyData, lazyData, lazyTensor } from '../tensor/lazyData.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
@@ -77,6 +77,8 @@ export function lazyGradient(
     value: () => made.value(),
     copyInto: (dst) =>
       memory.busy && memory.calls === call ? (dst.set(out), true) : copyKept(src, dst),
+    // where the kernel left it (an optimizer's pass in that memory reads it there)
+    lying: () => (memory.busy && memory.calls === call ? out : keptView(src)),
   }
   if (!memory.keep(src, out)) return null
   lazyGradients.made++

@@ -34,8 +34,11 @@ import { heldLeft, type HeldLeft } from '../tensor/linalg.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { uninitializedF64 } from '../tensor/uninitialized.js'
 
-/** Lazy parameters a call copied into its arena, and those it found lying there (tests). */
-export const lazyParameters = { copied: 0, lying: 0 }
+/**
+ * Lazy parameters a call copied into its arena, those it found lying there, and those it read in
+ * an optimizer pass's memory (tests).
+ */
+export const lazyParameters = { copied: 0, lying: 0, inPass: 0 }
 
 /** One differentiated function's buffers, in the order its calls ask for them. */
 export class TapeMemory {
@@ -119,9 +122,17 @@ export class TapeMemory {
   parameter(p: Tensor): Tensor {
     const lz = lazyDataOf(p)
     if (lz?.copyInto === undefined) return p
-    const v = this.params.take(lz.length, this.arena)
+    let v = this.params.take(lz.length, this.arena)
+    // an optimizer's pass that keeps its numbers in the memory this call runs on (a step on two
+    // threads: wasmPass.ts's band of the memory shared with the helper): read where they lie —
+    // nothing writes there while the call runs
+    const lying = this.arena >= 0 ? (lz.lying?.() ?? null) : null
+    if (lying !== null && lying.buffer === v.buffer && lying.length === v.length) {
+      v = lying
+      lazyParameters.inPass++
+    }
     // the update's sum left where the last call read this parameter: it lies there already
-    if (liesSinceOpen(lz, v)) lazyParameters.lying++
+    else if (liesSinceOpen(lz, v)) lazyParameters.lying++
     else if (lz.copyInto(v)) lazyParameters.copied++
     else return p
     this.copies.push([lz, v])

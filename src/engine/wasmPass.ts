@@ -14,7 +14,7 @@
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
 // own (what the old owner left there is not copied out: read later, it replays).
 
-import { passThreads, splitPass, wakeForPass } from '../parallel/sharedKernels.js'
+import { claimBand, passThreads, splitPass, wakeForPass } from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type Home, type PassStep, ResidentData } from './residentStates.js'
@@ -187,6 +187,8 @@ interface ArenaMemory {
   readonly memory: WebAssembly.Memory
   /** whether it is shared (the kernels' shared modules run on it) */
   readonly shared: boolean
+  /** where the arena's numbers start in it (bytes): 0, or the band of the kernels' memory */
+  readonly origin: number
   // weak: an arena outlives the chains whose kernels it ran (the pool keeps it)
   readonly instances: WeakMap<Kernel, (...args: number[]) => void>
 }
@@ -199,17 +201,23 @@ interface ArenaMemory {
  * thread they move back into the private memory (both kept once made, their pages touched): copies
  * into and out of a shared memory (the step's g, θ read by the next step) run at about 0.6× the
  * speed of private ones, and a step timer's probe moves between the counts a few times a run.
+ * A pooled arena's shared memory is, where it can be, the one the kernels share with the helper
+ * (its upper band: sharedKernels.ts `claimBand`): a two-thread step's tape then reads θ where the
+ * pass left it, and the pass reads the tape's ∂W where the tape left it, neither copied. Offsets
+ * (`numbers`' indices, the arguments `run` takes) count from the arena's origin in its memory.
  */
 class Arena {
   /** the memory in use, and the other one (kept once made) */
   private cur: ArenaMemory
   private other: ArenaMemory | null = null
   private f64: Float64Array
+  /** `run`'s arguments with the origin added to the addresses */
+  private readonly abs: number[] = []
 
-  constructor() {
-    const m = passThreads() ? sharedMemory(65536) : null
-    this.cur = arenaMemory(m ?? new WebAssembly.Memory({ initial: 1 }), m !== null)
-    this.f64 = new Float64Array(this.cur.memory.buffer)
+  /** @param band whether its shared memory may be the kernels' (a pooled arena's) */
+  constructor(private readonly band = false) {
+    this.cur = (passThreads() ? this.sharedMemory(65536) : null) ?? privateMemory(65536)
+    this.f64 = this.view()
   }
   /** the resident pass using it (pooled arenas), and its last use on `clock` */
   owner: object | null = null
@@ -219,17 +227,42 @@ class Arena {
   /** forgets what its owner holds there (before a takeover): read later, it replays */
   evict: (() => void) | null = null
 
-  /** The view of the memory as numbers, at least `bytes` long (null: it cannot grow so far). */
+  /** The view of the memory as numbers from the origin, at least `bytes` long (null: it cannot grow so far). */
   numbers(bytes: number): Float64Array | null {
-    const memory = this.cur.memory
+    const { memory, origin } = this.cur
     const have = memory.buffer.byteLength
     try {
-      if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536))
+      if (origin + bytes > have) memory.grow(Math.ceil((origin + bytes - have) / 65536))
     } catch {
       return null
     }
-    if (this.f64.buffer !== memory.buffer) this.f64 = new Float64Array(memory.buffer)
+    if (this.f64.buffer !== memory.buffer) this.f64 = this.view()
     return this.f64
+  }
+
+  private view(): Float64Array {
+    const { memory, origin } = this.cur
+    return new Float64Array(memory.buffer, origin)
+  }
+
+  /**
+   * The offset (bytes from the origin, below it for the kernels' own layouts) of `view` where it
+   * lies in the memory in use — a tape's ∂W the pass may read there — or null where it lies
+   * elsewhere.
+   */
+  offsetOf(view: Float64Array): number | null {
+    return view.buffer === this.cur.memory.buffer ? view.byteOffset - this.cur.origin : null
+  }
+
+  /**
+   * Makes the memory in use the one `run` runs `kernel` on now: shared where a pass should split
+   * (`passThreads`), else private (the numbers moved if need be). Called before a step's inputs
+   * are copied in, so that `offsetOf` answers for the memory the kernel runs on.
+   */
+  prepare(kernel: Kernel): void {
+    if (passThreads()) {
+      if (sharedModuleOf(kernel) !== null) this.use(true)
+    } else if (this.cur.shared) this.use(false)
   }
 
   /**
@@ -237,13 +270,18 @@ class Arena {
    * a pass should split now (`passThreads`, `splitPass`), else on this one.
    */
   run(kernel: Kernel, args: readonly number[]): void {
-    if (passThreads()) {
+    this.prepare(kernel)
+    const { origin } = this.cur
+    const abs = this.abs
+    abs.length = args.length
+    for (let i = 0; i < args.length; i++) abs[i] = kernel.addr[i] ? args[i] + origin : args[i]
+    if (passThreads() && this.cur.shared) {
       const module = sharedModuleOf(kernel)
-      if (module !== null && this.use(true)) {
-        if (splitPass(module, this.cur.memory, this.fn(kernel), args, kernel.addr)) return
+      if (module !== null && splitPass(module, this.cur.memory, this.fn(kernel), abs, kernel.addr)) {
+        return
       }
-    } else if (this.cur.shared) this.use(false)
-    this.fn(kernel)(...args)
+    }
+    this.fn(kernel)(...abs)
   }
 
   /** This thread's instance of `kernel` on the memory. */
@@ -261,40 +299,64 @@ class Arena {
   }
 
   /**
+   * A shared memory holding `bytes` from its origin: the band of the kernels' memory for a
+   * pooled arena where it can have it, else one of its own; null where none can be had.
+   */
+  private sharedMemory(bytes: number): ArenaMemory | null {
+    const band = this.band ? claimBand(this) : null
+    if (band !== null) {
+      const { memory, at } = band
+      const have = memory.buffer.byteLength
+      try {
+        if (at + bytes > have) memory.grow(Math.ceil((at + bytes - have) / 65536))
+        return arenaMemory(memory, true, at)
+      } catch {
+        // the band cannot hold them: a memory of its own
+      }
+    }
+    const m = sharedMemory(bytes)
+    return m === null ? null : arenaMemory(m, true, 0)
+  }
+
+  /**
    * Moves the numbers into the shared memory (`shared`) or the private one, made if need be, and
    * uses it from here on (the residences' offsets stay; their views are made anew from
    * `numbers`); false, moving nothing, where that memory cannot be had.
    */
   private use(shared: boolean): boolean {
     if (this.cur.shared === shared) return true
-    const have = this.cur.memory.buffer.byteLength
+    const from = this.cur
+    const have = from.memory.buffer.byteLength - from.origin
     let to = this.other
     if (to === null || to.shared !== shared) {
-      const m = shared ? sharedMemory(have) : new WebAssembly.Memory({ initial: have >> 16 })
-      if (m === null) return false
-      to = arenaMemory(m, shared)
-    } else {
-      const room = to.memory.buffer.byteLength
-      try {
-        if (room < have) to.memory.grow((have - room) >> 16)
-      } catch {
-        return false
-      }
+      to = shared ? this.sharedMemory(have) : privateMemory(have)
+      if (to === null) return false
     }
-    new Uint8Array(to.memory.buffer, 0, have).set(new Uint8Array(this.cur.memory.buffer, 0, have))
+    const room = to.memory.buffer.byteLength - to.origin
+    try {
+      if (room < have) to.memory.grow(Math.ceil((have - room) / 65536))
+    } catch {
+      return false
+    }
+    new Uint8Array(to.memory.buffer, to.origin, have).set(
+      new Uint8Array(from.memory.buffer, from.origin, have),
+    )
     moves++
-    this.other = this.cur
+    this.other = from
     this.cur = to
-    this.f64 = new Float64Array(to.memory.buffer)
+    this.f64 = this.view()
     return true
   }
 }
 
-const arenaMemory = (memory: WebAssembly.Memory, shared: boolean): ArenaMemory => ({
-  memory,
-  shared,
-  instances: new WeakMap(),
-})
+const arenaMemory = (
+  memory: WebAssembly.Memory,
+  shared: boolean,
+  origin: number,
+): ArenaMemory => ({ memory, shared, origin, instances: new WeakMap() })
+
+const privateMemory = (bytes: number): ArenaMemory =>
+  arenaMemory(new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) }), false, 0)
 
 /**
  * The arenas of the resident passes, for the process: a pass that starts takes over an idle one
@@ -337,7 +399,7 @@ function arenaFor(owner: object): Arena {
     if (idle === null || a.lastUse < idle.lastUse) idle = a
   }
   let arena = idle !== null && clock - idle.lastUse > 2 * held ? idle : null
-  if (arena === null) pool.push((arena = new Arena()))
+  if (arena === null) pool.push((arena = new Arena(true)))
   else {
     takeovers++
     arena.evict?.()
@@ -409,6 +471,9 @@ export function wasmPassLoop(
     }
   }
 }
+
+/** Gradients a resident pass read where the tape left them in its memory (tests). */
+export const gInPlace = { reads: 0 }
 
 /** A chain's pass over leaves whose θ and slot arrays stay in wasm memory between steps. */
 export interface ResidentPass {
@@ -564,6 +629,8 @@ export function residentPass(
       top += regions * size
     } else if (r.cur[0] !== p) drop(r, true) // another run's θ: what it holds is copied out first
     r.used = clock
+    // the memory the kernel will run on, before anything is copied in (offsetOf answers for it)
+    arena.prepare(kernel)
     const F = arena.numbers(top)
     if (F === null) {
       dropAll(true)
@@ -597,13 +664,18 @@ export function residentPass(
       if (y !== 1 && i !== null) F2.set(i, at[y] >> 3)
       ins[y] = null
     }
+    // a lazy g read where it lies in this memory (the tape's ∂W, a two-thread step's), else
+    // copied from there without making it, if it can be
     const g0 = at[1] >> 3
-    if (gIn instanceof Float64Array) F2.set(gIn, g0)
+    const lying = gIn instanceof Float64Array ? null : (gIn.lying?.() ?? null)
+    const gAt = lying !== null && lying.length === len ? arena.offsetOf(lying) : null
+    if (gAt !== null) gInPlace.reads++
+    else if (gIn instanceof Float64Array) F2.set(gIn, g0)
     else if (!gIn.copyInto?.(F2.subarray(g0, g0 + len))) F2.set(gIn.value(), g0)
     args[0] = size
     args[1] = a
     args[2] = args[4] = at[0]
-    args[3] = at[1]
+    args[3] = gAt ?? at[1]
     return r
   }
 

@@ -13,6 +13,7 @@
 import {
   align16,
   blockBytes,
+  ceilingOf,
   compressRows,
   gatherRows,
   heldLayout,
@@ -22,6 +23,7 @@ import {
   paddedStride,
   placeB,
   placePadded,
+  setCeiling,
   sparseLayout,
   type HeldSparse,
   type KernelExports,
@@ -504,12 +506,44 @@ export function helperRunning(): boolean {
 function reserve(h: Helper, bytes: number): void {
   noteLayout(h.memory) // what the tape left there (wasmKernels.ts keepView) is overwritten
   const need = BASE + bytes
+  if (need > ceilingOf(h.memory)) throw new RangeError('shared memory: over its ceiling')
   const have = h.memory.buffer.byteLength
   if (need > have) h.memory.grow(Math.ceil((need - have) / 65536))
   if (f64.length * 8 !== h.memory.buffer.byteLength) {
     f64 = new Float64Array(h.memory.buffer)
     i32 = new Int32Array(h.memory.buffer)
   }
+}
+
+/**
+ * Where an optimizer's pass may keep its numbers in the memory shared with the helper (a byte
+ * offset): the upper half of it (MAX_PAGES), above what the kernels lay out.
+ */
+const BAND_AT = (MAX_PAGES << 16) >>> 1
+
+/** The owner of the band of each helper's memory (one for the memory's life). */
+const bandOwners = new WeakMap<WebAssembly.Memory, object>()
+
+/**
+ * The memory the kernels share with the helper thread, for `owner` (an optimizer pass's memory,
+ * src/engine/wasmPass.ts) to keep its numbers in from byte `at` on: a step's products and its
+ * pass then read each other's arrays where they lie (θ, the tape's ∂W) instead of copying them
+ * from one memory into another. From then on the kernels lay out below `at` only (a larger
+ * layout is a RangeError there: one thread serves it). Null when no helper runs, or the band is
+ * another owner's, or the kernels have laid out past `at` already.
+ */
+export function claimBand(owner: object): { memory: WebAssembly.Memory; at: number } | null {
+  const h = helper
+  if (h === null) return null
+  const memory = h.memory
+  const held = bandOwners.get(memory)
+  if (held !== undefined && held !== owner) return null
+  if (held === undefined) {
+    if (memory.buffer.byteLength > BAND_AT) return null
+    bandOwners.set(memory, owner)
+    setCeiling(memory, BAND_AT)
+  }
+  return { memory, at: BAND_AT }
 }
 
 export function post(h: Helper, op: number, args: readonly number[]): void {

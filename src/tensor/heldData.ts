@@ -51,6 +51,11 @@ export abstract class HeldData<H extends { version: number }, K> implements Lazy
     return true
   }
 
+  /** Its numbers where its home holds them (read them at once), or null. */
+  lying(): Float64Array | null {
+    return this.home.version === this.version ? this.view() : null
+  }
+
   /** `copyInto` once the home moved on: made here by default; false when it must be made first. */
   protected replayInto(dst: Float64Array): boolean {
     dst.set(this.value())

@@ -18,6 +18,12 @@ export interface LazyData {
    * cannot (then `dst.set(value())`). Optional.
    */
   copyInto?(dst: Float64Array): boolean
+  /**
+   * A view of the numbers where they lie now (a wasm memory the library owns), for a reader in
+   * that memory to read them there at once, without a copy (the next write there may change
+   * them); null where they lie nowhere. Optional.
+   */
+  lying?(): Float64Array | null
 }
 
 /** The number of elements of a tensor, lazy or not, its data not made by asking. */

@@ -233,6 +233,7 @@ function reserve(w: KernelExports, bytes: number, overwrites = true): void {
   if (w !== own) noteLayout(w.memory)
   const need = BASE + bytes
   if (need - base > peak) peak = need - base
+  if (w !== own && need > ceilingOf(w.memory)) throw new RangeError('wasm memory: over its ceiling')
   const have = w.memory.buffer.byteLength
   if (need > have) {
     if (pinned) throw new RangeError('wasm memory: cannot grow while an arena is open')
@@ -315,6 +316,21 @@ export function noteLayout(memory: WebAssembly.Memory): void {
 }
 
 /**
+ * The bytes the kernels may lay out in a memory other than their own, from 0: what lies above
+ * belongs to someone else (an optimizer's pass in the memory shared with the helper thread,
+ * src/engine/wasmPass.ts). A layout past it is a RangeError, the callers' "memory could not grow".
+ */
+const ceilings = new WeakMap<WebAssembly.Memory, number>()
+
+/** Sets `memory`'s ceiling (see `ceilings`). */
+export function setCeiling(memory: WebAssembly.Memory, bytes: number): void {
+  ceilings.set(memory, bytes)
+}
+
+/** `memory`'s ceiling: Infinity where none is set. */
+export const ceilingOf = (memory: WebAssembly.Memory): number => ceilings.get(memory) ?? Infinity
+
+/**
  * One more twin, of an object standing for numbers no array holds (a lazy gradient's source,
  * src/tensor/lazyData.ts): `length` numbers at byte `at`, valid while `layouts` is `keptAt` — or,
  * kept in another memory (`keptMemory`: the two threads' shared one), while that memory's count
@@ -346,6 +362,16 @@ export function copyKept(token: object, out: Float64Array): boolean {
   out.set(from.subarray(at >> 3, (at >> 3) + out.length))
   noteCopiedOut(m, [out, at])
   return true
+}
+
+/**
+ * Where memory still holds the numbers `token` stands for (see `copyKept`), as a view of them
+ * (read it at once: the next layout there may overwrite them), or null.
+ */
+export function keptView(token: object): Float64Array | null {
+  const at = keptOf(token)
+  if (at < 0) return null
+  return new Float64Array((keptMemory ?? wasm!.memory).buffer, at, keptLength)
 }
 
 /**
