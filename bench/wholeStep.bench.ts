@@ -34,7 +34,8 @@
 // with esbuild (bench/bundle.ts, as an application would ship gradstream) into bench/out/ and run
 // on plain node: no tsx loader, whose bigger old generation makes V8 collect more often (issue 21,
 // bench/tsxVsBuilt.ts). `--gc`: also V8's full (mark-compact) collections that began inside each
-// contender's timed steps, per 100 steps, and their ms a step (node's 'gc' performance entries).
+// contender's timed steps (or calls), per 100, and their ms a step (node's 'gc' performance
+// entries).
 // The lead's command, quiet machine, three runs of each:
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu
 //   npx tsx bench/wholeStep.bench.ts 8 20 --cpu --built
@@ -95,7 +96,7 @@ const now = () => {
 }
 const steps = Number(process.argv.filter((a) => !a.startsWith('--'))[3] ?? 30)
 // `--gc`: full collections' start times and durations (ms, performance.now()'s clock), and each
-// timed run's span
+// timed run's (or calls') span
 const fullGcs: { start: number; ms: number }[] = []
 const spans: { name: string; from: number; to: number }[] = []
 const gcObserver = process.argv.includes('--gc')
@@ -138,16 +139,17 @@ const whole: Record<string, () => Step> = {
  * ms per call of `f` (a loss-only evaluation f(θ, batch), or one gradient call fn(θ, batch)) on
  * the batches a run's steps take, the first call left out as a run's first step is.
  */
-function calls(f: (p: MlpParams, b: Batch) => unknown): number {
+function calls(f: (p: MlpParams, b: Batch) => unknown): { ms: number; from: number } {
   const it = epochBatches(mnist.train, { batchSize: 128, seed: 1 })[Symbol.iterator]()
   let sink = 0
   const value = (r: unknown) => (typeof r === 'number' ? r : (r as { loss: number }).loss)
   sink += value(f(net.params, it.next().value as Batch))
   const t0 = now()
+  const from = performance.now()
   for (let k = 1; k < steps; k++) sink += value(f(net.params, it.next().value as Batch))
   const ms = (now() - t0) / (steps - 1)
   if (!Number.isFinite(sink)) throw new Error('wholeStep: a call: not finite')
-  return ms
+  return { ms, from }
 }
 
 async function wholeStep(make: () => Step): Promise<{ ms: number; evals: number; from: number }> {
@@ -219,13 +221,12 @@ for (let round = -1; round < rounds; round++) {
   for (const name of shuffled([...Object.keys(whole), 'loss f', 'grad'], round + 1)) {
     const run =
       name === 'loss f'
-        ? { ms: calls(lossOf), evals: 1, from: NaN }
+        ? { ...calls(lossOf), evals: 1 }
         : name === 'grad'
-          ? { ms: calls(fg), evals: 1, from: NaN }
+          ? { ...calls(fg), evals: 1 }
           : await wholeStep(whole[name])
     if (round >= 0) (wholeMs[name] ??= []).push(run.ms)
-    if (round >= 0 && !Number.isNaN(run.from))
-      spans.push({ name, from: run.from, to: performance.now() })
+    if (round >= 0) spans.push({ name, from: run.from, to: performance.now() })
     evals[name] = run.evals
   }
   for (const name of shuffled(Object.keys(stages), round + 1)) {
@@ -289,7 +290,7 @@ console.log(
 if (gcObserver !== null) {
   await new Promise((r) => setTimeout(r, 10)) // the observer's last entries
   gcObserver.disconnect()
-  const per = Object.keys(whole).map((name) => {
+  const per = [...Object.keys(whole), 'loss f', 'grad'].map((name) => {
     const mine = spans.filter((x) => x.name === name)
     const gcs = fullGcs.filter((g) => mine.some((x) => g.start >= x.from && g.start < x.to))
     const timed = mine.length * (steps - 1)
