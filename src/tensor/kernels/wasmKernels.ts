@@ -91,6 +91,7 @@ export interface KernelExports {
     ldb: number,
   ): void
   padRows(at: number, k: number, n: number, ldb: number): void
+  padRowsFrom(from: number, at: number, k: number, n: number, ldb: number): number
   csrPairs(
     rowPtr: number,
     colIdx: number,
@@ -1110,11 +1111,19 @@ export function gemmHeldWasm(
   const b = rb >= 0 ? rb : floor
   const c = rc >= 0 ? rc : floor + bBytes
   const off = floor + bBytes + cBytes
+  // whether B is finite where placing it found out (1 or 0), else −1
+  let finite = placed ? (resident!.finite ? 1 : 0) : -1
   if (rb < 0) {
+    // a B that lies in this memory already (a tape's W1, in its arena or in its optimizer's
+    // band of the two threads' memory) padded from there in one pass, checked on the way
+    let from = ldb === n || transB ? -1 : inMemory(w, B)
+    if (from >= 0 && from < b + k * ldb * 8 && b < from + k * n * 8) from = -1 // overlapping
     if (ldb === n) placeB(f64, B, k, n, transB, b)
+    else if (from >= 0) finite = w.padRowsFrom(from, b, k, n, ldb)
     else placePadded(f64, B, k, n, ldb, transB, b, w)
   }
-  if (finiteB && !placed && w.allFinite(b, k * ldb) === 0) return false
+  if (finiteB && finite < 0) finite = w.allFinite(b, k * ldb)
+  if (finiteB && finite === 0) return false
   if (transA && h.transposed === false) {
     w.csrTranspose(h.rp, h.ci, h.v, h.rows, h.cols, h.trp, h.tci, h.tv)
     h.transposed = true

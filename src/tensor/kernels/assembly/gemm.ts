@@ -1074,6 +1074,43 @@ export function padRows(at: usize, k: i32, n: i32, ldb: i32): void {
   }
 }
 
+// padRows for rows that lie elsewhere in this memory: the k rows of n f64 from `from` (row-major,
+// contiguous) copied to `at` with rows ldb apart, the ldb − n after each set to 0, in one pass (a
+// right operand already in memory: W1 in a tape's arena, or in an optimizer pass's band of the
+// memory two threads share). Returns allFinite's answer for the rows, found on the way (each
+// number loaded and stored whole: the same bits). The two regions must not overlap.
+export function padRowsFrom(from: usize, at: usize, k: i32, n: i32, ldb: i32): i32 {
+  const row = (<usize>n) << 3
+  const stride = (<usize>ldb) << 3
+  const pad = stride - row
+  let acc0 = f64x2.splat(0)
+  let acc1 = f64x2.splat(0)
+  let s: f64 = 0
+  for (let p = 0; p < k; p++) {
+    const src = from + <usize>p * row
+    const to = at + <usize>p * stride
+    let j = 0
+    for (; j + 4 <= n; j += 4) {
+      const o = (<usize>j) << 3
+      const x = v128.load(src + o)
+      const y = v128.load(src + o, 16)
+      v128.store(to + o, x)
+      v128.store(to + o, y, 16)
+      acc0 = f64x2.add(acc0, f64x2.sub(x, x))
+      acc1 = f64x2.add(acc1, f64x2.sub(y, y))
+    }
+    for (; j < n; j++) {
+      const x = load<f64>(src + ((<usize>j) << 3))
+      store<f64>(to + ((<usize>j) << 3), x)
+      s += x - x
+    }
+    memory.fill(to + row, 0, pad)
+  }
+  s += f64x2.extract_lane(f64x2.add(acc0, acc1), 0)
+  s += f64x2.extract_lane(f64x2.add(acc0, acc1), 1)
+  return s == 0 ? 1 : 0
+}
+
 // 1 when every one of the len f64 from a on is finite, else 0: Σ (x − x) over the entries is 0
 // exactly when none is ±∞ or NaN (x − x is +0 for a finite x and NaN otherwise). Run on a right
 // operand just copied into memory (still in cache), it replaces a separate JavaScript scan.
