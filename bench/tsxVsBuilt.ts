@@ -6,7 +6,8 @@
 // reason: `limit` = the old generation's allocation limit, `ext` = external memory pressure,
 // `task`), the young collections started by external memory (V8 11.3 scavenges once the young
 // ArrayBuffers hold 32 MB: a W3 step's two fresh 313 KB arrays, every ~51 steps), the old
-// generation at the end, and the load.
+// generation at the end, the process's minor page faults (the data's loading included) and the
+// load.
 //
 //   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
 //     [--trees /work/wt/base,/work/wt/branch]
@@ -44,7 +45,7 @@ const entry = (file: string) => `import { w3 } from ${JSON.stringify(file)}
 import v8 from 'node:v8'
 const r = await w3(JSON.parse(process.argv.at(-1)))
 const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
-console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20 }))
+console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20, faults: process.resourceUsage().minorPageFault }))
 `
 const opts = JSON.stringify({ iters, threads: 1 })
 const flag = '--initial-old-space-size=64'
@@ -101,6 +102,8 @@ interface Row {
   starts: Record<string, number>
   /** scavenges started by external memory pressure */
   extScavenges: number
+  /** the process's minor page faults (loading the data included) */
+  faults: number
 }
 /** V8's incremental-marking start reasons, shortened */
 const reasons: Record<string, string> = {
@@ -143,13 +146,14 @@ for (let rep = 0; rep < reps; rep++) {
       oldMB: res.oldMB,
       starts,
       extScavenges,
+      faults: res.faults,
     }
     rows[name].push(row)
     const why = Object.entries(starts)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')
     console.log(
-      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs} (${why})  scavenges by external memory ${extScavenges}  old ${row.oldMB.toFixed(1)} MB  load ${load.toFixed(1)}  loss ${res.loss}`,
+      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs} (${why})  scavenges by external memory ${extScavenges}  old ${row.oldMB.toFixed(1)} MB  minor faults ${row.faults}  load ${load.toFixed(1)}  loss ${res.loss}`,
     )
   }
 }
@@ -164,7 +168,7 @@ for (const name of names) {
   const span = (v: number[]) =>
     `×${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`
   console.log(
-    `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))}  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB`,
+    `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))}  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB  minor faults ${median(r.map((x) => x.faults))}`,
   )
 }
 if (trees.length > 1) {
