@@ -7,7 +7,8 @@
 //   npx tsx --initial-old-space-size=64 bench/w5Auto.ts [reps=3] [counts=auto,1,2] [bin=50]
 // Counts: auto, 1, 2, and s1 (setKernelThreads(2) with no product or pass split: one thread on
 // the shared memory). Environment: W5AUTO_MARGIN=0: 'auto' probes and always keeps one thread; W5AUTO_WATCH=0: no
-// watch between probes; W5AUTO_BUSY_AT=n: a busy-loop process competes from step n on
+// watch between probes; W5AUTO_TWOFIRST=1|0: autoTuning.twoFirst; W5AUTO_BUSY_AT=n: a busy-loop
+// process competes from step n on
 import { execFileSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +22,10 @@ if (process.env.W5AUTO_CHILD) {
   const { autoTuning, probeLog } = await import('../src/parallel/autoThreads.js')
   // W5AUTO_MARGIN=0: 'auto' never finds two threads faster (it probes, then keeps one thread)
   if (process.env.W5AUTO_MARGIN !== undefined) autoTuning.margin = Number(process.env.W5AUTO_MARGIN)
+  // W5AUTO_TWOFIRST=1 (or 0): a large step starts on two threads once the helper is ready
+  // (autoTuning.twoFirst)
+  if (process.env.W5AUTO_TWOFIRST !== undefined)
+    autoTuning.twoFirst = process.env.W5AUTO_TWOFIRST === '1'
   // W5AUTO_WATCH=0: no watch between probes (autoTuning.watch)
   if (process.env.W5AUTO_WATCH !== undefined) autoTuning.watch = Number(process.env.W5AUTO_WATCH)
   // W5AUTO_BUSY_AT=n: from step n on, another process spins on a core (a competing job)

@@ -60,9 +60,26 @@ export const autoTuning = {
    */
   earlyProbeSize: 1 << 16,
   /**
-   * such a step's first probe comes after this many steps (once the helper is ready), and its
-   * probes are shorter — `earlyWarmup` unmeasured steps a part, the middle part `earlyProbe`
-   * steps and `earlyProbeMs` at least, the outer ones half of that — so that a run of a few
+   * whether a large step (`earlyProbeSize`) runs on two threads as soon as its helper is ready,
+   * the probes then checking whether one thread is faster, rather than on one until two probes
+   * find two faster. Off: measured on this project's shared 2-vCPU VM (issue 21, session 15), W5
+   * under 'auto' ran 0.86–1.06× main's 'auto' in interleaved A/Bs while other jobs ran, and 1.14×
+   * when another process took a core from the start (its first ~90 steps on two slowed threads);
+   * bench/w5Auto.ts W5AUTO_TWOFIRST=1 turns it on. Its first probe comes `twoFirstProbeAfter`
+   * steps after the two threads start; one that keeps them is checked `second` steps later (not
+   * `earlySecond`), the watch guarding the steps between
+   */
+  twoFirst: false,
+  /**
+   * with `twoFirst`, steps on two threads before the first probe: the first ~30 ran up to 1.2×
+   * slower than later ones (the second thread's code and memory still warming), which a probe
+   * there counted against two threads (W5 under 'auto', issue 21 session 15)
+   */
+  twoFirstProbeAfter: 40,
+  /**
+   * such a step's first probe comes after this many steps (once the helper is ready; with
+   * `twoFirst`, `twoFirstProbeAfter`), and its probes are shorter — `earlyWarmup` unmeasured
+   * steps a part, the middle part `earlyProbe` steps and `earlyProbeMs` at least, the outer ones half of that — so that a run of a few
    * hundred steps (W5's epoch: 469) decides while most of it is still ahead: with the defaults'
    * probes of ~100 steps, two agreeing ones took W5 to step 120–210, and a switched run spent
    * only 260–340 of its steps on two threads. Its steps are long (milliseconds), so 20 of them
@@ -111,6 +128,15 @@ export const autoTuning = {
    * process costs several milliseconds
    */
   probeMs: 150,
+  /**
+   * a probe that finds two threads in use this many times slower than one decides alone, with no
+   * probe to agree: two threads lose this much when another process takes a core (W5: 4.1–4.2 s
+   * against 2.5–2.9 s on one thread), each step then costing a third more, where a wrong move to
+   * one thread costs at most what the splits save (W5: a fifth of a step) until the next probe.
+   * Under `twoFirst` a run whose second core is busy from the start thus leaves two threads after
+   * one probe (W5: ~50 fewer steps on them)
+   */
+  leaveTwo: 1.3,
   /** steps between a probe that finds the other count faster and the probe that must agree */
   confirm: 0,
   /**
@@ -158,6 +184,8 @@ export class ThreadChooser {
   private spacing = 1
   /** true after a probe that found the other count faster: the next one must agree */
   private leaning = false
+  /** true once a large step's two threads have started (`autoTuning.twoFirst`) */
+  private twoStarted = false
   /** the probe's part under way (0: the count in use, 1: the other, 2: in use again), or −1 */
   private part = -1
   /** whether the probe under way is a large step's short one (`autoTuning.earlyProbe`) */
@@ -213,9 +241,17 @@ export class ThreadChooser {
       this.last = null
       this.record(last.asked, last.ran, now - last.start)
     }
-    // a large step's first probe comes sooner (`earlyFirstProbeAfter`)
+    // a large step's first probe comes sooner (`earlyFirstProbeAfter`); with `twoFirst`, after its
+    // first steps on two threads (`twoFirstProbeAfter`)
     const first = this.decisions === 0 && !this.leaning
-    const due = this.calls >= (early && first ? autoTuning.earlyFirstProbeAfter : this.probeAt)
+    if (early && first && autoTuning.twoFirst && !this.twoStarted) {
+      this.twoStarted = true
+      this.mode = 2
+      this.probeAt = this.calls + autoTuning.twoFirstProbeAfter
+    }
+    const due =
+      this.calls >=
+      (early && first && !this.twoStarted ? autoTuning.earlyFirstProbeAfter : this.probeAt)
     if (this.part < 0 && due && (early || this.ranLong())) {
       this.part = 0
       this.quick = early
@@ -279,12 +315,14 @@ export class ThreadChooser {
     // mean steps: a long tail of slow steps counts
     const mean = (i: 0 | 1) => this.total[i] / Math.max(1, this.steps[i])
     const faster = mean(1) <= margin * mean(0)
+    // two threads in use that lose by `leaveTwo` leave at once, on one probe
+    const clear = this.mode === 2 && mean(0) >= autoTuning.leaveTwo * mean(1)
     // what the watch expects of the count in use after this probe
-    this.expected = faster && this.leaning ? mean(1) : mean(0)
+    this.expected = faster && (this.leaning || clear) ? mean(1) : mean(0)
     this.watched = this.watchedMs = 0
     if (probeLog.length < 64)
       probeLog.push({ at: this.calls, mode: this.mode, inUse: mean(0), other: mean(1) })
-    if (faster && !this.leaning) {
+    if (faster && !this.leaning && !clear) {
       // one probe does not decide: the next one, at once, must agree
       this.leaning = true
       this.part = -1
@@ -323,7 +361,12 @@ export class ThreadChooser {
     } else if (this.decisions >= 2) this.spacing = Math.min(8, 2 * this.spacing)
     this.part = -1
     this.decisions++
-    const second = this.quick ? autoTuning.earlySecond : autoTuning.second
+    // a first decision that keeps a large step's two threads (`twoFirst`) is checked `second`
+    // steps later; the watch guards the steps between
+    const second =
+      this.quick && !(this.twoStarted && this.mode === 2)
+        ? autoTuning.earlySecond
+        : autoTuning.second
     this.probeAt = this.calls + (this.decisions === 1 ? second : autoTuning.every * this.spacing)
   }
 }
@@ -347,9 +390,10 @@ export function stepThreads(size: number): 1 | 2 {
   if (requested !== 'auto') return explicitThreads()
   if (size < autoTuning.minSize) return 1
   if (size >= autoTuning.earlyProbeSize) {
-    // a large step: the helper starts (warming, see spawnHelper) after the first, which sized
-    // the kernels' own memory, and a probe starts once it is ready
-    if (chooser.recorded > 0 && !helperRunning()) {
+    // a large step: the helper starts (warming, see spawnHelper) as soon as the step is known to
+    // be large, after the tape's first call, which sized the kernels' own memory; two threads
+    // (`twoFirst`) or a probe start once it is ready
+    if (!helperRunning()) {
       closers.add(stopHelper)
       spawnHelper(ownMemoryBytes())
     }

@@ -32,7 +32,8 @@ import {
  * after 10 unmeasured steps, the middle one at least 30 steps and 150 ms, the outer ones half of
  * that — timing each step from its start to the next step's start (the whole loop's period, not
  * the gradient alone); the other count is chosen only when its mean step is at least 5% shorter
- * in two probes in a row (the second right after the first), and the choice is measured again
+ * in two probes in a row (the second right after the first), or two threads in use 1.3× slower
+ * than one in one probe (another process took a core), and the choice is measured again
  * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run of small steps
  * never starts the helper (it starts 20 steps before the first probe, without waiting for it). A
  * gradient whose products reach 2²⁴ multiply-adds a step (W5's mlp 784–256–128–10 on 128 images)
@@ -40,8 +41,9 @@ import {
  * however short the run, with shorter probes (4 unmeasured steps a part, the middle one 20 steps
  * and 80 ms, the outer ones half of that): the helper writes the memory it shares once and warms
  * its kernels on the idle core first, so the probe's steps on two threads cost what later ones
- * do. On two threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits
- * with the helper too. Once
+ * do. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
+ * two threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with
+ * the helper too. Once
  * started, the helper sleeps while one thread is chosen; products outside such steps stay on one
  * thread. `1` keeps everything on the calling thread.
  *

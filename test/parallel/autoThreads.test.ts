@@ -58,6 +58,7 @@ describe('ThreadChooser (made-up timings)', () => {
 
   it('a large step (want(now, early)) probes from earlyFirstProbeAfter, with shorter probes', () => {
     Object.assign(autoTuning, small, {
+      twoFirst: false, // a one-core machine's way: one thread until two probes find two faster
       earlyFirstProbeAfter: 2,
       earlyWarmup: 1,
       earlyProbe: 2,
@@ -90,12 +91,84 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(drive(d, 3 + 11, (t) => (t === 2 ? 0.89 : 1))).toEqual([...ones(3), ...sandwich(1)])
   })
 
+  it('with twoFirst, a large step runs on two threads once the helper is ready; probes check them', () => {
+    const early = {
+      twoFirst: true,
+      twoFirstProbeAfter: 2,
+      earlyFirstProbeAfter: 5, // not used with twoFirst
+      earlyWarmup: 1,
+      earlyProbe: 2,
+      earlyProbeMs: 0,
+      earlySecond: 6,
+    }
+    /** `ready` steps before the helper is ready (want(now, false)), then large steps */
+    const run = (c: ThreadChooser, ready: number, steps: number, two: number) => {
+      const asked: number[] = []
+      for (let s = 0; s < steps; s++) {
+        const t = c.want(undefined, s >= ready)
+        asked.push(t)
+        c.record(t, t, t === 2 ? two : 1)
+      }
+      return asked
+    }
+    // a short probe from two threads: 1 + 1 on two, 1 + 2 on one, 1 + 1 on two
+    const short2 = [...twos(2), ...ones(3), ...twos(2)]
+    const short1 = [...ones(2), ...twos(3), ...ones(2)]
+    Object.assign(autoTuning, small, early)
+    // one thread while the helper starts (3 steps), then two; `twoFirstProbeAfter` (2) steps
+    // later a probe finds one thread not faster: two kept, checked `second` (10, not
+    // `earlySecond`'s 6) steps later
+    expect(run(new ThreadChooser(), 3, 3 + 2 + 7 + 10 + 7, 0.89)).toEqual([
+      ...ones(3),
+      ...twos(2),
+      ...short2,
+      ...twos(10),
+      ...short2,
+    ])
+    // two threads 1.2× slower: two probes in a row find one faster, and one thread is kept from
+    // then on (checked `earlySecond` (6) steps later, from one thread)
+    const c = new ThreadChooser()
+    expect(run(c, 3, 3 + 2 + 14 + 6 + 7, 1.2)).toEqual([
+      ...ones(3),
+      ...twos(2),
+      ...short2,
+      ...short2,
+      ...ones(6),
+      ...short1,
+    ])
+    expect(c.mode).toBe(1)
+    // two threads 1.3× slower (`leaveTwo`; the second core busy from the start): one probe decides
+    const b = new ThreadChooser()
+    expect(run(b, 3, 3 + 2 + 7 + 6 + 7, 1.3)).toEqual([
+      ...ones(3),
+      ...twos(2),
+      ...short2,
+      ...ones(6),
+      ...short1,
+    ])
+    expect(b.mode).toBe(1)
+    // two threads kept, then 2.67× slower from step 16 (another process takes a core): the
+    // watch's window of steps 16–19 starts a probe at once, and one thread is chosen
+    Object.assign(autoTuning, { second: 100, watch: 4, watchRatio: 1.3 })
+    const d = new ThreadChooser()
+    const asked: number[] = []
+    for (let s = 0; s < 3 + 2 + 7 + 8 + 7 + 4; s++) {
+      const t = d.want(undefined, s >= 3)
+      asked.push(t)
+      d.record(t, t, t === 1 ? 1 : s < 16 ? 0.89 : 2.67)
+    }
+    expect(asked).toEqual([...ones(3), ...twos(2), ...short2, ...twos(8), ...short2, ...ones(4)])
+    expect(d.mode).toBe(1)
+    // a small step (`early` never true: no helper started for it) stays on one thread
+    expect(run(new ThreadChooser(), Infinity, 3 + 11, 0.5)).toEqual([...ones(3), ...sandwich(1)])
+  })
+
   it('probes again at once when a window of steps runs 1.3× slower than the last probe measured', () => {
     Object.assign(autoTuning, small, { second: 100, watch: 4, watchRatio: 1.3 })
-    // two threads win both probes (steps 3–24); 4 steps later they slow to 2.67 (another process
+    // two threads win both probes (steps 3–24); 4 steps later they slow to 1.2 (another process
     // took the second core): the window of steps 29–32 starts a probe, which finds one thread
     // faster, and the next agrees
-    const ms = (t: 1 | 2, s: number) => (t === 1 ? 1 : s < 3 + 22 + 4 ? 0.89 : 2.67)
+    const ms = (t: 1 | 2, s: number) => (t === 1 ? 1 : s < 3 + 22 + 4 ? 0.89 : 1.2)
     const c = new ThreadChooser()
     const asked = drive(c, 3 + 22 + 8 + 22 + 4, ms)
     expect(asked).toEqual([
@@ -187,14 +260,23 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(asked).toEqual([...ones(3), ...ones(11), ...twos(21), ...ones(11), ...ones(2)])
   })
 
-  it('goes back to one thread when two later probes find two slower', () => {
+  it('goes back to one thread when two later probes find two slower, or one finds them 1.3× slower', () => {
     Object.assign(autoTuning, small)
     const c = new ThreadChooser()
     drive(c, 25, (t) => (t === 2 ? 0.5 : 1))
     expect(c.mode).toBe(2)
-    const asked = drive(c, 10 + 11 + 11 + 3, (t) => (t === 2 ? 2 : 1)) // the second core is gone
+    const asked = drive(c, 10 + 11 + 11 + 3, (t) => (t === 2 ? 1.2 : 1)) // the second core is gone
     expect(asked).toEqual([...twos(10), ...sandwich(2), ...sandwich(2), ...ones(3)])
     expect(c.mode).toBe(1)
+    // two threads twice as slow (`leaveTwo` 1.3): the first probe decides
+    const d = new ThreadChooser()
+    drive(d, 25, (t) => (t === 2 ? 0.5 : 1))
+    expect(drive(d, 10 + 11 + 3, (t) => (t === 2 ? 2 : 1))).toEqual([
+      ...twos(10),
+      ...sandwich(2),
+      ...ones(3),
+    ])
+    expect(d.mode).toBe(1)
   })
 
   it('checks the first choice soon (after `second` steps), then every `every` steps', () => {
