@@ -150,6 +150,42 @@ describe('sam', () => {
 
   describe('on the tape’s lazy gradients and sgd’s kept sums (wasm, one thread)', () => {
     onWasmOneThread()
+    it('a long leaf (θ + e in wasm, θ read where sgd kept it): the reference’s formula bit for bit', async () => {
+      // n ≥ the wasm kernels' length, odd (a SIMD tail); davda54/sam's first_step written out:
+      // scale = ρ/(‖g‖ + 1e-12) (‖·‖ summed in index order), e = (θ² if adaptive)·g·scale
+      const n = 3001
+      const k = (i: number) => 0.25 + (i % 7) / 4
+      const fgLong = ({ w }: { w: Tensor }) => {
+        const x = [...w.data]
+        return {
+          loss: x.reduce((a, v, i) => a + (k(i) * v ** 4) / 4 + v ** 2 / 2, 0),
+          grad: { w: tensor(x.map((v, i) => k(i) * v ** 3 + v)) },
+        }
+      }
+      const x0 = Array.from({ length: n }, (_, i) => Math.sin(i + 1) * 1.5)
+      for (const adaptive of [false, true]) {
+        const [rho, lr] = [0.2, 0.05]
+        const states = await lastValueFrom(
+          train({
+            params: { w: tensor(x0) },
+            step: pipe(sam(fgLong, { rho, adaptive }), sgd(lr)),
+          }).pipe(maxSteps(4), toArray()),
+        )
+        let x = x0
+        for (let t = 1; t <= 4; t++) {
+          const g = x.map((v, i) => k(i) * v ** 3 + v)
+          let sq = 0
+          for (let i = 0; i < n; i++) sq += (adaptive ? Math.abs(x[i]) * g[i] : g[i]) ** 2
+          const scale = rho / (Math.sqrt(sq) + 1e-12)
+          const climbed = x.map((v, i) => v + (adaptive ? v * v : 1) * g[i] * scale)
+          const g2 = climbed.map((v, i) => k(i) * v ** 3 + v)
+          x = x.map((v, i) => v - lr * g2[i])
+          const s = states[t] as TrainState<{ w: Tensor }>
+          expect(sameBits(s.grad!, { w: tensor(g2) }), `adaptive ${adaptive}: g${t}`).toBe(true)
+          expect(sameBits(s.params, { w: tensor(x) }), `adaptive ${adaptive}: θ${t}`).toBe(true)
+        }
+      }
+    })
     it('reads θ and ∇f(θ) where they lie: the same bits as with both made eagerly, the gradients left lazy', () => {
       // mlp 784–16–10 on batches of compressed rows: ∂W1 a lazy gradient, W1 (12,544) a kept
       // sum under sgd; SAM must neither make them (a read turns the next gradients eager) nor
