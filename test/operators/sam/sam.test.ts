@@ -23,7 +23,7 @@ import { images } from '../../helpers/sparseRows.js'
 import { onWasmOneThread } from '../../helpers/wasmOneThread.js'
 import { sameBits } from '../transforms/fixture.js'
 import { lazyGradients, setLazyGradients } from '../../../src/autodiff/lazyGradient.js'
-import { setKeptSums } from '../../../src/tensor/keptSums.js'
+import { keptSums, setKeptSums } from '../../../src/tensor/keptSums.js'
 
 // f(θ) = Σ c_i·θ_i⁴/4 + θ_i²/2 over a tree { w: tensor, b: number }, ∇f_i = c_i·θ_i³ + θ_i:
 // not quadratic, so the gradient at θ + e really differs from the one at θ.
@@ -151,9 +151,10 @@ describe('sam', () => {
   describe('on the tape’s lazy gradients and sgd’s kept sums (wasm, one thread)', () => {
     onWasmOneThread()
     it('a long leaf (θ + e in wasm, θ read where sgd kept it): the reference’s formula bit for bit', async () => {
-      // n ≥ the wasm kernels' length, odd (a SIMD tail); davda54/sam's first_step written out:
+      // n ≥ 4096 (sgd keeps θ as a kept sum) and the wasm kernels' length, odd (a SIMD tail);
+      // davda54/sam's first_step written out:
       // scale = ρ/(‖g‖ + 1e-12) (‖·‖ summed in index order), e = (θ² if adaptive)·g·scale
-      const n = 3001
+      const n = 4099
       const k = (i: number) => 0.25 + (i % 7) / 4
       const fgLong = ({ w }: { w: Tensor }) => {
         const x = [...w.data]
@@ -163,6 +164,7 @@ describe('sam', () => {
         }
       }
       const x0 = Array.from({ length: n }, (_, i) => Math.sin(i + 1) * 1.5)
+      const kept = keptSums.made
       for (const adaptive of [false, true]) {
         const [rho, lr] = [0.2, 0.05]
         const states = await lastValueFrom(
@@ -185,6 +187,7 @@ describe('sam', () => {
           expect(sameBits(s.params, { w: tensor(x) }), `adaptive ${adaptive}: θ${t}`).toBe(true)
         }
       }
+      expect(keptSums.made - kept, 'θ kept as sums').toBeGreaterThanOrEqual(6)
     })
     it('reads θ and ∇f(θ) where they lie: the same bits as with both made eagerly, the gradients left lazy', () => {
       // mlp 784–16–10 on batches of compressed rows: ∂W1 a lazy gradient, W1 (12,544) a kept
