@@ -79,8 +79,9 @@ export const autoTuning = {
   /**
    * such a step's first probe comes after this many steps (once the helper is ready; with
    * `twoFirst`, `twoFirstProbeAfter`), and its probes are shorter — `earlyWarmup` unmeasured
-   * steps a part, the middle part `earlyProbe` steps and `earlyProbeMs` at least, the outer ones half of that — so that a run of a few
-   * hundred steps (W5's epoch: 469) decides while most of it is still ahead: with the defaults'
+   * steps a part, the middle part `earlyProbe` steps and `earlyProbeMs` at least, the outer
+   * ones half of that — so that a run of a few hundred steps (W5's epoch: 469) decides while
+   * most of it is still ahead: with the defaults'
    * probes of ~100 steps, two agreeing ones took W5 to step 120–210, and a switched run spent
    * only 260–340 of its steps on two threads. Its steps are long (milliseconds), so 20 of them
    * still outweigh a stray time slice; two agreeing probes still decide
