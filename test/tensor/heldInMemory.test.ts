@@ -54,6 +54,35 @@ const operands = fc
     return { a: { shape: [m, k], data: a } as Tensor, b, n }
   })
 
+/**
+ * Runs `check` on A held and a view of B copied into an arena the kernels keep open (as a tape
+ * call's), the batch held above it; false when the kernels chose not to hold A.
+ */
+function withBInArena(
+  a: Tensor,
+  b: Float64Array,
+  n: number,
+  check: (h: ReturnType<typeof heldLeft>, view: Float64Array) => void,
+): boolean {
+  const k = a.shape[1]
+  const at = openArena(k * n * 8, 8 << 20)
+  expect(at).toBeGreaterThan(0)
+  try {
+    const view = arenaView(at, k * n)
+    view.set(b)
+    const h = heldLeft(a)
+    try {
+      if (h.held() === null) return false
+      check(h, view)
+      return true
+    } finally {
+      h.release()
+    }
+  } finally {
+    closeArena()
+  }
+}
+
 describe('a held product whose B lies in wasm memory', () => {
   afterAll(() => setKernelBackend('auto'))
 
@@ -64,27 +93,15 @@ describe('a held product whose B lies in wasm memory', () => {
       fc.property(operands, ({ a, b, n }) => {
         const k = a.shape[1]
         const want = times(a, b, n)
-        // B in an arena the kernels keep open (as a tape call's), the batch held above it
-        const at = openArena(k * n * 8, 8 << 20)
-        expect(at).toBeGreaterThan(0)
-        try {
-          const view = arenaView(at, k * n)
-          view.set(b)
-          const h = heldLeft(a)
-          try {
-            fc.pre(h.held() !== null)
-            held++
-            const got = h.times({ shape: [k, n], data: view })
-            expect(differing(got.data, want)).toEqual([])
-            // B untouched where it lies
-            expect(differing(view, b)).toEqual([])
-            expect(differing(h.times({ shape: [k, n], data: b }).data, want)).toEqual([])
-          } finally {
-            h.release()
-          }
-        } finally {
-          closeArena()
-        }
+        const ran = withBInArena(a, b, n, (h, view) => {
+          const got = h.times({ shape: [k, n], data: view })
+          expect(differing(got.data, want)).toEqual([])
+          // B untouched where it lies
+          expect(differing(view, b)).toEqual([])
+          expect(differing(h.times({ shape: [k, n], data: b }).data, want)).toEqual([])
+        })
+        fc.pre(ran)
+        held++
       }),
     )
     expect(held).toBeGreaterThan(20)
@@ -100,25 +117,14 @@ describe('a held product whose B lies in wasm memory', () => {
         const b = Float64Array.from(o.b)
         b[q % b.length] = v
         const want = reference(a.data, b, a.shape[0], k, n, false, false)
-        const at = openArena(k * n * 8, 8 << 20)
-        expect(at).toBeGreaterThan(0)
-        try {
-          const view = arenaView(at, k * n)
-          view.set(b)
-          const h = heldLeft(a)
-          try {
-            fc.pre(h.held() !== null)
-            held++
-            const got = h.times({ shape: [k, n], data: view })
-            // the dense sum: 0·±∞ is NaN (a sparse walk would have skipped it)
-            expectMatches(got.data, want, k)
-            expect(differing(got.data, h.times({ shape: [k, n], data: b }).data)).toEqual([])
-          } finally {
-            h.release()
-          }
-        } finally {
-          closeArena()
-        }
+        const ran = withBInArena(a, b, n, (h, view) => {
+          const got = h.times({ shape: [k, n], data: view })
+          // the dense sum: 0·±∞ is NaN (a sparse walk would have skipped it)
+          expectMatches(got.data, want, k)
+          expect(differing(got.data, h.times({ shape: [k, n], data: b }).data)).toEqual([])
+        })
+        fc.pre(ran)
+        held++
       }),
     )
     expect(held).toBeGreaterThan(20)
