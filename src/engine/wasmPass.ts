@@ -227,7 +227,10 @@ class Arena {
   /** forgets what its owner holds there (before a takeover): read later, it replays */
   evict: (() => void) | null = null
 
-  /** The view of the memory as numbers from the origin, at least `bytes` long (null: it cannot grow so far). */
+  /**
+   * The view of the memory as numbers from the origin, at least `bytes` long (null: it cannot
+   * grow so far).
+   */
   numbers(bytes: number): Float64Array | null {
     const { memory, origin } = this.cur
     const have = memory.buffer.byteLength
@@ -277,7 +280,10 @@ class Arena {
     for (let i = 0; i < args.length; i++) abs[i] = kernel.addr[i] ? args[i] + origin : args[i]
     if (passThreads() && this.cur.shared) {
       const module = sharedModuleOf(kernel)
-      if (module !== null && splitPass(module, this.cur.memory, this.fn(kernel), abs, kernel.addr)) {
+      if (
+        module !== null &&
+        splitPass(module, this.cur.memory, this.fn(kernel), abs, kernel.addr)
+      ) {
         return
       }
     }
@@ -349,11 +355,12 @@ class Arena {
   }
 }
 
-const arenaMemory = (
-  memory: WebAssembly.Memory,
-  shared: boolean,
-  origin: number,
-): ArenaMemory => ({ memory, shared, origin, instances: new WeakMap() })
+const arenaMemory = (memory: WebAssembly.Memory, shared: boolean, origin: number): ArenaMemory => ({
+  memory,
+  shared,
+  origin,
+  instances: new WeakMap(),
+})
 
 const privateMemory = (bytes: number): ArenaMemory =>
   arenaMemory(new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) }), false, 0)
@@ -591,7 +598,8 @@ export function residentPass(
     wakeForPass(len)
     clock++
     if (arena === null || arena.owner !== self) {
-      // first use, or another pass took the arena over (and copied out what it held of ours)
+      // first use, or another pass took the arena over (what it held of ours was forgotten:
+      // read later, it replays)
       arena = arenaFor(self)
       arena.evict = () => dropAll(false)
       leaves.length = 0
