@@ -125,7 +125,11 @@ if (process.env.W5AUTO_CHILD) {
         faultBins.push(x.faults[i] - x.faults[i - bin])
       }
       const probes = x.probeLog
-        .map((p: any) => `@${p.at} in ${p.mode}: ${p.inUse.toFixed(2)} vs ${p.other.toFixed(2)}`)
+        .map(
+          (p: any) =>
+            `@${p.at} in ${p.mode}: ${p.inUse.toFixed(2)} vs ${p.other.toFixed(2)}` +
+            (p.waited === undefined ? '' : ` (started by a ${p.waited.toFixed(2)} wait)`),
+        )
         .join('; ')
       console.log(
         `  ${t.padEnd(4)} ${x.wall.toFixed(3)} s wall, ${x.cpu.toFixed(3)} s CPU, two-thread steps ${x.two} (split products/passes ${x.splits}); ` +

@@ -16,6 +16,7 @@ import {
   explicitThreads,
   helperReady,
   helperRunning,
+  helperThreadId,
   spawnHelper,
   startHelper,
   stopHelper,
@@ -62,20 +63,32 @@ export const autoTuning = {
   /**
    * whether a large step (`earlyProbeSize`) runs on two threads as soon as its helper is ready,
    * the probes then checking whether one thread is faster, rather than on one until two probes
-   * find two faster. Off: measured on this project's shared 2-vCPU VM (issue 21, session 15), W5
-   * under 'auto' ran 0.86–1.06× main's 'auto' in interleaved A/Bs while other jobs ran, and 1.14×
-   * when another process took a core from the start (its first ~90 steps on two slowed threads);
-   * bench/w5Auto.ts W5AUTO_TWOFIRST=1 turns it on. Its first probe comes `twoFirstProbeAfter`
-   * steps after the two threads start; one that keeps them is checked `second` steps later (not
-   * `earlySecond`), the watch guarding the steps between
+   * find two faster (W5: ~90 of its 469 steps on one thread before and in those probes). Only
+   * where a core taken by another process can be seen within a few steps (`busySteps`): without
+   * that, it cost 1.14× when a core was taken from the start (its first ~90 steps on two slowed
+   * threads, issue 21 session 15). Its first probe comes `twoFirstProbeAfter` steps after the two
+   * threads start; one that keeps them is checked `second` steps later (not `earlySecond`), the
+   * watch guarding the steps between; bench/w5Auto.ts W5AUTO_TWOFIRST=0 turns it off
    */
-  twoFirst: false,
+  twoFirst: true,
   /**
    * with `twoFirst`, steps on two threads before the first probe: the first ~30 ran up to 1.2×
    * slower than later ones (the second thread's code and memory still warming), which a probe
    * there counted against two threads (W5 under 'auto', issue 21 session 15)
    */
   twoFirstProbeAfter: 40,
+  /**
+   * with `twoFirst`, until the first probe: windows of this many steps on two threads, each
+   * checked for a core taken by another process (`coreWaitMs`); a window in which this thread and
+   * the helper waited for a core `busyShare` of its time or more leaves two threads at once, as a
+   * probe would (checked `earlySecond` steps later): a probe would first run ~30 more steps on
+   * the slowed threads. W5 built, the first 8 two-thread steps waited 0.31–0.54 of their time
+   * while other jobs ran (load 2: the start's own compiling and collecting too), later windows of
+   * 8 0–0.51; beside a busy-loop process 0.65–1.0. 16 steps average the start out. Where the wait
+   * cannot be read (not Linux) a large step starts on one thread, as without `twoFirst`
+   */
+  busySteps: 16,
+  busyShare: 0.6,
   /**
    * such a step's first probe comes after this many steps (once the helper is ready; with
    * `twoFirst`, `twoFirstProbeAfter`), and its probes are shorter — `earlyWarmup` unmeasured
@@ -169,7 +182,17 @@ export const autoTuning = {
  * The probes' outcomes so far (at most 64; benchmarks read it): the step count at the probe's
  * end, the thread count in use, and the mean step (ms) on it and on the other count.
  */
-export const probeLog: { at: number; mode: 1 | 2; inUse: number; other: number }[] = []
+export const probeLog: {
+  at: number
+  mode: 1 | 2
+  inUse: number
+  other: number
+  /**
+   * a window's wait for a core over its time, which left two threads without a probe
+   * (`busyShare`; `other` is then 0)
+   */
+  waited?: number
+}[] = []
 
 /** Where the chooser stands: the thread count in use, and the probe under way (if any). */
 export class ThreadChooser {
@@ -205,6 +228,10 @@ export class ThreadChooser {
   private watchedMs = 0
   /** the last step, timed when the next one starts (`finished`, `want`) */
   private last: { asked: 1 | 2; ran: 1 | 2; start: number } | null = null
+  /** the threads' wait for a core so far when the last step started (`want`'s `wait`), or −1 */
+  private lastWait = -1
+  /** `busySteps`' window so far: its steps, their milliseconds and their wait for a core */
+  private busy = { steps: 0, ms: 0, wait: 0 }
 
   /** Whether a probe is under way. */
   get probing(): boolean {
@@ -235,17 +262,21 @@ export class ThreadChooser {
    * The thread count the next step, starting at `now` (ms), should run on; the step before it
    * (`finished`) is recorded with its period, from its start to `now`. With `early`, a probe due
    * by its count of steps starts however short the run so far (see `autoTuning.earlyProbeSize`).
+   * `wait`: the milliseconds the threads have waited for a core so far (`coreWaitMs`), −1 where
+   * unknown.
    */
-  want(now?: number, early = false): 1 | 2 {
+  want(now?: number, early = false, wait = -1): 1 | 2 {
     const last = this.last
     if (last !== null && now !== undefined) {
       this.last = null
-      this.record(last.asked, last.ran, now - last.start)
+      const waited = wait >= 0 && this.lastWait >= 0 ? wait - this.lastWait : -1
+      this.record(last.asked, last.ran, now - last.start, waited)
     }
-    // a large step's first probe comes sooner (`earlyFirstProbeAfter`); with `twoFirst`, after its
-    // first steps on two threads (`twoFirstProbeAfter`)
+    this.lastWait = wait
+    // a large step's first probe comes sooner (`earlyFirstProbeAfter`); with `twoFirst` (where a
+    // taken core can be seen), after its first steps on two threads (`twoFirstProbeAfter`)
     const first = this.decisions === 0 && !this.leaning
-    if (early && first && autoTuning.twoFirst && !this.twoStarted) {
+    if (early && first && autoTuning.twoFirst && !this.twoStarted && wait >= 0) {
       this.twoStarted = true
       this.mode = 2
       this.probeAt = this.calls + autoTuning.twoFirstProbeAfter
@@ -272,14 +303,15 @@ export class ThreadChooser {
   }
 
   /**
-   * A step ran on `ran` threads in `ms` milliseconds, having been asked for `asked`. A step that
-   * could not run on two (no helper, a batch the shared path does not take) ends a probe on one
-   * thread.
+   * A step ran on `ran` threads in `ms` milliseconds, having been asked for `asked`, and its
+   * threads waited `waited` ms of it for a core (−1: unknown). A step that could not run on two
+   * (no helper, a batch the shared path does not take) ends a probe on one thread.
    */
-  record(asked: 1 | 2, ran: 1 | 2, ms: number): void {
+  record(asked: 1 | 2, ran: 1 | 2, ms: number, waited = -1): void {
     this.calls++
     this.elapsed += ms
     if (this.part < 0) {
+      if (this.twoStarted && this.decisions === 0 && ran === 2) this.busyStep(ms, waited)
       this.watchStep(ms)
       return
     }
@@ -350,6 +382,31 @@ export class ThreadChooser {
     this.probeAt = Math.min(this.probeAt, this.calls)
   }
 
+  /**
+   * A step on two threads before `twoFirst`'s first probe: a window of `autoTuning.busySteps`
+   * steps whose threads waited for a core `busyShare` of its time or more leaves two threads, a
+   * decision checked `earlySecond` steps later.
+   */
+  private busyStep(ms: number, waited: number): void {
+    const w = this.busy
+    if (waited < 0) {
+      w.steps = w.ms = w.wait = 0
+      return
+    }
+    w.steps++
+    w.ms += ms
+    w.wait += waited
+    if (w.steps < autoTuning.busySteps) return
+    const share = w.wait / w.ms
+    const mean = w.ms / w.steps
+    w.steps = w.ms = w.wait = 0
+    if (share < autoTuning.busyShare) return
+    if (probeLog.length < 64)
+      probeLog.push({ at: this.calls, mode: 2, inUse: mean, other: 0, waited: share })
+    this.quick = true
+    this.decide(true)
+  }
+
   private other(): 1 | 2 {
     return this.mode === 1 ? 2 : 1
   }
@@ -398,7 +455,8 @@ export function stepThreads(size: number): 1 | 2 {
       closers.add(stopHelper)
       spawnHelper(ownMemoryBytes())
     }
-    return chooser.want(performance.now(), helperReady())
+    const ready = helperReady()
+    return chooser.want(performance.now(), ready, ready ? coreWaitMs() : -1)
   }
   const want = chooser.want(performance.now())
   // once started, the helper stays (asleep in Atomics.wait while one thread is chosen; closeWorkers
@@ -424,4 +482,58 @@ export function recordStep(size: number, asked: 1 | 2, ran: 1 | 2, ms: number): 
 /** The thread count training steps run on now under `'auto'` (outside probes). */
 export function autoThreads(): 1 | 2 {
   return chooser.mode === 2 && helperRunning() ? 2 : 1
+}
+
+/**
+ * The run-queue statistics of this thread and of the helper: Linux's
+ * /proc/<pid>/task/<tid>/schedstat, each opened once (`fs` false where there is none).
+ */
+const sched = {
+  fs: null as typeof import('node:fs') | null | false,
+  self: -1,
+  helper: -1,
+  tid: 0,
+  text: new Uint8Array(80),
+}
+
+/**
+ * Milliseconds this thread and the helper have waited for a core so far (schedstat's second
+ * field: time runnable but not running), or −1 where that cannot be read (no /proc, no helper).
+ * Two threads lose to one when another process takes a core (the helper, preempted mid-chunk,
+ * holds the step up by a time slice); this shows it within a few steps, where a probe needs
+ * dozens. A read costs a few microseconds (pread of an open file).
+ */
+export function coreWaitMs(): number {
+  const tid = helperThreadId()
+  if (tid === 0 || sched.fs === false) return -1
+  try {
+    if (sched.fs === null) {
+      const proc = (globalThis as { process?: NodeJS.Process }).process
+      if (typeof proc?.getBuiltinModule !== 'function') throw new Error('no fs')
+      sched.fs = proc.getBuiltinModule('node:fs')
+      sched.self = sched.fs.openSync('/proc/thread-self/schedstat', 'r')
+    }
+    const fs = sched.fs
+    if (sched.tid !== tid) {
+      if (sched.helper >= 0) fs.closeSync(sched.helper)
+      sched.helper = -1
+      sched.helper = fs.openSync(`/proc/self/task/${tid}/schedstat`, 'r')
+      sched.tid = tid
+    }
+    return (waitOf(fs, sched.self) + waitOf(fs, sched.helper)) / 1e6
+  } catch {
+    sched.fs = false
+    return -1
+  }
+}
+
+/** The second number (nanoseconds waited on a run queue) of the schedstat open at `fd`. */
+function waitOf(fs: typeof import('node:fs'), fd: number): number {
+  const t = sched.text
+  const n = fs.readSync(fd, t, 0, t.length, 0)
+  let i = 0
+  while (i < n && t[i] !== 32) i++
+  let v = 0
+  for (i++; i < n && t[i] >= 48 && t[i] <= 57; i++) v = v * 10 + (t[i] - 48)
+  return v
 }

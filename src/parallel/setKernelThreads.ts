@@ -37,11 +37,14 @@ import {
  * 400 steps later and then every 2,000 (up to 16,000 while it holds). A short run of small steps
  * never starts the helper (it starts 20 steps before the first probe, without waiting for it). A
  * gradient whose products reach 2²⁴ multiply-adds a step (W5's mlp 784–256–128–10 on 128 images)
- * starts the helper after its first step and probes from its 12th step once the helper is ready,
- * however short the run, with shorter probes (4 unmeasured steps a part, the middle one 20 steps
- * and 80 ms, the outer ones half of that): the helper writes the memory it shares once and warms
- * its kernels on the idle core first, so the probe's steps on two threads cost what later ones
- * do. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
+ * starts the helper after its first step (it writes the memory it shares once and warms its
+ * kernels on the idle core) and, however short the run, has shorter probes (4 unmeasured steps a
+ * part, the middle one 20 steps and 80 ms, the outer ones half of that). On Linux, where the
+ * threads' wait for a core can be read (/proc's schedstat), such a step runs on two threads as
+ * soon as the helper is ready, leaves them at once if in any window of 16 of its first steps the
+ * two threads waited for a core 60% of the time or more (another process took one), and probes
+ * 40 steps after they start; elsewhere it runs on one thread until two probes from its 12th step
+ * find two faster. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
  * two threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with
  * the helper too. Once
  * started, the helper sleeps while one thread is chosen; products outside such steps stay on one

@@ -92,6 +92,11 @@ const FIN = 20
  */
 const STEP = 21
 /**
+ * The helper's thread id (Linux; 0 elsewhere), stored before READY: where the chooser reads how
+ * long it waited for a core (autoThreads.ts `coreWaitMs`)
+ */
+const TID = 23
+/**
  * An elementwise pass of the optimizer (src/engine/wasmPass.ts), as a chunk kernel only: its
  * module and memory registered under the id at CARGS + 1 (`passId`), its CARGS + 2 arguments in
  * the f64 block (`PassJob.args`); BOUNDS are byte offsets into its regions.
@@ -280,6 +285,10 @@ try {
   Atomics.notify(c, ${READY})
   throw e
 }
+try {
+  const self = require('node:fs').readlinkSync('/proc/thread-self')
+  c[${TID}] = Number(self.slice(self.lastIndexOf('/') + 1)) | 0
+} catch {}
 ${WARM}
 try {
   warm(k, memory, warmBytes)
@@ -495,6 +504,11 @@ export function explicitThreads(): 1 | 2 {
 export function wantedHelper(): Helper | null {
   if (helper === null && threadState.requested === 2) startHelper()
   return helper
+}
+
+/** The running helper's thread id where the system gives one (Linux), else 0. */
+export function helperThreadId(): number {
+  return helper === null ? 0 : helper.ctrl[TID]
 }
 
 /** True while the helper runs. */

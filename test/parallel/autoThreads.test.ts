@@ -1,8 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { mlp, randomBatches, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
-import { autoTuning, ThreadChooser } from '../../src/parallel/autoThreads.js'
-import { helperRunning } from '../../src/parallel/sharedKernels.js'
+import { readFileSync } from 'node:fs'
+import { autoTuning, coreWaitMs, ThreadChooser } from '../../src/parallel/autoThreads.js'
+import { helperRunning, helperThreadId } from '../../src/parallel/sharedKernels.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
 
 // setKernelThreads('auto'), the default: a differentiated step (twoLayerNet's is a recipe over
@@ -101,11 +102,14 @@ describe('ThreadChooser (made-up timings)', () => {
       earlyProbeMs: 0,
       earlySecond: 6,
     }
-    /** `ready` steps before the helper is ready (want(now, false)), then large steps */
+    /**
+     * `ready` steps before the helper is ready (want(now, false)), then large steps, a taken core
+     * visible (`wait` 0: no wait)
+     */
     const run = (c: ThreadChooser, ready: number, steps: number, two: number) => {
       const asked: number[] = []
       for (let s = 0; s < steps; s++) {
-        const t = c.want(undefined, s >= ready)
+        const t = c.want(undefined, s >= ready, s >= ready ? 0 : -1)
         asked.push(t)
         c.record(t, t, t === 2 ? two : 1)
       }
@@ -153,7 +157,7 @@ describe('ThreadChooser (made-up timings)', () => {
     const d = new ThreadChooser()
     const asked: number[] = []
     for (let s = 0; s < 3 + 2 + 7 + 8 + 7 + 4; s++) {
-      const t = d.want(undefined, s >= 3)
+      const t = d.want(undefined, s >= 3, 0)
       asked.push(t)
       d.record(t, t, t === 1 ? 1 : s < 16 ? 0.89 : 2.67)
     }
@@ -161,6 +165,60 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(d.mode).toBe(1)
     // a small step (`early` never true: no helper started for it) stays on one thread
     expect(run(new ThreadChooser(), Infinity, 3 + 11, 0.5)).toEqual([...ones(3), ...sandwich(1)])
+  })
+
+  it('with twoFirst, a window of steps that waited 0.6 of its time for a core leaves two threads', () => {
+    Object.assign(autoTuning, small, {
+      twoFirst: true,
+      twoFirstProbeAfter: 20,
+      busySteps: 4,
+      busyShare: 0.6,
+      earlyWarmup: 1,
+      earlyProbe: 2,
+      earlyProbeMs: 0,
+      earlySecond: 6,
+    })
+    /**
+     * Steps of 1 ms on one thread and `two` on two, timed through `finished` and `want(now)`; the
+     * threads wait `share` of each two-thread step for a core (a running total, as `coreWaitMs`).
+     * The helper is ready from step 2.
+     */
+    const run = (steps: number, two: number, share: number) => {
+      const c = new ThreadChooser()
+      const asked: number[] = []
+      let now = 0
+      let wait = 0
+      for (let s = 0; s < steps; s++) {
+        const t = c.want(now, s >= 2, s >= 2 ? wait : -1)
+        asked.push(t)
+        c.finished(t, t, now)
+        now += t === 2 ? two : 1
+        if (t === 2) wait += share * two
+      }
+      return asked
+    }
+    // a second core busy from the start: two threads 1.5× slower, waiting 0.6 of the time; the
+    // first window (4 steps) leaves them, as a probe would; `earlySecond` (6) steps later a short
+    // probe from one thread checks
+    const short1 = [...ones(2), ...twos(3), ...ones(2)]
+    const short2 = [...twos(2), ...ones(3), ...twos(2)]
+    expect(run(2 + 4 + 6 + 7, 1.5, 0.6)).toEqual([...ones(2), ...twos(4), ...ones(6), ...short1])
+    // waiting 0.3 of the time (other jobs on the machine, two threads still faster): two threads
+    // until the first probe, `twoFirstProbeAfter` (20) steps after they start
+    expect(run(2 + 20 + 7, 0.89, 0.3)).toEqual([...ones(2), ...twos(20), ...short2])
+    // where the wait cannot be read (−1), a large step starts on one thread (no twoFirst)
+    const c = new ThreadChooser()
+    const asked = drive(c, 12 + 7, (t) => (t === 2 ? 0.89 : 1))
+    expect(asked.slice(0, 3)).toEqual(ones(3))
+    const d = new ThreadChooser()
+    const early: number[] = []
+    for (let s = 0; s < 30; s++) {
+      const t = d.want(undefined, s >= 2, -1)
+      early.push(t)
+      d.record(t, t, t === 2 ? 0.89 : 1)
+    }
+    // one thread until `earlyFirstProbeAfter` (12), then two agreeing short probes
+    expect(early).toEqual([...ones(12), ...short1, ...short1, ...twos(4)])
   })
 
   it('probes again at once when a window of steps runs 1.3× slower than the last probe measured', () => {
@@ -408,6 +466,29 @@ describe("setKernelThreads('auto') on real steps", () => {
     expect(Object.is(auto.loss, one.loss)).toBe(true)
     expect(auto.W1.every((v, i) => Object.is(v, one.W1[i]))).toBe(true)
   })
+
+  it.runIf(process.platform === 'linux')(
+    'reads the run-queue wait of this thread and the helper (schedstat’s second field, in ms)',
+    async () => {
+      await closeWorkers()
+      expect(coreWaitMs()).toBe(-1) // no helper
+      setKernelThreads(2)
+      const tid = helperThreadId()
+      expect(tid).toBeGreaterThan(0)
+      const waited = () =>
+        [`/proc/thread-self/schedstat`, `/proc/self/task/${tid}/schedstat`]
+          .map((f) => Number(readFileSync(f, 'latin1').split(' ')[1]))
+          .reduce((a, b) => a + b) / 1e6
+      for (let i = 0; i < 20; i++) {
+        training(1) // a step on two threads: both threads run (and may wait)
+        const before = waited()
+        const ms = coreWaitMs()
+        expect(ms).toBeGreaterThanOrEqual(before)
+        expect(ms).toBeLessThanOrEqual(waited())
+      }
+      setKernelThreads('auto')
+    },
+  )
 
   it('a short run never starts the helper (defaults: started 20 steps before the first probe, at 30)', async () => {
     await closeWorkers()
