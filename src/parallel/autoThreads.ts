@@ -484,12 +484,19 @@ export function autoThreads(): 1 | 2 {
   return chooser.mode === 2 && helperRunning() ? 2 : 1
 }
 
+/** What `coreWaitMs` uses of node:fs (got at run time: the entry stays browser-safe). */
+interface SchedFs {
+  openSync(path: string, flags: string): number
+  closeSync(fd: number): void
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number
+}
+
 /**
  * The run-queue statistics of this thread and of the helper: Linux's
  * /proc/<pid>/task/<tid>/schedstat, each opened once (`fs` false where there is none).
  */
 const sched = {
-  fs: null as typeof import('node:fs') | null | false,
+  fs: null as SchedFs | null | false,
   self: -1,
   helper: -1,
   tid: 0,
@@ -510,7 +517,7 @@ export function coreWaitMs(): number {
     if (sched.fs === null) {
       const proc = (globalThis as { process?: NodeJS.Process }).process
       if (typeof proc?.getBuiltinModule !== 'function') throw new Error('no fs')
-      sched.fs = proc.getBuiltinModule('node:fs')
+      sched.fs = proc.getBuiltinModule('node:fs') as SchedFs
       sched.self = sched.fs.openSync('/proc/thread-self/schedstat', 'r')
     }
     const fs = sched.fs
@@ -528,7 +535,7 @@ export function coreWaitMs(): number {
 }
 
 /** The second number (nanoseconds waited on a run queue) of the schedstat open at `fd`. */
-function waitOf(fs: typeof import('node:fs'), fd: number): number {
+function waitOf(fs: SchedFs, fd: number): number {
   const t = sched.text
   const n = fs.readSync(fd, t, 0, t.length, 0)
   let i = 0
