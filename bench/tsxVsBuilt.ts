@@ -10,7 +10,11 @@
 // load.
 //
 //   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
-//     [--trees /work/wt/base,/work/wt/branch]
+//     [--trees /work/wt/base,/work/wt/branch] [--threads 1|auto]
+//
+// --threads: W3's kernel threads (`setKernelThreads`), 1 unless `auto` (the default setting,
+// under which a large data set's next batch is gathered on the helper thread).
+
 //
 // --trees: each contender once per tree in every rep (A's then B's, the contenders' order
 // rotated), each tree's own sources and bench files; prints B/A per contender beside the rest.
@@ -47,7 +51,9 @@ const r = await w3(JSON.parse(process.argv.at(-1)))
 const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
 console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20, faults: process.resourceUsage().minorPageFault }))
 `
-const opts = JSON.stringify({ iters, threads: 1 })
+// --threads auto: W3 on gradstream's default setting (its batches prepared on the helper thread)
+const threads = option('--threads') === 'auto' ? 'auto' : 1
+const opts = JSON.stringify({ iters, threads })
 const flag = '--initial-old-space-size=64'
 /** Each contender's node arguments for `tree` (its bundle and entry built here). */
 async function contendersOf(tree: string): Promise<Record<string, string[]>> {

@@ -1,5 +1,6 @@
 import { expectInteger } from '../errors.js'
 import { rng, rngFromState } from '../random/rng.js'
+import { rowPrefetch } from '../parallel/rowPrefetch.js'
 import { oneHotRows, rowCache } from '../tensor/gatheredRows.js'
 import { RandomBatchesOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
@@ -75,14 +76,22 @@ export function randomBatches(data: Dataset, options: RandomBatchesOptions): Bat
     const xRows = rowCache(data.x)
     // one-hot targets are drawn as their labels
     const tRows = oneHotRows(data.t)
-    for (;;) {
+    const draw = (): Batch => {
       for (let k = 0; k < batchSize; k++) idx[k] = r.int(n)
       drawn++
-      yield {
+      return {
         x: takeRows(data.x, idx, 0, batchSize, xRows),
         t: takeRows(data.t, idx, 0, batchSize, tRows),
         position: { sampler: 'random', rng: r.state(), drawn },
       }
+    }
+    // a large data set's next batch is drawn before this one is handed out, and its rows
+    // gathered on a worker thread meanwhile (src/parallel/rowPrefetch.ts): the same batches
+    if (xRows === null || rowPrefetch(xRows, batchSize) === null) for (;;) yield draw()
+    for (let next = draw(); ;) {
+      const batch = next
+      next = draw()
+      yield batch
     }
   })
 }

@@ -11,7 +11,12 @@
 // (not per dataset) bounds that to the run that is drawing.
 import { resolvedBackend } from './kernels/gemmKernel.js'
 import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
-import { rowIndicesWasm, type Levels, type RowEntries } from './kernels/wasmKernels.js'
+import {
+  rowIndicesWasm,
+  type Levels,
+  type RowEntries,
+  type StagedRows,
+} from './kernels/wasmKernels.js'
 import { lazyData, lazyTensor } from './lazyData.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
@@ -64,10 +69,18 @@ export class RowCache implements RowEntries {
   readonly count: Int32Array
   readonly valStart: Int32Array
   levels: Levels | null = null
-  packed = new Int32Array(0)
+  packed: Int32Array<ArrayBufferLike> = new Int32Array(0)
   colIdx: Uint16Array | Int32Array
   vals = new Float64Array(0)
   dense = false
+  /**
+   * Batches prepared ahead on another thread (src/parallel's rowPrefetch.ts sets it, with
+   * `shared`, before the first draw): `post` is given each batch drawn with packed rows, and
+   * `settle` is called before packed entries are rewritten in place
+   */
+  prefetch: RowPrefetcher | null = null
+  /** packed entries kept in shared memory (SharedArrayBuffer), for `prefetch`'s thread to read */
+  shared = false
   private used = 0
   private valsUsed = 0
   private rowsSeen = 0
@@ -216,7 +229,8 @@ export class RowCache implements RowEntries {
     const { source, cols, start, count, levels } = this
     const { mul, div } = levels!
     if (this.used + n * cols > this.packed.length) {
-      const p = new Int32Array(this.capacity(this.used + n * cols, this.packed.length))
+      const cap = this.capacity(this.used + n * cols, this.packed.length)
+      const p = this.shared ? new Int32Array(new SharedArrayBuffer(4 * cap)) : new Int32Array(cap)
       p.set(this.packed.subarray(0, this.used))
       this.packed = p
     }
@@ -292,6 +306,8 @@ export class RowCache implements RowEntries {
       const k = Math.round(v * inv)
       if (!(k >= 1 && k <= 255) || (k * to.mul) / to.div !== v) return false
     }
+    // rewritten in place: no batch may be gathered from them meanwhile
+    this.prefetch?.settle()
     for (let q = 0; q < used; q++) {
       const v = ((packed[q] >>> 16) * mul) / div
       packed[q] = (packed[q] & 0xffff) | (Math.round(v * inv) << 16)
@@ -345,6 +361,18 @@ export class RowCache implements RowEntries {
     while (cap < need) cap *= 2
     return cap
   }
+}
+
+/**
+ * Where a RowCache's batches are prepared ahead (src/parallel's rowPrefetch.ts): `post` starts
+ * preparing batch `pick` (`nnz` packed entries, found by `admit`) and returns its ticket (0: it
+ * cannot); `claim(ticket)` gives its CSRs where they are ready, or null when the caller should
+ * gather them itself (not taken up yet: then never); `settle` drops every preparation under way.
+ */
+export interface RowPrefetcher {
+  post(pick: Int32Array, nnz: number): number
+  claim(ticket: number): StagedRows | null
+  settle(): void
 }
 
 /**
@@ -427,6 +455,16 @@ export interface Gathered {
   readonly nonZeros: number
   /** Notes the non-zeros a hold counted in an unread batch's rows. */
   counted(nnz: number): void
+  /** the batch's CSRs prepared ahead (RowCache.prefetch), or null: gather them */
+  staged?(): StagedRows | null
+}
+
+/** A batch's ticket with its cache's prefetcher (0: none), read by `staged`. */
+type Ahead = Gathered & { readonly ahead: number }
+
+/** Gathered.staged, one function for every batch (no closure a batch: see lazyData below). */
+function staged(this: Ahead): StagedRows | null {
+  return this.ahead === 0 ? null : (this.cache.prefetch?.claim(this.ahead) ?? null)
 }
 
 const gathered = new WeakMap<Tensor, Gathered>()
@@ -479,7 +517,17 @@ export function takeRows(
     }
   } else if (cache.admit(pick)) {
     const nnz = countOf(cache, pick)
-    g = { cache, pick, nnz, unread: false, nonZeros: nnz, counted: () => {} }
+    const ahead = cache.prefetch?.post(pick, nnz) ?? 0
+    g = {
+      cache,
+      pick,
+      nnz,
+      unread: false,
+      nonZeros: nnz,
+      counted: () => {},
+      ahead,
+      staged,
+    } as Ahead
   } else return { shape, data: denseRows(t, idx, start, end) }
   // one getter shared by every batch (src/tensor/lazyData.ts): a getter closure per batch gave
   // each batch its own hidden class, made in the old generation (W3 built: 16–18 → 9–10 full

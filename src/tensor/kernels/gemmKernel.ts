@@ -23,6 +23,7 @@ import {
   releaseSparse,
   type HeldSparse,
   type RowEntries,
+  type StagedRows,
 } from './wasmKernels.js'
 
 /** Which implementation runs the matrix-product kernels. */
@@ -302,6 +303,8 @@ interface GatheredRows {
   readonly nnz: number
   readonly unread: boolean
   counted(nnz: number): void
+  /** the batch's CSRs made ahead, if they are ready (else null: gathered here) */
+  staged?(): StagedRows | null
 }
 
 /**
@@ -336,7 +339,7 @@ export function holdGathered(g: GatheredRows): HeldSparse | null {
     const { cache, pick, nnz } = g
     return (
       largeProducts.hold?.rows(cache, pick, cache.cols, nnz) ??
-      holdSparseRows(cache, pick, cache.cols, nnz)
+      holdSparseRows(cache, pick, cache.cols, nnz, g.staged?.() ?? null)
     )
   } catch (e) {
     if (!(e instanceof RangeError)) throw e

@@ -991,16 +991,33 @@ export function gatherRows(
 }
 
 /**
+ * A batch's rows gathered and sorted by column ahead on a worker thread (src/parallel's
+ * rowPrefetch.ts), in `words` (a shared memory) from these word offsets: row pointers and packed
+ * entries (col | level << 16, gatherRows' order), column pointers and packed entries by column
+ * (row | level << 16, csrTranspose's order); each entry's value is `(level·mul) / div`.
+ */
+export interface StagedRows {
+  readonly words: Int32Array
+  readonly rp: number
+  readonly ci: number
+  readonly trp: number
+  readonly tci: number
+  readonly levels: Levels
+}
+
+/**
  * `holdSparse` for the matrix whose rows are `src`'s rows `pick` (rows×cols, `nnz` entries in
  * all): their compressed entries are gathered straight into linear memory — the CSR that
- * compressing the dense rows would give, entry for entry — and transposed as holdSparse does.
- * Returns null when another operand is held.
+ * compressing the dense rows would give, entry for entry — and transposed as holdSparse does;
+ * with `staged` (the same rows gathered and transposed ahead), both CSRs are copied from there
+ * and unpacked, the same entries. Returns null when another operand is held.
  */
 export function holdSparseRows(
   src: RowEntries,
   pick: Int32Array,
   cols: number,
   nnz: number,
+  staged: StagedRows | null = null,
 ): HeldSparse | null {
   const w = wasm ?? loadWasm()
   if (!w) throw new Error('holdSparseRows: WebAssembly SIMD is unavailable')
@@ -1009,8 +1026,18 @@ export function holdSparseRows(
   const L = heldLayout(rows, cols, nnz, base)
   const P = pairsLayout(cols, nnz, L.end)
   reserve(w, P.end - BASE)
-  gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
-  w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  if (staged !== null) {
+    const { words: S, rp, ci, trp, tci, levels } = staged
+    i32.set(S.subarray(rp, rp + rows + 1), L.rp >> 2)
+    i32.set(S.subarray(ci, ci + nnz), L.ci >> 2)
+    w.csrUnpack(L.ci, L.v, nnz, levels.mul, levels.div)
+    i32.set(S.subarray(trp, trp + cols + 1), L.trp >> 2)
+    i32.set(S.subarray(tci, tci + nnz), L.tci >> 2)
+    w.csrUnpack(L.tci, L.tv, nnz, levels.mul, levels.div)
+  } else {
+    gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
+    w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
+  }
   floor = P.end
   return { ...L, end: P.end, pairs: P }
 }
