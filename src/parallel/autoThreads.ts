@@ -80,12 +80,14 @@ export const autoTuning = {
   /**
    * with `twoFirst`, until the first probe: windows of this many steps on two threads, each
    * checked for a core taken by another process (`coreWaitMs`); a window in which this thread and
-   * the helper waited for a core `busyShare` of its time or more leaves two threads at once, as a
-   * probe would (checked `earlySecond` steps later): a probe would first run ~30 more steps on
-   * the slowed threads. W5 built, the first 8 two-thread steps waited 0.31–0.54 of their time
-   * while other jobs ran (load 2: the start's own compiling and collecting too), later windows of
-   * 8 0–0.51; beside a busy-loop process 0.65–1.0. 16 steps average the start out. Where the wait
-   * cannot be read (not Linux) a large step starts on one thread, as without `twoFirst`
+   * the helper waited for a core `busyShare` of its time or more starts the first probe at once,
+   * at its part on one thread (then two again), and that probe leaves two threads if one is
+   * faster (`margin`), with no second probe. W5 built, the first 8 two-thread
+   * steps waited 0.31–0.54 of their time while other jobs ran (load 2), later windows of 8 0–0.51;
+   * beside a busy-loop process 0.65–1.0; but the start's own contention (compiling, collecting,
+   * other jobs starting) reached 0.9–1.0 too, where two threads then won, hence a probe, not a
+   * move. Where the wait cannot be read (not Linux) a large step starts on one thread, as
+   * without `twoFirst`
    */
   busySteps: 16,
   busyShare: 0.6,
@@ -187,10 +189,7 @@ export const probeLog: {
   mode: 1 | 2
   inUse: number
   other: number
-  /**
-   * a window's wait for a core over its time, which left two threads without a probe
-   * (`busyShare`; `other` is then 0)
-   */
+  /** the wait for a core over the time of the window that started this probe (`busyShare`) */
   waited?: number
 }[] = []
 
@@ -232,6 +231,9 @@ export class ThreadChooser {
   private lastWait = -1
   /** `busySteps`' window so far: its steps, their milliseconds and their wait for a core */
   private busy = { steps: 0, ms: 0, wait: 0 }
+  /** the share of a window that waited for a core (`busyShare`), then of the probe it started */
+  private busyShare = 0
+  private busyProbe = 0
 
   /** Whether a probe is under way. */
   get probing(): boolean {
@@ -290,6 +292,14 @@ export class ThreadChooser {
       this.inPart = this.measured = this.partMs = 0
       this.total = [0, 0]
       this.steps = [0, 0]
+      if (this.busyShare > 0) {
+        // a window waited for a core: straight to the part on one thread; two threads are
+        // measured after it only (the window's steps, a run's first on two threads, ran slower
+        // than later ones while the process still compiled, which would count against two)
+        this.busyProbe = this.busyShare
+        this.busyShare = 0
+        this.part = 1
+      }
     }
     return this.part === 1 ? this.other() : this.mode
   }
@@ -349,12 +359,18 @@ export class ThreadChooser {
     const mean = (i: 0 | 1) => this.total[i] / Math.max(1, this.steps[i])
     const faster = mean(1) <= margin * mean(0)
     // two threads in use that lose by `leaveTwo` leave at once, on one probe
-    const clear = this.mode === 2 && mean(0) >= autoTuning.leaveTwo * mean(1)
+    // and so do two threads a window that waited for a core sent here, found slower
+    const clear =
+      this.mode === 2 &&
+      (mean(0) >= autoTuning.leaveTwo * mean(1) || (this.busyProbe > 0 && faster))
     // what the watch expects of the count in use after this probe
     this.expected = faster && (this.leaning || clear) ? mean(1) : mean(0)
     this.watched = this.watchedMs = 0
-    if (probeLog.length < 64)
-      probeLog.push({ at: this.calls, mode: this.mode, inUse: mean(0), other: mean(1) })
+    if (probeLog.length < 64) {
+      const entry = { at: this.calls, mode: this.mode, inUse: mean(0), other: mean(1) }
+      probeLog.push(this.busyProbe > 0 ? { ...entry, waited: this.busyProbe } : entry)
+    }
+    this.busyProbe = 0
     if (faster && !this.leaning && !clear) {
       // one probe does not decide: the next one, at once, must agree
       this.leaning = true
@@ -384,8 +400,8 @@ export class ThreadChooser {
 
   /**
    * A step on two threads before `twoFirst`'s first probe: a window of `autoTuning.busySteps`
-   * steps whose threads waited for a core `busyShare` of its time or more leaves two threads, a
-   * decision checked `earlySecond` steps later.
+   * steps whose threads waited for a core `busyShare` of its time or more starts the probe at the
+   * next step, from its part on one thread.
    */
   private busyStep(ms: number, waited: number): void {
     const w = this.busy
@@ -398,13 +414,11 @@ export class ThreadChooser {
     w.wait += waited
     if (w.steps < autoTuning.busySteps) return
     const share = w.wait / w.ms
-    const mean = w.ms / w.steps
+    if (share >= autoTuning.busyShare) {
+      this.busyShare = share
+      this.probeAt = Math.min(this.probeAt, this.calls)
+    }
     w.steps = w.ms = w.wait = 0
-    if (share < autoTuning.busyShare) return
-    if (probeLog.length < 64)
-      probeLog.push({ at: this.calls, mode: 2, inUse: mean, other: 0, waited: share })
-    this.quick = true
-    this.decide(true)
   }
 
   private other(): 1 | 2 {

@@ -41,10 +41,10 @@ import {
  * kernels on the idle core) and, however short the run, has shorter probes (4 unmeasured steps a
  * part, the middle one 20 steps and 80 ms, the outer ones half of that). On Linux, where the
  * threads' wait for a core can be read (/proc's schedstat), such a step runs on two threads as
- * soon as the helper is ready, leaves them at once if in any window of 16 of its first steps the
- * two threads waited for a core 60% of the time or more (another process took one), and probes
- * 40 steps after they start; elsewhere it runs on one thread until two probes from its 12th step
- * find two faster. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
+ * soon as the helper is ready and probes 40 steps later, or at once (from its part on one
+ * thread) if in a window of 16 of those steps the two threads waited for a core 60% of the time
+ * or more — another process may have taken one, and that probe leaves two threads if one is
+ * faster; elsewhere it runs on one thread until two probes from its 12th step find two faster. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
  * two threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with
  * the helper too. Once
  * started, the helper sleeps while one thread is chosen; products outside such steps stay on one

@@ -167,7 +167,7 @@ describe('ThreadChooser (made-up timings)', () => {
     expect(run(new ThreadChooser(), Infinity, 3 + 11, 0.5)).toEqual([...ones(3), ...sandwich(1)])
   })
 
-  it('with twoFirst, a window of steps that waited 0.6 of its time for a core leaves two threads', () => {
+  it('with twoFirst, a window of steps that waited 0.6 of its time for a core starts the probe', () => {
     Object.assign(autoTuning, small, {
       twoFirst: true,
       twoFirstProbeAfter: 20,
@@ -179,33 +179,53 @@ describe('ThreadChooser (made-up timings)', () => {
       earlySecond: 6,
     })
     /**
-     * Steps of 1 ms on one thread and `two` on two, timed through `finished` and `want(now)`; the
-     * threads wait `share` of each two-thread step for a core (a running total, as `coreWaitMs`).
-     * The helper is ready from step 2.
+     * Steps of 1 ms on one thread and `two(k)` on two (k: the count of two-thread steps so far),
+     * timed through `finished` and `want(now)`; the threads wait `share` of each two-thread step
+     * for a core (a running total, as `coreWaitMs`). The helper is ready from step 2.
      */
-    const run = (steps: number, two: number, share: number) => {
+    const run = (steps: number, two: (k: number) => number, share: number) => {
       const c = new ThreadChooser()
       const asked: number[] = []
       let now = 0
       let wait = 0
+      let k = 0
       for (let s = 0; s < steps; s++) {
         const t = c.want(now, s >= 2, s >= 2 ? wait : -1)
         asked.push(t)
         c.finished(t, t, now)
-        now += t === 2 ? two : 1
-        if (t === 2) wait += share * two
+        const ms = t === 2 ? two(k++) : 1
+        now += ms
+        if (t === 2) wait += share * ms
       }
       return asked
     }
-    // a second core busy from the start: two threads 1.5× slower, waiting 0.6 of the time; the
-    // first window (4 steps) leaves them, as a probe would; `earlySecond` (6) steps later a short
-    // probe from one thread checks
+    // a second core busy from the start: two threads 1.2× slower, waiting 0.7 of the time; the
+    // first window (4 steps) starts the probe at its part on one thread (1 + 2 steps), then two
+    // again (1 + 1): one thread faster, and a probe a window started decides alone (short of
+    // `leaveTwo`); `earlySecond` (6) steps later a short probe from one thread checks
     const short1 = [...ones(2), ...twos(3), ...ones(2)]
     const short2 = [...twos(2), ...ones(3), ...twos(2)]
-    expect(run(2 + 4 + 6 + 7, 1.5, 0.6)).toEqual([...ones(2), ...twos(4), ...ones(6), ...short1])
+    const fromWindow = [...ones(3), ...twos(2)]
+    expect(run(2 + 4 + 5 + 6 + 7, () => 1.2, 0.7)).toEqual([
+      ...ones(2),
+      ...twos(4),
+      ...fromWindow,
+      ...ones(6),
+      ...short1,
+    ])
+    // the start's own contention: the first 4 two-thread steps 2 ms, waiting 0.7 of the time,
+    // later ones 0.89: the probe measures two threads after its part on one thread only, and keeps
+    // them; the next one comes `second` (10) steps later
+    expect(run(2 + 4 + 5 + 10 + 7, (k) => (k < 4 ? 2 : 0.89), 0.7)).toEqual([
+      ...ones(2),
+      ...twos(4),
+      ...fromWindow,
+      ...twos(10),
+      ...short2,
+    ])
     // waiting 0.3 of the time (other jobs on the machine, two threads still faster): two threads
     // until the first probe, `twoFirstProbeAfter` (20) steps after they start
-    expect(run(2 + 20 + 7, 0.89, 0.3)).toEqual([...ones(2), ...twos(20), ...short2])
+    expect(run(2 + 20 + 7, () => 0.89, 0.3)).toEqual([...ones(2), ...twos(20), ...short2])
     // where the wait cannot be read (−1), a large step starts on one thread (no twoFirst)
     const c = new ThreadChooser()
     const asked = drive(c, 12 + 7, (t) => (t === 2 ? 0.89 : 1))
