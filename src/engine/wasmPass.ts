@@ -264,8 +264,40 @@ class Arena {
    */
   prepare(kernel: Kernel): void {
     if (passThreads()) {
-      if (sharedModuleOf(kernel) !== null) this.use(true)
+      if (sharedModuleOf(kernel) !== null && this.use(true)) this.intoBand()
     } else if (this.cur.shared) this.use(false)
+  }
+
+  /** the band of a helper's memory that could not hold the numbers (not tried again) */
+  private refused: WebAssembly.Memory | null = null
+
+  /**
+   * Moves the numbers of a pooled arena's shared memory that is not the band of the memory the
+   * kernels share with the helper now — made before that helper started, or the band of one
+   * stopped since (`closeWorkers`: the next runs take this arena over) — into that band, where
+   * it can have it: else each two-thread step copies θ and ∂W between the two memories.
+   */
+  private intoBand(): void {
+    if (!this.band) return
+    const band = claimBand(this)
+    const from = this.cur
+    if (band === null || band.memory === from.memory || band.memory === this.refused) return
+    const { memory, at } = band
+    const have = from.memory.buffer.byteLength - from.origin
+    try {
+      if (at + have > memory.buffer.byteLength)
+        memory.grow(Math.ceil((at + have - memory.buffer.byteLength) / 65536))
+    } catch {
+      this.refused = memory
+      return
+    }
+    new Uint8Array(memory.buffer, at, have).set(
+      new Uint8Array(from.memory.buffer, from.origin, have),
+    )
+    moves++
+    // the old memory is dropped (the private one, if made, stays the other)
+    this.cur = arenaMemory(memory, true, at)
+    this.f64 = this.view()
   }
 
   /**

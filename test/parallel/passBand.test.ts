@@ -19,7 +19,7 @@ import { adam, gradient, maxSteps } from 'gradstream/operators'
 import { lazyParameters } from '../../src/autodiff/tapeMemory.js'
 import { gInPlace } from '../../src/engine/wasmPass.js'
 import { tapeTuning } from '../../src/parallel/tapeThreads.js'
-import { startHelper } from '../../src/parallel/sharedKernels.js'
+import { startHelper, stopHelper } from '../../src/parallel/sharedKernels.js'
 import { bitsOf } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
 
@@ -37,8 +37,16 @@ afterAll(async () => {
   await closeWorkers()
 })
 
-/** 14 steps of mlp 784–64–10 with Adam; the bits of the states read as emitted (`early`) and after. */
-function run(threads: 1 | 2, early: readonly number[], late: readonly number[]) {
+/**
+ * 14 steps of mlp 784–64–10 with Adam; the bits of the states read as emitted (`early`) and
+ * after. `between(step)` runs after each step's state is read.
+ */
+function run(
+  threads: 1 | 2,
+  early: readonly number[],
+  late: readonly number[],
+  between?: (step: number) => void,
+) {
   setKernelThreads(threads)
   try {
     // 784×64 weights in W1 (above the resident pass's and the split pass's floors)
@@ -60,6 +68,7 @@ function run(threads: 1 | 2, early: readonly number[], late: readonly number[]) 
         maxSteps(14),
         tap((s) => {
           if (early.includes(s.step)) seen.push(bitsOf(s as TrainState))
+          between?.(s.step)
         }),
         toArray(),
       )
@@ -86,5 +95,41 @@ describe('a two-thread step and its pass in one memory', () => {
     const one = run(1, early, late)
     expect(two.losses).toEqual(one.losses)
     expect(two.seen).toEqual(one.seen)
+  })
+})
+
+describe('a pooled arena whose shared memory is another helper’s', () => {
+  it('moves into the running helper’s band, its numbers with it, and gives the one-thread bits', async () => {
+    const early = [2, 6, 8]
+    const late = [12, 1, 9, 4, 7]
+    const one = run(1, early, late)
+    // a run whose helper is stopped and another started after step 5: its arena's θ and slots
+    // (in the first helper's band) move into the second's; and runs after `closeWorkers` (each on
+    // a new helper's memory) that take over the pool's least recently used idle arena, in the
+    // band of a helper stopped since
+    const restarted = { inPass: 0, gReads: 0 }
+    const two = run(2, early, late, (step) => {
+      if (step !== 5) return
+      stopHelper()
+      expect(startHelper()).toBe(true)
+      restarted.inPass = lazyParameters.inPass
+      restarted.gReads = gInPlace.reads
+    })
+    expect(two.losses).toEqual(one.losses)
+    expect(two.seen).toEqual(one.seen)
+    expect(lazyParameters.inPass - restarted.inPass).toBeGreaterThanOrEqual(7)
+    expect(gInPlace.reads - restarted.gReads).toBeGreaterThanOrEqual(7)
+    for (let r = 0; r < 3; r++) {
+      await closeWorkers()
+      startHelper()
+      const inPass = lazyParameters.inPass
+      const gReads = gInPlace.reads
+      const next = run(2, early, late)
+      expect(next.losses).toEqual(one.losses)
+      expect(next.seen).toEqual(one.seen)
+      // θ and ∂W1 read where they lie in every run
+      expect(lazyParameters.inPass - inPass).toBeGreaterThanOrEqual(10)
+      expect(gInPlace.reads - gReads).toBeGreaterThanOrEqual(10)
+    }
   })
 })
