@@ -82,12 +82,11 @@ export const autoTuning = {
    * checked for a core taken by another process (`coreWaitMs`); a window in which this thread and
    * the helper waited for a core `busyShare` of its time or more starts the first probe at once,
    * at its part on one thread (then two again), and that probe leaves two threads if one is
-   * faster (`margin`), with no second probe. W5 built, the first 8 two-thread
-   * steps waited 0.31–0.54 of their time while other jobs ran (load 2), later windows of 8 0–0.51;
-   * beside a busy-loop process 0.65–1.0; but the start's own contention (compiling, collecting,
-   * other jobs starting) reached 0.9–1.0 too, where two threads then won, hence a probe, not a
-   * move. Where the wait cannot be read (not Linux) a large step starts on one thread, as
-   * without `twoFirst`
+   * faster (`margin`), with no second probe. W5 built, the first 8 two-thread steps waited
+   * 0.31–0.54 of their time while other jobs ran (load 2), later windows of 8 0–0.51; beside a
+   * busy-loop process 0.65–1.0; but the start's own contention (compiling, collecting, other jobs
+   * starting) reached 0.9–1.0 too, where two threads then won: hence a probe, not a move. Where
+   * the wait cannot be read (not Linux) a large step starts on one thread, as without `twoFirst`
    */
   busySteps: 16,
   busyShare: 0.6,
@@ -358,8 +357,8 @@ export class ThreadChooser {
     // mean steps: a long tail of slow steps counts
     const mean = (i: 0 | 1) => this.total[i] / Math.max(1, this.steps[i])
     const faster = mean(1) <= margin * mean(0)
-    // two threads in use that lose by `leaveTwo` leave at once, on one probe
-    // and so do two threads a window that waited for a core sent here, found slower
+    // two threads in use leave on one probe when they lose by `leaveTwo`, or at all (`margin`)
+    // when a window that waited for a core started the probe
     const clear =
       this.mode === 2 &&
       (mean(0) >= autoTuning.leaveTwo * mean(1) || (this.busyProbe > 0 && faster))
