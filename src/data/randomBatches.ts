@@ -36,6 +36,11 @@ export interface RandomBatchesOptions {
  * multiplies by the compressed rows directly. So do not write into `data`'s arrays while
  * batches are drawn from them.
  *
+ * On a large image data set (2²⁴ numbers or more: MNIST's 60,000 rows) with the wasm kernels, the
+ * next batch is drawn before this one is handed out and its rows are gathered on a worker thread
+ * of the lowest priority meanwhile (the same batches; it runs only where a core is idle).
+ * `closeWorkers()` ends that thread; under `setKernelThreads(1)` it never starts.
+ *
  * @example
  * ```ts
  * import { take } from 'rxjs'

@@ -44,11 +44,11 @@ import {
  * soon as the helper is ready and probes 40 steps later, or at once (from its part on one
  * thread) if in a window of 16 of those steps the two threads waited for a core 60% of the time
  * or more — another process may have taken one, and that probe leaves two threads if one is
- * faster; elsewhere it runs on one thread until two probes from its 12th step find two faster. Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On
- * two threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with
- * the helper too. Once
- * started, the helper sleeps while one thread is chosen; products outside such steps stay on one
- * thread. `1` keeps everything on the calling thread.
+ * faster; elsewhere it runs on one thread until two probes from its 12th step find two faster.
+ * Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On two
+ * threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with the
+ * helper too. Once started, the helper sleeps while one thread is chosen; products outside such
+ * steps stay on one thread. `1` keeps everything on the calling thread.
  *
  * `setKernelThreads(2)` starts the helper and waits for it (tens of milliseconds, once). The
  * helper does not keep the process alive; `closeWorkers()` or `setKernelThreads(1)` ends it.
