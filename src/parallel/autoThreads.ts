@@ -536,7 +536,6 @@ export function coreWaitMs(): number {
     const fs = sched.fs
     if (sched.tid !== tid) {
       if (sched.helper >= 0) fs.closeSync(sched.helper)
-      sched.helper = -1
       sched.helper = fs.openSync(`/proc/self/task/${tid}/schedstat`, 'r')
       sched.tid = tid
     }

@@ -462,6 +462,9 @@ export interface Gathered {
 /** A batch's ticket with its cache's prefetcher (0: none), read by `staged`. */
 type Ahead = Gathered & { readonly ahead: number }
 
+/** Gathered.counted of a batch read at its draw: nothing to note (one function for every batch). */
+function counted(): void {}
+
 /** Gathered.staged, one function for every batch (no closure a batch: see lazyData below). */
 function staged(this: Ahead): StagedRows | null {
   return this.ahead === 0 ? null : (this.cache.prefetch?.claim(this.ahead) ?? null)
@@ -518,16 +521,8 @@ export function takeRows(
   } else if (cache.admit(pick)) {
     const nnz = countOf(cache, pick)
     const ahead = cache.prefetch?.post(pick, nnz) ?? 0
-    g = {
-      cache,
-      pick,
-      nnz,
-      unread: false,
-      nonZeros: nnz,
-      counted: () => {},
-      ahead,
-      staged,
-    } as Ahead
+    const read: Ahead = { cache, pick, nnz, unread: false, nonZeros: nnz, counted, ahead, staged }
+    g = read
   } else return { shape, data: denseRows(t, idx, start, end) }
   // one getter shared by every batch (src/tensor/lazyData.ts): a getter closure per batch gave
   // each batch its own hidden class, made in the old generation (W3 built: 16–18 → 9–10 full
