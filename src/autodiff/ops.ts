@@ -12,6 +12,7 @@ import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
 import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
+import { oneHotLabelsOf } from '../tensor/oneHotLabels.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import {
   expectTensor,
@@ -687,8 +688,8 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   if (typeof target !== 'number') expectTensor('ad.softmaxCrossEntropy', 'target', target)
   const t: Tensor =
     typeof target === 'number' ? { shape: [], data: Float64Array.of(target) } : target
-  const labels = t.shape.length === a.shape.length - 1
-  const fits = labels
+  const asLabels = t.shape.length === a.shape.length - 1
+  const fits = asLabels
     ? t.data.length === m
     : t.shape.length === a.shape.length && t.shape.every((d, i) => d === a.shape[i])
   if (!fits) {
@@ -696,9 +697,13 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
       `ad.softmaxCrossEntropy: shapes ${showShape(a.shape)} and ${showShape(t.shape)} do not match (targets: labels of shape ${showShape(a.shape.slice(0, -1))} or rows of shape ${showShape(a.shape)})`,
     )
   }
+  // one-hot rows drawn as their labels are read as those labels: the same bits (r = 0 + 1·v,
+  // Σt = 1 exactly, y·1 − 0 = y), their rows never made
+  const oneHot = oneHotLabelsOf(t)
+  const labels = asLabels || oneHot !== undefined
   // the loops read locals: a property load on tensors of many shapes would run per element
   const A = a.data
-  const T = t.data
+  const T = oneHot ?? t.data
   const y = scratch(A.length)
   const tsum = zeroed(m)
   const rowLoss = scratch(m)

@@ -10,8 +10,9 @@ import type { TensorLike } from '../functions/tensorLike.js'
 import { TwoLayerGradientOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
+import { oneHotLabelsOf } from '../tensor/oneHotLabels.js'
 import { pairwiseSum } from '../tensor/reduce.js'
-import type { Tensor } from '../tensor/tensor.js'
+import { sizeOf, type Tensor } from '../tensor/tensor.js'
 import { expectWeights, type TwoLayerWeights } from './twoLayerWeights.js'
 
 /** Options of `twoLayerGradient`: the `loss` differentiated (codec `TwoLayerGradientOptionsC`). */
@@ -79,8 +80,14 @@ export function twoLayerRecipe(): TwoLayerRecipe {
         ? { shape: t0.shape.length === 1 && t0.shape[0] === k ? [1, k] : [1], data: t0.data }
         : t0
     // the targets are read against a2's shape [n, k] (the numbers of a2 are not needed for
-    // that: an array of its length stands in, never written, its pages never touched)
-    const targets = readBatch(fn, { shape: [n, k], data: standIn(n * k) }, t).t
+    // that: an array of its length stands in, never written, its pages never touched); one-hot
+    // rows drawn as labels, which the fused loss reads as labels, by their shape alone too
+    const lazyRows = kind !== 'crossEntropy' && oneHotLabelsOf(t) !== undefined
+    const targets = readBatch(
+      fn,
+      { shape: [n, k], data: standIn(n * k) },
+      lazyRows ? { shape: t.shape, data: standIn(sizeOf(t.shape)) } : t,
+    ).t
     const W = { W1: p.W1, b1: p.b1, W2: p.W2, b2: p.b2 }
     const { value, grad } = (kind === 'crossEntropy' ? book : fused)(W, { x, t, targets })
     return { loss: value, grad }

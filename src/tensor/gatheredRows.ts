@@ -18,6 +18,7 @@ import {
   type StagedRows,
 } from './kernels/wasmKernels.js'
 import { lazyData, lazyTensor } from './lazyData.js'
+import { oneHotLabelsTensor } from './oneHotLabels.js'
 import type { Tensor } from './tensor.js'
 import { uninitializedF64 } from './uninitialized.js'
 
@@ -404,9 +405,21 @@ export class OneHotRows {
     this.label = new Int32Array(rows).fill(-1)
   }
 
-  /** The rows `idx[start..end)` into a fresh array, as `denseRows` copies them. */
-  take(idx: ArrayLike<number>, start: number, end: number): Float64Array {
+  /**
+   * The rows `idx[start..end)`: as their labels (oneHotLabels.ts, the rows made on first read)
+   * when every one is one-hot, else into a fresh array, as `denseRows` copies them.
+   */
+  take(idx: ArrayLike<number>, start: number, end: number): Tensor {
     const { source, cols, label } = this
+    const labels: number[] = []
+    for (let k = start; k < end; k++) {
+      const r = idx[k]
+      let l = label[r]
+      if (l === -1) l = label[r] = this.find(r)
+      if (l < 0) break
+      labels.push(l)
+    }
+    if (labels.length === end - start) return oneHotLabelsTensor(labels, cols)
     const out = new Float64Array((end - start) * cols) // zeros: a one-hot row writes one entry
     for (let k = start, o = 0; k < end; k++, o += cols) {
       const r = idx[k]
@@ -415,7 +428,7 @@ export class OneHotRows {
       if (l >= 0) out[o + l] = 1
       else for (let j = 0, s = r * cols; j < cols; j++) out[o + j] = source[s + j]
     }
-    return out
+    return { shape: [end - start, cols], data: out }
   }
 
   /** Row r's label, or −2 when it is not one +1 among +0s. */
@@ -493,8 +506,7 @@ export function takeRows(
   cache: RowCache | OneHotRows | null = null,
 ): Tensor {
   const shape = [end - start, ...t.shape.slice(1)]
-  if (cache instanceof OneHotRows && cache.source === t.data)
-    return { shape, data: cache.take(idx, start, end) }
+  if (cache instanceof OneHotRows && cache.source === t.data) return cache.take(idx, start, end)
   if (!(cache instanceof RowCache) || cache.source !== t.data)
     return { shape, data: denseRows(t, idx, start, end) }
   const pick = new Int32Array(end - start)
