@@ -27,8 +27,12 @@ import { uninitializedF64 } from './uninitialized.js'
 /** Leaves shorter than this get a fresh array (a home costs more than it saves). */
 const MIN_LENGTH = 4096
 
-/** A chain's every this-many-th sum is copied out at once (a replay's bound). */
-export const SETTLE_EVERY = 8
+/**
+ * A chain's every this-many-th sum is copied out at once (a replay's bound). Each copy is a fresh
+ * array of the leaf's length, and at 8 those copies kept V8 starting a full collection after
+ * nearly every young one (W3 under 'auto'); a late reader replays at most this many sums.
+ */
+export const SETTLE_EVERY = 32
 
 /** Homes kept at most, and their bytes at most: past both, the LRU one is taken over. */
 const MAX_HOMES = 16
