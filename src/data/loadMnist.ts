@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { LoadMnistOptionsC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
+import { keepBytes, keepLabels } from '../tensor/gatheredRows.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { oneHot } from './oneHot.js'
 import { readIdx } from './readIdx.js'
@@ -92,10 +93,11 @@ function loadSplit(
       )
     }
   }
-  return {
-    x: { shape: opts.flatten ? [n, size] : [n, 1, rows, cols], data: x },
-    t: opts.oneHotLabel ? oneHot(raw, 10) : { shape: [n], data: Float64Array.from(raw) },
-  }
+  // batches drawn from these rows read the bytes they were made from (gatheredRows.ts)
+  keepBytes(x, pixels.subarray(0, n * size), { mul: scale, div: 1 })
+  const targets = opts.oneHotLabel ? oneHot(raw, 10) : { shape: [n], data: Float64Array.from(raw) }
+  if (opts.oneHotLabel) keepLabels(targets.data, raw)
+  return { x: { shape: opts.flatten ? [n, size] : [n, 1, rows, cols], data: x }, t: targets }
 }
 
 /**

@@ -13,6 +13,7 @@ import { resolvedBackend } from './kernels/gemmKernel.js'
 import { SPARSE_MAX_DENSITY } from './kernels/jsKernels.js'
 import {
   rowIndicesWasm,
+  type ByteRows,
   type Levels,
   type RowEntries,
   type StagedRows,
@@ -39,6 +40,32 @@ const LEVELS: readonly Levels[] = [
   { mul: 1, div: 255 },
   { mul: 1, div: 1 },
 ]
+
+/** Float64 arrays whose numbers are 8-bit levels, and their bytes (`keepBytes`). */
+const keptBytes = new WeakMap<Float64Array, { bytes: Uint8Array; levels: Levels }>()
+
+/** Float64 arrays of one-hot rows, and their labels (`keepLabels`). */
+const keptLabels = new WeakMap<Float64Array, Uint8Array>()
+
+/**
+ * Notes that `data`'s numbers are the 8-bit levels `bytes`: `data[i]` is `(bytes[i]·mul) / div`
+ * bit for bit (0 for a byte 0), as loadMnist makes its images from the file's bytes. Batches of a
+ * matrix over `data` are then compressed from the bytes, an eighth of the memory the numbers
+ * take (a first draw reads each row from memory, cold): the same entries. The caller vouches
+ * for the equality, and neither array may change afterwards (arrays are values).
+ */
+export function keepBytes(data: Float64Array, bytes: Uint8Array, levels: Levels): void {
+  if (bytes.length === data.length) keptBytes.set(data, { bytes, levels })
+}
+
+/**
+ * Notes that `data` holds one-hot rows of `labels.length` columns or more: row r is +0 but for a
+ * 1 in column `labels[r]`, as `oneHot` writes them. Batches of them are then built from the
+ * labels (a small array) without reading the rows. The caller vouches for it, as for keepBytes.
+ */
+export function keepLabels(data: Float64Array, labels: Uint8Array): void {
+  keptLabels.set(data, labels)
+}
 
 /**
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
@@ -82,6 +109,12 @@ export class RowCache implements RowEntries {
   prefetch: RowPrefetcher | null = null
   /** packed entries kept in shared memory (SharedArrayBuffer), for `prefetch`'s thread to read */
   shared = false
+  /**
+   * the rows as bytes where `source`'s numbers are kept so (keepBytes), else null: an unread
+   * batch is held from them (gemmKernel.ts holdGathered); rows found for the cache are read
+   * from the numbers (a memcpy and a SIMD scan a row: a byte loop in JavaScript was slower)
+   */
+  readonly bytes: ByteRows | null = null
   private used = 0
   private valsUsed = 0
   private rowsSeen = 0
@@ -101,6 +134,10 @@ export class RowCache implements RowEntries {
     this.count = new Int32Array(rows).fill(-1)
     this.valStart = new Int32Array(rows).fill(-1)
     this.colIdx = this.indices(0)
+    const kept = keptBytes.get(source)
+    if (kept !== undefined && cols <= 65536 && kept.bytes.length >= rows * cols) {
+      this.bytes = { bytes: kept.bytes, cols, levels: kept.levels }
+    }
   }
 
   /**
@@ -402,7 +439,12 @@ export class OneHotRows {
     readonly rows: number,
     readonly cols: number,
   ) {
-    this.label = new Int32Array(rows).fill(-1)
+    const kept = keptLabels.get(source)
+    // labels kept with the rows (keepLabels): every row's known
+    this.label =
+      kept !== undefined && kept.length >= rows && kept.subarray(0, rows).every((l) => l < cols)
+        ? Int32Array.from(kept.subarray(0, rows))
+        : new Int32Array(rows).fill(-1)
   }
 
   /**

@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadMnist } from '../../src/data/loadMnist.js'
+import { oneHotRows, rowCache } from '../../src/tensor/gatheredRows.js'
 import { gzipBomb, idxBytes, tempDir, writeMnist } from './idxFixtures.js'
 
 describe('loadMnist on files made here', () => {
@@ -23,6 +24,25 @@ describe('loadMnist on files made here', () => {
     expect(Array.from(raw.test.x.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
     expect(Array.from(raw.test.t.data)).toEqual([0, 1])
     expect(loadMnist({ dir, trainSize: 2, testSize: 1 }).train.x.shape).toEqual([2, 4])
+  })
+
+  it('keeps the bytes and labels its rows were made from, for batches, and they give its numbers', () => {
+    writeMnist(dir, { train: 5, test: 2, rows: 8, cols: 8 })
+    for (const normalize of [true, false]) {
+      for (const trainSize of [undefined, 3]) {
+        const { train } = loadMnist({ dir, normalize, trainSize, oneHotLabel: true })
+        const kept = rowCache(train.x)!.bytes!
+        expect(kept.levels).toEqual({ mul: normalize ? 1 / 255 : 1, div: 1 })
+        const { bytes, levels } = kept
+        expect(bytes.length).toBe(train.x.data.length)
+        for (let q = 0; q < bytes.length; q++)
+          expect(Object.is((bytes[q] * levels.mul) / levels.div, train.x.data[q])).toBe(true)
+        // each row's label is where its one-hot row holds its 1
+        const label = oneHotRows(train.t)!.label
+        for (let r = 0; r < train.t.shape[0]; r++)
+          expect(train.t.data.subarray(r * 10, r * 10 + 10).indexOf(1)).toBe(label[r])
+      }
+    }
   })
 
   it('rejects a wrong magic number, naming the file', () => {

@@ -16,11 +16,13 @@ import {
   gemmHeldWasm,
   gemmSparseWasm,
   heldNow,
+  holdBytes,
   holdSparse,
   holdSparseRows,
   loadWasm,
   placeResident,
   releaseSparse,
+  type ByteRows,
   type HeldSparse,
   type RowEntries,
   type StagedRows,
@@ -298,7 +300,7 @@ export function holdLeft(
  * here by what is read: that file imports this one, and the import graph has no circles).
  */
 interface GatheredRows {
-  readonly cache: RowEntries & { giveUp(): void }
+  readonly cache: RowEntries & { readonly bytes: ByteRows | null; giveUp(): void }
   readonly pick: Int32Array
   readonly nnz: number
   readonly unread: boolean
@@ -313,9 +315,11 @@ interface GatheredRows {
  * path for the dense batch (wasm backend, small enough not to chunk, counted sparse — exactly,
  * where `holdLeft` first samples); else null. An unread batch's rows (RowCache.defer) are
  * compressed straight from the data set into wasm memory, read once (as `holdLeft` compresses
- * a dense operand: the same entries), unless `largeProducts.hold` holds it. On the memory a
- * two-thread step shares, they are compressed in the kernels' own memory and only the entries
- * copied over (holdSparse): the one-thread work, the batch left unread alike.
+ * a dense operand: the same entries), from its bytes where the data set has them (`keepBytes`:
+ * an eighth of the memory read), unless `largeProducts.hold` holds it. On the memory a
+ * two-thread step shares, numbers are compressed in the kernels' own memory and only the entries
+ * copied over (holdSparse), bytes compressed there: the one-thread work, the batch left unread
+ * alike. The columns' CSR is made where a product reads it.
  */
 export function holdGathered(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
@@ -324,7 +328,10 @@ export function holdGathered(g: GatheredRows): HeldSparse | null {
   if (g.unread && largeProducts.hold === null) {
     const { cache, pick } = g
     try {
-      const h = holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick)
+      const h =
+        cache.bytes !== null
+          ? holdBytes(cache.bytes, pick, maxNnz)
+          : holdSparse(cache.source, pick.length, cache.cols, maxNnz, pick, false)
       // null with nothing else held: more non-zeros than maxNnz
       if (h === null && !heldNow()) cache.giveUp()
       if (h?.nnz !== undefined) g.counted(h.nnz)

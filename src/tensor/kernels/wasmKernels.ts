@@ -101,6 +101,28 @@ export interface KernelExports {
     pColIdx: number,
     pVals: number,
   ): void
+  csrPairsRows(
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    rows: number,
+    cols: number,
+    pRowPtr: number,
+    pColIdx: number,
+    pVals: number,
+  ): void
+  csrRowsBytes(
+    a: number,
+    m: number,
+    k: number,
+    maxNnz: number,
+    rowPtr: number,
+    colIdx: number,
+    vals: number,
+    mul: number,
+    div: number,
+    table: number,
+  ): number
   csrRows(
     a: number,
     m: number,
@@ -161,6 +183,7 @@ let wasm: KernelExports | null | undefined
 let own: KernelExports | null | undefined
 let f64 = new Float64Array(0)
 let i32 = new Int32Array(0)
+let u8 = new Uint8Array(0)
 const BASE = 65536
 /**
  * The bottom of what kernels lay out: BASE, or past the tape's arena while one is open
@@ -220,6 +243,7 @@ export function useKernels(k: KernelExports | null): boolean {
   peak = 0
   f64 = new Float64Array(wasm!.memory.buffer)
   i32 = new Int32Array(wasm!.memory.buffer)
+  u8 = new Uint8Array(wasm!.memory.buffer)
   return true
 }
 
@@ -243,6 +267,7 @@ function reserve(w: KernelExports, bytes: number, overwrites = true): void {
   if (f64.buffer !== w.memory.buffer) {
     f64 = new Float64Array(w.memory.buffer)
     i32 = new Int32Array(w.memory.buffer)
+    u8 = new Uint8Array(w.memory.buffer)
   }
 }
 
@@ -708,8 +733,8 @@ export interface HeldSparse {
    */
   readonly pairs?: PairsLayout
   /**
-   * false while its columns' CSR (trp / tci / tv) is not made yet (a hold for forward products
-   * only: holdSparse's `transpose`); gemmHeldWasm makes it at the first `Aᵀ·B`
+   * false while its columns' CSR (trp / tci / tv) is not made yet; gemmHeldWasm makes it at the
+   * first `Aᵀ·B` that reads it (one that walks the column pairs makes them from the rows' CSR)
    */
   transposed?: boolean
 }
@@ -736,8 +761,11 @@ function pairsLayout(cols: number, entries: number, at: number): PairsLayout {
 /** The held operands whose column pairs csrPairs has made (made once, read by each Aᵀ·B). */
 const paired = new WeakSet<HeldSparse>()
 
-/** Products `Aᵀ·B` of a held A that walked its column pairs (a count for tests and benchmarks). */
-export const pairStats = { products: 0 }
+/**
+ * Products `Aᵀ·B` of a held A that walked its column pairs, and pairs made straight from the
+ * rows' CSR (counts for tests and benchmarks).
+ */
+export const pairStats = { products: 0, fromRows: 0 }
 
 /**
  * When `Aᵀ·B` of a held A walks A's column pairs: the merge (csrPairs) costs the same for any
@@ -797,6 +825,63 @@ export function holdSparse(
   if (transpose) w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
   floor = P.end
   return { ...L, end: P.end, pairs: P, nnz, transposed: transpose }
+}
+
+/**
+ * Rows of 8-bit levels: row r of a rows×cols matrix is `bytes[r·cols … (r + 1)·cols)`, each
+ * byte b standing for the number `(b·mul) / div` (0 for +0): a data set kept as its bytes
+ * (gatheredRows.ts `keepBytes`).
+ */
+export interface ByteRows {
+  readonly bytes: Uint8Array
+  readonly cols: number
+  readonly levels: Levels
+}
+
+/** Holds by holdBytes in this module's own memory and in another (counts for tests, benchmarks). */
+export const byteHolds = { own: 0, other: 0 }
+
+/**
+ * `holdSparse` for the matrix whose rows are rows `pick` of a matrix of 8-bit levels: the bytes
+ * of those rows are copied into linear memory (an eighth of the numbers' bytes) and compressed
+ * there (csrRowsBytes: the entries csrRows finds in the numbers, in the same order); the columns'
+ * CSR is made where a product reads it (gemmHeldWasm). In the memory the kernels run on, a
+ * shared one too (a byte copy into it costs about what it costs into this module's own). Returns
+ * null, holding nothing, past `maxNnz` non-zeros or when another operand is held.
+ */
+export function holdBytes(src: ByteRows, pick: Int32Array, maxNnz: number): HeldSparse | null {
+  const w = wasm ?? loadWasm()
+  if (!w) throw new Error('holdBytes: WebAssembly SIMD is unavailable')
+  if (floor !== base) return null
+  const { bytes, cols, levels } = src
+  const rows = pick.length
+  const L = heldLayout(rows, cols, maxNnz, base)
+  const P = pairsLayout(cols, maxNnz + cols, L.end)
+  // the bytes and the levels' table sit above the compressed rows (over the pairs' place, made
+  // later): scratch, free again once compressed
+  const table = align16(L.end + rows * cols)
+  reserve(w, Math.max(table + 256 * 8, P.end) - BASE)
+  for (let i = 0, at = L.end; i < rows; i++, at += cols) {
+    const r = pick[i] * cols
+    u8.set(bytes.subarray(r, r + cols), at)
+  }
+  const nnz = w.csrRowsBytes(
+    L.end,
+    rows,
+    cols,
+    maxNnz,
+    L.rp,
+    L.ci,
+    L.v,
+    levels.mul,
+    levels.div,
+    table,
+  )
+  if (nnz < 0) return null
+  if (w === own) byteHolds.own++
+  else byteHolds.other++
+  floor = P.end
+  return { ...L, end: P.end, pairs: P, nnz, transposed: false }
 }
 
 /**
@@ -1008,9 +1093,10 @@ export interface StagedRows {
 /**
  * `holdSparse` for the matrix whose rows are `src`'s rows `pick` (rows×cols, `nnz` entries in
  * all): their compressed entries are gathered straight into linear memory — the CSR that
- * compressing the dense rows would give, entry for entry — and transposed as holdSparse does;
- * with `staged` (the same rows gathered and transposed ahead), both CSRs are copied from there
- * and unpacked, the same entries. Returns null when another operand is held.
+ * compressing the dense rows would give, entry for entry — and the columns' CSR made where a
+ * product reads it (gemmHeldWasm); with `staged` (the same rows gathered and transposed ahead),
+ * both CSRs are copied from there and unpacked, the same entries. Returns null when another
+ * operand is held.
  */
 export function holdSparseRows(
   src: RowEntries,
@@ -1034,12 +1120,10 @@ export function holdSparseRows(
     i32.set(S.subarray(trp, trp + cols + 1), L.trp >> 2)
     i32.set(S.subarray(tci, tci + nnz), L.tci >> 2)
     w.csrUnpack(L.tci, L.tv, nnz, levels.mul, levels.div)
-  } else {
-    gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
-    w.csrTranspose(L.rp, L.ci, L.v, rows, cols, L.trp, L.tci, L.tv)
-  }
+  } else gatherRows(w, i32, f64, src, pick, L.rp, L.ci, L.v)
   floor = P.end
-  return { ...L, end: P.end, pairs: P }
+  // the columns' CSR where a product reads it (gemmHeldWasm)
+  return { ...L, end: P.end, pairs: P, transposed: staged !== null }
 }
 
 /** True while the kernels run on this module's own memory (not another's: `useKernels`). */
@@ -1151,21 +1235,25 @@ export function gemmHeldWasm(
   }
   if (finiteB && finite < 0) finite = w.allFinite(b, k * ldb)
   if (finiteB && finite === 0) return false
-  if (transA && h.transposed === false) {
-    w.csrTranspose(h.rp, h.ci, h.v, h.rows, h.cols, h.trp, h.tci, h.tv)
-    h.transposed = true
-  }
   const P = h.pairs
   if (transA && P !== undefined && finiteB && n >= pairing.minColumns) {
     // B is finite (checked above): a pair's 0·b for the row without an entry adds +0 or −0 to
     // a sum that is never −0, so each entry is gemmCsrLd's, bit for bit
     if (!paired.has(h)) {
-      w.csrPairs(h.trp, h.tci, h.tv, h.cols, P.rp, P.ci, P.v)
+      // from the columns' CSR where it is made, else straight from the rows' (the same pairs)
+      if (h.transposed === false) {
+        w.csrPairsRows(h.rp, h.ci, h.v, h.rows, h.cols, P.rp, P.ci, P.v)
+        pairStats.fromRows++
+      } else w.csrPairs(h.trp, h.tci, h.tv, h.cols, P.rp, P.ci, P.v)
       paired.add(h)
     }
     pairStats.products++
     w.gemmCsrPairs(P.rp, P.ci, P.v, b, c, m, n, ldb)
   } else {
+    if (transA && h.transposed === false) {
+      w.csrTranspose(h.rp, h.ci, h.v, h.rows, h.cols, h.trp, h.tci, h.tv)
+      h.transposed = true
+    }
     // each entry's row of B named by its byte offset (rows ldb apart): gemmCsrLd's sums, with
     // no multiply in the inner loop
     const [rp, ci, v] = transA ? [h.trp, h.tci, h.tv] : [h.rp, h.ci, h.v]

@@ -858,6 +858,120 @@ export function csrPairs(
   }
 }
 
+// csrPairs' output made straight from the CSR of the rows of A (rows × cols, columns increasing
+// in each row), where csrPairs reads the CSR of Aᵀ (csrTranspose's): pair r lists the rows of A
+// with an entry in column 2r or 2r + 1, increasing, each with both values (+0 where it has none)
+// — the same entries in the same order, by a counting sort over A's nnz entries, with no
+// transposed CSR in between. A row's entries in columns 2r and 2r + 1 are adjacent, so the second
+// joins the first's pair entry. pRowPtr needs (cols + 1)/2 + 1 slots, pColIdx and pVals (two f64
+// each) one per entry of A at most.
+export function csrPairsRows(
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  rows: i32,
+  cols: i32,
+  pRowPtr: usize,
+  pColIdx: usize,
+  pVals: usize,
+): void {
+  const pairs = (cols + 1) >> 1
+  memory.fill(pRowPtr, 0, (<usize>pairs + 1) << 2)
+  // pair entries: each entry but an odd column right after its even neighbour in its row
+  let prev: i32 = -2
+  for (let i = 0; i < rows; i++) {
+    const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+    prev = -2
+    for (let q = load<i32>(rowPtr + ((<usize>i) << 2)); q < e; q++) {
+      const c = load<i32>(colIdx + ((<usize>q) << 2))
+      const at = pRowPtr + ((<usize>(c >> 1) + 1) << 2)
+      store<i32>(at, load<i32>(at) + i32(c != prev + 1 || (c & 1) == 0))
+      prev = c
+    }
+  }
+  let s: i32 = 0
+  for (let p = 1; p <= pairs; p++) {
+    const at = pRowPtr + ((<usize>p) << 2)
+    s += load<i32>(at)
+    store<i32>(at, s)
+  }
+  // pRowPtr[p] is now pair p's start: place each row's entries at their pair's cursor
+  for (let i = 0; i < rows; i++) {
+    const e = load<i32>(rowPtr + ((<usize>i + 1) << 2))
+    let last: usize = 0
+    prev = -2
+    for (let q = load<i32>(rowPtr + ((<usize>i) << 2)); q < e; q++) {
+      const c = load<i32>(colIdx + ((<usize>q) << 2))
+      const v = load<f64>(vals + ((<usize>q) << 3))
+      if ((c & 1) != 0 && c == prev + 1) {
+        store<f64>(last, v, 8)
+      } else {
+        const at = pRowPtr + ((<usize>(c >> 1)) << 2)
+        const t = load<i32>(at)
+        store<i32>(at, t + 1)
+        store<i32>(pColIdx + ((<usize>t) << 2), i)
+        last = pVals + ((<usize>t) << 4)
+        const odd = (c & 1) != 0
+        store<f64>(last, odd ? 0.0 : v)
+        store<f64>(last, odd ? v : 0.0, 8)
+      }
+      prev = c
+    }
+  }
+  // each cursor now sits at its pair's end = the next pair's start: shift back by one
+  for (let p = pairs; p > 0; p--)
+    store<i32>(pRowPtr + ((<usize>p) << 2), load<i32>(pRowPtr + ((<usize>p - 1) << 2)))
+  store<i32>(pRowPtr, 0)
+}
+
+// csrRows for rows of 8-bit levels: A (m×k bytes, contiguous) stands for the numbers
+// (byte·mul) / div (a data set kept as bytes: loadMnist's images, byte·(1/255)); a byte 0 is the
+// number +0, which csrRows drops, any other a non-zero it keeps. So the entries csrRows finds in
+// those numbers, from an eighth of the bytes. Each value is computed once per level into the
+// 256 numbers at `table`. Returns the count, or −1 once more than maxNnz are found.
+export function csrRowsBytes(
+  a: usize,
+  m: i32,
+  k: i32,
+  maxNnz: i32,
+  rowPtr: usize,
+  colIdx: usize,
+  vals: usize,
+  mul: f64,
+  div: f64,
+  table: usize,
+): i32 {
+  for (let b = 0; b < 256; b++) store<f64>(table + ((<usize>b) << 3), (<f64>b * mul) / div)
+  store<i32>(rowPtr, 0)
+  let nnz: i32 = 0
+  let pa = a
+  for (let i = 0; i < m; i++) {
+    let p = 0
+    for (; p + 16 <= k; p += 16) {
+      // the non-zero bytes of 16, one bit each, walked lowest first
+      let bits = i8x16.bitmask(i8x16.ne(v128.load(pa + <usize>p), i8x16.splat(0)))
+      while (bits != 0) {
+        const j = p + ctz(bits)
+        const b = load<u8>(pa + <usize>j)
+        store<i32>(colIdx + ((<usize>nnz) << 2), j)
+        store<f64>(vals + ((<usize>nnz) << 3), load<f64>(table + ((<usize>b) << 3)))
+        nnz++
+        bits &= bits - 1
+      }
+    }
+    for (; p < k; p++) {
+      const b = load<u8>(pa + <usize>p)
+      store<i32>(colIdx + ((<usize>nnz) << 2), p)
+      store<f64>(vals + ((<usize>nnz) << 3), load<f64>(table + ((<usize>b) << 3)))
+      nnz += i32(b != 0)
+    }
+    pa += <usize>k
+    store<i32>(rowPtr + ((<usize>i + 1) << 2), nnz)
+    if (nnz > maxNnz) return -1
+  }
+  return nnz
+}
+
 // Compresses the rows of A (m×k, contiguous) into rowPtr / colIdx / vals, keeping entries ≠ 0
 // (NaN kept, ±0 dropped) and returns their count, or −1 once more than maxNnz are found. The
 // copy is branch-free: every entry is written at the cursor, which advances only past non-zeros,
@@ -1414,3 +1528,4 @@ export function csrUnpack(colIdx: usize, vals: usize, nnz: i32, mul: f64, div: f
     store<f64>(vals + ((<usize>q) << 3), (<f64>(<u32>p >>> 16) * mul) / div)
   }
 }
+

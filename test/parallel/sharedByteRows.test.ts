@@ -1,0 +1,75 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { epochBatches, mlp, setKernelThreads } from 'gradstream'
+import { closeWorkers } from 'gradstream/node'
+import { keepBytes, keepLabels } from '../../src/tensor/gatheredRows.js'
+import { byteHolds } from '../../src/tensor/kernels/wasmKernels.js'
+import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
+import { splitTuning } from '../../src/parallel/sharedKernels.js'
+import { lcg, same } from '../helpers/sparseRows.js'
+
+// A two-thread step (its arena in the memory shared with the helper) holds a batch of a data set
+// kept as bytes (keepBytes: loadMnist's images) from those bytes, copied and compressed in the
+// shared memory, its columns paired from its rows where the backward product reads them: the
+// one-thread loss and gradients of the same batches drawn from the numbers, bit for bit.
+
+const defaults = { ...tapeTuning }
+const split = { ...splitTuning }
+afterEach(() => {
+  Object.assign(tapeTuning, defaults)
+  Object.assign(splitTuning, split)
+})
+afterAll(async () => {
+  setKernelThreads('auto')
+  await closeWorkers()
+})
+
+describe('a data set kept as bytes on two threads', () => {
+  it('gives one thread’s bits from the numbers, each batch held from its bytes in the shared memory', () => {
+    const [rows, cols] = [640, 784]
+    const next = lcg(31)
+    const bytes = Uint8Array.from({ length: rows * cols }, () =>
+      next() < -0.3 ? 1 + Math.floor((next() + 0.5) * 255) : 0,
+    )
+    const labels = Uint8Array.from({ length: rows }, () => Math.floor((next() + 0.5) * 10))
+    const make = () => ({
+      x: { shape: [rows, cols], data: Float64Array.from(bytes, (b) => b * (1 / 255)) },
+      t: {
+        shape: [rows, 10],
+        data: Float64Array.from({ length: rows * 10 }, (_, q) =>
+          labels[Math.floor(q / 10)] === q % 10 ? 1 : 0,
+        ),
+      },
+    })
+    const kept = make()
+    keepBytes(kept.x.data, bytes, { mul: 1 / 255, div: 1 })
+    keepLabels(kept.t.data, labels)
+    // W5's layers: ∂W1 = xᵀ·δ1 is 256 wide, so it walks the column pairs
+    const net = mlp({ sizes: [cols, 256, 10], seed: 0 })
+    const run = (data: ReturnType<typeof make>) => {
+      const out: { loss: number; grad: Record<string, Float64Array> }[] = []
+      for (const b of epochBatches(data, { batchSize: 128, seed: 9 })) {
+        const { loss, grad } = net.lossAndGradient(net.params, b.x, b.t)
+        out.push({
+          loss,
+          grad: Object.fromEntries(Object.entries(grad).map(([k, g]) => [k, g.data])),
+        })
+        if (out.length === 7) break // an epoch of 5 batches, then two from the cache
+      }
+      return out
+    }
+    setKernelThreads(1)
+    const want = run(make())
+    setKernelThreads(2)
+    tapeTuning.explicitMinWork = 0
+    run(kept) // the helper starts; the first call plans the arena
+    const before = { steps: tapeStats.steps, other: byteHolds.other }
+    const got = run(kept)
+    expect(tapeStats.steps - before.steps).toBe(7) // every call on the shared memory
+    expect(byteHolds.other - before.other).toBe(5) // the first epoch's batches, from the bytes
+    for (const [k, g] of got.entries()) {
+      expect(Object.is(g.loss, want[k].loss)).toBe(true)
+      for (const name of Object.keys(want[k].grad))
+        expect(same(g.grad[name], want[k].grad[name])).toBe(true)
+    }
+  })
+})
