@@ -14,7 +14,13 @@
 // a new run takes over an idle run's memory, pages already touched, instead of adding one of its
 // own (what the old owner left there is not copied out: read later, it replays).
 
-import { claimBand, passThreads, splitPass, wakeForPass } from '../parallel/sharedKernels.js'
+import {
+  claimBand,
+  helperMemory,
+  passThreads,
+  splitPass,
+  wakeForPass,
+} from '../parallel/sharedKernels.js'
 import type { LazyData } from '../tensor/lazyData.js'
 import { type Member, type PassLoop, passCodegen, passLoop } from './pass.js'
 import { type Home, type PassStep, ResidentData } from './residentStates.js'
@@ -278,7 +284,8 @@ class Arena {
    * it can have it: else each two-thread step copies θ and ∂W between the two memories.
    */
   private intoBand(): void {
-    if (!this.band) return
+    // in the running helper's memory already: its band, claimed when the numbers moved there
+    if (!this.band || this.cur.memory === helperMemory()) return
     const band = claimBand(this)
     const from = this.cur
     if (band === null || band.memory === from.memory || band.memory === this.refused) return

@@ -516,6 +516,11 @@ export function helperRunning(): boolean {
   return helper !== null
 }
 
+/** The memory the kernels share with the running helper, or null. */
+export function helperMemory(): WebAssembly.Memory | null {
+  return helper?.memory ?? null
+}
+
 /** Makes the memory hold `bytes` from BASE on and refreshes the views after growth. */
 function reserve(h: Helper, bytes: number): void {
   noteLayout(h.memory) // what the tape left there (wasmKernels.ts keepView) is overwritten
