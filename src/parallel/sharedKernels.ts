@@ -11,6 +11,7 @@
  * on one thread.
  */
 import {
+  afterHold,
   align16,
   blockBytes,
   ceilingOf,
@@ -1151,13 +1152,15 @@ function splitKernels(h: Helper): KernelExports {
 export function onSharedMemory<R>(fn: () => R): { result: R } | null {
   const h = wantedHelper()
   if (h === null || !useKernels(splitKernels(h))) return null
-  // the helper polls through the step (see STEP), woken now if it sleeps: it is ready by the
-  // first product, after the batch's hold and the first layer's weights are laid out
+  // the helper polls through the step (see STEP), woken if it sleeps once the step's batch is
+  // held (not beside the hold: afterHold) or by the first post: it is ready by the first
+  // product, after the first layer's weights are laid out
   Atomics.store(h.ctrl, STEP, splitTuning.stepSpinUs)
-  Atomics.notify(h.ctrl, SEQ, 1)
+  afterHold.run = () => Atomics.notify(h.ctrl, SEQ, 1)
   try {
     return { result: fn() }
   } finally {
+    afterHold.run = null
     Atomics.store(h.ctrl, STEP, 0)
     useKernels(null)
   }

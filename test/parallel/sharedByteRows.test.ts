@@ -1,8 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { epochBatches, mlp, setKernelThreads } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
-import { keepBytes, keepLabels } from '../../src/tensor/gatheredRows.js'
-import { byteHolds } from '../../src/tensor/kernels/wasmKernels.js'
+import { keepBytes, keepLabels, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import { heldLeft } from '../../src/tensor/linalg.js'
+import { afterHold, byteHolds } from '../../src/tensor/kernels/wasmKernels.js'
 import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { splitTuning } from '../../src/parallel/sharedKernels.js'
 import { lcg, same } from '../helpers/sparseRows.js'
@@ -66,10 +67,31 @@ describe('a data set kept as bytes on two threads', () => {
     const got = run(kept)
     expect(tapeStats.steps - before.steps).toBe(7) // every call on the shared memory
     expect(byteHolds.other - before.other).toBe(5) // the first epoch's batches, from the bytes
+    expect(afterHold.run).toBeNull() // each step's wake taken by its hold, or cleared at its end
     for (const [k, g] of got.entries()) {
       expect(Object.is(g.loss, want[k].loss)).toBe(true)
       for (const name of Object.keys(want[k].grad))
         expect(same(g.grad[name], want[k].grad[name])).toBe(true)
     }
+  })
+
+  it('runs afterHold (the step’s wake of its helper) once a batch is held, once', () => {
+    setKernelThreads(1)
+    const x = {
+      shape: [40, 64],
+      data: Float64Array.from({ length: 2560 }, (_, q) => (q % 5 === 0 ? q : 0)),
+    }
+    let runs = 0
+    afterHold.run = () => void runs++
+    const held = heldLeft(takeRows(x, [3, 1, 4], 0, 3, rowCache(x, true)))
+    expect(runs).toBe(1)
+    expect(afterHold.run).toBeNull()
+    held.release()
+    heldLeft({ shape: [20, 64], data: x.data.subarray(0, 1280) }).release()
+    expect(runs).toBe(1)
+    // a dense operand's hold (held or not) runs it too
+    afterHold.run = () => void runs++
+    heldLeft({ shape: [20, 64], data: x.data.subarray(0, 1280) }).release()
+    expect(runs).toBe(2)
   })
 })

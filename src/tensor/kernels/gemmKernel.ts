@@ -11,6 +11,7 @@ import {
   type Csr,
 } from './jsKernels.js'
 import {
+  afterHold,
   dropResident,
   gemmDenseWasm,
   gemmHeldWasm,
@@ -281,6 +282,14 @@ export function holdLeft(
   k: number,
   transpose = true,
 ): HeldSparse | null {
+  try {
+    return holdDense(A, m, k, transpose)
+  } finally {
+    heldNowRun()
+  }
+}
+
+function holdDense(A: Float64Array, m: number, k: number, transpose: boolean): HeldSparse | null {
   const size = m * k
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK || !looksSparse(A, size))
     return null
@@ -322,6 +331,21 @@ interface GatheredRows {
  * alike. The columns' CSR is made where a product reads it.
  */
 export function holdGathered(g: GatheredRows): HeldSparse | null {
+  try {
+    return holdRows(g)
+  } finally {
+    heldNowRun()
+  }
+}
+
+/** Runs `afterHold` (wasmKernels.ts) once, if set. */
+function heldNowRun(): void {
+  const run = afterHold.run
+  afterHold.run = null
+  run?.()
+}
+
+function holdRows(g: GatheredRows): HeldSparse | null {
   const size = g.pick.length * g.cache.cols
   if (resolvedBackend() !== 'wasm' || size < 256 || size > CHUNK) return null
   const maxNnz = Math.floor(SPARSE_MAX_DENSITY * size)

@@ -838,6 +838,14 @@ export interface ByteRows {
   readonly levels: Levels
 }
 
+/**
+ * Run once by the next hold of a left operand (gemmKernel.ts's holdGathered and holdLeft, held
+ * or not), then cleared: src/parallel's two-thread step wakes its helper there rather than as
+ * the step starts, so that the hold's copies and compression do not run beside a polling thread
+ * (the two vCPUs share a core: while both work, each runs at about half speed).
+ */
+export const afterHold: { run: (() => void) | null } = { run: null }
+
 /** Holds by holdBytes in this module's own memory and in another (counts for tests, benchmarks). */
 export const byteHolds = { own: 0, other: 0 }
 
