@@ -356,6 +356,8 @@ export interface Helper {
   seq: number
   /** the kernels over the shared memory with their row kernels split (`splitKernels`), once made */
   split?: KernelExports
+  /** wakes the helper if it sleeps (run by a step's hold: `onSharedMemory`), once made */
+  wake?: () => void
 }
 
 let helper: Helper | null = null
@@ -1156,7 +1158,7 @@ export function onSharedMemory<R>(fn: () => R): { result: R } | null {
   // held (not beside the hold: afterHold) or by the first post: it is ready by the first
   // product, after the first layer's weights are laid out
   Atomics.store(h.ctrl, STEP, splitTuning.stepSpinUs)
-  afterHold.run = () => Atomics.notify(h.ctrl, SEQ, 1)
+  afterHold.run = h.wake ??= () => Atomics.notify(h.ctrl, SEQ, 1)
   try {
     return { result: fn() }
   } finally {
