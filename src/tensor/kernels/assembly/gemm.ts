@@ -1322,44 +1322,78 @@ function fdlibmExp(x: f64): f64 {
 // order of the values, so the bounds are compared as the doubles 0x3fd62e43_00000000 (first |x|
 // above 0.5·ln2's word), 0x3ff0a2b2_00000000 and 0x3e300000_00000000 (2⁻²⁸). When either lane is
 // outside the fast range (or NaN) the pair goes through fdlibmExp one by one.
+// fdlibmExp2's constants, read from memory where they are used: V8 (Node 20) makes a v128.const
+// afresh in registers at every use inside a loop (a 64-bit move, a move to xmm and a shuffle: three
+// instructions), which was a third of a sigmoid's; a splatting load is one.
+const EXP2 = memory.data<f64>([
+  3.725290298461914e-9, // 0: 2⁻²⁸
+  512.0, // 1
+  1.0, // 2
+  reinterpret<f64>(0x3ff0a2b200000000), // 3: 1.5·ln2's word
+  reinterpret<f64>(0x3fd62e4300000000), // 4: first word above 0.5·ln2's
+  reinterpret<f64>(0x8000000000000000), // 5: the sign bit
+  0.5, // 6
+  1.44269504088896338700, // 7
+  6.93147180369123816490e-1, // 8
+  1.90821492927058770002e-10, // 9
+  -1.65339022054652515390e-6, // 10
+  4.13813679705723846039e-8, // 11
+  6.61375632143793436117e-5, // 12
+  -2.77777777770155933842e-3, // 13
+  1.66666666666666019037e-1, // 14
+  2.0, // 15
+  4503599627371519.0, // 16: 2⁵² + 1023
+])
+
+// fdlibmExp lane by lane: fdlibmExp2's rare path, kept out of line (inlined, its registers and
+// constants were set up again on every pass of the callers' loops)
+function fdlibmExpEach(x: v128): v128 {
+  return f64x2(fdlibmExp(f64x2.extract_lane(x, 0)), fdlibmExp(f64x2.extract_lane(x, 1)))
+}
+
+// constant `i` of EXP2 in both lanes
+// @ts-ignore: decorator
+@inline
+function exp2c(i: i32): v128 {
+  return v128.load64_splat(EXP2 + ((<usize>i) << 3))
+}
+
 // @ts-ignore: decorator
 @inline
 function fdlibmExp2(x: v128): v128 {
   const ax = f64x2.abs(x)
   // NaN fails every ≥ and so falls back as well
   const fast = v128.and(
-    v128.and(f64x2.ge(ax, f64x2.splat(3.725290298461914e-9)), f64x2.lt(ax, f64x2.splat(512.0))),
-    f64x2.ne(x, f64x2.splat(1.0)),
+    v128.and(f64x2.ge(ax, exp2c(0)), f64x2.lt(ax, exp2c(1))),
+    f64x2.ne(x, exp2c(2)),
   )
-  if (!i64x2.all_true(fast)) {
-    return f64x2(fdlibmExp(f64x2.extract_lane(x, 0)), fdlibmExp(f64x2.extract_lane(x, 1)))
-  }
-  const big = f64x2.ge(ax, f64x2.splat(reinterpret<f64>(0x3ff0a2b200000000)))
-  const notSmall = f64x2.ge(ax, f64x2.splat(reinterpret<f64>(0x3fd62e4300000000)))
+  if (!i64x2.all_true(fast)) return fdlibmExpEach(x)
+  const big = f64x2.ge(ax, exp2c(3))
+  const notSmall = f64x2.ge(ax, exp2c(4))
   // ±0.5 and ±1 with x's sign
-  const sign = v128.and(x, i64x2.splat(0x8000000000000000))
-  const half = v128.or(f64x2.splat(0.5), sign)
-  const one = v128.or(f64x2.splat(1.0), sign)
-  const kBig = f64x2.trunc(f64x2.add(f64x2.mul(f64x2.splat(1.44269504088896338700), x), half))
+  const sign = v128.and(x, exp2c(5))
+  const half = v128.or(exp2c(6), sign)
+  const one = v128.or(exp2c(2), sign)
+  const kBig = f64x2.trunc(f64x2.add(f64x2.mul(exp2c(7), x), half))
   // lanes: big → kBig, mid → ±1, small → +0 (masks are all-ones where set)
   const kf = v128.and(v128.bitselect(kBig, one, big), notSmall)
-  const hi = f64x2.sub(x, f64x2.mul(kf, f64x2.splat(6.93147180369123816490e-1)))
-  const lo = f64x2.mul(kf, f64x2.splat(1.90821492927058770002e-10))
+  const hi = f64x2.sub(x, f64x2.mul(kf, exp2c(8)))
+  const lo = f64x2.mul(kf, exp2c(9))
   const r = f64x2.sub(hi, lo)
   const t = f64x2.mul(r, r)
   let p = f64x2.add(
-    f64x2.splat(-1.65339022054652515390e-6),
-    f64x2.mul(t, f64x2.splat(4.13813679705723846039e-8)),
+    exp2c(10),
+    f64x2.mul(t, exp2c(11)),
   )
-  p = f64x2.add(f64x2.splat(6.61375632143793436117e-5), f64x2.mul(t, p))
-  p = f64x2.add(f64x2.splat(-2.77777777770155933842e-3), f64x2.mul(t, p))
-  p = f64x2.add(f64x2.splat(1.66666666666666019037e-1), f64x2.mul(t, p))
+  p = f64x2.add(exp2c(12), f64x2.mul(t, p))
+  p = f64x2.add(exp2c(13), f64x2.mul(t, p))
+  p = f64x2.add(exp2c(14), f64x2.mul(t, p))
   const c = f64x2.sub(r, f64x2.mul(t, p))
-  const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2.0), c))
-  const y = f64x2.sub(f64x2.splat(1.0), f64x2.sub(f64x2.sub(lo, q), hi))
+  const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(exp2c(15), c))
+  const y = f64x2.sub(exp2c(2), f64x2.sub(f64x2.sub(lo, q), hi))
   // 2^k = (k + 1023) << 52: adding 2⁵² puts the integer k + 1023 (0 < k + 1023 < 2⁵²) in the
   // low bits of the double's pattern, exactly
-  const biased = f64x2.add(kf, f64x2.splat(4503599627371519.0))
+  const biased = f64x2.add(kf, exp2c(16))
   const twopk = i64x2.shl(biased, 52)
   return f64x2.mul(y, twopk)
 }
@@ -1383,10 +1417,21 @@ export function sigmoidBias(z: usize, bias: usize, n: i32, h: i32): void {
   let p = z
   for (let i = 0; i < n; i++) {
     let j = 0
+    for (; j + 4 <= h; j += 4) {
+      const v = f64x2.add(v128.load(p), v128.load(bias + ((<usize>j) << 3)))
+      const w = f64x2.add(v128.load(p, 16), v128.load(bias + ((<usize>j) << 3), 16))
+      const e = fdlibmExp2(f64x2.neg(v))
+      const f = fdlibmExp2(f64x2.neg(w))
+      const one = exp2c(2)
+      v128.store(p, f64x2.div(one, f64x2.add(one, e)))
+      v128.store(p, f64x2.div(one, f64x2.add(one, f)), 16)
+      p += 32
+    }
     for (; j + 2 <= h; j += 2) {
       const v = f64x2.add(v128.load(p), v128.load(bias + ((<usize>j) << 3)))
       const e = fdlibmExp2(f64x2.neg(v))
-      v128.store(p, f64x2.div(f64x2.splat(1.0), f64x2.add(f64x2.splat(1.0), e)))
+      const one = exp2c(2)
+      v128.store(p, f64x2.div(one, f64x2.add(one, e)))
       p += 16
     }
     if (j < h) {
