@@ -251,6 +251,9 @@ function stopWorker(): void {
 
 let ids = 0
 
+/** `n` words rounded up to 16 bytes. */
+const align4 = (n: number): number => (n + 3) & ~3
+
 /**
  * Prepares `cache`'s batches of at most `rows` rows ahead (see above), or returns null — nothing
  * set up — where that cannot or does not pay: no wasm kernels, one kernel thread asked for
@@ -308,19 +311,29 @@ class Prefetcher implements RowPrefetcher {
     // tickets go on: a batch posted to the last staging memory finds none of its own here
   }
 
-  /** A staging memory for batches of up to `rows` rows of the cache's columns. */
+  /**
+   * A staging memory for batches of up to `rows` rows of the cache's columns. Each region starts
+   * on 16 bytes, as the step's copies into linear memory do: a copy out of shared memory goes
+   * by 8-byte words only where source and destination agree modulo 8, else byte by byte.
+   */
   private staging(): Int32Array {
     const { rows } = this
     const cols = this.cache.cols
     const nnz = rows * cols
-    const slot = 2 * rows + (rows + 1) + nnz + (cols + 1) + nnz
-    const S = new Int32Array(new SharedArrayBuffer(4 * SLOTS * (HEADER + slot)))
-    for (let h = 0, at = SLOTS * HEADER; h < SLOTS * HEADER; h += HEADER, at += slot) {
+    // each region's offset in a slot
+    const rp = align4(2 * rows)
+    const ci = rp + align4(rows + 1)
+    const trp = ci + align4(nnz)
+    const tci = trp + align4(cols + 1)
+    const slot = tci + align4(nnz)
+    const head = align4(SLOTS * HEADER)
+    const S = new Int32Array(new SharedArrayBuffer(4 * (head + SLOTS * slot)))
+    for (let h = 0, at = head; h < SLOTS * HEADER; h += HEADER, at += slot) {
       S[h + IN] = at
-      S[h + RP] = at + 2 * rows
-      S[h + CI] = at + 3 * rows + 1
-      S[h + TRP] = at + 3 * rows + 1 + nnz
-      S[h + TCI] = at + 3 * rows + 1 + nnz + cols + 1
+      S[h + RP] = at + rp
+      S[h + CI] = at + ci
+      S[h + TRP] = at + trp
+      S[h + TCI] = at + tci
     }
     return S
   }

@@ -229,6 +229,23 @@ describe('batches prepared on the worker thread', () => {
     expectSameRun(await run(30), want)
   })
 
+  it('are staged with every CSR on 16 bytes, as the step copies them (by words, not bytes)', () => {
+    // a copy out of shared memory goes by 8-byte words only where source and destination agree
+    // modulo 8; linear memory's CSRs start on 16 bytes
+    for (const rows of [1, 2, 3, 7, 40]) {
+      const x = images(rows + 3, 200).x
+      const cache = rowCache(x)!
+      expect(rowPrefetch(cache, rows)).not.toBeNull()
+      for (let b = 0; b < 3; b++) {
+        const idx = Array.from({ length: rows }, (_, i) => (i * 7 + b) % 200)
+        const staged = gatheredFrom(takeRows(x, idx, 0, rows, cache))!.staged!()
+        expect(staged).not.toBeNull()
+        const { words, rp, ci, trp, tci } = staged!
+        for (const at of [rp, ci, trp, tci]) expect((words.byteOffset + 4 * at) % 16).toBe(0)
+      }
+    }
+  })
+
   it('are not prepared on one kernel thread, for small data, or off wasm', () => {
     const x = images(1, 200).x
     setKernelThreads(1)

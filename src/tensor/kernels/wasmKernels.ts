@@ -969,8 +969,6 @@ export function rowIndicesWasm(
   const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(bytes)
   const a8 = a >> 3
   const rp4 = rp >> 2
-  // packed entries go over the block of rows (free once it is compressed)
-  const from = levels === null ? ci >> 2 : a >> 2
   for (let i0 = 0; i0 < count; i0 += step) {
     const i1 = Math.min(count, i0 + step)
     for (let i = i0; i < i1; i++) {
@@ -979,7 +977,11 @@ export function rowIndicesWasm(
     }
     w.csrRows(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v)
     const nnz = I[rp4 + i1 - i0]
-    if (levels !== null && w.csrPack(ci, v, nnz, levels.mul, levels.div, a) !== nnz) return -1
+    // packed entries go over the block of rows (free once it is compressed), a word on where
+    // `out` is (a copy into shared memory goes by 8-byte words only where both agree modulo 8)
+    const from = levels === null ? ci >> 2 : (a >> 2) + ((at - (a >> 2)) & 1)
+    if (levels !== null && w.csrPack(ci, v, nnz, levels.mul, levels.div, 4 * from) !== nnz)
+      return -1
     out.set(I.subarray(from, from + nnz), at)
     for (let i = i0; i < i1; i++) {
       const c = I[rp4 + i - i0 + 1] - I[rp4 + i - i0]
@@ -1021,10 +1023,9 @@ let touched = 0
 /**
  * Writes the CSR of the matrix whose rows are `src`'s rows `pick` into a module's memory (`w`
  * runs on it, `I` / `F` view it) at byte offsets `rp` (pick.length + 1 row pointers), `ci` and
- * `v`: the entries compressing those rows densely would give, in the same order. Only rows
- * `lo..hi` are written when given, their entries from position `at` on (the count of the rows
- * before them), so two threads' rows can be gathered in either order. Shared with
- * src/parallel's two-thread step.
+ * `v`: the entries compressing those rows densely would give, in the same order. `ci` needs room
+ * for an entry past the last row's (heldLayout's has `cols` more). Shared with src/parallel's
+ * two-thread step.
  */
 export function gatherRows(
   w: Pick<KernelExports, 'csrUnpack'>,
@@ -1035,14 +1036,13 @@ export function gatherRows(
   rp: number,
   ci: number,
   v: number,
-  lo = 0,
-  hi = pick.length,
-  at = 0,
 ): void {
   const { start, count, levels } = src
   const r0 = rp >> 2
   const c0 = ci >> 2
-  I[r0 + lo] = at
+  const rows = pick.length
+  let at = 0
+  I[r0] = 0
   if (levels !== null) {
     // packed rows (a third of the bytes): one copy a row, then unpacked in place by the kernel
     const { packed } = src
@@ -1050,26 +1050,29 @@ export function gatherRows(
     // their cache and TLB misses overlap rather than come one copy after the other (a cold
     // batch's gather 25–29 µs → 14–20, bench/RESULTS.md issue 21 session 8); |0 keeps it an int
     let touch = 0
-    for (let i = lo; i < hi; i++) {
+    for (let i = 0; i < rows; i++) {
       const s = start[pick[i]]
       const c = count[pick[i]]
       if (c > 0) touch = (touch + packed[s] + packed[s + c - 1]) | 0
     }
     touched = touch // kept, so that the loads are not optimized away
-    const at0 = at
-    for (let i = lo; i < hi; i++) {
+    // a copy from or into shared memory (the entries where a worker reads them, the two threads'
+    // memory) goes by 8-byte words only where source and destination agree modulo 8, else byte
+    // by byte (several times slower): a row that does not is copied with the entry after it,
+    // into the next row's first place (written next) or past the last row's
+    for (let i = 0; i < rows; i++) {
       const s = start[pick[i]]
-      const e = s + count[pick[i]]
-      I.set(packed.subarray(s, e), c0 + at)
-      at += e - s
+      const n = count[pick[i]]
+      I.set(packed.subarray(s, s + n + ((c0 + at - s) & 1)), c0 + at)
+      at += n
       I[r0 + i + 1] = at
     }
-    w.csrUnpack(ci + 4 * at0, v + 8 * at0, at - at0, levels.mul, levels.div)
+    w.csrUnpack(ci, v, at, levels.mul, levels.div)
     return
   }
   const { colIdx, valStart, vals, source, cols } = src
   const v0 = v >> 3
-  for (let i = lo; i < hi; i++) {
+  for (let i = 0; i < rows; i++) {
     const r = pick[i]
     const s = start[r]
     const e = s + count[r]
