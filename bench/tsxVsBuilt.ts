@@ -10,10 +10,14 @@
 // load.
 //
 //   npx tsx bench/tsxVsBuilt.ts [--reps 4] [--iters 1000] [--only built,tsx,...]
-//     [--trees /work/wt/base,/work/wt/branch] [--threads 1|auto]
+//     [--trees /work/wt/base,/work/wt/branch] [--threads 1|2|auto] [--workload w3|w5]
 //
-// --threads: W3's kernel threads (`setKernelThreads`), 1 unless `auto` (the default setting,
-// under which a large data set's next batch is gathered on the helper thread).
+// --threads: the kernel threads (`setKernelThreads`); W3's default 1, W5's 'auto' (the default
+// setting, under which W3's next batch is gathered on the helper thread).
+// --workload w5: W5 (workloads.bench.ts `w5`, one epoch; --iters is ignored) in place of W3.
+// Full collections and their pauses are also counted within the training alone (`in training`:
+// by trace-gc's time stamps, the isolate's clock, between the training's first and last
+// process.cpuUsage(), performance.now()'s: the two clocks start within milliseconds).
 
 //
 // --trees: each contender once per tree in every rep (A's then B's, the contenders' order
@@ -45,15 +49,21 @@ const reps = Number(option('--reps') ?? 4)
 const iters = Number(option('--iters') ?? 1000)
 const trees = option('--trees')?.split(',') ?? [root]
 
-const entry = (file: string) => `import { w3 } from ${JSON.stringify(file)}
+const workload = option('--workload') === 'w5' ? 'w5' : 'w3'
+// the training's window in the isolate's time (trace-gc's `N ms:`): timedTraining reads
+// process.cpuUsage() as it starts and again (with the start as argument) as it ends
+const entry = (file: string) => `import { ${workload} } from ${JSON.stringify(file)}
 import v8 from 'node:v8'
-const r = await w3(JSON.parse(process.argv.at(-1)))
+const cpuUsage = process.cpuUsage
+const marks = []
+process.cpuUsage = (prev) => (marks.push(performance.now()), cpuUsage(prev))
+const r = await ${workload}(JSON.parse(process.argv.at(-1)))
 const old = v8.getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new'))
-console.log('RESULT ' + JSON.stringify({ ...r, oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20, faults: process.resourceUsage().minorPageFault }))
+console.log('RESULT ' + JSON.stringify({ ...r, window: [marks[0], marks.at(-1)], oldMB: old.reduce((a, s) => a + s.space_used_size, 0) / 2 ** 20, faults: process.resourceUsage().minorPageFault }))
 `
-// --threads auto: W3 on gradstream's default setting (its batches prepared on the helper thread)
-const threads = option('--threads') === 'auto' ? 'auto' : 1
-const opts = JSON.stringify({ iters, threads })
+const threadOption = option('--threads') ?? (workload === 'w5' ? 'auto' : '1')
+const threads = threadOption === 'auto' ? 'auto' : Number(threadOption)
+const opts = JSON.stringify(workload === 'w5' ? { threads } : { iters, threads })
 const flag = '--initial-old-space-size=64'
 /** Each contender's node arguments for `tree` (its bundle and entry built here). */
 async function contendersOf(tree: string): Promise<Record<string, string[]>> {
@@ -110,6 +120,10 @@ interface Row {
   extScavenges: number
   /** the process's minor page faults (loading the data included) */
   faults: number
+  /** full collections within the training, and their pauses (ms), and the scavenges' pauses */
+  trainFullGcs: number
+  fullMs: number
+  scavengeMs: number
 }
 /** V8's incremental-marking start reasons, shortened */
 const reasons: Record<string, string> = {
@@ -145,7 +159,18 @@ for (let rep = 0; rep < reps; rep++) {
     const extScavenges = main.filter(
       (l) => l.includes(': Scavenge ') && l.includes('external memory pressure'),
     ).length
+    // trace-gc: `[pid:isolate]   T ms: Mark-Compact a (b) -> c (d) MB, PAUSE / x ms ...`
+    const inTraining = (l: string) => {
+      const t = Number(/\]\s+(\d+) ms:/.exec(l)?.[1])
+      return t >= res.window[0] && t <= res.window[1]
+    }
+    const pause = (l: string) => Number(/MB, ([\d.]+) \//.exec(l)?.[1] ?? 0)
+    const fullInTraining = main.filter((l) => l.includes(': Mark-Compact ') && inTraining(l))
+    const scavInTraining = main.filter((l) => l.includes(': Scavenge ') && inTraining(l))
     const row = {
+      trainFullGcs: fullInTraining.length,
+      fullMs: fullInTraining.reduce((a, l) => a + pause(l), 0),
+      scavengeMs: scavInTraining.reduce((a, l) => a + pause(l), 0),
       cpu: res.trainCpuSeconds,
       wall: res.trainSeconds,
       fullGcs,
@@ -159,7 +184,7 @@ for (let rep = 0; rep < reps; rep++) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')
     console.log(
-      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs} (${why})  scavenges by external memory ${extScavenges}  old ${row.oldMB.toFixed(1)} MB  minor faults ${row.faults}  load ${load.toFixed(1)}  loss ${res.loss}`,
+      `rep ${rep + 1} ${name.padEnd(10)} cpu ${row.cpu.toFixed(2)} s  wall ${row.wall.toFixed(2)} s  full GCs ${fullGcs} (${why}; in training ${row.trainFullGcs}, ${row.fullMs.toFixed(1)} ms; scavenges ${row.scavengeMs.toFixed(1)} ms)  scavenges by external memory ${extScavenges}  old ${row.oldMB.toFixed(1)} MB  minor faults ${row.faults}  load ${load.toFixed(1)}  loss ${res.loss}${res.testAcc === undefined ? '' : ` acc ${res.testAcc} two-thread steps ${res.twoThreadSteps}`}`,
     )
   }
 }
@@ -167,14 +192,16 @@ const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
-console.log(`\n${iters} steps, ${reps} reps; medians, and ratios to ${names[0]} in the same rep:`)
+console.log(
+  `\n${workload === 'w5' ? 'W5' : `${iters} steps`}, ${reps} reps; medians, and ratios to ${names[0]} in the same rep:`,
+)
 for (const name of names) {
   const r = rows[name]
   const ratio = (k: 'cpu' | 'wall') => r.map((x, i) => x[k] / rows[names[0]][i][k])
   const span = (v: number[]) =>
     `×${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`
   console.log(
-    `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))}  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB  minor faults ${median(r.map((x) => x.faults))}`,
+    `${name.padEnd(10)} cpu ${median(r.map((x) => x.cpu)).toFixed(2)} s ${span(ratio('cpu'))}  wall ${median(r.map((x) => x.wall)).toFixed(2)} s [${Math.min(...r.map((x) => x.wall)).toFixed(2)}–${Math.max(...r.map((x) => x.wall)).toFixed(2)}] ${span(ratio('wall'))}  full GCs ${median(r.map((x) => x.fullGcs))} (in training ${median(r.map((x) => x.trainFullGcs))}, ${median(r.map((x) => x.fullMs)).toFixed(1)} ms; scavenges ${median(r.map((x) => x.scavengeMs)).toFixed(1)} ms)  old ${median(r.map((x) => x.oldMB)).toFixed(1)} MB  minor faults ${median(r.map((x) => x.faults))}`,
   )
 }
 if (trees.length > 1) {
