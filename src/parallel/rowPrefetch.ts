@@ -368,11 +368,11 @@ class Prefetcher implements RowPrefetcher {
       Atomics.load(S, at + STATE) === STARTED
     )
       return 0
-    const { start, count } = cache
+    const { rowAt } = cache
     const inp = S[at + IN]
     for (let i = 0; i < rows; i++) {
-      S[inp + 2 * i] = start[pick[i]]
-      S[inp + 2 * i + 1] = count[pick[i]]
+      S[inp + 2 * i] = rowAt[2 * pick[i]]
+      S[inp + 2 * i + 1] = rowAt[2 * pick[i] + 1]
     }
     S[at + TICKET] = ticket
     S[at + ROWS] = rows

@@ -69,9 +69,9 @@ export function keepLabels(data: Float64Array, labels: Uint8Array): void {
 
 /**
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
- * found the first time a batch draws a row and kept: row r's are `count[r]` entries from
- * `start[r]` (count −1: not yet drawn; −3: drawn unread, see `defer`), in increasing column
- * order. Entries are the row's ≠ 0 (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
+ * found the first time a batch draws a row and kept: row r's are `rowAt[2r + 1]` entries from
+ * `rowAt[2r]` (the count −1: not yet drawn; −3: drawn unread, see `defer`), in increasing column
+ * order. Both in one place: a draw reads them for 100 rows at random (a cache miss each). Entries are the row's ≠ 0 (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
  *
  * Images: when every value found is an 8-bit level (`levels`: byte·(1/255) as `loadMnist` scales,
  * byte / 255, or the byte), the entries are kept `packed`, column and level in 4 bytes
@@ -80,7 +80,7 @@ export function keepLabels(data: Float64Array, labels: Uint8Array): void {
  * batch reads 100 rows from random places of the cache, and on this VM each cold row costs
  * cache and TLB misses that outweigh the copy (bench/RESULTS.md, issue 21 session 8).
  *
- * Other values (or the JavaScript kernels): the row's column indices are `colIdx` from `start[r]`;
+ * Other values (or the JavaScript kernels): the row's column indices are `colIdx` from its start;
  * its values are read from `source` when a batch is gathered, until a batch draws the row
  * again: from then on they are kept too, `vals` from `valStart[r]` (−1: not kept). Why in two
  * steps: the first pass over a data set writes every row's entries into fresh memory, and this
@@ -93,8 +93,7 @@ export function keepLabels(data: Float64Array, labels: Uint8Array): void {
  * rows it has seen are not sparse enough for the sparse kernels to pay.
  */
 export class RowCache implements RowEntries {
-  readonly start: Int32Array
-  readonly count: Int32Array
+  readonly rowAt: Int32Array
   readonly valStart: Int32Array
   levels: Levels | null = null
   packed: Int32Array<ArrayBufferLike> = new Int32Array(0)
@@ -130,8 +129,8 @@ export class RowCache implements RowEntries {
     /** leave a batch of rows none of which was drawn before to `unread` batches (see `defer`) */
     readonly deferFirst = false,
   ) {
-    this.start = new Int32Array(rows)
-    this.count = new Int32Array(rows).fill(-1)
+    this.rowAt = new Int32Array(2 * rows)
+    for (let r = 0; r < rows; r++) this.rowAt[2 * r + 1] = -1
     this.valStart = new Int32Array(rows).fill(-1)
     this.colIdx = this.indices(0)
     const kept = keptBytes.get(source)
@@ -151,9 +150,9 @@ export class RowCache implements RowEntries {
    */
   defer(pick: Int32Array): boolean {
     if (!this.deferFirst || this.dense || resolvedBackend() !== 'wasm') return false
-    const { count } = this
-    for (let i = 0; i < pick.length; i++) if (count[pick[i]] !== -1) return false
-    for (let i = 0; i < pick.length; i++) count[pick[i]] = -3
+    const { rowAt } = this
+    for (let i = 0; i < pick.length; i++) if (rowAt[2 * pick[i] + 1] !== -1) return false
+    for (let i = 0; i < pick.length; i++) rowAt[2 * pick[i] + 1] = -3
     return true
   }
 
@@ -176,21 +175,22 @@ export class RowCache implements RowEntries {
    */
   admit(pick: Int32Array): boolean {
     if (this.dense) return false
-    const { source, cols, start, count, valStart } = this
+    const { source, cols, rowAt, valStart } = this
     if (this.fresh.length < pick.length) this.fresh = new Int32Array(pick.length)
     const fresh = this.fresh
     const packed = this.levels !== null
     let nFresh = 0
     for (let i = 0; i < pick.length; i++) {
       const r = pick[i]
-      if (count[r] === -1 || count[r] === -3) {
+      const c = rowAt[2 * r + 1]
+      if (c === -1 || c === -3) {
         // not drawn, or drawn unread: found below (a row drawn twice in one batch: once)
-        count[r] = -2
+        rowAt[2 * r + 1] = -2
         fresh[nFresh++] = r
-      } else if (!packed && count[r] >= 0 && valStart[r] < 0) {
+      } else if (!packed && c >= 0 && valStart[r] < 0) {
         // drawn again: its values kept from now on
-        const s = start[r]
-        const e = s + count[r]
+        const s = rowAt[2 * r]
+        const e = s + c
         if (this.valsUsed + e - s > this.vals.length) this.growVals(this.valsUsed + e - s)
         const ci = this.colIdx
         const v = this.vals
@@ -221,23 +221,24 @@ export class RowCache implements RowEntries {
       }
       this.unpackAll()
     }
-    const { source, cols, start, count } = this
+    const { source, cols, rowAt } = this
     if (this.used + n * cols > this.colIdx.length) this.grow(this.used + n * cols)
     const ci = this.colIdx
     let at = this.used
     if (resolvedBackend() === 'wasm' && this.findWasm(fresh, n, at, ci, null) >= 0) {
       for (let i = 0; i < n; i++) {
-        start[fresh[i]] = at
-        count[fresh[i]] = this.counts[i]
+        rowAt[2 * fresh[i]] = at
+        rowAt[2 * fresh[i] + 1] = this.counts[i]
         at += this.counts[i]
       }
     } else {
       for (let i = 0; i < n; i++) {
         const r = fresh[i]
         const o = r * cols
-        start[r] = at
+        const s = at
         for (let j = 0; j < cols; j++) if (source[o + j] !== 0) ci[at++] = j
-        count[r] = at - start[r]
+        rowAt[2 * r] = s
+        rowAt[2 * r + 1] = at - s
       }
     }
     this.used = at
@@ -264,7 +265,7 @@ export class RowCache implements RowEntries {
 
   /** `find` into `packed`; false, keeping nothing, when a value is not a level. */
   private findPacked(fresh: Int32Array, n: number): boolean {
-    const { source, cols, start, count, levels } = this
+    const { source, cols, rowAt, levels } = this
     const { mul, div } = levels!
     if (this.used + n * cols > this.packed.length) {
       const cap = this.capacity(this.used + n * cols, this.packed.length)
@@ -279,8 +280,8 @@ export class RowCache implements RowEntries {
       if (end === -1) return false
       if (end >= 0) {
         for (let i = 0; i < n; i++) {
-          start[fresh[i]] = at
-          count[fresh[i]] = this.counts[i]
+          rowAt[2 * fresh[i]] = at
+          rowAt[2 * fresh[i] + 1] = this.counts[i]
           at += this.counts[i]
         }
         at = end
@@ -303,8 +304,8 @@ export class RowCache implements RowEntries {
         counts[i] = at - s
       }
       for (let i = 0, q = this.used; i < n; i++) {
-        start[fresh[i]] = q
-        count[fresh[i]] = counts[i]
+        rowAt[2 * fresh[i]] = q
+        rowAt[2 * fresh[i] + 1] = counts[i]
         q += counts[i]
       }
     }
@@ -357,14 +358,14 @@ export class RowCache implements RowEntries {
   /** Packed rows into `colIdx` and `vals` (kept at the same positions): no levels from now on. */
   private unpackAll(): void {
     const { mul, div } = this.levels!
-    const { packed, used, start, count, valStart } = this
+    const { packed, used, rowAt, valStart } = this
     const ci = this.indices(this.capacity(used, 0))
     const v = new Float64Array(this.capacity(used, 0))
     for (let q = 0; q < used; q++) {
       ci[q] = packed[q] & 0xffff
       v[q] = ((packed[q] >>> 16) * mul) / div
     }
-    for (let r = 0; r < this.rows; r++) if (count[r] >= 0) valStart[r] = start[r]
+    for (let r = 0; r < this.rows; r++) if (rowAt[2 * r + 1] >= 0) valStart[r] = rowAt[2 * r]
     this.colIdx = ci
     this.vals = v
     this.valsUsed = used
@@ -593,7 +594,8 @@ export function takeRows(
 /** The entries of the rows `pick` in the cache. */
 function countOf(cache: RowCache, pick: Int32Array): number {
   let nnz = 0
-  for (let i = 0; i < pick.length; i++) nnz += cache.count[pick[i]]
+  const { rowAt } = cache
+  for (let i = 0; i < pick.length; i++) nnz += rowAt[2 * pick[i] + 1]
   return nnz
 }
 

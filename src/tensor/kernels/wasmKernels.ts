@@ -1000,14 +1000,13 @@ export interface Levels {
 
 /**
  * Rows whose non-zeros were found elsewhere (src/tensor/gatheredRows.ts): row r's entries are
- * `count[r]` from `start[r]`, in increasing column order. With `levels`, they are `packed` there
+ * `rowAt[2r + 1]` from `rowAt[2r]`, in increasing column order. With `levels`, they are `packed` there
  * (csrPack: `col | k << 16`, value `(k·mul) / div`); else at the column indices `colIdx`, their
  * values `vals` from `valStart[r]`, or where that is −1 in `source` (rows×cols, row-major) at
  * those columns.
  */
 export interface RowEntries {
-  readonly start: Int32Array
-  readonly count: Int32Array
+  readonly rowAt: Int32Array
   readonly levels: Levels | null
   readonly packed: Int32Array
   readonly colIdx: Uint16Array | Int32Array
@@ -1037,7 +1036,7 @@ export function gatherRows(
   ci: number,
   v: number,
 ): void {
-  const { start, count, levels } = src
+  const { rowAt, levels } = src
   const r0 = rp >> 2
   const c0 = ci >> 2
   const rows = pick.length
@@ -1051,8 +1050,8 @@ export function gatherRows(
     // batch's gather 25–29 µs → 14–20, bench/RESULTS.md issue 21 session 8); |0 keeps it an int
     let touch = 0
     for (let i = 0; i < rows; i++) {
-      const s = start[pick[i]]
-      const c = count[pick[i]]
+      const s = rowAt[2 * pick[i]]
+      const c = rowAt[2 * pick[i] + 1]
       if (c > 0) touch = (touch + packed[s] + packed[s + c - 1]) | 0
     }
     touched = touch // kept, so that the loads are not optimized away
@@ -1061,8 +1060,8 @@ export function gatherRows(
     // by byte (several times slower): a row that does not is copied with the entry after it,
     // into the next row's first place (written next) or past the last row's
     for (let i = 0; i < rows; i++) {
-      const s = start[pick[i]]
-      const n = count[pick[i]]
+      const s = rowAt[2 * pick[i]]
+      const n = rowAt[2 * pick[i] + 1]
       I.set(packed.subarray(s, s + n + ((c0 + at - s) & 1)), c0 + at)
       at += n
       I[r0 + i + 1] = at
@@ -1074,8 +1073,8 @@ export function gatherRows(
   const v0 = v >> 3
   for (let i = 0; i < rows; i++) {
     const r = pick[i]
-    const s = start[r]
-    const e = s + count[r]
+    const s = rowAt[2 * r]
+    const e = s + rowAt[2 * r + 1]
     // subarray + set (a memcpy) beats copying a row's ~150 entries one by one (1.4-1.9x)
     I.set(colIdx.subarray(s, e), c0 + at)
     const vs = valStart[r]
