@@ -433,7 +433,8 @@ export function rowCache(t: Tensor, deferFirst = false): RowCache | null {
  * way, bit for bit.
  */
 export class OneHotRows {
-  readonly label: Int32Array
+  /** in the narrowest array that holds them (a draw reads 100 at random: a cache miss each) */
+  readonly label: Int8Array | Int16Array | Int32Array
 
   constructor(
     readonly source: Float64Array,
@@ -441,11 +442,12 @@ export class OneHotRows {
     readonly cols: number,
   ) {
     const kept = keptLabels.get(source)
+    const Labels = cols <= 127 ? Int8Array : cols <= 32767 ? Int16Array : Int32Array
     // labels kept with the rows (keepLabels): every row's known
     this.label =
       kept !== undefined && kept.length >= rows && kept.subarray(0, rows).every((l) => l < cols)
-        ? Int32Array.from(kept.subarray(0, rows))
-        : new Int32Array(rows).fill(-1)
+        ? Labels.from(kept.subarray(0, rows))
+        : new Labels(rows).fill(-1)
   }
 
   /**

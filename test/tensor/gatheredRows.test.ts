@@ -500,9 +500,15 @@ describe('a row cache of 8-bit images (rows kept packed)', () => {
 })
 
 describe('takeRows with oneHotRows (targets drawn as labels)', () => {
-  /** Rows of k entries: mostly one-hot, some not (two 1s, −0, NaN, other values, all zeros). */
+  /**
+   * Rows of k entries: mostly one-hot, some not (two 1s, −0, NaN, other values, all zeros); k
+   * past 127 too, where the labels no longer fit the bytes they are kept in for fewer classes.
+   */
   const targets = fc
-    .record({ rows: fc.integer({ min: 1, max: 30 }), k: fc.integer({ min: 2, max: 12 }) })
+    .record({
+      rows: fc.integer({ min: 1, max: 30 }),
+      k: fc.oneof(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 120, max: 300 })),
+    })
     .chain(({ rows, k }) =>
       fc
         .array(
