@@ -197,7 +197,9 @@ const MAX_WARM_BYTES = 64 << 20
  * have run a while (the module, shared with the caller's instance, keeps the optimized code) —
  * which this moves onto the helper's idle core while the caller's steps run on one thread. The
  * made-up operands are overwritten by the first layouts; a kernel that fails here is only not
- * warmed.
+ * warmed. Lighter warms gained nothing (W5 under 'auto', issue 21, session 18): one round of
+ * the kernels ran level; the pages alone, or nothing, made the helper ready sooner but its
+ * first two-thread steps slower, and W5's first 60 steps no shorter.
  */
 const WARM = `
 function warm(k, memory, bytes) {
