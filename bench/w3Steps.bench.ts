@@ -2,6 +2,7 @@
 // period recorded: where a run's mean step goes beyond its median (warm-up, probes of the 'auto'
 // thread chooser, collections, page faults) and what the final evaluation costs. Run by
 // bench/w3Steps.ts (bundled, fresh node process per run).
+import { openSync, readSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { last, lastValueFrom, pipe, tap } from 'rxjs'
 import { randomBatches, setKernelThreads, train, twoLayerNet, type Tensor } from 'gradstream'
@@ -10,6 +11,9 @@ import { gradient, maxSteps, update } from 'gradstream/operators'
 // internal: how many differentiated steps ran on two threads (the chooser's probes under 'auto';
 // twoLayerNet's gradient is a recipe over the tape)
 import { tapeStats } from '../src/parallel/tapeThreads.js'
+// internal: batches prepared by the row-gathering worker or gathered by the step, and settles
+import { prefetchStats } from '../src/parallel/rowPrefetch.js'
+import { keptSums } from '../src/tensor/keptSums.js'
 
 export interface W3StepsOptions {
   iters?: number
@@ -20,7 +24,48 @@ export interface W3StepsOptions {
   cpuSteps?: boolean
   /** diagnostic (node --expose-gc): a young collection every this many steps */
   minorGcEvery?: number
+  /**
+   * also say what the time above the median went to (`causes`): each step's batch (prepared by
+   * the worker or gathered by the step), settle, collections, and on Linux the main thread's
+   * minor faults and run-queue wait (/proc/thread-self: two reads a step)
+   */
+  causes?: boolean
 }
+
+/**
+ * The main thread's minor faults and microseconds waited for a core so far (Linux: its stat and
+ * schedstat), or null where they cannot be read.
+ */
+function threadCounters(): (() => [number, number]) | null {
+  try {
+    const stat = openSync('/proc/thread-self/stat', 'r')
+    const sched = openSync('/proc/thread-self/schedstat', 'r')
+    const buf = Buffer.alloc(1024)
+    return () => {
+      let n = readSync(stat, buf, 0, 1024, 0)
+      const t = buf.toString('latin1', 0, n)
+      // fields after the command's closing parenthesis: state is the 3rd field, minflt the 10th
+      const faults = Number(t.slice(t.lastIndexOf(')') + 2).split(' ')[7])
+      n = readSync(sched, buf, 0, 1024, 0)
+      const wait = Number(buf.toString('latin1', 0, n).split(' ')[1]) / 1000
+      return [faults, wait]
+    }
+  } catch {
+    return null
+  }
+}
+
+/** What the steps' time above the median went to, in ms, each step's excess counted once. */
+const CAUSES = [
+  'first100', // the first 100 steps, whatever the cause
+  'gc', // the part of a collection's pause inside the step
+  'waited', // the main thread waited for a core (another thread or process ran)
+  'unprepared', // the step gathered its batch (the worker had not taken it up or finished it)
+  'settle', // keptSums copied W1 out (every SETTLE_EVERY-th sum)
+  'faults', // 4 or more minor faults on the main thread
+  'warmup', // none of these, steps 101-2000 (rows drawn for the first time, compilation)
+  'rest', // none of these, later steps
+] as const
 
 const quantile = (sorted: Float64Array, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
@@ -31,6 +76,7 @@ export async function w3steps({
   faults = false,
   cpuSteps = false,
   minorGcEvery = 0,
+  causes = false,
 }: W3StepsOptions) {
   const collect = (globalThis as { gc?: (o: object) => void }).gc
   if (threads !== 'auto') setKernelThreads(threads)
@@ -42,6 +88,19 @@ export async function w3steps({
   const cpu = new Float64Array(iters + 2)
   const two = new Uint8Array(iters + 2)
   const pf = new Float64Array(iters + 2)
+  // per step (causes): batches used from the worker, settles, main-thread faults and wait (µs)
+  const counters = causes ? threadCounters() : null
+  const used = new Int32Array(iters + 2)
+  const posted = new Int32Array(iters + 2)
+  const settled = new Int32Array(iters + 2)
+  const tFaults = new Float64Array(iters + 2)
+  const tWait = new Float64Array(iters + 2)
+  const mark = (k: number) => {
+    used[k] = prefetchStats.used
+    posted[k] = prefetchStats.posted
+    settled[k] = keptSums.settled
+    if (counters !== null) [tFaults[k], tWait[k]] = counters()
+  }
   const gcs: { start: number; ms: number; kind: number }[] = []
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -57,6 +116,7 @@ export async function w3steps({
   // line a profile recorded with `perf record -k CLOCK_MONOTONIC` up with the run
   const mono = () => Number(process.hrtime.bigint()) / 1e9
   const marks = [mono(), 0, 0]
+  if (causes) mark(0)
   const t0 = performance.now()
   at[0] = t0
   cpu[0] = 0
@@ -82,6 +142,7 @@ export async function w3steps({
         two[i] = tapeStats.steps !== shared ? 1 : 0
         shared = tapeStats.steps
         if (faults) pf[i] = process.resourceUsage().minorPageFault
+        if (causes) mark(i)
       }),
       last(),
     ),
@@ -152,6 +213,49 @@ export async function w3steps({
     while (gi < inTrain.length && inTrain[gi].start + inTrain[gi].ms < a) gi++
     if (gi < inTrain.length && inTrain[gi].start < b && d[s] > med) gcStepMs += d[s] - med
   }
+  // each step's excess over the median, peeled: the measured parts first (collections' pause in
+  // the step, the wait for a core), then the rest to the first kind of step it is
+  const cause = Object.fromEntries(CAUSES.map((c) => [c, 0])) as Record<
+    (typeof CAUSES)[number],
+    number
+  >
+  if (causes) {
+    const pause = new Float64Array(n)
+    for (let s = 0, g = 0; s < n; s++) {
+      while (g < inTrain.length && inTrain[g].start + inTrain[g].ms < at[s]) g++
+      for (let h = g; h < inTrain.length && inTrain[h].start < at[s + 1]; h++) {
+        const a = Math.max(at[s], inTrain[h].start)
+        pause[s] += Math.max(0, Math.min(at[s + 1], inTrain[h].start + inTrain[h].ms) - a)
+      }
+    }
+    for (let s = 0; s < n; s++) {
+      let e = d[s] - med
+      if (e <= 0) continue
+      if (s < 100) {
+        cause.first100 += e
+        continue
+      }
+      const take = (c: (typeof CAUSES)[number], ms: number) => {
+        const x = Math.min(e, Math.max(0, ms))
+        cause[c] += x
+        e -= x
+      }
+      take('gc', pause[s])
+      take('waited', (tWait[s + 1] - tWait[s]) / 1000)
+      if (e <= 0) continue
+      const c =
+        posted[s + 1] > 0 && used[s + 1] === used[s]
+          ? 'unprepared'
+          : settled[s + 1] > settled[s]
+            ? 'settle'
+            : tFaults[s + 1] - tFaults[s] >= 4
+              ? 'faults'
+              : s < 2000
+                ? 'warmup'
+                : 'rest'
+      cause[c] += e
+    }
+  }
   let pfFirst = 0
   let pfRest = 0
   if (faults) {
@@ -198,6 +302,10 @@ export async function w3steps({
     cpuTwoAboveMs: twoC,
     cpuFirst100Ms: firstC,
     cpuGcStepAboveMs: gcStepC,
+    /** ms above the median by cause (`causes`; see CAUSES) */
+    ...Object.fromEntries(CAUSES.map((c) => [`cause_${c}`, cause[c]])),
+    unprepared: causes ? posted[n] - posted[0] - (used[n] - used[0]) : 0,
+    threadFaults: tFaults[n] - tFaults[0],
     monoStart: marks[0],
     mono100: marks[1],
     monoEnd: marks[2],

@@ -1,9 +1,13 @@
 // W3's step times, run by run: `npx tsx bench/w3Steps.ts [--trees A,B] [--threads 1,auto]
-// [--reps 3] [--iters 10000] [--faults] [--cpu-steps] [--node-flags '--trace-gc'] [--minor-gc-every N]`.
+// [--reps 3] [--iters 10000] [--faults] [--cpu-steps] [--causes] [--node-flags '--trace-gc']
+// [--minor-gc-every N]`.
 // --minor-gc-every N (a diagnosis, adds --expose-gc) collects the young generation every N steps:
 // what a shorter cycle of fresh arrays would change (first-touch faults, collections). --faults
 // and --cpu-steps add a getrusage call to every step (page faults, the process's CPU time a
-// step: robust to preemption on a shared machine, at a few microseconds a step). Each tree's bench/w3Steps.bench.ts (this checkout's
+// step: robust to preemption on a shared machine, at a few microseconds a step). --causes splits
+// the time above the median by kind of step (w3Steps.bench.ts' CAUSES: the first 100 steps,
+// collections, waits for a core, batches the worker had not prepared, settles, faults, the rest
+// of the warm-up to step 2000, the rest), at two /proc reads a step. Each tree's bench/w3Steps.bench.ts (this checkout's
 // copy, against that tree's sources) is bundled with esbuild and run in a fresh node process;
 // rounds alternate trees and thread settings (A1 Aauto B1 Bauto, then the next round), so a shared
 // machine's load falls on all alike. Prints each run's wall / CPU, the mean step against the
@@ -25,6 +29,8 @@ const reps = Number(option('--reps') ?? 3)
 const iters = Number(option('--iters') ?? 10_000)
 const faults = args.includes('--faults')
 const cpuSteps = args.includes('--cpu-steps')
+const causes = args.includes('--causes')
+const CAUSES = ['first100', 'gc', 'waited', 'unprepared', 'settle', 'faults', 'warmup', 'rest']
 const minorGcEvery = Number(option('--minor-gc-every') ?? 0)
 const nodeFlags = [
   ...(option('--node-flags') ?? '').split(' ').filter(Boolean),
@@ -70,6 +76,7 @@ for (let rep = 0; rep < reps; rep++) {
         faults,
         cpuSteps,
         minorGcEvery,
+        causes,
       }
       const load = loadavg()[0]
       const out = execFileSync('node', [...nodeFlags, files.get(t)!, JSON.stringify(opts)], {
@@ -96,6 +103,11 @@ for (let rep = 0; rep < reps; rep++) {
             ? `, faults ${r.faults} (first 100 steps ${r.pfFirst100}, rest ${r.pfRest})`
             : '') +
           `) loss ${r.loss} test ${r.testAcc}` +
+          (causes
+            ? `\n    above p50 by cause (ms): ` +
+              CAUSES.map((c) => `${c} ${r[`cause_${c}`].toFixed(0)}`).join(', ') +
+              ` (${r.unprepared} batches unprepared, main-thread faults ${r.threadFaults})`
+            : '') +
           (!cpuSteps
             ? ''
             : `\n    by CPU: step mean ${f1(r.cpuMeanUs)} p50 ${f1(r.cpuP50)} ` +
@@ -118,6 +130,9 @@ for (const [key, rs] of results) {
       `mean ${f1(m('meanUs'))} p50 ${f1(m('p50'))} µs, above p50 ${m('aboveMs').toFixed(0)} ms` +
       (cpuSteps
         ? `; by CPU mean ${f1(m('cpuMeanUs'))} p50 ${f1(m('cpuP50'))} µs, above p50 ${m('cpuAboveMs').toFixed(0)} ms`
+        : '') +
+      (causes
+        ? `; by cause ${CAUSES.map((c) => `${c} ${m(`cause_${c}`).toFixed(0)}`).join(', ')}`
         : ''),
   )
 }
