@@ -10,9 +10,10 @@
 // of the warm-up to step 2000, the rest), at two /proc reads a step. Each tree's
 // bench/w3Steps.bench.ts (this checkout's copy, against that tree's sources) is bundled with
 // esbuild and run in a fresh node process; rounds alternate trees and thread settings (A1 Aauto
-// B1 Bauto, then the next round), so a shared machine's load falls on all alike. Prints each run's wall / CPU, the mean step against the
-// median one and where the difference goes (slow steps, two-thread probe steps, collections, the
-// first 100 steps), the final evaluation, and the medians per tree and setting.
+// B1 Bauto, then the next round), so a shared machine's load falls on all alike. Prints each
+// run's wall / CPU, the mean step against the median one and where the difference goes (slow
+// steps, two-thread probe steps, collections, the first 100 steps), the final evaluation, and
+// the medians per tree and setting.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
