@@ -71,7 +71,8 @@ export function keepLabels(data: Float64Array, labels: Uint8Array): void {
  * Where the non-zero entries of the rows of a matrix (rows×cols, row-major in `source`) are,
  * found the first time a batch draws a row and kept: row r's are `rowAt[2r + 1]` entries from
  * `rowAt[2r]` (the count −1: not yet drawn; −3: drawn unread, see `defer`), in increasing column
- * order. Both in one place: a draw reads them for 100 rows at random (a cache miss each). Entries are the row's ≠ 0 (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
+ * order, both in one place: a draw reads them for 100 rows at random (a cache miss each).
+ * Entries are the row's ≠ 0 (NaN kept, ±0 dropped: the wasm kernels' csrRows rule).
  *
  * Images: when every value found is an 8-bit level (`levels`: byte·(1/255) as `loadMnist` scales,
  * byte / 255, or the byte), the entries are kept `packed`, column and level in 4 bytes
