@@ -704,29 +704,31 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   // the loops read locals: a property load on tensors of many shapes would run per element
   const A = a.data
   const T = oneHot ?? t.data
-  const y = scratch(A.length)
-  const tsum = zeroed(m)
+  // e^(a − max a) row by row and each row's Σ (a plain running sum): softmax(a) = e / Σ is
+  // divided out where the backward pass reads it, one pass over the rows fewer
+  const e = scratch(A.length)
+  const z = scratch(m)
+  const tsum = labels ? null : scratch(m)
   const rowLoss = scratch(m)
-  // one pass per row gives softmax(a) and the row's loss; the loss exactly as the plain
-  // `softmaxCrossEntropy` computes it (its max, its pairwise sums, in the same order). The
-  // exponentials stay Math.exp's wherever y lies: wasm's expInto equals Node's Math.exp bit for
-  // bit but not Chromium's, and a step's bits must not depend on where its scratch was laid out
+  // one pass per row gives the row's loss exactly as the plain `softmaxCrossEntropy` computes
+  // it (its max, its pairwise sums, in the same order). The exponentials stay Math.exp's
+  // wherever e lies: wasm's expInto equals Node's Math.exp bit for bit but not Chromium's, and
+  // a step's bits must not depend on where its scratch was laid out
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
     for (let j = row; j < row + k; j++) if (A[j] > mx || Number.isNaN(A[j])) mx = A[j]
-    let z = 0
-    for (let j = row; j < row + k; j++) z += y[j] = Math.exp(A[j] - mx)
-    const logS = Math.log(pairwiseSum(y, row, k))
-    for (let j = row; j < row + k; j++) y[j] /= z
-    if (labels) {
+    let zi = 0
+    for (let j = row; j < row + k; j++) zi += e[j] = Math.exp(A[j] - mx)
+    z[i] = zi
+    const logS = Math.log(pairwiseSum(e, row, k))
+    if (tsum === null) {
       const c = T[i]
       if (!Number.isInteger(c) || c < 0 || c >= k) {
         throw new RangeError(
           `ad.softmaxCrossEntropy: target[${i}]: expected an integer in [0, ${k - 1}], got ${show(c)}`,
         )
       }
-      tsum[i] = 1
       rowLoss[i] = logS - (A[row + c] - mx)
     } else {
       let r = 0
@@ -743,17 +745,23 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   const loss = pairwiseSum(rowLoss, 0, m) / m
   const value: Tensor = { shape: [], data: Float64Array.of(loss) }
   return unary(x, value, (g) => {
-    // (y·Σt − t)·s in one pass per row: the same operations, in the same order, as y·Σt, then
-    // − t, then · s in three
+    // (y·Σt − t)·s with y = e / Σ, in one pass per row: the same operations, in the same
+    // order, as y, then y·Σt, then − t, then · s in four (labels: Σt = 1, and y·1 = y)
     const s = g.data[0] / m
     const d = scratch(A.length)
     for (let i = 0; i < m; i++) {
       const row = i * k
-      const ti = tsum[i]
-      if (labels) {
+      const zi = z[i]
+      if (tsum === null) {
         const c = row + T[i]
-        for (let j = row; j < row + k; j++) d[j] = (j === c ? y[j] * ti - 1 : y[j] * ti) * s
-      } else for (let j = row; j < row + k; j++) d[j] = (y[j] * ti - T[j]) * s
+        for (let j = row; j < row + k; j++) {
+          const y = e[j] / zi
+          d[j] = (j === c ? y - 1 : y) * s
+        }
+      } else {
+        const ti = tsum[i]
+        for (let j = row; j < row + k; j++) d[j] = ((e[j] / zi) * ti - T[j]) * s
+      }
     }
     return { shape: [...a.shape], data: d }
   })

@@ -118,6 +118,50 @@ describe('ad.softmaxCrossEntropy', () => {
     expect(Array.from(grad.a.data)).toEqual([0, 0, -0.5, 0.5])
   })
 
+  it('gives the gradient (y·Σt − t)·(g/m), y = e/Σe, e = exp(a − max) summed in order, bit for bit', () => {
+    // the order of operations the op documents, written out here: one row at a time, the
+    // exponentials' plain running sum, then y, y·Σt, − t, · (g/m); k on both sides of 8 (where
+    // the loss's pairwise sums change their order), labels and rows, g = 1 and a scaled loss
+    const reference = (a: number[], m: number, k: number, t: number[], labels: boolean, g: number) => {
+      const out: number[] = []
+      const s = g / m
+      for (let i = 0; i < m; i++) {
+        const row = a.slice(i * k, i * k + k)
+        const mx = Math.max(...row)
+        const e = row.map((v) => Math.exp(v - mx))
+        let z = 0
+        for (const v of e) z += v
+        let ts = 0
+        for (let j = 0; j < k; j++) ts += labels ? (t[i] === j ? 1 : 0) : t[i * k + j]
+        for (let j = 0; j < k; j++) {
+          const tj = labels ? (t[i] === j ? 1 : 0) : t[i * k + j]
+          out.push(((e[j] / z) * ts - tj) * s)
+        }
+      }
+      return out
+    }
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 2, max: 13 }),
+        fc.boolean(),
+        fc.constantFrom(1, 3, 0.1),
+        fc.array(fc.double({ min: -30, max: 30, noNaN: true }), { minLength: 65, maxLength: 65 }),
+        fc.array(fc.double({ min: 0, max: 2, noNaN: true }), { minLength: 65, maxLength: 65 }),
+        (m, k, labels, g, as, ts) => {
+          const a = as.slice(0, m * k)
+          const t = labels ? ts.slice(0, m).map((v) => Math.floor(v * k) % k) : ts.slice(0, m * k)
+          const target = labels ? T([m], t) : T([m, k], t)
+          const { grad } = valueAndGrad((p: { a: Var }) =>
+            ad.mul(ad.softmaxCrossEntropy(p.a, target), g),
+          )({ a: T([m, k], a) }, null)
+          expect(Array.from(grad.a.data)).toEqual(reference(a, m, k, t, labels, g))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('rejects mismatched shapes and labels out of range', () => {
     expect(() => ad.softmaxCrossEntropy(T([2, 3], [0, 0, 0, 0, 0, 0]), T([3], [0, 1, 2]))).toThrow(
       'ad.softmaxCrossEntropy: shapes [2,3] and [3] do not match (targets: labels of shape [2] or rows of shape [2,3])',
