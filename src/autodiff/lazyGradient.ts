@@ -55,7 +55,8 @@ export function lazyGradient(
   if (!finiteView(delta.length === m * n ? delta : delta.subarray(0, m * n))) return null
   const { pick, cache } = rows
   // δ's numbers owned by the result (n×m: 40 KB for W3), for a late reader
-  const D = delta.slice(0, m * n)
+  const D = memory.fresh(m * n, false)
+  D.set(delta.length === m * n ? delta : delta.subarray(0, m * n))
   const call = memory.calls
   const made = lazyData(k * n, () => {
     memory.lazyReadAt = call

@@ -97,6 +97,56 @@ export class TapeMemory {
    */
   private readonly params = new TapeBuffers()
 
+  /** the fresh arrays the running call made (`fresh`) and has not yet handed back (`takeFresh`) */
+  private freshOut: Float64Array[] = []
+  /** the running call's block for small fresh arrays (made on its first), and its numbers used */
+  private block: ArrayBuffer | null = null
+  private blockUsed = 0
+  /** numbers of small fresh arrays the running call asked for, and the last call's */
+  private blockAsked = 0
+  private blockPlan = 0
+
+  /**
+   * A fresh array of `length` zeros (`zero`) or of unspecified numbers, for the running call's
+   * caller alone: a parameter's gradient, a lazy gradient's own copy of δ. Below
+   * FRESH_BLOCK_MAX numbers a view of one block made once a call for all of them, sized from
+   * the last call's (a typed array over 64 bytes has a backing store of its own outside V8's
+   * heap, costly to make and to collect: one a call instead of one an array); larger, or
+   * past what the last call asked for, an array of its own. Nothing else is ever laid out in a
+   * block, so an array from it holds its numbers for as long as anyone keeps it.
+   */
+  fresh(length: number, zero: boolean): Float64Array {
+    if (length >= FRESH_BLOCK_MAX) return zero ? new Float64Array(length) : uninitializedF64(length)
+    this.blockAsked += length
+    if (this.block === null && this.blockPlan > 0) {
+      this.block = new ArrayBuffer(this.blockPlan * 8)
+      this.blockUsed = 0
+    }
+    if (this.block === null || this.blockUsed + length > this.blockPlan) {
+      return new Float64Array(length)
+    }
+    const v = new Float64Array(this.block, this.blockUsed * 8, length)
+    this.blockUsed += length
+    return v
+  }
+
+  /** `fresh`, noted as a parameter's gradient (`takeFresh`). */
+  freshGradient(length: number, zero: boolean): Float64Array {
+    const b = this.fresh(length, zero)
+    this.freshOut.push(b)
+    return b
+  }
+
+  /** True once for an array from `freshGradient` in the running call: the caller may keep it. */
+  takeFresh(b: Float64Array): boolean {
+    const out = this.freshOut
+    const i = out.indexOf(b)
+    if (i < 0) return false
+    out[i] = out[out.length - 1]
+    out.pop()
+    return true
+  }
+
   /** The next buffer of `length` numbers; its contents are whatever the last call left. */
   take(length: number): Float64Array {
     const i = this.next++
@@ -192,6 +242,9 @@ export class TapeMemory {
     this.twins = []
     this.copies = []
     this.kept = null
+    this.freshOut = []
+    this.block = null
+    this.blockAsked = 0
     this.next = 0
     this.counting = 0
     this.busy = true
@@ -226,6 +279,9 @@ export class TapeMemory {
     this.twins = []
     this.copies = []
     this.kept = null
+    this.freshOut = []
+    this.block = null
+    this.blockPlan = this.blockAsked
     this.arena = -1
     this.headroom = Math.max(this.headroom, scratchPeak())
     const L = this.lengths
@@ -304,8 +360,8 @@ class TapeBuffers {
 
 let current: TapeMemory | null = null
 
-/** Fresh arrays made for one parameter's gradient: returned as they are, not copied. */
-const fresh = new WeakSet<Float64Array>()
+/** Below this many numbers a fresh array is a view of its call's block (`TapeMemory.fresh`). */
+const FRESH_BLOCK_MAX = 8192
 
 /**
  * A buffer for a gradient flowing into `target`: for a parameter of a differentiated call (a
@@ -321,14 +377,15 @@ export function gradientBuffer(
   if (current === null || target.parents.length > 0 || !target.requiresGrad) {
     return zero ? zeroed(length) : scratch(length)
   }
-  const b = zero ? new Float64Array(length) : uninitializedF64(length)
-  fresh.add(b)
-  return b
+  return current.freshGradient(length, zero)
 }
 
-/** True once for a buffer from `gradientBuffer`'s fresh arrays: the caller may keep it. */
+/**
+ * True once for a buffer from `gradientBuffer`'s fresh arrays in the running call: the caller
+ * may keep it.
+ */
 export function takeFresh(b: Float64Array): boolean {
-  return fresh.delete(b)
+  return current !== null && current.takeFresh(b)
 }
 
 /** The memory of the differentiated call running now, or null outside one. */
