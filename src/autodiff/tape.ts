@@ -54,50 +54,82 @@ export const param = (value: Tensor): Var => new Var(value, [], [], true)
 /** A constant (input data, targets). */
 export const constant = (value: Tensor): Var => new Var(value, [], [], false)
 
+/** ∂out/∂v for the nodes `backward` reached: undefined for any other. */
+export interface Gradients {
+  get(v: Var): Tensor | undefined
+}
+
+/**
+ * Up to this many nodes `backward` keeps its nodes in arrays searched in order; past it, a Set
+ * and a Map (a training step's graph is a handful of nodes made anew every call: hashing each
+ * fresh node into a Set and a Map cost more than the searches).
+ */
+const FEW = 32
+
 /**
  * Back-propagates from `out` (∂out/∂out = `seed`, ones by default): visits the graph in reverse
  * topological order (an explicit stack, so deep graphs do not overflow), summing each node's
  * contributions, and returns ∂out/∂v for every node that requires a gradient.
  */
-export function backward(out: Var, seed?: Tensor): Map<Var, Tensor> {
+export function backward(out: Var, seed?: Tensor): Gradients {
+  // a depth-first post-order of the nodes that require a gradient: `out` last
   const order: Var[] = []
-  const seen = new Set<Var>()
-  const stack: [Var, number][] = [[out, 0]]
-  seen.add(out)
+  const seenList: Var[] = [out]
+  let seen: Set<Var> | null = null
+  const stack: Var[] = [out]
+  const next: number[] = [0]
   while (stack.length > 0) {
-    const top = stack[stack.length - 1]
-    const [node, i] = top
+    const top = stack.length - 1
+    const node = stack[top]
+    const i = next[top]
     if (i < node.parents.length) {
-      top[1]++
+      next[top] = i + 1
       const p = node.parents[i]
-      if (p.requiresGrad && !seen.has(p)) {
-        seen.add(p)
-        stack.push([p, 0])
-      }
+      if (!p.requiresGrad) continue
+      if (seen === null) {
+        if (seenList.includes(p)) continue
+        seenList.push(p)
+        if (seenList.length > FEW) seen = new Set(seenList)
+      } else if (seen.has(p)) continue
+      else seen.add(p)
+      stack.push(p)
+      next.push(0)
     } else {
       stack.pop()
+      next.pop()
       order.push(node)
     }
   }
-  const grads = new Map<Var, Tensor>()
-  grads.set(out, seed ?? { shape: [...out.shape], data: scratch(sizeOf(out.shape)).fill(1) })
+  const places = order.length > FEW ? new Map(order.map((v, k) => [v, k])) : null
+  const at = (v: Var): number => (places === null ? order.indexOf(v) : (places.get(v) ?? -1))
+  const grads: (Tensor | undefined)[] = order.map(() => undefined)
+  grads[order.length - 1] = seed ?? {
+    shape: [...out.shape],
+    data: scratch(sizeOf(out.shape)).fill(1),
+  }
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]
-    const g = grads.get(node)
+    const g = grads[k]
     if (g === undefined) continue
     for (let i = 0; i < node.parents.length; i++) {
       const p = node.parents[i]
       if (!p.requiresGrad) continue
       const contribution = node.vjps[i](g)
-      const prev = grads.get(p)
-      if (prev === undefined) grads.set(p, contribution)
+      const j = at(p)
+      const prev = grads[j]
+      if (prev === undefined) grads[j] = contribution
       else {
         // a fresh buffer: contributions may share data with other tensors (reshape views)
         const sum = scratch(prev.data.length)
-        for (let j = 0; j < sum.length; j++) sum[j] = prev.data[j] + contribution.data[j]
-        grads.set(p, { shape: prev.shape, data: sum })
+        for (let q = 0; q < sum.length; q++) sum[q] = prev.data[q] + contribution.data[q]
+        grads[j] = { shape: prev.shape, data: sum }
       }
     }
   }
-  return grads
+  return {
+    get: (v) => {
+      const j = at(v)
+      return j < 0 ? undefined : grads[j]
+    },
+  }
 }

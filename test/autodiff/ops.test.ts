@@ -122,7 +122,14 @@ describe('ad.softmaxCrossEntropy', () => {
     // the order of operations the op documents, written out here: one row at a time, the
     // exponentials' plain running sum, then y, y·Σt, − t, · (g/m); k on both sides of 8 (where
     // the loss's pairwise sums change their order), labels and rows, g = 1 and a scaled loss
-    const reference = (a: number[], m: number, k: number, t: number[], labels: boolean, g: number) => {
+    const reference = (
+      a: number[],
+      m: number,
+      k: number,
+      t: number[],
+      labels: boolean,
+      g: number,
+    ) => {
       const out: number[] = []
       const s = g / m
       for (let i = 0; i < m; i++) {
