@@ -717,7 +717,9 @@ export function softmaxCrossEntropy(logits: VarLike, target: Tensor | number): V
   for (let i = 0; i < m; i++) {
     const row = i * k
     let mx = -Infinity
-    for (let j = row; j < row + k; j++) if (A[j] > mx || Number.isNaN(A[j])) mx = A[j]
+    // Math.max: NaN if any is; of ±0 +0, where the old loop kept the first, and a − (±0) is
+    // the same number for every a but ±0, whose e^(±0) and (±0 − ±0) are alike: the same bits
+    for (let j = row; j < row + k; j++) mx = Math.max(mx, A[j])
     let zi = 0
     for (let j = row; j < row + k; j++) zi += e[j] = Math.exp(A[j] - mx)
     z[i] = zi
