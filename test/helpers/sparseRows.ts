@@ -3,6 +3,7 @@
 // comparison, and a seeded generator for the numbers a test makes itself.
 import fc from 'fast-check'
 import type { Tensor } from '../../src/index.js'
+import { keepBytes, keepLabels } from '../../src/tensor/gatheredRows.js'
 
 /** Numbers in [−0.5, 0.5) from a small LCG on a drawn seed (no Math.random). */
 export function lcg(seed: number): () => number {
@@ -35,7 +36,9 @@ export function sparseDataset(level: number): fc.Arbitrary<Tensor> {
           maxLength: rows * cols,
         })
         .map((es) => {
-          const data = Float64Array.from(es, ([u, v]) => (u < zeros ? (u < zeros / 10 ? -0 : 0) : v))
+          const data = Float64Array.from(es, ([u, v]) =>
+            u < zeros ? (u < zeros / 10 ? -0 : 0) : v,
+          )
           return { shape: [rows, cols], data } as Tensor
         }),
     )
@@ -69,4 +72,33 @@ export function images(seed: number, n: number) {
   const t = new Float64Array(n * 10)
   for (let i = 0; i < n; i++) t[i * 10 + Math.floor(next() * 10)] = 1
   return { x: { shape: [n, 784], data: x }, t: { shape: [n, 10], data: t } }
+}
+
+/**
+ * A data set of images as loadMnist makes them (bytes·(1/255), one-hot targets over 10 classes),
+ * drawn from `lcg(seed)`: `make()` gives fresh numbers each call (a data set not kept as bytes),
+ * `makeKept()` the same numbers noted with their bytes and labels (keepBytes / keepLabels).
+ */
+export function byteImages(rows: number, cols: number, seed: number) {
+  const next = lcg(seed)
+  const bytes = Uint8Array.from({ length: rows * cols }, () =>
+    next() < -0.3 ? 1 + Math.floor((next() + 0.5) * 255) : 0,
+  )
+  const labels = Uint8Array.from({ length: rows }, () => Math.floor((next() + 0.5) * 10))
+  const make = () => ({
+    x: { shape: [rows, cols], data: Float64Array.from(bytes, (b) => b * (1 / 255)) },
+    t: {
+      shape: [rows, 10],
+      data: Float64Array.from({ length: rows * 10 }, (_, q) =>
+        labels[Math.floor(q / 10)] === q % 10 ? 1 : 0,
+      ),
+    },
+  })
+  const makeKept = () => {
+    const set = make()
+    keepBytes(set.x.data, bytes, { mul: 1 / 255, div: 1 })
+    keepLabels(set.t.data, labels)
+    return set
+  }
+  return { make, makeKept }
 }

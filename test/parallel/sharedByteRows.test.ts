@@ -1,12 +1,12 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { epochBatches, mlp, setKernelThreads } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
-import { keepBytes, keepLabels, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
+import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft } from '../../src/tensor/linalg.js'
 import { afterHold, byteHolds } from '../../src/tensor/kernels/wasmKernels.js'
 import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { splitTuning } from '../../src/parallel/sharedKernels.js'
-import { lcg, same } from '../helpers/sparseRows.js'
+import { byteImages, same } from '../helpers/sparseRows.js'
 
 // A two-thread step (its arena in the memory shared with the helper) holds a batch of a data set
 // kept as bytes (keepBytes: loadMnist's images) from those bytes, copied and compressed in the
@@ -27,23 +27,8 @@ afterAll(async () => {
 describe('a data set kept as bytes on two threads', () => {
   it('gives one thread’s bits from the numbers, each batch held from its bytes in the shared memory', () => {
     const [rows, cols] = [640, 784]
-    const next = lcg(31)
-    const bytes = Uint8Array.from({ length: rows * cols }, () =>
-      next() < -0.3 ? 1 + Math.floor((next() + 0.5) * 255) : 0,
-    )
-    const labels = Uint8Array.from({ length: rows }, () => Math.floor((next() + 0.5) * 10))
-    const make = () => ({
-      x: { shape: [rows, cols], data: Float64Array.from(bytes, (b) => b * (1 / 255)) },
-      t: {
-        shape: [rows, 10],
-        data: Float64Array.from({ length: rows * 10 }, (_, q) =>
-          labels[Math.floor(q / 10)] === q % 10 ? 1 : 0,
-        ),
-      },
-    })
-    const kept = make()
-    keepBytes(kept.x.data, bytes, { mul: 1 / 255, div: 1 })
-    keepLabels(kept.t.data, labels)
+    const { make, makeKept } = byteImages(rows, cols, 31)
+    const kept = makeKept()
     // W5's layers: ∂W1 = xᵀ·δ1 is 256 wide, so it walks the column pairs
     const net = mlp({ sizes: [cols, 256, 10], seed: 0 })
     const run = (data: ReturnType<typeof make>) => {

@@ -1,13 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { epochBatches, mlp, setKernelBackend, type Tensor } from 'gradstream'
-import {
-  gatheredFrom,
-  keepBytes,
-  keepLabels,
-  rowCache,
-  takeRows,
-} from '../../src/tensor/gatheredRows.js'
+import { gatheredFrom, keepBytes, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import {
   byteHolds,
@@ -17,7 +11,7 @@ import {
   pairStats,
   type Levels,
 } from '../../src/tensor/kernels/wasmKernels.js'
-import { lcg, rowsOf, same } from '../helpers/sparseRows.js'
+import { byteImages, lcg, rowsOf, same } from '../helpers/sparseRows.js'
 
 // A data set kept as its 8-bit levels too (keepBytes: loadMnist's images, made from the file's
 // bytes) is compressed from the bytes, and its one-hot targets (keepLabels) built from their
@@ -267,23 +261,8 @@ describe('batches of a data set kept as bytes', () => {
   it('epochBatches: the same batches, positions and resumed run as the data set not kept; the bytes read', () => {
     setKernelBackend('wasm')
     const [rows, cols] = [300, 784]
-    const next = lcg(23)
-    const bytes = Uint8Array.from({ length: rows * cols }, () =>
-      next() < -0.3 ? 1 + Math.floor((next() + 0.5) * 255) : 0,
-    )
-    const labels = Uint8Array.from({ length: rows }, () => Math.floor((next() + 0.5) * 10))
-    const make = () => ({
-      x: { shape: [rows, cols], data: Float64Array.from(bytes, (b) => b * (1 / 255)) },
-      t: {
-        shape: [rows, 10],
-        data: Float64Array.from({ length: rows * 10 }, (_, q) =>
-          labels[Math.floor(q / 10)] === q % 10 ? 1 : 0,
-        ),
-      },
-    })
-    const kept = make()
-    keepBytes(kept.x.data, bytes, { mul: 1 / 255, div: 1 })
-    keepLabels(kept.t.data, labels)
+    const { make, makeKept } = byteImages(rows, cols, 23)
+    const kept = makeKept()
     const plainSet = make()
     const net = mlp({ sizes: [cols, 32, 10], seed: 0 })
     const run = (data: typeof kept, from?: Parameters<typeof epochBatches>[1]['from']) => {
