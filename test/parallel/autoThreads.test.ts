@@ -1,21 +1,18 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mlp, randomBatches, rng, setKernelThreads, twoLayerNet, type Tensor } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { readFileSync } from 'node:fs'
 import { autoTuning, coreWaitMs, ThreadChooser } from '../../src/parallel/autoThreads.js'
 import { helperRunning, helperThreadId } from '../../src/parallel/sharedKernels.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
 // setKernelThreads('auto'), the default: a differentiated step (twoLayerNet's is a recipe over
 // the tape) runs on whichever thread count a measurement shows faster. The chooser is tested on made-up timings (exact sequences of
 // choices); the wiring on real steps (the same bits whatever it chooses).
 
-const defaults = { ...autoTuning }
-afterEach(() => Object.assign(autoTuning, defaults))
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+restoreAfterEach(autoTuning)
+closeThreadsAfterAll()
 
 /** Runs `steps` steps through a chooser, timing each as `ms(threads, step)`; returns the choices. */
 function drive(c: ThreadChooser, steps: number, ms: (threads: 1 | 2, step: number) => number) {

@@ -8,7 +8,7 @@
 // shared in the middle of a run.
 import fc from 'fast-check'
 import { pipe, tap, toArray } from 'rxjs'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   mlp,
   setKernelBackend,
@@ -18,12 +18,7 @@ import {
   type Tensor,
   type TrainState,
 } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
-import {
-  adam,
-  gradient,
-  maxSteps,
-} from 'gradstream/operators'
+import { adam, gradient, maxSteps } from 'gradstream/operators'
 import { residentArenas, setPassWasm } from '../../src/engine/wasmPass.js'
 import {
   helperRunning,
@@ -34,6 +29,7 @@ import {
 } from '../../src/parallel/sharedKernels.js'
 import { bitsOf, mlpAdamRun, passOptimizers, wave } from '../helpers/passOptimizers.js'
 import { images } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll } from '../helpers/threadsReset.js'
 
 type P = { readonly W: Tensor; readonly b: Tensor; readonly s: number }
 
@@ -138,10 +134,7 @@ afterEach(() => {
   setPassWasm('auto')
   if (!helperRunning()) startHelper()
 })
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+closeThreadsAfterAll()
 
 describe('the resident pass on two threads', () => {
   it('makes a private memory shared in the middle of a run, numbers kept', () => {

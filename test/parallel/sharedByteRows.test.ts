@@ -1,28 +1,20 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { epochBatches, mlp, setKernelThreads } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft } from '../../src/tensor/linalg.js'
 import { afterHold, byteHolds } from '../../src/tensor/kernels/wasmKernels.js'
 import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { splitTuning } from '../../src/parallel/sharedKernels.js'
 import { byteImages, same } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
 // A two-thread step (its arena in the memory shared with the helper) holds a batch of a data set
 // kept as bytes (keepBytes: loadMnist's images) from those bytes, copied and compressed in the
 // shared memory, its columns paired from its rows where the backward product reads them: the
 // one-thread loss and gradients of the same batches drawn from the numbers, bit for bit.
 
-const defaults = { ...tapeTuning }
-const split = { ...splitTuning }
-afterEach(() => {
-  Object.assign(tapeTuning, defaults)
-  Object.assign(splitTuning, split)
-})
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+restoreAfterEach(tapeTuning, splitTuning)
+closeThreadsAfterAll()
 
 describe('a data set kept as bytes on two threads', () => {
   it('gives one thread’s bits from the numbers, each batch held from its bytes in the shared memory', () => {

@@ -6,9 +6,8 @@
 // goes dense as on one thread; products laid out between a hold's products keep it intact; and
 // a differentiated step on two threads keeps the batch's compressed rows (no dense copy).
 import fc from 'fast-check'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import {
   gemmHeld,
   gemmKernel,
@@ -20,19 +19,16 @@ import {
 import { gatheredFrom, RowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { helperRunning, runLarge, sharedHold, tuning } from '../../src/parallel/sharedKernels.js'
 import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
-const savedTuning = { ...tuning }
 let threads = false
 beforeAll(() => {
   setKernelThreads(2)
   // where worker threads cannot start the holds below are one thread's (then checked as such)
   threads = helperRunning()
 })
-afterEach(() => Object.assign(tuning, savedTuning))
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+restoreAfterEach(tuning)
+closeThreadsAfterAll()
 
 /** A held operand's shape, a right operand's width (padded 32·j and not) and the transposes. */
 const problem = fc.record({

@@ -1,7 +1,6 @@
 import fc from 'fast-check'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ad, gemm, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import { lazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
@@ -9,6 +8,7 @@ import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { splitTuning } from '../../src/parallel/sharedKernels.js'
 import { transposeTimes } from '../helpers/referenceGemm.js'
 import { images } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
 // A call on two threads (its arena in the memory shared with the helper) leaves ∂W = xᵀ·δ of a
 // parameter W, x a batch drawn as compressed rows, lazy where the held product wrote it, as one
@@ -19,16 +19,8 @@ import { images } from '../helpers/sparseRows.js'
 // textbook loop's bits (the kernels sum the same non-zero terms in the same order, and a skipped
 // 0·δ would only add ±0 to a sum that starts at +0 and is never −0).
 
-const defaults = { ...tapeTuning }
-const split = { ...splitTuning }
-afterEach(() => {
-  Object.assign(tapeTuning, defaults)
-  Object.assign(splitTuning, split)
-})
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+restoreAfterEach(tapeTuning, splitTuning)
+closeThreadsAfterAll()
 
 const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   if (a.length !== b.length) return [-1]

@@ -6,9 +6,8 @@
 // row is the same kernel's sum in the same order); a differentiated step keeps its intermediates
 // in the shared memory and gives one thread's bits, also when calls alternate between the counts.
 import fc from 'fast-check'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import {
   gemmHeld,
   gemmKernel,
@@ -30,26 +29,19 @@ import {
 } from '../../src/parallel/sharedKernels.js'
 import { tapeStats } from '../../src/parallel/tapeThreads.js'
 import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
-const savedSplit = { ...splitTuning }
-const savedPacking = { ...packing }
-const savedPairing = { ...pairing }
 let threads = false
 beforeAll(() => {
   setKernelThreads('auto') // no product hooks: gemmKernel's one-thread path is the baseline
   // where worker threads cannot start, onSharedMemory runs nothing (checked as such)
   threads = startHelper()
 })
+restoreAfterEach(splitTuning, packing, pairing)
 afterEach(() => {
-  Object.assign(splitTuning, savedSplit)
-  Object.assign(packing, savedPacking)
-  Object.assign(pairing, savedPairing)
   threadState.requested = 'auto'
 })
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+closeThreadsAfterAll()
 
 /** On the shared memory; fails the test where the helper could not start. */
 function shared<R>(fn: () => R): R {

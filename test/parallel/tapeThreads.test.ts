@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { ad, setKernelThreads, valueAndGrad, type Tensor, type Var } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
 import { largeProducts } from '../../src/tensor/kernels/gemmKernel.js'
@@ -11,21 +11,18 @@ import {
   startHelper,
   threadState,
 } from '../../src/parallel/sharedKernels.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
 // setKernelThreads('auto') for any differentiated step: a valueAndGrad call with large products
 // runs under the step timer, which tries two threads (the products split with the helper) and
 // keeps whichever measures faster. Both give the same bits, so the test checks the bits on every
 // step of a run long enough to probe, and that two threads were really tried.
 
-const defaults = { ...autoTuning }
+restoreAfterEach(autoTuning)
 afterEach(() => {
-  Object.assign(autoTuning, defaults)
   threadState.requested = 'auto'
 })
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+closeThreadsAfterAll()
 
 /** An LCG-filled [rows, cols] matrix with about `density` non-zeros (no Math.random). */
 function matrix(rows: number, cols: number, density: number, seed: number): Tensor {

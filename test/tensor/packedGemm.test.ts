@@ -6,9 +6,8 @@
 // sparse kernel (gemmCsr) past one pass of CSR_ROWS = 128 rows, every group of columns, and a held
 // sparse operand times a right operand laid out with padded rows (gemmCsrLd).
 import fc from 'fast-check'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { setKernelThreads } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import { gemmHeld, gemmKernel, holdLeft, releaseHeld } from '../../src/tensor/kernels/gemmKernel.js'
 import {
   gemmDenseWasm,
@@ -20,17 +19,10 @@ import {
 } from '../../src/tensor/kernels/wasmKernels.js'
 import { runLarge, tuning } from '../../src/parallel/sharedKernels.js'
 import { expectMatches, filled, reference } from '../helpers/referenceGemm.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
-const savedPacking = { ...packing }
-const savedTuning = { ...tuning }
-afterEach(() => {
-  Object.assign(packing, savedPacking)
-  Object.assign(tuning, savedTuning)
-})
-afterAll(async () => {
-  setKernelThreads('auto')
-  await closeWorkers()
-})
+restoreAfterEach(packing, tuning)
+closeThreadsAfterAll()
 
 /** Every product with n ≥ 4 goes through the packed kernel, A packed whenever transposed. */
 function packEverything() {
