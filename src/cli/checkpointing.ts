@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { Option, type Command } from 'commander'
+import { Option } from 'commander'
 import { readRegularFile } from '../data/readFileInternals.js'
 import { parseCheckpoint } from '../state/checkpoint.js'
 import type { TrainState } from '../state/types.js'
@@ -130,11 +130,6 @@ export const resumeOption = (): Option =>
     '--resume <file>',
     "continue the run saved in a --checkpoint file with the run's recorded flags (a conflicting one is refused; the result equals an uninterrupted run; a regular file of at most 256 MiB)",
   )
-
-/** Adds `--resume <file>` to a command. */
-export function addResumeOption(cmd: Command): Command {
-  return cmd.addOption(resumeOption())
-}
 
 /**
  * Runs `stop` on the first SIGINT (Ctrl-C) instead of letting Node exit at once, so the run can

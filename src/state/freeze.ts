@@ -33,12 +33,3 @@ export function freezeTree<P extends Params>(p: P): P {
   for (const k in p) freezeTree((p as Record<string, Params>)[k])
   return p
 }
-
-/**
- * Freezes a freshly built state object (shallow: its parameter trees are frozen by whoever
- * built them, with `freezeTree`) and returns it. States are built as plain objects and frozen
- * rather than with immer's `produce`, which costs several µs a step (bench/loop.bench.ts).
- */
-export function freezeState<S extends object>(s: S): S {
-  return Object.freeze(s)
-}

@@ -1136,9 +1136,6 @@ export function holdSparseRows(
   return { ...L, end: P.end, pairs: P, transposed: staged !== null }
 }
 
-/** True while the kernels run on this module's own memory (not another's: `useKernels`). */
-export const onOwnMemory = (): boolean => wasm === own
-
 /** True while an operand is held here (holdSparse, holdSparseRows): another hold returns null. */
 export const heldNow = (): boolean => floor !== base
 
