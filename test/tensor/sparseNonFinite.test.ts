@@ -52,7 +52,7 @@ describe('sparse products with a non-finite right operand', () => {
     })
   }
 
-  // The wasm kernels check B on their copy of it, in blocks of four with a scalar tail: one
+  // The wasm kernels check B on their copy of it, in blocks of eight with a scalar tail: one
   // non-finite entry anywhere (block or tail) must send the product dense. Then every row of
   // C has a non-finite term in that entry's column (0·∞ and 0·NaN are NaN, a·∞ is ±∞ or NaN),
   // and the other columns, all of whose terms are finite, stay finite.
