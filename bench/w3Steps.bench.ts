@@ -256,6 +256,12 @@ export async function w3steps({
       cause[c] += e
     }
   }
+  // the warm-up: steps 1–2000 against the median of the later ones (the run's own steady speed,
+  // so that a slow or fast run's steady state does not move it)
+  const later = d.slice(Math.min(2000, n)).sort()
+  const medLater = later.length > 0 ? quantile(later, 0.5) : med
+  let warmMs = 0
+  for (let s = 0; s < Math.min(2000, n); s++) warmMs += d[s] - medLater
   let pfFirst = 0
   let pfRest = 0
   if (faults) {
@@ -285,6 +291,8 @@ export async function w3steps({
     slow2x: slow,
     /** ms above the median in the first 100 steps (may be negative) */
     first100Ms: firstMs,
+    /** ms: Σ over steps 1–2000 of (step − the median of steps 2001 on) */
+    warm2000Ms: warmMs,
     twoSteps,
     twoAboveMs: twoMs,
     gcScav,

@@ -12,7 +12,8 @@
 // esbuild and run in a fresh node process; rounds alternate trees and thread settings (A1 Aauto
 // B1 Bauto, then the next round), so a shared machine's load falls on all alike. Prints each
 // run's wall / CPU, the mean step against the median one and where the difference goes (slow
-// steps, two-thread probe steps, collections, the first 100 steps), the final evaluation, and
+// steps, two-thread probe steps, collections, the first 100 steps), the warm-up (steps 1–2000
+// above the median of the later steps: the run's own steady speed), the final evaluation, and
 // the medians per tree and setting.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -98,6 +99,7 @@ for (let rep = 0; rep < reps; rep++) {
           `eval ${(1000 * r.evalSeconds).toFixed(0)} ms, CPU ${(1000 * r.evalCpu).toFixed(0)}) ` +
           `step mean ${f1(r.meanUs)} p50 ${f1(r.p50)} p90 ${f1(r.p90)} p99 ${f1(r.p99)} max ${(r.max / 1000).toFixed(1)} ms; ` +
           `above p50 ${r.aboveMs.toFixed(0)} ms (${r.slow2x} steps >2×, first 100 ${r.first100Ms.toFixed(0)} ms, ` +
+          `steps 1–2000 ${r.warm2000Ms.toFixed(0)} ms, ` +
           `${r.twoSteps} two-thread ${r.twoAboveMs.toFixed(0)} ms, gc ${r.gcScav}s/${r.gcFull}f ${r.gcMs.toFixed(0)} ms ` +
           `(steps ${r.gcStepAboveMs.toFixed(0)} ms)` +
           (faults
@@ -128,7 +130,8 @@ for (const [key, rs] of results) {
   console.log(
     `  ${key}: ${m('seconds').toFixed(2)} s, train ${m('trainSeconds').toFixed(2)} CPU ${m('trainCpu').toFixed(2)}, ` +
       `eval ${(1000 * m('evalSeconds')).toFixed(0)} ms CPU ${(1000 * m('evalCpu')).toFixed(0)}, ` +
-      `mean ${f1(m('meanUs'))} p50 ${f1(m('p50'))} µs, above p50 ${m('aboveMs').toFixed(0)} ms` +
+      `mean ${f1(m('meanUs'))} p50 ${f1(m('p50'))} µs, above p50 ${m('aboveMs').toFixed(0)} ms, ` +
+      `steps 1–2000 above the later median ${m('warm2000Ms').toFixed(0)} ms` +
       (cpuSteps
         ? `; by CPU mean ${f1(m('cpuMeanUs'))} p50 ${f1(m('cpuP50'))} µs, above p50 ${m('cpuAboveMs').toFixed(0)} ms`
         : '') +
