@@ -7,7 +7,7 @@ import { decodeOptions } from '../state/decode.js'
 import { keepBytes, keepLabels } from '../tensor/gatheredRows.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { oneHot } from './oneHot.js'
-import { readIdx } from './readIdx.js'
+import { readIdxFile } from './readIdx.js'
 
 /** Inputs and targets, one example per row of `x` and of `t`. */
 export interface Dataset {
@@ -71,8 +71,10 @@ function loadSplit(
 ): Dataset {
   const imagesFile = locate(dir, imagesName)
   const labelsFile = locate(dir, labelsName)
-  const images = readIdx(imagesFile, { type: 'ubyte', rank: 3 })
-  const labels = readIdx(labelsFile, { type: 'ubyte', rank: 1 })
+  // the images in shared memory: a worker thread can compress them for batches (gatheredRows.ts
+  // BulkRows)
+  const images = readIdxFile(imagesFile, { type: 'ubyte', rank: 3 }, true)
+  const labels = readIdxFile(labelsFile, { type: 'ubyte', rank: 1 })
   const [count, rows, cols] = images.shape
   if (labels.shape[0] !== count) {
     throw new RangeError(

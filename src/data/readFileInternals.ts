@@ -36,6 +36,7 @@ const kindOf = (st: fs.Stats): string =>
  *
  * @param where starts every message: `readIdx: data/x.idx` or `--resume run.json`
  * @param what the kind of file expected, for the message: `IDX file`, `checkpoint file`
+ * @param shared read into a SharedArrayBuffer where there is one (for other threads to read)
  * @throws {Error} `readIdx: x.idx: file: expected a readable IDX file, got ENOENT`
  * @throws {TypeError} `--resume /dev/zero: file: expected a regular file, got a character device`
  * @throws {RangeError} `--resume big.json: size: expected at most 256 MiB (268435456 bytes), got 300000000 bytes`
@@ -45,6 +46,7 @@ export function readRegularFile(
   path: string,
   what: string,
   maxBytes: number,
+  shared = false,
 ): Uint8Array {
   let fd: number
   try {
@@ -64,7 +66,10 @@ export function readRegularFile(
       )
     }
     // read what fstat announced, no more: a file growing meanwhile cannot pass the limit
-    const out = new Uint8Array(st.size)
+    const out =
+      shared && typeof SharedArrayBuffer === 'function'
+        ? new Uint8Array(new SharedArrayBuffer(st.size))
+        : new Uint8Array(st.size)
     let at = 0
     while (at < out.length) {
       const n = fs.readSync(fd, out, at, out.length - at, at)

@@ -29,10 +29,18 @@ export const MAX_IDX_BYTES = 2 ** 30
  * @throws {RangeError} `readIdx: f.idx: magic number: expected 0x00000801 (ubyte, rank 1), got 0x00000803 (ubyte, rank 3)`
  */
 export function readIdx(path: string, expect: IdxExpectation = {}): IdxArray {
+  return readIdxFile(path, expect)
+}
+
+/**
+ * `readIdx`, and with `shared` an uncompressed file's bytes (and so a ubyte file's `data`) in a
+ * SharedArrayBuffer where there is one (loadMnist: rowPrefetch.ts' worker reads the images).
+ */
+export function readIdxFile(path: string, expect: IdxExpectation, shared = false): IdxArray {
   if (typeof path !== 'string')
     throw new TypeError(`readIdx: path: expected a string, got ${show(path)}`)
   const where = `readIdx: ${path}`
-  let bytes = readRegularFile(where, path, 'IDX file', MAX_IDX_BYTES)
+  let bytes = readRegularFile(where, path, 'IDX file', MAX_IDX_BYTES, shared)
   if (isGzip(bytes)) {
     const declared = declaredSize(gunzipHead(bytes))
     if (declared > MAX_IDX_BYTES) {

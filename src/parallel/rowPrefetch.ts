@@ -58,6 +58,8 @@ const EXIT = 4
 const CTRL_INTS = 5
 const POLL_MS = 0.15
 const WATCH_MS = 50
+/** rows a bulk compression (gatheredRows.ts BulkRows) does between looks for a posted batch */
+const BULK_ROWS = 32
 
 /**
  * A prefetcher's staging memory (an Int32Array over a SharedArrayBuffer): two slots, each a header
@@ -92,7 +94,9 @@ const FAILED = 4
  * after the other and sorts them by column into packed entries (row | level << 16) in
  * csrTranspose's order (a counting sort: within a column, rows in order), so that unpacking both
  * gives the step gatherRows' and csrTranspose's CSRs entry for entry. Prefetchers register their
- * staging and packed memories through the port.
+ * staging and packed memories through the port, and their row cache's bulk compression (BulkRows):
+ * done BULK_ROWS rows at a time while no batch is posted, its writes then stored before the count
+ * of rows done.
  */
 const WORKER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads')
@@ -102,14 +106,76 @@ try {
 const { ctrl, port } = workerData
 const c = new Int32Array(ctrl)
 const prefetchers = new Map()
+const bulks = []
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 function drain() {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const r = m.message
     prefetchers.delete(r.id)
-    prefetchers.set(r.id, { S: new Int32Array(r.staging), P: new Int32Array(r.packed), gen: r.gen })
+    const P = new Int32Array(r.packed)
+    prefetchers.set(r.id, { S: new Int32Array(r.staging), P, gen: r.gen })
     // the last two runs' only: a finished run's memories are not kept alive here
     while (prefetchers.size > 2) prefetchers.delete(prefetchers.keys().next().value)
+    if (r.bulk !== undefined) bulks.push(bulkJob(r.bulk, P))
   }
+}
+function bulkJob({ bytes, offset, rows, cols, zone, at }, P) {
+  const B = new Uint8Array(bytes, offset, rows * cols)
+  // four bytes at a time where rows start on words (all-zero words skipped: most of an image)
+  const words = littleEndian && offset % 4 === 0 && cols % 4 === 0
+  const W = words ? new Int32Array(bytes, offset, (rows * cols) / 4) : null
+  return { B, W, P, A: new Int32Array(at), rows, cols, zone, next: 0, end: 0 }
+}
+/** BULK_ROWS rows of the oldest bulk compression; false when there is none. */
+function compressSome() {
+  const b = bulks[0]
+  if (b === undefined) return false
+  const { B, W, P, A, rows, cols, zone } = b
+  let r = b.next
+  if (r >= rows || Atomics.load(A, 2 * rows + 1) !== 0) {
+    bulks.shift()
+    return true
+  }
+  let at = b.end
+  for (const last = Math.min(rows, r + ${BULK_ROWS}); r < last; r++) {
+    // a row's entries are written branch-free, one past the last non-zero: room for a whole row
+    if (at + cols > zone) {
+      bulks.shift()
+      Atomics.store(A, 2 * rows + 1, 2) // stopped here (tests wait for it)
+      break
+    }
+    const s = at
+    if (W !== null) {
+      for (let w = (r * cols) >> 2, e = w + (cols >> 2), j = 0; w < e; w++, j += 4) {
+        const x = W[w]
+        if (x === 0) continue
+        let k = x & 255
+        P[at] = j | (k << 16)
+        at += (k !== 0) | 0
+        k = (x >>> 8) & 255
+        P[at] = (j + 1) | (k << 16)
+        at += (k !== 0) | 0
+        k = (x >>> 16) & 255
+        P[at] = (j + 2) | (k << 16)
+        at += (k !== 0) | 0
+        k = x >>> 24
+        P[at] = (j + 3) | (k << 16)
+        at += (k !== 0) | 0
+      }
+    } else {
+      for (let q = r * cols, j = 0; j < cols; j++) {
+        const k = B[q + j]
+        P[at] = j | (k << 16)
+        at += (k !== 0) | 0
+      }
+    }
+    A[2 * r] = s
+    A[2 * r + 1] = at - s
+  }
+  b.next = r
+  b.end = at
+  Atomics.store(A, 2 * rows, r)
+  return true
 }
 let seen = 0
 let touched = 0
@@ -189,6 +255,8 @@ while (Atomics.load(c, ${EXIT}) === 0) {
       prepare()
     } catch {}
     watchUntil = performance.now() + ${WATCH_MS}
+  } else if (compressSome()) {
+    // between batches: a batch posted meanwhile waits at most BULK_ROWS rows
   } else if (performance.now() < watchUntil) {
     // batches come one a step: looked for often, without the poster waking this thread
     Atomics.wait(c, ${BELL}, bell, ${POLL_MS})
@@ -289,6 +357,8 @@ class Prefetcher implements RowPrefetcher {
   private worker: Worker | null = null
   private packed: Int32Array | null = null
   private gen = 0
+  /** whether the cache's bulk compression was handed to a worker (only ever the first) */
+  private bulkSent = false
   /** each slot's batch's levels */
   private readonly levels: (Levels | null)[] = [null, null]
   /** what `claim` returns for each slot (one object a slot, not one a batch) */
@@ -351,11 +421,24 @@ class Prefetcher implements RowPrefetcher {
       this.worker = w
       this.packed = cache.packed
       this.gen++
+      const b = this.bulkSent ? null : cache.bulk
+      this.bulkSent ||= b !== null
       w.port.postMessage({
         id: this.id,
         staging: this.S.buffer,
         packed: cache.packed.buffer,
         gen: this.gen,
+        bulk:
+          b === null
+            ? undefined
+            : {
+                bytes: b.bytes.buffer,
+                offset: b.bytes.byteOffset,
+                rows: b.rows,
+                cols: b.cols,
+                zone: b.zone,
+                at: b.at.buffer,
+              },
       })
     }
     const S = this.S

@@ -41,6 +41,9 @@ const LEVELS: readonly Levels[] = [
   { mul: 1, div: 1 },
 ]
 
+/** Rows a batch took from a RowCache's `bulk` rather than compressing them (tests, benchmarks). */
+export const bulkStats = { rows: 0 }
+
 /** Float64 arrays whose numbers are 8-bit levels, and their bytes (`keepBytes`). */
 const keptBytes = new WeakMap<Float64Array, { bytes: Uint8Array; levels: Levels }>()
 
@@ -110,6 +113,11 @@ export class RowCache implements RowEntries {
   /** packed entries kept in shared memory (SharedArrayBuffer), for `prefetch`'s thread to read */
   shared = false
   /**
+   * Rows being compressed ahead by `prefetch`'s thread, or null (see BulkRows): set at the first
+   * draw of a `shared` cache whose rows are kept as bytes in shared memory.
+   */
+  bulk: BulkRows | null = null
+  /**
    * the rows as bytes where `source`'s numbers are kept so (keepBytes), else null: an unread
    * batch is held from them (gemmKernel.ts holdGathered); rows found for the cache are read
    * from the numbers (a memcpy and a SIMD scan a row: a byte loop in JavaScript was slower)
@@ -118,6 +126,9 @@ export class RowCache implements RowEntries {
   private used = 0
   private valsUsed = 0
   private rowsSeen = 0
+  /** `bulk`'s words at the start of `packed` (`used` starts past them), entries taken from it */
+  private zone = 0
+  private bulkEntries = 0
   /** the counts of the rows found last */
   private counts = new Int32Array(0)
   /** the rows of a batch drawn for the first time */
@@ -163,6 +174,7 @@ export class RowCache implements RowEntries {
    * more non-zeros than they take.
    */
   giveUp(): void {
+    this.stopBulk()
     this.dense = true
     this.levels = null
     this.packed = new Int32Array(0)
@@ -204,7 +216,8 @@ export class RowCache implements RowEntries {
     }
     if (nFresh > 0) this.find(fresh, nFresh)
     if (this.rowsSeen >= JUDGE_AFTER_ROWS || this.rowsSeen === this.rows) {
-      if (this.used > SPARSE_MAX_DENSITY * this.rowsSeen * cols) this.giveUp()
+      const entries = this.used - this.zone + this.bulkEntries
+      if (entries > SPARSE_MAX_DENSITY * this.rowsSeen * cols) this.giveUp()
     }
     return !this.dense
   }
@@ -213,7 +226,8 @@ export class RowCache implements RowEntries {
   private find(fresh: Int32Array, n: number): void {
     if (this.rowsSeen === 0) this.levels = this.levelsOf(fresh[0])
     if (this.levels !== null) {
-      if (this.findPacked(fresh, n)) return
+      n = this.fromBulk(fresh, n)
+      if (n === 0 || this.findPacked(fresh, n)) return
       // a value of no level: the first row may have fitted two forms (most bytes give the same
       // number as byte·(1/255) and byte / 255); another form that gives every value so far may
       // fit the new rows too
@@ -269,7 +283,11 @@ export class RowCache implements RowEntries {
     const { source, cols, rowAt, levels } = this
     const { mul, div } = levels!
     if (this.used + n * cols > this.packed.length) {
-      const cap = this.capacity(this.used + n * cols, this.packed.length)
+      // the first room: below it, room for `bulk` where another thread can compress the rows
+      if (this.packed.length === 0) this.used = this.zone = this.openBulk()
+      // grown: the other thread's later rows would land in the memory left behind
+      else this.stopBulk()
+      const cap = this.zone + this.capacity(this.used - this.zone + n * cols, this.packed.length)
       const p = this.shared ? new Int32Array(new SharedArrayBuffer(4 * cap)) : new Int32Array(cap)
       p.set(this.packed.subarray(0, this.used))
       this.packed = p
@@ -316,6 +334,66 @@ export class RowCache implements RowEntries {
   }
 
   /**
+   * Where another thread compresses the rows ahead (`bulk`), or 0 words: a shared cache (its
+   * batches are prepared on rowPrefetch's worker) of rows kept as bytes in shared memory, packed
+   * at the bytes' own levels (then a row's level k is its byte).
+   */
+  private openBulk(): number {
+    const b = this.bytes
+    const levels = this.levels!
+    if (
+      !this.shared ||
+      b === null ||
+      typeof SharedArrayBuffer !== 'function' ||
+      !(b.bytes.buffer instanceof SharedArrayBuffer) ||
+      levels.mul !== b.levels.mul ||
+      levels.div !== b.levels.div
+    )
+      return 0
+    const zone = this.capacity(0, 0)
+    const at = new Int32Array(new SharedArrayBuffer(4 * (2 * this.rows + 2)))
+    this.bulk = { bytes: b.bytes, cols: this.cols, rows: this.rows, zone, at }
+    return zone
+  }
+
+  /** Ends `bulk`: the rows it compressed and this cache took stay where they are. */
+  private stopBulk(): void {
+    if (this.bulk === null) return
+    Atomics.store(this.bulk.at, 2 * this.rows + 1, 1)
+    this.bulk = null
+  }
+
+  /**
+   * Takes the rows of `fresh[0..n)` that `bulk` has compressed (their entries where it put them)
+   * and returns how many are left, moved to the front of `fresh`.
+   */
+  private fromBulk(fresh: Int32Array, n: number): number {
+    const b = this.bulk
+    if (b === null) return n
+    const A = b.at
+    const done = Atomics.load(A, 2 * this.rows)
+    if (done === 0) return n
+    const { rowAt } = this
+    let left = 0
+    let entries = 0
+    for (let i = 0; i < n; i++) {
+      const r = fresh[i]
+      if (r >= done) {
+        fresh[left++] = r
+        continue
+      }
+      const c = A[2 * r + 1]
+      rowAt[2 * r] = A[2 * r]
+      rowAt[2 * r + 1] = c
+      entries += c
+    }
+    this.bulkEntries += entries
+    this.rowsSeen += n - left
+    bulkStats.rows += n - left
+    return left
+  }
+
+  /**
    * rowIndicesWasm into `out` from `at`, the counts into `counts`: the end, −1 when a value is
    * not one of `levels`, −2 when linear memory cannot grow (a tape's arena open).
    */
@@ -340,6 +418,8 @@ export class RowCache implements RowEntries {
   private relevel(to: Levels): boolean {
     const { mul, div } = this.levels!
     const { packed, used } = this
+    // not in place over rows another thread is writing
+    if (this.zone > 0) return false
     const inv = to.div / to.mul
     for (let q = 0; q < used; q++) {
       const v = ((packed[q] >>> 16) * mul) / div
@@ -358,6 +438,7 @@ export class RowCache implements RowEntries {
 
   /** Packed rows into `colIdx` and `vals` (kept at the same positions): no levels from now on. */
   private unpackAll(): void {
+    this.stopBulk()
     const { mul, div } = this.levels!
     const { packed, used, rowAt, valStart } = this
     const ci = this.indices(this.capacity(used, 0))
@@ -413,6 +494,24 @@ export interface RowPrefetcher {
   post(pick: Int32Array, nnz: number): number
   claim(ticket: number): StagedRows | null
   settle(): void
+}
+
+/**
+ * A RowCache's rows compressed ahead on another thread (rowPrefetch.ts' worker, where its core is
+ * idle) from `bytes`, rows × cols in shared memory, in row order: row r's entries packed as the
+ * cache packs them (`col | byte << 16`: the cache's levels are the bytes') into the cache's
+ * `packed` below `zone`, at `at[2r]`, `at[2r + 1]` of them, once `at[2·rows]` (rows done, stored
+ * after them) passes r; `at[2·rows + 1]` ≠ 0 once stopped (1: by the cache, 2: out of room). A
+ * batch takes its rows drawn for the first time from there where it can, rather than compress
+ * them on the step's thread (~3 µs a row, the cache's first-touch faults included): the same
+ * entries.
+ */
+export interface BulkRows {
+  readonly bytes: Uint8Array
+  readonly rows: number
+  readonly cols: number
+  readonly zone: number
+  readonly at: Int32Array
 }
 
 /**

@@ -26,7 +26,7 @@ describe('loadMnist on files made here', () => {
     expect(loadMnist({ dir, trainSize: 2, testSize: 1 }).train.x.shape).toEqual([2, 4])
   })
 
-  it('keeps the bytes and labels its rows were made from, for batches, and they give its numbers', () => {
+  it('keeps the bytes (shared) and labels its rows were made from, and they give its numbers', () => {
     writeMnist(dir, { train: 5, test: 2, rows: 8, cols: 8 })
     for (const normalize of [true, false]) {
       for (const trainSize of [undefined, 3]) {
@@ -35,6 +35,8 @@ describe('loadMnist on files made here', () => {
         expect(kept.levels).toEqual({ mul: normalize ? 1 / 255 : 1, div: 1 })
         const { bytes, levels } = kept
         expect(bytes.length).toBe(train.x.data.length)
+        // in shared memory: rowPrefetch's worker compresses rows from them (gatheredRows' BulkRows)
+        expect(bytes.buffer).toBeInstanceOf(SharedArrayBuffer)
         for (let q = 0; q < bytes.length; q++)
           expect(Object.is((bytes[q] * levels.mul) / levels.div, train.x.data[q])).toBe(true)
         // each row's label is where its one-hot row holds its 1
