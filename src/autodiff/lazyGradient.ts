@@ -4,7 +4,8 @@
 // sums W + a·∂W there (addScaledTwinWasm, W's copy in the arena too: TapeMemory.placed), so the
 // step neither copies ∂W out of wasm memory into a fresh array nor W and ∂W back in. A reader of
 // its `data` gets the same numbers at any time: copied from the arena while the call runs or
-// while memory still holds them (nothing laid out since), else recomputed from the batch's rows
+// while memory still holds them (nothing laid out since), else made anew — by calling a net's
+// recipe again on the same parameters and batch (`pureValueAndGrad`), or from the batch's rows
 // and a copy of δ in the kernel's order (a kept state stays valid forever).
 import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
 import { copyKept, finiteView, keptView } from '../tensor/kernels/wasmKernels.js'
@@ -31,8 +32,11 @@ export function setLazyGradients(on: boolean): boolean {
   return was
 }
 
-/** Lazy gradients made so far, and how their data was made when read (tests, benches). */
-export const lazyGradients = { made: 0, inCall: 0, copied: 0, recomputed: 0 }
+/**
+ * Lazy gradients made so far, how their data was made when read (recomputed: from δ's copy or
+ * by calling again), and those that kept a copy of δ (tests, benches).
+ */
+export const lazyGradients = { made: 0, inCall: 0, copied: 0, recomputed: 0, keptDelta: 0 }
 
 /**
  * ∂W = xᵀ·δ (k×n) in `out`, a buffer of the running call on `memory`, as a lazy tensor — for x
@@ -49,14 +53,22 @@ export function lazyGradient(
   k: number,
   m: number,
   n: number,
+  /** the parameter's tape node */
+  leaf: object,
 ): Tensor | null {
   if (!enabled || out.length !== k * n || delta.length < m * n) return null
   if (memory.calls - memory.lazyReadAt < EAGER_AFTER_READ) return null
   if (!finiteView(delta.length === m * n ? delta : delta.subarray(0, m * n))) return null
   const { pick, cache } = rows
-  // δ's numbers owned by the result (n×m: 40 KB for W3), for a late reader
-  const D = memory.fresh(m * n, false)
-  D.set(delta.length === m * n ? delta : delta.subarray(0, m * n))
+  // a late reader's numbers: the call made anew (a library recipe: `pureValueAndGrad`), else
+  // from δ's numbers owned by the result (n×m: 40 KB for W3)
+  const again = memory.again?.(leaf) ?? null
+  let D: Float64Array | null = null
+  if (again === null) {
+    D = memory.fresh(m * n, false)
+    D.set(delta.length === m * n ? delta : delta.subarray(0, m * n))
+    lazyGradients.keptDelta++
+  }
   const call = memory.calls
   const made = lazyData(k * n, () => {
     memory.lazyReadAt = call
@@ -69,7 +81,7 @@ export function lazyGradient(
     }
     if (copyKept(src, g)) return (lazyGradients.copied++, g)
     lazyGradients.recomputed++
-    return xTransposeDelta(cache.source, pick, k, D, n)
+    return D === null ? again!() : xTransposeDelta(cache.source, pick, k, D, n)
   })
   // copied where memory still holds it without making it (an optimizer's pass copying it into
   // its own memory): not a read, so the next calls' gradients stay lazy

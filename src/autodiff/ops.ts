@@ -379,7 +379,8 @@ function product(
       return { shape: [m, n], data: times(gradientBuffer(into, m * n)) }
     }
     const out = times(scratch(m * n))
-    const lazy = rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n)
+    const lazy =
+      rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n, into)
     if (lazy !== null) return lazy
     const g = gradientBuffer(into, m * n)
     g.set(out)

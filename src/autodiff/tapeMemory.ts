@@ -82,6 +82,12 @@ export class TapeMemory {
   /** the call whose gradient left in the arena was last read (lazyGradient.ts) */
   lazyReadAt = -Infinity
   /**
+   * The running call's function called again on the same parameters and batch, giving the
+   * numbers of its gradient for leaf `leaf` (a tape node of `valueAndGrad`'s parameters), or
+   * null where the function may depend on more than those (set by `pureValueAndGrad`).
+   */
+  again: ((leaf: object) => (() => Float64Array) | null) | null = null
+  /**
    * parameters the running call copied into its arena (`placed`), with their copies (a lazy
    * parameter by its source)
    */
@@ -238,6 +244,7 @@ export class TapeMemory {
   /** Starts a call: buffers are handed out from the first again (from the arena if it opens). */
   begin(): void {
     this.calls++
+    this.again = null
     this.params.begin()
     this.twins = []
     this.copies = []

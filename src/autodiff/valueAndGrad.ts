@@ -1,5 +1,5 @@
 import { show, showShape } from '../errors.js'
-import { lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js'
+import { isValue, lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js'
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
@@ -38,6 +38,28 @@ export type Traced<P> = P extends number | Tensor
 export function valueAndGrad<T = never, B = unknown>(
   f: (params: T, batch: B) => Var,
 ): <P extends Params>(params: P, batch: B) => { value: number; grad: P } {
+  return differentiated(f, null)
+}
+
+/**
+ * `valueAndGrad(f)` for a library loss `f` whose value and gradients depend on nothing but its
+ * parameters and batch (a net's recipe): a gradient the tape leaves lazy (lazyGradient.ts) is
+ * then made, if read too late to copy, by calling again with them, instead of from a copy of δ
+ * kept with it — in a call whose parameters and batch are values (`isValue`: lazy tensors, the
+ * update's sums; `batchIsValue` says it for the batch), never a buffer a caller may reuse (SAM's
+ * climbed point, a line search's trial point). Internal.
+ */
+export function pureValueAndGrad<T = never, B = unknown>(
+  f: (params: T, batch: B) => Var,
+  batchIsValue: (batch: B) => boolean,
+): <P extends Params>(params: P, batch: B) => { value: number; grad: P } {
+  return differentiated(f, batchIsValue)
+}
+
+function differentiated<T, B>(
+  f: (params: T, batch: B) => Var,
+  batchIsValue: ((batch: B) => boolean) | null,
+) {
   if (typeof f !== 'function') {
     throw new TypeError(`valueAndGrad: f: expected a function, got ${show(f)}`)
   }
@@ -45,21 +67,37 @@ export function valueAndGrad<T = never, B = unknown>(
   // until the next call; what it returns is copied out of them
   const memory = new TapeMemory()
   // large products on two threads when the step timer measures that they pay (tapeThreads.ts)
-  return <P extends Params>(params: P, batch: B) =>
+  const call = <P extends Params>(params: P, batch: B): { value: number; grad: P } =>
     withStepThreads(memory.work, () =>
-      withTapeMemory(memory, () => differentiate(f, params, batch)),
+      withTapeMemory(memory, () =>
+        differentiate(
+          f,
+          params,
+          batch,
+          batchIsValue !== null && batchIsValue(batch) && valuesOnly(params) ? call : null,
+        ),
+      ),
     )
+  return call
 }
 
-/** One traced call of `f` and its backward pass. */
+/** One traced call of `f` and its backward pass (`again`: the same call, made anew). */
 function differentiate<T, B, P extends Params>(
   f: (params: T, batch: B) => Var,
   params: P,
   batch: B,
+  again: ((params: P, batch: B) => { grad: P }) | null,
 ): { value: number; grad: P } {
   assertParams('valueAndGrad', 'params', params)
   const memory = tapeMemory()
   const leaves: Var[] = []
+  if (memory !== null && again !== null) {
+    // a leaf's gradient made by calling again (the traversal's order is `trace`'s)
+    memory.again = (leaf) => {
+      const i = leaves.indexOf(leaf as Var)
+      return i < 0 ? null : remade(again, params, batch, i)
+    }
+  }
   const trace = (p: Params): unknown => {
     if (typeof p === 'number') {
       const v = param({ shape: [], data: Float64Array.of(p) })
@@ -115,4 +153,44 @@ function differentiate<T, B, P extends Params>(
     return o
   }
   return { value: out.value.data[0], grad: rebuild(params) as P }
+}
+
+/** Whether every tensor of `p` is a value (`isValue`); numbers are. */
+function valuesOnly(p: Params): boolean {
+  if (typeof p === 'number') return true
+  if (isTensor(p)) return isValue(p)
+  if (Array.isArray(p)) return p.every(valuesOnly)
+  for (const key of Object.keys(p))
+    if (!valuesOnly((p as Record<string, Params>)[key])) return false
+  return true
+}
+
+/**
+ * Leaf `i`'s gradient made by calling `again` (a closure of its own: it keeps the parameters and
+ * the batch, not the call's tape).
+ */
+function remade<P extends Params, B>(
+  again: (params: P, batch: B) => { grad: P },
+  params: P,
+  batch: B,
+  i: number,
+): () => Float64Array {
+  return () => tensorLeaf(again(params, batch).grad, i).data
+}
+
+/** The `i`-th leaf of `p` in `trace`'s order (keys in `Object.keys` order), a tensor. */
+function tensorLeaf(p: Params, i: number): Tensor {
+  let k = 0
+  let found: Tensor | null = null
+  const walk = (q: Params): void => {
+    if (found !== null) return
+    if (typeof q === 'number') k++
+    else if (isTensor(q)) {
+      if (k++ === i) found = q
+    } else if (Array.isArray(q)) for (const r of q) walk(r)
+    else for (const key of Object.keys(q)) walk((q as Record<string, Params>)[key])
+  }
+  walk(p)
+  if (found === null) throw new Error(`valueAndGrad: no tensor leaf ${i}`)
+  return found
 }

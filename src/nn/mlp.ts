@@ -2,7 +2,7 @@ import type * as t from 'io-ts'
 import { ad } from '../autodiff/ad.js'
 import type { Var } from '../autodiff/tape.js'
 import { TapeMemory } from '../autodiff/tapeMemory.js'
-import { valueAndGrad } from '../autodiff/valueAndGrad.js'
+import { pureValueAndGrad } from '../autodiff/valueAndGrad.js'
 import { show } from '../errors.js'
 import { MlpConfigC } from '../state/configCodecs.js'
 import { decodeOptions } from '../state/decode.js'
@@ -11,6 +11,7 @@ import { softmaxCrossEntropy } from '../functions/softmaxCrossEntropy.js'
 import { rng } from '../random/rng.js'
 import { randn } from '../random/sample.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
+import { isValue } from '../tensor/lazyData.js'
 import { isTensor, sizeOf, zeros, type Tensor } from '../tensor/tensor.js'
 import { BLOCK_ROWS, logitsInBlocks } from './netInternals.js'
 
@@ -114,8 +115,10 @@ export function mlp(config: MlpConfig): Mlp {
     // the error as the whole pass reports it (its shapes, not a block's)
     return logitsInBlocks(memory, forward, p, x) ?? forward(p, x).value
   }
-  const grad = valueAndGrad((p: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
-    ad.softmaxCrossEntropy(forward(p, b.x), b.t),
+  const grad = pureValueAndGrad(
+    (p: Record<string, Var>, b: { x: Tensor; t: Tensor }) =>
+      ad.softmaxCrossEntropy(forward(p, b.x), b.t),
+    (b) => isValue(b.x) && isValue(b.t),
   )
   const lossAndGradient = (p: MlpParams, x: Tensor, t: Tensor) => {
     const { value, grad: g } = grad(p, { x, t })

@@ -2,7 +2,7 @@ import type * as t from 'io-ts'
 import { ad } from '../autodiff/ad.js'
 import { Var } from '../autodiff/tape.js'
 import { scratch } from '../autodiff/tapeMemory.js'
-import { valueAndGrad } from '../autodiff/valueAndGrad.js'
+import { pureValueAndGrad } from '../autodiff/valueAndGrad.js'
 import { ShapeError, showShape } from '../errors.js'
 import { CROSS_ENTROPY_DELTA } from '../functions/crossEntropyError.js'
 import { asTensor, readBatch, type Targets } from '../functions/lossInternals.js'
@@ -12,6 +12,7 @@ import { decodeOptions } from '../state/decode.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { oneHotLabelsOf } from '../tensor/oneHotLabels.js'
 import { pairwiseSum } from '../tensor/reduce.js'
+import { isValue } from '../tensor/lazyData.js'
 import { sizeOf, type Tensor } from '../tensor/tensor.js'
 import { expectWeights, type TwoLayerWeights } from './twoLayerWeights.js'
 
@@ -53,11 +54,13 @@ export type TwoLayerRecipe = (
 
 /** A `TwoLayerRecipe` with tape buffers of its own. */
 export function twoLayerRecipe(): TwoLayerRecipe {
-  const fused = valueAndGrad((p: Layers, b: Batch) =>
-    ad.softmaxCrossEntropy(twoLayerLogits(p, b.x), b.t),
+  const fused = pureValueAndGrad(
+    (p: Layers, b: Batch) => ad.softmaxCrossEntropy(twoLayerLogits(p, b.x), b.t),
+    batchIsValue,
   )
-  const book = valueAndGrad((p: Layers, b: Batch) =>
-    crossEntropyOfLogits(twoLayerLogits(p, b.x), b.targets),
+  const book = pureValueAndGrad(
+    (p: Layers, b: Batch) => crossEntropyOfLogits(twoLayerLogits(p, b.x), b.targets),
+    batchIsValue,
   )
   return (p, xIn, tIn, kind, fn) => {
     expectWeights(fn, p)
@@ -93,6 +96,9 @@ export function twoLayerRecipe(): TwoLayerRecipe {
     return { loss: value, grad }
   }
 }
+
+/** Whether a batch's numbers can never change (its targets are read from `t`). */
+const batchIsValue = (b: Batch): boolean => isValue(b.x) && isValue(b.t)
 
 let blank = new Float64Array(0)
 const standIn = (len: number): Float64Array =>

@@ -21,7 +21,7 @@ import {
 import { resolvedBackend } from './kernels/gemmKernel.js'
 import { addScaledTwinWasm, twinLastSum } from './kernels/wasmKernels.js'
 import { HeldData } from './heldData.js'
-import type { LazyData } from './lazyData.js'
+import { type LazyData, markValue } from './lazyData.js'
 import { uninitializedF64 } from './uninitialized.js'
 
 /** Leaves shorter than this get a fresh array (a home costs more than it saves). */
@@ -281,5 +281,5 @@ export function addScaledLeaf(
   const kept = addScaledKept(x, y, a)
   if (kept !== null) return kept
   const xs = x instanceof Float64Array ? x : x.value()
-  return y instanceof Float64Array ? addScaledData(xs, y, a) : addScaledLazy(xs, y, a)
+  return markValue(y instanceof Float64Array ? addScaledData(xs, y, a) : addScaledLazy(xs, y, a))
 }

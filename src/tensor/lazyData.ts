@@ -48,6 +48,23 @@ export function lazyData(length: number, make: () => Float64Array): LazyData {
   }
 }
 
+/**
+ * Arrays the library made as a step's result and never writes again (the update's sums):
+ * values, as lazy sources are — unlike a caller's buffer, which it may reuse. See `isValue`.
+ */
+const values = new WeakSet<Float64Array>()
+
+/** Notes `a` as a value (see `values`): made by the library, never written again. */
+export function markValue(a: Float64Array): Float64Array {
+  values.add(a)
+  return a
+}
+
+/** Whether `t`'s numbers can never change: a lazy tensor, or data noted by `markValue`. */
+export function isValue(t: { readonly data: Float64Array }): boolean {
+  return lazyDataOf(t) !== undefined || values.has(t.data)
+}
+
 /** The key of a lazy tensor's source: a non-enumerable own property (no copy carries it). */
 const LAZY = Symbol('lazyData')
 

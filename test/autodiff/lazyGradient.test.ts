@@ -1,7 +1,16 @@
 import fc from 'fast-check'
 import { lastValueFrom, type OperatorFunction, pipe, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { ad, mlp, randomBatches, train, valueAndGrad, type Tensor, type Var } from 'gradstream'
+import {
+  ad,
+  mlp,
+  randomBatches,
+  train,
+  twoLayerNet,
+  valueAndGrad,
+  type Tensor,
+  type Var,
+} from 'gradstream'
 import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
@@ -12,8 +21,9 @@ import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // On the wasm backend the tape leaves ∂W = xᵀ·δ of a parameter W, x a batch drawn as compressed
 // rows, in its arena (src/autodiff/lazyGradient.ts): its `data` is made when read — copied from
-// the arena while the call runs or while memory still holds it, else recomputed from the rows and
-// a copy of δ — and must be the same numbers however late it is read. Products of finite
+// the arena while the call runs or while memory still holds it, else made anew (a net's recipe
+// called again; a user's function: from the rows and a copy of δ) — and must be the same numbers
+// however late it is read. Products of finite
 // numbers are compared bit for bit (Object.is) with the textbook loop: the kernels sum the same
 // non-zero terms in the same order, and a skipped 0·δ would only have added ±0 to a sum that is
 // never −0 (it starts at +0).
@@ -97,11 +107,48 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
             // read again: the same array (made once)
             expect(lazy[i].grad.W1.data).toBe(lazy[i].grad.W1.data)
           }
-          // the eager run laid out since: each was recomputed from its rows, none copied
+          // the eager run laid out since: each was made anew (the recipe called again, no copy
+          // of δ kept: keptDelta is unchanged above), none copied
           expect(counts().recomputed - before.recomputed).toBe(steps - 1)
           expect(counts().copied).toBe(before.copied)
         },
       ),
+      { numRuns: 10 },
+    )
+  })
+
+  it('a net called on a buffer its caller then rewrites: read late, ∂W1 is still that call’s', () => {
+    // a net's recipe makes a late-read gradient by calling again on the same parameters
+    // (pureValueAndGrad) only when they are values; parameters over a caller's buffer, written
+    // after the call (as SAM's climbed point is), keep δ's copy instead
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean(), (seed, two) => {
+        const net = two
+          ? (twoLayerNet({ inputSize: 784, hiddenSize: 9, outputSize: 10, seed }) as never as Net)
+          : mlp({ sizes: [784, 9, 10], activation: 'sigmoid', init: 0.1, seed })
+        const batches = randomBatches(sets[seed % 2], { batchSize: 20, seed })[Symbol.iterator]()
+        const b = () => batches.next().value as { x: Tensor; t: Tensor }
+        const buf = Float64Array.from(net.params.W1.data)
+        const p = { ...net.params, W1: { shape: net.params.W1.shape, data: buf } }
+        const first = b()
+        net.lossAndGradient(p, first.x, first.t) // the first call plans the arena
+        const keptDelta = lazyGradients.keptDelta
+        const batch = b()
+        const g = net.lossAndGradient(p, batch.x, batch.t).grad.W1
+        expect(lazyDataOf(g)).toBeDefined()
+        expect(lazyGradients.keptDelta - keptDelta).toBe(1)
+        const was = setLazyGradients(false)
+        const want = net.lossAndGradient(
+          { ...p, W1: { ...p.W1, data: buf.slice() } },
+          batch.x,
+          batch.t,
+        )
+        setLazyGradients(was)
+        buf.fill(0.25) // the caller reuses its buffer
+        const later = b()
+        net.lossAndGradient(p, later.x, later.t) // laid out over the arena: g is made anew
+        expect(differing(g.data, want.grad.W1.data)).toEqual([])
+      }),
       { numRuns: 10 },
     )
   })
@@ -114,7 +161,12 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
     expect(counts().made - before.made).toBe(1)
     expect(counts().copied - before.copied).toBe(1)
     expect(counts().recomputed).toBe(before.recomputed)
-    expect(lazy.map((s) => lazyDataOf(s.grad.W1) !== undefined)).toEqual([false, true, false, false])
+    expect(lazy.map((s) => lazyDataOf(s.grad.W1) !== undefined)).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ])
     const eager = await run(net, sets[1], 9, 50, 4, false, step)
     for (let i = 0; i < 4; i++) {
       expect(lazy[i].loss).toBe(eager[i].loss)
