@@ -119,8 +119,8 @@ export class RowCache implements RowEntries {
   bulk: BulkRows | null = null
   /**
    * the rows as bytes where `source`'s numbers are kept so (keepBytes), else null: an unread
-   * batch is held from them (gemmKernel.ts holdGathered); rows found for the cache are read
-   * from the numbers (a memcpy and a SIMD scan a row: a byte loop in JavaScript was slower)
+   * batch is held from them (gemmKernel.ts holdGathered), and rows found for the cache are
+   * compressed from them where it packs them at their levels (rowIndicesWasm, csrRowsBytes)
    */
   readonly bytes: ByteRows | null = null
   private used = 0
@@ -406,7 +406,8 @@ export class RowCache implements RowEntries {
   ): number {
     if (this.counts.length < n) this.counts = new Int32Array(n)
     try {
-      const end = rowIndicesWasm(this.source, this.cols, fresh, n, out, at, this.counts, levels)
+      const { source, cols, counts, bytes } = this
+      const end = rowIndicesWasm(source, cols, fresh, n, out, at, counts, levels, bytes)
       return end < 0 ? -1 : end
     } catch (e) {
       if (!(e instanceof RangeError)) throw e

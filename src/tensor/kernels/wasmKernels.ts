@@ -942,6 +942,9 @@ export function heldLayout(rows: number, cols: number, maxNnz: number, at = BASE
  * `out` must have room for count·cols more. The rows are copied into linear memory a block of
  * about 64 KB at a time and compressed there by the SIMD kernel (several times faster than a
  * JavaScript loop over the numbers); gatheredRows.ts's row cache finds a batch's new rows so.
+ * With `bytes` (the rows kept as bytes, keepBytes) at the same levels, each row's bytes are
+ * copied instead, an eighth of the memory to read (a first draw reads each row cold), and
+ * compressed by csrRowsBytes: the entries csrRows finds in the numbers.
  */
 export function rowIndicesWasm(
   source: Float64Array,
@@ -952,9 +955,14 @@ export function rowIndicesWasm(
   at: number,
   counts: Int32Array,
   levels: Levels | null = null,
+  bytes: ByteRows | null = null,
 ): number {
   if (!(wasm ?? loadWasm())) throw new Error('rowIndicesWasm: WebAssembly SIMD is unavailable')
   const w = own!
+  const B =
+    levels !== null && bytes?.levels.mul === levels.mul && bytes.levels.div === levels.div
+      ? bytes.bytes
+      : null
   const step = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 8)))
   // on this module's own memory, also while the kernels run on another (see ownScratch); with no
   // arena open, above the numbers twins still stand for (the update's sum where the last tape
@@ -964,18 +972,30 @@ export function rowIndicesWasm(
   const rp = a + align16(step * cols * 8)
   const ci = rp + align16((step + 1) * 4)
   const v = ci + align16((step + 1) * cols * 4)
-  const bytes = v + (step + 1) * cols * 8 - BASE
-  if (wasm === own) reserve(w, bytes, above <= floor)
-  const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(bytes)
+  // csrRowsBytes' 256 values of the levels
+  const table = v + align16((step + 1) * cols * 8)
+  const need = table + 256 * 8 - BASE
+  if (wasm === own) reserve(w, need, above <= floor)
+  const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(need)
+  const U = B === null ? null : new Uint8Array(F.buffer)
   const a8 = a >> 3
   const rp4 = rp >> 2
   for (let i0 = 0; i0 < count; i0 += step) {
     const i1 = Math.min(count, i0 + step)
-    for (let i = i0; i < i1; i++) {
-      const o = rows[i] * cols
-      F.set(source.subarray(o, o + cols), a8 + (i - i0) * cols)
+    if (U !== null) {
+      for (let i = i0; i < i1; i++) {
+        const o = rows[i] * cols
+        U.set(B!.subarray(o, o + cols), a + (i - i0) * cols)
+      }
+      const { mul, div } = levels!
+      w.csrRowsBytes(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v, mul, div, table)
+    } else {
+      for (let i = i0; i < i1; i++) {
+        const o = rows[i] * cols
+        F.set(source.subarray(o, o + cols), a8 + (i - i0) * cols)
+      }
+      w.csrRows(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v)
     }
-    w.csrRows(a, i1 - i0, cols, (i1 - i0) * cols, rp, ci, v)
     const nnz = I[rp4 + i1 - i0]
     // packed entries go over the block of rows (free once it is compressed), a word on where
     // `out` is (a copy into shared memory goes by 8-byte words only where both agree modulo 8)
