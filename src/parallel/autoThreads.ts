@@ -42,8 +42,9 @@ export const autoTuning = {
    * a step's size (the multiply-adds of the products two threads would split, / 256) below which
    * it always runs on one thread: 2²² multiply-adds, a few hundred microseconds on one thread,
    * below which the hand-over to the helper (waking it, the shared memory's copies, joining)
-   * costs about what the split saves (W3's 784–50–10 step on 100 images, 1.5 million, ran on
-   * two threads at 0.98–1.11× one thread's time on a quiet machine: bench/RESULTS.md)
+   * costs about what the split saves (W3's 784–50–10 step on 100 images, about 1.6 million:
+   * with every step on two threads its training took 1.05–1.58× the time it takes here on one,
+   * median 1.20×, in six interleaved pairs, issue 21 session 19)
    */
   minSize: 16_384,
   /** steps on one thread before the first probe (a run that short never starts the helper) */

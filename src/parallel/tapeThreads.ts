@@ -40,7 +40,7 @@ export function withStepThreads<R>(work: number, fn: () => R): R {
   // every call on the shared memory, its first (whose work is not known yet) too: the headroom
   // its arena reserves is then measured there; products too small to split stay on one thread.
   // A call known to be small runs here alone, its products' hooks set aside: the hand-over costs
-  // more than its splits save (W3's 784–50–10 step ran 1.8× slower on the shared memory)
+  // more than its splits save (W3's training ran 1.20× slower with every step on two threads)
   if (requested === 2) {
     if (work > 0 && work < tapeTuning.explicitMinWork) return aside(fn)
     return (twoThreads(fn) ?? { result: fn() }).result
