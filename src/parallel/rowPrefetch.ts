@@ -119,18 +119,19 @@ function drain() {
     if (r.bulk !== undefined) bulks.push(bulkJob(r.bulk, P))
   }
 }
-function bulkJob({ bytes, offset, rows, cols, zone, at }, P) {
+function bulkJob({ bytes, offset, rows, cols, zone, at, found }, P) {
   const B = new Uint8Array(bytes, offset, rows * cols)
   // four bytes at a time where rows start on words (all-zero words skipped: most of an image)
   const words = littleEndian && offset % 4 === 0 && cols % 4 === 0
   const W = words ? new Int32Array(bytes, offset, (rows * cols) / 4) : null
-  return { B, W, P, A: new Int32Array(at), rows, cols, zone, next: 0, end: 0 }
+  const F = new Uint8Array(found)
+  return { B, W, P, A: new Int32Array(at), F, rows, cols, zone, next: 0, end: 0 }
 }
 /** BULK_ROWS rows of the oldest bulk compression; false when there is none. */
 function compressSome() {
   const b = bulks[0]
   if (b === undefined) return false
-  const { B, W, P, A, rows, cols, zone } = b
+  const { B, W, P, A, F, rows, cols, zone } = b
   let r = b.next
   if (r >= rows || Atomics.load(A, 2 * rows + 1) !== 0) {
     bulks.shift()
@@ -138,6 +139,8 @@ function compressSome() {
   }
   let at = b.end
   for (const last = Math.min(rows, r + ${BULK_ROWS}); r < last; r++) {
+    // found by the step meanwhile: never read from here
+    if (F[r] !== 0) continue
     // a row's entries are written branch-free, one past the last non-zero: room for a whole row
     if (at + cols > zone) {
       bulks.shift()
@@ -438,6 +441,7 @@ class Prefetcher implements RowPrefetcher {
                 cols: b.cols,
                 zone: b.zone,
                 at: b.at.buffer,
+                found: b.found.buffer,
               },
       })
     }

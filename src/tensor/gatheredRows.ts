@@ -351,8 +351,10 @@ export class RowCache implements RowEntries {
     )
       return 0
     const zone = this.capacity(0, 0)
-    const at = new Int32Array(new SharedArrayBuffer(4 * (2 * this.rows + 2)))
-    this.bulk = { bytes: b.bytes, cols: this.cols, rows: this.rows, zone, at }
+    const { rows, cols } = this
+    const at = new Int32Array(new SharedArrayBuffer(4 * (2 * rows + 2)))
+    const found = new Uint8Array(new SharedArrayBuffer(rows))
+    this.bulk = { bytes: b.bytes, cols, rows, zone, at, found }
     return zone
   }
 
@@ -380,6 +382,7 @@ export class RowCache implements RowEntries {
       const r = fresh[i]
       if (r >= done) {
         fresh[left++] = r
+        b.found[r] = 1
         continue
       }
       const c = A[2 * r + 1]
@@ -505,7 +508,8 @@ export interface RowPrefetcher {
  * after them) passes r; `at[2·rows + 1]` ≠ 0 once stopped (1: by the cache, 2: out of room). A
  * batch takes its rows drawn for the first time from there where it can, rather than compress
  * them on the step's thread (~3 µs a row, the cache's first-touch faults included): the same
- * entries.
+ * entries. The rows it compresses itself it marks in `found` (≠ 0), which the other thread
+ * then skips (their `at` left unset: never read).
  */
 export interface BulkRows {
   readonly bytes: Uint8Array
@@ -513,6 +517,7 @@ export interface BulkRows {
   readonly cols: number
   readonly zone: number
   readonly at: Int32Array
+  readonly found: Uint8Array
 }
 
 /**
