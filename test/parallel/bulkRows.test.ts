@@ -1,8 +1,7 @@
 import fc from 'fast-check'
 import { last, lastValueFrom, pipe, tap } from 'rxjs'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { randomBatches, train, twoLayerNet, type Batch, type Tensor } from 'gradstream'
-import { closeWorkers } from 'gradstream/node'
 import { gradient, maxSteps, update } from 'gradstream/operators'
 import { prefetchTuning, rowPrefetch } from '../../src/parallel/rowPrefetch.js'
 import {
@@ -17,6 +16,7 @@ import {
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import type { Levels } from '../../src/tensor/kernels/wasmKernels.js'
 import { lcg, rowsOf, same } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 
 // A row cache whose batches the worker prepares, over rows kept as bytes in shared memory
 // (loadMnist's images), has the worker compress its rows ahead from the bytes (gatheredRows.ts
@@ -24,16 +24,11 @@ import { lcg, rowsOf, same } from '../helpers/sparseRows.js'
 // it may show: each drawn row's entries as a cache without it finds them, the products' bits, a
 // training run's bits.
 
-const defaults = { ...prefetchTuning }
+restoreAfterEach(prefetchTuning)
 beforeEach(() => {
   Object.assign(prefetchTuning, { minData: 0, minBatch: 0, patient: true })
 })
-afterEach(() => {
-  Object.assign(prefetchTuning, defaults)
-})
-afterAll(async () => {
-  await closeWorkers()
-})
+closeThreadsAfterAll()
 
 /** loadMnist's byte·(1/255) (normalize) and the byte itself; byte / 255 as another cache packs. */
 const FORMS: readonly Levels[] = [
