@@ -70,18 +70,16 @@ function differentiated<T, B>(
   const call = <P extends Params>(params: P, batch: B): { value: number; grad: P } =>
     withStepThreads(memory.work, () =>
       withTapeMemory(memory, () =>
-        differentiate(
-          f,
-          params,
-          batch,
-          batchIsValue !== null && batchIsValue(batch) && valuesOnly(params) ? call : null,
-        ),
+        differentiate(f, params, batch, batchIsValue !== null && batchIsValue(batch) ? call : null),
       ),
     )
   return call
 }
 
-/** One traced call of `f` and its backward pass (`again`: the same call, made anew). */
+/**
+ * One traced call of `f` and its backward pass (`again`: the same call, made anew, which a late
+ * reader of a lazy gradient may use where every parameter is a value: `isValue`).
+ */
 function differentiate<T, B, P extends Params>(
   f: (params: T, batch: B) => Var,
   params: P,
@@ -91,13 +89,8 @@ function differentiate<T, B, P extends Params>(
   assertParams('valueAndGrad', 'params', params)
   const memory = tapeMemory()
   const leaves: Var[] = []
-  if (memory !== null && again !== null) {
-    // a leaf's gradient made by calling again (the traversal's order is `trace`'s)
-    memory.again = (leaf) => {
-      const i = leaves.indexOf(leaf as Var)
-      return i < 0 ? null : remade(again, params, batch, i)
-    }
-  }
+  // whether every tensor of `params` is a value (numbers are), found as `trace` visits them
+  let values = true
   const trace = (p: Params): unknown => {
     if (typeof p === 'number') {
       const v = param({ shape: [], data: Float64Array.of(p) })
@@ -105,6 +98,7 @@ function differentiate<T, B, P extends Params>(
       return v
     }
     if (isTensor(p)) {
+      if (values && !isValue(p)) values = false
       const v = param(memory === null ? p : memory.parameter(p))
       leaves.push(v)
       return v
@@ -115,6 +109,13 @@ function differentiate<T, B, P extends Params>(
     return o
   }
   const traced = trace(params) as T
+  if (memory !== null && again !== null && values) {
+    // a leaf's gradient made by calling again (the traversal's order is `trace`'s)
+    memory.again = (leaf) => {
+      const i = leaves.indexOf(leaf as Var)
+      return i < 0 ? null : remade(again, params, batch, i)
+    }
+  }
   const out = f(traced, batch)
   if (!(out instanceof Var) || out.value.data.length !== 1) {
     const got = out instanceof Var ? `a Var of shape ${showShape(out.shape)}` : show(out)
@@ -153,16 +154,6 @@ function differentiate<T, B, P extends Params>(
     return o
   }
   return { value: out.value.data[0], grad: rebuild(params) as P }
-}
-
-/** Whether every tensor of `p` is a value (`isValue`); numbers are. */
-function valuesOnly(p: Params): boolean {
-  if (typeof p === 'number') return true
-  if (isTensor(p)) return isValue(p)
-  if (Array.isArray(p)) return p.every(valuesOnly)
-  for (const key of Object.keys(p))
-    if (!valuesOnly((p as Record<string, Params>)[key])) return false
-  return true
 }
 
 /**
