@@ -1,8 +1,6 @@
 import fc from 'fast-check'
-import { last, lastValueFrom, pipe, tap } from 'rxjs'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { randomBatches, train, twoLayerNet, type Batch, type Tensor } from 'gradstream'
-import { gradient, maxSteps, update } from 'gradstream/operators'
+import type { Tensor } from 'gradstream'
 import { prefetchTuning, rowPrefetch } from '../../src/parallel/rowPrefetch.js'
 import {
   bulkStats,
@@ -17,6 +15,7 @@ import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import type { Levels } from '../../src/tensor/kernels/wasmKernels.js'
 import { lcg, rowsOf, same } from '../helpers/sparseRows.js'
 import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
+import { smallW3Run } from '../helpers/smallW3.js'
 
 // A row cache whose batches the worker prepares, over rows kept as bytes in shared memory
 // (loadMnist's images), has the worker compress its rows ahead from the bytes (gatheredRows.ts
@@ -174,27 +173,11 @@ describe('rows compressed ahead on the worker (bulk)', () => {
     return { x: { shape: [n, cols], data: x }, t: { shape: [n, 10], data: t } }
   }
 
-  /** W3's loop, 784–30–10 on batches of 60: each step's loss, final W1 and b1. */
+  /** W3's loop at test size (test/helpers/smallW3.ts), the worker preparing batches or not. */
   async function run(data: ReturnType<typeof sharedSet>, steps: number, prefetch: boolean) {
     prefetchTuning.enabled = prefetch
     try {
-      const net = twoLayerNet({ inputSize: 784, hiddenSize: 30, outputSize: 10, seed: 3 })
-      const losses: number[] = []
-      const final = await lastValueFrom(
-        train({
-          params: net.params,
-          data: randomBatches(data, { batchSize: 60, seed: 11 }),
-          step: pipe(
-            gradient((p: typeof net.params, b: Batch) => net.lossAndGradient(p, b.x, b.t)),
-            update(0.1),
-          ),
-        }).pipe(
-          maxSteps(steps),
-          tap((s) => losses.push(s.loss)),
-          last(),
-        ),
-      )
-      return { losses, W1: final.params.W1.data, b1: final.params.b1.data }
+      return await smallW3Run(data, steps)
     } finally {
       prefetchTuning.enabled = true
     }

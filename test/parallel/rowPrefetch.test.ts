@@ -1,20 +1,13 @@
 import fc from 'fast-check'
-import { last, lastValueFrom, pipe, take, tap, toArray } from 'rxjs'
+import { lastValueFrom, take, toArray } from 'rxjs'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  randomBatches,
-  setKernelThreads,
-  train,
-  twoLayerNet,
-  type Batch,
-  type Tensor,
-} from 'gradstream'
+import { randomBatches, setKernelThreads, type Tensor } from 'gradstream'
 import { closeWorkers } from 'gradstream/node'
-import { gradient, maxSteps, update } from 'gradstream/operators'
 import { prefetchStats, prefetchTuning, rowPrefetch } from '../../src/parallel/rowPrefetch.js'
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import { images, lcg, rowsOf, same } from '../helpers/sparseRows.js'
+import { smallW3Run } from '../helpers/smallW3.js'
 
 // A large data set's next batch is gathered and sorted by column on a worker thread while the
 // step runs (src/parallel/rowPrefetch.ts); the step copies both CSRs in and unpacks them. That
@@ -143,29 +136,8 @@ describe('batches prepared on the worker thread', () => {
 
   const data = images(7, 3000)
 
-  /** W3's training loop, 784–30–10 on batches of 60, `steps` steps: each step's loss, final W1. */
-  async function run(steps: number, during?: (step: number) => void) {
-    const net = twoLayerNet({ inputSize: 784, hiddenSize: 30, outputSize: 10, seed: 3 })
-    const losses: number[] = []
-    const final = await lastValueFrom(
-      train({
-        params: net.params,
-        data: randomBatches(data, { batchSize: 60, seed: 11 }),
-        step: pipe(
-          gradient((p: typeof net.params, b: Batch) => net.lossAndGradient(p, b.x, b.t)),
-          update(0.1),
-        ),
-      }).pipe(
-        maxSteps(steps),
-        tap((s) => {
-          losses.push(s.loss)
-          during?.(s.step)
-        }),
-        last(),
-      ),
-    )
-    return { losses, W1: final.params.W1.data, b1: final.params.b1.data }
-  }
+  /** W3's training loop at test size on `data` (test/helpers/smallW3.ts). */
+  const run = (steps: number, during?: (step: number) => void) => smallW3Run(data, steps, during)
 
   async function withoutPrefetch<R>(f: () => Promise<R>): Promise<R> {
     prefetchTuning.enabled = false
