@@ -15,7 +15,7 @@ import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import type { Levels } from '../../src/tensor/kernels/wasmKernels.js'
 import { lcg, rowsOf, same } from '../helpers/sparseRows.js'
 import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
-import { smallW3Run } from '../helpers/smallW3.js'
+import { expectSameRun, smallW3Run } from '../helpers/smallW3.js'
 
 // A row cache whose batches the worker prepares, over rows kept as bytes in shared memory
 // (loadMnist's images), has the worker compress its rows ahead from the bytes (gatheredRows.ts
@@ -188,12 +188,6 @@ describe('rows compressed ahead on the worker (bulk)', () => {
     const taken0 = bulkStats.rows
     const got = await run(sharedSet(5, true), 80, true)
     expect(bulkStats.rows - taken0).toBeGreaterThan(100)
-    expect(got.losses.length).toBe(want.losses.length)
-    got.losses.forEach((l, i) => {
-      if (!Object.is(l, want.losses[i]))
-        expect.fail(`step ${i + 1}: loss ${l}, want ${want.losses[i]}`)
-    })
-    expect(same(got.W1, want.W1)).toBe(true)
-    expect(same(got.b1, want.b1)).toBe(true)
+    expectSameRun(got, want)
   })
 })

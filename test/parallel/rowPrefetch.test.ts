@@ -7,7 +7,7 @@ import { prefetchStats, prefetchTuning, rowPrefetch } from '../../src/parallel/r
 import { gatheredFrom, rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { heldLeft, matmul } from '../../src/tensor/linalg.js'
 import { images, lcg, rowsOf, same } from '../helpers/sparseRows.js'
-import { smallW3Run } from '../helpers/smallW3.js'
+import { expectSameRun, smallW3Run } from '../helpers/smallW3.js'
 
 // A large data set's next batch is gathered and sorted by column on a worker thread while the
 // step runs (src/parallel/rowPrefetch.ts); the step copies both CSRs in and unpacks them. That
@@ -146,16 +146,6 @@ describe('batches prepared on the worker thread', () => {
     } finally {
       prefetchTuning.enabled = true
     }
-  }
-
-  function expectSameRun(got: Awaited<ReturnType<typeof run>>, want: typeof got) {
-    expect(got.losses.length).toBe(want.losses.length)
-    got.losses.forEach((l, i) => {
-      if (!Object.is(l, want.losses[i]))
-        expect.fail(`step ${i + 1}: loss ${l}, without ${want.losses[i]}`)
-    })
-    expect(same(got.W1, want.W1)).toBe(true)
-    expect(same(got.b1, want.b1)).toBe(true)
   }
 
   it('train the same steps bit for bit, reading the prepared batches', async () => {
