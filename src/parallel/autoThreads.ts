@@ -69,25 +69,34 @@ export const autoTuning = {
    * that, it cost 1.14× when a core was taken from the start (its first ~90 steps on two slowed
    * threads, issue 21 session 15). Its first probe comes `twoFirstProbeAfter` steps after the two
    * threads start; one that keeps them is checked `second` steps later (not `earlySecond`), the
-   * watch guarding the steps between; bench/w5Auto.ts W5AUTO_TWOFIRST=0 turns it off
+   * `busySteps` windows guarding the steps between; bench/w5Auto.ts W5AUTO_TWOFIRST=0 turns it off
    */
   twoFirst: true,
   /**
-   * with `twoFirst`, steps on two threads before the first probe: the first ~30 ran up to 1.2×
-   * slower than later ones (the second thread's code and memory still warming), which a probe
-   * there counted against two threads (W5 under 'auto', issue 21 session 15)
+   * with `twoFirst`, steps on two threads before the first probe. What two threads lose to on a
+   * machine with two cores or more is another process on the second core, and the wait for a
+   * core (`busySteps`) shows that within a window: a probe is left for what the wait cannot show
+   * (a vCPU taken by the host outside the VM), so it comes late. A probe's part on one thread
+   * costs its steps: at 40 (before), W5's first probe ran 24 steps on one thread, ~1.5 ms each
+   * lost on a calm machine, where 12 of 14 such probes found two threads 1.03–1.70× faster and
+   * none left them without a window that waited (issue 21, session 19); from 500, W5's epoch
+   * (469 steps) runs no probe unless a window waits
    */
-  twoFirstProbeAfter: 40,
+  twoFirstProbeAfter: 500,
   /**
-   * with `twoFirst`, until the first probe: windows of this many steps on two threads, each
-   * checked for a core taken by another process (`coreWaitMs`); a window in which this thread and
-   * the helper waited for a core `busyShare` of its time or more starts the first probe at once,
-   * at its part on one thread (then two again), and that probe leaves two threads if one is
-   * faster (`margin`), with no second probe. W5 built, the first 8 two-thread steps waited
+   * with `twoFirst`, while two threads run between probes: windows of this many steps on two
+   * threads, each checked for a core taken by another process (`coreWaitMs`); a window in which
+   * this thread and the helper waited for a core `busyShare` of its time or more starts a probe
+   * at once, at its part on one thread (then two again), and that probe leaves two threads if one
+   * is faster (`margin`), with no second probe. W5 built, the first 8 two-thread steps waited
    * 0.31–0.54 of their time while other jobs ran (load 2), later windows of 8 0–0.51; beside a
    * busy-loop process 0.65–1.0; but the start's own contention (compiling, collecting, other jobs
-   * starting) reached 0.9–1.0 too, where two threads then won: hence a probe, not a move. Where
-   * the wait cannot be read (not Linux) a large step starts on one thread, as without `twoFirst`
+   * starting) reached 0.9–1.0 too, where two threads then won: hence a probe, not a move. These
+   * windows stand in for the watch (`watch`) on two threads: a slow window that did not wait is
+   * the host's noise (session 19: 9 such watch probes, waits 0.16–0.57, all kept two threads; 3 of
+   * 4 at 0.74–0.84 left them). After a probe a window must also be `watchRatio` times slower than
+   * the probe's two-thread steps. Where the wait cannot be read (not Linux) a large step starts on
+   * one thread, as without `twoFirst`
    */
   busySteps: 16,
   busyShare: 0.6,
@@ -121,7 +130,8 @@ export const autoTuning = {
    * Two threads lose most when another process takes a core (the helper, preempted mid-chunk,
    * holds the step up by a time slice: W5 on two threads ran 4.1–4.2 s beside one-thread runs of
    * 2.5–2.9 s, CPU ≈ wall, at 07:36 UTC in session 14), and such a stretch may come after the
-   * decision; 0 turns the watch off
+   * decision. On two threads with `twoFirst` the `busySteps` windows watch instead; 0 turns the
+   * watch off
    */
   watch: 20,
   watchRatio: 1.3,
@@ -321,8 +331,11 @@ export class ThreadChooser {
     this.calls++
     this.elapsed += ms
     if (this.part < 0) {
-      if (this.twoStarted && this.decisions === 0 && ran === 2) this.busyStep(ms, waited)
-      this.watchStep(ms)
+      // on two threads, where the wait for a core can be read, windows that waited start probes
+      // (`busySteps`); elsewhere the watch's slow windows do
+      if (this.twoStarted && this.mode === 2 && ran === 2 && waited >= 0)
+        this.busyStep(ms, waited)
+      else this.watchStep(ms)
       return
     }
     if (ran !== asked) {
@@ -399,9 +412,9 @@ export class ThreadChooser {
   }
 
   /**
-   * A step on two threads before `twoFirst`'s first probe: a window of `autoTuning.busySteps`
-   * steps whose threads waited for a core `busyShare` of its time or more starts the probe at the
-   * next step, from its part on one thread.
+   * A step on two threads between probes (`twoFirst`, the wait read): a window of
+   * `autoTuning.busySteps` steps whose threads waited for a core `busyShare` of its time or more
+   * starts a probe at the next step, from its part on one thread.
    */
   private busyStep(ms: number, waited: number): void {
     const w = this.busy
@@ -414,7 +427,10 @@ export class ThreadChooser {
     w.wait += waited
     if (w.steps < autoTuning.busySteps) return
     const share = w.wait / w.ms
-    if (share >= autoTuning.busyShare) {
+    // after a probe, only a window slower than it measured two threads (`watchRatio`): where the
+    // threads wait that much all along and still win, the probe has said so once
+    const slow = this.expected <= 0 || w.ms > autoTuning.watchRatio * this.expected * w.steps
+    if (share >= autoTuning.busyShare && slow) {
       this.busyShare = share
       this.probeAt = Math.min(this.probeAt, this.calls)
     }

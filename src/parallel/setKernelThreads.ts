@@ -41,11 +41,13 @@ import {
  * kernels on the idle core) and, however short the run, has shorter probes (4 unmeasured steps a
  * part, the middle one 20 steps and 80 ms, the outer ones half of that). On Linux, where the
  * threads' wait for a core can be read (/proc's schedstat), such a step runs on two threads as
- * soon as the helper is ready and probes 40 steps later, or at once (from its part on one
- * thread) if in a window of 16 of those steps the two threads waited for a core 60% of the time
- * or more — another process may have taken one, and that probe leaves two threads if one is
- * faster; elsewhere it runs on one thread until two probes from its 12th step find two faster.
- * Between probes, 20 steps 1.3× slower than the last probe measured start one at once. On two
+ * soon as the helper is ready, and a window of 16 of those steps in which the two threads waited
+ * for a core 60% of the time or more (after a probe: and ran 1.3× slower than it measured) starts
+ * a probe at once, from its part on one thread — another process may have taken a core, and that
+ * probe leaves two threads if one is faster; otherwise the first probe comes 500 steps after the
+ * two threads start. Elsewhere it runs on one thread until two probes from its 12th step find two
+ * faster. Between probes (on two threads where the wait is read, the windows above instead), 20
+ * steps 1.3× slower than the last probe measured start one at once. On two
  * threads the optimizer's pass over long leaves (Adam's, after such a gradient) splits with the
  * helper too. Once started, the helper sleeps while one thread is chosen; products outside such
  * steps stay on one thread. `1` keeps everything on the calling thread.

@@ -148,8 +148,9 @@ describe('ThreadChooser (made-up timings)', () => {
       ...short1,
     ])
     expect(b.mode).toBe(1)
-    // two threads kept, then 2.67× slower from step 16 (another process takes a core): the
-    // watch's window of steps 16–19 starts a probe at once, and one thread is chosen
+    // two threads kept, then 2.67× slower from step 16 (another process takes a core), the
+    // steps' wait for a core not known (`record` without it): the watch's window of steps 16–19
+    // starts a probe at once, and one thread is chosen
     Object.assign(autoTuning, { second: 100, watch: 4, watchRatio: 1.3 })
     const d = new ThreadChooser()
     const asked: number[] = []
@@ -180,7 +181,13 @@ describe('ThreadChooser (made-up timings)', () => {
      * timed through `finished` and `want(now)`; the threads wait `share` of each two-thread step
      * for a core (a running total, as `coreWaitMs`). The helper is ready from step 2.
      */
-    const run = (steps: number, two: (k: number) => number, share: number) => {
+    const run = (
+      steps: number,
+      two: (k: number) => number,
+      share: number,
+      /** the two-thread steps that wait 0.7 of their time instead (a core taken) */
+      busy = (_k: number) => false,
+    ) => {
       const c = new ThreadChooser()
       const asked: number[] = []
       let now = 0
@@ -190,9 +197,10 @@ describe('ThreadChooser (made-up timings)', () => {
         const t = c.want(now, s >= 2, s >= 2 ? wait : -1)
         asked.push(t)
         c.finished(t, t, now)
+        const b = busy(k)
         const ms = t === 2 ? two(k++) : 1
         now += ms
-        if (t === 2) wait += share * ms
+        if (t === 2) wait += (b ? 0.7 : share) * ms
       }
       return asked
     }
@@ -223,6 +231,36 @@ describe('ThreadChooser (made-up timings)', () => {
     // waiting 0.3 of the time (other jobs on the machine, two threads still faster): two threads
     // until the first probe, `twoFirstProbeAfter` (20) steps after they start
     expect(run(2 + 20 + 7, () => 0.89, 0.3)).toEqual([...ones(2), ...twos(20), ...short2])
+    // after that probe has kept two threads, the windows go on (`second` 100: no other probe):
+    // another process takes a core from two-thread step 36 (1.2 ms, over `watchRatio` times the
+    // probe's 0.89, waiting 0.7 of it): the window of two-thread steps 36–39 starts a probe from
+    // its part on one thread, which leaves two threads
+    Object.assign(autoTuning, { second: 100 })
+    const taken = (k: number) => k >= 36
+    expect(run(2 + 20 + 7 + 16 + 5 + 2, (k) => (taken(k) ? 1.2 : 0.89), 0, taken)).toEqual([
+      ...ones(2),
+      ...twos(20),
+      ...short2,
+      ...twos(16),
+      ...fromWindow,
+      ...ones(2),
+    ])
+    // slow two-thread steps that do not wait for a core (the host's noise, 2.67 ms from step 28)
+    // start no probe: the watch's windows are for one thread, or where the wait cannot be read
+    expect(run(2 + 20 + 7 + 30, (k) => (k >= 28 ? 2.67 : 0.89), 0.3)).toEqual([
+      ...ones(2),
+      ...twos(20),
+      ...short2,
+      ...twos(30),
+    ])
+    // nor do windows that wait as much as those the probe measured, at the speed it measured
+    // (two threads waiting 0.7 of their time all along, and still faster)
+    expect(run(2 + 20 + 7 + 30, () => 0.89, 0.7)).toEqual([
+      ...ones(2),
+      ...twos(4),
+      ...fromWindow,
+      ...twos(30 + 16 + 2),
+    ])
     // where the wait cannot be read (−1), a large step starts on one thread (no twoFirst)
     const c = new ThreadChooser()
     const asked = drive(c, 12 + 7, (t) => (t === 2 ? 0.89 : 1))
@@ -236,6 +274,25 @@ describe('ThreadChooser (made-up timings)', () => {
     }
     // one thread until `earlyFirstProbeAfter` (12), then two agreeing short probes
     expect(early).toEqual([...ones(12), ...short1, ...short1, ...twos(4)])
+  })
+
+  it('with the defaults, a large step on a machine whose threads do not wait runs W5’s epoch on two threads, no probe', () => {
+    // W5: 469 steps, the helper ready from step 12; two threads faster (4 ms against 6), the
+    // threads waiting 0.3 of their time (other jobs, no core taken); a probe's part on one thread
+    // would cost its steps
+    const c = new ThreadChooser()
+    const asked: number[] = []
+    let now = 0
+    let wait = 0
+    for (let s = 0; s < 469; s++) {
+      const t = c.want(now, s >= 11, s >= 11 ? wait : -1)
+      asked.push(t)
+      c.finished(t, t, now)
+      const ms = t === 2 ? 4 : 6
+      now += ms
+      if (t === 2) wait += 0.3 * ms
+    }
+    expect(asked).toEqual([...ones(11), ...twos(469 - 11)])
   })
 
   it('probes again at once when a window of steps runs 1.3× slower than the last probe measured', () => {
