@@ -21,6 +21,7 @@ import {
   arenaBuffer,
   arenaView,
   closeArena,
+  flushUnhomedOver,
   isResident,
   keepView,
   liesSinceOpen,
@@ -189,8 +190,12 @@ export class TapeMemory {
     }
     // the update's sum left where the last call read this parameter: it lies there already
     else if (liesSinceOpen(lz, v)) lazyParameters.lying++
-    else if (lz.copyInto(v)) lazyParameters.copied++
-    else return p
+    else {
+      // copied over the update's sum left unhomed there (not this parameter's): it goes home first
+      flushUnhomedOver(v.buffer, v.byteOffset, v.byteOffset + v.byteLength)
+      if (lz.copyInto(v)) lazyParameters.copied++
+      else return p
+    }
     this.copies.push([lz, v])
     return { shape: p.shape, data: v }
   }
@@ -262,6 +267,11 @@ export class TapeMemory {
       this.plan.length > 0 && resolvedBackend() === 'wasm'
         ? openArena(this.arenaBytes, this.headroom)
         : -1
+    // the update's sum left unhomed where this call's buffers lie (a sum of another plan's
+    // parameter) goes home before they are written (wasmKernels.ts `unhomed`)
+    if (this.arena >= 0) {
+      flushUnhomedOver(arenaBuffer(), this.arena, this.arena + this.bufferBytes)
+    }
     // memory grew since the views were made, the kernels now run over another memory (a step
     // on two threads opens the arena in the memory the threads share) or the arena starts
     // elsewhere (past a right operand placed for many products): views made anew

@@ -19,7 +19,13 @@ import {
   addScaledLazy,
 } from './kernels/addScaledKernel.js'
 import { resolvedBackend } from './kernels/gemmKernel.js'
-import { addScaledTwinWasm, twinLastSum } from './kernels/wasmKernels.js'
+import {
+  addScaledTwinWasm,
+  claimUnhomed,
+  flushUnhomedInto,
+  isUnhomed,
+  twinLastSum,
+} from './kernels/wasmKernels.js'
 import { HeldData } from './heldData.js'
 import { type LazyData, markValue } from './lazyData.js'
 import { uninitializedF64 } from './uninitialized.js'
@@ -83,7 +89,13 @@ class KeptSum extends HeldData<Home, readonly (Float64Array | LazyData)[]> {
   }
 
   protected view(): Float64Array {
+    flushUnhomedInto(this.home.array)
     return this.home.array
+  }
+
+  /** Not where it lies unhomed (readers look for a view of their own memory, not a copy home). */
+  override lying(): Float64Array | null {
+    return isUnhomed(this.home.array) ? null : super.lying()
   }
 
   protected replay(): void {
@@ -164,7 +176,10 @@ function keptIn(
   keptSums.made++
   const depth = prev !== null && !prev.made() ? prev.depth + 1 : 1
   const sum = new KeptSum(home.array.length, home, home.version, x, y, a, depth)
-  if (twin) twinLastSum(sum)
+  if (twin) {
+    twinLastSum(sum)
+    claimUnhomed(sum, home.array)
+  }
   home.occupant = sum
   if (depth >= SETTLE_EVERY) sum.settle()
   return sum
@@ -184,11 +199,13 @@ function addScaledKept(
   if (!keepable(x, len)) return null
   const { prev, inPlace, home } = homeOver(x, len)
   const out = home.array
-  // x and y where the tape's step left them (its W1 and lazy ∂W1): summed there, then copied
-  // home (and left there too: the next call reads it there); else y's numbers first (y may lie
-  // in this home: x + a·x), then x's, then the sum
-  const twin = !(y instanceof Float64Array) && addScaledTwinWasm(x, y, a, out)
+  // x and y where the tape's step left them (its W1 and lazy ∂W1): summed there and left there
+  // (the next call reads it there), copied home only if anything else would read it or write
+  // over it first (wasmKernels.ts `unhomed`); else y's numbers first (y may lie in this home:
+  // x + a·x), then x's, then the sum
+  const twin = !(y instanceof Float64Array) && addScaledTwinWasm(x, y, a, out, true)
   if (!twin) {
+    flushUnhomedInto(out)
     // a lazy y copied where it lies if it can be (not a read: the tape's next gradients stay lazy)
     const ys = y instanceof Float64Array ? y : y.copyInto?.(scratchOf(len)) ? scratch : y.value()
     if (inPlace) addScaledInto(out, ys, a, out)
@@ -201,7 +218,10 @@ function addScaledKept(
 export function lyingNumbers(x: Float64Array | LazyData): Float64Array | null {
   if (x instanceof Float64Array) return x
   if (!(x instanceof KeptSum)) return null
-  return x.made() ? x.value() : x.lies() ? x.home.array : null
+  if (x.made()) return x.value()
+  if (!x.lies()) return null
+  flushUnhomedInto(x.home.array)
+  return x.home.array
 }
 
 /**

@@ -250,11 +250,13 @@ export function useKernels(k: KernelExports | null): boolean {
 /**
  * Makes linear memory hold `bytes` from BASE on and refreshes the typed views after growth; a new
  * layout (twins no longer hold) unless the caller writes only above them (`overwrites` false).
- * While an arena is open, growing would detach its views: a RangeError instead (the callers'
- * "memory could not grow", after which the JavaScript kernels serve).
+ * The caller writes from byte `from` up (an unhomed sum there goes home first). While an arena
+ * is open, growing would detach its views: a RangeError instead (the callers' "memory could not
+ * grow", after which the JavaScript kernels serve).
  */
-function reserve(w: KernelExports, bytes: number, overwrites = true): void {
+function reserve(w: KernelExports, bytes: number, overwrites = true, from = floor): void {
   if (overwrites) layouts++
+  if (unhomed !== null && w === own) flushUnhomedOver(w.memory.buffer, from, BASE + bytes)
   if (w !== own) noteLayout(w.memory)
   const need = BASE + bytes
   if (need - base > peak) peak = need - base
@@ -292,6 +294,7 @@ let ownI32 = new Int32Array(0)
 function ownScratch(bytes: number): { F: Float64Array; I: Int32Array } {
   const w = own!
   layouts++ // what own memory held is overwritten
+  flushUnhomedOver(w.memory.buffer, BASE, BASE + bytes)
   const need = BASE + bytes
   const have = w.memory.buffer.byteLength
   if (need > have) w.memory.grow(Math.ceil((need - have) / 65536))
@@ -975,7 +978,7 @@ export function rowIndicesWasm(
   // csrRowsBytes' 256 values of the levels
   const table = v + align16((step + 1) * cols * 8)
   const need = table + 256 * 8 - BASE
-  if (wasm === own) reserve(w, need, above <= floor)
+  if (wasm === own) reserve(w, need, above <= floor, a)
   const { F, I } = wasm === own ? { F: f64, I: i32 } : ownScratch(need)
   const U = B === null ? null : new Uint8Array(F.buffer)
   const a8 = a >> 3
@@ -1409,6 +1412,7 @@ export function addScaledWasm(
   const yt = xt < 0 ? -1 : twinOf(y.length === len ? y : y.subarray(0, len))
   if (yt >= 0) {
     layouts++
+    flushUnhomedOver(f64.buffer, yt, yt + len * 8)
     w.addScaled(xt, yt, a, yt, len)
     out.set(f64.subarray(yt >> 3, (yt >> 3) + len))
     return
@@ -1427,13 +1431,15 @@ export function addScaledWasm(
  * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to `keepView`),
  * summed where they lie beside x (a tape step's W1: an array, or a lazy parameter's source
  * noted by `twinView`), y's numbers left there — returning true; false, computing nothing, when
- * memory no longer holds both.
+ * memory no longer holds both. With `leave`, `out` (a kept sum's home) is not written: the sum
+ * is left unhomed where it lies (see `unhomed`).
  */
 export function addScaledTwinWasm(
   x: Float64Array | Numbers,
   y: object,
   a: number,
   out: Float64Array,
+  leave = false,
 ): boolean {
   const w = wasm ?? loadWasm()
   const len = out.length
@@ -1446,11 +1452,65 @@ export function addScaledTwinWasm(
   // y's stays, for a reader of y's data before the next layout (a logger of the new state)
   layouts++
   keptAt = layouts
+  // over x's place: an unhomed sum there goes home first, unless it is the one this sum replaces
+  // in that same home (the step before's, summed over in place: it replays if read)
+  const u = unhomed
+  if (leave && u !== null && u.at === xt && u.home === out) unhomed = null
+  else flushUnhomedOver(f64.buffer, xt, xt + len * 8)
   w.addScaled(xt, yt, a, xt, len)
-  out.set(f64.subarray(xt >> 3, (xt >> 3) + len))
+  if (leave) {
+    flushUnhomed() // one at a time
+    unhomed = { at: xt, home: out, sum: null }
+    unhomedSums.left++
+  } else out.set(f64.subarray(xt >> 3, (xt >> 3) + len))
   sumAt = xt
   sumAtLayout = layouts
   return true
+}
+
+/**
+ * The update's sum `addScaledTwinWasm` left where it wrote it (`leave`), not copied into its
+ * home (`home`, a kept sum's: src/tensor/keptSums.ts): the next tape call reads it there, and
+ * nothing else reads it in most steps. It goes home (`flushUnhomed`) before anything writes
+ * over its bytes of own memory — every layout (`reserve`, `ownScratch`, the sums in place here),
+ * the tape's arena (src/autodiff/tapeMemory.ts: another plan's buffers, a parameter copied in)
+ * — or reads its home (keptSums.ts); and only while `sum` (the kept sum made of it, once it is
+ * made) still lies in that home: else the home holds another sum by now.
+ */
+let unhomed: { at: number; home: Float64Array; sum: { lies(): boolean } | null } | null = null
+
+/** Sums left unhomed, and those copied home later (tests). */
+export const unhomedSums = { left: 0, homed: 0 }
+
+/** Copies the unhomed sum into its home now, if it is still its home's (see `unhomed`). */
+export function flushUnhomed(): void {
+  const u = unhomed
+  if (u === null) return
+  unhomed = null
+  if (u.sum !== null && !u.sum.lies()) return
+  u.home.set(new Float64Array(own!.memory.buffer, u.at, u.home.length))
+  unhomedSums.homed++
+}
+
+/** `flushUnhomed` before bytes [from, to) of `buffer` are written, if the sum lies there. */
+export function flushUnhomedOver(buffer: ArrayBufferLike, from: number, to: number): void {
+  const u = unhomed
+  if (u !== null && buffer === own!.memory.buffer && from < u.at + u.home.length * 8 && u.at < to) {
+    flushUnhomed()
+  }
+}
+
+/** `flushUnhomed` before `home` is read or written, if the unhomed sum is its. */
+export function flushUnhomedInto(home: Float64Array): void {
+  if (unhomed !== null && unhomed.home === home) flushUnhomed()
+}
+
+/** Whether the unhomed sum's home is `home` (its numbers not copied there yet). */
+export const isUnhomed = (home: Float64Array): boolean => unhomed !== null && unhomed.home === home
+
+/** Names `sum` (kept in `home`) as the unhomed sum's, just made of it. */
+export function claimUnhomed(sum: { lies(): boolean }, home: Float64Array): void {
+  if (unhomed !== null && unhomed.home === home && unhomed.sum === null) unhomed.sum = sum
 }
 
 /** Where the last `addScaledTwinWasm` left its sum (a byte offset), and at which layout. */
@@ -1550,7 +1610,8 @@ export function openArena(bytes: number, headroom: number): number {
   const size = align16(bytes)
   beforeArena = layouts
   try {
-    reserve(w, bottom - BASE + size + headroom)
+    // nothing written yet: the tape writes its buffers (src/autodiff/tapeMemory.ts)
+    reserve(w, bottom - BASE + size + headroom, true, Infinity)
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
     return -1
