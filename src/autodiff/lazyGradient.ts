@@ -85,13 +85,20 @@ export function lazyGradient(
   })
   // copied where memory still holds it without making it (an optimizer's pass copying it into
   // its own memory): not a read, so the next calls' gradients stay lazy
+  // methods, not arrows: tsx names each arrow a property binds as it is made (valueAndGrad.ts'
+  // Walk)
   const src: LazyData = {
     length: k * n,
-    value: () => made.value(),
-    copyInto: (dst) =>
-      memory.busy && memory.calls === call ? (dst.set(out), true) : copyKept(src, dst),
+    value() {
+      return made.value()
+    },
+    copyInto(dst) {
+      return memory.busy && memory.calls === call ? (dst.set(out), true) : copyKept(src, dst)
+    },
     // where the kernel left it (an optimizer's pass in that memory reads it there)
-    lying: () => (memory.busy && memory.calls === call ? out : keptView(src)),
+    lying() {
+      return memory.busy && memory.calls === call ? out : keptView(src)
+    },
   }
   if (!memory.keep(src, out)) return null
   lazyGradients.made++

@@ -11,7 +11,7 @@ import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
 import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
-import { matmul as mm, transpose as tr } from '../tensor/linalg.js'
+import { matmul as mm, transpose as tr, type HeldLeft } from '../tensor/linalg.js'
 import { oneHotLabelsOf } from '../tensor/oneHotLabels.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
 import {
@@ -372,13 +372,13 @@ function product(
     const rows = gatheredFrom(A.value)
     memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
     const right = B instanceof Var && isParameter(B) ? memory.placed(b) : b
-    const times = (out: Float64Array) =>
-      (transA ? held.transposeTimes(right, out) : held.times(right, out)).data
-    if (into === undefined) return { shape: [m, n], data: times(scratch(m * n)) }
-    if (!transA || !isParameter(into) || resolvedBackend() !== 'wasm') {
-      return { shape: [m, n], data: times(gradientBuffer(into, m * n)) }
+    if (into === undefined) {
+      return { shape: [m, n], data: heldTimes(held, transA, right, scratch(m * n)) }
     }
-    const out = times(scratch(m * n))
+    if (!transA || !isParameter(into) || resolvedBackend() !== 'wasm') {
+      return { shape: [m, n], data: heldTimes(held, transA, right, gradientBuffer(into, m * n)) }
+    }
+    const out = heldTimes(held, transA, right, scratch(m * n))
     const lazy =
       rows === undefined ? null : lazyGradient(memory, rows, right.data, out, m, k, n, into)
     if (lazy !== null) return lazy
@@ -486,6 +486,16 @@ function biasActivation(
   }
 }
 
+/** `held`·`right` (`held`ᵀ·`right` with `transA`) into `out`: `product`'s held products. */
+function heldTimes(
+  held: HeldLeft,
+  transA: boolean,
+  right: Tensor,
+  out: Float64Array,
+): Float64Array {
+  return (transA ? held.transposeTimes(right, out) : held.times(right, out)).data
+}
+
 /**
  * δ = g ⊙ act′ for an m×n layer, from the activation's output y (relu: y > 0 ⇔ z > 0); with
  * `sums`, also Σᵢ δᵢ (the bias gradient) added into it in the same pass, row by row from 0 as
@@ -583,28 +593,51 @@ export function affine(
   }
   const y = product(xs, ws, m, k, n, false, false).data
   biasActivation(activation, y, bs.value.data, m, n)
-  // δ once per backward pass, shared by the three gradients; ∂b = Σᵢ δᵢ summed in δ's pass
-  let seen: Tensor | null = null
-  let delta = y
-  let db = y
-  const d = (g: Tensor): Tensor => {
-    if (seen !== g) {
-      seen = g
-      const sums = bs.requiresGrad ? gradientBuffer(bs, n, true) : null
-      delta = activationBack(activation, g.data, y, m, n, sums)
-      if (sums !== null) db = sums
-    }
-    return { shape: [m, n], data: delta }
-  }
+  const d = new AffineDelta(activation, y, bs, m, n)
   return new Var(
     { shape: [m, n], data: y },
     [xs, ws, bs],
     [
-      (g) => product(constant(d(g)), ws.value, m, n, k, false, true, xs),
-      (g) => product(xs, d(g), k, m, n, true, false, ws),
-      (g) => (d(g), { shape: [n], data: db }),
+      (g) => product(constant(d.of(g)), ws.value, m, n, k, false, true, xs),
+      (g) => product(xs, d.of(g), k, m, n, true, false, ws),
+      (g) => (d.of(g), { shape: [n], data: d.db }),
     ],
   )
+}
+
+/**
+ * {@link affine}'s δ, made once per backward pass and shared by the three gradients; ∂b = Σᵢ δᵢ
+ * summed in δ's pass. An object, not a named closure of each call (tsx names those as they are
+ * made: valueAndGrad.ts' Walk).
+ */
+class AffineDelta {
+  private seen: Tensor | null = null
+  private delta: Float64Array
+  /** ∂b once `of` has run (while b requires a gradient) */
+  db: Float64Array
+
+  constructor(
+    private readonly activation: AffineActivation,
+    private readonly y: Float64Array,
+    private readonly bs: Var,
+    private readonly m: number,
+    private readonly n: number,
+  ) {
+    this.delta = y
+    this.db = y
+  }
+
+  /** δ for the backward pass whose gradient is `g` */
+  of(g: Tensor): Tensor {
+    const { m, n } = this
+    if (this.seen !== g) {
+      this.seen = g
+      const sums = this.bs.requiresGrad ? gradientBuffer(this.bs, n, true) : null
+      this.delta = activationBack(this.activation, g.data, this.y, m, n, sums)
+      if (sums !== null) this.db = sums
+    }
+    return { shape: [m, n], data: this.delta }
+  }
 }
 
 /** The transpose of a matrix. ∂ = gᵀ. */

@@ -101,7 +101,6 @@ export function backward(out: Var, seed?: Tensor): Gradients {
     }
   }
   const places = order.length > FEW ? new Map(order.map((v, k) => [v, k])) : null
-  const at = (v: Var): number => (places === null ? order.indexOf(v) : (places.get(v) ?? -1))
   const grads: (Tensor | undefined)[] = order.map(() => undefined)
   grads[order.length - 1] = seed ?? {
     shape: [...out.shape],
@@ -115,7 +114,7 @@ export function backward(out: Var, seed?: Tensor): Gradients {
       const p = node.parents[i]
       if (!p.requiresGrad) continue
       const contribution = node.vjps[i](g)
-      const j = at(p)
+      const j = placeOf(order, places, p)
       const prev = grads[j]
       if (prev === undefined) grads[j] = contribution
       else {
@@ -126,10 +125,16 @@ export function backward(out: Var, seed?: Tensor): Gradients {
       }
     }
   }
+  // a method, not a named closure (tsx names those as they are made: valueAndGrad.ts' Walk)
   return {
-    get: (v) => {
-      const j = at(v)
+    get(v) {
+      const j = placeOf(order, places, v)
       return j < 0 ? undefined : grads[j]
     },
   }
+}
+
+/** `v`'s place in `order` (its index in `places` past {@link FEW} nodes), or −1. */
+function placeOf(order: Var[], places: Map<Var, number> | null, v: Var): number {
+  return places === null ? order.indexOf(v) : (places.get(v) ?? -1)
 }

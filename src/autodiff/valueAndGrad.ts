@@ -3,7 +3,7 @@ import { isValue, lazyDataOf, lazyTensor, lengthOf } from '../tensor/lazyData.js
 import { isTensor, type Tensor } from '../tensor/tensor.js'
 import { handOver } from '../tree/handOver.js'
 import { assertParams, type Params } from '../tree/tree.js'
-import { backward, param, Var } from './tape.js'
+import { backward, param, Var, type Gradients } from './tape.js'
 import { takeFresh, TapeMemory, tapeMemory, withTapeMemory } from './tapeMemory.js'
 import { withStepThreads } from '../parallel/tapeThreads.js'
 
@@ -88,28 +88,10 @@ function differentiate<T, B, P extends Params>(
 ): { value: number; grad: P } {
   assertParams('valueAndGrad', 'params', params)
   const memory = tapeMemory()
-  const leaves: Var[] = []
-  // whether every tensor of `params` is a value (numbers are), found as `trace` visits them
-  let values = true
-  const trace = (p: Params): unknown => {
-    if (typeof p === 'number') {
-      const v = param({ shape: [], data: Float64Array.of(p) })
-      leaves.push(v)
-      return v
-    }
-    if (isTensor(p)) {
-      if (values && !isValue(p)) values = false
-      const v = param(memory === null ? p : memory.parameter(p))
-      leaves.push(v)
-      return v
-    }
-    if (Array.isArray(p)) return p.map(trace)
-    const o: Record<string, unknown> = {}
-    for (const k of Object.keys(p)) o[k] = trace((p as Record<string, Params>)[k])
-    return o
-  }
-  const traced = trace(params) as T
-  if (memory !== null && again !== null && values) {
+  const t: Walk = { memory, leaves: [], values: true, grads: null, k: 0 }
+  const traced = trace(params, t) as T
+  const leaves = t.leaves
+  if (memory !== null && again !== null && t.values) {
     // a leaf's gradient made by calling again (the traversal's order is `trace`'s)
     memory.again = (leaf) => {
       const i = leaves.indexOf(leaf as Var)
@@ -123,37 +105,73 @@ function differentiate<T, B, P extends Params>(
       `valueAndGrad: result: expected a scalar Var (a loss built with the ad ops), got ${got}`,
     )
   }
-  const grads = backward(out)
-  let k = 0
-  const rebuild = (p: Params): Params => {
-    if (typeof p === 'number') {
-      const g = grads.get(leaves[k++])
-      return g ? g.data[0] : 0
-    }
-    if (isTensor(p)) {
-      const g = grads.get(leaves[k++])
-      // a gradient left lazy in the tape's arena (lazyGradient.ts) stays so, its data unread
-      const lz = g === undefined ? undefined : lazyDataOf(g)
-      if (lz !== undefined && lz.length === lengthOf(p)) {
-        return handOver(lazyTensor([...p.shape], lz))
-      }
-      // a fresh buffer: a gradient may share data with a tensor the loss computed (or live in
-      // the tape's reused buffers) unless the tape made it for this parameter alone. Handed
-      // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
-      const data =
-        g === undefined
-          ? new Float64Array(lengthOf(p))
-          : takeFresh(g.data) && g.data.length === lengthOf(p)
-            ? g.data
-            : g.data.slice()
-      return handOver({ shape: [...p.shape], data })
-    }
-    if (Array.isArray(p)) return p.map(rebuild)
-    const o: Record<string, Params> = {}
-    for (const key of Object.keys(p)) o[key] = rebuild((p as Record<string, Params>)[key])
-    return o
+  t.grads = backward(out)
+  return { value: out.value.data[0], grad: rebuild(params, t) as P }
+}
+
+/**
+ * One call's walk over its parameters: `trace` puts their leaves on the tape, `rebuild` gives
+ * their gradients back in the same order. Functions of the module, not closures of the call:
+ * tsx (esbuild's keepNames) names every closure bound to a name as it is made, ~0.7 µs each
+ * (test/autodiff/namedClosures.test.ts).
+ */
+interface Walk {
+  readonly memory: TapeMemory | null
+  /** the leaves in `trace`'s order */
+  readonly leaves: Var[]
+  /** whether every tensor of the parameters is a value (numbers are), found as `trace` visits them */
+  values: boolean
+  grads: Gradients | null
+  /** `rebuild`'s next leaf */
+  k: number
+}
+
+function trace(p: Params, t: Walk): unknown {
+  if (typeof p === 'number') {
+    const v = param({ shape: [], data: Float64Array.of(p) })
+    t.leaves.push(v)
+    return v
   }
-  return { value: out.value.data[0], grad: rebuild(params) as P }
+  if (isTensor(p)) {
+    if (t.values && !isValue(p)) t.values = false
+    const v = param(t.memory === null ? p : t.memory.parameter(p))
+    t.leaves.push(v)
+    return v
+  }
+  if (Array.isArray(p)) return p.map((q) => trace(q, t))
+  const o: Record<string, unknown> = {}
+  for (const k of Object.keys(p)) o[k] = trace((p as Record<string, Params>)[k], t)
+  return o
+}
+
+function rebuild(p: Params, t: Walk): Params {
+  const grads = t.grads!
+  if (typeof p === 'number') {
+    const g = grads.get(t.leaves[t.k++])
+    return g ? g.data[0] : 0
+  }
+  if (isTensor(p)) {
+    const g = grads.get(t.leaves[t.k++])
+    // a gradient left lazy in the tape's arena (lazyGradient.ts) stays so, its data unread
+    const lz = g === undefined ? undefined : lazyDataOf(g)
+    if (lz !== undefined && lz.length === lengthOf(p)) {
+      return handOver(lazyTensor([...p.shape], lz))
+    }
+    // a fresh buffer: a gradient may share data with a tensor the loss computed (or live in
+    // the tape's reused buffers) unless the tape made it for this parameter alone. Handed
+    // over (src/tree/handOver): `gradient(fn)` keeps it instead of copying it again
+    const data =
+      g === undefined
+        ? new Float64Array(lengthOf(p))
+        : takeFresh(g.data) && g.data.length === lengthOf(p)
+          ? g.data
+          : g.data.slice()
+    return handOver({ shape: [...p.shape], data })
+  }
+  if (Array.isArray(p)) return p.map((q) => rebuild(q, t))
+  const o: Record<string, Params> = {}
+  for (const key of Object.keys(p)) o[key] = rebuild((p as Record<string, Params>)[key], t)
+  return o
 }
 
 /**

@@ -584,6 +584,22 @@ const asArray = (x: Float64Array | LazyData): Float64Array =>
   x instanceof Float64Array ? x : x.value()
 
 /**
+ * `runLazy`'s input `x`: `o` itself where the step before left it (`cur[x]`), else its numbers;
+ * whether it was that step's own resident output. A function of the module, not a closure of
+ * each step (tsx names those as they are made: src/autodiff/valueAndGrad.ts' Walk).
+ */
+function takeInput(
+  ins: (Float64Array | ResidentData | null)[],
+  cur: readonly (Float64Array | ResidentData | null)[],
+  x: number,
+  o: Float64Array | LazyData,
+): boolean {
+  const same = cur[x] === o
+  ins[x] = same ? (o as Float64Array | ResidentData) : asArray(o)
+  return same && o instanceof ResidentData
+}
+
+/**
  * The resident pass of `members` (their slot trees `trees`), applying θ + a·u: one per run of
  * a chain, its arena taken from the pool at the first leaf it runs (grown as needed), and again
  * when another pass took it over while this one was idle.
@@ -758,14 +774,10 @@ export function residentPass(
       const { at, cur } = r
       // the step's inputs: the outputs of the step before where they are (still) the ones held
       const ins: (Float64Array | ResidentData | null)[] = [null, null]
-      let own = false
-      const input = (x: number, o: Float64Array | LazyData) => {
-        if (cur[x] === o && o instanceof ResidentData) own = true
-        ins[x] = cur[x] === o ? (o as Float64Array | ResidentData) : asArray(o)
-      }
-      input(0, p)
+      let own = takeInput(ins, cur, 0, p)
       for (let j = 0, x = 2; j < ts.length; j++) {
-        if (rules[j] !== null) for (const f of ts[j]) input(x++, old[j][f])
+        if (rules[j] !== null)
+          for (const f of ts[j]) own = takeInput(ins, cur, x++, old[j][f]) || own
       }
       const outs: (ResidentData | null)[] = []
       const step: PassStep = {

@@ -679,7 +679,10 @@ export function takeRows(
       get nonZeros() {
         return nnz < 0 && held >= 0 ? held : this.nnz
       },
-      counted: (c) => void (held = c),
+      // a method: tsx names each arrow a property binds as it is made (valueAndGrad.ts' Walk)
+      counted(c) {
+        held = c
+      },
     }
   } else if (cache.admit(pick)) {
     const nnz = countOf(cache, pick)

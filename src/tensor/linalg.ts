@@ -171,14 +171,48 @@ export interface HeldLeft {
  */
 export function heldLeft(a: Tensor, transpose = true): HeldLeft {
   const rows = gatheredFrom(a)
-  let h =
+  const h =
     a.shape.length !== 2
       ? null
       : rows !== undefined
         ? holdGathered(rows)
         : holdLeft(a.data, a.shape[0], a.shape[1], transpose)
-  const product = (b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor => {
-    const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined, rows !== undefined)
+  return new Held(a, rows !== undefined, h)
+}
+
+/**
+ * {@link heldLeft}'s products: methods of a class, not closures each call makes (tsx names every
+ * closure bound to a name as it is made, ~0.7 µs each: src/autodiff/valueAndGrad.ts' Walk).
+ */
+class Held implements HeldLeft {
+  constructor(
+    private readonly a: Tensor,
+    /** whether `a` was drawn as compressed rows (gatheredRows.ts) */
+    private readonly gathered: boolean,
+    private h: HeldSparse | null,
+  ) {}
+
+  times(b: Tensor, out?: Float64Array): Tensor {
+    return this.product(b, false, out)
+  }
+
+  transposeTimes(b: Tensor, out?: Float64Array): Tensor {
+    return this.product(b, true, out)
+  }
+
+  release(): void {
+    if (this.h !== null) releaseHeld(this.h)
+    this.h = null
+  }
+
+  // a hold in the memory of two threads (HeldSparse.split) is for these products alone
+  held(): HeldSparse | null {
+    return this.h?.split === undefined ? this.h : null
+  }
+
+  private product(b: Tensor, transposeA: boolean, into: Float64Array | undefined): Tensor {
+    const { a, h } = this
+    const p = plan('matmul', a, b, transposeA ? { transposeA } : undefined, this.gathered)
     // the kernels overwrite every element of out (gemmKernel's contract): no need to zero it
     const out = into ?? uninitializedF64(p.m * p.n)
     if (out.length !== p.m * p.n) {
@@ -190,16 +224,6 @@ export function heldLeft(a: Tensor, transpose = true): HeldLeft {
       gemmKernel(a.data, b.data, out, p.m, p.k, p.n, p.transA, p.transB)
     } else gemmHeld(h, () => a.data, b.data, out, p.n, transposeA, false)
     return { shape: p.shape, data: out }
-  }
-  return {
-    times: (b, out) => product(b, false, out),
-    transposeTimes: (b, out) => product(b, true, out),
-    release: () => {
-      if (h !== null) releaseHeld(h)
-      h = null
-    },
-    // a hold in the memory of two threads (HeldSparse.split) is for these products alone
-    held: () => (h?.split === undefined ? h : null),
   }
 }
 

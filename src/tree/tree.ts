@@ -77,27 +77,29 @@ function guarded<T>(fn: string, walk: () => T): T {
  */
 export function assertParams(fn: string, field: string, p: unknown): asserts p is Params {
   if (typeof fn !== 'string' || fn === '') fn = 'assertParams'
-  const walk = (q: unknown, path: string): void => {
-    switch (kindOf(q)) {
-      case 'number':
-      case 'tensor':
-        return
-      case 'array':
-        for (let i = 0; i < (q as unknown[]).length; i++)
-          walk((q as unknown[])[i], joinIndex(path, i)) // holes too
-        return
-      case 'record':
-        for (const k of ownKeys(q as object))
-          walk((q as Record<string, unknown>)[k], joinKey(path, k))
-        return
-      default:
-        throw new TypeError(
-          `${fn}: ${path}: expected a number, a tensor, an array or a record, got ${show(q)}`,
-        )
-    }
-  }
   // fn and field name the caller's function and argument in the messages (strings, else ours)
-  guarded(fn, () => walk(p, typeof field === 'string' && field !== '' ? field : 'p'))
+  guarded(fn, () => checkParams(fn, p, typeof field === 'string' && field !== '' ? field : 'p'))
+}
+
+/** {@link assertParams}' walk: a module function, not a closure of each call (tsx names those). */
+function checkParams(fn: string, q: unknown, path: string): void {
+  switch (kindOf(q)) {
+    case 'number':
+    case 'tensor':
+      return
+    case 'array':
+      for (let i = 0; i < (q as unknown[]).length; i++)
+        checkParams(fn, (q as unknown[])[i], joinIndex(path, i)) // holes too
+      return
+    case 'record':
+      for (const k of ownKeys(q as object))
+        checkParams(fn, (q as Record<string, unknown>)[k], joinKey(path, k))
+      return
+    default:
+      throw new TypeError(
+        `${fn}: ${path}: expected a number, a tensor, an array or a record, got ${show(q)}`,
+      )
+  }
 }
 
 /**
