@@ -5,14 +5,30 @@
 import { join } from 'node:path'
 import { build, type LogLevel } from 'esbuild'
 
-/** Bundles `contents` (a TypeScript module, imports resolved from `resolveDir`) into `outfile`. */
+/**
+ * esbuild's options that tsx (4.x) transforms every TypeScript file with, beside its target: each
+ * function bound to a name gets named by `Object.defineProperty` as it is made (keepNames).
+ */
+export const TSX_TRANSFORM = { keepNames: true, minifyWhitespace: true } as const
+
+/**
+ * Bundles `contents` (a TypeScript module, imports resolved from `resolveDir`) into `outfile`;
+ * `tsxLike`: with {@link TSX_TRANSFORM}.
+ */
 export async function bundleEntry(
   root: string,
-  opts: { contents: string; resolveDir: string; outfile: string; sourcefile?: string },
+  opts: {
+    contents: string
+    resolveDir: string
+    outfile: string
+    sourcefile?: string
+    tsxLike?: boolean
+  },
   logLevel: LogLevel = 'warning',
 ): Promise<void> {
-  const { contents, resolveDir, outfile, sourcefile } = opts
+  const { contents, resolveDir, outfile, sourcefile, tsxLike } = opts
   await build({
+    ...(tsxLike ? TSX_TRANSFORM : {}),
     stdin: { contents, resolveDir, loader: 'ts', ...(sourcefile ? { sourcefile } : {}) },
     bundle: true,
     platform: 'node',

@@ -3,11 +3,14 @@
 // shared machine, whose load moves a run by more than that.
 //
 //   npx tsx bench/inProcessAb.ts [--trees A,B] [--workload w3grad|w3step|w5step] [--blocks 40]
-//     [--reps 1] [--threads 1|2|auto] [--block N] [--warm N] [--node-flags '…']
+//     [--reps 1] [--threads 1|2|auto] [--block N] [--warm N] [--node-flags '…'] [--tsx-like]
 //
 // Each tree's bench/inProcessAbWork.ts (this checkout's, gradstream aliased to the tree's
 // sources) is bundled with esbuild as bench/bundle.ts bundles (built code, as users run it), and
 // both bundles are loaded in one node process (one --reps: one process, run one after another).
+// --tsx-like: bundled with the transform options tsx runs TypeScript with (bundle.ts'
+// TSX_TRANSFORM: keepNames names each closure bound to a name as it is made), for what a change
+// does to a tsx user's step; one bundle still, not tsx's separate modules.
 // After a warm-up (`--warm` calls or steps each, alternating), `--blocks` blocks each run
 // `--block` calls or steps of A then of B, or of B then A (alternating), and give one ratio
 // B/A of their wall times; the per-block ratios' median, quartiles, a 95% interval of the median
@@ -65,6 +68,7 @@ const reps = Number(option('--reps') ?? 1)
 const block = Number(option('--block') ?? defaults[0])
 const warm = Number(option('--warm') ?? defaults[1])
 const nodeFlags = (option('--node-flags') ?? '').split(' ').filter(Boolean)
+const tsxLike = args.includes('--tsx-like')
 
 // all output in this checkout's bench/out/ (the trees are only read)
 const out = join(here, 'out', 'ipab', String(process.pid))
@@ -76,7 +80,7 @@ for (const [i, tree] of trees.entries()) {
   await bundleWorkers(tree, dir, 'silent')
   const contents = `export { setup } from ${JSON.stringify(join(here, 'inProcessAbWork.ts'))}`
   const outfile = join(dir, 'side.mjs')
-  await bundleEntry(tree, { contents, resolveDir: join(tree, 'bench'), outfile }, 'silent')
+  await bundleEntry(tree, { contents, resolveDir: join(tree, 'bench'), outfile, tsxLike }, 'silent')
   files.push(outfile)
 }
 
