@@ -1,7 +1,15 @@
 import fc from 'fast-check'
 import { lastValueFrom, pipe, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { matmul, mlp, randomBatches, train, twoLayerNet, type Tensor } from 'gradstream'
+import {
+  matmul,
+  mlp,
+  randomBatches,
+  setKernelThreads,
+  train,
+  twoLayerNet,
+  type Tensor,
+} from 'gradstream'
 import {
   applyUpdates,
   gradient,
@@ -13,7 +21,9 @@ import {
 import { setKeptSums } from '../../src/tensor/keptSums.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { unhomedSums } from '../../src/tensor/kernels/wasmKernels.js'
+import { TAPE_MIN_WORK, tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { images, same } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll } from '../helpers/threadsReset.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // The update's W1 + a·∂W1 is summed where the tape's call left W1 and ∂W1 (its arena in wasm
@@ -169,5 +179,34 @@ describe('the update’s sum left where it was summed goes home before anything 
         expect(same(got[i].params[key].data, want[i].params[key].data), `${i} ${key}`).toBe(true)
       }
     }
+  })
+
+  describe('on two threads', () => {
+    closeThreadsAfterAll()
+    it('another net’s call there, its batch compressed in own memory first: the sum goes home', async () => {
+      const net = netOf('twoLayer', 11, 9)
+      const another = netOf('mlp', 12, 13)
+      const kept = await run(net, sets[0], 11, 6, true)
+      // a dense batch of 240 rows: compressed in this module's own memory from its bottom up
+      // (`ownScratch`), then copied into the memory the threads share
+      const before = tapeStats.steps
+      setKernelThreads(2)
+      tapeTuning.explicitMinWork = 0
+      try {
+        another.lossAndGradient(another.params, sets[1].x, sets[1].t)
+      } finally {
+        tapeTuning.explicitMinWork = TAPE_MIN_WORK
+        setKernelThreads(1)
+      }
+      expect(tapeStats.steps - before).toBe(1)
+      const fresh = await run(net, sets[0], 11, 6, false)
+      for (let i = kept.length - 1; i >= 0; i--) {
+        for (const key of Object.keys(fresh[i].params)) {
+          expect(same(kept[i].params[key].data, fresh[i].params[key].data), `${i} ${key}`).toBe(
+            true,
+          )
+        }
+      }
+    })
   })
 })
