@@ -429,19 +429,21 @@ export function globalNorm(p: Params): number {
   // one walk for Σv² and max|v| in flattening order (`visit`'s, without its per-value paths)
   let s = 0
   let big = 0
-  const add = (d: ArrayLike<number>) => {
-    let acc = s
-    let m = big
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]
-      acc += v * v
-      const a = Math.abs(v)
-      if (!(a <= m)) m = a // NaN sticks
-    }
-    s = acc
-    big = m
-  }
-  guarded('globalNorm', () => eachLeaf(p, add))
+  // an arrow passed, not one bound to a name (tsx names those as each call makes them)
+  guarded('globalNorm', () =>
+    eachLeaf(p, (d) => {
+      let acc = s
+      let m = big
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i]
+        acc += v * v
+        const a = Math.abs(v)
+        if (!(a <= m)) m = a // NaN sticks
+      }
+      s = acc
+      big = m
+    }),
+  )
   if (Number.isNaN(big) || big === Infinity) return big
   if (big === 0 || (Number.isFinite(s) && s >= 1e-290)) return Math.sqrt(s)
   let t = 0

@@ -22,7 +22,8 @@ Object.defineProperty = function <T>(
 
 const { epochBatches, mlp, randomBatches, train, twoLayerNet } = await import('gradstream')
 const { closeWorkers, loadMnist } = await import('gradstream/node')
-const { adam, gradient, maxSteps, update } = await import('gradstream/operators')
+const { adam, clipByGlobalNorm, gradient, maxSteps, momentum, update } =
+  await import('gradstream/operators')
 type Tensor = import('gradstream').Tensor
 type Net<P> = {
   params: P
@@ -71,5 +72,11 @@ const w5 = await namesInSteps(
   epochBatches(mnist.train, { batchSize: 128, seed: 0 }),
   adam(0.001),
 )
+// clipByGlobalNorm's norm, momentum, tanh
+const clipped = await namesInSteps(
+  mlp({ sizes: [784, 32, 10], activation: 'tanh', seed: 0 }),
+  epochBatches(mnist.train, { batchSize: 64, seed: 0 }),
+  pipe(clipByGlobalNorm(1), momentum(0.01)),
+)
 await closeWorkers()
-console.log('RESULT ' + JSON.stringify({ atLoad, steps: STEPS, w3, w5 }))
+console.log('RESULT ' + JSON.stringify({ atLoad, steps: STEPS, w3, w5, clipped }))

@@ -12,7 +12,7 @@ const fixture = fileURLToPath(new URL('./namedClosures.fixture.ts', import.meta.
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 describe('training steps under tsx (esbuild keepNames)', () => {
-  it('name no function: W3 (twoLayerNet, SGD) and an mlp with Adam', () => {
+  it('name no function: W3 (twoLayerNet, SGD), an mlp with Adam, one with clipByGlobalNorm', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', fixture], {
       cwd: root,
       encoding: 'utf8',
@@ -22,5 +22,6 @@ describe('training steps under tsx (esbuild keepNames)', () => {
     expect(result.atLoad).toBeGreaterThan(100)
     expect(result.w3).toEqual({})
     expect(result.w5).toEqual({})
+    expect(result.clipped).toEqual({})
   })
 })
