@@ -9,7 +9,9 @@
 // inputs it kept: x (an array, or the sum of the step before) and y (an array, or the tape's lazy
 // gradient, which recomputes itself), the same bits as the kernels (one rounded multiply, one
 // rounded add). Every SETTLE_EVERY-th sum of a chain is settled: a replay runs at most that many
-// sums. The next tape call copies the sum into its arena from its home without making it.
+// sums. The next tape call copies the sum into its arena from its home without making it — or,
+// for a sum made where the tape's call left W and ∂W, finds it there: such a sum is copied home
+// only when something would read its home or write over it first (wasmKernels.ts `unhomed`).
 // A line search writes its trial points θ + η·u into homes (`SumDrafts`) and keeps the one it
 // accepts there as x + a·y alike, reading θ where it lies (`lyingNumbers`).
 import {
