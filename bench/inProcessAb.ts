@@ -3,14 +3,16 @@
 // shared machine, whose load moves a run by more than that.
 //
 //   npx tsx bench/inProcessAb.ts [--trees A,B] [--workload w3grad|w3step|w5step] [--blocks 40]
-//     [--reps 1] [--threads 1|2|auto] [--block N] [--warm N] [--node-flags '…'] [--tsx-like]
+//     [--reps 1] [--threads 1|2|auto] [--block N] [--warm N] [--node-flags '…']
+//     [--tsx-like | --tsx-like-b]
 //
 // Each tree's bench/inProcessAbWork.ts (this checkout's, gradstream aliased to the tree's
 // sources) is bundled with esbuild as bench/bundle.ts bundles (built code, as users run it), and
 // both bundles are loaded in one node process (one --reps: one process, run one after another).
 // --tsx-like: bundled with the transform options tsx runs TypeScript with (bundle.ts'
 // TSX_TRANSFORM: keepNames names each closure bound to a name as it is made), for what a change
-// does to a tsx user's step; one bundle still, not tsx's separate modules.
+// does to a tsx user's step; one bundle still, not tsx's separate modules. --tsx-like-b: B's
+// bundle only (with --trees A,A: what the transform itself costs a step).
 // After a warm-up (`--warm` calls or steps each, alternating), `--blocks` blocks each run
 // `--block` calls or steps of A then of B, or of B then A (alternating), and give one ratio
 // B/A of their wall times; the per-block ratios' median, quartiles, a 95% interval of the median
@@ -69,6 +71,7 @@ const block = Number(option('--block') ?? defaults[0])
 const warm = Number(option('--warm') ?? defaults[1])
 const nodeFlags = (option('--node-flags') ?? '').split(' ').filter(Boolean)
 const tsxLike = args.includes('--tsx-like')
+const tsxLikeB = args.includes('--tsx-like-b')
 
 // all output in this checkout's bench/out/ (the trees are only read)
 const out = join(here, 'out', 'ipab', String(process.pid))
@@ -80,7 +83,16 @@ for (const [i, tree] of trees.entries()) {
   await bundleWorkers(tree, dir, 'silent')
   const contents = `export { setup } from ${JSON.stringify(join(here, 'inProcessAbWork.ts'))}`
   const outfile = join(dir, 'side.mjs')
-  await bundleEntry(tree, { contents, resolveDir: join(tree, 'bench'), outfile, tsxLike }, 'silent')
+  await bundleEntry(
+    tree,
+    {
+      contents,
+      resolveDir: join(tree, 'bench'),
+      outfile,
+      tsxLike: tsxLike || (tsxLikeB && i === 1),
+    },
+    'silent',
+  )
   files.push(outfile)
 }
 
