@@ -1,13 +1,14 @@
 import fc from 'fast-check'
-import { lastValueFrom, type OperatorFunction, pipe, tap, toArray } from 'rxjs'
+import { type OperatorFunction } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { matmul, mlp, randomBatches, train, twoLayerNet, type Tensor } from 'gradstream'
-import { adam, gradient, maxSteps, sgd, update } from 'gradstream/operators'
+import { matmul, mlp, twoLayerNet } from 'gradstream'
+import { adam, sgd, update } from 'gradstream/operators'
 import { keptSums, setKeptSums, SETTLE_EVERY, addScaledLeaf } from '../../src/tensor/keptSums.js'
 import { type LazyData, lazyData, lazyDataOf } from '../../src/tensor/lazyData.js'
 import { ownMemoryBytes } from '../../src/tensor/kernels/wasmKernels.js'
 import { lazyParameters } from '../../src/autodiff/tapeMemory.js'
 import { images, lcg, same } from '../helpers/sparseRows.js'
+import { expectLateReadsSame, type KeptNet, keptRun } from '../helpers/keptRuns.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // The update's θ + a·u for a long leaf is written into a home the library reuses and left there
@@ -127,45 +128,8 @@ describe('kept sums: θ + a·u in a reused home, read on demand (wasm backend)',
   })
 })
 
-type Net = ReturnType<typeof mlp>
-type P = Net['params']
-type State = { readonly params: P; readonly loss: number }
-
-/** W3's pipeline (gradient, then `step`) for `steps` steps, kept sums on or off: the states. */
-async function run(
-  net: { params: P; lossAndGradient: Net['lossAndGradient'] },
-  data: ReturnType<typeof images>,
-  seed: number,
-  steps: number,
-  kept: boolean,
-  step: () => OperatorFunction<any, any>,
-  readEach = false,
-  between: (i: number) => void = () => {},
-): Promise<State[]> {
-  const was = setKeptSums(kept)
-  try {
-    const all = await lastValueFrom(
-      train({
-        params: net.params,
-        data: randomBatches(data, { batchSize: 30, seed }),
-        step: pipe(
-          gradient((p: P, b: { x: Tensor; t: Tensor }) => net.lossAndGradient(p, b.x, b.t)),
-          step(),
-        ),
-      }).pipe(
-        maxSteps(steps),
-        tap((s) => {
-          if (readEach) for (const k of Object.keys(s.params)) void (s.params as P)[k].data
-          between(s.step)
-        }),
-        toArray(),
-      ),
-    )
-    return all as unknown as State[]
-  } finally {
-    setKeptSums(was)
-  }
-}
+type Net = KeptNet
+const run = keptRun
 
 describe('kept sums in training: the states of fresh arrays, bit for bit (wasm backend)', () => {
   onWasmOneThread()
@@ -208,13 +172,7 @@ describe('kept sums in training: the states of fresh arrays, bit for bit (wasm b
           for (const s of kept.slice(1)) expect(lazyDataOf(s.params.W1)).toBeDefined()
           const fresh = await run(net, data, seed, steps, false, steppers[stepper])
           for (const s of fresh) expect(lazyDataOf(s.params.W1)).toBeUndefined()
-          expect(kept.map((s) => s.loss)).toEqual(fresh.map((s) => s.loss))
-          const idx = kept.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
-          for (const i of idx) {
-            for (const key of Object.keys(fresh[i].params)) {
-              expect(same(kept[i].params[key].data, fresh[i].params[key].data)).toBe(true)
-            }
-          }
+          expectLateReadsSame(kept, fresh, order)
         },
       ),
       { numRuns: 10 },

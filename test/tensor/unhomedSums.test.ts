@@ -23,6 +23,7 @@ import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { unhomedSums } from '../../src/tensor/kernels/wasmKernels.js'
 import { TAPE_MIN_WORK, tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { images, same } from '../helpers/sparseRows.js'
+import { expectLateReadsSame, type KeptNet, keptRun, type KeptState } from '../helpers/keptRuns.js'
 import { closeThreadsAfterAll } from '../helpers/threadsReset.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
@@ -34,29 +35,14 @@ import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 // must then give the numbers of a run that never left a sum unhomed (kept sums off: fresh
 // arrays), bit for bit.
 
-type Net = ReturnType<typeof mlp>
+type Net = KeptNet
 type P = Net['params']
-type State = { readonly params: P; readonly loss: number }
+type State = KeptState
 
 const sets = [images(3, 240), images(4, 240)]
 
-async function run(net: Net, data: (typeof sets)[0], seed: number, steps: number, kept: boolean) {
-  const was = setKeptSums(kept)
-  try {
-    return (await lastValueFrom(
-      train({
-        params: net.params,
-        data: randomBatches(data, { batchSize: 30, seed }),
-        step: pipe(
-          gradient((p: P, b: { x: Tensor; t: Tensor }) => net.lossAndGradient(p, b.x, b.t)),
-          update(0.1),
-        ),
-      }).pipe(maxSteps(steps), toArray()),
-    )) as unknown as State[]
-  } finally {
-    setKeptSums(was)
-  }
-}
+const run = (net: Net, data: (typeof sets)[0], seed: number, steps: number, kept: boolean) =>
+  keptRun(net, data, seed, steps, kept)
 
 const netOf = (kind: string, seed: number, hidden: number): Net =>
   kind === 'mlp'
@@ -103,13 +89,7 @@ describe('the update’s sum left where it was summed goes home before anything 
           else if (other === 'otherNet') another.lossAndGradient(another.params, batch.x, batch.t)
           else net.lossAndGradient(kept[1].params, batch.x, batch.t)
           const fresh = await run(net, sets[seed % 2], seed, steps, false)
-          expect(kept.map((s) => s.loss)).toEqual(fresh.map((s) => s.loss))
-          const idx = kept.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
-          for (const i of idx) {
-            for (const key of Object.keys(fresh[i].params)) {
-              expect(same(kept[i].params[key].data, fresh[i].params[key].data)).toBe(true)
-            }
-          }
+          expectLateReadsSame(kept, fresh, order)
         },
       ),
       { numRuns: 12 },
