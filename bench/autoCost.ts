@@ -187,7 +187,9 @@ for (let r = 0; r < pairs; r++) {
         `excess ${p.excess.toFixed(0)} ms; start ${p.start.toFixed(0)} ms, then ${p.later.map((v) => v.toFixed(0)).join(' / ')}; one-thread steps ${p.ones} costing ${p.one.toFixed(0)} ms; ` +
         `first two-thread step ${p.first2}; loss ${p.loss} acc ${p.acc}; load ${l0} → ${load()}` +
         (probes ? ` | ${probes}` : '') +
-        (process.env.AUTO_COST_FIRSTS ? ` | first steps ${p.firsts.map((f) => f.toFixed(1)).join(' ')}` : ''),
+        (process.env.AUTO_COST_FIRSTS
+          ? ` | first steps ${p.firsts.map((f) => f.toFixed(1)).join(' ')}`
+          : ''),
     )
   }
 }

@@ -333,8 +333,7 @@ export class ThreadChooser {
     if (this.part < 0) {
       // on two threads, where the wait for a core can be read, windows that waited start probes
       // (`busySteps`); elsewhere the watch's slow windows do
-      if (this.twoStarted && this.mode === 2 && ran === 2 && waited >= 0)
-        this.busyStep(ms, waited)
+      if (this.twoStarted && this.mode === 2 && ran === 2 && waited >= 0) this.busyStep(ms, waited)
       else this.watchStep(ms)
       return
     }

@@ -410,7 +410,12 @@ export function unflatten<P extends Params>(template: P, flat: Float64Array, sha
 export function zerosLikeTree<P extends Params>(p: P): P {
   // a fresh Float64Array holds zeros already: no pass over it (an optimizer's moments at its
   // first step are two such trees, the size of the parameters)
-  return mapLeaves('zerosLikeTree', p, () => 0, (t) => new Float64Array(t.data.length))
+  return mapLeaves(
+    'zerosLikeTree',
+    p,
+    () => 0,
+    (t) => new Float64Array(t.data.length),
+  )
 }
 
 /**
