@@ -1,6 +1,6 @@
 import { lastValueFrom, type OperatorFunction, pipe, tap, toArray } from 'rxjs'
 import { expect } from 'vitest'
-import { mlp, randomBatches, train, type Tensor } from 'gradstream'
+import { matmul, mlp, randomBatches, train, twoLayerNet, type Tensor } from 'gradstream'
 import { gradient, maxSteps, update } from 'gradstream/operators'
 import { setKeptSums } from '../../src/tensor/keptSums.js'
 import { type images, same } from './sparseRows.js'
@@ -12,6 +12,32 @@ import { type images, same } from './sparseRows.js'
 export type KeptNet = ReturnType<typeof mlp>
 type P = KeptNet['params']
 export type KeptState = { readonly params: P; readonly loss: number }
+
+/** A small net of `kind` ('mlp': sigmoid, init 0.1; else twoLayerNet), 784–`hidden`–10. */
+export function keptNet(kind: string, seed: number, hidden: number): KeptNet {
+  return kind === 'mlp'
+    ? mlp({ sizes: [784, hidden, 10], activation: 'sigmoid', init: 0.1, seed })
+    : (twoLayerNet({
+        inputSize: 784,
+        hiddenSize: hidden,
+        outputSize: 10,
+        seed,
+      }) as unknown as KeptNet)
+}
+
+const noise = {
+  shape: [300, 784],
+  data: Float64Array.from({ length: 300 * 784 }, (_, i) => Math.sin(i)),
+}
+const right = {
+  shape: [784, 40],
+  data: Float64Array.from({ length: 784 * 40 }, (_, i) => Math.cos(i)),
+}
+
+/** Other work between steps: a 300×784 dense batch times 784×40, laid out over the whole arena. */
+export function otherProduct(): void {
+  matmul(noise, right)
+}
 
 /**
  * `steps` steps of `gradient(net.lossAndGradient)` then `step()` (default `update(0.1)`) on

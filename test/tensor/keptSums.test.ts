@@ -1,14 +1,14 @@
 import fc from 'fast-check'
 import { type OperatorFunction } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { matmul, mlp, twoLayerNet } from 'gradstream'
+import { mlp } from 'gradstream'
 import { adam, sgd, update } from 'gradstream/operators'
 import { keptSums, setKeptSums, SETTLE_EVERY, addScaledLeaf } from '../../src/tensor/keptSums.js'
 import { type LazyData, lazyData, lazyDataOf } from '../../src/tensor/lazyData.js'
 import { ownMemoryBytes } from '../../src/tensor/kernels/wasmKernels.js'
 import { lazyParameters } from '../../src/autodiff/tapeMemory.js'
 import { images, lcg, same } from '../helpers/sparseRows.js'
-import { expectLateReadsSame, type KeptNet, keptRun } from '../helpers/keptRuns.js'
+import { expectLateReadsSame, keptNet, keptRun, otherProduct } from '../helpers/keptRuns.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // The update's θ + a·u for a long leaf is written into a home the library reuses and left there
@@ -128,7 +128,6 @@ describe('kept sums: θ + a·u in a reused home, read on demand (wasm backend)',
   })
 })
 
-type Net = KeptNet
 const run = keptRun
 
 describe('kept sums in training: the states of fresh arrays, bit for bit (wasm backend)', () => {
@@ -152,15 +151,7 @@ describe('kept sums in training: the states of fresh arrays, bit for bit (wasm b
         fc.func(fc.integer()),
         async (which, seed, steps, hidden, kind, stepper, readEach, order) => {
           const data = sets[which]
-          const net =
-            kind === 'mlp'
-              ? mlp({ sizes: [784, hidden, 10], activation: 'sigmoid', init: 0.1, seed })
-              : (twoLayerNet({
-                  inputSize: 784,
-                  hiddenSize: hidden,
-                  outputSize: 10,
-                  seed,
-                }) as unknown as Net)
+          const net = keptNet(kind, seed, hidden)
           const before = { ...keptSums }
           const kept = await run(net, data, seed, steps, true, steppers[stepper], readEach)
           // each update made one (W1: 784·hidden ≥ 4,096), none read unless read
@@ -183,29 +174,13 @@ describe('kept sums in training: the states of fresh arrays, bit for bit (wasm b
     // other products between steps (a 300×784 dense batch times 784×40: laid out over the whole
     // arena) on drawn steps: the next call must copy W1 in; after the other steps it reads the
     // update's sum where the update left it (lazyParameters.lying), and the states are the same
-    const noise = {
-      shape: [300, 784],
-      data: Float64Array.from({ length: 300 * 784 }, (_, i) => Math.sin(i)),
-    }
-    const right = {
-      shape: [784, 40],
-      data: Float64Array.from({ length: 784 * 40 }, (_, i) => Math.cos(i)),
-    }
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.array(fc.boolean(), { minLength: 3, maxLength: 16 }),
         fc.constantFrom('twoLayer', 'mlp'),
         async (seed, others, kind) => {
-          const net =
-            kind === 'mlp'
-              ? mlp({ sizes: [784, 12, 10], activation: 'sigmoid', init: 0.1, seed })
-              : (twoLayerNet({
-                  inputSize: 784,
-                  hiddenSize: 9,
-                  outputSize: 10,
-                  seed,
-                }) as unknown as Net)
+          const net = keptNet(kind, seed, kind === 'mlp' ? 12 : 9)
           const steps = others.length
           const before = { ...lazyParameters }
           const kept = await run(
@@ -217,7 +192,7 @@ describe('kept sums in training: the states of fresh arrays, bit for bit (wasm b
             steppers.update,
             false,
             (i) => {
-              if (others[i - 1]) matmul(noise, right)
+              if (others[i - 1]) otherProduct()
             },
           )
           // from call 1 on W1 is a kept sum (of the step before); call 0 runs without an arena,

@@ -1,15 +1,7 @@
 import fc from 'fast-check'
 import { lastValueFrom, pipe, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import {
-  matmul,
-  mlp,
-  randomBatches,
-  setKernelThreads,
-  train,
-  twoLayerNet,
-  type Tensor,
-} from 'gradstream'
+import { mlp, randomBatches, setKernelThreads, train, type Tensor } from 'gradstream'
 import {
   applyUpdates,
   gradient,
@@ -23,7 +15,14 @@ import { lazyDataOf } from '../../src/tensor/lazyData.js'
 import { unhomedSums } from '../../src/tensor/kernels/wasmKernels.js'
 import { TAPE_MIN_WORK, tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { images, same } from '../helpers/sparseRows.js'
-import { expectLateReadsSame, type KeptNet, keptRun, type KeptState } from '../helpers/keptRuns.js'
+import {
+  expectLateReadsSame,
+  type KeptNet,
+  keptNet,
+  keptRun,
+  type KeptState,
+  otherProduct,
+} from '../helpers/keptRuns.js'
 import { closeThreadsAfterAll } from '../helpers/threadsReset.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
@@ -44,21 +43,10 @@ const sets = [images(3, 240), images(4, 240)]
 const run = (net: Net, data: (typeof sets)[0], seed: number, steps: number, kept: boolean) =>
   keptRun(net, data, seed, steps, kept)
 
-const netOf = (kind: string, seed: number, hidden: number): Net =>
-  kind === 'mlp'
-    ? mlp({ sizes: [784, hidden, 10], activation: 'sigmoid', init: 0.1, seed })
-    : (twoLayerNet({ inputSize: 784, hiddenSize: hidden, outputSize: 10, seed }) as unknown as Net)
+const netOf = keptNet
 
 describe('the update’s sum left where it was summed goes home before anything writes there', () => {
   onWasmOneThread()
-  const noise = {
-    shape: [300, 784],
-    data: Float64Array.from({ length: 300 * 784 }, (_, i) => Math.sin(i)),
-  }
-  const right = {
-    shape: [784, 40],
-    data: Float64Array.from({ length: 784 * 40 }, (_, i) => Math.cos(i)),
-  }
   const batch = { x: sets[1].x, t: sets[1].t }
 
   it('a product, another net’s call or the same net’s call on other parameters, then reads late', async () => {
@@ -85,7 +73,7 @@ describe('the update’s sum left where it was summed goes home before anything 
           expect(lazyDataOf(last)).toBeDefined()
           expect(unhomedSums.left - before.left).toBe(steps - 1)
           expect(unhomedSums.homed - before.homed).toBe(1)
-          if (other === 'product') matmul(noise, right)
+          if (other === 'product') otherProduct()
           else if (other === 'otherNet') another.lossAndGradient(another.params, batch.x, batch.t)
           else net.lossAndGradient(kept[1].params, batch.x, batch.t)
           const fresh = await run(net, sets[seed % 2], seed, steps, false)
