@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/inProcessAb.ts [--trees A,B] [--workload w3grad|w3step|w5step] [--blocks 40]
 //     [--reps 1] [--threads 1|2|auto] [--block N] [--warm N] [--node-flags '…']
-//     [--tsx-like | --tsx-like-b]
+//     [--tsx-like | --tsx-like-b] [--no-settle]
 //
 // Each tree's bench/inProcessAbWork.ts (this checkout's, gradstream aliased to the tree's
 // sources) is bundled with esbuild as bench/bundle.ts bundles (built code, as users run it), and
@@ -18,10 +18,21 @@
 // B/A of their wall times; the per-block ratios' median, quartiles, a 95% interval of the median
 // (order statistics), and in how many blocks B was faster are printed per process and pooled,
 // and the ratio of all blocks' time (what counts for a change of the warm-up: `--warm 0`).
-// Also: the process's CPU time per call (all threads, both trees'), the collections' pauses
-// within each tree's blocks, and the same-bits check (bench/inProcessAbWork.ts `check`): a tree
-// pair that computes different numbers is flagged. `--trees A,A` (the default: this checkout
-// twice) is the A/A run that gives the tool's own spread.
+// Also: the process's CPU time per call (all threads, both trees'), the collections' pauses,
+// mark-compacts and scavenges within each tree's blocks, and the same-bits check
+// (bench/inProcessAbWork.ts `check`): a tree pair that computes different numbers is flagged.
+// `--trees A,A` (the default: this checkout twice) is the A/A run that gives the tool's own spread.
+// Two balances (issue 21, session 21; before them a w5step A/A read ~+3-4% and B made ~10% more
+// mark-compacts):
+// - Mirrored processes: the side that takes a process's first step runs the rest of it a few
+//   percent faster, its main thread and its kernels' helper both (w5step, two threads; which side
+//   is set up first does not matter). So every other process is the mirror image (B set up
+//   first, B's first step first, blocks B A, A B, …): use an even --reps.
+// - Settling (off: --no-settle): a full collection, untimed, before the first block and after
+//   each, so that each block starts on a collected heap and pays only for its own garbage. A
+//   mark-compact lands in the block running when it ends, ~20-30 ms after its marking started
+//   (--trace-gc), often in the other side's block. The settling collection's time is printed per
+//   side, and a B/A with it added to the block it follows (whose garbage it mostly collects).
 //
 // Workloads (public API only):
 // - w3grad: `twoLayerNet` 784–50–10's `lossAndGradient` on 256 batches of 100 drawn once (the
@@ -72,6 +83,7 @@ const warm = Number(option('--warm') ?? defaults[1])
 const nodeFlags = (option('--node-flags') ?? '').split(' ').filter(Boolean)
 const tsxLike = args.includes('--tsx-like')
 const tsxLikeB = args.includes('--tsx-like-b')
+const settle = !args.includes('--no-settle')
 
 // all output in this checkout's bench/out/ (the trees are only read)
 const out = join(here, 'out', 'ipab', String(process.pid))
@@ -98,35 +110,46 @@ for (const [i, tree] of trees.entries()) {
 
 // the process: warm-up, then the blocks; prints one RESULT line
 const driver = `import { PerformanceObserver } from 'node:perf_hooks'
-const [files, workload, threads, blocks, block, warm, bFirst] = JSON.parse(process.argv[2])
-// B set up first in every other process: whatever the first set up gets (its data's place in
-// memory, its code compiled first) falls on both sides alike
+const [files, workload, threads, blocks, block, warm, bFirst, settle] = JSON.parse(process.argv[2])
+// every other process is the mirror image of the one before: B set up first, B's first step
+// first, and the blocks' order B A, A B, …: the side that takes the process's first step runs
+// faster to its end (see the header), so each side is that side in half the processes
+const order = (k) => ((k + bFirst) % 2 ? [1, 0] : [0, 1])
 const sides = []
-for (const i of bFirst ? [1, 0] : [0, 1]) {
+for (const i of order(0)) {
   sides[i] = (await import(files[i])).setup(workload, threads === 'auto' ? 'auto' : Number(threads))
 }
-for (let k = 0; k < 4; k++) for (const s of k % 2 ? [sides[1], sides[0]] : sides) s.run(Math.ceil(warm / 4))
+for (let k = 0; k < 4; k++) for (const i of order(k)) sides[i].run(Math.ceil(warm / 4))
 const gcs = []
 const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcs.push([e.startTime, e.duration, e.detail?.kind ?? 0]) })
 obs.observe({ entryTypes: ['gc'] })
+// settle: a full collection (untimed) before the first block and after each block, so that every
+// block starts on a collected heap and pays for its own garbage only, not for the other side's
+const forced = [[], []]
+if (settle) globalThis.gc()
 const us = [[], []], cpu = [[], []], spans = [[], []]
 for (let r = 0; r < blocks; r++) {
-  for (const i of r % 2 ? [1, 0] : [0, 1]) {
+  for (const i of order(r)) {
     const c0 = process.cpuUsage(), t0 = performance.now()
     us[i].push(sides[i].run(block))
     const c = process.cpuUsage(c0)
-    spans[i].push([t0, performance.now()])
+    const t1 = performance.now()
+    spans[i].push([t0, t1])
     cpu[i].push((c.user + c.system) / block)
+    if (settle) {
+      globalThis.gc()
+      forced[i].push(performance.now() - t1)
+    }
   }
 }
 await new Promise((r) => setTimeout(r, 10))
 obs.disconnect()
-// collections (pause ms, and how many mark-compacts: kind 4) that started in each side's blocks
+// collections that started in each side's blocks: pause ms, mark-compacts (kind 4), scavenges (1)
 const gc = spans.map((ss) => {
   const mine = gcs.filter(([t]) => ss.some(([a, b]) => t >= a && t < b))
-  return [mine.reduce((s, g) => s + g[1], 0), mine.filter((g) => g[2] === 4).length]
+  return [mine.reduce((s, g) => s + g[1], 0), mine.filter((g) => g[2] === 4).length, mine.filter((g) => g[2] === 1).length]
 })
-console.log('RESULT ' + JSON.stringify({ us, cpu, gc, checks: sides.map((s) => s.check()) }))
+console.log('RESULT ' + JSON.stringify({ us, cpu, gc, forced, checks: sides.map((s) => s.check()) }))
 process.exit(0)
 `
 const driverFile = join(out, 'driver.mjs')
@@ -151,11 +174,13 @@ function summary(ratios: number[]): string {
 
 console.log(
   `in-process A/B, ${workload}, threads ${threads}, ${blocks} blocks of ${block} × ${reps} ` +
-    `process(es), warm-up ${warm}\n  A = ${trees[0]}\n  B = ${trees[1]}`,
+    `process(es), warm-up ${warm}${settle ? '' : ', not settled'}\n  A = ${trees[0]}\n  B = ${trees[1]}`,
 )
+if (reps % 2 === 1) console.log('  (odd --reps: the first step falls to A once more than to B)')
 const pooled: number[] = []
 const medians: number[] = []
 const pooledCpu: number[] = []
+const pooledWithGc: number[] = []
 let same = true
 for (let rep = 0; rep < reps; rep++) {
   const load = loadavg()[0].toFixed(2)
@@ -163,8 +188,9 @@ for (let rep = 0; rep < reps; rep++) {
     'node',
     [
       ...nodeFlags,
+      ...(settle ? ['--expose-gc'] : []),
       driverFile,
-      JSON.stringify([files, workload, threads, blocks, block, warm, rep % 2]),
+      JSON.stringify([files, workload, threads, blocks, block, warm, rep % 2, settle]),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   )
@@ -174,9 +200,14 @@ for (let rep = 0; rep < reps; rep++) {
     us: number[][]
     cpu: number[][]
     gc: number[][]
+    forced: number[][]
     checks: string[]
   }
   const ratios = r.us[1].map((b, k) => b / r.us[0][k])
+  // a block's time with the settling collection after it (which collects mostly its garbage)
+  const ms = (i: number, k: number) => (r.us[i][k] * block) / 1000 + (r.forced[i][k] ?? 0)
+  const withGc = r.us[1].map((_, k) => ms(1, k) / ms(0, k))
+  pooledWithGc.push(...withGc)
   const cpuRatios = r.cpu[1].map((b, k) => b / r.cpu[0][k])
   pooled.push(...ratios)
   medians.push(at(ratios, 0.5))
@@ -185,17 +216,25 @@ for (let rep = 0; rep < reps; rep++) {
   same &&= agree
   console.log(
     `${new Date().toISOString().slice(11, 19)} load ${load} → ${loadavg()[0].toFixed(2)}` +
-      `${rep % 2 ? ' (B set up first)' : ''}: ` +
+      `${rep % 2 ? ' (B first)' : ''}: ` +
       `A ${at(r.us[0], 0.5).toFixed(1)} B ${at(r.us[1], 0.5).toFixed(1)} µs (block medians); ` +
       `${summary(ratios)}; all blocks' time B/A ${(sum(r.us[1]) / sum(r.us[0])).toFixed(3)}; ` +
-      `CPU B/A ${at(cpuRatios, 0.5).toFixed(3)}; gc in blocks A ` +
-      `${r.gc[0][0].toFixed(0)} ms (${r.gc[0][1]} full) B ${r.gc[1][0].toFixed(0)} ms (${r.gc[1][1]} full)` +
+      `CPU B/A ${at(cpuRatios, 0.5).toFixed(3)}; gc in blocks ` +
+      ['A', 'B']
+        .map((s, i) => {
+          const [pause, full, young] = r.gc[i]
+          const after = settle ? `, settling ${sum(r.forced[i]).toFixed(0)} ms after` : ''
+          return `${s} ${pause.toFixed(0)} ms (${full} full, ${young} young${after})`
+        })
+        .join(' ') +
+      (settle ? `; with the settling B/A median ${at(withGc, 0.5).toFixed(3)}` : '') +
       `\n    same bits: ${agree ? 'yes' : 'NO'} (A ${r.checks[0]}; B ${r.checks[1]})`,
   )
 }
 if (reps > 1) {
   console.log(
     `pooled ${pooled.length} blocks: ${summary(pooled)}; CPU B/A ${at(pooledCpu, 0.5).toFixed(3)}` +
+      (settle ? `; with the settling: ${summary(pooledWithGc)}` : '') +
       `; the processes' medians ${sorted(medians)
         .map((m) => m.toFixed(3))
         .join(' ')}`,
