@@ -4,7 +4,7 @@ import type { Params } from '../tree/tree.js'
 import { nextSlot, type Plan, planOf, prepared, slotRecord, unprefixed } from './elementwise.js'
 import type { StageRun } from './fusion.js'
 import { fixedAt, hyperAt, hyperRecorder } from './hyperparams.js'
-import type { LazyData } from '../tensor/lazyData.js'
+import { type LazyData, markValue } from '../tensor/lazyData.js'
 import { addScaled, frozenTree, leafSourcesOf } from './leaves.js'
 import { type Member, passLoops } from './pass.js'
 import { steppedState, withSlots } from './state.js'
@@ -299,7 +299,9 @@ function stepOf(
             nx[fs[f]] = (out[f][leaf] = uninitializedF64(len)) as Float64Array
           }
         }
-        const q = (qs[leaf] = uninitializedF64(len))
+        // θ′ by the JavaScript loop: a value, never written again (the resident pass's are lazy),
+        // so the next gradient call may leave its ∂W1 lazy without a copy of δ (lazyGradient.ts)
+        const q = (qs[leaf] = markValue(uninitializedF64(len)))
         loop(kPass, olds, nexts, arrayOf(p[leaf]), arrayOf(g[leaf]), q, scale, len)
       }
       next = theta.build(qs)

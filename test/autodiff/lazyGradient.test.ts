@@ -11,7 +11,7 @@ import {
   type Tensor,
   type Var,
 } from 'gradstream'
-import { clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
+import { adam, clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstream/operators'
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
@@ -114,6 +114,43 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
         },
       ),
       { numRuns: 10 },
+    )
+  })
+
+  it('mlp trained with Adam (W1 in the resident pass, the short leaves by the JavaScript loop) keeps no copy of δ; read late, the eager run’s bits', async () => {
+    // the loop's θ′ are values (markValue) as the resident pass's lazy ones are, so every call
+    // after the first leaves ∂W1 lazy with the recipe to call again, not a copy of δ
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 5, max: 60 }),
+        fc.integer({ min: 3, max: 5 }),
+        fc.integer({ min: 8, max: 40 }).filter((h) => h !== 32),
+        fc.func(fc.integer()),
+        async (which, seed, batchSize, steps, hidden, order) => {
+          const data = sets[which]
+          const net = mlp({ sizes: [784, hidden, 10], activation: 'relu', seed })
+          const before = counts()
+          const step = () => adam(0.01)
+          const lazy = await run(net, data, seed, batchSize, steps, true, step)
+          expect(counts().made - before.made).toBe(steps - 1)
+          expect(counts().keptDelta).toBe(before.keptDelta)
+          for (const s of lazy.slice(1)) expect(lazyDataOf(s.grad.W1)).toBeDefined()
+          const eager = await run(net, data, seed, batchSize, steps, false, step)
+          expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
+          const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
+          for (const i of idx) {
+            for (const key of Object.keys(eager[i].params)) {
+              expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
+              expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
+            }
+          }
+          // each made anew, by calling the recipe again (none still lay where the tape left it)
+          expect(counts().recomputed - before.recomputed).toBe(steps - 1)
+        },
+      ),
+      { numRuns: 8 },
     )
   })
 
