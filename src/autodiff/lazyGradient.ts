@@ -1,12 +1,13 @@
-// Internal (not exported from src/index.ts): a parameter's gradient ∂W = xᵀ·δ, x a batch drawn
-// as compressed rows, left in the tape's arena where the held product wrote it (W3's ∂W1, for
-// twoLayerNet and mlp alike): the SGD update right after the call
-// sums W + a·∂W there (addScaledTwinWasm, W's copy in the arena too: TapeMemory.placed), so the
-// step neither copies ∂W out of wasm memory into a fresh array nor W and ∂W back in. A reader of
-// its `data` gets the same numbers at any time: copied from the arena while the call runs or
-// while memory still holds them (nothing laid out since), else made anew — by calling a net's
-// recipe again on the same parameters and batch (`pureValueAndGrad`), or from the batch's rows
-// and a copy of δ in the kernel's order (a kept state stays valid forever).
+// Internal (not exported from src/index.ts): a parameter's gradient left in the tape's arena
+// where its product wrote it — ∂W = xᵀ·δ, x a batch drawn as compressed rows (W3's ∂W1, for
+// twoLayerNet and mlp alike), and in a net's recipe a large ∂W = hᵀ·δ of a hidden layer (W5's
+// ∂W2). The SGD update right after the call sums W + a·∂W there (addScaledTwinWasm, W's copy in
+// the arena too: TapeMemory.placed), an optimizer's pass reads it there, so the step neither
+// makes a fresh array for ∂W nor copies W and ∂W back in. A reader of its `data` gets the same
+// numbers at any time: copied from the arena while the call runs or while memory still holds
+// them (nothing laid out since), else made anew — by calling a net's recipe again on the same
+// parameters and batch (`pureValueAndGrad`), or (xᵀ·δ only) from the batch's rows and a copy of
+// δ in the kernel's order (a kept state stays valid forever).
 import { xTransposeDelta, type Gathered } from '../tensor/gatheredRows.js'
 import { copyKept, finiteView, keptView } from '../tensor/kernels/wasmKernels.js'
 import { type LazyData, lazyData, lazyTensor } from '../tensor/lazyData.js'
@@ -43,7 +44,9 @@ export const lazyGradients = { made: 0, inCall: 0, copied: 0, recomputed: 0, kep
  * the rows `rows` (m of them, k wide) and δ (m×n) — or null where it cannot stay there: lazy
  * gradients off, `out` or δ outside the arena, δ not all finite (the
  * held product then summed densely: the rows' recomputation would skip 0·±∞), or the call
- * already leaving one, or one of the last calls' lazy gradients read (`EAGER_AFTER_READ`).
+ * already leaving one (a second is most often the same W's second product of the batch, its
+ * contributions summed in the call), or one of the last calls' lazy gradients read
+ * (`EAGER_AFTER_READ`).
  */
 export function lazyGradient(
   memory: TapeMemory,
@@ -56,7 +59,7 @@ export function lazyGradient(
   /** the parameter's tape node */
   leaf: object,
 ): Tensor | null {
-  if (!enabled || out.length !== k * n || delta.length < m * n) return null
+  if (!enabled || out.length !== k * n || delta.length < m * n || memory.leftRows) return null
   if (memory.calls - memory.lazyReadAt < EAGER_AFTER_READ) return null
   if (!finiteView(delta.length === m * n ? delta : delta.subarray(0, m * n))) return null
   const { pick, cache } = rows
@@ -69,6 +72,40 @@ export function lazyGradient(
     D.set(delta.length === m * n ? delta : delta.subarray(0, m * n))
     lazyGradients.keptDelta++
   }
+  const g = keptGradient(
+    memory,
+    out,
+    k,
+    n,
+    again ?? (() => xTransposeDelta(cache.source, pick, k, D!, n)),
+  )
+  memory.leftRows = g !== null
+  return g
+}
+
+/**
+ * How a late reader of parameter `leaf`'s gradient in the running call gets its numbers when
+ * the tape leaves it in its arena: by calling the net's recipe again (`pureValueAndGrad`); null
+ * where it cannot stay there so (lazy gradients off, no recipe to call, one of the last calls'
+ * lazy gradients read: `EAGER_AFTER_READ`). For a gradient made of no batch's rows (∂W2 = h1ᵀ·δ2),
+ * asked before the product is made: where it is null, the product goes to a fresh array.
+ */
+export function remadeBy(memory: TapeMemory, leaf: object): (() => Float64Array) | null {
+  if (!enabled || memory.calls - memory.lazyReadAt < EAGER_AFTER_READ) return null
+  return memory.again?.(leaf) ?? null
+}
+
+/**
+ * The gradient in `out` (k×n, a buffer of the running call on `memory`) left there, as a lazy
+ * tensor whose numbers a late reader gets from `remake`; null where `out` lies outside the arena.
+ */
+export function keptGradient(
+  memory: TapeMemory,
+  out: Float64Array,
+  k: number,
+  n: number,
+  remake: () => Float64Array,
+): Tensor | null {
   const call = memory.calls
   const made = lazyData(k * n, () => {
     memory.lazyReadAt = call
@@ -81,7 +118,7 @@ export function lazyGradient(
     }
     if (copyKept(src, g)) return (lazyGradients.copied++, g)
     lazyGradients.recomputed++
-    return D === null ? again!() : xTransposeDelta(cache.source, pick, k, D, n)
+    return remake()
   })
   // copied where memory still holds it without making it (an optimizer's pass copying it into
   // its own memory): not a read, so the next calls' gradients stay lazy

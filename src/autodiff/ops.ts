@@ -10,7 +10,7 @@ import { zipWith } from '../tensor/elementwise.js'
 import { gatheredFrom } from '../tensor/gatheredRows.js'
 import { gemmKernel, resolvedBackend } from '../tensor/kernels/gemmKernel.js'
 import { sigmoidBiasKernel } from '../tensor/kernels/sigmoidKernel.js'
-import { activationBackWasm, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
+import { activationBackWasm, arenaBuffer, reluBiasWasm } from '../tensor/kernels/wasmKernels.js'
 import { matmul as mm, transpose as tr, type HeldLeft } from '../tensor/linalg.js'
 import { oneHotLabelsOf } from '../tensor/oneHotLabels.js'
 import { pairwiseSum, sum as sumT } from '../tensor/reduce.js'
@@ -21,7 +21,7 @@ import {
   isTensor,
   type Tensor,
 } from '../tensor/tensor.js'
-import { lazyGradient } from './lazyGradient.js'
+import { keptGradient, lazyGradient, remadeBy } from './lazyGradient.js'
 import { constant, Var } from './tape.js'
 import { gradientBuffer, scratch, tapeMemory, zeroed } from './tapeMemory.js'
 
@@ -386,14 +386,35 @@ function product(
     g.set(out)
     return { shape: [m, n], data: g }
   }
-  const out = into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
+  // a large ∂W = hᵀ·δ in a net's recipe: made in the arena and left there, made anew if read
+  // late (lazyGradient.ts); its place in the arena taken in every call (the plan stays the same)
+  const place =
+    memory !== null &&
+    memory.recipe &&
+    into !== undefined &&
+    transA &&
+    m * n >= LAZY_MIN &&
+    isParameter(into) &&
+    resolvedBackend() === 'wasm'
+      ? scratch(m * n)
+      : null
+  const remade = place !== null && place.buffer === arenaBuffer() ? remadeBy(memory!, into!) : null
+  const out =
+    remade !== null ? place! : into === undefined ? scratch(m * n) : gradientBuffer(into, m * n)
   if (memory !== null) {
     const rows = transB ? undefined : gatheredFrom(A.value)
     memory.counting += (rows !== undefined ? rows.nonZeros : m * k) * n
   }
   gemmKernel(A.value.data, b.data, out, m, k, n, transA, transB)
-  return { shape: [m, n], data: out }
+  const lazy = remade !== null ? keptGradient(memory!, out, m, n, remade) : null
+  return lazy ?? { shape: [m, n], data: out }
 }
+
+/**
+ * Numbers of a gradient below which `product` gives it a fresh array as before: the tape's
+ * fresh arrays that short are views of one block a call (TapeMemory.fresh), nothing to save.
+ */
+const LAZY_MIN = 8192
 
 /**
  * The matrix product with `np.dot`'s vector rules. For Y = A·B: ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G (the

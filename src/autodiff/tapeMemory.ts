@@ -23,7 +23,7 @@ import {
   closeArena,
   flushUnhomedOver,
   isResident,
-  keepView,
+  keepViews,
   liesSinceOpen,
   openArena,
   paddedStride,
@@ -88,6 +88,10 @@ export class TapeMemory {
    * null where the function may depend on more than those (set by `pureValueAndGrad`).
    */
   again: ((leaf: object) => (() => Float64Array) | null) | null = null
+  /** whether the running call leaves an xᵀ·δ in its arena (lazyGradient.ts: one a call) */
+  leftRows = false
+  /** whether the function is a net's recipe (`pureValueAndGrad`), whose calls may set `again` */
+  recipe = false
   /**
    * parameters the running call copied into its arena (`placed`), with their copies (a lazy
    * parameter by its source)
@@ -95,8 +99,8 @@ export class TapeMemory {
   private twins: [Float64Array | LazyData, Float64Array][] = []
   /** the lazy parameters the running call copied into its buffers (`parameter`), with their copies */
   private copies: [LazyData, Float64Array][] = []
-  /** a gradient the running call leaves in its arena (`keep`): its token and buffer */
-  private kept: [object, Float64Array] | null = null
+  /** the gradients the running call leaves in its arena (`keep`): their tokens and buffers */
+  private kept: [object, Float64Array][] = []
   /**
    * The lazy parameters' copies (`parameter`), a sequence of their own, laid out after the
    * buffers: a parameter that is lazy in one call and not in the next (the first update makes
@@ -230,11 +234,11 @@ export class TapeMemory {
 
   /**
    * Leaves `view` (a buffer of this call) standing for `token` after the call (`end`:
-   * wasmKernels.ts `keepView`); false when the call already leaves one (the kernels keep one).
+   * wasmKernels.ts `keepViews`); false where it lies outside the arena.
    */
   keep(token: object, view: Float64Array): boolean {
-    if (this.kept !== null || view.buffer !== arenaBuffer()) return false
-    this.kept = [token, view]
+    if (view.buffer !== arenaBuffer()) return false
+    this.kept.push([token, view])
     return true
   }
 
@@ -253,7 +257,8 @@ export class TapeMemory {
     this.params.begin()
     this.twins = []
     this.copies = []
-    this.kept = null
+    this.kept = []
+    this.leftRows = false
     this.freshOut = []
     this.block = null
     this.blockAsked = 0
@@ -291,11 +296,11 @@ export class TapeMemory {
       closeArena()
       // what the arena holds for after the call, valid until the kernels next lay anything out
       for (const [array, view] of this.twins) twinView(array, view)
-      if (this.kept !== null) keepView(this.kept[0], this.kept[1])
+      if (this.kept.length > 0) keepViews(this.kept)
     }
     this.twins = []
     this.copies = []
-    this.kept = null
+    this.kept = []
     this.freshOut = []
     this.block = null
     this.blockPlan = this.blockAsked

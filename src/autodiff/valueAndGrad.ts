@@ -66,6 +66,7 @@ function differentiated<T, B>(
   // the tape's buffers, reused from call to call (tapeMemory.ts): a call's intermediates live
   // until the next call; what it returns is copied out of them
   const memory = new TapeMemory()
+  memory.recipe = batchIsValue !== null
   // large products on two threads when the step timer measures that they pay (tapeThreads.ts)
   const call = <P extends Params>(params: P, batch: B): { value: number; grad: P } =>
     withStepThreads(memory.work, () =>

@@ -528,7 +528,7 @@ export function helperMemory(): WebAssembly.Memory | null {
 
 /** Makes the memory hold `bytes` from BASE on and refreshes the views after growth. */
 function reserve(h: Helper, bytes: number): void {
-  noteLayout(h.memory) // what the tape left there (wasmKernels.ts keepView) is overwritten
+  noteLayout(h.memory) // what the tape left there (wasmKernels.ts keepViews) is overwritten
   const need = BASE + bytes
   if (need > ceilingOf(h.memory)) throw new RangeError('shared memory: over its ceiling')
   const have = h.memory.buffer.byteLength

@@ -5,6 +5,8 @@ import {
   ad,
   mlp,
   randomBatches,
+  setKernelBackend,
+  setKernelThreads,
   train,
   twoLayerNet,
   valueAndGrad,
@@ -15,8 +17,10 @@ import { adam, clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstr
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
+import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { transposeTimes } from '../helpers/referenceGemm.js'
 import { images } from '../helpers/sparseRows.js'
+import { closeThreadsAfterAll, restoreAfterEach } from '../helpers/threadsReset.js'
 import { onWasmOneThread } from '../helpers/wasmOneThread.js'
 
 // On the wasm backend the tape leaves ∂W = xᵀ·δ of a parameter W, x a batch drawn as compressed
@@ -68,6 +72,57 @@ async function run(
   } finally {
     setLazyGradients(was)
   }
+}
+
+/**
+ * mlp 784–h1–h2–10 (ReLU) trained with Adam on `threads` kernel threads: ∂W2 = h1ᵀ·δ2 of 8,192
+ * numbers or more is made in the arena and left there as ∂W1 is (no fresh array), and made anew
+ * by calling the recipe again when read late. Runs past the resident pass's settle (every 8th
+ * step), so late reads replay through settled states.
+ */
+async function wideAdam(sets: ReturnType<typeof images>[], threads: 1 | 2): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 1 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 5, max: 40 }),
+      fc.integer({ min: 3, max: 11 }),
+      fc.integer({ min: 70, max: 90 }),
+      fc.integer({ min: 118, max: 140 }).filter((h) => h !== 128),
+      fc.func(fc.integer()),
+      async (which, seed, batchSize, steps, h1, h2, order) => {
+        const data = sets[which]
+        const net = mlp({ sizes: [784, h1, h2, 10], activation: 'relu', seed })
+        const before = counts()
+        const two = tapeStats.steps
+        const step = () => adam(0.01)
+        const lazy = await run(net, data, seed, batchSize, steps, true, step)
+        expect(tapeStats.steps - two).toBe(threads === 2 ? steps : 0)
+        // from the second call on (the first has no arena, its parameters no values) both
+        // stayed where the products wrote them: none made, no copy of δ
+        expect(counts().made - before.made).toBe(2 * (steps - 1))
+        expect({ ...counts(), made: 0 }).toEqual({ ...before, made: 0 })
+        for (const s of lazy.slice(1)) {
+          expect(lazyDataOf(s.grad.W1)).toBeDefined()
+          expect(lazyDataOf(s.grad.W2)).toBeDefined()
+        }
+        const eager = await run(net, data, seed, batchSize, steps, false, step)
+        for (const s of eager) expect(lazyDataOf(s.grad.W2)).toBeUndefined()
+        expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
+        const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
+        for (const i of idx) {
+          for (const key of Object.keys(eager[i].params)) {
+            expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
+            expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
+          }
+        }
+        // each made anew, by calling the recipe again (none still lay where the tape left it)
+        expect(counts().recomputed - before.recomputed).toBe(2 * (steps - 1))
+        expect(counts().keptDelta).toBe(before.keptDelta)
+      },
+    ),
+    { numRuns: 8 },
+  )
 }
 
 describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', () => {
@@ -153,6 +208,9 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
       { numRuns: 8 },
     )
   })
+
+  it('mlp with a wide second layer trained with Adam leaves ∂W1 and ∂W2 in the arena, the pass reads them there; read late, the eager run’s bits', () =>
+    wideAdam(sets, 1))
 
   it('a net called on a buffer its caller then rewrites: read late, ∂W1 is still that call’s', () => {
     // a net's recipe makes a late-read gradient by calling again on the same parameters
@@ -312,5 +370,22 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
         },
       ),
     )
+  })
+})
+
+describe('∂W1 and ∂W2 left lazy in the memory two threads share', () => {
+  restoreAfterEach(tapeTuning)
+  closeThreadsAfterAll()
+  const sets = [images(1, 240), images(2, 240)]
+
+  it('mlp with a wide second layer trained with Adam on two threads: the one thread’s counts and bits', async () => {
+    setKernelBackend('wasm')
+    setKernelThreads(2)
+    tapeTuning.explicitMinWork = 0 // every call on the shared memory however small
+    try {
+      await wideAdam(sets, 2)
+    } finally {
+      setKernelBackend('auto')
+    }
   })
 })

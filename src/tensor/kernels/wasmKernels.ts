@@ -308,7 +308,7 @@ function ownScratch(bytes: number): { F: Float64Array; I: Int32Array } {
 /**
  * Arrays whose numbers linear memory still holds (`twins`: the array and the byte offset of its
  * copy), valid while no kernel has laid out anything since (`layouts`, counted by `reserve`, is
- * `twinsAt`). A tape step leaves W1 (TapeMemory.placed) and ∂W1 (`keepView`) so; the SGD
+ * `twinsAt`). A tape step leaves W1 (TapeMemory.placed) and ∂W1 (`keepViews`) so; the SGD
  * update that follows (`addScaledTwinWasm`) then reads them there instead of copying 2 × 313 KB
  * in again. Arrays are values (nobody writes into a parameter or a gradient once made), so the copies stay equal.
  */
@@ -334,7 +334,7 @@ function twin(array: Float64Array | Numbers, at: number): void {
 /**
  * Layouts so far in each memory the kernels ran on other than this module's own (src/parallel's,
  * shared with the helper thread): `reserve` counts them there, and src/parallel counts its own
- * layouts in that memory (`noteLayout`). A kept token in such a memory (`keepView`) stays valid
+ * layouts in that memory (`noteLayout`). A kept token in such a memory (`keepViews`) stays valid
  * while its count stays: the switch back to own memory after a two-thread step does not touch it.
  */
 const laidOutIn = new WeakMap<WebAssembly.Memory, number>()
@@ -360,23 +360,23 @@ export function setCeiling(memory: WebAssembly.Memory, bytes: number): void {
 export const ceilingOf = (memory: WebAssembly.Memory): number => ceilings.get(memory) ?? Infinity
 
 /**
- * One more twin, of an object standing for numbers no array holds (a lazy gradient's source,
- * src/tensor/lazyData.ts): `length` numbers at byte `at`, valid while `layouts` is `keptAt` — or,
- * kept in another memory (`keptMemory`: the two threads' shared one), while that memory's count
- * of layouts (`laidOutIn`) is.
+ * More twins, of objects standing for numbers no array holds (a tape call's lazy gradients,
+ * src/tensor/lazyData.ts): per token, `length` numbers at byte `at`, all valid while `layouts`
+ * is `keptAt` — or, kept in another memory (`keptMemory`: the two threads' shared one), while
+ * that memory's count of layouts (`laidOutIn`) is.
  */
-let kept: object | null = null
+const kept: { token: object; at: number; length: number }[] = []
 let keptIn: KernelExports | null = null
 let keptMemory: WebAssembly.Memory | null = null
 let keptAt = -1
-let keptOffset = 0
-let keptLength = 0
 
-/** Where linear memory still holds the numbers `token` stands for (a byte offset), or −1. */
-function keptOf(token: object): number {
-  if (token !== kept) return -1
-  if (keptMemory !== null) return (laidOutIn.get(keptMemory) ?? 0) === keptAt ? keptOffset : -1
-  return keptAt === layouts && keptIn === wasm ? keptOffset : -1
+/** Where linear memory still holds the numbers `token` stands for, or null. */
+function keptOf(token: object): { at: number; length: number } | null {
+  let e = null
+  for (const k of kept) if (k.token === token) e = k
+  if (e === null) return null
+  if (keptMemory !== null) return (laidOutIn.get(keptMemory) ?? 0) === keptAt ? e : null
+  return keptAt === layouts && keptIn === wasm ? e : null
 }
 
 /**
@@ -384,12 +384,12 @@ function keptOf(token: object): number {
  * them (no layout since the kernel left them) and returns true, else false.
  */
 export function copyKept(token: object, out: Float64Array): boolean {
-  const at = keptOf(token)
-  if (at < 0 || out.length !== keptLength) return false
+  const e = keptOf(token)
+  if (e === null || out.length !== e.length) return false
   const m = keptMemory ?? wasm!.memory
   const from = keptMemory === null ? f64 : new Float64Array(m.buffer)
-  out.set(from.subarray(at >> 3, (at >> 3) + out.length))
-  noteCopiedOut(m, [out, at])
+  out.set(from.subarray(e.at >> 3, (e.at >> 3) + out.length))
+  noteCopiedOut(m, [out, e.at])
   return true
 }
 
@@ -398,26 +398,25 @@ export function copyKept(token: object, out: Float64Array): boolean {
  * (read it at once: the next layout there may overwrite them), or null.
  */
 export function keptView(token: object): Float64Array | null {
-  const at = keptOf(token)
-  if (at < 0) return null
-  return new Float64Array((keptMemory ?? wasm!.memory).buffer, at, keptLength)
+  const e = keptOf(token)
+  if (e === null) return null
+  return new Float64Array((keptMemory ?? wasm!.memory).buffer, e.at, e.length)
 }
 
 /**
- * Leaves the numbers of `view` (a view of the kernels' linear memory: the tape's arena, in this
- * module's own memory or, on a two-thread step, the one shared with the helper) standing for
- * `token` (`copyKept`; `addScaledTwinWasm` in own memory) until the next layout in that memory,
- * in the place of any token before; false, leaving nothing, where `view` lies elsewhere.
+ * Leaves the numbers of each view (views of the kernels' linear memory: a tape call's arena, in
+ * this module's own memory or, on a two-thread step, the one shared with the helper) standing
+ * for its token (`copyKept`; `addScaledTwinWasm` in own memory) until the next layout in that
+ * memory, in the place of any tokens before; false, leaving nothing, where one lies elsewhere.
  */
-export function keepView(token: object, view: Float64Array): boolean {
+export function keepViews(views: readonly (readonly [object, Float64Array])[]): boolean {
+  kept.length = 0
   const w = wasm
-  if (!w || view.buffer !== w.memory.buffer) return false
-  kept = token
+  if (!w || views.some(([, v]) => v.buffer !== w.memory.buffer)) return false
   keptIn = w
   keptMemory = w === own ? null : w.memory
   keptAt = w === own ? layouts : (laidOutIn.get(w.memory) ?? 0)
-  keptOffset = view.byteOffset
-  keptLength = view.length
+  for (const [token, v] of views) kept.push({ token, at: v.byteOffset, length: v.length })
   return true
 }
 
@@ -446,7 +445,7 @@ function twinsEnd(): number {
   let end = 0
   if (twinsAt === layouts) for (const t of twins) end = Math.max(end, t.at + t.array.length * 8)
   if (keptMemory === null && keptAt === layouts && keptIn === wasm) {
-    end = Math.max(end, keptOffset + keptLength * 8)
+    for (const k of kept) end = Math.max(end, k.at + k.length * 8)
   }
   return align16(end)
 }
@@ -1428,7 +1427,7 @@ export function addScaledWasm(
 }
 
 /**
- * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to `keepView`),
+ * `addScaledWasm(x, y, a, out)` for the numbers `y` stands for (a token given to `keepViews`),
  * summed where they lie beside x (a tape step's W1: an array, or a lazy parameter's source
  * noted by `twinView`), y's numbers left there — returning true; false, computing nothing, when
  * memory no longer holds both. With `leave`, `out` (a kept sum's home) is not written: the sum
@@ -1443,13 +1442,15 @@ export function addScaledTwinWasm(
 ): boolean {
   const w = wasm ?? loadWasm()
   const len = out.length
-  if (!w || x.length !== len || keptLength !== len) return false
+  if (!w || x.length !== len) return false
   const xt = twinOf(x)
   // both in this module's own memory (y kept in another is copied out by its reader instead)
-  const yt = xt < 0 || keptMemory !== null ? -1 : keptOf(y)
-  if (yt < 0) return false
+  const ye = xt < 0 || keptMemory !== null ? null : keptOf(y)
+  if (ye === null || ye.length !== len) return false
+  const yt = ye.at
   // into x's place (each number is read before it is written), which then holds x no longer;
-  // y's stays, for a reader of y's data before the next layout (a logger of the new state)
+  // the kept numbers stay (none lies there), for a reader of y's data before the next layout (a
+  // logger of the new state)
   layouts++
   keptAt = layouts
   // over x's place: an unhomed sum there goes home first, unless it is the one this sum replaces
@@ -1464,6 +1465,7 @@ export function addScaledTwinWasm(
     unhomedSums.left++
   } else out.set(f64.subarray(xt >> 3, (xt >> 3) + len))
   sumAt = xt
+  sumLength = len
   sumAtLayout = layouts
   return true
 }
@@ -1515,6 +1517,7 @@ export function claimUnhomed(sum: { lies(): boolean }, home: Float64Array): void
 
 /** Where the last `addScaledTwinWasm` left its sum (a byte offset), and at which layout. */
 let sumAt = -1
+let sumLength = 0
 let sumAtLayout = -1
 
 /**
@@ -1523,7 +1526,7 @@ let sumAtLayout = -1
  * layout; false when something was laid out since.
  */
 export function twinLastSum(token: Numbers): boolean {
-  if (sumAtLayout !== layouts || token.length !== keptLength) return false
+  if (sumAtLayout !== layouts || token.length !== sumLength) return false
   twin(token, sumAt)
   return true
 }
