@@ -31,6 +31,7 @@ import {
   type RowEntries,
   useKernels,
 } from '../tensor/kernels/wasmKernels.js'
+import { wasmBytes } from '../tensor/kernels/wasmBytes.js'
 import { SHARED_WASM_BASE64 } from './sharedWasmBinary.js'
 
 /**
@@ -436,10 +437,7 @@ export function spawnHelper(memoryBytes = 0): void {
     const proc = (globalThis as { process?: NodeJS.Process }).process
     if (typeof proc?.getBuiltinModule !== 'function') return
     const wt = proc.getBuiltinModule('node:worker_threads')
-    const bin = atob(SHARED_WASM_BASE64)
-    const bytes = new Uint8Array(bin.length)
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
-    const module = new WebAssembly.Module(bytes)
+    const module = new WebAssembly.Module(wasmBytes(SHARED_WASM_BASE64))
     const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true })
     const k = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as SharedExports

@@ -9,6 +9,7 @@
  * chunk very large products (see gemmKernel.ts) so that stays bounded.
  */
 import { WASM_BASE64 } from './wasmBinary.js'
+import { wasmBytes } from './wasmBytes.js'
 import { noteCopiedOut } from './sumOfSquaresKernel.js'
 
 /** The kernels module's exports (src/parallel instantiates the same module over a shared memory). */
@@ -215,10 +216,7 @@ let peak = 0
 export function loadWasm(): KernelExports | null {
   if (wasm !== undefined) return wasm
   try {
-    const bin = atob(WASM_BASE64)
-    const bytes = new Uint8Array(bin.length)
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes(WASM_BASE64)), {})
     wasm = instance.exports as unknown as KernelExports
   } catch {
     wasm = null
