@@ -189,28 +189,40 @@ const WARM_BYTES = 8 << 20
  */
 const MAX_WARM_BYTES = 64 << 20
 
+/** The helper's start (tests and benchmarks may change it before a helper starts). */
+export const helperTuning = {
+  /**
+   * the rows of the made-up batch in each round of the helper's warm (see WARM): V8 optimizes a
+   * kernel once it has run a while, for its later calls, so rounds of a few rows get each kernel
+   * there at a fraction of a batch's unoptimized cost (a batch's round was most of the warm), and
+   * the last round, a batch's rows, runs optimized code
+   */
+  warmRounds: [16, 16, 128] as readonly number[],
+}
+
 /**
  * The helper's first work, before it says it is ready (the caller touches nothing of the shared
  * memory until then): it grows the memory to `bytes` past BASE and writes each page once, and
- * runs each kernel a step runs a few times on made-up operands of a layer's size there. Both are
- * costs of a step's first run on two threads otherwise — a fault for every fresh page (the
- * operands of a step as W5's span thousands), and kernels that V8 runs unoptimized until they
- * have run a while (the module, shared with the caller's instance, keeps the optimized code) —
- * which this moves onto the helper's idle core while the caller's steps run on one thread. The
- * made-up operands are overwritten by the first layouts; a kernel that fails here is only not
- * warmed. Lighter warms gained nothing (W5 under 'auto', issue 21, session 18): one round of
- * the kernels ran level; the pages alone, or nothing, made the helper ready sooner but its
- * first two-thread steps slower, and W5's first 60 steps no shorter.
+ * runs each kernel a step runs on made-up operands of a layer's size there, a round per entry of
+ * `helperTuning.warmRounds` (the batch's rows in it). Both are costs of a step's first run on two
+ * threads otherwise — a fault for every fresh page (the operands of a step as W5's span
+ * thousands), and kernels that V8 runs unoptimized until they have run a while (the module,
+ * shared with the caller's instance, keeps the optimized code) — which this moves onto the
+ * helper's idle core while the caller's steps run on one thread. The made-up operands are
+ * overwritten by the first layouts; a kernel that fails here is only not warmed. Lighter warms
+ * gained nothing (W5 under 'auto', issue 21, session 18): the pages alone, or nothing, made the
+ * helper ready sooner but its first two-thread steps slower.
  */
 const WARM = `
-function warm(k, memory, bytes) {
+function warm(k, memory, bytes, rounds) {
   const have = memory.buffer.byteLength
   if (${BASE} + bytes > have) memory.grow(Math.ceil((${BASE} + bytes - have) / 65536))
   const I = new Int32Array(memory.buffer)
   const F = new Float64Array(memory.buffer)
   for (let p = ${BASE} >> 2; p < I.length; p += 1024) I[p] = 0
   // a batch of 128 rows of 784 (one in five entries non-zero) times 784×256, 256×128 after it
-  const m = 128, K = 784, n = 256, ldb = n + 4, h = 128, maxNnz = 32768
+  const K = 784, n = 256, ldb = n + 4, h = 128, maxNnz = 32768
+  let m = 128
   let at = ${BASE}
   const take = (b) => { const r = at; at += (b + 15) & ~15; return r }
   const a = take(m * K * 8), rp = take((m + 1) * 4), ci = take(maxNnz * 4), v = take(maxNnz * 8)
@@ -219,9 +231,16 @@ function warm(k, memory, bytes) {
   const b = take(K * ldb * 8), c = take(m * ldb * 8), d = take(K * ldb * 8), w2 = take(n * h * 8)
   const out = take(m * h * 8), pk = take(n * h * 8), pa = take(m * n * 8), bias = take(n * 8)
   if (at > I.length * 4) return
-  for (let i = 0; i < m * K; i++) F[(a >> 3) + i] = i % 5 === 0 ? 0.5 : 0
-  for (let i = 0; i < K * ldb; i++) F[(b >> 3) + i] = (i % 7) * 0.01
-  for (let i = 0; i < n * h; i++) F[(w2 >> 3) + i] = (i % 3) * 0.01
+  // \`length\` numbers from byte \`to\` on, repeating f(0 … period − 1): written by copies that double
+  // (a new thread runs its loops unoptimized at first)
+  const fill = (to, length, period, f) => {
+    const o = to >> 3
+    for (let i = 0; i < period; i++) F[o + i] = f(i)
+    for (let done = period; done < length; done *= 2) F.copyWithin(o + done, o, o + Math.min(done, length - done))
+  }
+  fill(a, m * K, 5, (i) => (i === 0 ? 0.5 : 0))
+  fill(b, K * ldb, 7, (i) => i * 0.01)
+  fill(w2, n * h, 3, (i) => i * 0.01)
   const runs = [
     () => k.csrRows(a, m, K, maxNnz, rp, ci, v),
     () => k.csrTranspose(rp, ci, v, m, K, trp, tci, tv),
@@ -246,7 +265,9 @@ function warm(k, memory, bytes) {
     () => k.gemm(c, w2, out, m, n, h, n, 1),
     () => k.padRows(d, 256, 128, 132),
   ]
-  for (let r = 0; r < 4; r++) {
+  // a round per entry of \`rounds\`, its rows of the batch (helperTuning.warmRounds)
+  for (const rows of rounds) {
+    m = Math.min(128, Math.max(1, rows | 0))
     for (const f of runs) {
       try { f() } catch {}
     }
@@ -257,7 +278,7 @@ function warm(k, memory, bytes) {
 /** The helper thread's program (a CommonJS script run with `eval`). */
 const HELPER = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads')
-const { module, memory, ctrl: sab, spin, warmBytes, port, passArgs } = workerData
+const { module, memory, ctrl: sab, spin, warmBytes, warmRounds, port, passArgs } = workerData
 const c = new Int32Array(sab)
 // optimizer passes (OP_PASS): their instances by id, registered through the port before the job
 const passes = new Map()
@@ -295,7 +316,7 @@ try {
 } catch {}
 ${WARM}
 try {
-  warm(k, memory, warmBytes)
+  warm(k, memory, warmBytes, warmRounds)
 } catch {}
 Atomics.store(c, ${READY}, 1)
 Atomics.notify(c, ${READY})
@@ -448,12 +469,16 @@ export function spawnHelper(memoryBytes = 0): void {
     const worker = new wt.Worker(HELPER, {
       eval: true,
       execArgv: [],
+      // the helper prints nothing: unpiped, its start does not make this thread's stdio streams
+      stdout: true,
+      stderr: true,
       workerData: {
         module,
         memory,
         ctrl: ctrl.buffer,
         spin: SPIN,
         warmBytes: Math.min(Math.max(memoryBytes, WARM_BYTES), MAX_WARM_BYTES),
+        warmRounds: helperTuning.warmRounds,
         port: port2,
         passArgs: passArgs.buffer,
       },
