@@ -78,6 +78,7 @@ export function lazyGradient(
     k,
     n,
     again ?? (() => xTransposeDelta(cache.source, pick, k, D!, n)),
+    D?.length ?? 0,
   )
   memory.leftRows = g !== null
   return g
@@ -105,6 +106,8 @@ export function keptGradient(
   k: number,
   n: number,
   remake: () => Float64Array,
+  /** numbers `remake` holds of its own (LazyData.pins) */
+  pins = 0,
 ): Tensor | null {
   const call = memory.calls
   const made = lazyData(k * n, () => {
@@ -126,6 +129,7 @@ export function keptGradient(
   // Walk)
   const src: LazyData = {
     length: k * n,
+    pins,
     value() {
       return made.value()
     },

@@ -558,6 +558,8 @@ interface Residence extends Home {
   used: number
   /** lazy steps since one was copied out */
   chain: number
+  /** whether one of those steps' gradients holds numbers of its own (`pins`) */
+  pins: boolean
 }
 
 /** Residences kept per leaf: two runs of one chain at once each keep theirs. */
@@ -568,6 +570,23 @@ const WAYS = 2
  * issue 17, session 12): a replay runs at most K steps, a kept state pins at most K gradients.
  */
 export const RESIDENT_SETTLE_EVERY = 8
+
+/**
+ * K for a chain whose steps' gradients hold no numbers of their own (`pins`: a net's recipe's,
+ * made by calling it again when read late, lazyGradient.ts; they keep the call's parameters and
+ * batch: the chain's own outputs, short leaves, a batch drawn as rows). Each settle is a fresh
+ * array per output (W5: 5.6 MB), and V8 counts those against its small old generation's limit:
+ * settled every 8th step they started a full collection after nearly every young one
+ * (bench/RESULTS.md, issue 21 session 20). A late read then replays up to 32 steps, each calling
+ * the recipe again (the kept sums' K, keptSums.ts).
+ */
+export const RESIDENT_SETTLE_UNPINNED = 32
+
+/**
+ * Whether a step's gradient `g` keeps numbers of its own alive while a replay may need it: an
+ * array, a lazy one but the tape's made by calling a recipe again (`pins` 0).
+ */
+const pins = (g: Float64Array | LazyData): boolean => g instanceof Float64Array || g.pins !== 0
 
 /** Constants `k` as a replay hands them to the JavaScript loop: per rule, the ones it read. */
 function keptConstants(rules: readonly (CompiledRule | null)[], k: readonly unknown[]): unknown[] {
@@ -624,6 +643,7 @@ export function residentPass(
     r.version++
     r.cur.fill(null)
     r.chain = 0
+    r.pins = false
   }
   const dropAll = (copyOut: boolean) => {
     for (const ways of leaves) for (const r of ways ?? []) drop(r, copyOut)
@@ -673,7 +693,16 @@ export function residentPass(
     }
     let r = best
     if (r === null || (score < 2 && ways.length < WAYS)) {
-      r = { len: 0, at: [], cur: [], used: 0, version: 0, chain: 0, view: () => arena!.numbers(0)! }
+      r = {
+        len: 0,
+        at: [],
+        cur: [],
+        used: 0,
+        version: 0,
+        chain: 0,
+        pins: false,
+        view: () => arena!.numbers(0)!,
+      }
       ways.push(r)
       arena.residences++
     }
@@ -764,6 +793,7 @@ export function residentPass(
         }
       }
       r.chain = 0
+      r.pins = false
       return true
     },
     runLazy(leaf, k, old, p, g, a, len) {
@@ -797,9 +827,11 @@ export function residentPass(
         cur[x] = outs[x]
       }
       r.chain = own ? r.chain + 1 : 1
-      if (r.chain >= RESIDENT_SETTLE_EVERY) {
+      r.pins = (own && r.pins) || pins(g)
+      if (r.chain >= (r.pins ? RESIDENT_SETTLE_EVERY : RESIDENT_SETTLE_UNPINNED)) {
         for (const o of outs) o?.settle()
         r.chain = 0
+        r.pins = false
       }
       return outs.filter((o) => o !== null)
     },

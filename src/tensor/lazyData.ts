@@ -24,6 +24,12 @@ export interface LazyData {
    * them); null where they lie nowhere. Optional.
    */
   lying?(): Float64Array | null
+  /**
+   * Numbers it holds of its own to make its data later (the tape's lazy gradient: δ's copy, or 0
+   * where it calls a net's recipe again): a holder that keeps many such may keep them longer the
+   * fewer (src/engine/wasmPass.ts' settles). Optional: unknown.
+   */
+  readonly pins?: number
 }
 
 /** The number of elements of a tensor, lazy or not, its data not made by asking. */

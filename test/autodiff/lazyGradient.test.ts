@@ -17,6 +17,7 @@ import { adam, clipByGlobalNorm, gradient, maxSteps, sgd, update } from 'gradstr
 import { lazyGradients, setLazyGradients } from '../../src/autodiff/lazyGradient.js'
 import { rowCache, takeRows } from '../../src/tensor/gatheredRows.js'
 import { lazyDataOf } from '../../src/tensor/lazyData.js'
+import { residentReads } from '../../src/engine/residentStates.js'
 import { tapeStats, tapeTuning } from '../../src/parallel/tapeThreads.js'
 import { transposeTimes } from '../helpers/referenceGemm.js'
 import { images } from '../helpers/sparseRows.js'
@@ -211,6 +212,55 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
 
   it('mlp with a wide second layer trained with Adam leaves ∂W1 and ∂W2 in the arena, the pass reads them there; read late, the eager run’s bits', () =>
     wideAdam(sets, 1))
+
+  it('the resident pass settles a chain of remade gradients every 32nd step, others every 8th; read late, the eager run’s bits', async () => {
+    // a recipe's lazy ∂W1 and ∂W2 hold no numbers of their own (made by calling it again), so
+    // a kept state pins next to nothing however long its chain (wasmPass.ts
+    // RESIDENT_SETTLE_UNPINNED); eager gradients are arrays, settled every 8th step as before
+    const net = mlp({ sizes: [784, 80, 120, 10], activation: 'relu', seed: 5 })
+    // the same loss written by a user: ∂W1 lazy with a copy of δ (it pins that), ∂W2 an array
+    const own = valueAndGrad((p: Record<string, Var>, b: { x: Tensor; t: Tensor }) => {
+      const h1 = ad.affine(b.x, p.W1, p.b1, 'relu')
+      const h2 = ad.affine(h1, p.W2, p.b2, 'relu')
+      return ad.softmaxCrossEntropy(ad.affine(h2, p.W3, p.b3), b.t)
+    })
+    const users = {
+      ...net,
+      lossAndGradient: (p: P, x: Tensor, t: Tensor) => {
+        const { value, grad } = own(p, { x, t })
+        return { loss: value, grad }
+      },
+    }
+    const steps = 45
+    const trained = async (n: Net, lazy: boolean) => {
+      const before = { ...residentReads, ...counts() }
+      const states = await run(n, sets[0], 7, 10, steps, lazy, () => adam(0.01))
+      const settled = residentReads.settled - before.settled
+      return { states, settled, keptDelta: counts().keptDelta - before.keptDelta }
+    }
+    const lazy = await trained(net, true)
+    const eager = await trained(net, false)
+    const user = await trained(users as Net, true)
+    // θ, m and v of the two resident leaves (W1, W2) at each settle: the lazy chain's at step 8
+    // (its first gradients are arrays: the first call has no arena) and at step 40; the eager
+    // run's and the user's (δ's copies, ∂W2 arrays) every 8th step
+    expect(lazy.settled).toBe(6 * 2)
+    expect(eager.settled).toBe(6 * 5)
+    expect(user.keptDelta).toBe(steps - 1)
+    expect(user.settled).toBe(6 * 5)
+    expect(user.states.map((s) => s.loss)).toEqual(eager.states.map((s) => s.loss))
+    expect(lazy.states.map((s) => s.loss)).toEqual(eager.states.map((s) => s.loss))
+    for (let i = lazy.states.length - 1; i >= 0; i--) {
+      const keys = Object.keys(eager.states[i].params)
+      const before = residentReads.replayed
+      const got = keys.map((key) => lazy.states[i].params[key].data)
+      // per resident leaf at most 32 steps replayed
+      expect(residentReads.replayed - before).toBeLessThanOrEqual(2 * 32)
+      keys.forEach((key, j) =>
+        expect(differing(got[j], eager.states[i].params[key].data)).toEqual([]),
+      )
+    }
+  })
 
   it('a net called on a buffer its caller then rewrites: read late, ∂W1 is still that call’s', () => {
     // a net's recipe makes a late-read gradient by calling again on the same parameters
