@@ -76,6 +76,21 @@ async function run(
 }
 
 /**
+ * The lazy run's losses are the eager run's, and its states read late in the order `order`
+ * gives (every gradient and parameter) hold the eager run's bits.
+ */
+function expectEagerBits(lazy: State[], eager: State[], order: (i: number) => number): void {
+  expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
+  const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
+  for (const i of idx) {
+    for (const key of Object.keys(eager[i].params)) {
+      expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
+      expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
+    }
+  }
+}
+
+/**
  * mlp 784–h1–h2–10 (ReLU) trained with Adam on `threads` kernel threads: ∂W2 = h1ᵀ·δ2 of 8,192
  * numbers or more is made in the arena and left there as ∂W1 is (no fresh array), and made anew
  * by calling the recipe again when read late. Runs past the resident pass's settle (every 8th
@@ -109,14 +124,7 @@ async function wideAdam(sets: ReturnType<typeof images>[], threads: 1 | 2): Prom
         }
         const eager = await run(net, data, seed, batchSize, steps, false, step)
         for (const s of eager) expect(lazyDataOf(s.grad.W2)).toBeUndefined()
-        expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
-        const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
-        for (const i of idx) {
-          for (const key of Object.keys(eager[i].params)) {
-            expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
-            expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
-          }
-        }
+        expectEagerBits(lazy, eager, order)
         // each made anew, by calling the recipe again (none still lay where the tape left it)
         expect(counts().recomputed - before.recomputed).toBe(2 * (steps - 1))
         expect(counts().keptDelta).toBe(before.keptDelta)
@@ -153,16 +161,9 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
           for (const s of lazy.slice(1)) expect(lazyDataOf(s.grad.W1)).toBeDefined()
           const eager = await run(net, data, seed, batchSize, steps, false)
           for (const s of eager) expect(lazyDataOf(s.grad.W1)).toBeUndefined()
-          expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
-          const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
-          for (const i of idx) {
-            for (const key of Object.keys(eager[i].params)) {
-              expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
-              expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
-            }
-            // read again: the same array (made once)
-            expect(lazy[i].grad.W1.data).toBe(lazy[i].grad.W1.data)
-          }
+          expectEagerBits(lazy, eager, order)
+          // read again: the same array (made once)
+          for (const s of lazy) expect(s.grad.W1.data).toBe(s.grad.W1.data)
           // the eager run laid out since: each was made anew (the recipe called again, no copy
           // of δ kept: keptDelta is unchanged above), none copied
           expect(counts().recomputed - before.recomputed).toBe(steps - 1)
@@ -194,14 +195,7 @@ describe('the tape’s ∂W = xᵀ·δ left lazy in its arena (wasm backend)', (
           expect(counts().keptDelta).toBe(before.keptDelta)
           for (const s of lazy.slice(1)) expect(lazyDataOf(s.grad.W1)).toBeDefined()
           const eager = await run(net, data, seed, batchSize, steps, false, step)
-          expect(lazy.map((s) => s.loss)).toEqual(eager.map((s) => s.loss))
-          const idx = lazy.map((_, i) => i).sort((a, b) => order(a) - order(b) || a - b)
-          for (const i of idx) {
-            for (const key of Object.keys(eager[i].params)) {
-              expect(differing(lazy[i].grad[key].data, eager[i].grad[key].data)).toEqual([])
-              expect(differing(lazy[i].params[key].data, eager[i].params[key].data)).toEqual([])
-            }
-          }
+          expectEagerBits(lazy, eager, order)
           // each made anew, by calling the recipe again (none still lay where the tape left it)
           expect(counts().recomputed - before.recomputed).toBe(steps - 1)
         },
